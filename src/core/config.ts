@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { DiskpipeError } from "./errors.ts";
+import type { Plugin, PluginOption } from "./plugin.ts";
+import { parseSize } from "./size.ts";
+
+const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  try {
+    return parseSize(value);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const hook = z.union([z.function(), z.object({ handler: z.function(), order: z.enum(["pre", "post"]).optional() }).strict()]);
+
+const formatSchema = z.looseObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a format name is lower-case letters, digits and dashes"),
+  qemuDriver: z.string().optional(),
+});
+
+const pluginSchema = z.looseObject({
+  name: z.string().min(1),
+  enforce: z.enum(["pre", "post"]).optional(),
+  apply: z.function().optional(),
+  hooks: z
+    .object({ preFetch: hook, verify: hook, preConvert: hook, postConvert: hook, upload: hook })
+    .partial()
+    .strict()
+    .optional(),
+  formats: z.array(formatSchema).optional(),
+});
+
+const flattenPlugins = (value: unknown) => (Array.isArray(value) ? (value.flat(Infinity) as unknown[]).filter(Boolean) : value);
+
+/** The configuration schema (zod). Unknown keys are errors, so typos are caught. */
+export const configSchema = z
+  .object({
+    plugins: z.preprocess(flattenPlugins, z.array(pluginSchema)).default([]),
+    /** Where jobs keep their temporary files (default: the OS temp dir). */
+    workDir: z.string().optional(),
+    /** Largest virtual size accepted. */
+    maxSize: size.optional(),
+    /** Jobs run at once in batches and the spool. */
+    jobs: z.number().int().min(1).max(64).default(2),
+    qemuImg: z
+      .object({
+        binary: z.string().optional(),
+        cpuSeconds: z.number().positive().optional(),
+        addressSpace: size.optional(),
+        coroutines: z.number().int().min(1).max(16).optional(),
+        outOfOrder: z.boolean().optional(),
+      })
+      .strict()
+      .default({}),
+    fetch: z
+      .object({
+        timeoutMs: z.number().int().positive().default(30_000),
+        retries: z.number().int().min(0).max(20).default(5),
+      })
+      .strict()
+      .default({ timeoutMs: 30_000, retries: 5 }),
+    throttle: z
+      .object({
+        bytesPerSecond: size.optional(),
+        ioClass: z.enum(["idle", "best-effort"]).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+/** What a user writes in `plugins.config.ts`. */
+export type UserConfig = Omit<z.input<typeof configSchema>, "plugins"> & { plugins?: PluginOption[] };
+
+/** A validated configuration. */
+export type ResolvedConfig = Omit<z.output<typeof configSchema>, "plugins"> & { plugins: Plugin[] };
+
+/**
+ * Declares a configuration with full typing. Identity at run time.
+ *
+ * @example
+ * ```ts
+ * // plugins.config.ts
+ * export default defineConfig({ plugins: [luks()], maxSize: "2T", jobs: 2 });
+ * ```
+ */
+export function defineConfig(config: UserConfig): UserConfig {
+  return config;
+}
+
+/**
+ * Validates a configuration; the error names each bad field.
+ *
+ * @example
+ * ```ts
+ * resolveConfig({ jobs: 0 }); // throws: config-invalid "jobs: Too small: expected number to be >=1"
+ * ```
+ */
+export function resolveConfig(config: unknown = {}, source = "configuration"): ResolvedConfig {
+  const parsed = configSchema.safeParse(config ?? {});
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const path = issue.path.length ? issue.path.join(".") : "(root)";
+      return `${path}: ${issue.message}`;
+    });
+    throw new DiskpipeError("config-invalid", `invalid ${source}:\n  ${lines.join("\n  ")}`);
+  }
+  return parsed.data as ResolvedConfig;
+}

@@ -1,0 +1,81 @@
+import { DiskpipeError } from "./errors.ts";
+import type { Detector } from "./inspect/types.ts";
+import type { FormatDefinition } from "./plugin.ts";
+
+/**
+ * The format registry: conventional names to qemu drivers and back, per-format options, and
+ * the detectors plugins contribute. Built from the plugins of a pipeline.
+ *
+ * @example
+ * ```ts
+ * const registry = new FormatRegistry();
+ * registry.register(defineFormat({ name: "vhd", qemuDriver: "vpc" }));
+ * registry.driverOf("vhd"); // "vpc"
+ * registry.nameOfDriver("vpc"); // "vhd"
+ * ```
+ */
+export class FormatRegistry {
+  readonly #byName = new Map<string, FormatDefinition>();
+  readonly #ownerOf = new Map<string, string>();
+
+  /** Adds a format; a second definition of the same name is a configuration error. */
+  register(format: FormatDefinition, owner = "config"): void {
+    const previous = this.#ownerOf.get(format.name);
+    if (previous !== undefined) {
+      throw new DiskpipeError("config-invalid", `format "${format.name}" is defined twice (by ${previous} and ${owner})`);
+    }
+    this.#byName.set(format.name, format);
+    this.#ownerOf.set(format.name, owner);
+  }
+
+  get(name: string): FormatDefinition | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** Like `get`, but a usage error naming the known formats when the name is unknown. */
+  require(name: string): FormatDefinition {
+    const format = this.#byName.get(name);
+    if (!format) throw new DiskpipeError("usage", `unknown format "${name}" (known: ${this.names().join(", ")})`);
+    return format;
+  }
+
+  /** The qemu driver of a conventional name (vhd → vpc, ploop → parallels, iso → raw). */
+  driverOf(name: string): string {
+    const driver = this.require(name).qemuDriver;
+    if (!driver) throw new DiskpipeError("usage", `format "${name}" cannot be opened by qemu-img directly`);
+    return driver;
+  }
+
+  /** The conventional name of a qemu driver (vpc → vhd); the first registered wins. */
+  nameOfDriver(driver: string): string | undefined {
+    for (const format of this.#byName.values()) if (format.qemuDriver === driver) return format.name;
+    return undefined;
+  }
+
+  /** The output extension of a format (`.qcow2`, `.vhd`, …), without the dot. */
+  extensionOf(name: string): string {
+    const format = this.require(name);
+    return format.extension ?? format.name;
+  }
+
+  /** Whether qemu-img can write the format. */
+  isWritable(name: string): boolean {
+    const format = this.#byName.get(name);
+    return Boolean(format?.qemuDriver) && format?.writable !== false;
+  }
+
+  names(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  all(): FormatDefinition[] {
+    return [...this.#byName.values()];
+  }
+
+  /** Detectors contributed by registered formats, for the inspector. */
+  detectors(): Detector[] {
+    return this.all()
+      .filter((f) => f.detect)
+      .map((f) => ({ name: f.name, phase: f.detectPhase ?? "head", detect: f.detect! }));
+  }
+}

@@ -1,0 +1,122 @@
+import { DiskpipeError, toDiskpipeError, type ErrorCode } from "./errors.ts";
+import type { Hook, HookName, Plugin, PluginHooks, PluginOption } from "./plugin.ts";
+
+/** Called after each hook handler with its plugin's name and duration. */
+export type HookTimer = (hook: HookName, plugin: string, ms: number) => void;
+
+const rank = { pre: 0, normal: 1, post: 2 } as const;
+
+/**
+ * Flattens presets, drops falsy entries and sorts plugins: `enforce: "pre"`, normal, `"post"`,
+ * then registration order.
+ *
+ * @example
+ * ```ts
+ * sortPlugins([a, false, [b, c]]); // [b if pre, …]
+ * ```
+ */
+export function sortPlugins(options: PluginOption[]): Plugin[] {
+  const flat = (options.flat(Infinity as 1) as Array<Plugin | false | null | undefined>).filter((p): p is Plugin => Boolean(p));
+  return flat
+    .map((plugin, index) => ({ plugin, index }))
+    .sort((a, b) => rank[a.plugin.enforce ?? "normal"] - rank[b.plugin.enforce ?? "normal"] || a.index - b.index)
+    .map(({ plugin }) => plugin);
+}
+
+interface BoundHandler<F> {
+  plugin: string;
+  handler: F;
+}
+
+/** The handlers of one hook point, in run order (a hook's own `order` refines its plugin's). */
+export function handlersOf<K extends HookName>(plugins: Plugin[], hook: K): BoundHandler<HookFn<K>>[] {
+  const found: Array<BoundHandler<HookFn<K>> & { rank: number; index: number }> = [];
+  plugins.forEach((plugin, index) => {
+    const entry = plugin.hooks?.[hook] as Hook<HookFn<K>> | undefined;
+    if (!entry) return;
+    const isObject = typeof entry === "object";
+    const handler = (isObject ? entry.handler : entry) as HookFn<K>;
+    const order = isObject ? entry.order : undefined;
+    found.push({ plugin: plugin.name, handler, rank: order ? rank[order] : 1, index });
+  });
+  return found.sort((a, b) => a.rank - b.rank || a.index - b.index);
+}
+
+/** The function type of a hook point. */
+export type HookFn<K extends HookName> = Extract<NonNullable<PluginHooks[K]>, (...args: never[]) => unknown>;
+
+const failureCode: Record<HookName, ErrorCode> = {
+  preFetch: "plugin-failed",
+  verify: "image-rejected",
+  preConvert: "plugin-failed",
+  postConvert: "plugin-failed",
+  upload: "upload-failed",
+};
+
+function wrap(error: unknown, hook: HookName, plugin: string): DiskpipeError {
+  if (error instanceof DiskpipeError) return toDiskpipeError(error, "plugin-failed", { plugin, hook, stage: hook });
+  const message = error instanceof Error ? error.message : String(error);
+  return new DiskpipeError(failureCode[hook], `${plugin} (${hook}): ${message}`, { plugin, hook, stage: hook, cause: error });
+}
+
+async function timed<T>(hook: HookName, plugin: string, timer: HookTimer | undefined, run: () => T | Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await run();
+  } catch (error) {
+    throw wrap(error, hook, plugin);
+  } finally {
+    timer?.(hook, plugin, performance.now() - start);
+  }
+}
+
+/**
+ * Sequential strategy: every handler runs in order; any may veto by throwing, which stops the
+ * chain with an error naming the plugin and hook.
+ *
+ * @example
+ * ```ts
+ * await runSequential(plugins, "verify", [ctx]);
+ * ```
+ */
+export async function runSequential<K extends "preFetch" | "verify" | "postConvert" | "upload">(
+  plugins: Plugin[],
+  hook: K,
+  args: Parameters<HookFn<K>>,
+  timer?: HookTimer,
+): Promise<void> {
+  for (const { plugin, handler } of handlersOf(plugins, hook)) {
+    await timed(hook, plugin, timer, () => (handler as (...a: unknown[]) => unknown)(...args));
+  }
+}
+
+/**
+ * Reduce strategy: each handler receives the value the previous one returned (or the same
+ * value when it returned nothing).
+ *
+ * @example
+ * ```ts
+ * const plan = await runReduce(plugins, "preConvert", initialPlan, ctx);
+ * ```
+ */
+export async function runReduce<V, C>(plugins: Plugin[], hook: "preConvert", initial: V, context: C, timer?: HookTimer): Promise<V> {
+  let value = initial;
+  for (const { plugin, handler } of handlersOf(plugins, hook)) {
+    const next = await timed(hook, plugin, timer, () => (handler as (v: V, c: C) => V | void | Promise<V | void>)(value, context));
+    if (next !== undefined) value = next;
+  }
+  return value;
+}
+
+/**
+ * First strategy: returns the first candidate the predicate accepts (format resolution).
+ *
+ * @example
+ * ```ts
+ * const handler = runFirst(formats, (f) => f.claims?.(spec) ?? false);
+ * ```
+ */
+export function runFirst<T>(candidates: Iterable<T>, accepts: (candidate: T) => boolean): T | undefined {
+  for (const candidate of candidates) if (accepts(candidate)) return candidate;
+  return undefined;
+}

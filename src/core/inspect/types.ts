@@ -1,0 +1,82 @@
+import type { Problem } from "../errors.ts";
+import type { ImageReader } from "../io/reader.ts";
+
+/**
+ * What one format detector found. `format` is the conventional name (raw, qcow2, qed, vmdk,
+ * vhd, vhdx, vdi, ploop, iso, luks, or a plugin's own); gpt/mbr report `format: "raw"` with
+ * `variant: "gpt" | "mbr"`.
+ */
+export interface Detection {
+  format: string;
+  /** A sub-kind: "monolithicSparse", "streamOptimized", "fixed", "dynamic", "differencing", "gpt", "mbr", "iso9660", "udf", … */
+  variant?: string;
+  /** Virtual disk size in bytes, equal to `qemu-img info`'s `virtual-size` where qemu reads the format. */
+  virtualSize?: number;
+  /** Safety findings; an empty list means this detector saw nothing wrong. */
+  problems: Problem[];
+  /** Format-specific facts for reports (version, cluster size, create type, …). JSON-safe values only. */
+  details?: Record<string, unknown>;
+}
+
+/** What a detector may consult besides the image's bytes. */
+export interface DetectContext {
+  /** Set when the image is a member of a container that carries its own chain (XenServer OVF). */
+  inChainContainer?: boolean;
+}
+
+/**
+ * A native detector for one format: reads only the regions it needs, returns null when the
+ * image is not of its format. It must never throw for malformed input: it reports problems.
+ *
+ * @example
+ * ```ts
+ * const gzipRaw: Detector = {
+ *   name: "gzip-raw",
+ *   async detect(reader) {
+ *     const head = await reader.read(0, 2);
+ *     return head[0] === 0x1f && head[1] === 0x8b ? { format: "gzip-raw", problems: [] } : null;
+ *   },
+ * };
+ * ```
+ */
+export interface Detector {
+  name: string;
+  /** Phase "head" detectors read only the first few hundred KiB; "tail" ones need the end (VHD footer). */
+  phase?: "head" | "tail";
+  detect(reader: ImageReader, context: DetectContext): Promise<Detection | null>;
+}
+
+/** Options for one inspection. */
+export interface InspectOptions {
+  /** The format the caller claims the image is (`--from`, `--format`, a spool folder, an API field). */
+  claimed?: string;
+  /** Largest virtual size accepted, in bytes. */
+  maxSize?: number;
+  /** Extra detectors registered by format plugins; built-in detectors always run. */
+  detectors?: Detector[];
+  /** Accept differencing VHDs (only a chain container's own reader does this). */
+  inChainContainer?: boolean;
+}
+
+/**
+ * The inspector's verdict on one image. `safe` is true only when `problems` is empty.
+ *
+ * @example
+ * ```ts
+ * const r: InspectResult = await inspect("disk.vmdk");
+ * if (!r.safe) console.log(r.problems.map((p) => p.code));
+ * ```
+ */
+export interface InspectResult {
+  /** Conventional format name; "raw" for raw, gpt and mbr images. */
+  format: string;
+  variant?: string;
+  virtualSize: number;
+  /** Size of the image file in bytes. */
+  actualSize: number;
+  safe: boolean;
+  problems: Problem[];
+  /** Every detector that matched, for polyglot reports. */
+  matches: string[];
+  details: Record<string, unknown>;
+}

@@ -1,0 +1,74 @@
+import { constants } from "node:fs";
+import { access, lstat, open, rename, rm, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { DiskpipeError } from "../errors.ts";
+import { tempPathBeside } from "./temp.ts";
+import type { Sink, SinkDriver } from "./types.ts";
+
+/**
+ * Local paths (written under a temporary name beside the destination, fsynced, renamed) and
+ * existing block devices (written in place, O_DIRECT when the device supports it).
+ *
+ * @example
+ * ```ts
+ * const sink = await pathSink.open("out.qcow2", ctx);
+ * // … convert into sink.target.path …
+ * await sink.commit(ctx);
+ * ```
+ */
+export const pathSink: SinkDriver = {
+  name: "path",
+  matches: (location) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(location),
+  async open(location, ctx) {
+    const destination = resolve(location);
+    const existing = await lstat(destination).catch(() => undefined);
+    if (existing?.isBlockDevice()) return blockDeviceSink(destination);
+    if (existing && !ctx.spec.overwrite) {
+      throw new DiskpipeError("usage", `destination ${location} already exists (pass --force to replace it)`);
+    }
+    if (existing && !existing.isFile()) throw new DiskpipeError("usage", `destination ${location} is not a regular file`);
+    await access(dirname(destination), constants.W_OK).catch((error: NodeJS.ErrnoException) => {
+      throw new DiskpipeError("io-failed", `cannot write to ${dirname(destination)}: ${error.code ?? error.message}`);
+    });
+    const temp = tempPathBeside(destination);
+    const sink: Sink = {
+      target: { path: temp, blockDevice: false, directIo: false },
+      async commit() {
+        await syncFile(temp);
+        await rename(temp, destination);
+        await syncFile(dirname(destination));
+      },
+      abort: () => rm(temp, { force: true }),
+    };
+    return sink;
+  },
+};
+
+async function blockDeviceSink(device: string): Promise<Sink> {
+  return {
+    target: { path: device, blockDevice: true, directIo: await supportsDirectIo(device) },
+    commit: () => syncFile(device),
+    abort: async () => {},
+  };
+}
+
+async function supportsDirectIo(path: string): Promise<boolean> {
+  if (!("O_DIRECT" in constants)) return false;
+  try {
+    const handle = await open(path, constants.O_RDONLY | constants.O_DIRECT);
+    await handle.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const isDirectory = (await stat(path)).isDirectory();
+  const handle = await open(path, isDirectory ? "r" : "r+");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,77 @@
+import { open, type FileHandle } from "node:fs/promises";
+
+/**
+ * Random access to the bytes of an image, for the native inspector. A file
+ * answers at once; a download answers as soon as the bytes it asks for have
+ * arrived (see `src/core/io/`'s growing-file reader).
+ *
+ * @example
+ * ```ts
+ * const reader = await openFileReader("disk.qcow2");
+ * const head = await reader.read(0, 512);
+ * await reader.close();
+ * ```
+ */
+export interface ImageReader {
+  /** The image's total size in bytes. A stream resolves this only when it has ended. */
+  size(): Promise<number>;
+  /**
+   * Reads up to `length` bytes at `offset`. The result is shorter only at the end of the
+   * image. Callers keep `length` small (at most 1 MiB): the inspector's memory bound rests on it.
+   */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** The largest single read the inspector may ask for. */
+export const MAX_READ = 1024 * 1024;
+
+/**
+ * Opens a local file (or block device) as an ImageReader.
+ *
+ * @example
+ * ```ts
+ * const reader = await openFileReader("/dev/sdb");
+ * console.log(await reader.size());
+ * ```
+ */
+export async function openFileReader(path: string): Promise<ImageReader> {
+  const handle: FileHandle = await open(path, "r");
+  let cachedSize: number | undefined;
+  return {
+    async size() {
+      if (cachedSize === undefined) {
+        const stat = await handle.stat();
+        cachedSize = stat.isBlockDevice() ? await blockDeviceSize(handle) : stat.size;
+      }
+      return cachedSize;
+    },
+    async read(offset, length) {
+      if (length > MAX_READ) throw new RangeError(`read of ${length} bytes exceeds the ${MAX_READ}-byte bound`);
+      const buffer = new Uint8Array(Math.max(0, length));
+      if (length <= 0 || offset < 0 || !Number.isSafeInteger(offset)) return buffer.subarray(0, 0);
+      let filled = 0;
+      while (filled < length) {
+        const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
+    },
+    close: () => handle.close(),
+  };
+}
+
+async function blockDeviceSize(handle: FileHandle): Promise<number> {
+  // stat() reports 0 for block devices; reading the end position by a probe keeps this portable.
+  let low = 0;
+  let high = 2 ** 52;
+  const probe = new Uint8Array(1);
+  while (low < high) {
+    const mid = Math.floor((low + high + 1) / 2);
+    const { bytesRead } = await handle.read(probe, 0, 1, mid - 1);
+    if (bytesRead === 1) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}

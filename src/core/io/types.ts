@@ -1,0 +1,69 @@
+import type { JobContext, LocalImage } from "../context.ts";
+import type { InspectResult } from "../inspect/types.ts";
+import type { ImageReader } from "./reader.ts";
+
+/** What a source hands the pipeline: a local file, and what it learned while fetching. */
+export interface FetchedImage extends LocalImage {
+  /** `ALGO:HEX` of the bytes, when hashed while they streamed by. */
+  hash?: string;
+  /** The inspector's verdict, when the source inspected the bytes as they arrived. */
+  inspection?: InspectResult;
+}
+
+/**
+ * Runs the inspector on bytes as they arrive. It rejects (with an ImageRejectedError) as soon
+ * as the image is known to be unsafe or not what was claimed: the source then aborts the
+ * download, removes what it wrote, and rethrows.
+ */
+export type StreamInspector = (reader: ImageReader) => Promise<InspectResult>;
+
+/**
+ * Where images come from: a path, a URL, a store. The first driver whose `matches` accepts
+ * the location fetches it.
+ *
+ * @example
+ * ```ts
+ * const pathSource: SourceDriver = { name: "path", matches: (l) => !l.includes("://"), fetch: async (l) => ({ path: l, temporary: false }) };
+ * ```
+ */
+export interface SourceDriver {
+  name: string;
+  matches(location: string): boolean;
+  /**
+   * Makes the image available as a local file. A streaming source may call `inspect` on the
+   * bytes as they arrive; `inspect` is absent when the image comes in a container.
+   */
+  fetch(location: string, ctx: JobContext, inspect?: StreamInspector): Promise<FetchedImage>;
+}
+
+/** Where the converter writes, as a sink prepared it. */
+export interface SinkTarget {
+  path: string;
+  /** An existing block device: written in place, never created or renamed. */
+  blockDevice: boolean;
+  /** The target accepts O_DIRECT (cache mode none). */
+  directIo: boolean;
+}
+
+/** One destination of one job: prepared before conversion, then committed or aborted. */
+export interface Sink {
+  target: SinkTarget;
+  /** Makes the written output the destination (rename, upload). */
+  commit(ctx: JobContext): Promise<void>;
+  /** Removes whatever was written. Safe to call twice or after commit failed. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Where images go: a path, a block device, a URL, a store.
+ *
+ * @example
+ * ```ts
+ * const sink = await pathSink.open("/srv/out.qcow2", ctx);
+ * ```
+ */
+export interface SinkDriver {
+  name: string;
+  matches(location: string): boolean;
+  open(location: string, ctx: JobContext): Promise<Sink>;
+}

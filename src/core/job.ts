@@ -1,0 +1,155 @@
+import type { DiskpipeError, Problem } from "./errors.ts";
+import type { InspectResult } from "./inspect/types.ts";
+
+/**
+ * What a caller asks for: one image from `source` to `destination` in format `to`.
+ *
+ * @example
+ * ```ts
+ * const spec: JobSpec = { source: "in.vmdk", destination: "out.qcow2", to: "qcow2", from: "vmdk" };
+ * ```
+ */
+export interface JobSpec {
+  /** A local path, a block device, or an http(s):// URL. */
+  source: string;
+  /** A local path, an existing block device, or an http(s):// URL to PUT to. */
+  destination: string;
+  /** Target format, by conventional name (raw, qcow2, vmdk, vhd, vhdx, vdi, ploop, luks, …). */
+  to: string;
+  /** The claimed source format; detection must agree with it. */
+  from?: string;
+  /** A container the image arrives in (e.g. "ovf" for a XenServer VHD chain tarball). */
+  container?: string;
+  /** `ALGO:HEX` (sha256 or sha512) the fetched source must hash to. */
+  checksum?: string;
+  /** Largest virtual size accepted, in bytes. */
+  maxSize?: number;
+  /** Replace an existing destination file (never needed for block devices). */
+  overwrite?: boolean;
+  /** Options for plugins (passphraseFile, cipher, keySize, subformat, …). */
+  options?: Record<string, unknown>;
+  /** Aborts the job; everything written so far is removed. */
+  signal?: AbortSignal;
+}
+
+/** The stages a job passes through, in order. */
+export const STAGES = [
+  "resolve",
+  "preFetch",
+  "fetch",
+  "inspect",
+  "verify",
+  "prepare",
+  "preConvert",
+  "convert",
+  "postConvert",
+  "upload",
+  "cleanup",
+] as const;
+
+/** One of {@link STAGES}. */
+export type Stage = (typeof STAGES)[number];
+
+/** A secret or other `--object` qemu-img needs; only file-backed secrets are allowed. */
+export interface QemuSecret {
+  id: string;
+  /** Path of a file holding the secret. The secret itself never reaches argv, environment or logs. */
+  file: string;
+}
+
+/** One side of a conversion as qemu-img sees it. */
+export interface PlanImage {
+  path: string;
+  /** Conventional format name. */
+  format: string;
+  /** qemu block driver (vpc for vhd, parallels for ploop, …). */
+  driver: string;
+  /**
+   * Extra driver options. For the input they switch qemu-img to `--image-opts`
+   * (e.g. `{ "key-secret": "sec0" }` for LUKS); for the output they are `-o` options.
+   */
+  options: Record<string, string | number | boolean>;
+}
+
+/**
+ * How qemu-img will convert, built by the core and transformed by `preConvert` hooks.
+ *
+ * @example
+ * ```ts
+ * const hook = (plan: ConvertPlan) => ({ ...plan, flags: { ...plan.flags, compress: true } });
+ * ```
+ */
+export interface ConvertPlan {
+  input: PlanImage;
+  output: PlanImage;
+  secrets: QemuSecret[];
+  flags: {
+    /** `-m N`: parallel coroutines (1–16). */
+    coroutines?: number;
+    /** `-W`: out-of-order writes. */
+    outOfOrder?: boolean;
+    /** `-S`: minimum run of zeroes kept sparse, e.g. "4k"; "0" writes everything. */
+    sparseSize?: string;
+    /** `-t`: destination cache mode ("none" = O_DIRECT, for block devices). */
+    cache?: string;
+    /** `-T`: source cache mode. */
+    sourceCache?: string;
+    /** `-c`: compress (qcow2, vmdk streamOptimized). */
+    compress?: boolean;
+    /** `-r`: rate limit in bytes per second. */
+    rateLimit?: number;
+    /** `-n`: the destination exists already (a block device, a pre-created file); do not create it. */
+    noCreate?: boolean;
+    /** `--target-is-zero` (with `-n`): the existing destination reads as zeroes. */
+    targetIsZero?: boolean;
+  };
+  /**
+   * How the output is produced: "qemu-img" (default), "copy" (a sparse-aware copy, chosen only
+   * when source and target are both raw and the inspector confirmed raw), or "done" when a
+   * hook already wrote `output.path` itself.
+   */
+  engine: "qemu-img" | "copy" | "done";
+}
+
+/**
+ * Events every job emits. The CLI's progress bar, the dashboard and scripts all read these.
+ *
+ * @example
+ * ```ts
+ * pipeline.on("event", (e: JobEvent) => { if (e.type === "progress") console.log(e.percent); });
+ * ```
+ */
+export type JobEvent =
+  | { type: "queued"; jobId: string; spec: PublicSpec; at: number }
+  | { type: "stage-start"; jobId: string; stage: Stage; at: number }
+  | { type: "stage-end"; jobId: string; stage: Stage; ms: number }
+  | { type: "hook"; jobId: string; hook: string; plugin: string; ms: number }
+  | { type: "progress"; jobId: string; stage: Stage; bytes: number; total?: number; percent?: number; rate?: number }
+  | { type: "warning"; jobId: string; message: string; plugin?: string }
+  | { type: "inspected"; jobId: string; result: InspectResult }
+  | { type: "done"; jobId: string; result: JobResult }
+  | { type: "failed"; jobId: string; error: ReturnType<DiskpipeError["toJSON"]>; ms: number };
+
+/** A JobSpec without its signal and options, safe to log and show. */
+export type PublicSpec = Omit<JobSpec, "signal" | "options">;
+
+/** What a finished job returns. */
+export interface JobResult {
+  jobId: string;
+  source: string;
+  destination: string;
+  /** Detected source format. */
+  from: string;
+  to: string;
+  virtualSize: number;
+  /** Bytes of the written output. */
+  outputSize: number;
+  /** `ALGO:HEX` of the source as fetched, when it was hashed. */
+  sourceHash?: string;
+  ms: number;
+  timings: Array<{ stage: Stage; ms: number }>;
+  warnings: string[];
+}
+
+/** Findings to show, re-exported here for plugin authors. */
+export type { Problem };

@@ -1,0 +1,232 @@
+import { stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { resolveConfig, type ResolvedConfig, type UserConfig } from "./config.ts";
+import { toDiskpipeError, type DiskpipeError } from "./errors.ts";
+import { FormatRegistry } from "./formats.ts";
+import { runReduce, runSequential, sortPlugins, type HookTimer } from "./hooks.ts";
+import { inspectFile } from "./inspect/index.ts";
+import type { InspectOptions, InspectResult } from "./inspect/types.ts";
+import { pathSink } from "./io/path-sink.ts";
+import { pathSource } from "./io/path-source.ts";
+import type { Sink, SinkDriver, SourceDriver } from "./io/types.ts";
+import { createJobContext, type RunningJob } from "./job-context.ts";
+import type { JobEvent, JobResult, JobSpec, Stage } from "./job.ts";
+import { Limiter } from "./limit.ts";
+import type { Plugin } from "./plugin.ts";
+import { QemuImg } from "./qemu-img.ts";
+import { standardFormats } from "./standard-formats.ts";
+import { runConvert } from "./stages/convert.ts";
+import { fetchJob } from "./stages/fetch.ts";
+import { inspectJob } from "./stages/inspect.ts";
+import { buildPlan, checkSpace } from "./stages/plan.ts";
+import { resolveHandler } from "./stages/resolve.ts";
+
+/** Listens to the events of every job of a pipeline. */
+export type JobListener = (event: JobEvent) => void;
+
+/** One entry of a batch: the spec and either its result or its error. */
+export type BatchItem = { spec: JobSpec; result: JobResult; error?: undefined } | { spec: JobSpec; result?: undefined; error: DiskpipeError };
+
+/**
+ * The job runner: plugins sorted once, formats registered, one qemu-img adapter, one
+ * concurrency bound. Runs jobs through resolve → preFetch → fetch → inspect → verify →
+ * prepare → preConvert → convert → postConvert → upload → cleanup.
+ *
+ * @example
+ * ```ts
+ * const pipeline = createPipeline({ plugins: [] });
+ * pipeline.on((e) => e.type === "progress" && console.log(e.percent));
+ * await pipeline.run({ source: "in.vmdk", destination: "out.qcow2", to: "qcow2" });
+ * ```
+ */
+export class Pipeline {
+  readonly config: ResolvedConfig;
+  readonly plugins: Plugin[];
+  readonly formats = new FormatRegistry();
+  readonly qemu: QemuImg;
+  /** The one concurrency bound shared by batch runs and the spool. */
+  readonly limit: Limiter;
+  readonly sources: SourceDriver[];
+  readonly sinks: SinkDriver[];
+  readonly #listeners = new Set<JobListener>();
+
+  constructor(config: ResolvedConfig) {
+    this.config = config;
+    this.plugins = sortPlugins([standardFormats(), ...config.plugins]);
+    for (const plugin of this.plugins) for (const format of plugin.formats ?? []) this.formats.register(format, plugin.name);
+    this.qemu = new QemuImg({
+      binary: config.qemuImg.binary,
+      limits: { cpuSeconds: config.qemuImg.cpuSeconds, addressSpace: config.qemuImg.addressSpace },
+    });
+    this.limit = new Limiter(config.jobs);
+    this.sources = [...this.plugins.flatMap((p) => p.sources ?? []), pathSource];
+    this.sinks = [...this.plugins.flatMap((p) => p.sinks ?? []), pathSink];
+  }
+
+  /** Where jobs keep temporary files: one folder per pipeline instance. */
+  get workRoot(): string {
+    return join(this.config.workDir ?? tmpdir(), "diskpipe");
+  }
+
+  /** Subscribes to every job's events; returns the unsubscribe function. */
+  on(listener: JobListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Inspects a local image natively, with the detectors this pipeline's plugins registered. No qemu-img. */
+  inspect(path: string, options: Omit<InspectOptions, "detectors"> = {}): Promise<InspectResult> {
+    const accepts = options.claimed ? this.formats.get(options.claimed)?.accepts : undefined;
+    return inspectFile(path, { ...(accepts && { accepts }), ...options, detectors: this.formats.detectors() });
+  }
+
+  /** Runs one job within the pipeline's concurrency bound. Rejects with a DiskpipeError. */
+  run(spec: JobSpec, options: { id?: string } = {}): Promise<JobResult> {
+    return this.limit.run(() => this.#run(spec, options.id));
+  }
+
+  /**
+   * Runs many jobs, at most `config.jobs` at once, yielding each as it finishes.
+   *
+   * @example
+   * ```ts
+   * for await (const item of pipeline.batch(specs)) console.log(item.spec.source, item.error?.code ?? "ok");
+   * ```
+   */
+  async *batch(specs: Iterable<JobSpec>): AsyncGenerator<BatchItem> {
+    const pending = new Map<number, Promise<{ key: number; item: BatchItem }>>();
+    let key = 0;
+    for (const spec of specs) {
+      const k = key++;
+      pending.set(
+        k,
+        this.run(spec).then(
+          (result) => ({ key: k, item: { spec, result } }),
+          (error: unknown) => ({ key: k, item: { spec, error: toDiskpipeError(error) } }),
+        ),
+      );
+    }
+    while (pending.size > 0) {
+      const { key: done, item } = await Promise.race(pending.values());
+      pending.delete(done);
+      yield item;
+    }
+  }
+
+  #emit(event: JobEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure must not fail the job.
+      }
+    }
+  }
+
+  async #run(request: JobSpec, id?: string): Promise<JobResult> {
+    const spec: JobSpec = { ...request, maxSize: request.maxSize ?? this.config.maxSize };
+    const plugins = this.plugins.filter((p) => !p.apply || p.apply(spec));
+    const job = await createJobContext({ spec, workRoot: this.workRoot, qemu: this.qemu, formats: this.formats, emit: (e) => this.#emit(e), id });
+    const { signal: _signal, options: _options, ...publicSpec } = spec;
+    const started = performance.now();
+    this.#emit({ type: "queued", jobId: job.id, spec: publicSpec, at: Date.now() });
+    const timings: JobResult["timings"] = [];
+    const timer: HookTimer = (hook, plugin, ms) => this.#emit({ type: "hook", jobId: job.id, hook, plugin, ms });
+    const stage = async <T>(name: Stage, work: () => T | Promise<T>): Promise<T> => {
+      job.stage = name;
+      job.signal.throwIfAborted();
+      this.#emit({ type: "stage-start", jobId: job.id, stage: name, at: Date.now() });
+      const t0 = performance.now();
+      try {
+        return await work();
+      } catch (error) {
+        throw toDiskpipeError(error, "io-failed", { stage: name });
+      } finally {
+        const ms = performance.now() - t0;
+        timings.push({ stage: name, ms });
+        this.#emit({ type: "stage-end", jobId: job.id, stage: name, ms });
+      }
+    };
+
+    let sink: Sink | undefined;
+    try {
+      job.handler = await stage("resolve", () => resolveHandler(job.spec, this.formats));
+      await stage("preFetch", () => runSequential(plugins, "preFetch", [job], timer));
+      const fetched = await stage("fetch", () => fetchJob(job, this.sources, this.formats));
+      job.inspection = await stage("inspect", () => inspectJob(job, this.formats, fetched.inspection));
+      this.#emit({ type: "inspected", jobId: job.id, result: job.inspection });
+      await stage("verify", () => runSequential(plugins, "verify", [job], timer));
+      sink = await stage("prepare", async () => {
+        const opened = await this.#openSink(job);
+        job.plan = buildPlan(job, this.formats, this.config, opened.target);
+        return opened;
+      });
+      const target = sink.target;
+      job.plan = await stage("preConvert", async () => {
+        const plan = await runReduce(plugins, "preConvert", job.plan!, job, timer);
+        await checkSpace(job, plan, target);
+        return plan;
+      });
+      await stage("convert", () => runConvert(job, job.plan!));
+      job.output = { path: target.path, format: job.spec.to, size: target.blockDevice ? undefined : (await stat(target.path)).size };
+      await stage("postConvert", () => runSequential(plugins, "postConvert", [job], timer));
+      await stage("upload", async () => {
+        await runSequential(plugins, "upload", [job], timer);
+        await sink!.commit(job);
+      });
+      const result: JobResult = {
+        jobId: job.id,
+        source: spec.source,
+        destination: job.spec.destination,
+        from: job.inspection.format,
+        to: job.spec.to,
+        virtualSize: job.inspection.virtualSize,
+        outputSize: job.output.size ?? job.inspection.virtualSize,
+        ...(job.sourceHash && { sourceHash: job.sourceHash }),
+        ms: 0,
+        timings,
+        warnings: job.warnings,
+      };
+      await this.#cleanup(job, timings);
+      result.ms = performance.now() - started;
+      this.#emit({ type: "done", jobId: job.id, result });
+      return result;
+    } catch (error) {
+      const failure = toDiskpipeError(error, "io-failed", { stage: job.stage });
+      await sink?.abort().catch(() => {});
+      await this.#cleanup(job, timings);
+      this.#emit({ type: "failed", jobId: job.id, error: failure.toJSON(), ms: performance.now() - started });
+      throw failure;
+    }
+  }
+
+  async #openSink(job: RunningJob): Promise<Sink> {
+    const driver = this.sinks.find((s) => s.matches(job.spec.destination));
+    if (!driver) throw toDiskpipeError(new Error(`no sink handles ${job.spec.destination}`), "usage");
+    return driver.open(job.spec.destination, job);
+  }
+
+  async #cleanup(job: RunningJob, timings: JobResult["timings"]): Promise<void> {
+    job.stage = "cleanup";
+    const t0 = performance.now();
+    this.#emit({ type: "stage-start", jobId: job.id, stage: "cleanup", at: Date.now() });
+    await job.runCleanups();
+    const ms = performance.now() - t0;
+    timings.push({ stage: "cleanup", ms });
+    this.#emit({ type: "stage-end", jobId: job.id, stage: "cleanup", ms });
+  }
+}
+
+/**
+ * Creates a pipeline from a configuration (validated; errors name the bad field).
+ *
+ * @example
+ * ```ts
+ * import { createPipeline } from "diskpipe";
+ * const pipeline = createPipeline({ plugins: [], maxSize: "1T" });
+ * ```
+ */
+export function createPipeline(config: UserConfig = {}): Pipeline {
+  return new Pipeline(resolveConfig(config));
+}

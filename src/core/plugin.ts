@@ -1,0 +1,120 @@
+import type { Detector } from "./inspect/types.ts";
+import type { ConvertPlan, JobSpec } from "./job.ts";
+import type { JobContext } from "./context.ts";
+import type { SinkDriver, SourceDriver } from "./io/types.ts";
+
+/** A hook is a function, or an object that also sets its order among the plugins. */
+export type Hook<F> = F | { handler: F; order?: "pre" | "post" };
+
+/**
+ * The five hook points of the pipeline and their strategies.
+ * - `preFetch` (sequential): may rewrite `ctx.spec` before anything is read.
+ * - `verify` (sequential, veto): runs after the inspector accepted the image; throw to refuse it.
+ * - `preConvert` (reduce): each handler gets the plan the previous one returned.
+ * - `postConvert` (sequential, veto): checks the output before it is committed.
+ * - `upload` (sequential, veto): runs before the output is committed to its destination.
+ */
+export interface PluginHooks {
+  preFetch?: Hook<(ctx: JobContext) => void | Promise<void>>;
+  verify?: Hook<(ctx: JobContext) => void | Promise<void>>;
+  preConvert?: Hook<(plan: ConvertPlan, ctx: JobContext) => ConvertPlan | void | Promise<ConvertPlan | void>>;
+  postConvert?: Hook<(ctx: JobContext) => void | Promise<void>>;
+  upload?: Hook<(ctx: JobContext) => void | Promise<void>>;
+}
+
+/** Names of the hook points. */
+export type HookName = keyof PluginHooks;
+
+/** A local image a container handler unpacked, ready for the inspector. */
+export interface UnpackedImage {
+  path: string;
+  /** The format the unpacked image is claimed to be. */
+  format: string;
+}
+
+/**
+ * A format handler: how a format is named, read and written by qemu-img, detected natively,
+ * and (optionally) unpacked or prepared before conversion.
+ */
+export interface FormatDefinition {
+  /** Conventional name: the one users type (`--to vhd`). */
+  name: string;
+  /** qemu block driver; absent when qemu cannot read or write the format directly. */
+  qemuDriver?: string;
+  /** File extension for outputs, without the dot (defaults to the name). */
+  extension?: string;
+  /** Whether qemu-img may write this format (defaults to true when `qemuDriver` is set). */
+  writable?: boolean;
+  /** Detected formats a claim of this name accepts (e.g. ami accepts raw and qcow2). */
+  accepts?: string[];
+  /** A native detector for the format, run on every image alongside the built-in ones. */
+  detect?: Detector["detect"];
+  /** Whether the detector needs the end of the image. */
+  detectPhase?: Detector["phase"];
+  /**
+   * Whether this handler takes the job (format resolution is first-match).
+   * Defaults to `spec.from === name && !spec.container`.
+   */
+  claims?(spec: JobSpec): boolean;
+  /** Turns a container into one image, in `ctx.workDir`, before inspection (e.g. a VHD chain tarball). */
+  unpack?(ctx: JobContext): Promise<UnpackedImage>;
+  /** `-o` options when this format is the target, from `ctx.spec.options`. */
+  outputOptions?(ctx: JobContext): Record<string, string | number | boolean>;
+}
+
+/**
+ * A plugin: named hooks, optional format handlers, an order.
+ *
+ * @example
+ * ```ts
+ * const audit = definePlugin({
+ *   name: "audit",
+ *   hooks: { verify: (ctx) => { if (ctx.inspection!.virtualSize > 2 ** 40) throw new Error("over 1 TiB"); } },
+ * });
+ * ```
+ */
+export interface Plugin {
+  name: string;
+  /** "pre" plugins run before normal ones, "post" after; ties keep registration order. */
+  enforce?: "pre" | "post";
+  /** Opt in per job; a plugin whose `apply` returns false is skipped for that job. */
+  apply?: (spec: JobSpec) => boolean;
+  hooks?: PluginHooks;
+  formats?: FormatDefinition[];
+  /** Where images can come from (URL schemes, stores); tried before the built-in ones. */
+  sources?: SourceDriver[];
+  /** Where images can go; tried before the built-in ones. */
+  sinks?: SinkDriver[];
+}
+
+/** What a plugin list may hold: plugins, presets (nested arrays) and falsy entries that are ignored. */
+export type PluginOption = Plugin | false | null | undefined | PluginOption[];
+
+/**
+ * Declares a plugin with full typing. Identity at run time.
+ *
+ * @example
+ * ```ts
+ * export default definePlugin({
+ *   name: "no-huge",
+ *   hooks: { verify(ctx) { if (ctx.inspection!.virtualSize > 1e12) throw new Error("too big for this cloud"); } },
+ * });
+ * ```
+ */
+export function definePlugin(plugin: Plugin): Plugin {
+  return plugin;
+}
+
+/**
+ * Declares a format handler with full typing. Identity at run time; register it through a
+ * plugin's `formats`.
+ *
+ * @example
+ * ```ts
+ * const vhd = defineFormat({ name: "vhd", qemuDriver: "vpc", outputOptions: () => ({ subformat: "dynamic" }) });
+ * const plugin = definePlugin({ name: "my-vhd", formats: [vhd] });
+ * ```
+ */
+export function defineFormat(format: FormatDefinition): FormatDefinition {
+  return format;
+}

@@ -1,0 +1,228 @@
+import { execa, type ResultPromise } from "execa";
+import { z } from "zod";
+import { DiskpipeError } from "./errors.ts";
+import type { ConvertPlan, PlanImage, QemuSecret } from "./job.ts";
+
+/** Resource limits for qemu-img calls that parse headers (`info`, `measure`). */
+export interface QemuLimits {
+  /** CPU seconds (prlimit --cpu). */
+  cpuSeconds: number;
+  /** Address space in bytes (prlimit --as). */
+  addressSpace: number;
+}
+
+/** Options of the adapter. */
+export interface QemuImgOptions {
+  /** The qemu-img binary (default: "qemu-img" on PATH). */
+  binary?: string;
+  limits?: Partial<QemuLimits>;
+}
+
+/** The subset of `qemu-img info --output=json` diskpipe relies on, validated. */
+export const qemuInfoSchema = z.looseObject({
+  format: z.string(),
+  "virtual-size": z.number().int().nonnegative(),
+  "actual-size": z.number().int().nonnegative().optional(),
+  "backing-filename": z.string().optional(),
+  "full-backing-filename": z.string().optional(),
+  "dirty-flag": z.boolean().optional(),
+  "format-specific": z
+    .looseObject({
+      type: z.string(),
+      data: z.looseObject({ "data-file": z.string().optional(), "create-type": z.string().optional() }).optional(),
+    })
+    .optional(),
+});
+
+/** qemu-img's view of one image. */
+export type QemuInfo = z.infer<typeof qemuInfoSchema>;
+
+const measureSchema = z.looseObject({ required: z.number().int().nonnegative(), "fully-allocated": z.number().int().nonnegative() });
+
+/** Sizes `qemu-img measure` reports for a conversion. */
+export interface QemuMeasure {
+  required: number;
+  fullyAllocated: number;
+}
+
+/** Options of one conversion run. */
+export interface ConvertRun {
+  /** Called with the percentage qemu-img reports. */
+  onProgress?: (percent: number) => void;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_LIMITS: QemuLimits = { cpuSeconds: 8, addressSpace: 1024 ** 3 };
+const INSTALL_HINT = "qemu-img was not found: install it with `apt-get install qemu-utils` (Debian/Ubuntu) or set qemuImg.binary in the configuration";
+
+/** Escapes a value for qemu's comma-separated option syntax. */
+export function qemuOptionValue(value: string | number | boolean): string {
+  const text = typeof value === "boolean" ? (value ? "on" : "off") : String(value);
+  return text.replaceAll(",", ",,");
+}
+
+function optionList(options: Record<string, string | number | boolean>): string {
+  return Object.entries(options)
+    .map(([key, value]) => `${key}=${qemuOptionValue(value)}`)
+    .join(",");
+}
+
+function secretArgs(secrets: QemuSecret[]): string[] {
+  return secrets.flatMap((s) => ["--object", `secret,id=${s.id},file=${qemuOptionValue(s.file)},format=raw`]);
+}
+
+/** argv naming a source image: `-f DRIVER PATH`, or `--image-opts` when driver options are set. */
+function sourceArgs(image: PlanImage): { flags: string[]; name: string } {
+  if (Object.keys(image.options).length === 0) return { flags: ["-f", image.driver], name: image.path };
+  return { flags: ["--image-opts"], name: optionList({ driver: image.driver, ...image.options, "file.filename": image.path }) };
+}
+
+/**
+ * The only place in diskpipe that runs qemu-img: builds argv, runs it with execa (under
+ * resource limits for header parsing), validates its output and reports progress.
+ *
+ * @example
+ * ```ts
+ * const qemu = new QemuImg();
+ * const info = await qemu.info({ path: "disk.qcow2", format: "qcow2", driver: "qcow2", options: {} });
+ * console.log(info["virtual-size"]);
+ * ```
+ */
+export class QemuImg {
+  readonly binary: string;
+  readonly limits: QemuLimits;
+  #version: Promise<string> | undefined;
+
+  constructor(options: QemuImgOptions = {}) {
+    this.binary = options.binary ?? "qemu-img";
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+  }
+
+  /** The qemu-img version ("7.2.22"), detected once and cached. */
+  version(): Promise<string> {
+    this.#version ??= this.#run(["--version"]).then((out) => {
+      const match = /version (\d+\.\d+(?:\.\d+)?)/.exec(out);
+      if (!match) throw new DiskpipeError("qemu-img-failed", `cannot read the qemu-img version from: ${out.slice(0, 200)}`);
+      return match[1];
+    });
+    this.#version.catch(() => (this.#version = undefined));
+    return this.#version;
+  }
+
+  /** True when the detected version is at least `wanted` ("2.10"). */
+  async atLeast(wanted: string): Promise<boolean> {
+    const have = (await this.version()).split(".").map(Number);
+    const want = wanted.split(".").map(Number);
+    for (let i = 0; i < want.length; i++) {
+      if ((have[i] ?? 0) !== want[i]) return (have[i] ?? 0) > want[i];
+    }
+    return true;
+  }
+
+  /** `qemu-img info --output=json` with an explicit format, under CPU and memory limits. */
+  async info(image: PlanImage, secrets: QemuSecret[] = []): Promise<QemuInfo> {
+    const { flags, name } = sourceArgs(image);
+    const out = await this.#run(["info", "--output=json", ...secretArgs(secrets), ...flags, name], { limited: true });
+    return parseJson(qemuInfoSchema, out, "info");
+  }
+
+  /** `qemu-img measure`: the size a conversion of `source` to `target` needs. */
+  async measure(source: PlanImage, target: Omit<PlanImage, "path">, secrets: QemuSecret[] = []): Promise<QemuMeasure> {
+    const { flags, name } = sourceArgs(source);
+    const targetOptions = optionList(measurableOptions(target.options));
+    const args = ["measure", "--output=json", ...secretArgs(secrets), ...flags, "-O", target.driver];
+    if (targetOptions) args.push("-o", targetOptions);
+    const parsed = parseJson(measureSchema, await this.#run([...args, name], { limited: true }), "measure");
+    return { required: parsed.required, fullyAllocated: parsed["fully-allocated"] };
+  }
+
+  /** Builds the argv of a conversion (exported for tests and `--dry-run`). */
+  convertArgs(plan: ConvertPlan): string[] {
+    const { flags: source, name } = sourceArgs(plan.input);
+    const f = plan.flags;
+    const args = ["convert", "-p", ...secretArgs(plan.secrets), ...source];
+    if (f.sourceCache) args.push("-T", f.sourceCache);
+    args.push("-O", plan.output.driver);
+    const outputOptions = optionList(plan.output.options);
+    if (outputOptions) args.push("-o", outputOptions);
+    if (f.cache) args.push("-t", f.cache);
+    if (f.coroutines) args.push("-m", String(f.coroutines));
+    if (f.outOfOrder && !f.compress) args.push("-W");
+    if (f.sparseSize !== undefined) args.push("-S", f.sparseSize);
+    if (f.compress) args.push("-c");
+    if (f.rateLimit) args.push("-r", String(f.rateLimit));
+    if (f.noCreate || f.targetIsZero) args.push("-n");
+    if (f.targetIsZero) args.push("--target-is-zero");
+    args.push(name, plan.output.path);
+    return args;
+  }
+
+  /** Runs a conversion, reporting qemu-img's percentage as it goes. */
+  async convert(plan: ConvertPlan, run: ConvertRun = {}): Promise<void> {
+    const child = this.#spawn(this.binary, this.convertArgs(plan), run.signal);
+    let carry = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      const text = carry + chunk.toString("latin1");
+      const matches = [...text.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)];
+      carry = text.slice(-32);
+      const last = matches.at(-1);
+      if (last) {
+        carry = text.slice((last.index ?? 0) + last[0].length);
+        run.onProgress?.(Number(last[1]));
+      }
+    });
+    await this.#finish(child, "convert");
+  }
+
+  /** `qemu-img resize` of an image diskpipe produced. */
+  async resize(image: PlanImage, size: number): Promise<void> {
+    await this.#run(["resize", "-f", image.driver, image.path, String(size)]);
+  }
+
+  async #run(args: string[], options: { limited?: boolean } = {}): Promise<string> {
+    const [file, argv] = options.limited ? this.#limited(args) : [this.binary, args];
+    const child = this.#spawn(file, argv);
+    const result = await this.#finish(child, args[0]);
+    return String(result.stdout);
+  }
+
+  #limited(args: string[]): [string, string[]] {
+    return ["prlimit", [`--cpu=${this.limits.cpuSeconds}`, `--as=${this.limits.addressSpace}`, "--", this.binary, ...args]];
+  }
+
+  #spawn(file: string, args: string[], signal?: AbortSignal): ResultPromise<{ reject: false; stdin: "ignore"; cancelSignal?: AbortSignal }> {
+    return execa(file, args, { reject: false, stdin: "ignore", env: { LC_ALL: "C" }, ...(signal && { cancelSignal: signal }) });
+  }
+
+  async #finish(child: ResultPromise<{ reject: false; stdin: "ignore"; cancelSignal?: AbortSignal }>, command: string | undefined) {
+    const result = await child;
+    if (result.isCanceled) throw new DiskpipeError("aborted", `qemu-img ${command} was aborted`);
+    const missing = (result.cause as { code?: string } | undefined)?.code === "ENOENT" || result.exitCode === 127 && /No such file|not found/.test(String(result.stderr));
+    if (missing) throw new DiskpipeError("qemu-img-missing", INSTALL_HINT);
+    if (result.failed) {
+      const killedByLimit = result.signal === "SIGKILL" || result.signal === "SIGXCPU";
+      const why = killedByLimit ? `killed by its resource limit (${result.signal})` : String(result.stderr).trim().split("\n").slice(-3).join(" ");
+      const code = /No space left on device/i.test(String(result.stderr)) ? "no-space" : "qemu-img-failed";
+      throw new DiskpipeError(code, `qemu-img ${command} failed: ${why || `exit code ${result.exitCode}`}`);
+    }
+    return result;
+  }
+}
+
+function measurableOptions(options: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
+  // measure rejects creation-only options such as key-secret; it sizes the layout from the rest.
+  const { "key-secret": _secret, ...rest } = options;
+  return rest;
+}
+
+function parseJson<S extends z.ZodType>(schema: S, text: string, command: string): z.infer<S> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} printed something that is not JSON`);
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} output was not as expected: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}

@@ -1,0 +1,74 @@
+import { ImageRejectedError, type Problem } from "../errors.ts";
+import type { FormatRegistry } from "../formats.ts";
+import { inspectFile } from "../inspect/index.ts";
+import type { InspectOptions, InspectResult } from "../inspect/types.ts";
+import type { RunningJob } from "../job-context.ts";
+
+const SAFE_VMDK_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
+
+/**
+ * The inspector's options for a job: the claimed format, what the claim accepts, the
+ * detectors plugins registered and the size bound.
+ *
+ * @example
+ * ```ts
+ * const result = await inspectFile(path, inspectOptionsFor(job, registry));
+ * ```
+ */
+export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry): InspectOptions {
+  const claimed = job.image?.claimed ?? job.spec.from;
+  const accepts = claimed ? registry.get(claimed)?.accepts : undefined;
+  return {
+    ...(claimed && { claimed }),
+    ...(accepts && { accepts }),
+    ...(job.spec.maxSize !== undefined && { maxSize: job.spec.maxSize }),
+    detectors: registry.detectors(),
+  };
+}
+
+/**
+ * Inspects the job's local image natively (unless the source already did while streaming),
+ * refuses it on any problem, then asks qemu-img for a second opinion that must agree.
+ *
+ * @example
+ * ```ts
+ * job.inspection = await inspectJob(job, registry);
+ * ```
+ */
+export async function inspectJob(job: RunningJob, registry: FormatRegistry, streamed?: InspectResult): Promise<InspectResult> {
+  const image = job.image!;
+  const result = streamed ?? (await inspectFile(image.path, inspectOptionsFor(job, registry)));
+  rejectUnsafe(result, job.spec.source);
+  await secondOpinion(job, registry, result);
+  return result;
+}
+
+/** Throws an ImageRejectedError (exit 3) listing the problems when the result is not safe. */
+export function rejectUnsafe(result: InspectResult, name: string): void {
+  if (result.safe) return;
+  const summary = result.problems.map((p) => `${p.message} [${p.code}]`).join("; ");
+  throw new ImageRejectedError(`${name} rejected: ${summary}`, result.problems, { stage: "inspect" });
+}
+
+async function secondOpinion(job: RunningJob, registry: FormatRegistry, result: InspectResult): Promise<void> {
+  const driver = registry.get(result.format)?.qemuDriver;
+  if (!driver) return;
+  const info = await job.qemu.info({ path: job.image!.path, format: result.format, driver, options: {} });
+  const problems: Problem[] = [];
+  const disagree = (message: string) => problems.push({ code: "second-opinion", message });
+  if (info.format !== driver) disagree(`qemu-img reads the image as ${info.format}, the inspector as ${driver}`);
+  if (info["virtual-size"] !== result.virtualSize) {
+    disagree(`qemu-img reports a virtual size of ${info["virtual-size"]} bytes, the inspector ${result.virtualSize}`);
+  }
+  if (info["backing-filename"]) disagree(`qemu-img sees a backing file (${info["backing-filename"]})`);
+  const data = info["format-specific"]?.data;
+  if (data?.["data-file"]) disagree(`qemu-img sees an external data file (${data["data-file"]})`);
+  const createType = data?.["create-type"];
+  if (info.format === "vmdk" && createType && !SAFE_VMDK_TYPES.has(createType)) disagree(`VMDK create type ${createType} is not allowed`);
+  if (job.spec.maxSize !== undefined && info["virtual-size"] > job.spec.maxSize) {
+    problems.push({ code: "too-large", message: `virtual size ${info["virtual-size"]} exceeds the limit of ${job.spec.maxSize} bytes` });
+  }
+  if (problems.length > 0) {
+    throw new ImageRejectedError(`${job.spec.source} rejected: ${problems.map((p) => p.message).join("; ")}`, problems, { stage: "inspect" });
+  }
+}

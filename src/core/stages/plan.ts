@@ -1,0 +1,67 @@
+import { dirname } from "node:path";
+import { stat } from "node:fs/promises";
+import type { ResolvedConfig } from "../config.ts";
+import { DiskpipeError } from "../errors.ts";
+import type { FormatRegistry } from "../formats.ts";
+import { ensureSpace } from "../io/space.ts";
+import { openFileReader } from "../io/reader.ts";
+import type { SinkTarget } from "../io/types.ts";
+import type { ConvertPlan } from "../job.ts";
+import type { RunningJob } from "../job-context.ts";
+import { formatSize } from "../size.ts";
+
+/**
+ * The conversion plan before `preConvert` hooks: `-f` from the inspector's verdict, the
+ * target's options, and flags from the configuration.
+ *
+ * @example
+ * ```ts
+ * const plan = buildPlan(job, registry, config, sink.target);
+ * ```
+ */
+export function buildPlan(job: RunningJob, registry: FormatRegistry, config: ResolvedConfig, target: SinkTarget): ConvertPlan {
+  const inspection = job.inspection!;
+  const to = job.spec.to;
+  const fromRaw = inspection.format === "raw" || (inspection.format === "iso" && registry.driverOf("iso") === "raw");
+  const engine = fromRaw && to === "raw" && !target.blockDevice ? "copy" : "qemu-img";
+  return {
+    input: { path: job.image!.path, format: inspection.format, driver: registry.driverOf(inspection.format), options: {} },
+    output: { path: target.path, format: to, driver: registry.driverOf(to), options: registry.require(to).outputOptions?.(job) ?? {} },
+    secrets: [],
+    flags: {
+      coroutines: config.qemuImg.coroutines,
+      outOfOrder: config.qemuImg.outOfOrder ?? true,
+      ...(target.directIo && { cache: "none" }),
+      ...(target.blockDevice && to === "raw" && { noCreate: true }),
+      ...(config.throttle.bytesPerSecond && { rateLimit: config.throttle.bytesPerSecond }),
+    },
+    engine,
+  };
+}
+
+/**
+ * Refuses to start a conversion the destination cannot hold: `qemu-img measure` against the
+ * free space beside the output (or the block device's size).
+ *
+ * @example
+ * ```ts
+ * await checkSpace(job, plan, target);
+ * ```
+ */
+export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: SinkTarget): Promise<void> {
+  if (plan.engine === "done") return;
+  const virtualSize = job.inspection!.virtualSize;
+  if (target.blockDevice) {
+    const reader = await openFileReader(target.path);
+    const deviceSize = await reader.size().finally(() => reader.close());
+    if (deviceSize < virtualSize && plan.output.format === "raw") {
+      throw new DiskpipeError("no-space", `block device ${target.path} holds ${formatSize(deviceSize)}, the image needs ${formatSize(virtualSize)}`);
+    }
+    return;
+  }
+  const needed =
+    plan.engine === "copy"
+      ? (await stat(plan.input.path)).blocks * 512
+      : (await job.qemu.measure(plan.input, plan.output, plan.secrets)).required;
+  await ensureSpace(dirname(target.path), needed, `the output (${job.spec.destination})`);
+}
