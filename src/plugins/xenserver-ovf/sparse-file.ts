@@ -1,0 +1,97 @@
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+
+const PAGE = 4096;
+const ZEROES = Buffer.alloc(PAGE);
+
+/**
+ * A new file written at chosen positions that leaves holes where the data is zero: pages of
+ * zeroes (4 KiB, aligned to the file position) are skipped and `finish` sets the final length.
+ * The file is created exclusively (`wx`) and never through a symbolic link.
+ *
+ * @example
+ * ```ts
+ * const out = await SparseFile.create("work/coalesced.raw");
+ * await out.write(0, bytes);
+ * await out.finish(virtualSize);
+ * ```
+ */
+export class SparseFile {
+  readonly path: string;
+  readonly #handle: FileHandle;
+  #closed = false;
+
+  private constructor(path: string, handle: FileHandle) {
+    this.path = path;
+    this.#handle = handle;
+  }
+
+  /**
+   * Creates the file; fails if anything already exists at `path`.
+   *
+   * @example
+   * ```ts
+   * const file = await SparseFile.create(join(dir, "0.vhd"));
+   * ```
+   */
+  static async create(path: string): Promise<SparseFile> {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    return new SparseFile(path, await open(path, flags, 0o600));
+  }
+
+  /**
+   * Writes `data` at `position`, skipping its all-zero pages.
+   *
+   * @example
+   * ```ts
+   * await file.write(1 << 20, chunk);
+   * ```
+   */
+  async write(position: number, data: Uint8Array): Promise<void> {
+    let runStart = -1;
+    let cursor = 0;
+    while (cursor < data.length) {
+      const pageEnd = Math.min(data.length, cursor + PAGE - ((position + cursor) % PAGE));
+      const zero = isZero(data, cursor, pageEnd);
+      if (!zero && runStart < 0) runStart = cursor;
+      if (zero && runStart >= 0) {
+        await this.#writeAll(data.subarray(runStart, cursor), position + runStart);
+        runStart = -1;
+      }
+      cursor = pageEnd;
+    }
+    if (runStart >= 0) await this.#writeAll(data.subarray(runStart), position + runStart);
+  }
+
+  /**
+   * Sets the file's length (holes up to it read as zero) and closes it.
+   *
+   * @example
+   * ```ts
+   * await file.finish(10 * 1024 * 1024);
+   * ```
+   */
+  async finish(length: number): Promise<void> {
+    await this.#handle.truncate(length);
+    await this.close();
+  }
+
+  /** Closes the file without setting its length; safe to call twice. @example await file.close(); */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#handle.close();
+  }
+
+  async #writeAll(data: Uint8Array, position: number): Promise<void> {
+    let written = 0;
+    while (written < data.length) {
+      const result = await this.#handle.write(data, written, data.length - written, position + written);
+      written += result.bytesWritten;
+    }
+  }
+}
+
+function isZero(data: Uint8Array, start: number, end: number): boolean {
+  return Buffer.from(data.buffer, data.byteOffset + start, end - start).equals(ZEROES.subarray(0, end - start));
+}

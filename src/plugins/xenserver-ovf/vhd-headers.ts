@@ -1,0 +1,162 @@
+import { ChainRejection } from "./rejection.ts";
+
+/** Size of the VHD footer (and of its copy at offset 0 in dynamic and differencing disks). */
+export const FOOTER_SIZE = 512;
+/** Size of the dynamic disk header (`cxsparse`). */
+export const DYNAMIC_HEADER_SIZE = 1024;
+/** VHD's largest disk: 2 TiB (the format's own limit is 2040 GiB; tools stop at 2 TiB). */
+export const MAX_VHD_SIZE = 2 ** 41;
+/** Smallest block size accepted in a dynamic header. */
+export const MIN_BLOCK_SIZE = 512 * 1024;
+/** Largest block size accepted in a dynamic header. */
+export const MAX_BLOCK_SIZE = 256 * 1024 * 1024;
+
+/** The three kinds of VHD. */
+export type VhdDiskType = "fixed" | "dynamic" | "differencing";
+
+/** What diskpipe uses of a VHD footer. */
+export interface VhdFooter {
+  diskType: VhdDiskType;
+  /** Virtual size in bytes (`current size`), a multiple of 512. */
+  currentSize: number;
+  /** Offset of the dynamic header; absent for fixed disks. */
+  dataOffset?: number;
+  /** The unique id, as lowercase hex in uuid form (bytes in file order). */
+  uniqueId: string;
+  /** The four-character creator application, e.g. `tap\0` (XenServer), `qemu`, `win `. */
+  creatorApp: string;
+}
+
+/** What diskpipe uses of a dynamic disk header. */
+export interface VhdDynamicHeader {
+  /** Absolute offset of the block allocation table. */
+  tableOffset: number;
+  maxTableEntries: number;
+  /** Bytes of data per block: a power of two in [MIN_BLOCK_SIZE, MAX_BLOCK_SIZE]. */
+  blockSize: number;
+  /** The parent's unique id (all zeroes for a dynamic disk). */
+  parentId: string;
+  /** The parent's file name as recorded by the tool that made the disk (informational only). */
+  parentName: string;
+}
+
+const DISK_TYPES: Record<number, VhdDiskType> = { 2: "fixed", 3: "dynamic", 4: "differencing" };
+const ALL_ONES_64 = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * The VHD checksum of a structure: the one's complement of the sum of its bytes, the four
+ * checksum bytes counted as zero.
+ *
+ * @example
+ * ```ts
+ * const ok = vhdChecksum(footer, 64) === new DataView(footer.buffer, footer.byteOffset).getUint32(64);
+ * ```
+ */
+export function vhdChecksum(bytes: Uint8Array, checksumOffset: number): number {
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (i < checksumOffset || i >= checksumOffset + 4) sum += bytes[i];
+  }
+  return ~sum >>> 0;
+}
+
+/**
+ * Formats 16 bytes as a uuid string, in file byte order (as `vhd-util` and `vhdiinfo` show it).
+ *
+ * @example
+ * ```ts
+ * formatUuid(new Uint8Array(16)); // "00000000-0000-0000-0000-000000000000"
+ * ```
+ */
+export function formatUuid(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, 16).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Parses and checks a 512-byte VHD footer: cookie, checksum, disk type and size.
+ * Throws a {@link ChainRejection} naming `label` when anything is wrong.
+ *
+ * @example
+ * ```ts
+ * const footer = parseFooter(lastSector, "0.vhd");
+ * if (footer.diskType === "differencing") console.log("has a parent");
+ * ```
+ */
+export function parseFooter(bytes: Uint8Array, label: string): VhdFooter {
+  if (bytes.length < FOOTER_SIZE) throw new ChainRejection("truncated", `${label}: shorter than a VHD footer`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, FOOTER_SIZE);
+  if (ascii(bytes, 0, 8) !== "conectix") throw new ChainRejection("vhd-corrupt-header", `${label}: no VHD footer (cookie "conectix" missing)`);
+  if (vhdChecksum(bytes.subarray(0, FOOTER_SIZE), 64) !== view.getUint32(64)) {
+    throw new ChainRejection("vhd-checksum", `${label}: footer checksum mismatch`);
+  }
+  const diskType = DISK_TYPES[view.getUint32(60)];
+  if (!diskType) throw new ChainRejection("vhd-corrupt-header", `${label}: unknown disk type ${view.getUint32(60)}`);
+  const size = view.getBigUint64(48);
+  if (size === 0n || size > BigInt(MAX_VHD_SIZE) || size % 512n !== 0n) {
+    throw new ChainRejection("vhd-corrupt-header", `${label}: current size ${size} is not a multiple of 512 in (0, 2 TiB]`);
+  }
+  const footer: VhdFooter = {
+    diskType,
+    currentSize: Number(size),
+    uniqueId: formatUuid(bytes.subarray(68, 84)),
+    creatorApp: ascii(bytes, 28, 4),
+  };
+  if (diskType !== "fixed") {
+    const offset = view.getBigUint64(16);
+    if (offset === ALL_ONES_64 || offset < BigInt(FOOTER_SIZE) || offset > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new ChainRejection("vhd-corrupt-header", `${label}: ${diskType} disk with an invalid data offset ${offset}`);
+    }
+    footer.dataOffset = Number(offset);
+  }
+  return footer;
+}
+
+/**
+ * Parses and checks a 1024-byte dynamic disk header: cookie, checksum, version, block size.
+ * Offsets are checked against the file by the reader, which knows its size.
+ *
+ * @example
+ * ```ts
+ * const header = parseDynamicHeader(await readAt(footer.dataOffset!, 1024), "1.vhd");
+ * console.log(header.blockSize); // 2097152
+ * ```
+ */
+export function parseDynamicHeader(bytes: Uint8Array, label: string): VhdDynamicHeader {
+  if (bytes.length < DYNAMIC_HEADER_SIZE) throw new ChainRejection("truncated", `${label}: dynamic header cut short`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, DYNAMIC_HEADER_SIZE);
+  if (ascii(bytes, 0, 8) !== "cxsparse") throw new ChainRejection("vhd-corrupt-header", `${label}: no dynamic header (cookie "cxsparse" missing)`);
+  if (vhdChecksum(bytes.subarray(0, DYNAMIC_HEADER_SIZE), 36) !== view.getUint32(36)) {
+    throw new ChainRejection("vhd-checksum", `${label}: dynamic header checksum mismatch`);
+  }
+  if (view.getUint32(24) !== 0x0001_0000) {
+    throw new ChainRejection("vhd-corrupt-header", `${label}: unknown dynamic header version 0x${view.getUint32(24).toString(16)}`);
+  }
+  const blockSize = view.getUint32(32);
+  if (blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || (blockSize & (blockSize - 1)) !== 0) {
+    throw new ChainRejection("vhd-corrupt-header", `${label}: block size ${blockSize} is not a power of two in [512 KiB, 256 MiB]`);
+  }
+  const tableOffset = view.getBigUint64(16);
+  if (tableOffset > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new ChainRejection("vhd-corrupt-header", `${label}: block table offset ${tableOffset} out of range`);
+  }
+  return {
+    tableOffset: Number(tableOffset),
+    maxTableEntries: view.getUint32(28),
+    blockSize,
+    parentId: formatUuid(bytes.subarray(40, 56)),
+    parentName: utf16beName(bytes.subarray(64, 576)),
+  };
+}
+
+function ascii(bytes: Uint8Array, offset: number, length: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + offset, length).toString("latin1");
+}
+
+function utf16beName(bytes: Uint8Array): string {
+  let end = 0;
+  while (end + 1 < bytes.length && (bytes[end] !== 0 || bytes[end + 1] !== 0)) end += 2;
+  const swapped = Buffer.from(bytes.subarray(0, end));
+  swapped.swap16();
+  return swapped.toString("utf16le");
+}
