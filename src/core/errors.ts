@@ -19,6 +19,8 @@ export type ErrorCode =
   | "io-failed"
   | "aborted";
 
+const BRAND = Symbol.for("diskpipe.error");
+
 const exitCodes: Record<ErrorCode, number> = {
   "image-rejected": 3,
   "format-mismatch": 3,
@@ -68,6 +70,8 @@ export class DiskpipeError extends Error {
   constructor(code: ErrorCode, message: string, options: ErrorOrigin & { cause?: unknown; problems?: Problem[] } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "DiskpipeError";
+    // Marks diskpipe errors across module copies (a config loaded by another loader has its own class).
+    Object.defineProperty(this, BRAND, { value: true });
     this.code = code;
     this.stage = options.stage;
     this.plugin = options.plugin;
@@ -133,7 +137,7 @@ export class UsageError extends DiskpipeError {
  * ```
  */
 export function toDiskpipeError(error: unknown, fallback: ErrorCode = "io-failed", origin: ErrorOrigin = {}): DiskpipeError {
-  if (error instanceof DiskpipeError) {
+  if (isDiskpipeError(error)) {
     error.stage ??= origin.stage;
     error.plugin ??= origin.plugin;
     error.hook ??= origin.hook;
@@ -144,4 +148,16 @@ export function toDiskpipeError(error: unknown, fallback: ErrorCode = "io-failed
   if ((error as Error | null)?.name === "AbortError") return new DiskpipeError("aborted", "the job was aborted", { ...origin, cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new DiskpipeError(fallback, message, { ...origin, cause: error });
+}
+
+/**
+ * Whether a value is a DiskpipeError, including one made by another copy of this module.
+ *
+ * @example
+ * ```ts
+ * if (isDiskpipeError(e)) process.exitCode = e.exitCode;
+ * ```
+ */
+export function isDiskpipeError(error: unknown): error is DiskpipeError {
+  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
 }

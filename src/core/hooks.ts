@@ -1,4 +1,4 @@
-import { DiskpipeError, toDiskpipeError, type ErrorCode } from "./errors.ts";
+import { DiskpipeError, isDiskpipeError, toDiskpipeError, type ErrorCode } from "./errors.ts";
 import type { Hook, HookName, Plugin, PluginHooks, PluginOption } from "./plugin.ts";
 
 /** Called after each hook handler with its plugin's name and duration. */
@@ -54,7 +54,7 @@ const failureCode: Record<HookName, ErrorCode> = {
 };
 
 function wrap(error: unknown, hook: HookName, plugin: string): DiskpipeError {
-  if (error instanceof DiskpipeError) return toDiskpipeError(error, "plugin-failed", { plugin, hook, stage: hook });
+  if (isDiskpipeError(error)) return toDiskpipeError(error, "plugin-failed", { plugin, hook, stage: hook });
   const message = error instanceof Error ? error.message : String(error);
   return new DiskpipeError(failureCode[hook], `${plugin} (${hook}): ${message}`, { plugin, hook, stage: hook, cause: error });
 }

@@ -14,11 +14,11 @@ import { createJobContext, type RunningJob } from "./job-context.ts";
 import type { JobEvent, JobResult, JobSpec, Stage } from "./job.ts";
 import { Limiter } from "./limit.ts";
 import type { Plugin } from "./plugin.ts";
-import { QemuImg } from "./qemu-img.ts";
+import { QemuImg, type QemuInfo } from "./qemu-img.ts";
 import { standardFormats } from "./standard-formats.ts";
 import { runConvert } from "./stages/convert.ts";
 import { fetchJob } from "./stages/fetch.ts";
-import { inspectJob } from "./stages/inspect.ts";
+import { inspectJob, rejectUnsafe } from "./stages/inspect.ts";
 import { buildPlan, checkSpace } from "./stages/plan.ts";
 import { resolveHandler } from "./stages/resolve.ts";
 
@@ -79,6 +79,22 @@ export class Pipeline {
   inspect(path: string, options: Omit<InspectOptions, "detectors"> = {}): Promise<InspectResult> {
     const accepts = options.claimed ? this.formats.get(options.claimed)?.accepts : undefined;
     return inspectFile(path, { ...(accepts && { accepts }), ...options, detectors: this.formats.detectors() });
+  }
+
+  /**
+   * qemu-img's view of a local image, asked only after the native inspector accepted it, and
+   * always with `-f` set to the detected format.
+   *
+   * @example
+   * ```ts
+   * const { info } = await pipeline.info("disk.qcow2");
+   * ```
+   */
+  async info(path: string, options: Omit<InspectOptions, "detectors"> = {}): Promise<{ inspection: InspectResult; info: QemuInfo }> {
+    const inspection = await this.inspect(path, options);
+    rejectUnsafe(inspection, path);
+    const info = await this.qemu.info({ path, format: inspection.format, driver: this.formats.driverOf(inspection.format), options: {} });
+    return { inspection, info };
   }
 
   /** Runs one job within the pipeline's concurrency bound. Rejects with a DiskpipeError. */

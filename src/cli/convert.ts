@@ -1,0 +1,103 @@
+import { mkdir } from "node:fs/promises";
+import { UsageError, type DiskpipeError } from "../core/errors.ts";
+import type { JobResult, JobSpec } from "../core/job.ts";
+import { formatSize, parseSize } from "../core/size.ts";
+import { batchSpecs } from "../scripting.ts";
+import { reportFailure } from "./fail.ts";
+import { openPipeline, type GlobalOptions } from "./pipeline.ts";
+import { progressReporter, reportMode } from "./report.ts";
+
+/** Flags of `diskpipe convert`. */
+export interface ConvertFlags extends GlobalOptions {
+  to: string;
+  from?: string;
+  container?: string;
+  outDir?: string;
+  maxSize?: string;
+  checksum?: string;
+  passphraseFile?: string;
+  cipher?: string;
+  keySize?: string;
+  subformat?: string;
+  force?: boolean;
+}
+
+function pluginOptions(flags: ConvertFlags): Record<string, unknown> {
+  const options: Record<string, unknown> = {
+    passphraseFile: flags.passphraseFile,
+    cipher: flags.cipher,
+    keySize: flags.keySize === undefined ? undefined : Number(flags.keySize),
+    subformat: flags.subformat,
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+}
+
+/**
+ * `diskpipe convert`: one SRC DEST pair, or many SRC into --out-dir with bounded concurrency.
+ * Returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await runConvert(["in.vmdk", "out.qcow2"], { to: "qcow2" });
+ * ```
+ */
+export async function runConvert(sources: string[], flags: ConvertFlags): Promise<number> {
+  const json = Boolean(flags.json);
+  const pipeline = await openPipeline(flags);
+  const abort = new AbortController();
+  const common: Omit<JobSpec, "source" | "destination"> = {
+    to: flags.to,
+    ...(flags.from && { from: flags.from }),
+    ...(flags.container && { container: flags.container }),
+    ...(flags.maxSize && { maxSize: parseSize(flags.maxSize) }),
+    ...(flags.checksum && { checksum: flags.checksum }),
+    ...(flags.force && { overwrite: true }),
+    options: pluginOptions(flags),
+    signal: abort.signal,
+  };
+  let specs: JobSpec[];
+  if (flags.outDir) {
+    if (flags.checksum && sources.length > 1) throw new UsageError("--checksum applies to one source; convert the others separately");
+    await mkdir(flags.outDir, { recursive: true });
+    specs = batchSpecs(pipeline, sources, flags.outDir, common);
+  } else {
+    if (sources.length !== 2) throw new UsageError("convert takes SRC DEST, or SRC... --out-dir DIR");
+    specs = [{ ...common, source: sources[0], destination: sources[1] }];
+  }
+
+  const stop = () => abort.abort(new Error("interrupted"));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  pipeline.on(progressReporter(reportMode(json)));
+  const failures: DiskpipeError[] = [];
+  let converted = 0;
+  try {
+    for await (const item of pipeline.batch(specs)) {
+      if (item.error) {
+        failures.push(item.error);
+        if (specs.length > 1 && !json) process.stderr.write(`failed: ${item.spec.source}\n`);
+        reportFailure(item.error, json);
+      } else {
+        converted++;
+        printResult(item.result, json);
+      }
+    }
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  if (specs.length > 1 && !json) process.stderr.write(`${converted} converted, ${failures.length} failed\n`);
+  if (failures.length === 0) return 0;
+  return failures.every((f) => f.exitCode === 3) ? 3 : (failures.find((f) => f.exitCode !== 3)?.exitCode ?? 1);
+}
+
+function printResult(result: JobResult, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ok: true, ...result })}\n`);
+    return;
+  }
+  process.stdout.write(
+    `converted ${result.source} -> ${result.destination} (${result.from} -> ${result.to}, ${formatSize(result.virtualSize)} virtual, ` +
+      `${formatSize(result.outputSize)} written, ${(result.ms / 1000).toFixed(1)} s)\n`,
+  );
+}

@@ -1,0 +1,48 @@
+import type { InspectResult } from "../core/inspect/types.ts";
+import { formatSize, parseSize } from "../core/size.ts";
+import { toDiskpipeError } from "../core/errors.ts";
+import { openPipeline, type GlobalOptions } from "./pipeline.ts";
+
+/** Flags of `diskpipe inspect`. */
+export interface InspectFlags extends GlobalOptions {
+  format?: string;
+  maxSize?: string;
+}
+
+type Report = { file: string } & (InspectResult | { safe: false; error: ReturnType<ReturnType<typeof toDiskpipeError>["toJSON"]> });
+
+/**
+ * `diskpipe inspect`: the native inspector's verdict per file; exit 0 when all are safe,
+ * 3 when any is rejected, 1 when one cannot be read.
+ *
+ * @example
+ * ```ts
+ * await runInspect(["a.qcow2", "b.vmdk"], { json: true });
+ * ```
+ */
+export async function runInspect(files: string[], flags: InspectFlags): Promise<number> {
+  const pipeline = await openPipeline(flags);
+  const maxSize = flags.maxSize === undefined ? undefined : parseSize(flags.maxSize);
+  const reports: Report[] = [];
+  for (const file of files) {
+    try {
+      const result = await pipeline.inspect(file, { ...(flags.format && { claimed: flags.format }), ...(maxSize !== undefined && { maxSize }) });
+      reports.push({ file, ...result });
+    } catch (error) {
+      const failure = toDiskpipeError(error, "io-failed");
+      const why = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : failure.message;
+      reports.push({ file, safe: false, error: { ...failure.toJSON(), message: `cannot read ${file}: ${why}` } });
+    }
+  }
+  if (flags.json) process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
+  else for (const report of reports) process.stdout.write(describe(report));
+  if (reports.some((r) => "error" in r)) return 1;
+  return reports.every((r) => r.safe) ? 0 : 3;
+}
+
+function describe(report: Report): string {
+  if ("error" in report) return `${report.file}: error: ${report.error.message}\n`;
+  const kind = report.variant ? `${report.format} (${report.variant})` : report.format;
+  const head = `${report.file}: ${kind}, ${formatSize(report.virtualSize)} virtual, ${report.safe ? "safe" : "REJECTED"}\n`;
+  return head + report.problems.map((p) => `  - ${p.code}: ${p.message}\n`).join("");
+}

@@ -1,0 +1,111 @@
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { reportFailure } from "./fail.ts";
+
+const EXIT_HELP = `
+Exit codes: 0 success, 1 failure, 2 usage error, 3 image rejected (unsafe, or not what was claimed).`;
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+  return n;
+}
+
+/**
+ * Builds the `diskpipe` command line. Subcommands load their code only when run, so
+ * `--help` starts fast.
+ *
+ * @example
+ * ```ts
+ * await buildProgram().parseAsync(["node", "diskpipe", "inspect", "disk.qcow2"]);
+ * ```
+ */
+export function buildProgram(): Command {
+  const program = new Command("diskpipe")
+    .description("Fetch, inspect, verify, convert and upload untrusted virtual-machine disk images.")
+    .version("0.1.0")
+    .option("-c, --config <file>", "configuration file (default: ./plugins.config.ts, else the built-in one)")
+    .addHelpText("after", EXIT_HELP)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+
+  program
+    .command("convert")
+    .description("Convert an image (SRC DEST), or many into --out-dir, after inspecting and verifying each.")
+    .argument("<sources...>", "SRC DEST, or SRC... with --out-dir (paths or http(s) URLs)")
+    .requiredOption("-t, --to <format>", "target format: raw, qcow2, vmdk, vhd, vhdx, vdi, ploop, luks")
+    .option("-f, --from <format>", "claimed source format; detection must agree (ami: raw or qcow2)")
+    .option("--container <kind>", "the image arrives in a container (ovf: a XenServer VHD chain tarball)")
+    .option("-o, --out-dir <dir>", "convert every SRC into DIR as <stem>.<extension>")
+    .option("-j, --jobs <n>", "jobs at once with --out-dir", integer)
+    .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")
+    .option("--checksum <algo:hex>", "sha256:HEX or sha512:HEX the source must match")
+    .option("--passphrase-file <file>", "LUKS passphrase file (for --to luks or --from luks)")
+    .option("--cipher <spec>", "LUKS cipher in dm-crypt form (default aes-xts-plain64)")
+    .option("--key-size <bits>", "LUKS key size in bits (default 256)")
+    .option("--subformat <name>", "target subformat (vmdk: streamOptimized…, vhd: fixed|dynamic, vhdx: fixed|dynamic)")
+    .option("--force", "replace an existing destination file")
+    .option("--json", "print one JSON result per image on stdout")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  diskpipe convert disk.vmdk disk.qcow2 --to qcow2
+  diskpipe convert https://host/img.qcow2 img.raw --to raw --checksum sha256:…
+  diskpipe convert a.vmdk b.vhd c.vdi --out-dir out --to qcow2 --jobs 2
+  diskpipe convert chain.tgz out.qcow2 --from vhd --container ovf --to qcow2${EXIT_HELP}`,
+    )
+    .action(async (sources: string[], options, command: Command) => {
+      const { runConvert } = await import("./convert.ts");
+      process.exitCode = await runConvert(sources, { ...command.optsWithGlobals(), ...options });
+    });
+
+  program
+    .command("inspect")
+    .description("Inspect images natively (no qemu-img needed): format, virtual size, safety problems.")
+    .argument("<files...>", "image files")
+    .option("--format <format>", "claimed format; a disagreement is a problem (format-mismatch)")
+    .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")
+    .option("--json", "print JSON (an object for one file, an array for several)")
+    .addHelpText("after", `\nExit codes: 0 all safe, 1 failure, 2 usage error, 3 any image rejected.`)
+    .action(async (files: string[], options, command: Command) => {
+      const { runInspect } = await import("./inspect.ts");
+      process.exitCode = await runInspect(files, { ...command.optsWithGlobals(), ...options });
+    });
+
+  program
+    .command("info")
+    .description("qemu-img's view of an image, shown only after the native inspector accepted it.")
+    .argument("<file>", "image file")
+    .option("--format <format>", "claimed format")
+    .option("--json", "print qemu-img's JSON")
+    .addHelpText("after", EXIT_HELP)
+    .action(async (file: string, options, command: Command) => {
+      const { runInfo } = await import("./info.ts");
+      process.exitCode = await runInfo(file, { ...command.optsWithGlobals(), ...options });
+    });
+
+  for (const sub of program.commands) sub.exitOverride().showHelpAfterError("(run with --help for usage)");
+  return program;
+}
+
+/**
+ * Runs the CLI with `argv` and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(process.argv);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return ["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code) ? 0 : 2;
+    }
+    return reportFailure(error, argv.includes("--json"));
+  }
+}
+

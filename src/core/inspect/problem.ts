@@ -1,0 +1,50 @@
+import type { Problem } from "../errors.ts";
+
+/**
+ * Every problem code the built-in inspector reports. Scripts may match on these strings.
+ */
+export const problemCodes = [
+  "truncated",
+  "too-large",
+  "polyglot",
+  "format-mismatch",
+  "qcow2-backing-file",
+  "qcow2-data-file",
+  "qcow2-version",
+  "qcow2-unknown-features",
+  "qcow2-corrupt-header",
+  "qed-banned",
+  "vmdk-create-type",
+  "vmdk-extent-file",
+  "vmdk-parent",
+  "vmdk-descriptor-line",
+  "vmdk-descriptor-bounds",
+  "vmdk-footer",
+  "vmdk-corrupt-header",
+  "vhd-checksum",
+  "vhd-differencing",
+  "vhd-corrupt-header",
+  "vhdx-corrupt-header",
+  "vhdx-differencing",
+  "vhdx-log",
+  "vdi-corrupt-header",
+  "ploop-corrupt-header",
+  "luks-version",
+  "luks-corrupt-header",
+  "partition-table",
+] as const;
+
+/** One of the built-in problem codes. */
+export type ProblemCode = (typeof problemCodes)[number];
+
+/**
+ * Builds a Problem with a built-in code.
+ *
+ * @example
+ * ```ts
+ * problems.push(problem("qcow2-backing-file", "qcow2 names a backing file"));
+ * ```
+ */
+export function problem(code: ProblemCode, message: string): Problem {
+  return { code, message };
+}

@@ -1,0 +1,45 @@
+import type { ImageReader } from "../io/reader.ts";
+import { MAX_READ } from "../io/reader.ts";
+
+/**
+ * Reads at most `length` bytes (capped at the reader's 1 MiB bound) at `offset`. An offset
+ * that is negative, not a safe integer, or a non-positive length yields an empty buffer
+ * instead of a read, so offsets taken from untrusted headers can be passed straight in.
+ *
+ * @example
+ * ```ts
+ * const footer = await readAt(reader, size - 512, 512);
+ * if (footer.length < 512) return null;
+ * ```
+ */
+export async function readAt(reader: ImageReader, offset: number, length: number): Promise<Uint8Array> {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !(length > 0)) return new Uint8Array(0);
+  return reader.read(offset, Math.min(Math.floor(length), MAX_READ));
+}
+
+/**
+ * Reads a range that may exceed one read, calling `onChunk` per piece so callers can fold
+ * (CRC, scan) without holding the range in memory. Stops early at the end of the image.
+ *
+ * @example
+ * ```ts
+ * let crc = 0;
+ * await readChunks(reader, entriesOffset, entriesBytes, 65536, (chunk) => { crc = crc32(chunk, crc); });
+ * ```
+ */
+export async function readChunks(
+  reader: ImageReader,
+  offset: number,
+  length: number,
+  chunkSize: number,
+  onChunk: (chunk: Uint8Array, position: number) => void,
+): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const chunk = await readAt(reader, offset + done, Math.min(chunkSize, length - done));
+    if (chunk.length === 0) break;
+    onChunk(chunk, done);
+    done += chunk.length;
+  }
+  return done;
+}

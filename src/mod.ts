@@ -1,0 +1,25 @@
+/**
+ * diskpipe's public API: the same module on Node (built to `dist/`) and on Deno (run from
+ * source). Plugins, scripts and the CLI use only what is exported here.
+ *
+ * @example
+ * ```ts
+ * import { convert, definePlugin } from "diskpipe";
+ * await convert({ source: "in.vmdk", destination: "out.qcow2", to: "qcow2" });
+ * ```
+ * @module
+ */
+export { createPipeline, Pipeline, type BatchItem, type JobListener } from "./core/pipeline.ts";
+export { definePlugin, defineFormat } from "./core/plugin.ts";
+export type { FormatDefinition, Hook, HookName, Plugin, PluginHooks, PluginOption, UnpackedImage } from "./core/plugin.ts";
+export { defineConfig, resolveConfig, type ResolvedConfig, type UserConfig } from "./core/config.ts";
+export { DiskpipeError, ImageRejectedError, UsageError, isDiskpipeError, toDiskpipeError, type ErrorCode, type Problem } from "./core/errors.ts";
+export type { JobContext, JobOutput, LocalImage } from "./core/context.ts";
+export { STAGES, type ConvertPlan, type JobEvent, type JobResult, type JobSpec, type PlanImage, type QemuSecret, type Stage } from "./core/job.ts";
+export type { Detection, DetectContext, Detector, InspectOptions, InspectResult } from "./core/inspect/types.ts";
+export type { ImageReader } from "./core/io/reader.ts";
+export { openFileReader } from "./core/io/reader.ts";
+export type { FetchedImage, Sink, SinkDriver, SinkTarget, SourceDriver, StreamInspector } from "./core/io/types.ts";
+export { QemuImg, type QemuInfo, type QemuMeasure } from "./core/qemu-img.ts";
+export { parseSize, formatSize } from "./core/size.ts";
+export { convert, inspect, batch, batchSpecs, defaultConfig, type BatchOptions, type ScriptOptions } from "./scripting.ts";
