@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Installs what diskpipe needs on a fresh Debian/Ubuntu machine that has only Node:
+// npm dependencies (and the build), qemu-utils, and with --test the test-only tools.
+// Plain Node, no dependencies: it runs before `npm ci`.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const forTests = process.argv.includes("--test");
+const say = (line) => process.stderr.write(`setup: ${line}\n`);
+
+function has(command) {
+  return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+function run(command, args, options = {}) {
+  execFileSync(command, args, { stdio: ["ignore", "inherit", "inherit"], cwd: root, ...options });
+}
+
+let aptUpdated = false;
+function aptInstall(packages, why) {
+  const isRoot = process.getuid?.() === 0;
+  if (!has("apt-get")) throw new Error(`${why}: install ${packages.join(" ")} with your package manager`);
+  const sudo = isRoot ? [] : has("sudo") ? ["sudo", "-n"] : null;
+  if (!sudo) throw new Error(`${why}: run as root, or install them: apt-get install ${packages.join(" ")}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const apt = (...args) => (sudo.length ? run(sudo[0], [...sudo.slice(1), "apt-get", ...args], { env }) : run("apt-get", args, { env }));
+  say(`installing ${packages.join(" ")} (${why})`);
+  if (!aptUpdated) apt("-qq", "update");
+  aptUpdated = true;
+  apt("install", "-y", "-qq", "--no-install-recommends", ...packages);
+}
+
+const needed = [];
+if (!has("qemu-img")) needed.push("qemu-utils");
+if (forTests && !has("vhdiinfo")) needed.push("libvhdi-utils");
+if (forTests && !has("chromium")) needed.push("chromium");
+if (needed.length) aptInstall(needed, "diskpipe converts with qemu-img; the tests also cross-check with vhdiinfo and drive Chromium");
+
+const lock = join(root, "package-lock.json");
+const installed = join(root, "node_modules", ".package-lock.json");
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
+  say("installing npm dependencies");
+  run("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"]);
+}
+if (!forTests) {
+  say("building");
+  run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]);
+}

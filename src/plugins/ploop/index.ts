@@ -1,0 +1,19 @@
+import { defineFormat, definePlugin, type Plugin } from "../../mod.ts";
+
+/**
+ * Virtuozzo/Parallels images under the name `ploop`, read and written by qemu's `parallels`
+ * driver. The native inspector's ploop checks apply to every ploop input.
+ *
+ * @example
+ * ```ts
+ * // plugins.config.ts
+ * export default defineConfig({ plugins: [ploop()] });
+ * // diskpipe convert disk.ploop disk.qcow2 --to qcow2
+ * ```
+ */
+export function ploop(): Plugin {
+  return definePlugin({
+    name: "ploop",
+    formats: [defineFormat({ name: "ploop", qemuDriver: "parallels", extension: "ploop" })],
+  });
+}

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { resolveConfig } from "../../src/core/config.ts";
+import { formatSize, parseSize } from "../../src/core/size.ts";
+
+describe("resolveConfig", () => {
+  it("fills defaults", () => {
+    const config = resolveConfig({});
+    assert.equal(config.jobs, 2);
+    assert.deepEqual(config.plugins, []);
+    assert.equal(config.fetch.retries, 5);
+  });
+
+  it("names each bad field", () => {
+    assert.throws(
+      () => resolveConfig({ jobs: 0, qemuImg: { coroutines: 40 }, maxSize: "ten gigs" }),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, "config-invalid");
+        assert.match(error.message, /jobs: /);
+        assert.match(error.message, /qemuImg\.coroutines: /);
+        assert.match(error.message, /maxSize: invalid size "ten gigs"/);
+        return true;
+      },
+    );
+  });
+
+  it("rejects unknown keys, so typos are caught", () => {
+    assert.throws(() => resolveConfig({ job: 2 }), /job/);
+    assert.throws(() => resolveConfig({ plugins: [{ name: "p", hooks: { verfy: () => {} } }] }), /plugins\.0\.hooks/);
+  });
+
+  it("checks plugins and flattens presets", () => {
+    assert.throws(() => resolveConfig({ plugins: [{ hooks: {} }] }), /plugins\.0\.name/);
+    const config = resolveConfig({ plugins: [[{ name: "a" }, false], null, { name: "b" }] as never });
+    assert.deepEqual(config.plugins.map((p) => p.name), ["a", "b"]);
+  });
+
+  it("parses sizes", () => {
+    assert.equal(resolveConfig({ maxSize: "2T" }).maxSize, 2 * 1024 ** 4);
+  });
+});
+
+describe("parseSize / formatSize", () => {
+  it("reads bytes and binary suffixes", () => {
+    assert.equal(parseSize("512"), 512);
+    assert.equal(parseSize("4k"), 4096);
+    assert.equal(parseSize("1.5M"), 1.5 * 1024 ** 2);
+    assert.equal(parseSize("10GiB"), 10 * 1024 ** 3);
+    assert.equal(parseSize(7), 7);
+    assert.throws(() => parseSize("-1"), { code: "usage" });
+    assert.throws(() => parseSize("12Q"), { code: "usage" });
+  });
+
+  it("formats for people", () => {
+    assert.equal(formatSize(1536), "1.5 KiB");
+    assert.equal(formatSize(3 * 1024 ** 3), "3 GiB");
+  });
+});

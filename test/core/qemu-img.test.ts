@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { ConvertPlan } from "../../src/core/job.ts";
+import { QemuImg } from "../../src/core/qemu-img.ts";
+import { makeImage, makeRaw, tempDir } from "../helpers/images.ts";
+import { join } from "node:path";
+
+const plan = (over: Partial<ConvertPlan> = {}): ConvertPlan => ({
+  input: { path: "/in,put.vmdk", format: "vmdk", driver: "vmdk", options: {} },
+  output: { path: "/out.qcow2", format: "qcow2", driver: "qcow2", options: {} },
+  secrets: [],
+  flags: {},
+  engine: "qemu-img",
+  ...over,
+});
+
+describe("QemuImg", () => {
+  it("always passes -f and -O, and -p for progress", () => {
+    const args = new QemuImg().convertArgs(plan({ flags: { coroutines: 16, outOfOrder: true, sparseSize: "0", cache: "none" } }));
+    assert.deepEqual(args, ["convert", "-p", "-f", "vmdk", "-O", "qcow2", "-t", "none", "-m", "16", "-W", "-S", "0", "/in,put.vmdk", "/out.qcow2"]);
+  });
+
+  it("switches to --image-opts for input options and passes secrets as file-backed objects", () => {
+    const args = new QemuImg().convertArgs(
+      plan({
+        input: { path: "/a,b.luks", format: "luks", driver: "luks", options: { "key-secret": "k" } },
+        output: { path: "/o.luks", format: "luks", driver: "luks", options: { "key-secret": "k", "cipher-alg": "aes-256" } },
+        secrets: [{ id: "k", file: "/keys/pass" }],
+        flags: { compress: true, outOfOrder: true, targetIsZero: true },
+      }),
+    );
+    assert.deepEqual(args, [
+      "convert", "-p", "--object", "secret,id=k,file=/keys/pass,format=raw", "--image-opts",
+      "-O", "luks", "-o", "key-secret=k,cipher-alg=aes-256", "-c", "-n", "--target-is-zero",
+      "driver=luks,key-secret=k,file.filename=/a,,b.luks", "/o.luks",
+    ]);
+  });
+
+  it("detects the version once", async () => {
+    const qemu = new QemuImg();
+    assert.match(await qemu.version(), /^\d+\.\d+/);
+    assert.equal(await qemu.atLeast("2.10"), true);
+    assert.equal(await qemu.atLeast("999.0"), false);
+  });
+
+  it("says how to install qemu-img when it is missing", async () => {
+    const qemu = new QemuImg({ binary: "/nonexistent/qemu-img" });
+    await assert.rejects(qemu.version(), (error: Error & { code?: string }) => {
+      assert.equal(error.code, "qemu-img-missing");
+      assert.match(error.message, /apt-get install qemu-utils/);
+      return true;
+    });
+  });
+
+  it("runs info under limits and validates its JSON; measure and convert report progress", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const raw = makeRaw(join(dir, "a.raw"), 8 * 1024 * 1024);
+      const qcow2 = makeImage(raw, "qcow2", join(dir, "a.qcow2"));
+      const qemu = new QemuImg();
+      const info = await qemu.info({ path: qcow2, format: "qcow2", driver: "qcow2", options: {} });
+      assert.equal(info.format, "qcow2");
+      assert.equal(info["virtual-size"], 8 * 1024 * 1024);
+      const measured = await qemu.measure({ path: qcow2, format: "qcow2", driver: "qcow2", options: {} }, { format: "raw", driver: "raw", options: {} });
+      assert.equal(measured.required, 8 * 1024 * 1024);
+      const seen: number[] = [];
+      await qemu.convert(plan({ input: { path: qcow2, format: "qcow2", driver: "qcow2", options: {} }, output: { path: join(dir, "b.raw"), format: "raw", driver: "raw", options: {} } }), { onProgress: (p) => seen.push(p) });
+      assert.equal(seen.at(-1), 100);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("runs header parsing under an address-space limit (a tiny one makes it fail cleanly)", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const raw = makeRaw(join(dir, "a.raw"), 1024 * 1024);
+      const qemu = new QemuImg({ limits: { addressSpace: 1024 * 1024 } });
+      await assert.rejects(qemu.info({ path: raw, format: "raw", driver: "raw", options: {} }), { code: "qemu-img-failed" });
+    } finally {
+      cleanup();
+    }
+  });
+});
