@@ -5,7 +5,7 @@ import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
-import type { Headers } from "tar-stream";
+import type { Header } from "tar-stream";
 import { ChainRejection } from "./rejection.ts";
 import { SparseFile } from "./sparse-file.ts";
 
@@ -110,7 +110,7 @@ export async function extractChain(
 }
 
 /** Returns the member index of an entry, undefined for an accepted `.` directory, or throws. */
-function checkEntry(header: Headers, maxEntries: number): number | undefined {
+function checkEntry(header: Header, maxEntries: number): number | undefined {
   const name = header.name;
   const shown = show(name);
   if (name.startsWith("/")) throw reject(`${shown} is an absolute path`);

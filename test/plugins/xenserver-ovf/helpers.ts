@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
-import type { Headers } from "tar-stream";
+import type { Header } from "tar-stream";
 import { applyWrites, buildVhd, randomId, type DiskWrite, type VhdLayout } from "./vhd-writer.ts";
 
 /** One tar entry for {@link tarball}. */
 export interface TarEntry {
-  header: Headers;
+  header: Partial<Header> & Pick<Header, "name">;
   data?: Uint8Array;
 }
 
@@ -24,14 +24,16 @@ export async function tarball(entries: readonly TarEntry[], gzip = true): Promis
   const pack = tar.pack();
   const collected = (async () => {
     const chunks: Buffer[] = [];
-    for await (const chunk of pack) chunks.push(chunk);
+    for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
     return Buffer.concat(chunks);
   })();
   for (const { header, data } of entries) {
     await new Promise<void>((resolve, reject) => {
       const body = data ? Buffer.from(data.buffer, data.byteOffset, data.length) : undefined;
       const size = header.type === undefined || header.type === "file" ? (body?.length ?? 0) : 0;
-      pack.entry({ mode: 0o644, ...header, size }, body, (error) => (error ? reject(error) : resolve()));
+      const done = (error?: Error | null) => (error ? reject(error) : resolve());
+      if (body) pack.entry({ mode: 0o644, ...header, size }, body, done);
+      else pack.entry({ mode: 0o644, ...header, size }, done);
     });
   }
   pack.finalize();
