@@ -1,5 +1,6 @@
 import { basename, extname, join } from "node:path";
 import type { ResolvedConfig, UserConfig } from "./core/config.ts";
+import { UsageError } from "./core/errors.ts";
 import type { InspectOptions, InspectResult } from "./core/inspect/types.ts";
 import type { JobEvent, JobResult, JobSpec } from "./core/job.ts";
 import { createPipeline, type BatchItem, type Pipeline } from "./core/pipeline.ts";
@@ -100,10 +101,15 @@ export async function* batch(sources: Iterable<string>, options: BatchOptions): 
  */
 export function batchSpecs(pipeline: Pipeline, sources: Iterable<string>, outDir: string, common: Omit<JobSpec, "source" | "destination">): JobSpec[] {
   const extension = pipeline.formats.extensionOf(common.to);
+  const seen = new Map<string, string>();
   return [...sources].map((source) => {
     const name = basename(source.replace(/[?#].*$/, ""));
     const stem = name.slice(0, name.length - extname(name).length) || name;
-    return { ...common, source, destination: join(outDir, `${stem}.${extension}`) };
+    const destination = join(outDir, `${stem}.${extension}`);
+    const clash = seen.get(destination);
+    if (clash) throw new UsageError(`both ${clash} and ${source} would be written to ${destination}`);
+    seen.set(destination, source);
+    return { ...common, source, destination };
   });
 }
 

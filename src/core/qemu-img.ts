@@ -180,6 +180,8 @@ export class QemuImg {
   }
 
   async #run(args: string[], options: { limited?: boolean } = {}): Promise<string> {
+    // The unlimited version probe runs first, so a missing qemu-img is told apart from a missing prlimit.
+    if (options.limited) await this.version();
     const [file, argv] = options.limited ? this.#limited(args) : [this.binary, args];
     const child = this.#spawn(file, argv);
     const result = await this.#finish(child, args[0]);
