@@ -6,14 +6,28 @@ const SECTOR = 512;
 const MAX_CHUNK = 2 * 1024 * 1024;
 const PROGRESS_STEP = 64 * 1024 * 1024;
 
-/** Options of {@link coalesceChain}. */
+/**
+ * Options of {@link coalesceChain}.
+ *
+ * @example
+ * ```ts
+ * const options: CoalesceOptions = { signal, onProgress: (done, total) => ctx.progress(done, total) };
+ * ```
+ */
 export interface CoalesceOptions {
   signal?: AbortSignal;
   /** Called as the output grows, with bytes of the virtual disk done and the total. */
   onProgress?: (bytes: number, total: number) => void;
 }
 
-/** What {@link coalesceChain} wrote. */
+/**
+ * What {@link coalesceChain} wrote.
+ *
+ * @example
+ * ```ts
+ * const { size, dataBytes } = await coalesceChain(chain, "out.raw");
+ * ```
+ */
 export interface CoalesceResult {
   /** Virtual size = length of the raw file. */
   size: number;

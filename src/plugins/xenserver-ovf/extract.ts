@@ -14,7 +14,14 @@ export const DEFAULT_MAX_ENTRIES = 64;
 /** Default bound on the sum of the entries' sizes: 2 TiB. */
 export const DEFAULT_MAX_TOTAL_BYTES = 2 ** 41;
 
-/** Options of {@link extractChain}. */
+/**
+ * Options of {@link extractChain}.
+ *
+ * @example
+ * ```ts
+ * const options: ExtractOptions = { maxEntries: 16, maxTotalBytes: 2 ** 40, signal: ctx.signal };
+ * ```
+ */
 export interface ExtractOptions {
   /** Most entries accepted (default 64). */
   maxEntries?: number;
@@ -23,7 +30,15 @@ export interface ExtractOptions {
   signal?: AbortSignal;
 }
 
-/** The VHDs of a chain tarball, extracted. */
+/**
+ * The VHDs of a chain tarball, extracted.
+ *
+ * @example
+ * ```ts
+ * const { dir, files } = await extractChain("chain.tgz", workDir);
+ * try { await openChain(files); } finally { await rm(dir, { recursive: true }); }
+ * ```
+ */
 export interface ExtractedChain {
   /** The fresh directory inside the work directory that holds them; remove it when done. */
   dir: string;

@@ -7,7 +7,14 @@ import { coalesceChain } from "./coalesce.ts";
 import { extractChain, type ExtractedChain } from "./extract.ts";
 import { ChainRejection } from "./rejection.ts";
 
-/** Options of {@link xenserverOvf}. */
+/**
+ * Options of {@link xenserverOvf}.
+ *
+ * @example
+ * ```ts
+ * xenserverOvf({ maxEntries: 16, maxTotalBytes: 512 * 2 ** 30 });
+ * ```
+ */
 export interface XenserverOvfOptions {
   /** Most archive entries accepted (default 64). */
   maxEntries?: number;

@@ -1,4 +1,11 @@
-/** Problem codes this plugin reports; each becomes a `Problem.code` of an `ImageRejectedError`. */
+/**
+ * Problem codes this plugin reports; each becomes a `Problem.code` of an `ImageRejectedError`.
+ *
+ * @example
+ * ```ts
+ * const code: ChainProblemCode = "vhd-chain";
+ * ```
+ */
 export type ChainProblemCode = "archive-entry" | "vhd-chain" | "vhd-checksum" | "vhd-corrupt-header" | "truncated";
 
 /**

@@ -14,7 +14,14 @@ export const MAX_BLOCK_SIZE = 256 * 1024 * 1024;
 /** The three kinds of VHD. */
 export type VhdDiskType = "fixed" | "dynamic" | "differencing";
 
-/** What diskpipe uses of a VHD footer. */
+/**
+ * What diskpipe uses of a VHD footer.
+ *
+ * @example
+ * ```ts
+ * const { diskType, currentSize, uniqueId } = parseFooter(lastSector, "0.vhd");
+ * ```
+ */
 export interface VhdFooter {
   diskType: VhdDiskType;
   /** Virtual size in bytes (`current size`), a multiple of 512. */
@@ -27,7 +34,14 @@ export interface VhdFooter {
   creatorApp: string;
 }
 
-/** What diskpipe uses of a dynamic disk header. */
+/**
+ * What diskpipe uses of a dynamic disk header.
+ *
+ * @example
+ * ```ts
+ * const { blockSize, parentId } = parseDynamicHeader(headerBytes, "0.vhd");
+ * ```
+ */
 export interface VhdDynamicHeader {
   /** Absolute offset of the block allocation table. */
   tableOffset: number;

@@ -16,7 +16,14 @@ const SECTOR = 512;
 const UNALLOCATED = 0xffff_ffff;
 const MAX_TABLE_ENTRIES = MAX_VHD_SIZE / MIN_BLOCK_SIZE;
 
-/** What the reader learned about one VHD file. */
+/**
+ * What the reader learned about one VHD file.
+ *
+ * @example
+ * ```ts
+ * const { type, size, uniqueId, parentId } = (await VhdFile.open("0.vhd")).info;
+ * ```
+ */
 export interface VhdInfo {
   /** The name used in messages, e.g. `1.vhd`. */
   label: string;
