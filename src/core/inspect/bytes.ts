@@ -184,3 +184,18 @@ export function printable(text: string, max = 80): string {
   const clean = text.replace(/[^\x20-\x7e]/g, "?");
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
+
+/**
+ * Lower-case hex of a byte range (for UUIDs in reports).
+ *
+ * @example
+ * ```ts
+ * hex(new Uint8Array([0xde, 0xad]), 0, 2); // "dead"
+ * ```
+ */
+export function hex(bytes: Uint8Array, offset: number, length: number): string {
+  let out = "";
+  const end = Math.min(bytes.length, offset + length);
+  for (let i = Math.max(0, offset); i < end; i++) out += bytes[i]!.toString(16).padStart(2, "0");
+  return out;
+}
