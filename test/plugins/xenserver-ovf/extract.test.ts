@@ -102,6 +102,16 @@ describe("extractChain", () => {
     await expectRejected(plain.subarray(0, 50_000), "truncated", /cut short/);
   });
 
+  it("stops and removes everything when aborted", async () => {
+    const { root, work } = await workDirIn();
+    const controller = new AbortController();
+    controller.abort();
+    const archive = await tarball(chainEntries([vhdLike(1)]));
+    await assert.rejects(extractChain(bytesOf(archive), work, { signal: controller.signal }), { name: "AbortError" });
+    assert.deepEqual(await listing(work), []);
+    assert.deepEqual(await listing(root), ["work"]);
+  });
+
   it("rejects bytes that are neither tar nor gzip", async () => {
     await expectRejected(Buffer.alloc(2048, 0x41), "archive-entry", /not a valid tar/);
     await expectRejected(Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(100, 0x41)]), "archive-entry", /not a valid gzip/);
