@@ -1,11 +1,11 @@
 import { defineConfig } from "./src/mod.ts";
-import { ami, luks, ploop } from "./src/plugins/index.ts";
+import { ami, luks, ploop, xenserverOvf } from "./src/plugins/index.ts";
 
 /**
  * diskpipe's default configuration: the built-in format plugins. The CLI loads it unless a
  * `plugins.config.ts` in the working directory or `--config FILE` names another.
  */
 export default defineConfig({
-  plugins: [ami(), luks(), ploop()],
+  plugins: [xenserverOvf(), ami(), luks(), ploop()],
   jobs: 2,
 });

@@ -26,6 +26,7 @@ export function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (default: ./plugins.config.ts, else the built-in one)")
     .addHelpText("after", EXIT_HELP)
     .showHelpAfterError("(run with --help for usage)")
+    .enablePositionalOptions()
     .exitOverride();
 
   program
@@ -82,6 +83,23 @@ Examples:
     .action(async (file: string, options, command: Command) => {
       const { runInfo } = await import("./info.ts");
       process.exitCode = await runInfo(file, { ...command.optsWithGlobals(), ...options });
+    });
+
+  program
+    .command("run")
+    .description("Run a TypeScript or JavaScript script with `diskpipe` importable (no build step).")
+    .argument("<script>", "the script file")
+    .argument("[args...]", "arguments the script reads from process.argv.slice(2)")
+    .passThroughOptions()
+    .allowUnknownOption()
+    .addHelpText("after", `
+Example:
+  diskpipe run examples/batch.ts images/ out/ qcow2
+
+The same file runs unchanged with \`deno run -A SCRIPT\` from a checkout.`)
+    .action(async (script: string, args: string[]) => {
+      const { runScript } = await import("./run.ts");
+      process.exitCode = await runScript(script, args);
     });
 
   for (const sub of program.commands) sub.exitOverride().showHelpAfterError("(run with --help for usage)");

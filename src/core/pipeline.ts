@@ -170,7 +170,7 @@ export class Pipeline {
       job.handler = await stage("resolve", () => resolveHandler(job.spec, this.formats));
       await stage("preFetch", () => runSequential(plugins, "preFetch", [job], timer));
       const fetched = await stage("fetch", () => fetchJob(job, this.sources, this.formats));
-      job.inspection = await stage("inspect", () => inspectJob(job, this.formats, fetched.inspection));
+      job.inspection = await stage("inspect", () => this.#inspect(job, fetched.inspection));
       this.#emit({ type: "inspected", jobId: job.id, result: job.inspection });
       await stage("verify", () => runSequential(plugins, "verify", [job], timer));
       sink = await stage("prepare", async () => {
@@ -215,6 +215,20 @@ export class Pipeline {
       this.#emit({ type: "failed", jobId: job.id, error: failure.toJSON(), ms: performance.now() - started });
       throw failure;
     }
+  }
+
+  /**
+   * Inspects the image; when it is detected as a container format with an `unpack` (and was
+   * not claimed as one), unpacks it once and inspects what came out.
+   */
+  async #inspect(job: RunningJob, streamed: InspectResult | undefined): Promise<InspectResult> {
+    const result = await inspectJob(job, this.formats, streamed);
+    const container = this.formats.get(result.format);
+    if (!container?.unpack || job.handler?.unpack) return result;
+    job.handler = container;
+    const unpacked = await container.unpack(job);
+    job.image = { path: unpacked.path, claimed: unpacked.format, temporary: true };
+    return inspectJob(job, this.formats);
   }
 
   async #openSink(job: RunningJob): Promise<Sink> {

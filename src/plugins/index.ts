@@ -11,3 +11,4 @@
 export { ami } from "./ami/index.ts";
 export { luks } from "./luks/index.ts";
 export { ploop } from "./ploop/index.ts";
+export { xenserverOvf } from "./xenserver-ovf/index.ts";
