@@ -56,6 +56,12 @@ export interface InspectOptions {
   detectors?: Detector[];
   /** Accept differencing VHDs (only a chain container's own reader does this). */
   inChainContainer?: boolean;
+  /**
+   * Detections acceptable for `claimed`, replacing the built-in claim rule: conventional format
+   * names (any variant) or `format:variant` (e.g. `"raw:gpt"`). A plugin uses this for claims
+   * the inspector does not know, e.g. claimed "ami" accepts `["raw", "qcow2"]`.
+   */
+  accepts?: string[];
 }
 
 /**
@@ -72,11 +78,16 @@ export interface InspectResult {
   format: string;
   variant?: string;
   virtualSize: number;
-  /** Size of the image file in bytes. */
+  /**
+   * Size of the image file in bytes; -1 when the inspector rejected a stream from its head
+   * before the stream's size was known.
+   */
   actualSize: number;
   safe: boolean;
   problems: Problem[];
   /** Every detector that matched, for polyglot reports. */
   matches: string[];
   details: Record<string, unknown>;
+  /** True when the head alone settled a rejection, so the tail detectors never ran (nor read the end). */
+  stoppedEarly?: boolean;
 }

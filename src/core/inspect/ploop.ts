@@ -1,0 +1,60 @@
+import type { Problem } from "../errors.ts";
+import type { ImageReader } from "../io/reader.ts";
+import { matchAscii, u32le, u64leBig } from "./bytes.ts";
+import { problem } from "./problem.ts";
+import { readAt } from "./region.ts";
+import type { Detection, Detector } from "./types.ts";
+
+const MAGIC_V1 = "WithoutFreeSpace";
+const MAGIC_EXT = "WithouFreSpacExt";
+const HEADER_SIZE = 64;
+const SECTOR = 512;
+const INUSE = 0x746f6e59;
+const INT32_MAX = 2 ** 31 - 1;
+
+async function detectPloop(reader: ImageReader): Promise<Detection | null> {
+  const head = await readAt(reader, 0, HEADER_SIZE);
+  const ext = matchAscii(head, 0, MAGIC_EXT);
+  if (!ext && !matchAscii(head, 0, MAGIC_V1)) return null;
+  if (head.length < HEADER_SIZE) return { format: "ploop", problems: [problem("truncated", "ploop header is truncated")] };
+  const corrupt = (why: string) => problem("ploop-corrupt-header", `ploop header is corrupt: ${why}`);
+  const problems: Problem[] = [];
+  const version = u32le(head, 16);
+  const tracks = u32le(head, 28);
+  const batEntries = u32le(head, 32);
+  // The old magic keeps only the low 32 bits of nb_sectors, as qemu reads it.
+  const sectors = ext ? u64leBig(head, 36) : u64leBig(head, 36) & 0xffffffffn;
+  const dataOffset = u32le(head, 48);
+  const batEnd = HEADER_SIZE + batEntries * 4;
+  if (version !== 2) problems.push(corrupt(`version ${version} is not 2`));
+  if (tracks === 0 || tracks > Math.floor(INT32_MAX / 513)) problems.push(corrupt(`cluster of ${tracks} sectors is invalid`));
+  else if (BigInt(batEntries) * BigInt(tracks) < sectors) problems.push(corrupt("the BAT does not cover the disk"));
+  else if (batEntries > 0 && BigInt(batEntries - 1) * BigInt(tracks) >= sectors) problems.push(corrupt("the BAT is larger than the disk"));
+  if (batEntries > INT32_MAX / 4) problems.push(corrupt("the BAT is too large"));
+  if (dataOffset !== 0 && dataOffset * SECTOR < batEnd) problems.push(corrupt("data overlaps the BAT"));
+  const bytes = sectors * BigInt(SECTOR);
+  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) problems.push(corrupt("the disk size is absurd"));
+  if (problems.length === 0 && batEnd > (await reader.size())) {
+    problems.push(problem("truncated", "ploop is truncated: the BAT lies past the end of the file"));
+  }
+  return {
+    format: "ploop",
+    variant: ext ? "ext" : "v1",
+    virtualSize: bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : undefined,
+    problems,
+    details: { clusterSize: tracks * SECTOR, batEntries, dirty: u32le(head, 44) === INUSE },
+  };
+}
+
+/**
+ * Detects Parallels/Virtuozzo ploop images (qemu's `parallels`) under either magic and checks
+ * the header and BAT bounds. Virtual size is nb_sectors × 512 (its low 32 bits for the old
+ * `WithoutFreeSpace` magic, as qemu reads it).
+ *
+ * @example
+ * ```ts
+ * const found = await ploopDetector.detect(reader, {});
+ * found?.format; // "ploop"
+ * ```
+ */
+export const ploopDetector: Detector = { name: "ploop", phase: "head", detect: detectPloop };

@@ -1,0 +1,113 @@
+import type { ImageReader } from "../io/reader.ts";
+import type { Found } from "./verdict.ts";
+import type { DetectContext, Detector } from "./types.ts";
+
+/**
+ * Runs detectors concurrently, collecting matches into `found`. Resolves true as soon as
+ * `settles(found)` holds (without waiting for the others), false when all have finished.
+ * A detector that throws (an I/O error; built-ins never throw on bad input) rejects the run.
+ *
+ * @example
+ * ```ts
+ * const stopped = await runPhase(headDetectors, 0, reader, {}, found, (f) => headSettles(f, options));
+ * ```
+ */
+export function runPhase(
+  detectors: readonly Detector[],
+  firstOrder: number,
+  reader: ImageReader,
+  context: DetectContext,
+  found: Found[],
+  settles: (found: Found[]) => boolean,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    let pending = detectors.length;
+    let finished = false;
+    if (pending === 0) return resolve(false);
+    detectors.forEach((detector, index) => {
+      Promise.resolve()
+        .then(() => detector.detect(reader, context))
+        .then(
+          (detection) => {
+            if (finished) return;
+            if (detection) {
+              found.push({ detector, detection, order: firstOrder + index });
+              if (settles(found)) {
+                finished = true;
+                return resolve(true);
+              }
+            }
+            if (--pending === 0) {
+              finished = true;
+              resolve(false);
+            }
+          },
+          (error: unknown) => {
+            if (finished) return;
+            finished = true;
+            reject(error);
+          },
+        );
+    });
+  });
+}
+
+/**
+ * Wraps a reader so that, once `release()` is called, detectors still running after an early
+ * verdict can no longer read (their reads reject and their results are ignored).
+ *
+ * @example
+ * ```ts
+ * const guard = guardReader(reader);
+ * try { await runPhase(detectors, 0, guard.reader, {}, found, settles); } finally { guard.release(); }
+ * ```
+ */
+export function guardReader(reader: ImageReader): { reader: ImageReader; release(): void } {
+  let released = false;
+  const refuse = () => Promise.reject(new Error("the inspection has finished"));
+  return {
+    reader: {
+      size: () => (released ? refuse() : reader.size()),
+      read: (offset, length) => (released ? refuse() : reader.read(offset, length)),
+      close: () => Promise.resolve(),
+    },
+    release() {
+      released = true;
+    },
+  };
+}
+
+/**
+ * Asks for the image's size at once and remembers it, so an early verdict can report the size
+ * when it is already known without waiting for a stream to end.
+ *
+ * @example
+ * ```ts
+ * const size = watchSize(reader);
+ * const actualSize = stoppedEarly ? await size.soon(100) : await size.promise;
+ * ```
+ */
+export function watchSize(reader: ImageReader): { promise: Promise<number>; soon(waitMs: number): Promise<number> } {
+  let known: number | undefined;
+  const promise = reader.size().then((size) => (known = size));
+  promise.catch(() => undefined);
+  return {
+    promise,
+    soon(waitMs) {
+      if (known !== undefined) return Promise.resolve(known);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(-1), waitMs);
+        promise.then(
+          (size) => {
+            clearTimeout(timer);
+            resolve(size);
+          },
+          () => {
+            clearTimeout(timer);
+            resolve(-1);
+          },
+        );
+      });
+    },
+  };
+}
