@@ -148,7 +148,8 @@ function metadataProblems(m: Metadata, bat: Region): string[] {
   const out: string[] = [];
   const power = (n: number) => n > 0 && (n & (n - 1)) === 0;
   if (m.blockSize < MiB || m.blockSize > 256 * MiB || !power(m.blockSize)) out.push(`block size ${m.blockSize} is invalid`);
-  if (m.logicalSectorSize !== 512 && m.logicalSectorSize !== 4096) out.push(`logical sector size ${m.logicalSectorSize} is invalid`);
+  // The format allows 4096, but qemu 7.2 refuses it (ENOTSUP).
+  if (m.logicalSectorSize !== 512) out.push(`logical sector size ${m.logicalSectorSize} is not 512 (the only one qemu-img reads)`);
   if (m.physicalSectorSize !== 512 && m.physicalSectorSize !== 4096) out.push(`physical sector size ${m.physicalSectorSize} is invalid`);
   if (m.virtualDiskSize > BigInt(MAX_VIRTUAL_SIZE)) out.push("virtual disk size is above 64 TiB");
   if (out.length > 0) return out;
@@ -178,9 +179,7 @@ async function detectVhdx(reader: ImageReader): Promise<Detection | null> {
     if (bad.length > 0) throw new Corrupt(bad.join("; "));
     variant = m.hasParent ? "differencing" : m.leaveBlocksAllocated ? "fixed" : "dynamic";
     if (m.hasParent) problems.push(problem("vhdx-differencing", "VHDX is a differencing disk: its data depends on a parent file"));
-    // qemu counts logical sectors, then reports them as 512-byte sectors.
-    const sectors = m.virtualDiskSize >> BigInt(Math.log2(m.logicalSectorSize));
-    virtualSize = Number(sectors) * 512;
+    virtualSize = Number(m.virtualDiskSize / 512n) * 512;
     Object.assign(details, { blockSize: m.blockSize, logicalSectorSize: m.logicalSectorSize, physicalSectorSize: m.physicalSectorSize });
     if (Number(m.virtualDiskSize) !== virtualSize) details.declaredSize = Number(m.virtualDiskSize);
     if (problems.length === 0) {
@@ -198,9 +197,9 @@ async function detectVhdx(reader: ImageReader): Promise<Detection | null> {
 
 /**
  * Detects VHDX: validates the headers and region table (CRC-32C), reads the Virtual Disk Size
- * and sector sizes from the metadata region, and rejects differencing disks and images with a
- * log to replay. Virtual size is qemu's: the disk size in logical sectors, counted as 512-byte
- * sectors.
+ * and sector sizes from the metadata region, and rejects differencing disks, images with a log
+ * to replay, and 4 KiB logical sectors (valid VHDX, but qemu 7.2 refuses them). Virtual size
+ * is qemu's: the Virtual Disk Size rounded down to 512 bytes.
  *
  * @example
  * ```ts

@@ -25,7 +25,7 @@ export interface VmdkDescriptor {
 const ACCESS = /^(RW|RDONLY|NOACCESS)\b/;
 const EXTENT = /^(RW|RDONLY|NOACCESS)\s+(\d{1,15})\s+([A-Z]+)(?:\s+"([^"\r\n]*)"(?:\s+\d{1,15})?)?\s*$/;
 const KEY = /^([A-Za-z][A-Za-z0-9_.]*)\s*=\s*(.*)$/;
-const KNOWN_KEYS = new Set(["version", "encoding", "CID", "parentCID", "createType", "isNativeSnapshot"]);
+const KNOWN_KEYS = new Set(["version", "encoding", "CID", "parentCID", "createType", "isNativeSnapshot", "parentFileNameHint"]);
 const MAX_REPORTED_LINES = 5;
 
 function unquote(value: string): string {

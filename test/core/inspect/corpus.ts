@@ -1,0 +1,455 @@
+/**
+ * A corpus of small disk images for inspector, pipeline and CLI tests: good images made by
+ * qemu-img itself (or by hand where qemu reads the format as raw) and hostile ones patched by
+ * hand. Everything is sparse and a few MiB at most; building takes a few seconds, most of it
+ * qemu's LUKS key derivation, which runs in the background while the rest is built.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { appendFileSync, closeSync, copyFileSync, ftruncateSync, openSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { crc32 } from "../../../src/core/inspect/crc.ts";
+import type { InspectOptions } from "../../../src/core/inspect/types.ts";
+
+const run = promisify(execFile);
+const MiB = 1024 * 1024;
+
+/** One image of the corpus and what the inspector must say about it. */
+export interface CorpusImage {
+  name: string;
+  path: string;
+  /** Expected format and variant (conventional names). */
+  format: string;
+  variant?: string;
+  /** qemu driver to compare `virtual-size` with; set on good images only. */
+  driver?: string;
+  /** Exactly the problem codes expected (deduplicated, sorted); empty for a good image. */
+  codes: string[];
+  /** Options to inspect it with (e.g. a chain container). */
+  options?: InspectOptions;
+  /** Passphrase file for LUKS images. */
+  secretFile?: string;
+}
+
+/** Runs qemu-img synchronously; tests may, diskpipe's own code only through its adapter. */
+export function qemuImg(...args: string[]): string {
+  return execFileSync("qemu-img", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** `qemu-img info --output=json -f driver` parsed. */
+export function qemuInfo(path: string, driver: string): { "virtual-size": number; format: string; [key: string]: unknown } {
+  return JSON.parse(qemuImg("info", "--output=json", "-f", driver, path));
+}
+
+/** Writes bytes into a file at an offset (the file keeps its other bytes). */
+export function patch(path: string, offset: number, bytes: Uint8Array | number[]): void {
+  const fd = openSync(path, "r+");
+  try {
+    writeSync(fd, Uint8Array.from(bytes), 0, bytes.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads `length` bytes at `offset`. */
+export function peek(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.alloc(length);
+    const n = readSync(fd, buffer, 0, length, offset);
+    return buffer.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function u32be(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(value >>> 0);
+  return b;
+}
+
+function u64be(value: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(value);
+  return b;
+}
+
+function u64le(value: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(value);
+  return b;
+}
+
+/** A sparse file with a little recognisable data near the start. */
+export function makeSparse(path: string, size: number, data = true): string {
+  const fd = openSync(path, "w");
+  try {
+    ftruncateSync(fd, size);
+    if (data) {
+      const block = Buffer.alloc(Math.min(256 * 1024, size));
+      for (let i = 0; i < block.length; i++) block[i] = (i * 131 + 7) & 0xff;
+      writeSync(fd, block, 0, block.length, Math.min(MiB, size - block.length));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+function copy(from: string, to: string): string {
+  copyFileSync(from, to);
+  return to;
+}
+
+// --- VHD -------------------------------------------------------------------------------
+
+function vhdChecksum(footer: Buffer, checksumAt: number): number {
+  let sum = 0;
+  for (let i = 0; i < footer.length; i++) if (i < checksumAt || i >= checksumAt + 4) sum += footer[i]!;
+  return ~sum >>> 0;
+}
+
+/** Edits every VHD footer copy (offset 0 and the end) and fixes its checksum. */
+export function editVhdFooter(path: string, edit: (footer: Buffer) => void): void {
+  const size = statSync(path).size;
+  const offsets = [size - 512, ...(peek(path, 0, 8).toString("latin1") === "conectix" ? [0] : [])];
+  for (const offset of offsets) {
+    const footer = peek(path, offset, 512);
+    edit(footer);
+    footer.writeUInt32BE(vhdChecksum(footer, 64), 64);
+    patch(path, offset, footer);
+  }
+}
+
+// --- VMDK ------------------------------------------------------------------------------
+
+/** Replaces the descriptor embedded at sector 1 of a sparse VMDK (padding with NULs). */
+export function editVmdkDescriptor(path: string, edit: (text: string) => string): void {
+  const size = Number(peek(path, 36, 8).readBigUInt64LE()) * 512;
+  const old = peek(path, 512, size);
+  const text = edit(old.subarray(0, old.indexOf(0)).toString("latin1"));
+  const bytes = Buffer.alloc(size);
+  bytes.write(text, "latin1");
+  patch(path, 512, bytes);
+}
+
+/** Moves a streamOptimized VMDK's grain directory pointer to a footer, as VMware's streams do. */
+function addVmdkFooter(path: string): void {
+  const header = peek(path, 0, 512);
+  const marker = Buffer.alloc(512);
+  marker.writeBigUInt64LE(1n, 0);
+  marker.writeUInt32LE(3, 12);
+  appendFileSync(path, Buffer.concat([marker, header, Buffer.alloc(512)]));
+  patch(path, 56, u64le(0xffffffffffffffffn));
+}
+
+// --- VHDX ------------------------------------------------------------------------------
+
+const METADATA_REGION = Buffer.from("06a27c8b90479a4bb8fe575f050f886e", "hex");
+const FILE_PARAMETERS = Buffer.from("3767a1ca36fa434db3b633f0aa44e76b", "hex");
+const LOGICAL_SECTOR = Buffer.from("1dbf41816fa90947ba47f233a8faab5f", "hex");
+
+/** File offset of a VHDX metadata item's value. */
+function vhdxItem(path: string, item: Buffer): number {
+  const table = peek(path, 192 * 1024, 64 * 1024);
+  for (let i = 0; i < table.readUInt32LE(8); i++) {
+    const at = 16 + i * 32;
+    if (!table.subarray(at, at + 16).equals(METADATA_REGION)) continue;
+    const region = Number(table.readBigUInt64LE(at + 16));
+    const meta = peek(path, region, 64 * 1024);
+    for (let j = 0; j < meta.readUInt16LE(10); j++) {
+      const e = 32 + j * 32;
+      if (meta.subarray(e, e + 16).equals(item)) return region + meta.readUInt32LE(e + 16);
+    }
+  }
+  throw new Error(`no such VHDX metadata item in ${path}`);
+}
+
+// --- GPT / MBR / ISO -------------------------------------------------------------------
+
+const LINUX_FS = Buffer.from("af3dc60f838472478e793d69d8477de4", "hex");
+
+/** A raw disk with a protective MBR and a GPT holding one partition (optionally past the end). */
+export function makeGpt(path: string, size: number, lastLba?: bigint): string {
+  makeSparse(path, size);
+  const sectors = BigInt(size / 512);
+  const mbr = Buffer.alloc(512);
+  mbr.writeUInt8(0xee, 446 + 4);
+  mbr.writeUInt32LE(1, 446 + 8);
+  mbr.writeUInt32LE(Math.min(Number(sectors) - 1, 0xffffffff), 446 + 12);
+  mbr.writeUInt16BE(0x55aa, 510);
+  const entries = Buffer.alloc(128 * 128);
+  LINUX_FS.copy(entries, 0);
+  entries.fill(0x11, 16, 32);
+  entries.writeBigUInt64LE(2048n, 32);
+  entries.writeBigUInt64LE(lastLba ?? sectors - 34n, 40);
+  entries.write("root", 56, "utf16le");
+  const header = Buffer.alloc(512);
+  header.write("EFI PART", 0, "latin1");
+  header.writeUInt32LE(0x00010000, 8);
+  header.writeUInt32LE(92, 12);
+  header.writeBigUInt64LE(1n, 24);
+  header.writeBigUInt64LE(sectors - 1n, 32);
+  header.writeBigUInt64LE(34n, 40);
+  header.writeBigUInt64LE(sectors - 34n, 48);
+  header.fill(0x22, 56, 72);
+  header.writeBigUInt64LE(2n, 72);
+  header.writeUInt32LE(128, 80);
+  header.writeUInt32LE(128, 84);
+  header.writeUInt32LE(crc32(entries), 88);
+  header.writeUInt32LE(crc32(header.subarray(0, 92)), 16);
+  patch(path, 0, mbr);
+  patch(path, 512, header);
+  patch(path, 1024, entries);
+  return path;
+}
+
+/** An MBR sector holding one bootable partition. */
+export function mbrSector(type: number, start: number, sectors: number): Buffer {
+  const mbr = Buffer.alloc(512);
+  mbr.writeUInt8(0x80, 446);
+  mbr.writeUInt8(type, 446 + 4);
+  mbr.writeUInt32LE(start, 446 + 8);
+  mbr.writeUInt32LE(sectors, 446 + 12);
+  mbr.writeUInt16BE(0x55aa, 510);
+  return mbr;
+}
+
+/** A raw disk with an MBR and one Linux partition of `sectors` sectors from sector 2048. */
+export function makeMbr(path: string, size: number, sectors = size / 512 - 2048): string {
+  makeSparse(path, size);
+  patch(path, 0, mbrSector(0x83, 2048, sectors));
+  return path;
+}
+
+function descriptor(type: number, id: string): Buffer {
+  const d = Buffer.alloc(2048);
+  d.writeUInt8(type, 0);
+  d.write(id, 1, "latin1");
+  d.writeUInt8(1, 6);
+  return d;
+}
+
+/** A minimal ISO 9660 image: primary volume descriptor and terminator after the system area. */
+export function makeIso(path: string, blocks = 512): string {
+  makeSparse(path, blocks * 2048);
+  const pvd = descriptor(1, "CD001");
+  pvd.write("DISKPIPE_TEST", 40, "latin1");
+  pvd.writeUInt32LE(blocks, 80);
+  pvd.writeUInt32BE(blocks, 84);
+  pvd.writeUInt16LE(2048, 128);
+  pvd.writeUInt16BE(2048, 130);
+  patch(path, 0x8000, pvd);
+  patch(path, 0x8800, descriptor(255, "CD001"));
+  return path;
+}
+
+/** A UDF volume recognition sequence: BEA01, NSR02|NSR03, TEA01 (or the NSR alone at 0x8001). */
+export function makeUdf(path: string, nsr: "NSR02" | "NSR03", bare = false): string {
+  makeSparse(path, MiB);
+  const ids = bare ? [nsr] : ["BEA01", nsr, "TEA01"];
+  ids.forEach((id, i) => patch(path, 0x8000 + i * 2048, descriptor(0, id)));
+  return path;
+}
+
+// --- the corpus ------------------------------------------------------------------------
+
+/**
+ * Builds the corpus in `dir` (which should be empty) and returns its images.
+ *
+ * @example
+ * ```ts
+ * const corpus = await buildCorpus(dir);
+ * const hostile = corpus.filter((image) => image.codes.length > 0);
+ * ```
+ */
+export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
+  const at = (name: string) => join(dir, name);
+  const images: CorpusImage[] = [];
+  const good = (name: string, format: string, variant: string | undefined, driver: string, options?: InspectOptions) =>
+    images.push({ name, path: at(name), format, ...(variant !== undefined && { variant }), driver, codes: [], ...(options && { options }) });
+  const bad = (name: string, format: string, codes: string[], options?: InspectOptions) =>
+    images.push({ name, path: at(name), format, codes: [...new Set(codes)].sort(), ...(options && { options }) });
+
+  // LUKS key derivation takes a couple of seconds: start it first, collect it last.
+  const secretFile = at("luks.pass");
+  writeFileSync(secretFile, "diskpipe-test");
+  const luks = run("qemu-img", ["create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${secretFile}`, "-o", "key-secret=s0,iter-time=10", at("good.luks"), "4M"]);
+
+  const data = makeSparse(at("data.raw"), 4 * MiB);
+  good("data.raw", "raw", undefined, "raw");
+
+  // qcow2
+  qemuImg("convert", "-f", "raw", "-O", "qcow2", data, at("v3.qcow2"));
+  good("v3.qcow2", "qcow2", "v3", "qcow2");
+  qemuImg("convert", "-f", "raw", "-O", "qcow2", "-o", "compat=0.10", data, at("v2.qcow2"));
+  good("v2.qcow2", "qcow2", "v2", "qcow2");
+  qemuImg("create", "-q", "-f", "qcow2", "-o", "compression_type=zstd,extended_l2=on,cluster_size=2M", at("zstd-extl2.qcow2"), "5M");
+  good("zstd-extl2.qcow2", "qcow2", "v3", "qcow2");
+  qemuImg("create", "-q", "-f", "qcow2", "-o", "cluster_size=512", at("small-cluster.qcow2"), "3M");
+  good("small-cluster.qcow2", "qcow2", "v3", "qcow2");
+  copy(at("v3.qcow2"), at("odd-size.qcow2"));
+  patch(at("odd-size.qcow2"), 24, u64be(3n * BigInt(MiB) + 1000n));
+  good("odd-size.qcow2", "qcow2", "v3", "qcow2");
+
+  qemuImg("create", "-q", "-f", "qcow2", at("base.qcow2"), "4M");
+  qemuImg("create", "-q", "-f", "qcow2", "-b", at("base.qcow2"), "-F", "qcow2", at("backing.qcow2"));
+  bad("backing.qcow2", "qcow2", ["qcow2-backing-file"]);
+  // data_file names a fresh path in the temp dir: qemu-img create truncates whatever it names.
+  qemuImg("create", "-q", "-f", "qcow2", "-o", `data_file=${at("fresh-data-file.raw")}`, at("data-file.qcow2"), "4M");
+  bad("data-file.qcow2", "qcow2", ["qcow2-data-file"]);
+  copy(at("v3.qcow2"), at("unknown-bits.qcow2"));
+  patch(at("unknown-bits.qcow2"), 72, u64be(1n << 7n));
+  bad("unknown-bits.qcow2", "qcow2", ["qcow2-unknown-features"]);
+  copy(at("v3.qcow2"), at("version4.qcow2"));
+  patch(at("version4.qcow2"), 4, u32be(4));
+  bad("version4.qcow2", "qcow2", ["qcow2-version"]);
+  copy(at("v3.qcow2"), at("cluster-bits.qcow2"));
+  patch(at("cluster-bits.qcow2"), 20, u32be(30));
+  bad("cluster-bits.qcow2", "qcow2", ["qcow2-corrupt-header"]);
+  copy(at("v3.qcow2"), at("truncated.qcow2"));
+  truncateSync(at("truncated.qcow2"), 0x30000);
+  bad("truncated.qcow2", "qcow2", ["truncated"]);
+
+  // qed
+  qemuImg("create", "-q", "-f", "qed", at("banned.qed"), "4M");
+  bad("banned.qed", "qed", ["qed-banned"]);
+
+  // vmdk
+  qemuImg("convert", "-f", "raw", "-O", "vmdk", data, at("sparse.vmdk"));
+  good("sparse.vmdk", "vmdk", "monolithicSparse", "vmdk");
+  qemuImg("convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", data, at("stream.vmdk"));
+  good("stream.vmdk", "vmdk", "streamOptimized", "vmdk");
+  addVmdkFooter(copy(at("stream.vmdk"), at("stream-footer.vmdk")));
+  good("stream-footer.vmdk", "vmdk", "streamOptimized", "vmdk");
+
+  qemuImg("create", "-q", "-f", "vmdk", "-o", "subformat=monolithicFlat", at("flat.vmdk"), "1M");
+  bad("flat.vmdk", "vmdk", ["vmdk-create-type", "vmdk-extent-file"]);
+  qemuImg("create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentSparse", at("split.vmdk"), "1M");
+  bad("split.vmdk", "vmdk", ["vmdk-create-type", "vmdk-extent-file"]);
+  writeFileSync(
+    at("passwd.vmdk"),
+    '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\nRW 2048 FLAT "/etc/passwd" 0\n',
+  );
+  bad("passwd.vmdk", "vmdk", ["vmdk-create-type", "vmdk-extent-file"]);
+  editVmdkDescriptor(copy(at("sparse.vmdk"), at("embedded-flat.vmdk")), (t) => t.replace(/RW \d+ SPARSE "[^"]*"/, 'RW 8192 FLAT "/etc/passwd" 0'));
+  bad("embedded-flat.vmdk", "vmdk", ["vmdk-extent-file"]);
+  editVmdkDescriptor(copy(at("sparse.vmdk"), at("parent.vmdk")), (t) => t.replace("parentCID=ffffffff", 'parentCID=12345678\nparentFileNameHint="/etc/passwd"'));
+  bad("parent.vmdk", "vmdk", ["vmdk-parent"]);
+  editVmdkDescriptor(copy(at("sparse.vmdk"), at("extra-line.vmdk")), (t) => `${t}changeTrackPath="/etc/shadow"\n`);
+  bad("extra-line.vmdk", "vmdk", ["vmdk-descriptor-line"]);
+  patch(copy(at("sparse.vmdk"), at("desc-offset.vmdk")), 28, u64le(2n));
+  bad("desc-offset.vmdk", "vmdk", ["vmdk-descriptor-bounds"]);
+  patch(copy(at("stream.vmdk"), at("no-footer.vmdk")), 56, u64le(0xffffffffffffffffn));
+  bad("no-footer.vmdk", "vmdk", ["vmdk-footer"]);
+
+  // vhd (qemu's vpc)
+  qemuImg("convert", "-f", "raw", "-O", "vpc", data, at("dynamic.vhd"));
+  good("dynamic.vhd", "vhd", "dynamic", "vpc");
+  qemuImg("convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed", data, at("fixed.vhd"));
+  good("fixed.vhd", "vhd", "fixed", "vpc");
+  qemuImg("create", "-q", "-f", "vpc", "-o", "force_size=on", at("force-size.vhd"), "5000000");
+  good("force-size.vhd", "vhd", "dynamic", "vpc");
+  qemuImg("create", "-q", "-f", "vpc", "-o", "subformat=fixed,force_size=on", at("fixed-force-size.vhd"), "3000000");
+  good("fixed-force-size.vhd", "vhd", "fixed", "vpc");
+  qemuImg("create", "-q", "-f", "vpc", at("unaligned.vhd"), "5000000");
+  good("unaligned.vhd", "vhd", "dynamic", "vpc");
+  // Other creators: geometry and current size disagree, so only qemu's rule gets these right.
+  for (const [creator, label] of [["win ", "hyperv"], ["vpc ", "virtualpc"], ["d2v ", "disk2vhd"], ["tap\0", "xenserver"], ["CTXS", "xenconverter"], ["qemu", "qemu"]] as const) {
+    const name = `creator-${label}.vhd`;
+    editVhdFooter(copy(at("dynamic.vhd"), at(name)), (f) => {
+      f.write(creator, 28, "latin1");
+      f.writeBigUInt64BE(3n * BigInt(MiB) + 1000n, 48);
+      f.writeUInt16BE(100, 56);
+      f.writeUInt8(4, 58);
+      f.writeUInt8(17, 59);
+    });
+    good(name, "vhd", "dynamic", "vpc");
+  }
+  editVhdFooter(copy(at("dynamic.vhd"), at("max-geometry.vhd")), (f) => {
+    f.write("vpc ", 28, "latin1");
+    f.writeBigUInt64BE(3n * BigInt(MiB) + 512n, 48);
+    f.writeUInt16BE(65535, 56);
+    f.writeUInt8(16, 58);
+    f.writeUInt8(255, 59);
+  });
+  good("max-geometry.vhd", "vhd", "dynamic", "vpc");
+  editVhdFooter(copy(at("dynamic.vhd"), at("differencing.vhd")), (f) => f.writeUInt32BE(4, 60));
+  bad("differencing.vhd", "vhd", ["vhd-differencing"]);
+  copy(at("differencing.vhd"), at("chain-member.vhd"));
+  good("chain-member.vhd", "vhd", "differencing", "vpc", { inChainContainer: true });
+  copy(at("dynamic.vhd"), at("bad-checksum.vhd"));
+  patch(at("bad-checksum.vhd"), 200, [0x5a]);
+  bad("bad-checksum.vhd", "vhd", ["vhd-checksum"]);
+
+  // vhdx
+  qemuImg("convert", "-f", "raw", "-O", "vhdx", data, at("dynamic.vhdx"));
+  good("dynamic.vhdx", "vhdx", "dynamic", "vhdx");
+  qemuImg("create", "-q", "-f", "vhdx", "-o", "subformat=fixed", at("fixed.vhdx"), "3M");
+  good("fixed.vhdx", "vhdx", "fixed", "vhdx");
+  qemuImg("create", "-q", "-f", "vhdx", at("unaligned.vhdx"), "3000000");
+  good("unaligned.vhdx", "vhdx", "dynamic", "vhdx");
+  copy(at("unaligned.vhdx"), at("logical-4k.vhdx"));
+  patch(at("logical-4k.vhdx"), vhdxItem(at("logical-4k.vhdx"), LOGICAL_SECTOR), [0, 0x10, 0, 0]);
+  bad("logical-4k.vhdx", "vhdx", ["vhdx-corrupt-header"]);
+  copy(at("dynamic.vhdx"), at("parent.vhdx"));
+  patch(at("parent.vhdx"), vhdxItem(at("parent.vhdx"), FILE_PARAMETERS) + 4, [2, 0, 0, 0]);
+  bad("parent.vhdx", "vhdx", ["vhdx-differencing"]);
+  copy(at("dynamic.vhdx"), at("region-crc.vhdx"));
+  patch(at("region-crc.vhdx"), 192 * 1024 + 100, [0x5a]);
+  bad("region-crc.vhdx", "vhdx", ["vhdx-corrupt-header"]);
+
+  // vdi
+  qemuImg("convert", "-f", "raw", "-O", "vdi", data, at("dynamic.vdi"));
+  good("dynamic.vdi", "vdi", "dynamic", "vdi");
+  qemuImg("create", "-q", "-f", "vdi", "-o", "static=on", at("static.vdi"), "2M");
+  good("static.vdi", "vdi", "fixed", "vdi");
+  patch(copy(at("dynamic.vdi"), at("parent.vdi")), 0x1b8, [1, 2, 3, 4]);
+  bad("parent.vdi", "vdi", ["vdi-corrupt-header"]);
+
+  // ploop (qemu's parallels)
+  qemuImg("convert", "-f", "raw", "-O", "parallels", data, at("disk.ploop"));
+  good("disk.ploop", "ploop", "ext", "parallels");
+  patch(copy(at("disk.ploop"), at("version3.ploop")), 16, [3, 0, 0, 0]);
+  bad("version3.ploop", "ploop", ["ploop-corrupt-header"]);
+
+  // raw disks with partition tables, ISO and UDF (qemu reads them all as raw)
+  makeGpt(at("gpt.raw"), 4 * MiB);
+  good("gpt.raw", "raw", "gpt", "raw");
+  makeMbr(at("mbr.raw"), 4 * MiB);
+  good("mbr.raw", "raw", "mbr", "raw");
+  makeIso(at("plain.iso"));
+  good("plain.iso", "iso", "iso9660", "raw");
+  makeUdf(at("nsr02.udf"), "NSR02");
+  good("nsr02.udf", "iso", "udf", "raw");
+  makeUdf(at("nsr03.udf"), "NSR03", true);
+  good("nsr03.udf", "iso", "udf", "raw");
+  makeIso(at("hybrid.iso"));
+  patch(at("hybrid.iso"), 0, mbrSector(0x17, 0, MiB / 512));
+  good("hybrid.iso", "iso", "iso9660", "raw");
+  makeGpt(at("gpt-past-end.raw"), 4 * MiB, BigInt((8 * MiB) / 512));
+  bad("gpt-past-end.raw", "raw", ["partition-table"]);
+  makeMbr(at("mbr-past-end.raw"), 4 * MiB, (64 * MiB) / 512);
+  bad("mbr-past-end.raw", "raw", ["partition-table"]);
+
+  // polyglots
+  makeIso(at("iso-qcow2.iso"));
+  patch(at("iso-qcow2.iso"), 0, peek(at("v3.qcow2"), 0, 512));
+  bad("iso-qcow2.iso", "qcow2", ["polyglot"]);
+  copy(at("v3.qcow2"), at("qcow2-vhd.qcow2"));
+  const padded = Math.ceil(statSync(at("qcow2-vhd.qcow2")).size / 512) * 512;
+  truncateSync(at("qcow2-vhd.qcow2"), padded);
+  qemuImg("create", "-q", "-f", "vpc", "-o", "subformat=fixed,force_size=on", at("footer-donor.vhd"), String(padded));
+  appendFileSync(at("qcow2-vhd.qcow2"), peek(at("footer-donor.vhd"), padded, 512));
+  bad("qcow2-vhd.qcow2", "qcow2", ["polyglot"]);
+
+  // luks
+  await luks;
+  good("good.luks", "luks", "luks1", "luks");
+  images[images.length - 1]!.secretFile = secretFile;
+  patch(copy(at("good.luks"), at("version9.luks")), 6, [0, 9]);
+  bad("version9.luks", "luks", ["luks-version"]);
+
+  return images;
+}
