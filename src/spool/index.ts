@@ -1,0 +1,37 @@
+/**
+ * The watched-folder spool: files dropped into `incoming/<format>/` are converted into `done/`
+ * or moved to `failed/` with the reason, with an fsynced journal so a crash loses nothing.
+ *
+ * @example
+ * ```ts
+ * import { createPipeline, watchSpool } from "diskpipe";
+ * const spool = await watchSpool({ root: "/srv/spool", pipeline: createPipeline() });
+ * ```
+ * @module
+ */
+import { createSpool, type Spool, type SpoolOptions } from "./spool.ts";
+
+export { createSpool, type Spool, type SpoolOptions } from "./spool.ts";
+export type { SpoolError, SpoolEvent, SpoolJob, SpoolJobState, SpoolListener } from "./types.ts";
+export { sidecarSchema, parseSidecar, type Sidecar } from "./sidecar.ts";
+export { spoolLayout, isSafeName, type SpoolLayout } from "./paths.ts";
+
+/**
+ * Creates a spool and starts it: the one-call form for scripts.
+ *
+ * @example
+ * ```ts
+ * import { createPipeline, defaultConfig, watchSpool } from "diskpipe";
+ * const spool = await watchSpool({
+ *   root: "spool",
+ *   pipeline: createPipeline(await defaultConfig()),
+ *   onEvent: (e) => e.type === "done" && console.log(e.job.output),
+ * });
+ * process.once("SIGINT", () => spool.stop());
+ * ```
+ */
+export async function watchSpool(options: SpoolOptions): Promise<Spool> {
+  const spool = createSpool(options);
+  await spool.start();
+  return spool;
+}

@@ -1,0 +1,88 @@
+import { open } from "node:fs/promises";
+import { z } from "zod";
+import { DiskpipeError } from "../core/errors.ts";
+import { parseSize } from "../core/size.ts";
+
+const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  try {
+    return parseSize(value);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** Sidecars are small; a larger one is refused unread. */
+const MAX_SIDECAR_BYTES = 64 * 1024;
+
+/** The sidecar schema (zod): unknown keys are errors, so typos are caught. */
+export const sidecarSchema = z
+  .object({
+    /** The claimed source format; detection must agree. */
+    from: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a format name is lower-case letters, digits and dashes").optional(),
+    /** A container the image arrives in (e.g. "ovf"). */
+    container: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a container name is lower-case letters, digits and dashes").optional(),
+    /** `sha256:HEX` or `sha512:HEX` the file must hash to. */
+    checksum: z.string().regex(/^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/, "expected sha256:HEX or sha512:HEX").optional(),
+    /** Largest virtual size accepted: bytes, or a size such as "10G". */
+    maxSize: size.optional(),
+    /** Options passed to plugins (subformat, passphraseFile, …). */
+    options: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+/**
+ * A validated sidecar: what `<name>.json` beside a dropped file claims about it.
+ *
+ * @example
+ * ```ts
+ * const sidecar: Sidecar = { from: "vmdk", maxSize: 10 * 1024 ** 3, options: { subformat: "fixed" } };
+ * ```
+ */
+export type Sidecar = z.output<typeof sidecarSchema>;
+
+/**
+ * Validates sidecar text. A bad sidecar is a usage error naming each bad field.
+ *
+ * @example
+ * ```ts
+ * parseSidecar('{"from":"vmdk","maxSize":"10G"}', "disk.vmdk.json"); // { from: "vmdk", maxSize: 10737418240 }
+ * ```
+ */
+export function parseSidecar(text: string, label: string): Sidecar {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new DiskpipeError("usage", `bad sidecar ${label}: not JSON (${(error as Error).message})`, { stage: "sidecar" });
+  }
+  const parsed = sidecarSchema.safeParse(json);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`);
+    throw new DiskpipeError("usage", `bad sidecar ${label}: ${fields.join("; ")}`, { stage: "sidecar" });
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads and validates the sidecar at `path`; `undefined` when there is none.
+ *
+ * @example
+ * ```ts
+ * const sidecar = await readSidecar("/srv/spool/work/m3x9k2ab-4f1c2e--disk.vmdk.json", "disk.vmdk.json");
+ * ```
+ */
+export async function readSidecar(path: string, label: string): Promise<Sidecar | undefined> {
+  const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw new DiskpipeError("io-failed", `cannot read sidecar ${label}: ${error.code ?? error.message}`, { stage: "sidecar" });
+  });
+  if (!handle) return undefined;
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_SIDECAR_BYTES) throw new DiskpipeError("usage", `bad sidecar ${label}: larger than ${MAX_SIDECAR_BYTES} bytes`, { stage: "sidecar" });
+    return parseSidecar(await handle.readFile("utf8"), label);
+  } finally {
+    await handle.close();
+  }
+}
