@@ -1,4 +1,4 @@
-import { execa, type ResultPromise } from "execa";
+import type { ResultPromise } from "execa";
 import { z } from "zod";
 import { DiskpipeError } from "./errors.ts";
 import type { ConvertPlan, PlanImage, QemuSecret } from "./job.ts";
@@ -95,7 +95,10 @@ export class QemuImg {
 
   constructor(options: QemuImgOptions = {}) {
     this.binary = options.binary ?? "qemu-img";
-    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.limits = {
+      cpuSeconds: options.limits?.cpuSeconds ?? DEFAULT_LIMITS.cpuSeconds,
+      addressSpace: options.limits?.addressSpace ?? DEFAULT_LIMITS.addressSpace,
+    };
   }
 
   /** The qemu-img version ("7.2.22"), detected once and cached. */
@@ -159,7 +162,7 @@ export class QemuImg {
 
   /** Runs a conversion, reporting qemu-img's percentage as it goes. */
   async convert(plan: ConvertPlan, run: ConvertRun = {}): Promise<void> {
-    const child = this.#spawn(this.binary, this.convertArgs(plan), run.signal);
+    const { child } = await this.#spawn(this.binary, this.convertArgs(plan), run.signal);
     let carry = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       const text = carry + chunk.toString("latin1");
@@ -183,7 +186,7 @@ export class QemuImg {
     // The unlimited version probe runs first, so a missing qemu-img is told apart from a missing prlimit.
     if (options.limited) await this.version();
     const [file, argv] = options.limited ? this.#limited(args) : [this.binary, args];
-    const child = this.#spawn(file, argv);
+    const { child } = await this.#spawn(file, argv);
     const result = await this.#finish(child, args[0]);
     return String(result.stdout);
   }
@@ -192,8 +195,11 @@ export class QemuImg {
     return ["prlimit", [`--cpu=${this.limits.cpuSeconds}`, `--as=${this.limits.addressSpace}`, "--", this.binary, ...args]];
   }
 
-  #spawn(file: string, args: string[], signal?: AbortSignal): ResultPromise<{ reject: false; stdin: "ignore"; cancelSignal?: AbortSignal }> {
-    return execa(file, args, { reject: false, stdin: "ignore", env: { LC_ALL: "C" }, ...(signal && { cancelSignal: signal }) });
+  async #spawn(file: string, args: string[], signal?: AbortSignal): Promise<{ child: ResultPromise<{ reject: false; stdin: "ignore"; cancelSignal?: AbortSignal }> }> {
+    // Loaded on first use: commands that never run qemu-img (inspect, --help) start faster.
+    // Wrapped in an object: returning the child itself from an async function would await it.
+    const { execa } = await import("execa");
+    return { child: execa(file, args, { reject: false, stdin: "ignore", env: { LC_ALL: "C" }, ...(signal && { cancelSignal: signal }) }) };
   }
 
   async #finish(child: ResultPromise<{ reject: false; stdin: "ignore"; cancelSignal?: AbortSignal }>, command: string | undefined) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { diskpipe } from "../helpers/cli.ts";
+import { diskpipe, pathWithoutQemu } from "../helpers/cli.ts";
 import { makeImage, makeRaw, qemuImg, tempDir } from "../helpers/images.ts";
 
 describe("diskpipe inspect and info", () => {
@@ -44,9 +44,9 @@ describe("diskpipe inspect and info", () => {
   });
 
   it("needs no qemu-img", () => {
-    const run = diskpipe(["inspect", qcow2], { env: { PATH: dirname(process.execPath) } });
+    const run = diskpipe(["inspect", qcow2], { env: { PATH: pathWithoutQemu(dir) } });
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, /a\.qcow2: qcow2, 2 MiB virtual, safe/);
+    assert.match(run.stdout, /a\.qcow2: qcow2 \(v3\), 2 MiB virtual, safe/);
   });
 
   it("exits 1 for a file that cannot be read", () => {
@@ -65,7 +65,7 @@ describe("diskpipe inspect and info", () => {
   });
 
   it("info says how to install qemu-img when it is missing", () => {
-    const run = diskpipe(["info", qcow2], { env: { PATH: dirname(process.execPath) } });
+    const run = diskpipe(["info", qcow2], { env: { PATH: pathWithoutQemu(dir) } });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /apt-get install qemu-utils.*\[qemu-img-missing\]/);
   });

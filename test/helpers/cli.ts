@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,3 +26,13 @@ export function diskpipe(args: string[], options: { cwd?: string; env?: NodeJS.P
 
 /** The repository root. */
 export const repoRoot = root;
+
+/** A PATH holding only `node` (a folder inside `dir`), to show a command works without qemu-img. */
+export function pathWithoutQemu(dir: string): string {
+  const bin = join(dir, "node-only-bin");
+  if (!existsSync(bin)) {
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, "node"));
+  }
+  return bin;
+}
