@@ -102,6 +102,28 @@ The same file runs unchanged with \`deno run -A SCRIPT\` from a checkout.`)
       process.exitCode = await runScript(script, args);
     });
 
+  program
+    .command("watch")
+    .description("Convert whatever lands in SPOOL/incoming/<format>/ into SPOOL/done/, optionally serving a live dashboard.")
+    .argument("<spool>", "the spool directory (incoming/, work/, done/, failed/ and journal.jsonl are kept in it)")
+    .option("--dashboard", "serve the dashboard")
+    .option("--host <host>", "dashboard address (default 127.0.0.1; anything else needs a token)")
+    .option("--port <port>", "dashboard port (default 8080)", (value: string) => (value === "0" ? 0 : integer(value)))
+    .option("--token <token>", "require this token on the dashboard (prefer the DISKPIPE_TOKEN environment variable: argv is visible to other users)")
+    .option("--max-upload <size>", "largest dashboard upload (default 64G)")
+    .option("-j, --jobs <n>", "jobs at once", integer)
+    .option("--poll", "poll for new files instead of file-system events (network file systems)")
+    .option("--settle <ms>", "how long a new file's size must stay unchanged before it is claimed (default 1000)", integer)
+    .option("--json", "print one JSON line per job state change on stdout")
+    .addHelpText("after", `
+A file in SPOOL/incoming/<format>/ is converted to <format>; a sidecar <name>.json may set from,
+container, checksum, maxSize and options. Names starting with "." or ending in .part are ignored
+until renamed. SIGINT/SIGTERM stop cleanly: running jobs are aborted and run again at the next start.`)
+    .action(async (spool: string, options, command: Command) => {
+      const { runWatch } = await import("./watch.ts");
+      process.exitCode = await runWatch(spool, { ...command.optsWithGlobals(), ...options });
+    });
+
   for (const sub of program.commands) sub.exitOverride().showHelpAfterError("(run with --help for usage)");
   return program;
 }

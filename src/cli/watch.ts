@@ -1,0 +1,90 @@
+import { relative } from "node:path";
+import { UsageError } from "../core/errors.ts";
+import { formatSize, parseSize } from "../core/size.ts";
+import { isLoopback } from "../dashboard/guard.ts";
+import { createSpool } from "../spool/spool.ts";
+import type { SpoolEvent } from "../spool/types.ts";
+import { openPipeline, type GlobalOptions } from "./pipeline.ts";
+
+/** Flags of `diskpipe watch`. */
+export interface WatchFlags extends GlobalOptions {
+  dashboard?: boolean;
+  host?: string;
+  port?: number;
+  token?: string;
+  poll?: boolean;
+  maxUpload?: string;
+  settle?: number;
+}
+
+function logger(root: string, json: boolean): (event: SpoolEvent) => void {
+  return ({ type, job }) => {
+    if (type === "pipeline" || type === "progress") return;
+    if (json) {
+      const { id, name, to, state, output, error } = job;
+      process.stdout.write(`${JSON.stringify({ event: type, id, name, to, state, output, error })}\n`);
+      return;
+    }
+    const what = `${job.id} ${job.name}`;
+    if (type === "done") {
+      const took = job.result ? ` (${(job.result.ms / 1000).toFixed(1)} s)` : job.recovered ? " (recovered after a restart)" : "";
+      process.stderr.write(`done    ${what} -> ${job.output ? relative(root, job.output) : "?"}${took}\n`);
+    } else if (type === "failed") {
+      process.stderr.write(`failed  ${what}: ${job.error?.message} [${job.error?.code}]\n`);
+    } else {
+      process.stderr.write(`${type.padEnd(7)} ${what}${type === "queued" ? ` -> ${job.to}` : ""}\n`);
+    }
+  };
+}
+
+/**
+ * `diskpipe watch SPOOL`: converts what lands in `SPOOL/incoming/<format>/` until SIGINT or
+ * SIGTERM, optionally serving the dashboard. Returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await runWatch("/srv/spool", { dashboard: true, port: 8080 });
+ * ```
+ */
+export async function runWatch(root: string, flags: WatchFlags): Promise<number> {
+  const token = flags.token || process.env.DISKPIPE_TOKEN || undefined;
+  const host = flags.host ?? "127.0.0.1";
+  const port = flags.port ?? 8080;
+  const maxUpload = flags.maxUpload === undefined ? undefined : parseSize(flags.maxUpload);
+  if (flags.dashboard && !isLoopback(host) && !token) {
+    throw new UsageError(`--host ${host} would open the dashboard to the network without a token: set DISKPIPE_TOKEN (or --token)`);
+  }
+  const pipeline = await openPipeline(flags);
+  const spool = createSpool({ root, pipeline, poll: flags.poll, settleMs: flags.settle, onEvent: logger(root, Boolean(flags.json)) });
+  await spool.start();
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  say(`watching ${spool.layout.root}: drop files into incoming/<format>/ (${spool.targets().join(", ")}), at most ${pipeline.limit.size} at once`);
+
+  let dashboard: { close(): void } | undefined;
+  let server: { url: string; close(): Promise<void> } | undefined;
+  try {
+    if (flags.dashboard) {
+      const { createDashboard, serve } = await import("../dashboard/index.ts");
+      const created = createDashboard({ spool, token, ...(maxUpload !== undefined && { maxUpload }), loopbackOnly: isLoopback(host) });
+      dashboard = created;
+      server = await serve({ fetch: created.app.fetch, hostname: host, port });
+      say(`dashboard at ${server.url}${token ? " (token required)" : ""}${maxUpload !== undefined ? `, uploads up to ${formatSize(maxUpload)}` : ""}`);
+    }
+  } catch (error) {
+    await spool.stop();
+    throw error;
+  }
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  say(`${signal}: stopping (running jobs are aborted and run again at the next start; ${signal} again to quit at once)`);
+  const quit = () => process.exit(130);
+  process.removeAllListeners("SIGINT").removeAllListeners("SIGTERM").once("SIGINT", quit).once("SIGTERM", quit);
+  dashboard?.close();
+  await server?.close();
+  await spool.stop();
+  say("stopped");
+  return 0;
+}

@@ -1,0 +1,14 @@
+/**
+ * The dashboard: a Hono app over a spool, and the runtime adapter that serves it.
+ *
+ * @example
+ * ```ts
+ * import { createDashboard, serve } from "./src/dashboard/index.ts";
+ * const { app } = createDashboard({ spool });
+ * await serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 8080 });
+ * ```
+ * @module
+ */
+export { createDashboard, type Dashboard, type DashboardOptions } from "./app.ts";
+export { serve, type Served, type ServeOptions } from "./serve.ts";
+export type { LiveUpdate } from "./live.ts";

@@ -1,0 +1,128 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Context } from "hono";
+import { moveNoClobber } from "../spool/claim.ts";
+import { isIgnoredName, isSafeName } from "../spool/paths.ts";
+import type { Spool } from "../spool/spool.ts";
+import { boundaryOf, readMultipart } from "./multipart.ts";
+
+/** An upload refused: the HTTP status and the reason. */
+export class UploadError extends Error {
+  constructor(
+    readonly status: 400 | 409 | 413 | 415,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Where an upload landed. */
+export interface Uploaded {
+  /** Relative to the spool root: `incoming/<format>/<name>`. */
+  path: string;
+  bytes: number;
+}
+
+const MAX_FIELD_BYTES = 1024;
+
+/**
+ * Checks an upload's format and name, and returns the folder it goes to. Names that could leave
+ * the folder (`..`, `/`, `\`, absolute), hidden names, `.part` and `.json` are refused.
+ *
+ * @example
+ * ```ts
+ * uploadFolder(spool, "qcow2", "disk.vmdk"); // "/srv/spool/incoming/qcow2"
+ * ```
+ */
+export function uploadFolder(spool: Spool, format: string | undefined, name: string | undefined): string {
+  if (!format || !spool.targets().includes(format)) throw new UploadError(400, `format must be one of: ${spool.targets().join(", ")}`);
+  if (!name) throw new UploadError(400, "a file name is required");
+  if (!isSafeName(name) || isIgnoredName(name)) {
+    throw new UploadError(400, "the file name must be a plain name: no '/', '\\' or '..', not hidden, not ending in .part or .json");
+  }
+  return join(spool.layout.incoming, format);
+}
+
+/**
+ * Streams an upload into `incoming/<format>/`: written as `.<name>.<random>.part` (ignored by
+ * the watcher), renamed to `<name>` when complete. Over `maxBytes` the partial file is removed
+ * and the upload refused (413). Takes a raw body (`?format=&name=`, or the `x-diskpipe-format`
+ * and `x-diskpipe-name` headers) or multipart/form-data (`format`, optional `name`, then `file`).
+ *
+ * @example
+ * ```ts
+ * app.post("/upload", async (c) => c.json(await receiveUpload(c, spool, 64 * 1024 ** 3), 201));
+ * ```
+ */
+export async function receiveUpload(c: Context, spool: Spool, maxBytes: number): Promise<Uploaded> {
+  const declared = Number(c.req.header("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes + 64 * 1024) throw new UploadError(413, `upload larger than ${maxBytes} bytes`);
+  const body = c.req.raw.body;
+  if (!body) throw new UploadError(400, "the upload has no body");
+  const boundary = boundaryOf(c.req.header("content-type"));
+  try {
+    if (!boundary) {
+      const format = c.req.query("format") ?? c.req.header("x-diskpipe-format");
+      const name = c.req.query("name") ?? c.req.header("x-diskpipe-name");
+      return await store(uploadFolder(spool, format, name), `incoming/${format}/${name}`, name!, chunksOf(body), maxBytes);
+    }
+    const fields: Record<string, string> = {};
+    for await (const part of readMultipart(body, boundary)) {
+      if (part.filename === undefined) {
+        let text = "";
+        for await (const chunk of part.body) {
+          text += Buffer.from(chunk).toString("utf8");
+          if (text.length > MAX_FIELD_BYTES) throw new UploadError(400, `form field ${part.field} is too long`);
+        }
+        fields[part.field] = text.trim();
+        continue;
+      }
+      const name = fields.name || part.filename;
+      return await store(uploadFolder(spool, fields.format, name), `incoming/${fields.format}/${name}`, name, part.body, maxBytes);
+    }
+    throw new UploadError(400, "the form has no file");
+  } finally {
+    await body.cancel().catch(() => {});
+  }
+}
+
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function store(folder: string, label: string, name: string, chunks: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uploaded> {
+  const part = join(folder, `.${name}.${randomBytes(4).toString("hex")}.part`);
+  const final = join(folder, name);
+  await mkdir(folder, { recursive: true });
+  const file = await open(part, "wx", 0o644);
+  let bytes = 0;
+  let kept = false;
+  try {
+    for await (const chunk of chunks) {
+      bytes += chunk.byteLength;
+      if (bytes > maxBytes) throw new UploadError(413, `upload larger than ${maxBytes} bytes`);
+      await file.write(chunk);
+    }
+    await file.sync();
+    await file.close();
+    await moveNoClobber(part, final).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "EEXIST") throw new UploadError(409, `${label} already exists`);
+      throw error;
+    });
+    kept = true;
+    return { path: label, bytes };
+  } finally {
+    await file.close().catch(() => {});
+    if (!kept) await rm(part, { force: true });
+  }
+}
