@@ -75,13 +75,19 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
     throw error;
   }
 
+  // Listeners stay attached while stopping: a second signal quits at once, and other libraries'
+  // signal handlers (execa's signal-exit) see that someone handles the signal.
+  let stopping = false;
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
+    const onSignal = (received: NodeJS.Signals) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      resolve(received);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
   });
   say(`${signal}: stopping (running jobs are aborted and run again at the next start; ${signal} again to quit at once)`);
-  const quit = () => process.exit(130);
-  process.removeAllListeners("SIGINT").removeAllListeners("SIGTERM").once("SIGINT", quit).once("SIGTERM", quit);
   dashboard?.close();
   await server?.close();
   await spool.stop();

@@ -174,8 +174,10 @@ class SpoolImpl implements Spool {
     const target = join(folder, job.name);
     if (await exists(target)) throw new DiskpipeError("usage", `${relative(this.layout.root, target)} already exists`);
     await mkdir(folder, { recursive: true });
-    await this.#record({ at: now(), id, state: "retried", incoming: relative(this.layout.root, target) });
+    const entry: JournalEntry = { at: now(), id, state: "retried", incoming: relative(this.layout.root, target) };
+    await this.#journal!.append(entry);
     await this.#returnToIncoming(job, target);
+    applyEntry(this.#jobs, entry, this.layout);
     this.#emit({ type: "retried", job });
     return job;
   }
@@ -221,7 +223,7 @@ class SpoolImpl implements Spool {
         await removeIfPresent(job.source);
         await removeIfPresent(sidecar);
       } else if (job.state === "failed") {
-        await this.#completeFailure(job);
+        if (job.failedPath && job.error) await this.#completeFailure(job, job.failedPath, job.error);
       } else if (job.state === "retried") {
         const target = join(this.layout.incoming, job.to, job.name);
         if (job.failedPath && (await exists(job.failedPath)) && !(await exists(target))) await this.#returnToIncoming(job, target);
@@ -236,10 +238,7 @@ class SpoolImpl implements Spool {
     if (output && !this.#outputTaken.has(job.id)) {
       if (await exists(job.output!)) {
         // The output is renamed into done/ only after every hook succeeded: the run before the crash finished.
-        await this.#record({ at: now(), id: job.id, state: "done", recovered: true, ...facts(job) });
-        await removeIfPresent(job.source);
-        await removeIfPresent(`${job.source}.json`);
-        this.#emit({ type: "done", job });
+        await this.#finishDone(job, { at: now(), id: job.id, state: "done", recovered: true, ...facts(job) });
         return;
       }
       this.#reserved.set(output, job.id);
@@ -368,17 +367,27 @@ class SpoolImpl implements Spool {
   }
 
   async #succeed(job: SpoolJob, result: JobResult): Promise<void> {
-    await this.#record({ at: now(), id: job.id, state: "done", result, ...facts(job) });
+    await this.#finishDone(job, { at: now(), id: job.id, state: "done", result, ...facts(job) });
+  }
+
+  /** Journals `done`, then removes the claimed file: a crash in between leaves a step the next start repeats. */
+  async #finishDone(job: SpoolJob, entry: JournalEntry): Promise<void> {
+    await this.#journal!.append(entry);
     await removeIfPresent(job.source);
     await removeIfPresent(`${job.source}.json`);
+    applyEntry(this.#jobs, entry, this.layout);
     this.#emit({ type: "done", job });
   }
 
   async #fail(job: SpoolJob, error: DiskpipeError): Promise<void> {
     const failed = await this.#failedNameOf(job);
-    const reason: SpoolError = { ...error.toJSON(), at: now() };
-    await this.#record({ at: reason.at, id: job.id, state: "failed", error: reason, failed, ...facts(job) });
-    await this.#completeFailure(job);
+    const json = error.toJSON();
+    // Messages name the claimed file by its work path; people dropped it under its own name.
+    const reason: SpoolError = { ...json, message: json.message.replaceAll(job.source, job.name), at: now() };
+    const entry: JournalEntry = { at: reason.at, id: job.id, state: "failed", error: reason, failed, ...facts(job) };
+    await this.#journal!.append(entry);
+    await this.#completeFailure(job, join(this.layout.failed, failed), reason);
+    applyEntry(this.#jobs, entry, this.layout);
     this.#emit({ type: "failed", job });
   }
 
@@ -389,11 +398,11 @@ class SpoolImpl implements Spool {
   }
 
   /** Writes the error file and moves the source and its sidecar into `failed/` (each step repeatable). */
-  async #completeFailure(job: SpoolJob): Promise<void> {
-    if (!job.failedPath || !job.error || !(await exists(job.source))) return;
-    await writeErrorFile(`${job.failedPath}.error.json`, job.error);
-    await moveIfPresent(`${job.source}.json`, `${job.failedPath}.json`);
-    await moveIfPresent(job.source, job.failedPath);
+  async #completeFailure(job: SpoolJob, failedPath: string, error: SpoolError): Promise<void> {
+    if (!(await exists(job.source))) return;
+    await writeErrorFile(`${failedPath}.error.json`, error);
+    await moveIfPresent(`${job.source}.json`, `${failedPath}.json`);
+    await moveIfPresent(job.source, failedPath);
     await syncDir(this.layout.failed);
   }
 

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { repoRoot } from "../helpers/cli.ts";
+import { makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
+import { filesIn, readJournal, waitFor, writeSlowConfig } from "./helpers.ts";
+
+interface Watcher {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the real CLI: `node bin/diskpipe.mjs --config CONFIG watch ROOT`. */
+function startWatcher(root: string, config: string, slowMs: number): Watcher {
+  const child = spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), "--config", config, "watch", root, "--settle", "100"], {
+    cwd: repoRoot,
+    env: { ...process.env, SLOW_MS: String(slowMs) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout!.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  return { child, stderr: () => stderr, exited };
+}
+
+const tempsIn = (root: string) => filesIn(root, "done").filter((name) => name.includes(".diskpipe-tmp-"));
+
+describe("diskpipe watch (real CLI, SIGKILL and SIGTERM)", () => {
+  const { dir, cleanup } = tempDir("diskpipe-watch-");
+  let raw = "";
+  let vmdk = "";
+  let config = "";
+  const running: Watcher[] = [];
+  const watch = (root: string, slowMs: number) => {
+    const watcher = startWatcher(root, config, slowMs);
+    running.push(watcher);
+    return watcher;
+  };
+
+  before(() => {
+    raw = makeRaw(join(dir, "disk.raw"), 64 * 1024 * 1024);
+    vmdk = makeImage(raw, "vmdk", join(dir, "disk.vmdk"));
+    config = writeSlowConfig(join(dir, "slow.config.mjs"), "postConvert");
+  });
+  after(() => {
+    for (const watcher of running) if (watcher.child.exitCode === null) watcher.child.kill("SIGKILL");
+    cleanup();
+  });
+
+  it("finishes every job exactly once after a SIGKILL mid-job, with no partial file in done/", async () => {
+    const root = join(dir, "killed");
+    const first = watch(root, 60_000);
+    await waitFor(() => first.stderr().includes("watching"), "the watcher to start");
+    mkdirSync(join(root, "incoming", "qcow2"), { recursive: true });
+    copyFileSync(vmdk, join(root, "incoming", "qcow2", "disk.vmdk"));
+    const id = await waitFor(() => readJournal(root).find((e) => e.state === "running")?.id, "the journal to say running");
+    // The output is converted under its temporary name and the slow plugin holds postConvert: kill now.
+    await waitFor(() => tempsIn(root).length === 1, "the temporary output in done/");
+    first.child.kill("SIGKILL");
+    assert.equal((await first.exited).signal, "SIGKILL");
+    assert.equal(filesIn(root, "work").length, 1, "the claimed file waits in work/");
+
+    const second = watch(root, 0);
+    await waitFor(() => readJournal(root).some((e) => e.id === id && e.state === "done"), "the rerun to finish", 60_000);
+    assert.deepEqual(filesIn(root, "done"), ["disk.qcow2"], "one output, no partial file");
+    assert.ok(sameDisk(raw, "raw", join(root, "done", "disk.qcow2"), "qcow2"));
+    assert.deepEqual(filesIn(root, "work"), []);
+    const journal = readJournal(root);
+    assert.deepEqual(new Set(journal.map((e) => e.id)), new Set([id]), "one job");
+    assert.deepEqual(
+      journal.map((e) => e.state),
+      ["queued", "running", "running", "done"],
+    );
+    second.child.kill("SIGTERM");
+    assert.equal((await second.exited).code, 0);
+
+    const third = watch(root, 0);
+    await waitFor(() => third.stderr().includes("watching"), "the third start");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    third.child.kill("SIGTERM");
+    assert.equal((await third.exited).code, 0);
+    assert.equal(readJournal(root).length, 4, "a done job is not redone");
+    assert.deepEqual(filesIn(root, "done"), ["disk.qcow2"]);
+  });
+
+  it("stops cleanly on SIGTERM: running jobs aborted and queued again, nothing partial left, rerun at the next start", async () => {
+    const root = join(dir, "termed");
+    const first = watch(root, 60_000);
+    await waitFor(() => first.stderr().includes("watching"), "the watcher to start");
+    mkdirSync(join(root, "incoming", "vdi"), { recursive: true });
+    copyFileSync(vmdk, join(root, "incoming", "vdi", "disk.vmdk"));
+    const id = await waitFor(() => readJournal(root).find((e) => e.state === "running")?.id, "the journal to say running");
+    await waitFor(() => tempsIn(root).length === 1, "the temporary output in done/");
+    const t0 = Date.now();
+    first.child.kill("SIGTERM");
+    const exit = await first.exited;
+    assert.equal(exit.code, 0, first.stderr());
+    assert.ok(Date.now() - t0 < 10_000, "stops promptly");
+    assert.match(first.stderr(), /stopped/);
+    assert.deepEqual(filesIn(root, "done"), [], "the aborted output is removed");
+    assert.equal(filesIn(root, "work").length, 1);
+    assert.ok(!existsSync(join(root, "watch.pid")), "the lock is released");
+    const last = readJournal(root).at(-1)!;
+    assert.equal(last.id, id);
+    assert.equal(last.state, "queued");
+
+    const second = watch(root, 0);
+    await waitFor(() => readJournal(root).some((e) => e.id === id && e.state === "done"), "the rerun", 60_000);
+    assert.deepEqual(filesIn(root, "done"), ["disk.vdi"]);
+    assert.ok(sameDisk(raw, "raw", join(root, "done", "disk.vdi"), "vdi"));
+    second.child.kill("SIGINT");
+    assert.equal((await second.exited).code, 0);
+  });
+});
