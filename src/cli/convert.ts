@@ -18,6 +18,7 @@ export interface ConvertFlags extends GlobalOptions {
   passphraseFile?: string;
   cipher?: string;
   keySize?: string;
+  iterTime?: string;
   subformat?: string;
   force?: boolean;
 }
@@ -27,6 +28,7 @@ function pluginOptions(flags: ConvertFlags): Record<string, unknown> {
     passphraseFile: flags.passphraseFile,
     cipher: flags.cipher,
     keySize: flags.keySize === undefined ? undefined : Number(flags.keySize),
+    iterTime: flags.iterTime === undefined ? undefined : Number(flags.iterTime),
     subformat: flags.subformat,
   };
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));

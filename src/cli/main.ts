@@ -43,6 +43,7 @@ export function buildProgram(): Command {
     .option("--passphrase-file <file>", "LUKS passphrase file (for --to luks or --from luks)")
     .option("--cipher <spec>", "LUKS cipher in dm-crypt form (default aes-xts-plain64)")
     .option("--key-size <bits>", "LUKS key size in bits (default 256)")
+    .option("--iter-time <ms>", "LUKS key derivation time in milliseconds (default 2000)")
     .option("--subformat <name>", "target subformat (vmdk: streamOptimized…, vhd: fixed|dynamic, vhdx: fixed|dynamic)")
     .option("--force", "replace an existing destination file")
     .option("--json", "print one JSON result per image on stdout")
@@ -124,7 +125,11 @@ until renamed. SIGINT/SIGTERM stop cleanly: running jobs are aborted and run aga
       process.exitCode = await runWatch(spool, { ...command.optsWithGlobals(), ...options });
     });
 
-  for (const sub of program.commands) sub.exitOverride().showHelpAfterError("(run with --help for usage)");
+  for (const sub of program.commands) {
+    sub.exitOverride().showHelpAfterError("(run with --help for usage)");
+    // Accepted after the subcommand too, where people put it.
+    if (sub.name() !== "run") sub.option("-c, --config <file>", "configuration file (default: ./plugins.config.ts, else the built-in one)");
+  }
   return program;
 }
 

@@ -4,6 +4,7 @@ import { DiskpipeError, UsageError, defineFormat, definePlugin, type ConvertPlan
 import { decodeCipher } from "./cipher.ts";
 
 const MIN_QEMU = "2.10";
+const LUKS_HEADER_BOUND = 16 * 1024 * 1024;
 
 async function passphraseFile(ctx: JobContext, why: string): Promise<string> {
   const option = ctx.spec.options?.passphraseFile;
@@ -26,7 +27,7 @@ async function requireLuksSupport(ctx: JobContext): Promise<void> {
 
 /**
  * LUKS encrypted images. Output: `--to luks --passphrase-file F [--cipher aes-xts-plain64
- * --key-size 256]`. Input: `--from luks --passphrase-file F`, opened with qemu's luks driver
+ * --key-size 256 --iter-time MS]`. Input: `--from luks --passphrase-file F`, opened with qemu's luks driver
  * so it converts to any format. The passphrase reaches qemu-img only as a secret object that
  * reads the file: never argv, environment or logs.
  *
@@ -39,7 +40,14 @@ async function requireLuksSupport(ctx: JobContext): Promise<void> {
 export function luks(): Plugin {
   return definePlugin({
     name: "luks",
-    formats: [defineFormat({ name: "luks", qemuDriver: "luks" })],
+    formats: [
+      defineFormat({
+        name: "luks",
+        qemuDriver: "luks",
+        // Encrypted data is fully allocated; the LUKS1 header with its 8 key slots stays under 16 MiB.
+        estimateSize: (virtualSize) => virtualSize + LUKS_HEADER_BOUND,
+      }),
+    ],
     hooks: {
       async preConvert(plan: ConvertPlan, ctx: JobContext): Promise<ConvertPlan | void> {
         const reads = plan.input.format === "luks";
@@ -53,7 +61,8 @@ export function luks(): Plugin {
         if (writes) {
           const cipher = typeof ctx.spec.options?.cipher === "string" ? ctx.spec.options.cipher : "aes-xts-plain64";
           const keySize = typeof ctx.spec.options?.keySize === "number" ? ctx.spec.options.keySize : 256;
-          next.output = { ...plan.output, options: { ...plan.output.options, "key-secret": "luks0", ...decodeCipher(cipher, keySize) } };
+          const iterTime: Record<string, number> = typeof ctx.spec.options?.iterTime === "number" ? { "iter-time": ctx.spec.options.iterTime } : {};
+          next.output = { ...plan.output, options: { ...plan.output.options, "key-secret": "luks0", ...decodeCipher(cipher, keySize), ...iterTime } };
         }
         return next;
       },
