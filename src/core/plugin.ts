@@ -58,6 +58,11 @@ export interface FormatDefinition {
   claims?(spec: JobSpec): boolean;
   /** Turns a container into one image, in `ctx.workDir`, before inspection (e.g. a VHD chain tarball). */
   unpack?(ctx: JobContext): Promise<UnpackedImage>;
+  /**
+   * Bytes an output of `virtualSize` needs, when `qemu-img measure` cannot say it cheaply
+   * (e.g. LUKS: measuring derives keys).
+   */
+  estimateSize?(virtualSize: number): number;
   /** `-o` options when this format is the target, from `ctx.spec.options`. */
   outputOptions?(ctx: JobContext): Record<string, string | number | boolean>;
 }

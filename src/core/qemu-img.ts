@@ -218,9 +218,9 @@ export class QemuImg {
 }
 
 function measurableOptions(options: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
-  // measure rejects creation-only options such as key-secret; it sizes the layout from the rest.
-  const { "key-secret": _secret, ...rest } = options;
-  return rest;
+  // measure cannot take a secret, and qemu refuses cipher options without one; the LUKS header
+  // size does not depend on them, so the layout is measured from the rest.
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !/^(key-secret|cipher-|ivgen-|hash-alg|iter-time)/.test(key)));
 }
 
 function parseJson<S extends z.ZodType>(schema: S, text: string, command: string): z.infer<S> {
