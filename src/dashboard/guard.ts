@@ -48,7 +48,8 @@ export function requestGuard(options: { loopbackOnly: boolean }): MiddlewareHand
 
 /**
  * Refuses any request whose path holds `..`, an encoded slash, backslash or dot, or a NUL:
- * no route takes a path, so such a URL is an attempt at traversal (400).
+ * no route takes a path, so such a URL is an attempt at traversal (400). Route parameters and
+ * upload names are checked again where they are used.
  *
  * @example
  * ```ts
@@ -57,7 +58,9 @@ export function requestGuard(options: { loopbackOnly: boolean }): MiddlewareHand
  */
 export function refuseTraversal(): MiddlewareHandler {
   return async (c, next) => {
-    const raw = new URL(c.req.url).pathname;
+    // URL parsing already resolved dot segments; on Node the request line as sent is still at hand.
+    const sent = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url;
+    const raw = typeof sent === "string" ? sent.split("?")[0] : new URL(c.req.url).pathname;
     let decoded: string;
     try {
       decoded = decodeURIComponent(raw);
