@@ -2,7 +2,7 @@
 // The quick start's main job: makes a sample VMDK with real data, then lets diskpipe inspect it
 // and convert it to qcow2, and checks the result with `qemu-img compare`.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,9 +15,10 @@ mkdirSync(dir);
 const raw = join(dir, "sample.raw");
 const block = Buffer.alloc(1024 * 1024);
 for (let i = 0; i < block.length; i++) block[i] = (i * 31 + 7) & 0xff;
-writeFileSync(raw, Buffer.alloc(0));
-execFileSync("truncate", ["-s", "64M", raw]);
-execFileSync("dd", [`if=/dev/stdin`, `of=${raw}`, "bs=1M", "seek=8", "conv=notrunc", "status=none"], { input: block });
+const fd = openSync(raw, "w");
+ftruncateSync(fd, 64 * 1024 * 1024);
+writeSync(fd, block, 0, block.length, 8 * 1024 * 1024);
+closeSync(fd);
 execFileSync("qemu-img", ["convert", "-f", "raw", "-O", "vmdk", raw, join(dir, "sample.vmdk")]);
 rmSync(raw);
 
