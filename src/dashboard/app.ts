@@ -134,12 +134,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   app.get("/api/events", (c) =>
     streamSSE(c, async (stream) => {
-      // Latest update per job: a slow client gets the newest state, not a backlog.
+      // Every state change is sent; progress within one state is coalesced, so a slow client
+      // gets the newest percentage rather than a backlog.
       const pending = new Map<string, LiveUpdate>();
       let wake: (() => void) | undefined;
       const off = hub.subscribe((update) => {
-        pending.delete(update.job.id);
-        pending.set(update.job.id, update);
+        pending.set(`${update.job.id}:${update.job.state}`, update);
         wake?.();
       });
       stream.onAbort(off);

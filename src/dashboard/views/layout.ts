@@ -7,6 +7,7 @@ export const LAYOUT = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title><%= it.title %> · diskpipe</title>
 <style nonce="<%= it.nonce %>"><%~ it.style %></style>
 </head>
