@@ -55,15 +55,21 @@ export const configSchema = z
       .default({}),
     fetch: z
       .object({
+        /** Idle timeout of HTTP transfers in ms: connecting, waiting for an answer, between chunks. */
         timeoutMs: z.number().int().positive().default(30_000),
+        /** Attempts after a dropped connection (resumed with Range) or a retryable status. */
         retries: z.number().int().min(0).max(20).default(5),
+        /** First pause between attempts in ms, doubled each time (capped at 30 s). */
+        backoffMs: z.number().int().min(0).max(60_000).default(500),
       })
       .strict()
-      .default({ timeoutMs: 30_000, retries: 5 }),
+      .default({ timeoutMs: 30_000, retries: 5, backoffMs: 500 }),
     throttle: z
       .object({
         bytesPerSecond: size.optional(),
         ioClass: z.enum(["idle", "best-effort"]).optional(),
+        /** How qemu-img runs are held back: "auto" (cgroup v2 via systemd-run where available, else ionice), or one of them, or "none". */
+        method: z.enum(["auto", "cgroup", "ionice", "none"]).optional(),
       })
       .strict()
       .default({}),

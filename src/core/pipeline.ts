@@ -7,8 +7,13 @@ import { FormatRegistry } from "./formats.ts";
 import { runReduce, runSequential, sortPlugins, type HookTimer } from "./hooks.ts";
 import { inspectFile } from "./inspect/index.ts";
 import type { InspectOptions, InspectResult } from "./inspect/types.ts";
+import { fetchCache } from "./io/fetch-cache.ts";
+import { httpSink } from "./io/http-sink.ts";
+import { httpSource } from "./io/http-source.ts";
+import { explainNoSpace } from "./io/no-space.ts";
 import { pathSink } from "./io/path-sink.ts";
 import { pathSource } from "./io/path-source.ts";
+import { sweepStale } from "./io/stale.ts";
 import type { Sink, SinkDriver, SourceDriver } from "./io/types.ts";
 import { createJobContext, type RunningJob } from "./job-context.ts";
 import type { JobEvent, JobResult, JobSpec, Stage } from "./job.ts";
@@ -50,6 +55,7 @@ export class Pipeline {
   readonly sources: SourceDriver[];
   readonly sinks: SinkDriver[];
   readonly #listeners = new Set<JobListener>();
+  #startup: Promise<unknown> | undefined;
 
   constructor(config: ResolvedConfig) {
     this.config = config;
@@ -60,8 +66,9 @@ export class Pipeline {
       limits: { cpuSeconds: config.qemuImg.cpuSeconds, addressSpace: config.qemuImg.addressSpace },
     });
     this.limit = new Limiter(config.jobs);
-    this.sources = [...this.plugins.flatMap((p) => p.sources ?? []), pathSource];
-    this.sinks = [...this.plugins.flatMap((p) => p.sinks ?? []), pathSink];
+    const transfer = { ...config.fetch, ...(config.throttle.bytesPerSecond && { bytesPerSecond: config.throttle.bytesPerSecond }) };
+    this.sources = [...this.plugins.flatMap((p) => p.sources ?? []), httpSource(transfer), pathSource];
+    this.sinks = [...this.plugins.flatMap((p) => p.sinks ?? []), httpSink(transfer), pathSink];
   }
 
   /** Where jobs keep temporary files: one folder per pipeline instance. */
@@ -111,6 +118,16 @@ export class Pipeline {
    * ```
    */
   async *batch(specs: Iterable<JobSpec>): AsyncGenerator<BatchItem> {
+    // The jobs of a batch share temporary images (one download per URL) even when they run one after another.
+    const unhold = fetchCache.hold();
+    try {
+      yield* this.#batch(specs);
+    } finally {
+      await unhold();
+    }
+  }
+
+  async *#batch(specs: Iterable<JobSpec>): AsyncGenerator<BatchItem> {
     const pending = new Map<number, Promise<{ key: number; item: BatchItem }>>();
     let key = 0;
     for (const spec of specs) {
@@ -143,6 +160,8 @@ export class Pipeline {
   async #run(request: JobSpec, id?: string): Promise<JobResult> {
     const spec: JobSpec = { ...request, maxSize: request.maxSize ?? this.config.maxSize };
     const plugins = this.plugins.filter((p) => !p.apply || p.apply(spec));
+    // Once per pipeline: remove what crashed runs left under the work root.
+    await (this.#startup ??= sweepStale(this.workRoot));
     const job = await createJobContext({ spec, workRoot: this.workRoot, qemu: this.qemu, formats: this.formats, emit: (e) => this.#emit(e), id });
     const { signal: _signal, options: _options, ...publicSpec } = spec;
     const started = performance.now();
@@ -179,12 +198,17 @@ export class Pipeline {
         return opened;
       });
       const target = sink.target;
+      let needed: number | undefined;
       job.plan = await stage("preConvert", async () => {
         const plan = await runReduce(plugins, "preConvert", job.plan!, job, timer);
-        await checkSpace(job, plan, target);
+        needed = await checkSpace(job, plan, target);
         return plan;
       });
-      await stage("convert", () => runConvert(job, job.plan!));
+      await stage("convert", () =>
+        runConvert(job, job.plan!).catch(async (error: unknown) => {
+          throw await explainNoSpace(error, target.path, needed, `the output (${job.spec.destination})`);
+        }),
+      );
       job.output = { path: target.path, format: job.spec.to, size: target.blockDevice ? undefined : (await stat(target.path)).size };
       await stage("postConvert", () => runSequential(plugins, "postConvert", [job], timer));
       await stage("upload", async () => {

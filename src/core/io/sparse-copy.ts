@@ -1,10 +1,11 @@
 import { open } from "node:fs/promises";
+import type { RateLimiter } from "./throttle.ts";
 
 const CHUNK = 1024 * 1024;
 
 /**
  * Copies `source` to `destination` leaving runs of zeroes as holes, like `cp --sparse=always`.
- * Only for images the inspector confirmed to be raw.
+ * Only for images the inspector confirmed to be raw. A `pace` holds reads to the configured rate.
  *
  * @example
  * ```ts
@@ -16,6 +17,7 @@ export async function sparseCopy(
   destination: string,
   onProgress?: (bytes: number, total: number) => void,
   signal?: AbortSignal,
+  pace?: Pick<RateLimiter, "take">,
 ): Promise<number> {
   const input = await open(source, "r");
   try {
@@ -28,6 +30,7 @@ export async function sparseCopy(
         signal?.throwIfAborted();
         const { bytesRead } = await input.read(buffer, 0, Math.min(CHUNK, total - offset), offset);
         if (bytesRead === 0) break;
+        await pace?.take(bytesRead, signal);
         const chunk = buffer.subarray(0, bytesRead);
         if (!isZero(chunk)) await writeAll(output, chunk, offset);
         offset += bytesRead;

@@ -43,6 +43,12 @@ export interface SinkTarget {
   blockDevice: boolean;
   /** The target accepts O_DIRECT (cache mode none). */
   directIo: boolean;
+  /**
+   * Set when `path` is a staging file in the job's work directory that `commit` sends
+   * elsewhere (an HTTP PUT, a store). `finalDirectory`: a local directory the output must also
+   * fit in once committed (a directory store), checked with the conversion directory.
+   */
+  staged?: { finalDirectory?: string };
 }
 
 /** One destination of one job: prepared before conversion, then committed or aborted. */

@@ -37,7 +37,9 @@ export async function fetchJob(job: RunningJob, sources: SourceDriver[], registr
   } else if (fetched.hash) {
     job.sourceHash = fetched.hash;
   }
-  job.image = { path: fetched.path, temporary: fetched.temporary, ...(spec.from && { claimed: spec.from }) };
+  // A store's recorded format is a claim too; the caller's own claim wins.
+  const claimed = spec.from ?? fetched.claimed;
+  job.image = { path: fetched.path, temporary: fetched.temporary, ...(claimed && { claimed }) };
   if (job.handler?.unpack) {
     const unpacked = await job.handler.unpack(job);
     job.image = { path: unpacked.path, claimed: unpacked.format, temporary: true };

@@ -41,15 +41,17 @@ export function buildPlan(job: RunningJob, registry: FormatRegistry, config: Res
 
 /**
  * Refuses to start a conversion the destination cannot hold: `qemu-img measure` against the
- * free space beside the output (or the block device's size).
+ * free space beside the output (or the block device's size). An output staged in the work
+ * directory (HTTP, stores) must fit there, and also in the store's directory when it is local
+ * (twice over when both are on one filesystem). Returns the estimate in bytes.
  *
  * @example
  * ```ts
- * await checkSpace(job, plan, target);
+ * const needed = await checkSpace(job, plan, target);
  * ```
  */
-export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: SinkTarget): Promise<void> {
-  if (plan.engine === "done") return;
+export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: SinkTarget): Promise<number | undefined> {
+  if (plan.engine === "done") return undefined;
   const virtualSize = job.inspection!.virtualSize;
   if (target.blockDevice) {
     const reader = await openFileReader(target.path);
@@ -57,11 +59,17 @@ export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: Sin
     if (deviceSize < virtualSize && plan.output.format === "raw") {
       throw new DiskpipeError("no-space", `block device ${target.path} holds ${formatSize(deviceSize)}, the image needs ${formatSize(virtualSize)}`);
     }
-    return;
+    return virtualSize;
   }
   const needed =
     plan.engine === "copy"
       ? (await stat(plan.input.path)).blocks * 512
       : (await job.qemu.measure(plan.input, plan.output, plan.secrets)).required;
-  await ensureSpace(dirname(target.path), needed, `the output (${job.spec.destination})`);
+  const staging = dirname(target.path);
+  const final = target.staged?.finalDirectory;
+  const shared = final !== undefined && (await stat(final).catch(() => undefined))?.dev === (await stat(staging)).dev;
+  const what = target.staged ? `the output of ${job.spec.destination}, staged in the conversion directory` : `the output (${job.spec.destination})`;
+  await ensureSpace(staging, shared ? needed * 2 : needed, shared ? `${what} and its copy in ${final}` : what);
+  if (final !== undefined && !shared) await ensureSpace(final, needed, `the output (${job.spec.destination})`);
+  return needed;
 }

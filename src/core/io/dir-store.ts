@@ -1,0 +1,134 @@
+import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import { DiskpipeError, UsageError } from "../errors.ts";
+import { formatSize } from "../size.ts";
+import type { ImageInfo, ImageService } from "./image-service.ts";
+import { sparseCopy } from "./sparse-copy.ts";
+import { isTempName, tempPathBeside } from "./temp.ts";
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+const sidecarSchema = z.looseObject({
+  id: z.string(),
+  format: z.string().optional(),
+  size: z.number().int().nonnegative(),
+  virtualSize: z.number().int().nonnegative().optional(),
+  checksum: z.string().optional(),
+  storedAt: z.string().optional(),
+});
+
+/** The JSON sidecar `ID.json` kept beside each image of a {@link dirStore}. */
+export type DirStoreRecord = z.infer<typeof sidecarSchema>;
+
+/**
+ * A directory as an image store: image `ID` is the file `ROOT/ID`, its metadata the sidecar
+ * `ROOT/ID.json`. IDs are letters, digits, `.`, `_` and `-` (not starting with a dot, not
+ * ending in `.json`), so nothing can name a path outside the root; symlinks are refused. An
+ * upload is copied under a temporary name, synced, then renamed (image first, sidecar last:
+ * an image without its sidecar does not exist for `show`).
+ *
+ * @example
+ * ```ts
+ * const images = dirStore("/srv/images");
+ * definePlugin({ name: "images", ...defineImageService("images", images) });
+ * // diskpipe convert disk.vmdk store://images/web-01 --to qcow2
+ * ```
+ */
+export function dirStore(root: string): ImageService & { list(): Promise<ImageInfo[]>; remove(id: string): Promise<void> } {
+  const base = resolve(root);
+  const paths = (id: string) => {
+    checkId(id);
+    return { image: join(base, id), sidecar: join(base, `${id}.json`) };
+  };
+
+  async function show(id: string): Promise<ImageInfo> {
+    const { image, sidecar } = paths(id);
+    const text = await readFile(sidecar, "utf8").catch((error: NodeJS.ErrnoException) => {
+      throw new DiskpipeError("fetch-failed", error.code === "ENOENT" ? `no image "${id}" in ${base}` : `cannot read ${sidecar}: ${error.message}`);
+    });
+    const record = sidecarSchema.safeParse(safeJson(text));
+    if (!record.success) throw new DiskpipeError("fetch-failed", `the metadata of "${id}" in ${base} is not valid`);
+    const info = await lstat(image).catch(() => undefined);
+    if (!info?.isFile()) throw new DiskpipeError("fetch-failed", `image "${id}" in ${base} is missing or not a regular file`);
+    return { id, size: info.size, ...(record.data.format && { format: record.data.format }), ...(record.data.checksum && { checksum: record.data.checksum }) };
+  }
+
+  return {
+    localDirectory: base,
+    show,
+    async download(id, toPath, signal) {
+      const { image } = paths(id);
+      if (!(await lstat(image)).isFile()) throw new DiskpipeError("fetch-failed", `image "${id}" in ${base} is not a regular file`);
+      await sparseCopy(image, toPath, undefined, signal);
+    },
+    async upload(id, fromPath, meta) {
+      const { image, sidecar } = paths(id);
+      await mkdir(base, { recursive: true });
+      const existing = await lstat(image).catch(() => undefined);
+      if (existing && (!meta.overwrite || !existing.isFile())) throw new UsageError(`image "${id}" already exists in ${base}`);
+      const tempImage = tempPathBeside(image);
+      const tempSidecar = tempPathBeside(sidecar);
+      try {
+        await sparseCopy(fromPath, tempImage);
+        const record: DirStoreRecord = { id, format: meta.format, size: meta.size, virtualSize: meta.virtualSize, checksum: meta.checksum, storedAt: new Date().toISOString() };
+        await writeSynced(tempSidecar, `${JSON.stringify(record, null, 2)}\n`);
+        await rename(tempImage, image);
+        await rename(tempSidecar, sidecar);
+        await syncDirectory(base);
+      } catch (error) {
+        const written = (await lstat(tempImage).catch(() => undefined))?.blocks ?? 0;
+        await rm(tempImage, { force: true });
+        await rm(tempSidecar, { force: true });
+        if ((error as { code?: string }).code === "ENOSPC") {
+          throw new DiskpipeError("no-space", `no space left in ${base} storing "${id}": ${formatSize(written * 512)} of ${formatSize(meta.size)} written`, { cause: error });
+        }
+        throw error;
+      }
+    },
+    async list() {
+      const names = await readdir(base).catch(() => [] as string[]);
+      const ids = names.filter((n) => n.endsWith(".json") && !isTempName(n)).map((n) => n.slice(0, -5)).filter((id) => ID.test(id));
+      const found = await Promise.all(ids.map((id) => show(id).catch(() => undefined)));
+      return found.filter((info): info is ImageInfo => info !== undefined);
+    },
+    async remove(id) {
+      const { image, sidecar } = paths(id);
+      await rm(sidecar, { force: true });
+      await rm(image, { force: true });
+    },
+  };
+}
+
+function checkId(id: string): void {
+  if (!ID.test(id) || id.endsWith(".json") || isTempName(id)) {
+    throw new UsageError(`invalid image id "${id}": use letters, digits, ".", "_" and "-" (not starting with "." nor ending in ".json")`);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeSynced(path: string, text: string): Promise<void> {
+  const handle = await open(path, "wx", 0o644);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

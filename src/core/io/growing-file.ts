@@ -1,0 +1,154 @@
+import { open, rm, type FileHandle } from "node:fs/promises";
+import { MAX_READ, type ImageReader } from "./reader.ts";
+
+/**
+ * A file written front to back (a download) that readers can read while it grows: a read
+ * waits until the bytes it asks for have been written, `size()` resolves as soon as the total
+ * is declared (Content-Length) or else when the file is finished. A failure rejects every
+ * waiting and later read with the same error.
+ *
+ * @example
+ * ```ts
+ * const file = await GrowingFile.create("/var/tmp/diskpipe/fetch-1/image");
+ * const reader = file.reader();
+ * const head = reader.read(0, 512); // waits
+ * await file.append(chunk);         // head resolves once 512 bytes are in
+ * await file.finish();
+ * ```
+ */
+export class GrowingFile {
+  readonly path: string;
+  readonly #handle: FileHandle;
+  #written = 0;
+  #expected: number | undefined;
+  #final: number | undefined;
+  #failure: unknown;
+  #closed = false;
+  readonly #waiters = new Set<() => void>();
+  readonly #size: Promise<number>;
+  #settleSize!: { resolve(size: number): void; reject(error: unknown): void };
+
+  private constructor(path: string, handle: FileHandle) {
+    this.path = path;
+    this.#handle = handle;
+    this.#size = new Promise<number>((resolve, reject) => (this.#settleSize = { resolve, reject }));
+    this.#size.catch(() => undefined);
+  }
+
+  /** Creates the file (it must not exist), readable and writable by its owner only. */
+  static async create(path: string): Promise<GrowingFile> {
+    return new GrowingFile(path, await open(path, "wx+", 0o600));
+  }
+
+  /** Bytes written so far. */
+  get written(): number {
+    return this.#written;
+  }
+
+  /** The declared total, if any. */
+  get expected(): number | undefined {
+    return this.#expected;
+  }
+
+  /** Whether all bytes are in. */
+  get finished(): boolean {
+    return this.#final !== undefined;
+  }
+
+  /** Declares the total size (once): `size()` resolves now, reads past it return short at once. */
+  expect(size: number): void {
+    if (this.#expected !== undefined) return;
+    this.#expected = size;
+    this.#settleSize.resolve(size);
+  }
+
+  /** Appends bytes at the end. */
+  async append(chunk: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < chunk.length) {
+      const { bytesWritten } = await this.#handle.write(chunk, done, chunk.length - done, this.#written + done);
+      done += bytesWritten;
+    }
+    this.#written += chunk.length;
+    this.#wake();
+  }
+
+  /** Reads back bytes already written (to compare a restarted download with what came before). */
+  async readBack(offset: number, length: number): Promise<Uint8Array> {
+    const end = Math.min(offset + length, this.#written);
+    const buffer = new Uint8Array(Math.max(0, end - offset));
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await this.#handle.read(buffer, filled, buffer.length - filled, offset + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  }
+
+  /** Marks the file complete: its size is what was written. */
+  async finish(): Promise<void> {
+    await this.#handle.sync();
+    this.#final = this.#written;
+    if (this.#expected === undefined) this.#settleSize.resolve(this.#written);
+    this.#wake();
+  }
+
+  /** Fails every waiting and later read (and `size()`) with `error`. */
+  fail(error: unknown): void {
+    if (this.#failure !== undefined || this.#final !== undefined) return;
+    this.#failure = error;
+    this.#settleSize.reject(error);
+    this.#wake();
+  }
+
+  /** Closes the file; `remove` also deletes it. Both are safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.fail(new Error("the download was closed"));
+    await this.#handle.close().catch(() => undefined);
+  }
+
+  async remove(): Promise<void> {
+    await this.close();
+    await rm(this.path, { force: true });
+  }
+
+  /**
+   * An ImageReader over the file as it grows. Closing the reader leaves the file alone.
+   *
+   * @example
+   * ```ts
+   * const result = await inspectImage(file.reader(), { claimed: "qcow2" });
+   * ```
+   */
+  reader(): ImageReader {
+    return {
+      size: () => this.#size,
+      read: (offset, length) => this.#read(offset, length),
+      close: async () => {},
+    };
+  }
+
+  async #read(offset: number, length: number): Promise<Uint8Array> {
+    if (length > MAX_READ) throw new RangeError(`read of ${length} bytes exceeds the ${MAX_READ}-byte bound`);
+    if (length <= 0 || offset < 0 || !Number.isSafeInteger(offset)) return new Uint8Array(0);
+    for (;;) {
+      if (this.#failure !== undefined) throw this.#failure;
+      const limit = this.#final ?? this.#expected;
+      const wanted = limit === undefined ? offset + length : Math.min(offset + length, limit);
+      if (this.#written >= wanted || this.#final !== undefined) {
+        if (offset >= (this.#final ?? Infinity) || wanted <= offset) return new Uint8Array(0);
+        return this.readBack(offset, wanted - offset);
+      }
+      await new Promise<void>((resolve) => this.#waiters.add(resolve));
+    }
+  }
+
+  #wake(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+}

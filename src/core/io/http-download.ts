@@ -1,0 +1,217 @@
+import { createHash, type Hash } from "node:crypto";
+import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DiskpipeError, isDiskpipeError } from "../errors.ts";
+import { formatSize } from "../size.ts";
+import type { GrowingFile } from "./growing-file.ts";
+import type { HashAlgorithm } from "./hash.ts";
+import { HttpStatusError, isTransient, redactUrl, send } from "./http.ts";
+import { freeSpace } from "./space.ts";
+import { rateLimiterFor } from "./throttle.ts";
+
+/** How a download behaves. */
+export interface DownloadOptions {
+  /** Idle timeout in ms: connecting, waiting for the answer, between chunks. */
+  timeoutMs: number;
+  /** Attempts after a failure; the count starts again whenever an attempt brought bytes. */
+  retries: number;
+  /** First pause between attempts, doubled each time (capped at 30 s). */
+  backoffMs: number;
+  bytesPerSecond?: number;
+  /** The hash computed on the way. */
+  algorithm: HashAlgorithm;
+  signal: AbortSignal;
+  onProgress?: (bytes: number, total?: number) => void;
+  /** Told about resumes and restarts. */
+  onNotice?: (message: string) => void;
+}
+
+/** What a finished download learned. */
+export interface DownloadResult {
+  /** `ALGO:HEX` of every byte of the file. */
+  hash: string;
+  size: number;
+}
+
+/**
+ * Streams `url` into a growing file, hashing in the same pass. A dropped connection resumes
+ * with `Range: bytes=N-` (guarded by `If-Range` with the first answer's ETag or Last-Modified);
+ * a server that ignores Range is read again from the start with a fresh hash, and the bytes
+ * already on disk must match what it sends again. Fails with `fetch-failed` (HTTP status or
+ * network error in the message) or `no-space` (where and how much).
+ *
+ * @example
+ * ```ts
+ * const file = await GrowingFile.create(path);
+ * const { hash } = await download(new URL("https://h/img.qcow2"), file, { timeoutMs: 30_000, retries: 5, backoffMs: 500, algorithm: "sha256", signal });
+ * ```
+ */
+export async function download(url: URL, file: GrowingFile, options: DownloadOptions): Promise<DownloadResult> {
+  const state: State = { url, hash: createHash(options.algorithm), validator: undefined, total: undefined };
+  const pace = rateLimiterFor(options.bytesPerSecond);
+  let failures = 0;
+  for (;;) {
+    options.signal.throwIfAborted();
+    const before = file.written;
+    try {
+      if (await attempt(state, file, options, pace)) break;
+    } catch (error) {
+      if (options.signal.aborted) throw options.signal.reason ?? error;
+      if (file.written > before) failures = 0;
+      if (!isTransient(error) || failures >= options.retries) throw fetchError(error, state, file, failures);
+      failures++;
+      options.onNotice?.(`download of ${redactUrl(url)} interrupted at ${formatSize(file.written)} (${describe(error)}); retry ${failures} of ${options.retries}`);
+      await sleep(Math.min(30_000, options.backoffMs * 2 ** (failures - 1)), undefined, { signal: options.signal });
+    }
+  }
+  await file.finish();
+  return { hash: `${options.algorithm}:${state.hash.digest("hex")}`, size: file.written };
+}
+
+interface State {
+  url: URL;
+  hash: Hash;
+  /** ETag or Last-Modified of the first answer, sent back as If-Range. */
+  validator: string | undefined;
+  total: number | undefined;
+}
+
+/** One request; true when the file is complete. */
+async function attempt(state: State, file: GrowingFile, options: DownloadOptions, pace: ReturnType<typeof rateLimiterFor>): Promise<boolean> {
+  const offset = file.written;
+  const headers: Record<string, string> = { "accept-encoding": "identity" };
+  if (offset > 0) {
+    headers.range = `bytes=${offset}-`;
+    if (state.validator) headers["if-range"] = state.validator;
+  }
+  const { response, idle, url } = await send(state.url, { headers, timeoutMs: options.timeoutMs, signal: options.signal });
+  try {
+    const status = response.statusCode ?? 0;
+    let replay = 0;
+    if (offset > 0 && status === 206) {
+      const range = parseContentRange(response.headers["content-range"]);
+      if (!range || range.start !== offset || (state.total !== undefined && range.total !== undefined && range.total !== state.total)) {
+        throw new DiskpipeError("fetch-failed", `${redactUrl(url)} answered a resume at byte ${offset} with Content-Range ${response.headers["content-range"] ?? "(none)"}`);
+      }
+      if (state.total === undefined && range.total !== undefined) {
+        state.total = range.total;
+        file.expect(range.total);
+      }
+    } else if (offset > 0 && status === 416 && state.total === offset) {
+      return true;
+    } else if (status === 200) {
+      const length = contentLength(response.headers["content-length"]);
+      if (offset > 0) {
+        if (length !== undefined && state.total !== undefined && length !== state.total) throw changed(url);
+        options.onNotice?.(`${redactUrl(url)} ignored the Range request: reading it again from the start`);
+        state.hash = createHash(options.algorithm);
+        replay = offset;
+      } else {
+        state.url = url;
+        state.validator = strongValidator(response.headers.etag) ?? response.headers["last-modified"];
+        if (length !== undefined) {
+          state.total = length;
+          file.expect(length);
+          await ensureRoom(file, length, url);
+        }
+      }
+    } else {
+      throw new HttpStatusError("GET", url, status, response.statusMessage);
+    }
+
+    let position = 0;
+    for await (const received of response) {
+      idle.kick();
+      let chunk = received as Buffer;
+      if (pace) {
+        idle.pause();
+        await pace.take(chunk.length, options.signal);
+        idle.kick();
+      }
+      if (replay > position) {
+        const overlap = Math.min(chunk.length, replay - position);
+        const before = await file.readBack(position, overlap);
+        if (Buffer.compare(before, chunk.subarray(0, overlap)) !== 0) throw changed(url);
+        state.hash.update(chunk.subarray(0, overlap));
+        position += overlap;
+        chunk = chunk.subarray(overlap);
+        if (chunk.length === 0) continue;
+      }
+      state.hash.update(chunk);
+      await file.append(chunk).catch((error: unknown) => {
+        throw spaceError(error, file, state, url);
+      });
+      position = file.written;
+      if (state.total !== undefined && file.written > state.total) {
+        throw new DiskpipeError("fetch-failed", `${redactUrl(url)} sent more than the ${state.total} bytes it announced`);
+      }
+      options.onProgress?.(file.written, state.total);
+    }
+    if (replay > position) throw changed(url);
+    if (state.total !== undefined && file.written < state.total) {
+      throw Object.assign(new Error(`connection closed after ${file.written} of ${state.total} bytes`), { code: "ECONNRESET" });
+    }
+    return true;
+  } finally {
+    idle.stop();
+    if (!response.complete) response.destroy();
+  }
+}
+
+function changed(url: URL): DiskpipeError {
+  return new DiskpipeError("fetch-failed", `${redactUrl(url)} changed while it was being downloaded`);
+}
+
+async function ensureRoom(file: GrowingFile, length: number, url: URL): Promise<void> {
+  const free = await freeSpace(dirname(file.path));
+  if (free < length) {
+    throw new DiskpipeError(
+      "no-space",
+      `not enough space to download ${redactUrl(url)} into ${dirname(file.path)}: ${formatSize(length)} needed, ${formatSize(free)} free`,
+    );
+  }
+}
+
+function spaceError(error: unknown, file: GrowingFile, state: State, url: URL): unknown {
+  if ((error as { code?: string } | null)?.code !== "ENOSPC") return error;
+  const of = state.total === undefined ? "" : ` of ${formatSize(state.total)}`;
+  return new DiskpipeError("no-space", `no space left in ${dirname(file.path)} while downloading ${redactUrl(url)}: ${formatSize(file.written)}${of} written`, {
+    cause: error,
+  });
+}
+
+function fetchError(error: unknown, state: State, file: GrowingFile, failures: number): DiskpipeError {
+  if (isDiskpipeError(error)) return error;
+  const tries = failures > 0 ? ` (after ${failures + 1} attempts)` : "";
+  const where = file.written > 0 ? ` at byte ${file.written}` : "";
+  const message = error instanceof HttpStatusError ? error.message : `GET ${redactUrl(state.url)} failed${where}: ${describe(error)}`;
+  return new DiskpipeError("fetch-failed", `${message}${tries}`, { cause: error });
+}
+
+function describe(error: unknown): string {
+  const code = (error as { code?: string } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/**
+ * `Content-Range: bytes START-END/TOTAL` (TOTAL may be `*`).
+ *
+ * @example
+ * ```ts
+ * parseContentRange("bytes 100-199/1000"); // { start: 100, end: 199, total: 1000 }
+ * ```
+ */
+export function parseContentRange(header: string | undefined): { start: number; end: number; total?: number } | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? "");
+  if (!match) return undefined;
+  return { start: Number(match[1]), end: Number(match[2]), ...(match[3] !== "*" && { total: Number(match[3]) }) };
+}
+
+function contentLength(header: string | undefined): number | undefined {
+  return header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
+}
+
+function strongValidator(etag: string | undefined): string | undefined {
+  return etag && !etag.startsWith("W/") ? etag : undefined;
+}
