@@ -23,3 +23,6 @@ export type { FetchedImage, Sink, SinkDriver, SinkTarget, SourceDriver, StreamIn
 export { QemuImg, type QemuInfo, type QemuMeasure } from "./core/qemu-img.ts";
 export { parseSize, formatSize } from "./core/size.ts";
 export { convert, inspect, batch, batchSpecs, defaultConfig, type BatchOptions, type ScriptOptions } from "./scripting.ts";
+export { createSpool, watchSpool, parseSidecar, sidecarSchema, spoolLayout } from "./spool/index.ts";
+export type { Sidecar, Spool, SpoolError, SpoolEvent, SpoolJob, SpoolJobState, SpoolLayout, SpoolListener, SpoolOptions } from "./spool/index.ts";
+export { serveDashboard, type ServeDashboardOptions } from "./dashboard/serve-dashboard.ts";

@@ -60,14 +60,11 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
   const say = (line: string) => process.stderr.write(`${line}\n`);
   say(`watching ${spool.layout.root}: drop files into incoming/<format>/ (${spool.targets().join(", ")}), at most ${pipeline.limit.size} at once`);
 
-  let dashboard: { close(): void } | undefined;
   let server: { url: string; close(): Promise<void> } | undefined;
   try {
     if (flags.dashboard) {
-      const { createDashboard, serve } = await import("../dashboard/index.ts");
-      const created = createDashboard({ spool, token, ...(maxUpload !== undefined && { maxUpload }), loopbackOnly: isLoopback(host) });
-      dashboard = created;
-      server = await serve({ fetch: created.app.fetch, hostname: host, port });
+      const { serveDashboard } = await import("../dashboard/serve-dashboard.ts");
+      server = await serveDashboard({ spool, token, hostname: host, port, ...(maxUpload !== undefined && { maxUpload }) });
       say(`dashboard at ${server.url}${token ? " (token required)" : ""}${maxUpload !== undefined ? `, uploads up to ${formatSize(maxUpload)}` : ""}`);
     }
   } catch (error) {
@@ -88,7 +85,6 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
     process.on("SIGTERM", onSignal);
   });
   say(`${signal}: stopping (running jobs are aborted and run again at the next start; ${signal} again to quit at once)`);
-  dashboard?.close();
   await server?.close();
   await spool.stop();
   say("stopped");

@@ -1,8 +1,8 @@
 /** One job as a table row; the server renders it for the page and for each live update. Data: a JobView. */
 export const ROW = `<tr id="job-<%= it.id %>" class="job state-<%= it.state %>" data-state="<%= it.state %>">
-<td><a href="/jobs/<%= it.id %>"><code><%= it.id %></code></a></td>
+<td class="id"><a href="/jobs/<%= it.id %>"><code><%= it.id %></code></a></td>
 <td class="name"><%= it.name %></td>
-<td><%= it.from %> → <%= it.to %></td>
+<td class="conv"><%= it.from %> → <%= it.to %></td>
 <td><span class="badge <%= it.state %>"><%= it.state %></span><% if (it.state === "running") { %>
 <br><progress max="100" value="<%= it.percent ?? 0 %>"></progress><span class="pct"><%= it.stage %><% if (it.percent !== undefined) { %> <%= it.percent.toFixed(1) %>%<% } %></span><% } %></td>
 <td class="result"><% if (it.state === "done") { %><code><%= it.output %></code> <span class="muted"><%= it.outputSize %></span><% } else if (it.error) { %><span class="err"><code>[<%= it.error.code %>]</code> <%= it.error.message %></span><% } else if (it.state === "queued") { %><span class="muted">waiting for a slot</span><% } else if (it.state === "retried") { %><span class="muted">back in incoming/</span><% } %></td>

@@ -24,7 +24,7 @@ table { width: 100%; border-collapse: collapse; }
 th { text-align: left; font-size: 12px; color: var(--muted); font-weight: 600; padding: 6px 10px; border-bottom: 1px solid var(--line); }
 td { padding: 9px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
 tbody tr:last-child td { border-bottom: 0; }
-td.name { font-weight: 600; word-break: break-all; } td.when { color: var(--muted); white-space: nowrap; font-size: 12.5px; }
+td.name { font-weight: 600; overflow-wrap: anywhere; } td.id, td.conv { white-space: nowrap; } td.when { color: var(--muted); white-space: nowrap; font-size: 12.5px; }
 td.result { max-width: 420px; word-break: break-word; }
 .badge { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12px; font-weight: 600; color: #fff; background: var(--queued); text-transform: capitalize; }
 .badge.running { background: var(--running); } .badge.done { background: var(--done); } .badge.failed { background: var(--failed); } .badge.retried { background: var(--retried); }
