@@ -39,10 +39,10 @@ qemuImg("convert", "-f", "raw", "-O", "vdi", big, join(images, "legacy-crm.vdi")
 qemuImg("create", "-q", "-f", "qcow2", join(images, "base.qcow2"), "64M");
 qemuImg("create", "-q", "-f", "qcow2", "-b", join(images, "base.qcow2"), "-F", "qcow2", join(images, "tenant-upload.qcow2"));
 
-// Large images convert at 24 MiB/s so the shot catches one running with its percentage.
+// Large images convert at 8 MiB/s so the shot catches one running with its percentage.
 const throttle = definePlugin({
   name: "throttle",
-  hooks: { preConvert: (plan) => (plan.input.path.includes("build-agent") || plan.input.path.includes("legacy") ? { ...plan, flags: { ...plan.flags, rateLimit: 24 * 1024 * 1024 } } : plan) },
+  hooks: { preConvert: (plan) => (plan.input.path.includes("build-agent") || plan.input.path.includes("legacy") ? { ...plan, flags: { ...plan.flags, rateLimit: 8 * 1024 * 1024 } } : plan) },
 });
 const config = await defaultConfig();
 const spool = createSpool({ root, pipeline: createPipeline({ ...config, jobs: 1, plugins: [...(config.plugins ?? []), throttle] }), settleMs: 100 });
@@ -73,11 +73,12 @@ const browser = await chromium.launch({
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 await page.goto(server.url);
-await page.waitForFunction(
-  `(() => { const p = document.querySelector("tr.state-running progress"); return p && p.value > 35 && document.querySelector("tr.state-queued"); })()`,
-  undefined,
-  { timeout: 60_000 },
-);
+// Polled from here: waitForFunction would evaluate strings in the page, which its CSP forbids.
+const ready = `(() => { const p = document.querySelector("tr.state-running progress"); return Boolean(p && p.value > 30 && p.value < 70 && document.querySelector("tr.state-queued")); })()`;
+for (const until = Date.now() + 60_000; !(await page.evaluate(ready)); ) {
+  if (Date.now() > until) throw new Error("the dashboard never showed a running job at 30–70% with one queued");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
 mkdirSync(join(repo, "docs"), { recursive: true });
 await page.screenshot({ path: join(repo, "docs", "dashboard.png"), fullPage: true });
 await browser.close();

@@ -5,7 +5,7 @@ export const DETAIL = `<div id="detail" data-state="<%= it.job.state %>">
 <p class="err"><code>[<%= it.job.error.code %>]</code> <%= it.job.error.message %></p>
 <p class="muted"><% if (it.job.error.stage) { %>stage <b><%= it.job.error.stage %></b><% } %><% if (it.job.error.plugin) { %>, plugin <b><%= it.job.error.plugin %></b><% } %><% if (it.job.error.hook) { %> (<%= it.job.error.hook %>)<% } %> · <%= it.job.error.at %></p>
 <% if (it.job.error.problems && it.job.error.problems.length) { %><ul><% it.job.error.problems.forEach((p) => { %><li><code><%= p.code %></code> <%= p.message %></li><% }) %></ul><% } %>
-<% if (it.canRetry) { %><form method="post" action="/api/jobs/<%= it.job.id %>/retry"><p><button type="submit">Retry</button> <span class="muted">moves <code><%= it.failedPath %></code> back to <code>incoming/<%= it.job.to %>/</code></span></p></form><% } %>
+<% if (it.canRetry) { %><form method="post" action="/api/jobs/<%= it.job.id %>/retry"><button type="submit">Retry</button> <span class="muted">moves <code><%= it.failedPath %></code> back to <code>incoming/<%= it.job.to %>/</code></span></form><% } %>
 </div><% } %>
 <% if (it.job.state === "running") { %><p><progress max="100" value="<%= it.job.percent ?? 0 %>"></progress><span class="pct"><%= it.job.stage %><% if (it.job.percent !== undefined) { %> <%= it.job.percent.toFixed(1) %>%<% } %></span></p><% } %>
 <div class="grid2">
@@ -14,8 +14,8 @@ export const DETAIL = `<div id="detail" data-state="<%= it.job.state %>">
 <dl class="facts">
 <dt>Id</dt><dd><code><%= it.job.id %></code></dd>
 <dt>Conversion</dt><dd><%= it.from %> → <%= it.job.to %></dd>
-<dt>Claimed file</dt><dd><code><%= it.source %></code></dd>
-<dt>Output</dt><dd><% if (it.output) { %><code><%= it.output %></code><% if (it.outputSize) { %> (<%= it.outputSize %>)<% } %><% } else { %><span class="muted">none</span><% } %></dd>
+<% if (it.job.state === "queued" || it.job.state === "running") { %><dt>Claimed file</dt><dd><code><%= it.source %></code></dd><% } %>
+<dt>Output</dt><dd><% if (it.job.state === "done" && it.output) { %><code><%= it.output %></code><% if (it.outputSize) { %> (<%= it.outputSize %>)<% } %><% } else if (it.output && (it.job.state === "queued" || it.job.state === "running")) { %><code><%= it.output %></code> <span class="muted">when it succeeds</span><% } else { %><span class="muted">none</span><% } %></dd>
 <% if (it.failedPath) { %><dt>Failed file</dt><dd><code><%= it.failedPath %></code></dd><% } %>
 <dt>Virtual size</dt><dd><%= it.virtualSize %></dd>
 <dt>Claimed</dt><dd><%= it.job.claimedAt %></dd>
@@ -37,17 +37,17 @@ export const DETAIL = `<div id="detail" data-state="<%= it.job.state %>">
 <% if (it.inspection.problems.length) { %><dt>Problems</dt><dd><ul><% it.inspection.problems.forEach((p) => { %><li><code><%= p.code %></code> <%= p.message %></li><% }) %></ul></dd><% } %>
 </dl>
 <% if (it.inspectionDetails) { %><pre><%= it.inspectionDetails %></pre><% } %>
-<% } else { %><p class="muted">Not inspected yet.</p><% } %>
+<% } else { %><p class="muted"><%= it.job.finishedAt ? "No report: the job ended before the inspector finished (see the reason above)." : "Not inspected yet." %></p><% } %>
 </section>
 </div>
 <div class="grid2">
 <section class="panel">
 <h2>Stages</h2>
-<% if (it.stages.length) { %><table class="timeline"><tbody><% it.stages.forEach((s) => { %><tr><td><%= s.label %></td><td><progress max="<%= it.stageMax %>" value="<%= s.ms %>"></progress></td><td class="ms mono"><%= s.time %></td></tr><% }) %></tbody></table><% } else { %><p class="muted">No stage finished yet.</p><% } %>
+<% if (it.stages.length) { %><table class="timeline"><tbody><% it.stages.forEach((s) => { %><tr><td><%= s.label %></td><td class="bar"><progress max="<%= it.stageMax %>" value="<%= s.ms %>"></progress></td><td class="ms mono"><%= s.time %></td></tr><% }) %></tbody></table><% } else { %><p class="muted">No stage finished yet.</p><% } %>
 </section>
 <section class="panel">
 <h2>Hooks</h2>
-<% if (it.hooks.length) { %><table class="timeline"><tbody><% it.hooks.forEach((h) => { %><tr><td><code><%= h.hook %></code> <%= h.plugin %></td><td><progress max="<%= it.hookMax %>" value="<%= h.ms %>"></progress></td><td class="ms mono"><%= h.time %></td></tr><% }) %></tbody></table><% } else { %><p class="muted">No plugin hook ran.</p><% } %>
+<% if (it.hooks.length) { %><table class="timeline"><tbody><% it.hooks.forEach((h) => { %><tr><td><code><%= h.hook %></code> <%= h.plugin %></td><td class="bar"><progress max="<%= it.hookMax %>" value="<%= h.ms %>"></progress></td><td class="ms mono"><%= h.time %></td></tr><% }) %></tbody></table><% } else { %><p class="muted">No plugin hook ran.</p><% } %>
 </section>
 </div>
 <% if (it.job.warnings.length) { %><section class="panel"><h2>Warnings</h2><ul><% it.job.warnings.forEach((w) => { %><li><%= w %></li><% }) %></ul></section><% } %>

@@ -39,10 +39,10 @@ button.secondary { background: #fff; color: var(--fg); border-color: var(--line)
 .hint { color: var(--muted); font-size: 12.5px; margin: 10px 0 0; }
 dl.facts { display: grid; grid-template-columns: 170px 1fr; gap: 6px 16px; margin: 0; }
 dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; word-break: break-all; }
-.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; } .grid2 > .panel { margin-bottom: 0; }
+.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; margin-bottom: 18px; } .grid2 > .panel { margin-bottom: 0; }
 .errorbox { border: 1px solid #fecdca; background: #fef3f2; border-radius: 10px; padding: 12px 16px; margin-bottom: 18px; }
-.errorbox p { margin: 0 0 6px; } .errorbox ul { margin: 6px 0 0; padding-left: 20px; }
-.timeline td.ms { text-align: right; white-space: nowrap; width: 90px; } .timeline progress { width: 100%; accent-color: #64748b; }
+.errorbox p { margin: 0 0 6px; } .errorbox form { margin-top: 12px; } .errorbox ul { margin: 6px 0 0; padding-left: 20px; }
+.timeline td.ms { text-align: right; white-space: nowrap; width: 90px; } .timeline td.bar { width: 45%; } .timeline progress { width: 100%; accent-color: #64748b; }
 pre { background: #f8fafc; border: 1px solid var(--line); border-radius: 6px; padding: 10px; overflow: auto; margin: 8px 0 0; }
 .login { max-width: 380px; margin: 60px auto; } .login form { display: grid; gap: 10px; }
 @media (max-width: 800px) { .counters { grid-template-columns: repeat(2, 1fr); } .grid2 { grid-template-columns: 1fr; } td.when { display: none; } }
