@@ -269,6 +269,8 @@ class SpoolImpl implements Spool {
   /** Journals the claim, then renames the file (and its sidecar) into `work/`. */
   async #claim(path: string, to: string, name: string): Promise<void> {
     if (this.#state !== "started" || !(await exists(path))) return;
+    const folder = await lstat(join(this.layout.incoming, to)).catch(() => undefined);
+    if (!folder?.isDirectory()) return;
     const id = newJobId();
     const formats = this.#pipeline.formats;
     const output = formats.isWritable(to) ? `${stemOf(name)}.${formats.extensionOf(to)}` : undefined;

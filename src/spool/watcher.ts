@@ -33,6 +33,9 @@ export async function watchIncoming(dir: string, options: WatchOptions): Promise
   const watcher = watch(dir, {
     ignoreInitial: false,
     depth: 1,
+    // A symbolic link is reported as itself, never followed: a linked folder must not let a
+    // claim rename files from elsewhere on the host.
+    followSymlinks: false,
     usePolling: Boolean(options.poll),
     interval: 500,
     binaryInterval: 500,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPipeline } from "../../src/core/pipeline.ts";
@@ -133,6 +133,21 @@ describe("spool (in process, real qemu-img)", () => {
     const job = await waitFor(() => spool.jobs().find((j) => j.to === "floppy" && j.state === "failed"), "the floppy job to fail");
     assert.match(job.error!.message, /unknown target format folder incoming\/floppy\//);
     assert.ok(existsSync(join(root, "failed", "disk.vmdk.error.json")));
+  });
+
+  it("never follows symbolic links: a linked file is refused, a linked folder ignored", async () => {
+    const outside = join(dir, "outside");
+    mkdirSync(outside, { recursive: true });
+    copyFileSync(vmdk, join(outside, "host.vmdk"));
+    symlinkSync(join(outside, "host.vmdk"), join(root, "incoming", "qcow2", "link.vmdk"));
+    symlinkSync(outside, join(root, "incoming", "linked"));
+    const job = await finished("link.vmdk");
+    assert.equal(job.state, "failed");
+    assert.match(job.error!.message, /not a regular file/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(jobNamed("host.vmdk"), undefined, "nothing claimed through a linked folder");
+    assert.ok(existsSync(join(outside, "host.vmdk")), "the linked file stays where it is");
+    assert.ok(!filesIn(root, "done").includes("link.qcow2"));
   });
 
   it("refuses to overwrite an output already in done/, and names it", async () => {
