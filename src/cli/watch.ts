@@ -6,7 +6,14 @@ import { createSpool } from "../spool/spool.ts";
 import type { SpoolEvent } from "../spool/types.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
 
-/** Flags of `diskpipe watch`. */
+/**
+ * Flags of `diskpipe watch`.
+ *
+ * @example
+ * ```ts
+ * const flags: WatchFlags = { dashboard: true, port: 8080, jobs: 2, poll: false };
+ * ```
+ */
 export interface WatchFlags extends GlobalOptions {
   dashboard?: boolean;
   host?: string;

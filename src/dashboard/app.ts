@@ -12,7 +12,14 @@ import { LiveHub, type LiveUpdate } from "./live.ts";
 import { renderDetail, renderIndex, renderLogin } from "./render.ts";
 import { receiveUpload, UploadError } from "./upload.ts";
 
-/** Options of {@link createDashboard}. */
+/**
+ * Options of {@link createDashboard}.
+ *
+ * @example
+ * ```ts
+ * const options: DashboardOptions = { spool, token: process.env.DISKPIPE_TOKEN, maxUpload: 16 * 1024 ** 3 };
+ * ```
+ */
 export interface DashboardOptions {
   spool: Spool;
   /** Required on every route (bearer header or login cookie) when set. */
@@ -25,7 +32,16 @@ export interface DashboardOptions {
   keepAliveSeconds?: number;
 }
 
-/** A dashboard: the Hono app, and `close` to end its event streams. */
+/**
+ * A dashboard: the Hono app, and `close` to end its event streams.
+ *
+ * @example
+ * ```ts
+ * const dashboard: Dashboard = createDashboard({ spool });
+ * await dashboard.app.request("/api/jobs");
+ * dashboard.close();
+ * ```
+ */
 export interface Dashboard {
   app: Hono;
   close(): void;

@@ -2,7 +2,14 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 
-/** The cookie the login form sets. */
+/**
+ * The cookie the login form sets.
+ *
+ * @example
+ * ```ts
+ * getCookie(c, SESSION_COOKIE);
+ * ```
+ */
 export const SESSION_COOKIE = "diskpipe_session";
 
 function digest(value: string): Buffer {

@@ -11,4 +11,12 @@
  */
 export { createDashboard, type Dashboard, type DashboardOptions } from "./app.ts";
 export { serve, type Served, type ServeOptions } from "./serve.ts";
+/**
+ * What a `job` event on `/api/events` carries.
+ *
+ * @example
+ * ```ts
+ * new EventSource("/api/events").addEventListener("job", (m) => console.log((JSON.parse(m.data) as LiveUpdate).counts));
+ * ```
+ */
 export type { LiveUpdate } from "./live.ts";

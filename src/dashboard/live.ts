@@ -2,7 +2,14 @@ import type { Spool } from "../spool/spool.ts";
 import type { SpoolJob } from "../spool/types.ts";
 import { countJobs, renderRow, type Counts } from "./render.ts";
 
-/** What `/api/events` sends as a `job` event: the job's summary, its rendered row, the counters. */
+/**
+ * What `/api/events` sends as a `job` event: the job's summary, its rendered row, the counters.
+ *
+ * @example
+ * ```ts
+ * source.addEventListener("job", (m) => { const update: LiveUpdate = JSON.parse(m.data); console.log(update.job.state); });
+ * ```
+ */
 export interface LiveUpdate {
   job: Pick<SpoolJob, "id" | "name" | "to" | "state" | "stage" | "percent" | "output" | "error">;
   row: string;

@@ -1,4 +1,11 @@
-/** One part of a multipart/form-data body: its field name, file name if any, and its bytes. */
+/**
+ * One part of a multipart/form-data body: its field name, file name if any, and its bytes.
+ *
+ * @example
+ * ```ts
+ * for await (const part of readMultipart(body, boundary)) console.log(part.field, part.filename);
+ * ```
+ */
 export interface Part {
   field: string;
   filename?: string;

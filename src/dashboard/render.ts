@@ -10,10 +10,24 @@ import { LOGIN_PAGE } from "./views/login.ts";
 import { ROW } from "./views/row.ts";
 import { STYLE } from "./views/style.ts";
 
-/** Jobs per state, as the counters show them. */
+/**
+ * Jobs per state, as the counters show them.
+ *
+ * @example
+ * ```ts
+ * const counts: Counts = { queued: 1, running: 2, done: 10, failed: 0 };
+ * ```
+ */
 export type Counts = Record<"queued" | "running" | "done" | "failed", number>;
 
-/** What a row shows of a job: paths relative to the spool, sizes and times for people. */
+/**
+ * What a row shows of a job: paths relative to the spool, sizes and times for people.
+ *
+ * @example
+ * ```ts
+ * const view: JobView = jobView(job, "/srv/spool");
+ * ```
+ */
 export interface JobView {
   id: string;
   name: string;
@@ -90,7 +104,14 @@ export function renderRow(job: SpoolJob, root: string): string {
   return eta.render("@row", jobView(job, root));
 }
 
-/** What every page gets. */
+/**
+ * What every page gets.
+ *
+ * @example
+ * ```ts
+ * const page: PageContext = { nonce: c.get("secureHeadersNonce") ?? "", root: "/srv/spool" };
+ * ```
+ */
 export interface PageContext {
   nonce: string;
   root: string;

@@ -2,7 +2,14 @@ import type { DashboardOptions } from "./app.ts";
 import { isLoopback } from "./guard.ts";
 import type { Served } from "./serve.ts";
 
-/** Options of {@link serveDashboard}: the dashboard's, and where to listen. */
+/**
+ * Options of {@link serveDashboard}: the dashboard's, and where to listen.
+ *
+ * @example
+ * ```ts
+ * const options: ServeDashboardOptions = { spool, hostname: "0.0.0.0", port: 8080, token: process.env.DISKPIPE_TOKEN };
+ * ```
+ */
 export interface ServeDashboardOptions extends Omit<DashboardOptions, "loopbackOnly"> {
   /** Default 127.0.0.1. Any other address requires a token. */
   hostname?: string;

@@ -1,4 +1,12 @@
-/** A running HTTP server. */
+/**
+ * A running HTTP server.
+ *
+ * @example
+ * ```ts
+ * const served: Served = await serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 });
+ * console.log(served.port);
+ * ```
+ */
 export interface Served {
   /** `http://host:port/` as it listens. */
   url: string;
@@ -6,7 +14,14 @@ export interface Served {
   close(): Promise<void>;
 }
 
-/** What {@link serve} needs: a fetch handler and where to listen. */
+/**
+ * What {@link serve} needs: a fetch handler and where to listen.
+ *
+ * @example
+ * ```ts
+ * const options: ServeOptions = { fetch: app.fetch, hostname: "127.0.0.1", port: 8080 };
+ * ```
+ */
 export interface ServeOptions {
   fetch: (request: Request) => Response | Promise<Response>;
   hostname: string;

@@ -7,7 +7,14 @@ import { isIgnoredName, isSafeName } from "../spool/paths.ts";
 import type { Spool } from "../spool/spool.ts";
 import { boundaryOf, readMultipart } from "./multipart.ts";
 
-/** An upload refused: the HTTP status and the reason. */
+/**
+ * An upload refused: the HTTP status and the reason.
+ *
+ * @example
+ * ```ts
+ * throw new UploadError(413, "upload larger than 1048576 bytes");
+ * ```
+ */
 export class UploadError extends Error {
   constructor(
     readonly status: 400 | 409 | 413 | 415,
@@ -17,7 +24,14 @@ export class UploadError extends Error {
   }
 }
 
-/** Where an upload landed. */
+/**
+ * Where an upload landed.
+ *
+ * @example
+ * ```ts
+ * const uploaded: Uploaded = { path: "incoming/qcow2/disk.vmdk", bytes: 131072 };
+ * ```
+ */
 export interface Uploaded {
   /** Relative to the spool root: `incoming/<format>/<name>`. */
   path: string;

@@ -12,6 +12,15 @@
 import { createSpool, type Spool, type SpoolOptions } from "./spool.ts";
 
 export { createSpool, type Spool, type SpoolOptions } from "./spool.ts";
+/**
+ * The spool's types: jobs, their states and errors, and the events it reports.
+ *
+ * @example
+ * ```ts
+ * import type { SpoolEvent } from "diskpipe";
+ * const onEvent = (e: SpoolEvent) => e.type === "failed" && console.error(e.job.error?.code);
+ * ```
+ */
 export type { SpoolError, SpoolEvent, SpoolJob, SpoolJobState, SpoolListener } from "./types.ts";
 export { sidecarSchema, parseSidecar, type Sidecar } from "./sidecar.ts";
 export { spoolLayout, isSafeName, type SpoolLayout } from "./paths.ts";

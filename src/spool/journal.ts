@@ -32,7 +32,14 @@ export type JournalEntry =
   | ({ at: string; id: string; state: "failed"; error: SpoolError; failed?: string } & JobFacts)
   | { at: string; id: string; state: "retried"; incoming: string };
 
-/** What a finished job keeps of its run, so a restart shows the same detail. */
+/**
+ * What a finished job keeps of its run, so a restart shows the same detail.
+ *
+ * @example
+ * ```ts
+ * const facts: JobFacts = { timings: [{ stage: "convert", ms: 812 }], hooks: [{ hook: "verify", plugin: "policy", ms: 3 }] };
+ * ```
+ */
 export interface JobFacts {
   inspection?: InspectResult;
   timings?: Array<{ stage: Stage; ms: number }>;

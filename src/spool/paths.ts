@@ -103,5 +103,13 @@ export function newJobId(): string {
   return `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
 
-/** What a job id looks like; anything else in a URL is refused. */
+/**
+ * What a job id looks like; anything else in a URL is refused.
+ *
+ * @example
+ * ```ts
+ * JOB_ID.test("m3x9k2ab-4f1c2e"); // true
+ * JOB_ID.test("../etc"); // false
+ * ```
+ */
 export const JOB_ID = /^[a-z0-9]{1,16}-[0-9a-f]{6}$/;

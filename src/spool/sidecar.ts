@@ -15,7 +15,14 @@ const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
 /** Sidecars are small; a larger one is refused unread. */
 const MAX_SIDECAR_BYTES = 64 * 1024;
 
-/** The sidecar schema (zod): unknown keys are errors, so typos are caught. */
+/**
+ * The sidecar schema (zod): unknown keys are errors, so typos are caught.
+ *
+ * @example
+ * ```ts
+ * sidecarSchema.parse({ from: "vmdk", maxSize: "10G" }); // { from: "vmdk", maxSize: 10737418240 }
+ * ```
+ */
 export const sidecarSchema = z
   .object({
     /** The claimed source format; detection must agree. */

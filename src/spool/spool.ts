@@ -13,7 +13,14 @@ import { applyEntry, applyPipelineEvent } from "./state.ts";
 import type { SpoolError, SpoolEvent, SpoolJob, SpoolListener } from "./types.ts";
 import { watchIncoming, type IncomingWatcher } from "./watcher.ts";
 
-/** Options of {@link createSpool}. */
+/**
+ * Options of {@link createSpool}.
+ *
+ * @example
+ * ```ts
+ * const options: SpoolOptions = { root: "/srv/spool", pipeline, poll: true, settleMs: 2000 };
+ * ```
+ */
 export interface SpoolOptions {
   /** The spool directory; `incoming/`, `work/`, `done/`, `failed/` and `journal.jsonl` live in it. */
   root: string;
@@ -30,6 +37,13 @@ export interface SpoolOptions {
 /**
  * A watched folder: files dropped in `incoming/<format>/` are claimed, converted to `<format>`
  * into `done/`, or moved to `failed/` with the reason. See {@link createSpool}.
+ *
+ * @example
+ * ```ts
+ * const spool: Spool = createSpool({ root: "/srv/spool", pipeline });
+ * await spool.start();
+ * console.log(spool.jobs().filter((j) => j.state === "failed").map((j) => j.error?.message));
+ * ```
  */
 export interface Spool {
   readonly layout: SpoolLayout;

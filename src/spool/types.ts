@@ -6,6 +6,11 @@ import type { Sidecar } from "./sidecar.ts";
 /**
  * Where a spool job stands. `retried` marks a failed job whose file went back to `incoming/`
  * (its next run is a new job).
+ *
+ * @example
+ * ```ts
+ * const open = (state: SpoolJobState) => state === "queued" || state === "running";
+ * ```
  */
 export type SpoolJobState = "queued" | "running" | "done" | "failed" | "retried";
 
@@ -86,5 +91,12 @@ export type SpoolEvent =
   | { type: "progress"; job: SpoolJob }
   | { type: "pipeline"; job: SpoolJob; event: JobEvent };
 
-/** Receives spool events. */
+/**
+ * Receives spool events.
+ *
+ * @example
+ * ```ts
+ * const log: SpoolListener = (e) => console.log(e.type, e.job.name);
+ * ```
+ */
 export type SpoolListener = (event: SpoolEvent) => void;

@@ -1,7 +1,14 @@
 import { basename } from "node:path";
 import { isIgnoredName } from "./paths.ts";
 
-/** Options of {@link watchIncoming}. */
+/**
+ * Options of {@link watchIncoming}.
+ *
+ * @example
+ * ```ts
+ * const options: WatchOptions = { poll: false, settleMs: 1000, onFile: (path) => console.log(path) };
+ * ```
+ */
 export interface WatchOptions {
   /** Poll instead of using file-system events (network file systems). */
   poll?: boolean;
@@ -12,7 +19,15 @@ export interface WatchOptions {
   onError?: (error: unknown) => void;
 }
 
-/** A running watch; `close` stops it. */
+/**
+ * A running watch; `close` stops it.
+ *
+ * @example
+ * ```ts
+ * const watcher: IncomingWatcher = await watchIncoming(dir, options);
+ * await watcher.close();
+ * ```
+ */
 export interface IncomingWatcher {
   close(): Promise<void>;
 }

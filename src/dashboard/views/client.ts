@@ -1,6 +1,11 @@
 /**
  * The jobs page's live updates: each `job` event from `/api/events` carries the row as the
  * server rendered (and escaped) it, and the counters.
+ *
+ * @example
+ * ```ts
+ * eta.render("@index", { ...data, script: INDEX_SCRIPT });
+ * ```
  */
 export const INDEX_SCRIPT = `(() => {
   const rows = document.getElementById("jobs");
@@ -24,7 +29,14 @@ export const INDEX_SCRIPT = `(() => {
   });
 })();`;
 
-/** The detail page's live updates: progress in place, the whole view again when the state changes. */
+/**
+ * The detail page's live updates: progress in place, the whole view again when the state changes.
+ *
+ * @example
+ * ```ts
+ * eta.render("@detail-page", { ...data, script: DETAIL_SCRIPT });
+ * ```
+ */
 export const DETAIL_SCRIPT = `(() => {
   const id = location.pathname.split("/").pop();
   const live = document.getElementById("live");

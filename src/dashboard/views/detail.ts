@@ -1,4 +1,11 @@
-/** The body of a job's detail view, also served alone for live refreshes. Data: a JobDetail. */
+/**
+ * The body of a job's detail view, also served alone for live refreshes. Data: a JobDetail.
+ *
+ * @example
+ * ```ts
+ * eta.loadTemplate("@detail", DETAIL);
+ * ```
+ */
 export const DETAIL = `<div id="detail" data-state="<%= it.job.state %>">
 <h1><%= it.job.name %> <span class="badge <%= it.job.state %>"><%= it.job.state %></span></h1>
 <% if (it.job.error) { %><div class="errorbox">
@@ -53,7 +60,14 @@ export const DETAIL = `<div id="detail" data-state="<%= it.job.state %>">
 <% if (it.job.warnings.length) { %><section class="panel"><h2>Warnings</h2><ul><% it.job.warnings.forEach((w) => { %><li><%= w %></li><% }) %></ul></section><% } %>
 </div>`;
 
-/** The detail page: the frame around {@link DETAIL}. */
+/**
+ * The detail page: the frame around {@link DETAIL}.
+ *
+ * @example
+ * ```ts
+ * eta.loadTemplate("@detail-page", DETAIL_PAGE);
+ * ```
+ */
 export const DETAIL_PAGE = `<% layout("@layout", { title: it.job.name, nonce: it.nonce, root: it.root, style: it.style, script: it.script, live: true }) %>
 <p><a href="/">← all jobs</a></p>
 <%~ include("@detail", it) %>

@@ -1,4 +1,11 @@
-/** The jobs page. Data: `counts`, `rows` (JobViews), `targets`, `root`, `maxUpload`. */
+/**
+ * The jobs page. Data: `counts`, `rows` (JobViews), `targets`, `root`, `maxUpload`.
+ *
+ * @example
+ * ```ts
+ * eta.loadTemplate("@index", INDEX_PAGE);
+ * ```
+ */
 export const INDEX_PAGE = `<% layout("@layout", { title: "Jobs", nonce: it.nonce, root: it.root, style: it.style, script: it.script, live: true }) %>
 <section class="counters">
 <% for (const state of ["queued", "running", "done", "failed"]) { %><div class="counter <%= state %>"><b id="count-<%= state %>"><%= it.counts[state] %></b><span><%= state %></span></div>

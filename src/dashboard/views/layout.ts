@@ -1,6 +1,11 @@
 /**
  * The page frame: title, inline stylesheet and script (both carrying the CSP nonce), header.
  * Data: `title`, `nonce`, `root`, `body` (HTML, already rendered), `script?`.
+ *
+ * @example
+ * ```ts
+ * eta.loadTemplate("@layout", LAYOUT);
+ * ```
  */
 export const LAYOUT = `<!doctype html>
 <html lang="en">

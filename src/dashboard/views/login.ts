@@ -1,4 +1,11 @@
-/** The login form (token dashboards only). Data: `failed`. */
+/**
+ * The login form (token dashboards only). Data: `failed`.
+ *
+ * @example
+ * ```ts
+ * eta.loadTemplate("@login", LOGIN_PAGE);
+ * ```
+ */
 export const LOGIN_PAGE = `<% layout("@layout", { title: "Sign in", nonce: it.nonce, root: it.root, style: it.style, live: false }) %>
 <section class="panel login">
 <h2>Sign in</h2>

@@ -1,4 +1,12 @@
-/** One job as a table row; the server renders it for the page and for each live update. Data: a JobView. */
+/**
+ * One job as a table row; the server renders it for the page and for each live update. Data: a JobView.
+ *
+ * @example
+ * ```ts
+ * eta.loadTemplate("@row", ROW);
+ * eta.render("@row", jobView(job, root));
+ * ```
+ */
 export const ROW = `<tr id="job-<%= it.id %>" class="job state-<%= it.state %>" data-state="<%= it.state %>">
 <td class="id"><a href="/jobs/<%= it.id %>"><code><%= it.id %></code></a></td>
 <td class="name"><%= it.name %></td>

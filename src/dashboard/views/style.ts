@@ -1,4 +1,11 @@
-/** The dashboard's stylesheet, inlined into every page (one request, no static route). */
+/**
+ * The dashboard's stylesheet, inlined into every page (one request, no static route).
+ *
+ * @example
+ * ```ts
+ * eta.render("@index", { ...data, style: STYLE });
+ * ```
+ */
 export const STYLE = `
 :root { --fg: #1d2430; --muted: #667085; --line: #e4e7ec; --bg: #f6f7f9; --card: #fff;
   --queued: #6b7280; --running: #2563eb; --done: #15803d; --failed: #b42318; --retried: #9a6700; }
