@@ -20,6 +20,10 @@ export type { Detection, DetectContext, Detector, InspectOptions, InspectResult 
 export type { ImageReader } from "./core/io/reader.ts";
 export { openFileReader } from "./core/io/reader.ts";
 export type { FetchedImage, Sink, SinkDriver, SinkTarget, SourceDriver, StreamInspector } from "./core/io/types.ts";
+export { defineImageService, type ImageInfo, type ImageService, type ImageServiceOptions, type ImageUploadMeta } from "./core/io/image-service.ts";
+export { dirStore, type DirStoreRecord } from "./core/io/dir-store.ts";
+export { GrowingFile } from "./core/io/growing-file.ts";
+export { RateLimiter, type ThrottleMethod, type ThrottleOptions } from "./core/io/throttle.ts";
 export { QemuImg, type QemuInfo, type QemuMeasure } from "./core/qemu-img.ts";
 export { parseSize, formatSize } from "./core/size.ts";
 export { convert, inspect, batch, batchSpecs, defaultConfig, type BatchOptions, type ScriptOptions } from "./scripting.ts";

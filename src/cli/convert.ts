@@ -1,10 +1,12 @@
 import { mkdir } from "node:fs/promises";
+import { basename } from "node:path";
 import { UsageError, type DiskpipeError } from "../core/errors.ts";
 import type { JobResult, JobSpec } from "../core/job.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { batchSpecs } from "../scripting.ts";
 import { reportFailure } from "./fail.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
+import type { Pipeline } from "../core/pipeline.ts";
 import { progressReporter, reportMode } from "./report.ts";
 
 /** Flags of `diskpipe convert`. */
@@ -60,8 +62,7 @@ export async function runConvert(sources: string[], flags: ConvertFlags): Promis
   let specs: JobSpec[];
   if (flags.outDir) {
     if (flags.checksum && sources.length > 1) throw new UsageError("--checksum applies to one source; convert the others separately");
-    await mkdir(flags.outDir, { recursive: true });
-    specs = batchSpecs(pipeline, sources, flags.outDir, common);
+    specs = await outDirSpecs(pipeline, sources, flags.outDir, common);
   } else {
     if (sources.length !== 2) throw new UsageError("convert takes SRC DEST, or SRC... --out-dir DIR");
     specs = [{ ...common, source: sources[0], destination: sources[1] }];
@@ -91,6 +92,16 @@ export async function runConvert(sources: string[], flags: ConvertFlags): Promis
   if (specs.length > 1 && !json) process.stderr.write(`${converted} converted, ${failures.length} failed\n`);
   if (failures.length === 0) return 0;
   return failures.every((f) => f.exitCode === 3) ? 3 : (failures.find((f) => f.exitCode !== 3)?.exitCode ?? 1);
+}
+
+/** Specs for `--out-dir`, which may be a directory or a URL prefix (`http://host/put/`, `store://images/`). */
+async function outDirSpecs(pipeline: Pipeline, sources: string[], outDir: string, common: Omit<JobSpec, "source" | "destination">): Promise<JobSpec[]> {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(outDir)) {
+    await mkdir(outDir, { recursive: true });
+    return batchSpecs(pipeline, sources, outDir, common);
+  }
+  const base = outDir.endsWith("/") ? outDir : `${outDir}/`;
+  return batchSpecs(pipeline, sources, ".", common).map((spec) => ({ ...spec, destination: new URL(encodeURIComponent(basename(spec.destination)), base).toString() }));
 }
 
 function printResult(result: JobResult, json: boolean): void {

@@ -14,6 +14,7 @@ import { explainNoSpace } from "./io/no-space.ts";
 import { pathSink } from "./io/path-sink.ts";
 import { pathSource } from "./io/path-source.ts";
 import { sweepStale } from "./io/stale.ts";
+import { ioWrapper } from "./io/throttle.ts";
 import type { Sink, SinkDriver, SourceDriver } from "./io/types.ts";
 import { createJobContext, type RunningJob } from "./job-context.ts";
 import type { JobEvent, JobResult, JobSpec, Stage } from "./job.ts";
@@ -59,11 +60,13 @@ export class Pipeline {
 
   constructor(config: ResolvedConfig) {
     this.config = config;
+    const wrapper = ioWrapper(config.throttle);
     this.plugins = sortPlugins([standardFormats(), ...config.plugins]);
     for (const plugin of this.plugins) for (const format of plugin.formats ?? []) this.formats.register(format, plugin.name);
     this.qemu = new QemuImg({
       binary: config.qemuImg.binary,
       limits: { cpuSeconds: config.qemuImg.cpuSeconds, addressSpace: config.qemuImg.addressSpace },
+      ...(wrapper && { wrapper }),
     });
     this.limit = new Limiter(config.jobs);
     const transfer = { ...config.fetch, ...(config.throttle.bytesPerSecond && { bytesPerSecond: config.throttle.bytesPerSecond }) };

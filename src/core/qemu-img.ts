@@ -16,6 +16,12 @@ export interface QemuImgOptions {
   /** The qemu-img binary (default: "qemu-img" on PATH). */
   binary?: string;
   limits?: Partial<QemuLimits>;
+  /**
+   * A command prefix for conversions (a throttle: `systemd-run --scope -p IO…BandwidthMax=…`,
+   * `ionice -c 3`), built from the paths a conversion reads and writes. The prefix must exec
+   * qemu-img in place so cancelling still reaches it.
+   */
+  wrapper?: (paths: { input: string; output: string }) => string[];
 }
 
 /** The subset of `qemu-img info --output=json` diskpipe relies on, validated. */
@@ -91,10 +97,12 @@ function sourceArgs(image: PlanImage): { flags: string[]; name: string } {
 export class QemuImg {
   readonly binary: string;
   readonly limits: QemuLimits;
+  readonly #wrapper: QemuImgOptions["wrapper"];
   #version: Promise<string> | undefined;
 
   constructor(options: QemuImgOptions = {}) {
     this.binary = options.binary ?? "qemu-img";
+    this.#wrapper = options.wrapper;
     this.limits = {
       cpuSeconds: options.limits?.cpuSeconds ?? DEFAULT_LIMITS.cpuSeconds,
       addressSpace: options.limits?.addressSpace ?? DEFAULT_LIMITS.addressSpace,
@@ -160,9 +168,16 @@ export class QemuImg {
     return args;
   }
 
+  /** The whole command line of a conversion: the wrapper prefix (if any), qemu-img, its argv. */
+  convertCommand(plan: ConvertPlan): string[] {
+    const prefix = this.#wrapper?.({ input: plan.input.path, output: plan.output.path }) ?? [];
+    return [...prefix, this.binary, ...this.convertArgs(plan)];
+  }
+
   /** Runs a conversion, reporting qemu-img's percentage as it goes. */
   async convert(plan: ConvertPlan, run: ConvertRun = {}): Promise<void> {
-    const { child } = await this.#spawn(this.binary, this.convertArgs(plan), run.signal);
+    const [file, ...args] = this.convertCommand(plan);
+    const { child } = await this.#spawn(file, args, run.signal);
     let carry = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       const text = carry + chunk.toString("latin1");

@@ -138,10 +138,8 @@ export class GrowingFile {
       if (this.#failure !== undefined) throw this.#failure;
       const limit = this.#final ?? this.#expected;
       const wanted = limit === undefined ? offset + length : Math.min(offset + length, limit);
-      if (this.#written >= wanted || this.#final !== undefined) {
-        if (offset >= (this.#final ?? Infinity) || wanted <= offset) return new Uint8Array(0);
-        return this.readBack(offset, wanted - offset);
-      }
+      if (wanted <= offset) return new Uint8Array(0);
+      if (this.#written >= wanted || this.#final !== undefined) return this.readBack(offset, wanted - offset);
       await new Promise<void>((resolve) => this.#waiters.add(resolve));
     }
   }

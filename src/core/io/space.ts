@@ -1,9 +1,11 @@
 import { statfs } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { DiskpipeError } from "../errors.ts";
 import { formatSize } from "../size.ts";
 
 /**
- * Bytes available to an unprivileged writer in the filesystem holding `directory`.
+ * Bytes available to an unprivileged writer in the filesystem holding `directory` (or, when it
+ * does not exist yet, its nearest existing ancestor).
  *
  * @example
  * ```ts
@@ -11,8 +13,15 @@ import { formatSize } from "../size.ts";
  * ```
  */
 export async function freeSpace(directory: string): Promise<number> {
-  const stats = await statfs(directory);
-  return stats.bavail * stats.bsize;
+  // A directory not made yet (a store's root) will be made on the filesystem of its nearest existing ancestor.
+  for (let at = resolve(directory); ; at = dirname(at)) {
+    try {
+      const stats = await statfs(at);
+      return stats.bavail * stats.bsize;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || dirname(at) === at) throw error;
+    }
+  }
 }
 
 /**
