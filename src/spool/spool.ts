@@ -100,6 +100,8 @@ class SpoolImpl implements Spool {
   /** Jobs whose output name was already taken when they were claimed. */
   readonly #outputTaken = new Set<string>();
   readonly #sidecars = new Map<string, Sidecar | undefined>();
+  /** Names in `failed/` chosen by failures still moving their files. */
+  readonly #failing = new Set<string>();
   readonly #idleWaiters: Array<() => void> = [];
   #claims: Promise<void> = Promise.resolve();
   #journal?: Journal;
@@ -396,21 +398,30 @@ class SpoolImpl implements Spool {
   }
 
   async #fail(job: SpoolJob, error: DiskpipeError): Promise<void> {
-    const failed = await this.#failedNameOf(job);
-    const json = error.toJSON();
-    // Messages name the claimed file by its work path; people dropped it under its own name.
-    const reason: SpoolError = { ...json, message: json.message.replaceAll(job.source, job.name), at: now() };
-    const entry: JournalEntry = { at: reason.at, id: job.id, state: "failed", error: reason, failed, ...facts(job) };
-    await this.#journal!.append(entry);
-    await this.#completeFailure(job, join(this.layout.failed, failed), reason);
-    applyEntry(this.#jobs, entry, this.layout);
-    this.#emit({ type: "failed", job });
+    const failed = await this.#reserveFailedName(job);
+    try {
+      const json = error.toJSON();
+      // Messages name the claimed file by its work path; people dropped it under its own name.
+      const reason: SpoolError = { ...json, message: json.message.replaceAll(job.source, job.name), at: now() };
+      const entry: JournalEntry = { at: reason.at, id: job.id, state: "failed", error: reason, failed, ...facts(job) };
+      await this.#journal!.append(entry);
+      await this.#completeFailure(job, join(this.layout.failed, failed), reason);
+      applyEntry(this.#jobs, entry, this.layout);
+      this.#emit({ type: "failed", job });
+    } finally {
+      this.#failing.delete(failed);
+    }
   }
 
-  async #failedNameOf(job: SpoolJob): Promise<string> {
+  /** `failed/<name>`, or `failed/<id>--<name>` when that is taken; reserved until the move is done. */
+  async #reserveFailedName(job: SpoolJob): Promise<string> {
     const plain = join(this.layout.failed, job.name);
-    const taken = [...this.#jobs.values()].some((other) => other !== job && other.state === "failed" && other.failedPath === plain);
-    return taken || (await exists(plain)) || (await exists(`${plain}.error.json`)) ? prefixed(job.id, job.name) : job.name;
+    const onDisk = (await exists(plain)) || (await exists(`${plain}.error.json`));
+    // No await from here on: checking and reserving must not interleave with another failure.
+    const taken = onDisk || this.#failing.has(job.name) || [...this.#jobs.values()].some((other) => other !== job && other.state === "failed" && other.failedPath === plain);
+    const name = taken ? prefixed(job.id, job.name) : job.name;
+    this.#failing.add(name);
+    return name;
   }
 
   /** Writes the error file and moves the source and its sidecar into `failed/` (each step repeatable). */
