@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
@@ -104,4 +105,42 @@ describe("examples run unchanged on Node and Deno", () => {
     }
     assert.equal(existsSync(join(dir, "vetoed-node.qcow2")), false);
   });
+
+  for (const runtime of ["node", "deno"] as const) {
+    it(`watch-folder.ts on ${runtime}: converts a dropped file and writes a sha256 manifest beside it`, async () => {
+      const root = join(dir, `spool-${runtime}`);
+      const script = join("examples", "watch-folder.ts");
+      const child =
+        runtime === "node"
+          ? spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), "run", script, root, "60"], { cwd: repoRoot })
+          : spawn(deno, ["run", "-A", script, root, "60"], { cwd: repoRoot });
+      let output = "";
+      child.stdout.on("data", (chunk) => (output += chunk));
+      child.stderr.on("data", (chunk) => (output += chunk));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      try {
+        await waitFor(() => output.includes("watching"), 30_000, () => output);
+        mkdirSync(join(root, "incoming", "qcow2"), { recursive: true });
+        copyFileSync(join(input, "disk.vmdk"), join(root, "incoming", "qcow2", ".disk.vmdk.part"));
+        renameSync(join(root, "incoming", "qcow2", ".disk.vmdk.part"), join(root, "incoming", "qcow2", "disk.vmdk"));
+        await waitFor(() => output.includes("done   disk.vmdk"), 60_000, () => output);
+        const out = join(root, "done", "disk.qcow2");
+        const digest = createHash("sha256").update(readFileSync(out)).digest("hex");
+        assert.equal(readFileSync(`${out}.sha256`, "utf8"), `${digest}  disk.qcow2\n`);
+        assert.ok(sameDisk(join(dir, "disk.raw"), "raw", out, "qcow2"));
+      } finally {
+        child.kill("SIGINT");
+        assert.equal(await exited, 0, output);
+      }
+      assert.match(output, /stopped/);
+    });
+  }
 });
+
+async function waitFor(check: () => boolean, ms: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
