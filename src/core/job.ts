@@ -10,9 +10,9 @@ import type { InspectResult } from "./inspect/types.ts";
  * ```
  */
 export interface JobSpec {
-  /** A local path, a block device, or an http(s):// URL. */
+  /** A local path, a block device, an http(s):// URL, or an image service location (`store://NAME/ID`). */
   source: string;
-  /** A local path, an existing block device, or an http(s):// URL to PUT to. */
+  /** A local path, an existing block device, an http(s):// URL to PUT to, or an image service location. */
   destination: string;
   /** Target format, by conventional name (raw, qcow2, vmdk, vhd, vhdx, vdi, ploop, luks, …). */
   to: string;

@@ -88,7 +88,6 @@ export class GrowingFile {
 
   /** Marks the file complete: its size is what was written. */
   async finish(): Promise<void> {
-    await this.#handle.sync();
     this.#final = this.#written;
     if (this.#expected === undefined) this.#settleSize.resolve(this.#written);
     this.#wake();

@@ -9,6 +9,8 @@ import { HttpStatusError, isTransient, redactUrl, send } from "./http.ts";
 import { freeSpace } from "./space.ts";
 import { rateLimiterFor } from "./throttle.ts";
 
+const BATCH = 1024 * 1024;
+
 /** How a download behaves. */
 export interface DownloadOptions {
   /** Idle timeout in ms: connecting, waiting for the answer, between chunks. */
@@ -120,33 +122,52 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
     }
 
     let position = 0;
-    for await (const received of response) {
-      idle.kick();
-      let chunk = received as Buffer;
-      if (pace) {
-        idle.pause();
-        await pace.take(chunk.length, options.signal);
-        idle.kick();
-      }
-      if (replay > position) {
-        const overlap = Math.min(chunk.length, replay - position);
-        const before = await file.readBack(position, overlap);
-        if (Buffer.compare(before, chunk.subarray(0, overlap)) !== 0) throw changed(url);
-        state.hash.update(chunk.subarray(0, overlap));
-        position += overlap;
-        chunk = chunk.subarray(overlap);
-        if (chunk.length === 0) continue;
-      }
-      state.hash.update(chunk);
-      await file.append(chunk).catch((error: unknown) => {
+    // Chunks are written in batches of up to 1 MiB, or at once when nothing more is waiting.
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async () => {
+      if (batched === 0) return;
+      const data = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+      batch = [];
+      batched = 0;
+      await file.append(data).catch((error: unknown) => {
         throw spaceError(error, file, state, url);
       });
       position = file.written;
-      if (state.total !== undefined && file.written > state.total) {
-        throw new DiskpipeError("fetch-failed", `${redactUrl(url)} sent more than the ${state.total} bytes it announced`);
-      }
       options.onProgress?.(file.written, state.total);
+    };
+    try {
+      for await (const received of response) {
+        idle.kick();
+        let chunk = received as Buffer;
+        if (pace) {
+          idle.pause();
+          await pace.take(chunk.length, options.signal);
+          idle.kick();
+        }
+        if (replay > position) {
+          const overlap = Math.min(chunk.length, replay - position);
+          const before = await file.readBack(position, overlap);
+          if (Buffer.compare(before, chunk.subarray(0, overlap)) !== 0) throw changed(url);
+          state.hash.update(chunk.subarray(0, overlap));
+          position += overlap;
+          chunk = chunk.subarray(overlap);
+          if (chunk.length === 0) continue;
+        }
+        state.hash.update(chunk);
+        batch.push(chunk);
+        batched += chunk.length;
+        if (state.total !== undefined && file.written + batched > state.total) {
+          throw new DiskpipeError("fetch-failed", `${redactUrl(url)} sent more than the ${state.total} bytes it announced`);
+        }
+        if (batched >= BATCH || response.readableLength === 0) await flush();
+      }
+    } catch (error) {
+      // What arrived before a drop is good: it must be on disk before a resume asks for the rest.
+      if (isTransient(error)) await flush();
+      throw error;
     }
+    await flush();
     if (replay > position) throw changed(url);
     if (state.total !== undefined && file.written < state.total) {
       throw Object.assign(new Error(`connection closed after ${file.written} of ${state.total} bytes`), { code: "ECONNRESET" });
