@@ -3,7 +3,15 @@ import { DiskpipeError } from "./errors.ts";
 import type { Plugin, PluginOption } from "./plugin.ts";
 import { parseSize } from "./size.ts";
 
-const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+/**
+ * A size field (zod): bytes, or a string with a binary suffix ("10G"), parsed to bytes.
+ *
+ * @example
+ * ```ts
+ * z.object({ maxSize: sizeSchema }).parse({ maxSize: "2T" }); // { maxSize: 2199023255552 }
+ * ```
+ */
+export const sizeSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
   try {
     return parseSize(value);
   } catch (error) {
@@ -11,6 +19,8 @@ const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
     return z.NEVER;
   }
 });
+
+const size = sizeSchema;
 
 const hook = z.union([z.function(), z.object({ handler: z.function(), order: z.enum(["pre", "post"]).optional() }).strict()]);
 

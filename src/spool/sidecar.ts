@@ -1,16 +1,9 @@
 import { open } from "node:fs/promises";
 import { z } from "zod";
 import { DiskpipeError } from "../core/errors.ts";
-import { parseSize } from "../core/size.ts";
+import { sizeSchema } from "../core/config.ts";
 
-const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseSize(value);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const size = sizeSchema;
 
 /** Sidecars are small; a larger one is refused unread. */
 const MAX_SIDECAR_BYTES = 64 * 1024;
