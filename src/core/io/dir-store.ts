@@ -18,7 +18,14 @@ const sidecarSchema = z.looseObject({
   storedAt: z.string().optional(),
 });
 
-/** The JSON sidecar `ID.json` kept beside each image of a {@link dirStore}. */
+/**
+ * The JSON sidecar `ID.json` kept beside each image of a {@link dirStore}.
+ *
+ * @example
+ * ```ts
+ * const record: DirStoreRecord = JSON.parse(await readFile("/srv/images/web-01.json", "utf8"));
+ * ```
+ */
 export type DirStoreRecord = z.infer<typeof sidecarSchema>;
 
 /**

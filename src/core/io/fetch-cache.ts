@@ -1,4 +1,11 @@
-/** What a cache entry is made of: a value, the promise that it is complete, and how to remove it. */
+/**
+ * What a cache entry is made of: a value, the promise that it is complete, and how to remove it.
+ *
+ * @example
+ * ```ts
+ * const init: CacheEntryInit<string> = { value: path, ready: downloaded, dispose: () => rm(dir, { recursive: true }) };
+ * ```
+ */
 export interface CacheEntryInit<T> {
   value: T;
   /** Settles when the temporary image is complete (or failed). */
@@ -7,7 +14,16 @@ export interface CacheEntryInit<T> {
   dispose(): Promise<void>;
 }
 
-/** One user's hold on a cached temporary image. */
+/**
+ * One user's hold on a cached temporary image.
+ *
+ * @example
+ * ```ts
+ * const lease: Lease<string> = fetchCache.acquire(key, start);
+ * await lease.ready;
+ * ctx.onCleanup(() => lease.release());
+ * ```
+ */
 export interface Lease<T> {
   readonly value: T;
   readonly ready: Promise<unknown>;
@@ -120,5 +136,12 @@ export class FetchCache {
   }
 }
 
-/** The cache the built-in sources share within this process. */
+/**
+ * The cache the built-in sources share within this process.
+ *
+ * @example
+ * ```ts
+ * const unhold = fetchCache.hold(); // keep shared downloads for the length of a batch
+ * ```
+ */
 export const fetchCache = new FetchCache();

@@ -11,7 +11,14 @@ import { rateLimiterFor } from "./throttle.ts";
 
 const BATCH = 1024 * 1024;
 
-/** How a download behaves. */
+/**
+ * How a download behaves.
+ *
+ * @example
+ * ```ts
+ * const options: DownloadOptions = { timeoutMs: 30_000, retries: 5, backoffMs: 500, algorithm: "sha256", signal };
+ * ```
+ */
 export interface DownloadOptions {
   /** Idle timeout in ms: connecting, waiting for the answer, between chunks. */
   timeoutMs: number;
@@ -28,7 +35,14 @@ export interface DownloadOptions {
   onNotice?: (message: string) => void;
 }
 
-/** What a finished download learned. */
+/**
+ * What a finished download learned.
+ *
+ * @example
+ * ```ts
+ * const { hash, size }: DownloadResult = await download(url, file, options); // hash: "sha256:…"
+ * ```
+ */
 export interface DownloadResult {
   /** `ALGO:HEX` of every byte of the file. */
   hash: string;

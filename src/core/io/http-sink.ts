@@ -8,7 +8,14 @@ import { recheckOutput } from "./output-check.ts";
 import { rateLimiterFor } from "./throttle.ts";
 import type { SinkDriver } from "./types.ts";
 
-/** Options of {@link httpSink} and {@link putFile}. */
+/**
+ * Options of {@link httpSink} and {@link putFile}.
+ *
+ * @example
+ * ```ts
+ * const sink = httpSink({ timeoutMs: 30_000, retries: 2, bytesPerSecond: 50e6 });
+ * ```
+ */
 export interface HttpSinkOptions {
   /** Idle timeout in ms (connect, sending, waiting for the answer). */
   timeoutMs: number;

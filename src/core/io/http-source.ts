@@ -10,7 +10,14 @@ import { redactUrl } from "./http.ts";
 import { makeFetchDir, temporaryKey, untilAborted } from "./temporary-image.ts";
 import type { FetchedImage, SourceDriver, StreamInspector } from "./types.ts";
 
-/** Options of {@link httpSource} (the configuration's `fetch` and `throttle` sections). */
+/**
+ * Options of {@link httpSource} (the configuration's `fetch` and `throttle` sections).
+ *
+ * @example
+ * ```ts
+ * const source = httpSource({ timeoutMs: 10_000, retries: 3, backoffMs: 250 });
+ * ```
+ */
 export interface HttpSourceOptions {
   /** Idle timeout in ms (connect, answer, between chunks). */
   timeoutMs: number;

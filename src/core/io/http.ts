@@ -2,7 +2,14 @@ import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders 
 import { request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
 
-/** A request that saw no bytes for too long (connecting, waiting for headers, or mid-body). */
+/**
+ * A request that saw no bytes for too long (connecting, waiting for headers, or mid-body).
+ *
+ * @example
+ * ```ts
+ * request.destroy(new HttpTimeoutError(30_000)); // "no data for 30000 ms"
+ * ```
+ */
 export class HttpTimeoutError extends Error {
   readonly code = "ETIMEDOUT";
   constructor(ms: number) {
@@ -11,7 +18,14 @@ export class HttpTimeoutError extends Error {
   }
 }
 
-/** An HTTP answer diskpipe did not want; `retryable` for 408, 429 and 5xx (but 501). */
+/**
+ * An HTTP answer diskpipe did not want; `retryable` for 408, 429 and 5xx (but 501).
+ *
+ * @example
+ * ```ts
+ * if (status !== 200) throw new HttpStatusError("GET", url, status, response.statusMessage);
+ * ```
+ */
 export class HttpStatusError extends Error {
   readonly status: number;
   constructor(method: string, url: URL, status: number, statusText = "") {
@@ -65,7 +79,14 @@ export class Watchdog {
   }
 }
 
-/** One request's options. */
+/**
+ * One request's options.
+ *
+ * @example
+ * ```ts
+ * const options: SendOptions = { method: "PUT", headers: { "content-length": "512" }, timeoutMs: 5000, body };
+ * ```
+ */
 export interface SendOptions {
   method?: string;
   headers?: OutgoingHttpHeaders;
@@ -78,7 +99,14 @@ export interface SendOptions {
   maxRedirects?: number;
 }
 
-/** An answer, the URL that gave it (after redirects), and its idle watchdog (kick it per chunk). */
+/**
+ * An answer, the URL that gave it (after redirects), and its idle watchdog (kick it per chunk).
+ *
+ * @example
+ * ```ts
+ * const { response, url, idle }: Exchange = await send(new URL(location), { timeoutMs: 5000 });
+ * ```
+ */
 export interface Exchange {
   response: IncomingMessage;
   url: URL;

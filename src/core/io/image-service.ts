@@ -8,7 +8,14 @@ import { recheckOutput } from "./output-check.ts";
 import { makeFetchDir, temporaryKey, untilAborted } from "./temporary-image.ts";
 import type { SinkDriver, SourceDriver } from "./types.ts";
 
-/** What a store knows about one image. */
+/**
+ * What a store knows about one image.
+ *
+ * @example
+ * ```ts
+ * const info: ImageInfo = { id: "web-01", size: 1_073_741_824, format: "qcow2", checksum: "sha256:…" };
+ * ```
+ */
 export interface ImageInfo {
   id: string;
   /** Bytes of the stored file. */
@@ -19,7 +26,14 @@ export interface ImageInfo {
   checksum?: string;
 }
 
-/** What diskpipe tells a store about an image it uploads. */
+/**
+ * What diskpipe tells a store about an image it uploads.
+ *
+ * @example
+ * ```ts
+ * async upload(id, fromPath, meta: ImageUploadMeta) { await copyFile(fromPath, `/srv/images/${id}.${meta.format}`); }
+ * ```
+ */
 export interface ImageUploadMeta {
   format: string;
   size: number;
@@ -52,7 +66,14 @@ export interface ImageService {
   localDirectory?: string;
 }
 
-/** Options of {@link defineImageService}. */
+/**
+ * Options of {@link defineImageService}.
+ *
+ * @example
+ * ```ts
+ * defineImageService("glance", glance, { scheme: "glance" }); // glance://glance/<uuid>
+ * ```
+ */
 export interface ImageServiceOptions {
   /** URL scheme (default "store"): locations are `SCHEME://NAME/ID`. */
   scheme?: string;

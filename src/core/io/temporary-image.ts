@@ -2,7 +2,14 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 
-/** The prefix of the directories temporary images live in, under the pipeline's work root. */
+/**
+ * The prefix of the directories temporary images live in, under the pipeline's work root.
+ *
+ * @example
+ * ```ts
+ * name.startsWith(FETCH_DIR_PREFIX); // "fetch-4242-9c1b…"
+ * ```
+ */
 export const FETCH_DIR_PREFIX = "fetch-";
 
 /**

@@ -3,10 +3,24 @@ import { delimiter, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DiskpipeError } from "../errors.ts";
 
-/** How qemu-img runs are held back: cgroup v2 `io.max` (systemd-run), `ionice`, or not at all. */
+/**
+ * How qemu-img runs are held back: cgroup v2 `io.max` (systemd-run), `ionice`, or not at all.
+ *
+ * @example
+ * ```ts
+ * const method: ThrottleMethod = "ionice";
+ * ```
+ */
 export type ThrottleMethod = "auto" | "cgroup" | "ionice" | "none";
 
-/** The `throttle` section of the configuration. */
+/**
+ * The `throttle` section of the configuration.
+ *
+ * @example
+ * ```ts
+ * ioWrapper({ bytesPerSecond: 100 * 1024 ** 2, ioClass: "idle", method: "auto" });
+ * ```
+ */
 export interface ThrottleOptions {
   /** Byte rate for qemu-img (`-r`, and `io.max` through cgroups), the copy engine and HTTP transfers. */
   bytesPerSecond?: number;
@@ -57,7 +71,14 @@ export function rateLimiterFor(bytesPerSecond: number | undefined): RateLimiter 
   return bytesPerSecond ? new RateLimiter(bytesPerSecond) : undefined;
 }
 
-/** Builds the command prefix for one qemu-img run from the paths it reads and writes. */
+/**
+ * Builds the command prefix for one qemu-img run from the paths it reads and writes.
+ *
+ * @example
+ * ```ts
+ * const wrap: CommandWrapper = () => ["ionice", "-c", "3"];
+ * ```
+ */
 export type CommandWrapper = (paths: { input: string; output: string }) => string[];
 
 /**
@@ -96,7 +117,14 @@ function ioniceArgs(ioClass: "idle" | "best-effort"): string[] {
   return ioClass === "idle" ? ["ionice", "-c", "3"] : ["ionice", "-c", "2", "-n", "7"];
 }
 
-/** What the host offers, asked by {@link ioWrapper} (replaceable in tests). */
+/**
+ * What the host offers, asked by {@link ioWrapper} (replaceable in tests).
+ *
+ * @example
+ * ```ts
+ * ioWrapper({ bytesPerSecond: 1e6 }, { cgroupV2: () => false, has: () => true }); // ["ionice", "-c", "2", "-n", "7"]
+ * ```
+ */
 export interface ThrottleProbe {
   /** systemd is PID 1 and cgroup v2 is mounted: `systemd-run --scope` can set `io.max`. */
   cgroupV2(): boolean;

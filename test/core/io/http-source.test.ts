@@ -185,6 +185,35 @@ describe("http source", () => {
     assert.equal(result.sourceHash, `sha256:${sha(qcow2)}`);
   });
 
+  it("keeps a shared download going for the jobs that still want it when one refuses the image", async () => {
+    server.routes.set("/claims.qcow2", { file: qcow2 });
+    const pipeline = createPipeline(config({ jobs: 2 }));
+    const specs = [
+      { source: server.url("/claims.qcow2"), destination: join(out, "claims-a.raw"), to: "raw", from: "vmdk" },
+      { source: server.url("/claims.qcow2"), destination: join(out, "claims-b.raw"), to: "raw", from: "qcow2" },
+    ];
+    const codes: Array<string | undefined> = [];
+    for await (const item of pipeline.batch(specs)) codes.push(`${item.spec.from}:${item.error?.code ?? "ok"}`);
+    assert.deepEqual(codes.sort(), ["qcow2:ok", "vmdk:format-mismatch"]);
+    assert.equal(server.requests("/claims.qcow2").length, 1);
+    assert.ok(sameDisk(raw, "raw", join(out, "claims-b.raw"), "raw"));
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it("an aborted job stops its download and removes the partial file", async () => {
+    const pipeline = createPipeline(config({ throttle: { bytesPerSecond: 1024 * 1024, method: "none" } }));
+    const controller = new AbortController();
+    pipeline.on((e) => {
+      if (e.type === "progress" && e.stage === "fetch" && e.bytes > 256 * 1024) controller.abort(new Error("stop"));
+    });
+    const t0 = performance.now();
+    const error = await failure(pipeline.run({ source: server.url("/disk.raw"), destination: join(out, "aborted.raw"), to: "raw", signal: controller.signal }));
+    assert.ok(performance.now() - t0 < 3000, "the 6 MiB download at 1 MiB/s ran to its end");
+    assert.ok(["aborted", "io-failed"].includes(error.code), error.code);
+    assert.ok(!existsSync(join(out, "aborted.raw")));
+    assert.deepEqual(leftovers(), []);
+  });
+
   for (const jobs of [1, 2]) {
     it(`fetches the same URL once for a whole batch (jobs: ${jobs})`, async () => {
       const path = `/shared-${jobs}.raw`;
