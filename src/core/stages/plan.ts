@@ -61,10 +61,7 @@ export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: Sin
     }
     return virtualSize;
   }
-  const needed =
-    plan.engine === "copy"
-      ? (await stat(plan.input.path)).blocks * 512
-      : (await job.qemu.measure(plan.input, plan.output, plan.secrets)).required;
+  const needed = plan.engine === "copy" ? (await stat(plan.input.path)).blocks * 512 : await measureOutput(job, plan);
   const staging = dirname(target.path);
   const final = target.staged?.finalDirectory;
   const shared = final !== undefined && (await stat(final).catch(() => undefined))?.dev === (await stat(staging)).dev;
@@ -72,4 +69,25 @@ export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: Sin
   await ensureSpace(staging, shared ? needed * 2 : needed, shared ? `${what} and its copy in ${final}` : what);
   if (final !== undefined && !shared) await ensureSpace(final, needed, `the output (${job.spec.destination})`);
   return needed;
+}
+
+/**
+ * The output size: the target format's own estimate when it has one, else what qemu-img
+ * predicts. Drivers without `measure` support (vmdk, vpc, vhdx, vdi) are estimated as the
+ * virtual size for fully allocated subformats, else as a qcow2 of the same data.
+ */
+async function measureOutput(job: RunningJob, plan: ConvertPlan): Promise<number> {
+  const virtualSize = job.inspection!.virtualSize;
+  const estimate = job.formats.get(plan.output.format)?.estimateSize;
+  if (estimate) return estimate(virtualSize);
+  // With secrets, measure would derive keys (seconds of PBKDF work under the CPU limit).
+  if (plan.secrets.length > 0) return virtualSize;
+  try {
+    return (await job.qemu.measure(plan.input, plan.output, plan.secrets)).required;
+  } catch (error) {
+    if (!/does not support size measurement/.test((error as Error).message)) throw error;
+    const subformat = String(plan.output.options.subformat ?? "");
+    if (/fixed|flat|prealloc/i.test(subformat)) return virtualSize;
+    return (await job.qemu.measure(plan.input, { format: "qcow2", driver: "qcow2", options: {} }, plan.secrets)).required;
+  }
 }
