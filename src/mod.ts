@@ -19,6 +19,7 @@ export { STAGES, type ConvertPlan, type JobEvent, type JobResult, type JobSpec, 
 export type { Detection, DetectContext, Detector, InspectOptions, InspectResult } from "./core/inspect/types.ts";
 export type { ImageReader } from "./core/io/reader.ts";
 export { openFileReader } from "./core/io/reader.ts";
+export { inspectStream, inspectUrl, type ImageStream } from "./core/io/inspect-stream.ts";
 export type { FetchedImage, Sink, SinkDriver, SinkTarget, SourceDriver, StreamInspector } from "./core/io/types.ts";
 export { defineImageService, type ImageInfo, type ImageService, type ImageServiceOptions, type ImageUploadMeta } from "./core/io/image-service.ts";
 export { dirStore, type DirStoreRecord } from "./core/io/dir-store.ts";

@@ -2,6 +2,7 @@ import { basename, extname, join } from "node:path";
 import type { ResolvedConfig, UserConfig } from "./core/config.ts";
 import { UsageError } from "./core/errors.ts";
 import type { InspectOptions, InspectResult } from "./core/inspect/types.ts";
+import type { ImageStream } from "./core/io/inspect-stream.ts";
 import type { JobEvent, JobResult, JobSpec } from "./core/job.ts";
 import { createPipeline, type BatchItem, type Pipeline } from "./core/pipeline.ts";
 
@@ -49,18 +50,20 @@ export async function convert(options: JobSpec & ScriptOptions): Promise<JobResu
 }
 
 /**
- * Inspects a local image with the native inspector only (no qemu-img needed).
+ * Inspects an image with the native inspector only (no qemu-img needed): a local path, an
+ * http(s) URL, or a stream of its bytes (a Node Readable or a web ReadableStream).
  *
  * @example
  * ```ts
  * import { inspect } from "diskpipe";
  * const report = await inspect("disk.vmdk", { claimed: "vmdk" });
  * if (!report.safe) console.error(report.problems);
+ * const fromStream = await inspect(createReadStream("disk.qcow2"));
  * ```
  */
-export async function inspect(path: string, options: Omit<InspectOptions, "detectors"> & { config?: UserConfig } = {}): Promise<InspectResult> {
+export async function inspect(image: string | ImageStream, options: Omit<InspectOptions, "detectors"> & { config?: UserConfig } = {}): Promise<InspectResult> {
   const { config, ...inspectOptions } = options;
-  return (await pipelineFor({ config })).inspect(path, inspectOptions);
+  return (await pipelineFor({ config })).inspect(image, inspectOptions);
 }
 
 /** Options of {@link batch}. */

@@ -64,7 +64,7 @@ Examples:
   program
     .command("inspect")
     .description("Inspect images natively (no qemu-img needed): format, virtual size, safety problems.")
-    .argument("<files...>", "image files")
+    .argument("<images...>", "image files or http(s) URLs (only as much is downloaded as the verdict needs)")
     .option("--format <format>", "claimed format; a disagreement is a problem (format-mismatch)")
     .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")
     .option("--json", "print JSON (an object for one file, an array for several)")

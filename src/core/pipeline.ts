@@ -6,6 +6,7 @@ import { toDiskpipeError, type DiskpipeError } from "./errors.ts";
 import { FormatRegistry } from "./formats.ts";
 import { runReduce, runSequential, sortPlugins, type HookTimer } from "./hooks.ts";
 import { inspectFile } from "./inspect/index.ts";
+import { inspectStream, inspectUrl, type ImageStream } from "./io/inspect-stream.ts";
 import type { InspectOptions, InspectResult } from "./inspect/types.ts";
 import { fetchCache } from "./io/fetch-cache.ts";
 import { httpSink } from "./io/http-sink.ts";
@@ -85,10 +86,21 @@ export class Pipeline {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Inspects a local image natively, with the detectors this pipeline's plugins registered. No qemu-img. */
-  inspect(path: string, options: Omit<InspectOptions, "detectors"> = {}): Promise<InspectResult> {
+  /**
+   * Inspects an image natively, with the detectors this pipeline's plugins registered: a local
+   * path, an http(s) URL (only as much is downloaded as the verdict needs) or a stream. No qemu-img.
+   *
+   * @example
+   * ```ts
+   * const report = await pipeline.inspect("disk.vmdk", { claimed: "vmdk" });
+   * ```
+   */
+  inspect(image: string | ImageStream, options: Omit<InspectOptions, "detectors"> = {}): Promise<InspectResult> {
     const accepts = options.claimed ? this.formats.get(options.claimed)?.accepts : undefined;
-    return inspectFile(path, { ...(accepts && { accepts }), ...options, detectors: this.formats.detectors() });
+    const full: InspectOptions = { ...(accepts && { accepts }), ...options, detectors: this.formats.detectors() };
+    if (typeof image !== "string") return inspectStream(image, full, { directory: this.workRoot });
+    if (/^https?:\/\//i.test(image)) return inspectUrl(image, full);
+    return inspectFile(image, full);
   }
 
   /**

@@ -1,34 +1,19 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { repoRoot } from "../../helpers/cli.ts";
+import { diskpipeAsync } from "../../helpers/cli.ts";
 import { makeImage, makeRaw, sameDisk, tempDir } from "../../helpers/images.ts";
 import { TestServer } from "./server.ts";
 
 const MiB = 1024 * 1024;
-const built = existsSync(join(repoRoot, "dist", "src", "core", "io", "http-source.js"));
 
-/** Runs the built CLI without blocking this process (the test server lives in it). */
-function diskpipe(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c));
-    child.stderr.on("data", (c: Buffer) => (stderr += c));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.on("error", reject);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+function diskpipe(args: string[], env: NodeJS.ProcessEnv) {
+  return diskpipeAsync(args, { env });
 }
 
-describe("diskpipe convert with URLs", { skip: built ? false : "needs dist/ (npx tsc -p tsconfig.json); skipped" }, () => {
+describe("diskpipe convert with URLs", () => {
   const { dir, cleanup } = tempDir();
   const tmp = join(dir, "tmp");
   const out = join(dir, "out");
