@@ -29,6 +29,7 @@
  *   vhdx-log                a VHDX log that would need replaying
  *   vdi-corrupt-header      version, offsets, block size, parent/link UUIDs
  *   ploop-corrupt-header    version, cluster size, BAT
+ *   ploop-format-extension  a format extension (dirty bitmaps; qemu 7.2 asserts on crafted ones)
  *   luks-version            LUKS version other than 1
  *   luks-corrupt-header     key slots
  *   partition-table         GPT header/entries CRC or bounds, MBR partitions past the end

@@ -3,6 +3,7 @@ import type { ImageReader } from "../io/reader.ts";
 import { asciiField, u16le, u32le, u8 } from "./bytes.ts";
 import { problem } from "./problem.ts";
 import { readAt } from "./region.ts";
+import { qemuLength } from "./sectors.ts";
 import type { Detection, Detector } from "./types.ts";
 
 const SYSTEM_AREA = 32 * 1024;
@@ -37,12 +38,12 @@ async function detectIso(reader: ImageReader): Promise<Detection | null> {
     Object.assign(details, { volumeId: asciiField(primary, 40, 32).trim(), blockSize, volumeSize });
     if (volumeSize > fileSize) problems.push(problem("truncated", "ISO is truncated: the volume is larger than the file"));
   }
-  return { format: "iso", variant: iso9660 ? "iso9660" : "udf", virtualSize: fileSize, problems, details };
+  return { format: "iso", variant: iso9660 ? "iso9660" : "udf", virtualSize: qemuLength(fileSize), problems, details };
 }
 
 /**
  * Detects ISO 9660 (`CD001`) and UDF (`NSR02`/`NSR03`) volumes from the recognition sequence
- * after the 32 KiB system area. qemu reads them as raw, so the virtual size is the file size;
+ * after the 32 KiB system area. qemu reads them as raw, so the virtual size is the file size (in whole sectors);
  * the volume size goes in the details.
  *
  * @example

@@ -3,6 +3,7 @@ import type { ImageReader } from "../io/reader.ts";
 import { asciiField, matchAscii, u16be, u32be } from "./bytes.ts";
 import { problem } from "./problem.ts";
 import { readAt } from "./region.ts";
+import { qemuLength } from "./sectors.ts";
 import type { Detection, Detector } from "./types.ts";
 
 const MAGIC = "LUKS\xba\xbe";
@@ -14,12 +15,32 @@ const SLOT_ENABLED = 0x00ac71f3;
 const SLOT_DISABLED = 0x0000dead;
 const STRIPES = 4000;
 const MAX_KEY_BYTES = 256;
+const SLOT_ALIGN = 4096 / SECTOR;
+
+/** Ciphers qemu 7.2 opens, with their key sizes (bytes, before XTS doubles them). */
+const CIPHER_KEYS: Record<string, number[]> = { aes: [16, 24, 32], serpent: [16, 24, 32], twofish: [16, 24, 32], cast5: [16], sm4: [16] };
+const HASHES = new Set(["md5", "sha1", "sha224", "sha256", "sha384", "sha512", "ripemd160"]);
+const MODE = /^(ecb|cbc|xts|ctr)-(plain|plain64|essiv:([a-z0-9]+))$/;
+
+/** The cipher, mode and hash must be ones qemu can set up, or it refuses the image. */
+function cipherProblem(cipher: string, mode: string, hash: string, keyBytes: number): string | undefined {
+  const m = MODE.exec(mode);
+  if (!m) return `cipher mode "${mode}" is not supported`;
+  if (m[3] !== undefined && !HASHES.has(m[3])) return `IV hash "${m[3]}" is not supported`;
+  if (!HASHES.has(hash)) return `hash "${hash}" is not supported`;
+  const keys = CIPHER_KEYS[cipher];
+  const key = m[1] === "xts" ? keyBytes / 2 : keyBytes;
+  if (!keys || !keys.includes(key)) return `cipher "${cipher}" with a ${keyBytes}-byte key is not supported`;
+  return undefined;
+}
 
 /** qemu's qcrypto_block_luks_check_header: slots have 4000 stripes and sit between the header and the payload, apart. */
 function slotProblems(head: Uint8Array, payloadSector: number, keyBytes: number): Problem[] {
   const corrupt = (why: string) => problem("luks-corrupt-header", `LUKS header is corrupt: ${why}`);
   if (keyBytes === 0 || keyBytes > MAX_KEY_BYTES) return [corrupt(`key size ${keyBytes} is invalid`)];
-  const slotSectors = Math.ceil((keyBytes * STRIPES) / SECTOR);
+  if (u32be(head, 164) === 0) return [corrupt("master key iteration count is 0")];
+  // qemu rounds key material up to whole 4 KiB, the slot alignment.
+  const slotSectors = Math.ceil(Math.ceil((keyBytes * STRIPES) / SECTOR) / SLOT_ALIGN) * SLOT_ALIGN;
   const ranges: [number, number][] = [];
   for (let i = 0; i < SLOTS; i++) {
     const at = 208 + i * 48;
@@ -27,6 +48,7 @@ function slotProblems(head: Uint8Array, payloadSector: number, keyBytes: number)
     const keyOffset = u32be(head, at + 40);
     const stripes = u32be(head, at + 44);
     if (active !== SLOT_ENABLED && active !== SLOT_DISABLED) return [corrupt(`key slot ${i} state is invalid`)];
+    if (active === SLOT_ENABLED && u32be(head, at + 4) === 0) return [corrupt(`key slot ${i} iteration count is 0`)];
     if (stripes !== STRIPES) return [corrupt(`key slot ${i} has ${stripes} stripes`)];
     if (keyOffset < HEADER_SECTORS) return [corrupt(`key slot ${i} overlaps the header`)];
     if (keyOffset + slotSectors > payloadSector) return [corrupt(`key slot ${i} overlaps the payload`)];
@@ -45,13 +67,17 @@ async function detectLuks(reader: ImageReader): Promise<Detection | null> {
   }
   if (head.length < HEADER_SIZE) return { format: "luks", problems: [problem("truncated", "LUKS header is truncated")] };
   const payloadSector = u32be(head, 104);
-  const problems = slotProblems(head, payloadSector, u32be(head, 108));
+  const keyBytes = u32be(head, 108);
+  const [cipher, mode, hash] = [asciiField(head, 8, 32), asciiField(head, 40, 32), asciiField(head, 72, 32)];
+  const problems = slotProblems(head, payloadSector, keyBytes);
+  const unsupported = cipherProblem(cipher, mode, hash, keyBytes);
+  if (unsupported) problems.push(problem("luks-corrupt-header", `LUKS header is unusable: ${unsupported}`));
   const payloadOffset = payloadSector * SECTOR;
   let virtualSize: number | undefined;
   if (problems.length === 0) {
     const fileSize = await reader.size();
     if (payloadOffset > fileSize) problems.push(problem("truncated", "LUKS is truncated: the payload starts past the end of the file"));
-    else virtualSize = fileSize - payloadOffset;
+    else virtualSize = qemuLength(fileSize) - payloadOffset;
   }
   return {
     format: "luks",
@@ -60,9 +86,9 @@ async function detectLuks(reader: ImageReader): Promise<Detection | null> {
     problems,
     details: {
       version,
-      cipher: asciiField(head, 8, 32),
-      cipherMode: asciiField(head, 40, 32),
-      hash: asciiField(head, 72, 32),
+      cipher,
+      cipherMode: mode,
+      hash,
       payloadOffset,
     },
   };

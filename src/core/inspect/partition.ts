@@ -4,6 +4,7 @@ import { isZero, matchAscii, u16le, u32le, u64leBig, u8 } from "./bytes.ts";
 import { crc32 } from "./crc.ts";
 import { problem } from "./problem.ts";
 import { readAt, readChunks } from "./region.ts";
+import { qemuLength } from "./sectors.ts";
 import type { Detection, Detector } from "./types.ts";
 
 const MBR_SIZE = 512;
@@ -108,13 +109,13 @@ async function detectPartition(reader: ImageReader): Promise<Detection | null> {
   const fileSize = await reader.size();
   if (entries.some((e) => e.type === PROTECTIVE)) {
     const { problems, details } = await gptProblems(reader, fileSize);
-    return { format: "raw", variant: "gpt", virtualSize: fileSize, problems, details };
+    return { format: "raw", variant: "gpt", virtualSize: qemuLength(fileSize), problems, details };
   }
   const used = entries.filter((e) => e.type !== 0);
   return {
     format: "raw",
     variant: "mbr",
-    virtualSize: fileSize,
+    virtualSize: qemuLength(fileSize),
     problems: mbrProblems(entries, Math.floor(fileSize / 512)),
     details: { partitions: used.length, types: used.map((e) => e.type) },
   };

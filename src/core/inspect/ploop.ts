@@ -25,6 +25,7 @@ async function detectPloop(reader: ImageReader): Promise<Detection | null> {
   // The old magic keeps only the low 32 bits of nb_sectors, as qemu reads it.
   const sectors = ext ? u64leBig(head, 36) : u64leBig(head, 36) & 0xffffffffn;
   const dataOffset = u32le(head, 48);
+  const extensionOffset = u64leBig(head, 56);
   const batEnd = HEADER_SIZE + batEntries * 4;
   if (version !== 2) problems.push(corrupt(`version ${version} is not 2`));
   if (tracks === 0 || tracks > Math.floor(INT32_MAX / 513)) problems.push(corrupt(`cluster of ${tracks} sectors is invalid`));
@@ -32,6 +33,8 @@ async function detectPloop(reader: ImageReader): Promise<Detection | null> {
   else if (batEntries > 0 && BigInt(batEntries - 1) * BigInt(tracks) >= sectors) problems.push(corrupt("the BAT is larger than the disk"));
   if (batEntries > INT32_MAX / 4) problems.push(corrupt("the BAT is too large"));
   if (dataOffset !== 0 && dataOffset * SECTOR < batEnd) problems.push(corrupt("data overlaps the BAT"));
+  // qemu 7.2 parses format extensions (dirty bitmaps) with an assertion a crafted offset trips.
+  if (extensionOffset !== 0n) problems.push(problem("ploop-format-extension", "ploop has a format extension (dirty bitmaps), which is not accepted"));
   const bytes = sectors * BigInt(SECTOR);
   if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) problems.push(corrupt("the disk size is absurd"));
   if (problems.length === 0 && batEnd > (await reader.size())) {
@@ -48,7 +51,7 @@ async function detectPloop(reader: ImageReader): Promise<Detection | null> {
 
 /**
  * Detects Parallels/Virtuozzo ploop images (qemu's `parallels`) under either magic and checks
- * the header and BAT bounds. Virtual size is nb_sectors × 512 (its low 32 bits for the old
+ * the header and BAT bounds; a format extension (dirty bitmaps) is refused. Virtual size is nb_sectors × 512 (its low 32 bits for the old
  * `WithoutFreeSpace` magic, as qemu reads it).
  *
  * @example

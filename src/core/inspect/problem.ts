@@ -29,6 +29,7 @@ export const problemCodes = [
   "vhdx-log",
   "vdi-corrupt-header",
   "ploop-corrupt-header",
+  "ploop-format-extension",
   "luks-version",
   "luks-corrupt-header",
   "partition-table",

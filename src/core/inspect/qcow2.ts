@@ -129,6 +129,10 @@ function headerProblems(h: Header): Problem[] {
   else if (h.l1Size > MAX_L1_BYTES / 8) out.push(corrupt(`L1 table of ${h.l1Size} entries is too large`));
   else if (BigInt(h.l1Size) < l1Needed) out.push(corrupt("L1 table is too small for the virtual size"));
   if (badTable(h.l1Offset, BigInt(h.l1Size), 8n, cluster)) out.push(corrupt("L1 table offset is invalid"));
+  // The first cluster holds the header; tables qemu would read from it are nonsense.
+  if (h.refcountOffset < cluster) out.push(corrupt("refcount table overlaps the header"));
+  if (h.l1Size > 0 && h.l1Offset < cluster) out.push(corrupt("L1 table overlaps the header"));
+  if (h.snapshots > 0 && h.snapshotsOffset < cluster) out.push(corrupt("snapshot table overlaps the header"));
   return out;
 }
 
@@ -159,11 +163,12 @@ async function readExtensions(reader: ImageReader, h: Header): Promise<Extension
     const magic = u32be(window, offset);
     const length = u32be(window, offset + 4);
     offset += 8;
-    if (magic === 0) break;
+    // qemu checks the length before looking at the type, even for the end marker.
     if (offset > span || length > span - offset) {
       out.problems.push(corrupt("an extension is larger than the header area"));
       break;
     }
+    if (magic === 0) break;
     if (capped && offset + length > window.length) {
       out.problems.push(corrupt(`they run past the first ${EXTENSION_WINDOW / 1024} KiB`));
       break;

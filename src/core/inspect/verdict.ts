@@ -1,6 +1,7 @@
 import type { Problem } from "../errors.ts";
 import { checkClaim } from "./claim.ts";
 import { problem } from "./problem.ts";
+import { qemuLength } from "./sectors.ts";
 import type { Detection, Detector, InspectOptions, InspectResult } from "./types.ts";
 
 /** One detector's match, with the detector's position in the run order. */
@@ -45,7 +46,7 @@ export function verdict(found: Found[], options: InspectOptions, fileSize: numbe
   }
   const format = primary?.format ?? "raw";
   const variant = primary?.variant;
-  const virtualSize = primary?.virtualSize ?? fileSize;
+  const virtualSize = primary?.virtualSize ?? (fileSize < 0 ? fileSize : qemuLength(fileSize));
   if (options.maxSize !== undefined && virtualSize > options.maxSize) {
     problems.push(problem("too-large", `virtual size ${virtualSize} exceeds the limit of ${options.maxSize} bytes`));
   }

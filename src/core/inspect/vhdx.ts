@@ -3,7 +3,7 @@ import type { ImageReader } from "../io/reader.ts";
 import { hex, isZero, matchAscii, u16le, u32le, u64leBig } from "./bytes.ts";
 import { crc32c } from "./crc.ts";
 import { problem } from "./problem.ts";
-import { readAt } from "./region.ts";
+import { readAt, readChunks } from "./region.ts";
 import type { Detection, Detector } from "./types.ts";
 
 const KiB = 1024;
@@ -16,6 +16,9 @@ const METADATA_TABLE_SIZE = 64 * KiB;
 const MAX_ENTRIES = 2047;
 const MAX_VIRTUAL_SIZE = 64 * MiB * MiB;
 const SECTORS_PER_CHUNK = 2 ** 23;
+/** 2 TiB in 1 MiB blocks; a larger table is left for qemu's own check. */
+const MAX_BAT_SCAN = 16 * MiB;
+const PAYLOAD_FULLY_PRESENT = 6n;
 
 /** A GUID as it sits on disk: the first three fields little-endian. */
 function guidHex(text: string): string {
@@ -68,13 +71,22 @@ interface Region {
   length: number;
 }
 
-async function regions(reader: ImageReader): Promise<{ bat: Region; metadata: Region }> {
+/** qemu's log checks: placement in whole MiB, log version 0; the log region joins the overlap checks. */
+function logRegion(header: Uint8Array): Region {
+  const offset = Number(u64leBig(header, 72));
+  const length = u32le(header, 68);
+  if (offset < MiB || offset % MiB !== 0 || length % MiB !== 0 || !Number.isSafeInteger(offset + length)) throw new Corrupt("the log is misplaced");
+  if (u16le(header, 64) !== 0) throw new Corrupt(`log version ${u16le(header, 64)} is not 0`);
+  return { offset, length };
+}
+
+async function regions(reader: ImageReader, log: Region): Promise<{ bat: Region; metadata: Region }> {
   const buf = await readAt(reader, REGION_TABLE_OFFSET, REGION_TABLE_SIZE);
   if (buf.length < REGION_TABLE_SIZE || !matchAscii(buf, 0, "regi") || !checksumOk(buf)) throw new Corrupt("region table is invalid");
   const count = u32le(buf, 8);
   if (count > MAX_ENTRIES) throw new Corrupt(`region table has ${count} entries`);
   const found: Partial<Record<"bat" | "metadata", Region>> = {};
-  const all: Region[] = [];
+  const all: Region[] = log.length > 0 ? [log] : [];
   for (let i = 0; i < count; i++) {
     const at = 16 + i * 32;
     const id = hex(buf, at, 16);
@@ -144,6 +156,17 @@ async function metadata(reader: ImageReader, region: Region): Promise<Metadata> 
   };
 }
 
+/** BAT entries qemu expects: payload blocks, with one sector-bitmap entry after every chunk. */
+function batLayout(m: Metadata): { entries: bigint; chunkRatio: bigint } {
+  const block = BigInt(m.blockSize);
+  const chunkRatio = (BigInt(SECTORS_PER_CHUNK) * BigInt(m.logicalSectorSize)) / block;
+  const dataBlocks = (m.virtualDiskSize + block - 1n) / block;
+  const entries = m.hasParent
+    ? ((dataBlocks + chunkRatio - 1n) / chunkRatio) * (chunkRatio + 1n)
+    : dataBlocks + (dataBlocks - 1n) / chunkRatio;
+  return { entries, chunkRatio };
+}
+
 function metadataProblems(m: Metadata, bat: Region): string[] {
   const out: string[] = [];
   const power = (n: number) => n > 0 && (n & (n - 1)) === 0;
@@ -151,15 +174,35 @@ function metadataProblems(m: Metadata, bat: Region): string[] {
   // The format allows 4096, but qemu 7.2 refuses it (ENOTSUP).
   if (m.logicalSectorSize !== 512) out.push(`logical sector size ${m.logicalSectorSize} is not 512 (the only one qemu-img reads)`);
   if (m.physicalSectorSize !== 512 && m.physicalSectorSize !== 4096) out.push(`physical sector size ${m.physicalSectorSize} is invalid`);
+  if (m.virtualDiskSize === 0n) out.push("virtual disk size is 0");
   if (m.virtualDiskSize > BigInt(MAX_VIRTUAL_SIZE)) out.push("virtual disk size is above 64 TiB");
-  if (out.length > 0) return out;
-  const block = BigInt(m.blockSize);
-  const chunkRatio = (BigInt(SECTORS_PER_CHUNK) * BigInt(m.logicalSectorSize)) / block;
-  const dataBlocks = (m.virtualDiskSize + block - 1n) / block;
-  const entries = m.hasParent
-    ? ((dataBlocks + chunkRatio - 1n) / chunkRatio) * (chunkRatio + 1n)
-    : dataBlocks + (dataBlocks > 0n ? (dataBlocks - 1n) / chunkRatio : 0n);
-  if (entries * 8n > BigInt(bat.length)) out.push("the BAT region is too small for the disk");
+  if (out.length === 0 && batLayout(m).entries * 8n > BigInt(bat.length)) out.push("the BAT region is too small for the disk");
+  return out;
+}
+
+/**
+ * Like qemu, checks that every fully present payload block lies inside the file and outside
+ * the log, BAT and metadata regions. Streams the table; larger tables than this are left to qemu.
+ */
+async function batProblems(reader: ImageReader, m: Metadata, bat: Region, taken: Region[], fileSize: number): Promise<Problem[]> {
+  const { entries, chunkRatio } = batLayout(m);
+  if (entries * 8n > BigInt(MAX_BAT_SCAN)) return [];
+  const ratio = Number(chunkRatio);
+  const out: Problem[] = [];
+  await readChunks(reader, bat.offset, Number(entries) * 8, 64 * KiB, (chunk, position) => {
+    for (let at = 0; at + 8 <= chunk.length && out.length === 0; at += 8) {
+      const index = (position + at) / 8;
+      const isBitmapEntry = index % (ratio + 1) === ratio;
+      const entry = u64leBig(chunk, at);
+      if (isBitmapEntry || (entry & 7n) !== PAYLOAD_FULLY_PRESENT) continue;
+      const offset = Number(entry & ~0xfffffn);
+      const end = offset + m.blockSize;
+      if (end > fileSize) out.push(problem("truncated", `VHDX is truncated: block ${index} lies past the end of the file`));
+      else if (offset < MiB || taken.some((r) => offset < r.offset + r.length && r.offset < end)) {
+        out.push(problem("vhdx-corrupt-header", `VHDX is corrupt: block ${index} overlaps the headers or a region`));
+      }
+    }
+  });
   return out;
 }
 
@@ -172,8 +215,9 @@ async function detectVhdx(reader: ImageReader): Promise<Detection | null> {
   let variant: string | undefined;
   try {
     const header = await currentHeader(reader);
-    if (!isZero(header, 48, 16)) problems.push(problem("vhdx-log", "VHDX has a log to replay, which needs write access to the image"));
-    const { bat, metadata: metadataRegion } = await regions(reader);
+    const log = logRegion(header);
+    if (!isZero(header, 48, 16) && log.length > 0) problems.push(problem("vhdx-log", "VHDX has a log to replay, which needs write access to the image"));
+    const { bat, metadata: metadataRegion } = await regions(reader, log);
     const m = await metadata(reader, metadataRegion);
     const bad = metadataProblems(m, bat);
     if (bad.length > 0) throw new Corrupt(bad.join("; "));
@@ -186,6 +230,8 @@ async function detectVhdx(reader: ImageReader): Promise<Detection | null> {
       const fileSize = await reader.size();
       if (bat.offset + bat.length > fileSize || metadataRegion.offset + metadataRegion.length > fileSize) {
         problems.push(problem("truncated", "VHDX is truncated: a region lies past the end of the file"));
+      } else {
+        problems.push(...(await batProblems(reader, m, bat, [log, bat, metadataRegion], fileSize)));
       }
     }
   } catch (error) {

@@ -17,6 +17,8 @@ export interface VmdkDescriptor {
   extents: VmdkExtent[];
   /** qemu follows `parentFileNameHint` wherever the text contains it, even inside a comment. */
   namesParent: boolean;
+  /** qemu refuses a descriptor where the first "CID" and "parentCID" are not followed by `=` and hex. */
+  cidsReadable: boolean;
   /** The first few lines that are neither comments, known keys, `ddb.*` keys nor well-formed extents (1-based). */
   unexpected: { line: number; text: string }[];
   unexpectedCount: number;
@@ -42,6 +44,12 @@ function qemuView(text: string, name: string): string | undefined {
   return end < 0 ? undefined : text.slice(start, end);
 }
 
+/** qemu's vmdk_read_cid: the first occurrence of the name, one separator, then sscanf("%x"). */
+function cidReadable(text: string, name: string): boolean {
+  const at = text.indexOf(name);
+  return at >= 0 && text[at + name.length] === "=" && /^\s*[0-9a-fA-F]/.test(text.slice(at + name.length + 1, at + name.length + 64));
+}
+
 /**
  * Parses a VMDK text descriptor (embedded in a sparse file or standing alone) into its
  * create type and extents, noting every line diskpipe does not expect.
@@ -57,6 +65,7 @@ export function parseVmdkDescriptor(text: string): VmdkDescriptor {
     qemuCreateType: qemuView(text, "createType"),
     extents: [],
     namesParent: text.includes("parentFileNameHint"),
+    cidsReadable: cidReadable(text, "CID") && cidReadable(text, "parentCID"),
     unexpected: [],
     unexpectedCount: 0,
   };

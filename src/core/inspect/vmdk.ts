@@ -74,6 +74,7 @@ function descriptorProblems(d: VmdkDescriptor, embedded: boolean, capacity: bigi
     const shown = d.unexpected.map((u) => `line ${u.line}: "${u.text}"`).join("; ");
     out.push(problem("vmdk-descriptor-line", `VMDK descriptor has ${d.unexpectedCount} unexpected line(s): ${shown}`));
   }
+  if (!d.cidsReadable) out.push(problem("vmdk-descriptor-line", "VMDK descriptor lacks a readable CID or parentCID line"));
   if (d.createType !== d.qemuCreateType) {
     out.push(problem("vmdk-descriptor-line", "VMDK descriptor mentions createType outside its key line"));
   }

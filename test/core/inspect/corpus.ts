@@ -8,7 +8,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { appendFileSync, closeSync, copyFileSync, ftruncateSync, openSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { crc32 } from "../../../src/core/inspect/crc.ts";
+import { crc32, crc32c } from "../../../src/core/inspect/crc.ts";
 import type { InspectOptions } from "../../../src/core/inspect/types.ts";
 
 const run = promisify(execFile);
@@ -166,6 +166,17 @@ function vhdxItem(path: string, item: Buffer): number {
   throw new Error(`no such VHDX metadata item in ${path}`);
 }
 
+/** Edits both VHDX headers (at 64 and 128 KiB) and fixes their CRC-32C. */
+function editVhdxHeaders(path: string, edit: (header: Buffer) => void): void {
+  for (const offset of [64 * 1024, 128 * 1024]) {
+    const header = peek(path, offset, 4096);
+    edit(header);
+    header.writeUInt32LE(0, 4);
+    header.writeUInt32LE(crc32c(header), 4);
+    patch(path, offset, header);
+  }
+}
+
 // --- GPT / MBR / ISO -------------------------------------------------------------------
 
 const LINUX_FS = Buffer.from("af3dc60f838472478e793d69d8477de4", "hex");
@@ -279,6 +290,9 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
 
   const data = makeSparse(at("data.raw"), 4 * MiB);
   good("data.raw", "raw", undefined, "raw");
+  // qemu counts whole sectors: a raw file of 1000001 bytes is a 1000448-byte disk.
+  makeSparse(at("odd-size.raw"), 1_000_001);
+  good("odd-size.raw", "raw", undefined, "raw");
 
   // qcow2
   qemuImg("convert", "-f", "raw", "-O", "qcow2", data, at("v3.qcow2"));
@@ -343,6 +357,8 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   bad("desc-offset.vmdk", "vmdk", ["vmdk-descriptor-bounds"]);
   patch(copy(at("stream.vmdk"), at("no-footer.vmdk")), 56, u64le(0xffffffffffffffffn));
   bad("no-footer.vmdk", "vmdk", ["vmdk-footer"]);
+  writeFileSync(at("legacy.vmdk"), Buffer.concat([Buffer.from("COWD", "latin1"), Buffer.alloc(2044)]));
+  bad("legacy.vmdk", "vmdk", ["vmdk-create-type"]);
 
   // vhd (qemu's vpc)
   qemuImg("convert", "-f", "raw", "-O", "vpc", data, at("dynamic.vhd"));
@@ -396,6 +412,8 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   copy(at("dynamic.vhdx"), at("parent.vhdx"));
   patch(at("parent.vhdx"), vhdxItem(at("parent.vhdx"), FILE_PARAMETERS) + 4, [2, 0, 0, 0]);
   bad("parent.vhdx", "vhdx", ["vhdx-differencing"]);
+  editVhdxHeaders(copy(at("dynamic.vhdx"), at("log.vhdx")), (h) => h.fill(0x33, 48, 64));
+  bad("log.vhdx", "vhdx", ["vhdx-log"]);
   copy(at("dynamic.vhdx"), at("region-crc.vhdx"));
   patch(at("region-crc.vhdx"), 192 * 1024 + 100, [0x5a]);
   bad("region-crc.vhdx", "vhdx", ["vhdx-corrupt-header"]);
@@ -413,6 +431,8 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   good("disk.ploop", "ploop", "ext", "parallels");
   patch(copy(at("disk.ploop"), at("version3.ploop")), 16, [3, 0, 0, 0]);
   bad("version3.ploop", "ploop", ["ploop-corrupt-header"]);
+  patch(copy(at("disk.ploop"), at("extension.ploop")), 56, [0, 0, 0, 0, 0, 0, 0x80, 0]);
+  bad("extension.ploop", "ploop", ["ploop-format-extension"]);
 
   // raw disks with partition tables, ISO and UDF (qemu reads them all as raw)
   makeGpt(at("gpt.raw"), 4 * MiB);
@@ -448,8 +468,12 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   await luks;
   good("good.luks", "luks", "luks1", "luks");
   images[images.length - 1]!.secretFile = secretFile;
+  appendFileSync(copy(at("good.luks"), at("odd-size.luks")), "x");
+  good("odd-size.luks", "luks", "luks1", "luks");
   patch(copy(at("good.luks"), at("version9.luks")), 6, [0, 9]);
   bad("version9.luks", "luks", ["luks-version"]);
+  patch(copy(at("good.luks"), at("cipher.luks")), 8, Buffer.from("rot13\0", "latin1"));
+  bad("cipher.luks", "luks", ["luks-corrupt-header"]);
 
   return images;
 }
