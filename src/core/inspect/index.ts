@@ -17,21 +17,21 @@
  *   vmdk-create-type        createType other than monolithicSparse/streamOptimized (or COWD)
  *   vmdk-extent-file        an extent naming a file (flat, split, VMFS, or in a descriptor file)
  *   vmdk-parent             parentFileNameHint anywhere in the descriptor
- *   vmdk-descriptor-line    unexpected descriptor lines, or createType outside its key line
+ *   vmdk-descriptor-line    unexpected lines, createType outside its key line, unreadable CID
  *   vmdk-descriptor-bounds  descriptor not at sector 1, over 64 KiB, unterminated, overlapping
  *   vmdk-footer             streamOptimized footer missing or inconsistent (grain directory ~0)
  *   vmdk-corrupt-header     version, grain size, grain tables, capacity
  *   vhd-checksum            footer or dynamic header checksum wrong
  *   vhd-differencing        a differencing VHD outside a chain container
  *   vhd-corrupt-header      disk type, footer copies, dynamic header, block table
- *   vhdx-corrupt-header     headers, region table, metadata
+ *   vhdx-corrupt-header     headers, log placement, region table, metadata, BAT; 4 KiB logical sectors
  *   vhdx-differencing       a VHDX with a parent
  *   vhdx-log                a VHDX log that would need replaying
  *   vdi-corrupt-header      version, offsets, block size, parent/link UUIDs
  *   ploop-corrupt-header    version, cluster size, BAT
  *   ploop-format-extension  a format extension (dirty bitmaps; qemu 7.2 asserts on crafted ones)
  *   luks-version            LUKS version other than 1
- *   luks-corrupt-header     key slots
+ *   luks-corrupt-header     key slots, iteration counts, a cipher/mode/hash qemu cannot set up
  *   partition-table         GPT header/entries CRC or bounds, MBR partitions past the end
  */
 import { openFileReader, type ImageReader } from "../io/reader.ts";

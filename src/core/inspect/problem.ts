@@ -2,6 +2,11 @@ import type { Problem } from "../errors.ts";
 
 /**
  * Every problem code the built-in inspector reports. Scripts may match on these strings.
+ *
+ * @example
+ * ```ts
+ * problemCodes.includes("qcow2-backing-file"); // true
+ * ```
  */
 export const problemCodes = [
   "truncated",
@@ -35,7 +40,14 @@ export const problemCodes = [
   "partition-table",
 ] as const;
 
-/** One of the built-in problem codes. */
+/**
+ * One of the built-in problem codes.
+ *
+ * @example
+ * ```ts
+ * const code: ProblemCode = "polyglot";
+ * ```
+ */
 export type ProblemCode = (typeof problemCodes)[number];
 
 /**

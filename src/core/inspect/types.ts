@@ -5,6 +5,11 @@ import type { ImageReader } from "../io/reader.ts";
  * What one format detector found. `format` is the conventional name (raw, qcow2, qed, vmdk,
  * vhd, vhdx, vdi, ploop, iso, luks, or a plugin's own); gpt/mbr report `format: "raw"` with
  * `variant: "gpt" | "mbr"`.
+ *
+ * @example
+ * ```ts
+ * const found: Detection = { format: "vhd", variant: "dynamic", virtualSize: 4194304, problems: [] };
+ * ```
  */
 export interface Detection {
   format: string;
@@ -18,7 +23,14 @@ export interface Detection {
   details?: Record<string, unknown>;
 }
 
-/** What a detector may consult besides the image's bytes. */
+/**
+ * What a detector may consult besides the image's bytes.
+ *
+ * @example
+ * ```ts
+ * await vhdDetector.detect(reader, { inChainContainer: true });
+ * ```
+ */
 export interface DetectContext {
   /** Set when the image is a member of a container that carries its own chain (XenServer OVF). */
   inChainContainer?: boolean;
@@ -46,7 +58,14 @@ export interface Detector {
   detect(reader: ImageReader, context: DetectContext): Promise<Detection | null>;
 }
 
-/** Options for one inspection. */
+/**
+ * Options for one inspection.
+ *
+ * @example
+ * ```ts
+ * const options: InspectOptions = { claimed: "ami", accepts: ["raw", "qcow2"], maxSize: 2 ** 40 };
+ * ```
+ */
 export interface InspectOptions {
   /** The format the caller claims the image is (`--from`, `--format`, a spool folder, an API field). */
   claimed?: string;

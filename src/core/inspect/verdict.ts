@@ -4,7 +4,14 @@ import { problem } from "./problem.ts";
 import { qemuLength } from "./sectors.ts";
 import type { Detection, Detector, InspectOptions, InspectResult } from "./types.ts";
 
-/** One detector's match, with the detector's position in the run order. */
+/**
+ * One detector's match, with the detector's position in the run order.
+ *
+ * @example
+ * ```ts
+ * const found: Found = { detector: qcow2Detector, detection: { format: "qcow2", problems: [] }, order: 0 };
+ * ```
+ */
 export interface Found {
   detector: Detector;
   detection: Detection;

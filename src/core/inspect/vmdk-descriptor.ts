@@ -1,6 +1,14 @@
 import { printable } from "./bytes.ts";
 
-/** One extent line of a VMDK descriptor: `RW 204800 SPARSE "disk.vmdk"`. */
+/**
+ * One extent line of a VMDK descriptor.
+ *
+ * @example
+ * ```ts
+ * // RW 204800 SPARSE "disk.vmdk"
+ * const extent: VmdkExtent = { access: "RW", sectors: 204800, type: "SPARSE", file: "disk.vmdk" };
+ * ```
+ */
 export interface VmdkExtent {
   access: string;
   sectors: number;
@@ -8,7 +16,15 @@ export interface VmdkExtent {
   file?: string;
 }
 
-/** What a VMDK descriptor says, and what in it is not allowed. */
+/**
+ * What a VMDK descriptor says, and what in it is not allowed.
+ *
+ * @example
+ * ```ts
+ * const d: VmdkDescriptor = parseVmdkDescriptor(text);
+ * if (d.namesParent || d.unexpectedCount > 0) reject();
+ * ```
+ */
 export interface VmdkDescriptor {
   /** createType from its key line. */
   createType?: string;

@@ -353,6 +353,8 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   bad("parent.vmdk", "vmdk", ["vmdk-parent"]);
   editVmdkDescriptor(copy(at("sparse.vmdk"), at("extra-line.vmdk")), (t) => `${t}changeTrackPath="/etc/shadow"\n`);
   bad("extra-line.vmdk", "vmdk", ["vmdk-descriptor-line"]);
+  patch(copy(at("sparse.vmdk"), at("version9.vmdk")), 4, [9, 0, 0, 0]);
+  bad("version9.vmdk", "vmdk", ["vmdk-corrupt-header"]);
   patch(copy(at("sparse.vmdk"), at("desc-offset.vmdk")), 28, u64le(2n));
   bad("desc-offset.vmdk", "vmdk", ["vmdk-descriptor-bounds"]);
   patch(copy(at("stream.vmdk"), at("no-footer.vmdk")), 56, u64le(0xffffffffffffffffn));
@@ -395,6 +397,15 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   bad("differencing.vhd", "vhd", ["vhd-differencing"]);
   copy(at("differencing.vhd"), at("chain-member.vhd"));
   good("chain-member.vhd", "vhd", "differencing", "vpc", { inChainContainer: true });
+  editVhdFooter(copy(at("fixed.vhd"), at("fixed-short.vhd")), (f) => {
+    f.write("qem2", 28, "latin1");
+    f.writeBigUInt64BE(64n * BigInt(MiB), 48);
+  });
+  bad("fixed-short.vhd", "vhd", ["truncated"]);
+  patch(copy(at("dynamic.vhd"), at("block-past-end.vhd")), 1536, u32be(0x100000));
+  bad("block-past-end.vhd", "vhd", ["truncated"]);
+  editVhdFooter(copy(at("dynamic.vhd"), at("type1.vhd")), (f) => f.writeUInt32BE(1, 60));
+  bad("type1.vhd", "vhd", ["vhd-corrupt-header"]);
   copy(at("dynamic.vhd"), at("bad-checksum.vhd"));
   patch(at("bad-checksum.vhd"), 200, [0x5a]);
   bad("bad-checksum.vhd", "vhd", ["vhd-checksum"]);

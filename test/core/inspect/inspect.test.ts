@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { builtinDetectors, inspectFile } from "../../../src/core/inspect/index.ts";
+import { builtinDetectors, inspectFile, problemCodes } from "../../../src/core/inspect/index.ts";
 import { buildCorpus, qemuInfo, type CorpusImage } from "./corpus.ts";
 
 let dir: string;
@@ -62,6 +62,11 @@ describe("hostile images", () => {
       assert.deepEqual(codes(result.problems), image.codes, label);
       assert.equal(result.format, image.format, label);
     });
+  });
+
+  test("together they exercise every built-in problem code", () => {
+    const covered = new Set([...corpus.flatMap((image) => image.codes), "too-large", "format-mismatch"]);
+    assert.deepEqual(problemCodes.filter((code) => !covered.has(code)), []);
   });
 
   test("a polyglot lists every format it matched", async () => {
