@@ -1,0 +1,72 @@
+import { tmpdir } from "node:os";
+
+/** The cases the bench knows, in the order it runs them. `flags` runs only when asked for. */
+export const CASES = ["convert", "cinder", "http", "batch", "copy", "inspect", "memory", "flags"] as const;
+
+/** One of {@link CASES}. */
+export type CaseName = (typeof CASES)[number];
+
+/** The bench's command line, parsed. */
+export interface BenchArgs {
+  /** Timed runs of each side (alternating A, B, A, B, …). */
+  runs: number;
+  /** The cases to run (default: all but `flags`). */
+  only: CaseName[];
+  /** Small images for a smoke run. */
+  quick: boolean;
+  /** Parent of the work directory (default /var/tmp). */
+  dir: string;
+  /** Keep the work directory at the end (for debugging). */
+  keep: boolean;
+}
+
+/** The usage text of `npm run bench -- --help`. */
+export const USAGE = `npm run bench [-- --runs N] [--only CASE[,CASE…]] [--quick] [--dir DIR] [--keep]
+
+  --runs N     timed runs of each side, alternating A, B, A, B… (default 5, at least 1)
+  --only CASE  run only these cases: ${CASES.join(", ")} (flags: the qemu-img flag study, only on request)
+  --quick      small images (256 MiB virtual, 128 MiB of data) for a smoke run
+  --dir DIR    where the work directory is made (default ${defaultDir()}); it is removed at the end
+  --keep       keep the work directory`;
+
+function defaultDir(): string {
+  return process.platform === "linux" ? "/var/tmp" : tmpdir();
+}
+
+/**
+ * Parses the bench's arguments; throws an Error with a message for the user on a bad flag.
+ *
+ * @example
+ * ```ts
+ * parseArgs(["--runs", "7", "--only", "convert,copy"]); // { runs: 7, only: ["convert", "copy"], … }
+ * ```
+ */
+export function parseArgs(argv: string[]): BenchArgs {
+  const args: BenchArgs = { runs: 5, only: CASES.filter((c) => c !== "flags"), quick: false, dir: defaultDir(), keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    };
+    if (flag === "--runs") {
+      args.runs = Number(value());
+      if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error("--runs takes a whole number of at least 1");
+    } else if (flag === "--only") {
+      const names = value().split(",").map((name) => name.trim()).filter(Boolean);
+      const unknown = names.filter((name) => !(CASES as readonly string[]).includes(name));
+      if (unknown.length > 0) throw new Error(`unknown case ${unknown.join(", ")} (known: ${CASES.join(", ")})`);
+      args.only = names as CaseName[];
+    } else if (flag === "--quick") {
+      args.quick = true;
+    } else if (flag === "--dir") {
+      args.dir = value();
+    } else if (flag === "--keep") {
+      args.keep = true;
+    } else {
+      throw new Error(`unknown flag ${flag}`);
+    }
+  }
+  return args;
+}
