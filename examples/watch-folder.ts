@@ -11,7 +11,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import process from "node:process";
-import { createPipeline, defaultConfig, definePlugin, watchSpool, type Plugin } from "diskpipe";
+import { createPipeline, defaultConfig, definePlugin, watchSpool, type Plugin, type Spool } from "diskpipe";
 
 async function sha256(path: string): Promise<string> {
   const hash = createHash("sha256");
@@ -39,9 +39,22 @@ if (!root) {
 }
 for (const format of ["raw", "qcow2", "vmdk"]) await mkdir(join(root, "incoming", format), { recursive: true });
 
+let timer: ReturnType<typeof setTimeout> | undefined;
+let stopping: Promise<void> | undefined;
+let spool: Spool | undefined;
+const stop = () =>
+  (stopping ??= (async () => {
+    clearTimeout(timer);
+    await spool?.stop();
+    console.log("stopped");
+  })());
+// Signal handlers first, so a Ctrl-C during start-up still stops cleanly.
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+
 const base = await defaultConfig();
 const pipeline = createPipeline({ ...base, plugins: [...(base.plugins ?? []), sha256Manifest()] });
-const spool = await watchSpool({
+spool = await watchSpool({
   root,
   pipeline,
   onEvent(event) {
@@ -49,14 +62,9 @@ const spool = await watchSpool({
     if (event.type === "failed") console.log(`failed ${event.job.name}: ${event.job.error?.message} [${event.job.error?.code}]`);
   },
 });
-console.log(`watching ${join(root, "incoming")} (Ctrl-C to stop)`);
-
-let timer: ReturnType<typeof setTimeout> | undefined;
-const stop = async () => {
-  clearTimeout(timer);
+if (stopping) {
   await spool.stop();
-  console.log("stopped");
-};
-if (seconds) timer = setTimeout(stop, Number(seconds) * 1000);
-process.once("SIGINT", stop);
-process.once("SIGTERM", stop);
+} else {
+  console.log(`watching ${join(root, "incoming")} (Ctrl-C to stop)`);
+  if (seconds) timer = setTimeout(stop, Number(seconds) * 1000);
+}
