@@ -181,8 +181,11 @@ function editVhdxHeaders(path: string, edit: (header: Buffer) => void): void {
 
 const LINUX_FS = Buffer.from("af3dc60f838472478e793d69d8477de4", "hex");
 
-/** A raw disk with a protective MBR and a GPT holding one partition (optionally past the end). */
-export function makeGpt(path: string, size: number, lastLba?: bigint): string {
+/**
+ * A raw disk with a protective MBR and a GPT holding one partition; `lastLba` moves the
+ * partition's end, `entryCount` declares a longer entry array (CRCs stay valid either way).
+ */
+export function makeGpt(path: string, size: number, lastLba?: bigint, entryCount = 128): string {
   makeSparse(path, size);
   const sectors = BigInt(size / 512);
   const mbr = Buffer.alloc(512);
@@ -190,7 +193,7 @@ export function makeGpt(path: string, size: number, lastLba?: bigint): string {
   mbr.writeUInt32LE(1, 446 + 8);
   mbr.writeUInt32LE(Math.min(Number(sectors) - 1, 0xffffffff), 446 + 12);
   mbr.writeUInt16BE(0x55aa, 510);
-  const entries = Buffer.alloc(128 * 128);
+  const entries = Buffer.alloc(entryCount * 128);
   LINUX_FS.copy(entries, 0);
   entries.fill(0x11, 16, 32);
   entries.writeBigUInt64LE(2048n, 32);
@@ -206,13 +209,13 @@ export function makeGpt(path: string, size: number, lastLba?: bigint): string {
   header.writeBigUInt64LE(sectors - 34n, 48);
   header.fill(0x22, 56, 72);
   header.writeBigUInt64LE(2n, 72);
-  header.writeUInt32LE(128, 80);
+  header.writeUInt32LE(entryCount, 80);
   header.writeUInt32LE(128, 84);
   header.writeUInt32LE(crc32(entries), 88);
   header.writeUInt32LE(crc32(header.subarray(0, 92)), 16);
   patch(path, 0, mbr);
   patch(path, 512, header);
-  patch(path, 1024, entries);
+  patch(path, 1024, entries.subarray(0, Math.max(0, Math.min(entries.length, size - 1024))));
   return path;
 }
 
@@ -461,6 +464,8 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   good("hybrid.iso", "iso", "iso9660", "raw");
   makeGpt(at("gpt-past-end.raw"), 4 * MiB, BigInt((8 * MiB) / 512));
   bad("gpt-past-end.raw", "raw", ["partition-table"]);
+  makeGpt(at("gpt-array-past-end.raw"), 256 * 1024, 400n, 4096);
+  bad("gpt-array-past-end.raw", "raw", ["partition-table"]);
   makeMbr(at("mbr-past-end.raw"), 4 * MiB, (64 * MiB) / 512);
   bad("mbr-past-end.raw", "raw", ["partition-table"]);
 
