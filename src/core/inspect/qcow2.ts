@@ -232,6 +232,7 @@ async function detectQcow2(reader: ImageReader): Promise<Detection | null> {
     problems.push(...ext.problems);
     if (ext.backingFormat) details.backingFormat = ext.backingFormat;
     if (ext.bitmaps) details.bitmaps = true;
+    if (ext.encryptionHeader) details.encryptionHeader = true;
   }
   if (problems.length === 0) problems.push(...(await boundsProblems(reader, h)));
   const size = h.size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(h.size) : undefined;
