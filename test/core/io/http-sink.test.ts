@@ -3,24 +3,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { UserConfig } from "../../../src/core/config.ts";
-import { isDiskpipeError, type DiskpipeError } from "../../../src/core/errors.ts";
 import { putFile } from "../../../src/core/io/http-sink.ts";
 import { createPipeline } from "../../../src/core/pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
+import { failure, MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../../helpers/images.ts";
 import { TestServer } from "./server.ts";
-
-const MiB = 1024 * 1024;
-
-async function failure(work: Promise<unknown>): Promise<DiskpipeError> {
-  try {
-    await work;
-  } catch (error) {
-    assert.ok(isDiskpipeError(error), `expected a DiskpipeError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the job to fail");
-}
 
 describe("http sink (PUT)", () => {
   const { dir, cleanup } = tempDir();

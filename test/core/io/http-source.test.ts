@@ -4,27 +4,15 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { UserConfig } from "../../../src/core/config.ts";
-import { isDiskpipeError, type DiskpipeError } from "../../../src/core/errors.ts";
 import { fetchCache } from "../../../src/core/io/fetch-cache.ts";
 import type { JobEvent } from "../../../src/core/job.ts";
 import { createPipeline } from "../../../src/core/pipeline.ts";
+import { failure, MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../../helpers/images.ts";
 import { TestServer } from "./server.ts";
 
-const MiB = 1024 * 1024;
-
 function sha(path: string, algorithm = "sha256"): string {
   return createHash(algorithm).update(readFileSync(path)).digest("hex");
-}
-
-async function failure(work: Promise<unknown>): Promise<DiskpipeError> {
-  try {
-    await work;
-  } catch (error) {
-    assert.ok(isDiskpipeError(error), `expected a DiskpipeError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the job to fail");
 }
 
 describe("http source", () => {

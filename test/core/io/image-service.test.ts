@@ -2,25 +2,13 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { isDiskpipeError, type DiskpipeError } from "../../../src/core/errors.ts";
 import { dirStore } from "../../../src/core/io/dir-store.ts";
 import { fetchCache } from "../../../src/core/io/fetch-cache.ts";
 import { defineImageService, type ImageService } from "../../../src/core/io/image-service.ts";
 import { createPipeline } from "../../../src/core/pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
+import { failure, MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, sameDisk, tempDir } from "../../helpers/images.ts";
-
-const MiB = 1024 * 1024;
-
-async function failure(work: Promise<unknown>): Promise<DiskpipeError> {
-  try {
-    await work;
-  } catch (error) {
-    assert.ok(isDiskpipeError(error), `expected a DiskpipeError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the job to fail");
-}
 
 describe("image services and the directory store", () => {
   const { dir, cleanup } = tempDir();

@@ -3,26 +3,14 @@ import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { isDiskpipeError, type DiskpipeError } from "../../../src/core/errors.ts";
 import { dirStore } from "../../../src/core/io/dir-store.ts";
 import { defineImageService } from "../../../src/core/io/image-service.ts";
 import type { JobEvent } from "../../../src/core/job.ts";
 import { createPipeline } from "../../../src/core/pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
+import { failure, MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, tempDir } from "../../helpers/images.ts";
 import { TestServer } from "./server.ts";
-
-const MiB = 1024 * 1024;
-
-async function failure(work: Promise<unknown>): Promise<DiskpipeError> {
-  try {
-    await work;
-  } catch (error) {
-    assert.ok(isDiskpipeError(error), `expected a DiskpipeError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail("expected the job to fail");
-}
 
 /** Mounts a tmpfs of `size` at `dir`; false when this process may not (not root, no CAP_SYS_ADMIN). */
 function mountTmpfs(dir: string, size: string): boolean {
