@@ -1,4 +1,4 @@
-import type { ResultPromise } from "execa";
+import { spawn, type ChildProcess } from "node:child_process";
 import { z } from "zod";
 import { DiskpipeError } from "./errors.ts";
 import type { ConvertPlan, PlanImage, QemuSecret } from "./job.ts";
@@ -84,8 +84,10 @@ function sourceArgs(image: PlanImage): { flags: string[]; name: string } {
 }
 
 /**
- * The only place in diskpipe that runs qemu-img: builds argv, runs it with execa (under
- * resource limits for header parsing), validates its output and reports progress.
+ * The only place in diskpipe that runs qemu-img: builds argv, runs it (under resource limits
+ * for header parsing), validates its output and reports progress. It spawns with
+ * `node:child_process` rather than execa: importing execa cost 138 ms of every `convert`'s
+ * start-up (bench/cases/memory.ts), for features a fixed argv and two captured streams do not use.
  *
  * @example
  * ```ts
@@ -177,9 +179,8 @@ export class QemuImg {
   /** Runs a conversion, reporting qemu-img's percentage as it goes. */
   async convert(plan: ConvertPlan, run: ConvertRun = {}): Promise<void> {
     const [file, ...args] = this.convertCommand(plan);
-    const { child } = await this.#spawn(file, args, run.signal);
     let carry = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
+    const result = await runChild(file, args, run.signal, (chunk) => {
       const text = carry + chunk.toString("latin1");
       const matches = [...text.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)];
       carry = text.slice(-32);
@@ -189,7 +190,7 @@ export class QemuImg {
         run.onProgress?.(Number(last[1]));
       }
     });
-    await this.#finish(child, "convert");
+    check(result, "convert");
   }
 
   /** `qemu-img resize` of an image diskpipe produced. */
@@ -198,38 +199,125 @@ export class QemuImg {
   }
 
   async #run(args: string[], options: { limited?: boolean } = {}): Promise<string> {
-    // The unlimited version probe runs first, so a missing qemu-img is told apart from a missing prlimit.
-    if (options.limited) await this.version();
     const [file, argv] = options.limited ? this.#limited(args) : [this.binary, args];
-    const { child } = await this.#spawn(file, argv);
-    const result = await this.#finish(child, args[0]);
-    return String(result.stdout);
+    const result = await runChild(file, argv);
+    // A limited run goes through prlimit: only when it fails does the (unlimited) version probe
+    // tell a missing qemu-img apart from a missing prlimit, so a success costs one process.
+    if (options.limited && (result.error || result.exitCode !== 0)) await this.version();
+    return check(result, args[0]).stdout;
   }
 
   #limited(args: string[]): [string, string[]] {
     return ["prlimit", [`--cpu=${this.limits.cpuSeconds}`, `--as=${this.limits.addressSpace}`, "--", this.binary, ...args]];
   }
+}
 
-  async #spawn(file: string, args: string[], signal?: AbortSignal): Promise<{ child: ResultPromise<{ reject: false; stdin: "ignore"; cancelSignal?: AbortSignal }> }> {
-    // Loaded on first use: commands that never run qemu-img (inspect, --help) start faster.
-    // Wrapped in an object: returning the child itself from an async function would await it.
-    const { execa } = await import("execa");
-    return { child: execa(file, args, { reject: false, stdin: "ignore", env: { LC_ALL: "C" }, ...(signal && { cancelSignal: signal }) }) };
-  }
+/** How a child process ended. */
+interface Finished {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Killed because the caller's signal aborted. */
+  canceled: boolean;
+  /** The spawn itself failed (ENOENT…). */
+  error?: NodeJS.ErrnoException;
+}
 
-  async #finish(child: ResultPromise<{ reject: false; stdin: "ignore"; cancelSignal?: AbortSignal }>, command: string | undefined) {
-    const result = await child;
-    if (result.isCanceled) throw new DiskpipeError("aborted", `qemu-img ${command} was aborted`);
-    const missing = (result.cause as { code?: string } | undefined)?.code === "ENOENT" || result.exitCode === 127 && /No such file|not found/.test(String(result.stderr));
-    if (missing) throw new DiskpipeError("qemu-img-missing", INSTALL_HINT);
-    if (result.failed) {
-      const killedByLimit = result.signal === "SIGKILL" || result.signal === "SIGXCPU";
-      const why = killedByLimit ? `killed by its resource limit (${result.signal})` : String(result.stderr).trim().split("\n").slice(-3).join(" ");
-      const code = /No space left on device/i.test(String(result.stderr)) ? "no-space" : "qemu-img-failed";
-      throw new DiskpipeError(code, `qemu-img ${command} failed: ${why || `exit code ${result.exitCode}`}`);
+/** Output kept per stream: qemu-img prints little; a flood is cut (its tail is what errors show). */
+const MAX_OUTPUT = 16 * 1024 * 1024;
+const KILL_GRACE_MS = 5000;
+
+function runChild(file: string, args: string[], signal?: AbortSignal, onStdout?: (chunk: Buffer) => void): Promise<Finished> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve({ stdout: "", stderr: "", exitCode: null, signal: null, canceled: true });
+      return;
     }
-    return result;
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
+    const out = collector();
+    const err = collector();
+    child.stdout.on("data", (chunk: Buffer) => {
+      out.add(chunk);
+      onStdout?.(chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => err.add(chunk));
+    let canceled = false;
+    let forceKill: NodeJS.Timeout | undefined;
+    const cancel = () => {
+      canceled = true;
+      child.kill("SIGTERM");
+      forceKill = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
+      forceKill.unref();
+    };
+    signal?.addEventListener("abort", cancel, { once: true });
+    track(child);
+    let spawnError: NodeJS.ErrnoException | undefined;
+    child.once("error", (error: NodeJS.ErrnoException) => (spawnError = error));
+    child.once("close", (exitCode, killedBy) => {
+      clearTimeout(forceKill);
+      signal?.removeEventListener("abort", cancel);
+      resolve({ stdout: out.text(), stderr: err.text(), exitCode, signal: killedBy, canceled, ...(spawnError && { error: spawnError }) });
+    });
+  });
+}
+
+function collector(): { add(chunk: Buffer): void; text(): string } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    add(chunk) {
+      chunks.push(chunk);
+      size += chunk.length;
+      while (size > MAX_OUTPUT && chunks.length > 1) size -= chunks.shift()!.length;
+    },
+    text: () => Buffer.concat(chunks).toString("utf8"),
+  };
+}
+
+/** Throws the DiskpipeError a failed run means; returns the run otherwise. */
+function check(result: Finished, command: string | undefined): Finished {
+  if (result.canceled) throw new DiskpipeError("aborted", `qemu-img ${command} was aborted`);
+  const missing = result.error?.code === "ENOENT" || (result.exitCode === 127 && /No such file|not found/.test(result.stderr));
+  if (missing) throw new DiskpipeError("qemu-img-missing", INSTALL_HINT);
+  if (result.error) throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} could not start: ${result.error.message}`);
+  if (result.exitCode !== 0) {
+    const killedByLimit = result.signal === "SIGKILL" || result.signal === "SIGXCPU";
+    const why = killedByLimit ? `killed by its resource limit (${result.signal})` : result.stderr.trim().split("\n").slice(-3).join(" ");
+    const code = /No space left on device/i.test(result.stderr) ? "no-space" : "qemu-img-failed";
+    throw new DiskpipeError(code, `qemu-img ${command} failed: ${why || (result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`)}`);
   }
+  return result;
+}
+
+// Children still running are killed when diskpipe exits, or when a signal would end it and
+// nobody else handles that signal (the CLI and the spool handle theirs by aborting jobs).
+const live = new Set<ChildProcess>();
+const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+function track(child: ChildProcess): void {
+  if (live.size === 0) {
+    process.on("exit", killLive);
+    for (const name of SIGNALS) process.on(name, onSignal);
+  }
+  live.add(child);
+  child.once("close", () => {
+    live.delete(child);
+    if (live.size > 0) return;
+    process.off("exit", killLive);
+    for (const name of SIGNALS) process.off(name, onSignal);
+  });
+}
+
+function killLive(): void {
+  for (const child of live) child.kill("SIGTERM");
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  killLive();
+  for (const name of SIGNALS) process.off(name, onSignal);
+  process.kill(process.pid, signal);
 }
 
 function measurableOptions(options: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
