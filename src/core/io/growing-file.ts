@@ -73,6 +73,32 @@ export class GrowingFile {
     this.#wake();
   }
 
+  /**
+   * Appends several chunks at the end with one `writev` (a download's write-behind batches).
+   *
+   * @example
+   * ```ts
+   * await file.appendAll([chunk1, chunk2]);
+   * ```
+   */
+  async appendAll(chunks: Uint8Array[]): Promise<void> {
+    if (chunks.length === 1) return this.append(chunks[0]);
+    let total = 0;
+    for (const chunk of chunks) total += chunk.length;
+    const { bytesWritten } = await this.#handle.writev(chunks, this.#written);
+    if (bytesWritten < total) {
+      // A short writev (more buffers than IOV_MAX, a full disk): the rest goes out in plain writes.
+      const rest = Buffer.concat(chunks, total).subarray(bytesWritten);
+      let done = 0;
+      while (done < rest.length) {
+        const { bytesWritten: n } = await this.#handle.write(rest, done, rest.length - done, this.#written + bytesWritten + done);
+        done += n;
+      }
+    }
+    this.#written += total;
+    this.#wake();
+  }
+
   /** Reads back bytes already written (to compare a restarted download with what came before). */
   async readBack(offset: number, length: number): Promise<Uint8Array> {
     const end = Math.min(offset + length, this.#written);

@@ -8,8 +8,10 @@ import type { HashAlgorithm } from "./hash.ts";
 import { HttpStatusError, isTransient, redactUrl, send } from "./http.ts";
 import { freeSpace } from "./space.ts";
 import { rateLimiterFor } from "./throttle.ts";
+import { WriteBehind } from "./write-behind.ts";
 
-const BATCH = 1024 * 1024;
+/** Bytes a download may queue for the disk before it stops reading the socket. */
+const WRITE_BEHIND = 16 * 1024 * 1024;
 
 /**
  * How a download behaves.
@@ -135,21 +137,17 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
       throw new HttpStatusError("GET", url, status, response.statusMessage);
     }
 
+    // The offset of this answer's first byte in the file, and of its next chunk within the
+    // answer: replayed bytes are compared, new ones queued for the disk.
+    const start = status === 206 ? offset : 0;
     let position = 0;
-    // Chunks are written in batches of up to 1 MiB, or at once when nothing more is waiting.
-    let batch: Buffer[] = [];
-    let batched = 0;
-    const flush = async () => {
-      if (batched === 0) return;
-      const data = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
-      batch = [];
-      batched = 0;
-      await file.append(data).catch((error: unknown) => {
+    // Chunks are written behind the socket (queued while the previous write is out), so
+    // receiving never waits for the disk unless WRITE_BEHIND bytes are queued.
+    const behind = new WriteBehind(file, WRITE_BEHIND, () => options.onProgress?.(file.written, state.total));
+    const flush = () =>
+      behind.flush().catch((error: unknown) => {
         throw spaceError(error, file, state, url);
       });
-      position = file.written;
-      options.onProgress?.(file.written, state.total);
-    };
     try {
       for await (const received of response) {
         idle.kick();
@@ -169,16 +167,18 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
           if (chunk.length === 0) continue;
         }
         state.hash.update(chunk);
-        batch.push(chunk);
-        batched += chunk.length;
-        if (state.total !== undefined && file.written + batched > state.total) {
+        if (state.total !== undefined && start + position + chunk.length > state.total) {
           throw new DiskpipeError("fetch-failed", `${redactUrl(url)} sent more than the ${state.total} bytes it announced`);
         }
-        if (batched >= BATCH || response.readableLength === 0) await flush();
+        position += chunk.length;
+        await behind.push(chunk).catch((error: unknown) => {
+          throw spaceError(error, file, state, url);
+        });
       }
     } catch (error) {
       // What arrived before a drop is good: it must be on disk before a resume asks for the rest.
       if (isTransient(error)) await flush();
+      else await behind.flush().catch(() => undefined);
       throw error;
     }
     await flush();
