@@ -43,11 +43,11 @@ describe("space: checked up front, explained when it runs out mid-way", { skip }
     for (let at = 0; at < 12 * MiB; at += 64 * 1024) writeSync(fd, Buffer.alloc(64 * 1024, 0x5a), 0, 64 * 1024, at);
     closeSync(fd);
     qcow2 = makeImage(raw, "qcow2", join(dir, "full.qcow2"));
-    // 32 MiB with 512 bytes of data at the start of every MiB: a few blocks allocated, but the
-    // copy engine writes each MiB that is not all zeroes, so the estimate is far too low.
-    holey = makeRaw(join(dir, "holey.raw"), 32 * MiB);
+    // 48 MiB with 512 bytes of data at the start of every 256 KiB: under 1 MiB allocated, but the
+    // copy engine writes each 64 KiB block that is not all zeroes (12 MiB), so the estimate is far too low.
+    holey = makeRaw(join(dir, "holey.raw"), 48 * MiB);
     const hfd = openSync(holey, "r+");
-    for (let at = 0; at < 32 * MiB; at += MiB) writeSync(hfd, Buffer.alloc(512, 0x77), 0, 512, at);
+    for (let at = 0; at < 48 * MiB; at += 256 * 1024) writeSync(hfd, Buffer.alloc(512, 0x77), 0, 512, at);
     closeSync(hfd);
     await server.start();
     server.routes.set("/full.qcow2", { file: qcow2 });
