@@ -1,96 +1,102 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { DiskpipeError } from "./errors.ts";
+import { lazy, zod } from "./lazy-zod.ts";
 import type { Plugin, PluginOption } from "./plugin.ts";
+import { CONFIG_DEFAULTS, quickResolve } from "./quick-config.ts";
 import { parseSize } from "./size.ts";
 
 /**
- * A size field (zod): bytes, or a string with a binary suffix ("10G"), parsed to bytes.
+ * A size field (zod, built on first use): bytes, or a string with a binary suffix ("10G"),
+ * parsed to bytes.
  *
  * @example
  * ```ts
- * z.object({ maxSize: sizeSchema }).parse({ maxSize: "2T" }); // { maxSize: 2199023255552 }
+ * zod().object({ maxSize: sizeSchema() }).parse({ maxSize: "2T" }); // { maxSize: 2199023255552 }
  * ```
  */
-export const sizeSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseSize(value);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: (error as Error).message });
-    return z.NEVER;
-  }
+export const sizeSchema = lazy(() => {
+  const z = zod();
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    try {
+      return parseSize(value);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
 });
 
-const size = sizeSchema;
-
-const hook = z.union([z.function(), z.object({ handler: z.function(), order: z.enum(["pre", "post"]).optional() }).strict()]);
-
-const formatSchema = z.looseObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a format name is lower-case letters, digits and dashes"),
-  qemuDriver: z.string().optional(),
+/** The configuration schema (zod, built on first use). Unknown keys are errors, so typos are caught. */
+export const configSchema = lazy(() => {
+  const z = zod();
+  const size = sizeSchema();
+  const hook = z.union([z.function(), z.object({ handler: z.function(), order: z.enum(["pre", "post"]).optional() }).strict()]);
+  const formatSchema = z.looseObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a format name is lower-case letters, digits and dashes"),
+    qemuDriver: z.string().optional(),
+  });
+  const pluginSchema = z.looseObject({
+    name: z.string().min(1),
+    enforce: z.enum(["pre", "post"]).optional(),
+    apply: z.function().optional(),
+    hooks: z
+      .object({ preFetch: hook, verify: hook, preConvert: hook, postConvert: hook, upload: hook })
+      .partial()
+      .strict()
+      .optional(),
+    formats: z.array(formatSchema).optional(),
+  });
+  const flattenPlugins = (value: unknown) => (Array.isArray(value) ? (value.flat(Infinity) as unknown[]).filter(Boolean) : value);
+  return z
+    .object({
+      plugins: z.preprocess(flattenPlugins, z.array(pluginSchema)).default([]),
+      /** Where jobs keep their temporary files (default: the OS temp dir). */
+      workDir: z.string().optional(),
+      /** Largest virtual size accepted. */
+      maxSize: size.optional(),
+      /** Jobs run at once in batches and the spool. */
+      jobs: z.number().int().min(1).max(64).default(CONFIG_DEFAULTS.jobs),
+      qemuImg: z
+        .object({
+          binary: z.string().optional(),
+          cpuSeconds: z.number().positive().optional(),
+          addressSpace: size.optional(),
+          coroutines: z.number().int().min(1).max(16).optional(),
+          outOfOrder: z.boolean().optional(),
+        })
+        .strict()
+        .default({}),
+      fetch: z
+        .object({
+          /** Idle timeout of HTTP transfers in ms: connecting, waiting for an answer, between chunks. */
+          timeoutMs: z.number().int().positive().default(CONFIG_DEFAULTS.fetch.timeoutMs),
+          /** Attempts after a dropped connection (resumed with Range) or a retryable status. */
+          retries: z.number().int().min(0).max(20).default(CONFIG_DEFAULTS.fetch.retries),
+          /** First pause between attempts in ms, doubled each time (capped at 30 s). */
+          backoffMs: z.number().int().min(0).max(60_000).default(CONFIG_DEFAULTS.fetch.backoffMs),
+        })
+        .strict()
+        .default({ ...CONFIG_DEFAULTS.fetch }),
+      throttle: z
+        .object({
+          bytesPerSecond: size.optional(),
+          ioClass: z.enum(["idle", "best-effort"]).optional(),
+          /** How qemu-img runs are held back: "auto" (cgroup v2 via systemd-run where available, else ionice), or one of them, or "none". */
+          method: z.enum(["auto", "cgroup", "ionice", "none"]).optional(),
+        })
+        .strict()
+        .default({}),
+    })
+    .strict();
 });
 
-const pluginSchema = z.looseObject({
-  name: z.string().min(1),
-  enforce: z.enum(["pre", "post"]).optional(),
-  apply: z.function().optional(),
-  hooks: z
-    .object({ preFetch: hook, verify: hook, preConvert: hook, postConvert: hook, upload: hook })
-    .partial()
-    .strict()
-    .optional(),
-  formats: z.array(formatSchema).optional(),
-});
-
-const flattenPlugins = (value: unknown) => (Array.isArray(value) ? (value.flat(Infinity) as unknown[]).filter(Boolean) : value);
-
-/** The configuration schema (zod). Unknown keys are errors, so typos are caught. */
-export const configSchema = z
-  .object({
-    plugins: z.preprocess(flattenPlugins, z.array(pluginSchema)).default([]),
-    /** Where jobs keep their temporary files (default: the OS temp dir). */
-    workDir: z.string().optional(),
-    /** Largest virtual size accepted. */
-    maxSize: size.optional(),
-    /** Jobs run at once in batches and the spool. */
-    jobs: z.number().int().min(1).max(64).default(2),
-    qemuImg: z
-      .object({
-        binary: z.string().optional(),
-        cpuSeconds: z.number().positive().optional(),
-        addressSpace: size.optional(),
-        coroutines: z.number().int().min(1).max(16).optional(),
-        outOfOrder: z.boolean().optional(),
-      })
-      .strict()
-      .default({}),
-    fetch: z
-      .object({
-        /** Idle timeout of HTTP transfers in ms: connecting, waiting for an answer, between chunks. */
-        timeoutMs: z.number().int().positive().default(30_000),
-        /** Attempts after a dropped connection (resumed with Range) or a retryable status. */
-        retries: z.number().int().min(0).max(20).default(5),
-        /** First pause between attempts in ms, doubled each time (capped at 30 s). */
-        backoffMs: z.number().int().min(0).max(60_000).default(500),
-      })
-      .strict()
-      .default({ timeoutMs: 30_000, retries: 5, backoffMs: 500 }),
-    throttle: z
-      .object({
-        bytesPerSecond: size.optional(),
-        ioClass: z.enum(["idle", "best-effort"]).optional(),
-        /** How qemu-img runs are held back: "auto" (cgroup v2 via systemd-run where available, else ionice), or one of them, or "none". */
-        method: z.enum(["auto", "cgroup", "ionice", "none"]).optional(),
-      })
-      .strict()
-      .default({}),
-  })
-  .strict();
+type ConfigSchema = ReturnType<typeof configSchema>;
 
 /** What a user writes in `plugins.config.ts`. */
-export type UserConfig = Omit<z.input<typeof configSchema>, "plugins"> & { plugins?: PluginOption[] };
+export type UserConfig = Omit<z.input<ConfigSchema>, "plugins"> & { plugins?: PluginOption[] };
 
 /** A validated configuration. */
-export type ResolvedConfig = Omit<z.output<typeof configSchema>, "plugins"> & { plugins: Plugin[] };
+export type ResolvedConfig = Omit<z.output<ConfigSchema>, "plugins"> & { plugins: Plugin[] };
 
 /**
  * Declares a configuration with full typing. Identity at run time.
@@ -106,7 +112,9 @@ export function defineConfig(config: UserConfig): UserConfig {
 }
 
 /**
- * Validates a configuration; the error names each bad field.
+ * Validates a configuration; the error names each bad field. A configuration of only
+ * `plugins`, `jobs` and `workDir` that is plainly valid is resolved without loading zod
+ * (see `quickResolve`); anything else goes through the schema.
  *
  * @example
  * ```ts
@@ -114,7 +122,9 @@ export function defineConfig(config: UserConfig): UserConfig {
  * ```
  */
 export function resolveConfig(config: unknown = {}, source = "configuration"): ResolvedConfig {
-  const parsed = configSchema.safeParse(config ?? {});
+  const quick = quickResolve(config ?? {});
+  if (quick) return quick as ResolvedConfig;
+  const parsed = configSchema().safeParse(config ?? {});
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const path = issue.path.length ? issue.path.join(".") : "(root)";

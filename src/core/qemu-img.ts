@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { z } from "zod";
+import type { z } from "zod";
 import { DiskpipeError } from "./errors.ts";
+import { lazy, zod } from "./lazy-zod.ts";
 import type { ConvertPlan, PlanImage, QemuSecret } from "./job.ts";
 
 /** Resource limits for qemu-img calls that parse headers (`info`, `measure`). */
@@ -24,26 +25,29 @@ export interface QemuImgOptions {
   wrapper?: (paths: { input: string; output: string }) => string[];
 }
 
-/** The subset of `qemu-img info --output=json` diskpipe relies on, validated. */
-export const qemuInfoSchema = z.looseObject({
-  format: z.string(),
-  "virtual-size": z.number().int().nonnegative(),
-  "actual-size": z.number().int().nonnegative().optional(),
-  "backing-filename": z.string().optional(),
-  "full-backing-filename": z.string().optional(),
-  "dirty-flag": z.boolean().optional(),
-  "format-specific": z
-    .looseObject({
-      type: z.string(),
-      data: z.looseObject({ "data-file": z.string().optional(), "create-type": z.string().optional() }).optional(),
-    })
-    .optional(),
+/** The subset of `qemu-img info --output=json` diskpipe relies on, validated (zod, built on first use). */
+export const qemuInfoSchema = lazy(() => {
+  const z = zod();
+  return z.looseObject({
+    format: z.string(),
+    "virtual-size": z.number().int().nonnegative(),
+    "actual-size": z.number().int().nonnegative().optional(),
+    "backing-filename": z.string().optional(),
+    "full-backing-filename": z.string().optional(),
+    "dirty-flag": z.boolean().optional(),
+    "format-specific": z
+      .looseObject({
+        type: z.string(),
+        data: z.looseObject({ "data-file": z.string().optional(), "create-type": z.string().optional() }).optional(),
+      })
+      .optional(),
+  });
 });
 
 /** qemu-img's view of one image. */
-export type QemuInfo = z.infer<typeof qemuInfoSchema>;
+export type QemuInfo = z.infer<ReturnType<typeof qemuInfoSchema>>;
 
-const measureSchema = z.looseObject({ required: z.number().int().nonnegative(), "fully-allocated": z.number().int().nonnegative() });
+const measureSchema = lazy(() => zod().looseObject({ required: zod().number().int().nonnegative(), "fully-allocated": zod().number().int().nonnegative() }));
 
 /** Sizes `qemu-img measure` reports for a conversion. */
 export interface QemuMeasure {
@@ -136,7 +140,7 @@ export class QemuImg {
   async info(image: PlanImage, secrets: QemuSecret[] = []): Promise<QemuInfo> {
     const { flags, name } = sourceArgs(image);
     const out = await this.#run(["info", "--output=json", ...secretArgs(secrets), ...flags, name], { limited: true });
-    return parseJson(qemuInfoSchema, out, "info");
+    return parseJson(qemuInfoSchema(), out, "info");
   }
 
   /** `qemu-img measure`: the size a conversion of `source` to `target` needs. */
@@ -145,7 +149,7 @@ export class QemuImg {
     const targetOptions = optionList(measurableOptions(target.options));
     const args = ["measure", "--output=json", ...secretArgs(secrets), ...flags, "-O", target.driver];
     if (targetOptions) args.push("-o", targetOptions);
-    const parsed = parseJson(measureSchema, await this.#run([...args, name], { limited: true }), "measure");
+    const parsed = parseJson(measureSchema(), await this.#run([...args, name], { limited: true }), "measure");
     return { required: parsed.required, fullyAllocated: parsed["fully-allocated"] };
   }
 
@@ -334,6 +338,6 @@ function parseJson<S extends z.ZodType>(schema: S, text: string, command: string
     throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} printed something that is not JSON`);
   }
   const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} output was not as expected: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} output was not as expected: ${zod().prettifyError(parsed.error)}`);
   return parsed.data;
 }

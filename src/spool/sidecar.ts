@@ -1,35 +1,38 @@
 import { open } from "node:fs/promises";
-import { z } from "zod";
+import type { z } from "zod";
 import { DiskpipeError } from "../core/errors.ts";
 import { sizeSchema } from "../core/config.ts";
-
-const size = sizeSchema;
+import { lazySchema, zod } from "../core/lazy-zod.ts";
 
 /** Sidecars are small; a larger one is refused unread. */
 const MAX_SIDECAR_BYTES = 64 * 1024;
 
 /**
- * The sidecar schema (zod): unknown keys are errors, so typos are caught.
+ * The sidecar schema (zod): unknown keys are errors, so typos are caught. Built, and zod
+ * loaded, when first used.
  *
  * @example
  * ```ts
  * sidecarSchema.parse({ from: "vmdk", maxSize: "10G" }); // { from: "vmdk", maxSize: 10737418240 }
  * ```
  */
-export const sidecarSchema = z
-  .object({
-    /** The claimed source format; detection must agree. */
-    from: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a format name is lower-case letters, digits and dashes").optional(),
-    /** A container the image arrives in (e.g. "ovf"). */
-    container: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a container name is lower-case letters, digits and dashes").optional(),
-    /** `sha256:HEX` or `sha512:HEX` the file must hash to. */
-    checksum: z.string().regex(/^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/, "expected sha256:HEX or sha512:HEX").optional(),
-    /** Largest virtual size accepted: bytes, or a size such as "10G". */
-    maxSize: size.optional(),
-    /** Options passed to plugins (subformat, passphraseFile, …). */
-    options: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
+export const sidecarSchema = lazySchema(() => {
+  const z = zod();
+  return z
+    .object({
+      /** The claimed source format; detection must agree. */
+      from: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a format name is lower-case letters, digits and dashes").optional(),
+      /** A container the image arrives in (e.g. "ovf"). */
+      container: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a container name is lower-case letters, digits and dashes").optional(),
+      /** `sha256:HEX` or `sha512:HEX` the file must hash to. */
+      checksum: z.string().regex(/^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/, "expected sha256:HEX or sha512:HEX").optional(),
+      /** Largest virtual size accepted: bytes, or a size such as "10G". */
+      maxSize: sizeSchema().optional(),
+      /** Options passed to plugins (subformat, passphraseFile, …). */
+      options: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict();
+});
 
 /**
  * A validated sidecar: what `<name>.json` beside a dropped file claims about it.

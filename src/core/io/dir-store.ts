@@ -1,7 +1,8 @@
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { z } from "zod";
+import type { z } from "zod";
 import { DiskpipeError, UsageError } from "../errors.ts";
+import { lazy, zod } from "../lazy-zod.ts";
 import { formatSize } from "../size.ts";
 import type { ImageInfo, ImageService } from "./image-service.ts";
 import { sparseCopy } from "./sparse-copy.ts";
@@ -9,13 +10,16 @@ import { isTempName, tempPathBeside } from "./temp.ts";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
-const sidecarSchema = z.looseObject({
-  id: z.string(),
-  format: z.string().optional(),
-  size: z.number().int().nonnegative(),
-  virtualSize: z.number().int().nonnegative().optional(),
-  checksum: z.string().optional(),
-  storedAt: z.string().optional(),
+const sidecarSchema = lazy(() => {
+  const z = zod();
+  return z.looseObject({
+    id: z.string(),
+    format: z.string().optional(),
+    size: z.number().int().nonnegative(),
+    virtualSize: z.number().int().nonnegative().optional(),
+    checksum: z.string().optional(),
+    storedAt: z.string().optional(),
+  });
 });
 
 /**
@@ -26,7 +30,7 @@ const sidecarSchema = z.looseObject({
  * const record: DirStoreRecord = JSON.parse(await readFile("/srv/images/web-01.json", "utf8"));
  * ```
  */
-export type DirStoreRecord = z.infer<typeof sidecarSchema>;
+export type DirStoreRecord = z.infer<ReturnType<typeof sidecarSchema>>;
 
 /**
  * A directory as an image store: image `ID` is the file `ROOT/ID`, its metadata the sidecar
@@ -54,7 +58,7 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
     const text = await readFile(sidecar, "utf8").catch((error: NodeJS.ErrnoException) => {
       throw new DiskpipeError("fetch-failed", error.code === "ENOENT" ? `no image "${id}" in ${base}` : `cannot read ${sidecar}: ${error.message}`);
     });
-    const record = sidecarSchema.safeParse(safeJson(text));
+    const record = sidecarSchema().safeParse(safeJson(text));
     if (!record.success) throw new DiskpipeError("fetch-failed", `the metadata of "${id}" in ${base} is not valid`);
     const info = await lstat(image).catch(() => undefined);
     if (!info?.isFile()) throw new DiskpipeError("fetch-failed", `image "${id}" in ${base} is missing or not a regular file`);
