@@ -2,9 +2,7 @@ import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { DiskpipeError, ImageRejectedError, defineFormat, definePlugin } from "../../mod.ts";
 import type { JobContext, Plugin, UnpackedImage } from "../../mod.ts";
-import { closeChain, openChain } from "./chain.ts";
-import { coalesceChain } from "./coalesce.ts";
-import { extractChain, type ExtractedChain } from "./extract.ts";
+import type { ExtractedChain } from "./extract.ts";
 import { ChainRejection } from "./rejection.ts";
 
 /**
@@ -54,6 +52,12 @@ async function unpackChain(ctx: JobContext, options: XenserverOvfOptions): Promi
   const archive = ctx.image?.path;
   if (!archive) throw new DiskpipeError("plugin-failed", "xenserver-ovf: no fetched archive to unpack");
   const output = join(ctx.workDir, "coalesced.raw");
+  // Loaded when a chain arrives: the tar reader and the VHD code are not every command's start-up cost.
+  const [{ closeChain, openChain }, { coalesceChain }, { extractChain }] = await Promise.all([
+    import("./chain.ts"),
+    import("./coalesce.ts"),
+    import("./extract.ts"),
+  ]);
   let extracted: ExtractedChain | undefined;
   try {
     extracted = await extractChain(archive, ctx.workDir, { ...options, signal: ctx.signal });
