@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import type { z } from "zod";
 import { DiskpipeError } from "./errors.ts";
 import { lazy, zod } from "./lazy-zod.ts";
@@ -89,9 +88,8 @@ function sourceArgs(image: PlanImage): { flags: string[]; name: string } {
 
 /**
  * The only place in diskpipe that runs qemu-img: builds argv, runs it (under resource limits
- * for header parsing), validates its output and reports progress. It spawns with
- * `node:child_process` rather than execa: importing execa cost 138 ms of every `convert`'s
- * start-up (bench/cases/memory.ts), for features a fixed argv and two captured streams do not use.
+ * for header parsing), validates its output and reports progress. It spawns through execa,
+ * imported on first use, so commands that never run qemu-img (inspect, --help) do not pay for it.
  *
  * @example
  * ```ts
@@ -228,54 +226,35 @@ interface Finished {
   error?: NodeJS.ErrnoException;
 }
 
-/** Output kept per stream: qemu-img prints little; a flood is cut (its tail is what errors show). */
+/** Output kept per stream: qemu-img prints little; more than this is a failure. */
 const MAX_OUTPUT = 16 * 1024 * 1024;
 const KILL_GRACE_MS = 5000;
 
-function runChild(file: string, args: string[], signal?: AbortSignal, onStdout?: (chunk: Buffer) => void): Promise<Finished> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) {
-      resolve({ stdout: "", stderr: "", exitCode: null, signal: null, canceled: true });
-      return;
-    }
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
-    const out = collector();
-    const err = collector();
-    child.stdout.on("data", (chunk: Buffer) => {
-      out.add(chunk);
-      onStdout?.(chunk);
-    });
-    child.stderr.on("data", (chunk: Buffer) => err.add(chunk));
-    let canceled = false;
-    let forceKill: NodeJS.Timeout | undefined;
-    const cancel = () => {
-      canceled = true;
-      child.kill("SIGTERM");
-      forceKill = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
-      forceKill.unref();
-    };
-    signal?.addEventListener("abort", cancel, { once: true });
-    track(child);
-    let spawnError: NodeJS.ErrnoException | undefined;
-    child.once("error", (error: NodeJS.ErrnoException) => (spawnError = error));
-    child.once("close", (exitCode, killedBy) => {
-      clearTimeout(forceKill);
-      signal?.removeEventListener("abort", cancel);
-      resolve({ stdout: out.text(), stderr: err.text(), exitCode, signal: killedBy, canceled, ...(spawnError && { error: spawnError }) });
-    });
+/**
+ * Runs one child with execa: cancelled by `signal` (SIGTERM, then SIGKILL after a grace
+ * period), killed if diskpipe exits first, stdout optionally streamed to `onStdout`.
+ */
+async function runChild(file: string, args: string[], signal?: AbortSignal, onStdout?: (chunk: Buffer) => void): Promise<Finished> {
+  if (signal?.aborted) return { stdout: "", stderr: "", exitCode: null, signal: null, canceled: true };
+  const { execa } = await import("execa");
+  const child = execa(file, args, {
+    reject: false,
+    stdin: "ignore",
+    env: { LC_ALL: "C" },
+    maxBuffer: MAX_OUTPUT,
+    forceKillAfterDelay: KILL_GRACE_MS,
+    ...(signal && { cancelSignal: signal }),
   });
-}
-
-function collector(): { add(chunk: Buffer): void; text(): string } {
-  const chunks: Buffer[] = [];
-  let size = 0;
+  if (onStdout) child.stdout?.on("data", onStdout);
+  const result = await child;
+  const cause = result.cause as NodeJS.ErrnoException | undefined;
   return {
-    add(chunk) {
-      chunks.push(chunk);
-      size += chunk.length;
-      while (size > MAX_OUTPUT && chunks.length > 1) size -= chunks.shift()!.length;
-    },
-    text: () => Buffer.concat(chunks).toString("utf8"),
+    stdout: String(result.stdout ?? ""),
+    stderr: String(result.stderr ?? ""),
+    exitCode: result.exitCode ?? null,
+    signal: (result.signal as NodeJS.Signals | undefined) ?? null,
+    canceled: result.isCanceled,
+    ...(cause?.code && cause.syscall?.startsWith("spawn") && { error: cause }),
   };
 }
 
@@ -292,36 +271,6 @@ function check(result: Finished, command: string | undefined): Finished {
     throw new DiskpipeError(code, `qemu-img ${command} failed: ${why || (result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`)}`);
   }
   return result;
-}
-
-// Children still running are killed when diskpipe exits, or when a signal would end it and
-// nobody else handles that signal (the CLI and the spool handle theirs by aborting jobs).
-const live = new Set<ChildProcess>();
-const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-
-function track(child: ChildProcess): void {
-  if (live.size === 0) {
-    process.on("exit", killLive);
-    for (const name of SIGNALS) process.on(name, onSignal);
-  }
-  live.add(child);
-  child.once("close", () => {
-    live.delete(child);
-    if (live.size > 0) return;
-    process.off("exit", killLive);
-    for (const name of SIGNALS) process.off(name, onSignal);
-  });
-}
-
-function killLive(): void {
-  for (const child of live) child.kill("SIGTERM");
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  if (process.listenerCount(signal) > 1) return;
-  killLive();
-  for (const name of SIGNALS) process.off(name, onSignal);
-  process.kill(process.pid, signal);
 }
 
 function measurableOptions(options: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
