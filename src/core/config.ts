@@ -2,7 +2,6 @@ import type { z } from "zod";
 import { DiskpipeError } from "./errors.ts";
 import { lazy, zod } from "./lazy-zod.ts";
 import type { Plugin, PluginOption } from "./plugin.ts";
-import { CONFIG_DEFAULTS, quickResolve } from "./quick-config.ts";
 import { parseSize } from "./size.ts";
 
 /**
@@ -55,7 +54,7 @@ export const configSchema = lazy(() => {
       /** Largest virtual size accepted. */
       maxSize: size.optional(),
       /** Jobs run at once in batches and the spool. */
-      jobs: z.number().int().min(1).max(64).default(CONFIG_DEFAULTS.jobs),
+      jobs: z.number().int().min(1).max(64).default(2),
       qemuImg: z
         .object({
           binary: z.string().optional(),
@@ -69,14 +68,14 @@ export const configSchema = lazy(() => {
       fetch: z
         .object({
           /** Idle timeout of HTTP transfers in ms: connecting, waiting for an answer, between chunks. */
-          timeoutMs: z.number().int().positive().default(CONFIG_DEFAULTS.fetch.timeoutMs),
+          timeoutMs: z.number().int().positive().default(30_000),
           /** Attempts after a dropped connection (resumed with Range) or a retryable status. */
-          retries: z.number().int().min(0).max(20).default(CONFIG_DEFAULTS.fetch.retries),
+          retries: z.number().int().min(0).max(20).default(5),
           /** First pause between attempts in ms, doubled each time (capped at 30 s). */
-          backoffMs: z.number().int().min(0).max(60_000).default(CONFIG_DEFAULTS.fetch.backoffMs),
+          backoffMs: z.number().int().min(0).max(60_000).default(500),
         })
         .strict()
-        .default({ ...CONFIG_DEFAULTS.fetch }),
+        .default({ timeoutMs: 30_000, retries: 5, backoffMs: 500 }),
       throttle: z
         .object({
           bytesPerSecond: size.optional(),
@@ -112,9 +111,8 @@ export function defineConfig(config: UserConfig): UserConfig {
 }
 
 /**
- * Validates a configuration; the error names each bad field. A configuration of only
- * `plugins`, `jobs` and `workDir` that is plainly valid is resolved without loading zod
- * (see `quickResolve`); anything else goes through the schema.
+ * Validates a configuration with the zod schema (zod is loaded on first use); the error names
+ * each bad field.
  *
  * @example
  * ```ts
@@ -122,8 +120,6 @@ export function defineConfig(config: UserConfig): UserConfig {
  * ```
  */
 export function resolveConfig(config: unknown = {}, source = "configuration"): ResolvedConfig {
-  const quick = quickResolve(config ?? {});
-  if (quick) return quick as ResolvedConfig;
   const parsed = configSchema().safeParse(config ?? {});
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
