@@ -137,8 +137,10 @@ export class QemuImg {
   /** `qemu-img info --output=json` with an explicit format, under CPU and memory limits. */
   async info(image: PlanImage, secrets: QemuSecret[] = []): Promise<QemuInfo> {
     const { flags, name } = sourceArgs(image);
-    const out = await this.#run(["info", "--output=json", ...secretArgs(secrets), ...flags, name], { limited: true });
-    return parseJson(qemuInfoSchema(), out, "info");
+    const running = this.#run(["info", "--output=json", ...secretArgs(secrets), ...flags, name], { limited: true });
+    // Built (zod loaded, the first time) while qemu-img runs rather than after it.
+    const schema = qemuInfoSchema();
+    return parseJson(schema, await running, "info");
   }
 
   /** `qemu-img measure`: the size a conversion of `source` to `target` needs. */
@@ -147,7 +149,9 @@ export class QemuImg {
     const targetOptions = optionList(measurableOptions(target.options));
     const args = ["measure", "--output=json", ...secretArgs(secrets), ...flags, "-O", target.driver];
     if (targetOptions) args.push("-o", targetOptions);
-    const parsed = parseJson(measureSchema(), await this.#run([...args, name], { limited: true }), "measure");
+    const running = this.#run([...args, name], { limited: true });
+    const schema = measureSchema();
+    const parsed = parseJson(schema, await running, "measure");
     return { required: parsed.required, fullyAllocated: parsed["fully-allocated"] };
   }
 
