@@ -23,7 +23,7 @@ export interface BenchArgs {
 /** The usage text of `npm run bench -- --help`. */
 export const USAGE = `npm run bench [-- --runs N] [--only CASE[,CASE…]] [--quick] [--dir DIR] [--keep]
 
-  --runs N     timed runs of each side, alternating A, B, A, B… (default 5, at least 1)
+  --runs N     timed runs of each side, alternating A, B, A, B… (default 7, at least 1)
   --only CASE  run only these cases: ${CASES.join(", ")} (flags: the qemu-img flag study, only on request)
   --quick      small images (256 MiB virtual, 128 MiB of data) for a smoke run
   --dir DIR    where the work directory is made (default ${defaultDir()}); it is removed at the end
@@ -42,7 +42,7 @@ function defaultDir(): string {
  * ```
  */
 export function parseArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { runs: 5, only: CASES.filter((c) => c !== "flags"), quick: false, dir: defaultDir(), keep: false };
+  const args: BenchArgs = { runs: 7, only: CASES.filter((c) => c !== "flags"), quick: false, dir: defaultDir(), keep: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
