@@ -289,7 +289,7 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   // LUKS key derivation takes a couple of seconds: start it first, collect it last.
   const secretFile = at("luks.pass");
   writeFileSync(secretFile, "diskpipe-test");
-  const luks = run("qemu-img", ["create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${secretFile}`, "-o", "key-secret=s0,iter-time=10", at("good.luks"), "4M"]);
+  const luks = run("qemu-img", ["create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${secretFile}`, "-o", "key-secret=s0,iter-time=100", at("good.luks"), "4M"]);
 
   const data = makeSparse(at("data.raw"), 4 * MiB);
   good("data.raw", "raw", undefined, "raw");

@@ -23,7 +23,7 @@ describe("luks plugin", () => {
 
   it("round trip through the CLI gives back the original bytes, and the passphrase shows up nowhere", () => {
     const luks = join(dir, "disk.luks");
-    const encrypt = diskpipe(["convert", qcow2, luks, "--to", "luks", "--iter-time", "10", "--passphrase-file", pass, "--json"]);
+    const encrypt = diskpipe(["convert", qcow2, luks, "--to", "luks", "--iter-time", "100", "--passphrase-file", pass, "--json"]);
     assert.equal(encrypt.status, 0, encrypt.stderr);
     const info = JSON.parse(qemuImg("info", "--output=json", "-f", "luks", luks));
     assert.equal(info["format-specific"].data["cipher-alg"], "aes-256");
@@ -44,9 +44,9 @@ describe("luks plugin", () => {
     pipeline.on((e) => events.push(e));
     let argv: string[] = [];
     pipeline.plugins.push({ name: "spy", hooks: { preConvert: { order: "post", handler: (plan) => void (argv = pipeline.qemu.convertArgs(plan)) } } });
-    await pipeline.run({ source: raw, destination: join(dir, "spy.luks"), to: "luks", options: { passphraseFile: pass, cipher: "aes-cbc-essiv:sha256", keySize: 128, iterTime: 10 } });
+    await pipeline.run({ source: raw, destination: join(dir, "spy.luks"), to: "luks", options: { passphraseFile: pass, cipher: "aes-cbc-essiv:sha256", keySize: 128, iterTime: 100 } });
     assert.ok(argv.some((arg) => arg === `secret,id=luks0,file=${pass},format=raw`), argv.join(" "));
-    assert.ok(argv.includes("key-secret=luks0,cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,ivgen-hash-alg=sha256,iter-time=10"), argv.join(" "));
+    assert.ok(argv.includes("key-secret=luks0,cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,ivgen-hash-alg=sha256,iter-time=100"), argv.join(" "));
     assert.equal(argv.join(" ").includes(PASSPHRASE), false);
     assert.equal(JSON.stringify(events).includes(PASSPHRASE), false);
     assert.equal(JSON.parse(qemuImg("info", "--output=json", "-f", "luks", join(dir, "spy.luks")))["format-specific"].data["cipher-mode"], "cbc");
@@ -54,7 +54,7 @@ describe("luks plugin", () => {
 
   it("converts encrypted input to another format from a script", async () => {
     const luks = join(dir, "script.luks");
-    await convert({ source: raw, destination: luks, to: "luks", options: { passphraseFile: pass, iterTime: 10 } });
+    await convert({ source: raw, destination: luks, to: "luks", options: { passphraseFile: pass, iterTime: 100 } });
     const out = join(dir, "script.vdi");
     const result = await convert({ source: luks, destination: out, to: "vdi", from: "luks", options: { passphraseFile: pass } });
     assert.equal(result.from, "luks");
@@ -68,7 +68,7 @@ describe("luks plugin", () => {
     const loose = join(dir, "loose-pass");
     writeFileSync(loose, PASSPHRASE);
     chmodSync(loose, 0o644);
-    const run = diskpipe(["convert", raw, join(dir, "loose.luks"), "--to", "luks", "--iter-time", "10", "--passphrase-file", loose]);
+    const run = diskpipe(["convert", raw, join(dir, "loose.luks"), "--to", "luks", "--iter-time", "100", "--passphrase-file", loose]);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /warning: .*readable by group or others/);
   });
@@ -96,7 +96,7 @@ describe("luks plugin", () => {
   });
 
   it("refuses a bad cipher with exit 2", () => {
-    const run = diskpipe(["convert", raw, join(dir, "bad.luks"), "--to", "luks", "--iter-time", "10", "--passphrase-file", pass, "--cipher", "rot13-ecb-plain"]);
+    const run = diskpipe(["convert", raw, join(dir, "bad.luks"), "--to", "luks", "--iter-time", "100", "--passphrase-file", pass, "--cipher", "rot13-ecb-plain"]);
     assert.equal(run.status, 2);
     assert.match(run.stderr, /unsupported cipher "rot13"/);
   });
@@ -107,7 +107,7 @@ describe("luks plugin", () => {
     writeFileSync(fake, "#!/bin/sh\n[ \"$1\" = --version ] && echo 'qemu-img version 2.9.0' && exit 0\nexec qemu-img \"$@\"\n", { mode: 0o755 });
     const config = join(dir, "old.config.mjs");
     writeFileSync(config, `import base from ${JSON.stringify(new URL("../../../dist/plugins.config.js", import.meta.url).pathname)};\nexport default { ...base, qemuImg: { binary: ${JSON.stringify(fake)} } };\n`);
-    const run = diskpipe(["convert", raw, join(dir, "old.luks"), "--to", "luks", "--iter-time", "10", "--passphrase-file", pass, "--config", config]);
+    const run = diskpipe(["convert", raw, join(dir, "old.luks"), "--to", "luks", "--iter-time", "100", "--passphrase-file", pass, "--config", config]);
     assert.equal(run.status, 1);
     assert.match(run.stderr, /LUKS needs qemu-img 2\.10 or newer; this one is 2\.9\.0/);
   });
