@@ -48,6 +48,27 @@ export type QemuInfo = z.infer<ReturnType<typeof qemuInfoSchema>>;
 
 const measureSchema = lazy(() => zod().looseObject({ required: zod().number().int().nonnegative(), "fully-allocated": zod().number().int().nonnegative() }));
 
+const mapSchema = lazy(() => {
+  const z = zod();
+  return z.array(z.looseObject({ start: z.number().int().nonnegative(), length: z.number().int().nonnegative(), data: z.boolean(), zero: z.boolean() }));
+});
+
+/**
+ * One extent of `qemu-img map --output=json`: `data` false means a hole (reads as zeroes
+ * without being stored).
+ *
+ * @example
+ * ```ts
+ * const extent: QemuExtent = { start: 0, length: 8388608, data: true, zero: false };
+ * ```
+ */
+export interface QemuExtent {
+  start: number;
+  length: number;
+  data: boolean;
+  zero: boolean;
+}
+
 /** Sizes `qemu-img measure` reports for a conversion. */
 export interface QemuMeasure {
   required: number;
@@ -153,6 +174,22 @@ export class QemuImg {
     const schema = measureSchema();
     const parsed = parseJson(schema, await running, "measure");
     return { required: parsed.required, fullyAllocated: parsed["fully-allocated"] };
+  }
+
+  /**
+   * `qemu-img map --output=json`: which extents of an image hold data, under the same limits.
+   * For raw files it asks the file system (SEEK_DATA/SEEK_HOLE), which node:fs cannot.
+   *
+   * @example
+   * ```ts
+   * const data = (await qemu.map({ path: "disk.raw", format: "raw", driver: "raw", options: {} })).filter((e) => e.data);
+   * ```
+   */
+  async map(image: PlanImage): Promise<QemuExtent[]> {
+    const { flags, name } = sourceArgs(image);
+    const running = this.#run(["map", "--output=json", ...flags, name], { limited: true });
+    const schema = mapSchema();
+    return parseJson(schema, await running, "map").map(({ start, length, data, zero }) => ({ start, length, data, zero }));
   }
 
   /** Builds the argv of a conversion (exported for tests and `--dry-run`). */

@@ -71,6 +71,21 @@ describe("QemuImg", () => {
     }
   });
 
+  it("maps the extents of a raw file that hold data", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const raw = makeRaw(join(dir, "a.raw"), 8 * 1024 * 1024);
+      const extents = await new QemuImg().map({ path: raw, format: "raw", driver: "raw", options: {} });
+      assert.equal(extents.reduce((sum, e) => sum + e.length, 0), 8 * 1024 * 1024);
+      const data = extents.filter((e) => e.data);
+      assert.ok(data.length >= 1 && data.length <= 3, JSON.stringify(extents));
+      assert.ok(data.every((e) => !e.zero));
+      assert.ok(extents.some((e) => !e.data && e.zero), "the holes are reported");
+    } finally {
+      cleanup();
+    }
+  });
+
   it("runs header parsing under an address-space limit (a tiny one makes it fail cleanly)", async () => {
     const { dir, cleanup } = tempDir();
     try {

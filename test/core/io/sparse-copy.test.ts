@@ -49,6 +49,31 @@ describe("sparseCopy", () => {
     }
   });
 
+  it("reads only the given ranges: the rest of the output is a hole", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const size = 12 * MiB;
+      const a = randomBytes(5 * MiB);
+      const b = randomBytes(1000);
+      const source = sparseFile(join(dir, "in.raw"), size, [[MiB, a], [10 * MiB, b], [8 * MiB, randomBytes(10)]]);
+      const seen: number[] = [];
+      // The bytes at 8 MiB lie outside the ranges: a range list says where data may be, so they are not copied.
+      await sparseCopy(source, join(dir, "out.raw"), (bytes) => seen.push(bytes), undefined, undefined, [
+        { start: 10 * MiB, length: 64 * 1024 },
+        { start: MiB, length: 5 * MiB },
+        { start: 20 * MiB, length: MiB },
+      ]);
+      const out = readFileSync(join(dir, "out.raw"));
+      assert.equal(out.length, size);
+      assert.ok(out.subarray(MiB, 6 * MiB).equals(a));
+      assert.ok(out.subarray(10 * MiB, 10 * MiB + 1000).equals(b));
+      assert.ok(out.subarray(8 * MiB, 8 * MiB + 10).equals(Buffer.alloc(10)));
+      assert.equal(seen.at(-1), 10 * MiB + 64 * 1024);
+    } finally {
+      cleanup();
+    }
+  });
+
   it("copies an empty file and refuses an existing destination", async () => {
     const { dir, cleanup } = tempDir();
     try {
