@@ -1,4 +1,4 @@
-import { settle, type CachePolicy, type Warmup } from "./caches.ts";
+import { QUIESCE_MS, settle, type CachePolicy, type Warmup } from "./caches.ts";
 import { run } from "./exec.ts";
 
 /** One side of a comparison. */
@@ -26,6 +26,8 @@ export interface AlternateOptions {
   warmups: Warmup[];
   /** End each timed run with `sync`, so data a side left in the page cache is charged to it. */
   durable: boolean;
+  /** Pause before each timed run (default QUIESCE_MS; 0 for runs that do no I/O). */
+  quiesceMs?: number;
   log: (line: string) => void;
 }
 
@@ -44,7 +46,7 @@ export async function alternate(sides: Side[], options: AlternateOptions): Promi
     for (const [k, side] of sides.entries()) {
       // Every side's leftovers go before any run, so the disk holds one run's output at a time.
       for (const each of sides) await each.reset?.();
-      await settle(options.policy, options.warmups);
+      await settle(options.policy, options.warmups, options.quiesceMs ?? QUIESCE_MS);
       const started = performance.now();
       const extra = await side.run();
       if (options.durable) await run("sync", []);

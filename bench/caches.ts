@@ -1,4 +1,5 @@
 import { access, constants, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { run } from "./exec.ts";
 
 /** How the page cache is treated between runs. */
@@ -27,20 +28,32 @@ export async function cachePolicy(): Promise<CachePolicy> {
 export type Warmup = () => Promise<unknown>;
 
 /**
+ * How long every timed run waits after the caches settle. On the VM this bench was written on,
+ * the same `qemu-img convert` (4 GiB qcow2, 2 GiB of data) took 0.6 s started right after the
+ * drop, 2.5 s started half a second later and 4.7 s four seconds later (likely the freed memory
+ * being handed back to the host and faulted in again). Without a pause that favours whichever
+ * side starts its I/O first: qemu-img, before diskpipe's ~0.4 s of start-up. With the pause
+ * both sides start in the same state.
+ */
+export const QUIESCE_MS = 3000;
+
+/**
  * What happens before every timed run: `sync` (everything written so far reaches the disk
  * outside the timed part), then, under the cold policy, `echo 3 > drop_caches` and the warm-ups
- * (tiny runs of each program, so code is cached and image data is not).
+ * (tiny runs of each program, so code is cached and image data is not), then a pause of
+ * `quiesceMs`.
  *
  * @example
  * ```ts
- * await settle("cold", [() => run("qemu-img", ["--version"])]);
+ * await settle("cold", [() => run("qemu-img", ["--version"])], QUIESCE_MS);
  * ```
  */
-export async function settle(policy: CachePolicy, warmups: Warmup[]): Promise<void> {
+export async function settle(policy: CachePolicy, warmups: Warmup[], quiesceMs: number): Promise<void> {
   await run("sync", []);
   if (policy === "cold") {
     await writeFile(DROP, "3\n");
     for (const warm of warmups) await warm();
     await run("sync", []);
   }
+  if (quiesceMs > 0) await sleep(quiesceMs);
 }

@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { CASES, parseArgs, USAGE, type BenchArgs, type CaseName } from "./args.ts";
-import { cachePolicy } from "./caches.ts";
+import { cachePolicy, QUIESCE_MS } from "./caches.ts";
 import { makeContext, type BenchContext } from "./context.ts";
 import { has } from "./exec.ts";
 import { buildImages, workload, type Needs, type Workload } from "./images.ts";
@@ -83,7 +83,7 @@ async function main(args: BenchArgs): Promise<void> {
     const minutes = (performance.now() - started) / 60_000;
     const header = [
       `workload: ${load.virtualSize / GiB} GiB qcow2 holding ${load.virtualSize / 2 / GiB} GiB of incompressible data in ${load.run / 1024 ** 2} MiB runs (the rest sparse), converted to raw${args.quick ? " (--quick)" : ""}; batch of ${load.batch}; ${load.many} small images for inspect`,
-      `runs: ${args.runs} per side, alternating A, B, A, B…; before every run: \`sync\`${policy === "cold" ? ", `echo 3 > /proc/sys/vm/drop_caches`, then a tiny run of each program (code warm, image data cold)" : " (not root: caches stay warm)"}; start-up (7b) always warm`,
+      `runs: ${args.runs} per side, alternating A, B, A, B…; before every run: \`sync\`${policy === "cold" ? ", `echo 3 > /proc/sys/vm/drop_caches`, then a tiny run of each program (code warm, image data cold)" : " (not root: caches stay warm)"}, then a ${QUIESCE_MS / 1000} s pause (bench/caches.ts says why); start-up (7b) always warm, no pause`,
       "every timed run that writes ends with `sync`: data a side leaves in the page cache is charged to it (diskpipe fsyncs its output itself)",
       `load average: ${machine.load} at the start, ${loadAverage()} at the end; bench wall time ${minutes.toFixed(1)} min`,
     ];

@@ -39,7 +39,7 @@ export async function memoryCase(ctx: BenchContext): Promise<CaseResult> {
       { label: "diskpipe --help", run: async () => void (await ctx.diskpipe(["--help"])) },
       { label: "node -e 0", run: async () => void (await run(process.execPath, ["-e", "0"])) },
     ],
-    { runs, policy: "warm", warmups: [], durable: false, log: () => {} },
+    { runs, policy: "warm", warmups: [], durable: false, quiesceMs: 0, log: () => {} },
   );
   const a = summarize(help.ms);
   const b = summarize(bare.ms);
