@@ -15,6 +15,9 @@ const VARIANTS: Array<{ label: string; flags: string[]; precreate?: boolean }> =
   { label: "-t none", flags: ["-t", "none"] },
   { label: "-t none -m 16 -W", flags: ["-t", "none", "-m", "16", "-W"] },
   { label: "-T none", flags: ["-T", "none"] },
+  { label: "-t none -T none", flags: ["-t", "none", "-T", "none"] },
+  { label: "-t none -T none -W", flags: ["-t", "none", "-T", "none", "-W"] },
+  { label: "-t none -T none -m 16 -W", flags: ["-t", "none", "-T", "none", "-m", "16", "-W"] },
   { label: "-t writeback", flags: ["-t", "writeback"] },
   { label: "-n --target-is-zero (fresh sparse target)", flags: ["-n", "--target-is-zero"], precreate: true },
 ];

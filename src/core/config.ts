@@ -62,9 +62,11 @@ export const configSchema = lazy(() => {
           addressSpace: size.optional(),
           coroutines: z.number().int().min(1).max(16).optional(),
           outOfOrder: z.boolean().optional(),
+          /** Write outputs with O_DIRECT (`-t none`) where the file system allows it. */
+          directIo: z.boolean().default(true),
         })
         .strict()
-        .default({}),
+        .default({ directIo: true }),
       fetch: z
         .object({
           /** Idle timeout of HTTP transfers in ms: connecting, waiting for an answer, between chunks. */

@@ -2,6 +2,7 @@ import { constants } from "node:fs";
 import { access, lstat, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { DiskpipeError } from "../errors.ts";
+import { directIoAt, supportsDirectIo } from "./direct-io.ts";
 import { tempPathBeside } from "./temp.ts";
 import type { Sink, SinkDriver } from "./types.ts";
 
@@ -32,7 +33,9 @@ export const pathSink: SinkDriver = {
     });
     const temp = tempPathBeside(destination);
     const sink: Sink = {
-      target: { path: temp, blockDevice: false, directIo: false },
+      // Written straight to the disk when the file system allows it: the page cache gains
+      // nothing from an output nobody reads next (bench: qemu-img convert -t none, 0.53×).
+      target: { path: temp, blockDevice: false, directIo: await directIoAt(temp) },
       async commit() {
         await syncFile(temp);
         await rename(temp, destination);
@@ -50,17 +53,6 @@ async function blockDeviceSink(device: string): Promise<Sink> {
     commit: () => syncFile(device),
     abort: async () => {},
   };
-}
-
-async function supportsDirectIo(path: string): Promise<boolean> {
-  if (!("O_DIRECT" in constants)) return false;
-  try {
-    const handle = await open(path, constants.O_RDONLY | constants.O_DIRECT);
-    await handle.close();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function syncFile(path: string): Promise<void> {

@@ -5,7 +5,8 @@ import { formatSize } from "../size.ts";
 
 /**
  * Bytes available to an unprivileged writer in the filesystem holding `directory` (or, when it
- * does not exist yet, its nearest existing ancestor).
+ * does not exist yet, its nearest existing ancestor); Infinity for a filesystem that reports no
+ * size at all (ramfs and some FUSE mounts: 0 blocks in all, which means "not counted").
  *
  * @example
  * ```ts
@@ -17,7 +18,7 @@ export async function freeSpace(directory: string): Promise<number> {
   for (let at = resolve(directory); ; at = dirname(at)) {
     try {
       const stats = await statfs(at);
-      return stats.bavail * stats.bsize;
+      return stats.blocks === 0 ? Number.POSITIVE_INFINITY : stats.bavail * stats.bsize;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT" || dirname(at) === at) throw error;
     }

@@ -30,8 +30,8 @@ export function buildPlan(job: RunningJob, registry: FormatRegistry, config: Res
     secrets: [],
     flags: {
       coroutines: config.qemuImg.coroutines,
-      outOfOrder: config.qemuImg.outOfOrder ?? true,
-      ...(target.directIo && { cache: "none" }),
+      outOfOrder: config.qemuImg.outOfOrder ?? false,
+      ...(target.directIo && config.qemuImg.directIo && { cache: "none" }),
       ...(target.blockDevice && to === "raw" && { noCreate: true }),
       ...(config.throttle.bytesPerSecond && { rateLimit: config.throttle.bytesPerSecond }),
     },
