@@ -1,7 +1,7 @@
 import type { InspectResult } from "../core/inspect/types.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { toDiskpipeError } from "../core/errors.ts";
-import { openPipeline, type GlobalOptions } from "./pipeline.ts";
+import { openInspector, type GlobalOptions } from "./pipeline.ts";
 
 /** Flags of `diskpipe inspect`. */
 export interface InspectFlags extends GlobalOptions {
@@ -24,11 +24,11 @@ type Report = { file: string } & (InspectResult | { safe: false; error: ReturnTy
  * ```
  */
 export async function runInspect(files: string[], flags: InspectFlags): Promise<number> {
-  const pipeline = await openPipeline(flags);
+  const inspector = await openInspector(flags);
   const maxSize = flags.maxSize === undefined ? undefined : parseSize(flags.maxSize);
   const inspectOne = async (file: string): Promise<Report> => {
     try {
-      const result = await pipeline.inspect(file, { ...(flags.format && { claimed: flags.format }), ...(maxSize !== undefined && { maxSize }) });
+      const result = await inspector.inspect(file, { ...(flags.format && { claimed: flags.format }), ...(maxSize !== undefined && { maxSize }) });
       return { file, ...result };
     } catch (error) {
       const failure = toDiskpipeError(error, "io-failed");

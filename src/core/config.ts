@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { DiskpipeError } from "./errors.ts";
 import { lazy, zod } from "./lazy-zod.ts";
-import type { Plugin, PluginOption } from "./plugin.ts";
+import { flattenPlugins, type Plugin, type PluginOption } from "./plugin.ts";
 import { parseSize } from "./size.ts";
 
 /**
@@ -45,10 +45,10 @@ export const configSchema = lazy(() => {
       .optional(),
     formats: z.array(formatSchema).optional(),
   });
-  const flattenPlugins = (value: unknown) => (Array.isArray(value) ? (value.flat(Infinity) as unknown[]).filter(Boolean) : value);
+  const flatten = (value: unknown) => (Array.isArray(value) ? flattenPlugins(value as PluginOption[]) : value);
   return z
     .object({
-      plugins: z.preprocess(flattenPlugins, z.array(pluginSchema)).default([]),
+      plugins: z.preprocess(flatten, z.array(pluginSchema)).default([]),
       /** Where jobs keep their temporary files (default: the OS temp dir). */
       workDir: z.string().optional(),
       /** Largest virtual size accepted. */

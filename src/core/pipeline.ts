@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveConfig, type ResolvedConfig, type UserConfig } from "./config.ts";
 import { toDiskpipeError, type DiskpipeError } from "./errors.ts";
-import { FormatRegistry } from "./formats.ts";
-import { runReduce, runSequential, sortPlugins, type HookTimer } from "./hooks.ts";
-import { inspectFile } from "./inspect/index.ts";
-import { inspectStream, inspectUrl, type ImageStream } from "./io/inspect-stream.ts";
+import type { FormatRegistry } from "./formats.ts";
+import { runReduce, runSequential, type HookTimer } from "./hooks.ts";
+import { createInspector, registerFormats } from "./inspector.ts";
+import type { ImageStream } from "./io/inspect-stream.ts";
 import type { InspectOptions, InspectResult } from "./inspect/types.ts";
 import { fetchCache } from "./io/fetch-cache.ts";
 import { httpSink } from "./io/http-sink.ts";
@@ -22,7 +22,6 @@ import type { JobEvent, JobResult, JobSpec, Stage } from "./job.ts";
 import { Limiter } from "./limit.ts";
 import type { Plugin } from "./plugin.ts";
 import { QemuImg, type QemuInfo } from "./qemu-img.ts";
-import { standardFormats } from "./standard-formats.ts";
 import { runConvert } from "./stages/convert.ts";
 import { fetchJob } from "./stages/fetch.ts";
 import { inspectJob, rejectUnsafe } from "./stages/inspect.ts";
@@ -50,7 +49,7 @@ export type BatchItem = { spec: JobSpec; result: JobResult; error?: undefined } 
 export class Pipeline {
   readonly config: ResolvedConfig;
   readonly plugins: Plugin[];
-  readonly formats = new FormatRegistry();
+  readonly formats: FormatRegistry;
   readonly qemu: QemuImg;
   /** The one concurrency bound shared by batch runs and the spool. */
   readonly limit: Limiter;
@@ -62,8 +61,7 @@ export class Pipeline {
   constructor(config: ResolvedConfig) {
     this.config = config;
     const wrapper = ioWrapper(config.throttle);
-    this.plugins = sortPlugins([standardFormats(), ...config.plugins]);
-    for (const plugin of this.plugins) for (const format of plugin.formats ?? []) this.formats.register(format, plugin.name);
+    ({ plugins: this.plugins, formats: this.formats } = registerFormats(config.plugins));
     this.qemu = new QemuImg({
       binary: config.qemuImg.binary,
       limits: { cpuSeconds: config.qemuImg.cpuSeconds, addressSpace: config.qemuImg.addressSpace },
@@ -96,11 +94,7 @@ export class Pipeline {
    * ```
    */
   inspect(image: string | ImageStream, options: Omit<InspectOptions, "detectors"> = {}): Promise<InspectResult> {
-    const accepts = options.claimed ? this.formats.get(options.claimed)?.accepts : undefined;
-    const full: InspectOptions = { ...(accepts && { accepts }), ...options, detectors: this.formats.detectors() };
-    if (typeof image !== "string") return inspectStream(image, full, { directory: this.workRoot });
-    if (/^https?:\/\//i.test(image)) return inspectUrl(image, full);
-    return inspectFile(image, full);
+    return createInspector(this.formats, this.workRoot).inspect(image, options);
   }
 
   /**

@@ -96,6 +96,18 @@ export interface Plugin {
 export type PluginOption = Plugin | false | null | undefined | PluginOption[];
 
 /**
+ * The plugins of a nested, conditional list (`[a(), debug && b(), [c(), d()]]`), in order.
+ *
+ * @example
+ * ```ts
+ * flattenPlugins([ploop(), false, [ami()]]); // [ploop, ami]
+ * ```
+ */
+export function flattenPlugins(options: readonly PluginOption[]): Plugin[] {
+  return (options as unknown[]).flat(Infinity).filter(Boolean) as Plugin[];
+}
+
+/**
  * Declares a plugin with full typing. Identity at run time.
  *
  * @example

@@ -52,9 +52,12 @@ export function runPhase(
   });
 }
 
+/** The head of the image read once and shared by the detectors. */
+const HEAD_BYTES = 4096;
+
 /**
- * Wraps a reader so that, once `release()` is called, detectors still running after an early
- * verdict can no longer read (their reads reject and their results are ignored).
+ * Wraps a reader so that reads within the first 4 KiB share one read of the head, and so that,
+ * once `release()` is called, detectors still running after an early verdict can no longer read (their reads reject and their results are ignored).
  *
  * @example
  * ```ts
@@ -64,11 +67,21 @@ export function runPhase(
  */
 export function guardReader(reader: ImageReader): { reader: ImageReader; release(): void } {
   let released = false;
+  let head: Promise<Uint8Array> | undefined;
   const refuse = () => Promise.reject(new Error("the inspection has finished"));
+  const read = (offset: number, length: number): Promise<Uint8Array> => {
+    // Most detectors look at the first sectors: one read of HEAD_BYTES answers them all (nine
+    // reads per image became one; copies, so a detector cannot change what another sees).
+    if (offset >= 0 && length > 0 && offset + length <= HEAD_BYTES) {
+      head ??= reader.read(0, HEAD_BYTES);
+      return head.then((bytes) => bytes.slice(offset, offset + length));
+    }
+    return reader.read(offset, length);
+  };
   return {
     reader: {
       size: () => (released ? refuse() : reader.size()),
-      read: (offset, length) => (released ? refuse() : reader.read(offset, length)),
+      read: (offset, length) => (released ? refuse() : read(offset, length)),
       close: () => Promise.resolve(),
     },
     release() {

@@ -1,0 +1,53 @@
+import { FormatRegistry } from "./formats.ts";
+import { sortPlugins } from "./hooks.ts";
+import { inspectFile } from "./inspect/index.ts";
+import type { InspectOptions, InspectResult } from "./inspect/types.ts";
+import { inspectStream, inspectUrl, type ImageStream } from "./io/inspect-stream.ts";
+import type { Plugin } from "./plugin.ts";
+import { standardFormats } from "./standard-formats.ts";
+
+/**
+ * The plugins in hook order, the standard formats first, and the registry of every format
+ * they define (a name defined twice is a configuration error).
+ *
+ * @example
+ * ```ts
+ * const { plugins, formats } = registerFormats([ploop()]);
+ * formats.driverOf("ploop"); // "parallels"
+ * ```
+ */
+export function registerFormats(userPlugins: readonly Plugin[]): { plugins: Plugin[]; formats: FormatRegistry } {
+  const plugins = sortPlugins([standardFormats(), ...userPlugins]);
+  const formats = new FormatRegistry();
+  for (const plugin of plugins) for (const format of plugin.formats ?? []) formats.register(format, plugin.name);
+  return { plugins, formats };
+}
+
+/** Inspects images with the detectors and `accepts` lists of a set of formats. */
+export interface Inspector {
+  inspect(image: string | ImageStream, options?: Omit<InspectOptions, "detectors">): Promise<InspectResult>;
+}
+
+/**
+ * An inspector over `formats`: a local path, an http(s) URL (only as much is downloaded as the
+ * verdict needs) or a stream (spooled into `workRoot` when its size is unknown). It needs no
+ * configuration beyond the formats, so `diskpipe inspect` with the built-in plugins starts
+ * without loading the configuration validator.
+ *
+ * @example
+ * ```ts
+ * const inspector = createInspector(registerFormats([]).formats, "/var/tmp/diskpipe");
+ * const report = await inspector.inspect("disk.vmdk", { claimed: "vmdk" });
+ * ```
+ */
+export function createInspector(formats: FormatRegistry, workRoot: string): Inspector {
+  return {
+    inspect(image, options = {}) {
+      const accepts = options.claimed ? formats.get(options.claimed)?.accepts : undefined;
+      const full: InspectOptions = { ...(accepts && { accepts }), ...options, detectors: formats.detectors() };
+      if (typeof image !== "string") return inspectStream(image, full, { directory: workRoot });
+      if (/^https?:\/\//i.test(image)) return inspectUrl(image, full);
+      return inspectFile(image, full);
+    },
+  };
+}
