@@ -7,5 +7,5 @@ import { ami, luks, ploop, xenserverOvf } from "./src/plugins/index.ts";
  */
 export default defineConfig({
   plugins: [xenserverOvf(), ami(), luks(), ploop()],
-  jobs: 2,
+  jobs: 4,
 });

@@ -6,7 +6,8 @@ import { formatSize, parseSize } from "../../src/core/size.ts";
 describe("resolveConfig", () => {
   it("fills defaults", () => {
     const config = resolveConfig({});
-    assert.equal(config.jobs, 2);
+    assert.equal(config.jobs, 4);
+    assert.equal(config.qemuImg.directIo, true);
     assert.deepEqual(config.plugins, []);
     assert.equal(config.fetch.retries, 5);
   });
