@@ -45,7 +45,7 @@ export async function memoryCase(ctx: BenchContext): Promise<CaseResult> {
   const b = summarize(bare.ms);
   ctx.log(`  diskpipe --help ${a.median.toFixed(0)} ms, node -e 0 ${b.median.toFixed(0)} ms (medians of ${runs})`);
   const lines = [
-    "Import cost of each module in a fresh node process (ms, median of 5; warm caches; includes its own dependencies). diskpipe no longer imports execa, and loads zod, hono, chokidar and tar-stream only when a command uses them:",
+    "Import cost of each module in a fresh node process (ms, median of 5; warm caches; includes its own dependencies). diskpipe loads execa, zod, hono, chokidar, tar-stream and jiti only when a command uses them; `inspect` with the built-in plugins loads neither zod nor execa:",
     "",
     "| module | ms |",
     "|---|---|",
