@@ -197,12 +197,15 @@ export class Pipeline {
     try {
       job.handler = await stage("resolve", () => resolveHandler(job.spec, this.formats));
       await stage("preFetch", () => runSequential(plugins, "preFetch", [job], timer));
-      const fetched = await stage("fetch", () => fetchJob(job, this.sources, this.formats));
+      // raw → raw, claimed raw: the sink opens first so a download can go straight into it.
+      if (streamsIntoOutput(job)) sink = await stage("prepare", () => this.#openSink(job));
+      const into = sink && !sink.target.blockDevice && !sink.target.staged ? sink.target.path : undefined;
+      const fetched = await stage("fetch", () => fetchJob(job, this.sources, this.formats, into));
       job.inspection = await stage("inspect", () => this.#inspect(job, fetched.inspection));
       this.#emit({ type: "inspected", jobId: job.id, result: job.inspection });
       await stage("verify", () => runSequential(plugins, "verify", [job], timer));
       sink = await stage("prepare", async () => {
-        const opened = await this.#openSink(job);
+        const opened = sink ?? (await this.#openSink(job));
         job.plan = buildPlan(job, this.formats, this.config, opened.target);
         return opened;
       });
@@ -292,4 +295,9 @@ export class Pipeline {
  */
 export function createPipeline(config: UserConfig = {}): Pipeline {
   return new Pipeline(resolveConfig(config));
+}
+
+/** A job whose source may be written straight into its output: claimed raw, converted to raw, no container. */
+function streamsIntoOutput(job: RunningJob): boolean {
+  return job.spec.from === "raw" && job.spec.to === "raw" && !job.handler?.unpack && /^https?:\/\//i.test(job.spec.source);
 }

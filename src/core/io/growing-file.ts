@@ -1,5 +1,6 @@
 import { open, rm, type FileHandle } from "node:fs/promises";
 import { MAX_READ, type ImageReader } from "./reader.ts";
+import { writeNonZero } from "./write-non-zero.ts";
 
 /**
  * A file written front to back (a download) that readers can read while it grows: a read
@@ -19,6 +20,7 @@ import { MAX_READ, type ImageReader } from "./reader.ts";
 export class GrowingFile {
   readonly path: string;
   readonly #handle: FileHandle;
+  readonly #sparse: boolean;
   #written = 0;
   #expected: number | undefined;
   #final: number | undefined;
@@ -28,16 +30,21 @@ export class GrowingFile {
   readonly #size: Promise<number>;
   #settleSize!: { resolve(size: number): void; reject(error: unknown): void };
 
-  private constructor(path: string, handle: FileHandle) {
+  private constructor(path: string, handle: FileHandle, sparse: boolean) {
     this.path = path;
     this.#handle = handle;
+    this.#sparse = sparse;
     this.#size = new Promise<number>((resolve, reject) => (this.#settleSize = { resolve, reject }));
     this.#size.catch(() => undefined);
   }
 
-  /** Creates the file (it must not exist), readable and writable by its owner only. */
-  static async create(path: string): Promise<GrowingFile> {
-    return new GrowingFile(path, await open(path, "wx+", 0o600));
+  /**
+   * Creates the file (it must not exist), readable and writable by its owner only. `sparse`:
+   * all-zero 64 KiB blocks are left as holes (for a raw image written straight to its
+   * destination).
+   */
+  static async create(path: string, options: { sparse?: boolean } = {}): Promise<GrowingFile> {
+    return new GrowingFile(path, await open(path, "wx+", 0o600), options.sparse === true);
   }
 
   /** Bytes written so far. */
@@ -64,6 +71,7 @@ export class GrowingFile {
 
   /** Appends bytes at the end. */
   async append(chunk: Uint8Array): Promise<void> {
+    if (this.#sparse) return this.#appendSparse(chunk);
     let done = 0;
     while (done < chunk.length) {
       const { bytesWritten } = await this.#handle.write(chunk, done, chunk.length - done, this.#written + done);
@@ -85,6 +93,7 @@ export class GrowingFile {
     if (chunks.length === 1) return this.append(chunks[0]);
     let total = 0;
     for (const chunk of chunks) total += chunk.length;
+    if (this.#sparse) return this.#appendSparse(Buffer.concat(chunks, total));
     const { bytesWritten } = await this.#handle.writev(chunks, this.#written);
     if (bytesWritten < total) {
       // A short writev (more buffers than IOV_MAX, a full disk): the rest goes out in plain writes.
@@ -109,11 +118,14 @@ export class GrowingFile {
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    return buffer.subarray(0, filled);
+    // A sparse file's unwritten tail (zeroes not yet covered by a later write) reads short.
+    return this.#sparse ? buffer : buffer.subarray(0, filled);
   }
 
   /** Marks the file complete: its size is what was written. */
   async finish(): Promise<void> {
+    // Holes at the end are not written: the length makes them part of the file.
+    if (this.#sparse) await this.#handle.truncate(this.#written);
     this.#final = this.#written;
     if (this.#expected === undefined) this.#settleSize.resolve(this.#written);
     this.#wake();
@@ -167,6 +179,12 @@ export class GrowingFile {
       if (this.#written >= wanted || this.#final !== undefined) return this.readBack(offset, wanted - offset);
       await new Promise<void>((resolve) => this.#waiters.add(resolve));
     }
+  }
+
+  async #appendSparse(bytes: Uint8Array): Promise<void> {
+    await writeNonZero(this.#handle, bytes, this.#written);
+    this.#written += bytes.length;
+    this.#wake();
   }
 
   #wake(): void {

@@ -56,9 +56,10 @@ export function httpSource(options: HttpSourceOptions): SourceDriver {
   return {
     name: "http",
     matches: (location) => /^https?:\/\//i.test(location),
-    async fetch(location, ctx, inspect) {
+    async fetch(location, ctx, inspect, into) {
       const url = parseHttpUrl(location);
       const algorithm = ctx.spec.checksum ? parseChecksum(ctx.spec.checksum).algorithm : "sha256";
+      if (into) return downloadInto(url, into, ctx, inspect, { ...options, algorithm });
       const workRoot = dirname(ctx.workDir);
       const lease = cache.acquire(temporaryKey(workRoot, location), () => startDownload(url, workRoot, { ...options, algorithm }));
       return consume(lease, ctx, inspect);
@@ -83,12 +84,7 @@ function startDownload(url: URL, workRoot: string, options: HttpSourceOptions & 
   const result = file.then(async (growing) => {
     try {
       const done = await download(url, growing, {
-        timeoutMs: options.timeoutMs,
-        retries: options.retries,
-        backoffMs: options.backoffMs ?? 500,
-        ...(options.bytesPerSecond && { bytesPerSecond: options.bytesPerSecond }),
-        algorithm: options.algorithm,
-        signal: controller.signal,
+        ...transferOptions(options, controller.signal),
         onProgress: (bytes, total) => listeners.forEach((listener) => listener(bytes, total)),
         onNotice: (message) => notices.forEach((notice) => notice(message)),
       });
@@ -110,6 +106,43 @@ function startDownload(url: URL, workRoot: string, options: HttpSourceOptions & 
       await rm(await dir, { recursive: true, force: true }).catch(() => undefined);
     },
   };
+}
+
+function transferOptions(options: HttpSourceOptions & { algorithm: HashAlgorithm }, signal: AbortSignal) {
+  return {
+    timeoutMs: options.timeoutMs,
+    retries: options.retries,
+    backoffMs: options.backoffMs ?? 500,
+    ...(options.bytesPerSecond && { bytesPerSecond: options.bytesPerSecond }),
+    algorithm: options.algorithm,
+    signal,
+  };
+}
+
+/**
+ * One job's download straight into its output (sparse, not shared): inspected and hashed as it
+ * arrives like any other, removed when the inspector rejects it or the transfer fails.
+ */
+async function downloadInto(url: URL, path: string, ctx: JobContext, inspect: StreamInspector | undefined, options: HttpSourceOptions & { algorithm: HashAlgorithm }): Promise<FetchedImage> {
+  const controller = new AbortController();
+  const file = await GrowingFile.create(path, { sparse: true });
+  const downloading = download(url, file, {
+    ...transferOptions(options, AbortSignal.any([controller.signal, ctx.signal])),
+    onProgress: (bytes, total) => ctx.progress(bytes, total),
+    onNotice: (message) => ctx.warn(message),
+  });
+  downloading.catch((error: unknown) => file.fail(error));
+  const inspecting = inspect ? inspect(file.reader()) : Promise.resolve(undefined);
+  inspecting.catch(() => undefined);
+  try {
+    const [done, inspection] = await Promise.all([downloading, inspecting]);
+    return { path, temporary: false, hash: done.hash, ...(inspection && { inspection }) };
+  } catch (error) {
+    controller.abort(error);
+    await downloading.catch(() => undefined);
+    await file.remove();
+    throw error;
+  }
 }
 
 /** One job's use of a (possibly shared) download: its own inspection, progress and release. */

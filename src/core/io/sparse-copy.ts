@@ -1,12 +1,11 @@
 import { open, type FileHandle } from "node:fs/promises";
 import type { RateLimiter } from "./throttle.ts";
+import { writeNonZero } from "./write-non-zero.ts";
 
 /** Bytes per read. Large reads keep syscalls and promise turns few (4 GiB is 1024 reads). */
 const CHUNK = 4 * 1024 * 1024;
 /** Reads in flight ahead of the writer: the next chunks arrive while one is being written. */
 const DEPTH = 3;
-/** Zero detection granularity: an all-zero block of this size is left as a hole. */
-const BLOCK = 64 * 1024;
 
 /**
  * A byte range of the source that may hold data; everything outside the ranges given to
@@ -148,29 +147,4 @@ async function readFull(handle: FileHandle, buffer: Buffer, length: number, offs
     filled += bytesRead;
   }
   return filled;
-}
-
-const ZERO_BLOCK = Buffer.alloc(BLOCK);
-
-/** Writes the runs of `data` that are not all zeroes (in BLOCK steps) at their offsets. */
-async function writeNonZero(output: FileHandle, data: Buffer, offset: number): Promise<void> {
-  let runStart = -1;
-  for (let at = 0; at < data.length; at += BLOCK) {
-    const end = Math.min(at + BLOCK, data.length);
-    const zero = data.compare(ZERO_BLOCK, 0, end - at, at, end) === 0;
-    if (!zero && runStart < 0) runStart = at;
-    if (zero && runStart >= 0) {
-      await writeAll(output, data.subarray(runStart, at), offset + runStart);
-      runStart = -1;
-    }
-  }
-  if (runStart >= 0) await writeAll(output, data.subarray(runStart), offset + runStart);
-}
-
-async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, written, chunk.length - written, position + written);
-    written += bytesWritten;
-  }
 }

@@ -33,7 +33,12 @@ export interface SourceDriver {
    * Makes the image available as a local file. A streaming source may call `inspect` on the
    * bytes as they arrive; `inspect` is absent when the image comes in a container.
    */
-  fetch(location: string, ctx: JobContext, inspect?: StreamInspector): Promise<FetchedImage>;
+  /**
+   * `into`, when given, is where the job's output goes (a raw image claimed raw and converted
+   * to raw): a source may write the image straight there, sparse, and return `into` as the
+   * path, saving a temporary copy and a second pass. Sources that cannot just ignore it.
+   */
+  fetch(location: string, ctx: JobContext, inspect?: StreamInspector, into?: string): Promise<FetchedImage>;
 }
 
 /** Where the converter writes, as a sink prepared it. */

@@ -7,15 +7,15 @@ import type { RunningJob } from "../job-context.ts";
 import { inspectOptionsFor, rejectUnsafe } from "./inspect.ts";
 
 /**
- * Makes the source a local file (in place for paths), verifies its checksum and, for a
- * container, unpacks it. Returns the inspection a streaming source made on the way, if any.
+ * Makes the source a local file (in place for paths; straight into `into`, the output, when
+ * the source can), verifies its checksum and, for a container, unpacks it. Returns the inspection a streaming source made on the way, if any.
  *
  * @example
  * ```ts
  * const fetched = await fetchJob(job, [httpSource, pathSource], registry);
  * ```
  */
-export async function fetchJob(job: RunningJob, sources: SourceDriver[], registry: FormatRegistry): Promise<FetchedImage> {
+export async function fetchJob(job: RunningJob, sources: SourceDriver[], registry: FormatRegistry, into?: string): Promise<FetchedImage> {
   const { spec } = job;
   const checksum = spec.checksum ? parseChecksum(spec.checksum) : undefined;
   const source = sources.find((s) => s.matches(spec.source));
@@ -27,7 +27,7 @@ export async function fetchJob(job: RunningJob, sources: SourceDriver[], registr
         rejectUnsafe(result, spec.source);
         return result;
       };
-  const fetched = await source.fetch(spec.source, job, streamInspect);
+  const fetched = await source.fetch(spec.source, job, streamInspect, into);
   if (fetched.temporary) job.onCleanup(() => import("node:fs/promises").then((fs) => fs.rm(fetched.path, { force: true })));
   if (checksum) {
     const [algorithm, hex] = fetched.hash?.split(":") ?? [];

@@ -23,7 +23,8 @@ export function buildPlan(job: RunningJob, registry: FormatRegistry, config: Res
   const inspection = job.inspection!;
   const to = job.spec.to;
   const fromRaw = inspection.format === "raw" || (inspection.format === "iso" && registry.driverOf("iso") === "raw");
-  const engine = fromRaw && to === "raw" && !target.blockDevice ? "copy" : "qemu-img";
+  const written = job.image!.path === target.path;
+  const engine = written ? "done" : fromRaw && to === "raw" && !target.blockDevice ? "copy" : "qemu-img";
   return {
     input: { path: job.image!.path, format: inspection.format, driver: registry.driverOf(inspection.format), options: {} },
     output: { path: target.path, format: to, driver: registry.driverOf(to), options: registry.require(to).outputOptions?.(job) ?? {} },

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { UserConfig } from "../../../src/core/config.ts";
 import { fetchCache } from "../../../src/core/io/fetch-cache.ts";
 import type { JobEvent } from "../../../src/core/job.ts";
 import { createPipeline } from "../../../src/core/pipeline.ts";
+import { definePlugin } from "../../../src/core/plugin.ts";
 import { failure, MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../../helpers/images.ts";
 import { TestServer } from "./server.ts";
@@ -106,6 +107,46 @@ describe("http source", () => {
     assert.equal(result.sourceHash, `sha256:${sha(raw)}`);
     assert.ok(result.warnings.some((w) => /ignored the Range request/.test(w)), result.warnings.join("; "));
     assert.ok(sameDisk(raw, "raw", join(out, "restarted.raw"), "raw"));
+  });
+
+  describe("raw claimed raw, converted to raw: straight into the destination", () => {
+    const engineOf = () => {
+      const seen: string[] = [];
+      const plugin = definePlugin({ name: "engine", enforce: "post", hooks: { preConvert: (plan) => void seen.push(plan.engine) } });
+      return { seen, plugin };
+    };
+
+    it("writes the download into the output, sparse, with no temporary copy and no second pass", async () => {
+      const { seen, plugin } = engineOf();
+      const pipeline = createPipeline(config({ plugins: [plugin] }));
+      const destination = join(out, "direct.raw");
+      const result = await pipeline.run({ source: server.url("/disk.raw"), destination, to: "raw", from: "raw", checksum: `sha256:${sha(raw)}` });
+      assert.deepEqual(seen, ["done"], "the output was written again after the download");
+      assert.equal(result.sourceHash, `sha256:${sha(raw)}`);
+      assert.ok(readFileSync(destination).equals(readFileSync(raw)));
+      const { size, blocks } = statSync(destination);
+      assert.ok(blocks * 512 < size / 2, `not sparse: ${blocks * 512} bytes allocated of ${size}`);
+      assert.deepEqual(leftovers(), []);
+    });
+
+    it("compares a restarted download with the sparse bytes already written", async () => {
+      const destination = join(out, "direct-restarted.raw");
+      const result = await createPipeline(config()).run({ source: server.url("/norange.raw"), destination, to: "raw", from: "raw" });
+      assert.equal(result.sourceHash, `sha256:${sha(raw)}`);
+      assert.ok(result.warnings.some((w) => /ignored the Range request/.test(w)), result.warnings.join("; "));
+      assert.ok(readFileSync(destination).equals(readFileSync(raw)));
+    });
+
+    it("refuses a qcow2 claimed raw, and a wrong checksum, leaving no destination and no temporary file", async () => {
+      const pipeline = createPipeline(config());
+      const mismatch = await failure(pipeline.run({ source: server.url("/disk.qcow2"), destination: join(out, "claimed.raw"), to: "raw", from: "raw" }));
+      assert.equal(mismatch.code, "format-mismatch");
+      assert.equal(mismatch.exitCode, 3);
+      const wrong = await failure(pipeline.run({ source: server.url("/disk.raw"), destination: join(out, "wrongsum.raw"), to: "raw", from: "raw", checksum: `sha256:${"0".repeat(64)}` }));
+      assert.equal(wrong.code, "checksum-mismatch");
+      assert.ok(!existsSync(join(out, "claimed.raw")) && !existsSync(join(out, "wrongsum.raw")));
+      assert.deepEqual(leftovers(), []);
+    });
   });
 
   it("gives up after fetch.retries attempts without progress… and counts progress as a fresh start", async () => {
