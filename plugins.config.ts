@@ -1,4 +1,4 @@
-import { defineConfig } from "./src/mod.ts";
+import { defineConfig } from "./src/plugin-api.ts";
 import { ami, luks, ploop, xenserverOvf } from "./src/plugins/index.ts";
 
 /**

@@ -5,6 +5,7 @@ import type { InspectOptions, InspectResult } from "./core/inspect/types.ts";
 import type { ImageStream } from "./core/io/inspect-stream.ts";
 import type { JobEvent, JobResult, JobSpec } from "./core/job.ts";
 import { createPipeline, type BatchItem, type Pipeline } from "./core/pipeline.ts";
+import { defaultConfig } from "./default-config.ts";
 
 /** Options every scripting call takes. */
 export interface ScriptOptions {
@@ -12,20 +13,6 @@ export interface ScriptOptions {
   config?: UserConfig;
   /** Receives every event of the jobs this call runs. */
   onEvent?: (event: JobEvent) => void;
-}
-
-/**
- * The configuration diskpipe ships (`plugins.config.ts` at the package root).
- *
- * @example
- * ```ts
- * const config = await defaultConfig();
- * const pipeline = createPipeline({ ...config, jobs: 4 });
- * ```
- */
-export async function defaultConfig(): Promise<UserConfig> {
-  const module = (await import("../plugins.config.ts")) as { default: UserConfig };
-  return module.default;
 }
 
 async function pipelineFor(options: ScriptOptions): Promise<Pipeline> {
@@ -117,3 +104,4 @@ export function batchSpecs(pipeline: Pipeline, sources: Iterable<string>, outDir
 }
 
 export type { ResolvedConfig };
+export { defaultConfig };

@@ -34,11 +34,18 @@ export async function loadConfigFile(path: string): Promise<UserConfig> {
   return module.default;
 }
 
+/** `diskpipe`, `diskpipe/plugin` and `diskpipe/plugins` as this installation's modules. */
+const ALIASES = {
+  "diskpipe/plugins": fileURLToPath(new URL("../plugins/index.js", import.meta.url)),
+  "diskpipe/plugin": fileURLToPath(new URL("../plugin-api.js", import.meta.url)),
+  diskpipe: fileURLToPath(new URL("../mod.js", import.meta.url)),
+};
+
 /** Imports a JavaScript or TypeScript module of the user's, with `diskpipe` resolving to this installation. */
 export async function importModule(path: string): Promise<unknown> {
   const nativeTs = "Deno" in globalThis || Boolean((process.features as { typescript?: unknown }).typescript);
   if (!/\.m?ts$/.test(path) || nativeTs) return import(pathToFileURL(path).href);
   const { createJiti } = await import("jiti");
-  const jiti = createJiti(import.meta.url, { alias: { diskpipe: fileURLToPath(new URL("../mod.js", import.meta.url)) }, moduleCache: false });
+  const jiti = createJiti(import.meta.url, { alias: ALIASES, moduleCache: false });
   return jiti.import(path);
 }

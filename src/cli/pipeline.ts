@@ -1,9 +1,9 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInspector, registerFormats, type Inspector } from "../core/inspector.ts";
-import { createPipeline, type Pipeline } from "../core/pipeline.ts";
+import type { Pipeline } from "../core/pipeline.ts";
 import { flattenPlugins } from "../core/plugin.ts";
-import { defaultConfig } from "../scripting.ts";
+import { defaultConfig } from "../default-config.ts";
 import { findConfigFile, loadConfigFile } from "./load-config.ts";
 
 /** Options every command shares. */
@@ -25,6 +25,7 @@ export interface GlobalOptions {
 export async function openPipeline(options: GlobalOptions): Promise<Pipeline> {
   const file = findConfigFile(options.config);
   const config = file ? await loadConfigFile(file) : await defaultConfig();
+  const { createPipeline } = await import("../core/pipeline.ts");
   return createPipeline({ ...config, ...(options.jobs && { jobs: options.jobs }) });
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { diskpipe } from "../helpers/cli.ts";
@@ -83,6 +83,27 @@ describe("diskpipe convert", () => {
     const run = diskpipe(["convert", vmdk, raw, "--out-dir", join(dir, "clash"), "--to", "qcow2"]);
     assert.equal(run.status, 2);
     assert.match(run.stderr, /both .*disk\.vmdk and .*disk\.raw would be written to .*disk\.qcow2/);
+  });
+
+  it("loads a plugins.config.ts that imports diskpipe, diskpipe/plugin and diskpipe/plugins", () => {
+    const cwd = join(dir, "user-config");
+    mkdirSync(cwd);
+    writeFileSync(
+      join(cwd, "plugins.config.ts"),
+      [
+        'import { defineConfig } from "diskpipe";',
+        'import { definePlugin, DiskpipeError } from "diskpipe/plugin";',
+        'import { ploop } from "diskpipe/plugins";',
+        "const policy = definePlugin({ name: \"no-vmdk\", hooks: { verify(ctx) { if (ctx.inspection?.format === \"vmdk\") throw new DiskpipeError(\"image-rejected\", \"no vmdk here\"); } } });",
+        "export default defineConfig({ plugins: [ploop(), policy] });",
+      ].join("\n"),
+    );
+    const refused = diskpipe(["convert", vmdk, join(cwd, "out.qcow2"), "--to", "qcow2"], { cwd });
+    assert.equal(refused.status, 3, refused.stderr);
+    assert.match(refused.stderr, /no-vmdk/);
+    assert.match(refused.stderr, /no vmdk here/);
+    const inspected = diskpipe(["inspect", vmdk], { cwd });
+    assert.equal(inspected.status, 0, inspected.stderr);
   });
 
   it("has --help for every command", () => {

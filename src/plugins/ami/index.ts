@@ -1,4 +1,4 @@
-import { defineFormat, definePlugin, type Plugin } from "../../mod.ts";
+import { defineFormat, definePlugin, type Plugin } from "../../plugin-api.ts";
 
 /**
  * Amazon machine images: `--from ami` means raw or qcow2, decided by detection and never by

@@ -1,4 +1,4 @@
-import { UsageError } from "../../mod.ts";
+import { UsageError } from "../../plugin-api.ts";
 
 /** qemu's names for a LUKS cipher. */
 export interface QemuCipher {

@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { DiskpipeError, UsageError, defineFormat, definePlugin, type ConvertPlan, type JobContext, type Plugin } from "../../mod.ts";
+import { DiskpipeError, UsageError, defineFormat, definePlugin, type ConvertPlan, type JobContext, type Plugin } from "../../plugin-api.ts";
 import { decodeCipher } from "./cipher.ts";
 
 const MIN_QEMU = "2.10";

@@ -1,4 +1,4 @@
-import { defineFormat, definePlugin, type Plugin } from "../../mod.ts";
+import { defineFormat, definePlugin, type Plugin } from "../../plugin-api.ts";
 
 /**
  * Virtuozzo/Parallels images under the name `ploop`, read and written by qemu's `parallels`

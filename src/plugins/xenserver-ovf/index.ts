@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { DiskpipeError, ImageRejectedError, defineFormat, definePlugin } from "../../mod.ts";
-import type { JobContext, Plugin, UnpackedImage } from "../../mod.ts";
+import { DiskpipeError, ImageRejectedError, defineFormat, definePlugin } from "../../plugin-api.ts";
+import type { JobContext, Plugin, UnpackedImage } from "../../plugin-api.ts";
 import type { ExtractedChain } from "./extract.ts";
 import { ChainRejection } from "./rejection.ts";
 
