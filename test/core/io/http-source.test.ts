@@ -46,6 +46,7 @@ describe("http source", () => {
     server.routes.set("/disk.raw", { file: raw });
     server.routes.set("/drop.raw", { file: raw, dropAfter: 1 * MiB + 17 });
     server.routes.set("/norange.raw", { file: raw, dropAfter: 2 * MiB + 5, ignoreRange: true });
+    server.routes.set("/norange-direct.raw", { file: raw, dropAfter: 2 * MiB + 5, ignoreRange: true });
     server.routes.set("/flaky.raw", { file: raw, dropAfter: 300 * 1024, dropTimes: 100 });
     server.routes.set("/stall-body.raw", { file: raw, stall: "body" });
     server.routes.set("/stall-headers.raw", { file: raw, stall: "headers" });
@@ -131,7 +132,7 @@ describe("http source", () => {
 
     it("compares a restarted download with the sparse bytes already written", async () => {
       const destination = join(out, "direct-restarted.raw");
-      const result = await createPipeline(config()).run({ source: server.url("/norange.raw"), destination, to: "raw", from: "raw" });
+      const result = await createPipeline(config()).run({ source: server.url("/norange-direct.raw"), destination, to: "raw", from: "raw" });
       assert.equal(result.sourceHash, `sha256:${sha(raw)}`);
       assert.ok(result.warnings.some((w) => /ignored the Range request/.test(w)), result.warnings.join("; "));
       assert.ok(readFileSync(destination).equals(readFileSync(raw)));
