@@ -83,6 +83,9 @@ export interface ConvertRun {
 }
 
 const DEFAULT_LIMITS: QemuLimits = { cpuSeconds: 8, addressSpace: 1024 ** 3 };
+/** Attempts of a conversion whose LUKS key-derivation timing failed (see `convert`). */
+const PBKDF_TRIES = 8;
+
 const INSTALL_HINT = "qemu-img was not found: install it with `apt-get install qemu-utils` (Debian/Ubuntu) or set qemuImg.binary in the configuration";
 
 /** Escapes a value for qemu's comma-separated option syntax. */
@@ -221,6 +224,19 @@ export class QemuImg {
 
   /** Runs a conversion, reporting qemu-img's percentage as it goes. */
   async convert(plan: ConvertPlan, run: ConvertRun = {}): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.#convertOnce(plan, run);
+      // qemu times its LUKS key derivation with the thread's CPU clock, which on some kernels
+      // advances only at scheduler ticks: a first round shorter than a tick reads as 0 ms and
+      // qemu gives up before writing anything (about one create in four on the CI machine).
+      // Each try measures afresh and costs milliseconds.
+      if (attempt < PBKDF_TRIES && result.exitCode !== 0 && /Unable to get accurate CPU usage/.test(result.stderr)) continue;
+      check(result, "convert");
+      return;
+    }
+  }
+
+  async #convertOnce(plan: ConvertPlan, run: ConvertRun): Promise<Finished> {
     const [file, ...args] = this.convertCommand(plan);
     let carry = "";
     const result = await runChild(file, args, run.signal, (chunk) => {
@@ -233,7 +249,7 @@ export class QemuImg {
         run.onProgress?.(Number(last[1]));
       }
     });
-    check(result, "convert");
+    return result;
   }
 
   /** `qemu-img resize` of an image diskpipe produced. */

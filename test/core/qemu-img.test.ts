@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import type { ConvertPlan } from "../../src/core/job.ts";
 import { QemuImg } from "../../src/core/qemu-img.ts";
 import { makeImage, makeRaw, tempDir } from "../helpers/images.ts";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const plan = (over: Partial<ConvertPlan> = {}): ConvertPlan => ({
@@ -67,6 +68,39 @@ describe("QemuImg", () => {
       await qemu.convert(plan({ input: { path: qcow2, format: "qcow2", driver: "qcow2", options: {} }, output: { path: join(dir, "b.raw"), format: "raw", driver: "raw", options: {} } }), { onProgress: (p) => seen.push(p) });
       assert.equal(seen.at(-1), 100);
     } finally {
+      cleanup();
+    }
+  });
+
+  it("tries a conversion again when qemu's LUKS key-derivation timing fails, at most eight times", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const raw = makeRaw(join(dir, "a.raw"), 1024 * 1024);
+      const count = join(dir, "converts");
+      // Stands in for qemu-img: every `convert` appends a line to COUNT; the first FAILS of them
+      // end the way qemu 7.2 does when its PBKDF timing reads 0 ms, the others run qemu-img.
+      const fake = join(dir, "flaky-qemu-img");
+      writeFileSync(
+        fake,
+        `#!/bin/sh\nif [ "$1" = convert ]; then\n  echo x >> ${count}\n  if [ $(wc -l < ${count}) -le "$FAILS" ]; then echo "qemu-img: $(eval echo \\$$#): error while converting luks: Unable to get accurate CPU usage" >&2; exit 1; fi\nfi\nexec qemu-img "$@"\n`,
+        { mode: 0o755 },
+      );
+      const convert = (fails: number, out: string) => {
+        process.env.FAILS = String(fails);
+        rmSync(count, { force: true });
+        return new QemuImg({ binary: fake }).convert(plan({ input: { path: raw, format: "raw", driver: "raw", options: {} }, output: { path: join(dir, out), format: "qcow2", driver: "qcow2", options: {} } }));
+      };
+      await convert(7, "retried.qcow2");
+      assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 8);
+      assert.ok(existsSync(join(dir, "retried.qcow2")));
+      await assert.rejects(convert(8, "never.qcow2"), (error: Error & { code?: string }) => {
+        assert.equal(error.code, "qemu-img-failed");
+        assert.match(error.message, /Unable to get accurate CPU usage/);
+        return true;
+      });
+      assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 8);
+    } finally {
+      delete process.env.FAILS;
       cleanup();
     }
   });
