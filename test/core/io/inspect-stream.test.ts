@@ -63,10 +63,12 @@ describe("inspecting streams and URLs", () => {
 
   it("stops reading a hostile stream of known size as soon as the verdict is in", async () => {
     let pulled = 0;
-    // Paced like a network: the reader gets a turn between chunks.
+    // Paced like a (fast) network, 64 KiB per millisecond at most: the reader gets turns
+    // between chunks even when the machine is busy (a setImmediate pace let a loaded CI
+    // machine pull 9 MiB before the inspector's first file reads came back).
     async function* lazy() {
       for (const chunk of chunks(readFileSync(hostile))) {
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, 1));
         pulled += chunk.length;
         yield chunk;
       }
