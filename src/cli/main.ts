@@ -37,7 +37,7 @@ export function buildProgram(): Command {
     .option("-f, --from <format>", "claimed source format; detection must agree (ami: raw or qcow2)")
     .option("--container <kind>", "the image arrives in a container (ovf: a XenServer VHD chain tarball)")
     .option("-o, --out-dir <dir>", "convert every SRC into DIR as <stem>.<extension>")
-    .option("-j, --jobs <n>", "jobs at once with --out-dir", integer)
+    .option("-j, --jobs <n>", "jobs at once with --out-dir (default: the configuration's jobs, 4)", integer)
     .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")
     .option("--checksum <algo:hex>", "sha256:HEX or sha512:HEX the source must match")
     .option("--passphrase-file <file>", "LUKS passphrase file (for --to luks or --from luks)")
