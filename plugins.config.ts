@@ -7,5 +7,4 @@ import { ami, luks, ploop, xenserverOvf } from "./src/plugins/index.ts";
  */
 export default defineConfig({
   plugins: [xenserverOvf(), ami(), luks(), ploop()],
-  jobs: 4,
 });

@@ -1,8 +1,7 @@
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createInspector, registerFormats, type Inspector } from "../core/inspector.ts";
 import type { Pipeline } from "../core/pipeline.ts";
 import { flattenPlugins } from "../core/plugin.ts";
+import { workRootFor } from "../core/io/temp.ts";
 import { defaultConfig } from "../default-config.ts";
 import { findConfigFile, loadConfigFile } from "./load-config.ts";
 
@@ -23,7 +22,10 @@ export interface GlobalOptions {
  * ```
  */
 export async function openPipeline(options: GlobalOptions): Promise<Pipeline> {
-  const file = findConfigFile(options.config);
+  return pipelineFrom(findConfigFile(options.config), options);
+}
+
+async function pipelineFrom(file: string | undefined, options: GlobalOptions): Promise<Pipeline> {
   const config = file ? await loadConfigFile(file) : await defaultConfig();
   const { createPipeline } = await import("../core/pipeline.ts");
   return createPipeline({ ...config, ...(options.jobs && { jobs: options.jobs }) });
@@ -41,7 +43,8 @@ export async function openPipeline(options: GlobalOptions): Promise<Pipeline> {
  * ```
  */
 export async function openInspector(options: GlobalOptions): Promise<Inspector> {
-  if (findConfigFile(options.config)) return openPipeline(options);
+  const file = findConfigFile(options.config);
+  if (file) return pipelineFrom(file, options);
   const { formats } = registerFormats(flattenPlugins((await defaultConfig()).plugins ?? []));
-  return createInspector(formats, join(tmpdir(), "diskpipe"));
+  return createInspector(formats, workRootFor(undefined));
 }

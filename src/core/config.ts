@@ -66,7 +66,7 @@ export const configSchema = lazy(() => {
           directIo: z.boolean().default(true),
         })
         .strict()
-        .default({ directIo: true }),
+        .prefault({}),
       fetch: z
         .object({
           /** Idle timeout of HTTP transfers in ms: connecting, waiting for an answer, between chunks. */
@@ -77,7 +77,7 @@ export const configSchema = lazy(() => {
           backoffMs: z.number().int().min(0).max(60_000).default(500),
         })
         .strict()
-        .default({ timeoutMs: 30_000, retries: 5, backoffMs: 500 }),
+        .prefault({}),
       throttle: z
         .object({
           bytesPerSecond: size.optional(),

@@ -2,6 +2,7 @@ import { FormatRegistry } from "./formats.ts";
 import { sortPlugins } from "./hooks.ts";
 import { inspectFile } from "./inspect/index.ts";
 import type { InspectOptions, InspectResult } from "./inspect/types.ts";
+import { isHttpUrl } from "./io/http.ts";
 import { inspectStream, inspectUrl, type ImageStream } from "./io/inspect-stream.ts";
 import type { Plugin } from "./plugin.ts";
 import { standardFormats } from "./standard-formats.ts";
@@ -46,7 +47,7 @@ export function createInspector(formats: FormatRegistry, workRoot: string): Insp
       const accepts = options.claimed ? formats.get(options.claimed)?.accepts : undefined;
       const full: InspectOptions = { ...(accepts && { accepts }), ...options, detectors: formats.detectors() };
       if (typeof image !== "string") return inspectStream(image, full, { directory: workRoot });
-      if (/^https?:\/\//i.test(image)) return inspectUrl(image, full);
+      if (isHttpUrl(image)) return inspectUrl(image, full);
       return inspectFile(image, full);
     },
   };

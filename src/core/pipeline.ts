@@ -1,19 +1,19 @@
 import { stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { resolveConfig, type ResolvedConfig, type UserConfig } from "./config.ts";
 import { toDiskpipeError, type DiskpipeError } from "./errors.ts";
 import type { FormatRegistry } from "./formats.ts";
 import { runReduce, runSequential, type HookTimer } from "./hooks.ts";
-import { createInspector, registerFormats } from "./inspector.ts";
+import { createInspector, registerFormats, type Inspector } from "./inspector.ts";
 import type { ImageStream } from "./io/inspect-stream.ts";
 import type { InspectOptions, InspectResult } from "./inspect/types.ts";
 import { fetchCache } from "./io/fetch-cache.ts";
 import { httpSink } from "./io/http-sink.ts";
+import { isHttpUrl } from "./io/http.ts";
 import { httpSource } from "./io/http-source.ts";
 import { explainNoSpace } from "./io/no-space.ts";
 import { pathSink } from "./io/path-sink.ts";
 import { pathSource } from "./io/path-source.ts";
+import { workRootFor } from "./io/temp.ts";
 import { sweepStale } from "./io/stale.ts";
 import { ioWrapper } from "./io/throttle.ts";
 import type { Sink, SinkDriver, SourceDriver } from "./io/types.ts";
@@ -56,12 +56,14 @@ export class Pipeline {
   readonly sources: SourceDriver[];
   readonly sinks: SinkDriver[];
   readonly #listeners = new Set<JobListener>();
+  readonly #inspector: Inspector;
   #startup: Promise<unknown> | undefined;
 
   constructor(config: ResolvedConfig) {
     this.config = config;
     const wrapper = ioWrapper(config.throttle);
     ({ plugins: this.plugins, formats: this.formats } = registerFormats(config.plugins));
+    this.#inspector = createInspector(this.formats, this.workRoot);
     this.qemu = new QemuImg({
       binary: config.qemuImg.binary,
       limits: { cpuSeconds: config.qemuImg.cpuSeconds, addressSpace: config.qemuImg.addressSpace },
@@ -75,7 +77,7 @@ export class Pipeline {
 
   /** Where jobs keep temporary files: one folder per pipeline instance. */
   get workRoot(): string {
-    return join(this.config.workDir ?? tmpdir(), "diskpipe");
+    return workRootFor(this.config.workDir);
   }
 
   /** Subscribes to every job's events; returns the unsubscribe function. */
@@ -94,7 +96,7 @@ export class Pipeline {
    * ```
    */
   inspect(image: string | ImageStream, options: Omit<InspectOptions, "detectors"> = {}): Promise<InspectResult> {
-    return createInspector(this.formats, this.workRoot).inspect(image, options);
+    return this.#inspector.inspect(image, options);
   }
 
   /**
@@ -299,5 +301,5 @@ export function createPipeline(config: UserConfig = {}): Pipeline {
 
 /** A job whose source may be written straight into its output: claimed raw, converted to raw, no container. */
 function streamsIntoOutput(job: RunningJob): boolean {
-  return job.spec.from === "raw" && job.spec.to === "raw" && !job.handler?.unpack && /^https?:\/\//i.test(job.spec.source);
+  return job.spec.from === "raw" && job.spec.to === "raw" && !job.handler?.unpack && isHttpUrl(job.spec.source);
 }

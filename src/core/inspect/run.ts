@@ -57,7 +57,8 @@ const HEAD_BYTES = 4096;
 
 /**
  * Wraps a reader so that reads within the first 4 KiB share one read of the head, and so that,
- * once `release()` is called, detectors still running after an early verdict can no longer read (their reads reject and their results are ignored).
+ * once `release()` is called, detectors still running after an early verdict can no longer
+ * read (their reads reject and their results are ignored).
  *
  * @example
  * ```ts

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DiskpipeError, UsageError, isDiskpipeError } from "../errors.ts";
-import { HttpStatusError, isTransient, redactUrl, send } from "./http.ts";
+import { HttpStatusError, isHttpUrl, isTransient, redactUrl, send } from "./http.ts";
 import { recheckOutput } from "./output-check.ts";
 import { rateLimiterFor } from "./throttle.ts";
 import type { SinkDriver } from "./types.ts";
@@ -43,7 +43,7 @@ const CHUNK = 1024 * 1024;
 export function httpSink(options: HttpSinkOptions): SinkDriver {
   return {
     name: "http",
-    matches: (location) => /^https?:\/\//i.test(location),
+    matches: isHttpUrl,
     async open(location, ctx) {
       let url: URL;
       try {

@@ -6,7 +6,7 @@ import { fetchCache, type CacheEntryInit, type FetchCache, type Lease } from "./
 import { GrowingFile } from "./growing-file.ts";
 import { parseChecksum, type HashAlgorithm } from "./hash.ts";
 import { download, type DownloadResult } from "./http-download.ts";
-import { redactUrl } from "./http.ts";
+import { isHttpUrl, redactUrl } from "./http.ts";
 import { makeFetchDir, temporaryKey, untilAborted } from "./temporary-image.ts";
 import type { FetchedImage, SourceDriver, StreamInspector } from "./types.ts";
 
@@ -55,13 +55,16 @@ export function httpSource(options: HttpSourceOptions): SourceDriver {
   const cache = options.cache ?? fetchCache;
   return {
     name: "http",
-    matches: (location) => /^https?:\/\//i.test(location),
+    matches: isHttpUrl,
     async fetch(location, ctx, inspect, into) {
       const url = parseHttpUrl(location);
       const algorithm = ctx.spec.checksum ? parseChecksum(ctx.spec.checksum).algorithm : "sha256";
-      if (into) return downloadInto(url, into, ctx, inspect, { ...options, algorithm });
+      if (into) return consume(ownLease(startDownload(url, { file: GrowingFile.create(into, { sparse: true }) }, { ...options, algorithm })), ctx, inspect);
       const workRoot = dirname(ctx.workDir);
-      const lease = cache.acquire(temporaryKey(workRoot, location), () => startDownload(url, workRoot, { ...options, algorithm }));
+      const lease = cache.acquire(temporaryKey(workRoot, location), () => {
+        const dir = makeFetchDir(workRoot);
+        return startDownload(url, { file: dir.then((d) => GrowingFile.create(join(d, "image"))), dir }, { ...options, algorithm });
+      });
       return consume(lease, ctx, inspect);
     },
   };
@@ -75,16 +78,24 @@ function parseHttpUrl(location: string): URL {
   }
 }
 
-function startDownload(url: URL, workRoot: string, options: HttpSourceOptions & { algorithm: HashAlgorithm }): CacheEntryInit<Download> {
+/**
+ * Starts a download into `place.file`; disposing of it stops the transfer and removes the file
+ * and `place.dir`, the directory made for it, if any.
+ */
+function startDownload(url: URL, place: { file: Promise<GrowingFile>; dir?: Promise<string> }, options: HttpSourceOptions & { algorithm: HashAlgorithm }): CacheEntryInit<Download> {
   const controller = new AbortController();
   const listeners = new Set<(bytes: number, total?: number) => void>();
   const notices = new Set<(message: string) => void>();
-  const dir = makeFetchDir(workRoot);
-  const file = dir.then((d) => GrowingFile.create(join(d, "image")));
+  const { file } = place;
   const result = file.then(async (growing) => {
     try {
       const done = await download(url, growing, {
-        ...transferOptions(options, controller.signal),
+        timeoutMs: options.timeoutMs,
+        retries: options.retries,
+        backoffMs: options.backoffMs ?? 500,
+        ...(options.bytesPerSecond && { bytesPerSecond: options.bytesPerSecond }),
+        algorithm: options.algorithm,
+        signal: controller.signal,
         onProgress: (bytes, total) => listeners.forEach((listener) => listener(bytes, total)),
         onNotice: (message) => notices.forEach((notice) => notice(message)),
       });
@@ -103,46 +114,19 @@ function startDownload(url: URL, workRoot: string, options: HttpSourceOptions & 
       controller.abort(new Error(`the download of ${redactUrl(url)} is no longer needed`));
       await result.catch(() => undefined);
       await (await file.catch(() => undefined))?.remove();
-      await rm(await dir, { recursive: true, force: true }).catch(() => undefined);
+      await place.dir?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
     },
   };
 }
 
-function transferOptions(options: HttpSourceOptions & { algorithm: HashAlgorithm }, signal: AbortSignal) {
-  return {
-    timeoutMs: options.timeoutMs,
-    retries: options.retries,
-    backoffMs: options.backoffMs ?? 500,
-    ...(options.bytesPerSecond && { bytesPerSecond: options.bytesPerSecond }),
-    algorithm: options.algorithm,
-    signal,
-  };
-}
-
 /**
- * One job's download straight into its output (sparse, not shared): inspected and hashed as it
- * arrives like any other, removed when the inspector rejects it or the transfer fails.
+ * A download only this job uses (straight into its output), held like a cache lease: released
+ * when the inspector or the transfer fails (the file goes), or at the job's cleanup, after the
+ * output was renamed or removed (which closes the file).
  */
-async function downloadInto(url: URL, path: string, ctx: JobContext, inspect: StreamInspector | undefined, options: HttpSourceOptions & { algorithm: HashAlgorithm }): Promise<FetchedImage> {
-  const controller = new AbortController();
-  const file = await GrowingFile.create(path, { sparse: true });
-  const downloading = download(url, file, {
-    ...transferOptions(options, AbortSignal.any([controller.signal, ctx.signal])),
-    onProgress: (bytes, total) => ctx.progress(bytes, total),
-    onNotice: (message) => ctx.warn(message),
-  });
-  downloading.catch((error: unknown) => file.fail(error));
-  const inspecting = inspect ? inspect(file.reader()) : Promise.resolve(undefined);
-  inspecting.catch(() => undefined);
-  try {
-    const [done, inspection] = await Promise.all([downloading, inspecting]);
-    return { path, temporary: false, hash: done.hash, ...(inspection && { inspection }) };
-  } catch (error) {
-    controller.abort(error);
-    await downloading.catch(() => undefined);
-    await file.remove();
-    throw error;
-  }
+function ownLease(entry: CacheEntryInit<Download>): Lease<Download> {
+  let released: Promise<void> | undefined;
+  return { value: entry.value, ready: entry.ready, first: true, release: () => (released ??= entry.dispose()) };
 }
 
 /** One job's use of a (possibly shared) download: its own inspection, progress and release. */

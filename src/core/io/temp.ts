@@ -1,8 +1,22 @@
 import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 
 /** The marker in every temporary name diskpipe writes, so stale ones can be found and removed. */
 export const TEMP_MARKER = ".diskpipe-tmp-";
+
+/**
+ * The folder jobs and temporary images live in: `<workDir>/diskpipe`, by default under the
+ * OS temp dir.
+ *
+ * @example
+ * ```ts
+ * workRootFor("/var/tmp"); // "/var/tmp/diskpipe"
+ * ```
+ */
+export function workRootFor(workDir: string | undefined): string {
+  return join(workDir ?? tmpdir(), "diskpipe");
+}
 
 /**
  * A temporary name beside `destination`, in the same directory, so the final rename is atomic.

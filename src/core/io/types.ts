@@ -32,8 +32,6 @@ export interface SourceDriver {
   /**
    * Makes the image available as a local file. A streaming source may call `inspect` on the
    * bytes as they arrive; `inspect` is absent when the image comes in a container.
-   */
-  /**
    * `into`, when given, is where the job's output goes (a raw image claimed raw and converted
    * to raw): a source may write the image straight there, sparse, and return `into` as the
    * path, saving a temporary copy and a second pass. Sources that cannot just ignore it.

@@ -8,7 +8,8 @@ import { inspectOptionsFor, rejectUnsafe } from "./inspect.ts";
 
 /**
  * Makes the source a local file (in place for paths; straight into `into`, the output, when
- * the source can), verifies its checksum and, for a container, unpacks it. Returns the inspection a streaming source made on the way, if any.
+ * the source can), verifies its checksum and, for a container, unpacks it. Returns the
+ * inspection a streaming source made on the way, if any.
  *
  * @example
  * ```ts
