@@ -1,5 +1,6 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { processAlive } from "./process-alive.ts";
 
 /** Names of the per-process folders under a work root: `job-<pid>-…` and `fetch-<pid>-…`. */
 const OWNED = /^(?:job|fetch)-(\d+)-/;
@@ -22,21 +23,4 @@ export async function sweepStale(workRoot: string, isAlive: (pid: number) => boo
   });
   await Promise.all(stale.map((name) => rm(join(workRoot, name), { recursive: true, force: true }).catch(() => undefined)));
   return stale;
-}
-
-/**
- * Whether a process exists (signal 0; a process of another user still counts as alive).
- *
- * @example
- * ```ts
- * processAlive(process.pid); // true
- * ```
- */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
