@@ -1,14 +1,18 @@
-import { lstat, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { z } from "zod";
 import { DiskpipeError, UsageError } from "../errors.ts";
 import { lazy, zod } from "../lazy-zod.ts";
 import { formatSize } from "../size.ts";
 import type { ImageInfo, ImageService } from "./image-service.ts";
+import { readSmallFile } from "./open-regular.ts";
 import { sparseCopy } from "./sparse-copy.ts";
 import { isTempName, tempPathBeside } from "./temp.ts";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+/** The largest sidecar read: a record is a few hundred bytes. */
+const SIDECAR_MAX_BYTES = 64 * 1024;
 
 const sidecarSchema = lazy(() => {
   const z = zod();
@@ -35,8 +39,9 @@ export type DirStoreRecord = z.infer<ReturnType<typeof sidecarSchema>>;
 /**
  * A directory as an image store: image `ID` is the file `ROOT/ID`, its metadata the sidecar
  * `ROOT/ID.json`. IDs are letters, digits, `.`, `_` and `-` (not starting with a dot, not
- * ending in `.json`), so nothing can name a path outside the root; symlinks are refused. An
- * upload is copied under a temporary name, synced, then renamed (image first, sidecar last:
+ * ending in `.json`), so nothing can name a path outside the root; symlinks are refused. A
+ * sidecar must be a regular file, opened without following links (links, FIFOs and devices
+ * are refused, never read), and one over 64 KiB is refused unread. An upload is copied under a temporary name, synced, then renamed (image first, sidecar last:
  * an image without its sidecar does not exist for `show`).
  *
  * @example
@@ -55,10 +60,10 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
 
   async function show(id: string): Promise<ImageInfo> {
     const { image, sidecar } = paths(id);
-    const text = await readFile(sidecar, "utf8").catch((error: NodeJS.ErrnoException) => {
-      throw new DiskpipeError("fetch-failed", error.code === "ENOENT" ? `no image "${id}" in ${base}` : `cannot read ${sidecar}: ${error.message}`);
+    const bytes = await readSmallFile(sidecar, SIDECAR_MAX_BYTES, { followLinks: false }).catch((error: NodeJS.ErrnoException) => {
+      throw new DiskpipeError("fetch-failed", error.code === "ENOENT" ? `no image "${id}" in ${base}` : `cannot read the metadata of "${id}": ${error.message}`);
     });
-    const record = sidecarSchema().safeParse(safeJson(text));
+    const record = sidecarSchema().safeParse(safeJson(bytes.toString("utf8")));
     if (!record.success) throw new DiskpipeError("fetch-failed", `the metadata of "${id}" in ${base} is not valid`);
     const info = await lstat(image).catch(() => undefined);
     if (!info?.isFile()) throw new DiskpipeError("fetch-failed", `image "${id}" in ${base} is missing or not a regular file`);
