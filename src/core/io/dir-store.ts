@@ -27,7 +27,9 @@ const sidecarSchema = lazy(() => {
 });
 
 /**
- * The JSON sidecar `ID.json` kept beside each image of a {@link dirStore}.
+ * The JSON sidecar `ID.json` kept beside each image of a {@link dirStore}. `id` must be the
+ * file's ID (otherwise the metadata is invalid); `size` is what `show` reports, so a download
+ * of any other size fails, as does one whose sha256 differs from `checksum`.
  *
  * @example
  * ```ts
@@ -65,9 +67,14 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
     });
     const record = sidecarSchema().safeParse(safeJson(bytes.toString("utf8")));
     if (!record.success) throw new DiskpipeError("fetch-failed", `the metadata of "${id}" in ${base} is not valid`);
+    const recorded = record.data;
+    if (recorded.id !== id) {
+      const which = ID.test(recorded.id) ? `the id "${recorded.id}"` : "an invalid id";
+      throw new DiskpipeError("fetch-failed", `the metadata of "${id}" in ${base} is not valid: it records ${which}`);
+    }
     const info = await lstat(image).catch(() => undefined);
     if (!info?.isFile()) throw new DiskpipeError("fetch-failed", `image "${id}" in ${base} is missing or not a regular file`);
-    return { id, size: info.size, ...(record.data.format && { format: record.data.format }), ...(record.data.checksum && { checksum: record.data.checksum }) };
+    return { id, size: recorded.size, ...(recorded.format && { format: recorded.format }), ...(recorded.checksum && { checksum: recorded.checksum }) };
   }
 
   return {

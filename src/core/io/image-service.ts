@@ -18,7 +18,7 @@ import type { SinkDriver, SourceDriver } from "./types.ts";
  */
 export interface ImageInfo {
   id: string;
-  /** Bytes of the stored file. */
+  /** Bytes of the stored file as the store records them (not measured): a download of another size fails. */
   size: number;
   /** Conventional format name (qcow2, raw, …) as recorded by the store: a claim the inspector must confirm. */
   format?: string;
