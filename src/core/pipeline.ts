@@ -1,4 +1,5 @@
-import { stat } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { resolveConfig, type ResolvedConfig, type UserConfig } from "./config.ts";
 import { toDiskpipeError, type DiskpipeError } from "./errors.ts";
 import type { FormatRegistry } from "./formats.ts";
@@ -13,8 +14,10 @@ import { httpSource } from "./io/http-source.ts";
 import { explainNoSpace } from "./io/no-space.ts";
 import { pathSink } from "./io/path-sink.ts";
 import { pathSource } from "./io/path-source.ts";
+import { pinSource } from "./io/pin-source.ts";
 import { workRootFor } from "./io/temp.ts";
 import { sweepStale } from "./io/stale.ts";
+import { prepareWorkRoot } from "./io/work-root.ts";
 import { ioWrapper } from "./io/throttle.ts";
 import type { Sink, SinkDriver, SourceDriver } from "./io/types.ts";
 import { createJobContext, type RunningJob } from "./job-context.ts";
@@ -57,7 +60,7 @@ export class Pipeline {
   readonly sinks: SinkDriver[];
   readonly #listeners = new Set<JobListener>();
   readonly #inspector: Inspector;
-  #startup: Promise<unknown> | undefined;
+  #startup: Promise<string> | undefined;
 
   constructor(config: ResolvedConfig) {
     this.config = config;
@@ -75,7 +78,7 @@ export class Pipeline {
     this.sinks = [...this.plugins.flatMap((p) => p.sinks ?? []), httpSink(transfer), pathSink];
   }
 
-  /** Where jobs keep temporary files: one folder per pipeline instance. */
+  /** Where jobs keep temporary files: `<workDir>/diskpipe`, shared by every pipeline with the same `workDir`. */
   get workRoot(): string {
     return workRootFor(this.config.workDir);
   }
@@ -109,10 +112,17 @@ export class Pipeline {
    * ```
    */
   async info(path: string, options: Omit<InspectOptions, "detectors"> = {}): Promise<{ inspection: InspectResult; info: QemuInfo }> {
-    const inspection = await this.inspect(path, options);
-    rejectUnsafe(inspection, path);
-    const info = await this.qemu.info({ path, format: inspection.format, driver: this.formats.driverOf(inspection.format), options: {} });
-    return { inspection, info };
+    // What qemu-img reads must be what was inspected: a file others can change is snapshotted first.
+    const dir = await mkdtemp(join(await this.#started(), `job-${process.pid}-info-`));
+    try {
+      const pinned = await pinSource(path, dir);
+      const inspection = await this.inspect(pinned.path, options);
+      rejectUnsafe(inspection, path);
+      const info = await this.qemu.info({ path: pinned.path, format: inspection.format, driver: this.formats.driverOf(inspection.format), options: {} });
+      return { inspection, info };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** Runs one job within the pipeline's concurrency bound. Rejects with a DiskpipeError. */
@@ -158,6 +168,16 @@ export class Pipeline {
     }
   }
 
+  /** Once per pipeline: checks and makes the work root, and removes what crashed runs left in it. */
+  #started(): Promise<string> {
+    this.#startup ??= prepareWorkRoot(this.config.workDir).then(async (root) => {
+      await sweepStale(root);
+      return root;
+    });
+    this.#startup.catch(() => (this.#startup = undefined));
+    return this.#startup;
+  }
+
   #emit(event: JobEvent): void {
     for (const listener of this.#listeners) {
       try {
@@ -171,8 +191,7 @@ export class Pipeline {
   async #run(request: JobSpec, id?: string): Promise<JobResult> {
     const spec: JobSpec = { ...request, maxSize: request.maxSize ?? this.config.maxSize };
     const plugins = this.plugins.filter((p) => !p.apply || p.apply(spec));
-    // Once per pipeline: remove what crashed runs left under the work root.
-    await (this.#startup ??= sweepStale(this.workRoot));
+    await this.#started();
     const job = await createJobContext({ spec, workRoot: this.workRoot, qemu: this.qemu, formats: this.formats, emit: (e) => this.#emit(e), id });
     const { signal: _signal, options: _options, ...publicSpec } = spec;
     const started = performance.now();

@@ -1,10 +1,10 @@
-import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
-import { DiskpipeError } from "../errors.ts";
+import { pinSource } from "./pin-source.ts";
 import type { SourceDriver } from "./types.ts";
 
 /**
- * Local files and block devices, used in place: never copied into the conversion directory.
+ * Local files and block devices. A file nobody else can change is used in place (never copied
+ * into the conversion directory); one that another user could write during the job is
+ * snapshotted privately first (see {@link pinSource}), so qemu-img reads what was inspected.
  *
  * @example
  * ```ts
@@ -14,15 +14,8 @@ import type { SourceDriver } from "./types.ts";
 export const pathSource: SourceDriver = {
   name: "path",
   matches: (location) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(location),
-  async fetch(location) {
-    const path = resolve(location);
-    const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-      const why = error.code === "ENOENT" ? "no such file" : error.code === "EACCES" ? "permission denied" : error.message;
-      throw new DiskpipeError("fetch-failed", `cannot read source ${location}: ${why}`, { cause: error });
-    });
-    if (!info.isFile() && !info.isBlockDevice()) {
-      throw new DiskpipeError("fetch-failed", `source ${location} is not a regular file or block device`);
-    }
-    return { path, temporary: false };
+  async fetch(location, ctx) {
+    const pinned = await pinSource(location, ctx.workDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress(bytes, total) });
+    return { path: pinned.path, temporary: pinned.snapshot !== undefined };
   },
 };

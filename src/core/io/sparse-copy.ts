@@ -48,22 +48,7 @@ export async function sparseCopy(
     const total = (await input.stat()).size;
     const output = await open(destination, "wx");
     try {
-      const ahead = new ReadAhead(input, clip(ranges ?? [{ start: 0, length: total }], total));
-      try {
-        for (let next = ahead.next(); next; next = ahead.next()) {
-          signal?.throwIfAborted();
-          const chunk = await next;
-          signal?.throwIfAborted();
-          await pace?.take(chunk.data.length, signal);
-          await writeNonZero(output, chunk.data, chunk.offset);
-          ahead.release(chunk.buffer);
-          onProgress?.(chunk.offset + chunk.data.length, total);
-        }
-      } finally {
-        await ahead.settle();
-      }
-      await output.truncate(total);
-      await output.sync();
+      await copyRanges(input, output, total, { ...(onProgress && { onProgress }), ...(signal && { signal }), ...(pace && { pace }), ...(ranges && { ranges }) });
       return total;
     } finally {
       await output.close();
@@ -71,6 +56,51 @@ export async function sparseCopy(
   } finally {
     await input.close();
   }
+}
+
+/**
+ * Options of {@link copyRanges}.
+ *
+ * @example
+ * ```ts
+ * const options: CopyOptions = { ranges: [{ start: 0, length: 1 << 20 }], onProgress: (done, total) => {} };
+ * ```
+ */
+export interface CopyOptions {
+  onProgress?: (bytes: number, total: number) => void;
+  signal?: AbortSignal;
+  pace?: Pick<RateLimiter, "take">;
+  /** The extents that may hold data (default: all of `total`). */
+  ranges?: readonly ByteRange[];
+}
+
+/**
+ * The copy engine on open files: the first `total` bytes of `input` into `output` (which it
+ * leaves exactly `total` bytes long, zero runs as holes, synced). Neither file is closed.
+ *
+ * @example
+ * ```ts
+ * await copyRanges(inputHandle, outputHandle, size, { signal });
+ * ```
+ */
+export async function copyRanges(input: FileHandle, output: FileHandle, total: number, options: CopyOptions = {}): Promise<void> {
+  const { onProgress, signal, pace } = options;
+  const ahead = new ReadAhead(input, clip(options.ranges ?? [{ start: 0, length: total }], total));
+  try {
+    for (let next = ahead.next(); next; next = ahead.next()) {
+      signal?.throwIfAborted();
+      const chunk = await next;
+      signal?.throwIfAborted();
+      await pace?.take(chunk.data.length, signal);
+      await writeNonZero(output, chunk.data, chunk.offset);
+      ahead.release(chunk.buffer);
+      onProgress?.(chunk.offset + chunk.data.length, total);
+    }
+  } finally {
+    await ahead.settle();
+  }
+  await output.truncate(total);
+  await output.sync();
 }
 
 /** One chunk read: its bytes (a view of `buffer`) and where they came from. */

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { otherWriters } from "../../../src/core/io/other-writers.ts";
+import { pinSource } from "../../../src/core/io/pin-source.ts";
+import { prepareWorkRoot } from "../../../src/core/io/work-root.ts";
 import { createPipeline } from "../../../src/core/pipeline.ts";
-import { canSwitchUser, hasStrace, leaks, opensOf, RACE_SIZE, raceImages, raceQemu, startAttacker, type StrikePoint } from "../../helpers/attacker.ts";
+import { canSwitchUser, hasStrace, leaks, NOBODY, opensOf, RACE_SIZE, raceImages, raceQemu, startAttacker, type StrikePoint } from "../../helpers/attacker.ts";
+import { failure } from "../../helpers/failure.ts";
 import { tempDir } from "../../helpers/images.ts";
 
 describe("local sources: what qemu-img reads is what the inspector accepted", () => {
@@ -41,5 +46,110 @@ describe("local sources: what qemu-img reads is what the inspector accepted", ()
       assert.deepEqual(opens.lines, [], "qemu-img opened the secret file");
       if (hasStrace()) assert.ok(opens.logs >= 2, "strace logged fewer qemu-img runs than info and convert");
     });
+  }
+});
+
+describe("pinning a local source: in place only when nobody else can change it", () => {
+  const { dir, cleanup } = tempDir();
+  const job = join(dir, "job");
+  before(() => {
+    chmodSync(dir, 0o755);
+    mkdirSync(job, { mode: 0o700 });
+  });
+  after(cleanup);
+
+  const fresh = (name: string, mode = 0o644) => {
+    const path = join(dir, name);
+    writeFileSync(path, Buffer.alloc(4096, 7), { mode });
+    chmodSync(path, mode);
+    return path;
+  };
+
+  it("uses the operator's own file in place: no copy", async () => {
+    const path = fresh("own.raw");
+    assert.equal(await otherWriters(path, statSync(path)), undefined);
+    const pinned = await pinSource(path, job);
+    assert.deepEqual(pinned, { path });
+  });
+
+  it("snapshots a file others may write, and a file of another user, from the descriptor it opened", async (t) => {
+    const open = fresh("shared.raw", 0o666);
+    assert.match(String(await otherWriters(open, statSync(open))), /group or others may write/);
+    const pinned = await pinSource(open, job);
+    assert.equal(pinned.path, join(job, "source"));
+    assert.ok(pinned.snapshot === "copy" || pinned.snapshot === "reflink");
+    assert.equal(statSync(pinned.path).mode & 0o777, 0o600, "the snapshot is private");
+    assert.ok(readFileSync(pinned.path).equals(readFileSync(open)));
+    rmSync(pinned.path);
+    if (!canSwitchUser()) return t.skip("needs root for a file of another user");
+    const foreign = fresh("foreign.raw");
+    chownSync(foreign, NOBODY.uid, NOBODY.gid);
+    assert.match(String(await otherWriters(foreign, statSync(foreign))), /belongs to uid 65534/);
+    assert.equal((await pinSource(foreign, job)).snapshot !== undefined, true);
+    rmSync(join(job, "source"));
+  });
+
+  it("snapshots a file in a directory others can rename entries of, unless the directory is sticky", async () => {
+    const shared = join(dir, "shared-dir");
+    mkdirSync(shared, { mode: 0o777 });
+    chmodSync(shared, 0o777);
+    const path = join(shared, "x.raw");
+    writeFileSync(path, "x", { mode: 0o644 });
+    assert.match(String(await otherWriters(path, statSync(path))), /others may rename entries of/);
+    chmodSync(shared, 0o1777);
+    assert.equal(await otherWriters(path, statSync(path)), undefined, "a sticky directory protects an entry of a trusted user");
+  });
+
+  it("refuses a FIFO and a character device at once, without blocking", async () => {
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const started = Date.now();
+    for (const path of [fifo, "/dev/zero"]) {
+      const error = await failure(pinSource(path, job));
+      assert.equal(error.code, "fetch-failed");
+      assert.match(error.message, /not a regular file or block device \((FIFO|character device)\)/);
+    }
+    assert.ok(Date.now() - started < 5000);
+  });
+});
+
+describe("the work root: private to diskpipe's user", () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+
+  it("refuses / as workDir, a workDir that is a file or a link, and a work root others control", async (t) => {
+    for (const [workDir, pattern] of [
+      ["/", /workDir: \/ is the root of the file system/],
+      [fresh(join(dir, "file")), /is not a directory/],
+      [link(join(dir, "real"), join(dir, "link")), /is a symbolic link/],
+    ] as const) {
+      const error = await failure(prepareWorkRoot(workDir));
+      assert.equal(error.code, "config-invalid");
+      assert.match(error.message, pattern);
+      assert.doesNotMatch(error.message, /\n/);
+    }
+    const loose = join(dir, "loose");
+    mkdirSync(join(loose, "diskpipe"), { recursive: true, mode: 0o777 });
+    chmodSync(join(loose, "diskpipe"), 0o777);
+    assert.match((await failure(prepareWorkRoot(loose))).message, /writable by group or others/);
+    if (!canSwitchUser()) return t.skip("needs root for a work root of another user");
+    chmodSync(join(loose, "diskpipe"), 0o700);
+    chownSync(join(loose, "diskpipe"), NOBODY.uid, NOBODY.gid);
+    assert.match((await failure(prepareWorkRoot(loose))).message, /belongs to uid 65534/);
+  });
+
+  it("makes a fresh work root with mode 0700", async () => {
+    const root = await prepareWorkRoot(join(dir, "fresh"));
+    assert.equal(statSync(root).mode & 0o777, 0o700);
+  });
+
+  function fresh(path: string): string {
+    writeFileSync(path, "");
+    return path;
+  }
+  function link(target: string, path: string): string {
+    mkdirSync(target);
+    symlinkSync(target, path);
+    return path;
   }
 });

@@ -1,0 +1,45 @@
+import { lstat, mkdir } from "node:fs/promises";
+import { resolve } from "node:path";
+import { DiskpipeError } from "../errors.ts";
+import { workRootFor } from "./temp.ts";
+
+const GROUP_OR_OTHER_WRITE = 0o022;
+
+function invalid(message: string): DiskpipeError {
+  return new DiskpipeError("config-invalid", message);
+}
+
+/**
+ * Checks the configured `workDir` and makes `<workDir>/diskpipe`, the private folder jobs keep
+ * their snapshots, downloads and partial files in. Refused as configuration errors: the file
+ * system's root, a `workDir` that is a symbolic link or not a directory, and a work root that
+ * is a link, not a directory, or belongs to another user or is writable by group or others
+ * (whoever controls it could swap a job's files). Returns the work root.
+ *
+ * @example
+ * ```ts
+ * const root = await prepareWorkRoot("/var/tmp"); // "/var/tmp/diskpipe", mode 0700
+ * ```
+ */
+export async function prepareWorkRoot(workDir: string | undefined): Promise<string> {
+  if (workDir !== undefined) {
+    const dir = resolve(workDir);
+    if (dir === "/") throw invalid(`workDir: / is the root of the file system; give diskpipe a directory of its own for temporary files`);
+    const info = await lstat(dir).catch(() => undefined);
+    if (info?.isSymbolicLink()) throw invalid(`workDir: ${workDir} is a symbolic link; give the directory it points to`);
+    if (info && !info.isDirectory()) throw invalid(`workDir: ${workDir} is not a directory`);
+  }
+  const root = resolve(workRootFor(workDir));
+  try {
+    await mkdir(root, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw invalid(`workDir: cannot create ${root} (${code ?? (error as Error).message})`);
+  }
+  const info = await lstat(root);
+  if (!info.isDirectory()) throw invalid(`workDir: ${root} is ${info.isSymbolicLink() ? "a symbolic link" : "not a directory"}; remove it or choose another workDir`);
+  const uid = process.geteuid?.();
+  if (uid !== undefined && info.uid !== uid) throw invalid(`workDir: ${root} belongs to uid ${info.uid}, not to diskpipe's user (${uid}); remove it or choose another workDir`);
+  if (info.mode & GROUP_OR_OTHER_WRITE) throw invalid(`workDir: ${root} is writable by group or others (mode ${(info.mode & 0o777).toString(8)}); chmod 700 it`);
+  return root;
+}
