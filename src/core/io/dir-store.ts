@@ -1,4 +1,4 @@
-import { lstat, mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { link, lstat, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { z } from "zod";
 import { DiskpipeError, UsageError } from "../errors.ts";
@@ -7,7 +7,7 @@ import { formatSize } from "../size.ts";
 import type { ImageInfo, ImageService } from "./image-service.ts";
 import { readSmallFile } from "./open-regular.ts";
 import { sparseCopy } from "./sparse-copy.ts";
-import { isTempName, tempPathBeside } from "./temp.ts";
+import { isTempName, sweepDeadTemps, tempPathBeside } from "./temp.ts";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
@@ -43,8 +43,12 @@ export type DirStoreRecord = z.infer<ReturnType<typeof sidecarSchema>>;
  * `ROOT/ID.json`. IDs are letters, digits, `.`, `_` and `-` (not starting with a dot, not
  * ending in `.json`), so nothing can name a path outside the root; symlinks are refused. A
  * sidecar must be a regular file, opened without following links (links, FIFOs and devices
- * are refused, never read), and one over 64 KiB is refused unread. An upload is copied under a temporary name, synced, then renamed (image first, sidecar last:
- * an image without its sidecar does not exist for `show`).
+ * are refused, never read), and one over 64 KiB is refused unread. An upload is copied under
+ * a temporary name and synced, then the image gets its name (image first, sidecar last: an
+ * image without its sidecar does not exist for `show`). Without `overwrite` that name is
+ * created exclusively (a hard link), so of concurrent uploads to one ID exactly one succeeds
+ * and the others fail "already exists"; with it, the last rename wins. Each upload first
+ * removes the temporary files dead diskpipe processes of this host left in the root.
  *
  * @example
  * ```ts
@@ -87,17 +91,21 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
     },
     async upload(id, fromPath, meta) {
       const { image, sidecar } = paths(id);
+      const exists = () => new UsageError(`image "${id}" already exists in ${base}`);
       await mkdir(base, { recursive: true });
+      await sweepDeadTemps(base);
       const existing = await lstat(image).catch(() => undefined);
-      if (existing && (!meta.overwrite || !existing.isFile())) throw new UsageError(`image "${id}" already exists in ${base}`);
+      if (existing && (!meta.overwrite || !existing.isFile())) throw exists();
       const tempImage = tempPathBeside(image);
       const tempSidecar = tempPathBeside(sidecar);
       try {
         await sparseCopy(fromPath, tempImage);
         const record: DirStoreRecord = { id, format: meta.format, size: meta.size, virtualSize: meta.virtualSize, checksum: meta.checksum, storedAt: new Date().toISOString() };
         await writeSynced(tempSidecar, `${JSON.stringify(record, null, 2)}\n`);
-        await rename(tempImage, image);
+        if (meta.overwrite) await rename(tempImage, image);
+        else if (!(await createExclusive(tempImage, image))) throw exists();
         await rename(tempSidecar, sidecar);
+        await rm(tempImage, { force: true });
         await syncDirectory(base);
       } catch (error) {
         const written = (await lstat(tempImage).catch(() => undefined))?.blocks ?? 0;
@@ -135,6 +143,38 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** What `link` fails with where the filesystem has no hard links. */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+/**
+ * Gives the file `temp` the name `final` only if no file has that name, atomically (a hard
+ * link fails with EEXIST), so of two uploads to one ID exactly one gets it; false when `final`
+ * exists. `temp` keeps its own name too. Without hard links, `final` is first created
+ * exclusively (empty; invisible to `show` until the sidecar is renamed in) and `temp` renamed
+ * over it.
+ */
+async function createExclusive(temp: string, final: string): Promise<boolean> {
+  try {
+    await link(temp, final);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    if (code === "EEXIST") return false;
+    if (!NO_HARD_LINKS.has(code)) throw error;
+  }
+  try {
+    await (await open(final, "wx")).close();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+  await rename(temp, final).catch(async (error: unknown) => {
+    await rm(final, { force: true });
+    throw error;
+  });
+  return true;
 }
 
 async function writeSynced(path: string, text: string): Promise<void> {
