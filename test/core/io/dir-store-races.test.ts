@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { isDiskpipeError } from "../../../src/core/errors.ts";
 import type { ImageService, ImageUploadMeta } from "../../../src/core/io/image-service.ts";
 import { HOST_TAG } from "../../../src/core/io/temp.ts";
-import { dirStoreFixture } from "./dir-store-setup.ts";
+import { dirStoreFixture, releaseFifo, within } from "./dir-store-setup.ts";
 
 /** A promise factory that resolves once `count` callers wait on it: starts them together. */
 function barrier(count: number): () => Promise<void> {
@@ -98,5 +98,74 @@ describe("dirStore: concurrent uploads to one ID", () => {
     assert.ok(!existsSync(join(f.root, deadName)), "the dead run's file is removed");
     assert.ok(existsSync(join(f.root, liveName)), "a live run's file is kept");
     assert.deepEqual(readdirSync(f.root).filter((n) => n.includes(".diskpipe-tmp-")), [liveName]);
+  });
+});
+
+/** Swaps `image` between a symbolic link to `secret` and the regular file `real`, as fast as it can. */
+const FLIPPER = `
+const { linkSync, renameSync, symlinkSync } = require("node:fs");
+const [image, secret, real, dir] = process.argv.slice(1);
+for (let i = 0; ; i++) {
+  symlinkSync(secret, dir + "/l" + i);
+  renameSync(dir + "/l" + i, image);
+  linkSync(real, dir + "/r" + i);
+  renameSync(dir + "/r" + i, image);
+}`;
+
+// The image file itself: opened without following links, so a swap after a check reads nothing else.
+describe("dirStore: the image file is opened, never followed", () => {
+  const f = dirStoreFixture();
+  after(f.cleanup);
+
+  it("a download never reads through a symbolic link swapped in for the image", async () => {
+    const { image } = await f.stored("swapped");
+    const real = readFileSync(image);
+    const secret = join(f.dir, "secret");
+    writeFileSync(secret, Buffer.alloc(real.length, "SECRET"));
+    const swap = join(f.dir, "swap");
+    mkdirSync(swap);
+    linkSync(image, join(swap, "real"));
+    const flipper = spawn(process.execPath, ["-e", FLIPPER, image, secret, join(swap, "real"), swap], { stdio: "ignore" });
+    const outcomes = { whole: 0, refused: 0, leaked: 0 };
+    try {
+      for (let n = 0; n < 300 && outcomes.leaked === 0; n++) {
+        const to = join(f.dir, `down-${n}`);
+        try {
+          await f.store.download("swapped", to, new AbortController().signal);
+          const got = readFileSync(to);
+          if (got.equals(real)) outcomes.whole++;
+          else outcomes.leaked++;
+        } catch (error) {
+          assert.ok(isDiskpipeError(error) && error.code === "fetch-failed", `fetch-failed, got ${String(error)}`);
+          assert.match(error.message, /not a regular file/);
+          outcomes.refused++;
+        }
+        rmSync(to, { force: true });
+      }
+    } finally {
+      flipper.kill("SIGKILL");
+      await new Promise((resolve) => (flipper.exitCode === null && flipper.signalCode === null ? flipper.once("exit", resolve) : resolve(undefined)));
+    }
+    rmSync(image);
+    renameSync(join(swap, "real"), image);
+    assert.equal(outcomes.leaked, 0, `the link's target was read: ${JSON.stringify(outcomes)}`);
+    assert.ok(outcomes.whole > 0, `some downloads were whole: ${JSON.stringify(outcomes)}`);
+  });
+
+  it("an image that is a FIFO is refused by show and download without blocking", async () => {
+    const { image } = await f.stored("piped");
+    rmSync(image);
+    execFileSync("mkfifo", [image]);
+    try {
+      const shown = await within(5000, f.store.show("piped").then(() => undefined, (error: unknown) => error), "show");
+      assert.ok(isDiskpipeError(shown) && shown.code === "fetch-failed");
+      assert.match(shown.message, /not a regular file/);
+      const to = join(f.dir, "piped.out");
+      const downloaded = await within(5000, f.store.download("piped", to, new AbortController().signal).then(() => undefined, (error: unknown) => error), "download");
+      assert.ok(isDiskpipeError(downloaded) && downloaded.code === "fetch-failed");
+      assert.ok(!existsSync(to));
+    } finally {
+      releaseFifo(image);
+    }
   });
 });
