@@ -1,12 +1,13 @@
-import { link, lstat, mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { link, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { z } from "zod";
 import { DiskpipeError, UsageError } from "../errors.ts";
 import { lazy, zod } from "../lazy-zod.ts";
 import { formatSize } from "../size.ts";
 import type { ImageInfo, ImageService } from "./image-service.ts";
-import { readSmallFile } from "./open-regular.ts";
-import { sparseCopy } from "./sparse-copy.ts";
+import { NotRegularError, openRegular, readSmallFile } from "./open-regular.ts";
+import { copyRanges, sparseCopy } from "./sparse-copy.ts";
 import { isTempName, sweepDeadTemps, tempPathBeside } from "./temp.ts";
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -41,9 +42,10 @@ export type DirStoreRecord = z.infer<ReturnType<typeof sidecarSchema>>;
 /**
  * A directory as an image store: image `ID` is the file `ROOT/ID`, its metadata the sidecar
  * `ROOT/ID.json`. IDs are letters, digits, `.`, `_` and `-` (not starting with a dot, not
- * ending in `.json`), so nothing can name a path outside the root; symlinks are refused. A
- * sidecar must be a regular file, opened without following links (links, FIFOs and devices
- * are refused, never read), and one over 64 KiB is refused unread. An upload is copied under
+ * ending in `.json`), so nothing can name a path outside the root. Image and sidecar must be
+ * regular files, opened without following links (links, FIFOs and devices are refused, never
+ * read: the image is copied from the descriptor that was checked), and a sidecar over 64 KiB
+ * is refused unread. An upload is copied under
  * a temporary name and synced, then the image gets its name (image first, sidecar last: an
  * image without its sidecar does not exist for `show`). Without `overwrite` that name is
  * created exclusively (a hard link), so of concurrent uploads to one ID exactly one succeeds
@@ -76,18 +78,36 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
       const which = ID.test(recorded.id) ? `the id "${recorded.id}"` : "an invalid id";
       throw new DiskpipeError("fetch-failed", `the metadata of "${id}" in ${base} is not valid: it records ${which}`);
     }
-    const info = await lstat(image).catch(() => undefined);
-    if (!info?.isFile()) throw new DiskpipeError("fetch-failed", `image "${id}" in ${base} is missing or not a regular file`);
+    await (await openImage(id, image)).handle.close();
     return { id, size: recorded.size, ...(recorded.format && { format: recorded.format }), ...(recorded.checksum && { checksum: recorded.checksum }) };
+  }
+
+  /** Opens the image itself, never a link's target, and only a regular file (never blocking on a FIFO). */
+  async function openImage(id: string, image: string): Promise<{ handle: FileHandle; stats: Stats }> {
+    try {
+      return await openRegular(image, { followLinks: false });
+    } catch (error) {
+      if (error instanceof NotRegularError) throw new DiskpipeError("fetch-failed", `image "${id}" in ${base} is a ${error.kind}, not a regular file`);
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new DiskpipeError("fetch-failed", code === "ENOENT" ? `image "${id}" in ${base} is missing` : `cannot open image "${id}" in ${base}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   return {
     localDirectory: base,
     show,
     async download(id, toPath, signal) {
-      const { image } = paths(id);
-      if (!(await lstat(image)).isFile()) throw new DiskpipeError("fetch-failed", `image "${id}" in ${base} is not a regular file`);
-      await sparseCopy(image, toPath, undefined, signal);
+      const { handle, stats } = await openImage(id, paths(id).image);
+      try {
+        const output = await open(toPath, "wx");
+        try {
+          await copyRanges(handle, output, stats.size, { signal });
+        } finally {
+          await output.close();
+        }
+      } finally {
+        await handle.close();
+      }
     },
     async upload(id, fromPath, meta) {
       const { image, sidecar } = paths(id);
