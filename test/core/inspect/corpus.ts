@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { crc32, crc32c } from "../../../src/core/inspect/crc.ts";
 import type { InspectOptions } from "../../../src/core/inspect/types.ts";
+import { buildProbeCases } from "./probe-cases.ts";
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -29,6 +30,8 @@ export interface CorpusImage {
   options?: InspectOptions;
   /** Passphrase file for LUKS images. */
   secretFile?: string;
+  /** What qemu's probe (no `-f`) makes of it: a driver name, or "error"; set on the probe cases. */
+  probe?: string;
 }
 
 /** Runs qemu-img synchronously; tests may, diskpipe's own code only through its adapter. */
@@ -491,5 +494,6 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   patch(copy(at("good.luks"), at("cipher.luks")), 8, Buffer.from("rot13\0", "latin1"));
   bad("cipher.luks", "luks", ["luks-corrupt-header"]);
 
+  images.push(...buildProbeCases(dir));
   return images;
 }

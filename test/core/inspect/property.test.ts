@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -8,6 +8,9 @@ import { inspectFile, inspectImage } from "../../../src/core/inspect/index.ts";
 import type { InspectResult } from "../../../src/core/inspect/types.ts";
 import { MAX_READ, openFileReader } from "../../../src/core/io/reader.ts";
 import { editVmdkDescriptor, makeGpt, makeIso, makeMbr, makeSparse, patch, qemuImg } from "./corpus.ts";
+import { bochsImage, cloopImage, flatDescriptor } from "./probe-cases.ts";
+import { editFile, probeEdit } from "./probe-fuzz.ts";
+import { calledRaw, parityFailure, qemuProbe } from "./qemu-probe.ts";
 import { capture, countingReader, memoryReader, type Region } from "./readers.ts";
 
 const MiB = 1024 * 1024;
@@ -63,7 +66,15 @@ before(async () => {
   makeMbr(at("mbr.raw"), 4 * MiB);
   makeIso(at("plain.iso"));
   editVmdkDescriptor(copy(at("sparse.vmdk"), at("flat-extent.vmdk")), (t) => t.replace(/RW \d+ SPARSE "[^"]*"/, 'RW 8192 FLAT "/etc/passwd" 0'));
-  for (const name of [...made.map(([, n]) => n), "gpt.raw", "mbr.raw", "plain.iso", "flat-extent.vmdk"]) seeds[name] = await seed(name, at(name));
+  // Seeds for qemu's other probes; their descriptors name a fresh file, never a host one.
+  writeFileSync(at("target.raw"), Buffer.alloc(4096));
+  writeFileSync(at("spaces.vmdk"), `   \n${flatDescriptor(at("target.raw"))}`);
+  writeFileSync(at("empty-line.raw"), `\n${flatDescriptor(at("target.raw"))}`);
+  writeFileSync(at("probe.bochs"), bochsImage(2));
+  writeFileSync(at("probe.cloop"), cloopImage());
+  qemuImg("create", "-q", "-f", "qcow", at("probe.qcow"), "1M");
+  const probeSeeds = ["data.raw", "spaces.vmdk", "empty-line.raw", "probe.bochs", "probe.cloop", "probe.qcow"];
+  for (const name of [...made.map(([, n]) => n), "gpt.raw", "mbr.raw", "plain.iso", "flat-extent.vmdk", ...probeSeeds]) seeds[name] = await seed(name, at(name));
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -210,4 +221,31 @@ test("whenever a mutated image is judged safe, qemu-img agrees on size and sees 
     { numRuns: 60 * SCALE },
   );
   t.diagnostic(JSON.stringify(seen));
+});
+
+test("a mutant the inspector calls raw is raw to qemu's own probe too", async (t) => {
+  const names = Object.keys(seeds);
+  const cut = fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat({ max: 1100 }) });
+  let n = 0;
+  const seen = { calledRaw: 0, other: 0 };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...names), fc.array(mutation, { maxLength: 3 }), fc.array(probeEdit, { minLength: 1, maxLength: 4 }), cut, async (name, mutations, edits, size) => {
+      const s = seeds[name]!;
+      const path = join(dir, `probe-mutant-${n++}`);
+      copyFileSync(s.path, path);
+      try {
+        for (const r of mutate(s, mutations)) patch(path, r.offset, r.bytes);
+        editFile(path, edits, size);
+        const result = await inspectFile(path);
+        if (!calledRaw(result)) return void seen.other++;
+        seen.calledRaw++;
+        assert.equal(parityFailure(result, await qemuProbe(path)), undefined, `${name} with ${JSON.stringify(edits)}, cut ${size}`);
+      } finally {
+        rmSync(path, { force: true });
+      }
+    }),
+    { numRuns: 150 * SCALE },
+  );
+  t.diagnostic(JSON.stringify(seen));
+  assert.ok(seen.calledRaw >= 30 * SCALE, `only ${seen.calledRaw} mutants were called raw and probed`);
 });
