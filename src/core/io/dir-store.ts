@@ -45,12 +45,12 @@ export type DirStoreRecord = z.infer<ReturnType<typeof sidecarSchema>>;
  * ending in `.json`), so nothing can name a path outside the root. Image and sidecar must be
  * regular files, opened without following links (links, FIFOs and devices are refused, never
  * read: the image is copied from the descriptor that was checked), and a sidecar over 64 KiB
- * is refused unread. An upload is copied under
- * a temporary name and synced, then the image gets its name (image first, sidecar last: an
- * image without its sidecar does not exist for `show`). Without `overwrite` that name is
- * created exclusively (a hard link), so of concurrent uploads to one ID exactly one succeeds
- * and the others fail "already exists"; with it, the last rename wins. Each upload first
- * removes the temporary files dead diskpipe processes of this host left in the root.
+ * is refused unread. An upload is copied under a temporary name and synced, then the image
+ * gets its name (image first, sidecar last: an image without its sidecar does not exist for
+ * `show`). Without `overwrite` that name is created exclusively (a hard link), so of
+ * concurrent uploads to one ID exactly one succeeds and the others fail "already exists";
+ * with it, the last rename wins. Each upload first removes the temporary files dead diskpipe
+ * processes of this host left in the root.
  *
  * @example
  * ```ts
