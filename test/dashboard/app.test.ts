@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPipeline } from "../../src/core/pipeline.ts";
 import { definePlugin } from "../../src/core/plugin.ts";
@@ -168,6 +168,22 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
     const job = await settled("up.vmdk");
     assert.equal(job.state, "done", job.error?.message);
     assert.ok(sameDisk(raw, "raw", join(root, "done", "up.vdi"), "vdi"));
+  });
+
+  it("takes an upload whose name is 255 bytes (multi-byte) and converts it into done/ under a name that fits", async () => {
+    const name = `${"x".repeat(7)}${"ü日😀".repeat(27)}.vmdk`; // 255 bytes
+    assert.equal(Buffer.byteLength(name), 255);
+    const res = await open.app.request(`/upload?format=qcow2&name=${encodeURIComponent(name)}`, { method: "POST", body: readFileSync(vmdk) });
+    assert.equal(res.status, 201, await res.clone().text());
+    assert.deepEqual(await res.json(), { ok: true, path: `incoming/qcow2/${name}`, bytes: readFileSync(vmdk).length });
+    const job = await settled(name);
+    assert.equal(job.state, "done", job.error?.message);
+    const output = basename(job.output!);
+    assert.ok(Buffer.byteLength(output) <= 255 && output.endsWith(".qcow2") && !output.includes("\uFFFD"), output);
+    assert.ok(sameDisk(raw, "raw", job.output!, "qcow2"));
+    await spool.idle();
+    assert.deepEqual(filesIn(root, "incoming/qcow2"), [], "no partial file left");
+    assert.deepEqual(filesIn(root, "work"), []);
   });
 
   it("takes a multipart form upload and redirects a browser back to the jobs", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPipeline } from "../../src/core/pipeline.ts";
@@ -7,8 +7,9 @@ import { defaultConfig } from "../../src/scripting.ts";
 import { Journal, type JournalEntry } from "../../src/spool/journal.ts";
 import { parseSidecar } from "../../src/spool/sidecar.ts";
 import { createSpool } from "../../src/spool/spool.ts";
+import { isDiskpipeError } from "../../src/core/errors.ts";
 import { makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
-import { filesIn, readJournal, waitFor } from "./helpers.ts";
+import { filesIn, nextWarning, readJournal, waitFor, within } from "./helpers.ts";
 
 const at = "2025-01-01T00:00:00.000Z";
 
@@ -105,6 +106,73 @@ describe("spool recovery after a crash (crafted journals)", () => {
     assert.equal(JSON.parse(readFileSync(join(root, "failed", "disk.vmdk.error.json"), "utf8")).code, "image-rejected");
     assert.deepEqual(filesIn(root, "work"), []);
     await spool.stop();
+  });
+
+  it("starts after an older run left a 255-byte name's failure half-recorded, and completes it", async () => {
+    const id = "aaab1-000011";
+    const name = `${"h".repeat(249)}.qcow2`;
+    // What diskpipe before the fix journaled: a work name of 255 bytes, and failed/<name> whose error file cannot fit.
+    const work = `${id}--${name}`.slice(-255);
+    const error = { code: "image-rejected", message: "nope", stage: "inspect", at };
+    const root = crashedSpool(dir, "long-failed", [
+      { at, id, state: "queued", name, to: "raw", work, output: `${"h".repeat(249)}.raw`, outputExisted: false, sidecar: false },
+      { at, id, state: "running", run: 1 },
+      { at, id, state: "failed", error, failed: name },
+    ]);
+    copyFileSync(qcow2, join(root, "work", work));
+    const spool = await open(root);
+    try {
+      const job = spool.job(id)!;
+      assert.equal(job.state, "failed");
+      assert.ok(job.failedPath && existsSync(job.failedPath), `the file is in failed/ (${job.failedPath})`);
+      assert.equal(JSON.parse(readFileSync(`${job.failedPath}.error.json`, "utf8")).code, "image-rejected");
+      assert.deepEqual(filesIn(root, "work"), []);
+      const states = readJournal(root).filter((e) => e.id === id).map((e) => e.state);
+      assert.equal(states.at(-1), "failed");
+      assert.ok(!states.includes("done"));
+    } finally {
+      await spool.stop();
+    }
+  });
+
+  it("reports one job whose recovery fails with a warning and a code, recovers the others, and starts", async () => {
+    const bad = "aaab2-000012";
+    const good = "aaab3-000013";
+    const error = { code: "image-rejected", message: "nope", stage: "inspect", at };
+    const root = crashedSpool(dir, "one-bad", [claim(bad), { at, id: bad, state: "done" }, claim(good), { at, id: good, state: "failed", error, failed: "disk.vmdk" }]);
+    // The done job's leftover cannot be removed: something made a folder of that name.
+    mkdirSync(join(root, "work", `${bad}--disk.vmdk`, "inside"), { recursive: true });
+    copyFileSync(vmdk, join(root, "work", `${good}--disk.vmdk`));
+    const warned = nextWarning((w) => w.code === "DISKPIPE_SPOOL_RECOVERY" && w.message.includes(bad));
+    const spool = await open(root);
+    try {
+      const warning = await within(warned, 10_000, "a DISKPIPE_SPOOL_RECOVERY warning");
+      assert.doesNotMatch(warning.message, /\n/);
+      assert.equal(spool.job(bad)?.state, "done");
+      assert.deepEqual(filesIn(root, "failed"), ["disk.vmdk", "disk.vmdk.error.json"], "the other job was recovered");
+      assert.deepEqual(filesIn(root, "work"), [`${bad}--disk.vmdk`]);
+    } finally {
+      await spool.stop();
+    }
+  });
+
+  it("turns any error escaping start() into a one-line DiskpipeError with a stable code", async () => {
+    const file = join(dir, "not-a-folder");
+    writeFileSync(file, "");
+    const journalDir = crashedSpool(dir, "journal-dir", []);
+    rmSync(join(journalDir, "journal.jsonl"));
+    mkdirSync(join(journalDir, "journal.jsonl"));
+    for (const root of [file, journalDir]) {
+      const spool = createSpool({ root, pipeline: createPipeline(await defaultConfig()), settleMs: 100 });
+      const error: unknown = await spool.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!isDiskpipeError(error)) assert.fail(`${root}: ${String(error)}`);
+      assert.equal(error.code, "io-failed");
+      assert.doesNotMatch(error.message, /\n/);
+      assert.ok(error.message.includes(root), error.message);
+    }
   });
 
   it("cuts a line torn by a crash and keeps appending cleanly", async () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { repoRoot } from "../helpers/cli.ts";
-import { makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
+import { makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../helpers/images.ts";
 import { filesIn, readJournal, waitFor, writeSlowConfig } from "./helpers.ts";
 
 interface Watcher {
@@ -15,9 +15,20 @@ interface Watcher {
 
 /** Starts the real CLI: `node bin/diskpipe.mjs --config CONFIG watch ROOT`. */
 function startWatcher(root: string, config: string, slowMs: number): Watcher {
-  const child = spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), "--config", config, "watch", root, "--settle", "100"], {
+  return spawnWatcher([join(repoRoot, "bin", "diskpipe.mjs"), "--config", config, "watch", root, "--settle", "100"], { SLOW_MS: String(slowMs) });
+}
+
+/** Starts `diskpipe watch ROOT` from the sources (through tsx), so the test runs the code as it is now, built or not. */
+function startSourceWatcher(root: string): Watcher {
+  const argv = JSON.stringify(["node", "diskpipe", "watch", root, "--settle", "100"]);
+  const script = `const { main } = await import("./src/cli/main.ts"); process.exitCode = await main(${argv});`;
+  return spawnWatcher(["--import", "tsx", "--input-type=module", "-e", script], {});
+}
+
+function spawnWatcher(args: string[], env: Record<string, string>): Watcher {
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
-    env: { ...process.env, SLOW_MS: String(slowMs) },
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -115,5 +126,35 @@ describe("diskpipe watch (real CLI, SIGKILL and SIGTERM)", () => {
     assert.ok(sameDisk(raw, "raw", join(root, "done", "disk.vdi"), "vdi"));
     second.child.kill("SIGINT");
     assert.equal((await second.exited).code, 0);
+  });
+
+  it("starts again after an older run left a 255-byte name's failure half-recorded, and completes it (it used to exit 1)", async () => {
+    const root = join(dir, "long-name");
+    const id = "aaac1-000021";
+    const at = "2025-01-01T00:00:00.000Z";
+    const name = `${"h".repeat(249)}.qcow2`;
+    const work = `${id}--${name}`.slice(-255);
+    for (const folder of ["incoming/raw", "work", "done", "failed"]) mkdirSync(join(root, folder), { recursive: true });
+    const entries = [
+      { at, id, state: "queued", name, to: "raw", work, output: `${"h".repeat(249)}.raw`, outputExisted: false, sidecar: false },
+      { at, id, state: "running", run: 1 },
+      { at, id, state: "failed", error: { code: "image-rejected", message: "nope", at }, failed: name },
+    ];
+    writeFileSync(join(root, "journal.jsonl"), entries.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    qemuImg("create", "-q", "-f", "qcow2", join(root, "work", work), "1M");
+    const watcher = startSourceWatcher(root);
+    running.push(watcher);
+    const outcome = await Promise.race([
+      waitFor(() => watcher.stderr().includes("watching") && "watching", "the watcher to start", 60_000).catch((error: Error) => error.message),
+      watcher.exited.then(({ code }) => `exited ${code}: ${watcher.stderr()}`),
+    ]);
+    assert.equal(outcome, "watching");
+    assert.deepEqual(filesIn(root, "work"), []);
+    const failed = filesIn(root, "failed");
+    assert.equal(failed.length, 2, failed.join(" "));
+    const errorFile = failed.find((n) => n.endsWith(".error.json"))!;
+    assert.equal(JSON.parse(readFileSync(join(root, "failed", errorFile), "utf8")).code, "image-rejected");
+    watcher.child.kill("SIGTERM");
+    assert.equal((await watcher.exited).code, 0, watcher.stderr());
   });
 });
