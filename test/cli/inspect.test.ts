@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { diskpipe, pathWithoutQemu } from "../helpers/cli.ts";
@@ -53,6 +54,21 @@ describe("diskpipe inspect and info", () => {
     const run = diskpipe(["inspect", join(dir, "missing.img")]);
     assert.equal(run.status, 1);
     assert.match(run.stdout, /missing\.img: error: cannot read .*no such file/);
+  });
+
+  it("refuses a FIFO and a character device at once (inspect and info), never waiting for a writer", () => {
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    for (const path of [fifo, "/dev/zero"]) {
+      const started = Date.now();
+      const inspected = diskpipe(["inspect", path]);
+      assert.equal(inspected.status, 1, inspected.stdout + inspected.stderr);
+      assert.match(inspected.stdout, /error: cannot read .*(FIFO|character device)/);
+      const info = diskpipe(["info", path]);
+      assert.equal(info.status, 1, info.stderr);
+      assert.match(info.stderr, /not a regular file or block device \((FIFO|character device)\) \[fetch-failed\]/);
+      assert.ok(Date.now() - started < 20_000, "took too long");
+    }
   });
 
   it("info shows qemu-img's view of an accepted image only", () => {

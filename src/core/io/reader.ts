@@ -1,4 +1,5 @@
-import { close, fstat, open, read } from "node:fs";
+import { close, constants, fstat, open, read, type Stats } from "node:fs";
+import { fileKind, NotRegularError } from "./open-regular.ts";
 
 /**
  * Random access to the bytes of an image, for the native inspector. A file
@@ -27,7 +28,8 @@ export interface ImageReader {
 export const MAX_READ = 1024 * 1024;
 
 /**
- * Opens a local file (or block device) as an ImageReader. It uses node:fs's callback calls:
+ * Opens a local file (or block device) as an ImageReader; anything else (a FIFO, a character
+ * device, a directory) is refused at once with a {@link NotRegularError}. It uses node:fs's callback calls:
  * for the inspector's small reads they cost a fifth of what FileHandle's promises do (200
  * images, 13 reads each: 10 ms against 35–90 ms), and the inspector is all small reads.
  *
@@ -38,15 +40,22 @@ export const MAX_READ = 1024 * 1024;
  * ```
  */
 export async function openFileReader(path: string): Promise<ImageReader> {
-  const fd = await new Promise<number>((resolve, reject) => open(path, "r", (error, opened) => (error ? reject(error) : resolve(opened))));
+  // Non-blocking, so a FIFO is opened (and refused) at once instead of waiting for a writer.
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+  const fd = await new Promise<number>((resolve, reject) => open(path, flags, (error, opened) => (error ? reject(error) : resolve(opened))));
+  const stats = await new Promise<Stats>((resolve, reject) => fstat(fd, (error, found) => (error ? reject(error) : resolve(found)))).catch((error: unknown) => {
+    close(fd, () => undefined);
+    throw error;
+  });
+  if (!stats.isFile() && !stats.isBlockDevice()) {
+    close(fd, () => undefined);
+    throw new NotRegularError(path, fileKind(stats));
+  }
   let cachedSize: number | undefined;
   let closing: Promise<void> | undefined;
   return {
     async size() {
-      if (cachedSize === undefined) {
-        const stat = await new Promise<import("node:fs").Stats>((resolve, reject) => fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats))));
-        cachedSize = stat.isBlockDevice() ? await blockDeviceSize(fd) : stat.size;
-      }
+      cachedSize ??= stats.isBlockDevice() ? await blockDeviceSize(fd) : stats.size;
       return cachedSize;
     },
     async read(offset, length) {
