@@ -10,7 +10,7 @@
  *   format-mismatch         detected format is not what was claimed
  *   qcow2-backing-file      qcow2 names a backing file
  *   qcow2-data-file         qcow2 external data file (incompatible bit 2 or extension 0x44415441)
- *   qcow2-version           qcow2 version other than 2 or 3
+ *   qcow2-version           qcow2 magic with a version other than 1, 2 or 3 (1 is qcow: unsupported-format)
  *   qcow2-unknown-features  incompatible feature bits qemu 7.2 does not know (bit 5 and up)
  *   qcow2-corrupt-header    cluster bits, header length, L1/refcount/snapshot tables, extensions
  *   qed-banned              any QED image
@@ -33,12 +33,20 @@
  *   luks-version            LUKS version other than 1
  *   luks-corrupt-header     key slots, iteration counts, a cipher/mode/hash qemu cannot set up
  *   partition-table         GPT header/entries CRC or bounds, MBR partitions past the end
+ *   unsupported-format      a format qemu-img's probe recognizes but diskpipe does not convert (qcow v1, bochs, cloop)
+ *
+ * Parity with qemu's own probe: whatever qemu-img 7.2 would open as another format when given
+ * no `-f` (its probes read the first 512 bytes; dmg's alone goes by the file name) is never
+ * called raw here: a detector claims it, and rejects it if diskpipe does not convert it.
  */
 import { openFileReader, type ImageReader } from "../io/reader.ts";
+import { bochsDetector } from "./bochs.ts";
+import { cloopDetector } from "./cloop.ts";
 import { isoDetector } from "./iso.ts";
 import { luksDetector } from "./luks.ts";
 import { partitionDetector } from "./partition.ts";
 import { ploopDetector } from "./ploop.ts";
+import { qcowDetector } from "./qcow.ts";
 import { qcow2Detector } from "./qcow2.ts";
 import { qedDetector } from "./qed.ts";
 import { guardReader, runPhase, watchSize } from "./run.ts";
@@ -52,7 +60,7 @@ import { vmdkDetector } from "./vmdk.ts";
 export { checkClaim } from "./claim.ts";
 export { problemCodes, type ProblemCode } from "./problem.ts";
 export type { DetectContext, Detection, Detector, InspectOptions, InspectResult } from "./types.ts";
-export { isoDetector, luksDetector, partitionDetector, ploopDetector, qcow2Detector, qedDetector, vdiDetector, vhdDetector, vhdxDetector, vmdkDetector };
+export { bochsDetector, cloopDetector, isoDetector, luksDetector, partitionDetector, ploopDetector, qcowDetector, qcow2Detector, qedDetector, vdiDetector, vhdDetector, vhdxDetector, vmdkDetector };
 
 /** How long an early verdict waits for a stream's size before reporting -1. */
 const SIZE_GRACE_MS = 100;
@@ -62,17 +70,20 @@ const SIZE_GRACE_MS = 100;
  *
  * @example
  * ```ts
- * builtinDetectors.map((d) => d.name); // ["qcow2", "qed", "vmdk", …, "vhd"]
+ * builtinDetectors.map((d) => d.name); // ["qcow2", "qcow", "qed", "vmdk", …, "vhd"]
  * ```
  */
 export const builtinDetectors: readonly Detector[] = Object.freeze([
   qcow2Detector,
+  qcowDetector,
   qedDetector,
   vmdkDetector,
   vhdxDetector,
   vdiDetector,
   ploopDetector,
   luksDetector,
+  bochsDetector,
+  cloopDetector,
   isoDetector,
   partitionDetector,
   vhdDetector,

@@ -38,6 +38,7 @@ export const problemCodes = [
   "luks-version",
   "luks-corrupt-header",
   "partition-table",
+  "unsupported-format",
 ] as const;
 
 /**

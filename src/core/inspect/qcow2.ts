@@ -208,6 +208,7 @@ async function detectQcow2(reader: ImageReader): Promise<Detection | null> {
     return { format: "qcow2", problems: [problem("truncated", "qcow2 header is truncated")] };
   }
   const version = u32be(head, 4);
+  if (version === 1) return null; // qcow, not qcow2: qcowDetector's
   if (version !== 2 && version !== 3) {
     return { format: "qcow2", problems: [problem("qcow2-version", `qcow2 version ${version} is not 2 or 3`)], details: { version } };
   }

@@ -134,8 +134,11 @@ async function dynamicHeader(reader: ImageReader, footer: Footer, sectors: bigin
 
 async function detectVhd(reader: ImageReader, context: DetectContext): Promise<Detection | null> {
   const fileSize = await reader.size();
-  if (fileSize < FOOTER_SIZE) return null;
   const head = await readAt(reader, 0, FOOTER_SIZE);
+  // qemu's probe looks for the cookie at offset 0 alone, however short the file.
+  if (fileSize < FOOTER_SIZE) {
+    return matchAscii(head, 0, "conectix") ? { format: "vhd", problems: [problem("truncated", "VHD is truncated: the file is shorter than a footer")] } : null;
+  }
   const tail = await readAt(reader, fileSize - FOOTER_SIZE, FOOTER_SIZE);
   const atHead = head.length === FOOTER_SIZE && matchAscii(head, 0, "conectix");
   const atTail = tail.length === FOOTER_SIZE && matchAscii(tail, 0, "conectix");

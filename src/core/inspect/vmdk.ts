@@ -5,6 +5,7 @@ import { problem } from "./problem.ts";
 import { readAt } from "./region.ts";
 import type { Detection, Detector } from "./types.ts";
 import { descriptorText, parseVmdkDescriptor, type VmdkDescriptor } from "./vmdk-descriptor.ts";
+import { qemuProbesDescriptor } from "./vmdk-probe.ts";
 
 const SECTOR = 512;
 /** Largest descriptor accepted, embedded (in sectors × 512) or as a text file. */
@@ -196,24 +197,12 @@ async function detectDescriptorFile(reader: ImageReader): Promise<Detection> {
   };
 }
 
-/** qemu's probe for a text descriptor: skipping comment lines and spaces, the first line is `version=1..3`. */
+/**
+ * A text descriptor: what qemu's probe takes for one, or a file that announces itself as one
+ * (qemu's vmdk driver reads that as a descriptor when asked to, whatever its probe says).
+ */
 function looksLikeDescriptor(head: Uint8Array): boolean {
-  if (matchAscii(head, 0, "# Disk DescriptorFile")) return true;
-  let p = 0;
-  while (p < head.length) {
-    if (head[p] === 0x23) {
-      const newline = head.indexOf(0x0a, p);
-      if (newline < 0) return false;
-      p = newline + 1;
-    } else if (head[p] === 0x20) {
-      p++;
-    } else {
-      const digit = head[p + 8];
-      const eol = head[p + 9] === 0x0a || (head[p + 9] === 0x0d && head[p + 10] === 0x0a);
-      return matchAscii(head, p, "version=") && digit !== undefined && digit >= 0x31 && digit <= 0x33 && eol;
-    }
-  }
-  return false;
+  return matchAscii(head, 0, "# Disk DescriptorFile") || qemuProbesDescriptor(head);
 }
 
 async function detectVmdk(reader: ImageReader): Promise<Detection | null> {

@@ -117,7 +117,10 @@ describe("options", () => {
   test("built-in detectors have names and phases", () => {
     assert.deepEqual(
       builtinDetectors.map((d) => `${d.name}:${d.phase}`),
-      ["qcow2:head", "qed:head", "vmdk:head", "vhdx:head", "vdi:head", "ploop:head", "luks:head", "iso:head", "partition:head", "vhd:tail"],
+      [
+        "qcow2:head", "qcow:head", "qed:head", "vmdk:head", "vhdx:head", "vdi:head", "ploop:head", "luks:head", "bochs:head", "cloop:head",
+        "iso:head", "partition:head", "vhd:tail",
+      ],
     );
   });
 });

@@ -19,7 +19,7 @@ import { memoryReader } from "./readers.ts";
 
 /** Fewer images than this means the corpus failed to build, not that parity holds. */
 const MIN_IMAGES = 100;
-const MIN_CALLED_RAW = 25;
+const MIN_CALLED_RAW = 15;
 const PARALLEL = 8;
 
 interface Checked {
