@@ -203,12 +203,11 @@ async function boundsProblems(reader: ImageReader, h: Header): Promise<Problem[]
 
 async function detectQcow2(reader: ImageReader): Promise<Detection | null> {
   const head = await readAt(reader, 0, 512);
-  if (!matchAscii(head, 0, MAGIC)) return null;
+  const version = u32be(head, 4);
+  if (!matchAscii(head, 0, MAGIC) || version === 1) return null; // version 1 is qcow: qcowDetector's
   if (head.length < V2_HEADER_LENGTH) {
     return { format: "qcow2", problems: [problem("truncated", "qcow2 header is truncated")] };
   }
-  const version = u32be(head, 4);
-  if (version === 1) return null; // qcow, not qcow2: qcowDetector's
   if (version !== 2 && version !== 3) {
     return { format: "qcow2", problems: [problem("qcow2-version", `qcow2 version ${version} is not 2 or 3`)], details: { version } };
   }

@@ -125,6 +125,7 @@ export function buildProbeCases(dir: string): CorpusImage[] {
   add("probe-cookie.vhd", "conectix", "vhd", ["truncated"], "error");
   add("probe-short.vhd", `conectix${"\0".repeat(100)}`, "vhd", ["truncated"], "error");
   add("probe-short.qcow2", "QFI\xfb\0\0\0\x03", "qcow2", ["truncated"], "error");
+  add("probe-short.qcow", "QFI\xfb\0\0\0\x01", "qcow", ["unsupported-format"], "error");
   add("probe-short.vdi", `${"\0".repeat(0x40)}${le32(0xbeda107f)}`, "vdi", ["truncated"], "error");
   add("probe-short.ploop", `WithoutFreeSpace${le32(2)}`, "ploop", ["truncated"], "error");
   add("probe-short-ext.ploop", `WithouFreSpacExt${le32(2)}`, "ploop", ["truncated"], "error");
