@@ -224,7 +224,8 @@ test("whenever a mutated image is judged safe, qemu-img agrees on size and sees 
 });
 
 test("a mutant the inspector calls raw is raw to qemu's own probe too", async (t) => {
-  const names = Object.keys(seeds);
+  // flat-extent.vmdk names /etc/passwd: qemu is never pointed at it.
+  const names = Object.keys(seeds).filter((name) => name !== "flat-extent.vmdk");
   const cut = fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat({ max: 1100 }) });
   let n = 0;
   const seen = { calledRaw: 0, other: 0 };
