@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Context } from "hono";
+import { fitName } from "../core/io/file-name.ts";
 import { moveNoClobber } from "../spool/claim.ts";
 import { isIgnoredName, isSafeName } from "../spool/paths.ts";
 import type { Spool } from "../spool/spool.ts";
@@ -60,9 +61,10 @@ export function uploadFolder(spool: Spool, format: string | undefined, name: str
 
 /**
  * Streams an upload into `incoming/<format>/`: written as `.<name>.<random>.part` (ignored by
- * the watcher), renamed to `<name>` when complete. Over `maxBytes` the partial file is removed
- * and the upload refused (413). Takes a raw body (`?format=&name=`, or the `x-diskpipe-format`
- * and `x-diskpipe-name` headers) or multipart/form-data (`format`, optional `name`, then `file`).
+ * the watcher; `<name>` cut so the whole fits a file name), renamed to `<name>` when complete.
+ * Over `maxBytes` the partial file is removed and the upload refused (413). Takes a raw body
+ * (`?format=&name=`, or the `x-diskpipe-format` and `x-diskpipe-name` headers) or
+ * multipart/form-data (`format`, optional `name`, then `file`).
  *
  * @example
  * ```ts
@@ -115,7 +117,7 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uin
 }
 
 async function store(folder: string, label: string, name: string, chunks: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uploaded> {
-  const part = join(folder, `.${name}.${randomBytes(4).toString("hex")}.part`);
+  const part = join(folder, fitName(`.${name}`, `.${randomBytes(4).toString("hex")}.part`));
   const final = join(folder, name);
   await mkdir(folder, { recursive: true });
   const file = await open(part, "wx", 0o644);

@@ -1,6 +1,42 @@
-import { link, open, rename, rm, unlink, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { link, lstat, open, rename, rm, unlink, writeFile } from "node:fs/promises";
+import { tempPathBeside } from "../core/io/temp.ts";
+import { sidecarOf } from "./names.ts";
 import type { SpoolError } from "./types.ts";
+
+/**
+ * Whether something is at `path`; any error (a name too long, no permission) counts as nothing.
+ *
+ * @example
+ * ```ts
+ * if (await exists("spool/done/disk.qcow2")) console.log("taken");
+ * ```
+ */
+export function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Whether something is at `path`: false only when it is surely absent (ENOENT, ENOTDIR); any
+ * other error is thrown, so a step that depends on the answer is tried again rather than skipped.
+ *
+ * @example
+ * ```ts
+ * if (await present(job.source)) await moveIfPresent(job.source, failedPath);
+ * ```
+ */
+export async function present(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    throw error;
+  }
+}
 
 /**
  * Moves a file, or does nothing when it is already gone (a step a restart may repeat).
@@ -67,7 +103,8 @@ export async function syncDir(path: string): Promise<void> {
 }
 
 /**
- * Writes `failed/<name>.error.json` atomically (temporary name, fsync, rename).
+ * Writes `failed/<name>.error.json` atomically: a temporary name beside it that always fits
+ * (see tempPathBeside), fsync, rename. The temporary file is removed when a step fails.
  *
  * @example
  * ```ts
@@ -75,15 +112,20 @@ export async function syncDir(path: string): Promise<void> {
  * ```
  */
 export async function writeErrorFile(path: string, error: SpoolError): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.tmp`);
-  await writeFile(temp, `${JSON.stringify(error, null, 2)}\n`, { mode: 0o644 });
-  const handle = await open(temp, "r+");
+  const temp = tempPathBeside(path);
   try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    await writeFile(temp, `${JSON.stringify(error, null, 2)}\n`, { mode: 0o644, flag: "wx" });
+    const handle = await open(temp, "r+");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (failure) {
+    await rm(temp, { force: true }).catch(() => {});
+    throw failure;
   }
-  await rename(temp, path);
 }
 
 /**
@@ -96,4 +138,18 @@ export async function writeErrorFile(path: string, error: SpoolError): Promise<v
  */
 export function removeIfPresent(path: string): Promise<void> {
   return rm(path, { force: true });
+}
+
+/**
+ * Removes a claimed file from `work/` and its sidecar, if they are there.
+ *
+ * @example
+ * ```ts
+ * await removeClaimed("spool/work/m3x9k2ab-4f1c2e--disk.vmdk");
+ * ```
+ */
+export async function removeClaimed(source: string): Promise<void> {
+  await removeIfPresent(source);
+  const sidecar = sidecarOf(source);
+  if (sidecar) await removeIfPresent(sidecar);
 }

@@ -24,6 +24,7 @@ export { createSpool, type Spool, type SpoolOptions } from "./spool.ts";
 export type { SpoolError, SpoolEvent, SpoolJob, SpoolJobState, SpoolListener } from "./types.ts";
 export { sidecarSchema, parseSidecar, type Sidecar } from "./sidecar.ts";
 export { spoolLayout, isSafeName, type SpoolLayout } from "./paths.ts";
+export type { SpoolWarningCode } from "./warn.ts";
 
 /**
  * Creates a spool and starts it: the one-call form for scripts.

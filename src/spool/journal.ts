@@ -33,6 +33,18 @@ export type JournalEntry =
   | { at: string; id: string; state: "retried"; incoming: string };
 
 /**
+ * The time stamp of a journal entry: now, as an ISO string.
+ *
+ * @example
+ * ```ts
+ * timestamp(); // "2025-01-01T00:00:00.000Z"
+ * ```
+ */
+export function timestamp(): string {
+  return new Date().toISOString();
+}
+
+/**
  * What a finished job keeps of its run, so a restart shows the same detail.
  *
  * @example

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { extname, join, resolve } from "node:path";
+import { NAME_MAX } from "../core/io/file-name.ts";
 
 /**
  * The folders and files of a spool directory.
@@ -56,8 +57,30 @@ export function isIgnoredName(name: string): boolean {
 }
 
 /**
- * Whether `name` is a plain file name that stays inside the folder it is joined to: no `/` or
- * `\`, no `..`, no control characters, not empty, at most 255 bytes.
+ * Why `name` is not a plain file name that stays inside the folder it is joined to, or
+ * undefined when it is one: not empty, not `.`, at most 255 bytes, no `/` or `\`, no `..`, no
+ * control characters.
+ *
+ * @example
+ * ```ts
+ * nameProblem("disk.vmdk"); // undefined
+ * nameProblem("a\u0007.vmdk"); // "it contains control characters"
+ * ```
+ */
+export function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return "it is empty";
+  if (name === ".") return "it is '.'";
+  if (Buffer.byteLength(name) > NAME_MAX) return `it is longer than ${NAME_MAX} bytes`;
+  if (name.includes("..")) return "it contains '..'";
+  if (/[/\\]/.test(name)) return "it contains '/' or '\\'";
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) return "it contains control characters";
+  return undefined;
+}
+
+/**
+ * Whether `name` is a plain file name that stays inside the folder it is joined to (see
+ * {@link nameProblem}).
  *
  * @example
  * ```ts
@@ -66,16 +89,7 @@ export function isIgnoredName(name: string): boolean {
  * ```
  */
 export function isSafeName(name: string): boolean {
-  return (
-    name.length > 0 &&
-    Buffer.byteLength(name) <= 255 &&
-    name !== "." &&
-    name !== ".." &&
-    !name.includes("..") &&
-    !/[/\\]/.test(name) &&
-    // eslint-disable-next-line no-control-regex
-    !/[\u0000-\u001f\u007f]/.test(name)
-  );
+  return nameProblem(name) === undefined;
 }
 
 /**

@@ -1,108 +1,40 @@
-import { lstat, mkdir, readdir } from "node:fs/promises";
+import { lstat, mkdir } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { DiskpipeError, toDiskpipeError } from "../core/errors.ts";
-import { isTempName } from "../core/io/temp.ts";
-import type { JobEvent, JobResult, JobSpec } from "../core/job.ts";
+import type { JobEvent, JobSpec } from "../core/job.ts";
 import type { Pipeline } from "../core/pipeline.ts";
-import { moveIfPresent, moveNoClobber, removeIfPresent, syncDir, writeErrorFile } from "./claim.ts";
-import { Journal, type JobFacts, type JournalEntry } from "./journal.ts";
+import { ActiveJobs } from "./active.ts";
+import type { Spool, SpoolOptions } from "./api.ts";
+import { removeClaimed } from "./claim.ts";
+import { SpoolEvents } from "./events.ts";
+import { Failures } from "./failures.ts";
+import { claimFile, type IntakeHost } from "./intake.ts";
+import { Journal, timestamp, type JournalEntry } from "./journal.ts";
 import { takeLock } from "./lock.ts";
-import { isIgnoredName, isSafeName, newJobId, spoolLayout, stemOf, type SpoolLayout } from "./paths.ts";
+import { isIgnoredName, isSafeName, nameProblem, spoolLayout, type SpoolLayout } from "./paths.ts";
+import { recoverJobs, removeTemporaryFiles, type RecoveryHost } from "./recovery.ts";
+import { retryTarget, returnToIncoming } from "./retry.ts";
 import { readSidecar, type Sidecar } from "./sidecar.ts";
-import { applyEntry, applyPipelineEvent } from "./state.ts";
-import type { SpoolError, SpoolEvent, SpoolJob, SpoolListener } from "./types.ts";
+import { applyEntry, applyPipelineEvent, factsOf } from "./state.ts";
+import type { SpoolEvent, SpoolJob, SpoolListener } from "./types.ts";
+import { startFailure, warnSpool } from "./warn.ts";
 import { watchIncoming, type IncomingWatcher } from "./watcher.ts";
 
-/**
- * Options of {@link createSpool}.
- *
- * @example
- * ```ts
- * const options: SpoolOptions = { root: "/srv/spool", pipeline, poll: true, settleMs: 2000 };
- * ```
- */
-export interface SpoolOptions {
-  /** The spool directory; `incoming/`, `work/`, `done/`, `failed/` and `journal.jsonl` live in it. */
-  root: string;
-  /** Runs the jobs; its `limit` (the configuration's `jobs`) bounds how many run at once. */
-  pipeline: Pipeline;
-  /** Poll for new files instead of using file-system events (network file systems). */
-  poll?: boolean;
-  /** How long a new file's size must stay unchanged before it is claimed, in ms (default 1000). */
-  settleMs?: number;
-  /** Receives every spool event (also available through `events.on`). */
-  onEvent?: SpoolListener;
-}
-
-/**
- * A watched folder: files dropped in `incoming/<format>/` are claimed, converted to `<format>`
- * into `done/`, or moved to `failed/` with the reason. See {@link createSpool}.
- *
- * @example
- * ```ts
- * const spool: Spool = createSpool({ root: "/srv/spool", pipeline });
- * await spool.start();
- * console.log(spool.jobs().filter((j) => j.state === "failed").map((j) => j.error?.message));
- * ```
- */
-export interface Spool {
-  readonly layout: SpoolLayout;
-  /** Takes the spool's lock, replays the journal, finishes what a crash interrupted, starts watching. */
-  start(): Promise<void>;
-  /** Stops claiming, aborts running jobs (they are queued again and rerun at the next start), closes the journal. */
-  stop(): Promise<void>;
-  /** Every job the journal knows, newest first. */
-  jobs(): SpoolJob[];
-  job(id: string): SpoolJob | undefined;
-  /** Moves a failed job's file back into `incoming/<format>/`, where it is claimed again as a new job. */
-  retry(id: string): Promise<SpoolJob>;
-  /** The formats a file can be dropped for: the `incoming/` folders. */
-  targets(): string[];
-  /** Resolves once no claimed job is waiting or running. */
-  idle(): Promise<void>;
-  readonly events: { on(listener: SpoolListener): () => void };
-}
-
-interface Active {
-  controller: AbortController;
-  promise: Promise<void>;
-}
-
-const NAME_MAX = 255;
-
-/** `<id>--<name>`, cut from the front of the name if the whole would not fit a file name. */
-function prefixed(id: string, name: string): string {
-  let rest = name;
-  while (Buffer.byteLength(`${id}--${rest}`) > NAME_MAX) rest = rest.slice(1);
-  return `${id}--${rest}`;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-function now(): string {
-  return new Date().toISOString();
-}
+export type { Spool, SpoolOptions } from "./api.ts";
 
 class SpoolImpl implements Spool {
   readonly layout: SpoolLayout;
   readonly #pipeline: Pipeline;
   readonly #options: SpoolOptions;
   readonly #jobs = new Map<string, SpoolJob>();
-  readonly #active = new Map<string, Active>();
-  readonly #listeners = new Set<SpoolListener>();
+  readonly #active = new ActiveJobs();
+  readonly #events = new SpoolEvents();
   /** Output names in `done/` that a claimed job will write. */
   readonly #reserved = new Map<string, string>();
   /** Jobs whose output name was already taken when they were claimed. */
   readonly #outputTaken = new Set<string>();
   readonly #sidecars = new Map<string, Sidecar | undefined>();
-  /** Names in `failed/` chosen by failures still moving their files. */
-  readonly #failing = new Set<string>();
-  readonly #idleWaiters: Array<() => void> = [];
+  readonly #failures: Failures;
   #claims: Promise<void> = Promise.resolve();
   #journal?: Journal;
   #watcher?: IncomingWatcher;
@@ -110,13 +42,14 @@ class SpoolImpl implements Spool {
   #unsubscribe?: () => void;
   #state: "stopped" | "starting" | "started" | "stopping" = "stopped";
 
-  readonly events = { on: (listener: SpoolListener) => this.#on(listener) };
+  readonly events = { on: (listener: SpoolListener) => this.#events.on(listener) };
 
   constructor(options: SpoolOptions) {
     this.#options = options;
     this.#pipeline = options.pipeline;
     this.layout = spoolLayout(options.root);
-    if (options.onEvent) this.#listeners.add(options.onEvent);
+    if (options.onEvent) this.#events.on(options.onEvent);
+    this.#failures = new Failures({ layout: this.layout, jobs: this.#jobs, append: (entry) => this.#journal!.append(entry), emit: (event) => this.#emit(event) });
   }
 
   targets(): string[] {
@@ -132,12 +65,8 @@ class SpoolImpl implements Spool {
     return this.#jobs.get(id);
   }
 
-  async idle(): Promise<void> {
-    for (;;) {
-      await this.#claims;
-      if (this.#active.size === 0) return;
-      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-    }
+  idle(): Promise<void> {
+    return this.#active.idle(() => this.#claims);
   }
 
   async start(): Promise<void> {
@@ -155,18 +84,20 @@ class SpoolImpl implements Spool {
         applyEntry(this.#jobs, entry, layout);
       }
       this.#unsubscribe = this.#pipeline.on((event) => this.#onPipelineEvent(event));
-      for (const name of await readdir(layout.done)) if (isTempName(name)) await removeIfPresent(join(layout.done, name));
-      await this.#recover();
+      await removeTemporaryFiles(layout);
+      await recoverJobs([...this.#jobs.values()], this.#host());
       this.#state = "started";
       this.#watcher = await watchIncoming(layout.incoming, {
         poll: this.#options.poll,
         settleMs: this.#options.settleMs ?? 1000,
         onFile: (path) => this.#consider(path),
-        onError: (error) => process.emitWarning(`spool watcher: ${(error as Error).message ?? String(error)}`),
+        onError: (error) => warnSpool("DISKPIPE_SPOOL_WATCHER", "the watcher reported an error", error),
       });
     } catch (error) {
+      this.#state = "stopping";
+      await this.#active.abortAll(new DiskpipeError("aborted", "the spool did not start"));
       await this.#shutdown();
-      throw error;
+      throw startFailure(layout.root, error);
     }
   }
 
@@ -175,8 +106,7 @@ class SpoolImpl implements Spool {
     this.#state = "stopping";
     await this.#watcher?.close();
     await this.#claims;
-    for (const { controller } of this.#active.values()) controller.abort(new DiskpipeError("aborted", "the spool is stopping"));
-    await Promise.allSettled([...this.#active.values()].map((a) => a.promise));
+    await this.#active.abortAll(new DiskpipeError("aborted", "the spool is stopping"));
     await this.#shutdown();
   }
 
@@ -184,33 +114,18 @@ class SpoolImpl implements Spool {
     const job = this.#jobs.get(id);
     if (!job) throw new DiskpipeError("usage", `no job ${id}`);
     if (this.#state !== "started") throw new DiskpipeError("usage", "the spool is not running");
-    if (job.state !== "failed" || !job.failedPath) throw new DiskpipeError("usage", `job ${id} is ${job.state}; only failed jobs can be retried`);
-    if (!(await exists(job.failedPath))) throw new DiskpipeError("io-failed", `${relative(this.layout.root, job.failedPath)} is gone`);
-    const folder = join(this.layout.incoming, job.to);
-    const target = join(folder, job.name);
-    if (await exists(target)) throw new DiskpipeError("usage", `${relative(this.layout.root, target)} already exists`);
-    await mkdir(folder, { recursive: true });
-    const entry: JournalEntry = { at: now(), id, state: "retried", incoming: relative(this.layout.root, target) };
+    if (this.#failures.pending(id)) throw new DiskpipeError("usage", `the failure of job ${id} is still being recorded; retry it once its file is in failed/`);
+    const target = await retryTarget(job, this.layout);
+    const entry: JournalEntry = { at: timestamp(), id, state: "retried", incoming: relative(this.layout.root, target) };
     await this.#journal!.append(entry);
-    await this.#returnToIncoming(job, target);
+    await returnToIncoming(job, target);
     applyEntry(this.#jobs, entry, this.layout);
     this.#emit({ type: "retried", job });
     return job;
   }
 
-  #on(listener: SpoolListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
   #emit(event: SpoolEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's failure must not stop the spool.
-      }
-    }
+    this.#events.emit(event);
   }
 
   async #record(entry: JournalEntry): Promise<SpoolJob | undefined> {
@@ -223,52 +138,34 @@ class SpoolImpl implements Spool {
     this.#unsubscribe = undefined;
     await this.#journal?.close().catch(() => {});
     this.#journal = undefined;
-    await this.#release?.();
+    await this.#release?.().catch((error: unknown) => warnSpool("DISKPIPE_SPOOL_CLEANUP", `cannot release the lock ${this.layout.lock}`, error));
     this.#release = undefined;
     this.#watcher = undefined;
     this.#reserved.clear();
     this.#state = "stopped";
-    this.#notifyIdle();
+    this.#active.wake();
   }
 
-  /** Finishes every step the journal recorded but a crash or a stop left undone. */
-  async #recover(): Promise<void> {
-    for (const job of this.#jobs.values()) {
-      const sidecar = `${job.source}.json`;
-      if (job.state === "done") {
-        await removeIfPresent(job.source);
-        await removeIfPresent(sidecar);
-      } else if (job.state === "failed") {
-        if (job.failedPath && job.error) await this.#completeFailure(job, job.failedPath, job.error);
-      } else if (job.state === "retried") {
-        const target = join(this.layout.incoming, job.to, job.name);
-        if (job.failedPath && (await exists(job.failedPath)) && !(await exists(target))) await this.#returnToIncoming(job, target);
-      } else {
-        await this.#resume(job);
-      }
-    }
-  }
-
-  async #resume(job: SpoolJob): Promise<void> {
-    const output = job.output && basename(job.output);
-    if (output && !this.#outputTaken.has(job.id)) {
-      if (await exists(job.output!)) {
-        // The output is renamed into done/ only after every hook succeeded: the run before the crash finished.
-        await this.#finishDone(job, { at: now(), id: job.id, state: "done", recovered: true, ...facts(job) });
-        return;
-      }
-      this.#reserved.set(output, job.id);
-    }
-    if (!(await exists(job.source))) {
-      const dropped = join(this.layout.incoming, job.to, job.name);
-      const moved = await moveIfPresent(dropped, job.source);
-      if (job.hasSidecar) await moveIfPresent(`${dropped}.json`, `${job.source}.json`);
-      if (!moved) {
-        await this.#fail(job, new DiskpipeError("io-failed", `${job.name} disappeared from the spool before it was converted`, { stage: "claim" }));
-        return;
-      }
-    }
-    this.#schedule(job);
+  /** What recovery and claims need of the spool. */
+  #host(): RecoveryHost & IntakeHost {
+    return {
+      layout: this.layout,
+      formats: this.#pipeline.formats,
+      reserved: this.#reserved,
+      outputTaken: this.#outputTaken,
+      reserveOutput: (name, id) => this.#reserved.set(name, id),
+      claiming: () => this.#state === "started",
+      record: (entry) => this.#record(entry),
+      emit: (event) => this.#emit(event),
+      finishDone: (job, entry) => this.#finishDone(job, entry),
+      start: (job) => this.#start(job),
+      fail: (job, error) => this.#failLater(job, error),
+      completeFailure: async (job, error) => {
+        const record = this.#failures.resume(job, error);
+        if (!(await record.attempt())) this.#track(job, (signal) => record.untilDone(signal));
+      },
+      returnToIncoming,
+    };
   }
 
   #consider(path: string): void {
@@ -276,66 +173,48 @@ class SpoolImpl implements Spool {
     const parts = relative(this.layout.incoming, path).split(sep);
     if (parts.length !== 2) return;
     const [to, name] = parts;
-    if (isIgnoredName(name) || !isSafeName(name) || !isSafeName(to)) return;
-    this.#claims = this.#claims.then(() => this.#claim(path, to, name)).catch((error: unknown) => {
-      process.emitWarning(`spool: cannot claim ${path}: ${(error as Error).message}`);
-    });
+    if (isIgnoredName(name) || !isSafeName(to)) return;
+    this.#claims = this.#claims
+      .then(() => claimFile(path, to, name, this.#host()))
+      .catch((error: unknown) => warnSpool("DISKPIPE_SPOOL_CLAIM", `cannot claim ${JSON.stringify(relative(this.layout.root, path))}`, error));
   }
 
-  /** Journals the claim, then renames the file (and its sidecar) into `work/`. */
-  async #claim(path: string, to: string, name: string): Promise<void> {
-    if (this.#state !== "started" || !(await exists(path))) return;
-    const folder = await lstat(join(this.layout.incoming, to)).catch(() => undefined);
-    if (!folder?.isDirectory()) return;
-    const id = newJobId();
-    const formats = this.#pipeline.formats;
-    const output = formats.isWritable(to) ? `${stemOf(name)}.${formats.extensionOf(to)}` : undefined;
-    const outputExisted = output !== undefined && (this.#reserved.has(output) || (await exists(join(this.layout.done, output))));
-    const work = prefixed(id, name);
-    const hasSidecar = await exists(`${path}.json`);
-    if (outputExisted) this.#outputTaken.add(id);
-    else if (output) this.#reserved.set(output, id);
-    const job = await this.#record({ at: now(), id, state: "queued", name, to, work, ...(output && { output }), outputExisted, sidecar: hasSidecar });
-    if (!job) return;
-    const moved = await moveIfPresent(path, job.source);
-    if (hasSidecar) await moveIfPresent(`${path}.json`, `${job.source}.json`);
-    await syncDir(this.layout.work);
-    this.#emit({ type: "queued", job });
-    if (!moved) {
-      await this.#fail(job, new DiskpipeError("io-failed", `${name} disappeared before it could be claimed`, { stage: "claim" }));
+  /** Runs a claimed job, or fails it at once when its name cannot be used. */
+  #start(job: SpoolJob): void {
+    const problem = nameProblem(job.name);
+    if (!problem) {
+      this.#track(job, (signal) => this.#run(job, signal));
       return;
     }
-    this.#schedule(job);
+    const message = `the file name ${JSON.stringify(job.name)} cannot be used: ${problem}; rename it and drop it again`;
+    this.#failLater(job, new DiskpipeError("usage", message, { stage: "claim" }));
   }
 
-  #schedule(job: SpoolJob): void {
-    const controller = new AbortController();
-    const promise = this.#run(job, controller).finally(() => {
-      this.#active.delete(job.id);
+  /** Records a failure as the job's active task: tried again until recorded, stopped with the spool. */
+  #failLater(job: SpoolJob, error: DiskpipeError): void {
+    const record = this.#failures.fail(job, error);
+    this.#track(job, (signal) => record.untilDone(signal));
+  }
+
+  /** Runs `task` as the job's active work (idle() waits for it, stop() aborts it), then frees its output name. */
+  #track(job: SpoolJob, task: (signal: AbortSignal) => Promise<void>): void {
+    this.#active.track(job.id, task, () => {
       if (job.output && this.#reserved.get(basename(job.output)) === job.id && job.state !== "queued") this.#reserved.delete(basename(job.output));
-      if (this.#active.size === 0) this.#notifyIdle();
     });
-    this.#active.set(job.id, { controller, promise });
   }
 
-  #notifyIdle(): void {
-    for (const resolve of this.#idleWaiters.splice(0)) resolve();
-  }
-
-  async #run(job: SpoolJob, controller: AbortController): Promise<void> {
+  async #run(job: SpoolJob, signal: AbortSignal): Promise<void> {
     try {
-      const spec = await this.#specOf(job, controller.signal);
+      const spec = await this.#specOf(job, signal);
       const result = await this.#pipeline.run(spec, { id: job.id });
-      await this.#succeed(job, result);
+      await this.#finishDone(job, { at: timestamp(), id: job.id, state: "done", result, ...factsOf(job) });
     } catch (error) {
-      if (controller.signal.aborted && this.#state === "stopping") {
-        await this.#record({ at: now(), id: job.id, state: "queued", reason: "the spool stopped; the job runs again at the next start" });
+      if (signal.aborted && this.#state === "stopping") {
+        await this.#record({ at: timestamp(), id: job.id, state: "queued", reason: "the spool stopped; the job runs again at the next start" });
         this.#emit({ type: "queued", job });
         return;
       }
-      await this.#fail(job, toDiskpipeError(error)).catch((failure: unknown) => {
-        process.emitWarning(`spool: cannot record the failure of ${job.id}: ${(failure as Error).message}`);
-      });
+      await this.#failures.fail(job, toDiskpipeError(error)).untilDone(signal);
     }
   }
 
@@ -367,14 +246,14 @@ class SpoolImpl implements Spool {
 
   #onPipelineEvent(event: JobEvent): void {
     const job = this.#jobs.get(event.jobId);
-    const active = this.#active.get(event.jobId);
-    if (!job || !active) return;
+    const signal = this.#active.signal(event.jobId);
+    if (!job || !signal) return;
     if (event.type === "queued") {
-      if (active.controller.signal.aborted) return;
+      if (signal.aborted) return;
       const sidecar = this.#sidecars.get(job.id);
-      const entry: JournalEntry = { at: now(), id: job.id, state: "running", run: job.runs + 1, ...(sidecar && { sidecar }) };
+      const entry: JournalEntry = { at: timestamp(), id: job.id, state: "running", run: job.runs + 1, ...(sidecar && { sidecar }) };
       applyEntry(this.#jobs, entry, this.layout);
-      this.#journal?.append(entry).catch((error: unknown) => process.emitWarning(`spool journal: ${(error as Error).message}`));
+      this.#journal?.append(entry).catch((error: unknown) => warnSpool("DISKPIPE_SPOOL_JOURNAL", `cannot journal that job ${job.id} is running`, error));
       this.#emit({ type: "running", job });
       return;
     }
@@ -384,70 +263,15 @@ class SpoolImpl implements Spool {
     if (kind === "progress") this.#emit({ type: "progress", job });
   }
 
-  async #succeed(job: SpoolJob, result: JobResult): Promise<void> {
-    await this.#finishDone(job, { at: now(), id: job.id, state: "done", result, ...facts(job) });
-  }
-
   /** Journals `done`, then removes the claimed file: a crash in between leaves a step the next start repeats. */
   async #finishDone(job: SpoolJob, entry: JournalEntry): Promise<void> {
     await this.#journal!.append(entry);
-    await removeIfPresent(job.source);
-    await removeIfPresent(`${job.source}.json`);
+    await removeClaimed(job.source).catch((error: unknown) => {
+      warnSpool("DISKPIPE_SPOOL_CLEANUP", `job ${job.id} is done but its claimed file stays in work/ until the next start`, error);
+    });
     applyEntry(this.#jobs, entry, this.layout);
     this.#emit({ type: "done", job });
   }
-
-  async #fail(job: SpoolJob, error: DiskpipeError): Promise<void> {
-    const failed = await this.#reserveFailedName(job);
-    try {
-      const json = error.toJSON();
-      // Messages name the claimed file by its work path; people dropped it under its own name.
-      const reason: SpoolError = { ...json, message: json.message.replaceAll(job.source, job.name), at: now() };
-      const entry: JournalEntry = { at: reason.at, id: job.id, state: "failed", error: reason, failed, ...facts(job) };
-      await this.#journal!.append(entry);
-      await this.#completeFailure(job, join(this.layout.failed, failed), reason);
-      applyEntry(this.#jobs, entry, this.layout);
-      this.#emit({ type: "failed", job });
-    } finally {
-      this.#failing.delete(failed);
-    }
-  }
-
-  /** `failed/<name>`, or `failed/<id>--<name>` when that is taken; reserved until the move is done. */
-  async #reserveFailedName(job: SpoolJob): Promise<string> {
-    const plain = join(this.layout.failed, job.name);
-    const onDisk = (await exists(plain)) || (await exists(`${plain}.error.json`));
-    // No await from here on: checking and reserving must not interleave with another failure.
-    const taken = onDisk || this.#failing.has(job.name) || [...this.#jobs.values()].some((other) => other !== job && other.state === "failed" && other.failedPath === plain);
-    const name = taken ? prefixed(job.id, job.name) : job.name;
-    this.#failing.add(name);
-    return name;
-  }
-
-  /** Writes the error file and moves the source and its sidecar into `failed/` (each step repeatable). */
-  async #completeFailure(job: SpoolJob, failedPath: string, error: SpoolError): Promise<void> {
-    if (!(await exists(job.source))) return;
-    await writeErrorFile(`${failedPath}.error.json`, error);
-    await moveIfPresent(`${job.source}.json`, `${failedPath}.json`);
-    await moveIfPresent(job.source, failedPath);
-    await syncDir(this.layout.failed);
-  }
-
-  async #returnToIncoming(job: SpoolJob, target: string): Promise<void> {
-    const failedPath = job.failedPath!;
-    await moveIfPresent(`${failedPath}.json`, `${target}.json`);
-    await moveNoClobber(failedPath, target);
-    await removeIfPresent(`${failedPath}.error.json`);
-  }
-}
-
-function facts(job: SpoolJob): JobFacts {
-  return {
-    ...(job.inspection && { inspection: job.inspection }),
-    timings: job.timings,
-    hooks: job.hooks,
-    warnings: job.warnings,
-  };
 }
 
 /**

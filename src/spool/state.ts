@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { JobEvent } from "../core/job.ts";
-import type { JournalEntry } from "./journal.ts";
+import type { JobFacts, JournalEntry } from "./journal.ts";
 import type { SpoolLayout } from "./paths.ts";
 import type { SpoolJob } from "./types.ts";
 
@@ -68,6 +68,23 @@ export function applyEntry(jobs: Map<string, SpoolJob>, entry: JournalEntry, lay
       break;
   }
   return job;
+}
+
+/**
+ * What a finished job's journal entry keeps of its run (inspection, timings, hooks, warnings).
+ *
+ * @example
+ * ```ts
+ * await journal.append({ at: timestamp(), id: job.id, state: "done", result, ...factsOf(job) });
+ * ```
+ */
+export function factsOf(job: SpoolJob): JobFacts {
+  return {
+    ...(job.inspection && { inspection: job.inspection }),
+    timings: job.timings,
+    hooks: job.hooks,
+    warnings: job.warnings,
+  };
 }
 
 function clearLive(job: SpoolJob): void {

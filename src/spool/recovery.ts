@@ -1,0 +1,129 @@
+import { readdir } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { DiskpipeError, toDiskpipeError } from "../core/errors.ts";
+import { NAME_MAX } from "../core/io/file-name.ts";
+import { isTempName } from "../core/io/temp.ts";
+import { exists, moveIfPresent, removeClaimed, removeIfPresent } from "./claim.ts";
+import { timestamp, type JournalEntry } from "./journal.ts";
+import { fits, sidecarOf } from "./names.ts";
+import type { SpoolLayout } from "./paths.ts";
+import { factsOf } from "./state.ts";
+import type { SpoolError, SpoolJob } from "./types.ts";
+import { warnSpool } from "./warn.ts";
+
+/**
+ * What recovery needs of the spool.
+ *
+ * @example
+ * ```ts
+ * await recoverJobs(jobs, { layout, outputTaken, ...steps });
+ * ```
+ */
+export interface RecoveryHost {
+  readonly layout: SpoolLayout;
+  /** Jobs whose output name was already taken when they were claimed. */
+  readonly outputTaken: ReadonlySet<string>;
+  reserveOutput(name: string, id: string): void;
+  /** Journals `done` and removes the claimed file. */
+  finishDone(job: SpoolJob, entry: JournalEntry): Promise<void>;
+  /** Runs the job (or refuses its name). */
+  start(job: SpoolJob): void;
+  /** Records the job's failure in the background. */
+  fail(job: SpoolJob, error: DiskpipeError): void;
+  /** Finishes recording a journaled failure: one attempt now, the rest in the background. */
+  completeFailure(job: SpoolJob, error: SpoolError): Promise<void>;
+  /** Moves a retried job's file from `failed/` back to `target` in `incoming/`. */
+  returnToIncoming(job: SpoolJob, target: string): Promise<void>;
+}
+
+/**
+ * Finishes every step the journal recorded but a crash or a stop left undone. A job whose step
+ * fails does not stop the others: it is reported (warning `DISKPIPE_SPOOL_RECOVERY`), and a job
+ * that was to run is failed with the reason instead.
+ *
+ * @example
+ * ```ts
+ * await recoverJobs([...jobs.values()], host);
+ * ```
+ */
+export async function recoverJobs(jobs: SpoolJob[], host: RecoveryHost): Promise<void> {
+  for (const job of jobs) {
+    try {
+      await recoverJob(job, host);
+    } catch (error) {
+      warnSpool("DISKPIPE_SPOOL_RECOVERY", `cannot recover job ${job.id} ${JSON.stringify(job.name)} (${job.state})`, error);
+      if (job.state === "queued" || job.state === "running") host.fail(job, toDiskpipeError(error, "io-failed", { stage: "claim" }));
+    }
+  }
+}
+
+async function recoverJob(job: SpoolJob, host: RecoveryHost): Promise<void> {
+  switch (job.state) {
+    case "done":
+      await removeClaimed(job.source);
+      return;
+    case "failed":
+      if (job.failedPath && job.error) await host.completeFailure(job, job.error);
+      return;
+    case "retried": {
+      const target = join(host.layout.incoming, job.to, job.name);
+      if (job.failedPath && (await exists(job.failedPath)) && !(await exists(target))) await host.returnToIncoming(job, target);
+      return;
+    }
+    default:
+      await resume(job, host);
+  }
+}
+
+/** A queued or running job: done if its output was committed, otherwise claimed (again) and run. */
+async function resume(job: SpoolJob, host: RecoveryHost): Promise<void> {
+  const output = job.output && basename(job.output);
+  if (output && !host.outputTaken.has(job.id) && (await exists(job.output!))) {
+    // The output is renamed into done/ only after every hook succeeded: the run before the crash finished.
+    await host.finishDone(job, { at: timestamp(), id: job.id, state: "done", recovered: true, ...factsOf(job) });
+    return;
+  }
+  if (!(await exists(job.source))) {
+    const dropped = join(host.layout.incoming, job.to, job.name);
+    const moved = await moveIfPresent(dropped, job.source);
+    const from = sidecarOf(dropped);
+    const to = sidecarOf(job.source);
+    if (job.hasSidecar && from && to) await moveIfPresent(from, to);
+    if (!moved) {
+      host.fail(job, new DiskpipeError("io-failed", `${job.name} disappeared from the spool before it was converted`, { stage: "claim" }));
+      return;
+    }
+  }
+  if (output && !host.outputTaken.has(job.id)) {
+    if (!fits(output)) {
+      const message = `the output name done/${output} is longer than ${NAME_MAX} bytes (claimed by an older diskpipe); retry the job to convert it under a name that fits`;
+      host.fail(job, new DiskpipeError("usage", message, { stage: "claim" }));
+      return;
+    }
+    host.reserveOutput(output, job.id);
+  }
+  host.start(job);
+}
+
+/**
+ * Removes what interrupted writes left in `done/` (temporary outputs) and `failed/` (temporary
+ * error files). The spool's lock is held, so none is in use; a name that cannot be removed is
+ * reported (`DISKPIPE_SPOOL_CLEANUP`) and left.
+ *
+ * @example
+ * ```ts
+ * await removeTemporaryFiles(spoolLayout("/srv/spool"));
+ * ```
+ */
+export async function removeTemporaryFiles(layout: SpoolLayout): Promise<void> {
+  for (const folder of [layout.done, layout.failed]) {
+    const names = await readdir(folder).catch(() => [] as string[]);
+    // Outputs and failed files never start with "." (dropped hidden names are not claimed), so a
+    // dropped name holding the marker is never taken for a temporary file. `.<name>.error.json.tmp`
+    // is what versions before the marker left.
+    const temporary = names.filter((name) => name.startsWith(".") && (isTempName(name) || (folder === layout.failed && name.endsWith(".error.json.tmp"))));
+    for (const name of temporary) {
+      await removeIfPresent(join(folder, name)).catch((error: unknown) => warnSpool("DISKPIPE_SPOOL_CLEANUP", `cannot remove ${name}`, error));
+    }
+  }
+}
