@@ -75,6 +75,10 @@ export const configSchema = lazy(() => {
           retries: z.number().int().min(0).max(20).default(5),
           /** First pause between attempts in ms, doubled each time (capped at 30 s). */
           backoffMs: z.number().int().min(0).max(60_000).default(500),
+          /** Longest a whole download may take in ms, retries included (6 h: 1 TiB at 50 MB/s). */
+          deadlineMs: z.number().int().positive().default(6 * 60 * 60 * 1000),
+          /** Hosts a redirect may lead to besides the URL's own: `host`, `host:port` or `*.domain`. */
+          allowRedirects: z.array(z.string().min(1)).default([]),
         })
         .strict()
         .prefault({}),

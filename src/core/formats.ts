@@ -64,6 +64,24 @@ export class FormatRegistry {
     return Boolean(format?.qemuDriver) && format?.writable !== false;
   }
 
+  /**
+   * The largest file the header's format allows for its virtual size, if the format says
+   * (see `FormatDefinition.maxFileSize`).
+   */
+  maxFileSizeOf(format: string, virtualSize: number, details: Record<string, unknown> = {}): number | undefined {
+    return this.#byName.get(format)?.maxFileSize?.(virtualSize, details);
+  }
+
+  /**
+   * The largest file any registered format allows for images of at most `maxSize` virtual
+   * bytes: what a download may reach before its header is known.
+   */
+  maxFileSizeFor(maxSize: number): number {
+    let largest = maxSize;
+    for (const format of this.#byName.values()) largest = Math.max(largest, format.maxFileSize?.(maxSize, {}) ?? 0);
+    return largest;
+  }
+
   names(): string[] {
     return [...this.#byName.keys()];
   }

@@ -3,7 +3,7 @@ import { sortPlugins } from "./hooks.ts";
 import { inspectFile } from "./inspect/index.ts";
 import type { InspectOptions, InspectResult } from "./inspect/types.ts";
 import { isHttpUrl } from "./io/http.ts";
-import { inspectStream, inspectUrl, type ImageStream } from "./io/inspect-stream.ts";
+import { inspectStream, inspectUrl, type ImageStream, type UrlInspection } from "./io/inspect-stream.ts";
 import type { Plugin } from "./plugin.ts";
 import { standardFormats } from "./standard-formats.ts";
 
@@ -41,13 +41,13 @@ export interface Inspector {
  * const report = await inspector.inspect("disk.vmdk", { claimed: "vmdk" });
  * ```
  */
-export function createInspector(formats: FormatRegistry, workRoot: string): Inspector {
+export function createInspector(formats: FormatRegistry, workRoot: string, fetch: Omit<UrlInspection, "directory" | "formats" | "signal"> = {}): Inspector {
   return {
     inspect(image, options = {}) {
       const accepts = options.claimed ? formats.get(options.claimed)?.accepts : undefined;
       const full: InspectOptions = { ...(accepts && { accepts }), ...options, detectors: formats.detectors() };
       if (typeof image !== "string") return inspectStream(image, full, { directory: workRoot });
-      if (isHttpUrl(image)) return inspectUrl(image, full);
+      if (isHttpUrl(image)) return inspectUrl(image, full, { ...fetch, directory: workRoot, formats });
       return inspectFile(image, full);
     },
   };

@@ -66,7 +66,7 @@ export class Pipeline {
     this.config = config;
     const wrapper = ioWrapper(config.throttle);
     ({ plugins: this.plugins, formats: this.formats } = registerFormats(config.plugins));
-    this.#inspector = createInspector(this.formats, this.workRoot);
+    this.#inspector = createInspector(this.formats, this.workRoot, config.fetch);
     this.qemu = new QemuImg({
       binary: config.qemuImg.binary,
       limits: { cpuSeconds: config.qemuImg.cpuSeconds, addressSpace: config.qemuImg.addressSpace },

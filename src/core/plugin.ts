@@ -63,6 +63,13 @@ export interface FormatDefinition {
    * (e.g. LUKS: measuring derives keys).
    */
   estimateSize?(virtualSize: number): number;
+  /**
+   * The largest file an image of `virtualSize` can be in this format (data plus the most
+   * metadata it can carry), from its header's facts. A download is cut, and the image
+   * rejected (`file-too-large`), as soon as it passes this bound. Formats whose files can be
+   * any size (raw, iso) leave it out: `--max-size` bounds them.
+   */
+  maxFileSize?(virtualSize: number, details: Record<string, unknown>): number;
   /** `-o` options when this format is the target, from `ctx.spec.options`. */
   outputOptions?(ctx: JobContext): Record<string, string | number | boolean>;
 }

@@ -59,7 +59,7 @@ import { vmdkDetector } from "./vmdk.ts";
 
 export { checkClaim } from "./claim.ts";
 export { problemCodes, type ProblemCode } from "./problem.ts";
-export type { DetectContext, Detection, Detector, InspectOptions, InspectResult } from "./types.ts";
+export type { DetectContext, Detection, Detector, HeaderFacts, InspectOptions, InspectResult } from "./types.ts";
 export { bochsDetector, cloopDetector, isoDetector, luksDetector, partitionDetector, ploopDetector, qcowDetector, qcow2Detector, qedDetector, vdiDetector, vhdDetector, vhdxDetector, vmdkDetector };
 
 /** How long an early verdict waits for a stream's size before reporting -1. */
@@ -107,7 +107,7 @@ export async function inspectImage(reader: ImageReader, options: InspectOptions 
   const detectors = [...builtinDetectors, ...(options.detectors ?? [])];
   const head = detectors.filter((d) => d.phase !== "tail");
   const tail = detectors.filter((d) => d.phase === "tail");
-  const context = { inChainContainer: options.inChainContainer === true };
+  const context = { inChainContainer: options.inChainContainer === true, ...(options.onHeader && { onHeader: options.onHeader }) };
   const guard = guardReader(reader);
   const size = watchSize(guard.reader);
   const found: Found[] = [];

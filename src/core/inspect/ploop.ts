@@ -3,7 +3,7 @@ import type { ImageReader } from "../io/reader.ts";
 import { matchAscii, u32le, u64leBig } from "./bytes.ts";
 import { problem } from "./problem.ts";
 import { readAt } from "./region.ts";
-import type { Detection, Detector } from "./types.ts";
+import type { DetectContext, Detection, Detector } from "./types.ts";
 
 const MAGIC_V1 = "WithoutFreeSpace";
 const MAGIC_EXT = "WithouFreSpacExt";
@@ -12,7 +12,7 @@ const SECTOR = 512;
 const INUSE = 0x746f6e59;
 const INT32_MAX = 2 ** 31 - 1;
 
-async function detectPloop(reader: ImageReader): Promise<Detection | null> {
+async function detectPloop(reader: ImageReader, context: DetectContext): Promise<Detection | null> {
   const head = await readAt(reader, 0, HEADER_SIZE);
   const ext = matchAscii(head, 0, MAGIC_EXT);
   if (!ext && !matchAscii(head, 0, MAGIC_V1)) return null;
@@ -37,6 +37,8 @@ async function detectPloop(reader: ImageReader): Promise<Detection | null> {
   if (extensionOffset !== 0n) problems.push(problem("ploop-format-extension", "ploop has a format extension (dirty bitmaps), which is not accepted"));
   const bytes = sectors * BigInt(SECTOR);
   if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) problems.push(corrupt("the disk size is absurd"));
+  const details = { clusterSize: tracks * SECTOR, batEntries, dirty: u32le(head, 44) === INUSE };
+  if (bytes <= BigInt(Number.MAX_SAFE_INTEGER)) context.onHeader?.({ format: "ploop", virtualSize: Number(bytes), details });
   if (problems.length === 0 && batEnd > (await reader.size())) {
     problems.push(problem("truncated", "ploop is truncated: the BAT lies past the end of the file"));
   }
@@ -45,7 +47,7 @@ async function detectPloop(reader: ImageReader): Promise<Detection | null> {
     variant: ext ? "ext" : "v1",
     virtualSize: bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : undefined,
     problems,
-    details: { clusterSize: tracks * SECTOR, batEntries, dirty: u32le(head, 44) === INUSE },
+    details,
   };
 }
 

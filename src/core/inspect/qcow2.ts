@@ -3,7 +3,7 @@ import type { ImageReader } from "../io/reader.ts";
 import { asciiField, matchAscii, printable, u32be, u64be, u64beBig, u8 } from "./bytes.ts";
 import { problem } from "./problem.ts";
 import { readAt } from "./region.ts";
-import type { Detection, Detector } from "./types.ts";
+import type { DetectContext, Detection, Detector } from "./types.ts";
 
 const MAGIC = "QFI\xfb";
 const V2_HEADER_LENGTH = 72;
@@ -201,7 +201,7 @@ async function boundsProblems(reader: ImageReader, h: Header): Promise<Problem[]
   return out;
 }
 
-async function detectQcow2(reader: ImageReader): Promise<Detection | null> {
+async function detectQcow2(reader: ImageReader, context: DetectContext): Promise<Detection | null> {
   const head = await readAt(reader, 0, 512);
   const version = u32be(head, 4);
   if (!matchAscii(head, 0, MAGIC) || version === 1) return null; // version 1 is qcow: qcowDetector's
@@ -234,12 +234,14 @@ async function detectQcow2(reader: ImageReader): Promise<Detection | null> {
     if (ext.bitmaps) details.bitmaps = true;
     if (ext.encryptionHeader) details.encryptionHeader = true;
   }
-  if (problems.length === 0) problems.push(...(await boundsProblems(reader, h)));
   const size = h.size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(h.size) : undefined;
+  const virtualSize = size === undefined ? undefined : Math.floor(size / 512) * 512;
+  if (virtualSize !== undefined) context.onHeader?.({ format: "qcow2", virtualSize, details });
+  if (problems.length === 0) problems.push(...(await boundsProblems(reader, h)));
   return {
     format: "qcow2",
     variant: version === 2 ? "v2" : "v3",
-    virtualSize: size === undefined ? undefined : Math.floor(size / 512) * 512,
+    virtualSize,
     problems,
     details,
   };

@@ -34,6 +34,25 @@ export interface Detection {
 export interface DetectContext {
   /** Set when the image is a member of a container that carries its own chain (XenServer OVF). */
   inChainContainer?: boolean;
+  /**
+   * Told what a header says (format, virtual size, details) as soon as it is parsed, before
+   * checks that wait for the image's end: a download uses it to bound what it accepts.
+   */
+  onHeader?: (header: HeaderFacts) => void;
+}
+
+/**
+ * What a format's header says about the image, before the whole image is known.
+ *
+ * @example
+ * ```ts
+ * const facts: HeaderFacts = { format: "qcow2", virtualSize: 10737418240, details: { snapshots: 0 } };
+ * ```
+ */
+export interface HeaderFacts {
+  format: string;
+  virtualSize: number;
+  details: Record<string, unknown>;
 }
 
 /**
@@ -75,6 +94,8 @@ export interface InspectOptions {
   detectors?: Detector[];
   /** Accept differencing VHDs (only a chain container's own reader does this). */
   inChainContainer?: boolean;
+  /** Told each format header as soon as a detector has parsed it (see {@link DetectContext.onHeader}). */
+  onHeader?: (header: HeaderFacts) => void;
   /**
    * Detections acceptable for `claimed`, replacing the built-in claim rule: conventional format
    * names (any variant) or `format:variant` (e.g. `"raw:gpt"`). A plugin uses this for claims

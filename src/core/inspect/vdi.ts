@@ -3,7 +3,7 @@ import type { ImageReader } from "../io/reader.ts";
 import { asciiField, isZero, u32le, u64leBig } from "./bytes.ts";
 import { problem } from "./problem.ts";
 import { readAt } from "./region.ts";
-import type { Detection, Detector } from "./types.ts";
+import type { DetectContext, Detection, Detector } from "./types.ts";
 
 const SIGNATURE = 0xbeda107f;
 const VERSION_1_1 = 0x00010001;
@@ -39,7 +39,7 @@ function headerProblems(head: Uint8Array): Problem[] {
   return out;
 }
 
-async function detectVdi(reader: ImageReader): Promise<Detection | null> {
+async function detectVdi(reader: ImageReader, context: DetectContext): Promise<Detection | null> {
   const head = await readAt(reader, 0, 512);
   if (u32le(head, 0x40) !== SIGNATURE) return null;
   if (head.length < HEADER_BYTES) return { format: "vdi", problems: [problem("truncated", "VDI header is truncated")] };
@@ -47,6 +47,8 @@ async function detectVdi(reader: ImageReader): Promise<Detection | null> {
   const diskSize = u64leBig(head, 0x170);
   // qemu rounds odd sizes (from VBoxManage convertfromraw) down to whole sectors.
   const virtualSize = diskSize <= BigInt(Number.MAX_SAFE_INTEGER) ? Math.floor(Number(diskSize) / SECTOR) * SECTOR : undefined;
+  const details = { description: asciiField(head, 0, 64).trim(), blocks: u32le(head, 0x180), blocksAllocated: u32le(head, 0x184) };
+  if (virtualSize !== undefined) context.onHeader?.({ format: "vdi", virtualSize, details });
   if (problems.length === 0) {
     const fileSize = await reader.size();
     const mapEnd = u32le(head, 0x154) + u32le(head, 0x180) * 4;
@@ -57,7 +59,7 @@ async function detectVdi(reader: ImageReader): Promise<Detection | null> {
     variant: TYPES[u32le(head, 0x4c)],
     virtualSize,
     problems,
-    details: { description: asciiField(head, 0, 64).trim(), blocks: u32le(head, 0x180), blocksAllocated: u32le(head, 0x184) },
+    details,
   };
 }
 

@@ -4,7 +4,7 @@ import { hex, isZero, matchAscii, u16le, u32le, u64leBig } from "./bytes.ts";
 import { crc32c } from "./crc.ts";
 import { problem } from "./problem.ts";
 import { readAt, readChunks } from "./region.ts";
-import type { Detection, Detector } from "./types.ts";
+import type { DetectContext, Detection, Detector } from "./types.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -206,7 +206,7 @@ async function batProblems(reader: ImageReader, m: Metadata, bat: Region, taken:
   return out;
 }
 
-async function detectVhdx(reader: ImageReader): Promise<Detection | null> {
+async function detectVhdx(reader: ImageReader, context: DetectContext): Promise<Detection | null> {
   const id = await readAt(reader, 0, 8);
   if (!matchAscii(id, 0, "vhdxfile")) return null;
   const problems: Problem[] = [];
@@ -226,6 +226,7 @@ async function detectVhdx(reader: ImageReader): Promise<Detection | null> {
     virtualSize = Number(m.virtualDiskSize / 512n) * 512;
     Object.assign(details, { blockSize: m.blockSize, logicalSectorSize: m.logicalSectorSize, physicalSectorSize: m.physicalSectorSize });
     if (Number(m.virtualDiskSize) !== virtualSize) details.declaredSize = Number(m.virtualDiskSize);
+    context.onHeader?.({ format: "vhdx", virtualSize, details: { ...details, logLength: log.length } });
     if (problems.length === 0) {
       const fileSize = await reader.size();
       if (bat.offset + bat.length > fileSize || metadataRegion.offset + metadataRegion.length > fileSize) {

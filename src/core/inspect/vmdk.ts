@@ -3,7 +3,7 @@ import type { ImageReader } from "../io/reader.ts";
 import { matchAscii, u16le, u32le, u64leBig } from "./bytes.ts";
 import { problem } from "./problem.ts";
 import { readAt } from "./region.ts";
-import type { Detection, Detector } from "./types.ts";
+import type { DetectContext, Detection, Detector } from "./types.ts";
 import { descriptorText, parseVmdkDescriptor, type VmdkDescriptor } from "./vmdk-descriptor.ts";
 import { qemuProbesDescriptor } from "./vmdk-probe.ts";
 
@@ -148,13 +148,15 @@ async function boundsProblems(reader: ImageReader, h: SparseHeader): Promise<Pro
   return out;
 }
 
-async function detectSparse(reader: ImageReader, head: Uint8Array): Promise<Detection> {
+async function detectSparse(reader: ImageReader, head: Uint8Array, context: DetectContext): Promise<Detection> {
   if (head.length < 79) return { format: "vmdk", problems: [problem("truncated", "VMDK header is truncated")] };
   const header = parseSparse(head, 0);
   const problems = headerProblems(header, "header");
   const embedded = await embeddedDescriptor(reader, header);
   problems.push(...embedded.problems);
   let effective = header;
+  const capacity = header.capacity * BigInt(SECTOR);
+  if (capacity <= BigInt(Number.MAX_SAFE_INTEGER)) context.onHeader?.({ format: "vmdk", virtualSize: Number(capacity), details: { clusterSize: Number(header.granularity) * SECTOR } });
   if (problems.length === 0 && header.gdOffset === GD_AT_END) {
     const { problems: footerProblems, footer } = await readFooter(reader, header);
     problems.push(...footerProblems);
@@ -205,9 +207,9 @@ function looksLikeDescriptor(head: Uint8Array): boolean {
   return matchAscii(head, 0, "# Disk DescriptorFile") || qemuProbesDescriptor(head);
 }
 
-async function detectVmdk(reader: ImageReader): Promise<Detection | null> {
+async function detectVmdk(reader: ImageReader, context: DetectContext): Promise<Detection | null> {
   const head = await readAt(reader, 0, 2048);
-  if (matchAscii(head, 0, "KDMV")) return detectSparse(reader, head);
+  if (matchAscii(head, 0, "KDMV")) return detectSparse(reader, head, context);
   if (matchAscii(head, 0, "COWD")) {
     return {
       format: "vmdk",

@@ -25,6 +25,7 @@ export class GrowingFile {
   #expected: number | undefined;
   #final: number | undefined;
   #failure: unknown;
+  #limit: { bytes: number; error: () => Error } | undefined;
   #closed = false;
   readonly #waiters = new Set<() => void>();
   readonly #size: Promise<number>;
@@ -62,15 +63,42 @@ export class GrowingFile {
     return this.#final !== undefined;
   }
 
-  /** Declares the total size (once): `size()` resolves now, reads past it return short at once. */
+  /**
+   * Declares the total size (once): `size()` resolves now, reads past it return short at once.
+   * A total above the {@link limit} throws the limit's error (and fails the file).
+   */
   expect(size: number): void {
     if (this.#expected !== undefined) return;
     this.#expected = size;
     this.#settleSize.resolve(size);
+    this.#check(size);
+  }
+
+  /**
+   * Refuses bytes past `bytes` (a bound is only ever lowered): a declared total or an append
+   * beyond it fails the file with `error()`, as do every waiting and later read, and the
+   * append or `expect` that crossed it throws that error.
+   */
+  limit(bytes: number, error: () => Error): void {
+    if (this.#limit && this.#limit.bytes <= bytes) return;
+    this.#limit = { bytes, error };
+    try {
+      this.#check(Math.max(this.#written, this.#expected ?? 0));
+    } catch {
+      // Failed above: the readers and the next append see it.
+    }
+  }
+
+  #check(size: number): void {
+    if (!this.#limit || size <= this.#limit.bytes) return;
+    const error = this.#failure instanceof Error ? this.#failure : this.#limit.error();
+    this.fail(error);
+    throw error;
   }
 
   /** Appends bytes at the end. */
   async append(chunk: Uint8Array): Promise<void> {
+    this.#check(this.#written + chunk.length);
     if (this.#sparse) return this.#appendSparse(chunk);
     let done = 0;
     while (done < chunk.length) {
@@ -93,6 +121,7 @@ export class GrowingFile {
     if (chunks.length === 1) return this.append(chunks[0]);
     let total = 0;
     for (const chunk of chunks) total += chunk.length;
+    this.#check(this.#written + total);
     if (this.#sparse) return this.#appendSparse(Buffer.concat(chunks, total));
     const { bytesWritten } = await this.#handle.writev(chunks, this.#written);
     if (bytesWritten < total) {

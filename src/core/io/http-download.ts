@@ -6,12 +6,16 @@ import { formatSize } from "../size.ts";
 import type { GrowingFile } from "./growing-file.ts";
 import type { HashAlgorithm } from "./hash.ts";
 import { HttpStatusError, isTransient, redactUrl, send } from "./http.ts";
-import { freeSpace } from "./space.ts";
+import { freeSpace, spaceOf } from "./space.ts";
 import { rateLimiterFor } from "./throttle.ts";
 import { WriteBehind } from "./write-behind.ts";
 
 /** Bytes a download may queue for the disk before it stops reading the socket. */
 const WRITE_BEHIND = 16 * 1024 * 1024;
+/** How often a download of unannounced length checks the free space it must leave. */
+const SPACE_CHECK = 64 * 1024 * 1024;
+/** What a download of unannounced length leaves free: 1 GiB, or a tenth of a smaller filesystem. */
+const RESERVE = 1024 * 1024 * 1024;
 
 /**
  * How a download behaves.
@@ -28,6 +32,10 @@ export interface DownloadOptions {
   retries: number;
   /** First pause between attempts, doubled each time (capped at 30 s). */
   backoffMs: number;
+  /** Longest the whole download may take, retries included (`fetch.deadlineMs`). */
+  deadlineMs?: number;
+  /** Hosts a redirect may lead to besides the URL's own (`fetch.allowRedirects`). */
+  allowRedirects?: readonly string[];
   bytesPerSecond?: number;
   /** The hash computed on the way. */
   algorithm: HashAlgorithm;
@@ -67,23 +75,38 @@ export interface DownloadResult {
 export async function download(url: URL, file: GrowingFile, options: DownloadOptions): Promise<DownloadResult> {
   const state: State = { url, hash: createHash(options.algorithm), validator: undefined, total: undefined };
   const pace = rateLimiterFor(options.bytesPerSecond);
+  const deadline = new AbortController();
+  const timer = options.deadlineMs === undefined ? undefined : setTimeout(() => deadline.abort(late(url, options.deadlineMs!)), options.deadlineMs);
+  const run: DownloadOptions = { ...options, signal: AbortSignal.any([options.signal, deadline.signal]) };
   let failures = 0;
-  for (;;) {
-    options.signal.throwIfAborted();
-    const before = file.written;
-    try {
-      if (await attempt(state, file, options, pace)) break;
-    } catch (error) {
-      if (options.signal.aborted) throw options.signal.reason ?? error;
-      if (file.written > before) failures = 0;
-      if (!isTransient(error) || failures >= options.retries) throw fetchError(error, state, file, failures);
-      failures++;
-      options.onNotice?.(`download of ${redactUrl(url)} interrupted at ${formatSize(file.written)} (${describe(error)}); retry ${failures} of ${options.retries}`);
-      await sleep(Math.min(30_000, options.backoffMs * 2 ** (failures - 1)), undefined, { signal: options.signal });
+  try {
+    for (;;) {
+      run.signal.throwIfAborted();
+      const before = file.written;
+      try {
+        if (await attempt(state, file, run, pace)) break;
+      } catch (error) {
+        if (run.signal.aborted) throw run.signal.reason ?? error;
+        if (file.written > before) failures = 0;
+        if (!isTransient(error) || failures >= options.retries) throw fetchError(error, state, file, failures);
+        failures++;
+        options.onNotice?.(`download of ${redactUrl(url)} interrupted at ${formatSize(file.written)} (${describe(error)}); retry ${failures} of ${options.retries}`);
+        await sleep(Math.min(30_000, options.backoffMs * 2 ** (failures - 1)), undefined, { signal: run.signal });
+      }
     }
+  } finally {
+    clearTimeout(timer);
   }
   await file.finish();
   return { hash: `${options.algorithm}:${state.hash.digest("hex")}`, size: file.written };
+}
+
+function late(url: URL, ms: number): DiskpipeError {
+  return new DiskpipeError("fetch-failed", `GET ${redactUrl(url)} did not finish within ${formatDuration(ms)} (fetch.deadlineMs)`);
+}
+
+function formatDuration(ms: number): string {
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 interface State {
@@ -102,7 +125,12 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
     headers.range = `bytes=${offset}-`;
     if (state.validator) headers["if-range"] = state.validator;
   }
-  const { response, idle, url } = await send(state.url, { headers, timeoutMs: options.timeoutMs, signal: options.signal });
+  const { response, idle, url } = await send(state.url, {
+    headers,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    ...(options.allowRedirects && { allowRedirects: options.allowRedirects }),
+  });
   try {
     const status = response.statusCode ?? 0;
     let replay = 0;
@@ -141,6 +169,7 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
     // answer: replayed bytes are compared, new ones queued for the disk.
     const start = status === 206 ? offset : 0;
     let position = 0;
+    let checkSpaceAt = offset + SPACE_CHECK;
     // Chunks are written behind the socket (queued while the previous write is out), so
     // receiving never waits for the disk unless WRITE_BEHIND bytes are queued.
     const behind = new WriteBehind(file, WRITE_BEHIND, () => options.onProgress?.(file.written, state.total));
@@ -171,6 +200,10 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
           throw new DiskpipeError("fetch-failed", `${redactUrl(url)} sent more than the ${state.total} bytes it announced`);
         }
         position += chunk.length;
+        if (state.total === undefined && start + position >= checkSpaceAt) {
+          checkSpaceAt = start + position + SPACE_CHECK;
+          await keepReserve(file, url);
+        }
         await behind.push(chunk).catch((error: unknown) => {
           throw spaceError(error, file, state, url);
         });
@@ -205,6 +238,17 @@ async function ensureRoom(file: GrowingFile, length: number, url: URL): Promise<
       `not enough space to download ${redactUrl(url)} into ${dirname(file.path)}: ${formatSize(length)} needed, ${formatSize(free)} free`,
     );
   }
+}
+
+/** A download whose length was not announced stops before the filesystem is full, so it cannot starve everything else on it. */
+async function keepReserve(file: GrowingFile, url: URL): Promise<void> {
+  const { free, total } = await spaceOf(dirname(file.path));
+  const reserve = Math.min(RESERVE, Math.floor(total / 10));
+  if (free >= reserve) return;
+  throw new DiskpipeError(
+    "no-space",
+    `no space left in ${dirname(file.path)} while downloading ${redactUrl(url)}: ${formatSize(file.written)} written, the size was not announced, and diskpipe keeps ${formatSize(reserve)} free`,
+  );
 }
 
 function spaceError(error: unknown, file: GrowingFile, state: State, url: URL): unknown {

@@ -25,6 +25,10 @@ export interface HttpSourceOptions {
   retries: number;
   /** First pause between attempts (doubled each time). Default 500 ms. */
   backoffMs?: number;
+  /** Longest a whole download may take (`fetch.deadlineMs`); none when absent. */
+  deadlineMs?: number;
+  /** Hosts a redirect may lead to besides the URL's own (`fetch.allowRedirects`). */
+  allowRedirects?: readonly string[];
   bytesPerSecond?: number;
   /** Shares downloads between jobs; default: the process-wide cache. */
   cache?: FetchCache;
@@ -93,6 +97,8 @@ function startDownload(url: URL, place: { file: Promise<GrowingFile>; dir?: Prom
         timeoutMs: options.timeoutMs,
         retries: options.retries,
         backoffMs: options.backoffMs ?? 500,
+        ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs }),
+        ...(options.allowRedirects && { allowRedirects: options.allowRedirects }),
         ...(options.bytesPerSecond && { bytesPerSecond: options.bytesPerSecond }),
         algorithm: options.algorithm,
         signal: controller.signal,
@@ -138,7 +144,7 @@ async function consume(lease: Lease<Download>, ctx: JobContext, inspect: StreamI
   value.notices.add(notice);
   try {
     const file = await value.file;
-    const inspecting = inspect ? inspect(file.reader()) : Promise.resolve(undefined);
+    const inspecting = inspect ? inspect(file.reader(), (bytes, error) => file.limit(bytes, error)) : Promise.resolve(undefined);
     inspecting.catch(() => undefined);
     const [done, inspection] = await untilAborted(Promise.all([value.result, inspecting]), ctx.signal);
     ctx.onCleanup(() => lease.release());

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
+import { guardedLookup, namesLocalHost, redirectRefusal } from "./redirects.ts";
 
 /**
  * Whether a location is an http:// or https:// URL.
@@ -109,6 +110,8 @@ export interface SendOptions {
   body?: Readable;
   /** Redirects to follow (GET only); default 5. */
   maxRedirects?: number;
+  /** Hosts a redirect may lead to besides the first URL's (`fetch.allowRedirects`). */
+  allowRedirects?: readonly string[];
 }
 
 /**
@@ -127,7 +130,10 @@ export interface Exchange {
 
 /**
  * Sends one HTTP(S) request with an idle timeout and abort signal, following redirects for
- * GET (never from https to http). Resolves with the answer's headers; the caller reads the body.
+ * GET within the redirect policy (see {@link redirectRefusal}: the same scheme and host, or
+ * an allowed host; never from https to http; never to a loopback or link-local address, by
+ * literal or by what a name resolves to, unless the first URL was one). Resolves with the
+ * answer's headers; the caller reads the body.
  *
  * @example
  * ```ts
@@ -139,8 +145,9 @@ export interface Exchange {
 export async function send(url: URL, options: SendOptions): Promise<Exchange> {
   const method = options.method ?? "GET";
   let current = url;
+  let guard = false;
   for (let hops = 0; ; hops++) {
-    const exchange = await sendOnce(current, method, options);
+    const exchange = await sendOnce(current, method, options, guard);
     const status = exchange.response.statusCode ?? 0;
     const location = exchange.response.headers.location;
     if (method !== "GET" || ![301, 302, 303, 307, 308].includes(status) || !location) return exchange;
@@ -148,19 +155,20 @@ export async function send(url: URL, options: SendOptions): Promise<Exchange> {
     exchange.idle.stop();
     const next = new URL(location, current);
     if (hops >= (options.maxRedirects ?? 5)) throw new Error(`too many redirects from ${redactUrl(url)}`);
-    if (!/^https?:$/.test(next.protocol) || (current.protocol === "https:" && next.protocol === "http:")) {
-      throw new Error(`refusing a redirect from ${redactUrl(current)} to ${redactUrl(next)}`);
-    }
+    const refusal = redirectRefusal(url, current, next, options.allowRedirects ?? []);
+    if (refusal) throw new Error(`refusing a redirect from ${redactUrl(current)} to ${redactUrl(next)}: ${refusal}`);
     current = next;
+    guard = !namesLocalHost(url);
   }
 }
 
-function sendOnce(url: URL, method: string, options: SendOptions): Promise<Exchange> {
+function sendOnce(url: URL, method: string, options: SendOptions, guardLookup: boolean): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const request = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, {
       method,
       headers: options.headers,
       ...(options.signal && { signal: options.signal }),
+      ...(guardLookup && { lookup: guardedLookup }),
     });
     let answer: IncomingMessage | undefined;
     const idle = new Watchdog(options.timeoutMs, () => {

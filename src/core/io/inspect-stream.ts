@@ -2,10 +2,12 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DiskpipeError } from "../errors.ts";
+import { DiskpipeError, UsageError } from "../errors.ts";
 import { inspectImage } from "../inspect/index.ts";
 import type { InspectOptions, InspectResult } from "../inspect/types.ts";
+import { boundDownload, type SizeBounds } from "./download-limits.ts";
 import { GrowingFile } from "./growing-file.ts";
+import { download } from "./http-download.ts";
 import { redactUrl } from "./http.ts";
 
 /** Something that yields an image's bytes in order: a Node Readable, a web ReadableStream, any async iterable. */
@@ -53,28 +55,70 @@ export async function inspectStream(
 }
 
 /**
+ * How {@link inspectUrl} fetches: the download settings (`fetch` in the configuration) and
+ * the bounds of the formats that may arrive.
+ *
+ * @example
+ * ```ts
+ * const settings: UrlInspection = { directory: "/var/tmp/diskpipe", timeoutMs: 10_000, formats: pipeline.formats };
+ * ```
+ */
+export interface UrlInspection {
+  signal?: AbortSignal;
+  /** Where the bytes are spooled while the inspector reads them (default: the OS temp dir's `diskpipe`). */
+  directory?: string;
+  /** Idle timeout in ms (default 30 s). */
+  timeoutMs?: number;
+  /** Attempts after a dropped connection (default 2). */
+  retries?: number;
+  /** Longest the download may take in ms (default 6 h). */
+  deadlineMs?: number;
+  allowRedirects?: readonly string[];
+  /** Format bounds: the download stops once it passes what the image's header allows. */
+  formats?: SizeBounds;
+}
+
+/**
  * Inspects an image at an http(s) URL, reading only as much of the download as the verdict
- * needs.
+ * needs. The verdict comes from the bytes: a length the server does not announce is learned at
+ * the end, never taken as 0. The download follows the same rules as a job's (redirect policy,
+ * idle timeout, deadline) and stops once it passes `--max-size` or what its header allows.
  *
  * @example
  * ```ts
  * const result = await inspectUrl("http://127.0.0.1:8080/disk.qcow2");
  * ```
  */
-export async function inspectUrl(url: string, options: InspectOptions = {}, signal?: AbortSignal): Promise<InspectResult> {
-  const controller = new AbortController();
-  signal?.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
-  let response: Response;
+export async function inspectUrl(url: string, options: InspectOptions = {}, settings: AbortSignal | UrlInspection = {}): Promise<InspectResult> {
+  const how: UrlInspection = settings instanceof AbortSignal ? { signal: settings } : settings;
+  let parsed: URL;
   try {
-    response = await fetch(url, { signal: controller.signal, redirect: "follow" });
-  } catch (error) {
-    throw new DiskpipeError("fetch-failed", `cannot fetch ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`invalid URL: ${url}`);
   }
-  if (!response.ok || !response.body) throw new DiskpipeError("fetch-failed", `cannot fetch ${redactUrl(url)}: HTTP ${response.status}`);
-  const length = Number(response.headers.get("content-length"));
+  const directory = how.directory ?? join(tmpdir(), "diskpipe");
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const file = await GrowingFile.create(join(directory, `inspect-${process.pid}-${randomBytes(4).toString("hex")}`));
+  const controller = new AbortController();
+  const stop = () => controller.abort(how.signal?.reason);
+  how.signal?.addEventListener("abort", stop, { once: true });
+  const downloading = download(parsed, file, {
+    timeoutMs: how.timeoutMs ?? 30_000,
+    retries: how.retries ?? 2,
+    backoffMs: 500,
+    deadlineMs: how.deadlineMs ?? 6 * 60 * 60 * 1000,
+    ...(how.allowRedirects && { allowRedirects: how.allowRedirects }),
+    algorithm: "sha256",
+    signal: controller.signal,
+  }).catch((error: unknown) => file.fail(error));
+  const onHeader = how.formats ? boundDownload(redactUrl(parsed), how.formats, options.maxSize, (bytes, error) => file.limit(bytes, error)) : undefined;
   try {
-    return await inspectStream(response.body, options, Number.isSafeInteger(length) && length >= 0 ? { size: length } : {});
+    return await inspectImage(file.reader(), { ...options, ...(onHeader && { onHeader }) });
   } finally {
-    controller.abort();
+    how.signal?.removeEventListener("abort", stop);
+    controller.abort(new Error("the inspection has finished"));
+    await downloading;
+    await file.remove();
   }
 }

@@ -14,11 +14,25 @@ import { formatSize } from "../size.ts";
  * ```
  */
 export async function freeSpace(directory: string): Promise<number> {
+  return (await spaceOf(directory)).free;
+}
+
+/**
+ * Free and total bytes of the filesystem holding `directory` (see {@link freeSpace}); both
+ * Infinity where the filesystem does not count.
+ *
+ * @example
+ * ```ts
+ * const { free, total } = await spaceOf("/var/tmp");
+ * ```
+ */
+export async function spaceOf(directory: string): Promise<{ free: number; total: number }> {
   // A directory not made yet (a store's root) will be made on the filesystem of its nearest existing ancestor.
   for (let at = resolve(directory); ; at = dirname(at)) {
     try {
       const stats = await statfs(at);
-      return stats.blocks === 0 ? Number.POSITIVE_INFINITY : stats.bavail * stats.bsize;
+      if (stats.blocks === 0) return { free: Number.POSITIVE_INFINITY, total: Number.POSITIVE_INFINITY };
+      return { free: stats.bavail * stats.bsize, total: stats.blocks * stats.bsize };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT" || dirname(at) === at) throw error;
     }

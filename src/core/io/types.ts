@@ -13,9 +13,11 @@ export interface FetchedImage extends LocalImage {
 /**
  * Runs the inspector on bytes as they arrive. It rejects (with an ImageRejectedError) as soon
  * as the image is known to be unsafe or not what was claimed: the source then aborts the
- * download, removes what it wrote, and rethrows.
+ * download, removes what it wrote, and rethrows. It calls `limit` with the most bytes the
+ * image may have (from `--max-size`, then from its header): the source must stop there and
+ * fail with the limit's error, and refuse at once a declared length above it.
  */
-export type StreamInspector = (reader: ImageReader) => Promise<InspectResult>;
+export type StreamInspector = (reader: ImageReader, limit: (bytes: number, error: () => Error) => void) => Promise<InspectResult>;
 
 /**
  * Where images come from: a path, a URL, a store. The first driver whose `matches` accepts

@@ -1,6 +1,7 @@
 import { DiskpipeError } from "../errors.ts";
 import type { FormatRegistry } from "../formats.ts";
 import { inspectImage } from "../inspect/index.ts";
+import { boundDownload } from "../io/download-limits.ts";
 import { assertChecksum, hashFile, parseChecksum } from "../io/hash.ts";
 import type { FetchedImage, SourceDriver, StreamInspector } from "../io/types.ts";
 import type { RunningJob } from "../job-context.ts";
@@ -23,8 +24,9 @@ export async function fetchJob(job: RunningJob, sources: SourceDriver[], registr
   if (!source) throw new DiskpipeError("usage", `no source handles ${spec.source}`);
   const streamInspect: StreamInspector | undefined = job.handler?.unpack
     ? undefined
-    : async (reader) => {
-        const result = await inspectImage(reader, inspectOptionsFor(job, registry));
+    : async (reader, limit) => {
+        const onHeader = boundDownload(spec.source, registry, spec.maxSize, limit);
+        const result = await inspectImage(reader, { ...inspectOptionsFor(job, registry), onHeader });
         rejectUnsafe(result, spec.source);
         return result;
       };

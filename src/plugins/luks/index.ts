@@ -46,6 +46,7 @@ export function luks(): Plugin {
         qemuDriver: "luks",
         // Encrypted data is fully allocated; the LUKS1 header with its 8 key slots stays under 16 MiB.
         estimateSize: (virtualSize) => virtualSize + LUKS_HEADER_BOUND,
+        maxFileSize: (virtualSize) => virtualSize + LUKS_HEADER_BOUND,
       }),
     ],
     hooks: {

@@ -14,6 +14,14 @@ import { defineFormat, definePlugin, type Plugin } from "../../plugin-api.ts";
 export function ploop(): Plugin {
   return definePlugin({
     name: "ploop",
-    formats: [defineFormat({ name: "ploop", qemuDriver: "parallels", extension: "ploop" })],
+    formats: [
+      defineFormat({
+        name: "ploop",
+        qemuDriver: "parallels",
+        extension: "ploop",
+        // The BAT: 4 bytes per cluster of at least 512 bytes, and the header.
+        maxFileSize: (virtualSize) => virtualSize + Math.ceil(virtualSize / 64) + 8 * 1024 * 1024,
+      }),
+    ],
   });
 }

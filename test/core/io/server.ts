@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -19,8 +19,14 @@ export interface Route {
   stall?: "headers" | "body";
   /** For PUT: keep the body (default) or answer this status after reading it. */
   putStatus?: number;
-  /** Redirect to this path. */
+  /** Redirect to this path or URL. */
   redirect?: string;
+  /** Announce this Content-Length, whatever the body holds (a lie). */
+  declaredLength?: number;
+  /** Instead of a file: `cap` bytes of `byte` (default 0), in 64 KiB chunks, after `file`'s bytes if one is set. */
+  generated?: { cap: number; byte?: number };
+  /** Send one byte every `intervalMs` (up to `cap` bytes) instead of the file. */
+  trickle?: { intervalMs: number; cap: number };
 }
 
 /** One request the server saw. */
@@ -83,7 +89,43 @@ export class TestServer {
     if (route.redirect) return void res.writeHead(302, { location: route.redirect }).end();
     if (route.status) return void res.writeHead(route.status).end();
     if (route.stall === "headers") return void this.#stalled.add(res);
+    if (route.generated || route.trickle) return this.#generate(path, route, res);
     this.#get(path, route, req, res);
+  }
+
+  /** A generated body (bounded by its cap): a file's bytes then filler, or a trickle. */
+  #generate(path: string, route: Route, res: ServerResponse): void {
+    const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+    if (route.declaredLength !== undefined) headers["content-length"] = String(route.declaredLength);
+    res.writeHead(200, headers);
+    const count = (n: number) => this.sent.set(path, (this.sent.get(path) ?? 0) + n);
+    if (route.trickle) {
+      const { intervalMs, cap } = route.trickle;
+      let left = cap;
+      const timer = setInterval(() => {
+        if (left-- <= 0 || res.destroyed) return void (clearInterval(timer), res.end());
+        count(1);
+        res.write(Buffer.from([0]));
+      }, intervalMs);
+      res.on("close", () => clearInterval(timer));
+      return;
+    }
+    const head = route.file ? readFileSync(route.file) : Buffer.alloc(0);
+    const filler = Buffer.alloc(64 * 1024, route.generated!.byte ?? 0);
+    let left = route.generated!.cap;
+    count(head.length);
+    res.write(head);
+    const pump = () => {
+      while (left > 0 && !res.destroyed) {
+        const part = filler.subarray(0, Math.min(filler.length, left));
+        left -= part.length;
+        count(part.length);
+        if (!res.write(part)) return void res.once("drain", pump);
+      }
+      if (!res.destroyed) res.end();
+    };
+    pump();
+    res.on("close", () => (left = 0));
   }
 
   #get(path: string, route: Route, req: IncomingMessage, res: ServerResponse): void {

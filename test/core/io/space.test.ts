@@ -137,4 +137,18 @@ describe("space: checked up front, explained when it runs out mid-way", { skip }
     assert.deepEqual(nothingIn(join(tinyWork, "diskpipe")), []);
     assert.ok(!existsSync(join(dir, "d1.raw")) && !existsSync(join(dir, "d2.raw")));
   });
+
+  it("stops a download of unannounced length before its filesystem is full (a tenth kept free, at most 1 GiB)", async () => {
+    const reserveWork = join(dir, "reserve-work");
+    assert.ok(mountTmpfs(reserveWork, "640m"));
+    mounts.push(reserveWork);
+    server.routes.set("/endless.raw", { generated: { cap: 1024 * MiB, byte: 0x5a } });
+    const error = await failure(
+      createPipeline({ workDir: reserveWork, fetch: { timeoutMs: 5000, retries: 0, backoffMs: 5 } }).run({ source: server.url("/endless.raw"), destination: join(dir, "endless.raw"), to: "raw" }),
+    );
+    assert.equal(error.code, "no-space");
+    assert.match(error.message, /the size was not announced, and diskpipe keeps 64(\.0)? MiB free/);
+    assert.deepEqual(nothingIn(join(reserveWork, "diskpipe")), []);
+    assert.ok(!existsSync(join(dir, "endless.raw")));
+  });
 });
