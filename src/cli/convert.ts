@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
+import { constants } from "node:os";
 import { basename } from "node:path";
-import { UsageError, type DiskpipeError } from "../core/errors.ts";
+import { DiskpipeError, UsageError } from "../core/errors.ts";
 import type { JobResult, JobSpec } from "../core/job.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { batchSpecs } from "../scripting.ts";
@@ -68,9 +69,18 @@ export async function runConvert(sources: string[], flags: ConvertFlags): Promis
     specs = [{ ...common, source: sources[0], destination: sources[1] }];
   }
 
-  const stop = () => abort.abort(new Error("interrupted"));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  // The first SIGINT/SIGTERM aborts the jobs, which remove what they wrote; a second quits at
+  // once (qemu-img dies with diskpipe; the next run into the directory removes its file).
+  // The listeners stay attached until the end, so execa's signal-exit does not re-raise the
+  // signal and kill diskpipe before the cleanup.
+  let received: NodeJS.Signals | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    if (received) process.exit(signalExitCode(signal));
+    received = signal;
+    abort.abort(new DiskpipeError("aborted", `interrupted by ${signal}`));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
   pipeline.on(progressReporter(reportMode(json)));
   const failures: DiskpipeError[] = [];
   let converted = 0;
@@ -90,6 +100,7 @@ export async function runConvert(sources: string[], flags: ConvertFlags): Promis
     process.off("SIGTERM", stop);
   }
   if (specs.length > 1 && !json) process.stderr.write(`${converted} converted, ${failures.length} failed\n`);
+  if (received) return signalExitCode(received);
   if (failures.length === 0) return 0;
   return failures.every((f) => f.exitCode === 3) ? 3 : (failures.find((f) => f.exitCode !== 3)?.exitCode ?? 1);
 }
@@ -113,4 +124,9 @@ function printResult(result: JobResult, json: boolean): void {
     `converted ${result.source} -> ${result.destination} (${result.from} -> ${result.to}, ${formatSize(result.virtualSize)} virtual, ` +
       `${formatSize(result.outputSize)} written, ${(result.ms / 1000).toFixed(1)} s)\n`,
   );
+}
+
+/** The shell's exit code for a run ended by `signal`: 128 + its number (130 for SIGINT, 143 for SIGTERM). */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal];
 }

@@ -56,6 +56,11 @@ export interface FormatDefinition {
    * Defaults to `spec.from === name && !spec.container`.
    */
   claims?(spec: JobSpec): boolean;
+  /**
+   * Refuses, with a UsageError, a request this format cannot honour as a target (an option it
+   * does not take): checked before anything is fetched.
+   */
+  checkSpec?(spec: JobSpec): void;
   /** Turns a container into one image, in `ctx.workDir`, before inspection (e.g. a VHD chain tarball). */
   unpack?(ctx: JobContext): Promise<UnpackedImage>;
   /**

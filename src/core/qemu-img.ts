@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { z } from "zod";
 import { DiskpipeError } from "./errors.ts";
 import { lazy, zod } from "./lazy-zod.ts";
@@ -239,7 +240,7 @@ export class QemuImg {
   async #convertOnce(plan: ConvertPlan, run: ConvertRun): Promise<Finished> {
     const [file, ...args] = this.convertCommand(plan);
     let carry = "";
-    const result = await runChild(file, args, run.signal, (chunk) => {
+    const result = await runChild(...tiedToParent(file!, args), run.signal, (chunk) => {
       const text = carry + chunk.toString("latin1");
       const matches = [...text.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)];
       carry = text.slice(-32);
@@ -259,7 +260,7 @@ export class QemuImg {
 
   async #run(args: string[], options: { limited?: boolean } = {}): Promise<string> {
     const [file, argv] = options.limited ? this.#limited(args) : [this.binary, args];
-    const result = await runChild(file, argv);
+    const result = await runChild(...tiedToParent(file, argv));
     // A limited run goes through prlimit: only when it fails does the (unlimited) version probe
     // tell a missing qemu-img apart from a missing prlimit, so a success costs one process.
     if (options.limited && (result.error || result.exitCode !== 0)) await this.version();
@@ -269,6 +270,22 @@ export class QemuImg {
   #limited(args: string[]): [string, string[]] {
     return ["prlimit", [`--cpu=${this.limits.cpuSeconds}`, `--as=${this.limits.addressSpace}`, "--", this.binary, ...args]];
   }
+}
+
+/**
+ * The command run so that it dies with diskpipe: `setpriv --pdeathsig KILL` asks the kernel to
+ * kill it when its parent goes, even by SIGKILL (setpriv, prlimit and the wrappers exec in
+ * place, so the setting reaches qemu-img). Without setpriv (util-linux), the command as is.
+ */
+function tiedToParent(file: string, args: string[]): [string, string[]] {
+  const setpriv = setprivPath();
+  return setpriv ? [setpriv, ["--pdeathsig", "KILL", "--", file, ...args]] : [file, args];
+}
+
+let setprivFound: string | null | undefined;
+function setprivPath(): string | undefined {
+  setprivFound ??= ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv"].find((path) => existsSync(path)) ?? null;
+  return setprivFound ?? undefined;
 }
 
 /** How a child process ended. */

@@ -1,4 +1,5 @@
 import type { JobContext } from "./context.ts";
+import { UsageError } from "./errors.ts";
 import { definePlugin, defineFormat, type Plugin } from "./plugin.ts";
 
 const MiB = 1024 * 1024;
@@ -7,6 +8,14 @@ const MiB = 1024 * 1024;
 const metadataBound = (share: number, fixed: number) => (virtualSize: number) => virtualSize + Math.ceil(virtualSize * share) + fixed;
 
 const optionString = (value: unknown): string | undefined => (typeof value === "string" && value ? value : undefined);
+
+/** VMDK subformats whose image is one file; the others write extent files beside it, named after the temporary output. */
+const SINGLE_FILE_VMDK = new Set(["monolithicSparse", "streamOptimized"]);
+
+function singleFileVmdk(subformat: string | undefined): void {
+  if (subformat === undefined || SINGLE_FILE_VMDK.has(subformat)) return;
+  throw new UsageError(`vmdk subformat ${subformat} writes extent files beside the output, which diskpipe does not commit: use monolithicSparse (the default) or streamOptimized`);
+}
 
 const subformatOption = (ctx: JobContext): Record<string, string> => {
   const subformat = optionString(ctx.spec.options?.subformat);
@@ -40,9 +49,13 @@ export function standardFormats(): Plugin {
       defineFormat({
         name: "vmdk",
         qemuDriver: "vmdk",
+        checkSpec: (spec) => singleFileVmdk(optionString(spec.options?.subformat)),
         // streamOptimized: a 512-byte marker and up to 511 bytes of padding per grain (4 KiB at the least).
         maxFileSize: metadataBound(1 / 4, 8 * MiB),
-        outputOptions: subformatOption,
+        outputOptions: (ctx) => {
+          singleFileVmdk(optionString(ctx.spec.options?.subformat));
+          return subformatOption(ctx);
+        },
       }),
       defineFormat({ name: "vdi", qemuDriver: "vdi", maxFileSize: metadataBound(1 / 256, 8 * MiB) }),
       defineFormat({

@@ -3,7 +3,7 @@ import { access, lstat, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { DiskpipeError } from "../errors.ts";
 import { directIoAt, supportsDirectIo } from "./direct-io.ts";
-import { tempPathBeside } from "./temp.ts";
+import { sweepDeadTemps, tempPathBeside } from "./temp.ts";
 import type { Sink, SinkDriver } from "./types.ts";
 
 /**
@@ -31,6 +31,7 @@ export const pathSink: SinkDriver = {
     await access(dirname(destination), constants.W_OK).catch((error: NodeJS.ErrnoException) => {
       throw new DiskpipeError("io-failed", `cannot write to ${dirname(destination)}: ${error.code ?? error.message}`);
     });
+    await sweptOnce(dirname(destination));
     const temp = tempPathBeside(destination);
     const sink: Sink = {
       // Written straight to the disk when the file system allows it: the page cache gains
@@ -46,6 +47,18 @@ export const pathSink: SinkDriver = {
     return sink;
   },
 };
+
+const swept = new Map<string, Promise<unknown>>();
+
+/** Removes, once per directory and process, the temporary outputs dead diskpipe runs of this host left there. */
+function sweptOnce(directory: string): Promise<unknown> {
+  let sweeping = swept.get(directory);
+  if (!sweeping) {
+    sweeping = sweepDeadTemps(directory).catch(() => undefined);
+    swept.set(directory, sweeping);
+  }
+  return sweeping;
+}
 
 async function blockDeviceSink(device: string): Promise<Sink> {
   return {

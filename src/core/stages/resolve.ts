@@ -14,8 +14,9 @@ import type { FormatDefinition } from "../plugin.ts";
  */
 export function resolveHandler(spec: JobSpec, registry: FormatRegistry): FormatDefinition | undefined {
   if (!spec.to) throw new UsageError("the target format is required (--to FORMAT)");
-  registry.require(spec.to);
+  const target = registry.require(spec.to);
   if (!registry.isWritable(spec.to)) throw new UsageError(`diskpipe cannot write ${spec.to} images`);
+  target.checkSpec?.(spec);
   const handler = runFirst(registry.all(), (format) =>
     format.claims ? format.claims(spec) : spec.from === format.name && !spec.container,
   );
