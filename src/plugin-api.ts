@@ -19,3 +19,4 @@ export type { JobContext, JobOutput, LocalImage } from "./core/context.ts";
 export type { ConvertPlan, JobSpec, PlanImage, QemuSecret } from "./core/job.ts";
 export type { Detection, DetectContext, Detector, InspectOptions, InspectResult } from "./core/inspect/types.ts";
 export type { ImageReader } from "./core/io/reader.ts";
+export { NotRegularError, openRegular, readSmallFile, type OpenRegularOptions } from "./core/io/open-regular.ts";

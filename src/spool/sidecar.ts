@@ -26,10 +26,21 @@ export const sidecarSchema = lazySchema(() => {
       container: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a container name is lower-case letters, digits and dashes").optional(),
       /** `sha256:HEX` or `sha512:HEX` the file must hash to. */
       checksum: z.string().regex(/^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/, "expected sha256:HEX or sha512:HEX").optional(),
-      /** Largest virtual size accepted: bytes, or a size such as "10G". */
+      /** Largest virtual size accepted: bytes, or a size such as "10G". It can only lower the operator's. */
       maxSize: sizeSchema().optional(),
-      /** Options passed to plugins (subformat, passphraseFile, …). */
-      options: z.record(z.string(), z.unknown()).optional(),
+      /**
+       * The only plugin options a spool user may set: never a host path, never a security
+       * setting (passphrase files, ciphers, key-derivation work are the operator's).
+       */
+      options: z
+        .object({
+          /** The target's subformat (vmdk streamOptimized, vhd fixed, …). */
+          subformat: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "a subformat is letters, digits, _ and -").optional(),
+          /** A LUKS key by id, in the directory the operator configured (luks({ keyDirectory })). */
+          keyId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "a key id is letters, digits, ., _ and -, not starting with .").optional(),
+        })
+        .strict()
+        .optional(),
     })
     .strict();
 });
@@ -39,7 +50,7 @@ export const sidecarSchema = lazySchema(() => {
  *
  * @example
  * ```ts
- * const sidecar: Sidecar = { from: "vmdk", maxSize: 10 * 1024 ** 3, options: { subformat: "fixed" } };
+ * const sidecar: Sidecar = { from: "vmdk", maxSize: 10 * 1024 ** 3, options: { subformat: "fixed", keyId: "tenant-a" } };
  * ```
  */
 export type Sidecar = z.output<typeof sidecarSchema>;

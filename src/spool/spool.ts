@@ -238,7 +238,7 @@ class SpoolImpl implements Spool {
       ...(sidecar?.from && { from: sidecar.from }),
       ...(sidecar?.container && { container: sidecar.container }),
       ...(sidecar?.checksum && { checksum: sidecar.checksum }),
-      ...(sidecar?.maxSize !== undefined && { maxSize: sidecar.maxSize }),
+      ...(sidecar?.maxSize !== undefined && { maxSize: Math.min(sidecar.maxSize, this.#pipeline.config.maxSize ?? Number.POSITIVE_INFINITY) }),
       ...(sidecar?.options && { options: sidecar.options }),
       signal,
     };

@@ -40,7 +40,7 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
   });
 
   it("refuses a sidecar that names a host file as the passphrase (no output keyed by it)", async () => {
-    drop("luks", "named.raw", { options: { passphraseFile: hostSecret, iterTime: 100 } });
+    drop("luks", "named.raw", { options: { passphraseFile: hostSecret } });
     const job = await finished("named.raw");
     assert.equal(job.state, "failed");
     assert.equal(job.error?.code, "usage");
@@ -78,7 +78,7 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
   });
 
   it("takes a LUKS key by id from the operator's key directory", async () => {
-    drop("luks", "keyed.raw", { options: { keyId: "tenant-a", iterTime: 100 } });
+    drop("luks", "keyed.raw", { options: { keyId: "tenant-a" } });
     const job = await finished("keyed.raw");
     assert.equal(job.state, "done", job.error?.message);
     const out = join(root, "done", "keyed.luks");
@@ -90,7 +90,7 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
   for (const [keyId, why] of [["../host-secret", /key id/], [".hidden", /key id/], ["linked", /symbolic link/], ["missing", /no key/]] as const) {
     it(`refuses key id ${JSON.stringify(keyId)}`, async () => {
       const name = `bad-${keyId.replace(/[^a-z]/g, "")}.raw`;
-      drop("luks", name, { options: { keyId, iterTime: 100 } });
+      drop("luks", name, { options: { keyId } });
       const job = await finished(name);
       assert.equal(job.state, "failed");
       assert.equal(job.error?.code, "usage");

@@ -109,12 +109,12 @@ describe("spool (in process, real qemu-img)", () => {
     assert.match(job.error!.message, /maxSize/);
     assert.ok(existsSync(join(root, "failed", "side.vmdk.json")), "the sidecar follows the file to failed/");
 
-    writeFileSync(join(root, "failed", "side.vmdk.json"), JSON.stringify({ from: "vmdk", maxSize: "1G", options: { note: "fixed" } }));
+    writeFileSync(join(root, "failed", "side.vmdk.json"), JSON.stringify({ from: "vmdk", maxSize: "1G", options: { subformat: "streamOptimized" } }));
     const retried = await spool.retry(job.id);
     assert.equal(retried.state, "retried");
     assert.ok(!existsSync(join(root, "failed", "side.vmdk.error.json")));
     const again = await waitFor(() => spool.jobs().find((j) => j.name === "side.vmdk" && j.id !== job.id && j.state === "done"), "the retried file to convert");
-    assert.deepEqual(again.sidecar, { from: "vmdk", maxSize: 1024 ** 3, options: { note: "fixed" } });
+    assert.deepEqual(again.sidecar, { from: "vmdk", maxSize: 1024 ** 3, options: { subformat: "streamOptimized" } });
     assert.ok(sameDisk(raw, "raw", join(root, "done", "side.qcow2"), "qcow2"));
     await spool.idle();
     assert.deepEqual(filesIn(root, "work"), []);

@@ -1,29 +1,38 @@
-import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
 import { DiskpipeError, UsageError, defineFormat, definePlugin, type ConvertPlan, type JobContext, type Plugin } from "../../plugin-api.ts";
 import { decodeCipher } from "./cipher.ts";
+import { passphraseFile } from "./passphrase.ts";
 
 const MIN_QEMU = "2.10";
 const LUKS_HEADER_BOUND = 16 * 1024 * 1024;
-
-async function passphraseFile(ctx: JobContext, why: string): Promise<string> {
-  const option = ctx.spec.options?.passphraseFile;
-  if (typeof option !== "string" || !option) throw new UsageError(`${why} needs --passphrase-file FILE`);
-  const path = resolve(option);
-  const info = await stat(path).catch(() => {
-    throw new UsageError(`passphrase file ${option} cannot be read`);
-  });
-  if (!info.isFile()) throw new UsageError(`passphrase file ${option} is not a regular file`);
-  if (info.size === 0) throw new UsageError(`passphrase file ${option} is empty`);
-  if ((info.mode & 0o077) !== 0) ctx.warn(`passphrase file ${option} is readable by group or others (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it`);
-  return path;
-}
 
 async function requireLuksSupport(ctx: JobContext): Promise<void> {
   if (!(await ctx.qemu.atLeast(MIN_QEMU))) {
     throw new DiskpipeError("qemu-img-failed", `LUKS needs qemu-img ${MIN_QEMU} or newer; this one is ${await ctx.qemu.version()}`);
   }
 }
+
+/**
+ * What the operator sets for LUKS jobs.
+ *
+ * @example
+ * ```ts
+ * const options: LuksOptions = { keyDirectory: "/etc/diskpipe/keys", iterTime: 1000 };
+ * ```
+ */
+export interface LuksOptions {
+  /**
+   * Where keys named by `keyId` live (one file per key, named by its id): the only way a spool
+   * user (a sidecar) can name a passphrase.
+   */
+  keyDirectory?: string;
+  /** Default cipher, key size and key-derivation time when a job does not set them. */
+  cipher?: string;
+  keySize?: number;
+  iterTime?: number;
+}
+
+/** The longest key-derivation time accepted, in ms: qemu spends it again for every key slot it creates. */
+const MAX_ITER_TIME = 60_000;
 
 /**
  * LUKS encrypted images. Output: `--to luks --passphrase-file F [--cipher aes-xts-plain64
@@ -37,7 +46,7 @@ async function requireLuksSupport(ctx: JobContext): Promise<void> {
  * export default defineConfig({ plugins: [luks()] });
  * ```
  */
-export function luks(): Plugin {
+export function luks(settings: LuksOptions = {}): Plugin {
   return definePlugin({
     name: "luks",
     formats: [
@@ -55,14 +64,20 @@ export function luks(): Plugin {
         const writes = plan.output.format === "luks";
         if (!reads && !writes) return;
         await requireLuksSupport(ctx);
-        const file = await passphraseFile(ctx, reads ? "a LUKS source" : "LUKS output");
+        const file = await passphraseFile(ctx, reads ? "a LUKS source" : "LUKS output", settings.keyDirectory);
         const secrets = [...plan.secrets, { id: "luks0", file }];
         const next: ConvertPlan = { ...plan, secrets, engine: "qemu-img" };
         if (reads) next.input = { ...plan.input, options: { ...plan.input.options, "key-secret": "luks0" } };
         if (writes) {
-          const cipher = typeof ctx.spec.options?.cipher === "string" ? ctx.spec.options.cipher : "aes-xts-plain64";
-          const keySize = typeof ctx.spec.options?.keySize === "number" ? ctx.spec.options.keySize : 256;
-          const iterTime: Record<string, number> = typeof ctx.spec.options?.iterTime === "number" ? { "iter-time": ctx.spec.options.iterTime } : {};
+          const option = <T>(name: "cipher" | "keySize" | "iterTime", type: string): T | undefined =>
+            (typeof ctx.spec.options?.[name] === type ? ctx.spec.options?.[name] : settings[name]) as T | undefined;
+          const cipher = option<string>("cipher", "string") ?? "aes-xts-plain64";
+          const keySize = option<number>("keySize", "number") ?? 256;
+          const time = option<number>("iterTime", "number");
+          if (time !== undefined && !(Number.isInteger(time) && time >= 1 && time <= MAX_ITER_TIME)) {
+            throw new UsageError(`--iter-time must be a whole number of milliseconds from 1 to ${MAX_ITER_TIME}`);
+          }
+          const iterTime: Record<string, number> = time !== undefined ? { "iter-time": time } : {};
           next.output = { ...plan.output, options: { ...plan.output.options, "key-secret": "luks0", ...decodeCipher(cipher, keySize), ...iterTime } };
         }
         return next;
