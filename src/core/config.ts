@@ -58,8 +58,16 @@ export const configSchema = lazy(() => {
       qemuImg: z
         .object({
           binary: z.string().optional(),
+          /** CPU seconds of a header-parsing run (info, measure, map): 8. */
           cpuSeconds: z.number().positive().optional(),
+          /** Address space of a header-parsing run: 1 GiB. */
           addressSpace: size.optional(),
+          /** CPU seconds every conversion may take besides its share per GiB (opening, key derivation). */
+          convertCpuSeconds: z.number().positive().default(60),
+          /** CPU seconds a conversion may take per GiB of virtual size (zlib compresses incompressible data at 20–40 MB/s). */
+          convertCpuSecondsPerGiB: z.number().min(0).default(120),
+          /** Address space of a conversion (qemu-img converts in tens of MB; its threads reserve more). */
+          convertAddressSpace: size.default(2 * 1024 ** 3),
           coroutines: z.number().int().min(1).max(16).optional(),
           outOfOrder: z.boolean().optional(),
           /** Write outputs with O_DIRECT (`-t none`) where the file system allows it. */

@@ -104,6 +104,12 @@ export interface ConvertPlan {
     targetIsZero?: boolean;
   };
   /**
+   * Resource limits of the qemu-img conversion (prlimit): CPU seconds and address space in
+   * bytes. The core sets them from the configuration and the virtual size; a plugin that adds
+   * work (LUKS key derivation) raises `cpuSeconds`.
+   */
+  limits?: { cpuSeconds: number; addressSpace: number };
+  /**
    * How the output is produced: "qemu-img" (default), "copy" (a sparse-aware copy, chosen only
    * when source and target are both raw and the inspector confirmed raw), or "done" when a
    * hook already wrote `output.path` itself.

@@ -84,6 +84,13 @@ export interface ConvertRun {
 }
 
 const DEFAULT_LIMITS: QemuLimits = { cpuSeconds: 8, addressSpace: 1024 ** 3 };
+/** A conversion's limits when its plan sets none: a minute of CPU, 2 GiB of address space. */
+const DEFAULT_CONVERT_LIMITS: QemuLimits = { cpuSeconds: 60, addressSpace: 2 * 1024 ** 3 };
+
+/** `prlimit --cpu=S --as=B --`: the prefix that runs a command under CPU-time and address-space limits (fractions of a second round up). */
+function prlimit(limits: QemuLimits): string[] {
+  return ["prlimit", `--cpu=${Math.max(1, Math.ceil(limits.cpuSeconds))}`, `--as=${Math.floor(limits.addressSpace)}`, "--"];
+}
 /** Attempts of a conversion whose LUKS key-derivation timing failed (see `convert`). */
 const PBKDF_TRIES = 8;
 
@@ -217,10 +224,14 @@ export class QemuImg {
     return args;
   }
 
-  /** The whole command line of a conversion: the wrapper prefix (if any), qemu-img, its argv. */
+  /**
+   * The whole command line of a conversion: the wrapper prefix (if any), then qemu-img under
+   * the plan's CPU and address-space limits (`prlimit`), then its argv.
+   */
   convertCommand(plan: ConvertPlan): string[] {
     const prefix = this.#wrapper?.({ input: plan.input.path, output: plan.output.path }) ?? [];
-    return [...prefix, this.binary, ...this.convertArgs(plan)];
+    const limits = plan.limits ?? DEFAULT_CONVERT_LIMITS;
+    return [...prefix, ...prlimit(limits), this.binary, ...this.convertArgs(plan)];
   }
 
   /** Runs a conversion, reporting qemu-img's percentage as it goes. */
@@ -268,7 +279,8 @@ export class QemuImg {
   }
 
   #limited(args: string[]): [string, string[]] {
-    return ["prlimit", [`--cpu=${this.limits.cpuSeconds}`, `--as=${this.limits.addressSpace}`, "--", this.binary, ...args]];
+    const [file, ...flags] = prlimit(this.limits);
+    return [file!, [...flags, this.binary, ...args]];
   }
 }
 
@@ -314,7 +326,8 @@ async function runChild(file: string, args: string[], signal?: AbortSignal, onSt
   const child = execa(file, args, {
     reject: false,
     stdin: "ignore",
-    env: { LC_ALL: "C" },
+    // Two malloc arenas: qemu-img's worker threads otherwise reserve 64 MiB of address space each, which the address-space limit counts.
+    env: { LC_ALL: "C", MALLOC_ARENA_MAX: "2" },
     maxBuffer: MAX_OUTPUT,
     forceKillAfterDelay: KILL_GRACE_MS,
     ...(signal && { cancelSignal: signal }),

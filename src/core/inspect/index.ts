@@ -32,6 +32,7 @@
  *   ploop-format-extension  a format extension (dirty bitmaps; qemu 7.2 asserts on crafted ones)
  *   luks-version            LUKS version other than 1
  *   luks-corrupt-header     key slots, iteration counts, a cipher/mode/hash qemu cannot set up
+ *   luks-iterations         key-derivation work above 2^24 iterations per slot or digest, 2^26 in all
  *   partition-table         GPT header/entries CRC or bounds, MBR partitions past the end
  *   unsupported-format      a format qemu-img's probe recognizes but diskpipe does not convert (qcow v1, bochs, cloop)
  *

@@ -16,6 +16,16 @@ const SLOT_DISABLED = 0x0000dead;
 const STRIPES = 4000;
 const MAX_KEY_BYTES = 256;
 const SLOT_ALIGN = 4096 / SECTOR;
+/**
+ * PBKDF2 bounds. cryptsetup and qemu calibrate a key slot's iterations to 2 s of the creating
+ * machine (qemu's default iter-time) and the master-key digest's to an eighth of that; a
+ * current x86 core does 1.2 to 3.1 million iterations a second (SHA-512 to SHA-256, measured
+ * on the CI machine), so 2 s is about 6 million. 2^24 per slot or digest leaves room for a
+ * machine 2.5 times faster; opening with a wrong passphrase costs every enabled slot plus a
+ * digest each, bounded by 2^26 in all (under a minute of one core here).
+ */
+const MAX_ITERATIONS = 2 ** 24;
+const MAX_TOTAL_ITERATIONS = 2 ** 26;
 
 /** Ciphers qemu 7.2 opens, with their key sizes (bytes, before XTS doubles them). */
 const CIPHER_KEYS: Record<string, number[]> = { aes: [16, 24, 32], serpent: [16, 24, 32], twofish: [16, 24, 32], cast5: [16], sm4: [16] };
@@ -32,6 +42,22 @@ function cipherProblem(cipher: string, mode: string, hash: string, keyBytes: num
   const key = m[1] === "xts" ? keyBytes / 2 : keyBytes;
   if (!keys || !keys.includes(key)) return `cipher "${cipher}" with a ${keyBytes}-byte key is not supported`;
   return undefined;
+}
+
+/** Key-derivation work a hostile header could ask for: every enabled slot is tried, and its digest, when a passphrase does not match. */
+function workProblems(head: Uint8Array): Problem[] {
+  const heavy = (why: string) => [problem("luks-iterations", `LUKS header asks for too much key-derivation work: ${why}`)];
+  const digest = u32be(head, 164);
+  if (digest > MAX_ITERATIONS) return heavy(`${digest} master-key digest iterations (at most ${MAX_ITERATIONS})`);
+  let total = 0;
+  for (let i = 0; i < SLOTS; i++) {
+    const at = 208 + i * 48;
+    if (u32be(head, at) !== SLOT_ENABLED) continue;
+    const iterations = u32be(head, at + 4);
+    if (iterations > MAX_ITERATIONS) return heavy(`key slot ${i} asks for ${iterations} iterations (at most ${MAX_ITERATIONS})`);
+    total += iterations + digest;
+  }
+  return total > MAX_TOTAL_ITERATIONS ? heavy(`${total} iterations over all key slots (at most ${MAX_TOTAL_ITERATIONS})`) : [];
 }
 
 /** qemu's qcrypto_block_luks_check_header: slots have 4000 stripes and sit between the header and the payload, apart. */
@@ -70,6 +96,7 @@ async function detectLuks(reader: ImageReader): Promise<Detection | null> {
   const keyBytes = u32be(head, 108);
   const [cipher, mode, hash] = [asciiField(head, 8, 32), asciiField(head, 40, 32), asciiField(head, 72, 32)];
   const problems = slotProblems(head, payloadSector, keyBytes);
+  if (problems.length === 0) problems.push(...workProblems(head));
   const unsupported = cipherProblem(cipher, mode, hash, keyBytes);
   if (unsupported) problems.push(problem("luks-corrupt-header", `LUKS header is unusable: ${unsupported}`));
   const payloadOffset = payloadSector * SECTOR;

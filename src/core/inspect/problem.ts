@@ -37,6 +37,7 @@ export const problemCodes = [
   "ploop-format-extension",
   "luks-version",
   "luks-corrupt-header",
+  "luks-iterations",
   "partition-table",
   "unsupported-format",
 ] as const;

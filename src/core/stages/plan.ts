@@ -25,6 +25,7 @@ export function buildPlan(job: RunningJob, registry: FormatRegistry, config: Res
   const fromRaw = inspection.format === "raw" || (inspection.format === "iso" && registry.driverOf("iso") === "raw");
   const written = job.image!.path === target.path;
   const engine = written ? "done" : fromRaw && to === "raw" && !target.blockDevice ? "copy" : "qemu-img";
+  const gib = Math.ceil(inspection.virtualSize / 1024 ** 3);
   return {
     input: { path: job.image!.path, format: inspection.format, driver: registry.driverOf(inspection.format), options: {} },
     output: { path: target.path, format: to, driver: registry.driverOf(to), options: registry.require(to).outputOptions?.(job) ?? {} },
@@ -36,6 +37,7 @@ export function buildPlan(job: RunningJob, registry: FormatRegistry, config: Res
       ...(target.blockDevice && to === "raw" && { noCreate: true }),
       ...(config.throttle.bytesPerSecond && { rateLimit: config.throttle.bytesPerSecond }),
     },
+    limits: { cpuSeconds: config.qemuImg.convertCpuSeconds + gib * config.qemuImg.convertCpuSecondsPerGiB, addressSpace: config.qemuImg.convertAddressSpace },
     engine,
   };
 }

@@ -493,6 +493,11 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   bad("version9.luks", "luks", ["luks-version"]);
   patch(copy(at("good.luks"), at("cipher.luks")), 8, Buffer.from("rot13\0", "latin1"));
   bad("cipher.luks", "luks", ["luks-corrupt-header"]);
+  // Key slot 0 asks for 2^32-1 PBKDF2 iterations: about 20 minutes of a core before qemu could try the passphrase.
+  patch(copy(at("good.luks"), at("slow-slot.luks")), 208 + 4, [0xff, 0xff, 0xff, 0xff]);
+  bad("slow-slot.luks", "luks", ["luks-iterations"]);
+  patch(copy(at("good.luks"), at("slow-digest.luks")), 164, [0x10, 0, 0, 0]);
+  bad("slow-digest.luks", "luks", ["luks-iterations"]);
 
   images.push(...buildProbeCases(dir));
   return images;
