@@ -65,7 +65,7 @@ describe("throttle", () => {
       engine: "qemu-img",
     };
     assert.deepEqual(qemu.convertCommand(plan).slice(0, 5), [script, "ionice", "-c", "3", "prlimit"]);
-    assert.equal(qemu.convertCommand(plan)[9], "qemu-img", "the wrapper runs qemu-img under its limits");
+    assert.equal(qemu.convertCommand(plan)[8], "qemu-img", "the wrapper runs qemu-img under its limits");
     await qemu.convert(plan);
     assert.match(readFileSync(log, "utf8"), /^ionice -c 3 prlimit --cpu=60 --as=2147483648 -- qemu-img convert .* -r 67108864 /);
     assert.ok(sameDisk(raw, "raw", plan.output.path, "qcow2"));
