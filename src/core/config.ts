@@ -140,7 +140,7 @@ export function resolveConfig(config: unknown = {}, source = "configuration"): R
       const path = issue.path.length ? issue.path.join(".") : "(root)";
       return `${path}: ${issue.message}`;
     });
-    throw new DiskpipeError("config-invalid", `invalid ${source}:\n  ${lines.join("\n  ")}`);
+    throw new DiskpipeError("config-invalid", `invalid ${source}: ${lines.join("; ")}`);
   }
   return parsed.data as ResolvedConfig;
 }

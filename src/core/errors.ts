@@ -1,3 +1,5 @@
+import { safeText } from "./redact.ts";
+
 /**
  * The one error family of diskpipe: every failure carries a stable `code`,
  * the process exit code it maps to, and where it happened (stage, plugin, hook).
@@ -67,8 +69,12 @@ export class DiskpipeError extends Error {
   /** Inspector findings behind an `image-rejected` or `format-mismatch`. */
   readonly problems: Problem[];
 
+  /**
+   * The message is shown as given except for what input could smuggle into it: URLs lose
+   * their credentials and control characters are escaped, so it stays one line.
+   */
   constructor(code: ErrorCode, message: string, options: ErrorOrigin & { cause?: unknown; problems?: Problem[] } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(safeText(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "DiskpipeError";
     // Marks diskpipe errors across module copies (a config loaded by another loader has its own class).
     Object.defineProperty(this, BRAND, { value: true });
@@ -76,7 +82,7 @@ export class DiskpipeError extends Error {
     this.stage = options.stage;
     this.plugin = options.plugin;
     this.hook = options.hook;
-    this.problems = options.problems ?? [];
+    this.problems = (options.problems ?? []).map((p) => ({ code: p.code, message: safeText(p.message) }));
   }
 
   /** The process exit code: 1 failure, 2 usage error, 3 image rejected. */

@@ -5,6 +5,7 @@ import type { JobContext } from "./context.ts";
 import type { FormatRegistry } from "./formats.ts";
 import type { JobEvent, JobSpec, Stage } from "./job.ts";
 import type { QemuImg } from "./qemu-img.ts";
+import { safeText } from "./redact.ts";
 
 /** The context of a running job plus what only the driver may touch. */
 export interface RunningJob extends JobContext {
@@ -58,7 +59,8 @@ export async function createJobContext(init: JobContextInit): Promise<RunningJob
     formats: init.formats,
     stage: "resolve",
     warnings,
-    warn(message) {
+    warn(text) {
+      const message = safeText(text);
       warnings.push(message);
       init.emit({ type: "warning", jobId: id, message });
     },

@@ -2,6 +2,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveConfig, type ResolvedConfig, type UserConfig } from "./config.ts";
 import { toDiskpipeError, type DiskpipeError } from "./errors.ts";
+import { redactLocation } from "./redact.ts";
 import type { FormatRegistry } from "./formats.ts";
 import { runReduce, runSequential, type HookTimer } from "./hooks.ts";
 import { createInspector, registerFormats, type Inspector } from "./inspector.ts";
@@ -193,7 +194,8 @@ export class Pipeline {
     const plugins = this.plugins.filter((p) => !p.apply || p.apply(spec));
     await this.#started();
     const job = await createJobContext({ spec, workRoot: this.workRoot, qemu: this.qemu, formats: this.formats, emit: (e) => this.#emit(e), id });
-    const { signal: _signal, options: _options, ...publicSpec } = spec;
+    const { signal: _signal, options: _options, ...rest } = spec;
+    const publicSpec = { ...rest, source: redactLocation(spec.source), destination: redactLocation(spec.destination) };
     const started = performance.now();
     this.#emit({ type: "queued", jobId: job.id, spec: publicSpec, at: Date.now() });
     const timings: JobResult["timings"] = [];
@@ -250,8 +252,8 @@ export class Pipeline {
       });
       const result: JobResult = {
         jobId: job.id,
-        source: spec.source,
-        destination: job.spec.destination,
+        source: publicSpec.source,
+        destination: redactLocation(job.spec.destination),
         from: job.inspection.format,
         to: job.spec.to,
         virtualSize: job.inspection.virtualSize,

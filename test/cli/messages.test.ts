@@ -86,7 +86,9 @@ describe("messages: credentials redacted, control characters escaped, one line e
     const run = diskpipe(["convert", vmdk, join(dir, "x.qcow2"), "--to", "qcow2", "--config", bad]);
     assert.equal(run.status, 2);
     assert.equal(run.stderr.trimEnd().split("\n").length, 1, run.stderr);
-    assert.match(run.stderr, /jobs: .*; maxSize: .*\[config-invalid\]$/m);
+    assert.match(run.stderr, /^diskpipe: invalid configuration: .*jobs: .*\[config-invalid\]$/m);
+    assert.match(run.stderr, /; /, "the fields are joined on the line");
+    assert.match(run.stderr, /maxSize: invalid size "lots"/);
     const claimed = diskpipe(["convert", vmdk, join(dir, "y.qcow2"), "--to", "qcow2", "--from", "qcow2"]);
     assert.equal(claimed.status, 3);
     assert.equal(claimed.stderr.match(/\[format-mismatch\]/g)?.length, 1, claimed.stderr);

@@ -1,5 +1,6 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, readdirSync, rmSync, writeSync, closeSync, ftruncateSync } from "node:fs";
+import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -48,3 +49,31 @@ export function listDir(dir: string): string[] {
 
 /** qemu driver names by diskpipe's conventional names. */
 export const DRIVER: Record<string, string> = { raw: "raw", qcow2: "qcow2", vmdk: "vmdk", vhd: "vpc", vhdx: "vhdx", vdi: "vdi", ploop: "parallels", luks: "luks" };
+
+/** qemu's LUKS key-derivation timing can read 0 ms of CPU on tick-accounted kernels; the product retries it, and so do the tests. */
+const PBKDF_TIMING = /Unable to get accurate CPU usage/;
+const luksArgs = (path: string, secretFile: string, size: string, iterTime: number) =>
+  ["create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${secretFile}`, "-o", `key-secret=s0,iter-time=${iterTime}`, path, size];
+
+/** `qemu-img create -f luks` with the passphrase in `secretFile`, tried again (up to 8 times) on qemu's key-derivation timing failure. */
+export function makeLuks(path: string, secretFile: string, size: string, iterTime = 100): string {
+  for (let attempt = 1; ; attempt++) {
+    const result = spawnSync("qemu-img", luksArgs(path, secretFile, size, iterTime), { encoding: "utf8" });
+    if (result.status === 0) return path;
+    if (attempt >= 8 || !PBKDF_TIMING.test(result.stderr)) throw new Error(`qemu-img create -f luks failed: ${result.stderr}`);
+    rmSync(path, { force: true });
+  }
+}
+
+/** {@link makeLuks} without blocking (the corpus starts it first and collects it last). */
+export async function makeLuksAsync(path: string, secretFile: string, size: string, iterTime = 100): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await promisify(execFile)("qemu-img", luksArgs(path, secretFile, size, iterTime));
+      return path;
+    } catch (error) {
+      if (attempt >= 8 || !PBKDF_TIMING.test(String((error as { stderr?: string }).stderr))) throw error;
+      rmSync(path, { force: true });
+    }
+  }
+}

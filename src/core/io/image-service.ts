@@ -141,7 +141,9 @@ export function defineImageService(name: string, service: ImageService, options:
     matches,
     async open(location, ctx) {
       const id = idOf(location);
-      if (!ctx.spec.overwrite && (await service.show(id).then(() => true, () => false))) {
+      // An image the store cannot find is absent; an id the store refuses (usage) fails now, before converting.
+      const exists = (error: unknown) => (isDiskpipeError(error) && error.code === "usage" ? Promise.reject(error) : false);
+      if (!ctx.spec.overwrite && (await service.show(id).then(() => true, exists))) {
         throw new UsageError(`destination ${location} already exists (pass --force to replace it)`);
       }
       const staged = join(ctx.workDir, `upload.${ctx.formats.extensionOf(ctx.spec.to)}`);

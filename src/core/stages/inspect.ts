@@ -46,7 +46,9 @@ export async function inspectJob(job: RunningJob, registry: FormatRegistry, stre
 /** Throws an ImageRejectedError (exit 3) listing the problems when the result is not safe. */
 export function rejectUnsafe(result: InspectResult, name: string): void {
   if (result.safe) return;
-  const summary = result.problems.map((p) => `${p.message} [${p.code}]`).join("; ");
+  const error = new ImageRejectedError(`${name} rejected`, result.problems, { stage: "inspect" });
+  // The error's own code is printed after the message: a problem of the same code does not repeat it.
+  const summary = result.problems.map((p) => (p.code === error.code ? p.message : `${p.message} [${p.code}]`)).join("; ");
   throw new ImageRejectedError(`${name} rejected: ${summary}`, result.problems, { stage: "inspect" });
 }
 

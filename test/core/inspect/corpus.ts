@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { crc32, crc32c } from "../../../src/core/inspect/crc.ts";
 import type { InspectOptions } from "../../../src/core/inspect/types.ts";
+import { makeLuksAsync } from "../../helpers/images.ts";
 import { buildProbeCases } from "./probe-cases.ts";
 
 const run = promisify(execFile);
@@ -292,7 +293,7 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   // LUKS key derivation takes a couple of seconds: start it first, collect it last.
   const secretFile = at("luks.pass");
   writeFileSync(secretFile, "diskpipe-test");
-  const luks = run("qemu-img", ["create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${secretFile}`, "-o", "key-secret=s0,iter-time=100", at("good.luks"), "4M"]);
+  const luks = makeLuksAsync(at("good.luks"), secretFile, "4M", 100);
 
   const data = makeSparse(at("data.raw"), 4 * MiB);
   good("data.raw", "raw", undefined, "raw");

@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { createPipeline, definePlugin } from "../../../src/mod.ts";
 import { diskpipe } from "../../helpers/cli.ts";
 import { failure } from "../../helpers/failure.ts";
-import { qemuImg, tempDir } from "../../helpers/images.ts";
+import { makeLuks, tempDir } from "../../helpers/images.ts";
 
 describe("LUKS key-derivation work and conversions are bounded (issue 19.1)", () => {
   const { dir, cleanup } = tempDir();
@@ -15,7 +15,7 @@ describe("LUKS key-derivation work and conversions are bounded (issue 19.1)", ()
     pass = join(dir, "pass");
     writeFileSync(pass, "pass", { mode: 0o600 });
     slow = join(dir, "slow.luks");
-    qemuImg("create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${pass}`, "-o", "key-secret=s0,iter-time=10", slow, "1M");
+    makeLuks(slow, pass, "1M", 10);
     const fd = openSync(slow, "r+");
     writeSync(fd, Buffer.from([0xff, 0xff, 0xff, 0xff]), 0, 4, 208 + 4);
     closeSync(fd);

@@ -1,0 +1,74 @@
+/** Query parameters that carry credentials in signed or tokened URLs (S3, Azure SAS, GCS, …). */
+const SECRET_PARAM = /^(x-amz-(signature|credential|security-token)|x-goog-(signature|credential)|sig|signature|token|access_token|auth|password|passwd|secret|key|api_key|apikey)$/i;
+
+/**
+ * A location safe to show and store: a URL's user name and password removed, and the values
+ * of credential-bearing query parameters replaced; anything that is not a URL is returned as is.
+ *
+ * @example
+ * ```ts
+ * redactLocation("https://u:pw@h/x.qcow2?X-Amz-Signature=ab12"); // "https://h/x.qcow2?X-Amz-Signature=REDACTED"
+ * ```
+ */
+export function redactLocation(location: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) return location;
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    return redactText(location);
+  }
+  if (!url.username && !url.password && ![...url.searchParams.keys()].some((key) => SECRET_PARAM.test(key))) return location;
+  url.username = "";
+  url.password = "";
+  for (const key of [...url.searchParams.keys()]) if (SECRET_PARAM.test(key)) url.searchParams.set(key, "REDACTED");
+  return url.toString();
+}
+
+/**
+ * Text with every URL in it redacted (see {@link redactLocation}), for messages that quote
+ * locations.
+ *
+ * @example
+ * ```ts
+ * redactText("GET http://u:pw@h/x failed"); // "GET http://h/x failed"
+ * ```
+ */
+export function redactText(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (found) => {
+    const redacted = redactLocation(found);
+    // A URL the parser refused still loses what looks like user:password@.
+    return redacted === found ? found.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1") : redacted;
+  });
+}
+
+/**
+ * Text safe to print on one terminal line: control characters (C0, DEL, C1), line and
+ * paragraph separators and bidirectional overrides are written as escapes (`\n`, `\x1b`,
+ * `\u202e`), so input quoted in a message cannot add lines, colours or reorder what is shown.
+ *
+ * @example
+ * ```ts
+ * escapeControl("a\nb\u001b[31m"); // "a\\nb\\x1b[31m"
+ * ```
+ */
+export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => {
+    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    const code = char.charCodeAt(0);
+    return named[char] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`);
+  });
+}
+
+/**
+ * What diskpipe shows of any text that may quote input: URLs redacted, control characters escaped.
+ *
+ * @example
+ * ```ts
+ * safeText("http://u:pw@h/a\nb"); // "http://h/a\\nb"
+ * ```
+ */
+export function safeText(text: string): string {
+  return escapeControl(redactText(text));
+}
