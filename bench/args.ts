@@ -1,7 +1,7 @@
 import { tmpdir } from "node:os";
 
 /** The cases the bench knows, in the order it runs them. `flags` runs only when asked for. */
-export const CASES = ["convert", "cinder", "http", "batch", "copy", "inspect", "memory", "flags"] as const;
+export const CASES = ["convert", "cinder", "http", "batch", "copy", "inspect", "memory", "snapshot", "flags"] as const;
 
 /** One of {@link CASES}. */
 export type CaseName = (typeof CASES)[number];

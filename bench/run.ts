@@ -17,6 +17,7 @@ import { flagsCase } from "./cases/flags.ts";
 import { httpCase } from "./cases/http.ts";
 import { inspectCase } from "./cases/inspect.ts";
 import { memoryCase } from "./cases/memory.ts";
+import { snapshotCase } from "./cases/snapshot.ts";
 
 const RUNNERS: Record<CaseName, (ctx: BenchContext) => Promise<CaseResult>> = {
   convert: convertCase,
@@ -26,6 +27,7 @@ const RUNNERS: Record<CaseName, (ctx: BenchContext) => Promise<CaseResult>> = {
   copy: copyCase,
   inspect: inspectCase,
   memory: memoryCase,
+  snapshot: snapshotCase,
   flags: flagsCase,
 };
 
@@ -33,7 +35,7 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const GiB = 1024 ** 3;
 
 function needsOf(only: CaseName[], load: Workload): Needs {
-  const single = only.some((name) => ["convert", "cinder", "http", "flags"].includes(name));
+  const single = only.some((name) => ["convert", "cinder", "http", "flags", "snapshot"].includes(name));
   return { qcow2: only.includes("batch") ? load.batch : single ? 1 : 0, many: only.includes("inspect") };
 }
 
