@@ -37,7 +37,8 @@ const needed = [];
 if (!has("qemu-img")) needed.push("qemu-utils");
 if (forTests && !has("vhdiinfo")) needed.push("libvhdi-utils");
 if (forTests && !has("chromium")) needed.push("chromium");
-if (needed.length) aptInstall(needed, "diskpipe converts with qemu-img; the tests also cross-check with vhdiinfo and drive Chromium");
+if (forTests && !has("strace")) needed.push("strace");
+if (needed.length) aptInstall(needed, "diskpipe converts with qemu-img; the tests also cross-check with vhdiinfo, drive Chromium and watch qemu-img's file opens with strace");
 
 const lock = join(root, "package-lock.json");
 const installed = join(root, "node_modules", ".package-lock.json");
