@@ -89,6 +89,14 @@ describe("messages: credentials redacted, control characters escaped, one line e
     assert.match(run.stderr, /^diskpipe: invalid configuration: .*jobs: .*\[config-invalid\]$/m);
     assert.match(run.stderr, /; /, "the fields are joined on the line");
     assert.match(run.stderr, /maxSize: invalid size "lots"/);
+    for (const [workDir, why] of [["/", /root of the file system/], [vmdk, /is not a directory/]] as const) {
+      const config = join(dir, "workdir.config.mjs");
+      writeFileSync(config, `export default { workDir: ${JSON.stringify(workDir)} };\n`);
+      const refused = diskpipe(["convert", vmdk, join(dir, "w.qcow2"), "--to", "qcow2", "--config", config]);
+      assert.equal(refused.status, 2, refused.stderr);
+      assert.match(refused.stderr, why);
+      assert.match(refused.stderr, /\[config-invalid\]\n$/);
+    }
     const claimed = diskpipe(["convert", vmdk, join(dir, "y.qcow2"), "--to", "qcow2", "--from", "qcow2"]);
     assert.equal(claimed.status, 3);
     assert.equal(claimed.stderr.match(/\[format-mismatch\]/g)?.length, 1, claimed.stderr);
