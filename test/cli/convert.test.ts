@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { diskpipe } from "../helpers/cli.ts";
 import { makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../helpers/images.ts";
+import { requirement } from "../helpers/requirement.ts";
 
 describe("diskpipe convert", () => {
   const { dir, cleanup } = tempDir();
@@ -116,7 +117,7 @@ describe("diskpipe convert", () => {
     assert.match(diskpipe(["--help"]).stdout, /Exit codes: 0 success, 1 failure, 2 usage error, 3 image rejected/);
   });
 
-  it("checks free space at the destination before converting", { skip: process.getuid?.() !== 0 ? "needs root to mount a tmpfs" : false }, () => {
+  it("checks free space at the destination before converting", { skip: requirement(process.getuid?.() !== 0 ? "needs root to mount a tmpfs" : false) }, () => {
     const mount = join(dir, "small");
     mkdirSync(mount);
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount]);

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { qemuImg } from "./images.ts";
+import { requirement } from "./requirement.ts";
 
 /** The unprivileged user the attacker runs as. */
 export const NOBODY = { uid: 65534, gid: 65534 };
@@ -15,14 +16,14 @@ export const NOBODY = { uid: 65534, gid: 65534 };
  */
 export function canSwitchUser(): boolean {
   const root = process.getuid?.() === 0;
-  if (!root && process.env.CI) assert.fail("this test needs root (to run an attacker as another user), and CI runs as root");
+  requirement(root ? false : "needs root (to run an attacker as another user)");
   return root;
 }
 
 /** Whether strace is installed (the test set-up installs it; CI must have it). */
 export function hasStrace(): boolean {
   const found = spawnSync("sh", ["-c", "command -v strace"], { stdio: "ignore" }).status === 0;
-  if (!found && process.env.CI) assert.fail("strace is missing: `npm test` installs it (apt-get install strace)");
+  requirement(found ? false : "strace is missing (npm test installs it: apt-get install strace)");
   return found;
 }
 

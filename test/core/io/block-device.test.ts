@@ -7,6 +7,7 @@ import type { SinkTarget } from "../../../src/core/io/types.ts";
 import { createPipeline } from "../../../src/core/pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
 import { makeImage, makeRaw, sameDisk, tempDir } from "../../helpers/images.ts";
+import { requirement } from "../../helpers/requirement.ts";
 
 const MiB = 1024 * 1024;
 
@@ -28,7 +29,7 @@ const probe = tempDir("diskpipe-loop-probe-");
 const probeDevice = attachLoop(sparseFile(join(probe.dir, "probe.img"), MiB));
 if (probeDevice) spawnSync("losetup", ["-d", probeDevice]);
 probe.cleanup();
-const skip = probeDevice ? false : "needs root and a free loop device (losetup -f --show FILE); skipped";
+const skip = requirement(probeDevice ? false : "needs root and a free loop device (losetup -f --show FILE)");
 
 describe("block device sink", { skip }, () => {
   const { dir, cleanup } = tempDir();

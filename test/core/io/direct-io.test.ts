@@ -7,6 +7,7 @@ import { directIoAt } from "../../../src/core/io/direct-io.ts";
 import { createPipeline } from "../../../src/core/pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
 import { makeImage, makeRaw, sameDisk, tempDir } from "../../helpers/images.ts";
+import { requirement } from "../../helpers/requirement.ts";
 
 const MiB = 1024 * 1024;
 
@@ -47,7 +48,7 @@ describe("direct I/O for outputs (qemu-img -t none)", () => {
     assert.equal(readdirSync(dir).includes("existing"), true);
   });
 
-  it("converts with -t none and without -W on a disk file system, and the output is right", { skip: onDisk ? false : `${fsType(dir)} is not a disk file system` }, async () => {
+  it("converts with -t none and without -W on a disk file system, and the output is right", { skip: requirement(onDisk ? false : `${fsType(dir)} is not a disk file system`) }, async () => {
     const { seen, pipeline } = recording();
     const out = join(dir, "out.raw");
     await pipeline(join(dir, "work")).run({ source: qcow2, destination: out, to: "raw" });
@@ -65,7 +66,7 @@ describe("direct I/O for outputs (qemu-img -t none)", () => {
     assert.ok(sameDisk(raw, "raw", out, "raw"));
   });
 
-  describe("on a ramfs (no O_DIRECT; tmpfs has it since Linux 6.6)", { skip: process.getuid?.() === 0 ? false : "needs root to mount a ramfs; skipped" }, () => {
+  describe("on a ramfs (no O_DIRECT; tmpfs has it since Linux 6.6)", { skip: requirement(process.getuid?.() === 0 ? false : "needs root to mount a ramfs") }, () => {
     const mount = join(dir, "ramfs");
     let mounted = false;
     before(() => {
@@ -77,7 +78,7 @@ describe("direct I/O for outputs (qemu-img -t none)", () => {
     });
 
     it("falls back to the page cache and still converts", async (t) => {
-      if (!mounted) return t.skip("mount -t ramfs failed");
+      if (!mounted) return t.skip(requirement("mount -t ramfs failed") || undefined);
       assert.equal(await directIoAt(join(mount, "probe")), false);
       assert.deepEqual(readdirSync(mount), []);
       const { seen, pipeline } = recording();

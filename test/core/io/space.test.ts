@@ -11,6 +11,7 @@ import { definePlugin } from "../../../src/core/plugin.ts";
 import { failure, MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, tempDir } from "../../helpers/images.ts";
 import { TestServer } from "./server.ts";
+import { requirement } from "../../helpers/requirement.ts";
 
 /** Mounts a tmpfs of `size` at `dir`; false when this process may not (not root, no CAP_SYS_ADMIN). */
 function mountTmpfs(dir: string, size: string): boolean {
@@ -22,7 +23,7 @@ const probe = tempDir("diskpipe-tmpfs-probe-");
 const canMount = process.getuid?.() === 0 && mountTmpfs(join(probe.dir, "m"), "1m");
 if (canMount) spawnSync("umount", [join(probe.dir, "m")]);
 probe.cleanup();
-const skip = canMount ? false : "needs root to mount a small tmpfs (mount -t tmpfs); skipped";
+const skip = requirement(canMount ? false : "needs root to mount a small tmpfs (mount -t tmpfs)");
 
 describe("space: checked up front, explained when it runs out mid-way", { skip }, () => {
   const { dir, cleanup } = tempDir();

@@ -7,13 +7,14 @@ import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { buildChain, chainEntries, listing, randomWrites, removeTempDirs, rng, tarball, tempDir } from "./helpers.ts";
+import { requirement } from "../../helpers/requirement.ts";
 
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const bin = join(root, "bin/diskpipe.mjs");
 const built = existsSync(join(root, "dist/src/cli/main.js"));
 const registered = /xenserverOvf\s*\(/.test(await readFile(join(root, "plugins.config.ts"), "utf8").catch(() => ""));
-const skip = !built ? "diskpipe is not built (npm run build)" : !registered ? "plugins.config.ts does not register xenserverOvf() yet" : false;
+const skip = requirement(!built ? "diskpipe is not built (npm run build)" : !registered ? "plugins.config.ts does not register xenserverOvf()" : false);
 
 const MiB = 1024 * 1024;
 

@@ -7,6 +7,7 @@ import { coalesceChain } from "../../../src/plugins/xenserver-ovf/coalesce.ts";
 import { VhdFile, type VhdInfo } from "../../../src/plugins/xenserver-ovf/vhd.ts";
 import { randomWrites, removeTempDirs, rng, tempDir } from "./helpers.ts";
 import { applyWrites, buildVhd, type VhdLayout } from "./vhd-writer.ts";
+import { requirement } from "../../helpers/requirement.ts";
 
 const MiB = 1024 * 1024;
 
@@ -18,8 +19,8 @@ function installed(tool: string): boolean {
     return (error as { code?: string }).code !== "ENOENT";
   }
 }
-const noQemu = installed("qemu-img") && installed("qemu-io") ? false : "qemu-img or qemu-io is not installed";
-const noVhdi = installed("vhdiinfo") ? false : "vhdiinfo (libvhdi-utils) is not installed";
+const noQemu = requirement(installed("qemu-img") && installed("qemu-io") ? false : "qemu-img or qemu-io is not installed");
+const noVhdi = requirement(installed("vhdiinfo") ? false : "vhdiinfo (libvhdi-utils) is not installed");
 
 const run = (tool: string, ...args: string[]) => execFileSync(tool, args, { encoding: "utf8" });
 
