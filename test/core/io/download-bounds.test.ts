@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, statSync, truncateSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { UserConfig } from "../../../src/core/config.ts";
@@ -101,3 +101,36 @@ describe("downloads are bounded (issue 16.2, 16.3)", () => {
 function statSize(path: string): number {
   return statSync(path).size;
 }
+
+describe("a download that changes between requests is refused (issue 18)", () => {
+  const { dir, cleanup } = tempDir();
+  const server = new TestServer();
+  let raw = "";
+  before(async () => {
+    raw = makeRaw(join(dir, "a.raw"), 4 * MiB);
+    const other = join(dir, "b.raw");
+    writeFileSync(other, readFileSync(raw));
+    const fd = openSync(other, "r+");
+    writeSync(fd, Buffer.from("changed"), 0, 7, 100);
+    closeSync(fd);
+    const longer = join(dir, "c.raw");
+    writeFileSync(longer, Buffer.concat([readFileSync(raw), Buffer.alloc(512)]));
+    await server.start();
+    server.routes.set("/same-length.raw", { file: raw, dropAfter: 1 * MiB + 3, ignoreRange: true, fileAfterDrop: other });
+    server.routes.set("/other-length.raw", { file: raw, dropAfter: 1 * MiB + 3, ignoreRange: true, fileAfterDrop: longer });
+  });
+  after(async () => {
+    await server.stop();
+    cleanup();
+  });
+
+  for (const route of ["/same-length.raw", "/other-length.raw"]) {
+    it(`a restart that sends other bytes fails the job (${route})`, async () => {
+      const pipeline = createPipeline({ workDir: join(dir, "work"), fetch: { timeoutMs: 5000, retries: 3, backoffMs: 10 } });
+      const error = await failure(pipeline.run({ source: server.url(route), destination: join(dir, "out.raw"), to: "raw" }));
+      assert.equal(error.code, "fetch-failed");
+      assert.match(error.message, /changed while it was being downloaded/);
+      assert.equal(existsSync(join(dir, "out.raw")), false);
+    });
+  }
+});

@@ -13,6 +13,8 @@ export interface Route {
   dropTimes?: number;
   /** Answer Range requests with the whole file (200). */
   ignoreRange?: boolean;
+  /** After the first drop, serve this file instead (a file that changed between requests). */
+  fileAfterDrop?: string;
   /** Send no Content-Length (chunked). */
   noLength?: boolean;
   /** "headers": never answer; "body": send headers and the first 4 KiB, then nothing. */
@@ -129,7 +131,8 @@ export class TestServer {
   }
 
   #get(path: string, route: Route, req: IncomingMessage, res: ServerResponse): void {
-    const size = statSync(route.file!).size;
+    const file = route.fileAfterDrop && (this.#drops.get(path) ?? 0) > 0 ? route.fileAfterDrop : route.file!;
+    const size = statSync(file).size;
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
     const start = range && !route.ignoreRange ? Number(range[1]) : 0;
     const headers: Record<string, string> = { etag: '"v1"', "content-type": "application/octet-stream" };
@@ -140,7 +143,7 @@ export class TestServer {
     const drop = route.dropAfter !== undefined && drops < (route.dropTimes ?? 1);
     if (drop) this.#drops.set(path, drops + 1);
     let budget = drop ? route.dropAfter! : route.stall === "body" ? 4096 : Infinity;
-    const stream = createReadStream(route.file!, { start, highWaterMark: 64 * 1024 });
+    const stream = createReadStream(file, { start, highWaterMark: 64 * 1024 });
     stream.on("data", (chunk) => {
       const data = chunk as Buffer;
       const part = data.subarray(0, Math.min(data.length, budget));
