@@ -269,6 +269,10 @@ export class Pipeline {
       return result;
     } catch (error) {
       const failure = toDiskpipeError(error, "io-failed", { stage: job.stage });
+      // A location quoted whole (a password with a space is not cut out by the URL pattern) is replaced by its redacted form.
+      for (const location of [spec.source, job.spec.destination]) {
+        if (redactLocation(location) !== location) failure.message = failure.message.replaceAll(location, redactLocation(location));
+      }
       await sink?.abort().catch(() => {});
       await this.#cleanup(job, timings);
       this.#emit({ type: "failed", jobId: job.id, error: failure.toJSON(), ms: performance.now() - started });

@@ -1,5 +1,8 @@
-/** Query parameters that carry credentials in signed or tokened URLs (S3, Azure SAS, GCS, …). */
-const SECRET_PARAM = /^(x-amz-(signature|credential|security-token)|x-goog-(signature|credential)|sig|signature|token|access_token|auth|password|passwd|secret|key|api_key|apikey)$/i;
+/**
+ * Names of query (or fragment) parameters that carry credentials in signed or tokened URLs
+ * (S3 and GCS signatures, Azure SAS `sig`, OAuth tokens, API keys, passwords).
+ */
+const SECRET_PARAM = /(^|[-_.])(sig|signature|token|secret|passw(or)?d|pwd|key|apikey|credential|auth|jwt|session)s?($|[-_.])|^x-amz-|^x-goog-/i;
 
 /**
  * A location safe to show and store: a URL's user name and password removed, and the values
@@ -16,13 +19,21 @@ export function redactLocation(location: string): string {
   try {
     url = new URL(location);
   } catch {
-    return redactText(location);
+    // Not a URL the parser takes: it still loses anything that looks like user:password@.
+    return stripUserinfo(location);
   }
-  if (!url.username && !url.password && ![...url.searchParams.keys()].some((key) => SECRET_PARAM.test(key))) return location;
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  const secretIn = (params: URLSearchParams) => [...params.keys()].some((key) => SECRET_PARAM.test(key));
+  if (!url.username && !url.password && !secretIn(url.searchParams) && !secretIn(fragment)) return location;
   url.username = "";
   url.password = "";
   for (const key of [...url.searchParams.keys()]) if (SECRET_PARAM.test(key)) url.searchParams.set(key, "REDACTED");
+  if (secretIn(fragment)) url.hash = "REDACTED";
   return url.toString();
+}
+
+function stripUserinfo(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/i, "$1");
 }
 
 /**
@@ -35,11 +46,7 @@ export function redactLocation(location: string): string {
  * ```
  */
 export function redactText(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (found) => {
-    const redacted = redactLocation(found);
-    // A URL the parser refused still loses what looks like user:password@.
-    return redacted === found ? found.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1") : redacted;
-  });
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (found) => redactLocation(found));
 }
 
 /**

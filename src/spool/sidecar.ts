@@ -1,6 +1,6 @@
-import { open } from "node:fs/promises";
 import type { z } from "zod";
 import { DiskpipeError } from "../core/errors.ts";
+import { NotRegularError, readSmallFile } from "../core/io/open-regular.ts";
 import { sizeSchema } from "../core/config.ts";
 import { lazySchema, zod } from "../core/lazy-zod.ts";
 
@@ -67,8 +67,9 @@ export function parseSidecar(text: string, label: string): Sidecar {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (error) {
-    throw new DiskpipeError("usage", `bad sidecar ${label}: not JSON (${(error as Error).message})`, { stage: "sidecar" });
+  } catch {
+    // The parser's message quotes the text: never echo what a sidecar holds (it may be a link's target).
+    throw new DiskpipeError("usage", `bad sidecar ${label}: not JSON`, { stage: "sidecar" });
   }
   const parsed = sidecarSchema.safeParse(json);
   if (!parsed.success) {
@@ -79,7 +80,8 @@ export function parseSidecar(text: string, label: string): Sidecar {
 }
 
 /**
- * Reads and validates the sidecar at `path`; `undefined` when there is none.
+ * Reads and validates the sidecar at `path`; `undefined` when there is none. Only a regular
+ * file of at most 64 KiB is read, never through a symbolic link and never waiting on a FIFO.
  *
  * @example
  * ```ts
@@ -87,16 +89,13 @@ export function parseSidecar(text: string, label: string): Sidecar {
  * ```
  */
 export async function readSidecar(path: string, label: string): Promise<Sidecar | undefined> {
-  const handle = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return undefined;
-    throw new DiskpipeError("io-failed", `cannot read sidecar ${label}: ${error.code ?? error.message}`, { stage: "sidecar" });
-  });
-  if (!handle) return undefined;
+  let bytes: Buffer;
   try {
-    const { size } = await handle.stat();
-    if (size > MAX_SIDECAR_BYTES) throw new DiskpipeError("usage", `bad sidecar ${label}: larger than ${MAX_SIDECAR_BYTES} bytes`, { stage: "sidecar" });
-    return parseSidecar(await handle.readFile("utf8"), label);
-  } finally {
-    await handle.close();
+    bytes = await readSmallFile(path, MAX_SIDECAR_BYTES, { followLinks: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if (error instanceof NotRegularError) throw new DiskpipeError("usage", `bad sidecar ${label}: it is ${error.kind.startsWith("larger") ? error.kind : `a ${error.kind}`}, not a regular file`, { stage: "sidecar" });
+    throw new DiskpipeError("io-failed", `cannot read sidecar ${label}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { stage: "sidecar" });
   }
+  return parseSidecar(bytes.toString("utf8"), label);
 }

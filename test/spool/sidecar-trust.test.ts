@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -54,6 +55,27 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
     assert.equal(job.state, "failed");
     assert.equal(job.error?.code, "usage");
     assert.match(job.error!.message, /passphraseFile/);
+  });
+
+  it("reads a sidecar only if it is a regular file: a link to a secret, a FIFO and a huge file fail at once, quoting nothing", async () => {
+    writeFileSync(hostSecret, "TOPSECRET-0123456789", { mode: 0o600 });
+    const folder = join(root, "incoming", "qcow2");
+    mkdirSync(folder, { recursive: true });
+    symlinkSync(hostSecret, join(folder, "linked.raw.json"));
+    execFileSync("mkfifo", [join(folder, "fifo.raw.json")]);
+    writeFileSync(join(folder, "huge.raw.json"), Buffer.alloc(65 * 1024, 0x20));
+    for (const name of ["linked.raw", "fifo.raw", "huge.raw"]) copyFileSync(raw, join(folder, name));
+    const expected: Record<string, RegExp> = { "linked.raw": /symbolic link/, "fifo.raw": /FIFO/, "huge.raw": /larger than 65536 bytes/ };
+    for (const name of Object.keys(expected)) {
+      const job = await finished(name);
+      assert.equal(job.state, "failed");
+      assert.equal(job.error?.code, "usage");
+      assert.match(job.error!.message, expected[name]!);
+    }
+    await spool.idle();
+    for (const file of [join(root, "journal.jsonl"), ...filesIn(root, "failed").filter((n) => n.endsWith(".error.json")).map((n) => join(root, "failed", n))]) {
+      assert.equal(readFileSync(file, "utf8").includes("TOPSECRET"), false, `${file} quotes the link's target`);
+    }
   });
 
   it("never lets a sidecar raise the operator's --max-size", async () => {
