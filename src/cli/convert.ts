@@ -3,6 +3,7 @@ import { constants } from "node:os";
 import { basename } from "node:path";
 import { DiskpipeError, UsageError } from "../core/errors.ts";
 import type { JobResult, JobSpec } from "../core/job.ts";
+import { escapeControl, safeText } from "../core/redact.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { batchSpecs } from "../scripting.ts";
 import { reportFailure } from "./fail.ts";
@@ -88,7 +89,7 @@ export async function runConvert(sources: string[], flags: ConvertFlags): Promis
     for await (const item of pipeline.batch(specs)) {
       if (item.error) {
         failures.push(item.error);
-        if (specs.length > 1 && !json) process.stderr.write(`failed: ${item.spec.source}\n`);
+        if (specs.length > 1 && !json) process.stderr.write(`failed: ${safeText(item.spec.source)}\n`);
         reportFailure(item.error, json);
       } else {
         converted++;
@@ -121,7 +122,7 @@ function printResult(result: JobResult, json: boolean): void {
     return;
   }
   process.stdout.write(
-    `converted ${result.source} -> ${result.destination} (${result.from} -> ${result.to}, ${formatSize(result.virtualSize)} virtual, ` +
+    `converted ${escapeControl(result.source)} -> ${escapeControl(result.destination)} (${result.from} -> ${result.to}, ${formatSize(result.virtualSize)} virtual, ` +
       `${formatSize(result.outputSize)} written, ${(result.ms / 1000).toFixed(1)} s)\n`,
   );
 }

@@ -1,3 +1,4 @@
+import { escapeControl } from "../core/redact.ts";
 import { formatSize } from "../core/size.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
 
@@ -28,7 +29,7 @@ export async function runInfo(file: string, flags: InfoFlags): Promise<number> {
       ...(info["actual-size"] !== undefined ? [`disk size: ${formatSize(info["actual-size"])}`] : []),
       ...(info["format-specific"] ? [`format specific: ${JSON.stringify(info["format-specific"].data ?? {})}`] : []),
     ];
-    process.stdout.write(`${lines.join("\n")}\n`);
+    process.stdout.write(`${lines.map(escapeControl).join("\n")}\n`);
   }
   return 0;
 }

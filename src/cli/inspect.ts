@@ -1,6 +1,7 @@
 import type { InspectResult } from "../core/inspect/types.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { toDiskpipeError } from "../core/errors.ts";
+import { escapeControl, redactLocation, safeText } from "../core/redact.ts";
 import { openInspector, type GlobalOptions } from "./pipeline.ts";
 
 /** Flags of `diskpipe inspect`. */
@@ -29,11 +30,13 @@ export async function runInspect(files: string[], flags: InspectFlags): Promise<
   const inspectOne = async (file: string): Promise<Report> => {
     try {
       const result = await inspector.inspect(file, { ...(flags.format && { claimed: flags.format }), ...(maxSize !== undefined && { maxSize }) });
-      return { file, ...result };
+      return { file: redactLocation(file), ...result };
     } catch (error) {
       const failure = toDiskpipeError(error, "io-failed");
       const why = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : failure.message;
-      return { file, safe: false, error: { ...failure.toJSON(), message: `cannot read ${file}: ${why}` } };
+      // A download cut for its size is a verdict on the image (exit 3), not a failure to read it.
+      if (failure.exitCode === 3) return { file: redactLocation(file), format: "unknown", virtualSize: -1, actualSize: -1, safe: false, problems: failure.problems, matches: [], details: {} };
+      return { file: redactLocation(file), safe: false, error: { ...failure.toJSON(), message: safeText(`cannot read ${file}: ${why}`) } };
     }
   };
   // A few at once: one image's reads wait on the disk while another's headers are parsed
@@ -53,9 +56,11 @@ export async function runInspect(files: string[], flags: InspectFlags): Promise<
   return reports.every((r) => r.safe) ? 0 : 3;
 }
 
+/** A report as text: every part that comes from the image or the command line escaped, one line each. */
 function describe(report: Report): string {
-  if ("error" in report) return `${report.file}: error: ${report.error.message}\n`;
+  if ("error" in report) return `${escapeControl(report.file)}: error: ${report.error.message}\n`;
   const kind = report.variant ? `${report.format} (${report.variant})` : report.format;
-  const head = `${report.file}: ${kind}, ${formatSize(report.virtualSize)} virtual, ${report.safe ? "safe" : "REJECTED"}\n`;
-  return head + report.problems.map((p) => `  - ${p.code}: ${p.message}\n`).join("");
+  const size = report.virtualSize < 0 ? "size unknown" : `${formatSize(report.virtualSize)} virtual`;
+  const head = `${report.file}: ${kind}, ${size}, ${report.safe ? "safe" : "REJECTED"}`;
+  return [head, ...report.problems.map((p) => `  - ${p.code}: ${p.message}`)].map((line) => `${escapeControl(line)}\n`).join("");
 }

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import type { JobEvent } from "../core/job.ts";
+import { escapeControl } from "../core/redact.ts";
 import { formatSize } from "../core/size.ts";
 
 /** How the CLI shows progress: a bar on a terminal, plain lines otherwise, nothing with --json. */
@@ -30,7 +31,7 @@ export function progressReporter(mode: ReportMode, out: NodeJS.WriteStream = pro
   };
   return (event) => {
     if (mode === "quiet") return;
-    if (event.type === "queued") names.set(event.jobId, basename(event.spec.source));
+    if (event.type === "queued") names.set(event.jobId, escapeControl(basename(event.spec.source)));
     const name = names.get(event.jobId) ?? event.jobId;
     if (event.type === "warning") {
       clearBar();

@@ -1,5 +1,6 @@
 import { relative } from "node:path";
 import { UsageError } from "../core/errors.ts";
+import { escapeControl } from "../core/redact.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { isLoopback } from "../dashboard/guard.ts";
 import { createSpool } from "../spool/spool.ts";
@@ -32,7 +33,7 @@ function logger(root: string, json: boolean): (event: SpoolEvent) => void {
       process.stdout.write(`${JSON.stringify({ event: type, id, name, to, state, output, error })}\n`);
       return;
     }
-    const what = `${job.id} ${job.name}`;
+    const what = `${job.id} ${escapeControl(job.name)}`;
     if (type === "done") {
       const took = job.result ? ` (${(job.result.ms / 1000).toFixed(1)} s)` : job.recovered ? " (recovered after a restart)" : "";
       process.stderr.write(`done    ${what} -> ${job.output ? relative(root, job.output) : "?"}${took}\n`);

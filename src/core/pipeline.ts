@@ -1,7 +1,8 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { lstat, mkdtemp, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveConfig, type ResolvedConfig, type UserConfig } from "./config.ts";
-import { toDiskpipeError, type DiskpipeError } from "./errors.ts";
+import { DiskpipeError, toDiskpipeError } from "./errors.ts";
 import { redactLocation } from "./redact.ts";
 import type { FormatRegistry } from "./formats.ts";
 import { runReduce, runSequential, type HookTimer } from "./hooks.ts";
@@ -61,7 +62,7 @@ export class Pipeline {
   readonly sinks: SinkDriver[];
   readonly #listeners = new Set<JobListener>();
   readonly #inspector: Inspector;
-  #startup: Promise<string> | undefined;
+  #startup: Promise<{ root: string; identity: Stats }> | undefined;
 
   constructor(config: ResolvedConfig) {
     this.config = config;
@@ -169,14 +170,23 @@ export class Pipeline {
     }
   }
 
-  /** Once per pipeline: checks and makes the work root, and removes what crashed runs left in it. */
-  #started(): Promise<string> {
+  /**
+   * Checks and makes the work root, and removes what crashed runs left in it (once per
+   * pipeline); then, for every job, that it is still the same directory (nobody swapped it).
+   */
+  async #started(): Promise<string> {
     this.#startup ??= prepareWorkRoot(this.config.workDir).then(async (root) => {
       await sweepStale(root);
-      return root;
+      return { root, identity: await lstat(root) };
     });
     this.#startup.catch(() => (this.#startup = undefined));
-    return this.#startup;
+    const { root, identity } = await this.#startup;
+    const now = await lstat(root).catch(() => undefined);
+    if (!now?.isDirectory() || now.dev !== identity.dev || now.ino !== identity.ino) {
+      this.#startup = undefined;
+      throw new DiskpipeError("config-invalid", `workDir: the work root ${root} was replaced while diskpipe ran`);
+    }
+    return root;
   }
 
   #emit(event: JobEvent): void {

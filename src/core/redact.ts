@@ -50,6 +50,18 @@ export function redactText(text: string): string {
 }
 
 /**
+ * What a terminal or a text renderer treats as more than a character: C0 and C1 controls, DEL,
+ * line and paragraph separators, bidirectional embeddings, overrides and isolates.
+ *
+ * @example
+ * ```ts
+ * CONTROL_CHARACTERS.test("a\u202eb"); // true
+ * ```
+ */
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
  * Text safe to print on one terminal line: control characters (C0, DEL, C1), line and
  * paragraph separators and bidirectional overrides are written as escapes (`\n`, `\x1b`,
  * `\u202e`), so input quoted in a message cannot add lines, colours or reorder what is shown.
@@ -60,8 +72,7 @@ export function redactText(text: string): string {
  * ```
  */
 export function escapeControl(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => {
+  return text.replace(CONTROL_CHARACTERS, (char) => {
     const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
     const code = char.charCodeAt(0);
     return named[char] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { extname, join, resolve } from "node:path";
 import { NAME_MAX } from "../core/io/file-name.ts";
+import { CONTROL_CHARACTERS } from "../core/redact.ts";
 
 /**
  * The folders and files of a spool directory.
@@ -59,7 +60,8 @@ export function isIgnoredName(name: string): boolean {
 /**
  * Why `name` is not a plain file name that stays inside the folder it is joined to, or
  * undefined when it is one: not empty, not `.`, at most 255 bytes, no `/` or `\`, no `..`, no
- * control characters.
+ * control characters (C0, C1), line separators or bidirectional overrides, which would print
+ * as something else than the name.
  *
  * @example
  * ```ts
@@ -73,8 +75,7 @@ export function nameProblem(name: string): string | undefined {
   if (Buffer.byteLength(name) > NAME_MAX) return `it is longer than ${NAME_MAX} bytes`;
   if (name.includes("..")) return "it contains '..'";
   if (/[/\\]/.test(name)) return "it contains '/' or '\\'";
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) return "it contains control characters";
+  if (new RegExp(CONTROL_CHARACTERS.source).test(name)) return "it contains control characters, line separators or bidirectional overrides";
   return undefined;
 }
 

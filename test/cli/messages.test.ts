@@ -80,6 +80,21 @@ describe("messages: credentials redacted, control characters escaped, one line e
     assert.equal(CONTROL.test(error.message), false, JSON.stringify(error.message));
   });
 
+  it("inspect and convert --out-dir never print a URL's password, nor a header's control characters", async () => {
+    const text = await diskpipeAsync(["inspect", withPassword("/missing.qcow2")]);
+    const json = await diskpipeAsync(["inspect", withPassword("/disk.qcow2"), "--json"]);
+    const batch = await diskpipeAsync(["convert", withPassword("/missing.qcow2"), vmdk, "--out-dir", join(dir, "batch"), "--to", "raw"]);
+    for (const run of [text, json, batch]) assert.equal((run.stdout + run.stderr).includes(PASSWORD), false, run.stdout + run.stderr);
+    assert.equal(JSON.parse(json.stdout).safe, true);
+    assert.match(batch.stderr, /^failed: http:\/\/127\.0\.0\.1:\d+\/missing\.qcow2$/m);
+
+    const descriptor = join(dir, "esc.vmdk");
+    writeFileSync(descriptor, '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="\u001b[2J\u001b]0;owned\u0007"\nRW 8 FLAT "x" 0\n');
+    const inspected = diskpipe(["inspect", descriptor]);
+    assert.equal(inspected.status, 3);
+    assert.equal(CONTROL.test(inspected.stdout), false, JSON.stringify(inspected.stdout));
+  });
+
   it("prints a configuration error on one line, and a code once", () => {
     const bad = join(dir, "bad.config.mjs");
     writeFileSync(bad, "export default { jobs: 0, maxSize: 'lots' };\n");

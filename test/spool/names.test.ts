@@ -43,3 +43,13 @@ describe("spool names derived from a dropped name", () => {
     assert.match(nameProblem(".")!, /'\.'/);
   });
 });
+
+describe("names that would print as something else", () => {
+  it("refuses C1 controls, line separators and bidirectional overrides", () => {
+
+    for (const name of ["a\u0085b.vmdk", "a\u2028b.vmdk", "evil\u202egpj.vmdk", "x\u2066y.raw", "csi\u009b.raw"]) {
+      assert.match(String(nameProblem(name)), /control characters/, JSON.stringify(name));
+    }
+    assert.equal(nameProblem("ünïcode ✓.vmdk"), undefined);
+  });
+});

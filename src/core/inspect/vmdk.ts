@@ -1,6 +1,6 @@
 import type { Problem } from "../errors.ts";
 import type { ImageReader } from "../io/reader.ts";
-import { matchAscii, u16le, u32le, u64leBig } from "./bytes.ts";
+import { matchAscii, printable, u16le, u32le, u64leBig } from "./bytes.ts";
 import { problem } from "./problem.ts";
 import { readAt } from "./region.ts";
 import type { DetectContext, Detection, Detector } from "./types.ts";
@@ -192,7 +192,7 @@ async function detectDescriptorFile(reader: ImageReader): Promise<Detection> {
   const sectors = descriptor.extents.reduce((sum, e) => sum + e.sectors, 0);
   return {
     format: "vmdk",
-    variant: descriptor.createType ? descriptor.createType.slice(0, 40) : "descriptor",
+    variant: descriptor.createType ? printable(descriptor.createType, 40) : "descriptor",
     virtualSize: Number.isSafeInteger(sectors * SECTOR) ? sectors * SECTOR : undefined,
     problems,
     details: { descriptorFile: true, createType: descriptor.createType, extents: descriptor.extents.length },

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiskpipeError, UsageError } from "../errors.ts";
 import { inspectImage } from "../inspect/index.ts";
 import type { InspectOptions, InspectResult } from "../inspect/types.ts";
 import { boundDownload, type SizeBounds } from "./download-limits.ts";
 import { GrowingFile } from "./growing-file.ts";
+import { workRootFor } from "./temp.ts";
+import { privateDirectory } from "./work-root.ts";
 import { download } from "./http-download.ts";
 import { redactUrl } from "./http.ts";
 
@@ -28,8 +28,8 @@ export async function inspectStream(
   options: InspectOptions = {},
   where: { directory?: string; size?: number } = {},
 ): Promise<InspectResult> {
-  const directory = where.directory ?? join(tmpdir(), "diskpipe");
-  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const directory = where.directory ?? workRootFor(undefined);
+  await privateDirectory(directory, "workDir");
   const file = await GrowingFile.create(join(directory, `inspect-${process.pid}-${randomBytes(4).toString("hex")}`));
   if (where.size !== undefined) file.expect(where.size);
   let settled = false;
@@ -65,7 +65,7 @@ export async function inspectStream(
  */
 export interface UrlInspection {
   signal?: AbortSignal;
-  /** Where the bytes are spooled while the inspector reads them (default: the OS temp dir's `diskpipe`). */
+  /** Where the bytes are spooled while the inspector reads them (a private directory; default: the default work root). */
   directory?: string;
   /** Idle timeout in ms (default 30 s). */
   timeoutMs?: number;
@@ -97,8 +97,8 @@ export async function inspectUrl(url: string, options: InspectOptions = {}, sett
   } catch {
     throw new UsageError(`invalid URL: ${url}`);
   }
-  const directory = how.directory ?? join(tmpdir(), "diskpipe");
-  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const directory = how.directory ?? workRootFor(undefined);
+  await privateDirectory(directory, "workDir");
   const file = await GrowingFile.create(join(directory, `inspect-${process.pid}-${randomBytes(4).toString("hex")}`));
   const controller = new AbortController();
   const stop = () => controller.abort(how.signal?.reason);

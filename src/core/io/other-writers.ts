@@ -13,10 +13,9 @@ function trusted(uid: number): boolean {
 /**
  * Why someone other than diskpipe's own user (or root) could change the file at `realPath`
  * from now on, or undefined when nobody else can: the file must belong to a trusted user and
- * be writable by neither group nor others, and every directory above it must belong to a
- * trusted user and be writable by neither group nor others, or be sticky with the entry below
- * it owned by a trusted user (so nobody else can swap a name on the path). `stats` are the
- * opened file's own (fstat), `realPath` its path without symbolic links.
+ * be writable by neither group nor others, and the path to it must be out of others' reach
+ * ({@link pathWriters}). `stats` are the opened file's own (fstat), `realPath` its path
+ * without symbolic links.
  *
  * It cannot see a descriptor someone opened while the file was still writable to them: that
  * is why what it accepts is the operator's files, not files other users handed in.
@@ -30,14 +29,29 @@ function trusted(uid: number): boolean {
 export async function otherWriters(realPath: string, stats: Stats): Promise<string | undefined> {
   if (!trusted(stats.uid)) return `it belongs to uid ${stats.uid}`;
   if (stats.mode & GROUP_OR_OTHER_WRITE) return "its group or others may write it";
-  let entryUid = stats.uid;
+  return pathWriters(realPath, stats.uid);
+}
+
+/**
+ * Why someone other than diskpipe's user or root could swap a name on the path to `realPath`,
+ * or undefined when nobody can: every directory above it must belong to a trusted user and be
+ * writable by neither group nor others, or be sticky (like /tmp) with the entry below it owned
+ * by a trusted user. `entryUid` owns the last component.
+ *
+ * @example
+ * ```ts
+ * await pathWriters("/var/tmp/diskpipe", process.geteuid()); // undefined: /var/tmp is sticky
+ * ```
+ */
+export async function pathWriters(realPath: string, entryUid: number): Promise<string | undefined> {
+  let below = entryUid;
   for (let dir = dirname(realPath); ; dir = dirname(dir)) {
     const info = await lstat(dir).catch(() => undefined);
     if (!info?.isDirectory()) return `${dir} cannot be checked`;
     if (!trusted(info.uid)) return `${dir} belongs to uid ${info.uid}`;
-    const sharedButSticky = (info.mode & STICKY) !== 0 && trusted(entryUid);
+    const sharedButSticky = (info.mode & STICKY) !== 0 && trusted(below);
     if (info.mode & GROUP_OR_OTHER_WRITE && !sharedButSticky) return `others may rename entries of ${dir}`;
-    entryUid = info.uid;
+    below = info.uid;
     if (dir === dirname(dir)) return undefined;
   }
 }

@@ -21,16 +21,17 @@ export const TEMP_MARKER = ".diskpipe-tmp-";
 export const HOST_TAG = createHash("sha256").update(hostname()).digest("hex").slice(0, 8);
 
 /**
- * The folder jobs and temporary images live in: `<workDir>/diskpipe`, by default under the
- * OS temp dir.
+ * The folder jobs and temporary images live in: `<workDir>/diskpipe`, or without a `workDir`
+ * `diskpipe-<uid>` in the OS temp dir (one per user, so users of one machine never share it).
  *
  * @example
  * ```ts
  * workRootFor("/var/tmp"); // "/var/tmp/diskpipe"
+ * workRootFor(undefined); // "/tmp/diskpipe-1000"
  * ```
  */
 export function workRootFor(workDir: string | undefined): string {
-  return join(workDir ?? tmpdir(), "diskpipe");
+  return workDir === undefined ? join(tmpdir(), `diskpipe-${process.geteuid?.() ?? "user"}`) : join(workDir, "diskpipe");
 }
 
 /**

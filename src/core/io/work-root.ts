@@ -1,6 +1,7 @@
 import { lstat, mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { DiskpipeError } from "../errors.ts";
+import { pathWriters } from "./other-writers.ts";
 import { workRootFor } from "./temp.ts";
 
 const GROUP_OR_OTHER_WRITE = 0o022;
@@ -12,9 +13,9 @@ function invalid(message: string): DiskpipeError {
 /**
  * Checks the configured `workDir` and makes `<workDir>/diskpipe`, the private folder jobs keep
  * their snapshots, downloads and partial files in. Refused as configuration errors: the file
- * system's root, a `workDir` that is a symbolic link or not a directory, and a work root that
- * is a link, not a directory, or belongs to another user or is writable by group or others
- * (whoever controls it could swap a job's files). Returns the work root.
+ * system's root, a `workDir` that is a symbolic link or not a directory, and a work root others
+ * could control (see {@link privateDirectory}: whoever controls it could swap a job's files).
+ * Returns the work root.
  *
  * @example
  * ```ts
@@ -30,16 +31,34 @@ export async function prepareWorkRoot(workDir: string | undefined): Promise<stri
     if (info && !info.isDirectory()) throw invalid(`workDir: ${workDir} is not a directory`);
   }
   const root = resolve(workRootFor(workDir));
+  await privateDirectory(root, "workDir");
+  return root;
+}
+
+/**
+ * Makes `dir` (mode 0700) if needed and checks that only diskpipe's user controls it: a
+ * directory, not a link, owned by that user, writable by neither group nor others, on a path
+ * nobody else can swap (see {@link pathWriters}). Returns its identity, to notice a swap later.
+ * A failed check is `config-invalid`, naming `setting`.
+ *
+ * @example
+ * ```ts
+ * const { dev, ino } = await privateDirectory("/var/tmp/diskpipe", "workDir");
+ * ```
+ */
+export async function privateDirectory(dir: string, setting: string): Promise<{ dev: number; ino: number }> {
   try {
-    await mkdir(root, { recursive: true, mode: 0o700 });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw invalid(`workDir: cannot create ${root} (${code ?? (error as Error).message})`);
+    throw invalid(`${setting}: cannot create ${dir} (${code ?? (error as Error).message})`);
   }
-  const info = await lstat(root);
-  if (!info.isDirectory()) throw invalid(`workDir: ${root} is ${info.isSymbolicLink() ? "a symbolic link" : "not a directory"}; remove it or choose another workDir`);
+  const info = await lstat(dir);
+  if (!info.isDirectory()) throw invalid(`${setting}: ${dir} is ${info.isSymbolicLink() ? "a symbolic link" : "not a directory"}; remove it or choose another ${setting}`);
   const uid = process.geteuid?.();
-  if (uid !== undefined && info.uid !== uid) throw invalid(`workDir: ${root} belongs to uid ${info.uid}, not to diskpipe's user (${uid}); remove it or choose another workDir`);
-  if (info.mode & GROUP_OR_OTHER_WRITE) throw invalid(`workDir: ${root} is writable by group or others (mode ${(info.mode & 0o777).toString(8)}); chmod 700 it`);
-  return root;
+  if (uid !== undefined && info.uid !== uid) throw invalid(`${setting}: ${dir} belongs to uid ${info.uid}, not to diskpipe's user (${uid}); remove it or choose another ${setting}`);
+  if (info.mode & GROUP_OR_OTHER_WRITE) throw invalid(`${setting}: ${dir} is writable by group or others (mode ${(info.mode & 0o777).toString(8)}); chmod 700 it`);
+  const why = await pathWriters(dir, info.uid);
+  if (why) throw invalid(`${setting}: ${dir} is within others' reach (${why}); choose a ${setting} whose parents only root or diskpipe's user can write`);
+  return { dev: info.dev, ino: info.ino };
 }

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { inspectUrl } from "../../../src/core/io/inspect-stream.ts";
 import { otherWriters } from "../../../src/core/io/other-writers.ts";
 import { pinSource } from "../../../src/core/io/pin-source.ts";
 import { prepareWorkRoot } from "../../../src/core/io/work-root.ts";
@@ -136,6 +137,37 @@ describe("the work root: private to diskpipe's user", () => {
     chmodSync(join(loose, "diskpipe"), 0o700);
     chownSync(join(loose, "diskpipe"), NOBODY.uid, NOBODY.gid);
     assert.match((await failure(prepareWorkRoot(loose))).message, /belongs to uid 65534/);
+  });
+
+  it("refuses a work root whose parents others can rename entries of, and notices a work root swapped between jobs", async () => {
+    const open = join(dir, "open");
+    mkdirSync(join(open, "wd"), { recursive: true });
+    chmodSync(open, 0o777);
+    const error = await failure(prepareWorkRoot(join(open, "wd")));
+    assert.equal(error.code, "config-invalid");
+    assert.match(error.message, /within others' reach \(others may rename entries of .*open\)/);
+
+    const wd = join(dir, "swapped");
+    const source = join(dir, "small.raw");
+    writeFileSync(source, Buffer.alloc(4096, 1));
+    const pipeline = createPipeline({ workDir: wd });
+    await pipeline.run({ source, destination: join(dir, "first.raw"), to: "raw" });
+    renameSync(join(wd, "diskpipe"), join(wd, "old"));
+    mkdirSync(join(wd, "diskpipe"), { mode: 0o700 });
+    const swapped = await failure(pipeline.run({ source, destination: join(dir, "second.raw"), to: "raw" }));
+    assert.equal(swapped.code, "config-invalid");
+    assert.match(swapped.message, /was replaced/);
+  });
+
+  it("inspects a URL only in a private work root: one of another user is refused, never written into", async (t) => {
+    if (!canSwitchUser()) return t.skip("needs root for a directory of another user");
+    const taken = join(dir, "taken");
+    mkdirSync(taken, { mode: 0o700 });
+    chownSync(taken, NOBODY.uid, NOBODY.gid);
+    const error = await failure(inspectUrl("http://127.0.0.1:9/never", {}, { directory: taken }));
+    assert.equal(error.code, "config-invalid");
+    assert.match(error.message, /belongs to uid 65534/);
+    assert.deepEqual(readdirSync(taken), []);
   });
 
   it("makes a fresh work root with mode 0700", async () => {
