@@ -11,6 +11,9 @@ import { openPipeline, type GlobalOptions } from "./pipeline.ts";
 import type { Pipeline } from "../core/pipeline.ts";
 import { progressReporter, reportMode } from "./report.ts";
 
+/** Signals that stop a conversion cleanly: Ctrl-C, kill, and a closed terminal. */
+const STOP_SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
 /** Flags of `diskpipe convert`. */
 export interface ConvertFlags extends GlobalOptions {
   to: string;
@@ -70,7 +73,7 @@ export async function runConvert(sources: string[], flags: ConvertFlags): Promis
     specs = [{ ...common, source: sources[0], destination: sources[1] }];
   }
 
-  // The first SIGINT/SIGTERM aborts the jobs, which remove what they wrote; a second quits at
+  // The first SIGINT/SIGTERM/SIGHUP aborts the jobs, which remove what they wrote; a second quits at
   // once (qemu-img dies with diskpipe; the next run into the directory removes its file).
   // The listeners stay attached until the end, so execa's signal-exit does not re-raise the
   // signal and kill diskpipe before the cleanup.
@@ -80,8 +83,7 @@ export async function runConvert(sources: string[], flags: ConvertFlags): Promis
     received = signal;
     abort.abort(new DiskpipeError("aborted", `interrupted by ${signal}`));
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  for (const name of STOP_SIGNALS) process.on(name, stop);
   pipeline.on(progressReporter(reportMode(json)));
   const failures: DiskpipeError[] = [];
   let converted = 0;
@@ -97,8 +99,7 @@ export async function runConvert(sources: string[], flags: ConvertFlags): Promis
       }
     }
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    for (const name of STOP_SIGNALS) process.off(name, stop);
   }
   if (specs.length > 1 && !json) process.stderr.write(`${converted} converted, ${failures.length} failed\n`);
   if (received) return signalExitCode(received);

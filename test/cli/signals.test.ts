@@ -63,7 +63,7 @@ describe("convert under signals: nothing left behind, no orphan qemu-img (issue 
     return { child, out, exited, stderr: () => stderr };
   }
 
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
     it(`${signal} while qemu-img runs: exit ${code}, the temporary output removed, qemu-img stopped`, async () => {
       const run = await startConversion(signal);
       run.child.kill(signal);

@@ -52,13 +52,16 @@ export const DRIVER: Record<string, string> = { raw: "raw", qcow2: "qcow2", vmdk
 
 /** qemu's LUKS key-derivation timing can read 0 ms of CPU on tick-accounted kernels; the product retries it, and so do the tests. */
 const PBKDF_TIMING = /Unable to get accurate CPU usage/;
-const luksArgs = (path: string, secretFile: string, size: string, iterTime: number) =>
-  ["create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${secretFile}`, "-o", `key-secret=s0,iter-time=${iterTime}`, path, size];
+const luksArgs = (path: string, secretFile: string, size: string, iterTime: number, options = "") =>
+  ["create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${secretFile}`, "-o", `key-secret=s0,iter-time=${iterTime}${options && `,${options}`}`, path, size];
 
-/** `qemu-img create -f luks` with the passphrase in `secretFile`, tried again (up to 8 times) on qemu's key-derivation timing failure. */
-export function makeLuks(path: string, secretFile: string, size: string, iterTime = 100): string {
+/**
+ * `qemu-img create -f luks` with the passphrase in `secretFile` (and more `-o` options, e.g.
+ * `hash-alg=ripemd160`), tried again (up to 8 times) on qemu's key-derivation timing failure.
+ */
+export function makeLuks(path: string, secretFile: string, size: string, iterTime = 100, options = ""): string {
   for (let attempt = 1; ; attempt++) {
-    const result = spawnSync("qemu-img", luksArgs(path, secretFile, size, iterTime), { encoding: "utf8" });
+    const result = spawnSync("qemu-img", luksArgs(path, secretFile, size, iterTime, options), { encoding: "utf8" });
     if (result.status === 0) return path;
     if (attempt >= 8 || !PBKDF_TIMING.test(result.stderr)) throw new Error(`qemu-img create -f luks failed: ${result.stderr}`);
     rmSync(path, { force: true });

@@ -17,15 +17,28 @@ const STRIPES = 4000;
 const MAX_KEY_BYTES = 256;
 const SLOT_ALIGN = 4096 / SECTOR;
 /**
- * PBKDF2 bounds. cryptsetup and qemu calibrate a key slot's iterations to 2 s of the creating
- * machine (qemu's default iter-time) and the master-key digest's to an eighth of that; a
- * current x86 core does 1.2 to 3.1 million iterations a second (SHA-512 to SHA-256, measured
- * on the CI machine), so 2 s is about 6 million. 2^24 per slot or digest leaves room for a
- * machine 2.5 times faster; opening with a wrong passphrase costs every enabled slot plus a
- * digest each, bounded by 2^26 in all (under a minute of one core here).
+ * PBKDF2 work bounds, in SHA-256 block computations: a slot's iterations times the blocks its
+ * key needs (ceil(key bytes / hash bytes)) times the hash's cost relative to SHA-256 (measured
+ * on the CI machine with OpenSSL: MD5 1.5, SHA-1 and SHA-224 1, SHA-384/512 2.8, RIPEMD-160
+ * 2.9, rounded up below). cryptsetup and qemu calibrate a key slot to 2 s of the creating
+ * machine (qemu's default iter-time) and the master-key digest to an eighth of that; this
+ * machine computes about 5 million blocks a second, so 2 s is about 10 million. 2^26 per slot
+ * or digest leaves room for a machine 6 times faster; a wrong passphrase costs every enabled
+ * slot plus a digest each, bounded by 2^28 (under a minute of one core here).
  */
-const MAX_ITERATIONS = 2 ** 24;
-const MAX_TOTAL_ITERATIONS = 2 ** 26;
+const MAX_WORK = 2 ** 26;
+const MAX_TOTAL_WORK = 2 ** 28;
+/** LUKS1's master-key digest is 20 bytes whatever the hash. */
+const DIGEST_BYTES = 20;
+const HASH_COST: Record<string, { bytes: number; cost: number }> = {
+  md5: { bytes: 16, cost: 1.5 },
+  sha1: { bytes: 20, cost: 1 },
+  sha224: { bytes: 28, cost: 1 },
+  sha256: { bytes: 32, cost: 1 },
+  sha384: { bytes: 48, cost: 3 },
+  sha512: { bytes: 64, cost: 3 },
+  ripemd160: { bytes: 20, cost: 4 },
+};
 
 /** Ciphers qemu 7.2 opens, with their key sizes (bytes, before XTS doubles them). */
 const CIPHER_KEYS: Record<string, number[]> = { aes: [16, 24, 32], serpent: [16, 24, 32], twofish: [16, 24, 32], cast5: [16], sm4: [16] };
@@ -45,19 +58,21 @@ function cipherProblem(cipher: string, mode: string, hash: string, keyBytes: num
 }
 
 /** Key-derivation work a hostile header could ask for: every enabled slot is tried, and its digest, when a passphrase does not match. */
-function workProblems(head: Uint8Array): Problem[] {
+function workProblems(head: Uint8Array, hash: string, keyBytes: number): Problem[] {
   const heavy = (why: string) => [problem("luks-iterations", `LUKS header asks for too much key-derivation work: ${why}`)];
-  const digest = u32be(head, 164);
-  if (digest > MAX_ITERATIONS) return heavy(`${digest} master-key digest iterations (at most ${MAX_ITERATIONS})`);
+  const { bytes, cost } = HASH_COST[hash] ?? { bytes: 16, cost: 4 };
+  const work = (iterations: number, length: number) => iterations * Math.ceil(length / bytes) * cost;
+  const digest = work(u32be(head, 164), DIGEST_BYTES);
+  if (digest > MAX_WORK) return heavy(`the master-key digest costs ${digest} SHA-256 blocks (at most ${MAX_WORK})`);
   let total = 0;
   for (let i = 0; i < SLOTS; i++) {
     const at = 208 + i * 48;
     if (u32be(head, at) !== SLOT_ENABLED) continue;
-    const iterations = u32be(head, at + 4);
-    if (iterations > MAX_ITERATIONS) return heavy(`key slot ${i} asks for ${iterations} iterations (at most ${MAX_ITERATIONS})`);
-    total += iterations + digest;
+    const slot = work(u32be(head, at + 4), keyBytes);
+    if (slot > MAX_WORK) return heavy(`key slot ${i} costs ${slot} SHA-256 blocks (at most ${MAX_WORK})`);
+    total += slot + digest;
   }
-  return total > MAX_TOTAL_ITERATIONS ? heavy(`${total} iterations over all key slots (at most ${MAX_TOTAL_ITERATIONS})`) : [];
+  return total > MAX_TOTAL_WORK ? heavy(`${total} SHA-256 blocks over all key slots (at most ${MAX_TOTAL_WORK})`) : [];
 }
 
 /** qemu's qcrypto_block_luks_check_header: slots have 4000 stripes and sit between the header and the payload, apart. */
@@ -96,8 +111,8 @@ async function detectLuks(reader: ImageReader): Promise<Detection | null> {
   const keyBytes = u32be(head, 108);
   const [cipher, mode, hash] = [asciiField(head, 8, 32), asciiField(head, 40, 32), asciiField(head, 72, 32)];
   const problems = slotProblems(head, payloadSector, keyBytes);
-  if (problems.length === 0) problems.push(...workProblems(head));
   const unsupported = cipherProblem(cipher, mode, hash, keyBytes);
+  if (problems.length === 0 && !unsupported) problems.push(...workProblems(head, hash, keyBytes));
   if (unsupported) problems.push(problem("luks-corrupt-header", `LUKS header is unusable: ${unsupported}`));
   const payloadOffset = payloadSector * SECTOR;
   let virtualSize: number | undefined;

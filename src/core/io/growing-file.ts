@@ -69,6 +69,11 @@ export class GrowingFile {
    */
   expect(size: number): void {
     if (this.#expected !== undefined) return;
+    if (size < this.#written) {
+      const error = new Error(`a total of ${size} bytes was declared after ${this.#written} were written`);
+      this.fail(error);
+      throw error;
+    }
     this.#expected = size;
     this.#settleSize.resolve(size);
     this.#check(size);

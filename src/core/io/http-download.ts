@@ -6,6 +6,7 @@ import { formatSize } from "../size.ts";
 import type { GrowingFile } from "./growing-file.ts";
 import type { HashAlgorithm } from "./hash.ts";
 import { HttpStatusError, isTransient, redactUrl, send } from "./http.ts";
+import { namesLocalHost } from "./redirects.ts";
 import { freeSpace, spaceOf } from "./space.ts";
 import { rateLimiterFor } from "./throttle.ts";
 import { WriteBehind } from "./write-behind.ts";
@@ -73,7 +74,7 @@ export interface DownloadResult {
  * ```
  */
 export async function download(url: URL, file: GrowingFile, options: DownloadOptions): Promise<DownloadResult> {
-  const state: State = { url, hash: createHash(options.algorithm), validator: undefined, total: undefined };
+  const state: State = { first: url, url, hash: createHash(options.algorithm), validator: undefined, total: undefined };
   const pace = rateLimiterFor(options.bytesPerSecond);
   const deadline = new AbortController();
   const timer = options.deadlineMs === undefined ? undefined : setTimeout(() => deadline.abort(late(url, options.deadlineMs!)), options.deadlineMs);
@@ -110,6 +111,9 @@ function formatDuration(ms: number): string {
 }
 
 interface State {
+  /** The URL asked for. */
+  first: URL;
+  /** Where the content was found (after redirects); resumes go there. */
   url: URL;
   hash: Hash;
   /** ETag or Last-Modified of the first answer, sent back as If-Range. */
@@ -125,18 +129,22 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
     headers.range = `bytes=${offset}-`;
     if (state.validator) headers["if-range"] = state.validator;
   }
+  // A resume goes straight to where a redirect led: its host is resolved with the redirect guard too.
+  const redirected = state.url.href !== state.first.href && !namesLocalHost(state.first);
   const { response, idle, url } = await send(state.url, {
     headers,
     timeoutMs: options.timeoutMs,
     signal: options.signal,
     ...(options.allowRedirects && { allowRedirects: options.allowRedirects }),
+    ...(redirected && { guardLookup: true }),
   });
   try {
     const status = response.statusCode ?? 0;
     let replay = 0;
     if (offset > 0 && status === 206) {
       const range = parseContentRange(response.headers["content-range"]);
-      if (!range || range.start !== offset || (state.total !== undefined && range.total !== undefined && range.total !== state.total)) {
+      const shrunk = range?.total !== undefined && range.total < offset;
+      if (!range || range.start !== offset || shrunk || (state.total !== undefined && range.total !== undefined && range.total !== state.total)) {
         throw new DiskpipeError("fetch-failed", `${redactUrl(url)} answered a resume at byte ${offset} with Content-Range ${response.headers["content-range"] ?? "(none)"}`);
       }
       if (state.total === undefined && range.total !== undefined) {

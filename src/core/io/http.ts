@@ -112,6 +112,11 @@ export interface SendOptions {
   maxRedirects?: number;
   /** Hosts a redirect may lead to besides the first URL's (`fetch.allowRedirects`). */
   allowRedirects?: readonly string[];
+  /**
+   * Resolve the first URL's host with the redirect guard too (see {@link guardedLookup}): for
+   * a request to where an earlier redirect led, such as a resumed download.
+   */
+  guardLookup?: boolean;
 }
 
 /**
@@ -145,7 +150,7 @@ export interface Exchange {
 export async function send(url: URL, options: SendOptions): Promise<Exchange> {
   const method = options.method ?? "GET";
   let current = url;
-  let guard = false;
+  let guard = options.guardLookup === true;
   for (let hops = 0; ; hops++) {
     const exchange = await sendOnce(current, method, options, guard);
     const status = exchange.response.statusCode ?? 0;

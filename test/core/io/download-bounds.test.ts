@@ -118,10 +118,20 @@ describe("a download that changes between requests is refused (issue 18)", () =>
     await server.start();
     server.routes.set("/same-length.raw", { file: raw, dropAfter: 1 * MiB + 3, ignoreRange: true, fileAfterDrop: other });
     server.routes.set("/other-length.raw", { file: raw, dropAfter: 1 * MiB + 3, ignoreRange: true, fileAfterDrop: longer });
+    server.routes.set("/shrunk.raw", { file: raw, noLength: true, dropAfter: 2 * MiB + 3, dropTimes: 100, resumeTotal: 1 * MiB });
   });
   after(async () => {
     await server.stop();
     cleanup();
+  });
+
+  it("a resume that claims a total below what was already sent fails the job (the size cannot shrink)", async () => {
+    const pipeline = createPipeline({ workDir: join(dir, "work"), fetch: { timeoutMs: 5000, retries: 3, backoffMs: 10 } });
+    const error = await failure(pipeline.run({ source: server.url("/shrunk.raw"), destination: join(dir, "shrunk.raw"), to: "raw" }));
+    assert.equal(error.code, "fetch-failed");
+    assert.match(error.message, /Content-Range bytes \d+-\d+\/1048576/);
+    const inspected = await diskpipeAsync(["inspect", server.url("/shrunk.raw")]);
+    assert.equal(inspected.status, 1, inspected.stdout);
   });
 
   for (const route of ["/same-length.raw", "/other-length.raw"]) {

@@ -36,6 +36,11 @@ describe("redirect policy", () => {
     assert.equal(redirectRefusal(local, local, u("http://localhost:8080/b"), ["localhost"]), undefined);
   });
 
+  it("resolves with the guard when asked to (a download resumed where a redirect led)", async () => {
+    const { send } = await import("../../../src/core/io/http.ts");
+    await assert.rejects(send(new URL("http://localhost:9/x"), { timeoutMs: 2000, guardLookup: true }), /resolves to a loopback or link-local address/);
+  });
+
   it("refuses a name that resolves only to loopback after a redirect", async () => {
     const error = await new Promise<NodeJS.ErrnoException | null>((resolve) => guardedLookup("localhost", {}, (e) => resolve(e)));
     assert.equal(error?.code, "EREDIRECTLOCAL");

@@ -15,6 +15,8 @@ export interface Route {
   ignoreRange?: boolean;
   /** After the first drop, serve this file instead (a file that changed between requests). */
   fileAfterDrop?: string;
+  /** Answer a resume with an empty 206 whose Content-Range claims this total (a lie shorter than what was sent). */
+  resumeTotal?: number;
   /** Send no Content-Length (chunked). */
   noLength?: boolean;
   /** "headers": never answer; "body": send headers and the first 4 KiB, then nothing. */
@@ -134,6 +136,9 @@ export class TestServer {
     const file = route.fileAfterDrop && (this.#drops.get(path) ?? 0) > 0 ? route.fileAfterDrop : route.file!;
     const size = statSync(file).size;
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+    if (range && route.resumeTotal !== undefined) {
+      return void res.writeHead(206, { "content-range": `bytes ${range[1]}-${Number(range[1]) - 1}/${route.resumeTotal}`, "content-length": "0" }).end();
+    }
     const start = range && !route.ignoreRange ? Number(range[1]) : 0;
     const headers: Record<string, string> = { etag: '"v1"', "content-type": "application/octet-stream" };
     if (!route.noLength) headers["content-length"] = String(size - start);

@@ -33,6 +33,21 @@ describe("LUKS key-derivation work and conversions are bounded (issue 19.1)", ()
     assert.ok(Date.now() - started < 20_000, "took too long");
   });
 
+  it("counts the work, not the iterations: the same count is refused with a slow hash and a long key, accepted with SHA-256", () => {
+    const patched = (name: string, options: string) => {
+      const path = makeLuks(join(dir, name), pass, "1M", 10, options);
+      const fd = openSync(path, "r+");
+      writeSync(fd, Buffer.from([0x01, 0, 0, 0]), 0, 4, 208 + 4); // 2^24 iterations for key slot 0
+      closeSync(fd);
+      return JSON.parse(diskpipe(["inspect", path, "--json"]).stdout) as { safe: boolean; problems: Array<{ code: string }> };
+    };
+    const slow = patched("ripemd.luks", "hash-alg=ripemd160");
+    assert.equal(slow.safe, false);
+    assert.ok(slow.problems.some((p) => p.code === "luks-iterations"), JSON.stringify(slow.problems));
+    const fast = patched("sha256.luks", "hash-alg=sha256");
+    assert.equal(fast.safe, true, JSON.stringify(fast.problems));
+  });
+
   it("runs every conversion under CPU-time and address-space limits that grow with the disk", async () => {
     const raw = join(dir, "noise.raw");
     const fd = openSync(raw, "w");
