@@ -5,6 +5,7 @@ import type { JobContext } from "./context.ts";
 import type { FormatRegistry } from "./formats.ts";
 import type { JobEvent, JobSpec, Stage } from "./job.ts";
 import type { QemuImg } from "./qemu-img.ts";
+import { OWNER_TAG } from "./io/temp.ts";
 import { safeText } from "./redact.ts";
 
 /** The context of a running job plus what only the driver may touch. */
@@ -39,7 +40,7 @@ const PROGRESS_INTERVAL_MS = 200;
 export async function createJobContext(init: JobContextInit): Promise<RunningJob> {
   const id = init.id ?? randomUUID().slice(0, 8);
   await mkdir(init.workRoot, { recursive: true, mode: 0o700 });
-  const workDir = await mkdtemp(join(init.workRoot, `job-${process.pid}-${id}-`));
+  const workDir = await mkdtemp(join(init.workRoot, `job-${OWNER_TAG}-${id}-`));
   const controller = new AbortController();
   init.spec.signal?.addEventListener("abort", () => controller.abort(init.spec.signal?.reason), { once: true });
   if (init.spec.signal?.aborted) controller.abort(init.spec.signal.reason);

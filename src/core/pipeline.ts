@@ -17,7 +17,7 @@ import { explainNoSpace } from "./io/no-space.ts";
 import { pathSink } from "./io/path-sink.ts";
 import { pathSource } from "./io/path-source.ts";
 import { pinSource } from "./io/pin-source.ts";
-import { workRootFor } from "./io/temp.ts";
+import { OWNER_TAG, workRootFor } from "./io/temp.ts";
 import { sweepStale } from "./io/stale.ts";
 import { prepareWorkRoot } from "./io/work-root.ts";
 import { ioWrapper } from "./io/throttle.ts";
@@ -115,7 +115,7 @@ export class Pipeline {
    */
   async info(path: string, options: Omit<InspectOptions, "detectors"> = {}): Promise<{ inspection: InspectResult; info: QemuInfo }> {
     // What qemu-img reads must be what was inspected: a file others can change is snapshotted first.
-    const dir = await mkdtemp(join(await this.#started(), `job-${process.pid}-info-`));
+    const dir = await mkdtemp(join(await this.#started(), `job-${OWNER_TAG}-info-`));
     try {
       const pinned = await pinSource(path, dir);
       const inspection = await this.inspect(pinned.path, options);

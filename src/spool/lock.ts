@@ -1,22 +1,16 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { DiskpipeError } from "../core/errors.ts";
+import { processAlive } from "../core/io/process-alive.ts";
 
 /** Locks this process holds, so two spools in one process cannot share a root either. */
 const held = new Set<string>();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
- * Takes the spool's watcher lock: a file holding the owner's pid. A lock left by a process
- * that is gone (killed) is taken over; one held by a live process is a usage error.
- * Returns the release function.
+ * Takes the spool's watcher lock: a file holding the owner's pid and host (`4242 host-a`). A
+ * lock left by a process of this host that is gone (killed) is taken over; one held by a live
+ * process, or by a process of another host (a spool on shared storage: its liveness cannot be
+ * checked from here), is a usage error. Returns the release function.
  *
  * @example
  * ```ts
@@ -25,7 +19,8 @@ function alive(pid: number): boolean {
  * ```
  */
 export async function takeLock(path: string): Promise<() => Promise<void>> {
-  const mine = String(process.pid);
+  const host = hostname();
+  const mine = `${process.pid} ${host}`;
   if (held.has(path)) throw new DiskpipeError("usage", `the spool is already watched by this process (${path})`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -38,8 +33,12 @@ export async function takeLock(path: string): Promise<() => Promise<void>> {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const holder = Number((await readFile(path, "utf8").catch(() => "")).trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+      const [pidText = "", holderHost = host] = (await readFile(path, "utf8").catch(() => "")).trim().split(/\s+/);
+      const holder = Number(pidText);
+      if (holderHost !== host) {
+        throw new DiskpipeError("usage", `the spool is watched by process ${holder} on ${holderHost} (if that watcher is gone, remove ${path})`);
+      }
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
         throw new DiskpipeError("usage", `the spool is already watched by process ${holder} (${path})`);
       }
       await rm(path, { force: true });

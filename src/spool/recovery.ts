@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { DiskpipeError, toDiskpipeError } from "../core/errors.ts";
 import { NAME_MAX } from "../core/io/file-name.ts";
-import { isTempName } from "../core/io/temp.ts";
+import { HOST_TAG, isTempName, tempOwner } from "../core/io/temp.ts";
 import { exists, moveIfPresent, removeClaimed, removeIfPresent } from "./claim.ts";
 import { timestamp, type JournalEntry } from "./journal.ts";
 import { fits, sidecarOf } from "./names.ts";
@@ -121,7 +121,9 @@ export async function removeTemporaryFiles(layout: SpoolLayout): Promise<void> {
     // Outputs and failed files never start with "." (dropped hidden names are not claimed), so a
     // dropped name holding the marker is never taken for a temporary file. `.<name>.error.json.tmp`
     // is what versions before the marker left.
-    const temporary = names.filter((name) => name.startsWith(".") && (isTempName(name) || (folder === layout.failed && name.endsWith(".error.json.tmp"))));
+    // A temporary file another host's process made is not judged from here (shared storage).
+    const ours = (name: string) => (tempOwner(name)?.host ?? HOST_TAG) === HOST_TAG;
+    const temporary = names.filter((name) => name.startsWith(".") && ((isTempName(name) && ours(name)) || (folder === layout.failed && name.endsWith(".error.json.tmp"))));
     for (const name of temporary) {
       await removeIfPresent(join(folder, name)).catch((error: unknown) => warnSpool("DISKPIPE_SPOOL_CLEANUP", `cannot remove ${name}`, error));
     }

@@ -194,6 +194,23 @@ describe("spool recovery after a crash (crafted journals)", () => {
     await again.stop();
   });
 
+  it("never takes over a lock of another host, nor removes its temporary outputs (a spool on shared storage)", async () => {
+    const { HOST_TAG } = await import("../../src/core/io/temp.ts");
+    const root = crashedSpool(dir, "shared-host", []);
+    writeFileSync(join(root, "watch.pid"), "4194000 other-host\n");
+    await assert.rejects(open(root), /watched by process 4194000 on other-host \(if that watcher is gone, remove/);
+    rmSync(join(root, "watch.pid"));
+    const other = HOST_TAG === "00000000" ? "11111111" : "00000000";
+    const theirs = `.x.qcow2.diskpipe-tmp-${other}-4194000-0badf00d`;
+    const ours = `.y.qcow2.diskpipe-tmp-${HOST_TAG}-4194001-0badf00d`;
+    writeFileSync(join(root, "done", theirs), "partial");
+    writeFileSync(join(root, "done", ours), "partial");
+    const spool = await open(root);
+    await spool.stop();
+    assert.ok(existsSync(join(root, "done", theirs)), "another host's temporary output was removed");
+    assert.ok(!existsSync(join(root, "done", ours)), "this host's dead temporary output stayed");
+  });
+
   it("validates sidecars with zod and names each bad field", () => {
     assert.deepEqual(parseSidecar('{"from":"vmdk","maxSize":"2G","checksum":"sha256:' + "a".repeat(64) + '"}', "x.json"), {
       from: "vmdk",

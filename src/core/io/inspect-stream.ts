@@ -5,7 +5,7 @@ import { inspectImage } from "../inspect/index.ts";
 import type { InspectOptions, InspectResult } from "../inspect/types.ts";
 import { boundDownload, type SizeBounds } from "./download-limits.ts";
 import { GrowingFile } from "./growing-file.ts";
-import { workRootFor } from "./temp.ts";
+import { OWNER_TAG, workRootFor } from "./temp.ts";
 import { privateDirectory } from "./work-root.ts";
 import { download } from "./http-download.ts";
 import { redactUrl } from "./http.ts";
@@ -30,7 +30,7 @@ export async function inspectStream(
 ): Promise<InspectResult> {
   const directory = where.directory ?? workRootFor(undefined);
   await privateDirectory(directory, "workDir");
-  const file = await GrowingFile.create(join(directory, `inspect-${process.pid}-${randomBytes(4).toString("hex")}`));
+  const file = await GrowingFile.create(join(directory, `inspect-${OWNER_TAG}-${randomBytes(4).toString("hex")}`));
   if (where.size !== undefined) file.expect(where.size);
   let settled = false;
   const inspection = inspectImage(file.reader(), options).finally(() => (settled = true));
@@ -99,7 +99,7 @@ export async function inspectUrl(url: string, options: InspectOptions = {}, sett
   }
   const directory = how.directory ?? workRootFor(undefined);
   await privateDirectory(directory, "workDir");
-  const file = await GrowingFile.create(join(directory, `inspect-${process.pid}-${randomBytes(4).toString("hex")}`));
+  const file = await GrowingFile.create(join(directory, `inspect-${OWNER_TAG}-${randomBytes(4).toString("hex")}`));
   const controller = new AbortController();
   const stop = () => controller.abort(how.signal?.reason);
   how.signal?.addEventListener("abort", stop, { once: true });

@@ -1,13 +1,17 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { processAlive } from "./process-alive.ts";
-
-/** Names of the per-process folders under a work root: `job-<pid>-…` and `fetch-<pid>-…`. */
-const OWNED = /^(?:job|fetch)-(\d+)-/;
+import { HOST_TAG } from "./temp.ts";
 
 /**
- * Removes the job and temporary-image folders a crashed run left under `workRoot`: those whose
- * process is gone. Folders of live processes (this one included) are left alone, and nothing
+ * Names of the per-process entries under a work root: `job-<pid>@<host>-…`, `fetch-…` and
+ * `inspect-…` (`@<host>` missing in names made before it was added).
+ */
+const OWNED = /^(?:job|fetch|inspect)-(\d+)(?:@([0-9a-f]{8}))?-/;
+
+/**
+ * Removes the job and temporary-image folders (and inspection spools) a crashed run of this
+ * host left under `workRoot`: those whose process is gone. Folders of live processes (this one included) are left alone, and nothing
  * outside `workRoot` is touched. Returns the names removed.
  *
  * @example
@@ -18,7 +22,10 @@ const OWNED = /^(?:job|fetch)-(\d+)-/;
 export async function sweepStale(workRoot: string, isAlive: (pid: number) => boolean = processAlive): Promise<string[]> {
   const names = await readdir(workRoot).catch(() => [] as string[]);
   const stale = names.filter((name) => {
-    const pid = Number(OWNED.exec(name)?.[1] ?? Number.NaN);
+    const owner = OWNED.exec(name);
+    const pid = Number(owner?.[1] ?? Number.NaN);
+    // A process of another host (a work directory on shared storage) is not ours to judge.
+    if (owner?.[2] !== undefined && owner[2] !== HOST_TAG) return false;
     return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid);
   });
   await Promise.all(stale.map((name) => rm(join(workRoot, name), { recursive: true, force: true }).catch(() => undefined)));

@@ -21,6 +21,16 @@ export const TEMP_MARKER = ".diskpipe-tmp-";
 export const HOST_TAG = createHash("sha256").update(hostname()).digest("hex").slice(0, 8);
 
 /**
+ * The part of a work-root entry's name that says whose it is: `<pid>@<host tag>`.
+ *
+ * @example
+ * ```ts
+ * `job-${OWNER_TAG}-…`; // "job-4242@3f2a9c1b-…"
+ * ```
+ */
+export const OWNER_TAG = `${process.pid}@${HOST_TAG}`;
+
+/**
  * The folder jobs and temporary images live in: `<workDir>/diskpipe`, or without a `workDir`
  * `diskpipe-<uid>` in the OS temp dir (one per user, so users of one machine never share it).
  *

@@ -1,13 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { OWNER_TAG } from "./temp.ts";
 
 /**
  * The prefix of the directories temporary images live in, under the pipeline's work root.
  *
  * @example
  * ```ts
- * name.startsWith(FETCH_DIR_PREFIX); // "fetch-4242-9c1b…"
+ * name.startsWith(FETCH_DIR_PREFIX); // "fetch-4242@3f2a9c1b-9c1b…"
  * ```
  */
 export const FETCH_DIR_PREFIX = "fetch-";
@@ -30,11 +31,11 @@ export function temporaryKey(owner: string, location: string): string {
  *
  * @example
  * ```ts
- * const dir = await makeFetchDir("/var/tmp/diskpipe"); // "/var/tmp/diskpipe/fetch-4242-9c1b…"
+ * const dir = await makeFetchDir("/var/tmp/diskpipe"); // "/var/tmp/diskpipe/fetch-4242@3f2a9c1b-9c1b…"
  * ```
  */
 export async function makeFetchDir(workRoot: string): Promise<string> {
-  const dir = join(workRoot, `${FETCH_DIR_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
+  const dir = join(workRoot, `${FETCH_DIR_PREFIX}${OWNER_TAG}-${randomBytes(6).toString("hex")}`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   return dir;
 }

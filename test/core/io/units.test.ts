@@ -144,6 +144,18 @@ describe("stale sweep", () => {
     assert.deepEqual(readdirSync(dir).sort(), ["fetch-1-dd", `job-${process.pid}-aaaa-1`, "notes.txt", "other-999999993-x"].sort());
   });
 
+  it("judges only this host's processes (a work directory on shared storage), and sweeps inspection spools too", async () => {
+    const { HOST_TAG } = await import("../../../src/core/io/temp.ts");
+    const other = HOST_TAG === "00000000" ? "11111111" : "00000000";
+    const names = [`job-999999981@${other}-a-1`, `job-999999982@${HOST_TAG}-b-2`, `fetch-999999983@${other}-c`, `inspect-999999984@${HOST_TAG}-d`];
+    const shared = join(dir, "shared");
+    mkdirSync(shared);
+    for (const name of names) mkdirSync(join(shared, name));
+    const removed = await sweepStale(shared, () => false);
+    assert.deepEqual(removed.sort(), [`inspect-999999984@${HOST_TAG}-d`, `job-999999982@${HOST_TAG}-b-2`]);
+    assert.deepEqual(readdirSync(shared).sort(), [`fetch-999999983@${other}-c`, `job-999999981@${other}-a-1`]);
+  });
+
   it("is called by a pipeline once at start-up", async () => {
     const { createPipeline } = await import("../../../src/core/pipeline.ts");
     const work = join(dir, "w");
