@@ -31,6 +31,15 @@ export function makeRaw(path: string, size: number, seed = 1): string {
   return path;
 }
 
+/** A qcow2 naming a backing file (`base.qcow2`, made beside it): the hostile image most tests refuse. */
+export function makeBackedQcow2(dir: string, name = "evil.qcow2"): string {
+  const base = join(dir, "base.qcow2");
+  qemuImg("create", "-q", "-f", "qcow2", base, "1M");
+  const evil = join(dir, name);
+  qemuImg("create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", evil);
+  return evil;
+}
+
 /** Converts a raw image into `format` with qemu-img; returns the new path. */
 export function makeImage(raw: string, format: string, path: string, options: string[] = []): string {
   qemuImg("convert", "-f", "raw", "-O", format, ...options, raw, path);

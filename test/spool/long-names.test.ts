@@ -6,7 +6,7 @@ import { createPipeline } from "../../src/core/pipeline.ts";
 import { defaultConfig } from "../../src/scripting.ts";
 import { createSpool, type Spool } from "../../src/spool/spool.ts";
 import type { SpoolJob } from "../../src/spool/types.ts";
-import { makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../helpers/images.ts";
+import { makeBackedQcow2, makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
 import { allNames, filesIn, nextEvent, readJournal, within } from "./helpers.ts";
 
 const bytes = (text: string) => Buffer.byteLength(text);
@@ -60,9 +60,7 @@ describe("spool: names at the file-system limit (255 bytes, real qemu-img)", () 
     mkdirSync(dir, { recursive: true });
     raw = makeRaw(join(dir, "disk.raw"), 4 * 1024 * 1024);
     vmdk = makeImage(raw, "vmdk", join(dir, "disk.vmdk"));
-    qemuImg("create", "-q", "-f", "qcow2", join(dir, "base.qcow2"), "1M");
-    evil = join(dir, "evil.qcow2");
-    qemuImg("create", "-q", "-f", "qcow2", "-b", join(dir, "base.qcow2"), "-F", "qcow2", evil);
+    evil = makeBackedQcow2(dir);
     spool = createSpool({ root, pipeline: createPipeline(await defaultConfig()), settleMs: 100 });
     await spool.start();
   });

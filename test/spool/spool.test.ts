@@ -6,7 +6,7 @@ import { createPipeline } from "../../src/core/pipeline.ts";
 import { defaultConfig } from "../../src/scripting.ts";
 import { createSpool, type Spool } from "../../src/spool/spool.ts";
 import type { SpoolEvent, SpoolJob } from "../../src/spool/types.ts";
-import { makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../helpers/images.ts";
+import { makeBackedQcow2, makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
 import { filesIn, readJournal, waitFor } from "./helpers.ts";
 
 describe("spool (in process, real qemu-img)", () => {
@@ -30,9 +30,7 @@ describe("spool (in process, real qemu-img)", () => {
     mkdirSync(images, { recursive: true });
     raw = makeRaw(join(images, "disk.raw"), 8 * 1024 * 1024);
     vmdk = makeImage(raw, "vmdk", join(images, "disk.vmdk"));
-    qemuImg("create", "-q", "-f", "qcow2", join(images, "base.qcow2"), "1M");
-    evil = join(images, "evil.qcow2");
-    qemuImg("create", "-q", "-f", "qcow2", "-b", join(images, "base.qcow2"), "-F", "qcow2", evil);
+    evil = makeBackedQcow2(images);
     // Present before the watcher starts: must be picked up.
     drop("vhd", "early.vmdk", vmdk);
     spool = createSpool({ root, pipeline: createPipeline(await defaultConfig()), settleMs: 100, onEvent: (e) => events.push(e) });
