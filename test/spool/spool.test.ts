@@ -84,7 +84,9 @@ describe("spool (in process, real qemu-img)", () => {
     mkdirSync(folder, { recursive: true });
     copyFileSync(vmdk, join(folder, "slow.vmdk.part"));
     copyFileSync(vmdk, join(folder, ".hidden.vmdk"));
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    // A file dropped after them and claimed shows the watcher has looked at the folder since.
+    copyFileSync(vmdk, join(folder, "marker-a.vmdk"));
+    await finished("marker-a.vmdk");
     assert.equal(jobNamed("slow.vmdk.part"), undefined);
     assert.equal(jobNamed(".hidden.vmdk"), undefined);
     assert.ok(existsSync(join(folder, "slow.vmdk.part")));
@@ -142,7 +144,9 @@ describe("spool (in process, real qemu-img)", () => {
     const job = await finished("link.vmdk");
     assert.equal(job.state, "failed");
     assert.match(job.error!.message, /not a regular file/);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Dropped after the linked folder appeared: once it is claimed, the watcher has seen the folder.
+    copyFileSync(vmdk, join(root, "incoming", "qcow2", "marker-b.vmdk"));
+    await finished("marker-b.vmdk");
     assert.equal(jobNamed("host.vmdk"), undefined, "nothing claimed through a linked folder");
     assert.ok(existsSync(join(outside, "host.vmdk")), "the linked file stays where it is");
     assert.ok(!filesIn(root, "done").includes("link.qcow2"));

@@ -91,8 +91,8 @@ describe("diskpipe watch (real CLI, SIGKILL and SIGTERM)", () => {
     assert.equal((await second.exited).code, 0);
 
     const third = watch(root, 0);
+    // Recovery is done before "watching" is printed: a job it would redo is journaled by then.
     await waitFor(() => third.stderr().includes("watching"), "the third start");
-    await new Promise((resolve) => setTimeout(resolve, 500));
     third.child.kill("SIGTERM");
     assert.equal((await third.exited).code, 0);
     assert.equal(readJournal(root).length, 4, "a done job is not redone");

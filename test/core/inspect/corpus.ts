@@ -5,8 +5,10 @@
  * qemu's LUKS key derivation, which runs in the background while the rest is built.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { appendFileSync, closeSync, copyFileSync, ftruncateSync, openSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { appendFileSync, closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { crc32, crc32c } from "../../../src/core/inspect/crc.ts";
 import type { InspectOptions } from "../../../src/core/inspect/types.ts";
@@ -502,4 +504,35 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
 
   images.push(...buildProbeCases(dir));
   return images;
+}
+
+/**
+ * {@link buildCorpus}, kept between processes when `DISKPIPE_CORPUS_CACHE` names a directory
+ * (mutation testing runs the inspector's tests once per mutant): the corpus is built once per
+ * version of its builders, then read only. Without the variable it builds into `dir`.
+ *
+ * @example
+ * ```ts
+ * const corpus = await cachedCorpus(dir);
+ * ```
+ */
+export async function cachedCorpus(dir: string): Promise<CorpusImage[]> {
+  const cache = process.env.DISKPIPE_CORPUS_CACHE;
+  if (!cache) return buildCorpus(dir);
+  const here = dirname(fileURLToPath(import.meta.url));
+  const source = ["corpus.ts", "probe-cases.ts"].map((name) => readFileSync(join(here, name), "utf8")).join("\n");
+  const place = join(cache, createHash("sha256").update(source).digest("hex").slice(0, 16));
+  const manifest = join(place, "manifest.json");
+  if (existsSync(manifest)) return JSON.parse(readFileSync(manifest, "utf8")) as CorpusImage[];
+  const building = `${place}.${process.pid}`;
+  mkdirSync(building, { recursive: true });
+  const built = JSON.stringify(await buildCorpus(building));
+  try {
+    renameSync(building, place);
+  } catch {
+    rmSync(building, { recursive: true, force: true }); // another process finished first
+    return JSON.parse(readFileSync(manifest, "utf8")) as CorpusImage[];
+  }
+  writeFileSync(manifest, built.replaceAll(building, place));
+  return JSON.parse(readFileSync(manifest, "utf8")) as CorpusImage[];
 }

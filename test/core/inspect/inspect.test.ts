@@ -4,14 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { builtinDetectors, inspectFile, problemCodes } from "../../../src/core/inspect/index.ts";
-import { buildCorpus, qemuInfo, type CorpusImage } from "./corpus.ts";
+import { cachedCorpus, qemuInfo, type CorpusImage } from "./corpus.ts";
 
 let dir: string;
 let corpus: CorpusImage[];
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "diskpipe-inspect-"));
-  corpus = await buildCorpus(dir);
+  corpus = await cachedCorpus(dir);
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// `npm run mutate [-- GROUP…]`: mutation testing of the safety-critical code with Stryker (its
+// tap runner over node's test runner, TypeScript through tsx). Each group mutates a few source
+// files and runs only the test files that exercise them; the table at the end gives the score
+// per file. Not part of `npm test`: a full run takes hours on two cores.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const reports = join(root, "reports", "mutation");
+
+/**
+ * What each group mutates and which tests judge it. `cli`: the tests run the built command
+ * too, so the sandbox is built (the instrumented build carries the mutants into the child
+ * processes) and coverage is not used to skip tests (a child's coverage is not measured).
+ */
+export const GROUPS = {
+  inspect: {
+    mutate: ["src/core/inspect/**/*.ts", "!src/core/inspect/types.ts"],
+    tests: ["test/core/inspect/inspect.test.ts", "test/core/inspect/units.test.ts", "test/core/inspect/stream.test.ts", "test/core/inspect/memory.test.ts"],
+  },
+  stages: { mutate: ["src/core/stages/inspect.ts"], tests: ["test/core/stages/inspect.test.ts", "test/core/pipeline.test.ts"] },
+  "qemu-img": {
+    mutate: ["src/core/qemu-img.ts"],
+    tests: ["test/core/qemu-img.test.ts", "test/core/io/throttle.test.ts", "test/core/stages/inspect.test.ts", "test/plugins/luks/luks-work.test.ts"],
+    cli: true,
+  },
+  http: {
+    mutate: ["src/core/io/http.ts", "src/core/io/http-download.ts", "src/core/io/http-source.ts", "src/core/io/redirects.ts", "src/core/io/download-limits.ts"],
+    tests: ["test/core/io/redirects.test.ts", "test/core/io/download-bounds.test.ts", "test/core/io/http-source.test.ts", "test/core/io/units.test.ts"],
+    cli: true,
+  },
+  dashboard: {
+    mutate: ["src/dashboard/guard.ts", "src/dashboard/auth.ts", "src/dashboard/serve-dashboard.ts", "src/cli/watch.ts"],
+    tests: ["test/dashboard/serve-dashboard.test.ts", "test/dashboard/app.test.ts"],
+    cli: true,
+  },
+  tar: { mutate: ["src/plugins/xenserver-ovf/extract.ts"], tests: ["test/plugins/xenserver-ovf/extract.test.ts"] },
+  spool: { mutate: ["src/spool/claim.ts", "src/spool/recovery.ts"], tests: ["test/spool/recovery.test.ts", "test/spool/unrecorded-failure.test.ts", "test/spool/spool.test.ts"] },
+  trust: {
+    mutate: ["src/core/io/pin-source.ts", "src/core/io/other-writers.ts", "src/core/io/work-root.ts", "src/core/io/open-regular.ts", "src/core/redact.ts", "src/plugins/luks/passphrase.ts", "src/spool/sidecar.ts"],
+    tests: ["test/core/io/path-source.test.ts", "test/core/redact.test.ts", "test/plugins/luks/passphrase.test.ts", "test/spool/sidecar-trust.test.ts", "test/spool/recovery.test.ts"],
+  },
+};
+
+function configFor(name, group) {
+  return {
+    testRunner: "tap",
+    tap: { testFiles: group.tests, nodeArgs: ["--import", "tsx"] },
+    mutate: group.mutate,
+    coverageAnalysis: group.cli ? "off" : "perTest",
+    ...(group.cli && { buildCommand: "node node_modules/typescript/bin/tsc -p tsconfig.json" }),
+    ignoreStatic: true,
+    concurrency: 2,
+    timeoutMS: 30_000,
+    incremental: true,
+    incrementalFile: join(reports, `${name}.incremental.json`),
+    reporters: ["progress", "json"],
+    jsonReporter: { fileName: join(reports, `${name}.json`) },
+    tempDirName: join(root, ".stryker-tmp"),
+    cleanTempDir: "always",
+    ignorePatterns: ["dist", "demo-output", "reports", ".bench", "bench", "docs", "examples"],
+    plugins: ["@stryker-mutator/tap-runner"],
+  };
+}
+
+/** Mutants by file and state, from a Stryker JSON report. */
+function tally(reportPath) {
+  const report = JSON.parse(readFileSync(reportPath, "utf8"));
+  return Object.entries(report.files).map(([file, { mutants }]) => {
+    const count = (...states) => mutants.filter((m) => states.includes(m.status)).length;
+    const killed = count("Killed", "Timeout");
+    const survived = count("Survived", "NoCoverage");
+    const ignored = count("Ignored");
+    const valid = killed + survived;
+    return { file: relative(root, join(root, file)), killed, survived, ignored, score: valid === 0 ? 100 : (100 * killed) / valid };
+  });
+}
+
+function main(names) {
+  const unknown = names.filter((name) => !(name in GROUPS));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown group ${unknown.join(", ")} (known: ${Object.keys(GROUPS).join(", ")})\n`);
+    return 2;
+  }
+  mkdirSync(reports, { recursive: true });
+  const rows = [];
+  for (const name of names.length > 0 ? names : Object.keys(GROUPS)) {
+    const config = join(reports, `${name}.config.json`);
+    writeFileSync(config, `${JSON.stringify(configFor(name, GROUPS[name]), null, 2)}\n`);
+    process.stderr.write(`mutate: group ${name}\n`);
+    // The inspector's corpus is built once and read by every mutant's run of its tests.
+    const env = { ...process.env, DISKPIPE_CORPUS_CACHE: join(reports, "corpus") };
+    const run = spawnSync(process.execPath, [join(root, "node_modules", "@stryker-mutator", "core", "bin", "stryker.js"), "run", config], { cwd: root, stdio: "inherit", env });
+    const report = join(reports, `${name}.json`);
+    if (run.status !== 0 || !existsSync(report)) {
+      process.stderr.write(`mutate: group ${name} failed (exit ${run.status})\n`);
+      return 1;
+    }
+    rows.push(...tally(report).map((row) => ({ group: name, ...row })));
+  }
+  const lines = ["| group | file | killed | survived | equivalent (ignored) | score |", "|---|---|---|---|---|---|"];
+  for (const r of rows) lines.push(`| ${r.group} | \`${r.file}\` | ${r.killed} | ${r.survived} | ${r.ignored} | ${r.score.toFixed(1)} % |`);
+  const killed = rows.reduce((s, r) => s + r.killed, 0);
+  const survived = rows.reduce((s, r) => s + r.survived, 0);
+  lines.push(`| all | | ${killed} | ${survived} | ${rows.reduce((s, r) => s + r.ignored, 0)} | ${((100 * killed) / Math.max(1, killed + survived)).toFixed(1)} % |`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = main(process.argv.slice(2));
