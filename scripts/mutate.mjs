@@ -62,7 +62,8 @@ function configFor(name, group) {
     tempDirName: join(root, ".stryker-tmp"),
     cleanTempDir: "always",
     ignorePatterns: ["dist", "demo-output", "reports", ".bench", "bench", "docs", "examples"],
-    plugins: ["@stryker-mutator/tap-runner"],
+    plugins: ["@stryker-mutator/tap-runner", join(root, "scripts", "stryker-message-ignorer.mjs")],
+    ignorers: ["messages"],
   };
 }
 
