@@ -52,7 +52,7 @@ function configFor(name, group) {
     mutate: group.mutate,
     coverageAnalysis: group.cli ? "off" : "perTest",
     ...(group.cli && { buildCommand: "node node_modules/typescript/bin/tsc -p tsconfig.json" }),
-    ignoreStatic: true,
+    ignoreStatic: !group.cli,
     concurrency: 2,
     timeoutMS: 30_000,
     incremental: true,
