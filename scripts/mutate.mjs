@@ -21,7 +21,10 @@ export const GROUPS = {
     mutate: ["src/core/inspect/**/*.ts", "!src/core/inspect/types.ts"],
     tests: ["test/core/inspect/inspect.test.ts", "test/core/inspect/units.test.ts", "test/core/inspect/stream.test.ts", "test/core/inspect/memory.test.ts"],
   },
-  stages: { mutate: ["src/core/stages/inspect.ts"], tests: ["test/core/stages/inspect.test.ts", "test/core/pipeline.test.ts"] },
+  stages: {
+    mutate: ["src/core/stages/inspect.ts"],
+    tests: ["test/core/stages/inspect.test.ts", "test/core/pipeline.test.ts", "test/core/stages/inspect-units.test.ts", "test/core/stages/second-opinion.test.ts"],
+  },
   "qemu-img": {
     mutate: ["src/core/qemu-img.ts"],
     tests: ["test/core/qemu-img.test.ts", "test/core/io/throttle.test.ts", "test/core/stages/inspect.test.ts", "test/plugins/luks/luks-work.test.ts"],
@@ -41,7 +44,20 @@ export const GROUPS = {
   spool: { mutate: ["src/spool/claim.ts", "src/spool/recovery.ts"], tests: ["test/spool/recovery.test.ts", "test/spool/unrecorded-failure.test.ts", "test/spool/spool.test.ts"] },
   trust: {
     mutate: ["src/core/io/pin-source.ts", "src/core/io/other-writers.ts", "src/core/io/work-root.ts", "src/core/io/open-regular.ts", "src/core/redact.ts", "src/plugins/luks/passphrase.ts", "src/spool/sidecar.ts"],
-    tests: ["test/core/io/path-source.test.ts", "test/core/redact.test.ts", "test/plugins/luks/passphrase.test.ts", "test/spool/sidecar-trust.test.ts", "test/spool/recovery.test.ts"],
+    tests: [
+      "test/core/io/path-source.test.ts",
+      "test/core/redact.test.ts",
+      "test/plugins/luks/passphrase.test.ts",
+      "test/spool/sidecar-trust.test.ts",
+      "test/spool/recovery.test.ts",
+      "test/core/io/open-regular.test.ts",
+      "test/core/io/other-writers.test.ts",
+      "test/core/io/pin-source.test.ts",
+      "test/core/io/pin-source-devices.test.ts",
+      "test/core/io/work-root.test.ts",
+      "test/plugins/luks/passphrase-units.test.ts",
+      "test/spool/sidecar.test.ts",
+    ],
   },
 };
 
@@ -51,7 +67,8 @@ function configFor(name, group) {
     tap: { testFiles: group.tests, nodeArgs: ["--import", "tsx"] },
     mutate: group.mutate,
     coverageAnalysis: group.cli ? "off" : "perTest",
-    ...(group.cli && { buildCommand: "node node_modules/typescript/bin/tsc -p tsconfig.json" }),
+    // Built from the instrumented sources without type checking (the sandbox gets node_modules only later).
+    ...(group.cli && { buildCommand: `${JSON.stringify(process.execPath)} ${JSON.stringify(join(root, "node_modules", "typescript", "bin", "tsc"))} -p tsconfig.json --noCheck` }),
     ignoreStatic: !group.cli,
     concurrency: 2,
     timeoutMS: 30_000,
