@@ -46,9 +46,9 @@ export async function inspectJob(job: RunningJob, registry: FormatRegistry, stre
 /** Throws an ImageRejectedError (exit 3) listing the problems when the result is not safe. */
 export function rejectUnsafe(result: InspectResult, name: string): void {
   if (result.safe) return;
-  const error = new ImageRejectedError(`${name} rejected`, result.problems, { stage: "inspect" });
   // The error's own code is printed after the message: a problem of the same code does not repeat it.
-  const summary = result.problems.map((p) => (p.code === error.code ? p.message : `${p.message} [${p.code}]`)).join("; ");
+  const { code } = new ImageRejectedError("", result.problems);
+  const summary = result.problems.map((p) => (p.code === code ? p.message : `${p.message} [${p.code}]`)).join("; ");
   throw new ImageRejectedError(`${name} rejected: ${summary}`, result.problems, { stage: "inspect" });
 }
 
@@ -66,9 +66,10 @@ async function secondOpinion(job: RunningJob, registry: FormatRegistry, result: 
   const data = info["format-specific"]?.data;
   if (data?.["data-file"]) disagree(`qemu-img sees an external data file (${data["data-file"]})`);
   const createType = data?.["create-type"];
-  if (info.format === "vmdk" && createType && !SAFE_VMDK_TYPES.has(createType)) disagree(`VMDK create type ${createType} is not allowed`);
-  if (job.spec.maxSize !== undefined && info["virtual-size"] > job.spec.maxSize) {
-    problems.push({ code: "too-large", message: `virtual size ${info["virtual-size"]} exceeds the limit of ${job.spec.maxSize} bytes` });
+  if (createType && !SAFE_VMDK_TYPES.has(createType)) disagree(`VMDK create type ${createType} is not allowed`);
+  const limit = job.spec.maxSize ?? Infinity;
+  if (info["virtual-size"] > limit) {
+    problems.push({ code: "too-large", message: `virtual size ${info["virtual-size"]} exceeds the limit of ${limit} bytes` });
   }
   if (problems.length > 0) {
     throw new ImageRejectedError(`${job.spec.source} rejected: ${problems.map((p) => p.message).join("; ")}`, problems, { stage: "inspect" });

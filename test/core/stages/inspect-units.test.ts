@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ImageRejectedError, type Problem } from "../../../src/core/errors.ts";
+import { inspectFile } from "../../../src/core/inspect/index.ts";
+import type { InspectResult } from "../../../src/core/inspect/types.ts";
+import { registerFormats } from "../../../src/core/inspector.ts";
+import { createJobContext, type RunningJob } from "../../../src/core/job-context.ts";
+import type { JobSpec } from "../../../src/core/job.ts";
+import { defineFormat, definePlugin } from "../../../src/core/plugin.ts";
+import { QemuImg } from "../../../src/core/qemu-img.ts";
+import { inspectOptionsFor, rejectUnsafe } from "../../../src/core/stages/inspect.ts";
+import { ami } from "../../../src/plugins/ami/index.ts";
+import { failure } from "../../helpers/failure.ts";
+import { makeBackedQcow2, makeImage, makeRaw, tempDir } from "../../helpers/images.ts";
+
+const SIZE = 2 * 1024 * 1024;
+
+/** A plugin format with a detector of its own, so the registry hands the inspector one. */
+const marked = definePlugin({
+  name: "marked",
+  formats: [defineFormat({ name: "marked", detect: async () => null })],
+});
+
+describe("inspectOptionsFor: what the inspector is told about a job", () => {
+  const { dir, cleanup } = tempDir();
+  const { formats } = registerFormats([ami(), marked]);
+  const jobs: RunningJob[] = [];
+  let qcow2 = "";
+  let vmdk = "";
+  before(() => {
+    const raw = makeRaw(join(dir, "disk.raw"), SIZE);
+    qcow2 = makeImage(raw, "qcow2", join(dir, "disk.qcow2"));
+    vmdk = makeImage(raw, "vmdk", join(dir, "disk.vmdk"));
+  });
+  after(async () => {
+    for (const job of jobs) await job.runCleanups();
+    cleanup();
+  });
+
+  async function jobFor(spec: Partial<JobSpec>, image?: { path: string; claimed?: string }): Promise<RunningJob> {
+    const job = await createJobContext({
+      spec: { source: image?.path ?? qcow2, destination: join(dir, "out.raw"), to: "raw", ...spec },
+      workRoot: join(dir, "work"),
+      qemu: new QemuImg(),
+      formats,
+      emit: () => {},
+    });
+    jobs.push(job);
+    if (image) job.image = { ...image, temporary: false };
+    return job;
+  }
+
+  async function optionsOf(spec: Partial<JobSpec>, image?: { path: string; claimed?: string }): Promise<Record<string, unknown>> {
+    const { detectors, ...rest } = inspectOptionsFor(await jobFor(spec, image), formats);
+    assert.deepEqual(
+      detectors?.map((d) => d.name),
+      ["marked"],
+    );
+    return rest;
+  }
+
+  it("takes the claim of the local image before the request's", async () => {
+    assert.deepEqual(await optionsOf({ from: "xenserver-ovf" }, { path: vmdk, claimed: "vmdk" }), { claimed: "vmdk" });
+  });
+
+  it("takes the request's claim when the local image has none, or before there is one (a streamed source)", async () => {
+    assert.deepEqual(await optionsOf({ from: "qcow2" }, { path: qcow2 }), { claimed: "qcow2" });
+    assert.deepEqual(await optionsOf({ from: "qcow2" }), { claimed: "qcow2" });
+  });
+
+  it("sets no claim, no accepts and no bound that nobody asked for", async () => {
+    assert.deepEqual(await optionsOf({}), {});
+    assert.deepEqual(await optionsOf({}, { path: qcow2 }), {});
+  });
+
+  it("passes what a plugin's claim accepts, and only the claim for formats without such a list or unknown ones", async () => {
+    assert.deepEqual(await optionsOf({ from: "ami" }), { claimed: "ami", accepts: ["raw", "qcow2"] });
+    assert.deepEqual(await optionsOf({ from: "vmdk" }), { claimed: "vmdk" });
+    assert.deepEqual(await optionsOf({ from: "nonesuch" }), { claimed: "nonesuch" });
+  });
+
+  it("passes the job's size bound", async () => {
+    assert.deepEqual(await optionsOf({ from: "qcow2", maxSize: SIZE }), { claimed: "qcow2", maxSize: SIZE });
+    assert.deepEqual(await optionsOf({ maxSize: 0 }), { maxSize: 0 });
+  });
+
+  it("makes the inspector apply the claim's accepts list and the size bound itself", async () => {
+    const ok = await inspectFile(qcow2, inspectOptionsFor(await jobFor({ from: "ami", maxSize: SIZE }), formats));
+    assert.deepEqual(ok.problems, []);
+    const mismatch = await inspectFile(vmdk, inspectOptionsFor(await jobFor({ from: "ami" }), formats));
+    assert.deepEqual(
+      mismatch.problems.map((p) => p.code),
+      ["format-mismatch"],
+    );
+    const large = await inspectFile(qcow2, inspectOptionsFor(await jobFor({ maxSize: SIZE - 512 }), formats));
+    assert.deepEqual(
+      large.problems.map((p) => p.code),
+      ["too-large"],
+    );
+  });
+});
+
+describe("rejectUnsafe: the error that refuses an image", () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+
+  const unsafe = (problems: Problem[]): InspectResult => ({ format: "qcow2", virtualSize: SIZE, actualSize: SIZE, safe: false, problems, matches: ["qcow2"], details: {} });
+
+  it("lets a safe result through", () => {
+    assert.equal(rejectUnsafe({ ...unsafe([]), safe: true }, "disk.qcow2"), undefined);
+  });
+
+  it("names each problem's code after its message, except the code the error itself carries", async () => {
+    const problems = [
+      { code: "format-mismatch", message: "the image was claimed to be raw but is qcow2" },
+      { code: "qcow2-backing-file", message: "qcow2 names a backing file" },
+    ];
+    const error = await failure(Promise.resolve().then(() => rejectUnsafe(unsafe(problems), "disk.img")));
+    assert.ok(error instanceof ImageRejectedError);
+    assert.equal(error.code, "format-mismatch");
+    assert.equal(error.exitCode, 3);
+    assert.equal(error.stage, "inspect");
+    assert.equal(error.message, "disk.img rejected: the image was claimed to be raw but is qcow2; qcow2 names a backing file [qcow2-backing-file]");
+    assert.deepEqual(error.problems, problems);
+  });
+
+  it("an image-rejected error names every problem's code", async () => {
+    const problems = [{ code: "too-large", message: "virtual size 2 exceeds the limit of 1 bytes" }];
+    const error = await failure(Promise.resolve().then(() => rejectUnsafe(unsafe(problems), "big.qcow2")));
+    assert.equal(error.code, "image-rejected");
+    assert.equal(error.stage, "inspect");
+    assert.equal(error.message, "big.qcow2 rejected: virtual size 2 exceeds the limit of 1 bytes [too-large]");
+  });
+
+  it("refuses a real backed qcow2 claimed as raw with both findings", async () => {
+    const result = await inspectFile(makeBackedQcow2(dir), { claimed: "raw" });
+    const error = await failure(Promise.resolve().then(() => rejectUnsafe(result, "evil.qcow2")));
+    assert.equal(error.code, "format-mismatch");
+    assert.equal(
+      error.message,
+      "evil.qcow2 rejected: qcow2 names a backing file, which qemu-img would open from the host [qcow2-backing-file]; the image was claimed to be raw but is qcow2 (v3)",
+    );
+  });
+});

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { inspectFile } from "../../../src/core/inspect/index.ts";
+import { registerFormats } from "../../../src/core/inspector.ts";
+import { createJobContext, type RunningJob } from "../../../src/core/job-context.ts";
+import type { JobSpec } from "../../../src/core/job.ts";
+import { createPipeline } from "../../../src/core/pipeline.ts";
+import { defineFormat, definePlugin } from "../../../src/core/plugin.ts";
+import { QemuImg } from "../../../src/core/qemu-img.ts";
+import { inspectJob } from "../../../src/core/stages/inspect.ts";
+import { failure } from "../../helpers/failure.ts";
+import { makeImage, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";
+
+const SIZE = 2 * 1024 * 1024;
+const MAGIC = "DISKPIPE-TEST-CONTAINER";
+
+/** A container-like format qemu-img cannot open: detected natively, no qemu driver. */
+const container = definePlugin({
+  name: "test-container",
+  formats: [
+    defineFormat({
+      name: "test-container",
+      writable: false,
+      async detect(reader) {
+        const head = Buffer.from(await reader.read(0, MAGIC.length));
+        return head.toString("latin1") === MAGIC ? { format: "test-container", virtualSize: SIZE, problems: [] } : null;
+      },
+    }),
+  ],
+});
+
+describe("inspectJob: the second opinion on its own", () => {
+  const { dir, cleanup } = tempDir();
+  const { formats } = registerFormats([container]);
+  const jobs: RunningJob[] = [];
+  /** A qemu-img that fails with qemu-img-missing whenever it is asked anything. */
+  const absent = new QemuImg({ binary: join(dir, "no-qemu-img") });
+  const images: Record<string, string> = {};
+  before(() => {
+    const raw = makeRaw(join(dir, "disk.raw"), SIZE);
+    images.qcow2 = makeImage(raw, "qcow2", join(dir, "disk.qcow2"));
+    images.streamOptimized = makeImage(raw, "vmdk", join(dir, "stream.vmdk"), ["-o", "subformat=streamOptimized"]);
+    images.monolithicSparse = makeImage(raw, "vmdk", join(dir, "sparse.vmdk"));
+    images.ploop = join(dir, "disk.hds");
+    qemuImg("create", "-q", "-f", "parallels", images.ploop, String(SIZE));
+    images.container = join(dir, "disk.container");
+    writeFileSync(images.container, Buffer.concat([Buffer.from(MAGIC, "latin1"), Buffer.alloc(64 * 1024 - MAGIC.length)]));
+  });
+  after(async () => {
+    for (const job of jobs) await job.runCleanups();
+    cleanup();
+  });
+
+  async function jobFor(path: string, spec: Partial<JobSpec> = {}, qemu = new QemuImg()): Promise<RunningJob> {
+    const job = await createJobContext({ spec: { source: path, destination: join(dir, "out.raw"), to: "raw", ...spec }, workRoot: join(dir, "work"), qemu, formats, emit: () => {} });
+    jobs.push(job);
+    job.image = { path, temporary: false };
+    return job;
+  }
+
+  for (const type of ["monolithicSparse", "streamOptimized"]) {
+    it(`accepts a ${type} VMDK qemu-img reads the same way, at exactly the size limit`, async () => {
+      const result = await inspectJob(await jobFor(images[type], { maxSize: SIZE }), formats);
+      assert.equal(result.format, "vmdk");
+      assert.equal(result.details.createType, type);
+      assert.equal(result.virtualSize, SIZE);
+    });
+  }
+
+  it("accepts an image of any size when the job sets no limit", async () => {
+    const result = await inspectJob(await jobFor(images.qcow2), formats);
+    assert.equal(result.virtualSize, SIZE);
+  });
+
+  it("enforces the size limit on qemu-img's size even when the inspection it is given did not", async () => {
+    const streamed = await inspectFile(images.qcow2, {});
+    assert.equal(streamed.safe, true);
+    const error = await failure(inspectJob(await jobFor(images.qcow2, { maxSize: SIZE - 512 }), formats, streamed));
+    assert.equal(error.code, "image-rejected");
+    assert.equal(error.exitCode, 3);
+    assert.equal(error.stage, "inspect");
+    assert.deepEqual(error.problems, [{ code: "too-large", message: `virtual size ${SIZE} exceeds the limit of ${SIZE - 512} bytes` }]);
+  });
+
+  it("does not ask qemu-img about a format it has no driver for (a container is unpacked first)", async () => {
+    const result = await inspectJob(await jobFor(images.container, {}, absent), formats);
+    assert.equal(result.format, "test-container");
+    assert.equal(result.safe, true);
+  });
+
+  it("does not ask qemu-img about a detected format no plugin registers", async () => {
+    const result = await inspectJob(await jobFor(images.ploop, {}, absent), formats);
+    assert.equal(result.format, "ploop");
+    assert.equal(result.safe, true);
+  });
+
+  it("a pipeline without the ploop plugin refuses a ploop image as an unknown format, not as a crash", async () => {
+    const error = await failure(createPipeline({ workDir: join(dir, "work") }).run({ source: images.ploop, destination: join(dir, "ploop.raw"), to: "raw" }));
+    assert.equal(error.code, "usage");
+    assert.match(error.message, /unknown format "ploop"/);
+  });
+});
