@@ -40,7 +40,10 @@ export const GROUPS = {
     tests: ["test/dashboard/serve-dashboard.test.ts", "test/dashboard/app.test.ts"],
     cli: true,
   },
-  tar: { mutate: ["src/plugins/xenserver-ovf/extract.ts"], tests: ["test/plugins/xenserver-ovf/extract.test.ts"] },
+  tar: {
+    mutate: ["src/plugins/xenserver-ovf/extract.ts"],
+    tests: ["test/plugins/xenserver-ovf/extract.test.ts", "test/plugins/xenserver-ovf/extract-bounds.test.ts", "test/plugins/xenserver-ovf/extract-sources.test.ts"],
+  },
   spool: { mutate: ["src/spool/claim.ts", "src/spool/recovery.ts"], tests: ["test/spool/recovery.test.ts", "test/spool/unrecorded-failure.test.ts", "test/spool/spool.test.ts"] },
   trust: {
     mutate: ["src/core/io/pin-source.ts", "src/core/io/other-writers.ts", "src/core/io/work-root.ts", "src/core/io/open-regular.ts", "src/core/redact.ts", "src/plugins/luks/passphrase.ts", "src/spool/sidecar.ts"],
@@ -76,7 +79,8 @@ function configFor(name, group) {
     incrementalFile: join(reports, `${name}.incremental.json`),
     reporters: ["progress", "json"],
     jsonReporter: { fileName: join(reports, `${name}.json`) },
-    tempDirName: join(root, ".stryker-tmp"),
+    // One per group: cleaning it removes the whole directory, so concurrent groups must not share it.
+    tempDirName: join(root, ".stryker-tmp", name),
     cleanTempDir: "always",
     ignorePatterns: ["dist", "demo-output", "reports", ".bench", "bench", "docs", "examples"],
     plugins: ["@stryker-mutator/tap-runner", join(root, "scripts", "stryker-message-ignorer.mjs")],
