@@ -106,8 +106,11 @@ export async function extractChain(
         let position = 0;
         for await (const chunk of entry as AsyncIterable<Uint8Array>) {
           position += chunk.length;
+          // Stryker disable next-line AssignmentOperator: only the bound below reads it, and that bound cannot trip (see there)
           streamed += chunk.length;
-          if (position > size || streamed > maxTotalBytes) throw reject(`${show(entry.header.name)} holds more bytes than declared`);
+          if (position > size) throw reject(`${show(entry.header.name)} holds more bytes than declared`);
+          // Stryker disable next-line ConditionalExpression,StringLiteral: a second bound, unreachable while each entry stops at its declared size and the declared sum at maxTotalBytes
+          if (streamed > maxTotalBytes) throw reject(`${show(entry.header.name)} holds more bytes than declared`);
           await file.write(position - chunk.length, chunk);
         }
         await file.finish(position);
@@ -178,6 +181,7 @@ async function openInput(source: string | AsyncIterable<Uint8Array>): Promise<{ 
   const first = Buffer.concat(head);
   async function* replay(): AsyncGenerator<Uint8Array> {
     try {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: a byte-mode Readable drops an empty chunk
       if (first.length > 0) yield first;
       for (;;) {
         const next = await iterator.next();
@@ -188,7 +192,9 @@ async function openInput(source: string | AsyncIterable<Uint8Array>): Promise<{ 
       await iterator.return?.();
     }
   }
-  return { stream: Readable.from(replay(), { objectMode: false }), gzipped: first[0] === 0x1f && first[1] === 0x8b };
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral: object mode only buffers 16 chunks ahead instead of 16 KiB; the same bytes reach the byte-mode stages
+  const stream = Readable.from(replay(), { objectMode: false });
+  return { stream, gzipped: first[0] === 0x1f && first[1] === 0x8b };
 }
 
 function byteLimit(limit: number): Transform {
