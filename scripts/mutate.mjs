@@ -48,12 +48,8 @@ export const GROUPS = {
   spool: { mutate: ["src/spool/claim.ts", "src/spool/recovery.ts"], tests: ["test/spool/recovery.test.ts", "test/spool/unrecorded-failure.test.ts", "test/spool/spool.test.ts"] },
   trust: {
     mutate: ["src/core/io/pin-source.ts", "src/core/io/other-writers.ts", "src/core/io/work-root.ts", "src/core/io/open-regular.ts", "src/core/redact.ts", "src/plugins/luks/passphrase.ts", "src/spool/sidecar.ts"],
+    // The fast unit tests first: a mutant they kill never waits for the slow end-to-end ones.
     tests: [
-      "test/core/io/path-source.test.ts",
-      "test/core/redact.test.ts",
-      "test/plugins/luks/passphrase.test.ts",
-      "test/spool/sidecar-trust.test.ts",
-      "test/spool/recovery.test.ts",
       "test/core/io/open-regular.test.ts",
       "test/core/io/other-writers.test.ts",
       "test/core/io/pin-source.test.ts",
@@ -61,6 +57,11 @@ export const GROUPS = {
       "test/core/io/work-root.test.ts",
       "test/plugins/luks/passphrase-units.test.ts",
       "test/spool/sidecar.test.ts",
+      "test/core/redact.test.ts",
+      "test/core/io/path-source.test.ts",
+      "test/plugins/luks/passphrase.test.ts",
+      "test/spool/sidecar-trust.test.ts",
+      "test/spool/recovery.test.ts",
     ],
   },
 };

@@ -38,7 +38,8 @@ if (!has("qemu-img")) needed.push("qemu-utils");
 if (forTests && !has("vhdiinfo")) needed.push("libvhdi-utils");
 if (forTests && !has("chromium")) needed.push("chromium");
 if (forTests && !has("strace")) needed.push("strace");
-if (needed.length) aptInstall(needed, "diskpipe converts with qemu-img; the tests also cross-check with vhdiinfo, drive Chromium and watch qemu-img's file opens with strace");
+if (forTests && !has("mkfs.btrfs")) needed.push("btrfs-progs");
+if (needed.length) aptInstall(needed, "diskpipe converts with qemu-img; the tests also cross-check with vhdiinfo, drive Chromium, watch qemu-img's file opens with strace and snapshot a source on a btrfs loop file system (a reflink)");
 
 const lock = join(root, "package-lock.json");
 const installed = join(root, "node_modules", ".package-lock.json");

@@ -75,6 +75,7 @@ export function escapeControl(text: string): string {
   return text.replace(CONTROL_CHARACTERS, (char) => {
     const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
     const code = char.charCodeAt(0);
+    // Stryker disable next-line EqualityOperator: `<=` differs only at U+0100, which CONTROL_CHARACTERS never matches
     return named[char] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`);
   });
 }

@@ -27,3 +27,39 @@ describe("redaction and escaping of what diskpipe shows", () => {
     assert.equal(escapeControl("plain text, ünïcode ✓"), "plain text, ünïcode ✓");
   });
 });
+
+describe("redactLocation: what counts as a secret, and what is left as written", () => {
+  it("replaces each secret value with REDACTED, keeping the rest of the URL", () => {
+    assert.equal(redactLocation("https://h/x?X-Amz-Signature=ab12&keep=1"), "https://h/x?X-Amz-Signature=REDACTED&keep=1");
+    assert.equal(redactLocation("https://h/x?passwd=a&access_token_2=b&keep=1"), "https://h/x?passwd=REDACTED&access_token_2=REDACTED&keep=1");
+    assert.equal(redactLocation("https://h/x#token=s3cr3t"), "https://h/x#REDACTED");
+  });
+
+  it("removes a user name alone and a password alone", () => {
+    assert.equal(redactLocation("https://u@h/x"), "https://h/x");
+    assert.equal(redactLocation("https://:pw@h/x"), "https://h/x");
+  });
+
+  it("keeps parameters that only contain a keyword or a cloud prefix inside a longer name", () => {
+    const kept = "https://h/x?tokenizer=1&monkey=2&prefix-x-amz-date=3&my-x-goog-zone=4";
+    assert.equal(redactLocation(kept), kept);
+  });
+
+  it("returns a location without secrets exactly as written, unnormalised", () => {
+    assert.equal(redactLocation("HTTPS://Example.COM:443/a/./x.qcow2"), "HTTPS://Example.COM:443/a/./x.qcow2");
+  });
+
+  it("leaves a local path alone even where the URL parser would read a scheme and a fragment into it", () => {
+    assert.equal(redactLocation("C:/Images/disk#key.qcow2"), "C:/Images/disk#key.qcow2");
+  });
+
+  it("strips only an unparseable URL's own user:password@, not text further on", () => {
+    assert.equal(redactLocation("http://[::1/mirror/https://cdn@host/disk.qcow2"), "http://[::1/mirror/https://cdn@host/disk.qcow2");
+  });
+});
+
+describe("escapeControl: escapes as a reader expects them", () => {
+  it("names CR and tab, and writes other controls as two hex digits", () => {
+    assert.equal(escapeControl("a\rb\tc\u0001d\u007f"), "a\\rb\\tc\\x01d\\x7f");
+  });
+});

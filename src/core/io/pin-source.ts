@@ -50,6 +50,7 @@ export async function pinSource(
   try {
     if (stats.isBlockDevice()) return { path: await realpath(location) };
     const real = await realpath(location).catch(() => undefined);
+    // Stryker disable next-line ArrowFunction: a failed stat giving undefined instead of false is the same falsy `same`
     const same = real !== undefined && (await stat(real).then((s) => s.dev === stats.dev && s.ino === stats.ino, () => false));
     const why = same ? await otherWriters(real, stats) : "its path changed while diskpipe opened it";
     if (real !== undefined && why === undefined) return { path: real };
