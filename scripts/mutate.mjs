@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run mutate [-- GROUP…]`: mutation testing of the safety-critical code with Stryker (its
+// `npm run mutate [-- GROUP… | GROUP --only FILE…]`: mutation testing of the safety-critical code with Stryker (its
 // tap runner over node's test runner, TypeScript through tsx). Each group mutates a few source
 // files and runs only the test files that exercise them; the table at the end gives the score
 // per file. Not part of `npm test`: a full run takes hours on two cores.
@@ -45,7 +45,20 @@ export const GROUPS = {
     mutate: ["src/plugins/xenserver-ovf/extract.ts"],
     tests: ["test/plugins/xenserver-ovf/extract.test.ts", "test/plugins/xenserver-ovf/extract-bounds.test.ts", "test/plugins/xenserver-ovf/extract-sources.test.ts"],
   },
-  spool: { mutate: ["src/spool/claim.ts", "src/spool/recovery.ts"], tests: ["test/spool/recovery.test.ts", "test/spool/unrecorded-failure.test.ts", "test/spool/spool.test.ts"] },
+  spool: {
+    mutate: ["src/spool/claim.ts", "src/spool/recovery.ts"],
+    // The fast unit tests first: a mutant they kill never waits for the end-to-end ones.
+    tests: [
+      "test/spool/claim.test.ts",
+      "test/spool/error-file.test.ts",
+      "test/spool/temporary-files.test.ts",
+      "test/spool/recovery-steps.test.ts",
+      "test/spool/retry-recovery.test.ts",
+      "test/spool/recovery.test.ts",
+      "test/spool/unrecorded-failure.test.ts",
+      "test/spool/spool.test.ts",
+    ],
+  },
   trust: {
     mutate: ["src/core/io/pin-source.ts", "src/core/io/other-writers.ts", "src/core/io/work-root.ts", "src/core/io/open-regular.ts", "src/core/redact.ts", "src/plugins/luks/passphrase.ts", "src/spool/sidecar.ts"],
     // The fast unit tests first: a mutant they kill never waits for the slow end-to-end ones.
@@ -75,7 +88,7 @@ function configFor(name, group) {
     // Built from the instrumented sources without type checking (the sandbox gets node_modules only later).
     ...(group.cli && { buildCommand: `${JSON.stringify(process.execPath)} ${JSON.stringify(join(root, "node_modules", "typescript", "bin", "tsc"))} -p tsconfig.json --noCheck` }),
     ignoreStatic: !group.cli,
-    concurrency: 2,
+    concurrency: Number(process.env.DISKPIPE_MUTATE_CONCURRENCY) || 2,
     timeoutMS: 30_000,
     incremental: true,
     incrementalFile: join(reports, `${name}.incremental.json`),
@@ -103,7 +116,31 @@ function tally(reportPath) {
   });
 }
 
-function main(names) {
+/**
+ * `GROUP --only FILE…`: one group's tests judging only the named files, with reports and a
+ * temporary directory of their own (`GROUP--FILE`), so several files can be worked on at once.
+ */
+function selection(args) {
+  const at = args.indexOf("--only");
+  if (at === -1) return { names: args, runs: args.map((name) => [name, GROUPS[name]]) };
+  const names = args.slice(0, at);
+  const files = args.slice(at + 1);
+  if (names.length !== 1 || files.length === 0) throw new Error("usage: mutate GROUP --only FILE…");
+  const [name] = names;
+  const group = GROUPS[name];
+  const runs = group && files.map((file) => [`${name}--${file.replace(/^.*\//, "").replace(/\.ts$/, "")}`, { ...group, mutate: [file] }]);
+  return { names, runs };
+}
+
+function main(args) {
+  let chosen;
+  try {
+    chosen = selection(args);
+  } catch (error) {
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  const names = chosen.names;
   const unknown = names.filter((name) => !(name in GROUPS));
   if (unknown.length > 0) {
     process.stderr.write(`unknown group ${unknown.join(", ")} (known: ${Object.keys(GROUPS).join(", ")})\n`);
@@ -111,9 +148,10 @@ function main(names) {
   }
   mkdirSync(reports, { recursive: true });
   const rows = [];
-  for (const name of names.length > 0 ? names : Object.keys(GROUPS)) {
+  const runs = names.length > 0 ? chosen.runs : Object.entries(GROUPS);
+  for (const [name, group] of runs) {
     const config = join(reports, `${name}.config.json`);
-    writeFileSync(config, `${JSON.stringify(configFor(name, GROUPS[name]), null, 2)}\n`);
+    writeFileSync(config, `${JSON.stringify(configFor(name, group), null, 2)}\n`);
     process.stderr.write(`mutate: group ${name}\n`);
     // The inspector's corpus is built once and read by every mutant's run of its tests.
     const env = { ...process.env, DISKPIPE_CORPUS_CACHE: join(reports, "corpus") };
@@ -123,7 +161,7 @@ function main(names) {
       process.stderr.write(`mutate: group ${name} failed (exit ${run.status})\n`);
       return 1;
     }
-    rows.push(...tally(report).map((row) => ({ group: name, ...row })));
+    rows.push(...tally(report).map((row) => ({ group: name.replace(/--.*/, ""), ...row })));
   }
   const lines = ["| group | file | killed | survived | equivalent (ignored) | score |", "|---|---|---|---|---|---|"];
   for (const r of rows) lines.push(`| ${r.group} | \`${r.file}\` | ${r.killed} | ${r.survived} | ${r.ignored} | ${r.score.toFixed(1)} % |`);

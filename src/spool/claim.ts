@@ -59,7 +59,8 @@ export async function moveIfPresent(from: string, to: string): Promise<boolean> 
 
 /**
  * Moves a file to `to` only if nothing is there: a hard link (atomic, fails on an existing
- * name) then unlink; a check-then-rename where the file system has no hard links.
+ * name) then unlink; a check-then-rename where the file system has no hard links (anything at
+ * `to`, a dangling symbolic link or a socket too, counts as taken).
  *
  * @example
  * ```ts
@@ -72,11 +73,7 @@ export async function moveNoClobber(from: string, to: string): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EXDEV") throw error;
-    const taken = await open(to, "r").then(
-      (handle) => handle.close().then(() => true),
-      () => false,
-    );
-    if (taken) throw Object.assign(new Error(`${to} exists`), { code: "EEXIST" });
+    if (await present(to)) throw Object.assign(new Error(`${to} exists`), { code: "EEXIST" });
     await rename(from, to);
     return;
   }
@@ -123,6 +120,7 @@ export async function writeErrorFile(path: string, error: SpoolError): Promise<v
     }
     await rename(temp, path);
   } catch (failure) {
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: force only silences ENOENT, and every error of this clean-up is ignored anyway
     await rm(temp, { force: true }).catch(() => {});
     throw failure;
   }

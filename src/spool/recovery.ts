@@ -5,7 +5,7 @@ import { NAME_MAX } from "../core/io/file-name.ts";
 import { HOST_TAG, isTempName, tempOwner } from "../core/io/temp.ts";
 import { exists, moveIfPresent, removeClaimed, removeIfPresent } from "./claim.ts";
 import { timestamp, type JournalEntry } from "./journal.ts";
-import { fits, sidecarOf } from "./names.ts";
+import { fits, fitsFailed, sidecarOf } from "./names.ts";
 import type { SpoolLayout } from "./paths.ts";
 import { factsOf } from "./state.ts";
 import type { SpoolError, SpoolJob } from "./types.ts";
@@ -49,7 +49,7 @@ export interface RecoveryHost {
 export async function recoverJobs(jobs: SpoolJob[], host: RecoveryHost): Promise<void> {
   for (const job of jobs) {
     try {
-      await recoverJob(job, host);
+      await recoverJob(job, jobs, host);
     } catch (error) {
       warnSpool("DISKPIPE_SPOOL_RECOVERY", `cannot recover job ${job.id} ${JSON.stringify(job.name)} (${job.state})`, error);
       if (job.state === "queued" || job.state === "running") host.fail(job, toDiskpipeError(error, "io-failed", { stage: "claim" }));
@@ -57,7 +57,7 @@ export async function recoverJobs(jobs: SpoolJob[], host: RecoveryHost): Promise
   }
 }
 
-async function recoverJob(job: SpoolJob, host: RecoveryHost): Promise<void> {
+async function recoverJob(job: SpoolJob, jobs: readonly SpoolJob[], host: RecoveryHost): Promise<void> {
   switch (job.state) {
     case "done":
       await removeClaimed(job.source);
@@ -65,13 +65,30 @@ async function recoverJob(job: SpoolJob, host: RecoveryHost): Promise<void> {
     case "failed":
       if (job.failedPath && job.error) await host.completeFailure(job, job.error);
       return;
-    case "retried": {
-      const target = join(host.layout.incoming, job.to, job.name);
-      if (job.failedPath && (await exists(job.failedPath)) && !(await exists(target))) await host.returnToIncoming(job, target);
+    case "retried":
+      if (job.failedPath && !failedAgain(job, jobs)) await finishRetry(job, job.failedPath, host);
       return;
-    }
     default:
       await resume(job, host);
+  }
+}
+
+/**
+ * Whether another job failed into the same name in `failed/` later (or at the same instant, when
+ * the journal cannot tell whose file is there): a name is only given to a failure once the file
+ * before it left, so this job's retry was finished and what is there is not its file.
+ */
+function failedAgain(job: SpoolJob, jobs: readonly SpoolJob[]): boolean {
+  return jobs.some((other) => other !== job && other.failedPath === job.failedPath && (other.finishedAt ?? "") >= (job.finishedAt ?? ""));
+}
+
+/** Moves a retried job's file back to `incoming/` unless another took its name there; once it is gone, removes its error file. */
+async function finishRetry(job: SpoolJob, failedPath: string, host: RecoveryHost): Promise<void> {
+  const target = join(host.layout.incoming, job.to, job.name);
+  if (await exists(failedPath)) {
+    if (!(await exists(target))) await host.returnToIncoming(job, target);
+  } else if (fitsFailed(basename(failedPath))) {
+    await removeIfPresent(`${failedPath}.error.json`);
   }
 }
 
