@@ -27,7 +27,7 @@ export const GROUPS = {
     tests: ["test/core/stages/inspect.test.ts", "test/core/pipeline.test.ts", "test/core/stages/inspect-units.test.ts", "test/core/stages/second-opinion.test.ts"],
   },
   "qemu-img": {
-    mutate: ["src/core/qemu-img.ts"],
+    mutate: ["src/core/qemu-img.ts", "src/core/qemu-img-args.ts", "src/core/qemu-img-process.ts", "src/core/qemu-img-output.ts"],
     tests: ["test/core/qemu-img.test.ts", "test/core/io/throttle.test.ts", "test/core/stages/inspect.test.ts", "test/plugins/luks/luks-work.test.ts"],
     cli: true,
   },

@@ -1,0 +1,47 @@
+import type { PlanImage, QemuSecret } from "./job.ts";
+
+/** Resource limits for qemu-img calls that parse headers (`info`, `measure`). */
+export interface QemuLimits {
+  /** CPU seconds (prlimit --cpu). */
+  cpuSeconds: number;
+  /** Address space in bytes (prlimit --as). */
+  addressSpace: number;
+}
+
+/** The limits of header parsing (`info`, `measure`, `map`) when the configuration sets none. */
+export const DEFAULT_LIMITS: QemuLimits = { cpuSeconds: 8, addressSpace: 1024 ** 3 };
+/** A conversion's limits when its plan sets none: a minute of CPU, 2 GiB of address space. */
+export const DEFAULT_CONVERT_LIMITS: QemuLimits = { cpuSeconds: 60, addressSpace: 2 * 1024 ** 3 };
+
+/** `prlimit --cpu=S --as=B --`: the prefix that runs a command under CPU-time and address-space limits (fractions of a second round up). */
+export function prlimit(limits: QemuLimits): ["prlimit", ...string[]] {
+  return ["prlimit", `--cpu=${Math.max(1, Math.ceil(limits.cpuSeconds))}`, `--as=${Math.floor(limits.addressSpace)}`, "--"];
+}
+
+/** Escapes a value for qemu's comma-separated option syntax. */
+export function qemuOptionValue(value: string | number | boolean): string {
+  const text = typeof value === "boolean" ? (value ? "on" : "off") : String(value);
+  return text.replaceAll(",", ",,");
+}
+
+/** `key=value,…` in qemu's option syntax. */
+export function optionList(options: Record<string, string | number | boolean>): string {
+  return Object.entries(options)
+    .map(([key, value]) => `${key}=${qemuOptionValue(value)}`)
+    .join(",");
+}
+
+/** `--object secret,…` for each secret file. */
+export function secretArgs(secrets: QemuSecret[]): string[] {
+  return secrets.flatMap((s) => ["--object", `secret,id=${s.id},file=${qemuOptionValue(s.file)},format=raw`]);
+}
+/** argv naming a source image: `-f DRIVER PATH`, or `--image-opts` when driver options are set. */
+export function sourceArgs(image: PlanImage): { flags: string[]; name: string } {
+  if (Object.keys(image.options).length === 0) return { flags: ["-f", image.driver], name: image.path };
+  return { flags: ["--image-opts"], name: optionList({ driver: image.driver, ...image.options, "file.filename": image.path }) };
+}
+
+/** The output options `measure` can take: measure cannot take a secret, and qemu refuses cipher options without one; the LUKS header size does not depend on them, so the layout is measured from the rest. */
+export function measurableOptions(options: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !/^(key-secret|cipher-|ivgen-|hash-alg|iter-time)/.test(key)));
+}

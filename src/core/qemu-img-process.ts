@@ -1,0 +1,80 @@
+import { existsSync } from "node:fs";
+import { DiskpipeError } from "./errors.ts";
+
+const INSTALL_HINT = "qemu-img was not found: install it with `apt-get install qemu-utils` (Debian/Ubuntu) or set qemuImg.binary in the configuration";
+
+/**
+ * The command run so that it dies with diskpipe: `setpriv --pdeathsig KILL` asks the kernel to
+ * kill it when its parent goes, even by SIGKILL (setpriv, prlimit and the wrappers exec in
+ * place, so the setting reaches qemu-img). Without setpriv (util-linux), the command as is.
+ */
+export function tiedToParent(file: string, args: string[]): [string, string[]] {
+  const setpriv = setprivPath();
+  return setpriv ? [setpriv, ["--pdeathsig", "KILL", "--", file, ...args]] : [file, args];
+}
+
+let setprivFound: string | null | undefined;
+function setprivPath(): string | undefined {
+  setprivFound ??= ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv"].find((path) => existsSync(path)) ?? null;
+  return setprivFound ?? undefined;
+}
+
+/** How a child process ended. */
+export interface Finished {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Killed because the caller's signal aborted. */
+  canceled: boolean;
+  /** The spawn itself failed (ENOENT…). */
+  error?: NodeJS.ErrnoException;
+}
+
+/** Output kept per stream: qemu-img prints little; more than this is a failure. */
+const MAX_OUTPUT = 16 * 1024 * 1024;
+const KILL_GRACE_MS = 5000;
+
+/**
+ * Runs one child with execa: cancelled by `signal` (SIGTERM, then SIGKILL after a grace
+ * period), killed if diskpipe exits first, stdout optionally streamed to `onStdout`.
+ */
+export async function runChild(file: string, args: string[], signal?: AbortSignal, onStdout?: (chunk: Buffer) => void): Promise<Finished> {
+  if (signal?.aborted) return { stdout: "", stderr: "", exitCode: null, signal: null, canceled: true };
+  const { execa } = await import("execa");
+  const child = execa(file, args, {
+    reject: false,
+    stdin: "ignore",
+    // Two malloc arenas: qemu-img's worker threads otherwise reserve 64 MiB of address space each, which the address-space limit counts.
+    env: { LC_ALL: "C", MALLOC_ARENA_MAX: "2" },
+    maxBuffer: MAX_OUTPUT,
+    forceKillAfterDelay: KILL_GRACE_MS,
+    ...(signal && { cancelSignal: signal }),
+  });
+  if (onStdout) child.stdout?.on("data", onStdout);
+  const result = await child;
+  const cause = result.cause as NodeJS.ErrnoException | undefined;
+  return {
+    stdout: String(result.stdout ?? ""),
+    stderr: String(result.stderr ?? ""),
+    exitCode: result.exitCode ?? null,
+    signal: (result.signal as NodeJS.Signals | undefined) ?? null,
+    canceled: result.isCanceled,
+    ...(cause?.code && cause.syscall?.startsWith("spawn") && { error: cause }),
+  };
+}
+
+/** Throws the DiskpipeError a failed run means; returns the run otherwise. */
+export function check(result: Finished, command: string | undefined): Finished {
+  if (result.canceled) throw new DiskpipeError("aborted", `qemu-img ${command} was aborted`);
+  const missing = result.error?.code === "ENOENT" || (result.exitCode === 127 && /No such file|not found/.test(result.stderr));
+  if (missing) throw new DiskpipeError("qemu-img-missing", INSTALL_HINT);
+  if (result.error) throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} could not start: ${result.error.message}`);
+  if (result.exitCode !== 0) {
+    const killedByLimit = result.signal === "SIGKILL" || result.signal === "SIGXCPU";
+    const why = killedByLimit ? `killed by its resource limit (${result.signal})` : result.stderr.trim().split("\n").slice(-3).join(" ");
+    const code = /No space left on device/i.test(result.stderr) ? "no-space" : "qemu-img-failed";
+    throw new DiskpipeError(code, `qemu-img ${command} failed: ${why || (result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`)}`);
+  }
+  return result;
+}
