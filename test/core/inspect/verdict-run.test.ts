@@ -1,0 +1,269 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { Problem } from "../../../src/core/errors.ts";
+import { runPhase } from "../../../src/core/inspect/run.ts";
+import type { Detection, Detector } from "../../../src/core/inspect/types.ts";
+import { headSettles, verdict, type Found } from "../../../src/core/inspect/verdict.ts";
+import { memoryReader } from "./readers.ts";
+
+/** A match by a detector named after its format, at position `order` of the run. */
+function match(order: number, detection: Partial<Detection> & { format: string }, name = detection.format): Found {
+  return { detector: { name, detect: async () => null }, detection: { problems: [], ...detection }, order };
+}
+
+const p = (code: string, message = code): Problem => ({ code, message });
+const polyglot = (names: string) => p("polyglot", `the image is valid as more than one format (${names}); qemu-img could read it either way`);
+
+describe("verdict", () => {
+  test("no match: a raw image as large as the file rounded up to whole sectors", () => {
+    assert.deepEqual(verdict([], {}, 1_000_001), {
+      format: "raw",
+      virtualSize: 1_000_448,
+      actualSize: 1_000_001,
+      safe: true,
+      problems: [],
+      matches: [],
+      details: {},
+    });
+    assert.equal(verdict([], {}, 0).virtualSize, 0);
+    assert.equal(verdict([], {}, 512).virtualSize, 512);
+  });
+
+  test("an unknown size (-1, a stream stopped early) is kept as the virtual size too", () => {
+    const result = verdict([], {}, -1);
+    assert.deepEqual([result.virtualSize, result.actualSize], [-1, -1]);
+    assert.equal(verdict([], {}, -513).virtualSize, -513);
+  });
+
+  test("one format: its variant, size, problems and details", () => {
+    const found = [match(3, { format: "qcow2", variant: "v3", virtualSize: 4096, problems: [p("qcow2-backing-file", "x")], details: { version: 3 } })];
+    assert.deepEqual(verdict(found, {}, 999), {
+      format: "qcow2",
+      variant: "v3",
+      virtualSize: 4096,
+      actualSize: 999,
+      safe: false,
+      problems: [p("qcow2-backing-file", "x")],
+      matches: ["qcow2"],
+      details: { version: 3 },
+    });
+  });
+
+  test("a format without a virtual size falls back to the file's", () => {
+    assert.equal(verdict([match(0, { format: "bochs" })], {}, 1000).virtualSize, 1024);
+    assert.equal("variant" in verdict([match(0, { format: "bochs" })], {}, 1000), false);
+  });
+
+  test("matches are ranked by run order, not by arrival; the first format names a polyglot", () => {
+    const found = [
+      match(10, { format: "iso", virtualSize: 2048, details: { iso: true } }),
+      match(11, { format: "raw", variant: "mbr", problems: [p("partition-table")] }, "partition"),
+      match(0, { format: "qcow2", variant: "v2", virtualSize: 4096, problems: [p("qcow2-data-file")], details: { version: 2 } }),
+    ];
+    const result = verdict(found, {}, 8192);
+    assert.equal(result.format, "qcow2");
+    assert.equal(result.variant, "v2");
+    assert.equal(result.virtualSize, 4096);
+    assert.deepEqual(result.matches, ["qcow2", "iso", "partition"]);
+    assert.deepEqual(result.problems, [p("qcow2-data-file"), polyglot("qcow2 and iso")]);
+    assert.deepEqual(result.details, { version: 2, partitionTable: "mbr", polyglot: ["qcow2", "iso"] });
+    assert.equal(result.safe, false);
+  });
+
+  test("the problems of every format count, in run order", () => {
+    const found = [match(5, { format: "b", problems: [p("two")] }), match(1, { format: "a", problems: [p("one")] })];
+    assert.deepEqual(verdict(found, {}, 0).problems, [p("one"), p("two"), polyglot("a and b")]);
+  });
+
+  test("a partition table beside a format is only a detail; its problems are ignored", () => {
+    const found = [match(2, { format: "raw", variant: "gpt", problems: [p("partition-table")] }, "partition"), match(1, { format: "iso", virtualSize: 4096 })];
+    const result = verdict(found, {}, 4096);
+    assert.deepEqual([result.format, result.safe, result.problems], ["iso", true, []]);
+    assert.deepEqual(result.details, { partitionTable: "gpt" });
+  });
+
+  test("a partition table alone makes the image raw with its variant and problems (the first table only)", () => {
+    const found = [
+      match(9, { format: "raw", variant: "mbr", virtualSize: 1024, problems: [p("second")] }, "other"),
+      match(4, { format: "raw", variant: "gpt", virtualSize: 2048, problems: [p("partition-table")], details: { partitions: 2 } }, "partition"),
+    ];
+    assert.deepEqual(verdict(found, {}, 2048), {
+      format: "raw",
+      variant: "gpt",
+      virtualSize: 2048,
+      actualSize: 2048,
+      safe: false,
+      problems: [p("partition-table")],
+      matches: ["partition", "other"],
+      details: { partitions: 2 },
+    });
+  });
+
+  test("the size limit: equal passes, one byte more is too large; no limit, no check", () => {
+    const found = [match(0, { format: "qcow2", virtualSize: 1 << 20 })];
+    assert.deepEqual(verdict(found, { maxSize: 1 << 20 }, 0).problems, []);
+    assert.deepEqual(verdict(found, { maxSize: (1 << 20) - 1 }, 0).problems, [p("too-large", `virtual size ${1 << 20} exceeds the limit of ${(1 << 20) - 1} bytes`)]);
+    assert.deepEqual(verdict([], { maxSize: 0 }, 1).problems, [p("too-large", "virtual size 512 exceeds the limit of 0 bytes")]);
+    assert.deepEqual(verdict([], {}, 2 ** 50).problems, []);
+  });
+
+  test("the claim: checked against the primary format and variant, with accepts", () => {
+    const found = [match(0, { format: "raw", variant: "gpt" }, "partition")];
+    assert.deepEqual(verdict(found, { claimed: "raw" }, 512).problems, []);
+    assert.deepEqual(verdict(found, { claimed: "iso" }, 512).problems, []);
+    assert.deepEqual(verdict(found, { claimed: "qcow2" }, 512).problems, [p("format-mismatch", "the image was claimed to be qcow2 but is raw (gpt)")]);
+    assert.deepEqual(verdict(found, { claimed: "ami", accepts: ["raw:gpt"] }, 512).problems, []);
+    assert.deepEqual(verdict(found, { claimed: "ami", accepts: ["raw:mbr"] }, 512).problems.map((x) => x.code), ["format-mismatch"]);
+    assert.deepEqual(verdict([], { claimed: "raw" }, 512).problems, []);
+  });
+
+  test("problems with the same code and message are reported once; any difference keeps both", () => {
+    const found = [
+      match(0, { format: "a", problems: [p("x", "same"), p("x", "same"), p("x", "other"), p("y", "same")] }),
+      match(1, { format: "b", problems: [p("x", "same")] }),
+    ];
+    assert.deepEqual(verdict(found, {}, 0).problems, [p("x", "same"), p("x", "other"), p("y", "same"), polyglot("a and b")]);
+  });
+
+  test("the input list is not reordered", () => {
+    const found = [match(1, { format: "b" }), match(0, { format: "a" })];
+    verdict(found, {}, 0);
+    assert.deepEqual(found.map((f) => f.order), [1, 0]);
+  });
+});
+
+describe("headSettles", () => {
+  test("no format but raw: never settled, whatever a table's problems", () => {
+    assert.equal(headSettles([], { claimed: "qcow2" }), false);
+    assert.equal(headSettles([match(0, { format: "raw", variant: "gpt", problems: [p("partition-table")] }, "partition")], { claimed: "qcow2", maxSize: 0 }), false);
+  });
+
+  test("a format with no problem and a claim that holds does not settle", () => {
+    assert.equal(headSettles([match(0, { format: "qcow2", virtualSize: 4096 })], { claimed: "qcow2", maxSize: 4096 }), false);
+  });
+
+  test("a format's own problem, a polyglot, a mismatched claim or the size limit settle", () => {
+    assert.equal(headSettles([match(0, { format: "qcow2", problems: [p("qcow2-backing-file")] })], {}), true);
+    assert.equal(headSettles([match(0, { format: "qcow2" }), match(1, { format: "iso" })], {}), true);
+    assert.equal(headSettles([match(0, { format: "qcow2" })], { claimed: "raw" }), true);
+    assert.equal(headSettles([match(0, { format: "qcow2", virtualSize: 4097 })], { maxSize: 4096 }), true);
+  });
+
+  test("a format without a size is judged as size 0, and a raw table beside it does not matter", () => {
+    assert.equal(headSettles([match(0, { format: "bochs" })], { maxSize: 0 }), false);
+    assert.equal(headSettles([match(0, { format: "iso" }), match(1, { format: "raw", variant: "mbr", problems: [p("partition-table")] })], {}), false);
+  });
+});
+
+/** A promise with its settle functions outside. */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (error: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Where a promise stands once every pending callback has run (detectors here answer within that turn). */
+async function state<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown } | "pending"> {
+  const outcome = promise.then((value) => ({ value }), (error: unknown) => ({ error }));
+  const turn = new Promise<"pending">((resolve) => setImmediate(() => resolve("pending")));
+  return Promise.race([outcome, turn]);
+}
+
+/** A detector that answers `detection` (or what `answer` gives). */
+function detector(name: string, answer: Detection | null | (() => Promise<Detection | null>)): Detector {
+  return { name, detect: typeof answer === "function" ? answer : async () => answer };
+}
+
+const reader = memoryReader(0, []);
+
+describe("runPhase", () => {
+  test("no detectors: resolves false at once", async () => {
+    const found: Found[] = [];
+    assert.deepEqual(await state(runPhase([], 0, reader, {}, found, () => true)), { value: false });
+    assert.deepEqual(found, []);
+  });
+
+  test("every detector runs with the reader and context; matches get their run order", async () => {
+    const seen: unknown[] = [];
+    const context = { inChainContainer: true };
+    const spy = (name: string, detection: Detection | null): Detector => ({ name, detect: async (r, c) => (seen.push([name, r === reader, c]), detection) });
+    const found: Found[] = [];
+    const run = runPhase([spy("a", null), spy("b", { format: "b", problems: [] }), spy("c", null), spy("d", { format: "d", problems: [] })], 7, reader, context, found, () => false);
+    assert.deepEqual(await state(run), { value: false });
+    assert.deepEqual(found.map((f) => [f.detector.name, f.order, f.detection.format]), [["b", 8, "b"], ["d", 10, "d"]]);
+    assert.deepEqual(seen, ["a", "b", "c", "d"].map((name) => [name, true, context]));
+  });
+
+  test("resolves true as soon as the matches settle, without waiting for the rest; later matches are ignored", async () => {
+    const slow = deferred<Detection | null>();
+    const headers: string[] = [];
+    const found: Found[] = [];
+    const context = { onHeader: (h: { format: string }) => headers.push(h.format) };
+    const detectors = [detector("slow", () => slow.promise), detector("fast", { format: "fast", virtualSize: 1, problems: [] })];
+    const run = runPhase(detectors, 0, reader, context, found, (f) => f.length === 1);
+    assert.deepEqual(await state(run), { value: true });
+    slow.resolve({ format: "slow", virtualSize: 2, problems: [] });
+    await state(slow.promise);
+    assert.deepEqual(found.map((f) => f.detector.name), ["fast"]);
+    assert.deepEqual(headers, ["fast"]);
+  });
+
+  test("settles is asked after each match only; none settling waits for every detector", async () => {
+    const slow = deferred<Detection | null>();
+    const asked: number[] = [];
+    const found: Found[] = [];
+    const detectors = [detector("none", null), detector("slow", () => slow.promise), detector("one", { format: "one", problems: [] })];
+    const run = runPhase(detectors, 0, reader, {}, found, (f) => (asked.push(f.length), false));
+    assert.equal(await state(run), "pending");
+    assert.deepEqual(asked, [1]);
+    slow.resolve(null);
+    assert.deepEqual(await state(run), { value: false });
+    assert.deepEqual(asked, [1]);
+  });
+
+  test("onHeader hears each match with a virtual size, with its details or {}", async () => {
+    const headers: unknown[] = [];
+    const detectors = [
+      detector("sized", { format: "a", virtualSize: 0, problems: [] }),
+      detector("detailed", { format: "b", virtualSize: 5, problems: [], details: { k: 1 } }),
+      detector("unsized", { format: "c", problems: [] }),
+    ];
+    await runPhase(detectors, 0, reader, { onHeader: (h) => headers.push(h) }, [], () => false);
+    assert.deepEqual(headers, [
+      { format: "a", virtualSize: 0, details: {} },
+      { format: "b", virtualSize: 5, details: { k: 1 } },
+    ]);
+    assert.deepEqual(await state(runPhase(detectors, 0, reader, {}, [], () => false)), { value: false });
+  });
+
+  test("a detector that throws, even synchronously, rejects the run; a second error is ignored", async () => {
+    const boom = new Error("read failed");
+    const late = deferred<Detection | null>();
+    const sync: Detector = {
+      name: "sync",
+      detect: () => {
+        throw boom;
+      },
+    };
+    const run = runPhase([detector("late", () => late.promise), sync, detector("ok", null)], 0, reader, {}, [], () => false);
+    assert.deepEqual(await state(run), { error: boom });
+    late.reject(new Error("second"));
+    await state(late.promise);
+    assert.deepEqual(await state(run), { error: boom });
+  });
+
+  test("a match after a rejection is not collected", async () => {
+    const late = deferred<Detection | null>();
+    const found: Found[] = [];
+    const failure = new Error("x");
+    const run = runPhase([detector("late", () => late.promise), detector("bad", () => Promise.reject(failure))], 0, reader, {}, found, () => false);
+    assert.deepEqual(await state(run), { error: failure });
+    late.resolve({ format: "late", problems: [] });
+    await state(late.promise);
+    assert.deepEqual(found, []);
+  });
+});
