@@ -1,0 +1,23 @@
+/**
+ * `Content-Range: bytes START-END/TOTAL` (TOTAL may be `*`).
+ *
+ * @example
+ * ```ts
+ * parseContentRange("bytes 100-199/1000"); // { start: 100, end: 199, total: 1000 }
+ * ```
+ */
+export function parseContentRange(header: string | undefined): { start: number; end: number; total?: number } | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? "");
+  if (!match) return undefined;
+  return { start: Number(match[1]), end: Number(match[2]), ...(match[3] !== "*" && { total: Number(match[3]) }) };
+}
+
+/** A `Content-Length` of digits only, as a number; anything else is no length. */
+export function contentLength(header: string | undefined): number | undefined {
+  return header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
+}
+
+/** An ETag usable to check that a resumed download continues the same file: strong ones only. */
+export function strongValidator(etag: string | undefined): string | undefined {
+  return etag && !etag.startsWith("W/") ? etag : undefined;
+}
