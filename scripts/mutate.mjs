@@ -32,7 +32,7 @@ export const GROUPS = {
     cli: true,
   },
   http: {
-    mutate: ["src/core/io/http.ts", "src/core/io/http-download.ts", "src/core/io/http-source.ts", "src/core/io/redirects.ts", "src/core/io/download-limits.ts"],
+    mutate: ["src/core/io/http.ts", "src/core/io/http-download.ts", "src/core/io/http-headers.ts", "src/core/io/download-space.ts", "src/core/io/http-source.ts", "src/core/io/redirects.ts", "src/core/io/download-limits.ts"],
     tests: ["test/core/io/redirects.test.ts", "test/core/io/download-bounds.test.ts", "test/core/io/http-source.test.ts", "test/core/io/units.test.ts"],
     cli: true,
   },

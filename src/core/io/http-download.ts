@@ -6,8 +6,9 @@ import { formatSize } from "../size.ts";
 import type { GrowingFile } from "./growing-file.ts";
 import type { HashAlgorithm } from "./hash.ts";
 import { HttpStatusError, isTransient, redactUrl, send } from "./http.ts";
+import { contentLength, parseContentRange, strongValidator } from "./http-headers.ts";
 import { namesLocalHost } from "./redirects.ts";
-import { freeSpace, spaceOf } from "./space.ts";
+import { ensureRoom, keepReserve } from "./download-space.ts";
 import { rateLimiterFor } from "./throttle.ts";
 import { WriteBehind } from "./write-behind.ts";
 
@@ -15,8 +16,6 @@ import { WriteBehind } from "./write-behind.ts";
 const WRITE_BEHIND = 16 * 1024 * 1024;
 /** How often a download of unannounced length checks the free space it must leave. */
 const SPACE_CHECK = 64 * 1024 * 1024;
-/** What a download of unannounced length leaves free: 1 GiB, or a tenth of a smaller filesystem. */
-const RESERVE = 1024 * 1024 * 1024;
 
 /**
  * How a download behaves.
@@ -238,27 +237,6 @@ function changed(url: URL): DiskpipeError {
   return new DiskpipeError("fetch-failed", `${redactUrl(url)} changed while it was being downloaded`);
 }
 
-async function ensureRoom(file: GrowingFile, length: number, url: URL): Promise<void> {
-  const free = await freeSpace(dirname(file.path));
-  if (free < length) {
-    throw new DiskpipeError(
-      "no-space",
-      `not enough space to download ${redactUrl(url)} into ${dirname(file.path)}: ${formatSize(length)} needed, ${formatSize(free)} free`,
-    );
-  }
-}
-
-/** A download whose length was not announced stops before the filesystem is full, so it cannot starve everything else on it. */
-async function keepReserve(file: GrowingFile, url: URL): Promise<void> {
-  const { free, total } = await spaceOf(dirname(file.path));
-  const reserve = Math.min(RESERVE, Math.floor(total / 10));
-  if (free >= reserve) return;
-  throw new DiskpipeError(
-    "no-space",
-    `no space left in ${dirname(file.path)} while downloading ${redactUrl(url)}: ${formatSize(file.written)} written, the size was not announced, and diskpipe keeps ${formatSize(reserve)} free`,
-  );
-}
-
 function spaceError(error: unknown, file: GrowingFile, state: State, url: URL): unknown {
   if ((error as { code?: string } | null)?.code !== "ENOSPC") return error;
   const of = state.total === undefined ? "" : ` of ${formatSize(state.total)}`;
@@ -279,26 +257,4 @@ function describe(error: unknown): string {
   const code = (error as { code?: string } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   return code && !message.includes(code) ? `${message} (${code})` : message;
-}
-
-/**
- * `Content-Range: bytes START-END/TOTAL` (TOTAL may be `*`).
- *
- * @example
- * ```ts
- * parseContentRange("bytes 100-199/1000"); // { start: 100, end: 199, total: 1000 }
- * ```
- */
-export function parseContentRange(header: string | undefined): { start: number; end: number; total?: number } | undefined {
-  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? "");
-  if (!match) return undefined;
-  return { start: Number(match[1]), end: Number(match[2]), ...(match[3] !== "*" && { total: Number(match[3]) }) };
-}
-
-function contentLength(header: string | undefined): number | undefined {
-  return header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
-}
-
-function strongValidator(etag: string | undefined): string | undefined {
-  return etag && !etag.startsWith("W/") ? etag : undefined;
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { FetchCache } from "../../../src/core/io/fetch-cache.ts";
 import { GrowingFile } from "../../../src/core/io/growing-file.ts";
-import { parseContentRange } from "../../../src/core/io/http-download.ts";
+import { parseContentRange } from "../../../src/core/io/http-headers.ts";
 import { redactUrl } from "../../../src/core/io/http.ts";
 import { sweepStale } from "../../../src/core/io/stale.ts";
 import { tempDir } from "../../helpers/images.ts";
