@@ -86,7 +86,8 @@ function configFor(name, group) {
     mutate: group.mutate,
     coverageAnalysis: group.cli ? "off" : "perTest",
     // Built from the instrumented sources without type checking (the sandbox gets node_modules only later).
-    ...(group.cli && { buildCommand: `${JSON.stringify(process.execPath)} ${JSON.stringify(join(root, "node_modules", "typescript", "bin", "tsc"))} -p tsconfig.json --noCheck` }),
+    // Stryker splits the command at spaces, without a shell: no quotes (and no spaces in the paths).
+    ...(group.cli && { buildCommand: `${process.execPath} ${join(root, "node_modules", "typescript", "bin", "tsc")} -p tsconfig.json --noCheck` }),
     ignoreStatic: !group.cli,
     concurrency: Number(process.env.DISKPIPE_MUTATE_CONCURRENCY) || 2,
     timeoutMS: 30_000,
