@@ -80,6 +80,12 @@ describe("VDI identification", () => {
     assert.equal((await detect((f) => (f.type = 2))).found?.variant, "fixed");
   });
 
+  test("the description is shown trimmed", async () => {
+    const { found } = await detect((f) => (f.description = "  my disk \t"));
+    assert.equal(found?.details?.description, "my disk ?");
+    assert.equal((await detect((f) => (f.description = "  my disk  "))).found?.details?.description, "my disk");
+  });
+
   test("the signature at 0x40 is what makes a VDI", async () => {
     assert.equal((await detect((f) => (f.signature = 0xbeda107e))).found, null);
     assert.equal(await vdiDetector.detect(memoryReader(0x43, [{ offset: 0, bytes: header(fields()) }]), {}), null);

@@ -30,6 +30,12 @@ describe("VHD dynamic header placement", () => {
     }
   });
 
+  test("the largest safe header offset is read as an offset, past the end", async () => {
+    const image = new VhdImage(3);
+    image.footers((f) => (f.dataOffset = 2n ** 53n - 1n));
+    assert.deepEqual(await problems(image), [{ code: "truncated", message: "VHD is truncated: the dynamic header lies past the end" }]);
+  });
+
   test("the header must end by the end of the file", async () => {
     // The header's last 512 bytes are the footer: an odd layout, but within the file.
     const image = new VhdImage(3);

@@ -93,6 +93,8 @@ export class VhdxImage {
   headers: (HeaderFields | undefined)[] = [headerFields(1n), headerFields(0n)];
   regionSignature = "regi";
   regionChecksum = true;
+  /** How many bytes of the region table its CRC covers (a table cut short by the end of the file covers fewer). */
+  regionChecksumOver = 64 * KiB;
   regions: RegionEntry[] = [
     { guid: GUID.bat, offset: BAT_AT, length: MiB, required: 1 },
     { guid: GUID.metadata, offset: METADATA_AT, length: MiB, required: 1 },
@@ -142,7 +144,7 @@ export class VhdxImage {
       table.set(le(r.length, 4), at + 24);
       table.set(le(r.required, 4), at + 28);
     });
-    if (this.regionChecksum) table.set(le(crc32c(table), 4), 4);
+    if (this.regionChecksum) table.set(le(crc32c(table.subarray(0, this.regionChecksumOver)), 4), 4);
     out.push({ offset: REGION_TABLE_AT, bytes: table });
     const meta = new Uint8Array(64 * KiB);
     meta.set(ascii(this.metadataSignature), 0);

@@ -150,6 +150,9 @@ describe("VHDX region table", () => {
     assert.deepEqual((await detect(image)).found, corrupt("region table is invalid"));
     image.fileSize = REGION_TABLE_AT + 64 * KiB;
     assert.deepEqual((await detect(image)).found, corrupt("metadata table is invalid"));
+    image.fileSize = REGION_TABLE_AT + 64 * KiB - 1;
+    image.regionChecksumOver = 64 * KiB - 1;
+    assert.deepEqual((await detect(image)).found, corrupt("region table is invalid"), "with a CRC of what is there");
     const signature = new VhdxImage();
     signature.regionSignature = "regI";
     assert.deepEqual((await detect(signature)).found, corrupt("region table is invalid"));
