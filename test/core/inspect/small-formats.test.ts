@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, test } from "node:test";
+import { bochsDetector } from "../../../src/core/inspect/bochs.ts";
+import { cloopDetector } from "../../../src/core/inspect/cloop.ts";
+import { problem, problemCodes } from "../../../src/core/inspect/problem.ts";
+import { memoryReader } from "./readers.ts";
+
+const latin1 = (text: string) => new Uint8Array(Buffer.from(text, "latin1"));
+/** Runs `detector` on an image of `size` bytes that starts with `head`. */
+const detectOn = (detector: typeof bochsDetector, head: Uint8Array, size = 1024 * 1024) => detector.detect(memoryReader(size, [{ offset: 0, bytes: head }]), {});
+
+describe("problem codes", () => {
+  test("the codes are exactly the ones the inspector documents, in the same order", () => {
+    const source = readFileSync(new URL("../../../src/core/inspect/index.ts", import.meta.url), "utf8");
+    const block = source.slice(source.indexOf("Problem codes"), source.indexOf("Parity with qemu"));
+    const documented = [...block.matchAll(/^ \* {3}(\S+) {2,}/gm)].map((m) => m[1]);
+    assert.equal(documented.length, 31);
+    assert.deepEqual([...problemCodes], documented);
+  });
+
+  test("problem() builds a plain code and message", () => {
+    assert.deepEqual(problem("polyglot", "two formats"), { code: "polyglot", message: "two formats" });
+  });
+});
+
+describe("Bochs", () => {
+  /** A Bochs header: magic, type, subtype and version. */
+  function bochs(type: string, subtype: string, version: number): Uint8Array {
+    const head = Buffer.alloc(512);
+    head.write("Bochs Virtual HD Image", 0, "latin1");
+    head.write(type, 32, 16, "latin1");
+    head.write(subtype, 48, 16, "latin1");
+    head.writeUInt32LE(version, 64);
+    return new Uint8Array(head);
+  }
+
+  test("is always refused as unsupported, with its header facts", async () => {
+    assert.deepEqual(await detectOn(bochsDetector, bochs("Redolog", "Growing", 0x00020000)), {
+      format: "bochs",
+      problems: [{ code: "unsupported-format", message: "Bochs images are not accepted: diskpipe does not convert this format" }],
+      details: { type: "Redolog", subtype: "Growing", version: 0x00020000 },
+    });
+  });
+
+  test("the magic alone is enough; the fields are read from their offsets, cut at 16 bytes", async () => {
+    const found = await detectOn(bochsDetector, latin1("Bochs Virtual HD Image"));
+    assert.deepEqual([found?.format, found?.details], ["bochs", { type: "", subtype: "", version: 0 }]);
+    const long = await detectOn(bochsDetector, bochs("ABCDEFGHIJKLMNOPQRS", "x\ny", 7));
+    assert.deepEqual(long?.details, { type: "ABCDEFGHIJKLMNOP", subtype: "x?y", version: 7 });
+  });
+
+  test("anything short of the whole magic is not Bochs", async () => {
+    assert.equal(await detectOn(bochsDetector, latin1("Bochs Virtual HD Imag")), null);
+    assert.equal(await detectOn(bochsDetector, latin1("Bochs Virtual HD Imagf")), null);
+    assert.equal(await detectOn(bochsDetector, latin1("bochs Virtual HD Image")), null);
+    assert.equal(await detectOn(bochsDetector, latin1(" Bochs Virtual HD Image")), null);
+  });
+});
+
+describe("cloop", () => {
+  const MAGIC = "#!/bin/sh\n#V2.0 Format\nmodprobe cloop file=$0 && mount -r -t iso9660 /dev/cloop $1\n";
+
+  test("the V2.0 signature is refused as unsupported", async () => {
+    assert.deepEqual(await detectOn(cloopDetector, latin1(`${MAGIC}more`)), {
+      format: "cloop",
+      variant: "v2.0",
+      problems: [{ code: "unsupported-format", message: "cloop images are not accepted: diskpipe does not convert this format" }],
+    });
+    assert.equal((await detectOn(cloopDetector, latin1(MAGIC), MAGIC.length))?.format, "cloop");
+  });
+
+  test("every byte of the signature counts, to its last newline", async () => {
+    assert.equal(await detectOn(cloopDetector, latin1(MAGIC.slice(0, -1)), MAGIC.length - 1), null);
+    assert.equal(await detectOn(cloopDetector, latin1(`${MAGIC.slice(0, -1)} `)), null);
+    assert.equal(await detectOn(cloopDetector, latin1(MAGIC.replace("V2.0", "V1.0"))), null);
+    assert.equal(await detectOn(cloopDetector, latin1(MAGIC.replace("$1", "$2"))), null);
+  });
+});
