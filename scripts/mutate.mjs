@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// `npm run mutate [-- GROUP… | GROUP --only FILE…]`: mutation testing of the safety-critical code with Stryker (its
+// `npm run mutate [-- GROUP… | GROUP --only FILE… | --table]`: mutation testing of the safety-critical code with Stryker (its
 // tap runner over node's test runner, TypeScript through tsx). Each group mutates a few source
 // files and runs only the test files that exercise them; the table at the end gives the score
 // per file. Not part of `npm test`: a full run takes hours on two cores.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -134,6 +134,7 @@ function selection(args) {
 }
 
 function main(args) {
+  if (args[0] === "--table") return latestTable();
   let chosen;
   try {
     chosen = selection(args);
@@ -164,12 +165,37 @@ function main(args) {
     }
     rows.push(...tally(report).map((row) => ({ group: name.replace(/--.*/, ""), ...row })));
   }
+  process.stdout.write(table(rows));
+  return 0;
+}
+
+/** The Markdown table of `rows`, with a total line. */
+function table(rows) {
   const lines = ["| group | file | killed | survived | equivalent (ignored) | score |", "|---|---|---|---|---|---|"];
   for (const r of rows) lines.push(`| ${r.group} | \`${r.file}\` | ${r.killed} | ${r.survived} | ${r.ignored} | ${r.score.toFixed(1)} % |`);
   const killed = rows.reduce((s, r) => s + r.killed, 0);
   const survived = rows.reduce((s, r) => s + r.survived, 0);
   lines.push(`| all | | ${killed} | ${survived} | ${rows.reduce((s, r) => s + r.ignored, 0)} | ${((100 * killed) / Math.max(1, killed + survived)).toFixed(1)} % |`);
-  process.stdout.write(`${lines.join("\n")}\n`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** `--table`: the scores of every report in reports/mutation/, each file from its newest report. */
+function latestTable() {
+  const newest = new Map();
+  const names = existsSync(reports) ? readdirSync(reports).filter((name) => name.endsWith(".json") && !/\.(config|incremental)\.json$/.test(name)) : [];
+  for (const name of names) {
+    const path = join(reports, name);
+    const group = name.replace(/\.json$/, "").replace(/--.*/, "");
+    if (!(group in GROUPS)) continue;
+    const time = statSync(path).mtimeMs;
+    for (const row of tally(path)) {
+      const seen = newest.get(row.file);
+      if (!seen || seen.time < time) newest.set(row.file, { time, row: { group, ...row } });
+    }
+  }
+  const order = Object.keys(GROUPS);
+  const rows = [...newest.values()].map(({ row }) => row).sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group) || a.file.localeCompare(b.file));
+  process.stdout.write(table(rows));
   return 0;
 }
 
