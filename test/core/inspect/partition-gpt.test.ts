@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { crc32 } from "../../../src/core/inspect/crc.ts";
+import { partitionDetector } from "../../../src/core/inspect/partition.ts";
 import { detectGpt, detectPartition, gptRegions, gptSpec, mbr } from "./partition-image.ts";
+import { countingReader, memoryReader } from "./readers.ts";
 
 const MiB = 1024 * 1024;
 const bad = (why: string) => ({ code: "partition-table", message: `GPT is invalid: ${why}` });
@@ -136,5 +138,19 @@ describe("GPT", () => {
     const change = { size, lastUsable: BigInt(size / 512 - 1), entrySize: 128 * 1024, count: 2 };
     assert.deepEqual(await problemsOf({ ...change, entries: [{ index: 1, first: 34n, last: BigInt(size / 512) }] }), [bad(`partitions lie outside the disk: entry 2: LBA 34..${size / 512}`)]);
     assert.deepEqual((await detectGpt(gptSpec({ ...change, entries: [{ index: 1, first: 34n, last: 40n }] })))?.details, { sectorSize: 512, partitions: 1 });
+  });
+
+  test("the entry array is read in chunks of whole entries, at most 64 KiB unless one entry is larger", async () => {
+    const reads = async (change: Parameters<typeof gptSpec>[0]) => {
+      const spec = gptSpec({ size: 4 * MiB, lastUsable: 8000n, ...change });
+      const { reader, stats } = countingReader(memoryReader(spec.size, gptRegions(spec)));
+      await partitionDetector.detect(reader, {});
+      return stats.ranges;
+    };
+    const head: [number, number][] = [[0, 512], [512, 512]];
+    assert.deepEqual(await reads({}), [...head, [1024, 128 * 128]]);
+    assert.deepEqual(await reads({ entrySize: 384, count: 400 }), [...head, [1024, 65280], [1024 + 65280, 65280], [1024 + 2 * 65280, 400 * 384 - 2 * 65280]]);
+    assert.deepEqual(await reads({ count: 1024 }), [...head, [1024, 65536], [1024 + 65536, 65536]]);
+    assert.deepEqual(await reads({ entrySize: 128 * 1024, count: 2, entries: [] }), [...head, [1024, 128 * 1024], [1024 + 128 * 1024, 128 * 1024]]);
   });
 });
