@@ -39,11 +39,13 @@ export function runPhase(
               }
             }
             if (--pending === 0) {
+              // Stryker disable next-line BooleanLiteral: every detector has answered, so no callback is left to read the flag
               finished = true;
               resolve(false);
             }
           },
           (error: unknown) => {
+            // Stryker disable next-line ConditionalExpression: rejecting a promise already settled does nothing
             if (finished) return;
             finished = true;
             reject(error);

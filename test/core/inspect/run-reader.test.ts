@@ -47,7 +47,7 @@ describe("guardReader", () => {
     const source = patterned();
     const guard = guardReader(source.reader);
     assert.equal(await guard.reader.size(), 8192);
-    await guard.reader.close();
+    assert.equal(await guard.reader.close().then(() => "closed"), "closed");
     assert.equal(source.closed(), 0);
     assert.equal(await guard.reader.size(), 8192);
   });
