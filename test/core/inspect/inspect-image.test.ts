@@ -36,6 +36,14 @@ describe("inspectImage", () => {
     }
   });
 
+  test("every tail detector is heard out, whatever the first tail match", async () => {
+    const first = plugin("t1", { format: "t1", problems: [] }, "tail");
+    const second = plugin("t2", { format: "t2", problems: [] }, "tail");
+    const result = await inspectImage(zeros(), { detectors: [first, second] });
+    assert.deepEqual(result.matches, ["t1", "t2"]);
+    assert.deepEqual(result.problems.map((p) => p.code), ["polyglot"]);
+  });
+
   test("detectors get the context: not in a chain container unless told, onHeader only when given", async () => {
     const probe = plugin("p", null);
     const tail = plugin("q", null, "tail");
