@@ -37,8 +37,12 @@ export const GROUPS = {
     cli: true,
   },
   dashboard: {
-    mutate: ["src/dashboard/guard.ts", "src/dashboard/auth.ts", "src/dashboard/serve-dashboard.ts", "src/cli/watch.ts"],
-    tests: ["test/dashboard/serve-dashboard.test.ts", "test/dashboard/app.test.ts"],
+    mutate: ["src/dashboard/guard.ts", "src/dashboard/auth.ts", "src/dashboard/serve-dashboard.ts"],
+    tests: ["test/dashboard/guard.test.ts", "test/dashboard/auth.test.ts", "test/dashboard/serve-dashboard.test.ts", "test/dashboard/app.test.ts"],
+  },
+  watch: {
+    mutate: ["src/cli/watch.ts"],
+    tests: ["test/cli/watch.test.ts"],
     cli: true,
   },
   tar: {
@@ -81,7 +85,7 @@ export const GROUPS = {
 
 function configFor(name, group) {
   return {
-    testRunner: "tap",
+    testRunner: group.cli ? "tap-whole" : "tap",
     tap: { testFiles: group.tests, nodeArgs: ["--import", "tsx"] },
     mutate: group.mutate,
     coverageAnalysis: group.cli ? "off" : "perTest",
@@ -99,7 +103,7 @@ function configFor(name, group) {
     tempDirName: join(root, ".stryker-tmp", name),
     cleanTempDir: "always",
     ignorePatterns: ["dist", "demo-output", "reports", ".bench", "bench", "docs", "examples"],
-    plugins: ["@stryker-mutator/tap-runner", join(root, "scripts", "stryker-message-ignorer.mjs")],
+    plugins: ["@stryker-mutator/tap-runner", join(root, "scripts", "stryker-tap-whole-runner.mjs"), join(root, "scripts", "stryker-message-ignorer.mjs")],
     ignorers: ["messages"],
   };
 }

@@ -1,11 +1,9 @@
-import { relative } from "node:path";
 import { UsageError } from "../core/errors.ts";
-import { escapeControl } from "../core/redact.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { isLoopback } from "../dashboard/guard.ts";
 import { createSpool } from "../spool/spool.ts";
-import type { SpoolEvent } from "../spool/types.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
+import { spoolLogger } from "./watch-log.ts";
 
 /**
  * Flags of `diskpipe watch`.
@@ -25,26 +23,6 @@ export interface WatchFlags extends GlobalOptions {
   settle?: number;
 }
 
-function logger(root: string, json: boolean): (event: SpoolEvent) => void {
-  return ({ type, job }) => {
-    if (type === "pipeline" || type === "progress") return;
-    if (json) {
-      const { id, name, to, state, output, error } = job;
-      process.stdout.write(`${JSON.stringify({ event: type, id, name, to, state, output, error })}\n`);
-      return;
-    }
-    const what = `${job.id} ${escapeControl(job.name)}`;
-    if (type === "done") {
-      const took = job.result ? ` (${(job.result.ms / 1000).toFixed(1)} s)` : job.recovered ? " (recovered after a restart)" : "";
-      process.stderr.write(`done    ${what} -> ${job.output ? relative(root, job.output) : "?"}${took}\n`);
-    } else if (type === "failed") {
-      process.stderr.write(`failed  ${what}: ${job.error?.message} [${job.error?.code}]\n`);
-    } else {
-      process.stderr.write(`${type.padEnd(7)} ${what}${type === "queued" ? ` -> ${job.to}` : ""}\n`);
-    }
-  };
-}
-
 /**
  * `diskpipe watch SPOOL`: converts what lands in `SPOOL/incoming/<format>/` until SIGINT or
  * SIGTERM, optionally serving the dashboard. Returns the exit code.
@@ -62,8 +40,21 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
   if (flags.dashboard && !isLoopback(host) && !token) {
     throw new UsageError(`--host ${host} would open the dashboard to the network without a token: set DISKPIPE_TOKEN (or --token)`);
   }
+  // Attached before anything starts, so a signal at any moment stops cleanly. They stay attached
+  // while stopping: a second signal quits at once, and other libraries' signal handlers (execa's
+  // signal-exit) see that someone handles the signal.
+  let stopping = false;
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (received: NodeJS.Signals) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      resolve(received);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
   const pipeline = await openPipeline(flags);
-  const spool = createSpool({ root, pipeline, poll: flags.poll, settleMs: flags.settle, onEvent: logger(root, Boolean(flags.json)) });
+  const spool = createSpool({ root, pipeline, poll: flags.poll, settleMs: flags.settle, onEvent: spoolLogger(root, Boolean(flags.json)) });
   await spool.start();
   const say = (line: string) => process.stderr.write(`${line}\n`);
   say(`watching ${spool.layout.root}: drop files into incoming/<format>/ (${spool.targets().join(", ")}), at most ${pipeline.limit.size} at once`);
@@ -80,18 +71,7 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
     throw error;
   }
 
-  // Listeners stay attached while stopping: a second signal quits at once, and other libraries'
-  // signal handlers (execa's signal-exit) see that someone handles the signal.
-  let stopping = false;
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (received: NodeJS.Signals) => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      resolve(received);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
+  const signal = await stopSignal;
   say(`${signal}: stopping (running jobs are aborted and run again at the next start; ${signal} again to quit at once)`);
   await server?.close();
   await spool.stop();

@@ -66,7 +66,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
   }
   const { serve: nodeServe } = await import("@hono/node-server");
   return new Promise((resolve, reject) => {
-    const server = nodeServe({ fetch: options.fetch, hostname: options.hostname, port: options.port }, (info) => {
+    // The standard Request and Response stay: node-server's faster stand-ins break Hono's HEAD answers (500).
+    const server = nodeServe({ fetch: options.fetch, hostname: options.hostname, port: options.port, overrideGlobalObjects: false }, (info) => {
       resolve({
         url: urlOf(options.hostname, info.port),
         port: info.port,

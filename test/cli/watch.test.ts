@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { repoRoot } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/images.ts";
+import { requirement } from "../helpers/requirement.ts";
+
+const bin = join(repoRoot, "bin", "diskpipe.mjs");
+
+/** A running `diskpipe watch`: its process, what it printed so far, how it ended. */
+interface Watch {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `command` (argv) with `env` replacing DISKPIPE_TOKEN; resolves once stderr matches `ready`. */
+function start(command: string[], env: Record<string, string>, ready: RegExp): Promise<Watch> {
+  const [file = process.execPath, ...args] = command;
+  const child = spawn(file, args, { cwd: repoRoot, env: { ...process.env, DISKPIPE_TOKEN: "", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  let text = "";
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      if (ready.test(text)) resolve({ child, stderr: () => text, exited });
+    });
+    void exited.then((code) => reject(new Error(`diskpipe watch exited (${code}) before ${ready}: ${text}`)));
+  });
+}
+
+/** Sends `signal` and waits for the exit code. */
+async function stop(watch: Watch, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+  watch.child.kill(signal);
+  return watch.exited;
+}
+
+/** GET /api/jobs on 127.0.0.1:`port`: the status code. */
+function status(port: number, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/api/jobs", headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const portIn = (text: string) => Number(/dashboard at http:\/\/[^\s]*:(\d+)\//.exec(text)?.[1]);
+
+describe("diskpipe watch: where the dashboard listens and who may use it", () => {
+  const { dir, cleanup } = tempDir("diskpipe-watch-cli-");
+  after(cleanup);
+  let n = 0;
+  const spool = () => join(dir, `spool-${++n}`);
+
+  it("refuses a non-loopback --host without a token (an empty --token or DISKPIPE_TOKEN is none), before touching the spool", () => {
+    for (const [args, env] of [
+      [["--host", "0.0.0.0"], {}],
+      [["--host", "192.0.2.1", "--token", ""], {}],
+      [["--host", "::"], { DISKPIPE_TOKEN: "" }],
+    ] as const) {
+      const root = spool();
+      const run = spawnSync(process.execPath, [bin, "watch", root, "--dashboard", "--port", "0", ...args], { env: { ...process.env, DISKPIPE_TOKEN: "", ...env }, encoding: "utf8", timeout: 60_000 });
+      assert.equal(run.status, 2, run.stderr);
+      assert.match(run.stderr, /would open the dashboard to the network without a token: set DISKPIPE_TOKEN \(or --token\) \[usage\]/);
+      assert.equal(existsSync(root), false, "nothing was created");
+    }
+  });
+
+  it("--host 0.0.0.0 with --token: served, and every request needs that token", async () => {
+    const watch = await start([process.execPath, bin, "watch", spool(), "--dashboard", "--host", "0.0.0.0", "--port", "0", "--token", "flag-token"], {}, /dashboard at /);
+    try {
+      assert.match(watch.stderr(), /dashboard at http:\/\/0\.0\.0\.0:\d+\/ \(token required\)/);
+      const port = portIn(watch.stderr());
+      assert.equal(await status(port), 401);
+      assert.equal(await status(port, { authorization: "Bearer flag-token" }), 200);
+    } finally {
+      assert.equal(await stop(watch), 0);
+    }
+  });
+
+  it("the default host is loopback, open without a token, and refuses a foreign Host header", async () => {
+    const watch = await start([process.execPath, bin, "watch", spool(), "--dashboard", "--port", "0"], {}, /dashboard at /);
+    try {
+      assert.match(watch.stderr(), /dashboard at http:\/\/127\.0\.0\.1:\d+\/\n/);
+      const port = portIn(watch.stderr());
+      assert.equal(await status(port), 200);
+      assert.equal(await status(port, { host: `attacker.example:${port}` }), 403);
+    } finally {
+      assert.equal(await stop(watch, "SIGINT"), 0);
+    }
+    assert.match(watch.stderr(), /SIGINT: stopping/);
+    assert.match(watch.stderr(), /stopped\n$/);
+  });
+
+  it("the token from DISKPIPE_TOKEN guards a loopback dashboard too; --max-upload is announced", async () => {
+    const watch = await start([process.execPath, bin, "watch", spool(), "--dashboard", "--port", "0", "--max-upload", "1M"], { DISKPIPE_TOKEN: "env-token" }, /dashboard at /);
+    try {
+      assert.match(watch.stderr(), /\(token required\), uploads up to 1(\.0)? MiB/);
+      const port = portIn(watch.stderr());
+      assert.equal(await status(port), 401);
+      assert.equal(await status(port, { authorization: "Bearer env-token" }), 200);
+    } finally {
+      assert.equal(await stop(watch), 0);
+    }
+  });
+
+  it("without --dashboard, --host needs no token and nothing listens; a second signal quits at once", async () => {
+    const watch = await start([process.execPath, bin, "watch", spool(), "--host", "0.0.0.0"], {}, /^watching /m);
+    assert.doesNotMatch(watch.stderr(), /dashboard at/);
+    watch.child.kill("SIGTERM");
+    watch.child.kill("SIGTERM");
+    const code = await watch.exited;
+    assert.ok(code === 0 || code === 130, `exit ${code}`);
+  });
+
+  const netns = spawnSync("unshare", ["-n", "true"]).status === 0;
+  it("listens on port 8080 by default (inside a network namespace of its own, where 8080 is free)", { skip: requirement(netns ? false : "needs root and unshare (util-linux) for a network namespace") }, async () => {
+    const inside = `ip link set lo up && exec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} watch ${JSON.stringify(spool())} --dashboard`;
+    const watch = await start(["unshare", "-n", "sh", "-c", inside], {}, /dashboard at /);
+    try {
+      assert.match(watch.stderr(), /dashboard at http:\/\/127\.0\.0\.1:8080\//);
+    } finally {
+      assert.equal(await stop(watch), 0);
+    }
+  });
+});
