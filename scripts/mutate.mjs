@@ -28,13 +28,11 @@ export const GROUPS = {
   },
   "qemu-img": {
     mutate: ["src/core/qemu-img.ts", "src/core/qemu-img-args.ts", "src/core/qemu-img-process.ts", "src/core/qemu-img-output.ts"],
-    tests: ["test/core/qemu-img.test.ts", "test/core/io/throttle.test.ts", "test/core/stages/inspect.test.ts", "test/plugins/luks/luks-work.test.ts"],
-    cli: true,
+    tests: ["test/core/qemu-img.test.ts", "test/core/io/throttle.test.ts", "test/core/stages/second-opinion.test.ts", "test/core/stages/inspect.test.ts", "test/plugins/luks/luks-work.test.ts"],
   },
   http: {
     mutate: ["src/core/io/http.ts", "src/core/io/http-download.ts", "src/core/io/http-headers.ts", "src/core/io/download-space.ts", "src/core/io/http-source.ts", "src/core/io/redirects.ts", "src/core/io/download-limits.ts"],
-    tests: ["test/core/io/redirects.test.ts", "test/core/io/download-bounds.test.ts", "test/core/io/http-source.test.ts", "test/core/io/units.test.ts"],
-    cli: true,
+    tests: ["test/core/io/units.test.ts", "test/core/io/redirects.test.ts", "test/core/io/http-source.test.ts", "test/core/io/inspect-stream.test.ts", "test/core/io/http-sink.test.ts", "test/core/io/download-bounds.test.ts"],
   },
   dashboard: {
     mutate: ["src/dashboard/guard.ts", "src/dashboard/auth.ts", "src/dashboard/serve-dashboard.ts"],
