@@ -12,9 +12,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const reports = join(root, "reports", "mutation");
 
 /**
- * What each group mutates and which tests judge it. `cli`: the tests run the built command
- * too, so the sandbox is built (the instrumented build carries the mutants into the child
- * processes) and coverage is not used to skip tests (a child's coverage is not measured).
+ * What each group mutates and which tests judge it. `build`: some tests run the built command,
+ * so the sandbox is built (the instrumented build carries the mutants into the child
+ * processes). `cli`: built, and the mutated code runs mostly in those children, whose coverage
+ * is not measured, so every test runs against every mutant; otherwise only the tests that
+ * reached a mutant in the test process run it (one reached only in a child counts as surviving).
  */
 export const GROUPS = {
   inspect: {
@@ -29,10 +31,12 @@ export const GROUPS = {
   "qemu-img": {
     mutate: ["src/core/qemu-img.ts", "src/core/qemu-img-args.ts", "src/core/qemu-img-process.ts", "src/core/qemu-img-output.ts"],
     tests: ["test/core/qemu-img.test.ts", "test/core/io/throttle.test.ts", "test/core/stages/second-opinion.test.ts", "test/core/stages/inspect.test.ts", "test/plugins/luks/luks-work.test.ts"],
+    build: true,
   },
   http: {
     mutate: ["src/core/io/http.ts", "src/core/io/http-download.ts", "src/core/io/http-headers.ts", "src/core/io/download-space.ts", "src/core/io/http-source.ts", "src/core/io/redirects.ts", "src/core/io/download-limits.ts"],
     tests: ["test/core/io/units.test.ts", "test/core/io/redirects.test.ts", "test/core/io/http-source.test.ts", "test/core/io/inspect-stream.test.ts", "test/core/io/http-sink.test.ts", "test/core/io/download-bounds.test.ts"],
+    build: true,
   },
   dashboard: {
     mutate: ["src/dashboard/guard.ts", "src/dashboard/auth.ts", "src/dashboard/serve-dashboard.ts"],
@@ -89,7 +93,7 @@ function configFor(name, group) {
     coverageAnalysis: group.cli ? "off" : "perTest",
     // Built from the instrumented sources without type checking (the sandbox gets node_modules only later).
     // Stryker splits the command at spaces, without a shell: no quotes (and no spaces in the paths).
-    ...(group.cli && { buildCommand: `${process.execPath} ${join(root, "node_modules", "typescript", "bin", "tsc")} -p tsconfig.json --noCheck` }),
+    ...((group.cli || group.build) && { buildCommand: `${process.execPath} ${join(root, "node_modules", "typescript", "bin", "tsc")} -p tsconfig.json --noCheck` }),
     ignoreStatic: !group.cli,
     concurrency: Number(process.env.DISKPIPE_MUTATE_CONCURRENCY) || 2,
     timeoutMS: 30_000,

@@ -4,11 +4,11 @@
 // process (the CLI under test) would be reported "NoCoverage" without ever being tested. With
 // no coverage reported, Stryker runs every test file against every mutant.
 import { commonTokens, declareFactoryPlugin, PluginKind, tokens } from "@stryker-mutator/api/plugin";
-import { createTapTestRunner } from "@stryker-mutator/tap-runner";
+import { createTapTestRunnerFactory } from "@stryker-mutator/tap-runner";
 
 /** The tap runner with `dryRun` reporting no mutant coverage. */
 function createWholeTapRunner(injector) {
-  const tap = createTapTestRunner(injector);
+  const tap = createTapTestRunnerFactory()(injector);
   return {
     capabilities: () => tap.capabilities(),
     init: () => tap.init(),
