@@ -63,6 +63,7 @@ function headerProblems(h: SparseHeader, where: string): Problem[] {
   if (h.gtes < 1 || h.gtes > MAX_GTES) out.push(corrupt(`${h.gtes} entries per grain table is outside 1..${MAX_GTES}`));
   if (h.granularity < 1n || h.granularity > BigInt(MAX_GRANULARITY)) out.push(corrupt(`grain of ${h.granularity} sectors is invalid`));
   if (h.capacity === 0n) out.push(corrupt("capacity 0 makes qemu follow the embedded descriptor's extents"));
+  // Stryker disable next-line EqualityOperator: capacity × 512 is a multiple of 512 and MAX_SAFE_INTEGER (2^53 − 1) is odd, so the two are never equal and a strict or loose comparison gives the same answer
   if (h.capacity * BigInt(SECTOR) > BigInt(Number.MAX_SAFE_INTEGER)) out.push(corrupt("capacity is absurd"));
   else if (l1Entries(h) > BigInt(MAX_L1_ENTRIES)) out.push(corrupt("grain directory is too large"));
   return out;
@@ -103,8 +104,10 @@ function descriptorProblems(d: VmdkDescriptor, embedded: boolean, capacity: bigi
 async function embeddedDescriptor(reader: ImageReader, h: SparseHeader): Promise<{ problems: Problem[]; descriptor?: VmdkDescriptor }> {
   const bounds = (why: string) => ({ problems: [problem("vmdk-descriptor-bounds", `VMDK descriptor ${why}`)] });
   if (h.descOffset !== 1n) return bounds(`offset is sector ${h.descOffset}, not 1`);
+  // Stryker disable next-line ConditionalExpression: a size of 0 sectors reads nothing, which the NUL-termination check below refuses with the same code
   if (h.descSize < 1n || h.descSize * BigInt(SECTOR) > BigInt(MAX_DESCRIPTOR)) return bounds(`size of ${h.descSize} sectors is outside 1..${MAX_DESCRIPTOR / SECTOR}`);
   const descEnd = h.descOffset + h.descSize;
+  // Stryker disable next-line ConditionalExpression,ArrayDeclaration: ~0 is never below the descriptor's end, and a string placeholder compared with a bigint is false, so including either changes nothing
   const next = [h.grainOffset, ...(h.gdOffset !== GD_AT_END ? [h.gdOffset] : []), ...(h.flags & FLAG_REDUNDANT_GT ? [h.rgdOffset] : [])];
   if (next.some((sector) => sector < descEnd)) return bounds("overlaps the grain directory or grains");
   const length = Number(h.descSize) * SECTOR;
@@ -120,6 +123,7 @@ async function embeddedDescriptor(reader: ImageReader, h: SparseHeader): Promise
 async function readFooter(reader: ImageReader, header: SparseHeader): Promise<{ problems: Problem[]; footer?: SparseHeader }> {
   const bad = (why: string) => ({ problems: [problem("vmdk-footer", `VMDK stream footer ${why}`)] });
   const fileSize = await reader.size();
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: a clean image of under 4 sectors cannot get here (its footer sectors would overlap the descriptor at sector 1, which cannot start with a footer marker or KDMV), and 2 sectors or less read short, refused with the same code
   if (fileSize % SECTOR !== 0 || fileSize < 4 * SECTOR) return bad("cannot exist: the file size is not whole sectors");
   const at = fileSize - 3 * SECTOR;
   const buf = await readAt(reader, at, 3 * SECTOR);
@@ -128,6 +132,7 @@ async function readFooter(reader: ImageReader, header: SparseHeader): Promise<{ 
   const eosOk = u64leBig(buf, 1024) === 0n && u32le(buf, 1032) === 0 && u32le(buf, 1036) === MARKER_END_OF_STREAM;
   if (!markerOk || !matchAscii(buf, SECTOR, "KDMV") || !eosOk) return bad("is missing or malformed");
   const footer = parseSparse(buf, SECTOR);
+  // Stryker disable next-line ConditionalExpression: an offset of ~0 also fails the check below that the directory lies before the footer, with the same code
   if (footer.gdOffset === GD_AT_END) return bad("has no grain directory offset");
   if (footer.capacity !== header.capacity || footer.granularity !== header.granularity || footer.gtes !== header.gtes) {
     return bad("disagrees with the header");
@@ -156,6 +161,7 @@ async function detectSparse(reader: ImageReader, head: Uint8Array, context: Dete
   problems.push(...embedded.problems);
   let effective = header;
   const capacity = header.capacity * BigInt(SECTOR);
+  // Stryker disable next-line EqualityOperator: capacity × 512 is a multiple of 512 and MAX_SAFE_INTEGER (2^53 − 1) is odd, so the two are never equal and a strict or loose comparison gives the same answer
   if (capacity <= BigInt(Number.MAX_SAFE_INTEGER)) context.onHeader?.({ format: "vmdk", virtualSize: Number(capacity), details: { clusterSize: Number(header.granularity) * SECTOR } });
   if (problems.length === 0 && header.gdOffset === GD_AT_END) {
     const { problems: footerProblems, footer } = await readFooter(reader, header);
@@ -168,6 +174,7 @@ async function detectSparse(reader: ImageReader, head: Uint8Array, context: Dete
   return {
     format: "vmdk",
     variant: createType && ACCEPTED_TYPES.has(createType) ? createType : "monolithicSparse",
+    // Stryker disable next-line EqualityOperator: capacity × 512 is a multiple of 512 and MAX_SAFE_INTEGER (2^53 − 1) is odd, so the two are never equal and a strict or loose comparison gives the same answer
     virtualSize: bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : undefined,
     problems,
     details: {

@@ -63,7 +63,9 @@ describe("VMDK stream footer", () => {
   });
 
   test("a corrupt footer header is a footer problem", async () => {
-    assert.deepEqual(codes(await detect(streamImage(MiB, { footer: { version: 4 } }))), ["vmdk-footer"]);
+    const found = await detect(streamImage(MiB, { footer: { version: 4 } }));
+    assert.deepEqual(codes(found), ["vmdk-footer"]);
+    assert.match(found.problems[0]?.message ?? "", /^VMDK footer is corrupt/);
     assert.deepEqual(codes(await detect(streamImage(MiB, { footer: { version: 3 } }))), []);
   });
 });
@@ -95,6 +97,9 @@ describe("VMDK tables within the file", () => {
     assert.deepEqual(codes(await at(size, { rgd: 39n, flags: 2 })), []);
     assert.deepEqual(codes(await at(size, { rgd: 40n, flags: 2 })), ["truncated"]);
     assert.deepEqual(codes(await at(size, { rgd: 40n, flags: 1 })), []);
+    // Its one 4-byte entry may end exactly at the end of the file.
+    assert.deepEqual(codes(await at(39 * 512 + 4, { rgd: 39n, flags: 2 })), []);
+    assert.deepEqual(codes(await at(39 * 512 + 3, { rgd: 39n, flags: 2 })), ["truncated"]);
   });
 
   test("every table past the end is reported", async () => {

@@ -108,6 +108,13 @@ describe("VMDK header bounds (qemu's vmdk_add_extent limits)", () => {
     assert.equal(absurd.virtualSize, undefined);
     assert.equal(seen.length, 1);
   });
+
+  test("an absurd capacity is refused even when its grain directory would be small", async () => {
+    // 2^30-sector directory entries: 2^44 sectors need only 2^14 of them.
+    const found = await detect(sparseImage({ header: { capacity: 2n ** 44n, gtes: 512, granularity: 0x200000n }, size: 1 << 30 }));
+    assert.deepEqual(codes(found), ["vmdk-corrupt-header"]);
+    assert.match(found.problems[0]?.message ?? "", /^VMDK header is corrupt/);
+  });
 });
 
 describe("VMDK embedded descriptor bounds", () => {
