@@ -23,8 +23,8 @@ describe("qcow2 header extensions", () => {
     assert.deepEqual([found.details?.backingFormat, found.details?.encryptionHeader, found.details?.bitmaps], ["qcow2", true, true]);
   });
 
-  test("without extensions the details name none of them", async () => {
-    const found = await detect({ extensions: [{ magic: EXT_BACKING_FORMAT }] });
+  test("an empty backing format and unknown extensions name none of them in the details", async () => {
+    const found = await detect({ extensions: [{ magic: EXT_BACKING_FORMAT }, unknown(8)] });
     assert.deepEqual(Object.keys(found.details ?? {}).filter((key) => ["backingFormat", "encryptionHeader", "bitmaps"].includes(key)), []);
   });
 
