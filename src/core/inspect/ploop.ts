@@ -30,14 +30,18 @@ async function detectPloop(reader: ImageReader, context: DetectContext): Promise
   if (version !== 2) problems.push(corrupt(`version ${version} is not 2`));
   if (tracks === 0 || tracks > Math.floor(INT32_MAX / 513)) problems.push(corrupt(`cluster of ${tracks} sectors is invalid`));
   else if (BigInt(batEntries) * BigInt(tracks) < sectors) problems.push(corrupt("the BAT does not cover the disk"));
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: with no entries, -tracks (negative) is never >= the unsigned sector count
   else if (batEntries > 0 && BigInt(batEntries - 1) * BigInt(tracks) >= sectors) problems.push(corrupt("the BAT is larger than the disk"));
+  // Stryker disable next-line EqualityOperator: an integer count never equals INT32_MAX / 4 (not an integer)
   if (batEntries > INT32_MAX / 4) problems.push(corrupt("the BAT is too large"));
   if (dataOffset !== 0 && dataOffset * SECTOR < batEnd) problems.push(corrupt("data overlaps the BAT"));
   // qemu 7.2 parses format extensions (dirty bitmaps) with an assertion a crafted offset trips.
   if (extensionOffset !== 0n) problems.push(problem("ploop-format-extension", "ploop has a format extension (dirty bitmaps), which is not accepted"));
   const bytes = sectors * BigInt(SECTOR);
+  // Stryker disable next-line EqualityOperator: bytes is a multiple of 512, never equal to 2^53 - 1 (odd)
   if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) problems.push(corrupt("the disk size is absurd"));
   const details = { clusterSize: tracks * SECTOR, batEntries, dirty: u32le(head, 44) === INUSE };
+  // Stryker disable next-line EqualityOperator: bytes is a multiple of 512, never equal to 2^53 - 1 (odd)
   if (bytes <= BigInt(Number.MAX_SAFE_INTEGER)) context.onHeader?.({ format: "ploop", virtualSize: Number(bytes), details });
   if (problems.length === 0 && batEnd > (await reader.size())) {
     problems.push(problem("truncated", "ploop is truncated: the BAT lies past the end of the file"));
@@ -45,6 +49,7 @@ async function detectPloop(reader: ImageReader, context: DetectContext): Promise
   return {
     format: "ploop",
     variant: ext ? "ext" : "v1",
+    // Stryker disable next-line EqualityOperator: bytes is a multiple of 512, never equal to 2^53 - 1 (odd)
     virtualSize: bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : undefined,
     problems,
     details,
