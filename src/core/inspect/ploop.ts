@@ -30,8 +30,12 @@ async function detectPloop(reader: ImageReader, context: DetectContext): Promise
   if (version !== 2) problems.push(corrupt(`version ${version} is not 2`));
   if (tracks === 0 || tracks > Math.floor(INT32_MAX / 513)) problems.push(corrupt(`cluster of ${tracks} sectors is invalid`));
   else if (BigInt(batEntries) * BigInt(tracks) < sectors) problems.push(corrupt("the BAT does not cover the disk"));
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: with no entries, -tracks (negative) is never >= the unsigned sector count
-  else if (batEntries > 0 && BigInt(batEntries - 1) * BigInt(tracks) >= sectors) problems.push(corrupt("the BAT is larger than the disk"));
+  else if (
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: with no entries, -tracks (negative) is never >= the unsigned sector count
+    batEntries > 0 &&
+    BigInt(batEntries - 1) * BigInt(tracks) >= sectors
+  )
+    problems.push(corrupt("the BAT is larger than the disk"));
   // Stryker disable next-line EqualityOperator: an integer count never equals INT32_MAX / 4 (not an integer)
   if (batEntries > INT32_MAX / 4) problems.push(corrupt("the BAT is too large"));
   if (dataOffset !== 0 && dataOffset * SECTOR < batEnd) problems.push(corrupt("data overlaps the BAT"));
