@@ -6,6 +6,7 @@ import { countingReader } from "./readers.ts";
 
 const larger = "qcow2 header extensions are corrupt: an extension is larger than the header area";
 const pastWindow = "qcow2 header extensions are corrupt: they run past the first 64 KiB";
+/** An extension of a type qemu does not know, with `length` bytes of data. */
 const unknown = (length: number, fill = 0x61): Extension => ({ magic: 0x11223344, data: new Uint8Array(length).fill(fill) });
 /** A backing file whose name starts at `at`: the extensions must end there. */
 const backing = (at: number) => ({ backingOffset: BigInt(at), backingSize: 4, regions: [{ offset: at, bytes: text("base") }] });
