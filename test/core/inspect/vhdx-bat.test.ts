@@ -80,10 +80,6 @@ describe("VHDX payload blocks", () => {
     assert.deepEqual(await problemsWithBlock(wide, 0, LOG_AT), overlaps(0));
   });
 
-  test("the last entry is checked, entries past the table are not", async () => {
-    assert.deepEqual(await problemsWithBlock(new VhdxImage(), 3, 64 * MiB), pastEnd(3));
-    assert.deepEqual(await problemsWithBlock(new VhdxImage(), 4, 64 * MiB), []);
-  });
 
   test("only the first bad block is told", async () => {
     const image = new VhdxImage();
@@ -105,6 +101,14 @@ describe("VHDX sector bitmap entries and large tables", () => {
     assert.deepEqual(await problemsWithBlock(disk(4097), 4096, 64 * MiB), []);
     assert.deepEqual(await problemsWithBlock(disk(4097), 4095, 64 * MiB), pastEnd(4095));
     assert.deepEqual(await problemsWithBlock(disk(4097), 4097, 64 * MiB), pastEnd(4097));
+  });
+
+  test("the last entry is checked, entries past the table are not", async () => {
+    assert.deepEqual(await problemsWithBlock(new VhdxImage(), 3, 64 * MiB), pastEnd(3));
+    assert.deepEqual(await problemsWithBlock(new VhdxImage(), 4, 64 * MiB), []);
+    // 4095 blocks: no bitmap entry follows the last one.
+    assert.deepEqual(await problemsWithBlock(disk(4095), 4094, 64 * MiB), pastEnd(4094));
+    assert.deepEqual(await problemsWithBlock(disk(4095), 4095, 64 * MiB), []);
   });
 
   test("entries are numbered across the 64 KiB pieces the table is read in", async () => {

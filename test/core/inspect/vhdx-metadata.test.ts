@@ -27,6 +27,13 @@ describe("VHDX metadata table", () => {
     assert.deepEqual((await detect(image)).found, corrupt("metadata table has 2048 entries"));
   });
 
+  test("entries past the count are not read", async () => {
+    const image = new VhdxImage();
+    image.items.push({ guid: GUID.other, offset: 0, length: 0, flags: 4 });
+    image.itemCount = 5;
+    assert.deepEqual((await detect(image)).found, FOUR_MIB);
+  });
+
   test("an unknown item is refused only when marked required (bit 2), wherever it points", async () => {
     for (const [flags, refused] of [[0, false], [3, false], [0xfffffffb, false], [4, true], [7, true]] as const) {
       const image = new VhdxImage();

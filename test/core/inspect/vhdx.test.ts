@@ -22,6 +22,14 @@ describe("VHDX file identifier", () => {
   });
 });
 
+describe("VHDX read errors", () => {
+  test("a failing read is not a corrupt image: the error is the caller's", async () => {
+    const image = new VhdxImage().reader();
+    const failing = { ...image, read: (offset: number, length: number) => (offset < 64 * KiB ? image.read(offset, length) : Promise.reject(new Error("EIO"))) };
+    await assert.rejects(vhdxDetector.detect(failing, {}), { message: "EIO" });
+  });
+});
+
 describe("VHDX headers", () => {
   test("either header alone is enough", async () => {
     for (const which of [0, 1]) {
@@ -199,6 +207,13 @@ describe("VHDX region table", () => {
     assert.deepEqual((await detect(image)).found, FOUR_MIB);
     image.regions[2] = { guid: GUID.other, offset: LOG_AT, length: 2 * MiB, required: 0 };
     assert.deepEqual((await detect(image)).found, corrupt("regions overlap"));
+  });
+
+  test("an empty log takes no room, even inside a region", async () => {
+    const image = new VhdxImage();
+    image.headers = [{ ...headerFields(1n), logOffset: 16 * MiB, logLength: 0 }, undefined];
+    image.regions.push({ guid: GUID.other, offset: 15 * MiB, length: 2 * MiB, required: 0 });
+    assert.deepEqual((await detect(image)).found, FOUR_MIB);
   });
 
   test("the BAT and metadata regions must each appear once", async () => {
