@@ -50,7 +50,8 @@ export function sessionValue(token: string): string {
  */
 export function isAuthorized(c: Context, token: string): boolean {
   const header = c.req.header("authorization");
-  const bearer = header && /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+  // `.` stops at a line break, and a header value holds none: the capture runs to its end (trimmed already).
+  const bearer = header && /^Bearer\s+(.+)/i.exec(header)?.[1];
   if (bearer) return sameSecret(bearer, token);
   const cookie = getCookie(c, SESSION_COOKIE);
   return cookie !== undefined && sameSecret(cookie, sessionValue(token));
@@ -68,7 +69,7 @@ export function isAuthorized(c: Context, token: string): boolean {
 export function requireToken(token: string): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.path === "/login" || isAuthorized(c, token)) return next();
-    const wantsPage = c.req.method === "GET" && !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");
+    const wantsPage = c.req.method === "GET" && !c.req.path.startsWith("/api/") && c.req.header("accept")?.includes("text/html") === true;
     if (wantsPage) return c.redirect("/login", 303);
     c.header("www-authenticate", 'Bearer realm="diskpipe"');
     return c.json({ error: "unauthorized: send Authorization: Bearer TOKEN or sign in at /login" }, 401);

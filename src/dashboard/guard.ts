@@ -15,11 +15,7 @@ export function isLoopback(host: string): boolean {
 }
 
 function hostOf(origin: string): string | undefined {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return undefined;
-  }
+  return URL.canParse(origin) ? new URL(origin).host : undefined;
 }
 
 /**

@@ -133,5 +133,7 @@ describe("refuseTraversal on what the server hands over", () => {
     assert.equal((await app.request("http://127.0.0.1/a%2fb")).status, 400);
     assert.equal((await app.request("http://127.0.0.1/a/b")).status, 200);
     assert.equal((await app.fetch(new Request("http://127.0.0.1/a%5cb"), { incoming: {} })).status, 400);
+    assert.equal((await app.fetch(new Request("http://127.0.0.1/a%5cb"), {})).status, 400, "an environment without the request");
+    assert.equal((await app.fetch(new Request("http://127.0.0.1/a/b"), {})).status, 200);
   });
 });

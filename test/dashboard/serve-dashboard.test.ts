@@ -40,6 +40,16 @@ describe("dashboard served on a real socket, bound the way users bind it (the CL
     await assert.rejects(serveDashboard({ spool, hostname: "::", port: 0, token: "" }), /requires a token/);
   });
 
+  it("listens on 127.0.0.1 when no host is given, open without a token", async () => {
+    const server = await serveDashboard({ spool, port: 0 });
+    try {
+      assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+      assert.equal(await get(portOf(server.url), "/api/jobs"), 200);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("bound to 0.0.0.0 with a token: every request needs the token", async () => {
     const server = await serveDashboard({ spool, hostname: "0.0.0.0", port: 0, token: TOKEN });
     try {
