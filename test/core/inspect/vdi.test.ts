@@ -102,6 +102,8 @@ describe("VDI identification", () => {
   test("the block map must end by the end of the file", async () => {
     assert.deepEqual((await detect(() => undefined, { fileSize: 512 + 16 })).problems, []);
     assert.deepEqual((await detect(() => undefined, { fileSize: 512 + 15 })).problems, ["VDI is truncated: the block map lies past the end of the file"]);
+    // A corrupt header is not also called truncated.
+    assert.deepEqual((await detect((f) => (f.type = 9), { fileSize: 512 + 15 })).problems, ["VDI header is corrupt: image type 9 is not dynamic or fixed"]);
   });
 });
 
