@@ -72,6 +72,7 @@ describe("VMDK extent lines", () => {
   });
 
   test("fields may be separated by any whitespace, and trailing space is ignored", () => {
+    assert.deepEqual(extents("RW  8 ZERO"), [{ access: "RW", sectors: 8, type: "ZERO", file: undefined }]);
     assert.deepEqual(extents('RW\t8  FLAT \t"f"  12 \t'), [{ access: "RW", sectors: 8, type: "FLAT", file: "f" }]);
   });
 
@@ -140,6 +141,10 @@ describe("VMDK CIDs as qemu reads them", () => {
     assert.equal(readable("CID = 1\nparentCID=1\n"), false);
     assert.equal(readable("CID=\nparentCID=1\n"), false);
     assert.equal(readable("version=1\n"), false);
+    // qemu would skip any one character after the name; diskpipe wants the `=`.
+    assert.equal(readable("CIDx1\nparentCID=1\n"), false);
+    // No parentCID at all: the bytes where it is not must not count.
+    assert.equal(readable("CID=1\nab=1\n"), false);
   });
 
   test("the first occurrence counts, even inside parentCID", () => {
