@@ -35,7 +35,21 @@ export const GROUPS = {
   },
   http: {
     mutate: ["src/core/io/http.ts", "src/core/io/http-download.ts", "src/core/io/http-headers.ts", "src/core/io/download-space.ts", "src/core/io/http-source.ts", "src/core/io/redirects.ts", "src/core/io/download-limits.ts"],
-    tests: ["test/core/io/units.test.ts", "test/core/io/redirects.test.ts", "test/core/io/http-source.test.ts", "test/core/io/inspect-stream.test.ts", "test/core/io/http-sink.test.ts", "test/core/io/download-bounds.test.ts"],
+    // The fast unit tests first: a mutant they kill never waits for the slow end-to-end ones.
+    tests: [
+      "test/core/io/http-headers.test.ts",
+      "test/core/io/download-limits.test.ts",
+      "test/core/io/redirects.test.ts",
+      "test/core/io/http-client.test.ts",
+      "test/core/io/http-download.test.ts",
+      "test/core/io/http-resume.test.ts",
+      "test/core/io/units.test.ts",
+      "test/core/io/download-space.test.ts",
+      "test/core/io/http-source.test.ts",
+      "test/core/io/inspect-stream.test.ts",
+      "test/core/io/http-sink.test.ts",
+      "test/core/io/download-bounds.test.ts",
+    ],
     build: true,
   },
   dashboard: {
