@@ -40,6 +40,7 @@ export const GROUPS = {
       "test/core/io/http-headers.test.ts",
       "test/core/io/download-limits.test.ts",
       "test/core/io/redirects.test.ts",
+      "test/core/io/redirect-policy.test.ts",
       "test/core/io/http-client.test.ts",
       "test/core/io/http-download.test.ts",
       "test/core/io/http-resume.test.ts",
