@@ -91,7 +91,10 @@ export async function download(url: URL, file: GrowingFile, options: DownloadOpt
         if (!isTransient(error) || failures >= options.retries) throw fetchError(error, state, file, failures);
         failures++;
         options.onNotice?.(`download of ${redactUrl(url)} interrupted at ${formatSize(file.written)} (${describe(error)}); retry ${failures} of ${options.retries}`);
-        await sleep(Math.min(30_000, options.backoffMs * 2 ** (failures - 1)), undefined, { signal: run.signal });
+        // The pause ends early only when the job is aborted or the deadline passes: that is the error.
+        await sleep(Math.min(30_000, options.backoffMs * 2 ** (failures - 1)), undefined, { signal: run.signal }).catch(() => {
+          throw run.signal.reason;
+        });
       }
     }
   } finally {

@@ -68,6 +68,8 @@ describe("download space", { skip: needsRoot("mounts a tmpfs") }, () => {
     assert.equal(codeOf(error), "no-space");
     assert.doesNotMatch(error.message, /secret/);
     await file.remove();
+    const small = await serve([zeroes(MiB, { "transfer-encoding": "chunked" })], (server) => run(server.url(), dir));
+    assert.equal(small.result?.size, MiB, "below the reserve, but the first check comes only after 64 MiB");
   });
 
   it("fails a download that fills its filesystem with no-space, not as a failed fetch", async () => {

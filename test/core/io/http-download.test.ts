@@ -108,11 +108,11 @@ describe("download: first answers, statuses and retries", () => {
 
   it("times out waiting for the headers, and mid-body, after the idle timeout", async () => {
     await serve([silence, stall({ "content-length": 10 }, "01")], async (server) => {
-      const headers = await run(server.url(), dir, { retries: 0, timeoutMs: 30 });
+      const headers = await run(server.url(), dir, { retries: 0, timeoutMs: 100 });
       assert.equal(codeOf(headers.error), "fetch-failed");
       assert.ok((headers.error as Error).cause instanceof HttpTimeoutError);
-      assert.match(String((headers.error as Error).message), /failed: no data for 30 ms \(ETIMEDOUT\)$/);
-      const body = await run(server.url(), dir, { retries: 0, timeoutMs: 30 });
+      assert.match(String((headers.error as Error).message), /failed: no data for 100 ms \(ETIMEDOUT\)$/);
+      const body = await run(server.url(), dir, { retries: 0, timeoutMs: 100 });
       assert.ok((body.error as Error).cause instanceof HttpTimeoutError);
       assert.equal(body.bytes.toString(), "01");
     });
@@ -124,6 +124,31 @@ describe("download: first answers, statuses and retries", () => {
       assert.equal(codeOf(done.error), "fetch-failed");
       assert.match(String((done.error as Error).message), /did not finish within 30 ms \(fetch\.deadlineMs\)/);
       assert.equal(server.asked.length, 1);
+    });
+  });
+
+  it("stops at the deadline during the pause between attempts, with the deadline's error", async () => {
+    await serve([reply(503, {}), reply(503, {})], async (server) => {
+      const done = await run(server.url(), dir, { retries: 5, backoffMs: 60_000, deadlineMs: 30 });
+      assert.equal(codeOf(done.error), "fetch-failed");
+      assert.match(String((done.error as Error).message), /did not finish within 30 ms \(fetch\.deadlineMs\)/);
+      assert.equal(server.asked.length, 1);
+    });
+  });
+
+  it("throws the abort's reason when aborted during the pause between attempts", async () => {
+    const controller = new AbortController();
+    const reason = new Error("no longer needed");
+    await serve([reply(503, {}), reply(503, {})], async (server) => {
+      const done = await run(server.url(), dir, { retries: 5, backoffMs: 60_000, signal: controller.signal, onNotice: () => controller.abort(reason) });
+      assert.equal(done.error, reason);
+    });
+  });
+
+  it("finishes before a distant deadline, leaving no timer behind", async () => {
+    await serve([reply(200, { "content-length": 10 }, TEN)], async (server) => {
+      const done = await run(server.url(), dir, { deadlineMs: 600_000 });
+      assert.equal(done.result?.size, 10);
     });
   });
 
