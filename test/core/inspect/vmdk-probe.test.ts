@@ -25,6 +25,8 @@ describe("qemu's VMDK text probe", () => {
     assert.equal(probes("version=1x\n"), false);
     assert.equal(probes("version=\n"), false);
     assert.equal(probes("version =1\n"), false);
+    assert.equal(probes("version:1\n"), false);
+    assert.equal(probes("xxxxxxxx1\n"), false);
   });
 
   test("comment lines and lines of spaces are skipped", () => {
@@ -42,6 +44,8 @@ describe("qemu's VMDK text probe", () => {
     assert.equal(probes(" version=1\n"), false);
     assert.equal(probes("  \r\r\nversion=1\n"), false);
     assert.equal(probes("  x\nversion=1\n"), false);
+    assert.equal(probes("  !version=1\n"), false);
+    assert.equal(probes(" \r!version=1\n"), false);
     assert.equal(probes("CID=1\nversion=1\n"), false);
     assert.equal(probes("# no newline"), false);
     assert.equal(probes("    "), false);
