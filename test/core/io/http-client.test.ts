@@ -171,6 +171,36 @@ describe("send", () => {
     });
   });
 
+  it("keeps a slow request body alive while it sends", async () => {
+    const echo: Answer = (req, res) => {
+      let size = 0;
+      req.on("data", (chunk: Buffer) => (size += chunk.length));
+      req.on("end", () => res.writeHead(201, { "x-size": size }).end());
+    };
+    await serve([echo], async (server) => {
+      let left = 8;
+      const body = new Readable({ read() {} });
+      const timer = setInterval(() => body.push(left-- > 0 ? "abcd" : null), 10);
+      try {
+        const { response } = await send(server.url(), { method: "PUT", timeoutMs: 50, body });
+        assert.equal(response.headers["x-size"], "32");
+      } finally {
+        clearInterval(timer);
+      }
+    });
+  });
+
+  it("speaks TLS to an https URL", async () => {
+    await serve([], async (server) => {
+      const error = await send(new URL(server.url().href.replace("http:", "https:")), { timeoutMs: 2000 }).then(
+        () => undefined,
+        (e: unknown) => e as NodeJS.ErrnoException,
+      );
+      assert.ok(error);
+      assert.notEqual(error.code, "ERR_INVALID_PROTOCOL", "not sent with the plain http client");
+    });
+  });
+
   it("fails with the body's error", async () => {
     await serve([silence], async (server) => {
       const body = new Readable({ read() {} });

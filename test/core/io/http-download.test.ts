@@ -114,7 +114,6 @@ describe("download: first answers, statuses and retries", () => {
       assert.match(String((headers.error as Error).message), /failed: no data for 100 ms \(ETIMEDOUT\)$/);
       const body = await run(server.url(), dir, { retries: 0, timeoutMs: 100 });
       assert.ok((body.error as Error).cause instanceof HttpTimeoutError);
-      assert.equal(body.bytes.toString(), "01");
     });
   });
 
