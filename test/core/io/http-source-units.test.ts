@@ -52,12 +52,15 @@ describe("http source driver", () => {
     const root = join(dir, "plain");
     await serve([reply(200, { "content-length": 10 }, TEN)], async (server) => {
       const job = context(root);
-      const image = await httpSource(options()).fetch(server.url().href, job.ctx);
+      const cache = new FetchCache();
+      const image = await httpSource(options({ cache })).fetch(server.url().href, job.ctx);
       assert.deepEqual(image, { path: join(root, String(fetchDirs(root)[0]), "image"), temporary: false, hash: sha256(TEN) });
       assert.equal(readFileSync(image.path, "utf8"), TEN);
       assert.deepEqual(job.progress.at(-1), [10, 10]);
+      assert.equal(cache.size, 1, "in the cache it was given");
       await job.cleanup();
       assert.deepEqual(fetchDirs(root), []);
+      assert.equal(cache.size, 0);
     });
   });
 
@@ -161,6 +164,24 @@ describe("http source driver: inspection, sharing, own downloads", () => {
       assert.equal(existsSync(first.path), true, "kept for the other job");
       await b.cleanup();
       assert.equal(existsSync(first.path), false);
+    });
+  });
+
+  it("stops telling a job that gave up about a shared download", async () => {
+    const root = join(dir, "gave-up");
+    const answers = [cut({ "content-length": 10 }, "0123"), reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789")];
+    await serve(answers, async (server) => {
+      const source = httpSource(options({ retries: 1 }));
+      const controller = new AbortController();
+      const [quitter, keeper] = [context(root, { signal: controller.signal }), context(root)];
+      let told = 0;
+      quitter.ctx.progress = () => (told++, controller.abort(new Error("gave up")));
+      keeper.ctx.progress = (bytes) => void (bytes === 4 && server.drop());
+      const [gaveUp, image] = await Promise.allSettled([source.fetch(server.url().href, quitter.ctx), source.fetch(server.url().href, keeper.ctx)]);
+      assert.equal(gaveUp.status, "rejected");
+      assert.equal(image.status === "fulfilled" && image.value.hash, sha256(TEN));
+      assert.equal(told, 1);
+      await keeper.cleanup();
     });
   });
 
