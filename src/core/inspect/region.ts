@@ -35,6 +35,7 @@ export async function readChunks(
   onChunk: (chunk: Uint8Array, position: number) => void,
 ): Promise<number> {
   let done = 0;
+  // Stryker disable next-line EqualityOperator: at done === length the next read asks for 0 bytes, which readAt answers with an empty buffer without reading, so the loop ends the same
   while (done < length) {
     const chunk = await readAt(reader, offset + done, Math.min(chunkSize, length - done));
     if (chunk.length === 0) break;
