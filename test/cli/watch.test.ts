@@ -17,18 +17,35 @@ interface Watch {
   exited: Promise<number | null>;
 }
 
-/** Starts `command` (argv) with `env` replacing DISKPIPE_TOKEN; resolves once stderr matches `ready`. */
+/** Every watcher started, so that none outlives the tests whatever fails. */
+const started = new Set<ChildProcess>();
+
+/**
+ * Starts `command` (argv) with `env` replacing DISKPIPE_TOKEN; resolves once stderr matches
+ * `ready`, rejects (and kills it) if it exits first or stays silent for 60 s.
+ */
 function start(command: string[], env: Record<string, string>, ready: RegExp): Promise<Watch> {
   const [file = process.execPath, ...args] = command;
   const child = spawn(file, args, { cwd: repoRoot, env: { ...process.env, DISKPIPE_TOKEN: "", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  started.add(child);
   let text = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  void exited.then(() => started.delete(child));
   return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`diskpipe watch did not print ${ready} within 60 s: ${text}`));
+    }, 60_000);
     child.stderr?.on("data", (chunk: Buffer) => {
       text += chunk.toString();
-      if (ready.test(text)) resolve({ child, stderr: () => text, exited });
+      if (!ready.test(text)) return;
+      clearTimeout(deadline);
+      resolve({ child, stderr: () => text, exited });
     });
-    void exited.then((code) => reject(new Error(`diskpipe watch exited (${code}) before ${ready}: ${text}`)));
+    void exited.then((code) => {
+      clearTimeout(deadline);
+      reject(new Error(`diskpipe watch exited (${code}) before ${ready}: ${text}`));
+    });
   });
 }
 
@@ -54,7 +71,10 @@ const portIn = (text: string) => Number(/dashboard at http:\/\/[^\s]*:(\d+)\//.e
 
 describe("diskpipe watch: where the dashboard listens and who may use it", () => {
   const { dir, cleanup } = tempDir("diskpipe-watch-cli-");
-  after(cleanup);
+  after(async () => {
+    await Promise.all([...started].map((child) => new Promise((resolve) => child.once("exit", resolve).kill("SIGKILL"))));
+    cleanup();
+  });
   let n = 0;
   const spool = () => join(dir, `spool-${++n}`);
 
