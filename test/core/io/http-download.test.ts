@@ -97,6 +97,20 @@ describe("download: first answers, statuses and retries", () => {
     });
   });
 
+  it("refuses a 206 to a request that asked for no range", async () => {
+    await serve([reply(206, { "content-length": 10, "content-range": "bytes 0-9/10" }, TEN)], async (server) => {
+      const done = await run(server.url(), dir);
+      assert.equal(((done.error as Error).cause as HttpStatusError).status, 206);
+    });
+  });
+
+  it("names a refused connection once", async () => {
+    const closed = await serve([], async (server) => server.url());
+    const done = await run(closed, dir, { retries: 0 });
+    assert.equal(codeOf(done.error), "fetch-failed");
+    assert.match(String((done.error as Error).message), /failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+  });
+
   it("says where a network failure stopped, the bytes it brought kept on disk", async () => {
     await serve([cut({ "content-length": 10 }, "0123")], async (server) => {
       const done = await run(server.url(), dir, { retries: 0, onProgress: () => server.drop() });

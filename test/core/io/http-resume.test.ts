@@ -73,6 +73,11 @@ describe("download: resumes after a dropped connection", () => {
     assert.equal(unknown.file.expected, undefined);
   });
 
+  it("takes a resume whose total is unknown (*) when the first answer announced one", async () => {
+    const [done] = await fetch([dropAt4, reply(206, { "content-length": 6, "content-range": "bytes 4-9/*" }, "456789")]);
+    assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
+  });
+
   it("refuses a resume that sends more than the announced total", async () => {
     const [done] = await fetch([dropAt4, reply(206, { "content-length": 7, "content-range": "bytes 4-9/10" }, "4567890")]);
     assert.equal(codeOf(done.error), "fetch-failed");
@@ -135,6 +140,11 @@ describe("download: a server that ignores Range is read again and compared", () 
 
   it("takes the same bytes again when the second answer has no length", async () => {
     const [done] = await fetch([dropAt4, reply(200, chunked, TEN)]);
+    assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
+  });
+
+  it("takes the same bytes again with a length when the first answer had none", async () => {
+    const [done] = await fetch([dropAt4Unsized, reply(200, { "content-length": 10 }, TEN)]);
     assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
   });
 
