@@ -120,7 +120,7 @@ function configFor(name, group) {
     // One per group: cleaning it removes the whole directory, so concurrent groups must not share it.
     tempDirName: join(root, ".stryker-tmp", name),
     cleanTempDir: "always",
-    ignorePatterns: ["dist", "demo-output", "reports", ".bench", "bench", "docs", "examples"],
+    ignorePatterns: ["dist", "demo-output", "reports", ".bench", "bench", "docs", "examples", ".stryker-tmp"],
     plugins: ["@stryker-mutator/tap-runner", join(root, "scripts", "stryker-tap-whole-runner.mjs"), join(root, "scripts", "stryker-message-ignorer.mjs")],
     ignorers: ["messages"],
   };
