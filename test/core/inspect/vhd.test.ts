@@ -198,5 +198,8 @@ describe("VHD virtual size", () => {
     assert.deepEqual((await detectVhd(image))?.problems, [{ code: "truncated", message: "VHD is truncated: the fixed disk is shorter than its size" }]);
     image.fileSize = 4 * MiB + 512;
     assert.deepEqual((await detectVhd(image))?.problems, []);
+    image.fileSize = 4 * MiB + 511;
+    image.footers((f) => (f.checksum = false));
+    assert.deepEqual((await detectVhd(image))?.problems, [CHECKSUM], "a footer already refused is not also called short");
   });
 });
