@@ -31,8 +31,8 @@ async function loopbackName(): Promise<string | undefined> {
 
 describe("redirect policy, edges", () => {
   it("reads addresses in any case, and only the first octets that make them local", () => {
-    for (const address of ["0.1.2.3", "::FFFF:127.0.0.1", "FE80::1", "fe9f::1", "fea0::1", "[FE80::1]", "::ffff:7f00:101"]) assert.equal(isLocalAddress(address), true, address);
-    for (const address of ["169.1.1.1", "1.254.0.0", "128.0.0.1", "fec0::1", "2001:db8:fe80::1", "fe8::1", "::2", "::ffff:a9ff:0101", "::ffff:8.8.8.8.1", "x::ffff:127.0.0.1", "::ffff:127.0.0.1:1", "::ffff:7f00:1:2", "1::ffff:7f00:1", "::1]]", "[[::1", ""]) {
+    for (const address of ["0.1.2.3", "::FFFF:127.0.0.1", "FE80::1", "fe9f::1", "fea0::1", "[FE80::1]", "::ffff:7f00:101", "::ffff:127.0.10.1"]) assert.equal(isLocalAddress(address), true, address);
+    for (const address of ["169.1.1.1", "1.254.0.0", "128.0.0.1", "fec0::1", "2001:db8:fe80::1", "fe8::1", "::2", "::ffff:a9ff:0101", "::ffff:8.8.8.8.1", "x::ffff:127.0.0.1", "::ffff:127.0.0.1:1", "::ffff:7f00:1:2", "1::ffff:7f00:1", "::1]]", "[[::1", "fe80:zz", ""]) {
       assert.equal(isLocalAddress(address), false, address);
     }
   });
@@ -62,6 +62,8 @@ describe("redirect policy, edges", () => {
       ["*.cdn.example", "https://evilcdn.example/b"],
       ["cdn.example", "https://a.cdn.example/b"],
       ["cdn.example/", "https://cdn.example.evil/b"],
+      ["cdn[.example", "https://cdn.example/b"],
+      ["*.https://cdn.example", "https://a.cdn.example/b"],
     ]) {
       assert.match(String(redirectRefusal(first, first, u(target), [entry])), /is not images\.example and not in fetch\.allowRedirects/, `${entry} ${target}`);
     }
