@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { HttpStatusError, HttpTimeoutError, isHttpUrl, isTransient, redactUrl, send, Watchdog } from "../../../src/core/io/http.ts";
 import { serve } from "./download-run.ts";
-import { reply, silence, stall, type Answer } from "./scripted-server.ts";
+import { cut, reply, silence, stall, type Answer } from "./scripted-server.ts";
 
 /** Whether a promise is still unsettled after a short while. */
 async function pending(promise: Promise<unknown>): Promise<boolean> {
@@ -215,6 +215,21 @@ describe("send", () => {
       await assert.rejects(send(server.url(), { timeoutMs: 20 }), HttpTimeoutError);
       const { response } = await send(server.url(), { timeoutMs: 20 });
       await assert.rejects(text(response), HttpTimeoutError);
+    });
+  });
+
+  // A watchdog left running would keep the process alive for ten minutes after these tests.
+  it("leaves no watchdog running after a refused connection, a body read to its end, a body cut, a response let go", async () => {
+    const long = { timeoutMs: 600_000 };
+    const refused = await serve([], async (server) => server.url());
+    await assert.rejects(send(refused, long), { code: "ECONNREFUSED" });
+    await serve([reply(200, { "content-length": 2 }, "ok"), cut({ "content-length": 10 }, "01"), stall({ "content-length": 10 }, "01")], async (server) => {
+      assert.equal(await text((await send(server.url(), long)).response), "ok");
+      const { response: dropped } = await send(server.url(), long);
+      dropped.once("data", () => server.drop());
+      await assert.rejects(text(dropped), { code: "ECONNRESET" });
+      const { response: unwanted } = await send(server.url(), long);
+      await new Promise((resolve) => unwanted.destroy().once("close", resolve));
     });
   });
 
