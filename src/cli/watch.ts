@@ -35,7 +35,6 @@ export interface WatchFlags extends GlobalOptions {
 export async function runWatch(root: string, flags: WatchFlags): Promise<number> {
   const token = flags.token || process.env.DISKPIPE_TOKEN || undefined;
   const host = flags.host ?? "127.0.0.1";
-  const port = flags.port ?? 8080;
   const maxUpload = flags.maxUpload === undefined ? undefined : parseSize(flags.maxUpload);
   if (flags.dashboard && !isLoopback(host) && !token) {
     throw new UsageError(`--host ${host} would open the dashboard to the network without a token: set DISKPIPE_TOKEN (or --token)`);
@@ -63,7 +62,8 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
   try {
     if (flags.dashboard) {
       const { serveDashboard } = await import("../dashboard/serve-dashboard.ts");
-      server = await serveDashboard({ spool, token, hostname: host, port, ...(maxUpload !== undefined && { maxUpload }) });
+      // serveDashboard's own default port (8080) applies without --port.
+      server = await serveDashboard({ spool, token, hostname: host, port: flags.port, ...(maxUpload !== undefined && { maxUpload }) });
       say(`dashboard at ${server.url}${token ? " (token required)" : ""}${maxUpload !== undefined ? `, uploads up to ${formatSize(maxUpload)}` : ""}`);
     }
   } catch (error) {

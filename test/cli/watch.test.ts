@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { repoRoot } from "../helpers/cli.ts";
@@ -67,6 +67,20 @@ function status(port: number, headers: Record<string, string> = {}): Promise<num
   });
 }
 
+/** POST /upload on 127.0.0.1:`port` announcing `length` bytes (none sent): the status code. */
+function announceUpload(port: number, length: number, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers = { authorization: `Bearer ${token}`, "content-length": String(length), "x-diskpipe-format": "raw", "x-diskpipe-name": "big.raw" };
+    const req = request({ host: "127.0.0.1", port, path: "/upload?format=raw&name=big.raw", method: "POST", headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+      req.destroy();
+    });
+    req.on("error", reject);
+    req.flushHeaders();
+  });
+}
+
 const portIn = (text: string) => Number(/dashboard at http:\/\/[^\s]*:(\d+)\//.exec(text)?.[1]);
 
 describe("diskpipe watch: where the dashboard listens and who may use it", () => {
@@ -107,6 +121,7 @@ describe("diskpipe watch: where the dashboard listens and who may use it", () =>
   it("the default host is loopback, open without a token, and refuses a foreign Host header", async () => {
     const watch = await start([process.execPath, bin, "watch", spool(), "--dashboard", "--port", "0"], {}, /dashboard at /);
     try {
+      assert.match(watch.stderr(), /^watching .*: drop files into incoming\/<format>\/ \(raw, qcow2, .*\), at most \d+ at once$/m);
       assert.match(watch.stderr(), /dashboard at http:\/\/127\.0\.0\.1:\d+\/\n/);
       const port = portIn(watch.stderr());
       assert.equal(await status(port), 200);
@@ -125,6 +140,7 @@ describe("diskpipe watch: where the dashboard listens and who may use it", () =>
       const port = portIn(watch.stderr());
       assert.equal(await status(port), 401);
       assert.equal(await status(port, { authorization: "Bearer env-token" }), 200);
+      assert.equal(await announceUpload(port, 2 * 1024 * 1024, "env-token"), 413, "--max-upload reaches the dashboard");
     } finally {
       assert.equal(await stop(watch), 0);
     }
@@ -137,6 +153,22 @@ describe("diskpipe watch: where the dashboard listens and who may use it", () =>
     watch.child.kill("SIGTERM");
     const code = await watch.exited;
     assert.ok(code === 0 || code === 130, `exit ${code}`);
+  });
+
+  it("a dashboard that cannot listen (port taken) stops the watch with an error instead of watching without it", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const address = taken.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    try {
+      const run = spawnSync(process.execPath, [bin, "watch", spool(), "--dashboard", "--port", String(port)], { env: { ...process.env, DISKPIPE_TOKEN: "" }, encoding: "utf8", timeout: 60_000 });
+      assert.notEqual(run.status, 0);
+      assert.equal(run.signal, null);
+      assert.match(run.stderr, /EADDRINUSE/);
+      assert.doesNotMatch(run.stderr, /dashboard at/);
+    } finally {
+      taken.close();
+    }
   });
 
   const netns = spawnSync("unshare", ["-n", "true"]).status === 0;
