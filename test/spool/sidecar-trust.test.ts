@@ -31,7 +31,7 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
     mkdirSync(keys, { mode: 0o700 });
     writeFileSync(join(keys, "tenant-a"), "tenant a passphrase", { mode: 0o600 });
     symlinkSync(hostSecret, join(keys, "linked"));
-    const pipeline = createPipeline({ workDir: join(dir, "work"), maxSize: "16M", plugins: [luks({ keyDirectory: keys })] });
+    const pipeline = createPipeline({ workDir: join(dir, "work"), maxSize: "16M", plugins: [luks({ keyDirectory: keys, iterTime: 10 })] });
     spool = createSpool({ root, pipeline, settleMs: 100 });
     await spool.start();
   });
