@@ -44,6 +44,7 @@ export const GROUPS = {
       "test/core/io/http-client.test.ts",
       "test/core/io/http-download.test.ts",
       "test/core/io/http-resume.test.ts",
+      "test/core/io/http-download-flow.test.ts",
       "test/core/io/http-source-units.test.ts",
       "test/core/io/units.test.ts",
       "test/core/io/download-space.test.ts",

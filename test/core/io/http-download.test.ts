@@ -140,6 +140,13 @@ describe("download: first answers, statuses and retries", () => {
     });
   });
 
+  it("says a deadline of whole seconds in seconds", async () => {
+    await serve([silence], async (server) => {
+      const done = await run(server.url(), dir, { retries: 0, timeoutMs: 5000, deadlineMs: 1000 });
+      assert.match(String((done.error as Error).message), /did not finish within 1 s \(fetch\.deadlineMs\)/);
+    });
+  });
+
   it("stops at the deadline during the pause between attempts, with the deadline's error", async () => {
     await serve([reply(503, {}), reply(503, {})], async (server) => {
       const done = await run(server.url(), dir, { retries: 5, backoffMs: 60_000, deadlineMs: 30 });
