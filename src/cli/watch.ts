@@ -63,7 +63,7 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
     if (flags.dashboard) {
       const { serveDashboard } = await import("../dashboard/serve-dashboard.ts");
       // serveDashboard's own default port (8080) applies without --port.
-      server = await serveDashboard({ spool, token, hostname: host, port: flags.port, ...(maxUpload !== undefined && { maxUpload }) });
+      server = await serveDashboard({ spool, token, hostname: host, port: flags.port, maxUpload });
       say(`dashboard at ${server.url}${token ? " (token required)" : ""}${maxUpload !== undefined ? `, uploads up to ${formatSize(maxUpload)}` : ""}`);
     }
   } catch (error) {
