@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { after, describe, it } from "node:test";
+import { join } from "node:path";
+import { GrowingFile } from "../../../src/core/io/growing-file.ts";
+import { download } from "../../../src/core/io/http-download.ts";
 import { HttpTimeoutError } from "../../../src/core/io/http.ts";
 import { tempDir } from "../../helpers/images.ts";
 import { codeOf, run, serve, sha256 } from "./download-run.ts";
@@ -69,6 +72,36 @@ describe("download: the flow of bytes", () => {
       assert.equal(codeOf(done.error), "no-space");
       const closed = new Promise((resolve) => (answer?.destroyed ? resolve(undefined) : answer?.once("close", resolve)));
       assert.equal(await pending(closed), false);
+    });
+  });
+
+  it("fails with the file's own error when a bound set on it is passed, not as a full disk", async () => {
+    await serve([reply(200, { "content-length": 10 }, "0123456789")], async (server) => {
+      const file = await GrowingFile.create(join(dir, "bounded"));
+      const bound = new Error("past the bound");
+      file.limit(12, () => bound);
+      const options = { timeoutMs: 2000, retries: 0, backoffMs: 1, algorithm: "sha256" as const, signal: new AbortController().signal };
+      await download(server.url(), file, options);
+      const other = await GrowingFile.create(join(dir, "bounded-2"));
+      other.limit(3, () => bound);
+      await serve([reply(200, { "transfer-encoding": "chunked" }, "0123456789")], async (second) => {
+        await assert.rejects(download(second.url(), other, options), (error: Error) => codeOf(error) === "fetch-failed" && error.cause === bound);
+      });
+      await Promise.all([file.remove(), other.remove()]);
+    });
+  });
+
+  it("counts every chunk of a resume against the announced total", async () => {
+    let answer: ServerResponse | undefined;
+    const rest: Answer = (_req, res) => {
+      answer = res;
+      res.writeHead(206, { "content-length": 7, "content-range": "bytes 4-9/10" }).write("456789");
+    };
+    const first: Answer = (_req, res) => void res.writeHead(200, { "content-length": 10 }).write("0123");
+    await serve([first, rest], async (server) => {
+      // The first answer is dropped once its bytes are in; the extra byte of the second comes as a chunk of its own.
+      const done = await run(server.url(), dir, { onProgress: (bytes) => (bytes === 4 ? server.drop() : answer?.end("0")) });
+      assert.match(String((done.error as Error).message), /sent more than the 10 bytes it announced/);
     });
   });
 

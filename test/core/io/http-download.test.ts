@@ -45,7 +45,7 @@ describe("download: first answers, statuses and retries", () => {
       assert.equal(codeOf(done.error), "fetch-failed");
       assert.ok(done.error instanceof DiskpipeError);
       assert.equal((done.error.cause as HttpStatusError).status, 404);
-      assert.match(done.error.message, /answered HTTP 404/);
+      assert.match(done.error.message, /^GET http:\/\/127\.0\.0\.1:\d+\/img answered HTTP 404 Not Found$/);
       assert.doesNotMatch(done.error.message, /attempts/);
       assert.equal(server.asked.length, 1);
     });
@@ -85,6 +85,13 @@ describe("download: first answers, statuses and retries", () => {
         server.asked.map((a) => a.headers.range),
         [undefined, "bytes=2-", "bytes=4-", "bytes=6-"],
       );
+    });
+  });
+
+  it("retries without anyone to tell", async () => {
+    await serve([reply(503, {}), reply(200, { "content-length": 10 }, TEN)], async (server) => {
+      const done = await run(server.url(), dir, { onNotice: undefined });
+      assert.equal(done.result?.size, 10);
     });
   });
 

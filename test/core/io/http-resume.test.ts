@@ -71,11 +71,14 @@ describe("download: resumes after a dropped connection", () => {
     const [unknown] = await fetch([dropAt4Unsized, reply(206, { "content-length": 6, "content-range": "bytes 4-9/*" }, "456789")]);
     assert.equal(unknown.result?.size, 10);
     assert.equal(unknown.file.expected, undefined);
+    assert.equal(await unknown.file.reader().size(), 10);
   });
 
   it("takes a resume whose total is unknown (*) when the first answer announced one", async () => {
     const [done] = await fetch([dropAt4, reply(206, { "content-length": 6, "content-range": "bytes 4-9/*" }, "456789")]);
     assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
+    const [longer] = await fetch([dropAt4, reply(206, { "content-length": 7, "content-range": "bytes 4-10/*" }, "4567890")]);
+    assert.match(String((longer.error as Error).message), /sent more than the 10 bytes it announced/, "the total announced first is kept");
   });
 
   it("refuses a resume that sends more than the announced total", async () => {
@@ -101,6 +104,14 @@ describe("download: resumes after a dropped connection", () => {
     assert.equal(((first.error as Error).cause as HttpStatusError).status, 416);
   });
 
+  it("takes only a 416 as the end once every byte is in, and reads nothing of it", async () => {
+    const rest = () => cut({ ...chunked, "content-range": "bytes 4-9/10" }, "456789", 206);
+    const [notFound] = await fetch([dropAt4Unsized, rest(), reply(404, {})]);
+    assert.equal(((notFound.error as Error).cause as HttpStatusError).status, 404);
+    const [page] = await fetch([dropAt4Unsized, rest(), reply(416, { "content-length": 9 }, "not there")]);
+    assert.deepEqual(page.result, { hash: sha256(TEN), size: 10 });
+  });
+
   it("takes an answer that ends cleanly short of its announced total as a drop, and resumes", async () => {
     const short = reply(206, { ...chunked, "content-range": "bytes 4-9/10" }, "45");
     const [done, server] = await fetch([dropAt4, short, reply(206, { "content-length": 4, "content-range": "bytes 6-9/10" }, "6789")]);
@@ -110,7 +121,8 @@ describe("download: resumes after a dropped connection", () => {
   });
 
   it("resumes where a redirect led, not at the first URL", async () => {
-    const answers = [reply(302, { location: "/moved" }), dropAt4, reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789")];
+    // The redirect's connection closes: the resume must make a new one (with a lookup of localhost).
+    const answers = [reply(302, { location: "/moved", connection: "close" }), dropAt4, reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789")];
     const done = await serve(answers, async (server) => {
       const result = await run(server.url("/img", "localhost"), dir, { onProgress: () => server.drop() });
       assert.deepEqual(
@@ -141,6 +153,8 @@ describe("download: a server that ignores Range is read again and compared", () 
   it("takes the same bytes again when the second answer has no length", async () => {
     const [done] = await fetch([dropAt4, reply(200, chunked, TEN)]);
     assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
+    const [quiet] = await serve([dropAt4, reply(200, chunked, TEN)], async (server) => [await run(server.url(), dir, { onNotice: undefined, onProgress: () => server.drop() })]);
+    assert.equal(quiet.result?.size, 10, "without anyone to tell");
   });
 
   it("takes the same bytes again with a length when the first answer had none", async () => {
