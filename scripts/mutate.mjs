@@ -31,7 +31,7 @@ export const GROUPS = {
   "qemu-img": {
     mutate: ["src/core/qemu-img.ts", "src/core/qemu-img-args.ts", "src/core/qemu-img-process.ts", "src/core/qemu-img-output.ts"],
     // The unit tests of each part first, then the adapter against the real qemu-img.
-    tests: ["test/core/qemu-img-args.test.ts", "test/core/qemu-img-output.test.ts", "test/core/qemu-img-process.test.ts", "test/core/qemu-img.test.ts", "test/core/stages/second-opinion.test.ts", "test/core/io/throttle.test.ts"],
+    tests: ["test/core/qemu-img-args.test.ts", "test/core/qemu-img-output.test.ts", "test/core/qemu-img-process.test.ts", "test/core/qemu-img-class.test.ts", "test/core/qemu-img.test.ts", "test/core/stages/second-opinion.test.ts", "test/core/io/throttle.test.ts"],
   },
   http: {
     mutate: ["src/core/io/http.ts", "src/core/io/http-download.ts", "src/core/io/http-headers.ts", "src/core/io/download-space.ts", "src/core/io/http-source.ts", "src/core/io/redirects.ts", "src/core/io/download-limits.ts"],
