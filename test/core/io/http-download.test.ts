@@ -143,7 +143,7 @@ describe("download: first answers, statuses and retries", () => {
       const done = await run(server.url(), dir, { retries: 5, timeoutMs: 5000, deadlineMs: 30 });
       assert.equal(codeOf(done.error), "fetch-failed");
       assert.match(String((done.error as Error).message), /did not finish within 30 ms \(fetch\.deadlineMs\)/);
-      assert.equal(server.asked.length, 1);
+      assert.ok(server.asked.length <= 1, "no second attempt after the deadline (a loaded machine may not even send the first in 30 ms)");
     });
   });
 
