@@ -47,9 +47,10 @@ export interface RecoveryHost {
  * ```
  */
 export async function recoverJobs(jobs: SpoolJob[], host: RecoveryHost): Promise<void> {
+  const superseded = supersededFailures(jobs);
   for (const job of jobs) {
     try {
-      await recoverJob(job, jobs, host);
+      await recoverJob(job, superseded, host);
     } catch (error) {
       warnSpool("DISKPIPE_SPOOL_RECOVERY", `cannot recover job ${job.id} ${JSON.stringify(job.name)} (${job.state})`, error);
       if (job.state === "queued" || job.state === "running") host.fail(job, toDiskpipeError(error, "io-failed", { stage: "claim" }));
@@ -57,7 +58,7 @@ export async function recoverJobs(jobs: SpoolJob[], host: RecoveryHost): Promise
   }
 }
 
-async function recoverJob(job: SpoolJob, jobs: readonly SpoolJob[], host: RecoveryHost): Promise<void> {
+async function recoverJob(job: SpoolJob, superseded: ReadonlySet<SpoolJob>, host: RecoveryHost): Promise<void> {
   switch (job.state) {
     case "done":
       await removeClaimed(job.source);
@@ -66,7 +67,7 @@ async function recoverJob(job: SpoolJob, jobs: readonly SpoolJob[], host: Recove
       if (job.failedPath && job.error) await host.completeFailure(job, job.error);
       return;
     case "retried":
-      if (job.failedPath && !failedAgain(job, jobs)) await finishRetry(job, job.failedPath, host);
+      if (job.failedPath && !superseded.has(job)) await finishRetry(job, job.failedPath, host);
       return;
     default:
       await resume(job, host);
@@ -74,13 +75,28 @@ async function recoverJob(job: SpoolJob, jobs: readonly SpoolJob[], host: Recove
 }
 
 /**
- * Whether another job failed into the same name in `failed/` later (or at the same instant, when
+ * The jobs another job failed into the same name in `failed/` after (or at the same instant, when
  * the journal cannot tell whose file is there): a name is only given to a failure once the file
- * before it left, so this job's retry was finished and what is there is not its file.
+ * before it left, so such a job's retry was finished and what is there is not its file. One pass
+ * over the jobs and one over each name's failures, however many failures a name has seen.
  */
-function failedAgain(job: SpoolJob, jobs: readonly SpoolJob[]): boolean {
-  // Stryker disable next-line StringLiteral: failedPath is only ever set together with finishedAt (state.ts), so the fallbacks are never used
-  return jobs.some((other) => other !== job && other.failedPath === job.failedPath && (other.finishedAt ?? "") >= (job.finishedAt ?? ""));
+function supersededFailures(jobs: readonly SpoolJob[]): Set<SpoolJob> {
+  const byName = new Map<string, SpoolJob[]>();
+  for (const job of jobs) {
+    if (!job.failedPath) continue;
+    const group = byName.get(job.failedPath);
+    if (group) group.push(job);
+    else byName.set(job.failedPath, [job]);
+  }
+  // Stryker disable next-line StringLiteral: failedPath is only ever set together with finishedAt (state.ts), so the fallback is never used
+  const finished = (job: SpoolJob) => job.finishedAt ?? "";
+  const superseded = new Set<SpoolJob>();
+  for (const group of byName.values()) {
+    const latest = group.reduce((at, job) => (finished(job) > at ? finished(job) : at), "");
+    const atLatest = group.filter((job) => finished(job) === latest).length;
+    for (const job of group) if (finished(job) < latest || atLatest > 1) superseded.add(job);
+  }
+  return superseded;
 }
 
 /** Moves a retried job's file back to `incoming/` unless another took its name there; once it is gone, removes its error file. */
