@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { repoRoot } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/images.ts";
+import { loopbackGet } from "../helpers/loopback-get.ts";
 import { requirement } from "../helpers/requirement.ts";
 
 const bin = join(repoRoot, "bin", "diskpipe.mjs");
@@ -56,16 +57,7 @@ async function stop(watch: Watch, signal: NodeJS.Signals = "SIGTERM"): Promise<n
 }
 
 /** GET /api/jobs on 127.0.0.1:`port`: the status code. */
-function status(port: number, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/api/jobs", headers }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const status = (port: number, headers: Record<string, string> = {}) => loopbackGet(port, "/api/jobs", headers);
 
 /** POST /upload on 127.0.0.1:`port` announcing `length` bytes (none sent): the status code. */
 function announceUpload(port: number, length: number, token: string): Promise<number> {

@@ -1,25 +1,13 @@
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPipeline } from "../../src/core/pipeline.ts";
 import { serveDashboard } from "../../src/dashboard/serve-dashboard.ts";
 import { createSpool, type Spool } from "../../src/spool/spool.ts";
 import { tempDir } from "../helpers/images.ts";
+import { loopbackGet } from "../helpers/loopback-get.ts";
 
 const TOKEN = "a token nobody guesses";
-
-/** GET `path` from 127.0.0.1:`port` with a Host header of our choosing (a real socket, no fetch rewriting). */
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, headers }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 const portOf = (url: string) => Number(new URL(url).port);
 
@@ -44,7 +32,7 @@ describe("dashboard served on a real socket, bound the way users bind it (the CL
     const server = await serveDashboard({ spool, port: 0 });
     try {
       assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-      assert.equal(await get(portOf(server.url), "/api/jobs"), 200);
+      assert.equal(await loopbackGet(portOf(server.url), "/api/jobs"), 200);
     } finally {
       await server.close();
     }
@@ -54,9 +42,9 @@ describe("dashboard served on a real socket, bound the way users bind it (the CL
     const server = await serveDashboard({ spool, hostname: "0.0.0.0", port: 0, token: TOKEN });
     try {
       const port = portOf(server.url);
-      assert.equal(await get(port, "/api/jobs", { host: `192.0.2.7:${port}` }), 401);
-      assert.equal(await get(port, "/api/jobs", { host: `192.0.2.7:${port}`, authorization: `Bearer ${TOKEN}` }), 200);
-      assert.equal(await get(port, "/api/jobs", { authorization: "Bearer wrong" }), 401);
+      assert.equal(await loopbackGet(port, "/api/jobs", { host: `192.0.2.7:${port}` }), 401);
+      assert.equal(await loopbackGet(port, "/api/jobs", { host: `192.0.2.7:${port}`, authorization: `Bearer ${TOKEN}` }), 200);
+      assert.equal(await loopbackGet(port, "/api/jobs", { authorization: "Bearer wrong" }), 401);
     } finally {
       await server.close();
     }
@@ -66,9 +54,9 @@ describe("dashboard served on a real socket, bound the way users bind it (the CL
     const server = await serveDashboard({ spool, hostname: "127.0.0.1", port: 0 });
     try {
       const port = portOf(server.url);
-      assert.equal(await get(port, "/api/jobs", { host: `rebind.example:${port}` }), 403);
-      assert.equal(await get(port, "/api/jobs", { host: `127.0.0.1:${port}` }), 200);
-      assert.equal(await get(port, "/api/jobs", { host: `localhost:${port}` }), 200);
+      assert.equal(await loopbackGet(port, "/api/jobs", { host: `rebind.example:${port}` }), 403);
+      assert.equal(await loopbackGet(port, "/api/jobs", { host: `127.0.0.1:${port}` }), 200);
+      assert.equal(await loopbackGet(port, "/api/jobs", { host: `localhost:${port}` }), 200);
     } finally {
       await server.close();
     }
