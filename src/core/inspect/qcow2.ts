@@ -28,7 +28,8 @@ const MAX_REFTABLE_BYTES = 8 * 1024 * 1024;
 const MAX_SNAPSHOTS = 65536;
 const SNAPSHOT_HEADER_MIN = 40;
 
-interface Header {
+/** The qcow2 header fields the detector reads (offsets those of the qcow2 specification). */
+export interface Qcow2Header {
   version: number;
   backingOffset: bigint;
   backingSize: number;
@@ -48,7 +49,7 @@ interface Header {
   compressionType: number;
 }
 
-function parseHeader(head: Uint8Array, version: number): Header {
+function parseHeader(head: Uint8Array, version: number): Qcow2Header {
   const v3 = version >= 3;
   const headerLength = v3 ? u32be(head, 100) : V2_HEADER_LENGTH;
   return {
@@ -87,7 +88,7 @@ function badTable(offset: bigint, entries: bigint, entryLength: bigint, clusterS
   return offset % clusterSize !== 0n;
 }
 
-function headerProblems(h: Header): Problem[] {
+function headerProblems(h: Qcow2Header): Problem[] {
   const corrupt = (why: string) => problem("qcow2-corrupt-header", `qcow2 header is corrupt: ${why}`);
   const out: Problem[] = [];
   if (h.clusterBits < 9 || h.clusterBits > 21) return [corrupt(`cluster_bits ${h.clusterBits} is outside 9..21`)];
@@ -146,7 +147,7 @@ interface Extensions {
 }
 
 /** Walks the header extensions the way qemu does, within a bounded window. */
-async function readExtensions(reader: ImageReader, h: Header): Promise<Extensions> {
+async function readExtensions(reader: ImageReader, h: Qcow2Header): Promise<Extensions> {
   const out: Extensions = { problems: [] };
   const corrupt = (why: string) => problem("qcow2-corrupt-header", `qcow2 header extensions are corrupt: ${why}`);
   // Stryker disable next-line ConditionalExpression: parseHeader sets a v2 header's length to V2_HEADER_LENGTH, so both branches agree for v2
@@ -193,7 +194,7 @@ async function readExtensions(reader: ImageReader, h: Header): Promise<Extension
 }
 
 /** Checks that need the file size: tables the header points at must lie inside the file. */
-async function boundsProblems(reader: ImageReader, h: Header): Promise<Problem[]> {
+async function boundsProblems(reader: ImageReader, h: Qcow2Header): Promise<Problem[]> {
   const fileSize = BigInt(await reader.size());
   const cluster = 1n << BigInt(h.clusterBits);
   const short = (what: string) => problem("truncated", `qcow2 is truncated: the ${what} lies past the end of the file`);

@@ -20,7 +20,8 @@ const MAX_GRANULARITY = 0x200000;
 const MAX_GTES = 512;
 const MAX_L1_ENTRIES = 32 * 1024 * 1024;
 
-interface SparseHeader {
+/** The fields of a sparse VMDK's KDMV header, as qemu's VMDK4Header lays them out. */
+export interface SparseHeader {
   version: number;
   flags: number;
   capacity: bigint;

@@ -1,6 +1,6 @@
 /** In-memory qcow2 images for the qcow2 detector's tests: a header, its extensions, a file size. */
 import type { ImageReader } from "../../../src/core/io/reader.ts";
-import { qcow2Detector } from "../../../src/core/inspect/qcow2.ts";
+import { qcow2Detector, type Qcow2Header } from "../../../src/core/inspect/qcow2.ts";
 import type { Detection, HeaderFacts } from "../../../src/core/inspect/types.ts";
 import { memoryReader, type Region } from "./readers.ts";
 
@@ -10,26 +10,8 @@ export const EXT_BITMAPS = 0x23852875;
 export const EXT_DATA_FILE = 0x44415441;
 export const INT64_MAX = 2n ** 63n - 1n;
 
-/** The header fields the detector reads; offsets are those of the qcow2 specification. */
-export interface Qcow2Fields {
-  version: number;
-  backingOffset: bigint;
-  backingSize: number;
-  clusterBits: number;
-  size: bigint;
-  cryptMethod: number;
-  l1Size: number;
-  l1Offset: bigint;
-  refcountOffset: bigint;
-  refcountClusters: number;
-  snapshots: number;
-  snapshotsOffset: bigint;
-  incompatible: bigint;
-  compatible: bigint;
-  refcountOrder: number;
-  headerLength: number;
-  compressionType: number;
-}
+/** The header fields the detector reads, as the builder writes them. */
+export type Qcow2Fields = Qcow2Header;
 
 /** One header extension: its type, and its data (padded to 8 bytes when written). */
 export interface Extension {

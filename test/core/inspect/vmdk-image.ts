@@ -1,23 +1,11 @@
 /** In-memory sparse VMDK images for the VMDK detector's tests: a header, an embedded descriptor, an optional stream footer. */
 import type { ImageReader } from "../../../src/core/io/reader.ts";
 import type { Detection, DetectContext } from "../../../src/core/inspect/types.ts";
-import { vmdkDetector } from "../../../src/core/inspect/vmdk.ts";
+import { vmdkDetector, type SparseHeader } from "../../../src/core/inspect/vmdk.ts";
 import { memoryReader, type Region } from "./readers.ts";
 
-/** The fields of a KDMV header, as qemu's VMDK4Header lays them out. */
-export interface SparseFields {
-  version: number;
-  flags: number;
-  capacity: bigint;
-  granularity: bigint;
-  descOffset: bigint;
-  descSize: bigint;
-  gtes: number;
-  rgdOffset: bigint;
-  gdOffset: bigint;
-  grainOffset: bigint;
-  compression: number;
-}
+/** The fields of a KDMV header, as the builder writes them. */
+export type SparseFields = SparseHeader;
 
 export const GD_AT_END = 0xffffffffffffffffn;
 
