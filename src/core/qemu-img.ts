@@ -4,8 +4,9 @@ import { mapSchema, measureSchema, parseJson, qemuInfoSchema, type QemuExtent, t
 import { check, runChild, tiedToParent, type Finished } from "./qemu-img-process.ts";
 import { DiskpipeError } from "./errors.ts";
 
-export { qemuOptionValue, type QemuLimits } from "./qemu-img-args.ts";
-export { qemuInfoSchema, type QemuExtent, type QemuInfo, type QemuMeasure } from "./qemu-img-output.ts";
+// The types of the adapter's own signatures, for its callers.
+export type { QemuLimits } from "./qemu-img-args.ts";
+export type { QemuExtent, QemuInfo, QemuMeasure } from "./qemu-img-output.ts";
 
 /** Options of the adapter. */
 export interface QemuImgOptions {
