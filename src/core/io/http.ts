@@ -173,7 +173,8 @@ function sendOnce(url: URL, method: string, options: SendOptions, guardLookup: b
       method,
       headers: options.headers,
       ...(options.signal && { signal: options.signal }),
-      ...(guardLookup && { lookup: guardedLookup }),
+      // A pooled connection would skip the lookup, and with it the guard.
+      ...(guardLookup && { lookup: guardedLookup, agent: false }),
     });
     let answer: IncomingMessage | undefined;
     const idle = new Watchdog(options.timeoutMs, () => {

@@ -41,6 +41,22 @@ describe("redirect policy", () => {
     await assert.rejects(send(new URL("http://localhost:9/x"), { timeoutMs: 2000, guardLookup: true }), /resolves to a loopback or link-local address/);
   });
 
+  it("resolves with the guard even where a kept-alive connection to the same host is pooled", async () => {
+    const { createServer } = await import("node:http");
+    const { send } = await import("../../../src/core/io/http.ts");
+    const server = createServer({ keepAliveTimeout: 30_000 }, (_request, response) => response.end("ok"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const open = await send(new URL(`http://localhost:${port}/first`), { timeoutMs: 2000 });
+      for await (const _chunk of open.response) open.idle.kick();
+      await assert.rejects(send(new URL(`http://localhost:${port}/second`), { timeoutMs: 2000, guardLookup: true }), /resolves to a loopback or link-local address/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("refuses a name that resolves only to loopback after a redirect", async () => {
     const error = await new Promise<NodeJS.ErrnoException | null>((resolve) => guardedLookup("localhost", {}, (e) => resolve(e)));
     assert.equal(error?.code, "EREDIRECTLOCAL");
