@@ -153,6 +153,7 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
       if (state.total === undefined && range.total !== undefined) {
         state.total = range.total;
         file.expect(range.total);
+        await ensureRoom(file, range.total - offset, url);
       }
     } else if (offset > 0 && status === 416 && state.total === offset) {
       return true;

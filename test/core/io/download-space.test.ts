@@ -8,7 +8,9 @@ import { spaceOf } from "../../../src/core/io/space.ts";
 import { mountPlace } from "../../helpers/devices.ts";
 import { needsRoot } from "../../helpers/process-state.ts";
 import { codeOf, run, serve } from "./download-run.ts";
-import type { Answer } from "./scripted-server.ts";
+import { cut, reply, type Answer } from "./scripted-server.ts";
+
+const chunked = { "transfer-encoding": "chunked" };
 
 const MiB = 1024 * 1024;
 const url = new URL("http://user:secret@h/img");
@@ -105,5 +107,13 @@ describe("download space", { skip: needsRoot("mounts a tmpfs") }, () => {
       rmSync(done.file.path);
     });
 
+    it("ensures room for the rest once a resume's Content-Range first announces the total", async () => {
+      const huge = 200 * MiB;
+      const answers = [cut({ ...chunked, etag: '"e1"' }, "0123"), reply(206, { "content-length": huge - 4, "content-range": `bytes 4-${huge - 1}/${huge}` }, "")];
+      const done = await serve(answers, (server) => run(server.url(), dir, { retries: 3, onProgress: () => server.drop() }));
+      assert.equal(codeOf(done.error), "no-space");
+      assert.match(String((done.error as Error).message), /not enough space to download .*: [\d.]+ MiB needed/);
+      rmSync(done.file.path);
+    });
   });
 });
