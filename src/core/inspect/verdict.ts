@@ -21,7 +21,7 @@ export interface Found {
 function dedupe(problems: Problem[]): Problem[] {
   const seen = new Set<string>();
   return problems.filter((p) => {
-    const key = `${p.code}\n${p.message}`;
+    const key = JSON.stringify([p.code, p.message]);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -64,7 +64,7 @@ export function verdict(found: Found[], options: InspectOptions, fileSize: numbe
     if (mismatch) problems.push(mismatch);
   }
   const details: Record<string, unknown> = { ...primary?.details };
-  if (formats.length > 0 && partitions.length > 0) details.partitionTable = partitions[0]!.detection.variant;
+  if (formats.length > 0 && partitions.length > 0) details.partitionTable = partitions[0]?.detection.variant;
   if (formats.length > 1) details.polyglot = formats.map((f) => f.detection.format);
   const unique = dedupe(problems);
   return {

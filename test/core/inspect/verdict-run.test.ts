@@ -29,6 +29,13 @@ describe("verdict", () => {
     assert.equal(verdict([], {}, 512).virtualSize, 512);
   });
 
+  test("a problem reported twice is listed once; problems that differ only in where a newline falls are both kept", () => {
+    const found = [
+      match(1, { format: "qcow2", problems: [p("a", "b"), p("a", "b"), p("x\ny", "z"), p("x", "y\nz")] }),
+    ];
+    assert.deepEqual(verdict(found, {}, 512).problems, [p("a", "b"), p("x\ny", "z"), p("x", "y\nz")]);
+  });
+
   test("an unknown size (-1, a stream stopped early) is kept as the virtual size too", () => {
     const result = verdict([], {}, -1);
     assert.deepEqual([result.virtualSize, result.actualSize], [-1, -1]);
