@@ -18,6 +18,7 @@ export type { JobContext, JobOutput, LocalImage } from "./core/context.ts";
 export { STAGES, type ConvertPlan, type JobEvent, type JobResult, type JobSpec, type PlanImage, type QemuSecret, type Stage } from "./core/job.ts";
 export type { Detection, DetectContext, Detector, InspectOptions, InspectResult } from "./core/inspect/types.ts";
 export type { ImageReader } from "./core/io/reader.ts";
+export * from "./plugin-kit.ts";
 export { openFileReader } from "./core/io/reader.ts";
 export { inspectStream, inspectUrl, type ImageStream } from "./core/io/inspect-stream.ts";
 export type { FetchedImage, Sink, SinkDriver, SinkTarget, SourceDriver, StreamInspector } from "./core/io/types.ts";

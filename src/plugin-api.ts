@@ -1,6 +1,7 @@
 /**
  * The part of diskpipe's public API a plugin or a configuration file needs, and nothing that
- * runs jobs: `definePlugin`, `defineFormat`, `defineConfig`, the errors and the types. It loads
+ * runs jobs: `definePlugin`, `defineFormat`, `defineConfig`, the errors and the types, and the
+ * format author's kit (bounded reads of an image, field and checksum helpers). It loads
  * in a few milliseconds, where `diskpipe` (src/mod.ts) loads the pipeline, the spool and the
  * dashboard too; `diskpipe` re-exports all of it, so a plugin may import from either.
  *
@@ -20,3 +21,4 @@ export type { ConvertPlan, JobSpec, PlanImage, QemuSecret } from "./core/job.ts"
 export type { Detection, DetectContext, Detector, InspectOptions, InspectResult } from "./core/inspect/types.ts";
 export type { ImageReader } from "./core/io/reader.ts";
 export { NotRegularError, openRegular, readSmallFile, type OpenRegularOptions } from "./core/io/open-regular.ts";
+export * from "./plugin-kit.ts";

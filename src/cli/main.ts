@@ -33,7 +33,7 @@ export function buildProgram(): Command {
     .command("convert")
     .description("Convert an image (SRC DEST), or many into --out-dir, after inspecting and verifying each.")
     .argument("<sources...>", "SRC DEST, or SRC... with --out-dir (paths or http(s) URLs)")
-    .requiredOption("-t, --to <format>", "target format: raw, qcow2, vmdk, vhd, vhdx, vdi, ploop, luks")
+    .requiredOption("-t, --to <format>", "target format: raw, qcow2, vmdk, vhd, vhdx, vdi, luks, or one a loaded plugin defines")
     .option("-f, --from <format>", "claimed source format; detection must agree (ami: raw or qcow2)")
     .option("--container <kind>", "the image arrives in a container (ovf: a XenServer VHD chain tarball)")
     .option("-o, --out-dir <dir>", "convert every SRC into DIR as <stem>.<extension>")

@@ -39,7 +39,7 @@ export class FormatRegistry {
     return format;
   }
 
-  /** The qemu driver of a conventional name (vhd → vpc, ploop → parallels, iso → raw). */
+  /** The qemu driver of a conventional name (vhd → vpc, iso → raw). */
   driverOf(name: string): string {
     const driver = this.require(name).qemuDriver;
     if (!driver) throw new DiskpipeError("usage", `format "${name}" cannot be opened by qemu-img directly`);
@@ -92,8 +92,25 @@ export class FormatRegistry {
 
   /** Detectors contributed by registered formats, for the inspector. */
   detectors(): Detector[] {
-    return this.all()
-      .filter((f) => f.detect)
-      .map((f) => ({ name: f.name, phase: f.detectPhase ?? "head", detect: f.detect! }));
+    return this.all().flatMap(({ name, detect, detectPhase, qemuDriver }) =>
+      detect ? [{ name, phase: detectPhase ?? "head", detect, ...(qemuDriver !== undefined && { driver: qemuDriver }) }] : [],
+    );
+  }
+
+  /**
+   * The conventional name a claim means: a format's name or one of its aliases, in any case
+   * (`VPC` → `vhd`); other names lowercased.
+   */
+  canonicalName(name: string): string {
+    const lower = name.trim().toLowerCase();
+    for (const format of this.#byName.values()) {
+      if (format.name.toLowerCase() === lower || format.aliases?.some((alias) => alias.toLowerCase() === lower)) return format.name;
+    }
+    return lower;
+  }
+
+  /** The problem codes the registered formats' detectors report besides the core's. */
+  problemCodes(): string[] {
+    return [...new Set(this.all().flatMap((format) => format.problemCodes ?? []))];
   }
 }

@@ -13,8 +13,8 @@ import { standardFormats } from "./standard-formats.ts";
  *
  * @example
  * ```ts
- * const { plugins, formats } = registerFormats([ploop()]);
- * formats.driverOf("ploop"); // "parallels"
+ * const { plugins, formats } = registerFormats([luks()]);
+ * formats.driverOf("luks"); // "luks"
  * ```
  */
 export function registerFormats(userPlugins: readonly Plugin[]): { plugins: Plugin[]; formats: FormatRegistry } {
@@ -44,8 +44,9 @@ export interface Inspector {
 export function createInspector(formats: FormatRegistry, workRoot: string, fetch: Omit<UrlInspection, "directory" | "formats" | "signal"> = {}): Inspector {
   return {
     inspect(image, options = {}) {
-      const accepts = options.claimed ? formats.get(options.claimed)?.accepts : undefined;
-      const full: InspectOptions = { ...(accepts && { accepts }), ...options, detectors: formats.detectors() };
+      const claimed = options.claimed === undefined ? undefined : formats.canonicalName(options.claimed);
+      const accepts = claimed ? formats.get(claimed)?.accepts : undefined;
+      const full: InspectOptions = { ...(accepts && { accepts }), ...options, ...(claimed && { claimed }), detectors: formats.detectors() };
       if (typeof image !== "string") return inspectStream(image, full, { directory: workRoot });
       if (isHttpUrl(image)) return inspectUrl(image, full, { ...fetch, directory: workRoot, formats });
       return inspectFile(image, full);

@@ -14,7 +14,7 @@ export interface JobSpec {
   source: string;
   /** A local path, an existing block device, an http(s):// URL to PUT to, or an image service location. */
   destination: string;
-  /** Target format, by conventional name (raw, qcow2, vmdk, vhd, vhdx, vdi, ploop, luks, …). */
+  /** Target format, by conventional name (raw, qcow2, vmdk, vhd, vhdx, vdi, luks, or a plugin's). */
   to: string;
   /** The claimed source format; detection must agree with it. */
   from?: string;
@@ -62,7 +62,7 @@ export interface PlanImage {
   path: string;
   /** Conventional format name. */
   format: string;
-  /** qemu block driver (vpc for vhd, parallels for ploop, …). */
+  /** qemu block driver (vpc for vhd, …). */
   driver: string;
   /**
    * Extra driver options. For the input they switch qemu-img to `--image-opts`

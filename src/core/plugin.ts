@@ -47,8 +47,15 @@ export interface FormatDefinition {
   writable?: boolean;
   /** Detected formats a claim of this name accepts (e.g. ami accepts raw and qcow2). */
   accepts?: string[];
-  /** A native detector for the format, run on every image alongside the built-in ones. */
+  /** Other names a claim may use for this format (qemu's driver name, say: vpc for vhd). */
+  aliases?: string[];
+  /**
+   * A native detector for the format, run on every image alongside the built-in ones; it
+   * replaces the core's refusal of the images of `qemuDriver` when the core has one.
+   */
   detect?: Detector["detect"];
+  /** The problem codes `detect` reports besides the core's (stable: scripts match on them). */
+  problemCodes?: readonly string[];
   /** Whether the detector needs the end of the image. */
   detectPhase?: Detector["phase"];
   /**
@@ -112,7 +119,7 @@ export type PluginOption = Plugin | false | null | undefined | PluginOption[];
  *
  * @example
  * ```ts
- * flattenPlugins([ploop(), false, [ami()]]); // [ploop, ami]
+ * flattenPlugins([luks(), false, [ami()]]); // [luks, ami]
  * ```
  */
 export function flattenPlugins(options: readonly PluginOption[]): Plugin[] {

@@ -61,6 +61,7 @@ export function standardFormats(): Plugin {
       defineFormat({
         name: "vhd",
         qemuDriver: "vpc",
+        aliases: ["vpc"],
         // A BAT entry and a 512-byte sector bitmap per block (128 KiB at the least).
         maxFileSize: metadataBound(1 / 64, 8 * MiB),
         // force_size keeps the virtual size exact instead of rounding it to a CHS geometry.

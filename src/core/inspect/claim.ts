@@ -2,8 +2,11 @@ import type { Problem } from "../errors.ts";
 import { printable } from "./bytes.ts";
 import { problem } from "./problem.ts";
 
-/** qemu driver names and other spellings callers use for the conventional names. */
-const ALIASES: Record<string, string> = { vpc: "vhd", parallels: "ploop" };
+/**
+ * qemu driver names callers use for the core's conventional names; a plugin's aliases are
+ * resolved by the format registry before a claim reaches the inspector.
+ */
+const ALIASES: Record<string, string> = { vpc: "vhd" };
 
 /** What each claim accepts besides its own format; `format:variant` pins a variant. */
 const BUILTIN_RULES: Record<string, readonly string[]> = {

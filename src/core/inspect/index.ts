@@ -28,13 +28,15 @@
  *   vhdx-differencing       a VHDX with a parent
  *   vhdx-log                a VHDX log that would need replaying
  *   vdi-corrupt-header      version, offsets, block size, parent/link UUIDs
- *   ploop-corrupt-header    version, cluster size, BAT
- *   ploop-format-extension  a format extension (dirty bitmaps; qemu 7.2 asserts on crafted ones)
  *   luks-version            LUKS version other than 1
  *   luks-corrupt-header     key slots, iteration counts, a cipher/mode/hash qemu cannot set up
  *   luks-iterations         key-derivation work above 2^24 iterations per slot or digest, 2^26 in all
  *   partition-table         GPT header/entries CRC or bounds, MBR partitions past the end
- *   unsupported-format      a format qemu-img's probe recognizes but diskpipe does not convert (qcow v1, bochs, cloop)
+ *   unsupported-format      a format qemu-img's probe recognizes but diskpipe does not convert (qcow v1, bochs,
+ *                           cloop, and parallels unless a plugin for it is loaded)
+ *
+ * Format plugins add their own detectors and problem codes (`FormatDefinition.detect`,
+ * `FormatDefinition.problemCodes`).
  *
  * Parity with qemu's own probe: whatever qemu-img 7.2 would open as another format when given
  * no `-f` (its probes read the first 512 bytes; dmg's alone goes by the file name) is never
@@ -45,8 +47,8 @@ import { bochsDetector } from "./bochs.ts";
 import { cloopDetector } from "./cloop.ts";
 import { isoDetector } from "./iso.ts";
 import { luksDetector } from "./luks.ts";
+import { parallelsDetector } from "./parallels.ts";
 import { partitionDetector } from "./partition.ts";
-import { ploopDetector } from "./ploop.ts";
 import { qcowDetector } from "./qcow.ts";
 import { qcow2Detector } from "./qcow2.ts";
 import { qedDetector } from "./qed.ts";
@@ -61,7 +63,7 @@ import { vmdkDetector } from "./vmdk.ts";
 export { checkClaim } from "./claim.ts";
 export { problemCodes, type ProblemCode } from "./problem.ts";
 export type { DetectContext, Detection, Detector, HeaderFacts, InspectOptions, InspectResult } from "./types.ts";
-export { bochsDetector, cloopDetector, isoDetector, luksDetector, partitionDetector, ploopDetector, qcowDetector, qcow2Detector, qedDetector, vdiDetector, vhdDetector, vhdxDetector, vmdkDetector };
+export { bochsDetector, cloopDetector, isoDetector, luksDetector, parallelsDetector, partitionDetector, qcowDetector, qcow2Detector, qedDetector, vdiDetector, vhdDetector, vhdxDetector, vmdkDetector };
 
 /** How long an early verdict waits for a stream's size before reporting -1. */
 const SIZE_GRACE_MS = 100;
@@ -81,7 +83,7 @@ export const builtinDetectors: readonly Detector[] = Object.freeze([
   vmdkDetector,
   vhdxDetector,
   vdiDetector,
-  ploopDetector,
+  parallelsDetector,
   luksDetector,
   bochsDetector,
   cloopDetector,
@@ -92,10 +94,10 @@ export const builtinDetectors: readonly Detector[] = Object.freeze([
 
 /**
  * Inspects an image through any reader. Runs every detector (built-ins plus
- * `options.detectors`): "head" detectors first, concurrently; as soon as their matches settle
- * a rejection (a problem in a matched format, a polyglot, a mismatched claim, too large) it
- * returns without running "tail" detectors, so a hostile download is refused without waiting
- * for its end (`stoppedEarly` is then true, and `actualSize` is -1 if the size was unknown).
+ * `options.detectors`, a stand-in left out where one of those detects its driver): "head"
+ * detectors first, concurrently; as soon as their matches settle a rejection (a problem in a
+ * matched format, a polyglot, a mismatched claim, too large) it returns without running "tail"
+ * detectors, so a hostile download is refused without waiting for its end (`stoppedEarly` is then true, and `actualSize` is -1 if the size was unknown).
  * Otherwise the tail detectors run and the verdict covers everything.
  *
  * @example
@@ -105,7 +107,9 @@ export const builtinDetectors: readonly Detector[] = Object.freeze([
  * ```
  */
 export async function inspectImage(reader: ImageReader, options: InspectOptions = {}): Promise<InspectResult> {
-  const detectors = [...builtinDetectors, ...(options.detectors ?? [])];
+  const added = options.detectors ?? [];
+  const served = new Set(added.map((d) => d.driver));
+  const detectors = [...builtinDetectors.filter((d) => !(d.standIn && served.has(d.driver))), ...added];
   const head = detectors.filter((d) => d.phase !== "tail");
   const tail = detectors.filter((d) => d.phase === "tail");
   const context = { inChainContainer: options.inChainContainer === true, ...(options.onHeader && { onHeader: options.onHeader }) };

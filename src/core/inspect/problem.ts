@@ -1,7 +1,8 @@
 import type { Problem } from "../errors.ts";
 
 /**
- * Every problem code the built-in inspector reports. Scripts may match on these strings.
+ * Every problem code the core's inspector reports; format plugins add their own
+ * (`FormatDefinition.problemCodes`). Scripts may match on these strings.
  *
  * @example
  * ```ts
@@ -33,8 +34,6 @@ export const problemCodes = [
   "vhdx-differencing",
   "vhdx-log",
   "vdi-corrupt-header",
-  "ploop-corrupt-header",
-  "ploop-format-extension",
   "luks-version",
   "luks-corrupt-header",
   "luks-iterations",

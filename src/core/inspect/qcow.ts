@@ -27,4 +27,4 @@ async function detectQcow(reader: ImageReader): Promise<Detection | null> {
  * (await qcowDetector.detect(reader, {}))?.problems[0]?.code; // "unsupported-format"
  * ```
  */
-export const qcowDetector: Detector = { name: "qcow", phase: "head", detect: detectQcow };
+export const qcowDetector: Detector = { name: "qcow", phase: "head", driver: "qcow", standIn: true, detect: detectQcow };

@@ -3,7 +3,7 @@ import type { ImageReader } from "../io/reader.ts";
 
 /**
  * What one format detector found. `format` is the conventional name (raw, qcow2, qed, vmdk,
- * vhd, vhdx, vdi, ploop, iso, luks, or a plugin's own); gpt/mbr report `format: "raw"` with
+ * vhd, vhdx, vdi, iso, luks, or a plugin's own); gpt/mbr report `format: "raw"` with
  * `variant: "gpt" | "mbr"`.
  *
  * @example
@@ -74,6 +74,14 @@ export interface Detector {
   name: string;
   /** Phase "head" detectors read only the first few hundred KiB; "tail" ones need the end (VHD footer). */
   phase?: "head" | "tail";
+  /** The qemu driver whose images it recognizes, when there is one. */
+  driver?: string;
+  /**
+   * A built-in refusal of a format no loaded plugin converts (`unsupported-format`), kept so
+   * that qemu's probe never sees more than diskpipe: it is left out of an inspection that has
+   * another detector for the same `driver`.
+   */
+  standIn?: boolean;
   detect(reader: ImageReader, context: DetectContext): Promise<Detection | null>;
 }
 
@@ -90,7 +98,10 @@ export interface InspectOptions {
   claimed?: string;
   /** Largest virtual size accepted, in bytes. */
   maxSize?: number;
-  /** Extra detectors registered by format plugins; built-in detectors always run. */
+  /**
+   * Detectors registered by format plugins. The built-in ones always run, but for a stand-in
+   * (see {@link Detector.standIn}) whose driver one of these detects.
+   */
   detectors?: Detector[];
   /** Accept differencing VHDs (only a chain container's own reader does this). */
   inChainContainer?: boolean;

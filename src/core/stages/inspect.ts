@@ -16,7 +16,8 @@ const SAFE_VMDK_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
  * ```
  */
 export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry): InspectOptions {
-  const claimed = job.image?.claimed ?? job.spec.from;
+  const claim = job.image?.claimed ?? job.spec.from;
+  const claimed = claim === undefined ? undefined : registry.canonicalName(claim);
   const accepts = claimed ? registry.get(claimed)?.accepts : undefined;
   return {
     ...(claimed && { claimed }),

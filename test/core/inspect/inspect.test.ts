@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { builtinDetectors, inspectFile, problemCodes } from "../../../src/core/inspect/index.ts";
+import { ploopProblemCodes } from "../../../src/plugins/ploop/detect.ts";
 import { cachedCorpus, qemuInfo, type CorpusImage } from "./corpus.ts";
+import { withPlugins } from "./plugin-detectors.ts";
 
 let dir: string;
 let corpus: CorpusImage[];
@@ -25,7 +27,7 @@ describe("good images", () => {
     const good = corpus.filter((image) => image.driver);
     assert.ok(good.length >= 30, `only ${good.length} good images`);
     for (const image of good) await t.test(image.name, async () => {
-      const result = await inspectFile(image.path, image.options);
+      const result = await inspectFile(image.path, withPlugins(image.options));
       const label = `${image.name}: ${JSON.stringify(result.problems)}`;
       assert.deepEqual(codes(result.problems), [], label);
       assert.equal(result.safe, true, label);
@@ -56,7 +58,7 @@ describe("hostile images", () => {
     const hostile = corpus.filter((image) => image.codes.length > 0);
     assert.ok(hostile.length >= 25, `only ${hostile.length} hostile images`);
     for (const image of hostile) await t.test(image.name, async () => {
-      const result = await inspectFile(image.path, image.options);
+      const result = await inspectFile(image.path, withPlugins(image.options));
       const label = `${image.name}: ${JSON.stringify(result.problems)}`;
       assert.equal(result.safe, false, label);
       assert.deepEqual(codes(result.problems), image.codes, label);
@@ -64,9 +66,9 @@ describe("hostile images", () => {
     });
   });
 
-  test("together they exercise every built-in problem code", () => {
+  test("together they exercise every problem code of the core and the shipped plugins", () => {
     const covered = new Set([...corpus.flatMap((image) => image.codes), "too-large", "format-mismatch"]);
-    assert.deepEqual(problemCodes.filter((code) => !covered.has(code)), []);
+    assert.deepEqual([...problemCodes, ...ploopProblemCodes].filter((code) => !covered.has(code)), []);
   });
 
   test("a polyglot lists every format it matched", async () => {
@@ -118,7 +120,7 @@ describe("options", () => {
     assert.deepEqual(
       builtinDetectors.map((d) => `${d.name}:${d.phase}`),
       [
-        "qcow2:head", "qcow:head", "qed:head", "vmdk:head", "vhdx:head", "vdi:head", "ploop:head", "luks:head", "bochs:head", "cloop:head",
+        "qcow2:head", "qcow:head", "qed:head", "vmdk:head", "vhdx:head", "vdi:head", "parallels:head", "luks:head", "bochs:head", "cloop:head",
         "iso:head", "partition:head", "vhd:tail",
       ],
     );

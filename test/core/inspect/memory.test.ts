@@ -7,6 +7,7 @@ import { inspectImage } from "../../../src/core/inspect/index.ts";
 import { openFileReader } from "../../../src/core/io/reader.ts";
 import { makeGpt, makeSparse, qemuImg } from "./corpus.ts";
 import { countingReader } from "./readers.ts";
+import { withPlugins } from "./plugin-detectors.ts";
 
 const GiB = 1024 ** 3;
 const SIZE = 64 * GiB;
@@ -43,7 +44,7 @@ async function inspectCounting(path: string, claimed?: string) {
   const file = await openFileReader(path);
   const { reader, stats } = countingReader(file);
   try {
-    return { result: await inspectImage(reader, claimed ? { claimed } : {}), stats };
+    return { result: await inspectImage(reader, withPlugins(claimed ? { claimed } : {})), stats };
   } finally {
     await file.close();
   }

@@ -12,6 +12,7 @@ import { bochsImage, cloopImage, flatDescriptor } from "./probe-cases.ts";
 import { editFile, probeEdit } from "./probe-fuzz.ts";
 import { calledRaw, parityFailure, qemuProbe } from "./qemu-probe.ts";
 import { capture, countingReader, memoryReader, type Region } from "./readers.ts";
+import { withPlugins } from "./plugin-detectors.ts";
 
 const MiB = 1024 * 1024;
 /** Multiplies every run count, for a longer fuzzing session: DISKPIPE_PROPERTY_SCALE=20. */
@@ -35,7 +36,7 @@ async function seed(name: string, path: string): Promise<Seed> {
   try {
     const size = await file.size();
     const { reader, stats } = countingReader(file);
-    await inspectImage(reader);
+    await inspectImage(reader, withPlugins());
     const ranges: [number, number][] = [...stats.ranges, [0, Math.min(size, 65536)], [Math.max(0, size - 65536), Math.min(size, 65536)]];
     return { name, path, size, regions: await capture(file, ranges.map(([o, l]) => [o, Math.min(l, size - o)])) };
   } finally {
@@ -129,7 +130,7 @@ function be64(value: bigint): Uint8Array {
 async function judge(size: number, regions: Region[]): Promise<{ result: InspectResult; ms: number; largest: number; bytes: number }> {
   const { reader, stats } = countingReader(memoryReader(size, regions));
   const started = performance.now();
-  const result = await inspectImage(reader);
+  const result = await inspectImage(reader, withPlugins());
   return { result, ms: performance.now() - started, largest: stats.largest, bytes: stats.bytes };
 }
 
@@ -198,7 +199,7 @@ test("whenever a mutated image is judged safe, qemu-img agrees on size and sees 
       copyFileSync(s.path, path);
       for (const r of mutate(s, mutations)) patch(path, r.offset, r.bytes);
       try {
-        const result = await inspectFile(path);
+        const result = await inspectFile(path, withPlugins());
         if (!result.safe) return void seen.rejected++;
         seen.safe++;
         let info: { "virtual-size": number; "backing-filename"?: string; "format-specific"?: { data?: Record<string, unknown> } };
@@ -239,7 +240,7 @@ test("a mutant the inspector calls raw is raw to qemu's own probe too", async (t
       try {
         for (const r of mutate(s, mutations)) patch(path, r.offset, r.bytes);
         editFile(path, edits, size);
-        const result = await inspectFile(path);
+        const result = await inspectFile(path, withPlugins());
         if (!calledRaw(result)) return void seen.other++;
         seen.calledRaw++;
         assert.equal(parityFailure(result, await qemuProbe(path)), undefined, `${name} with ${JSON.stringify(edits)}, cut ${size}`);

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { inspectFile, inspectImage } from "../../../src/core/inspect/index.ts";
+import { withPlugins } from "./plugin-detectors.ts";
 import type { InspectResult } from "../../../src/core/inspect/types.ts";
 import { buildCorpus, type CorpusImage } from "./corpus.ts";
 import { calledRaw, parityFailure, qemuProbe, type QemuProbe } from "./qemu-probe.ts";
@@ -35,7 +36,7 @@ async function check(images: CorpusImage[]): Promise<Checked[]> {
   const out: Checked[] = [];
   for (let i = 0; i < images.length; i += PARALLEL) {
     const batch = images.slice(i, i + PARALLEL);
-    out.push(...(await Promise.all(batch.map(async (image) => ({ image, result: await inspectFile(image.path, image.options), probe: await qemuProbe(image.path) })))));
+    out.push(...(await Promise.all(batch.map(async (image) => ({ image, result: await inspectFile(image.path, withPlugins(image.options)), probe: await qemuProbe(image.path) })))));
   }
   return out;
 }

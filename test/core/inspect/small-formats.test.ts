@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { bochsDetector } from "../../../src/core/inspect/bochs.ts";
 import { cloopDetector } from "../../../src/core/inspect/cloop.ts";
+import { inspectImage } from "../../../src/core/inspect/index.ts";
+import { parallelsDetector } from "../../../src/core/inspect/parallels.ts";
 import { problem, problemCodes } from "../../../src/core/inspect/problem.ts";
 import { memoryReader } from "./readers.ts";
 
@@ -15,7 +17,7 @@ describe("problem codes", () => {
     const source = readFileSync(new URL("../../../src/core/inspect/index.ts", import.meta.url), "utf8");
     const block = source.slice(source.indexOf("Problem codes"), source.indexOf("Parity with qemu"));
     const documented = [...block.matchAll(/^ \* {3}(\S+) {2,}/gm)].map((m) => m[1]);
-    assert.equal(documented.length, 31);
+    assert.equal(documented.length, 29);
     assert.deepEqual([...problemCodes], documented);
   });
 
@@ -75,5 +77,39 @@ describe("cloop", () => {
     assert.equal(await detectOn(cloopDetector, latin1(`${MAGIC.slice(0, -1)} `)), null);
     assert.equal(await detectOn(cloopDetector, latin1(MAGIC.replace("V2.0", "V1.0"))), null);
     assert.equal(await detectOn(cloopDetector, latin1(MAGIC.replace("$1", "$2"))), null);
+  });
+});
+
+describe("Parallels, when no plugin detects it", () => {
+  const refusal = { code: "unsupported-format", message: "Parallels images (qemu's parallels driver) are not accepted: no loaded plugin converts this format" };
+
+  test("either signature qemu probes is refused as unsupported, on the magic alone", async () => {
+    for (const magic of ["WithoutFreeSpace", "WithouFreSpacExt"]) {
+      assert.deepEqual(await detectOn(parallelsDetector, latin1(magic), 16), { format: "parallels", problems: [refusal] });
+    }
+    for (const near of ["WithoutFreeSpac", "WithoutFreeSpacf", "withoutFreeSpace", " WithouFreSpacExt"]) {
+      assert.equal(await detectOn(parallelsDetector, latin1(near)), null, near);
+    }
+  });
+
+  test("an inspection with the core's detectors alone never calls such an image raw", async () => {
+    const result = await inspectImage(memoryReader(1024 * 1024, [{ offset: 0, bytes: latin1("WithouFreSpacExt") }]));
+    assert.deepEqual([result.format, result.safe, result.problems], ["parallels", false, [refusal]]);
+  });
+
+  test("a plugin's detector for the parallels driver replaces the refusal; one for another driver does not", async () => {
+    const image = () => memoryReader(1024 * 1024, [{ offset: 0, bytes: latin1("WithoutFreeSpace") }]);
+    const declines = (driver: string) => ({ name: `plugin-${driver}`, driver, detect: async () => null });
+    const replaced = await inspectImage(image(), { detectors: [declines("parallels")] });
+    assert.deepEqual([replaced.format, replaced.safe, replaced.matches], ["raw", true, []]);
+    const kept = await inspectImage(image(), { detectors: [declines("vpc")] });
+    assert.deepEqual([kept.format, kept.safe], ["parallels", false]);
+  });
+
+  test("only the core's refusals of unconverted formats step aside, never a detector with checks", async () => {
+    const qcow2 = new Uint8Array(Buffer.from("514649fb00000003", "hex"));
+    const result = await inspectImage(memoryReader(1024 * 1024, [{ offset: 0, bytes: qcow2 }]), { detectors: [{ name: "lax", driver: "qcow2", detect: async () => null }] });
+    assert.equal(result.format, "qcow2");
+    assert.equal(result.safe, false);
   });
 });

@@ -51,7 +51,6 @@ describe("checkClaim", () => {
     assert.equal(checkClaim("iso", { format: "raw", variant: "mbr" }), null);
     assert.equal(checkClaim("vhd", { format: "vhd", variant: "fixed" }), null);
     assert.equal(checkClaim("VPC", { format: "vhd" }), null);
-    assert.equal(checkClaim("parallels", { format: "ploop" }), null);
     assert.equal(checkClaim("raw", { format: "qcow2" })?.code, "format-mismatch");
     assert.equal(checkClaim("iso", { format: "raw" })?.code, "format-mismatch");
     assert.equal(checkClaim("raw", { format: "iso" })?.code, "format-mismatch");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { inspectFile } from "../../../src/core/inspect/index.ts";
@@ -15,6 +15,7 @@ import { makeImage, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";
 
 const SIZE = 2 * 1024 * 1024;
 const MAGIC = "DISKPIPE-TEST-CONTAINER";
+const STRAY = "DISKPIPE-TEST-STRAY";
 
 /** A container-like format qemu-img cannot open: detected natively, no qemu driver. */
 const container = definePlugin({
@@ -26,6 +27,15 @@ const container = definePlugin({
       async detect(reader) {
         const head = Buffer.from(await reader.read(0, MAGIC.length));
         return head.toString("latin1") === MAGIC ? { format: "test-container", virtualSize: SIZE, problems: [] } : null;
+      },
+    }),
+    // A detector that names a format no plugin registers.
+    defineFormat({
+      name: "test-stray-detector",
+      writable: false,
+      async detect(reader) {
+        const head = Buffer.from(await reader.read(0, STRAY.length));
+        return head.toString("latin1") === STRAY ? { format: "test-stray", virtualSize: SIZE, problems: [] } : null;
       },
     }),
   ],
@@ -45,6 +55,8 @@ describe("inspectJob: the second opinion on its own", () => {
     images.monolithicSparse = makeImage(raw, "vmdk", join(dir, "sparse.vmdk"));
     images.ploop = join(dir, "disk.hds");
     qemuImg("create", "-q", "-f", "parallels", images.ploop, String(SIZE));
+    images.stray = join(dir, "disk.stray");
+    writeFileSync(images.stray, Buffer.concat([Buffer.from(STRAY, "latin1"), Buffer.alloc(64 * 1024 - STRAY.length)]));
     images.container = join(dir, "disk.container");
     writeFileSync(images.container, Buffer.concat([Buffer.from(MAGIC, "latin1"), Buffer.alloc(64 * 1024 - MAGIC.length)]));
   });
@@ -91,14 +103,15 @@ describe("inspectJob: the second opinion on its own", () => {
   });
 
   it("does not ask qemu-img about a detected format no plugin registers", async () => {
-    const result = await inspectJob(await jobFor(images.ploop, {}, absent), formats);
-    assert.equal(result.format, "ploop");
+    const result = await inspectJob(await jobFor(images.stray, {}, absent), formats);
+    assert.equal(result.format, "test-stray");
     assert.equal(result.safe, true);
   });
 
-  it("a pipeline without the ploop plugin refuses a ploop image as an unknown format, not as a crash", async () => {
+  it("a pipeline without the ploop plugin refuses a ploop image as unsupported, never as raw", async () => {
     const error = await failure(createPipeline({ workDir: join(dir, "work") }).run({ source: images.ploop, destination: join(dir, "ploop.raw"), to: "raw" }));
-    assert.equal(error.code, "usage");
-    assert.match(error.message, /unknown format "ploop"/);
+    assert.equal(error.code, "image-rejected");
+    assert.deepEqual(error.problems?.map((p) => p.code), ["unsupported-format"]);
+    assert.equal(existsSync(join(dir, "ploop.raw")), false);
   });
 });

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { openSync, writeSync, closeSync, copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { registerFormats, createInspector } from "../../../src/core/inspector.ts";
 import { convert, inspect } from "../../../src/mod.ts";
+import { ploop } from "../../../src/plugins/index.ts";
 import { diskpipe } from "../../helpers/cli.ts";
 import { makeRaw, qemuImg, sameDisk, tempDir } from "../../helpers/images.ts";
 
@@ -35,6 +37,18 @@ describe("ploop plugin", () => {
     const result = await convert({ source: ploop, destination: join(dir, "script.raw"), to: "raw" });
     assert.equal(result.from, "ploop");
     assert.ok(sameDisk(raw, "raw", join(dir, "script.raw"), "raw"));
+  });
+
+  it("answers to its alias in a claim, and takes over from the core's refusal of Parallels images", async () => {
+    const image = join(dir, "alias.ploop");
+    qemuImg("convert", "-f", "raw", "-O", "parallels", raw, image);
+    const { formats } = registerFormats([ploop()]);
+    assert.equal(formats.canonicalName(" Parallels "), "ploop");
+    assert.deepEqual(formats.problemCodes(), ["ploop-corrupt-header", "ploop-format-extension"]);
+    const report = await createInspector(formats, dir).inspect(image, { claimed: "Parallels" });
+    assert.deepEqual([report.format, report.safe, report.matches], ["ploop", true, ["ploop"]]);
+    const without = await createInspector(registerFormats([]).formats, dir).inspect(image);
+    assert.deepEqual([without.format, without.safe, without.problems.map((p) => p.code)], ["parallels", false, ["unsupported-format"]]);
   });
 
   it("applies the inspector's ploop checks: a corrupt header is rejected before qemu-img sees it", () => {

@@ -1,9 +1,12 @@
-import type { Problem } from "../errors.ts";
-import type { ImageReader } from "../io/reader.ts";
-import { matchAscii, u32le, u64leBig } from "./bytes.ts";
-import { problem } from "./problem.ts";
-import { readAt } from "./region.ts";
-import type { DetectContext, Detection, Detector } from "./types.ts";
+import { matchAscii, readAt, u32le, u64leBig, type DetectContext, type Detection, type Detector, type ImageReader, type Problem } from "../../plugin-api.ts";
+
+/**
+ * The problem codes the ploop detector reports besides the common `truncated` (stable;
+ * scripts match on them).
+ */
+export const ploopProblemCodes = ["ploop-corrupt-header", "ploop-format-extension"] as const;
+
+const problem = (code: (typeof ploopProblemCodes)[number] | "truncated", message: string): Problem => ({ code, message });
 
 const MAGIC_V1 = "WithoutFreeSpace";
 const MAGIC_EXT = "WithouFreSpacExt";
@@ -62,8 +65,8 @@ async function detectPloop(reader: ImageReader, context: DetectContext): Promise
 
 /**
  * Detects Parallels/Virtuozzo ploop images (qemu's `parallels`) under either magic and checks
- * the header and BAT bounds; a format extension (dirty bitmaps) is refused. Virtual size is nb_sectors × 512 (its low 32 bits for the old
- * `WithoutFreeSpace` magic, as qemu reads it).
+ * the header and BAT bounds; a format extension (dirty bitmaps) is refused. Virtual size is
+ * nb_sectors × 512 (its low 32 bits for the old `WithoutFreeSpace` magic, as qemu reads it).
  *
  * @example
  * ```ts
@@ -71,4 +74,4 @@ async function detectPloop(reader: ImageReader, context: DetectContext): Promise
  * found?.format; // "ploop"
  * ```
  */
-export const ploopDetector: Detector = { name: "ploop", phase: "head", detect: detectPloop };
+export const ploopDetector: Detector = { name: "ploop", phase: "head", driver: "parallels", detect: detectPloop };

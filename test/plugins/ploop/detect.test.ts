@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ploopDetector } from "../../../src/core/inspect/ploop.ts";
+import { ploopDetector } from "../../../src/plugins/ploop/detect.ts";
 import type { Detection, HeaderFacts } from "../../../src/core/inspect/types.ts";
-import { memoryReader } from "./readers.ts";
+import { memoryReader } from "../../core/inspect/readers.ts";
 
 const INT32_MAX = 2 ** 31 - 1;
 const corrupt = (why: string) => ({ code: "ploop-corrupt-header", message: `ploop header is corrupt: ${why}` });

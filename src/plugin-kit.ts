@@ -1,0 +1,23 @@
+/**
+ * What a format plugin's detector reads an image with, the same helpers the built-in
+ * detectors use: bounded reads (offsets straight from an untrusted header are safe to pass),
+ * integer and text fields, and checksums. Exported by `diskpipe/plugin` and `diskpipe`.
+ *
+ * @example
+ * ```ts
+ * import { matchAscii, readAt, u32le, type Detector } from "diskpipe/plugin";
+ *
+ * const detector: Detector = {
+ *   name: "myfmt",
+ *   async detect(reader) {
+ *     const head = await readAt(reader, 0, 64);
+ *     if (!matchAscii(head, 0, "MYFMT")) return null;
+ *     return { format: "myfmt", virtualSize: u32le(head, 8) * 512, problems: [] };
+ *   },
+ * };
+ * ```
+ * @module
+ */
+export { asciiField, hex, isZero, matchAscii, printable, u16be, u16le, u32be, u32le, u64be, u64beBig, u64le, u64leBig, u8 } from "./core/inspect/bytes.ts";
+export { readAt, readChunks } from "./core/inspect/region.ts";
+export { crc32, crc32c } from "./core/inspect/crc.ts";
