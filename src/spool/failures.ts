@@ -1,10 +1,11 @@
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DiskpipeError } from "../core/errors.ts";
-import { exists, moveIfPresent, present, syncDir, writeErrorFile } from "./claim.ts";
+import { moveIfPresent, present, syncDir, writeErrorFile } from "./claim.ts";
+import { FailedNames } from "./failed-names.ts";
 import type { JournalEntry } from "./journal.ts";
 import { timestamp } from "./journal.ts";
-import { failedNameFor, fitsFailed, sidecarOf } from "./names.ts";
+import { fitsFailed, sidecarOf } from "./names.ts";
 import type { SpoolLayout } from "./paths.ts";
 import { applyEntry, factsOf } from "./state.ts";
 import type { SpoolError, SpoolEvent, SpoolJob } from "./types.ts";
@@ -68,13 +69,13 @@ export function backoffMs(attempt: number): number {
  */
 export class Failures {
   readonly #host: FailureHost;
-  /** Names in failed/ chosen by failures not recorded yet. */
-  readonly #names = new Set<string>();
+  readonly #names: FailedNames;
   /** Jobs whose failure is not recorded yet. */
   readonly #pending = new Set<string>();
 
   constructor(host: FailureHost) {
     this.#host = host;
+    this.#names = new FailedNames(host.layout.failed, host.jobs);
   }
 
   /** Whether the failure of job `id` is still waiting to be recorded. */
@@ -102,12 +103,12 @@ export class Failures {
     let warned = false;
     const entryFor = (failed: string): JournalEntry => ({ at: reason.at, id: job.id, state: "failed", error: reason, failed, ...factsOf(job) });
     const release = () => {
-      if (name !== undefined) this.#names.delete(name);
+      if (name !== undefined) this.#names.release(name);
       this.#pending.delete(job.id);
     };
     const attempt = async (): Promise<boolean> => {
       try {
-        name ??= await this.#reserve(job);
+        name ??= await this.#names.reserve(job);
         if (!inJournal) {
           await this.#host.append(entryFor(name));
           inJournal = true;
@@ -143,19 +144,6 @@ export class Failures {
       }
     };
     return { attempt, untilDone };
-  }
-
-  /** `failed/<name>`, or `failed/<id>--<name>` when that is taken; reserved until recorded. */
-  async #reserve(job: SpoolJob): Promise<string> {
-    const plain = failedNameFor(job.name);
-    const path = join(this.#host.layout.failed, plain);
-    const onDisk = (await exists(path)) || (await exists(`${path}.error.json`));
-    // No await from here on: checking and reserving must not interleave with another failure.
-    const taken =
-      onDisk || this.#names.has(plain) || [...this.#host.jobs.values()].some((other) => other !== job && other.state === "failed" && other.failedPath === path);
-    const name = taken ? failedNameFor(job.name, job.id) : plain;
-    this.#names.add(name);
-    return name;
   }
 
   /** Writes the error file and moves the source and its sidecar into `failed/` (each step repeatable). */
