@@ -5,6 +5,7 @@ import type { FormatRegistry } from "../core/formats.ts";
 import { exists, moveIfPresent, syncDir } from "./claim.ts";
 import { timestamp, type JournalEntry } from "./journal.ts";
 import { outputNameFor, sidecarOf, workNameFor } from "./names.ts";
+import type { OutputNames } from "./output-names.ts";
 import { nameProblem, newJobId, type SpoolLayout } from "./paths.ts";
 import type { SpoolEvent, SpoolJob } from "./types.ts";
 
@@ -19,10 +20,8 @@ import type { SpoolEvent, SpoolJob } from "./types.ts";
 export interface IntakeHost {
   readonly layout: SpoolLayout;
   readonly formats: FormatRegistry;
-  /** Output names in `done/` that claimed jobs will write (name → job id). */
-  readonly reserved: Map<string, string>;
-  /** Jobs whose output name was already taken when they were claimed. */
-  readonly outputTaken: Set<string>;
+  /** Output names in `done/` that claimed jobs will write. */
+  readonly outputs: OutputNames;
   /** Whether the spool still claims files. */
   claiming(): boolean;
   /** Journals an entry and applies it. */
@@ -49,16 +48,16 @@ export async function claimFile(path: string, to: string, name: string, host: In
   const folder = await lstat(join(host.layout.incoming, to)).catch(() => undefined);
   if (!folder?.isDirectory()) return;
   const id = newJobId();
-  const { formats, reserved } = host;
+  const { formats, outputs } = host;
   const output = formats.isWritable(to) && !nameProblem(name) ? outputNameFor(name, formats.extensionOf(to)) : undefined;
-  const outputExisted = output !== undefined && (reserved.has(output) || (await exists(join(host.layout.done, output))));
+  const outputExisted = output !== undefined && (outputs.isReserved(output) || (await exists(join(host.layout.done, output))));
   const sidecar = sidecarOf(path);
   const hasSidecar = sidecar !== undefined && (await exists(sidecar));
-  if (outputExisted) host.outputTaken.add(id);
-  else if (output) reserved.set(output, id);
+  if (outputExisted) outputs.markTaken(id);
+  else if (output) outputs.reserve(output, id);
   const entry: JournalEntry = { at: timestamp(), id, state: "queued", name, to, work: workNameFor(id, name), ...(output && { output }), outputExisted, sidecar: hasSidecar };
   const job = await host.record(entry).catch((error: unknown) => {
-    if (output && reserved.get(output) === id) reserved.delete(output);
+    if (output) outputs.release(output, id);
     throw error;
   });
   if (!job) return;

@@ -4,10 +4,13 @@ import { DiskpipeError, toDiskpipeError } from "../core/errors.ts";
 import { NAME_MAX } from "../core/io/file-name.ts";
 import { HOST_TAG, isTempName, tempOwner } from "../core/io/temp.ts";
 import { exists, moveIfPresent, removeClaimed, removeIfPresent } from "./claim.ts";
+import type { Failures } from "./failures.ts";
 import { timestamp, type JournalEntry } from "./journal.ts";
 import { fits, fitsFailed, sidecarOf } from "./names.ts";
+import type { OutputNames } from "./output-names.ts";
 import type { SpoolLayout } from "./paths.ts";
-import { factsOf } from "./state.ts";
+import { returnToIncoming } from "./retry.ts";
+import { applyEntry, factsOf } from "./state.ts";
 import type { SpoolError, SpoolJob } from "./types.ts";
 import { warnSpool } from "./warn.ts";
 
@@ -16,24 +19,44 @@ import { warnSpool } from "./warn.ts";
  *
  * @example
  * ```ts
- * await recoverJobs(jobs, { layout, outputTaken, ...steps });
+ * await recoverSpool(entries, { layout, jobs, outputs, failures, finishDone, start, fail, track });
  * ```
  */
 export interface RecoveryHost {
   readonly layout: SpoolLayout;
-  /** Jobs whose output name was already taken when they were claimed. */
-  readonly outputTaken: ReadonlySet<string>;
-  reserveOutput(name: string, id: string): void;
+  /** The job table the journal is replayed into. */
+  readonly jobs: Map<string, SpoolJob>;
+  readonly outputs: OutputNames;
+  readonly failures: Pick<Failures, "resume">;
   /** Journals `done` and removes the claimed file. */
   finishDone(job: SpoolJob, entry: JournalEntry): Promise<void>;
   /** Runs the job (or refuses its name). */
   start(job: SpoolJob): void;
   /** Records the job's failure in the background. */
   fail(job: SpoolJob, error: DiskpipeError): void;
-  /** Finishes recording a journaled failure: one attempt now, the rest in the background. */
-  completeFailure(job: SpoolJob, error: SpoolError): Promise<void>;
-  /** Moves a retried job's file from `failed/` back to `target` in `incoming/`. */
-  returnToIncoming(job: SpoolJob, target: string): Promise<void>;
+  /** Runs `task` as the job's active work (the spool's idle() waits for it, its stop() aborts it). */
+  track(job: SpoolJob, task: (signal: AbortSignal) => Promise<void>): void;
+}
+
+/**
+ * A start's recovery: replays the journal's `entries` into the job table, removes temporary files
+ * interrupted writes left, then finishes every job's step a crash or a stop left undone (see
+ * {@link recoverJobs}). The state each job is found in, and what is done for it, is drawn in state.ts.
+ *
+ * @example
+ * ```ts
+ * const { journal, entries } = await Journal.open(layout.journal);
+ * await recoverSpool(entries, host);
+ * ```
+ */
+export async function recoverSpool(entries: readonly JournalEntry[], host: RecoveryHost): Promise<void> {
+  for (const entry of entries) {
+    // Stryker disable next-line ConditionalExpression: only a claim's (queued) entry has outputExisted; the state test narrows the type
+    if (entry.state === "queued" && entry.outputExisted) host.outputs.markTaken(entry.id);
+    applyEntry(host.jobs, entry, host.layout);
+  }
+  await removeTemporaryFiles(host.layout);
+  await recoverJobs([...host.jobs.values()], host);
 }
 
 /**
@@ -64,7 +87,7 @@ async function recoverJob(job: SpoolJob, superseded: ReadonlySet<SpoolJob>, host
       await removeClaimed(job.source);
       return;
     case "failed":
-      if (job.failedPath && job.error) await host.completeFailure(job, job.error);
+      if (job.failedPath && job.error) await completeFailure(job, job.error, host);
       return;
     case "retried":
       if (job.failedPath && !superseded.has(job)) await finishRetry(job, job.failedPath, host);
@@ -99,11 +122,17 @@ function supersededFailures(jobs: readonly SpoolJob[]): Set<SpoolJob> {
   return superseded;
 }
 
+/** Finishes recording a journaled failure: one attempt now, the rest as the job's active task. */
+async function completeFailure(job: SpoolJob, error: SpoolError, host: RecoveryHost): Promise<void> {
+  const record = host.failures.resume(job, error);
+  if (!(await record.attempt())) host.track(job, (signal) => record.untilDone(signal));
+}
+
 /** Moves a retried job's file back to `incoming/` unless another took its name there; once it is gone, removes its error file. */
 async function finishRetry(job: SpoolJob, failedPath: string, host: RecoveryHost): Promise<void> {
   const target = join(host.layout.incoming, job.to, job.name);
   if (await exists(failedPath)) {
-    if (!(await exists(target))) await host.returnToIncoming(job, target);
+    if (!(await exists(target))) await returnToIncoming(failedPath, target);
   } else if (fitsFailed(basename(failedPath))) {
     await removeIfPresent(`${failedPath}.error.json`);
   }
@@ -112,7 +141,7 @@ async function finishRetry(job: SpoolJob, failedPath: string, host: RecoveryHost
 /** A queued or running job: done if its output was committed, otherwise claimed (again) and run. */
 async function resume(job: SpoolJob, host: RecoveryHost): Promise<void> {
   const output = job.output && basename(job.output);
-  if (output && !host.outputTaken.has(job.id) && (await exists(job.output!))) {
+  if (job.output && !host.outputs.wasTaken(job.id) && (await exists(job.output))) {
     // The output is renamed into done/ only after every hook succeeded: the run before the crash finished.
     await host.finishDone(job, { at: timestamp(), id: job.id, state: "done", recovered: true, ...factsOf(job) });
     return;
@@ -128,13 +157,13 @@ async function resume(job: SpoolJob, host: RecoveryHost): Promise<void> {
       return;
     }
   }
-  if (output && !host.outputTaken.has(job.id)) {
+  if (output && !host.outputs.wasTaken(job.id)) {
     if (!fits(output)) {
       const message = `the output name done/${output} is longer than ${NAME_MAX} bytes (claimed by an older diskpipe); retry the job to convert it under a name that fits`;
       host.fail(job, new DiskpipeError("usage", message, { stage: "claim" }));
       return;
     }
-    host.reserveOutput(output, job.id);
+    host.outputs.reserve(output, job.id);
   }
   host.start(job);
 }

@@ -1,3 +1,45 @@
+/*
+ * The states of a spool job (SpoolJobState) and what moves a job between them. Every change is a
+ * journal entry, appended (fsynced) and then folded into the job table by applyEntry below, but
+ * for two: `running` is folded in first and journaled after (an append that fails only warns), and
+ * a failure that cannot be journaled yet shows at once (see failed).
+ *
+ *                claim             the pipeline starts it          the run succeeded
+ *   incoming/ ─────────► queued ───────────────────────► running ───────────────────► done
+ *                         │  ▲                             │  │
+ *                         │  └── the spool stops under it ─┘  │
+ *                         │                                   │
+ *                         └─────► failed ◄── refused or failed┘
+ *                                   │
+ *                                   └── retry(id) ──► retried (the file is claimed as a new job)
+ *
+ * - claim (intake.ts): journals `queued` with the work and output names, then moves the file and
+ *   its sidecar from incoming/<to>/ into work/.
+ * - running (runner.ts): the pipeline's `queued` event, sent once its jobs limit lets the run
+ *   begin; run = runs + 1.
+ * - done (runner.ts): journaled, then the claimed file is removed from work/.
+ * - failed (failures.ts): from queued (a claim whose move failed, an unusable name, an unknown or
+ *   unwritable target, an output name already taken, not a regular file, a bad sidecar) or
+ *   running (the pipeline failed). Journaled with its name in failed/, then the error file is
+ *   written and the file and its sidecar moved there; what cannot be written yet is tried again
+ *   with backoff while the job already shows failed.
+ * - queued again (runner.ts): stop() aborted a queued or running job; it runs at the next start.
+ * - retried (spool.ts, retry()): journaled, then the file goes back to incoming/<to>/.
+ * `done` and `retried` are final.
+ *
+ * What a start does for each state the journal left a job in (recovery.ts), after removing the
+ * temporary files interrupted writes left in done/ and failed/:
+ * - done: removes the claimed file from work/ again (the crash came between journal and removal).
+ * - failed: finishes the record: error file, file and sidecar into failed/ under the journaled
+ *   name (a new one when that leaves no room for `.error.json`).
+ * - retried: moves the file from failed/ back to incoming/<to>/ unless its name there is taken or a
+ *   later failure was given the same name in failed/; once the file has left, its error file goes.
+ * - queued or running: done (marked `recovered`) when its output is in done/ and the name was its
+ *   own when it was claimed; otherwise the file is moved into work/ again if the claim never got it
+ *   there, its output name is reserved, and the job runs again (it fails instead when its file is
+ *   gone or its output name is too long).
+ * - a job whose step throws is reported (DISKPIPE_SPOOL_RECOVERY); a queued or running one fails.
+ */
 import { join } from "node:path";
 import type { JobEvent } from "../core/job.ts";
 import type { JobFacts, JournalEntry } from "./journal.ts";
