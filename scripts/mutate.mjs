@@ -70,9 +70,10 @@ export const GROUPS = {
     tests: ["test/plugins/xenserver-ovf/extract.test.ts", "test/plugins/xenserver-ovf/extract-bounds.test.ts", "test/plugins/xenserver-ovf/extract-sources.test.ts"],
   },
   spool: {
-    mutate: ["src/spool/claim.ts", "src/spool/recovery.ts"],
+    mutate: ["src/spool/claim.ts", "src/spool/recovery.ts", "src/spool/output-names.ts"],
     // The fast unit tests first: a mutant they kill never waits for the end-to-end ones.
     tests: [
+      "test/spool/output-names.test.ts",
       "test/spool/claim.test.ts",
       "test/spool/error-file.test.ts",
       "test/spool/temporary-files.test.ts",
