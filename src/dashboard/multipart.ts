@@ -1,116 +1,170 @@
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { Busboy, type BusboyFileStream } from "@fastify/busboy";
+
 /**
- * One part of a multipart/form-data body: its field name, file name if any, and its bytes.
+ * A multipart/form-data body refused: malformed, cut short, or over a limit. The message is one
+ * line meant for the uploader.
  *
  * @example
  * ```ts
- * for await (const part of readMultipart(body, boundary)) console.log(part.field, part.filename);
+ * throw new MultipartError("the form has more than 16 fields");
  * ```
  */
-export interface Part {
-  field: string;
-  filename?: string;
-  /** The part's content; read it to the end (or stop reading the body) before asking for the next part. */
-  body: AsyncGenerator<Uint8Array>;
-}
-
-const CRLF2 = Buffer.from("\r\n\r\n");
-const MAX_HEADER_BYTES = 16 * 1024;
+export class MultipartError extends Error {}
 
 /**
- * The boundary of a `multipart/form-data` content type, or undefined.
+ * The bounds a form is read within.
  *
  * @example
  * ```ts
- * boundaryOf('multipart/form-data; boundary="abc"'); // "abc"
+ * const limits: FormLimits = { fields: 16, fieldBytes: 1024, fieldNameBytes: 100, headerBytes: 16 * 1024 };
  * ```
  */
-export function boundaryOf(contentType: string | undefined): string | undefined {
-  if (!contentType || !/^multipart\/form-data\b/i.test(contentType)) return undefined;
-  const match = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
-  return match?.[1] ?? match?.[2];
+export interface FormLimits {
+  /** Most text fields before the file. */
+  fields: number;
+  /** Longest text field value, in bytes. */
+  fieldBytes: number;
+  /** Longest field name, in bytes. */
+  fieldNameBytes: number;
+  /** Most header bytes of one part; longer headers are cut there. */
+  headerBytes: number;
 }
 
 /**
- * Reads a multipart/form-data body part by part without buffering it: each part's content is
- * streamed, keeping only a boundary's length of lookahead in memory.
+ * The text fields of a form up to its first file, and that file.
  *
  * @example
  * ```ts
- * for await (const part of readMultipart(request.body!, boundary)) {
- *   if (part.filename) for await (const chunk of part.body) await file.write(chunk);
+ * const form: FormUpTo = await readFormUpToFile(body, contentType, limits);
+ * if (form.file) for await (const chunk of form.file.content) await out.write(chunk);
+ * form.close();
+ * ```
+ */
+export interface FormUpTo {
+  /** Field name to value, in the order sent; a later field of the same name wins. */
+  fields: ReadonlyMap<string, string>;
+  /** Undefined when the form ended without a file part. */
+  file?: {
+    field: string;
+    filename: string;
+    /** The file's bytes as they arrive; throws a {@link MultipartError} when the body is cut short. */
+    content: AsyncIterable<Uint8Array>;
+  };
+  /** Stops reading the body (what follows the file is not read). */
+  close(): void;
+}
+
+const MAX_BOUNDARY = 70;
+
+/**
+ * Whether a content type is `multipart/form-data` (with or without a usable boundary).
+ *
+ * @example
+ * ```ts
+ * isMultipartForm("multipart/form-data; boundary=x"); // true
+ * ```
+ */
+export function isMultipartForm(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^\s*multipart\/form-data\s*(;|$)/i.test(contentType);
+}
+
+/**
+ * Reads a multipart/form-data body with a streaming parser (@fastify/busboy) until the first
+ * part that carries a file name, and hands that file over as a stream: nothing of it is buffered
+ * beyond the stream's high-water mark, and the body is read only as fast as the file is consumed.
+ * Parts without a file name are text fields. Throws a {@link MultipartError} for a missing or
+ * over-long boundary, a body cut short, a field name or value over its limit, or more parts than
+ * `limits.fields` text fields and one file.
+ *
+ * @example
+ * ```ts
+ * const form = await readFormUpToFile(request.body, request.headers.get("content-type") ?? "", limits);
+ * try {
+ *   console.log(form.fields.get("format"), form.file?.filename);
+ * } finally {
+ *   form.close();
  * }
  * ```
  */
-export async function* readMultipart(stream: ReadableStream<Uint8Array>, boundary: string): AsyncGenerator<Part> {
-  const reader = stream.getReader();
-  const delimiter = Buffer.from(`\r\n--${boundary}`);
-  // The first delimiter has no CRLF before it; pretend it has one.
-  let buffer: Buffer = Buffer.from("\r\n");
-  let ended = false;
+export function readFormUpToFile(body: ReadableStream<Uint8Array>, contentType: string, limits: FormLimits): Promise<FormUpTo> {
+  const boundary = /;\s*boundary=(?:"([^"]*)"|([^\s;]*))/i.exec(contentType);
+  const value = boundary?.[1] ?? boundary?.[2] ?? "";
+  if (!value) return Promise.reject(new MultipartError("the multipart/form-data content type has no boundary"));
+  if (value.length > MAX_BOUNDARY) return Promise.reject(new MultipartError(`the multipart boundary is longer than ${MAX_BOUNDARY} characters`));
 
-  const fill = async (): Promise<boolean> => {
-    if (ended) return false;
-    const { done, value } = await reader.read();
-    if (done) {
-      ended = true;
-      return false;
-    }
-    buffer = buffer.length ? Buffer.concat([buffer, value]) : Buffer.from(value);
-    return true;
-  };
-  const need = async (bytes: number): Promise<void> => {
-    while (buffer.length < bytes) if (!(await fill())) throw new Error("multipart body ended early");
-  };
-
+  let parser: ReturnType<typeof Busboy>;
   try {
-    // Skip the preamble up to the first delimiter.
-    for (;;) {
-      const at = buffer.indexOf(delimiter);
-      if (at >= 0) {
-        buffer = buffer.subarray(at + delimiter.length);
-        break;
-      }
-      buffer = buffer.subarray(Math.max(0, buffer.length - delimiter.length));
-      if (!(await fill())) throw new Error("multipart body has no boundary");
-    }
-    for (;;) {
-      await need(2);
-      if (buffer[0] === 0x2d && buffer[1] === 0x2d) return;
-      let headerEnd = buffer.indexOf(CRLF2);
-      while (headerEnd < 0) {
-        if (buffer.length > MAX_HEADER_BYTES) throw new Error("multipart part headers too large");
-        if (!(await fill())) throw new Error("multipart body ended in part headers");
-        headerEnd = buffer.indexOf(CRLF2);
-      }
-      const headers = buffer.subarray(0, headerEnd).toString("utf8");
-      buffer = buffer.subarray(headerEnd + CRLF2.length);
-      const disposition = /^content-disposition:\s*form-data(.*)$/im.exec(headers)?.[1] ?? "";
-      const field = /;\s*name="([^"]*)"/i.exec(disposition)?.[1] ?? "";
-      const filename = /;\s*filename="([^"]*)"/i.exec(disposition)?.[1];
-      let finished = false;
-      const body = (async function* (): AsyncGenerator<Uint8Array> {
-        for (;;) {
-          const at = buffer.indexOf(delimiter);
-          if (at >= 0) {
-            if (at > 0) yield buffer.subarray(0, at);
-            buffer = buffer.subarray(at + delimiter.length);
-            finished = true;
-            return;
-          }
-          const safe = buffer.length - delimiter.length + 1;
-          if (safe > 0) {
-            const chunk = buffer.subarray(0, safe);
-            buffer = buffer.subarray(safe);
-            yield chunk;
-          }
-          if (!(await fill())) throw new Error("multipart body ended inside a part");
-        }
-      })();
-      yield { field, ...(filename !== undefined && { filename: decodeFilename(filename) }), body };
-      if (!finished) for await (const _ of body) void _;
-    }
-  } finally {
-    reader.releaseLock();
+    parser = Busboy({
+      headers: { "content-type": contentType },
+      preservePath: true,
+      isPartAFile: (_field, _type, filename) => filename !== undefined,
+      limits: { fields: limits.fields, files: 1, parts: limits.fields + 1, fieldSize: limits.fieldBytes, headerSize: limits.headerBytes },
+    });
+  } catch (error) {
+    return Promise.reject(new MultipartError(`malformed multipart content type: ${(error as Error).message}`));
+  }
+  const source = Readable.fromWeb(body as NodeReadableStream<Uint8Array>);
+  const fields = new Map<string, string>();
+  let file: BusboyFileStream | undefined;
+  let settled = false;
+  const close = () => {
+    source.unpipe(parser);
+    source.destroy();
+    parser.destroy();
+  };
+
+  return new Promise<FormUpTo>((resolve, reject) => {
+    // Once the file is handed over, what follows it no longer matters: busboy reports a body cut
+    // short inside the file on the file's own stream.
+    const refuse = (message: string) => {
+      if (settled) return;
+      settled = true;
+      close();
+      reject(new MultipartError(message));
+    };
+    const nameTooLong = (name: string) => Buffer.byteLength(name) > limits.fieldNameBytes;
+    parser.on("field", (name, text, _nameCut, valueCut) => {
+      if (settled) return;
+      if (nameTooLong(name)) refuse(`a form field name is longer than ${limits.fieldNameBytes} bytes`);
+      else if (valueCut) refuse(`form field ${name} is too long`);
+      else fields.set(name, text);
+    });
+    parser.on("fieldsLimit", () => refuse(`the form has more than ${limits.fields} fields before the file`));
+    parser.on("partsLimit", () => refuse(`the form has more than ${limits.fields + 1} parts`));
+    parser.on("file", (field, stream, filename) => {
+      if (settled) return void stream.resume();
+      if (nameTooLong(field)) return refuse(`a form field name is longer than ${limits.fieldNameBytes} bytes`);
+      file = stream;
+      settled = true;
+      resolve({ fields, file: { field, filename: decodeFilename(filename), content: contentOf(stream) }, close });
+    });
+    parser.on("error", (error: Error) => refuse(messageOf(error)));
+    parser.on("finish", () => {
+      if (settled) return;
+      settled = true;
+      resolve({ fields, close });
+    });
+    source.on("error", () => {
+      file?.destroy(new MultipartError(CUT_OFF));
+      refuse(CUT_OFF);
+    });
+    source.pipe(parser);
+  });
+}
+
+const CUT_OFF = "the upload was cut off";
+
+function messageOf(error: Error): string {
+  return /unexpected end/i.test(error.message) ? "the multipart body ended early" : `malformed multipart body: ${error.message}`;
+}
+
+async function* contentOf(stream: BusboyFileStream): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of stream) yield chunk as Uint8Array;
+  } catch (error) {
+    throw error instanceof MultipartError ? error : new MultipartError(messageOf(error as Error));
   }
 }
 

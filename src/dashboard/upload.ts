@@ -6,7 +6,7 @@ import { fitName } from "../core/io/file-name.ts";
 import { moveNoClobber } from "../spool/claim.ts";
 import { isIgnoredName, isSafeName } from "../spool/paths.ts";
 import type { Spool } from "../spool/spool.ts";
-import { boundaryOf, readMultipart } from "./multipart.ts";
+import { isMultipartForm, MultipartError, readFormUpToFile, type FormLimits } from "./multipart.ts";
 
 /**
  * An upload refused: the HTTP status and the reason.
@@ -39,7 +39,8 @@ export interface Uploaded {
   bytes: number;
 }
 
-const MAX_FIELD_BYTES = 1024;
+/** Room for `format` and `name` before the file, and a few fields a page may add. */
+const FORM_LIMITS: FormLimits = { fields: 16, fieldBytes: 1024, fieldNameBytes: 100, headerBytes: 16 * 1024 };
 
 /**
  * Checks an upload's format and name, and returns the folder it goes to. Names that could leave
@@ -64,7 +65,9 @@ export function uploadFolder(spool: Spool, format: string | undefined, name: str
  * the watcher; `<name>` cut so the whole fits a file name), renamed to `<name>` when complete.
  * Over `maxBytes` the partial file is removed and the upload refused (413). Takes a raw body
  * (`?format=&name=`, or the `x-diskpipe-format` and `x-diskpipe-name` headers) or
- * multipart/form-data (`format`, optional `name`, then `file`).
+ * multipart/form-data (`format`, optional `name`, then `file`), read by a streaming parser; a
+ * malformed or cut-short form, more than 16 fields, a field value over 1 KiB or a field name over
+ * 100 bytes is refused (400).
  *
  * @example
  * ```ts
@@ -76,31 +79,30 @@ export async function receiveUpload(c: Context, spool: Spool, maxBytes: number):
   if (Number.isFinite(declared) && declared > maxBytes + 64 * 1024) throw new UploadError(413, `upload larger than ${maxBytes} bytes`);
   const body = c.req.raw.body;
   if (!body) throw new UploadError(400, "the upload has no body");
-  const boundary = boundaryOf(c.req.header("content-type"));
-  try {
-    if (!boundary) {
+  const contentType = c.req.header("content-type");
+  if (!isMultipartForm(contentType)) {
+    try {
       const format = c.req.query("format") ?? c.req.header("x-diskpipe-format");
-      const name = c.req.query("name") ?? c.req.header("x-diskpipe-name");
-      return await store(uploadFolder(spool, format, name), `incoming/${format}/${name}`, name!, chunksOf(body), maxBytes);
+      const name = c.req.query("name") ?? c.req.header("x-diskpipe-name") ?? "";
+      return await store(uploadFolder(spool, format, name), `incoming/${format}/${name}`, name, chunksOf(body), maxBytes);
+    } finally {
+      await body.cancel().catch(() => {});
     }
-    const fields: Record<string, string> = {};
-    for await (const part of readMultipart(body, boundary)) {
-      if (part.filename === undefined) {
-        let text = "";
-        for await (const chunk of part.body) {
-          text += Buffer.from(chunk).toString("utf8");
-          if (text.length > MAX_FIELD_BYTES) throw new UploadError(400, `form field ${part.field} is too long`);
-        }
-        fields[part.field] = text.trim();
-        continue;
-      }
-      const name = fields.name || part.filename;
-      return await store(uploadFolder(spool, fields.format, name), `incoming/${fields.format}/${name}`, name, part.body, maxBytes);
-    }
-    throw new UploadError(400, "the form has no file");
-  } finally {
-    await body.cancel().catch(() => {});
   }
+  const form = await readFormUpToFile(body, contentType ?? "", FORM_LIMITS).catch(refusal);
+  try {
+    if (!form.file) throw new UploadError(400, "the form has no file");
+    const format = form.fields.get("format")?.trim();
+    const name = form.fields.get("name")?.trim() || form.file.filename;
+    return await store(uploadFolder(spool, format, name), `incoming/${format}/${name}`, name, form.file.content, maxBytes).catch(refusal);
+  } finally {
+    form.close();
+  }
+}
+
+/** A form the parser refused is the uploader's mistake (400); anything else is passed on. */
+function refusal(error: unknown): never {
+  throw error instanceof MultipartError ? new UploadError(400, error.message) : error;
 }
 
 async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
