@@ -1,4 +1,5 @@
 import { DiskpipeError, isDiskpipeError, toDiskpipeError, type ErrorCode } from "./errors.ts";
+import type { JobSpec } from "./job.ts";
 import type { Hook, HookName, Plugin, PluginHooks, PluginOption } from "./plugin.ts";
 
 /** Called after each hook handler with its plugin's name and duration. */
@@ -23,8 +24,31 @@ export function sortPlugins(options: PluginOption[]): Plugin[] {
     .map(({ plugin }) => plugin);
 }
 
+/** The hook points whose handlers run one after another, any of them able to veto by throwing. */
+export type SequentialHook = "preFetch" | "verify" | "postConvert" | "upload";
+
+/** The hook points whose handlers each transform what the previous one returned. */
+export type ReduceHook = "preConvert";
+
+/**
+ * Each hook point's strategy.
+ *
+ * @example
+ * ```ts
+ * HOOK_STRATEGIES.preConvert; // "reduce"
+ * ```
+ */
+export const HOOK_STRATEGIES: { readonly [K in HookName]: K extends ReduceHook ? "reduce" : "sequential" } = Object.freeze({
+  preFetch: "sequential",
+  verify: "sequential",
+  preConvert: "reduce",
+  postConvert: "sequential",
+  upload: "sequential",
+});
+
 interface BoundHandler<F> {
   plugin: string;
+  owner: Plugin;
   handler: F;
 }
 
@@ -37,7 +61,7 @@ export function handlersOf<K extends HookName>(plugins: Plugin[], hook: K): Boun
     const isObject = typeof entry === "object";
     const handler = (isObject ? entry.handler : entry) as HookFn<K>;
     const order = isObject ? entry.order : undefined;
-    found.push({ plugin: plugin.name, handler, rank: order ? rank[order] : 1, index });
+    found.push({ plugin: plugin.name, owner: plugin, handler, rank: order ? rank[order] : 1, index });
   });
   return found.sort((a, b) => a.rank - b.rank || a.index - b.index);
 }
@@ -79,13 +103,12 @@ async function timed<T>(hook: HookName, plugin: string, timer: HookTimer | undef
  * await runSequential(plugins, "verify", [ctx]);
  * ```
  */
-export async function runSequential<K extends "preFetch" | "verify" | "postConvert" | "upload">(
-  plugins: Plugin[],
-  hook: K,
-  args: Parameters<HookFn<K>>,
-  timer?: HookTimer,
-): Promise<void> {
-  for (const { plugin, handler } of handlersOf(plugins, hook)) {
+export function runSequential<K extends SequentialHook>(plugins: Plugin[], hook: K, args: Parameters<HookFn<K>>, timer?: HookTimer): Promise<void> {
+  return sequentialOver(handlersOf(plugins, hook), hook, args, timer);
+}
+
+async function sequentialOver<K extends SequentialHook>(handlers: BoundHandler<HookFn<K>>[], hook: K, args: Parameters<HookFn<K>>, timer?: HookTimer): Promise<void> {
+  for (const { plugin, handler } of handlers) {
     await timed(hook, plugin, timer, () => (handler as (...a: unknown[]) => unknown)(...args));
   }
 }
@@ -99,9 +122,13 @@ export async function runSequential<K extends "preFetch" | "verify" | "postConve
  * const plan = await runReduce(plugins, "preConvert", initialPlan, ctx);
  * ```
  */
-export async function runReduce<V, C>(plugins: Plugin[], hook: "preConvert", initial: V, context: C, timer?: HookTimer): Promise<V> {
+export function runReduce<V, C>(plugins: Plugin[], hook: ReduceHook, initial: V, context: C, timer?: HookTimer): Promise<V> {
+  return reduceOver(handlersOf(plugins, hook), hook, initial, context, timer);
+}
+
+async function reduceOver<V, C>(handlers: BoundHandler<HookFn<ReduceHook>>[], hook: ReduceHook, initial: V, context: C, timer?: HookTimer): Promise<V> {
   let value = initial;
-  for (const { plugin, handler } of handlersOf(plugins, hook)) {
+  for (const { plugin, handler } of handlers) {
     const next = await timed(hook, plugin, timer, () => (handler as (v: V, c: C) => V | void | Promise<V | void>)(value, context));
     if (next !== undefined) value = next;
   }
@@ -119,4 +146,56 @@ export async function runReduce<V, C>(plugins: Plugin[], hook: "preConvert", ini
 export function runFirst<T>(candidates: Iterable<T>, accepts: (candidate: T) => boolean): T | undefined {
   for (const candidate of candidates) if (accepts(candidate)) return candidate;
   return undefined;
+}
+
+/**
+ * The hooks of the plugins that apply to one job, each hook point run with its strategy.
+ *
+ * @example
+ * ```ts
+ * await hooks.sequential("verify", [ctx], timer);
+ * const plan = await hooks.reduce("preConvert", initialPlan, ctx, timer);
+ * ```
+ */
+export interface PluginHooksRunner {
+  sequential<K extends SequentialHook>(hook: K, args: Parameters<HookFn<K>>, timer?: HookTimer): Promise<void>;
+  reduce<V, C>(hook: ReduceHook, initial: V, context: C, timer?: HookTimer): Promise<V>;
+}
+
+/**
+ * A pipeline's hooks: the sorted handler list of each hook point worked out once, then
+ * filtered per job to the plugins whose `apply` accepts it.
+ *
+ * @example
+ * ```ts
+ * const hooks = new HookRunner(sortPlugins(userPlugins));
+ * await hooks.forJob(spec).sequential("preFetch", [ctx]);
+ * ```
+ */
+export class HookRunner {
+  readonly #plugins: Plugin[];
+  readonly #handlers = new Map<HookName, BoundHandler<unknown>[]>();
+
+  constructor(plugins: Plugin[]) {
+    this.#plugins = plugins;
+  }
+
+  /** The hooks of the plugins that apply to a job (`apply(spec)`; a plugin without one always does). */
+  forJob(spec: JobSpec): PluginHooksRunner {
+    const applied = new Set(this.#plugins.filter((p) => !p.apply || p.apply(spec)));
+    const of = <K extends HookName>(hook: K) => this.#of(hook).filter((bound) => applied.has(bound.owner));
+    return {
+      sequential: (hook, args, timer) => sequentialOver(of(hook), hook, args, timer),
+      reduce: (hook, initial, context, timer) => reduceOver(of(hook), hook, initial, context, timer),
+    };
+  }
+
+  #of<K extends HookName>(hook: K): BoundHandler<HookFn<K>>[] {
+    let handlers = this.#handlers.get(hook);
+    if (!handlers) {
+      handlers = handlersOf(this.#plugins, hook);
+      this.#handlers.set(hook, handlers);
+    }
+    return handlers as BoundHandler<HookFn<K>>[];
+  }
 }

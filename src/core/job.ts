@@ -32,11 +32,12 @@ export interface JobSpec {
   signal?: AbortSignal;
 }
 
-/** The stages a job passes through, in order. */
+/** The stages a job passes through, in order (`unpack` only for a container, before or after `inspect`). */
 export const STAGES = [
   "resolve",
   "preFetch",
   "fetch",
+  "unpack",
   "inspect",
   "verify",
   "prepare",

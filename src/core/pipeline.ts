@@ -1,19 +1,16 @@
 import type { Stats } from "node:fs";
-import { lstat, mkdtemp, rm, stat } from "node:fs/promises";
+import { lstat, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveConfig, type ResolvedConfig, type UserConfig } from "./config.ts";
 import { DiskpipeError, toDiskpipeError } from "./errors.ts";
-import { redactLocation } from "./redact.ts";
 import type { FormatRegistry } from "./formats.ts";
-import { runReduce, runSequential, type HookTimer } from "./hooks.ts";
+import { HookRunner } from "./hooks.ts";
 import { createInspector, registerFormats, type Inspector } from "./inspector.ts";
 import type { ImageStream } from "./io/inspect-stream.ts";
 import type { InspectOptions, InspectResult } from "./inspect/types.ts";
 import { fetchCache } from "./io/fetch-cache.ts";
 import { httpSink } from "./io/http-sink.ts";
-import { isHttpUrl } from "./io/http.ts";
 import { httpSource } from "./io/http-source.ts";
-import { explainNoSpace } from "./io/no-space.ts";
 import { pathSink } from "./io/path-sink.ts";
 import { pathSource } from "./io/path-source.ts";
 import { pinSource } from "./io/pin-source.ts";
@@ -21,17 +18,14 @@ import { OWNER_TAG, workRootFor } from "./io/temp.ts";
 import { sweepStale } from "./io/stale.ts";
 import { prepareWorkRoot } from "./io/work-root.ts";
 import { ioWrapper } from "./io/throttle.ts";
-import type { Sink, SinkDriver, SourceDriver } from "./io/types.ts";
-import { createJobContext, type RunningJob } from "./job-context.ts";
-import type { JobEvent, JobResult, JobSpec, Stage } from "./job.ts";
+import type { SinkDriver, SourceDriver } from "./io/types.ts";
+import { createJobContext } from "./job-context.ts";
+import { runJob } from "./run-job.ts";
+import type { JobEvent, JobResult, JobSpec } from "./job.ts";
 import { Limiter } from "./limit.ts";
 import type { Plugin } from "./plugin.ts";
 import { QemuImg, type QemuInfo } from "./qemu-img.ts";
-import { runConvert } from "./stages/convert.ts";
-import { fetchJob } from "./stages/fetch.ts";
-import { inspectJob, rejectUnsafe } from "./stages/inspect.ts";
-import { buildPlan, checkSpace } from "./stages/plan.ts";
-import { resolveHandler } from "./stages/resolve.ts";
+import { rejectUnsafe } from "./stages/inspect.ts";
 
 /** Listens to the events of every job of a pipeline. */
 export type JobListener = (event: JobEvent) => void;
@@ -41,8 +35,8 @@ export type BatchItem = { spec: JobSpec; result: JobResult; error?: undefined } 
 
 /**
  * The job runner: plugins sorted once, formats registered, one qemu-img adapter, one
- * concurrency bound. Runs jobs through resolve → preFetch → fetch → inspect → verify →
- * prepare → preConvert → convert → postConvert → upload → cleanup.
+ * concurrency bound. Runs each job with {@link runJob}: resolve → preFetch → fetch → (unpack) →
+ * inspect → verify → prepare → preConvert → convert → postConvert → upload → cleanup.
  *
  * @example
  * ```ts
@@ -62,12 +56,14 @@ export class Pipeline {
   readonly sinks: SinkDriver[];
   readonly #listeners = new Set<JobListener>();
   readonly #inspector: Inspector;
+  readonly #hooks: HookRunner;
   #startup: Promise<{ root: string; identity: Stats }> | undefined;
 
   constructor(config: ResolvedConfig) {
     this.config = config;
     const wrapper = ioWrapper(config.throttle);
     ({ plugins: this.plugins, formats: this.formats } = registerFormats(config.plugins));
+    this.#hooks = new HookRunner(this.plugins);
     this.#inspector = createInspector(this.formats, this.workRoot, config.fetch);
     this.qemu = new QemuImg({
       binary: config.qemuImg.binary,
@@ -201,123 +197,11 @@ export class Pipeline {
 
   async #run(request: JobSpec, id?: string): Promise<JobResult> {
     const spec: JobSpec = { ...request, maxSize: request.maxSize ?? this.config.maxSize };
-    const plugins = this.plugins.filter((p) => !p.apply || p.apply(spec));
+    const hooks = this.#hooks.forJob(spec);
     await this.#started();
-    const job = await createJobContext({ spec, workRoot: this.workRoot, qemu: this.qemu, formats: this.formats, emit: (e) => this.#emit(e), id });
-    const { signal: _signal, options: _options, ...rest } = spec;
-    const publicSpec = { ...rest, source: redactLocation(spec.source), destination: redactLocation(spec.destination) };
-    const started = performance.now();
-    this.#emit({ type: "queued", jobId: job.id, spec: publicSpec, at: Date.now() });
-    const timings: JobResult["timings"] = [];
-    const timer: HookTimer = (hook, plugin, ms) => this.#emit({ type: "hook", jobId: job.id, hook, plugin, ms });
-    const stage = async <T>(name: Stage, work: () => T | Promise<T>): Promise<T> => {
-      job.stage = name;
-      job.signal.throwIfAborted();
-      this.#emit({ type: "stage-start", jobId: job.id, stage: name, at: Date.now() });
-      const t0 = performance.now();
-      try {
-        return await work();
-      } catch (error) {
-        throw toDiskpipeError(error, "io-failed", { stage: name });
-      } finally {
-        const ms = performance.now() - t0;
-        timings.push({ stage: name, ms });
-        this.#emit({ type: "stage-end", jobId: job.id, stage: name, ms });
-      }
-    };
-
-    let sink: Sink | undefined;
-    try {
-      job.handler = await stage("resolve", () => resolveHandler(job.spec, this.formats));
-      await stage("preFetch", () => runSequential(plugins, "preFetch", [job], timer));
-      // raw → raw, claimed raw: the sink opens first so a download can go straight into it.
-      if (streamsIntoOutput(job)) sink = await stage("prepare", () => this.#openSink(job));
-      const into = sink && !sink.target.blockDevice && !sink.target.staged ? sink.target.path : undefined;
-      const fetched = await stage("fetch", () => fetchJob(job, this.sources, this.formats, into));
-      job.inspection = await stage("inspect", () => this.#inspect(job, fetched.inspection));
-      this.#emit({ type: "inspected", jobId: job.id, result: job.inspection });
-      await stage("verify", () => runSequential(plugins, "verify", [job], timer));
-      sink = await stage("prepare", async () => {
-        const opened = sink ?? (await this.#openSink(job));
-        job.plan = buildPlan(job, this.formats, this.config, opened.target);
-        return opened;
-      });
-      const target = sink.target;
-      let needed: number | undefined;
-      job.plan = await stage("preConvert", async () => {
-        const plan = await runReduce(plugins, "preConvert", job.plan!, job, timer);
-        needed = await checkSpace(job, plan, target);
-        return plan;
-      });
-      await stage("convert", () =>
-        runConvert(job, job.plan!).catch(async (error: unknown) => {
-          throw await explainNoSpace(error, target.path, needed, `the output (${job.spec.destination})`);
-        }),
-      );
-      job.output = { path: target.path, format: job.spec.to, size: target.blockDevice ? undefined : (await stat(target.path)).size };
-      await stage("postConvert", () => runSequential(plugins, "postConvert", [job], timer));
-      await stage("upload", async () => {
-        await runSequential(plugins, "upload", [job], timer);
-        await sink!.commit(job);
-      });
-      const result: JobResult = {
-        jobId: job.id,
-        source: publicSpec.source,
-        destination: redactLocation(job.spec.destination),
-        from: job.inspection.format,
-        to: job.spec.to,
-        virtualSize: job.inspection.virtualSize,
-        outputSize: job.output.size ?? job.inspection.virtualSize,
-        ...(job.sourceHash && { sourceHash: job.sourceHash }),
-        ms: 0,
-        timings,
-        warnings: job.warnings,
-      };
-      await this.#cleanup(job, timings);
-      result.ms = performance.now() - started;
-      this.#emit({ type: "done", jobId: job.id, result });
-      return result;
-    } catch (error) {
-      const failure = toDiskpipeError(error, "io-failed", { stage: job.stage });
-      // A location quoted whole (a password with a space is not cut out by the URL pattern) is replaced by its redacted form.
-      for (const location of [spec.source, job.spec.destination]) {
-        if (redactLocation(location) !== location) failure.message = failure.message.replaceAll(location, redactLocation(location));
-      }
-      await sink?.abort().catch(() => {});
-      await this.#cleanup(job, timings);
-      this.#emit({ type: "failed", jobId: job.id, error: failure.toJSON(), ms: performance.now() - started });
-      throw failure;
-    }
-  }
-
-  /**
-   * Inspects the image; when it is detected as a container format with an `unpack` (and was
-   * not claimed as one), unpacks it once and inspects what came out.
-   */
-  async #inspect(job: RunningJob, streamed: InspectResult | undefined): Promise<InspectResult> {
-    const result = await inspectJob(job, this.formats, streamed);
-    const container = this.formats.get(result.format);
-    if (!container?.unpack || job.handler?.unpack) return result;
-    job.handler = container;
-    const unpacked = await container.unpack(job);
-    job.image = { path: unpacked.path, claimed: unpacked.format, temporary: true };
-    return inspectJob(job, this.formats);
-  }
-
-  async #openSink(job: RunningJob): Promise<Sink> {
-    const driver = this.sinks.find((s) => s.matches(job.spec.destination));
-    if (!driver) throw toDiskpipeError(new Error(`no sink handles ${job.spec.destination}`), "usage");
-    return driver.open(job.spec.destination, job);
-  }
-
-  async #cleanup(job: RunningJob, timings: JobResult["timings"]): Promise<void> {
-    job.stage = "cleanup";
-    const t0 = performance.now();
-    this.#emit({ type: "stage-start", jobId: job.id, stage: "cleanup", at: Date.now() });
-    await job.runCleanups();
-    const ms = performance.now() - t0;
-    timings.push({ stage: "cleanup", ms });
-    this.#emit({ type: "stage-end", jobId: job.id, stage: "cleanup", ms });
+    const emit = (event: JobEvent) => this.#emit(event);
+    const job = await createJobContext({ spec, workRoot: this.workRoot, qemu: this.qemu, formats: this.formats, emit, id });
+    return runJob(job, { config: this.config, formats: this.formats, sources: this.sources, sinks: this.sinks, hooks, emit });
   }
 }
 
@@ -332,9 +216,4 @@ export class Pipeline {
  */
 export function createPipeline(config: UserConfig = {}): Pipeline {
   return new Pipeline(resolveConfig(config));
-}
-
-/** A job whose source may be written straight into its output: claimed raw, converted to raw, no container. */
-function streamsIntoOutput(job: RunningJob): boolean {
-  return job.spec.from === "raw" && job.spec.to === "raw" && !job.handler?.unpack && isHttpUrl(job.spec.source);
 }

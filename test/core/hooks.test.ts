@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isDiskpipeError } from "../../src/core/errors.ts";
-import { handlersOf, runFirst, runReduce, runSequential, sortPlugins } from "../../src/core/hooks.ts";
+import { HOOK_STRATEGIES, HookRunner, handlersOf, runFirst, runReduce, runSequential, sortPlugins } from "../../src/core/hooks.ts";
+import type { JobSpec } from "../../src/core/job.ts";
 import { definePlugin, type Plugin } from "../../src/core/plugin.ts";
 
 const named = (name: string, extra: Partial<Plugin> = {}) => definePlugin({ name, ...extra });
@@ -76,5 +77,51 @@ describe("runFirst", () => {
   it("returns the first accepted candidate", () => {
     assert.equal(runFirst([1, 2, 3, 4], (n) => n % 2 === 0), 2);
     assert.equal(runFirst([1, 3], (n) => n % 2 === 0), undefined);
+  });
+});
+
+describe("HookRunner", () => {
+  const spec = (to: string): JobSpec => ({ source: "in.raw", destination: "out", to });
+
+  it("names each hook point's strategy", () => {
+    assert.deepEqual(HOOK_STRATEGIES, { preFetch: "sequential", verify: "sequential", preConvert: "reduce", postConvert: "sequential", upload: "sequential" });
+  });
+
+  it("runs for a job only the plugins whose apply accepts it, in the sorted order", async () => {
+    const calls: string[] = [];
+    const record = (name: string) => ({ verify: () => void calls.push(name), preConvert: (plan: never) => (calls.push(`${name}:plan`), plan) });
+    const hooks = new HookRunner(
+      sortPlugins([
+        named("always", { hooks: record("always") }),
+        named("qcow2-only", { apply: (s) => s.to === "qcow2", hooks: record("qcow2-only") }),
+        named("first", { enforce: "pre", hooks: record("first") }),
+      ]),
+    );
+    await hooks.forJob(spec("raw")).sequential("verify", [{} as never]);
+    assert.deepEqual(calls.splice(0), ["first", "always"]);
+    const timed: string[] = [];
+    await hooks.forJob(spec("qcow2")).sequential("verify", [{} as never], (hook, plugin) => timed.push(`${hook}:${plugin}`));
+    assert.deepEqual(calls.splice(0), ["first", "always", "qcow2-only"]);
+    assert.deepEqual(timed, ["verify:first", "verify:always", "verify:qcow2-only"]);
+    await hooks.forJob(spec("raw")).reduce("preConvert", {} as never, {});
+    assert.deepEqual(calls.splice(0), ["first:plan", "always:plan"]);
+  });
+
+  it("works out each hook point's handler list once, not per job", async () => {
+    let reads = 0;
+    const plugin: Plugin = {
+      name: "counted",
+      get hooks() {
+        reads++;
+        return { verify: () => {}, upload: () => {} };
+      },
+    };
+    const hooks = new HookRunner([plugin]);
+    for (let job = 0; job < 3; job++) {
+      const forJob = hooks.forJob(spec("raw"));
+      await forJob.sequential("verify", [{} as never]);
+      await forJob.sequential("upload", [{} as never]);
+    }
+    assert.equal(reads, 2, "once for verify, once for upload");
   });
 });

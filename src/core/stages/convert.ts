@@ -4,15 +4,15 @@ import type { ConvertPlan } from "../job.ts";
 import type { RunningJob } from "../job-context.ts";
 
 /**
- * Runs the plan's engine: qemu-img, or the sparse-aware copy for raw to raw.
+ * Runs the plan's engine: qemu-img, or the sparse-aware copy for raw to raw; progress is
+ * reported against `total`, the virtual size.
  *
  * @example
  * ```ts
- * await runConvert(job, plan);
+ * await runConvert(job, plan, inspection.virtualSize);
  * ```
  */
-export async function runConvert(job: RunningJob, plan: ConvertPlan): Promise<void> {
-  const total = job.inspection!.virtualSize;
+export async function runConvert(job: RunningJob, plan: ConvertPlan, total: number): Promise<void> {
   if (plan.engine === "copy") {
     // The copy engine honours the same byte rate as qemu-img's -r, and reads only the extents
     // that hold data.

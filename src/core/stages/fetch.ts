@@ -3,21 +3,30 @@ import type { FormatRegistry } from "../formats.ts";
 import { inspectImage } from "../inspect/index.ts";
 import { boundDownload } from "../io/download-limits.ts";
 import { assertChecksum, hashFile, parseChecksum } from "../io/hash.ts";
-import type { FetchedImage, SourceDriver, StreamInspector } from "../io/types.ts";
+import type { LocalImage } from "../context.ts";
+import type { InspectResult } from "../inspect/types.ts";
+import type { SourceDriver, StreamInspector } from "../io/types.ts";
 import type { RunningJob } from "../job-context.ts";
 import { inspectOptionsFor, rejectUnsafe } from "./inspect.ts";
 
+/** What the fetch stage leaves: the local image, and the verdict a streaming source reached on the way. */
+export interface Fetched {
+  image: LocalImage;
+  inspection?: InspectResult;
+}
+
 /**
  * Makes the source a local file (in place for paths; straight into `into`, the output, when
- * the source can), verifies its checksum and, for a container, unpacks it. Returns the
- * inspection a streaming source made on the way, if any.
+ * the source can) and verifies its checksum. Returns the image and the inspection a streaming
+ * source made on the way, if any (never for a claimed container: its content is inspected
+ * once unpacked).
  *
  * @example
  * ```ts
- * const fetched = await fetchJob(job, [httpSource, pathSource], registry);
+ * const { image, inspection } = await fetchJob(job, [httpSource, pathSource], registry);
  * ```
  */
-export async function fetchJob(job: RunningJob, sources: SourceDriver[], registry: FormatRegistry, into?: string): Promise<FetchedImage> {
+export async function fetchJob(job: RunningJob, sources: SourceDriver[], registry: FormatRegistry, into?: string): Promise<Fetched> {
   const { spec } = job;
   const checksum = spec.checksum ? parseChecksum(spec.checksum) : undefined;
   const source = sources.find((s) => s.matches(spec.source));
@@ -42,11 +51,6 @@ export async function fetchJob(job: RunningJob, sources: SourceDriver[], registr
   }
   // A store's recorded format is a claim too; the caller's own claim wins.
   const claimed = spec.from ?? fetched.claimed;
-  job.image = { path: fetched.path, temporary: fetched.temporary, ...(claimed && { claimed }) };
-  if (job.handler?.unpack) {
-    const unpacked = await job.handler.unpack(job);
-    job.image = { path: unpacked.path, claimed: unpacked.format, temporary: true };
-    return { ...job.image };
-  }
-  return fetched;
+  const image: LocalImage = { path: fetched.path, temporary: fetched.temporary, ...(claimed && { claimed }) };
+  return { image, ...(fetched.inspection && { inspection: fetched.inspection }) };
 }

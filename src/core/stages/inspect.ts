@@ -1,3 +1,4 @@
+import type { LocalImage } from "../context.ts";
 import { ImageRejectedError, type Problem } from "../errors.ts";
 import type { FormatRegistry } from "../formats.ts";
 import { inspectFile } from "../inspect/index.ts";
@@ -7,16 +8,16 @@ import type { RunningJob } from "../job-context.ts";
 const SAFE_VMDK_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
 
 /**
- * The inspector's options for a job: the claimed format, what the claim accepts, the
- * detectors plugins registered and the size bound.
+ * The inspector's options for a job: the claimed format (the local image's claim, else the
+ * request's, unless `claim` is given), what the claim accepts, the detectors plugins
+ * registered and the size bound.
  *
  * @example
  * ```ts
  * const result = await inspectFile(path, inspectOptionsFor(job, registry));
  * ```
  */
-export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry): InspectOptions {
-  const claim = job.image?.claimed ?? job.spec.from;
+export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry, claim: string | undefined = job.image?.claimed ?? job.spec.from): InspectOptions {
   const claimed = claim === undefined ? undefined : registry.canonicalName(claim);
   const accepts = claimed ? registry.get(claimed)?.accepts : undefined;
   return {
@@ -33,14 +34,13 @@ export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry): In
  *
  * @example
  * ```ts
- * job.inspection = await inspectJob(job, registry);
+ * const inspection = await inspectJob(job, image, registry);
  * ```
  */
-export async function inspectJob(job: RunningJob, registry: FormatRegistry, streamed?: InspectResult): Promise<InspectResult> {
-  const image = job.image!;
-  const result = streamed ?? (await inspectFile(image.path, inspectOptionsFor(job, registry)));
+export async function inspectJob(job: RunningJob, image: LocalImage, registry: FormatRegistry, streamed?: InspectResult): Promise<InspectResult> {
+  const result = streamed ?? (await inspectFile(image.path, inspectOptionsFor(job, registry, image.claimed ?? job.spec.from)));
   rejectUnsafe(result, job.spec.source);
-  await secondOpinion(job, registry, result);
+  await secondOpinion(job, image, registry, result);
   return result;
 }
 
@@ -53,10 +53,10 @@ export function rejectUnsafe(result: InspectResult, name: string): void {
   throw new ImageRejectedError(`${name} rejected: ${summary}`, result.problems, { stage: "inspect" });
 }
 
-async function secondOpinion(job: RunningJob, registry: FormatRegistry, result: InspectResult): Promise<void> {
+async function secondOpinion(job: RunningJob, image: LocalImage, registry: FormatRegistry, result: InspectResult): Promise<void> {
   const driver = registry.get(result.format)?.qemuDriver;
   if (!driver) return;
-  const info = await job.qemu.info({ path: job.image!.path, format: result.format, driver, options: {} });
+  const info = await job.qemu.info({ path: image.path, format: result.format, driver, options: {} });
   const problems: Problem[] = [];
   const disagree = (message: string) => problems.push({ code: "second-opinion", message });
   if (info.format !== driver) disagree(`qemu-img reads the image as ${info.format}, the inspector as ${driver}`);

@@ -1,8 +1,10 @@
 import { dirname } from "node:path";
 import { stat } from "node:fs/promises";
 import type { ResolvedConfig } from "../config.ts";
+import type { LocalImage } from "../context.ts";
 import { DiskpipeError } from "../errors.ts";
 import type { FormatRegistry } from "../formats.ts";
+import type { InspectResult } from "../inspect/types.ts";
 import { ensureSpace } from "../io/space.ts";
 import { openFileReader } from "../io/reader.ts";
 import type { SinkTarget } from "../io/types.ts";
@@ -10,24 +12,29 @@ import type { ConvertPlan } from "../job.ts";
 import type { RunningJob } from "../job-context.ts";
 import { formatSize } from "../size.ts";
 
+/** The inspected image a plan converts. */
+export interface InspectedImage {
+  image: LocalImage;
+  inspection: InspectResult;
+}
+
 /**
  * The conversion plan before `preConvert` hooks: `-f` from the inspector's verdict, the
  * target's options, and flags from the configuration.
  *
  * @example
  * ```ts
- * const plan = buildPlan(job, registry, config, sink.target);
+ * const plan = buildPlan(job, { image, inspection }, registry, config, sink.target);
  * ```
  */
-export function buildPlan(job: RunningJob, registry: FormatRegistry, config: ResolvedConfig, target: SinkTarget): ConvertPlan {
-  const inspection = job.inspection!;
+export function buildPlan(job: RunningJob, { image, inspection }: InspectedImage, registry: FormatRegistry, config: ResolvedConfig, target: SinkTarget): ConvertPlan {
   const to = job.spec.to;
   const fromRaw = inspection.format === "raw" || (inspection.format === "iso" && registry.driverOf("iso") === "raw");
-  const written = job.image!.path === target.path;
+  const written = image.path === target.path;
   const engine = written ? "done" : fromRaw && to === "raw" && !target.blockDevice ? "copy" : "qemu-img";
   const gib = Math.ceil(inspection.virtualSize / 1024 ** 3);
   return {
-    input: { path: job.image!.path, format: inspection.format, driver: registry.driverOf(inspection.format), options: {} },
+    input: { path: image.path, format: inspection.format, driver: registry.driverOf(inspection.format), options: {} },
     output: { path: target.path, format: to, driver: registry.driverOf(to), options: registry.require(to).outputOptions?.(job) ?? {} },
     secrets: [],
     flags: {
@@ -50,12 +57,11 @@ export function buildPlan(job: RunningJob, registry: FormatRegistry, config: Res
  *
  * @example
  * ```ts
- * const needed = await checkSpace(job, plan, target);
+ * const needed = await checkSpace(job, plan, target, inspection.virtualSize);
  * ```
  */
-export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: SinkTarget): Promise<number | undefined> {
+export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: SinkTarget, virtualSize: number): Promise<number | undefined> {
   if (plan.engine === "done") return undefined;
-  const virtualSize = job.inspection!.virtualSize;
   if (target.blockDevice) {
     const reader = await openFileReader(target.path);
     const deviceSize = await reader.size().finally(() => reader.close());
@@ -64,7 +70,7 @@ export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: Sin
     }
     return virtualSize;
   }
-  const needed = plan.engine === "copy" ? (await stat(plan.input.path)).blocks * 512 : await measureOutput(job, plan);
+  const needed = plan.engine === "copy" ? (await stat(plan.input.path)).blocks * 512 : await measureOutput(job, plan, virtualSize);
   const staging = dirname(target.path);
   const final = target.staged?.finalDirectory;
   const shared = final !== undefined && (await stat(final).catch(() => undefined))?.dev === (await stat(staging)).dev;
@@ -79,8 +85,7 @@ export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: Sin
  * predicts. Drivers without `measure` support (vmdk, vpc, vhdx, vdi) are estimated as the
  * virtual size for fully allocated subformats, else as a qcow2 of the same data.
  */
-async function measureOutput(job: RunningJob, plan: ConvertPlan): Promise<number> {
-  const virtualSize = job.inspection!.virtualSize;
+async function measureOutput(job: RunningJob, plan: ConvertPlan, virtualSize: number): Promise<number> {
   const estimate = job.formats.get(plan.output.format)?.estimateSize;
   if (estimate) return estimate(virtualSize);
   // With secrets, measure would derive keys (seconds of PBKDF work under the CPU limit).

@@ -65,6 +65,12 @@ describe("inspectJob: the second opinion on its own", () => {
     cleanup();
   });
 
+  /** inspectJob on the image the job holds. */
+  function inspectImageOf(job: RunningJob, registry: typeof formats, streamed?: Parameters<typeof inspectJob>[3]) {
+    assert.ok(job.image);
+    return inspectJob(job, job.image, registry, streamed);
+  }
+
   async function jobFor(path: string, spec: Partial<JobSpec> = {}, qemu = new QemuImg()): Promise<RunningJob> {
     const job = await createJobContext({ spec: { source: path, destination: join(dir, "out.raw"), to: "raw", ...spec }, workRoot: join(dir, "work"), qemu, formats, emit: () => {} });
     jobs.push(job);
@@ -74,7 +80,7 @@ describe("inspectJob: the second opinion on its own", () => {
 
   for (const type of ["monolithicSparse", "streamOptimized"]) {
     it(`accepts a ${type} VMDK qemu-img reads the same way, at exactly the size limit`, async () => {
-      const result = await inspectJob(await jobFor(images[type], { maxSize: SIZE }), formats);
+      const result = await inspectImageOf(await jobFor(images[type], { maxSize: SIZE }), formats);
       assert.equal(result.format, "vmdk");
       assert.equal(result.details.createType, type);
       assert.equal(result.virtualSize, SIZE);
@@ -82,14 +88,14 @@ describe("inspectJob: the second opinion on its own", () => {
   }
 
   it("accepts an image of any size when the job sets no limit", async () => {
-    const result = await inspectJob(await jobFor(images.qcow2), formats);
+    const result = await inspectImageOf(await jobFor(images.qcow2), formats);
     assert.equal(result.virtualSize, SIZE);
   });
 
   it("enforces the size limit on qemu-img's size even when the inspection it is given did not", async () => {
     const streamed = await inspectFile(images.qcow2, {});
     assert.equal(streamed.safe, true);
-    const error = await failure(inspectJob(await jobFor(images.qcow2, { maxSize: SIZE - 512 }), formats, streamed));
+    const error = await failure(inspectImageOf(await jobFor(images.qcow2, { maxSize: SIZE - 512 }), formats, streamed));
     assert.equal(error.code, "image-rejected");
     assert.equal(error.exitCode, 3);
     assert.equal(error.stage, "inspect");
@@ -97,13 +103,13 @@ describe("inspectJob: the second opinion on its own", () => {
   });
 
   it("does not ask qemu-img about a format it has no driver for (a container is unpacked first)", async () => {
-    const result = await inspectJob(await jobFor(images.container, {}, absent), formats);
+    const result = await inspectImageOf(await jobFor(images.container, {}, absent), formats);
     assert.equal(result.format, "test-container");
     assert.equal(result.safe, true);
   });
 
   it("does not ask qemu-img about a detected format no plugin registers", async () => {
-    const result = await inspectJob(await jobFor(images.stray, {}, absent), formats);
+    const result = await inspectImageOf(await jobFor(images.stray, {}, absent), formats);
     assert.equal(result.format, "test-stray");
     assert.equal(result.safe, true);
   });

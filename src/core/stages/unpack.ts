@@ -1,0 +1,49 @@
+import type { LocalImage } from "../context.ts";
+import type { FormatRegistry } from "../formats.ts";
+import type { InspectResult } from "../inspect/types.ts";
+import type { RunningJob } from "../job-context.ts";
+import type { FormatDefinition } from "../plugin.ts";
+
+/** A format handler that turns a container into one image. */
+export type Unpacker = FormatDefinition & { unpack: NonNullable<FormatDefinition["unpack"]> };
+
+/**
+ * Whether a format handler unpacks containers.
+ *
+ * @example
+ * ```ts
+ * if (job.handler && isUnpacker(job.handler)) image = await unpackImage(job, job.handler);
+ * ```
+ */
+export function isUnpacker(format: FormatDefinition | undefined): format is Unpacker {
+  return typeof format?.unpack === "function";
+}
+
+/**
+ * The container format an inspection found, when its handler unpacks and the job did not
+ * claim a container already (a container is unpacked once, never a container inside it).
+ *
+ * @example
+ * ```ts
+ * const container = detectedContainer(job, inspection, registry);
+ * ```
+ */
+export function detectedContainer(job: RunningJob, inspection: InspectResult, registry: FormatRegistry): Unpacker | undefined {
+  if (isUnpacker(job.handler)) return undefined;
+  const format = registry.get(inspection.format);
+  return isUnpacker(format) ? format : undefined;
+}
+
+/**
+ * Unpacks the job's image (`job.image`, the container) with `handler` into one image in the
+ * job's work directory, claimed as the format the handler says.
+ *
+ * @example
+ * ```ts
+ * const image = await unpackImage(job, handler); // { path: "<workDir>/disk.vhd", claimed: "vhd", temporary: true }
+ * ```
+ */
+export async function unpackImage(job: RunningJob, handler: Unpacker): Promise<LocalImage> {
+  const unpacked = await handler.unpack(job);
+  return { path: unpacked.path, claimed: unpacked.format, temporary: true };
+}
