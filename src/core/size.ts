@@ -41,3 +41,17 @@ export function formatSize(bytes: number): string {
   }
   return `${unit === 0 ? value : value.toFixed(1).replace(/\.0$/, "")} ${units[unit]}`;
 }
+
+/**
+ * Formats a duration in milliseconds for people: whole hours in hours, whole seconds in
+ * seconds, anything else in milliseconds.
+ *
+ * @example
+ * ```ts
+ * formatDuration(7_200_000); // "2 h"
+ * formatDuration(90_000); // "90 s"
+ * ```
+ */
+export function formatDuration(ms: number): string {
+  return ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { resolveConfig } from "../../src/core/config.ts";
-import { formatSize, parseSize } from "../../src/core/size.ts";
+import { formatDuration, formatSize, parseSize } from "../../src/core/size.ts";
 
 describe("resolveConfig", () => {
   it("fills defaults", () => {
@@ -55,5 +55,16 @@ describe("parseSize / formatSize", () => {
   it("formats for people", () => {
     assert.equal(formatSize(1536), "1.5 KiB");
     assert.equal(formatSize(3 * 1024 ** 3), "3 GiB");
+  });
+});
+
+describe("formatDuration", () => {
+  it("says whole hours in hours, whole seconds in seconds, the rest in milliseconds", () => {
+    assert.equal(formatDuration(7_200_000), "2 h");
+    assert.equal(formatDuration(3_600_000), "1 h");
+    assert.equal(formatDuration(5_400_000), "5400 s");
+    assert.equal(formatDuration(90_000), "90 s");
+    assert.equal(formatDuration(1500), "1500 ms");
+    assert.equal(formatDuration(30), "30 ms");
   });
 });

@@ -107,6 +107,16 @@ describe("download space", { skip: needsRoot("mounts a tmpfs") }, () => {
       rmSync(done.file.path);
     });
 
+    it("a resume's announced total needs room only for the part not yet downloaded", async () => {
+      const first = 20 * MiB;
+      const total = 60 * MiB;
+      const answers = [cut({ ...chunked, etag: '"e2"' }, Buffer.alloc(first)), reply(206, { "content-length": total - first, "content-range": `bytes ${first}-${total - 1}/${total}` }, Buffer.alloc(total - first))];
+      const done = await serve(answers, (server) => run(server.url(), dir, { retries: 3, onProgress: (bytes) => bytes >= first && server.drop() }));
+      assert.equal(done.error, undefined, String(done.error));
+      assert.equal(done.result?.size, total, "50 MiB were free for the last 40 MiB");
+      rmSync(done.file.path);
+    });
+
     it("ensures room for the rest once a resume's Content-Range first announces the total", async () => {
       const huge = 200 * MiB;
       const answers = [cut({ ...chunked, etag: '"e1"' }, "0123"), reply(206, { "content-length": huge - 4, "content-range": `bytes 4-${huge - 1}/${huge}` }, "")];

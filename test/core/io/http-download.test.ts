@@ -4,7 +4,7 @@ import { DiskpipeError } from "../../../src/core/errors.ts";
 import { HttpStatusError, HttpTimeoutError } from "../../../src/core/io/http.ts";
 import { tempDir } from "../../helpers/images.ts";
 import { codeOf, run, serve, sha256 } from "./download-run.ts";
-import { cut, reply, silence, stall } from "./scripted-server.ts";
+import { cut, reply, silence, stall, type Answer } from "./scripted-server.ts";
 
 const TEN = "0123456789";
 const chunked = { "transfer-encoding": "chunked" };
@@ -68,6 +68,22 @@ describe("download: first answers, statuses and retries", () => {
       assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
       assert.equal(server.asked.length, 3);
     });
+  });
+
+  it("pauses backoffMs before the first retry and twice as long before each next one", async () => {
+    const asked: number[] = [];
+    const timed = (answer: Answer): Answer => (req, res) => {
+      asked.push(performance.now());
+      answer(req, res);
+    };
+    await serve([timed(reply(503, {})), timed(reply(503, {})), timed(reply(503, {})), timed(reply(200, { "content-length": 10 }, TEN))], async (server) => {
+      const done = await run(server.url(), dir, { retries: 3, backoffMs: 100 });
+      assert.equal(done.result?.size, 10);
+    });
+    const pauses = asked.slice(1).map((at, i) => at - (asked[i] ?? at));
+    assert.equal(pauses.length, 3);
+    for (const [i, least] of [100, 200, 400].entries()) assert.ok((pauses[i] ?? 0) >= least, `pause ${i + 1}: ${pauses.map(Math.round).join(", ")} ms`);
+    assert.ok((pauses[2] ?? Infinity) < 1200, `the third pause is 400 ms, not more: ${pauses.map(Math.round).join(", ")} ms`);
   });
 
   it("starts the count of failures again whenever an attempt brought bytes", async () => {

@@ -31,6 +31,23 @@ describe("download: resumes after a dropped connection", () => {
     assert.match(String(done.notices[0]), /interrupted at 4 B .*retry 1 of 3$/);
   });
 
+  it("keeps the total the first answer announced when a resume's Content-Range leaves it unsaid", async () => {
+    const progress: [number, number | undefined][] = [];
+    const answers = [dropAt4, reply(206, { "content-length": 6, "content-range": "bytes 4-9/*" }, "456789")];
+    const done = await serve(answers, (server) =>
+      run(server.url(), dir, { retries: 3, onProgress: (bytes, total) => (progress.push([bytes, total]), server.drop()) }),
+    );
+    assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
+    assert.deepEqual(progress.at(-1), [10, 10]);
+  });
+
+  it("resumes a download whose own URL names localhost: only where a redirect led is resolved with the guard", async () => {
+    const rest = reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789");
+    const [done, server] = await serve([dropAt4, rest], async (server) => [await run(server.url("/img", "localhost"), dir, { retries: 3, onProgress: () => server.drop() }), server] as const);
+    assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
+    assert.equal(server.asked[1]?.headers.range, "bytes=4-");
+  });
+
   it("sends Last-Modified as If-Range when the ETag is weak, and no If-Range without either", async () => {
     const modified = "Tue, 01 Dec 2026 00:00:00 GMT";
     const rest = reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789");
