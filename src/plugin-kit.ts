@@ -1,7 +1,8 @@
 /**
  * What a format plugin's detector reads an image with, the same helpers the built-in
  * detectors use: bounded reads (offsets straight from an untrusted header are safe to pass),
- * integer and text fields, and checksums. Exported by `diskpipe/plugin` and `diskpipe`.
+ * integer and text fields, checksums, and the fields of VHD footers and dynamic headers.
+ * Exported by `diskpipe/plugin` and `diskpipe`.
  *
  * @example
  * ```ts
@@ -21,3 +22,12 @@
 export { asciiField, hex, isZero, matchAscii, printable, u16be, u16le, u32be, u32le, u64be, u64beBig, u64le, u64leBig, u8 } from "./core/inspect/bytes.ts";
 export { readAt, readChunks } from "./core/inspect/region.ts";
 export { crc32, crc32c } from "./core/inspect/crc.ts";
+export {
+  readVhdDynamicHeader,
+  readVhdFooter,
+  vhdChecksum,
+  VHD_DYNAMIC_HEADER_SIZE,
+  VHD_FOOTER_SIZE,
+  type VhdDynamicHeaderFields,
+  type VhdFooterFields,
+} from "./core/inspect/vhd-fields.ts";

@@ -1,13 +1,14 @@
 import type { Problem } from "../errors.ts";
 import type { ImageReader } from "../io/reader.ts";
-import { hex, matchAscii, printable, u16be, u32be, u64beBig, u8 } from "./bytes.ts";
+import { matchAscii, printable, u32be } from "./bytes.ts";
 import { problem } from "./problem.ts";
 import { readAt, readChunks } from "./region.ts";
 import type { DetectContext, Detection, Detector } from "./types.ts";
+import { readVhdDynamicHeader, readVhdFooter, vhdChecksum, VHD_DYNAMIC_HEADER_SIZE, VHD_FOOTER_SIZE, type VhdFooterFields } from "./vhd-fields.ts";
 
 const SECTOR = 512;
-const FOOTER_SIZE = 512;
-const DYN_HEADER_SIZE = 1024;
+const FOOTER_SIZE = VHD_FOOTER_SIZE;
+const DYN_HEADER_SIZE = VHD_DYNAMIC_HEADER_SIZE;
 const TYPES: Record<number, string> = { 2: "fixed", 3: "dynamic", 4: "differencing" };
 /** Creator apps whose size qemu 7.2 takes from current_size; every other creator gets CHS geometry. */
 const SIZE_CREATORS = new Set(["win ", "qem2", "d2v ", "CTXS", "tap\0"]);
@@ -20,47 +21,14 @@ const BAT_CHUNK = 64 * 1024;
 const UNALLOCATED = 0xffffffff;
 const INT32_MAX = 2 ** 31 - 1;
 
-interface Footer {
-  dataOffset: bigint;
-  creator: string;
-  currentSize: bigint;
-  cylinders: number;
-  heads: number;
-  sectorsPerTrack: number;
-  type: number;
-  checksum: number;
-  uuid: string;
-}
-
-function parseFooter(buf: Uint8Array): Footer {
-  return {
-    dataOffset: u64beBig(buf, 16),
-    creator: String.fromCharCode(...buf.subarray(28, 32)),
-    currentSize: u64beBig(buf, 48),
-    cylinders: u16be(buf, 56),
-    heads: u8(buf, 58),
-    sectorsPerTrack: u8(buf, 59),
-    type: u32be(buf, 60),
-    checksum: u32be(buf, 64),
-    uuid: hex(buf, 68, 16),
-  };
-}
-
-/** One's complement of the byte sum, with the checksum field counted as zero. */
-function vhdChecksum(buf: Uint8Array, checksumAt: number): number {
-  let sum = 0;
-  for (let i = 0; i < buf.length; i++) if (i < checksumAt || i >= checksumAt + 4) sum += buf[i]!;
-  return ~sum >>> 0;
-}
-
 /** qemu 7.2's rule: CHS geometry unless the creator is known to use current_size, or the geometry is the maximum. */
-function virtualSectors(f: Footer): { sectors: bigint; rule: "chs" | "current-size" } {
+function virtualSectors(f: VhdFooterFields): { sectors: bigint; rule: "chs" | "current-size" } {
   const chs = f.cylinders * f.heads * f.sectorsPerTrack;
   if (!SIZE_CREATORS.has(f.creator) && chs !== MAX_GEOMETRY) return { sectors: BigInt(chs), rule: "chs" };
   return { sectors: f.currentSize / BigInt(SECTOR), rule: "current-size" };
 }
 
-function sameFooter(a: Footer, b: Footer): boolean {
+function sameFooter(a: VhdFooterFields, b: VhdFooterFields): boolean {
   return (
     a.type === b.type &&
     a.currentSize === b.currentSize &&
@@ -69,19 +37,8 @@ function sameFooter(a: Footer, b: Footer): boolean {
     a.sectorsPerTrack === b.sectorsPerTrack &&
     a.creator === b.creator &&
     a.dataOffset === b.dataOffset &&
-    a.uuid === b.uuid
+    a.uniqueId === b.uniqueId
   );
-}
-
-function utf16be(buf: Uint8Array, offset: number, length: number): string {
-  let out = "";
-  // Stryker disable next-line EqualityOperator,ArithmeticOperator,MethodExpression: a name without a NUL has 256 characters, and printable() keeps 120, so reading on past the field changes nothing
-  for (let i = offset; i + 1 < Math.min(buf.length, offset + length); i += 2) {
-    const code = u16be(buf, i);
-    if (code === 0) break;
-    out += String.fromCharCode(code);
-  }
-  return printable(out, 120);
 }
 
 interface DynamicInfo {
@@ -90,7 +47,7 @@ interface DynamicInfo {
 }
 
 /** Checks the dynamic disk header and, like qemu, that no BAT entry points past the end of the file. */
-async function dynamicHeader(reader: ImageReader, footer: Footer, sectors: bigint, fileSize: number): Promise<DynamicInfo> {
+async function dynamicHeader(reader: ImageReader, footer: VhdFooterFields, sectors: bigint, fileSize: number): Promise<DynamicInfo> {
   const corrupt = (why: string): DynamicInfo => ({ problems: [problem("vhd-corrupt-header", `VHD dynamic header is corrupt: ${why}`)], details: {} });
   const offset = footer.dataOffset;
   if (offset < BigInt(FOOTER_SIZE) || offset > BigInt(Number.MAX_SAFE_INTEGER)) return corrupt("its offset is invalid");
@@ -98,16 +55,15 @@ async function dynamicHeader(reader: ImageReader, footer: Footer, sectors: bigin
     return { problems: [problem("truncated", "VHD is truncated: the dynamic header lies past the end")], details: {} };
   }
   const buf = await readAt(reader, Number(offset), DYN_HEADER_SIZE);
-  if (!matchAscii(buf, 0, "cxsparse")) return corrupt("no cxsparse cookie");
+  const header = readVhdDynamicHeader(buf);
+  if (!header.cookie) return corrupt("no cxsparse cookie");
   const problems: Problem[] = [];
-  if (vhdChecksum(buf, 36) !== u32be(buf, 36)) problems.push(problem("vhd-checksum", "VHD dynamic header checksum is wrong"));
-  const tableOffset = u64beBig(buf, 16);
-  const entries = u32be(buf, 28);
-  const blockSize = u32be(buf, 32);
+  if (vhdChecksum(buf, 36) !== header.checksum) problems.push(problem("vhd-checksum", "VHD dynamic header checksum is wrong"));
+  const { tableOffset, maxTableEntries: entries, blockSize } = header;
   const details: Record<string, unknown> = { blockSize, batEntries: entries };
   if (footer.type === 4) {
-    details.parentName = utf16be(buf, 64, 512);
-    details.parentUuid = hex(buf, 40, 16);
+    details.parentName = printable(header.parentName, 120);
+    details.parentUuid = header.parentId;
   }
   if (blockSize < SECTOR || (blockSize & (blockSize - 1)) !== 0) return { ...corrupt(`block size ${blockSize} is invalid`), details };
   const block = BigInt(blockSize);
@@ -142,21 +98,23 @@ async function detectVhd(reader: ImageReader, context: DetectContext): Promise<D
     return matchAscii(head, 0, "conectix") ? { format: "vhd", problems: [problem("truncated", "VHD is truncated: the file is shorter than a footer")] } : null;
   }
   const tail = await readAt(reader, fileSize - FOOTER_SIZE, FOOTER_SIZE);
+  const headFooter = readVhdFooter(head);
+  const tailFooter = readVhdFooter(tail);
   // Stryker disable next-line ConditionalExpression: the file is at least a footer long here, so both 512-byte reads are whole
-  const atHead = head.length === FOOTER_SIZE && matchAscii(head, 0, "conectix");
+  const atHead = head.length === FOOTER_SIZE && headFooter.cookie;
   // Stryker disable next-line ConditionalExpression: as above
-  const atTail = tail.length === FOOTER_SIZE && matchAscii(tail, 0, "conectix");
+  const atTail = tail.length === FOOTER_SIZE && tailFooter.cookie;
   if (!atHead && !atTail) return null;
 
   // qemu uses the copy at offset 0 when there is one (dynamic and differencing disks).
-  const primary = parseFooter(atHead ? head : tail);
+  const primary = atHead ? headFooter : tailFooter;
   const problems: Problem[] = [];
   const corrupt = (why: string) => problem("vhd-corrupt-header", `VHD footer is corrupt: ${why}`);
   if (atHead && vhdChecksum(head, 64) !== primary.checksum) problems.push(problem("vhd-checksum", "VHD footer copy at offset 0 has a wrong checksum"));
-  if (atTail && vhdChecksum(tail, 64) !== u32be(tail, 64)) problems.push(problem("vhd-checksum", "VHD footer has a wrong checksum"));
+  if (atTail && vhdChecksum(tail, 64) !== tailFooter.checksum) problems.push(problem("vhd-checksum", "VHD footer has a wrong checksum"));
   if (atHead && !atTail) problems.push(problem("truncated", "VHD is truncated: the footer at the end is missing"));
   // Stryker disable next-line ConditionalExpression,EqualityOperator: in a 512-byte file the head and the tail are the same bytes, so comparing them finds no difference
-  if (atHead && atTail && fileSize > FOOTER_SIZE && !sameFooter(primary, parseFooter(tail))) problems.push(corrupt("the two footer copies differ"));
+  if (atHead && atTail && fileSize > FOOTER_SIZE && !sameFooter(primary, tailFooter)) problems.push(corrupt("the two footer copies differ"));
 
   const variant = TYPES[primary.type];
   if (!variant) problems.push(corrupt(`disk type ${primary.type} is not fixed, dynamic or differencing`));
@@ -174,7 +132,7 @@ async function detectVhd(reader: ImageReader, context: DetectContext): Promise<D
     creator: printable(primary.creator.replace(/\0/g, " ")),
     sizeRule: rule,
     currentSize: primary.currentSize <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(primary.currentSize) : undefined,
-    uuid: primary.uuid,
+    uuid: primary.uniqueId,
   };
 
   if (problems.length === 0 && primary.type === 2 && virtualSize !== undefined && virtualSize + FOOTER_SIZE > fileSize) {

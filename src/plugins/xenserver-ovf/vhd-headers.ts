@@ -1,9 +1,10 @@
+import { readVhdDynamicHeader, readVhdFooter, vhdChecksum, VHD_DYNAMIC_HEADER_SIZE, VHD_FOOTER_SIZE } from "../../plugin-api.ts";
 import { ChainRejection } from "./rejection.ts";
 
 /** Size of the VHD footer (and of its copy at offset 0 in dynamic and differencing disks). */
-export const FOOTER_SIZE = 512;
+export const FOOTER_SIZE = VHD_FOOTER_SIZE;
 /** Size of the dynamic disk header (`cxsparse`). */
-export const DYNAMIC_HEADER_SIZE = 1024;
+export const DYNAMIC_HEADER_SIZE = VHD_DYNAMIC_HEADER_SIZE;
 /** VHD's largest disk: 2 TiB (the format's own limit is 2040 GiB; tools stop at 2 TiB). */
 export const MAX_VHD_SIZE = 2 ** 41;
 /** Smallest block size accepted in a dynamic header. */
@@ -58,32 +59,15 @@ const DISK_TYPES: Record<number, VhdDiskType> = { 2: "fixed", 3: "dynamic", 4: "
 const ALL_ONES_64 = 0xffff_ffff_ffff_ffffn;
 
 /**
- * The VHD checksum of a structure: the one's complement of the sum of its bytes, the four
- * checksum bytes counted as zero.
+ * Formats a unique id's 32 hex digits (file byte order) in uuid form, as `vhd-util` and
+ * `vhdiinfo` show it.
  *
  * @example
  * ```ts
- * const ok = vhdChecksum(footer, 64) === new DataView(footer.buffer, footer.byteOffset).getUint32(64);
+ * formatUuid("00112233445566778899aabbccddeeff"); // "00112233-4455-6677-8899-aabbccddeeff"
  * ```
  */
-export function vhdChecksum(bytes: Uint8Array, checksumOffset: number): number {
-  let sum = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    if (i < checksumOffset || i >= checksumOffset + 4) sum += bytes[i];
-  }
-  return ~sum >>> 0;
-}
-
-/**
- * Formats 16 bytes as a uuid string, in file byte order (as `vhd-util` and `vhdiinfo` show it).
- *
- * @example
- * ```ts
- * formatUuid(new Uint8Array(16)); // "00000000-0000-0000-0000-000000000000"
- * ```
- */
-export function formatUuid(bytes: Uint8Array): string {
-  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, 16).toString("hex");
+export function formatUuid(hex: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
@@ -99,25 +83,25 @@ export function formatUuid(bytes: Uint8Array): string {
  */
 export function parseFooter(bytes: Uint8Array, label: string): VhdFooter {
   if (bytes.length < FOOTER_SIZE) throw new ChainRejection("truncated", `${label}: shorter than a VHD footer`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, FOOTER_SIZE);
-  if (ascii(bytes, 0, 8) !== "conectix") throw new ChainRejection("vhd-corrupt-header", `${label}: no VHD footer (cookie "conectix" missing)`);
-  if (vhdChecksum(bytes.subarray(0, FOOTER_SIZE), 64) !== view.getUint32(64)) {
+  const fields = readVhdFooter(bytes);
+  if (!fields.cookie) throw new ChainRejection("vhd-corrupt-header", `${label}: no VHD footer (cookie "conectix" missing)`);
+  if (vhdChecksum(bytes.subarray(0, FOOTER_SIZE), 64) !== fields.checksum) {
     throw new ChainRejection("vhd-checksum", `${label}: footer checksum mismatch`);
   }
-  const diskType = DISK_TYPES[view.getUint32(60)];
-  if (!diskType) throw new ChainRejection("vhd-corrupt-header", `${label}: unknown disk type ${view.getUint32(60)}`);
-  const size = view.getBigUint64(48);
+  const diskType = DISK_TYPES[fields.type];
+  if (!diskType) throw new ChainRejection("vhd-corrupt-header", `${label}: unknown disk type ${fields.type}`);
+  const size = fields.currentSize;
   if (size === 0n || size > BigInt(MAX_VHD_SIZE) || size % 512n !== 0n) {
     throw new ChainRejection("vhd-corrupt-header", `${label}: current size ${size} is not a multiple of 512 in (0, 2 TiB]`);
   }
   const footer: VhdFooter = {
     diskType,
     currentSize: Number(size),
-    uniqueId: formatUuid(bytes.subarray(68, 84)),
-    creatorApp: ascii(bytes, 28, 4),
+    uniqueId: formatUuid(fields.uniqueId),
+    creatorApp: fields.creator,
   };
   if (diskType !== "fixed") {
-    const offset = view.getBigUint64(16);
+    const offset = fields.dataOffset;
     if (offset === ALL_ONES_64 || offset < BigInt(FOOTER_SIZE) || offset > BigInt(Number.MAX_SAFE_INTEGER)) {
       throw new ChainRejection("vhd-corrupt-header", `${label}: ${diskType} disk with an invalid data offset ${offset}`);
     }
@@ -138,39 +122,26 @@ export function parseFooter(bytes: Uint8Array, label: string): VhdFooter {
  */
 export function parseDynamicHeader(bytes: Uint8Array, label: string): VhdDynamicHeader {
   if (bytes.length < DYNAMIC_HEADER_SIZE) throw new ChainRejection("truncated", `${label}: dynamic header cut short`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, DYNAMIC_HEADER_SIZE);
-  if (ascii(bytes, 0, 8) !== "cxsparse") throw new ChainRejection("vhd-corrupt-header", `${label}: no dynamic header (cookie "cxsparse" missing)`);
-  if (vhdChecksum(bytes.subarray(0, DYNAMIC_HEADER_SIZE), 36) !== view.getUint32(36)) {
+  const fields = readVhdDynamicHeader(bytes);
+  if (!fields.cookie) throw new ChainRejection("vhd-corrupt-header", `${label}: no dynamic header (cookie "cxsparse" missing)`);
+  if (vhdChecksum(bytes.subarray(0, DYNAMIC_HEADER_SIZE), 36) !== fields.checksum) {
     throw new ChainRejection("vhd-checksum", `${label}: dynamic header checksum mismatch`);
   }
-  if (view.getUint32(24) !== 0x0001_0000) {
-    throw new ChainRejection("vhd-corrupt-header", `${label}: unknown dynamic header version 0x${view.getUint32(24).toString(16)}`);
+  if (fields.version !== 0x0001_0000) {
+    throw new ChainRejection("vhd-corrupt-header", `${label}: unknown dynamic header version 0x${fields.version.toString(16)}`);
   }
-  const blockSize = view.getUint32(32);
+  const { blockSize, tableOffset } = fields;
   if (blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || (blockSize & (blockSize - 1)) !== 0) {
     throw new ChainRejection("vhd-corrupt-header", `${label}: block size ${blockSize} is not a power of two in [512 KiB, 256 MiB]`);
   }
-  const tableOffset = view.getBigUint64(16);
   if (tableOffset > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new ChainRejection("vhd-corrupt-header", `${label}: block table offset ${tableOffset} out of range`);
   }
   return {
     tableOffset: Number(tableOffset),
-    maxTableEntries: view.getUint32(28),
+    maxTableEntries: fields.maxTableEntries,
     blockSize,
-    parentId: formatUuid(bytes.subarray(40, 56)),
-    parentName: utf16beName(bytes.subarray(64, 576)),
+    parentId: formatUuid(fields.parentId),
+    parentName: fields.parentName,
   };
-}
-
-function ascii(bytes: Uint8Array, offset: number, length: number): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + offset, length).toString("latin1");
-}
-
-function utf16beName(bytes: Uint8Array): string {
-  let end = 0;
-  while (end + 1 < bytes.length && (bytes[end] !== 0 || bytes[end + 1] !== 0)) end += 2;
-  const swapped = Buffer.from(bytes.subarray(0, end));
-  swapped.swap16();
-  return swapped.toString("utf16le");
 }
