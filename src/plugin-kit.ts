@@ -1,8 +1,8 @@
 /**
- * What a format plugin's detector reads an image with, the same helpers the built-in
+ * What a format plugin reads an image with, the same helpers the built-in
  * detectors use: bounded reads (offsets straight from an untrusted header are safe to pass),
- * integer and text fields, checksums, and the fields of VHD footers and dynamic headers.
- * Exported by `diskpipe/plugin` and `diskpipe`.
+ * integer and text fields, checksums, and the fields of VHD footers and dynamic headers;
+ * and for what a plugin writes, durable writes. Exported by `diskpipe/plugin` and `diskpipe`.
  *
  * @example
  * ```ts
@@ -22,6 +22,7 @@
 export { asciiField, hex, isZero, matchAscii, printable, u16be, u16le, u32be, u32le, u64be, u64beBig, u64le, u64leBig, u8 } from "./core/inspect/bytes.ts";
 export { readAt, readChunks } from "./core/inspect/region.ts";
 export { crc32, crc32c } from "./core/inspect/crc.ts";
+export { syncPath, writeDurably } from "./core/io/durable.ts";
 export {
   readVhdDynamicHeader,
   readVhdFooter,

@@ -1,5 +1,5 @@
-import { link, lstat, open, rename, rm, unlink, writeFile } from "node:fs/promises";
-import { tempPathBeside } from "../core/io/temp.ts";
+import { link, lstat, rename, rm, unlink } from "node:fs/promises";
+import { writeDurably } from "../core/io/durable.ts";
 import { sidecarOf } from "./names.ts";
 import type { SpoolError } from "./types.ts";
 
@@ -81,27 +81,7 @@ export async function moveNoClobber(from: string, to: string): Promise<void> {
 }
 
 /**
- * Fsyncs a directory so the renames in it survive a crash.
- *
- * @example
- * ```ts
- * await syncDir("/srv/spool/work");
- * ```
- */
-export async function syncDir(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } catch {
-    // Some file systems refuse fsync on directories; the rename still happened.
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Writes `failed/<name>.error.json` atomically: a temporary name beside it that always fits
- * (see tempPathBeside), fsync, rename. The temporary file is removed when a step fails.
+ * Writes `failed/<name>.error.json` atomically and durably (see {@link writeDurably}).
  *
  * @example
  * ```ts
@@ -109,21 +89,7 @@ export async function syncDir(path: string): Promise<void> {
  * ```
  */
 export async function writeErrorFile(path: string, error: SpoolError): Promise<void> {
-  const temp = tempPathBeside(path);
-  try {
-    await writeFile(temp, `${JSON.stringify(error, null, 2)}\n`, { mode: 0o644, flag: "wx" });
-    const handle = await open(temp, "r+");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (failure) {
-    // Stryker disable next-line ObjectLiteral,BooleanLiteral: force only silences ENOENT, and every error of this clean-up is ignored anyway
-    await rm(temp, { force: true }).catch(() => {});
-    throw failure;
-  }
+  await writeDurably(path, `${JSON.stringify(error, null, 2)}\n`, { mode: 0o644 });
 }
 
 /**

@@ -1,7 +1,8 @@
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DiskpipeError } from "../core/errors.ts";
-import { moveIfPresent, present, syncDir, writeErrorFile } from "./claim.ts";
+import { syncPath } from "../core/io/durable.ts";
+import { moveIfPresent, present, writeErrorFile } from "./claim.ts";
 import { FailedNames } from "./failed-names.ts";
 import type { JournalEntry } from "./journal.ts";
 import { timestamp } from "./journal.ts";
@@ -153,6 +154,6 @@ export class Failures {
     const sidecar = sidecarOf(job.source);
     if (sidecar) await moveIfPresent(sidecar, `${failedPath}.json`);
     await moveIfPresent(job.source, failedPath);
-    await syncDir(this.#host.layout.failed);
+    await syncPath(this.#host.layout.failed);
   }
 }

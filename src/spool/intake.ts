@@ -2,7 +2,8 @@ import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import { DiskpipeError, toDiskpipeError } from "../core/errors.ts";
 import type { FormatRegistry } from "../core/formats.ts";
-import { exists, moveIfPresent, syncDir } from "./claim.ts";
+import { syncPath } from "../core/io/durable.ts";
+import { exists, moveIfPresent } from "./claim.ts";
 import { timestamp, type JournalEntry } from "./journal.ts";
 import { outputNameFor, sidecarOf, workNameFor } from "./names.ts";
 import type { OutputNames } from "./output-names.ts";
@@ -66,7 +67,7 @@ export async function claimFile(path: string, to: string, name: string, host: In
   try {
     moved = await moveIfPresent(path, job.source);
     if (hasSidecar) await moveIfPresent(sidecar, `${job.source}.json`);
-    await syncDir(host.layout.work);
+    await syncPath(host.layout.work);
   } catch (error) {
     failure = toDiskpipeError(error, "io-failed", { stage: "claim" });
   }

@@ -4,7 +4,7 @@ import fsp, { type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { after, before, describe, it, type Mock } from "node:test";
 import { tempPathBeside } from "../../src/core/io/temp.ts";
-import { syncDir, writeErrorFile } from "../../src/spool/claim.ts";
+import { writeErrorFile } from "../../src/spool/claim.ts";
 import type { SpoolError } from "../../src/spool/types.ts";
 import { tempDir } from "../helpers/images.ts";
 import { failureOf, withRandomBytes } from "./fs-hooks.ts";
@@ -16,7 +16,7 @@ const closed = (sync: SyncSpy) => sync.mock.calls[0]?.this.fd === -1;
 
 const error: SpoolError = { code: "image-rejected", message: "backing file", stage: "inspect", at: "2025-01-01T00:00:00.000Z" };
 
-describe("claim: the error file and directory fsync", () => {
+describe("claim: the error file", () => {
   const { dir, cleanup } = tempDir("diskpipe-error-file-");
   let fileHandle: { sync(this: FileHandle): Promise<void> };
   let n = 0;
@@ -45,7 +45,7 @@ describe("claim: the error file and directory fsync", () => {
     assert.equal(readFileSync(path, "utf8"), `${JSON.stringify(error, null, 2)}\n`);
     assert.equal(statSync(path).mode & 0o777, 0o644);
     assert.deepEqual(readdirSync(failed), ["disk.vmdk.error.json"]);
-    assert.equal(sync.mock.callCount(), 1, "the file is fsynced before the rename");
+    assert.equal(sync.mock.callCount(), 2, "the file is fsynced before the rename, the directory after it");
     assert.equal(closed(sync), true, "the file is closed");
   });
 
@@ -70,21 +70,5 @@ describe("claim: the error file and directory fsync", () => {
     assert.match((await failureOf(writeErrorFile(taken, error))).code ?? "", /^(EISDIR|ENOTEMPTY|EEXIST)$/);
     assert.deepEqual(readdirSync(failed), ["disk.vmdk.error.json"]);
     assert.equal((await failureOf(writeErrorFile(join(failed, "missing", "x.error.json"), error))).code, "ENOENT");
-  });
-
-  it("syncDir: fsyncs the directory and closes it; a missing one is an error", async (t) => {
-    const sync = t.mock.method(fileHandle, "sync") as SyncSpy;
-    await syncDir(folder());
-    assert.equal(sync.mock.callCount(), 1);
-    assert.equal(closed(sync), true, "the directory is closed");
-    assert.equal((await failureOf(syncDir(join(dir, "missing")))).code, "ENOENT");
-  });
-
-  it("syncDir: a file system that refuses fsync on directories (procfs: EINVAL) is fine, the directory still closed", async (t) => {
-    const sync = t.mock.method(fileHandle, "sync") as SyncSpy;
-    await syncDir("/proc");
-    assert.equal(sync.mock.callCount(), 1);
-    assert.equal((await failureOf(sync.mock.calls[0]!.result as Promise<void>)).code, "EINVAL", "procfs still refuses it");
-    assert.equal(closed(sync), true);
   });
 });

@@ -7,6 +7,7 @@ import { lazy, zod } from "../lazy-zod.ts";
 import { formatSize } from "../size.ts";
 import type { ImageInfo, ImageService } from "./image-service.ts";
 import { NotRegularError, openRegular, readSmallFile } from "./open-regular.ts";
+import { syncPath } from "./durable.ts";
 import { copyRanges, sparseCopy } from "./sparse-copy.ts";
 import { isTempName, sweepDeadTemps, tempPathBeside } from "./temp.ts";
 
@@ -126,7 +127,7 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
         else if (!(await createExclusive(tempImage, image))) throw exists();
         await rename(tempSidecar, sidecar);
         await rm(tempImage, { force: true });
-        await syncDirectory(base);
+        await syncPath(base);
       } catch (error) {
         const written = (await lstat(tempImage).catch(() => undefined))?.blocks ?? 0;
         await rm(tempImage, { force: true });
@@ -201,15 +202,6 @@ async function writeSynced(path: string, text: string): Promise<void> {
   const handle = await open(path, "wx", 0o644);
   try {
     await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
     await handle.sync();
   } finally {
     await handle.close();

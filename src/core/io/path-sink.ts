@@ -1,8 +1,9 @@
 import { constants } from "node:fs";
-import { access, lstat, open, rename, rm, stat } from "node:fs/promises";
+import { access, lstat, open, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { DiskpipeError } from "../errors.ts";
 import { directIoAt, supportsDirectIo } from "./direct-io.ts";
+import { syncPath } from "./durable.ts";
 import { sweepDeadTemps, tempPathBeside } from "./temp.ts";
 import type { Sink, SinkDriver } from "./types.ts";
 
@@ -38,9 +39,9 @@ export const pathSink: SinkDriver = {
       // nothing from an output nobody reads next (bench: qemu-img convert -t none, 0.53×).
       target: { path: temp, blockDevice: false, directIo: await directIoAt(temp) },
       async commit() {
-        await syncFile(temp);
+        await syncPath(temp);
         await rename(temp, destination);
-        await syncFile(dirname(destination));
+        await syncPath(dirname(destination));
       },
       abort: () => rm(temp, { force: true }),
     };
@@ -63,17 +64,7 @@ function sweptOnce(directory: string): Promise<unknown> {
 async function blockDeviceSink(device: string): Promise<Sink> {
   return {
     target: { path: device, blockDevice: true, directIo: await supportsDirectIo(device) },
-    commit: () => syncFile(device),
+    commit: () => syncPath(device),
     abort: async () => {},
   };
-}
-
-async function syncFile(path: string): Promise<void> {
-  const isDirectory = (await stat(path)).isDirectory();
-  const handle = await open(path, isDirectory ? "r" : "r+");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -1,0 +1,57 @@
+import { open, rename, rm, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { tempPathBeside } from "./temp.ts";
+
+/** What file systems that cannot fsync a directory answer; the entries it holds are still written. */
+const DIRECTORY_SYNC_UNSUPPORTED = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP"]);
+
+/**
+ * Flushes a file, a block device or a directory (its entries) to stable storage. A file
+ * system that cannot fsync directories is accepted for a directory; every other failure,
+ * an I/O error above all, throws: what was written is not known to be durable.
+ *
+ * @example
+ * ```ts
+ * await rename(temp, destination);
+ * await syncPath(dirname(destination));
+ * ```
+ */
+export async function syncPath(path: string): Promise<void> {
+  const directory = (await stat(path)).isDirectory();
+  const handle = await open(path, directory ? "r" : "r+");
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!directory || !DIRECTORY_SYNC_UNSUPPORTED.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes `data` to `path` durably and atomically: under a temporary name beside it (created
+ * exclusively), fsynced, renamed over `path`, then the directory fsynced. Readers see the old
+ * file or the whole new one, never a part; on failure the temporary file is removed.
+ *
+ * @example
+ * ```ts
+ * await writeDurably("/srv/store/disk.json", JSON.stringify(record), { mode: 0o644 });
+ * ```
+ */
+export async function writeDurably(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  const temp = tempPathBeside(path);
+  try {
+    const handle = await open(temp, "wx", options.mode ?? 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (failure) {
+    await rm(temp, { force: true }).catch(() => {});
+    throw failure;
+  }
+  await syncPath(dirname(path));
+}
