@@ -2,7 +2,8 @@
  * What a format plugin reads an image with, the same helpers the built-in
  * detectors use: bounded reads (offsets straight from an untrusted header are safe to pass),
  * integer and text fields, checksums, and the fields of VHD footers and dynamic headers;
- * and for what a plugin writes, durable writes. Exported by `diskpipe/plugin` and `diskpipe`.
+ * and for what a plugin writes, durable writes and a file that leaves holes where the data is
+ * zero. Exported by `diskpipe/plugin` and `diskpipe`.
  *
  * @example
  * ```ts
@@ -23,6 +24,7 @@ export { asciiField, hex, isZero, matchAscii, printable, u16be, u16le, u32be, u3
 export { readAt, readChunks } from "./core/inspect/region.ts";
 export { crc32, crc32c } from "./core/inspect/crc.ts";
 export { syncPath, writeDurably } from "./core/io/durable.ts";
+export { SparseFile } from "./core/io/sparse-file.ts";
 export {
   readVhdDynamicHeader,
   readVhdFooter,

@@ -1,33 +1,38 @@
 import type { FileHandle } from "node:fs/promises";
 
-/** Zero detection granularity: an all-zero block of this size is left as a hole. */
+/** Zero detection granularity of the copy engine and downloads: an all-zero block of this size is left as a hole. */
 export const ZERO_BLOCK_BYTES = 64 * 1024;
 
-const ZERO_BLOCK = Buffer.alloc(ZERO_BLOCK_BYTES);
+const ZEROES = Buffer.alloc(ZERO_BLOCK_BYTES);
 
 /**
- * Writes the runs of `data` that are not all zeroes (tested in 64 KiB steps from its start) at
- * `offset + their place`, leaving the all-zero blocks unwritten: holes in a fresh file. The
- * caller sets the file's final length (`truncate`) so trailing zeroes count too.
+ * Writes `data` at `position`, leaving unwritten its all-zero blocks: holes in a fresh file.
+ * Blocks are `block` bytes (a power of two up to 64 KiB) aligned to the file position, so a
+ * hole always covers whole file system blocks. The caller sets the file's final length
+ * (`truncate`) so trailing zeroes count too.
  *
  * @example
  * ```ts
  * await writeNonZero(handle, chunk, 8 * 1024 * 1024);
+ * await writeNonZero(handle, sector, 512, 4096);
  * ```
  */
-export async function writeNonZero(output: FileHandle, data: Uint8Array, offset: number): Promise<void> {
+export async function writeNonZero(output: FileHandle, data: Uint8Array, position: number, block = ZERO_BLOCK_BYTES): Promise<void> {
+  if (!(block > 0 && block <= ZERO_BLOCK_BYTES && (block & (block - 1)) === 0)) throw new RangeError(`block of ${block} bytes is not a power of two up to 64 KiB`);
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let runStart = -1;
-  for (let at = 0; at < bytes.length; at += ZERO_BLOCK_BYTES) {
-    const end = Math.min(at + ZERO_BLOCK_BYTES, bytes.length);
-    const zero = bytes.compare(ZERO_BLOCK, 0, end - at, at, end) === 0;
-    if (!zero && runStart < 0) runStart = at;
+  let cursor = 0;
+  while (cursor < bytes.length) {
+    const end = Math.min(bytes.length, cursor + block - ((position + cursor) % block));
+    const zero = bytes.compare(ZEROES, 0, end - cursor, cursor, end) === 0;
+    if (!zero && runStart < 0) runStart = cursor;
     if (zero && runStart >= 0) {
-      await writeAll(output, bytes.subarray(runStart, at), offset + runStart);
+      await writeAll(output, bytes.subarray(runStart, cursor), position + runStart);
       runStart = -1;
     }
+    cursor = end;
   }
-  if (runStart >= 0) await writeAll(output, bytes.subarray(runStart), offset + runStart);
+  if (runStart >= 0) await writeAll(output, bytes.subarray(runStart), position + runStart);
 }
 
 async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { rm } from "node:fs/promises";
-import { SparseFile } from "./sparse-file.ts";
+import { SparseFile } from "../../plugin-api.ts";
 import type { VhdFile } from "./vhd.ts";
 
 const SECTOR = 512;

@@ -6,8 +6,8 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import type { Header } from "tar-stream";
+import { SparseFile } from "../../plugin-api.ts";
 import { ChainRejection } from "./rejection.ts";
-import { SparseFile } from "./sparse-file.ts";
 
 /** Default bound on the number of archive entries (directories included). */
 export const DEFAULT_MAX_ENTRIES = 64;

@@ -1,8 +1,8 @@
 import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
+import { writeNonZero } from "./write-non-zero.ts";
 
 const PAGE = 4096;
-const ZEROES = Buffer.alloc(PAGE);
 
 /**
  * A new file written at chosen positions that leaves holes where the data is zero: pages of
@@ -48,19 +48,7 @@ export class SparseFile {
    * ```
    */
   async write(position: number, data: Uint8Array): Promise<void> {
-    let runStart = -1;
-    let cursor = 0;
-    while (cursor < data.length) {
-      const pageEnd = Math.min(data.length, cursor + PAGE - ((position + cursor) % PAGE));
-      const zero = isZero(data, cursor, pageEnd);
-      if (!zero && runStart < 0) runStart = cursor;
-      if (zero && runStart >= 0) {
-        await this.#writeAll(data.subarray(runStart, cursor), position + runStart);
-        runStart = -1;
-      }
-      cursor = pageEnd;
-    }
-    if (runStart >= 0) await this.#writeAll(data.subarray(runStart), position + runStart);
+    await writeNonZero(this.#handle, data, position, PAGE);
   }
 
   /**
@@ -82,16 +70,4 @@ export class SparseFile {
     this.#closed = true;
     await this.#handle.close();
   }
-
-  async #writeAll(data: Uint8Array, position: number): Promise<void> {
-    let written = 0;
-    while (written < data.length) {
-      const result = await this.#handle.write(data, written, data.length - written, position + written);
-      written += result.bytesWritten;
-    }
-  }
-}
-
-function isZero(data: Uint8Array, start: number, end: number): boolean {
-  return Buffer.from(data.buffer, data.byteOffset + start, end - start).equals(ZEROES.subarray(0, end - start));
 }
