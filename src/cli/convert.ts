@@ -7,6 +7,7 @@ import { escapeControl, safeText } from "../core/redact.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { batchSpecs } from "../scripting.ts";
 import { reportFailure } from "./fail.ts";
+import { messages, setVerbosity, verbosityOf } from "./log.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
 import type { Pipeline } from "../core/pipeline.ts";
 import { progressReporter, reportMode } from "./report.ts";
@@ -28,6 +29,8 @@ export interface ConvertFlags extends GlobalOptions {
   iterTime?: string;
   subformat?: string;
   force?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
 }
 
 function pluginOptions(flags: ConvertFlags): Record<string, unknown> {
@@ -52,6 +55,7 @@ function pluginOptions(flags: ConvertFlags): Record<string, unknown> {
  */
 export async function runConvert(sources: string[], flags: ConvertFlags): Promise<number> {
   const json = Boolean(flags.json);
+  setVerbosity(verbosityOf(flags));
   const pipeline = await openPipeline(flags);
   const abort = new AbortController();
   const common: Omit<JobSpec, "source" | "destination"> = {
@@ -84,24 +88,30 @@ export async function runConvert(sources: string[], flags: ConvertFlags): Promis
     abort.abort(new DiskpipeError("aborted", `interrupted by ${signal}`));
   };
   for (const name of STOP_SIGNALS) process.on(name, stop);
-  pipeline.on(progressReporter(reportMode(json)));
+  const reporter = await progressReporter(reportMode(json, flags.quiet), specs.length);
+  const unsubscribe = pipeline.on((event) => reporter.onEvent(event));
   const failures: DiskpipeError[] = [];
   let converted = 0;
   try {
     for await (const item of pipeline.batch(specs)) {
       if (item.error) {
-        failures.push(item.error);
-        if (specs.length > 1 && !json) process.stderr.write(`failed: ${safeText(item.spec.source)}\n`);
-        reportFailure(item.error, json);
+        const { error } = item;
+        failures.push(error);
+        if (specs.length > 1 && !json) messages.error(`failed: ${safeText(item.spec.source)}`);
+        reportFailure(error, json);
       } else {
         converted++;
-        printResult(item.result, json);
+        const { result } = item;
+        reporter.above(() => printResult(result, json));
       }
+      reporter.afterResult();
     }
   } finally {
+    unsubscribe();
+    reporter.stop();
     for (const name of STOP_SIGNALS) process.off(name, stop);
   }
-  if (specs.length > 1 && !json) process.stderr.write(`${converted} converted, ${failures.length} failed\n`);
+  if (specs.length > 1 && !json) messages.info(`${converted} converted, ${failures.length} failed`);
   if (received) return signalExitCode(received);
   if (failures.length === 0) return 0;
   return failures.every((f) => f.exitCode === 3) ? 3 : (failures.find((f) => f.exitCode !== 3)?.exitCode ?? 1);

@@ -1,8 +1,10 @@
 import { isDiskpipeError, toDiskpipeError } from "../core/errors.ts";
+import { messages } from "./log.ts";
 
 /**
- * Prints an error the way the CLI does (one line, no stack unless DEBUG is set) and returns
- * the exit code: 1 failure, 2 usage, 3 image rejected.
+ * Prints an error the way the CLI does (`diskpipe: MESSAGE [CODE]`, one line, no stack unless
+ * DEBUG is set; shown even with `--quiet`) and returns the exit code: 1 failure, 2 usage, 3
+ * image rejected.
  *
  * @example
  * ```ts
@@ -15,8 +17,8 @@ export function reportFailure(error: unknown, json: boolean): number {
     process.stdout.write(`${JSON.stringify({ ok: false, error: failure.toJSON() })}\n`);
   } else {
     const where = failure.plugin ? ` (${failure.plugin}${failure.hook ? `, ${failure.hook}` : ""})` : "";
-    process.stderr.write(`diskpipe: ${failure.message}${where} [${failure.code}]\n`);
-    if (process.env.DEBUG && !isDiskpipeError(error) && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    messages.error(`diskpipe: ${failure.message}${where} [${failure.code}]`);
+    if (process.env.DEBUG && !isDiskpipeError(error) && error instanceof Error) messages.error(error.stack);
   }
   return failure.exitCode;
 }

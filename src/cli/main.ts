@@ -1,8 +1,10 @@
-import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { reportFailure } from "./fail.ts";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 
 const EXIT_HELP = `
 Exit codes: 0 success, 1 failure, 2 usage error, 3 image rejected (unsafe, or not what was claimed).`;
+
+const quietOption = (what: string) => new Option("-q, --quiet", what).conflicts("verbose");
+const verboseOption = () => new Option("-v, --verbose", "also print how long each stage and each plugin hook of a job took");
 
 function integer(value: string): number {
   const n = Number(value);
@@ -47,6 +49,8 @@ export function buildProgram(): Command {
     .option("--subformat <name>", "target subformat (vmdk: streamOptimized…, vhd: fixed|dynamic, vhdx: fixed|dynamic)")
     .option("--force", "replace an existing destination file")
     .option("--json", "print one JSON result per image on stdout")
+    .addOption(quietOption("no progress and no summary on stderr: only warnings and errors"))
+    .addOption(verboseOption())
     .addHelpText(
       "after",
       `
@@ -116,6 +120,8 @@ The same file runs unchanged with \`deno run -A SCRIPT\` from a checkout.`)
     .option("--poll", "poll for new files instead of file-system events (network file systems)")
     .option("--settle <ms>", "how long a new file's size must stay unchanged before it is claimed (default 1000)", integer)
     .option("--json", "print one JSON line per job state change on stdout")
+    .addOption(quietOption("on stderr only failed jobs, warnings and errors"))
+    .addOption(verboseOption())
     .addHelpText("after", `
 A file in SPOOL/incoming/<format>/ is converted to <format>; a sidecar <name>.json may set from,
 container, checksum, maxSize and options. Names starting with "." or ending in .part are ignored
@@ -150,6 +156,8 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return ["commander.helpDisplayed", "commander.version", "commander.help"].includes(error.code) ? 0 : 2;
     }
+    // Loaded here, so that `--help` does not load the message machinery.
+    const { reportFailure } = await import("./fail.ts");
     return reportFailure(error, argv.includes("--json"));
   }
 }

@@ -1,59 +1,85 @@
-import { basename } from "node:path";
 import type { JobEvent } from "../core/job.ts";
-import { escapeControl } from "../core/redact.ts";
-import { formatSize } from "../core/size.ts";
-
-/** How the CLI shows progress: a bar on a terminal, plain lines otherwise, nothing with --json. */
-export type ReportMode = "tty" | "lines" | "quiet";
-
-/** The mode for this process's stderr and flags. */
-export function reportMode(json: boolean, quiet = false): ReportMode {
-  if (json || quiet) return "quiet";
-  return process.stderr.isTTY ? "tty" : "lines";
-}
+import { messages, routeMessages } from "./log.ts";
+import { ProgressBoard } from "./progress/board.ts";
+import { LineProgress } from "./progress/lines.ts";
 
 /**
- * Renders job events on stderr: one progress bar per running job on a TTY, a line per stage
- * and per 10% otherwise.
+ * How the CLI shows progress: live bars on a terminal, plain lines otherwise, nothing at all
+ * with `--json` (not even warnings: they are in the JSON results).
  *
  * @example
  * ```ts
- * pipeline.on(progressReporter("tty"));
+ * const mode: ReportMode = reportMode(false);
  * ```
  */
-export function progressReporter(mode: ReportMode, out: NodeJS.WriteStream = process.stderr): (event: JobEvent) => void {
-  const names = new Map<string, string>();
-  const lastTenth = new Map<string, number>();
-  let barShown = false;
-  const clearBar = () => {
-    if (barShown) out.write("\r\x1b[2K");
-    barShown = false;
-  };
-  return (event) => {
-    if (mode === "quiet") return;
-    if (event.type === "queued") names.set(event.jobId, escapeControl(basename(event.spec.source)));
-    const name = names.get(event.jobId) ?? event.jobId;
-    if (event.type === "warning") {
-      clearBar();
-      out.write(`warning: ${name}: ${event.message}\n`);
-    } else if (event.type === "progress" && event.percent !== undefined) {
-      if (mode === "tty") {
-        const width = 30;
-        const filled = Math.round((event.percent / 100) * width);
-        const rate = event.rate ? `  ${formatSize(event.rate)}/s` : "";
-        out.write(`\r\x1b[2K${name} ${event.stage} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${event.percent.toFixed(1)}%${rate}`);
-        barShown = true;
-      } else {
-        const tenth = Math.floor(event.percent / 10);
-        if (tenth > (lastTenth.get(event.jobId + event.stage) ?? -1)) {
-          lastTenth.set(event.jobId + event.stage, tenth);
-          out.write(`${name}: ${event.stage} ${Math.floor(event.percent)}%\n`);
-        }
-      }
-    } else if (event.type === "stage-start" && mode === "lines" && ["fetch", "inspect", "convert", "upload"].includes(event.stage)) {
-      out.write(`${name}: ${event.stage}\n`);
-    } else if (event.type === "done" || event.type === "failed") {
-      clearBar();
-    }
+export type ReportMode = "tty" | "lines" | "none";
+
+/**
+ * The mode for this process's stderr and flags. `--quiet` takes plain lines, which are info
+ * messages its verbosity leaves out: warnings still show.
+ *
+ * @example
+ * ```ts
+ * reportMode(Boolean(flags.json), Boolean(flags.quiet)); // "tty" in a terminal
+ * ```
+ */
+export function reportMode(json: boolean, quiet = false): ReportMode {
+  if (json) return "none";
+  return process.stderr.isTTY && !quiet ? "tty" : "lines";
+}
+
+/**
+ * What a command shows while its jobs run: the progress display of its mode, the jobs'
+ * warnings (`warning: NAME: …`) and, with `--verbose`, each stage's and hook's timing.
+ *
+ * @example
+ * ```ts
+ * const reporter = await progressReporter(reportMode(false), specs.length);
+ * pipeline.on((event) => reporter.onEvent(event));
+ * reporter.above(() => process.stdout.write("converted a -> b\n"));
+ * reporter.afterResult();
+ * reporter.stop();
+ * ```
+ */
+export interface ProgressReporter {
+  onEvent(event: JobEvent): void;
+  /** Runs `write` (whole lines to stdout or stderr) without tearing the live bars. */
+  above(write: () => void): void;
+  /** Call after printing each job's result: a batch's running total off a terminal. */
+  afterResult(): void;
+  /** Ends the display (the bars are removed); messages go straight to stderr again. */
+  stop(): void;
+}
+
+/**
+ * The {@link ProgressReporter} for `mode` and a batch of `jobs` jobs. On a terminal the display
+ * (log-update) is loaded only then, and messages are routed above its bars until `stop`.
+ *
+ * @example
+ * ```ts
+ * const reporter = await progressReporter("lines", 3);
+ * ```
+ */
+export async function progressReporter(mode: ReportMode, jobs: number, out: NodeJS.WriteStream = process.stderr): Promise<ProgressReporter> {
+  const board = new ProgressBoard(jobs);
+  const batch = jobs > 1;
+  if (mode === "none") return { onEvent: () => {}, above: (write) => write(), afterResult: () => {}, stop: () => {} };
+  const lines = mode === "lines" ? new LineProgress(board, batch) : undefined;
+  const terminal = mode === "tty" ? new (await import("./progress/terminal.ts")).TerminalProgress(board, out, batch) : undefined;
+  if (terminal) routeMessages((text) => terminal.above(() => out.write(text)));
+  return {
+    onEvent(event) {
+      const name = board.update(event);
+      if (event.type === "warning") messages.warn(`warning: ${name}: ${event.message}`);
+      else if (event.type === "stage-end") messages.debug(`${name}: ${event.stage} took ${event.ms.toFixed(0)} ms`);
+      else if (event.type === "hook") messages.debug(`${name}: ${event.hook} hook of ${event.plugin} took ${event.ms.toFixed(0)} ms`);
+      lines?.show(event, name);
+    },
+    above: (write) => (terminal ? terminal.above(write) : write()),
+    afterResult: () => lines?.afterResult(),
+    stop() {
+      terminal?.stop();
+      if (terminal) routeMessages();
+    },
   };
 }

@@ -1,10 +1,13 @@
 import { relative } from "node:path";
+import type { JobEvent } from "../core/job.ts";
 import { escapeControl } from "../core/redact.ts";
 import type { SpoolEvent } from "../spool/types.ts";
+import { messages } from "./log.ts";
 
 /**
  * What `diskpipe watch` prints of the spool's events: one line per queued, running, done or
- * failed job on stderr, or (with `json`) one JSON object per event on stdout.
+ * failed job on stderr (with `--quiet` only the failed ones; with `--verbose` also each stage's
+ * and hook's timing), or (with `json`) one JSON object per event on stdout.
  *
  * @example
  * ```ts
@@ -12,7 +15,9 @@ import type { SpoolEvent } from "../spool/types.ts";
  * ```
  */
 export function spoolLogger(root: string, json: boolean): (event: SpoolEvent) => void {
-  return ({ type, job }) => {
+  return (event) => {
+    const { type, job } = event;
+    if (type === "pipeline" && !json) return timing(event.event, `${job.id} ${escapeControl(job.name)}`);
     if (type === "pipeline" || type === "progress") return;
     if (json) {
       const { id, name, to, state, output, error } = job;
@@ -22,11 +27,17 @@ export function spoolLogger(root: string, json: boolean): (event: SpoolEvent) =>
     const what = `${job.id} ${escapeControl(job.name)}`;
     if (type === "done") {
       const took = job.result ? ` (${(job.result.ms / 1000).toFixed(1)} s)` : job.recovered ? " (recovered after a restart)" : "";
-      process.stderr.write(`done    ${what} -> ${job.output ? relative(root, job.output) : "?"}${took}\n`);
+      messages.info(`done    ${what} -> ${job.output ? relative(root, job.output) : "?"}${took}`);
     } else if (type === "failed") {
-      process.stderr.write(`failed  ${what}: ${job.error?.message} [${job.error?.code}]\n`);
+      messages.error(`failed  ${what}: ${job.error?.message} [${job.error?.code}]`);
     } else {
-      process.stderr.write(`${type.padEnd(7)} ${what}${type === "queued" ? ` -> ${job.to}` : ""}\n`);
+      messages.info(`${type.padEnd(7)} ${what}${type === "queued" ? ` -> ${job.to}` : ""}`);
     }
   };
+}
+
+/** With `--verbose`: how long a job's stage or plugin hook took. */
+function timing(event: JobEvent, what: string): void {
+  if (event.type === "stage-end") messages.debug(`timing  ${what}: ${event.stage} took ${event.ms.toFixed(0)} ms`);
+  else if (event.type === "hook") messages.debug(`timing  ${what}: ${event.hook} hook of ${event.plugin} took ${event.ms.toFixed(0)} ms`);
 }

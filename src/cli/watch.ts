@@ -2,6 +2,7 @@ import { UsageError } from "../core/errors.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { isLoopback } from "../dashboard/guard.ts";
 import { createSpool } from "../spool/spool.ts";
+import { messages, setVerbosity, verbosityOf } from "./log.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
 import { spoolLogger } from "./watch-log.ts";
 
@@ -21,6 +22,8 @@ export interface WatchFlags extends GlobalOptions {
   poll?: boolean;
   maxUpload?: string;
   settle?: number;
+  quiet?: boolean;
+  verbose?: boolean;
 }
 
 /**
@@ -33,6 +36,7 @@ export interface WatchFlags extends GlobalOptions {
  * ```
  */
 export async function runWatch(root: string, flags: WatchFlags): Promise<number> {
+  setVerbosity(verbosityOf(flags));
   const token = flags.token || process.env.DISKPIPE_TOKEN || undefined;
   const host = flags.host ?? "127.0.0.1";
   const maxUpload = flags.maxUpload === undefined ? undefined : parseSize(flags.maxUpload);
@@ -55,7 +59,7 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
   const pipeline = await openPipeline(flags);
   const spool = createSpool({ root, pipeline, poll: flags.poll, settleMs: flags.settle, onEvent: spoolLogger(root, Boolean(flags.json)) });
   await spool.start();
-  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const say = (line: string) => messages.info(line);
   say(`watching ${spool.layout.root}: drop files into incoming/<format>/ (${spool.targets().join(", ")}), at most ${pipeline.limit.size} at once`);
 
   let server: { url: string; close(): Promise<void> } | undefined;

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { createServer, request } from "node:http";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { repoRoot } from "../helpers/cli.ts";
-import { tempDir } from "../helpers/images.ts";
+import { makeRaw, qemuImg, tempDir } from "../helpers/images.ts";
 import { loopbackGet } from "../helpers/loopback-get.ts";
 import { requirement } from "../helpers/requirement.ts";
 
@@ -172,5 +172,44 @@ describe("diskpipe watch: where the dashboard listens and who may use it", () =>
     } finally {
       assert.equal(await stop(watch), 0);
     }
+  });
+});
+
+describe("diskpipe watch --quiet and --verbose", () => {
+  const { dir, cleanup } = tempDir("diskpipe-watch-verbosity-");
+  after(async () => {
+    await Promise.all([...started].map((child) => new Promise((resolve) => child.once("exit", resolve).kill("SIGKILL"))));
+    cleanup();
+  });
+  const raw = () => makeRaw(join(dir, "disk.raw"), 1024 * 1024);
+  /** A spool whose incoming/raw/ holds a good raw image and a qcow2 naming a backing file (rejected). */
+  const spoolWithWork = (name: string) => {
+    const root = join(dir, name);
+    mkdirSync(join(root, "incoming", "raw"), { recursive: true });
+    copyFileSync(raw(), join(root, "incoming", "raw", "good.img"));
+    qemuImg("create", "-q", "-f", "qcow2", "-b", join(dir, "disk.raw"), "-F", "raw", join(root, "incoming", "raw", "liar.img"));
+    return root;
+  };
+  const until = async (check: () => boolean, what: string) => {
+    for (const deadline = Date.now() + 60_000; !check(); await new Promise((resolve) => setTimeout(resolve, 50))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    }
+  };
+
+  it("--quiet: only the failed job's line; nothing about watching, queued, running, done or stopping", async () => {
+    const root = spoolWithWork("quiet");
+    const watch = await start([process.execPath, bin, "watch", root, "--settle", "100", "--quiet"], {}, /^failed /m);
+    await until(() => existsSync(join(root, "done")) && readdirSync(join(root, "done")).includes("good.raw"), "good.img to be converted");
+    assert.equal(await stop(watch), 0);
+    assert.match(watch.stderr(), /^failed {2}\S+ liar\.img: .*\[image-rejected\]\n$/);
+  });
+
+  it("--verbose: also each job's stage and hook timings", async () => {
+    const root = spoolWithWork("verbose");
+    const watch = await start([process.execPath, bin, "watch", root, "--settle", "100", "--verbose"], {}, /^done {4}\S+ good\.img/m);
+    assert.equal(await stop(watch), 0);
+    assert.match(watch.stderr(), /^watching /m);
+    assert.match(watch.stderr(), /^timing {2}\S+ good\.img: convert took \d+ ms$/m);
+    assert.match(watch.stderr(), /^timing {2}\S+ good\.img: fetch took \d+ ms$/m);
   });
 });
