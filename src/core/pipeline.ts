@@ -23,6 +23,7 @@ import { createJobContext } from "./job-context.ts";
 import { runJob } from "./run-job.ts";
 import type { JobEvent, JobResult, JobSpec } from "./job.ts";
 import { Limiter } from "./limit.ts";
+import { Listeners } from "./listeners.ts";
 import type { Plugin } from "./plugin.ts";
 import { QemuImg, type QemuInfo } from "./qemu-img.ts";
 import { rejectUnsafe } from "./stages/inspect.ts";
@@ -54,7 +55,7 @@ export class Pipeline {
   readonly limit: Limiter;
   readonly sources: SourceDriver[];
   readonly sinks: SinkDriver[];
-  readonly #listeners = new Set<JobListener>();
+  readonly #listeners = new Listeners<JobEvent>();
   readonly #inspector: Inspector;
   readonly #hooks: HookRunner;
   #startup: Promise<{ root: string; identity: Stats }> | undefined;
@@ -83,8 +84,7 @@ export class Pipeline {
 
   /** Subscribes to every job's events; returns the unsubscribe function. */
   on(listener: JobListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.on(listener);
   }
 
   /**
@@ -185,21 +185,11 @@ export class Pipeline {
     return root;
   }
 
-  #emit(event: JobEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's failure must not fail the job.
-      }
-    }
-  }
-
   async #run(request: JobSpec, id?: string): Promise<JobResult> {
     const spec: JobSpec = { ...request, maxSize: request.maxSize ?? this.config.maxSize };
     const hooks = this.#hooks.forJob(spec);
     await this.#started();
-    const emit = (event: JobEvent) => this.#emit(event);
+    const emit = (event: JobEvent) => this.#listeners.emit(event);
     const job = await createJobContext({ spec, workRoot: this.workRoot, qemu: this.qemu, formats: this.formats, emit, id });
     return runJob(job, { config: this.config, formats: this.formats, sources: this.sources, sinks: this.sinks, hooks, emit });
   }

@@ -1,4 +1,5 @@
-import type { SpoolEvent, SpoolListener } from "./types.ts";
+import { Listeners } from "../core/listeners.ts";
+import type { SpoolEvent } from "./types.ts";
 
 /**
  * The spool's listeners: `emit` calls each one, and one that throws does not stop the others
@@ -12,22 +13,4 @@ import type { SpoolEvent, SpoolListener } from "./types.ts";
  * off();
  * ```
  */
-export class SpoolEvents {
-  readonly #listeners = new Set<SpoolListener>();
-
-  /** Adds a listener; returns the function that removes it. */
-  on(listener: SpoolListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  emit(event: SpoolEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's failure must not stop the spool.
-      }
-    }
-  }
-}
+export class SpoolEvents extends Listeners<SpoolEvent> {}
