@@ -115,6 +115,13 @@ export function readFormUpToFile(body: ReadableStream<Uint8Array>, contentType: 
     parser.destroy();
   };
 
+  const formRead = new Promise<void>((resolve, reject) => {
+    parser.once("finish", resolve);
+    parser.once("error", (error: Error) => reject(new MultipartError(messageOf(error))));
+    source.once("error", () => reject(new MultipartError(CUT_OFF)));
+  });
+  formRead.catch(() => {});
+
   return new Promise<FormUpTo>((resolve, reject) => {
     // Once the file is handed over, what follows it no longer matters: busboy reports a body cut
     // short inside the file on the file's own stream.
@@ -136,9 +143,13 @@ export function readFormUpToFile(body: ReadableStream<Uint8Array>, contentType: 
     parser.on("file", (field, stream, filename) => {
       if (settled) return void stream.resume();
       if (nameTooLong(field)) return refuse(`a form field name is longer than ${limits.fieldNameBytes} bytes`);
+      // busboy reports a body cut short inside the file by an 'error' event on the file's stream,
+      // then ends it: a reader between two reads would miss the error and take the part as whole.
+      // The content is whole only once the whole form was read without error.
+      stream.on("error", () => {});
       file = stream;
       settled = true;
-      resolve({ fields, file: { field, filename: decodeFilename(filename), content: contentOf(stream) }, close });
+      resolve({ fields, file: { field, filename: decodeFilename(filename), content: contentOf(stream, formRead) }, close });
     });
     parser.on("error", (error: Error) => refuse(messageOf(error)));
     parser.on("finish", () => {
@@ -160,9 +171,11 @@ function messageOf(error: Error): string {
   return /unexpected end/i.test(error.message) ? "the multipart body ended early" : `malformed multipart body: ${error.message}`;
 }
 
-async function* contentOf(stream: BusboyFileStream): AsyncGenerator<Uint8Array> {
+/** The file's bytes; it ends only when the whole form was read and found well formed. */
+async function* contentOf(stream: BusboyFileStream, formRead: Promise<void>): AsyncGenerator<Uint8Array> {
   try {
     for await (const chunk of stream) yield chunk as Uint8Array;
+    await formRead;
   } catch (error) {
     throw error instanceof MultipartError ? error : new MultipartError(messageOf(error as Error));
   }

@@ -31,6 +31,29 @@ async function drain(content: AsyncIterable<Uint8Array>): Promise<number> {
 }
 
 describe("readFormUpToFile (@fastify/busboy underneath)", () => {
+  it("refuses a file cut short by the end of the body even when its reader starts late", async () => {
+    const { body } = bodyOf([field("format", "raw"), fileHead("cut.img"), new Uint8Array(1000)]);
+    const form = await readFormUpToFile(body, TYPE, LIMITS);
+    try {
+      assert.ok(form.file);
+      // By now busboy has seen the end of the body, reported it on the file's stream and ended it.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await assert.rejects(drain(form.file.content), (error: unknown) => error instanceof MultipartError && error.message === "the multipart body ended early");
+    } finally {
+      form.close();
+    }
+  });
+
+  it("ends a file's content only once the form's closing boundary was read", async () => {
+    const { body } = bodyOf([fileHead("whole.img"), new Uint8Array(10).fill(1), `\r\n--${BOUNDARY}--\r\n`]);
+    const form = await readFormUpToFile(body, TYPE, LIMITS);
+    try {
+      assert.equal(await drain(form.file?.content ?? []), 10);
+    } finally {
+      form.close();
+    }
+  });
+
   it("knows a form/data content type, with or without parameters", () => {
     assert.equal(isMultipartForm("multipart/form-data; boundary=x"), true);
     assert.equal(isMultipartForm("Multipart/Form-Data"), true);
