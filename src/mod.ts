@@ -1,6 +1,7 @@
 /**
  * diskpipe's public API: the same module on Node (built to `dist/`) and on Deno (run from
- * source). Plugins, scripts and the CLI use only what is exported here.
+ * source). Plugins and scripts use only what is exported here (plugins may use the smaller
+ * `diskpipe/plugin`); the CLI is part of diskpipe and imports its modules directly.
  *
  * @example
  * ```ts

@@ -101,7 +101,10 @@ export interface Plugin {
   name: string;
   /** "pre" plugins run before normal ones, "post" after; ties keep registration order. */
   enforce?: "pre" | "post";
-  /** Opt in per job; a plugin whose `apply` returns false is skipped for that job. */
+  /**
+   * Opt in per job: when it returns false, the plugin's hooks do not run for that job. Its
+   * formats, sources and sinks stay registered for every job.
+   */
   apply?: (spec: JobSpec) => boolean;
   hooks?: PluginHooks;
   formats?: FormatDefinition[];
