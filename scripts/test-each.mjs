@@ -3,7 +3,8 @@
 // process of its own, to find tests that pass only after others (hidden order dependence).
 // Prints the ones that fail alone and exits 1 if any does. Not part of `npm test`.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -31,7 +32,10 @@ const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** Runs one test alone; resolves with its failure output, or undefined when it passed. */
 function runAlone(file, name) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", `--test-name-pattern=^${escape(name)}$`, file], { cwd: root });
+    const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", `--test-name-pattern=^${escape(name)}$`, file], {
+      cwd: root,
+      env: { ...process.env, DISKPIPE_CORPUS_CACHE: corpusCache },
+    });
     let out = "";
     child.stdout.on("data", (chunk) => (out += chunk));
     child.stderr.on("data", (chunk) => (out += chunk));
@@ -41,6 +45,10 @@ function runAlone(file, name) {
     });
   });
 }
+
+// The inspector's image corpus is built once and copied for each test that needs it.
+const corpusCache = mkdtempSync(join(tmpdir(), "diskpipe-test-each-corpus-"));
+process.on("exit", () => rmSync(corpusCache, { recursive: true, force: true }));
 
 const files = collect(join(root, "test")).filter((file) => only.length === 0 || only.some((p) => file.includes(p))).sort();
 const work = files.flatMap((file) => testsOf(file).map((name) => ({ file, name })));
