@@ -527,12 +527,12 @@ export async function cachedCorpus(dir: string): Promise<CorpusImage[]> {
   const building = `${place}.${process.pid}`;
   mkdirSync(building, { recursive: true });
   const built = JSON.stringify(await buildCorpus(building));
+  // The manifest is in place before the folder is: a process that sees the folder finds it.
+  writeFileSync(join(building, "manifest.json"), built.replaceAll(building, place));
   try {
     renameSync(building, place);
   } catch {
     rmSync(building, { recursive: true, force: true }); // another process finished first
-    return JSON.parse(readFileSync(manifest, "utf8")) as CorpusImage[];
   }
-  writeFileSync(manifest, built.replaceAll(building, place));
   return JSON.parse(readFileSync(manifest, "utf8")) as CorpusImage[];
 }
