@@ -116,6 +116,11 @@ export interface ConvertPlan {
    * hook already wrote `output.path` itself.
    */
   engine: "qemu-img" | "copy" | "done";
+  /**
+   * A qemu-img failure worth trying again, afresh, as a format's plugin knows it: when the
+   * conversion fails with `stderr` in its error output, it runs again, `attempts` times in all.
+   */
+  retry?: { attempts: number; stderr: string };
 }
 
 /**

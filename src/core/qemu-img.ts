@@ -28,8 +28,6 @@ export interface ConvertRun {
   signal?: AbortSignal;
 }
 
-/** Attempts of a conversion whose LUKS key-derivation timing failed (see `convert`). */
-const PBKDF_TRIES = 8;
 
 /**
  * The only place in diskpipe that runs qemu-img: builds argv, runs it (under resource limits
@@ -147,15 +145,15 @@ export class QemuImg {
     return first === undefined ? limited : [first, ...rest, ...limited];
   }
 
-  /** Runs a conversion, reporting qemu-img's percentage as it goes. */
+  /**
+   * Runs a conversion, reporting qemu-img's percentage as it goes; a failure the plan names
+   * (`plan.retry`) is tried again, afresh.
+   */
   async convert(plan: ConvertPlan, run: ConvertRun = {}): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const result = await this.#convertOnce(plan, run);
-      // qemu times its LUKS key derivation with the thread's CPU clock, which on some kernels
-      // advances only at scheduler ticks: a first round shorter than a tick reads as 0 ms and
-      // qemu gives up before writing anything (about one create in four on the CI machine).
-      // Each try measures afresh and costs milliseconds.
-      if (attempt < PBKDF_TRIES && result.exitCode !== 0 && /Unable to get accurate CPU usage/.test(result.stderr)) continue;
+      const retry = plan.retry;
+      if (retry && attempt < retry.attempts && result.exitCode !== 0 && result.stderr.includes(retry.stderr)) continue;
       check(result, "convert");
       return;
     }

@@ -72,7 +72,7 @@ describe("QemuImg", () => {
     }
   });
 
-  it("tries a conversion again when qemu's LUKS key-derivation timing fails, at most eight times", async () => {
+  it("tries a conversion again on the failure the plan names, at most the attempts it allows, and never without it", async () => {
     const { dir, cleanup } = tempDir();
     try {
       const raw = makeRaw(join(dir, "a.raw"), 1024 * 1024);
@@ -85,10 +85,12 @@ describe("QemuImg", () => {
         `#!/bin/sh\nif [ "$1" = convert ]; then\n  echo x >> ${count}\n  if [ $(wc -l < ${count}) -le "$FAILS" ]; then echo "qemu-img: $(eval echo \\$$#): error while converting luks: Unable to get accurate CPU usage" >&2; exit 1; fi\nfi\nexec qemu-img "$@"\n`,
         { mode: 0o755 },
       );
-      const convert = (fails: number, out: string) => {
+      const retry = { attempts: 8, stderr: "Unable to get accurate CPU usage" };
+      const convert = (fails: number, out: string, retried: ConvertPlan["retry"] | null = retry) => {
         process.env.FAILS = String(fails);
         rmSync(count, { force: true });
-        return new QemuImg({ binary: fake }).convert(plan({ input: { path: raw, format: "raw", driver: "raw", options: {} }, output: { path: join(dir, out), format: "qcow2", driver: "qcow2", options: {} } }));
+        const converting = plan({ input: { path: raw, format: "raw", driver: "raw", options: {} }, output: { path: join(dir, out), format: "qcow2", driver: "qcow2", options: {} } });
+        return new QemuImg({ binary: fake }).convert({ ...converting, ...(retried && { retry: retried }) });
       };
       await convert(7, "retried.qcow2");
       assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 8);
@@ -99,6 +101,10 @@ describe("QemuImg", () => {
         return true;
       });
       assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 8);
+      await assert.rejects(convert(1, "unnamed.qcow2", null), /Unable to get accurate CPU usage/);
+      assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 1, "a plan without retry runs once");
+      await assert.rejects(convert(1, "other.qcow2", { attempts: 8, stderr: "something else" }), /Unable to get accurate CPU usage/);
+      assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 1, "another failure is not retried");
     } finally {
       delete process.env.FAILS;
       cleanup();

@@ -31,6 +31,14 @@ export interface LuksOptions {
   iterTime?: number;
 }
 
+/**
+ * qemu times its LUKS key derivation with the thread's CPU clock, which on some kernels
+ * advances only at scheduler ticks: a first round shorter than a tick reads as 0 ms and qemu
+ * gives up before writing anything (about one create in four on the CI machine). Each try
+ * measures afresh and costs milliseconds.
+ */
+const KEY_DERIVATION_RETRY = { attempts: 8, stderr: "Unable to get accurate CPU usage" };
+
 /** The longest key-derivation time accepted, in ms: it is CPU work on the operator's machine. */
 const MAX_ITER_TIME = 60_000;
 /** qemu's own default iter-time, in ms. */
@@ -68,7 +76,7 @@ export function luks(settings: LuksOptions = {}): Plugin {
         await requireLuksSupport(ctx);
         const file = await passphraseFile(ctx, reads ? "a LUKS source" : "LUKS output", settings.keyDirectory);
         const secrets = [...plan.secrets, { id: "luks0", file }];
-        const next: ConvertPlan = { ...plan, secrets, engine: "qemu-img" };
+        const next: ConvertPlan = { ...plan, secrets, engine: "qemu-img", retry: KEY_DERIVATION_RETRY };
         if (reads) next.input = { ...plan.input, options: { ...plan.input.options, "key-secret": "luks0" } };
         if (writes) {
           const option = <T>(name: "cipher" | "keySize" | "iterTime", type: string): T | undefined =>

@@ -43,9 +43,11 @@ describe("luks plugin", () => {
     const events: JobEvent[] = [];
     pipeline.on((e) => events.push(e));
     let argv: string[] = [];
-    pipeline.plugins.push({ name: "spy", hooks: { preConvert: { order: "post", handler: (plan) => void (argv = pipeline.qemu.convertArgs(plan)) } } });
+    let retry: unknown;
+    pipeline.plugins.push({ name: "spy", hooks: { preConvert: { order: "post", handler: (plan) => void ((argv = pipeline.qemu.convertArgs(plan)), (retry = plan.retry)) } } });
     await pipeline.run({ source: raw, destination: join(dir, "spy.luks"), to: "luks", options: { passphraseFile: pass, cipher: "aes-cbc-essiv:sha256", keySize: 128, iterTime: 100 } });
     assert.ok(argv.some((arg) => arg === `secret,id=luks0,file=${pass},format=raw`), argv.join(" "));
+    assert.deepEqual(retry, { attempts: 8, stderr: "Unable to get accurate CPU usage" }, "qemu's key-derivation timing failure is tried again");
     assert.ok(argv.includes("key-secret=luks0,cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,ivgen-hash-alg=sha256,iter-time=100"), argv.join(" "));
     assert.equal(argv.join(" ").includes(PASSPHRASE), false);
     assert.equal(JSON.stringify(events).includes(PASSPHRASE), false);
