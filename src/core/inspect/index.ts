@@ -28,12 +28,9 @@
  *   vhdx-differencing       a VHDX with a parent
  *   vhdx-log                a VHDX log that would need replaying
  *   vdi-corrupt-header      version, offsets, block size, parent/link UUIDs
- *   luks-version            LUKS version other than 1
- *   luks-corrupt-header     key slots, iteration counts, a cipher/mode/hash qemu cannot set up
- *   luks-iterations         key-derivation work above 2^24 iterations per slot or digest, 2^26 in all
  *   partition-table         GPT header/entries CRC or bounds, MBR partitions past the end
  *   unsupported-format      a format qemu-img's probe recognizes but diskpipe does not convert (qcow v1, bochs,
- *                           cloop, and parallels unless a plugin for it is loaded)
+ *                           cloop, and parallels or luks unless a plugin for it is loaded)
  *
  * Format plugins add their own detectors and problem codes (`FormatDefinition.detect`,
  * `FormatDefinition.problemCodes`).

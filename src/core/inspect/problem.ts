@@ -34,9 +34,6 @@ export const problemCodes = [
   "vhdx-differencing",
   "vhdx-log",
   "vdi-corrupt-header",
-  "luks-version",
-  "luks-corrupt-header",
-  "luks-iterations",
   "partition-table",
   "unsupported-format",
 ] as const;

@@ -1,5 +1,6 @@
 import { DiskpipeError, UsageError, defineFormat, definePlugin, type ConvertPlan, type JobContext, type Plugin } from "../../plugin-api.ts";
 import { decodeCipher } from "./cipher.ts";
+import { luksDetector, luksProblemCodes } from "./detect.ts";
 import { passphraseFile } from "./passphrase.ts";
 
 const MIN_QEMU = "2.10";
@@ -63,6 +64,8 @@ export function luks(settings: LuksOptions = {}): Plugin {
       defineFormat({
         name: "luks",
         qemuDriver: "luks",
+        detect: luksDetector.detect,
+        problemCodes: luksProblemCodes,
         // Encrypted data is fully allocated; the LUKS1 header with its 8 key slots stays under 16 MiB.
         estimateSize: (virtualSize) => virtualSize + LUKS_HEADER_BOUND,
         maxFileSize: (virtualSize) => virtualSize + LUKS_HEADER_BOUND,

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { builtinDetectors, inspectFile, problemCodes } from "../../../src/core/inspect/index.ts";
+import { luksProblemCodes } from "../../../src/plugins/luks/detect.ts";
 import { ploopProblemCodes } from "../../../src/plugins/ploop/detect.ts";
 import { cachedCorpus, qemuInfo, type CorpusImage } from "./corpus.ts";
 import { withPlugins } from "./plugin-detectors.ts";
@@ -68,7 +69,7 @@ describe("hostile images", () => {
 
   test("together they exercise every problem code of the core and the shipped plugins", () => {
     const covered = new Set([...corpus.flatMap((image) => image.codes), "too-large", "format-mismatch"]);
-    assert.deepEqual([...problemCodes, ...ploopProblemCodes].filter((code) => !covered.has(code)), []);
+    assert.deepEqual([...problemCodes, ...ploopProblemCodes, ...luksProblemCodes].filter((code) => !covered.has(code)), []);
   });
 
   test("a polyglot lists every format it matched", async () => {

@@ -5,6 +5,8 @@ import { after, before, describe, it } from "node:test";
 import { convert, createPipeline, defaultConfig, type JobEvent } from "../../../src/mod.ts";
 import { diskpipe } from "../../helpers/cli.ts";
 import { makeImage, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";
+import { expectVerdict, inspectWithPlugins } from "../../../src/plugin-testing.ts";
+import { luks } from "../../../src/plugins/index.ts";
 
 const PASSPHRASE = "correct horse battery staple";
 
@@ -36,6 +38,14 @@ describe("luks plugin", () => {
     assert.equal(decrypt.status, 0, decrypt.stderr);
     assert.deepEqual(readFileSync(back), readFileSync(raw));
     for (const output of [encrypt.stdout, encrypt.stderr, decrypt.stdout, decrypt.stderr]) assert.equal(output.includes(PASSPHRASE), false);
+  });
+
+  it("detects LUKS images with its own detector; without the plugin they are refused, never raw", async () => {
+    const image = join(dir, "detected.luks");
+    qemuImg("create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${pass}`, "-o", "key-secret=s0,iter-time=10", image, "1M");
+    await expectVerdict(luks(), image, { format: "luks", variant: "luks1", safe: true, virtualSize: 1024 * 1024, problems: [] });
+    const without = await inspectWithPlugins([], image);
+    assert.deepEqual([without.format, without.safe, without.problems.map((p) => p.code)], ["luks", false, ["unsupported-format"]]);
   });
 
   it("passes the passphrase to qemu-img only as a file-backed secret object", async () => {

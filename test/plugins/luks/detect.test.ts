@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { luksDetector } from "../../../src/core/inspect/luks.ts";
-import { memoryReader } from "./readers.ts";
+import { luksDetector } from "../../../src/plugins/luks/detect.ts";
+import { memoryReader } from "../../core/inspect/readers.ts";
 import { detectLuks, luksHeader, luksSpec, withSlots, type LuksSpec } from "./luks-header.ts";
 
 const MiB = 1024 * 1024;

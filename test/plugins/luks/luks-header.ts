@@ -1,7 +1,7 @@
 /** LUKS1 headers built in memory for the LUKS detector's tests (layout of cryptsetup's on-disk format, big-endian). */
 import type { Detection } from "../../../src/core/inspect/types.ts";
-import { luksDetector } from "../../../src/core/inspect/luks.ts";
-import { memoryReader } from "./readers.ts";
+import { luksDetector } from "../../../src/plugins/luks/detect.ts";
+import { memoryReader } from "../../core/inspect/readers.ts";
 
 /** One key slot: state (0x00ac71f3 enabled, 0x0000dead disabled), PBKDF2 iterations, key-material sector, stripes. */
 export interface LuksSlot {
