@@ -178,12 +178,13 @@ describe("send", () => {
       req.on("end", () => res.writeHead(201, { "x-size": size }).end());
     };
     await serve([echo], async (server) => {
-      let left = 8;
+      let left = 16;
       const body = new Readable({ read() {} });
-      const timer = setInterval(() => body.push(left-- > 0 ? "abcd" : null), 10);
+      // 16 chunks 20 ms apart: the upload lasts twice the idle timeout, each gap a small part of it.
+      const timer = setInterval(() => body.push(left-- > 0 ? "abcd" : null), 20);
       try {
-        const { response } = await send(server.url(), { method: "PUT", timeoutMs: 50, body });
-        assert.equal(response.headers["x-size"], "32");
+        const { response } = await send(server.url(), { method: "PUT", timeoutMs: 160, body });
+        assert.equal(response.headers["x-size"], "64");
       } finally {
         clearInterval(timer);
       }
