@@ -133,3 +133,26 @@ describe("LUKS, when no plugin detects it", () => {
     assert.deepEqual([replaced.format, replaced.safe, replaced.matches], ["luks", true, ["plugin-luks"]]);
   });
 });
+
+describe("the core's refusals of formats it does not convert", () => {
+  const heads: Record<string, Uint8Array> = {
+    bochs: latin1("Bochs Virtual HD Image"),
+    cloop: latin1("#!/bin/sh\n#V2.0 Format\nmodprobe cloop file=$0 && mount -r -t iso9660 /dev/cloop $1\n"),
+    qcow: new Uint8Array(Buffer.from("514649fb00000001", "hex")),
+    parallels: latin1("WithoutFreeSpace"),
+    luks: latin1("LUKS\xba\xbe\0\x01"),
+  };
+
+  test("each refuses as unsupported with the core alone, and steps aside for a plugin's detector of its own qemu driver only", async () => {
+    for (const [driver, head] of Object.entries(heads)) {
+      const image = () => memoryReader(1024 * 1024, [{ offset: 0, bytes: head }]);
+      const alone = await inspectImage(image());
+      assert.deepEqual([alone.format, alone.problems.map((p) => p.code)], [driver, ["unsupported-format"]], driver);
+      const declines = (name: string) => ({ name: `plugin-${name}`, driver: name, detect: async () => null });
+      const replaced = await inspectImage(image(), { detectors: [declines(driver)] });
+      assert.deepEqual([replaced.format, replaced.safe], ["raw", true], `${driver}: a plugin for the driver took over`);
+      const other = await inspectImage(image(), { detectors: [declines(driver === "qcow" ? "qcow2" : "qcow")] });
+      assert.deepEqual([other.format, other.safe], [driver, false], `${driver}: a plugin for another driver did not`);
+    }
+  });
+});
