@@ -77,7 +77,8 @@ export async function download(url: URL, file: GrowingFile, options: DownloadOpt
   const state: State = { first: url, url, hash: createHash(options.algorithm), validator: undefined, total: undefined };
   const pace = rateLimiterFor(options.bytesPerSecond);
   const deadline = new AbortController();
-  const timer = options.deadlineMs === undefined ? undefined : setTimeout(() => deadline.abort(late(url, options.deadlineMs!)), options.deadlineMs);
+  const { deadlineMs } = options;
+  const timer = deadlineMs === undefined ? undefined : setTimeout(() => deadline.abort(late(url, deadlineMs)), deadlineMs);
   const run: DownloadOptions = { ...options, signal: AbortSignal.any([options.signal, deadline.signal]) };
   let failures = 0;
   try {
