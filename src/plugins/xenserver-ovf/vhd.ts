@@ -187,7 +187,9 @@ async function validate(handle: FileHandle, label: string): Promise<{ info: VhdI
   if (!Buffer.from(copy).equals(trailer)) {
     throw new ChainRejection("vhd-corrupt-header", `${label}: the footer copy at offset 0 differs from the footer at the end`);
   }
-  const headerOffset = footer.dataOffset!;
+  const headerOffset = footer.dataOffset;
+  // parseFooter sets the offset for every disk that is not fixed.
+  if (headerOffset === undefined) throw new ChainRejection("vhd-corrupt-header", `${label}: a ${footer.diskType} disk without a dynamic header offset`);
   if (headerOffset + DYNAMIC_HEADER_SIZE > dataEnd) throw new ChainRejection("truncated", `${label}: dynamic header lies past the end of the file`);
   const headerBytes = new Uint8Array(DYNAMIC_HEADER_SIZE);
   await readExactly(handle, headerOffset, headerBytes, label);
