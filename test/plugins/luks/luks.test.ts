@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { convert, createPipeline, defaultConfig, type JobEvent } from "../../../src/mod.ts";
 import { diskpipe } from "../../helpers/cli.ts";
-import { makeImage, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";
+import { makeImage, makeLuks, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";
 import { expectVerdict, inspectWithPlugins } from "../../../src/plugin-testing.ts";
 import { luks } from "../../../src/plugins/index.ts";
 
@@ -15,11 +15,14 @@ describe("luks plugin", () => {
   let raw = "";
   let qcow2 = "";
   let pass = "";
+  /** A LUKS image of its own for the tests that only read one (each test can run alone). */
+  let sealed = "";
   before(() => {
     raw = makeRaw(join(dir, "disk.raw"), 4 * 1024 * 1024);
     qcow2 = makeImage(raw, "qcow2", join(dir, "disk.qcow2"));
     pass = join(dir, "pass");
     writeFileSync(pass, PASSPHRASE, { mode: 0o600 });
+    sealed = makeLuks(join(dir, "sealed.luks"), pass, "1M", 10);
   });
   after(cleanup);
 
@@ -41,8 +44,7 @@ describe("luks plugin", () => {
   });
 
   it("detects LUKS images with its own detector; without the plugin they are refused, never raw", async () => {
-    const image = join(dir, "detected.luks");
-    qemuImg("create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${pass}`, "-o", "key-secret=s0,iter-time=10", image, "1M");
+    const image = sealed;
     await expectVerdict(luks(), image, { format: "luks", variant: "luks1", safe: true, virtualSize: 1024 * 1024, problems: [] });
     const without = await inspectWithPlugins([], image);
     assert.deepEqual([without.format, without.safe, without.problems.map((p) => p.code)], ["luks", false, ["unsupported-format"]]);
@@ -86,7 +88,7 @@ describe("luks plugin", () => {
   });
 
   it("never treats a LUKS image as raw: without a passphrase it stops with a usage error", () => {
-    const luks = join(dir, "disk.luks");
+    const luks = sealed;
     const inspect = diskpipe(["inspect", luks, "--json"]);
     assert.equal(JSON.parse(inspect.stdout).format, "luks");
     const run = diskpipe(["convert", luks, join(dir, "nopass.raw"), "--to", "raw"]);
@@ -101,7 +103,7 @@ describe("luks plugin", () => {
     const wrong = join(dir, "wrong");
     writeFileSync(wrong, "not it", { mode: 0o600 });
     const out = join(dir, "wrong.raw");
-    const run = diskpipe(["convert", join(dir, "disk.luks"), out, "--from", "luks", "--to", "raw", "--passphrase-file", wrong]);
+    const run = diskpipe(["convert", sealed, out, "--from", "luks", "--to", "raw", "--passphrase-file", wrong]);
     assert.equal(run.status, 1);
     assert.match(run.stderr, /Invalid password|qemu-img/i);
     assert.equal(existsSync(out), false);

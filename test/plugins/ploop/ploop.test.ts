@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openSync, writeSync, closeSync, copyFileSync, existsSync } from "node:fs";
+import { openSync, writeSync, closeSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { registerFormats, createInspector } from "../../../src/core/inspector.ts";
@@ -52,9 +52,8 @@ describe("ploop plugin", () => {
   });
 
   it("applies the inspector's ploop checks: a corrupt header is rejected before qemu-img sees it", () => {
-    const good = join(dir, "disk.ploop");
     const bad = join(dir, "bad.ploop");
-    copyFileSync(good, bad);
+    qemuImg("convert", "-f", "raw", "-O", "parallels", raw, bad);
     const fd = openSync(bad, "r+");
     const huge = Buffer.alloc(4);
     huge.writeUInt32LE(0xffffffff);
