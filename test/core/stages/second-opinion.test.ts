@@ -90,7 +90,7 @@ describe("inspectJob: the second opinion on its own", () => {
   it("holds the image to its own claim (an unpacked container's, a store's) when the request makes none", async () => {
     const job = await jobFor(images.qcow2);
     const error = await failure(inspectJob(job, { path: images.qcow2, claimed: "vmdk", temporary: false }, formats));
-    assert.equal(error.code, "image-rejected");
+    assert.deepEqual([error.code, error.exitCode], ["format-mismatch", 3]);
     assert.deepEqual(error.problems?.map((p) => p.code), ["format-mismatch"]);
     assert.equal((await inspectJob(job, { path: images.qcow2, claimed: "qcow2", temporary: false }, formats)).format, "qcow2");
   });
