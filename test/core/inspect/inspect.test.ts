@@ -6,7 +6,9 @@ import { after, before, describe, test } from "node:test";
 import { builtinDetectors, inspectFile, problemCodes } from "../../../src/core/inspect/index.ts";
 import { luksProblemCodes } from "../../../src/plugins/luks/detect.ts";
 import { ploopProblemCodes } from "../../../src/plugins/ploop/detect.ts";
-import { cachedCorpus, qemuInfo, type CorpusImage } from "./corpus.ts";
+import type { CorpusImage } from "./corpus.ts";
+import { cachedCorpus } from "./corpus-cache.ts";
+import { qemuInfo } from "./corpus-tools.ts";
 import { withPlugins } from "./plugin-detectors.ts";
 
 let dir: string;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { inspectImage } from "../../../src/core/inspect/index.ts";
 import { openFileReader } from "../../../src/core/io/reader.ts";
-import { makeGpt, makeSparse, qemuImg } from "./corpus.ts";
+import { makeGpt, makeSparse, qemuImg } from "./corpus-tools.ts";
 import { countingReader } from "./readers.ts";
 import { withPlugins } from "./plugin-detectors.ts";
 

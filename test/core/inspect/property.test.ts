@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { inspectFile, inspectImage } from "../../../src/core/inspect/index.ts";
 import type { InspectResult } from "../../../src/core/inspect/types.ts";
 import { MAX_READ, openFileReader } from "../../../src/core/io/reader.ts";
-import { editVmdkDescriptor, makeGpt, makeIso, makeMbr, makeSparse, patch, qemuImg } from "./corpus.ts";
+import { editVmdkDescriptor, makeGpt, makeIso, makeMbr, makeSparse, patch, qemuImg } from "./corpus-tools.ts";
 import { bochsImage, cloopImage, flatDescriptor } from "./probe-cases.ts";
 import { editFile, probeEdit } from "./probe-fuzz.ts";
 import { calledRaw, parityFailure, qemuProbe } from "./qemu-probe.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { inspectImage } from "../../../src/core/inspect/index.ts";
 import { openFileReader, type ImageReader } from "../../../src/core/io/reader.ts";
-import { makeIso, patch, peek, qemuImg } from "./corpus.ts";
+import { makeIso, patch, peek, qemuImg } from "./corpus-tools.ts";
 import { stalledDownload } from "./readers.ts";
 
 const HEAD = 256 * 1024;
