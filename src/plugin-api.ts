@@ -13,7 +13,7 @@
  * ```
  */
 export { definePlugin, defineFormat } from "./core/plugin.ts";
-export type { FormatDefinition, Hook, HookName, Plugin, PluginHooks, PluginOption, UnpackedImage } from "./core/plugin.ts";
+export type { ConvertOption, FormatDefinition, Hook, HookName, Plugin, PluginHooks, PluginOption, UnpackedImage } from "./core/plugin.ts";
 export { defineConfig, type UserConfig } from "./core/config.ts";
 export { DiskpipeError, ImageRejectedError, UsageError, isDiskpipeError, toDiskpipeError, type ErrorCode, type Problem } from "./core/errors.ts";
 export type { JobContext, JobOutput, LocalImage } from "./core/context.ts";

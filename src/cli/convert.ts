@@ -1,8 +1,10 @@
+import { Option } from "commander";
 import { mkdir } from "node:fs/promises";
 import { constants } from "node:os";
 import { basename } from "node:path";
 import { DiskpipeError, UsageError } from "../core/errors.ts";
 import type { JobResult, JobSpec } from "../core/job.ts";
+import type { ConvertOption } from "../core/plugin.ts";
 import { escapeControl, safeText } from "../core/redact.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { batchSpecs } from "../scripting.ts";
@@ -23,37 +25,33 @@ export interface ConvertFlags extends GlobalOptions {
   outDir?: string;
   maxSize?: string;
   checksum?: string;
-  passphraseFile?: string;
-  cipher?: string;
-  keySize?: string;
-  iterTime?: string;
   subformat?: string;
   force?: boolean;
   quiet?: boolean;
   verbose?: boolean;
 }
 
-function pluginOptions(flags: ConvertFlags): Record<string, unknown> {
-  const options: Record<string, unknown> = {
-    passphraseFile: flags.passphraseFile,
-    cipher: flags.cipher,
-    keySize: flags.keySize === undefined ? undefined : Number(flags.keySize),
-    iterTime: flags.iterTime === undefined ? undefined : Number(flags.iterTime),
-    subformat: flags.subformat,
-  };
+/** `spec.options`: `--subformat` and the values of the flags the plugins added. */
+function jobOptions(flags: ConvertFlags, added: readonly ConvertOption[]): Record<string, unknown> {
+  const values = flags as unknown as Record<string, unknown>;
+  const options: Record<string, unknown> = { subformat: flags.subformat };
+  for (const option of added) {
+    const value = values[new Option(option.flags).attributeName()];
+    options[option.key] = value === undefined || option.type !== "number" ? value : Number(value);
+  }
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
 }
 
 /**
- * `diskpipe convert`: one SRC DEST pair, or many SRC into --out-dir with bounded concurrency.
- * Returns the exit code.
+ * `diskpipe convert`: one SRC DEST pair, or many SRC into --out-dir with bounded concurrency;
+ * `added` are the flags the configured plugins add. Returns the exit code.
  *
  * @example
  * ```ts
  * await runConvert(["in.vmdk", "out.qcow2"], { to: "qcow2" });
  * ```
  */
-export async function runConvert(sources: string[], flags: ConvertFlags): Promise<number> {
+export async function runConvert(sources: string[], flags: ConvertFlags, added: readonly ConvertOption[] = []): Promise<number> {
   const json = Boolean(flags.json);
   setVerbosity(verbosityOf(flags));
   const pipeline = await openPipeline(flags);
@@ -65,7 +63,7 @@ export async function runConvert(sources: string[], flags: ConvertFlags): Promis
     ...(flags.maxSize && { maxSize: parseSize(flags.maxSize) }),
     ...(flags.checksum && { checksum: flags.checksum }),
     ...(flags.force && { overwrite: true }),
-    options: pluginOptions(flags),
+    options: jobOptions(flags, added),
     signal: abort.signal,
   };
   let specs: JobSpec[];

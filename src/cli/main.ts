@@ -1,4 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { DiskpipeError } from "../core/errors.ts";
+import type { ConvertOption } from "../core/plugin.ts";
 
 const EXIT_HELP = `
 Exit codes: 0 success, 1 failure, 2 usage error, 3 image rejected (unsafe, or not what was claimed).`;
@@ -21,7 +23,7 @@ function integer(value: string): number {
  * await buildProgram().parseAsync(["node", "diskpipe", "inspect", "disk.qcow2"]);
  * ```
  */
-export function buildProgram(): Command {
+export function buildProgram(pluginOptions: readonly ConvertOption[] = []): Command {
   const program = new Command("diskpipe")
     .description("Fetch, inspect, verify, convert and upload untrusted virtual-machine disk images.")
     .version("0.1.0")
@@ -42,10 +44,6 @@ export function buildProgram(): Command {
     .option("-j, --jobs <n>", "jobs at once with --out-dir (default: the configuration's jobs, 4)", integer)
     .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")
     .option("--checksum <algo:hex>", "sha256:HEX or sha512:HEX the source must match")
-    .option("--passphrase-file <file>", "LUKS passphrase file (for --to luks or --from luks)")
-    .option("--cipher <spec>", "LUKS cipher in dm-crypt form (default aes-xts-plain64)")
-    .option("--key-size <bits>", "LUKS key size in bits (default 256)")
-    .option("--iter-time <ms>", "LUKS key derivation time in milliseconds (default 2000)")
     .option("--subformat <name>", "target subformat (vmdk: streamOptimized…, vhd: fixed|dynamic, vhdx: fixed|dynamic)")
     .option("--force", "replace an existing destination file")
     .option("--json", "print one JSON result per image on stdout")
@@ -62,8 +60,11 @@ Examples:
     )
     .action(async (sources: string[], options, command: Command) => {
       const { runConvert } = await import("./convert.ts");
-      process.exitCode = await runConvert(sources, { ...command.optsWithGlobals(), ...options });
+      process.exitCode = await runConvert(sources, { ...command.optsWithGlobals(), ...options }, pluginOptions);
     });
+
+  const convert = program.commands.find((command) => command.name() === "convert");
+  for (const option of pluginOptions) addPluginOption(convert, option);
 
   program
     .command("inspect")
@@ -139,6 +140,14 @@ until renamed. SIGINT/SIGTERM stop cleanly: running jobs are aborted and run aga
   return program;
 }
 
+function addPluginOption(convert: Command | undefined, option: ConvertOption): void {
+  try {
+    convert?.option(option.flags, option.description);
+  } catch (error) {
+    throw new DiskpipeError("config-invalid", `a plugin's convert flag "${option.flags}" cannot be added: ${(error as Error).message}`);
+  }
+}
+
 /**
  * Runs the CLI with `argv` and returns the exit code.
  *
@@ -148,8 +157,8 @@ until renamed. SIGINT/SIGTERM stop cleanly: running jobs are aborted and run aga
  * ```
  */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = buildProgram(argv.includes("convert") ? await convertOptionsOf(argv) : []);
     await program.parseAsync(argv);
     return Number(process.exitCode ?? 0);
   } catch (error) {
@@ -162,3 +171,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * The flags the configured plugins add to `convert`: the configuration (`-c/--config FILE`
+ * anywhere in argv, else the usual places) is loaded before the command line is parsed.
+ */
+async function convertOptionsOf(argv: string[]): Promise<ConvertOption[]> {
+  const at = argv.findIndex((arg) => arg === "-c" || arg === "--config" || arg.startsWith("--config="));
+  const explicit = at < 0 ? undefined : (argv[at]?.startsWith("--config=") ? argv[at]?.slice("--config=".length) : argv[at + 1]);
+  const { configuredPlugins } = await import("./pipeline.ts");
+  return (await configuredPlugins(explicit)).flatMap((plugin) => plugin.convertOptions ?? []);
+}

@@ -1,6 +1,7 @@
 import { createInspector, registerFormats, type Inspector } from "../core/inspector.ts";
 import type { Pipeline } from "../core/pipeline.ts";
-import { flattenPlugins } from "../core/plugin.ts";
+import type { UserConfig } from "../core/config.ts";
+import { flattenPlugins, type Plugin } from "../core/plugin.ts";
 import { workRootFor } from "../core/io/temp.ts";
 import { defaultConfig } from "../default-config.ts";
 import { findConfigFile, loadConfigFile } from "./load-config.ts";
@@ -25,8 +26,35 @@ export async function openPipeline(options: GlobalOptions): Promise<Pipeline> {
   return pipelineFrom(findConfigFile(options.config), options);
 }
 
+/** Each configuration file is loaded once per run (`convert` reads its flags, then its pipeline). */
+const loaded = new Map<string, Promise<UserConfig>>();
+
+function configOf(file: string | undefined): Promise<UserConfig> {
+  const key = file ?? "";
+  let config = loaded.get(key);
+  if (!config) {
+    config = file ? loadConfigFile(file) : defaultConfig();
+    loaded.set(key, config);
+  }
+  return config;
+}
+
+/**
+ * The plugins of the configuration a command would run with (`--config FILE`, or
+ * `plugins.config.ts` in the working directory, or diskpipe's own).
+ *
+ * @example
+ * ```ts
+ * const flags = (await configuredPlugins(undefined)).flatMap((p) => p.convertOptions ?? []);
+ * ```
+ */
+export async function configuredPlugins(explicit: string | undefined): Promise<Plugin[]> {
+  const { resolveConfig } = await import("../core/config.ts");
+  return resolveConfig(await configOf(findConfigFile(explicit))).plugins;
+}
+
 async function pipelineFrom(file: string | undefined, options: GlobalOptions): Promise<Pipeline> {
-  const config = file ? await loadConfigFile(file) : await defaultConfig();
+  const config = await configOf(file);
   const { createPipeline } = await import("../core/pipeline.ts");
   return createPipeline({ ...config, ...(options.jobs && { jobs: options.jobs }) });
 }
@@ -45,6 +73,6 @@ async function pipelineFrom(file: string | undefined, options: GlobalOptions): P
 export async function openInspector(options: GlobalOptions): Promise<Inspector> {
   const file = findConfigFile(options.config);
   if (file) return pipelineFrom(file, options);
-  const { formats } = registerFormats(flattenPlugins((await defaultConfig()).plugins ?? []));
+  const { formats } = registerFormats(flattenPlugins((await configOf(undefined)).plugins ?? []));
   return createInspector(formats, workRootFor(undefined));
 }

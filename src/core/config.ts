@@ -44,6 +44,16 @@ export const configSchema = lazy(() => {
       .strict()
       .optional(),
     formats: z.array(formatSchema).optional(),
+    convertOptions: z
+      .array(
+        z.object({
+          flags: z.string().regex(/^(-[a-zA-Z], )?--[a-z][a-z0-9-]*( <[^<>]+>)?$/, 'a flag is "--name", "--name <value>" or "-n, --name <value>"'),
+          description: z.string(),
+          key: z.string().min(1),
+          type: z.enum(["string", "number"]).optional(),
+        }).strict(),
+      )
+      .optional(),
   });
   const flatten = (value: unknown) => (Array.isArray(value) ? flattenPlugins(value as PluginOption[]) : value);
   return z

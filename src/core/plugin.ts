@@ -112,6 +112,27 @@ export interface Plugin {
   sources?: SourceDriver[];
   /** Where images can go; tried before the built-in ones. */
   sinks?: SinkDriver[];
+  /** Flags the plugin adds to `diskpipe convert` (shown by `convert --help` when it is loaded). */
+  convertOptions?: ConvertOption[];
+}
+
+/**
+ * A flag a plugin adds to `diskpipe convert`; its value reaches every job as
+ * `spec.options[key]`, where the plugin's hooks read it (as a script passes `options`).
+ *
+ * @example
+ * ```ts
+ * const option: ConvertOption = { flags: "--iter-time <ms>", description: "key derivation time", key: "iterTime", type: "number" };
+ * ```
+ */
+export interface ConvertOption {
+  /** The flag in commander's syntax: `--passphrase-file <file>`. */
+  flags: string;
+  description: string;
+  /** Where the value goes in `spec.options`. */
+  key: string;
+  /** "number": the value is given to the job as a number. Default "string". */
+  type?: "string" | "number";
 }
 
 /** What a plugin list may hold: plugins, presets (nested arrays) and falsy entries that are ignored. */

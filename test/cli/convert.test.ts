@@ -107,6 +107,51 @@ describe("diskpipe convert", () => {
     assert.equal(inspected.status, 0, inspected.stderr);
   });
 
+  it("adds the flags a configured plugin declares to convert, and hands their values to the job", () => {
+    const config = join(dir, "answer.config.ts");
+    writeFileSync(
+      config,
+      [
+        'import { defineConfig } from "diskpipe";',
+        'import { definePlugin, DiskpipeError } from "diskpipe/plugin";',
+        "const answer = definePlugin({",
+        '  name: "answer",',
+        '  convertOptions: [{ flags: "--answer <n>", description: "the answer the plugin checks", key: "answer", type: "number" }, { flags: "--label <text>", description: "a label", key: "label" }],',
+        "  hooks: { verify(ctx) { throw new DiskpipeError(\"image-rejected\", `answer ${typeof ctx.spec.options?.answer} ${ctx.spec.options?.answer}, label ${ctx.spec.options?.label}`); } },",
+        "});",
+        "export default defineConfig({ plugins: [answer] });",
+      ].join("\n"),
+    );
+    const help = diskpipe(["convert", "--help", "--config", config]);
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /--answer <n>\s+the answer the plugin checks/);
+    assert.doesNotMatch(help.stdout, /--passphrase-file/, "LUKS is not in this configuration, so neither are its flags");
+    assert.match(diskpipe(["convert", "--help"]).stdout, /--passphrase-file <file>/, "the shipped configuration has LUKS");
+    const run = diskpipe(["--config", config, "convert", vmdk, join(dir, "answer.qcow2"), "--to", "qcow2", "--answer", "42", "--label", "x y"]);
+    assert.equal(run.status, 3, run.stderr);
+    assert.match(run.stderr, /answer number 42, label x y/);
+    const stranger = diskpipe(["convert", vmdk, join(dir, "answer.qcow2"), "--to", "qcow2", "--config", config, "--passphrase-file", config]);
+    assert.equal(stranger.status, 2, stranger.stderr);
+    assert.match(stranger.stderr, /unknown option '--passphrase-file'/);
+    assert.equal(existsSync(join(dir, "answer.qcow2")), false);
+  });
+
+  it("refuses a plugin flag that clashes with one of convert's own, as a configuration error", () => {
+    const config = join(dir, "clash.config.ts");
+    writeFileSync(
+      config,
+      [
+        'import { defineConfig } from "diskpipe";',
+        'import { definePlugin } from "diskpipe/plugin";',
+        'export default defineConfig({ plugins: [definePlugin({ name: "clash", convertOptions: [{ flags: "--to <fmt>", description: "mine", key: "to" }] })] });',
+      ].join("\n"),
+    );
+    const run = diskpipe(["convert", vmdk, join(dir, "clash.qcow2"), "--to", "qcow2", "--config", config]);
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /a plugin's convert flag "--to <fmt>" cannot be added: .* \[config-invalid\]/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace");
+  });
+
   it("has --help for every command", () => {
     for (const args of [["--help"], ["convert", "--help"], ["inspect", "--help"], ["info", "--help"]]) {
       const run = diskpipe(args);

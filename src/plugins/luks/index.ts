@@ -60,6 +60,12 @@ const QEMU_ITER_TIME = 2000;
 export function luks(settings: LuksOptions = {}): Plugin {
   return definePlugin({
     name: "luks",
+    convertOptions: [
+      { flags: "--passphrase-file <file>", description: "LUKS passphrase file (for --to luks or --from luks)", key: "passphraseFile" },
+      { flags: "--cipher <spec>", description: "LUKS cipher in dm-crypt form (default aes-xts-plain64)", key: "cipher" },
+      { flags: "--key-size <bits>", description: "LUKS key size in bits (default 256)", key: "keySize", type: "number" },
+      { flags: "--iter-time <ms>", description: "LUKS key derivation time in milliseconds (default 2000)", key: "iterTime", type: "number" },
+    ],
     formats: [
       defineFormat({
         name: "luks",
