@@ -10,7 +10,9 @@
  * ```
  * @module
  */
-export { createPipeline, Pipeline, type BatchItem, type JobListener } from "./core/pipeline.ts";
+export { Pipeline, type BatchItem, type JobListener } from "./core/pipeline.ts";
+export { createPipeline } from "./create-pipeline.ts";
+export { inspectStream, inspectUrl, withStandardFormats } from "./standard-formats.ts";
 export { definePlugin, defineFormat } from "./core/plugin.ts";
 export type { ConvertOption, FormatDefinition, Hook, HookName, Plugin, PluginHooks, PluginOption, UnpackedImage } from "./core/plugin.ts";
 export { defineConfig, resolveConfig, type ResolvedConfig, type UserConfig } from "./core/config.ts";
@@ -21,7 +23,7 @@ export type { Detection, DetectContext, Detector, InspectOptions, InspectResult 
 export type { ImageReader } from "./core/io/reader.ts";
 export * from "./plugin-kit.ts";
 export { openFileReader } from "./core/io/reader.ts";
-export { inspectStream, inspectUrl, type ImageStream } from "./core/io/inspect-stream.ts";
+export type { ImageStream } from "./core/io/inspect-stream.ts";
 export type { FetchedImage, Sink, SinkDriver, SinkTarget, SourceDriver, StreamInspector } from "./core/io/types.ts";
 export { defineImageService, type ImageInfo, type ImageService, type ImageServiceOptions, type ImageUploadMeta } from "./core/io/image-service.ts";
 export { dirStore, type DirStoreRecord } from "./core/io/dir-store.ts";
