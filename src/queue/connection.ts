@@ -76,8 +76,8 @@ export async function connectRedis(url: string, options: { timeoutMs?: number; n
     return redis;
   } catch (error) {
     redis.disconnect();
-    const why = lastError ?? (error as Error).message;
-    throw new DiskpipeError("queue-unavailable", `the queue at ${queueLabel(url)} did not answer within ${(timeoutMs / 1000).toFixed(1)} s (${why})`, { cause: error });
+    const why = lastError ?? ((error as Error).message === "timeout" ? `no answer within ${(timeoutMs / 1000).toFixed(1)} s` : (error as Error).message);
+    throw new DiskpipeError("queue-unavailable", `the queue at ${queueLabel(url)} is unavailable: ${why}`, { cause: error });
   } finally {
     clearTimeout(timer);
   }
