@@ -41,7 +41,10 @@ function runAlone(file, name) {
     child.stderr.on("data", (chunk) => (out += chunk));
     child.on("close", (code) => {
       const passed = Number(/^# pass (\d+)/m.exec(out)?.[1] ?? 0);
-      resolve(code === 0 && passed > 0 ? undefined : `exit ${code}, ${passed} passed\n${out.split("\n").filter((l) => /not ok|Error|error:/i.test(l)).slice(0, 8).join("\n")}`);
+      // From the first failure on, without stack frames: a property test's counterexample and seed are there.
+      const lines = out.split("\n").filter((l) => !/^\s+at /.test(l));
+      const from = Math.max(0, lines.findIndex((l) => /^\s*not ok/.test(l)));
+      resolve(code === 0 && passed > 0 ? undefined : `exit ${code}, ${passed} passed\n${lines.slice(from, from + 40).join("\n")}`);
     });
   });
 }

@@ -17,6 +17,9 @@ const LIMITS = ["--cpu=8", "--as=1073741824"];
 /** Formats the inspector reports that qemu reads with its raw driver. */
 const READ_AS_RAW = new Set(["raw", "iso"]);
 
+/** How often a probe cut short by its wall-clock timeout (a busy machine, not qemu's answer) is run again. */
+const ATTEMPTS = 3;
+
 /** What qemu's probe made of an image: the format it opened it as, or why it could not open it. */
 export type QemuProbe = { format: string } | { error: string };
 
@@ -35,16 +38,24 @@ export async function qemuProbe(path: string): Promise<QemuProbe> {
     const copy = join(dir, "image");
     copyFileSync(path, copy, constants.COPYFILE_EXCL);
     chmodSync(copy, 0o600);
+    return await probeCopy(copy);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function probeCopy(copy: string): Promise<QemuProbe> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      const { stdout } = await run("prlimit", [...LIMITS, "--", "qemu-img", "info", "--output=json", copy], { maxBuffer: 4 * 1024 * 1024, timeout: 30_000 });
+      const { stdout } = await run("prlimit", [...LIMITS, "--", "qemu-img", "info", "--output=json", copy], { maxBuffer: 4 * 1024 * 1024, timeout: 30_000 * attempt });
       const info = JSON.parse(stdout) as { format?: unknown };
       return typeof info.format === "string" ? { format: info.format } : { error: "qemu-img info named no format" };
     } catch (error) {
-      const stderr = (error as { stderr?: unknown }).stderr;
+      const { stderr, killed } = error as { stderr?: unknown; killed?: boolean };
+      if (killed === true && attempt < ATTEMPTS) continue;
+      if (killed === true) throw new Error(`qemu-img info ran out of time ${ATTEMPTS} times: the machine is too busy to compare with qemu's probe`);
       return { error: (typeof stderr === "string" && stderr.trim()) || String(error) };
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
