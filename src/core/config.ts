@@ -127,6 +127,7 @@ export type ResolvedConfig = Omit<z.output<ConfigSchema>, "plugins"> & { plugins
  * @example
  * ```ts
  * // plugins.config.ts
+ * import { luks } from "diskpipe/plugins";
  * export default defineConfig({ plugins: [luks()], maxSize: "2T", jobs: 2 });
  * ```
  */

@@ -53,6 +53,7 @@ export type ProblemCode = (typeof problemCodes)[number];
  *
  * @example
  * ```ts
+ * const problems: Problem[] = [];
  * problems.push(problem("qcow2-backing-file", "qcow2 names a backing file"));
  * ```
  */

@@ -28,6 +28,7 @@ export interface Detection {
  *
  * @example
  * ```ts
+ * import { vhdDetector } from "./vhd.ts";
  * await vhdDetector.detect(reader, { inChainContainer: true });
  * ```
  */
