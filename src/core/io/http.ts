@@ -20,7 +20,7 @@ export function isHttpUrl(location: string): boolean {
  *
  * @example
  * ```ts
- * declare const request: ClientRequest;
+ * declare const request: import("node:http").ClientRequest;
  * request.destroy(new HttpTimeoutError(30_000)); // "no data for 30000 ms"
  * ```
  */
@@ -61,7 +61,7 @@ export class HttpStatusError extends Error {
  *
  * @example
  * ```ts
- * declare const req: ClientRequest, response: IncomingMessage;
+ * declare const req: import("node:http").ClientRequest, response: IncomingMessage;
  * const idle = new Watchdog(30_000, () => req.destroy(new HttpTimeoutError(30_000)));
  * response.on("data", () => idle.kick());
  * ```
@@ -101,7 +101,8 @@ export class Watchdog {
  *
  * @example
  * ```ts
- * const body = new Uint8Array(512);
+ * import { Readable } from "node:stream";
+ * const body = Readable.from([new Uint8Array(512)]);
  * const options: SendOptions = { method: "PUT", headers: { "content-length": "512" }, timeoutMs: 5000, body };
  * ```
  */

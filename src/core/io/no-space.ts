@@ -12,6 +12,7 @@ import { freeSpace } from "./space.ts";
  * @example
  * ```ts
  * import { runConvert } from "../stages/convert.ts";
+ * import type { RunningJob } from "../job-context.ts";
  * declare const job: RunningJob, target: { path: string }, needed: number;
  * await runConvert(job, plan, needed).catch(async (e: unknown) => { throw await explainNoSpace(e, target.path, needed, "the output (out.raw)"); });
  * ```

@@ -22,7 +22,7 @@ function trusted(uid: number): boolean {
  *
  * @example
  * ```ts
- * declare const handle: FileHandle;
+ * declare const handle: import("node:fs/promises").FileHandle;
  * const why = await otherWriters("/srv/images/disk.qcow2", await handle.stat());
  * if (why) console.log(`snapshotting: ${why}`);
  * ```

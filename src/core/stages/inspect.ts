@@ -14,6 +14,7 @@ const SAFE_VMDK_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
  *
  * @example
  * ```ts
+ * declare const path: string, job: RunningJob, registry: FormatRegistry;
  * const result = await inspectFile(path, inspectOptionsFor(job, registry));
  * ```
  */
@@ -34,6 +35,7 @@ export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry, cla
  *
  * @example
  * ```ts
+ * declare const job: RunningJob, image: LocalImage, registry: FormatRegistry;
  * const inspection = await inspectJob(job, image, registry);
  * ```
  */
