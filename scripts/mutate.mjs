@@ -20,10 +20,21 @@ const reports = join(root, "reports", "mutation");
  */
 export const GROUPS = {
   inspect: {
-    mutate: ["src/core/inspect/**/*.ts", "!src/core/inspect/types.ts", "src/plugins/ploop/detect.ts", "src/plugins/luks/detect.ts"],
+    mutate: [
+      "src/core/inspect/**/*.ts",
+      "!src/core/inspect/types.ts",
+      "src/plugins/{qcow2,vmdk,vhd,vhdx,vdi,iso,ploop,luks}/detect.ts",
+      "src/plugins/vmdk/descriptor.ts",
+      "src/plugins/raw/partition.ts",
+    ],
     // Every test file of the inspector but the two that run qemu-img on hundreds of images,
     // and the unit tests of the detectors that live in format plugins.
-    tests: ["test/core/inspect/!(qemu-parity|property).test.ts", "test/plugins/ploop/detect.test.ts", "test/plugins/luks/detect*.test.ts"],
+    tests: [
+      "test/core/inspect/!(qemu-parity|property).test.ts",
+      "test/plugins/{qcow2,vmdk,vhd,vhdx,vdi,iso,raw}/*.test.ts",
+      "test/plugins/ploop/detect.test.ts",
+      "test/plugins/luks/detect*.test.ts",
+    ],
   },
   stages: {
     mutate: ["src/core/stages/inspect.ts"],

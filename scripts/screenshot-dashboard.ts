@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { createPipeline } from "../src/core/pipeline.ts";
+import { createPipeline } from "../src/create-pipeline.ts";
 import { definePlugin } from "../src/core/plugin.ts";
 import { createDashboard } from "../src/dashboard/app.ts";
 import { serve } from "../src/dashboard/serve.ts";

@@ -39,7 +39,8 @@ if (forTests && !has("vhdiinfo")) needed.push("libvhdi-utils");
 if (forTests && !has("chromium")) needed.push("chromium");
 if (forTests && !has("strace")) needed.push("strace");
 if (forTests && !has("mkfs.btrfs")) needed.push("btrfs-progs");
-if (needed.length) aptInstall(needed, "diskpipe converts with qemu-img; the tests also cross-check with vhdiinfo, drive Chromium, watch qemu-img's file opens with strace and snapshot a source on a btrfs loop file system (a reflink)");
+if (forTests && !has("redis-server")) needed.push("redis-server");
+if (needed.length) aptInstall(needed, "diskpipe converts with qemu-img; the tests also cross-check with vhdiinfo, drive Chromium, watch qemu-img's file opens with strace, snapshot a source on a btrfs loop file system (a reflink) and run the shared queue on a redis-server they start");
 
 const lock = join(root, "package-lock.json");
 const installed = join(root, "node_modules", ".package-lock.json");

@@ -10,7 +10,9 @@
  * ```
  * @module
  */
-export { createPipeline, Pipeline, type BatchItem, type JobListener } from "./core/pipeline.ts";
+export { Pipeline, type BatchItem, type JobListener } from "./core/pipeline.ts";
+export { createPipeline } from "./create-pipeline.ts";
+export { inspectStream, inspectUrl, withStandardFormats } from "./standard-formats.ts";
 export { definePlugin, defineFormat } from "./core/plugin.ts";
 export type { ConvertOption, FormatDefinition, Hook, HookName, Plugin, PluginHooks, PluginOption, UnpackedImage } from "./core/plugin.ts";
 export { defineConfig, resolveConfig, type ResolvedConfig, type UserConfig } from "./core/config.ts";
@@ -21,7 +23,7 @@ export type { Detection, DetectContext, Detector, InspectOptions, InspectResult 
 export type { ImageReader } from "./core/io/reader.ts";
 export * from "./plugin-kit.ts";
 export { openFileReader } from "./core/io/reader.ts";
-export { inspectStream, inspectUrl, type ImageStream } from "./core/io/inspect-stream.ts";
+export type { ImageStream } from "./core/io/inspect-stream.ts";
 export type { FetchedImage, Sink, SinkDriver, SinkTarget, SourceDriver, StreamInspector } from "./core/io/types.ts";
 export { defineImageService, type ImageInfo, type ImageService, type ImageServiceOptions, type ImageUploadMeta } from "./core/io/image-service.ts";
 export { dirStore, type DirStoreRecord } from "./core/io/dir-store.ts";
@@ -33,3 +35,5 @@ export { convert, inspect, batch, batchSpecs, defaultConfig, type BatchOptions, 
 export { createSpool, watchSpool, parseSidecar, sidecarSchema, spoolLayout } from "./spool/index.ts";
 export type { Sidecar, Spool, SpoolError, SpoolEvent, SpoolJob, SpoolJobState, SpoolLayout, SpoolListener, SpoolOptions } from "./spool/index.ts";
 export { serveDashboard, type ServeDashboardOptions } from "./dashboard/serve-dashboard.ts";
+export { createQueue, createWorker, messageSchema } from "./queue/index.ts";
+export type { AllowList, DiskpipeQueue, JournalEntry, QueueEvent, QueueJobView, QueueMessage, QueueOptions, QueueProgress, QueueSettings, QueueSpec, QueueWorker, Submitted, WorkerEvent, WorkerOptions } from "./queue/index.ts";

@@ -23,6 +23,9 @@
 export { asciiField, hex, isZero, matchAscii, printable, u16be, u16le, u32be, u32le, u64be, u64beBig, u64le, u64leBig, u8 } from "./core/inspect/bytes.ts";
 export { readAt, readChunks } from "./core/inspect/region.ts";
 export { qemuLength } from "./core/inspect/sectors.ts";
+export { problemOf } from "./core/inspect/problem.ts";
+export { qemuProbesDescriptor } from "./core/inspect/vmdk-probe.ts";
+export { metadataBound, stringOption } from "./core/format-options.ts";
 export { crc32, crc32c } from "./core/inspect/crc.ts";
 export { syncPath, writeDurably } from "./core/io/durable.ts";
 export { SparseFile } from "./core/io/sparse-file.ts";

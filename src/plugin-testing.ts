@@ -15,7 +15,7 @@
  */
 import { tmpdir } from "node:os";
 import type { InspectOptions, InspectResult } from "./core/inspect/types.ts";
-import { createInspector, registerFormats } from "./core/inspector.ts";
+import { standardInspector } from "./standard-formats.ts";
 import type { Plugin } from "./core/plugin.ts";
 
 /** What a test expects of a verdict; fields left out are not compared. */
@@ -38,7 +38,7 @@ export interface ExpectedVerdict {
  * ```
  */
 export function inspectWithPlugins(plugins: Plugin[], path: string, options: Omit<InspectOptions, "detectors"> = {}): Promise<InspectResult> {
-  return createInspector(registerFormats(plugins).formats, tmpdir()).inspect(path, options);
+  return standardInspector(plugins, tmpdir()).inspect(path, options);
 }
 
 /**

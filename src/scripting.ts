@@ -4,7 +4,8 @@ import { UsageError } from "./core/errors.ts";
 import type { InspectOptions, InspectResult } from "./core/inspect/types.ts";
 import type { ImageStream } from "./core/io/inspect-stream.ts";
 import type { JobEvent, JobResult, JobSpec } from "./core/job.ts";
-import { createPipeline, type BatchItem, type Pipeline } from "./core/pipeline.ts";
+import type { BatchItem, Pipeline } from "./core/pipeline.ts";
+import { createPipeline } from "./create-pipeline.ts";
 import { defaultConfig } from "./default-config.ts";
 
 /** Options every scripting call takes. */

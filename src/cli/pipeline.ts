@@ -1,7 +1,8 @@
-import { createInspector, registerFormats, type Inspector } from "../core/inspector.ts";
+import type { Inspector } from "../core/inspector.ts";
 import type { Pipeline } from "../core/pipeline.ts";
 import type { UserConfig } from "../core/config.ts";
-import { flattenPlugins, type Plugin } from "../core/plugin.ts";
+import type { Plugin } from "../core/plugin.ts";
+import { standardInspector } from "../standard-formats.ts";
 import { workRootFor } from "../core/io/temp.ts";
 import { defaultConfig } from "../default-config.ts";
 import { findConfigFile, loadConfigFile } from "./load-config.ts";
@@ -55,7 +56,7 @@ export async function configuredPlugins(explicit: string | undefined): Promise<P
 
 async function pipelineFrom(file: string | undefined, options: GlobalOptions): Promise<Pipeline> {
   const config = await configOf(file);
-  const { createPipeline } = await import("../core/pipeline.ts");
+  const { createPipeline } = await import("../create-pipeline.ts");
   return createPipeline({ ...config, ...(options.jobs && { jobs: options.jobs }) });
 }
 
@@ -73,6 +74,5 @@ async function pipelineFrom(file: string | undefined, options: GlobalOptions): P
 export async function openInspector(options: GlobalOptions): Promise<Inspector> {
   const file = findConfigFile(options.config);
   if (file) return pipelineFrom(file, options);
-  const { formats } = registerFormats(flattenPlugins((await configOf(undefined)).plugins ?? []));
-  return createInspector(formats, workRootFor(undefined));
+  return standardInspector((await configOf(undefined)).plugins ?? [], workRootFor(undefined));
 }

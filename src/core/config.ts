@@ -25,6 +25,51 @@ export const sizeSchema = lazy(() => {
   });
 });
 
+/**
+ * Where a location may be: an absolute directory (`/srv/images/`: that directory and below), or
+ * a URL's origin (`https://images.example.com`, `https://*.example.com`, `store://images`).
+ */
+const ALLOW_ENTRY = /^(\/.*|[a-z][a-z0-9+.-]*:\/\/(\*\.)?[^/?#*@\s]+\/?)$/i;
+
+/**
+ * The `queue` section of the configuration (zod, built on first use): the Redis queue that
+ * `diskpipe worker` and `diskpipe submit` use, and what a worker accepts from its messages.
+ *
+ * @example
+ * ```ts
+ * queueConfigSchema().parse({ url: "redis://queue.internal:6379", allow: { sources: ["/srv/images"] } });
+ * ```
+ */
+export const queueConfigSchema = lazy(() => {
+  const z = zod();
+  const entries = z.array(z.string().regex(ALLOW_ENTRY, "an absolute directory, or scheme://host[:port] (host may start with *.)")).optional();
+  return z
+    .object({
+      /** `redis://[:password@]host:port[/db]` or `rediss://…` (TLS). */
+      url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").optional(),
+      /** The queue's name (default "diskpipe"). */
+      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, ., _ and -").optional(),
+      /** The prefix of every Redis key of the queue (default "bull"). */
+      prefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, ., _ and -").optional(),
+      /** Attempts of a job failing with fetch-failed, upload-failed, io-failed or no-space (default 3). */
+      attempts: z.number().int().min(1).max(20).optional(),
+      /** First pause before a retry in ms, doubled each time (default 5000). */
+      backoffMs: z.number().int().min(0).max(3_600_000).optional(),
+      /** How long a worker's claim on a job lasts without renewal in ms (default 30000): a dead worker's job moves on after it. */
+      lockMs: z.number().int().min(500).max(3_600_000).optional(),
+      /** How often workers look for jobs of dead workers in ms (default 30000). */
+      stalledMs: z.number().int().min(500).max(3_600_000).optional(),
+      /** How long to wait for Redis before failing with queue-unavailable in ms (default 10000). */
+      connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+      /**
+       * Where jobs from the queue may read and write. Absent: http(s) and store:// anywhere,
+       * no local path. A local path is accepted only under a directory listed here.
+       */
+      allow: z.object({ sources: entries, destinations: entries }).strict().optional(),
+    })
+    .strict();
+});
+
 /** The configuration schema (zod, built on first use). Unknown keys are errors, so typos are caught. */
 export const configSchema = lazy(() => {
   const z = zod();
@@ -59,6 +104,8 @@ export const configSchema = lazy(() => {
   return z
     .object({
       plugins: z.preprocess(flatten, z.array(pluginSchema)).default([]),
+      /** Whether `createPipeline` adds the standard format plugins (raw, qcow2, vmdk, vdi, vhd, vhdx, iso). */
+      standardFormats: z.boolean().default(true),
       /** Where jobs keep their temporary files (default: the OS temp dir). */
       workDir: z.string().optional(),
       /** Largest virtual size accepted. */
@@ -100,6 +147,7 @@ export const configSchema = lazy(() => {
         })
         .strict()
         .prefault({}),
+      queue: queueConfigSchema().optional(),
       throttle: z
         .object({
           bytesPerSecond: size.optional(),

@@ -19,7 +19,8 @@ export type ErrorCode =
   | "config-invalid"
   | "plugin-failed"
   | "io-failed"
-  | "aborted";
+  | "aborted"
+  | "queue-unavailable";
 
 const BRAND = Symbol.for("diskpipe.error");
 
@@ -37,6 +38,7 @@ const exitCodes: Record<ErrorCode, number> = {
   "plugin-failed": 1,
   "io-failed": 1,
   aborted: 1,
+  "queue-unavailable": 1,
 };
 
 /** One finding of the inspector or a safety check: a stable code and a sentence. */

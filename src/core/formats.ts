@@ -1,5 +1,5 @@
 import { DiskpipeError } from "./errors.ts";
-import type { Detector } from "./inspect/types.ts";
+import type { Detector, InspectOptions } from "./inspect/types.ts";
 import type { FormatDefinition } from "./plugin.ts";
 
 /**
@@ -46,8 +46,12 @@ export class FormatRegistry {
     return driver;
   }
 
-  /** The conventional name of a qemu driver (vpc → vhd); the first registered wins. */
+  /**
+   * The conventional name of a qemu driver (vpc → vhd): the format named like the driver
+   * (raw, not iso), else the first registered.
+   */
   nameOfDriver(driver: string): string | undefined {
+    if (this.#byName.get(driver)?.qemuDriver === driver) return driver;
     for (const format of this.#byName.values()) if (format.qemuDriver === driver) return format.name;
     return undefined;
   }
@@ -92,8 +96,8 @@ export class FormatRegistry {
 
   /** Detectors contributed by registered formats, for the inspector. */
   detectors(): Detector[] {
-    return this.all().flatMap(({ name, detect, detectPhase, qemuDriver }) =>
-      detect ? [{ name, phase: detectPhase ?? "head", detect, ...(qemuDriver !== undefined && { driver: qemuDriver }) }] : [],
+    return this.all().flatMap(({ name, detect, detectPhase, detectorName, qemuDriver }) =>
+      detect ? [{ name: detectorName ?? name, phase: detectPhase ?? "head", detect, ...(qemuDriver !== undefined && { driver: qemuDriver }) }] : [],
     );
   }
 
@@ -107,6 +111,22 @@ export class FormatRegistry {
       if (format.name.toLowerCase() === lower || format.aliases?.some((alias) => alias.toLowerCase() === lower)) return format.name;
     }
     return lower;
+  }
+
+  /**
+   * What the inspector takes from the registry for a claim: the claim under its conventional
+   * name, what that format accepts, and every registered detector.
+   */
+  inspection(claim: string | undefined): Pick<InspectOptions, "claimed" | "accepts" | "detectors"> {
+    const claimed = claim === undefined ? undefined : this.canonicalName(claim);
+    const accepts = claimed ? this.get(claimed)?.accepts?.map((entry) => this.canonicalEntry(entry)) : undefined;
+    return { ...(claimed && { claimed }), ...(accepts && { accepts }), detectors: this.detectors() };
+  }
+
+  /** An `accepts` entry with its format under the conventional name (` VPC ` → `vhd`, `Raw:GPT` → `raw:GPT`). */
+  canonicalEntry(entry: string): string {
+    const colon = entry.indexOf(":");
+    return colon < 0 ? this.canonicalName(entry) : `${this.canonicalName(entry.slice(0, colon))}${entry.slice(colon).trim()}`;
   }
 
   /** The problem codes the registered formats' detectors report besides the core's. */

@@ -5,11 +5,11 @@ import type { InspectOptions, InspectResult } from "./inspect/types.ts";
 import { isHttpUrl } from "./io/http.ts";
 import { inspectStream, inspectUrl, type ImageStream, type UrlInspection } from "./io/inspect-stream.ts";
 import type { Plugin } from "./plugin.ts";
-import { standardFormats } from "./standard-formats.ts";
 
 /**
- * The plugins in hook order, the standard formats first, and the registry of every format
- * they define (a name defined twice is a configuration error).
+ * The plugins in hook order and the registry of every format they define (a name defined
+ * twice is a configuration error). The standard formats are among them only when the caller
+ * adds them (`withStandardFormats`).
  *
  * @example
  * ```ts
@@ -19,7 +19,7 @@ import { standardFormats } from "./standard-formats.ts";
  * ```
  */
 export function registerFormats(userPlugins: readonly Plugin[]): { plugins: Plugin[]; formats: FormatRegistry } {
-  const plugins = sortPlugins([standardFormats(), ...userPlugins]);
+  const plugins = sortPlugins([...userPlugins]);
   const formats = new FormatRegistry();
   for (const plugin of plugins) for (const format of plugin.formats ?? []) formats.register(format, plugin.name);
   return { plugins, formats };
@@ -45,9 +45,8 @@ export interface Inspector {
 export function createInspector(formats: FormatRegistry, workRoot: string, fetch: Omit<UrlInspection, "directory" | "formats" | "signal"> = {}): Inspector {
   return {
     inspect(image, options = {}) {
-      const claimed = options.claimed === undefined ? undefined : formats.canonicalName(options.claimed);
-      const accepts = claimed ? formats.get(claimed)?.accepts : undefined;
-      const full: InspectOptions = { ...(accepts && { accepts }), ...options, ...(claimed && { claimed }), detectors: formats.detectors() };
+      const { claimed, accepts, detectors } = formats.inspection(options.claimed);
+      const full: InspectOptions = { ...(accepts && { accepts }), ...options, ...(claimed && { claimed }), detectors };
       if (typeof image !== "string") return inspectStream(image, full, { directory: workRoot });
       if (isHttpUrl(image)) return inspectUrl(image, full, { ...fetch, directory: workRoot, formats });
       return inspectFile(image, full);

@@ -58,6 +58,8 @@ export interface FormatDefinition {
   problemCodes?: readonly string[];
   /** Whether the detector needs the end of the image. */
   detectPhase?: Detector["phase"];
+  /** The detector's name in an inspection's `matches` (default: the format's name). */
+  detectorName?: string;
   /**
    * Whether this handler takes the job (format resolution is first-match).
    * Defaults to `spec.from === name && !spec.container`.

@@ -40,8 +40,3 @@ export function sourceArgs(image: PlanImage): { flags: string[]; name: string } 
   if (Object.keys(image.options).length === 0) return { flags: ["-f", image.driver], name: image.path };
   return { flags: ["--image-opts"], name: optionList({ driver: image.driver, ...image.options, "file.filename": image.path }) };
 }
-
-/** The output options `measure` can take: measure cannot take a secret, and qemu refuses cipher options without one; the LUKS header size does not depend on them, so the layout is measured from the rest. */
-export function measurableOptions(options: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
-  return Object.fromEntries(Object.entries(options).filter(([key]) => !/^(key-secret|cipher-|ivgen-|hash-alg|iter-time)/.test(key)));
-}

@@ -1,5 +1,5 @@
 import type { ConvertPlan, PlanImage, QemuSecret } from "./job.ts";
-import { DEFAULT_CONVERT_LIMITS, DEFAULT_LIMITS, measurableOptions, optionList, prlimit, secretArgs, sourceArgs, type QemuLimits } from "./qemu-img-args.ts";
+import { DEFAULT_CONVERT_LIMITS, DEFAULT_LIMITS, optionList, prlimit, secretArgs, sourceArgs, type QemuLimits } from "./qemu-img-args.ts";
 import { mapSchema, measureSchema, parseJson, qemuInfoSchema, type QemuExtent, type QemuInfo, type QemuMeasure } from "./qemu-img-output.ts";
 import { check, runChild, tiedToParent, type Finished } from "./qemu-img-process.ts";
 import { DiskpipeError } from "./errors.ts";
@@ -89,7 +89,7 @@ export class QemuImg {
   /** `qemu-img measure`: the size a conversion of `source` to `target` needs. */
   async measure(source: PlanImage, target: Omit<PlanImage, "path">, secrets: QemuSecret[] = []): Promise<QemuMeasure> {
     const { flags, name } = sourceArgs(source);
-    const targetOptions = optionList(measurableOptions(target.options));
+    const targetOptions = optionList(target.options);
     const args = ["measure", "--output=json", ...secretArgs(secrets), ...flags, "-O", target.driver];
     if (targetOptions) args.push("-o", targetOptions);
     const running = this.#run([...args, name], { limited: true });

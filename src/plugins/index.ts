@@ -1,5 +1,6 @@
 /**
- * The format plugins diskpipe ships. Each registers itself through the public API only.
+ * The format plugins diskpipe ships. Each registers itself through the public API only; the
+ * standard ones (`standardFormats()`) are loaded by default.
  *
  * @example
  * ```ts
@@ -12,3 +13,11 @@ export { ami } from "./ami/index.ts";
 export { luks } from "./luks/index.ts";
 export { ploop } from "./ploop/index.ts";
 export { xenserverOvf } from "./xenserver-ovf/index.ts";
+export { iso } from "./iso/index.ts";
+export { qcow2 } from "./qcow2/index.ts";
+export { raw } from "./raw/index.ts";
+export { vdi } from "./vdi/index.ts";
+export { vhd } from "./vhd/index.ts";
+export { vhdx } from "./vhdx/index.ts";
+export { vmdk } from "./vmdk/index.ts";
+export { standardFormats } from "./standard.ts";

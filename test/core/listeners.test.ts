@@ -28,7 +28,7 @@ describe("Listeners", () => {
 
   it("is what the spool's events and the pipeline's job events are made of", async () => {
     assert.ok(new SpoolEvents() instanceof Listeners);
-    const { createPipeline } = await import("../../src/core/pipeline.ts");
+    const { createPipeline } = await import("../../src/create-pipeline.ts");
     const pipeline = createPipeline({ plugins: [] });
     const off = pipeline.on(() => {
       throw new Error("a listener's failure must not fail anything");

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { JobEvent } from "../../src/core/job.ts";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { definePlugin } from "../../src/core/plugin.ts";
 import { DRIVER, listDir, makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../helpers/images.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_CONVERT_LIMITS, DEFAULT_LIMITS, measurableOptions, optionList, prlimit, qemuOptionValue, secretArgs, sourceArgs } from "../../src/core/qemu-img-args.ts";
+import { DEFAULT_CONVERT_LIMITS, DEFAULT_LIMITS, optionList, prlimit, qemuOptionValue, secretArgs, sourceArgs } from "../../src/core/qemu-img-args.ts";
 
 describe("qemu-img argv: limits", () => {
   it("prlimit: CPU seconds round up to a whole second, at least one; the address space rounds down", () => {
@@ -48,8 +48,4 @@ describe("qemu-img argv: qemu's option syntax", () => {
     });
   });
 
-  it("measurableOptions: drops the secret and cipher settings measure cannot take, keeps the rest", () => {
-    const options = { "key-secret": "k", "cipher-alg": "aes-256", "cipher-mode": "xts", "ivgen-alg": "plain64", "hash-alg": "sha256", "iter-time": 10, size: 5, "my-cipher-alg": "x", preallocation: "off" };
-    assert.deepEqual(measurableOptions(options), { size: 5, "my-cipher-alg": "x", preallocation: "off" });
-  });
 });

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { JobEvent } from "../../src/core/job.ts";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { defineFormat, definePlugin } from "../../src/core/plugin.ts";
 import { failure } from "../helpers/failure.ts";
 import { makeRaw, sameDisk, tempDir } from "../helpers/images.ts";

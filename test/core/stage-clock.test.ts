@@ -8,6 +8,7 @@ import { QemuImg } from "../../src/core/qemu-img.ts";
 import { StageClock } from "../../src/core/stage-clock.ts";
 import { failure } from "../helpers/failure.ts";
 import { tempDir } from "../helpers/images.ts";
+import { withStandardFormats } from "../../src/standard-formats.ts";
 
 describe("StageClock: how a job's stage runs", () => {
   const { dir, cleanup } = tempDir();
@@ -15,7 +16,7 @@ describe("StageClock: how a job's stage runs", () => {
 
   async function clocked() {
     const events: JobEvent[] = [];
-    const job = await createJobContext({ spec: { source: "in.raw", destination: "out.raw", to: "raw" }, workRoot: join(dir, "work"), qemu: new QemuImg(), formats: registerFormats([]).formats, emit: () => {} });
+    const job = await createJobContext({ spec: { source: "in.raw", destination: "out.raw", to: "raw" }, workRoot: join(dir, "work"), qemu: new QemuImg(), formats: registerFormats(withStandardFormats([])).formats, emit: () => {} });
     return { job, events, clock: new StageClock(job, (event) => events.push(event)) };
   }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { definePlugin } from "../../src/core/plugin.ts";
 import { createDashboard, type Dashboard } from "../../src/dashboard/app.ts";
 import { defaultConfig } from "../../src/scripting.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { serveDashboard } from "../../src/dashboard/serve-dashboard.ts";
 import { createSpool, type Spool } from "../../src/spool/spool.ts";
 import { tempDir } from "../helpers/images.ts";

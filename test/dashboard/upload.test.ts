@@ -5,7 +5,7 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { serveDashboard } from "../../src/dashboard/serve-dashboard.ts";
 import type { Served } from "../../src/dashboard/serve.ts";
 import { defaultConfig } from "../../src/scripting.ts";
@@ -199,7 +199,7 @@ describe("dashboard upload: multipart forms on the real server (127.0.0.1)", () 
   it("under Deno 2 (npm compat): the same parser streams a form into incoming/ and refuses a cut body", async () => {
     const denoRoot = join(dir, "deno-spool");
     const script = `
-      import { createPipeline } from "${join(repoRoot, "src/core/pipeline.ts")}";
+      import { createPipeline } from "${join(repoRoot, "src/create-pipeline.ts")}";
       import { serveDashboard } from "${join(repoRoot, "src/dashboard/serve-dashboard.ts")}";
       import { defaultConfig } from "${join(repoRoot, "src/scripting.ts")}";
       import { createSpool } from "${join(repoRoot, "src/spool/spool.ts")}";

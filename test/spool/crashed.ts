@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import type { PluginOption } from "../../src/core/plugin.ts";
 import { defaultConfig } from "../../src/scripting.ts";
 import type { JournalEntry } from "../../src/spool/journal.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { defaultConfig } from "../../src/scripting.ts";
 import { watchSpool } from "../../src/spool/index.ts";
 import { makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../helpers/images.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { defaultConfig } from "../../src/scripting.ts";
 import { Journal, type JournalEntry } from "../../src/spool/journal.ts";
 import { parseSidecar } from "../../src/spool/sidecar.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { definePlugin, type PluginOption } from "../../src/core/plugin.ts";
 import { defaultConfig } from "../../src/scripting.ts";
 import { Failures } from "../../src/spool/failures.ts";

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { luks } from "../../src/plugins/index.ts";
 import { createSpool, type Spool } from "../../src/spool/spool.ts";
 import { makeRaw, qemuImg, tempDir } from "../helpers/images.ts";

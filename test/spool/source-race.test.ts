@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { createSpool } from "../../src/spool/spool.ts";
 import { canSwitchUser, hasStrace, leaks, opensOf, RACE_SIZE, raceImages, raceQemu, startAttacker, type StrikePoint } from "../helpers/attacker.ts";
 import { tempDir } from "../helpers/images.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createPipeline } from "../../src/core/pipeline.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
 import { defaultConfig } from "../../src/scripting.ts";
 import { createSpool, type Spool } from "../../src/spool/spool.ts";
 import type { SpoolJob } from "../../src/spool/types.ts";

@@ -3,37 +3,18 @@
  * per image) and decides, before qemu-img ever opens an untrusted image, what it is and
  * whether it is safe to convert.
  *
- * Problem codes (stable; scripts match on them):
+ * Problem codes of the core (stable; scripts match on them):
  *   truncated               an image shorter than its headers or tables say
  *   too-large               virtual size above `maxSize`
  *   polyglot                valid as more than one format
  *   format-mismatch         detected format is not what was claimed
- *   qcow2-backing-file      qcow2 names a backing file
- *   qcow2-data-file         qcow2 external data file (incompatible bit 2 or extension 0x44415441)
- *   qcow2-version           qcow2 magic with a version other than 1, 2 or 3 (1 is qcow: unsupported-format)
- *   qcow2-unknown-features  incompatible feature bits qemu 7.2 does not know (bit 5 and up)
- *   qcow2-corrupt-header    cluster bits, header length, L1/refcount/snapshot tables, extensions
  *   qed-banned              any QED image
- *   vmdk-create-type        createType other than monolithicSparse/streamOptimized (or COWD)
- *   vmdk-extent-file        an extent naming a file (flat, split, VMFS, or in a descriptor file)
- *   vmdk-parent             parentFileNameHint anywhere in the descriptor
- *   vmdk-descriptor-line    unexpected lines, createType outside its key line, unreadable CID
- *   vmdk-descriptor-bounds  descriptor not at sector 1, over 64 KiB, unterminated, overlapping
- *   vmdk-footer             streamOptimized footer missing or inconsistent (grain directory ~0)
- *   vmdk-corrupt-header     version, grain size, grain tables, capacity
- *   vhd-checksum            footer or dynamic header checksum wrong
- *   vhd-differencing        a differencing VHD outside a chain container
- *   vhd-corrupt-header      disk type, footer copies, dynamic header, block table
- *   vhdx-corrupt-header     headers, log placement, region table, metadata, BAT; 4 KiB logical sectors
- *   vhdx-differencing       a VHDX with a parent
- *   vhdx-log                a VHDX log that would need replaying
- *   vdi-corrupt-header      version, offsets, block size, parent/link UUIDs
- *   partition-table         GPT header/entries CRC or bounds, MBR partitions past the end
- *   unsupported-format      a format qemu-img's probe recognizes but diskpipe does not convert (qcow v1, bochs,
- *                           cloop, and parallels or luks unless a plugin for it is loaded)
+ *   unsupported-format      a format qemu-img's probe recognizes but no loaded plugin converts (qcow v1, bochs,
+ *                           cloop always; qcow2, vmdk, vhd, vhdx, vdi, parallels, luks when their plugin is absent)
  *
- * Format plugins add their own detectors and problem codes (`FormatDefinition.detect`,
- * `FormatDefinition.problemCodes`).
+ * The formats themselves are plugins (src/plugins/<format>/), each with its detector and its
+ * problem codes (`FormatDefinition.detect`, `FormatDefinition.problemCodes`); the standard
+ * ones are loaded by default, through the same path as a third party's.
  *
  * Parity with qemu's own probe: whatever qemu-img 7.2 would open as another format when given
  * no `-f` (its probes read the first 512 bytes; dmg's alone goes by the file name) is never
@@ -42,52 +23,32 @@
 import { openFileReader, type ImageReader } from "../io/reader.ts";
 import { bochsDetector } from "./bochs.ts";
 import { cloopDetector } from "./cloop.ts";
-import { isoDetector } from "./iso.ts";
-import { luksDetector } from "./luks.ts";
-import { parallelsDetector } from "./parallels.ts";
-import { partitionDetector } from "./partition.ts";
 import { qcowDetector } from "./qcow.ts";
-import { qcow2Detector } from "./qcow2.ts";
 import { qedDetector } from "./qed.ts";
 import { guardReader, runPhase, watchSize } from "./run.ts";
+import { probeStandIns } from "./stand-ins.ts";
 import type { Detector, InspectOptions, InspectResult } from "./types.ts";
-import { vdiDetector } from "./vdi.ts";
 import { headSettles, verdict, type Found } from "./verdict.ts";
-import { vhdDetector } from "./vhd.ts";
-import { vhdxDetector } from "./vhdx.ts";
-import { vmdkDetector } from "./vmdk.ts";
 
 export { checkClaim } from "./claim.ts";
 export { problemCodes, type ProblemCode } from "./problem.ts";
 export type { DetectContext, Detection, Detector, HeaderFacts, InspectOptions, InspectResult } from "./types.ts";
-export { bochsDetector, cloopDetector, isoDetector, luksDetector, parallelsDetector, partitionDetector, qcowDetector, qcow2Detector, qedDetector, vdiDetector, vhdDetector, vhdxDetector, vmdkDetector };
+export { bochsDetector, cloopDetector, probeStandIns, qcowDetector, qedDetector };
 
 /** How long an early verdict waits for a stream's size before reporting -1. */
 const SIZE_GRACE_MS = 100;
 
 /**
- * The detectors every inspection runs, in priority order (the first match names a polyglot).
+ * The core's detectors, which every inspection runs before the formats' own: refusals of the
+ * formats qemu's probe knows that diskpipe never converts (qcow v1, QED, Bochs, cloop), and
+ * the stand-ins for format plugins that are not loaded.
  *
  * @example
  * ```ts
- * builtinDetectors.map((d) => d.name); // ["qcow2", "qcow", "qed", "vmdk", …, "vhd"]
+ * builtinDetectors.map((d) => d.name); // ["qcow", "qed", "bochs", "cloop", "qcow2", …, "vhd"]
  * ```
  */
-export const builtinDetectors: readonly Detector[] = Object.freeze([
-  qcow2Detector,
-  qcowDetector,
-  qedDetector,
-  vmdkDetector,
-  vhdxDetector,
-  vdiDetector,
-  parallelsDetector,
-  luksDetector,
-  bochsDetector,
-  cloopDetector,
-  isoDetector,
-  partitionDetector,
-  vhdDetector,
-]);
+export const builtinDetectors: readonly Detector[] = Object.freeze([qcowDetector, qedDetector, bochsDetector, cloopDetector, ...probeStandIns]);
 
 /**
  * Inspects an image through any reader. Runs every detector (built-ins plus

@@ -1,12 +1,12 @@
 import type { Problem } from "../errors.ts";
 
 /**
- * Every problem code the core's inspector reports; format plugins add their own
+ * The problem codes the core's inspector reports itself; each format plugin lists its own
  * (`FormatDefinition.problemCodes`). Scripts may match on these strings.
  *
  * @example
  * ```ts
- * problemCodes.includes("qcow2-backing-file"); // true
+ * problemCodes.includes("polyglot"); // true
  * ```
  */
 export const problemCodes = [
@@ -14,32 +14,12 @@ export const problemCodes = [
   "too-large",
   "polyglot",
   "format-mismatch",
-  "qcow2-backing-file",
-  "qcow2-data-file",
-  "qcow2-version",
-  "qcow2-unknown-features",
-  "qcow2-corrupt-header",
   "qed-banned",
-  "vmdk-create-type",
-  "vmdk-extent-file",
-  "vmdk-parent",
-  "vmdk-descriptor-line",
-  "vmdk-descriptor-bounds",
-  "vmdk-footer",
-  "vmdk-corrupt-header",
-  "vhd-checksum",
-  "vhd-differencing",
-  "vhd-corrupt-header",
-  "vhdx-corrupt-header",
-  "vhdx-differencing",
-  "vhdx-log",
-  "vdi-corrupt-header",
-  "partition-table",
   "unsupported-format",
 ] as const;
 
 /**
- * One of the built-in problem codes.
+ * One of the core's problem codes.
  *
  * @example
  * ```ts
@@ -49,14 +29,30 @@ export const problemCodes = [
 export type ProblemCode = (typeof problemCodes)[number];
 
 /**
- * Builds a Problem with a built-in code.
+ * Builds a Problem with one of the core's codes.
  *
  * @example
  * ```ts
  * const problems: Problem[] = [];
- * problems.push(problem("qcow2-backing-file", "qcow2 names a backing file"));
+ * problems.push(problem("unsupported-format", "cloop images are not accepted"));
  * ```
  */
 export function problem(code: ProblemCode, message: string): Problem {
   return { code, message };
+}
+
+/**
+ * A Problem builder typed by a format's own codes (and the common `truncated`), so that a
+ * detector cannot report a code its format does not list in `problemCodes`.
+ *
+ * @example
+ * ```ts
+ * export const myProblemCodes = ["myfmt-corrupt-header"] as const;
+ * const problem = problemOf(myProblemCodes);
+ * problem("myfmt-corrupt-header", "the header is corrupt");
+ * ```
+ */
+export function problemOf<const C extends string>(codes: readonly C[]): (code: C | "truncated", message: string) => Problem {
+  void codes;
+  return (code, message) => ({ code, message });
 }

@@ -19,14 +19,7 @@ const SAFE_VMDK_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
  * ```
  */
 export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry, claim: string | undefined = job.image?.claimed ?? job.spec.from): InspectOptions {
-  const claimed = claim === undefined ? undefined : registry.canonicalName(claim);
-  const accepts = claimed ? registry.get(claimed)?.accepts : undefined;
-  return {
-    ...(claimed && { claimed }),
-    ...(accepts && { accepts }),
-    ...(job.spec.maxSize !== undefined && { maxSize: job.spec.maxSize }),
-    detectors: registry.detectors(),
-  };
+  return { ...registry.inspection(claim), ...(job.spec.maxSize !== undefined && { maxSize: job.spec.maxSize }) };
 }
 
 /**

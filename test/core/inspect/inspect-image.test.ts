@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { ImageReader } from "../../../src/core/io/reader.ts";
-import { builtinDetectors, inspectFile, inspectImage } from "../../../src/core/inspect/index.ts";
+import { builtinDetectors } from "../../../src/core/inspect/index.ts";
+import { inspectFile, inspectImage } from "../../helpers/inspect.ts";
 import type { DetectContext, Detection, Detector } from "../../../src/core/inspect/types.ts";
 import { memoryReader } from "./readers.ts";
 

@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { builtinDetectors, inspectFile, problemCodes } from "../../../src/core/inspect/index.ts";
-import { luksProblemCodes } from "../../../src/plugins/luks/detect.ts";
-import { ploopProblemCodes } from "../../../src/plugins/ploop/detect.ts";
+import { builtinDetectors, problemCodes } from "../../../src/core/inspect/index.ts";
+import { inspectFile, standardDetectors } from "../../helpers/inspect.ts";
+import { registerFormats } from "../../../src/core/inspector.ts";
+import { luks, ploop } from "../../../src/plugins/index.ts";
+import { withStandardFormats } from "../../../src/standard-formats.ts";
 import type { CorpusImage } from "./corpus.ts";
 import { cachedCorpus } from "./corpus-cache.ts";
 import { qemuInfo } from "./corpus-tools.ts";
@@ -71,7 +73,9 @@ describe("hostile images", () => {
 
   test("together they exercise every problem code of the core and the shipped plugins", () => {
     const covered = new Set([...corpus.flatMap((image) => image.codes), "too-large", "format-mismatch"]);
-    assert.deepEqual([...problemCodes, ...ploopProblemCodes, ...luksProblemCodes].filter((code) => !covered.has(code)), []);
+    const all = [...problemCodes, ...registerFormats(withStandardFormats([ploop(), luks()])).formats.problemCodes()];
+    assert.deepEqual(all.filter((code) => !covered.has(code)), []);
+    assert.ok(all.includes("qcow2-backing-file") && all.includes("ploop-corrupt-header"), all.join(" "));
   });
 
   test("a polyglot lists every format it matched", async () => {
@@ -119,13 +123,21 @@ describe("options", () => {
     await assert.rejects(inspectFile(join(dir, "no-such-file")), { code: "ENOENT" });
   });
 
-  test("built-in detectors have names and phases", () => {
+  test("the core's detectors: the refusals, then the stand-ins for the format plugins, all reading the head", () => {
     assert.deepEqual(
-      builtinDetectors.map((d) => `${d.name}:${d.phase}`),
+      builtinDetectors.map((d) => `${d.name}:${d.phase}:${d.driver}:${d.standIn === true}`),
       [
-        "qcow2:head", "qcow:head", "qed:head", "vmdk:head", "vhdx:head", "vdi:head", "parallels:head", "luks:head", "bochs:head", "cloop:head",
-        "iso:head", "partition:head", "vhd:tail",
+        "qcow:head:qcow:true", "qed:head:undefined:false", "bochs:head:bochs:true", "cloop:head:cloop:true",
+        "qcow2:head:qcow2:true", "vmdk:head:vmdk:true", "vhdx:head:vhdx:true", "vdi:head:vdi:true", "parallels:head:parallels:true",
+        "luks:head:luks:true", "vhd:head:vpc:true",
       ],
+    );
+  });
+
+  test("the standard formats' detectors, in the order a default pipeline runs them", () => {
+    assert.deepEqual(
+      standardDetectors.map((d) => `${d.name}:${d.phase}:${d.driver}`),
+      ["partition:tail:raw", "qcow2:head:qcow2", "vmdk:head:vmdk", "vdi:head:vdi", "vhd:tail:vpc", "vhdx:head:vhdx", "iso:head:raw"],
     );
   });
 });

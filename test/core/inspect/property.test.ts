@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import fc from "fast-check";
-import { inspectFile, inspectImage } from "../../../src/core/inspect/index.ts";
+import { inspectFile, inspectImage } from "../../helpers/inspect.ts";
 import type { InspectResult } from "../../../src/core/inspect/types.ts";
 import { MAX_READ, openFileReader } from "../../../src/core/io/reader.ts";
 import { editVmdkDescriptor, makeGpt, makeIso, makeMbr, makeSparse, patch, qemuImg } from "./corpus-tools.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { qcowDetector } from "../../../src/core/inspect/qcow.ts";
-import { qcow2Detector } from "../../../src/core/inspect/qcow2.ts";
+import { qcow2Detector } from "../../../src/plugins/qcow2/detect.ts";
 import { qedDetector } from "../../../src/core/inspect/qed.ts";
 import { memoryReader } from "./readers.ts";
 

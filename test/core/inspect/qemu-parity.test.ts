@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { inspectFile, inspectImage } from "../../../src/core/inspect/index.ts";
+import { inspectFile as inspectBare } from "../../../src/core/inspect/index.ts";
+import { inspectFile, inspectImage } from "../../helpers/inspect.ts";
 import { withPlugins } from "./plugin-detectors.ts";
 import type { InspectResult } from "../../../src/core/inspect/types.ts";
 import { buildCorpus, type CorpusImage } from "./corpus.ts";
@@ -26,6 +27,8 @@ const PARALLEL = 8;
 interface Checked {
   image: CorpusImage;
   result: InspectResult;
+  /** The verdict of the core's detectors alone: no format plugin loaded. */
+  bare: InspectResult;
   probe: QemuProbe;
 }
 
@@ -36,7 +39,16 @@ async function check(images: CorpusImage[]): Promise<Checked[]> {
   const out: Checked[] = [];
   for (let i = 0; i < images.length; i += PARALLEL) {
     const batch = images.slice(i, i + PARALLEL);
-    out.push(...(await Promise.all(batch.map(async (image) => ({ image, result: await inspectFile(image.path, withPlugins(image.options)), probe: await qemuProbe(image.path) })))));
+    out.push(
+      ...(await Promise.all(
+        batch.map(async (image) => ({
+          image,
+          result: await inspectFile(image.path, withPlugins(image.options)),
+          bare: await inspectBare(image.path, { ...image.options, detectors: [] }),
+          probe: await qemuProbe(image.path),
+        })),
+      )),
+    );
   }
   return out;
 }
@@ -81,6 +93,21 @@ test("every corpus image and probe case the inspector calls raw is raw to qemu's
   assert.deepEqual(failures, []);
   assert.ok(checked.length >= MIN_IMAGES, `only ${checked.length} images were checked`);
   assert.ok(raw.length >= MIN_CALLED_RAW, `only ${raw.length} images were called raw`);
+});
+
+test("with no format plugin loaded, what the core calls raw is raw to qemu's probe, and every format qemu probes is refused", (t) => {
+  const failures = checked.flatMap((c) => {
+    const failure = parityFailure(c.bare, c.probe);
+    return failure ? [`${c.image.name}: ${failure}`] : [];
+  });
+  assert.deepEqual(failures, []);
+  const refused = checked.filter((c) => c.bare.problems.some((p) => p.code === "unsupported-format"));
+  t.diagnostic(`${refused.length} of ${checked.length} images refused as unsupported-format by the core alone`);
+  const probedAs = new Set(refused.flatMap((c) => ("format" in c.probe ? [c.probe.format] : [])));
+  for (const format of ["qcow2", "vmdk", "vhdx", "vdi", "vpc", "parallels", "luks"]) assert.ok(probedAs.has(format), `no refused image that qemu probes as ${format}`);
+  for (const c of checked.filter((c) => "format" in c.probe && c.probe.format !== "raw")) {
+    assert.equal(c.bare.safe, false, `${c.image.name}: qemu probes it as ${"format" in c.probe ? c.probe.format : ""}, the core alone must refuse it`);
+  }
 });
 
 test("each probe case gets from qemu's probe the answer it was built for", () => {

@@ -5,6 +5,7 @@ import { readAt, readChunks } from "../../../src/core/inspect/region.ts";
 import { qemuLength } from "../../../src/core/inspect/sectors.ts";
 import { MAX_READ } from "../../../src/core/io/reader.ts";
 import { countingReader, memoryReader } from "./readers.ts";
+import { checkStandardClaim } from "../../helpers/inspect.ts";
 
 /** A 100-byte image whose byte i is i, wrapped to count its reads. */
 function numbered() {
@@ -68,15 +69,19 @@ describe("readChunks", () => {
 });
 
 describe("checkClaim", () => {
+  const claim = checkStandardClaim;
+
   test("claims are trimmed and compared without case, detected formats too", () => {
     assert.equal(checkClaim(" Raw\t", { format: "raw" }), null);
     assert.equal(checkClaim("qcow2", { format: "QCOW2" }), null);
-    assert.equal(checkClaim(" vPc ", { format: "vhd" }), null);
+    assert.equal(claim(" vPc ", { format: "vhd" }), null);
+    assert.equal(checkClaim(" vPc ", { format: "vhd" })?.code, "format-mismatch", "the core alone knows no alias");
   });
 
   test("accepts entries are normalised the same way, and pin variants without case", () => {
-    assert.equal(checkClaim("ami", { format: "vhd", variant: "fixed" }, [" VPC "]), null);
+    assert.equal(claim("ami", { format: "vhd", variant: "fixed" }, [" VPC "]), null);
     assert.equal(checkClaim("ami", { format: "raw", variant: "GPT" }, [" Raw:GPT "]), null);
+    assert.equal(claim("ami", { format: "raw", variant: "GPT" }, [" Raw:GPT "]), null);
     assert.equal(checkClaim("ami", { format: "raw", variant: "gpt" }, ["raw:GPT"]), null);
     assert.equal(checkClaim("ami", { format: "raw" }, ["raw:gpt"])?.code, "format-mismatch");
     assert.equal(checkClaim("ami", { format: "raw" }, ["raw:"]), null);
@@ -84,13 +89,14 @@ describe("checkClaim", () => {
     assert.equal(checkClaim("raw", { format: "raw" }, [])?.code, "format-mismatch");
   });
 
-  test("the iso rule pins the raw variants it accepts", () => {
-    assert.equal(checkClaim("iso", { format: "raw", variant: "apm" })?.code, "format-mismatch");
-    assert.equal(checkClaim("ISO", { format: "raw", variant: "GPT" }), null);
+  test("the iso rule (the iso plugin's accepts) pins the raw variants it accepts", () => {
+    assert.equal(claim("iso", { format: "raw", variant: "apm" })?.code, "format-mismatch");
+    assert.equal(claim("ISO", { format: "raw", variant: "GPT" }), null);
+    assert.equal(checkClaim("ISO", { format: "raw", variant: "GPT" })?.code, "format-mismatch", "the core alone has no iso rule");
   });
 
   test("the mismatch names the detected format and its variant, made printable", () => {
-    assert.deepEqual(checkClaim("vpc", { format: "QCOW2", variant: "v3" }), { code: "format-mismatch", message: "the image was claimed to be vhd but is qcow2 (v3)" });
+    assert.deepEqual(claim("vpc", { format: "QCOW2", variant: "v3" }), { code: "format-mismatch", message: "the image was claimed to be vhd but is qcow2 (v3)" });
     assert.equal(checkClaim("raw", { format: "vdi" })?.message, "the image was claimed to be raw but is vdi");
     assert.equal(checkClaim("raw", { format: "vdi", variant: "" })?.message, "the image was claimed to be raw but is vdi");
     assert.equal(checkClaim("raw", { format: "vdi", variant: `a\n${"b".repeat(50)}` })?.message, `the image was claimed to be raw but is vdi (a?${"b".repeat(38)}…)`);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { inspectImage } from "../../../src/core/inspect/index.ts";
+import { inspectImage } from "../../helpers/inspect.ts";
 import { openFileReader, type ImageReader } from "../../../src/core/io/reader.ts";
 import { makeIso, patch, peek, qemuImg } from "./corpus-tools.ts";
 import { stalledDownload } from "./readers.ts";

@@ -3,7 +3,8 @@ import { describe, test } from "node:test";
 import { asciiField, isZero, matchAscii, printable, u16be, u32be, u32le, u64be, u64leBig, u8 } from "../../../src/core/inspect/bytes.ts";
 import { checkClaim } from "../../../src/core/inspect/index.ts";
 import { crc32, crc32c } from "../../../src/core/inspect/crc.ts";
-import { parseVmdkDescriptor } from "../../../src/core/inspect/vmdk-descriptor.ts";
+import { parseVmdkDescriptor } from "../../../src/plugins/vmdk/descriptor.ts";
+import { checkStandardClaim } from "../../helpers/inspect.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -46,13 +47,13 @@ describe("checkClaim", () => {
     assert.equal(checkClaim("raw", { format: "raw" }), null);
     assert.equal(checkClaim("raw", { format: "raw", variant: "gpt" }), null);
     assert.equal(checkClaim("raw", { format: "raw", variant: "mbr" }), null);
-    assert.equal(checkClaim("iso", { format: "iso", variant: "udf" }), null);
-    assert.equal(checkClaim("iso", { format: "raw", variant: "gpt" }), null);
-    assert.equal(checkClaim("iso", { format: "raw", variant: "mbr" }), null);
+    assert.equal(checkStandardClaim("iso", { format: "iso", variant: "udf" }), null);
+    assert.equal(checkStandardClaim("iso", { format: "raw", variant: "gpt" }), null);
+    assert.equal(checkStandardClaim("iso", { format: "raw", variant: "mbr" }), null);
     assert.equal(checkClaim("vhd", { format: "vhd", variant: "fixed" }), null);
-    assert.equal(checkClaim("VPC", { format: "vhd" }), null);
+    assert.equal(checkStandardClaim("VPC", { format: "vhd" }), null);
     assert.equal(checkClaim("raw", { format: "qcow2" })?.code, "format-mismatch");
-    assert.equal(checkClaim("iso", { format: "raw" })?.code, "format-mismatch");
+    assert.equal(checkStandardClaim("iso", { format: "raw" })?.code, "format-mismatch");
     assert.equal(checkClaim("raw", { format: "iso" })?.code, "format-mismatch");
     assert.equal(checkClaim("vhdx", { format: "vhd" })?.code, "format-mismatch");
     assert.equal(checkClaim("ami", { format: "raw" })?.code, "format-mismatch");

@@ -5,6 +5,7 @@ import { runPhase } from "../../../src/core/inspect/run.ts";
 import type { Detection, Detector } from "../../../src/core/inspect/types.ts";
 import { headSettles, verdict, type Found } from "../../../src/core/inspect/verdict.ts";
 import { memoryReader } from "./readers.ts";
+import { standardClaim } from "../../helpers/inspect.ts";
 
 /** A match by a detector named after its format, at position `order` of the run. */
 function match(order: number, detection: Partial<Detection> & { format: string }, name = detection.format): Found {
@@ -117,7 +118,7 @@ describe("verdict", () => {
   test("the claim: checked against the primary format and variant, with accepts", () => {
     const found = [match(0, { format: "raw", variant: "gpt" }, "partition")];
     assert.deepEqual(verdict(found, { claimed: "raw" }, 512).problems, []);
-    assert.deepEqual(verdict(found, { claimed: "iso" }, 512).problems, []);
+    assert.deepEqual(verdict(found, standardClaim("iso"), 512).problems, []);
     assert.deepEqual(verdict(found, { claimed: "qcow2" }, 512).problems, [p("format-mismatch", "the image was claimed to be qcow2 but is raw (gpt)")]);
     assert.deepEqual(verdict(found, { claimed: "ami", accepts: ["raw:gpt"] }, 512).problems, []);
     assert.deepEqual(verdict(found, { claimed: "ami", accepts: ["raw:mbr"] }, 512).problems.map((x) => x.code), ["format-mismatch"]);

@@ -2,7 +2,7 @@ import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, re
 import { join } from "node:path";
 import { dirStore } from "../../../src/core/io/dir-store.ts";
 import { defineImageService, type ImageService } from "../../../src/core/io/image-service.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
 import { MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, tempDir } from "../../helpers/images.ts";

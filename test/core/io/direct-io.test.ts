@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { directIoAt } from "../../../src/core/io/direct-io.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
 import { makeImage, makeRaw, sameDisk, tempDir } from "../../helpers/images.ts";
 import { requirement } from "../../helpers/requirement.ts";

@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { UserConfig } from "../../../src/core/config.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { diskpipeAsync } from "../../helpers/cli.ts";
 import { failure, MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import type { UserConfig } from "../../../src/core/config.ts";
 import { fetchCache } from "../../../src/core/io/fetch-cache.ts";
 import type { JobEvent } from "../../../src/core/job.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
 import { failure, MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../../helpers/images.ts";

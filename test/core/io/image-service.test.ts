@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { dirStore } from "../../../src/core/io/dir-store.ts";
 import { fetchCache } from "../../../src/core/io/fetch-cache.ts";
 import { defineImageService, type ImageService } from "../../../src/core/io/image-service.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
 import { failure, MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, sameDisk, tempDir } from "../../helpers/images.ts";

@@ -5,8 +5,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { inspectStream } from "../../../src/core/io/inspect-stream.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { inspectStream } from "../../../src/standard-formats.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { diskpipeAsync } from "../../helpers/cli.ts";
 import { makeImage, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";
 

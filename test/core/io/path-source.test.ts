@@ -7,7 +7,7 @@ import { inspectUrl } from "../../../src/core/io/inspect-stream.ts";
 import { otherWriters } from "../../../src/core/io/other-writers.ts";
 import { pinSource } from "../../../src/core/io/pin-source.ts";
 import { prepareWorkRoot } from "../../../src/core/io/work-root.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { canSwitchUser, hasStrace, leaks, NOBODY, opensOf, RACE_SIZE, raceImages, raceQemu, startAttacker, type StrikePoint } from "../../helpers/attacker.ts";
 import { failure } from "../../helpers/failure.ts";
 import { tempDir } from "../../helpers/images.ts";

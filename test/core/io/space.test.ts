@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { dirStore } from "../../../src/core/io/dir-store.ts";
 import { defineImageService } from "../../../src/core/io/image-service.ts";
 import type { JobEvent } from "../../../src/core/job.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
 import { failure, MiB } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, tempDir } from "../../helpers/images.ts";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { RateLimiter, ioWrapper, type ThrottleProbe } from "../../../src/core/io/throttle.ts";
 import type { ConvertPlan } from "../../../src/core/job.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
 import { QemuImg } from "../../../src/core/qemu-img.ts";
 import { makeImage, makeRaw, sameDisk, tempDir } from "../../helpers/images.ts";

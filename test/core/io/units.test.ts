@@ -157,7 +157,7 @@ describe("stale sweep", () => {
   });
 
   it("is called by a pipeline once at start-up", async () => {
-    const { createPipeline } = await import("../../../src/core/pipeline.ts");
+    const { createPipeline } = await import("../../../src/create-pipeline.ts");
     const work = join(dir, "w");
     mkdirSync(join(work, "diskpipe", "job-999999994-dead-1"), { recursive: true });
     mkdirSync(join(work, "diskpipe", "fetch-999999995-dead"), { recursive: true });

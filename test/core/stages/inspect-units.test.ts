@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ImageRejectedError, type Problem } from "../../../src/core/errors.ts";
-import { inspectFile } from "../../../src/core/inspect/index.ts";
+import { inspectFile, standardDetectors } from "../../helpers/inspect.ts";
 import type { InspectResult } from "../../../src/core/inspect/types.ts";
 import { registerFormats } from "../../../src/core/inspector.ts";
 import { createJobContext, type RunningJob } from "../../../src/core/job-context.ts";
@@ -13,6 +13,7 @@ import { inspectOptionsFor, rejectUnsafe } from "../../../src/core/stages/inspec
 import { ami } from "../../../src/plugins/ami/index.ts";
 import { failure } from "../../helpers/failure.ts";
 import { makeBackedQcow2, makeImage, makeRaw, tempDir } from "../../helpers/images.ts";
+import { withStandardFormats } from "../../../src/standard-formats.ts";
 
 const SIZE = 2 * 1024 * 1024;
 
@@ -24,7 +25,7 @@ const marked = definePlugin({
 
 describe("inspectOptionsFor: what the inspector is told about a job", () => {
   const { dir, cleanup } = tempDir();
-  const { formats } = registerFormats([ami(), marked]);
+  const { formats } = registerFormats(withStandardFormats([ami(), marked]));
   const jobs: RunningJob[] = [];
   let qcow2 = "";
   let vmdk = "";
@@ -55,7 +56,7 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
     const { detectors, ...rest } = inspectOptionsFor(await jobFor(spec, image), formats);
     assert.deepEqual(
       detectors?.map((d) => d.name),
-      ["marked"],
+      [...standardDetectors.map((d) => d.name), "marked"],
     );
     return rest;
   }

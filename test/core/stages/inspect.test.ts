@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { JobEvent } from "../../../src/core/job.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { failure } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, tempDir } from "../../helpers/images.ts";
 

@@ -2,16 +2,17 @@ import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { inspectFile } from "../../../src/core/inspect/index.ts";
+import { inspectFile } from "../../helpers/inspect.ts";
 import { registerFormats } from "../../../src/core/inspector.ts";
 import { createJobContext, type RunningJob } from "../../../src/core/job-context.ts";
 import type { JobSpec } from "../../../src/core/job.ts";
-import { createPipeline } from "../../../src/core/pipeline.ts";
+import { createPipeline } from "../../../src/create-pipeline.ts";
 import { defineFormat, definePlugin } from "../../../src/core/plugin.ts";
 import { QemuImg } from "../../../src/core/qemu-img.ts";
 import { inspectJob } from "../../../src/core/stages/inspect.ts";
 import { failure } from "../../helpers/failure.ts";
 import { makeImage, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";
+import { withStandardFormats } from "../../../src/standard-formats.ts";
 
 const SIZE = 2 * 1024 * 1024;
 const MAGIC = "DISKPIPE-TEST-CONTAINER";
@@ -43,7 +44,7 @@ const container = definePlugin({
 
 describe("inspectJob: the second opinion on its own", () => {
   const { dir, cleanup } = tempDir();
-  const { formats } = registerFormats([container]);
+  const { formats } = registerFormats(withStandardFormats([container]));
   const jobs: RunningJob[] = [];
   /** A qemu-img that fails with qemu-img-missing whenever it is asked anything. */
   const absent = new QemuImg({ binary: join(dir, "no-qemu-img") });

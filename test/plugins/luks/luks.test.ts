@@ -57,7 +57,11 @@ describe("luks plugin", () => {
     let argv: string[] = [];
     let retry: unknown;
     pipeline.plugins.push({ name: "spy", hooks: { preConvert: { order: "post", handler: (plan) => void ((argv = pipeline.qemu.convertArgs(plan)), (retry = plan.retry)) } } });
+    const measured: unknown[] = [];
+    const measure = pipeline.qemu.measure.bind(pipeline.qemu);
+    pipeline.qemu.measure = (...args) => (measured.push(args[1]), measure(...args));
     await pipeline.run({ source: raw, destination: join(dir, "spy.luks"), to: "luks", options: { passphraseFile: pass, cipher: "aes-cbc-essiv:sha256", keySize: 128, iterTime: 100 } });
+    assert.deepEqual(measured, [], "a LUKS output is estimated by the plugin, never measured: measure would derive keys or refuse the cipher options");
     assert.ok(argv.some((arg) => arg === `secret,id=luks0,file=${pass},format=raw`), argv.join(" "));
     assert.deepEqual(retry, { attempts: 8, stderr: "Unable to get accurate CPU usage" }, "qemu's key-derivation timing failure is tried again");
     assert.ok(argv.includes("key-secret=luks0,cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,ivgen-hash-alg=sha256,iter-time=100"), argv.join(" "));

@@ -7,6 +7,7 @@ import { convert, inspect } from "../../../src/mod.ts";
 import { ploop } from "../../../src/plugins/index.ts";
 import { diskpipe } from "../../helpers/cli.ts";
 import { makeRaw, qemuImg, sameDisk, tempDir } from "../../helpers/images.ts";
+import { withStandardFormats } from "../../../src/standard-formats.ts";
 
 describe("ploop plugin", () => {
   const { dir, cleanup } = tempDir();
@@ -47,7 +48,7 @@ describe("ploop plugin", () => {
     assert.deepEqual(formats.problemCodes(), ["ploop-corrupt-header", "ploop-format-extension"]);
     const report = await createInspector(formats, dir).inspect(image, { claimed: "Parallels" });
     assert.deepEqual([report.format, report.safe, report.matches], ["ploop", true, ["ploop"]]);
-    const without = await createInspector(registerFormats([]).formats, dir).inspect(image);
+    const without = await createInspector(registerFormats(withStandardFormats([])).formats, dir).inspect(image);
     assert.deepEqual([without.format, without.safe, without.problems.map((p) => p.code)], ["parallels", false, ["unsupported-format"]]);
   });
 

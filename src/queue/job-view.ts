@@ -1,0 +1,71 @@
+import type { Job } from "bullmq";
+import type { DiskpipeError } from "../core/errors.ts";
+import type { JobResult } from "../core/job.ts";
+import { redactLocation, safeText } from "../core/redact.ts";
+import { failureOf } from "./failure.ts";
+import { journalOf, type JournalEntry } from "./journal.ts";
+import { isProgress, type QueueProgress } from "./progress.ts";
+
+/**
+ * A queued job as the queue shows it: state, what it asks (locations redacted), the worker and
+ * progress, attempts, and its result or error.
+ *
+ * @example
+ * ```ts
+ * const view = await queue.job("dp-4f1c2e9a0b7d3c5e6f708192");
+ * if (view?.state === "failed") console.error(view.error?.code);
+ * ```
+ */
+export interface QueueJobView {
+  id: string;
+  state: "waiting" | "active" | "delayed" | "completed" | "failed" | "unknown";
+  source?: string;
+  destination?: string;
+  to?: string;
+  submittedAt: number;
+  finishedAt?: number;
+  /** Attempts started so far. */
+  attempts: number;
+  worker?: string;
+  progress?: QueueProgress;
+  result?: JobResult;
+  error?: ReturnType<DiskpipeError["toJSON"]>;
+  journal: JournalEntry[];
+}
+
+/**
+ * The view of a BullMQ job. Whatever it holds was written by whoever can write the queue, so
+ * text is made safe to print and locations lose their credentials.
+ *
+ * @example
+ * ```ts
+ * const view = viewOf(job, await job.getState(), (await queue.getJobLogs(job.id)).logs);
+ * ```
+ */
+export function viewOf(job: Job, state: string, logs: readonly string[]): QueueJobView {
+  const spec = (job.data as { spec?: Record<string, unknown> } | undefined)?.spec;
+  const text = (value: unknown) => (typeof value === "string" ? safeText(redactLocation(value)) : undefined);
+  const progress = isProgress(job.progress) ? job.progress : undefined;
+  const journal = journalOf(logs);
+  const known = ["waiting", "active", "delayed", "completed", "failed"] as const;
+  const view: QueueJobView = {
+    id: job.id ?? "",
+    state: known.find((s) => s === state) ?? (state === "prioritized" || state === "waiting-children" ? "waiting" : "unknown"),
+    submittedAt: job.timestamp,
+    attempts: job.attemptsStarted ?? job.attemptsMade,
+    journal,
+  };
+  const source = text(spec?.source);
+  const destination = text(spec?.destination);
+  const to = text(spec?.to);
+  if (source) view.source = source;
+  if (destination) view.destination = destination;
+  if (to) view.to = to;
+  if (job.finishedOn) view.finishedAt = job.finishedOn;
+  const worker = progress?.worker ?? journal.at(-1)?.worker;
+  if (worker) view.worker = safeText(worker);
+  if (progress) view.progress = progress;
+  if (view.state === "completed" && job.returnvalue) view.result = job.returnvalue as JobResult;
+  if (view.state === "failed") view.error = failureOf(job.failedReason).toJSON();
+  return view;
+}

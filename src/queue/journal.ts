@@ -1,0 +1,65 @@
+import type { JobResult } from "../core/job.ts";
+
+/**
+ * One line of a queued job's journal (its BullMQ log): every attempt's start and end, the
+ * output about to be committed, and a job given back to the queue by a stopping worker.
+ *
+ * @example
+ * ```ts
+ * const entry: JournalEntry = { at: "2025-01-01T00:00:00.000Z", worker: "w1", event: "start", attempt: 1 };
+ * ```
+ */
+export type JournalEntry =
+  | { at: string; worker: string; event: "start"; attempt: number }
+  | { at: string; worker: string; event: "committing"; output: OutputIdentity; result: JobResult }
+  | { at: string; worker: string; event: "done"; recovered?: boolean }
+  | { at: string; worker: string; event: "failed"; code: string; retry: boolean }
+  | { at: string; worker: string; event: "returned" };
+
+/** What identifies a committed output file: the temporary file's device, inode and size, which the rename keeps. */
+export interface OutputIdentity {
+  path: string;
+  dev: number;
+  ino: number;
+  size: number;
+}
+
+/** Where journal entries are written and read: a BullMQ job's `log` and the queue's `getJobLogs`. */
+export interface JournalStore {
+  log(row: string): Promise<unknown>;
+}
+
+/**
+ * Appends an entry to a job's journal.
+ *
+ * @example
+ * ```ts
+ * await record(job, { worker: "w1", event: "done" });
+ * ```
+ */
+export async function record(job: JournalStore, entry: DistributiveOmit<JournalEntry, "at">): Promise<void> {
+  await job.log(JSON.stringify({ at: new Date().toISOString(), ...entry }));
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * A job's journal from its log lines; lines that are not entries (written by something else)
+ * are left out.
+ *
+ * @example
+ * ```ts
+ * const { logs } = await queue.getJobLogs(id);
+ * const entries = journalOf(logs);
+ * ```
+ */
+export function journalOf(lines: readonly string[]): JournalEntry[] {
+  return lines.flatMap((line) => {
+    try {
+      const entry = JSON.parse(line) as Partial<JournalEntry> | null;
+      return entry && typeof entry.event === "string" && typeof entry.worker === "string" && typeof entry.at === "string" ? [entry as JournalEntry] : [];
+    } catch {
+      return [];
+    }
+  });
+}

@@ -1,0 +1,120 @@
+import type { JobEvent, Stage } from "../core/job.ts";
+
+/**
+ * What a worker publishes about a running job (BullMQ `updateProgress`): who runs it, the
+ * stage, how far the stage is, and the stage and hook timings so far. `submit --wait` and the
+ * dashboard show it from any machine.
+ *
+ * @example
+ * ```ts
+ * const progress: QueueProgress = { worker: "w1", stage: "convert", bytes: 1 << 20, total: 1 << 21, percent: 50, timings: [], hooks: [] };
+ * ```
+ */
+export interface QueueProgress {
+  worker: string;
+  stage: Stage;
+  bytes?: number;
+  total?: number;
+  percent?: number;
+  rate?: number;
+  timings: Array<{ stage: Stage; ms: number }>;
+  hooks: Array<{ hook: string; plugin: string; ms: number }>;
+}
+
+/** The least time between two progress messages of one job within a stage (ms). */
+const INTERVAL_MS = 500;
+
+/**
+ * Follows one job's pipeline events and says when to publish: at every stage start and end,
+ * and at most every 500 ms of progress (each message is a Redis write and an event).
+ *
+ * @example
+ * ```ts
+ * const tracker = new ProgressTracker("w1");
+ * pipeline.on((event) => { const p = tracker.update(event); if (p) void job.updateProgress(p); });
+ * ```
+ */
+export class ProgressTracker {
+  readonly #state: QueueProgress;
+  #last = 0;
+
+  constructor(worker: string) {
+    this.#state = { worker, stage: "resolve", timings: [], hooks: [] };
+  }
+
+  /** The progress to publish after `event`, or undefined when nothing worth sending changed. */
+  update(event: JobEvent): QueueProgress | undefined {
+    const state = this.#state;
+    const now = performance.now();
+    switch (event.type) {
+      case "stage-start":
+        Object.assign(state, { stage: event.stage, bytes: undefined, total: undefined, percent: undefined, rate: undefined });
+        break;
+      case "stage-end":
+        state.timings.push({ stage: event.stage, ms: Math.round(event.ms) });
+        break;
+      case "hook":
+        state.hooks.push({ hook: event.hook, plugin: event.plugin, ms: Math.round(event.ms) });
+        return undefined;
+      case "progress": {
+        const finished = event.total !== undefined && event.bytes >= event.total;
+        if (!finished && now - this.#last < INTERVAL_MS) return undefined;
+        Object.assign(state, { stage: event.stage, bytes: event.bytes, total: event.total, percent: event.percent, rate: event.rate });
+        break;
+      }
+      default:
+        return undefined;
+    }
+    this.#last = now;
+    return this.snapshot();
+  }
+
+  /** The progress as it stands, without undefined fields (what Redis stores). */
+  snapshot(): QueueProgress {
+    return JSON.parse(JSON.stringify(this.#state)) as QueueProgress;
+  }
+}
+
+/**
+ * The pipeline events a progress display needs, rebuilt from a worker's progress message:
+ * a `stage-start` when the stage changed, then a `progress` when it carries bytes.
+ *
+ * @example
+ * ```ts
+ * let stage: Stage | undefined;
+ * for (const event of eventsOf("dp-1", progress, stage)) reporter.onEvent(event);
+ * stage = progress.stage;
+ * ```
+ */
+export function eventsOf(jobId: string, progress: unknown, previousStage: Stage | undefined): JobEvent[] {
+  if (!isProgress(progress)) return [];
+  const events: JobEvent[] = [];
+  if (progress.stage !== previousStage) events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
+  if (typeof progress.bytes === "number") {
+    events.push({
+      type: "progress",
+      jobId,
+      stage: progress.stage,
+      bytes: progress.bytes,
+      ...(typeof progress.total === "number" && { total: progress.total }),
+      ...(typeof progress.percent === "number" && { percent: progress.percent }),
+      ...(typeof progress.rate === "number" && { rate: progress.rate }),
+    });
+  }
+  return events;
+}
+
+/**
+ * Whether a value looks like a {@link QueueProgress} (progress in Redis is written by
+ * whoever can write the queue: only its shape is trusted, and text in it is escaped where shown).
+ *
+ * @example
+ * ```ts
+ * if (isProgress(job.progress)) console.log(job.progress.stage);
+ * ```
+ */
+export function isProgress(value: unknown): value is QueueProgress {
+  if (!value || typeof value !== "object") return false;
+  const progress = value as Partial<QueueProgress>;
+  return typeof progress.worker === "string" && typeof progress.stage === "string" && Array.isArray(progress.timings) && Array.isArray(progress.hooks);
+}

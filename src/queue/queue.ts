@@ -1,0 +1,171 @@
+import type { Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import { DiskpipeError } from "../core/errors.ts";
+import type { JobEvent, JobResult, Stage } from "../core/job.ts";
+import { Listeners } from "../core/listeners.ts";
+import { connectRedis } from "./connection.ts";
+import { failureOf } from "./failure.ts";
+import { jobIdFor } from "./job-id.ts";
+import { viewOf, type QueueJobView } from "./job-view.ts";
+import { messageFor, type QueueSpec } from "./message.ts";
+import { eventsOf } from "./progress.ts";
+import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, type QueueSettings } from "./settings.ts";
+
+/** What {@link createQueue} takes. */
+export interface QueueOptions extends QueueSettings {
+  /** Attempts of a job failing with a transport or I/O error (default 3; workers cap it with their own). */
+  attempts?: number;
+  /** First pause before a retry, in ms, doubled each time (default 5000). */
+  backoffMs?: number;
+}
+
+/**
+ * A change on the queue, as any machine sees it.
+ *
+ * @example
+ * ```ts
+ * queue.events.on((e) => e.type === "progress" && console.log(e.jobId, e.progress));
+ * ```
+ */
+export type QueueEvent =
+  | { type: "waiting" | "active" | "completed" | "failed" | "removed"; jobId: string }
+  | { type: "progress"; jobId: string; progress: unknown };
+
+/** What {@link Queue.submit} did: queued a new job, found the same job already there, or retried it after a failure. */
+export interface Submitted {
+  id: string;
+  outcome: "added" | "exists" | "retried";
+}
+
+/**
+ * A diskpipe queue on Redis, for submitting jobs and following them.
+ *
+ * @example
+ * ```ts
+ * const queue = await createQueue({ url: "redis://queue:6379" });
+ * const { id } = await queue.submit({ source: "https://h/a.vmdk", destination: "/shared/out/a.qcow2", to: "qcow2" });
+ * const result = await queue.wait(id);
+ * await queue.close();
+ * ```
+ */
+export interface DiskpipeQueue {
+  /** Queues a job (validated as a worker will); the same spec again, or the same `id`, adds nothing while the queue knows the job. */
+  submit(spec: QueueSpec, options?: { id?: string }): Promise<Submitted>;
+  /** A job's state, progress, result or error; undefined when the queue does not know it. */
+  job(id: string): Promise<QueueJobView | undefined>;
+  /** Resolves with the job's result, or rejects with its error (a DiskpipeError with its code); `onEvent` gets its stages and progress. */
+  wait(id: string, onEvent?: (event: JobEvent) => void): Promise<JobResult>;
+  /** Live changes of every job: `on(listener)` returns the unsubscribe function. */
+  readonly events: { on(listener: (event: QueueEvent) => void): () => void };
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to the queue at `url` (failing with `queue-unavailable` when Redis does not answer
+ * within `connectTimeoutMs`). BullMQ is loaded only now.
+ *
+ * @example
+ * ```ts
+ * import { createQueue } from "diskpipe";
+ * const queue = await createQueue({ url: process.env.DISKPIPE_QUEUE ?? "redis://127.0.0.1:6379" });
+ * ```
+ */
+export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue> {
+  const redis = await connectRedis(options.url, { timeoutMs: options.connectTimeoutMs });
+  const { Queue: BullQueue, QueueEvents: BullQueueEvents } = await import("bullmq");
+  const name = options.queueName ?? DEFAULT_QUEUE_NAME;
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const queue: Queue = new BullQueue(name, { connection: redis, prefix });
+  queue.on("error", () => {});
+  const listeners = new Listeners<QueueEvent>();
+  let events: Promise<QueueEvents> | undefined;
+  const follow = () =>
+    (events ??= (async () => {
+      const emitter = new BullQueueEvents(name, { connection: redis, prefix });
+      emitter.on("error", () => {});
+      for (const type of ["waiting", "active", "completed", "failed", "removed"] as const) {
+        emitter.on(type, ({ jobId }: { jobId: string }) => listeners.emit({ type, jobId }));
+      }
+      emitter.on("progress", ({ jobId, data }: { jobId: string; data: unknown }) => listeners.emit({ type: "progress", jobId, progress: data }));
+      await emitter.waitUntilReady();
+      return emitter;
+    })());
+
+  const view = async (id: string) => {
+    const job = await queue.getJob(id);
+    if (!job) return undefined;
+    return viewOf(job, await job.getState(), (await queue.getJobLogs(id)).logs);
+  };
+
+  return {
+    async submit(spec, submitOptions = {}) {
+      const message = messageFor(spec);
+      const id = jobIdFor(message, submitOptions.id);
+      const existing = await queue.getJob(id);
+      if (existing) {
+        if ((await existing.getState()) !== "failed") return { id, outcome: "exists" };
+        await existing.retry("failed");
+        return { id, outcome: "retried" };
+      }
+      await queue.add("convert", message, {
+        jobId: id,
+        attempts: options.attempts ?? DEFAULT_ATTEMPTS,
+        backoff: { type: "exponential", delay: options.backoffMs ?? DEFAULT_BACKOFF_MS },
+      });
+      return { id, outcome: "added" };
+    },
+    job: view,
+    async wait(id, onEvent) {
+      await follow();
+      return waitFor(id, listeners, view, onEvent);
+    },
+    events: {
+      on(listener) {
+        void follow();
+        return listeners.on(listener);
+      },
+    },
+    async close() {
+      if (events) await (await events).close();
+      await queue.close();
+      await quit(redis);
+    },
+  };
+}
+
+/** How often a waiting caller reads the job's state besides following its events (ms). */
+const RECHECK_MS = 2000;
+
+/** Follows one job until it is completed or failed, turning its progress into pipeline events. */
+function waitFor(id: string, listeners: Listeners<QueueEvent>, view: (id: string) => Promise<QueueJobView | undefined>, onEvent?: (event: JobEvent) => void): Promise<JobResult> {
+  return new Promise((resolve, reject) => {
+    let stage: Stage | undefined;
+    let checking = Promise.resolve();
+    const check = () =>
+      (checking = checking.then(async () => {
+        const current = await view(id);
+        if (!current) return finish(() => reject(new DiskpipeError("usage", `the queue has no job ${id}`)));
+        if (current.state === "completed" && current.result) return finish(() => resolve(current.result as JobResult));
+        if (current.state === "failed") return finish(() => reject(failureOf(`${current.error?.message ?? ""} [${current.error?.code ?? "io-failed"}]`)));
+      }).catch(() => undefined));
+    const unsubscribe = listeners.on((event) => {
+      if (event.jobId !== id) return;
+      if (event.type === "progress") {
+        for (const e of eventsOf(id, event.progress, stage)) onEvent?.(e);
+        stage = (event.progress as { stage?: Stage }).stage ?? stage;
+      } else void check();
+    });
+    // Events can be missed (Redis restarted between two reads): the state is also read every few seconds.
+    const timer = setInterval(() => void check(), RECHECK_MS);
+    const finish = (settle: () => void) => {
+      clearInterval(timer);
+      unsubscribe();
+      settle();
+    };
+    void check();
+  });
+}
+
+async function quit(redis: Redis): Promise<void> {
+  await redis.quit().catch(() => redis.disconnect());
+}

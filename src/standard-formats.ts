@@ -1,0 +1,71 @@
+/**
+ * The standard formats on diskpipe's entry points: an inspector and the stream and URL
+ * inspections get the standard format plugins (src/plugins/standard.ts), and so does a
+ * pipeline (create-pipeline.ts) unless its configuration says `standardFormats: false`.
+ * The core itself knows no format.
+ * @module
+ */
+import { createInspector, registerFormats, type Inspector } from "./core/inspector.ts";
+import type { InspectOptions, InspectResult } from "./core/inspect/types.ts";
+import { inspectStream as inspectStreamWith, inspectUrl as inspectUrlWith, type ImageStream, type UrlInspection } from "./core/io/inspect-stream.ts";
+import { flattenPlugins, type Plugin, type PluginOption } from "./core/plugin.ts";
+import { standardFormats } from "./plugins/standard.ts";
+
+/**
+ * `plugins` with the standard format plugins ahead of them, leaving out any the list already
+ * holds by name (so listing `qcow2()` or a replacement plugin named "qcow2" does not define it twice).
+ *
+ * @example
+ * ```ts
+ * withStandardFormats([luks()]).map((p) => p.name); // ["qcow2", "vmdk", …, "vhd", "luks"]
+ * ```
+ */
+export function withStandardFormats(plugins: readonly PluginOption[]): Plugin[] {
+  const given = flattenPlugins([...plugins]);
+  const named = new Set(given.map((plugin) => plugin.name));
+  return [...standardFormats().filter((plugin) => !named.has(plugin.name)), ...given];
+}
+
+/**
+ * An inspector over the standard formats and `plugins`' (see `createInspector`), with its
+ * temporary files in `workRoot`.
+ *
+ * @example
+ * ```ts
+ * const report = await standardInspector([luks()], "/var/tmp/diskpipe").inspect("disk.luks");
+ * ```
+ */
+export function standardInspector(plugins: readonly PluginOption[], workRoot: string): Inspector {
+  return createInspector(registerFormats(withStandardFormats(plugins)).formats, workRoot);
+}
+
+const withStandardDetectors = (options: InspectOptions): InspectOptions => ({
+  ...options,
+  detectors: [...registerFormats(standardFormats()).formats.detectors(), ...(options.detectors ?? [])],
+});
+
+/**
+ * Inspects a stream (see the core's `inspectStream`) with the standard formats' detectors
+ * besides `options.detectors`.
+ *
+ * @example
+ * ```ts
+ * const result = await inspectStream(createReadStream("disk.qcow2"), { claimed: "qcow2" });
+ * ```
+ */
+export function inspectStream(stream: ImageStream, options: InspectOptions = {}, where: { directory?: string; size?: number } = {}): Promise<InspectResult> {
+  return inspectStreamWith(stream, withStandardDetectors(options), where);
+}
+
+/**
+ * Inspects an http(s) URL (see the core's `inspectUrl`) with the standard formats' detectors
+ * besides `options.detectors`.
+ *
+ * @example
+ * ```ts
+ * const result = await inspectUrl("http://127.0.0.1:8080/disk.qcow2");
+ * ```
+ */
+export function inspectUrl(url: string, options: InspectOptions = {}, settings: AbortSignal | UrlInspection = {}): Promise<InspectResult> {
+  return inspectUrlWith(url, withStandardDetectors(options), settings);
+}
