@@ -28,8 +28,7 @@ export interface Detection {
  *
  * @example
  * ```ts
- * import { vhdDetector } from "./vhd.ts";
- * await vhdDetector.detect(reader, { inChainContainer: true });
+ * const context: DetectContext = { inChainContainer: true, onHeader: (header) => console.log(header.format) };
  * ```
  */
 export interface DetectContext {

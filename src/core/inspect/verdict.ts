@@ -9,8 +9,8 @@ import type { Detection, Detector, InspectOptions, InspectResult } from "./types
  *
  * @example
  * ```ts
- * import { qcow2Detector } from "./qcow2.ts";
- * const found: Found = { detector: qcow2Detector, detection: { format: "qcow2", problems: [] }, order: 0 };
+ * declare const detector: Detector;
+ * const found: Found = { detector, detection: { format: "qcow2", problems: [] }, order: 0 };
  * ```
  */
 export interface Found {
