@@ -8,6 +8,7 @@ import { DiskpipeError, isDiskpipeError, toDiskpipeError } from "../core/errors.
  *
  * @example
  * ```ts
+ * declare function page(): void; // alert whoever runs the spool
  * process.on("warning", (w) => (w as { code?: SpoolWarningCode }).code === "DISKPIPE_SPOOL_UNRECORDED" && page());
  * ```
  */
@@ -37,6 +38,7 @@ export function oneLine(text: string): string {
  *
  * @example
  * ```ts
+ * declare const error: unknown; // what the failed step threw
  * warnSpool("DISKPIPE_SPOOL_CLAIM", "cannot claim incoming/qcow2/disk.vmdk", error);
  * ```
  */
