@@ -54,7 +54,8 @@ export function warnSpool(code: SpoolWarningCode, message: string, error?: unkno
  *
  * @example
  * ```ts
- * try { await open(); } catch (error) { throw startFailure("/srv/spool", error); }
+ * declare function openJournal(): Promise<void>; // a step of start()
+ * try { await openJournal(); } catch (error) { throw startFailure("/srv/spool", error); }
  * ```
  */
 export function startFailure(root: string, error: unknown): DiskpipeError {
