@@ -53,7 +53,14 @@ interface BoundHandler<F> {
   handler: F;
 }
 
-/** The handlers of one hook point, in run order (a hook's own `order` refines its plugin's). */
+/**
+ * The handlers of one hook point, in run order (a hook's own `order` refines its plugin's).
+ *
+ * @example
+ * ```ts
+ * handlersOf(pipeline.plugins, "verify").map((h) => h.plugin); // the plugins with a verify hook, in run order
+ * ```
+ */
 export function handlersOf<K extends HookName>(plugins: Plugin[], hook: K): BoundHandler<HookFn<K>>[] {
   const found: Array<BoundHandler<HookFn<K>> & { rank: number; index: number }> = [];
   plugins.forEach((plugin, index) => {
