@@ -4,9 +4,12 @@
 // - an @example is kept on public things only: a module's own comment (`@module`), an exported
 //   declaration, or a public member (not `private`, not `#name`) of an exported class,
 //   interface or type; an example on anything else is reported;
-// - every exported function, class and const of a module reachable (by any import, type
-//   imports and re-exports included) from src/mod.ts, src/plugin-api.ts, src/plugin-kit.ts or
-//   src/plugin-testing.ts has one.
+// - every exported function and class, and every exported const that holds more than plain
+//   data, of a module reachable (by any import, type imports and re-exports included) from
+//   src/mod.ts, src/plugin-api.ts, src/plugin-kit.ts, src/plugin-testing.ts or a file
+//   package.json's exports name has one. A const of plain data (`= 512`, `= ["a", "b"] as const`,
+//   `= { cpuSeconds: 8 }`) needs none: its declaration already shows all an example could, and
+//   an example's `// 512` is a comment the type check cannot hold to the value.
 //
 // Each example becomes one ES module in a fresh directory under .examples-check/ (git-ignored,
 // removed afterwards unless --keep), all of them checked by one TypeScript program with the
@@ -15,7 +18,10 @@
 //   then the public API (src/mod.ts, src/plugin-api.ts), all imported by a generated first line,
 //   except the names the example itself imports or declares;
 // - the conventional names declared once in scripts/example-givens.d.ts (`reader`, `ctx`,
-//   `pipeline`, `plan`, ...); an example that needs anything else declares it in real code;
+//   `pipeline`, `plan`, ...); an example that needs anything else declares it in real code.
+//   The project's lib includes DOM, whose window globals (`name`, `parent`, `open`, `close`,
+//   `status`, ...) would quietly stand in for a name an example forgot to declare: a lower-case
+//   global that only lib.dom declares is reported;
 // - "diskpipe", "diskpipe/plugin", "diskpipe/testing" and "diskpipe/plugins" imports, read as
 //   the source files package.json's exports name.
 // The example sits at the top level of an ES module, so top-level `await` and `export default`
@@ -165,6 +171,22 @@ function topLevelNames(code) {
   return names;
 }
 
+/** Identifiers of an example that resolve to a lower-case global only lib.dom declares: `{ name, at }` (0-based line). */
+function domGlobals(checker, sourceFile) {
+  const found = [];
+  const fromDom = (declaration) => /[\\/]lib\.dom\.d\.ts$/.test(declaration.getSourceFile().fileName);
+  const visit = (node) => {
+    if (ts.isIdentifier(node) && /^[a-z]/.test(node.text) && !(ts.isPropertyAccessExpression(node.parent) && node.parent.name === node)) {
+      const declarations = checker.getSymbolAtLocation(node)?.declarations ?? [];
+      const global = declarations.every((d) => (ts.isVariableDeclaration(d) || ts.isFunctionDeclaration(d)) && ts.isSourceFile(ts.isVariableDeclaration(d) ? d.parent.parent.parent : d.parent));
+      if (declarations.length > 0 && global && declarations.every(fromDom)) found.push({ name: node.text, at: sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile)).line });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
+}
+
 /** The source files reachable from `entries` by any import, export-from or import(). */
 function reachable(program, entries) {
   const seen = new Set();
@@ -187,7 +209,20 @@ function reachable(program, entries) {
   return seen;
 }
 
-/** The exported functions, classes and consts declared (not re-exported) in a file: `{ name, line, node }`. */
+/** Whether an initializer is plain data: literals, names, arithmetic, arrays and objects of them, `as`/`satisfies`. */
+function isPlainData(node) {
+  if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node)) return isPlainData(node.expression);
+  if (ts.isLiteralExpression(node) || ts.isIdentifier(node) || ts.isNoSubstitutionTemplateLiteral(node)) return true;
+  if ([ts.SyntaxKind.TrueKeyword, ts.SyntaxKind.FalseKeyword, ts.SyntaxKind.NullKeyword].includes(node.kind)) return true;
+  if (ts.isPrefixUnaryExpression(node)) return isPlainData(node.operand);
+  if (ts.isBinaryExpression(node)) return isPlainData(node.left) && isPlainData(node.right);
+  if (ts.isTemplateExpression(node)) return node.templateSpans.every((span) => isPlainData(span.expression));
+  if (ts.isArrayLiteralExpression(node)) return node.elements.every(isPlainData);
+  if (ts.isObjectLiteralExpression(node)) return node.properties.every((p) => ts.isPropertyAssignment(p) && isPlainData(p.initializer));
+  return false;
+}
+
+/** The exported functions, classes and consts (but those of plain data) declared (not re-exported) in a file: `{ name, line, node }`. */
 function exportedDeclarations(sourceFile, localExports) {
   const found = [];
   const line = (node) => sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile)).line + 1;
@@ -199,6 +234,7 @@ function exportedDeclarations(sourceFile, localExports) {
     }
     if (ts.isVariableStatement(statement) && statement.declarationList.flags & ts.NodeFlags.Const) {
       for (const declaration of statement.declarationList.declarations) {
+        if (declaration.initializer && isPlainData(declaration.initializer)) continue;
         if (ts.isIdentifier(declaration.name) && exported(declaration.name.text)) found.push({ name: declaration.name.text, line: line(statement), node: statement });
       }
     }
@@ -262,7 +298,7 @@ export function checkExamples({ keep = false } = {}) {
   for (const file of publicApi) {
     for (const [name, isValue] of exportsOf(checker, first.getSourceFile(file))) if (!apiNames.has(name)) apiNames.set(name, { isValue, file });
   }
-  const covered = reachable(first, entryPoints);
+  const covered = reachable(first, [...entryPoints, ...specifiers.values()]);
 
   const tmpParent = join(root, ".examples-check");
   mkdirSync(tmpParent, { recursive: true });
@@ -329,6 +365,10 @@ export function checkExamples({ keep = false } = {}) {
       // Line 0 is the generated import line; an error there is reported on the block's first line.
       const entry = byPath.get(example.path);
       report(entry.file, entry.line + Math.max(at - 1, 0), entry.name, message(diagnostic));
+    }
+    const entry = byPath.get(example.path);
+    for (const { name, at } of domGlobals(second.getTypeChecker(), sourceFile)) {
+      report(entry.file, entry.line + Math.max(at - 1, 0), entry.name, `${name} is the DOM's window.${name} here: declare or import what the example means`);
     }
   }
   mark("checked");
