@@ -344,7 +344,7 @@ export function checkExamples({ keep = false } = {}) {
     if (!covered.has(file)) continue;
     for (const declaration of exportedDeclarations(sourceFile, localExports)) {
       const hasExample = ts.getJSDocTags(declaration.node).some((tag) => tag.tagName.text === "example");
-      if (!hasExample) report(file, declaration.line, declaration.name, "an exported function, class or const of the public API's modules has no @example: add one");
+      if (!hasExample) report(file, declaration.line, declaration.name, "an exported function, class or const (not plain data) of the public API's modules has no @example: add one");
     }
   }
 
