@@ -11,6 +11,7 @@
  *
  * export const myFormat = () => definePlugin({ name: "my-format", formats: [defineFormat({ name: "myfmt", qemuDriver: "raw" })] });
  * ```
+ * @module
  */
 export { definePlugin, defineFormat } from "./core/plugin.ts";
 export type { ConvertOption, FormatDefinition, Hook, HookName, Plugin, PluginHooks, PluginOption, UnpackedImage } from "./core/plugin.ts";

@@ -5,7 +5,9 @@
  *
  * @example
  * ```ts
+ * import { test } from "node:test";
  * import { expectVerdict } from "diskpipe/testing";
+ * declare function myFormat(): Plugin; // your plugin
  *
  * test("a crafted header is refused", async () => {
  *   await expectVerdict(myFormat(), "fixtures/bad.myfmt", { format: "myfmt", safe: false, problems: ["myfmt-corrupt-header"] });
@@ -34,6 +36,7 @@ export interface ExpectedVerdict {
  *
  * @example
  * ```ts
+ * declare function myFormat(): Plugin;
  * const result = await inspectWithPlugins([myFormat()], "disk.myfmt", { claimed: "myfmt" });
  * ```
  */
@@ -47,6 +50,7 @@ export function inspectWithPlugins(plugins: Plugin[], path: string, options: Omi
  *
  * @example
  * ```ts
+ * declare function myFormat(): Plugin;
  * await expectVerdict(myFormat(), "disk.myfmt", { format: "myfmt", safe: true, virtualSize: 8 * 1024 ** 2 });
  * ```
  */

@@ -43,6 +43,7 @@ export async function convert(options: JobSpec & ScriptOptions): Promise<JobResu
  *
  * @example
  * ```ts
+ * import { createReadStream } from "node:fs";
  * import { inspect } from "diskpipe";
  * const report = await inspect("disk.vmdk", { claimed: "vmdk" });
  * if (!report.safe) console.error(report.problems);

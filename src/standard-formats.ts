@@ -17,6 +17,7 @@ import { standardFormats } from "./plugins/standard.ts";
  *
  * @example
  * ```ts
+ * import { luks } from "diskpipe/plugins";
  * withStandardFormats([luks()]).map((p) => p.name); // ["qcow2", "vmdk", …, "vhd", "luks"]
  * ```
  */
@@ -32,6 +33,7 @@ export function withStandardFormats(plugins: readonly PluginOption[]): Plugin[] 
  *
  * @example
  * ```ts
+ * import { luks } from "diskpipe/plugins";
  * const report = await standardInspector([luks()], "/var/tmp/diskpipe").inspect("disk.luks");
  * ```
  */
@@ -50,6 +52,7 @@ const withStandardDetectors = (options: InspectOptions): InspectOptions => ({
  *
  * @example
  * ```ts
+ * import { createReadStream } from "node:fs";
  * const result = await inspectStream(createReadStream("disk.qcow2"), { claimed: "qcow2" });
  * ```
  */

@@ -8,6 +8,7 @@ import { messages } from "./log.ts";
  *
  * @example
  * ```ts
+ * declare const error: unknown;
  * process.exitCode = reportFailure(error, false);
  * ```
  */

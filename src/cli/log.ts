@@ -6,6 +6,7 @@ import { createConsola, type LogObject } from "consola/core";
  *
  * @example
  * ```ts
+ * declare const flags: { quiet?: boolean };
  * const verbosity: Verbosity = flags.quiet ? "quiet" : "normal";
  * ```
  */
@@ -51,6 +52,7 @@ function paint(type: string, line: string): string {
  *
  * @example
  * ```ts
+ * declare const name: string, text: string;
  * messages.warn(`warning: ${name}: ${text}`);
  * messages.info("3 converted, 0 failed");
  * ```
@@ -66,6 +68,7 @@ export const messages = createConsola({
  *
  * @example
  * ```ts
+ * declare const flags: { quiet?: boolean; verbose?: boolean };
  * setVerbosity(flags.verbose ? "verbose" : flags.quiet ? "quiet" : "normal");
  * ```
  */
@@ -79,6 +82,7 @@ export function setVerbosity(verbosity: Verbosity): void {
  *
  * @example
  * ```ts
+ * declare const display: { above(write: () => void): void };
  * routeMessages((text) => display.above(() => process.stderr.write(text)));
  * ```
  */

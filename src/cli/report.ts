@@ -20,6 +20,7 @@ export type ReportMode = "tty" | "lines" | "none";
  *
  * @example
  * ```ts
+ * declare const flags: { json?: boolean; quiet?: boolean };
  * reportMode(Boolean(flags.json), Boolean(flags.quiet)); // "tty" in a terminal
  * ```
  */
@@ -34,6 +35,7 @@ export function reportMode(json: boolean, quiet = false): ReportMode {
  *
  * @example
  * ```ts
+ * declare const specs: JobSpec[];
  * const reporter = await progressReporter(reportMode(false), specs.length);
  * pipeline.on((event) => reporter.onEvent(event));
  * reporter.above(() => process.stdout.write("converted a -> b\n"));

@@ -11,6 +11,7 @@ import { messages } from "./log.ts";
  *
  * @example
  * ```ts
+ * const root = "/srv/spool";
  * const spool = createSpool({ root, pipeline, onEvent: spoolLogger(root, false) });
  * ```
  */

@@ -70,7 +70,15 @@ export const queueConfigSchema = lazy(() => {
     .strict();
 });
 
-/** The configuration schema (zod, built on first use). Unknown keys are errors, so typos are caught. */
+/**
+ * The configuration schema (zod, built on first use). Unknown keys are errors, so typos are caught.
+ *
+ * @example
+ * ```ts
+ * configSchema().safeParse({ jobs: 2, workDir: "/var/tmp" }).success; // true
+ * configSchema().safeParse({ jobs: 2, wrokDir: "/var/tmp" }).success; // false: wrokDir is unknown
+ * ```
+ */
 export const configSchema = lazy(() => {
   const z = zod();
   const size = sizeSchema();
@@ -175,6 +183,7 @@ export type ResolvedConfig = Omit<z.output<ConfigSchema>, "plugins"> & { plugins
  * @example
  * ```ts
  * // plugins.config.ts
+ * import { luks } from "diskpipe/plugins";
  * export default defineConfig({ plugins: [luks()], maxSize: "2T", jobs: 2 });
  * ```
  */

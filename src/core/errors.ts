@@ -163,6 +163,7 @@ export function toDiskpipeError(error: unknown, fallback: ErrorCode = "io-failed
  *
  * @example
  * ```ts
+ * declare const e: unknown;
  * if (isDiskpipeError(e)) process.exitCode = e.exitCode;
  * ```
  */

@@ -13,6 +13,7 @@ const rank = { pre: 0, normal: 1, post: 2 } as const;
  *
  * @example
  * ```ts
+ * declare const a: Plugin, b: Plugin, c: Plugin;
  * sortPlugins([a, false, [b, c]]); // [b if pre, …]
  * ```
  */
@@ -52,7 +53,14 @@ interface BoundHandler<F> {
   handler: F;
 }
 
-/** The handlers of one hook point, in run order (a hook's own `order` refines its plugin's). */
+/**
+ * The handlers of one hook point, in run order (a hook's own `order` refines its plugin's).
+ *
+ * @example
+ * ```ts
+ * handlersOf(pipeline.plugins, "verify").map((h) => h.plugin); // the plugins with a verify hook, in run order
+ * ```
+ */
 export function handlersOf<K extends HookName>(plugins: Plugin[], hook: K): BoundHandler<HookFn<K>>[] {
   const found: Array<BoundHandler<HookFn<K>> & { rank: number; index: number }> = [];
   plugins.forEach((plugin, index) => {
@@ -100,6 +108,7 @@ async function timed<T>(hook: HookName, plugin: string, timer: HookTimer | undef
  *
  * @example
  * ```ts
+ * declare const plugins: Plugin[];
  * await runSequential(plugins, "verify", [ctx]);
  * ```
  */
@@ -119,6 +128,7 @@ async function sequentialOver<K extends SequentialHook>(handlers: BoundHandler<H
  *
  * @example
  * ```ts
+ * declare const plugins: Plugin[], initialPlan: ConvertPlan;
  * const plan = await runReduce(plugins, "preConvert", initialPlan, ctx);
  * ```
  */
@@ -140,7 +150,8 @@ async function reduceOver<V, C>(handlers: BoundHandler<HookFn<ReduceHook>>[], ho
  *
  * @example
  * ```ts
- * const handler = runFirst(formats, (f) => f.claims?.(spec) ?? false);
+ * declare const formats: FormatDefinition[], spec: JobSpec;
+ * const handler = runFirst(formats, (f: FormatDefinition) => f.claims?.(spec) ?? false);
  * ```
  */
 export function runFirst<T>(candidates: Iterable<T>, accepts: (candidate: T) => boolean): T | undefined {
@@ -153,6 +164,7 @@ export function runFirst<T>(candidates: Iterable<T>, accepts: (candidate: T) => 
  *
  * @example
  * ```ts
+ * declare const hooks: PluginHooksRunner, initialPlan: ConvertPlan, timer: HookTimer;
  * await hooks.sequential("verify", [ctx], timer);
  * const plan = await hooks.reduce("preConvert", initialPlan, ctx, timer);
  * ```
@@ -168,6 +180,7 @@ export interface PluginHooksRunner {
  *
  * @example
  * ```ts
+ * declare const userPlugins: PluginOption[], spec: JobSpec;
  * const hooks = new HookRunner(sortPlugins(userPlugins));
  * await hooks.forJob(spec).sequential("preFetch", [ctx]);
  * ```

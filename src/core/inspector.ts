@@ -13,6 +13,7 @@ import type { Plugin } from "./plugin.ts";
  *
  * @example
  * ```ts
+ * import { luks } from "diskpipe/plugins";
  * const { plugins, formats } = registerFormats([luks()]);
  * formats.driverOf("luks"); // "luks"
  * ```

@@ -34,6 +34,7 @@ const PROGRESS_INTERVAL_MS = 200;
  *
  * @example
  * ```ts
+ * declare const spec: JobSpec, qemu: QemuImg, formats: FormatRegistry;
  * const job = await createJobContext({ spec, workRoot: "/var/tmp/diskpipe", qemu, formats, emit: console.log });
  * ```
  */

@@ -128,7 +128,7 @@ export interface ConvertPlan {
  *
  * @example
  * ```ts
- * pipeline.on("event", (e: JobEvent) => { if (e.type === "progress") console.log(e.percent); });
+ * pipeline.on((e: JobEvent) => { if (e.type === "progress") console.log(e.percent); });
  * ```
  */
 export type JobEvent =

@@ -5,6 +5,7 @@
  * @example
  * ```ts
  * const limit = new Limiter(2);
+ * declare const files: string[], convertOne: (file: string) => Promise<void>;
  * await Promise.all(files.map((f) => limit.run(() => convertOne(f))));
  * ```
  */

@@ -133,6 +133,7 @@ export class Pipeline {
    *
    * @example
    * ```ts
+   * declare const specs: JobSpec[];
    * for await (const item of pipeline.batch(specs)) console.log(item.spec.source, item.error?.code ?? "ok");
    * ```
    */

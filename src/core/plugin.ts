@@ -145,6 +145,7 @@ export type PluginOption = Plugin | false | null | undefined | PluginOption[];
  *
  * @example
  * ```ts
+ * import { ami, luks } from "diskpipe/plugins";
  * flattenPlugins([luks(), false, [ami()]]); // [luks, ami]
  * ```
  */

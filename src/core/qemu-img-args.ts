@@ -13,29 +13,67 @@ export const DEFAULT_LIMITS: QemuLimits = { cpuSeconds: 8, addressSpace: 1024 **
 /** A conversion's limits when its plan sets none: a minute of CPU, 2 GiB of address space. */
 export const DEFAULT_CONVERT_LIMITS: QemuLimits = { cpuSeconds: 60, addressSpace: 2 * 1024 ** 3 };
 
-/** `prlimit --cpu=S --as=B --`: the prefix that runs a command under CPU-time and address-space limits (fractions of a second round up). */
+/**
+ * `prlimit --cpu=S --as=B --`: the prefix that runs a command under CPU-time and address-space
+ * limits (fractions of a second round up).
+ *
+ * @example
+ * ```ts
+ * prlimit({ cpuSeconds: 0.5, addressSpace: 1024 ** 3 }); // ["prlimit", "--cpu=1", "--as=1073741824", "--"]
+ * ```
+ */
 export function prlimit(limits: QemuLimits): ["prlimit", ...string[]] {
   return ["prlimit", `--cpu=${Math.max(1, Math.ceil(limits.cpuSeconds))}`, `--as=${Math.floor(limits.addressSpace)}`, "--"];
 }
 
-/** Escapes a value for qemu's comma-separated option syntax. */
+/**
+ * Escapes a value for qemu's comma-separated option syntax.
+ *
+ * @example
+ * ```ts
+ * qemuOptionValue("/in/a,b.img"); // "/in/a,,b.img"
+ * qemuOptionValue(true); // "on"
+ * ```
+ */
 export function qemuOptionValue(value: string | number | boolean): string {
   const text = typeof value === "boolean" ? (value ? "on" : "off") : String(value);
   return text.replaceAll(",", ",,");
 }
 
-/** `key=value,…` in qemu's option syntax. */
+/**
+ * `key=value,…` in qemu's option syntax.
+ *
+ * @example
+ * ```ts
+ * optionList({ driver: "luks", "key-secret": "sec0" }); // "driver=luks,key-secret=sec0"
+ * ```
+ */
 export function optionList(options: Record<string, string | number | boolean>): string {
   return Object.entries(options)
     .map(([key, value]) => `${key}=${qemuOptionValue(value)}`)
     .join(",");
 }
 
-/** `--object secret,…` for each secret file. */
+/**
+ * `--object secret,…` for each secret file.
+ *
+ * @example
+ * ```ts
+ * secretArgs([{ id: "sec0", file: "/run/diskpipe/key" }]); // ["--object", "secret,id=sec0,file=/run/diskpipe/key,format=raw"]
+ * ```
+ */
 export function secretArgs(secrets: QemuSecret[]): string[] {
   return secrets.flatMap((s) => ["--object", `secret,id=${s.id},file=${qemuOptionValue(s.file)},format=raw`]);
 }
-/** argv naming a source image: `-f DRIVER PATH`, or `--image-opts` when driver options are set. */
+
+/**
+ * argv naming a source image: `-f DRIVER PATH`, or `--image-opts` when driver options are set.
+ *
+ * @example
+ * ```ts
+ * sourceArgs({ path: "in.vhd", format: "vhd", driver: "vpc", options: {} }); // { flags: ["-f", "vpc"], name: "in.vhd" }
+ * ```
+ */
 export function sourceArgs(image: PlanImage): { flags: string[]; name: string } {
   if (Object.keys(image.options).length === 0) return { flags: ["-f", image.driver], name: image.path };
   return { flags: ["--image-opts"], name: optionList({ driver: image.driver, ...image.options, "file.filename": image.path }) };

@@ -2,7 +2,15 @@ import type { z } from "zod";
 import { DiskpipeError } from "./errors.ts";
 import { lazy, zod } from "./lazy-zod.ts";
 
-/** The subset of `qemu-img info --output=json` diskpipe relies on, validated (zod, built on first use). */
+/**
+ * The subset of `qemu-img info --output=json` diskpipe relies on, validated (zod, built on first use).
+ *
+ * @example
+ * ```ts
+ * const info = parseJson(qemuInfoSchema(), '{"format":"qcow2","virtual-size":1073741824}', "info");
+ * info["virtual-size"]; // 1073741824
+ * ```
+ */
 export const qemuInfoSchema = lazy(() => {
   const z = zod();
   return z.looseObject({
@@ -45,16 +53,37 @@ export interface QemuMeasure {
   fullyAllocated: number;
 }
 
-/** `measure`'s answer, validated. */
+/**
+ * `measure`'s answer, validated.
+ *
+ * @example
+ * ```ts
+ * parseJson(measureSchema(), '{"required":393216,"fully-allocated":1074135040}', "measure").required; // 393216
+ * ```
+ */
 export const measureSchema = lazy(() => zod().looseObject({ required: zod().number().int().nonnegative(), "fully-allocated": zod().number().int().nonnegative() }));
 
-/** `map`'s answer, validated. */
+/**
+ * `map`'s answer, validated.
+ *
+ * @example
+ * ```ts
+ * const extents = parseJson(mapSchema(), '[{"start":0,"length":65536,"data":true,"zero":false}]', "map");
+ * ```
+ */
 export const mapSchema = lazy(() => {
   const z = zod();
   return z.array(z.looseObject({ start: z.number().int().nonnegative(), length: z.number().int().nonnegative(), data: z.boolean(), zero: z.boolean() }));
 });
 
-/** Parses qemu-img's JSON output against `schema`; anything else is a `qemu-img-failed` error. */
+/**
+ * Parses qemu-img's JSON output against `schema`; anything else is a `qemu-img-failed` error.
+ *
+ * @example
+ * ```ts
+ * parseJson(measureSchema(), "qemu-img: Could not open", "measure"); // throws qemu-img-failed: "… is not JSON"
+ * ```
+ */
 export function parseJson<S extends z.ZodType>(schema: S, text: string, command: string): z.infer<S> {
   let data: unknown;
   try {

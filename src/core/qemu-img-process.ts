@@ -7,6 +7,11 @@ const INSTALL_HINT = "qemu-img was not found: install it with `apt-get install q
  * The command run so that it dies with diskpipe: `setpriv --pdeathsig KILL` asks the kernel to
  * kill it when its parent goes, even by SIGKILL (setpriv, prlimit and the wrappers exec in
  * place, so the setting reaches qemu-img). Without setpriv (util-linux), the command as is.
+ *
+ * @example
+ * ```ts
+ * const [file, args] = tiedToParent("qemu-img", ["info", "disk.vmdk"]); // ["/usr/bin/setpriv", ["--pdeathsig", "KILL", "--", "qemu-img", …]]
+ * ```
  */
 export function tiedToParent(file: string, args: string[]): [string, string[]] {
   const setpriv = setprivPath();
@@ -38,6 +43,12 @@ const KILL_GRACE_MS = 5000;
 /**
  * Runs one child with execa: cancelled by `signal` (SIGTERM, then SIGKILL after a grace
  * period), killed if diskpipe exits first, stdout optionally streamed to `onStdout`.
+ *
+ * @example
+ * ```ts
+ * const run = await runChild("qemu-img", ["info", "--output=json", "disk.qcow2"], AbortSignal.timeout(30_000));
+ * console.log(check(run, "info").stdout);
+ * ```
  */
 export async function runChild(file: string, args: string[], signal?: AbortSignal, onStdout?: (chunk: Buffer) => void): Promise<Finished> {
   if (signal?.aborted) return { stdout: "", stderr: "", exitCode: null, signal: null, canceled: true };
@@ -64,7 +75,14 @@ export async function runChild(file: string, args: string[], signal?: AbortSigna
   };
 }
 
-/** Throws the DiskpipeError a failed run means; returns the run otherwise. */
+/**
+ * Throws the DiskpipeError a failed run means; returns the run otherwise.
+ *
+ * @example
+ * ```ts
+ * const { stdout } = check(await runChild("qemu-img", ["--version"]), "--version"); // qemu-img-missing when not installed
+ * ```
+ */
 export function check(result: Finished, command: string | undefined): Finished {
   if (result.canceled) throw new DiskpipeError("aborted", `qemu-img ${command} was aborted`);
   const missing = result.error?.code === "ENOENT" || (result.exitCode === 127 && /No such file|not found/.test(result.stderr));

@@ -104,7 +104,8 @@ export class QemuImg {
    *
    * @example
    * ```ts
-   * const data = (await qemu.map({ path: "disk.raw", format: "raw", driver: "raw", options: {} })).filter((e) => e.data);
+   * declare const qemu: QemuImg;
+   * const data = (await qemu.map({ path: "disk.raw", format: "raw", driver: "raw", options: {} })).filter((e: { data: boolean }) => e.data);
    * ```
    */
   async map(image: PlanImage): Promise<QemuExtent[]> {

@@ -35,7 +35,8 @@ export interface JobParts {
  *
  * @example
  * ```ts
- * const result = await runJob(job, { config, formats, sources, sinks, hooks, emit });
+ * declare const job: RunningJob, parts: JobParts;
+ * const result = await runJob(job, parts); // config, formats, sources, sinks, hooks, emit
  * ```
  */
 export async function runJob(job: RunningJob, parts: JobParts): Promise<JobResult> {

@@ -8,6 +8,9 @@ import type { RunningJob } from "./job-context.ts";
  *
  * @example
  * ```ts
+ * import { resolveHandler } from "./stages/resolve.ts";
+ * import type { FormatRegistry } from "./formats.ts";
+ * declare const job: RunningJob, formats: FormatRegistry, emit: (event: JobEvent) => void;
  * const clock = new StageClock(job, emit);
  * const handler = await clock.run("resolve", () => resolveHandler(job.spec, formats));
  * await clock.cleanup();

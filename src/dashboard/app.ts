@@ -60,7 +60,8 @@ function wantsHtml(c: Context): boolean {
  *
  * @example
  * ```ts
- * const { app } = createDashboard({ spool, token: process.env.DISKPIPE_TOKEN });
+ * const token = process.env.DISKPIPE_TOKEN ?? "s3cret";
+ * const { app } = createDashboard({ spool, token });
  * const res = await app.request("/api/jobs", { headers: { authorization: `Bearer ${token}` } });
  * ```
  */

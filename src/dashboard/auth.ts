@@ -7,6 +7,8 @@ import { getCookie } from "hono/cookie";
  *
  * @example
  * ```ts
+ * import { getCookie } from "hono/cookie";
+ * declare const c: Context; // a request's context
  * getCookie(c, SESSION_COOKIE);
  * ```
  */
@@ -21,6 +23,7 @@ function digest(value: string): Buffer {
  *
  * @example
  * ```ts
+ * declare const given: string, token: string;
  * sameSecret(given, token); // true or false, in the same time either way
  * ```
  */
@@ -33,6 +36,7 @@ export function sameSecret(given: string, expected: string): boolean {
  *
  * @example
  * ```ts
+ * declare const c: Context, token: string;
  * c.header("set-cookie", `${SESSION_COOKIE}=${sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/`);
  * ```
  */
@@ -45,7 +49,9 @@ export function sessionValue(token: string): string {
  *
  * @example
  * ```ts
- * if (!isAuthorized(c, token)) return c.json({ error: "unauthorized" }, 401);
+ * import { Hono } from "hono";
+ * const app = new Hono();
+ * app.get("/api/jobs", (c) => (isAuthorized(c, "s3cret") ? c.json([]) : c.json({ error: "unauthorized" }, 401)));
  * ```
  */
 export function isAuthorized(c: Context, token: string): boolean {
@@ -63,6 +69,8 @@ export function isAuthorized(c: Context, token: string): boolean {
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * const app = new Hono();
  * app.use("*", requireToken("s3cret"));
  * ```
  */

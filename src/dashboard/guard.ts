@@ -24,6 +24,8 @@ function hostOf(origin: string): string | undefined {
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * const app = new Hono();
  * app.use("*", requestGuard({ loopbackOnly: true }));
  * ```
  */
@@ -49,6 +51,8 @@ export function requestGuard(options: { loopbackOnly: boolean }): MiddlewareHand
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * const app = new Hono();
  * app.use("*", refuseTraversal());
  * ```
  */

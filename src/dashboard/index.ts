@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { createDashboard, serve } from "./src/dashboard/index.ts";
+ * import { createDashboard, serve } from "./index.ts"; // not a package entry point: the CLI's `dashboard` uses it
  * const { app } = createDashboard({ spool });
  * await serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 8080 });
  * ```

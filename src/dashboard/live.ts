@@ -7,6 +7,7 @@ import { countJobs, renderRow, type Counts } from "./render.ts";
  *
  * @example
  * ```ts
+ * const source = new EventSource("/api/events");
  * source.addEventListener("job", (m) => { const update: LiveUpdate = JSON.parse(m.data); console.log(update.job.state); });
  * ```
  */

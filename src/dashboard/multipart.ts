@@ -37,8 +37,12 @@ export interface FormLimits {
  *
  * @example
  * ```ts
+ * import { open } from "node:fs/promises";
+ * declare const body: ReadableStream<Uint8Array>, contentType: string, limits: FormLimits;
  * const form: FormUpTo = await readFormUpToFile(body, contentType, limits);
+ * const out = await open("upload.part", "wx");
  * if (form.file) for await (const chunk of form.file.content) await out.write(chunk);
+ * await out.close();
  * form.close();
  * ```
  */
@@ -80,7 +84,8 @@ export function isMultipartForm(contentType: string | undefined): boolean {
  *
  * @example
  * ```ts
- * const form = await readFormUpToFile(request.body, request.headers.get("content-type") ?? "", limits);
+ * declare const request: Request, limits: FormLimits;
+ * const form = await readFormUpToFile(request.body!, request.headers.get("content-type") ?? "", limits);
  * try {
  *   console.log(form.fields.get("format"), form.file?.filename);
  * } finally {

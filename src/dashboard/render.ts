@@ -25,6 +25,7 @@ export type Counts = Record<"queued" | "running" | "done" | "failed", number>;
  *
  * @example
  * ```ts
+ * declare const job: SpoolJob;
  * const view: JobView = jobView(job, "/srv/spool");
  * ```
  */
@@ -73,6 +74,7 @@ export function countJobs(jobs: SpoolJob[]): Counts {
  *
  * @example
  * ```ts
+ * declare const job: SpoolJob;
  * jobView(job, "/srv/spool").output; // "done/disk.qcow2"
  * ```
  */
@@ -97,6 +99,7 @@ export function jobView(job: SpoolJob, root: string): JobView {
  *
  * @example
  * ```ts
+ * declare const job: SpoolJob;
  * const html = renderRow(job, spool.layout.root);
  * ```
  */
@@ -109,6 +112,8 @@ export function renderRow(job: SpoolJob, root: string): string {
  *
  * @example
  * ```ts
+ * import type { Context } from "hono";
+ * declare const c: Context;
  * const page: PageContext = { nonce: c.get("secureHeadersNonce") ?? "", root: "/srv/spool" };
  * ```
  */
@@ -122,7 +127,7 @@ export interface PageContext {
  *
  * @example
  * ```ts
- * renderIndex({ nonce, root }, spool.jobs(), spool.targets(), "64 GiB");
+ * renderIndex({ nonce: "r4nd0m", root: spool.layout.root }, spool.jobs(), spool.targets(), "64 GiB");
  * ```
  */
 export function renderIndex(page: PageContext, jobs: SpoolJob[], targets: string[], maxUpload: string): string {
@@ -169,7 +174,8 @@ function detailModel(job: SpoolJob, root: string) {
  *
  * @example
  * ```ts
- * renderDetail({ nonce, root }, job, false);
+ * declare const job: SpoolJob;
+ * renderDetail({ nonce: "r4nd0m", root: spool.layout.root }, job, false);
  * ```
  */
 export function renderDetail(page: PageContext, job: SpoolJob, fragment: boolean): string {
@@ -183,7 +189,7 @@ export function renderDetail(page: PageContext, job: SpoolJob, fragment: boolean
  *
  * @example
  * ```ts
- * renderLogin(nonce, false);
+ * renderLogin("r4nd0m", false);
  * ```
  */
 export function renderLogin(nonce: string, failed: boolean): string {

@@ -3,6 +3,8 @@
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * const app = new Hono();
  * const served: Served = await serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 });
  * console.log(served.port);
  * ```
@@ -19,6 +21,8 @@ export interface Served {
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * const app = new Hono();
  * const options: ServeOptions = { fetch: app.fetch, hostname: "127.0.0.1", port: 8080 };
  * ```
  */
@@ -45,6 +49,8 @@ function urlOf(hostname: string, port: number): string {
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * const app = new Hono();
  * const server = await serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 8080 });
  * console.log(server.url);
  * await server.close();

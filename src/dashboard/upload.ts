@@ -71,6 +71,8 @@ export function uploadFolder(spool: Spool, format: string | undefined, name: str
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * const app = new Hono();
  * app.post("/upload", async (c) => c.json(await receiveUpload(c, spool, 64 * 1024 ** 3), 201));
  * ```
  */

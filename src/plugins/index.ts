@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { ami, luks, ploop, xenserverOvf } from "./src/plugins/index.ts";
+ * import { ami, luks, ploop, xenserverOvf } from "diskpipe/plugins";
  * export default defineConfig({ plugins: [xenserverOvf(), ami(), luks(), ploop()] });
  * ```
  * @module

@@ -18,9 +18,10 @@ export type CommitListener = (output: OutputIdentity, result: JobResult) => Prom
  *
  * @example
  * ```ts
+ * declare const jobId: string;
  * const recorder = commitRecorder();
- * const pipeline = new Pipeline({ ...config, plugins: [...config.plugins, recorder.plugin] });
- * recorder.watch(jobId, async (output) => { await journal(output); });
+ * const recording = new Pipeline({ ...pipeline.config, plugins: [...pipeline.config.plugins, recorder.plugin] });
+ * recorder.watch(jobId, async (output) => console.log("committing", output.path));
  * ```
  */
 export function commitRecorder(): { plugin: Plugin; watch(jobId: string, listener: CommitListener): () => void } {
@@ -79,8 +80,10 @@ function resultSoFar(ctx: JobContext): JobResult {
  *
  * @example
  * ```ts
+ * import { journalOf } from "./journal.ts";
+ * declare const logs: string[]; // the job's journal lines (BullMQ Queue#getJobLogs)
  * const done = await committedEarlier(journalOf(logs), "/srv/out/a.qcow2");
- * if (done) return done; // no second conversion
+ * if (done) console.log("an earlier attempt committed it: no second conversion");
  * ```
  */
 export async function committedEarlier(entries: readonly JournalEntry[], destination: string): Promise<JobResult | undefined> {

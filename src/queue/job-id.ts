@@ -12,6 +12,7 @@ const EXPLICIT_ID = /^[A-Za-z][A-Za-z0-9._-]{0,99}$/;
  *
  * @example
  * ```ts
+ * declare const message: QueueMessage;
  * jobIdFor(message); // "dp-4f1c2e9a0b7d3c5e6f708192"
  * jobIdFor(message, "migration-vm-0042"); // "migration-vm-0042"
  * ```

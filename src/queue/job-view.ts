@@ -12,6 +12,7 @@ import { isProgress, type QueueProgress } from "./progress.ts";
  *
  * @example
  * ```ts
+ * declare const queue: DiskpipeQueue;
  * const view = await queue.job("dp-4f1c2e9a0b7d3c5e6f708192");
  * if (view?.state === "failed") console.error(view.error?.code);
  * ```
@@ -39,7 +40,9 @@ export interface QueueJobView {
  *
  * @example
  * ```ts
- * const view = viewOf(job, await job.getState(), (await queue.getJobLogs(job.id)).logs);
+ * import type { Queue } from "bullmq";
+ * declare const queue: Queue, job: Job, id: string;
+ * const view = viewOf(job, await job.getState(), (await queue.getJobLogs(id)).logs);
  * ```
  */
 export function viewOf(job: Job, state: string, logs: readonly string[]): QueueJobView {

@@ -34,6 +34,8 @@ export interface JournalStore {
  *
  * @example
  * ```ts
+ * import type { Job } from "bullmq";
+ * declare const job: Job;
  * await record(job, { worker: "w1", event: "done" });
  * ```
  */
@@ -49,6 +51,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  *
  * @example
  * ```ts
+ * import type { Queue } from "bullmq";
+ * declare const queue: Queue, id: string;
  * const { logs } = await queue.getJobLogs(id);
  * const entries = journalOf(logs);
  * ```

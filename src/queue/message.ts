@@ -85,6 +85,8 @@ export type QueueSpec = Pick<JobSpec, "source" | "destination" | "to" | "from" |
  *
  * @example
  * ```ts
+ * import type { Job } from "bullmq";
+ * declare const job: Job;
  * const { spec } = parseMessage(job.data);
  * ```
  */
@@ -138,6 +140,9 @@ function checkNoSecrets(message: QueueMessage): void {
  *
  * @example
  * ```ts
+ * import type { Job } from "bullmq";
+ * declare const job: Job;
+ * const controller = new AbortController();
  * const spec = specOf(parseMessage(job.data), pipeline.config.maxSize, controller.signal);
  * ```
  */

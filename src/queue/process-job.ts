@@ -38,7 +38,9 @@ const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
  *
  * @example
  * ```ts
- * new Worker(name, (job, token, signal) => processJob(job, token, signal, runner), { connection });
+ * import { Worker, type ConnectionOptions } from "bullmq";
+ * declare const runner: JobRunner, connection: ConnectionOptions;
+ * new Worker("diskpipe", (job, token, signal) => processJob(job, token, signal, runner), { connection });
  * ```
  */
 export async function processJob(job: Job, token: string | undefined, signal: AbortSignal | undefined, runner: JobRunner): Promise<JobResult> {

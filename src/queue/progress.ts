@@ -30,6 +30,8 @@ const INTERVAL_MS = 500;
  *
  * @example
  * ```ts
+ * import type { Job } from "bullmq";
+ * declare const job: Job;
  * const tracker = new ProgressTracker("w1");
  * pipeline.on((event) => { const p = tracker.update(event); if (p) void job.updateProgress(p); });
  * ```
@@ -81,8 +83,9 @@ export class ProgressTracker {
  *
  * @example
  * ```ts
+ * declare const progress: QueueProgress; // a job's progress, as BullMQ hands it over
  * let stage: Stage | undefined;
- * for (const event of eventsOf("dp-1", progress, stage)) reporter.onEvent(event);
+ * for (const event of eventsOf("dp-1", progress, stage)) console.log(event.type);
  * stage = progress.stage;
  * ```
  */
@@ -110,6 +113,8 @@ export function eventsOf(jobId: string, progress: unknown, previousStage: Stage 
  *
  * @example
  * ```ts
+ * import type { Job } from "bullmq";
+ * declare const job: Job;
  * if (isProgress(job.progress)) console.log(job.progress.stage);
  * ```
  */

@@ -24,6 +24,7 @@ export interface QueueOptions extends QueueSettings {
  *
  * @example
  * ```ts
+ * declare const queue: DiskpipeQueue;
  * queue.events.on((e) => e.type === "progress" && console.log(e.jobId, e.progress));
  * ```
  */

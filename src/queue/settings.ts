@@ -45,6 +45,7 @@ interface QueueConfig {
  *
  * @example
  * ```ts
+ * declare const config: UserConfig;
  * queueSettings("redis://127.0.0.1:6379", config.queue, process.env); // { url: "redis://127.0.0.1:6379", … }
  * ```
  */

@@ -13,6 +13,7 @@ const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
  *
  * @example
  * ```ts
+ * declare const allow: AllowList;
  * await checkVisible({ source: "/shared/in/a.vmdk", destination: "/shared/out/a.qcow2" }, allow, "worker-1");
  * ```
  */

@@ -35,6 +35,7 @@ export interface WorkerOptions extends QueueSettings {
  *
  * @example
  * ```ts
+ * declare const worker: QueueWorker;
  * worker.on((e) => e.type === "failed" && console.error(e.jobId, e.error.code));
  * ```
  */

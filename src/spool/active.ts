@@ -10,8 +10,10 @@ interface Task {
  *
  * @example
  * ```ts
+ * declare const job: SpoolJob;
+ * declare function run(job: SpoolJob, signal: AbortSignal): Promise<void>;
  * const active = new ActiveJobs();
- * active.track(job.id, (signal) => run(job, signal), () => release(job));
+ * active.track(job.id, (signal) => run(job, signal), () => console.log(job.id, "ended"));
  * await active.idle(async () => {});
  * ```
  */

@@ -24,7 +24,7 @@ export function exists(path: string): Promise<boolean> {
  *
  * @example
  * ```ts
- * if (await present(job.source)) await moveIfPresent(job.source, failedPath);
+ * if (await present("spool/work/m3x9k2ab-4f1c2e--disk.vmdk")) console.log("still to move"); // an EACCES throws
  * ```
  */
 export async function present(path: string): Promise<boolean> {

@@ -7,6 +7,7 @@ import type { SpoolEvent } from "./types.ts";
  *
  * @example
  * ```ts
+ * declare const job: SpoolJob;
  * const events = new SpoolEvents();
  * const off = events.on((e) => console.log(e.type));
  * events.emit({ type: "done", job });

@@ -10,6 +10,7 @@ import type { SpoolJob } from "./types.ts";
  *
  * @example
  * ```ts
+ * declare const jobs: Map<string, SpoolJob>, job: SpoolJob;
  * const names = new FailedNames("/srv/spool/failed", jobs);
  * const name = await names.reserve(job); // "disk.vmdk", or "m3x9k2ab-4f1c2e--disk.vmdk" when taken
  * names.release(name);

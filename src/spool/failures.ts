@@ -17,7 +17,11 @@ import { warnSpool } from "./warn.ts";
  *
  * @example
  * ```ts
- * const host: FailureHost = { layout, jobs, append: (e) => journal.append(e), emit: (e) => listeners.forEach((l) => l(e)) };
+ * import { Journal } from "./journal.ts";
+ * const { journal } = await Journal.open("/srv/spool/journal.jsonl");
+ * const host: FailureHost = {
+ *   layout: spoolLayout("/srv/spool"), jobs: new Map(), append: (e) => journal.append(e), emit: (e) => console.log(e.type),
+ * };
  * ```
  */
 export interface FailureHost {
@@ -33,8 +37,9 @@ export interface FailureHost {
  *
  * @example
  * ```ts
+ * declare const failures: Failures, job: SpoolJob, error: DiskpipeError;
  * const record = failures.fail(job, error);
- * await record.untilDone(signal);
+ * await record.untilDone(AbortSignal.timeout(60_000));
  * ```
  */
 export interface FailureRecord {
@@ -64,8 +69,10 @@ export function backoffMs(attempt: number): number {
  *
  * @example
  * ```ts
+ * import { DiskpipeError } from "diskpipe";
+ * declare const host: FailureHost, job: SpoolJob;
  * const failures = new Failures(host);
- * await failures.fail(job, new DiskpipeError("usage", "bad sidecar")).untilDone(signal);
+ * await failures.fail(job, new DiskpipeError("usage", "bad sidecar")).untilDone(AbortSignal.timeout(60_000));
  * ```
  */
 export class Failures {

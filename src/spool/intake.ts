@@ -15,7 +15,8 @@ import type { SpoolEvent, SpoolJob } from "./types.ts";
  *
  * @example
  * ```ts
- * await claimFile(path, "qcow2", "disk.vmdk", host);
+ * declare const host: IntakeHost;
+ * await claimFile("/srv/spool/incoming/qcow2/disk.vmdk", "qcow2", "disk.vmdk", host);
  * ```
  */
 export interface IntakeHost {
@@ -41,6 +42,7 @@ export interface IntakeHost {
  *
  * @example
  * ```ts
+ * declare const host: IntakeHost;
  * await claimFile("/srv/spool/incoming/qcow2/disk.vmdk", "qcow2", "disk.vmdk", host);
  * ```
  */

@@ -66,7 +66,7 @@ export interface JobFacts {
  * @example
  * ```ts
  * const { journal, entries } = await Journal.open("/srv/spool/journal.jsonl");
- * await journal.append({ at: new Date().toISOString(), id, state: "running", run: 1 });
+ * await journal.append({ at: new Date().toISOString(), id: "m3x9k2ab-4f1c2e", state: "running", run: 1 });
  * await journal.close();
  * ```
  */

@@ -19,7 +19,10 @@ import { warnSpool } from "./warn.ts";
  *
  * @example
  * ```ts
- * await recoverSpool(entries, { layout, jobs, outputs, failures, finishDone, start, fail, track });
+ * import { Journal } from "./journal.ts";
+ * declare const host: RecoveryHost; // the spool's own rooms and callbacks
+ * const { entries } = await Journal.open(host.layout.journal);
+ * await recoverSpool(entries, host);
  * ```
  */
 export interface RecoveryHost {
@@ -45,7 +48,9 @@ export interface RecoveryHost {
  *
  * @example
  * ```ts
- * const { journal, entries } = await Journal.open(layout.journal);
+ * import { Journal } from "./journal.ts";
+ * declare const host: RecoveryHost;
+ * const { entries } = await Journal.open(spoolLayout("/srv/spool").journal);
  * await recoverSpool(entries, host);
  * ```
  */
@@ -66,7 +71,8 @@ export async function recoverSpool(entries: readonly JournalEntry[], host: Recov
  *
  * @example
  * ```ts
- * await recoverJobs([...jobs.values()], host);
+ * declare const host: RecoveryHost;
+ * await recoverJobs([...host.jobs.values()], host);
  * ```
  */
 export async function recoverJobs(jobs: SpoolJob[], host: RecoveryHost): Promise<void> {

@@ -26,6 +26,7 @@ export interface RetryMove {
  *
  * @example
  * ```ts
+ * declare const job: SpoolJob; // a failed job
  * const { from, to } = await planRetry(job, spoolLayout("/srv/spool")); // to: "/srv/spool/incoming/qcow2/disk.vmdk"
  * await returnToIncoming(from, to);
  * ```

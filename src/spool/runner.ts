@@ -19,7 +19,8 @@ import { warnSpool } from "./warn.ts";
  *
  * @example
  * ```ts
- * const runner = new JobRunner({ layout, pipeline, jobs, outputs, failures, append, record, emit, stopping, targets });
+ * declare const host: RunnerHost; // the spool's own rooms and callbacks
+ * const runner = new JobRunner(host);
  * ```
  */
 export interface RunnerHost {
@@ -46,6 +47,7 @@ export interface RunnerHost {
  *
  * @example
  * ```ts
+ * declare const host: RunnerHost, job: SpoolJob;
  * const runner = new JobRunner(host);
  * pipeline.on((event) => runner.onPipelineEvent(event));
  * runner.start(job);

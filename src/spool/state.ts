@@ -52,7 +52,9 @@ import type { SpoolJob } from "./types.ts";
  *
  * @example
  * ```ts
- * for (const entry of entries) applyEntry(jobs, entry, layout);
+ * declare const entries: JournalEntry[]; // from Journal.open
+ * const jobs = new Map<string, SpoolJob>();
+ * for (const entry of entries) applyEntry(jobs, entry, spoolLayout("/srv/spool"));
  * ```
  */
 export function applyEntry(jobs: Map<string, SpoolJob>, entry: JournalEntry, layout: SpoolLayout): SpoolJob | undefined {
@@ -117,6 +119,8 @@ export function applyEntry(jobs: Map<string, SpoolJob>, entry: JournalEntry, lay
  *
  * @example
  * ```ts
+ * import { timestamp, type Journal } from "./journal.ts";
+ * declare const journal: Journal, job: SpoolJob, result: JobResult;
  * await journal.append({ at: timestamp(), id: job.id, state: "done", result, ...factsOf(job) });
  * ```
  */
@@ -140,6 +144,7 @@ function clearLive(job: SpoolJob): void {
  *
  * @example
  * ```ts
+ * const jobs = new Map<string, SpoolJob>();
  * pipeline.on((event) => { const job = jobs.get(event.jobId); if (job) applyPipelineEvent(job, event); });
  * ```
  */

@@ -83,7 +83,7 @@ export interface SpoolJob {
  *
  * @example
  * ```ts
- * createSpool({ root, pipeline, onEvent: (e) => e.type === "failed" && console.error(e.job.error?.message) });
+ * createSpool({ root: "/srv/spool", pipeline, onEvent: (e) => e.type === "failed" && console.error(e.job.error?.message) });
  * ```
  */
 export type SpoolEvent =

@@ -8,6 +8,7 @@ import { DiskpipeError, isDiskpipeError, toDiskpipeError } from "../core/errors.
  *
  * @example
  * ```ts
+ * declare function page(): void; // alert whoever runs the spool
  * process.on("warning", (w) => (w as { code?: SpoolWarningCode }).code === "DISKPIPE_SPOOL_UNRECORDED" && page());
  * ```
  */
@@ -37,6 +38,7 @@ export function oneLine(text: string): string {
  *
  * @example
  * ```ts
+ * declare const error: unknown; // what the failed step threw
  * warnSpool("DISKPIPE_SPOOL_CLAIM", "cannot claim incoming/qcow2/disk.vmdk", error);
  * ```
  */
@@ -52,7 +54,8 @@ export function warnSpool(code: SpoolWarningCode, message: string, error?: unkno
  *
  * @example
  * ```ts
- * try { await open(); } catch (error) { throw startFailure("/srv/spool", error); }
+ * declare function openJournal(): Promise<void>; // a step of start()
+ * try { await openJournal(); } catch (error) { throw startFailure("/srv/spool", error); }
  * ```
  */
 export function startFailure(root: string, error: unknown): DiskpipeError {

@@ -24,7 +24,8 @@ export interface WatchOptions {
  *
  * @example
  * ```ts
- * const watcher: IncomingWatcher = await watchIncoming(dir, options);
+ * declare const options: WatchOptions;
+ * const watcher: IncomingWatcher = await watchIncoming("/srv/spool/incoming", options);
  * await watcher.close();
  * ```
  */

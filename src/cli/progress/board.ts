@@ -63,6 +63,7 @@ const MIN_SECONDS = 1;
  *
  * @example
  * ```ts
+ * declare const specs: JobSpec[];
  * const board = new ProgressBoard(specs.length);
  * pipeline.on((event) => board.update(event));
  * console.log(board.running(), board.overall());

@@ -14,6 +14,7 @@ const ANNOUNCED = new Set<Stage>(["fetch", "inspect", "convert", "upload"]);
  *
  * @example
  * ```ts
+ * declare const board: ProgressBoard;
  * const lines = new LineProgress(board, true);
  * pipeline.on((event) => lines.show(event, board.update(event)));
  * ```

@@ -13,6 +13,7 @@ const FRAME_MS = 100;
  *
  * @example
  * ```ts
+ * declare const board: ProgressBoard;
  * const display = new TerminalProgress(board, process.stderr, true);
  * pipeline.on((event) => board.update(event));
  * display.above(() => process.stdout.write("converted a -> b\n"));

@@ -33,6 +33,7 @@ export type ProblemCode = (typeof problemCodes)[number];
  *
  * @example
  * ```ts
+ * const problems: Problem[] = [];
  * problems.push(problem("unsupported-format", "cloop images are not accepted"));
  * ```
  */

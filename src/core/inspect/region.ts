@@ -8,8 +8,9 @@ import { MAX_READ } from "../io/reader.ts";
  *
  * @example
  * ```ts
+ * const size = await reader.size();
  * const footer = await readAt(reader, size - 512, 512);
- * if (footer.length < 512) return null;
+ * const truncated = footer.length < 512; // the image ends before a whole footer
  * ```
  */
 export async function readAt(reader: ImageReader, offset: number, length: number): Promise<Uint8Array> {
@@ -24,6 +25,7 @@ export async function readAt(reader: ImageReader, offset: number, length: number
  * @example
  * ```ts
  * let crc = 0;
+ * declare const entriesOffset: number, entriesBytes: number;
  * await readChunks(reader, entriesOffset, entriesBytes, 65536, (chunk) => { crc = crc32(chunk, crc); });
  * ```
  */

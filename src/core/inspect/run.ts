@@ -9,6 +9,8 @@ import type { DetectContext, Detector } from "./types.ts";
  *
  * @example
  * ```ts
+ * import { headSettles } from "./verdict.ts";
+ * declare const headDetectors: Detector[], found: Found[], options: InspectOptions;
  * const stopped = await runPhase(headDetectors, 0, reader, {}, found, (f) => headSettles(f, options));
  * ```
  */
@@ -66,6 +68,7 @@ const HEAD_BYTES = 4096;
  * @example
  * ```ts
  * const guard = guardReader(reader);
+ * declare const detectors: Detector[], found: Found[], settles: (found: Found[]) => boolean;
  * try { await runPhase(detectors, 0, guard.reader, {}, found, settles); } finally { guard.release(); }
  * ```
  */
@@ -101,6 +104,7 @@ export function guardReader(reader: ImageReader): { reader: ImageReader; release
  * @example
  * ```ts
  * const size = watchSize(reader);
+ * declare const stoppedEarly: boolean;
  * const actualSize = stoppedEarly ? await size.soon(100) : await size.promise;
  * ```
  */

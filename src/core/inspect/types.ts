@@ -28,7 +28,7 @@ export interface Detection {
  *
  * @example
  * ```ts
- * await vhdDetector.detect(reader, { inChainContainer: true });
+ * const context: DetectContext = { inChainContainer: true, onHeader: (header) => console.log(header.format) };
  * ```
  */
 export interface DetectContext {

@@ -9,7 +9,8 @@ import type { Detection, Detector, InspectOptions, InspectResult } from "./types
  *
  * @example
  * ```ts
- * const found: Found = { detector: qcow2Detector, detection: { format: "qcow2", problems: [] }, order: 0 };
+ * declare const detector: Detector;
+ * const found: Found = { detector, detection: { format: "qcow2", problems: [] }, order: 0 };
  * ```
  */
 export interface Found {
@@ -36,6 +37,7 @@ function dedupe(problems: Problem[]): Problem[] {
  *
  * @example
  * ```ts
+ * declare const found: Found[], fileSize: number;
  * const result = verdict(found, { claimed: "raw", maxSize: 2 ** 40 }, fileSize);
  * result.safe; // false for a qcow2
  * ```
@@ -86,7 +88,8 @@ export function verdict(found: Found[], options: InspectOptions, fileSize: numbe
  *
  * @example
  * ```ts
- * if (headSettles(found, options)) return verdict(found, options, knownSize);
+ * declare const found: Found[], options: InspectOptions, knownSize: number;
+ * const settled = headSettles(found, options) ? verdict(found, options, knownSize) : undefined;
  * ```
  */
 export function headSettles(found: Found[], options: InspectOptions): boolean {

@@ -11,6 +11,7 @@ export const VHD_DYNAMIC_HEADER_SIZE = 1024;
  *
  * @example
  * ```ts
+ * const lastSector = await readAt(reader, (await reader.size()) - 512, 512);
  * const footer: VhdFooterFields = readVhdFooter(lastSector);
  * footer.type; // 2 fixed, 3 dynamic, 4 differencing
  * ```
@@ -40,6 +41,7 @@ export interface VhdFooterFields {
  *
  * @example
  * ```ts
+ * declare const bytes: Uint8Array;
  * const header: VhdDynamicHeaderFields = readVhdDynamicHeader(bytes);
  * header.blockSize; // 2097152
  * ```
@@ -67,6 +69,7 @@ export interface VhdDynamicHeaderFields {
  *
  * @example
  * ```ts
+ * declare const footer: Uint8Array;
  * const ok = vhdChecksum(footer, 64) === readVhdFooter(footer).checksum;
  * ```
  */
@@ -81,6 +84,7 @@ export function vhdChecksum(bytes: Uint8Array, checksumAt: number): number {
  *
  * @example
  * ```ts
+ * const size = await reader.size();
  * const { currentSize, type } = readVhdFooter(await readAt(reader, size - 512, 512));
  * ```
  */
@@ -104,6 +108,7 @@ export function readVhdFooter(bytes: Uint8Array): VhdFooterFields {
  *
  * @example
  * ```ts
+ * declare const offset: number;
  * const { tableOffset, maxTableEntries } = readVhdDynamicHeader(await readAt(reader, offset, 1024));
  * ```
  */

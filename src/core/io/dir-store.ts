@@ -35,6 +35,7 @@ const sidecarSchema = lazy(() => {
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
  * const record: DirStoreRecord = JSON.parse(await readFile("/srv/images/web-01.json", "utf8"));
  * ```
  */

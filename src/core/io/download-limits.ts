@@ -14,6 +14,8 @@ export type SizeBounds = Pick<FormatRegistry, "maxFileSizeFor" | "maxFileSizeOf"
  *
  * @example
  * ```ts
+ * import { inspectImage } from "../inspect/index.ts";
+ * declare const url: string, registry: SizeBounds, spec: JobSpec, file: GrowingFile;
  * const onHeader = boundDownload(url, registry, spec.maxSize, (bytes, error) => file.limit(bytes, error));
  * await inspectImage(file.reader(), { onHeader });
  * ```

@@ -8,7 +8,15 @@ import { freeSpace, spaceOf } from "./space.ts";
 /** What a download of unannounced length leaves free: 1 GiB, or a tenth of a smaller filesystem. */
 const RESERVE = 1024 * 1024 * 1024;
 
-/** Fails with `no-space` unless the download's folder has `length` bytes free. */
+/**
+ * Fails with `no-space` unless the download's folder has `length` bytes free.
+ *
+ * @example
+ * ```ts
+ * declare const file: GrowingFile; // where the download goes
+ * await ensureRoom(file, 8 * 1024 ** 3, new URL("https://images.example/disk.qcow2"));
+ * ```
+ */
 export async function ensureRoom(file: GrowingFile, length: number, url: URL): Promise<void> {
   const free = await freeSpace(dirname(file.path));
   if (free < length) {
@@ -19,7 +27,16 @@ export async function ensureRoom(file: GrowingFile, length: number, url: URL): P
   }
 }
 
-/** A download whose length was not announced stops before the filesystem is full, so it cannot starve everything else on it. */
+/**
+ * A download whose length was not announced stops before the filesystem is full, so it cannot
+ * starve everything else on it.
+ *
+ * @example
+ * ```ts
+ * declare const file: GrowingFile;
+ * await keepReserve(file, new URL("https://images.example/disk.qcow2")); // no-space when under the reserve
+ * ```
+ */
 export async function keepReserve(file: GrowingFile, url: URL): Promise<void> {
   const { free, total } = await spaceOf(dirname(file.path));
   const reserve = Math.min(RESERVE, Math.floor(total / 10));

@@ -12,6 +12,7 @@ const DIRECTORY_SYNC_UNSUPPORTED = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP"]);
  *
  * @example
  * ```ts
+ * declare const temp: string, destination: string;
  * await rename(temp, destination);
  * await syncPath(dirname(destination));
  * ```
@@ -35,6 +36,7 @@ export async function syncPath(path: string): Promise<void> {
  *
  * @example
  * ```ts
+ * declare const record: object;
  * await writeDurably("/srv/store/disk.json", JSON.stringify(record), { mode: 0o644 });
  * ```
  */

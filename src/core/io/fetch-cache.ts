@@ -3,6 +3,8 @@
  *
  * @example
  * ```ts
+ * import { rm } from "node:fs/promises";
+ * declare const path: string, dir: string, downloaded: Promise<void>;
  * const init: CacheEntryInit<string> = { value: path, ready: downloaded, dispose: () => rm(dir, { recursive: true }) };
  * ```
  */
@@ -19,6 +21,7 @@ export interface CacheEntryInit<T> {
  *
  * @example
  * ```ts
+ * declare const key: string, start: () => CacheEntryInit<string>;
  * const lease: Lease<string> = fetchCache.acquire(key, start);
  * await lease.ready;
  * ctx.onCleanup(() => lease.release());
@@ -49,6 +52,7 @@ interface Entry {
  *
  * @example
  * ```ts
+ * declare const startDownload: () => CacheEntryInit<string>, use: (path: string) => void;
  * const lease = fetchCache.acquire("/var/tmp/diskpipe\nhttps://h/img.qcow2", () => startDownload());
  * try { await lease.ready; use(lease.value); } finally { await lease.release(); }
  * ```
@@ -109,6 +113,7 @@ export class FetchCache {
    * @example
    * ```ts
    * const unhold = fetchCache.hold();
+   * declare const specs: JobSpec[];
    * try { for (const spec of specs) await pipeline.run(spec); } finally { await unhold(); }
    * ```
    */

@@ -13,6 +13,7 @@ import { writeNonZero } from "./write-non-zero.ts";
  * const file = await GrowingFile.create("/var/tmp/diskpipe/fetch-1/image");
  * const reader = file.reader();
  * const head = reader.read(0, 512); // waits
+ * declare const chunk: Uint8Array;
  * await file.append(chunk);         // head resolves once 512 bytes are in
  * await file.finish();
  * ```
@@ -119,6 +120,7 @@ export class GrowingFile {
    *
    * @example
    * ```ts
+   * declare const file: GrowingFile, chunk1: Uint8Array, chunk2: Uint8Array;
    * await file.appendAll([chunk1, chunk2]);
    * ```
    */
@@ -191,6 +193,8 @@ export class GrowingFile {
    *
    * @example
    * ```ts
+   * import { inspectImage } from "../inspect/index.ts";
+   * declare const file: GrowingFile;
    * const result = await inspectImage(file.reader(), { claimed: "qcow2" });
    * ```
    */

@@ -23,6 +23,7 @@ const SPACE_CHECK = 64 * 1024 * 1024;
  *
  * @example
  * ```ts
+ * const signal = AbortSignal.timeout(3_600_000);
  * const options: DownloadOptions = { timeoutMs: 30_000, retries: 5, backoffMs: 500, algorithm: "sha256", signal };
  * ```
  */
@@ -51,6 +52,7 @@ export interface DownloadOptions {
  *
  * @example
  * ```ts
+ * declare const url: URL, file: GrowingFile, options: DownloadOptions;
  * const { hash, size }: DownloadResult = await download(url, file, options); // hash: "sha256:…"
  * ```
  */
@@ -69,6 +71,8 @@ export interface DownloadResult {
  *
  * @example
  * ```ts
+ * import { GrowingFile } from "./growing-file.ts";
+ * const path = "/var/tmp/diskpipe/fetch-1/image", signal = AbortSignal.timeout(3_600_000);
  * const file = await GrowingFile.create(path);
  * const { hash } = await download(new URL("https://h/img.qcow2"), file, { timeoutMs: 30_000, retries: 5, backoffMs: 500, algorithm: "sha256", signal });
  * ```

@@ -13,12 +13,28 @@ export function parseContentRange(header: string | undefined): { start: number; 
   return { start: Number(match[1]), end: Number(match[2]), ...(match[3] !== "*" && { total: Number(match[3]) }) };
 }
 
-/** A `Content-Length` of digits only, as a number; anything else is no length. */
+/**
+ * A `Content-Length` of digits only, as a number; anything else is no length.
+ *
+ * @example
+ * ```ts
+ * contentLength("1048576"); // 1048576
+ * contentLength("1e6"); // undefined
+ * ```
+ */
 export function contentLength(header: string | undefined): number | undefined {
   return header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
 }
 
-/** An ETag usable to check that a resumed download continues the same file: strong ones only. */
+/**
+ * An ETag usable to check that a resumed download continues the same file: strong ones only.
+ *
+ * @example
+ * ```ts
+ * strongValidator('"abc"'); // '"abc"'
+ * strongValidator('W/"abc"'); // undefined
+ * ```
+ */
 export function strongValidator(etag: string | undefined): string | undefined {
   return etag && !etag.startsWith("W/") ? etag : undefined;
 }

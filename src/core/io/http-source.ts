@@ -51,7 +51,8 @@ interface Download {
  * @example
  * ```ts
  * const source = httpSource({ timeoutMs: 30_000, retries: 5 });
- * const image = await source.fetch("https://images.example/disk.qcow2", ctx, inspect);
+ * declare const inspector: StreamInspector;
+ * const image = await source.fetch("https://images.example/disk.qcow2", ctx, inspector);
  * image.hash; // "sha256:…"
  * ```
  */

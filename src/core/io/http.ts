@@ -20,6 +20,7 @@ export function isHttpUrl(location: string): boolean {
  *
  * @example
  * ```ts
+ * declare const request: import("node:http").ClientRequest;
  * request.destroy(new HttpTimeoutError(30_000)); // "no data for 30000 ms"
  * ```
  */
@@ -36,6 +37,8 @@ export class HttpTimeoutError extends Error {
  *
  * @example
  * ```ts
+ * declare const url: URL, response: IncomingMessage;
+ * const status = response.statusCode ?? 0;
  * if (status !== 200) throw new HttpStatusError("GET", url, status, response.statusMessage);
  * ```
  */
@@ -58,6 +61,7 @@ export class HttpStatusError extends Error {
  *
  * @example
  * ```ts
+ * declare const req: import("node:http").ClientRequest, response: IncomingMessage;
  * const idle = new Watchdog(30_000, () => req.destroy(new HttpTimeoutError(30_000)));
  * response.on("data", () => idle.kick());
  * ```
@@ -97,6 +101,8 @@ export class Watchdog {
  *
  * @example
  * ```ts
+ * import { Readable } from "node:stream";
+ * const body = Readable.from([new Uint8Array(512)]);
  * const options: SendOptions = { method: "PUT", headers: { "content-length": "512" }, timeoutMs: 5000, body };
  * ```
  */
@@ -124,6 +130,7 @@ export interface SendOptions {
  *
  * @example
  * ```ts
+ * declare const location: string;
  * const { response, url, idle }: Exchange = await send(new URL(location), { timeoutMs: 5000 });
  * ```
  */
@@ -143,7 +150,7 @@ export interface Exchange {
  * @example
  * ```ts
  * const { response, idle } = await send(new URL("http://127.0.0.1:8080/img"), { timeoutMs: 5000 });
- * for await (const chunk of response) { idle.kick(); … }
+ * for await (const chunk of response) idle.kick(); // … and use the chunk
  * idle.stop();
  * ```
  */
@@ -224,6 +231,7 @@ export function redactUrl(url: URL | string): string {
  *
  * @example
  * ```ts
+ * declare const error: unknown, attempt: number, retries: number, backoff: (attempt: number) => Promise<void>;
  * if (isTransient(error) && attempt < retries) await backoff(attempt);
  * ```
  */

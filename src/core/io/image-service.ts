@@ -31,7 +31,8 @@ export interface ImageInfo {
  *
  * @example
  * ```ts
- * async upload(id, fromPath, meta: ImageUploadMeta) { await copyFile(fromPath, `/srv/images/${id}.${meta.format}`); }
+ * import { copyFile } from "node:fs/promises";
+ * async function upload(id: string, fromPath: string, meta: ImageUploadMeta) { await copyFile(fromPath, `/srv/images/${id}.${meta.format}`); }
  * ```
  */
 export interface ImageUploadMeta {
@@ -50,6 +51,8 @@ export interface ImageUploadMeta {
  *
  * @example
  * ```ts
+ * import { readFile, writeFile } from "node:fs/promises";
+ * const blobs = new Map<string, Uint8Array>();
  * const memory: ImageService = {
  *   async show(id) { const b = blobs.get(id); if (!b) throw new Error("no such image"); return { id, size: b.length }; },
  *   async download(id, toPath) { await writeFile(toPath, blobs.get(id)!); },
@@ -71,6 +74,7 @@ export interface ImageService {
  *
  * @example
  * ```ts
+ * declare const glance: ImageService;
  * defineImageService("glance", glance, { scheme: "glance" }); // glance://glance/<uuid>
  * ```
  */

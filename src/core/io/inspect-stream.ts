@@ -20,6 +20,7 @@ export type ImageStream = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>
  *
  * @example
  * ```ts
+ * import { createReadStream } from "node:fs";
  * const result = await inspectStream(createReadStream("disk.qcow2"), { claimed: "qcow2" });
  * ```
  */

@@ -11,7 +11,10 @@ import { freeSpace } from "./space.ts";
  *
  * @example
  * ```ts
- * await runConvert(job, plan).catch(async (e) => { throw await explainNoSpace(e, target.path, needed, "the output (out.raw)"); });
+ * import { runConvert } from "../stages/convert.ts";
+ * import type { RunningJob } from "../job-context.ts";
+ * declare const job: RunningJob, target: { path: string }, needed: number;
+ * await runConvert(job, plan, needed).catch(async (e: unknown) => { throw await explainNoSpace(e, target.path, needed, "the output (out.raw)"); });
  * ```
  */
 export async function explainNoSpace(error: unknown, path: string, needed: number | undefined, what: string): Promise<unknown> {

@@ -38,7 +38,15 @@ export interface OpenRegularOptions {
   maxBytes?: number;
 }
 
-/** The kind of a non-regular file, for messages. */
+/**
+ * The kind of a non-regular file, for messages.
+ *
+ * @example
+ * ```ts
+ * import { lstat } from "node:fs/promises";
+ * fileKind(await lstat("/dev/null")); // "character device"
+ * ```
+ */
 export function fileKind(stats: Stats): string {
   if (stats.isFIFO()) return "FIFO";
   if (stats.isCharacterDevice()) return "character device";

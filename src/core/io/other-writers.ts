@@ -22,6 +22,7 @@ function trusted(uid: number): boolean {
  *
  * @example
  * ```ts
+ * declare const handle: import("node:fs/promises").FileHandle;
  * const why = await otherWriters("/srv/images/disk.qcow2", await handle.stat());
  * if (why) console.log(`snapshotting: ${why}`);
  * ```
@@ -40,7 +41,7 @@ export async function otherWriters(realPath: string, stats: Stats): Promise<stri
  *
  * @example
  * ```ts
- * await pathWriters("/var/tmp/diskpipe", process.geteuid()); // undefined: /var/tmp is sticky
+ * await pathWriters("/var/tmp/diskpipe", process.geteuid?.() ?? 0); // undefined: /var/tmp is sticky
  * ```
  */
 export async function pathWriters(realPath: string, entryUid: number): Promise<string | undefined> {

@@ -10,6 +10,7 @@ import type { InspectResult } from "../inspect/types.ts";
  *
  * @example
  * ```ts
+ * declare const sink: Sink;
  * await recheckOutput(sink.target.path, ctx); // before PUT or a store upload
  * ```
  */

@@ -36,6 +36,8 @@ export interface PinnedSource {
  *
  * @example
  * ```ts
+ * import type { RunningJob } from "../job-context.ts";
+ * declare const job: RunningJob;
  * const pinned = await pinSource("incoming/disk.qcow2", job.workDir, { signal: job.signal });
  * ```
  */

@@ -91,7 +91,8 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
  *
  * @example
  * ```ts
- * http.request(url, { lookup: guardedLookup });
+ * import { request } from "node:http";
+ * request(new URL("http://images.example/disk.qcow2"), { lookup: guardedLookup });
  * ```
  */
 export function guardedLookup(hostname: string, options: LookupOneOptions | LookupAllOptions, callback: LookupCallback): void {

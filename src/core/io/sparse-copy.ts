@@ -80,6 +80,7 @@ export interface CopyOptions {
  *
  * @example
  * ```ts
+ * declare const inputHandle: FileHandle, outputHandle: FileHandle, size: number, signal: AbortSignal;
  * await copyRanges(inputHandle, outputHandle, size, { signal });
  * ```
  */

@@ -12,6 +12,7 @@ const PAGE = 4096;
  * @example
  * ```ts
  * const out = await SparseFile.create("work/coalesced.raw");
+ * declare const bytes: Uint8Array, virtualSize: number;
  * await out.write(0, bytes);
  * await out.finish(virtualSize);
  * ```
@@ -31,6 +32,8 @@ export class SparseFile {
    *
    * @example
    * ```ts
+   * import { join } from "node:path";
+   * declare const dir: string;
    * const file = await SparseFile.create(join(dir, "0.vhd"));
    * ```
    */
@@ -44,6 +47,7 @@ export class SparseFile {
    *
    * @example
    * ```ts
+   * declare const file: SparseFile, chunk: Uint8Array;
    * await file.write(1 << 20, chunk);
    * ```
    */
@@ -56,6 +60,7 @@ export class SparseFile {
    *
    * @example
    * ```ts
+   * declare const file: SparseFile;
    * await file.finish(10 * 1024 * 1024);
    * ```
    */
@@ -64,7 +69,15 @@ export class SparseFile {
     await this.close();
   }
 
-  /** Closes the file without setting its length; safe to call twice. @example await file.close(); */
+  /**
+   * Closes the file without setting its length; safe to call twice.
+   *
+   * @example
+   * ```ts
+   * declare const file: SparseFile;
+   * await file.close();
+   * ```
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

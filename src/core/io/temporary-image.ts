@@ -8,6 +8,7 @@ import { OWNER_TAG } from "./temp.ts";
  *
  * @example
  * ```ts
+ * declare const name: string;
  * name.startsWith(FETCH_DIR_PREFIX); // "fetch-4242@3f2a9c1b-9c1b…"
  * ```
  */
@@ -45,6 +46,7 @@ export async function makeFetchDir(workRoot: string): Promise<string> {
  *
  * @example
  * ```ts
+ * declare const lease: { ready: Promise<string> };
  * const done = await untilAborted(lease.ready, ctx.signal);
  * ```
  */

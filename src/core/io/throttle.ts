@@ -37,6 +37,7 @@ export interface ThrottleOptions {
  * @example
  * ```ts
  * const pace = new RateLimiter(10 * 1024 * 1024);
+ * declare const stream: AsyncIterable<Uint8Array>, signal: AbortSignal, write: (chunk: Uint8Array) => void;
  * for await (const chunk of stream) { await pace.take(chunk.length, signal); write(chunk); }
  * ```
  */
@@ -63,6 +64,7 @@ export class RateLimiter {
  *
  * @example
  * ```ts
+ * declare const config: ResolvedConfig, chunk: Uint8Array;
  * const pace = rateLimiterFor(config.throttle.bytesPerSecond);
  * await pace?.take(chunk.length);
  * ```

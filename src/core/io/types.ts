@@ -70,6 +70,7 @@ export interface Sink {
  *
  * @example
  * ```ts
+ * import { pathSink } from "./path-sink.ts";
  * const sink = await pathSink.open("/srv/out.qcow2", ctx);
  * ```
  */

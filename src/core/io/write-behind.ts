@@ -3,6 +3,8 @@
  *
  * @example
  * ```ts
+ * import type { GrowingFile } from "./growing-file.ts";
+ * declare const growingFile: GrowingFile;
  * const target: AppendTarget = { appendAll: (chunks) => growingFile.appendAll(chunks) };
  * ```
  */
@@ -19,6 +21,8 @@ export interface AppendTarget {
  *
  * @example
  * ```ts
+ * import type { GrowingFile } from "./growing-file.ts";
+ * declare const file: GrowingFile, response: AsyncIterable<Uint8Array>, report: (written: number) => void;
  * const behind = new WriteBehind(file, 16 * 1024 * 1024, () => report(file.written));
  * for await (const chunk of response) await behind.push(chunk);
  * await behind.flush();

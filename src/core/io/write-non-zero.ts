@@ -13,6 +13,7 @@ const ZEROES = Buffer.alloc(ZERO_BLOCK_BYTES);
  *
  * @example
  * ```ts
+ * declare const handle: FileHandle, chunk: Uint8Array, sector: Uint8Array;
  * await writeNonZero(handle, chunk, 8 * 1024 * 1024);
  * await writeNonZero(handle, sector, 512, 4096);
  * ```

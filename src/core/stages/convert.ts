@@ -9,6 +9,7 @@ import type { RunningJob } from "../job-context.ts";
  *
  * @example
  * ```ts
+ * declare const job: RunningJob, inspection: InspectResult;
  * await runConvert(job, plan, inspection.virtualSize);
  * ```
  */

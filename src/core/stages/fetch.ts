@@ -23,7 +23,10 @@ export interface Fetched {
  *
  * @example
  * ```ts
- * const { image, inspection } = await fetchJob(job, [httpSource, pathSource], registry);
+ * import { httpSource } from "../io/http-source.ts";
+ * import { pathSource } from "../io/path-source.ts";
+ * declare const job: RunningJob, registry: FormatRegistry;
+ * const { image, inspection } = await fetchJob(job, [httpSource({ timeoutMs: 30_000, retries: 5 }), pathSource], registry);
  * ```
  */
 export async function fetchJob(job: RunningJob, sources: SourceDriver[], registry: FormatRegistry, into?: string): Promise<Fetched> {

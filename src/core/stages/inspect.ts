@@ -14,6 +14,7 @@ const SAFE_VMDK_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
  *
  * @example
  * ```ts
+ * declare const path: string, job: RunningJob, registry: FormatRegistry;
  * const result = await inspectFile(path, inspectOptionsFor(job, registry));
  * ```
  */
@@ -27,6 +28,7 @@ export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry, cla
  *
  * @example
  * ```ts
+ * declare const job: RunningJob, image: LocalImage, registry: FormatRegistry;
  * const inspection = await inspectJob(job, image, registry);
  * ```
  */
@@ -37,7 +39,14 @@ export async function inspectJob(job: RunningJob, image: LocalImage, registry: F
   return result;
 }
 
-/** Throws an ImageRejectedError (exit 3) listing the problems when the result is not safe. */
+/**
+ * Throws an ImageRejectedError (exit 3) listing the problems when the result is not safe.
+ *
+ * @example
+ * ```ts
+ * rejectUnsafe(await inspectFile("disk.qcow2"), "disk.qcow2"); // "disk.qcow2 rejected: … [qcow2-backing-file]"
+ * ```
+ */
 export function rejectUnsafe(result: InspectResult, name: string): void {
   if (result.safe) return;
   // The error's own code is printed after the message: a problem of the same code does not repeat it.

@@ -24,6 +24,8 @@ export interface InspectedImage {
  *
  * @example
  * ```ts
+ * declare const job: RunningJob, image: LocalImage, inspection: InspectResult, registry: FormatRegistry;
+ * declare const config: ResolvedConfig, sink: Sink;
  * const plan = buildPlan(job, { image, inspection }, registry, config, sink.target);
  * ```
  */
@@ -57,6 +59,7 @@ export function buildPlan(job: RunningJob, { image, inspection }: InspectedImage
  *
  * @example
  * ```ts
+ * declare const job: RunningJob, target: SinkTarget, inspection: InspectResult;
  * const needed = await checkSpace(job, plan, target, inspection.virtualSize);
  * ```
  */

@@ -9,6 +9,7 @@ import type { FormatDefinition } from "../plugin.ts";
  *
  * @example
  * ```ts
+ * declare const registry: FormatRegistry;
  * const handler = resolveHandler({ source: "c.tgz", destination: "o.raw", to: "raw", from: "vhd", container: "ovf" }, registry);
  * ```
  */

@@ -12,6 +12,8 @@ export type Unpacker = FormatDefinition & { unpack: NonNullable<FormatDefinition
  *
  * @example
  * ```ts
+ * declare const job: RunningJob;
+ * declare let image: LocalImage;
  * if (job.handler && isUnpacker(job.handler)) image = await unpackImage(job, job.handler);
  * ```
  */
@@ -25,6 +27,7 @@ export function isUnpacker(format: FormatDefinition | undefined): format is Unpa
  *
  * @example
  * ```ts
+ * declare const job: RunningJob, inspection: InspectResult, registry: FormatRegistry;
  * const container = detectedContainer(job, inspection, registry);
  * ```
  */
@@ -40,6 +43,7 @@ export function detectedContainer(job: RunningJob, inspection: InspectResult, re
  *
  * @example
  * ```ts
+ * declare const job: RunningJob, handler: Unpacker;
  * const image = await unpackImage(job, handler); // { path: "<workDir>/disk.vhd", claimed: "vhd", temporary: true }
  * ```
  */

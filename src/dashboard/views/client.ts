@@ -4,6 +4,9 @@
  *
  * @example
  * ```ts
+ * import { Eta } from "eta";
+ * const eta = new Eta();
+ * declare const data: object;
  * eta.render("@index", { ...data, script: INDEX_SCRIPT });
  * ```
  */
@@ -34,6 +37,9 @@ export const INDEX_SCRIPT = `(() => {
  *
  * @example
  * ```ts
+ * import { Eta } from "eta";
+ * const eta = new Eta();
+ * declare const data: object;
  * eta.render("@detail-page", { ...data, script: DETAIL_SCRIPT });
  * ```
  */

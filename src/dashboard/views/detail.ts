@@ -3,6 +3,8 @@
  *
  * @example
  * ```ts
+ * import { Eta } from "eta";
+ * const eta = new Eta();
  * eta.loadTemplate("@detail", DETAIL);
  * ```
  */
@@ -65,6 +67,8 @@ export const DETAIL = `<div id="detail" data-state="<%= it.job.state %>">
  *
  * @example
  * ```ts
+ * import { Eta } from "eta";
+ * const eta = new Eta();
  * eta.loadTemplate("@detail-page", DETAIL_PAGE);
  * ```
  */

@@ -3,6 +3,8 @@
  *
  * @example
  * ```ts
+ * import { Eta } from "eta";
+ * const eta = new Eta();
  * eta.loadTemplate("@index", INDEX_PAGE);
  * ```
  */

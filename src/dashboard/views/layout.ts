@@ -4,6 +4,8 @@
  *
  * @example
  * ```ts
+ * import { Eta } from "eta";
+ * const eta = new Eta();
  * eta.loadTemplate("@layout", LAYOUT);
  * ```
  */

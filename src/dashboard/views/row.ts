@@ -3,8 +3,12 @@
  *
  * @example
  * ```ts
+ * import { Eta } from "eta";
+ * const eta = new Eta();
  * eta.loadTemplate("@row", ROW);
- * eta.render("@row", jobView(job, root));
+ * import { jobView } from "../render.ts";
+ * declare const job: SpoolJob;
+ * eta.render("@row", jobView(job, "/srv/spool"));
  * ```
  */
 export const ROW = `<tr id="job-<%= it.id %>" class="job state-<%= it.state %>" data-state="<%= it.state %>">

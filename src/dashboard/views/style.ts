@@ -3,6 +3,9 @@
  *
  * @example
  * ```ts
+ * import { Eta } from "eta";
+ * const eta = new Eta();
+ * declare const data: object;
  * eta.render("@index", { ...data, style: STYLE });
  * ```
  */

@@ -5,7 +5,7 @@ import { asciiField, problemOf, qemuLength, readAt, u16le, u32le, u8, type Detec
  *
  * @example
  * ```ts
- * isoProblemCodes.includes("truncated"); // false
+ * isoProblemCodes.length; // 0
  * ```
  */
 export const isoProblemCodes = [] as const;

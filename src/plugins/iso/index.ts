@@ -8,6 +8,7 @@ import { isoDetector } from "./detect.ts";
  *
  * @example
  * ```ts
+ * import { raw } from "diskpipe/plugins";
  * export default defineConfig({ standardFormats: false, plugins: [raw(), iso()] });
  * ```
  */

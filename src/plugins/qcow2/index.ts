@@ -9,6 +9,7 @@ const MiB = 1024 * 1024;
  *
  * @example
  * ```ts
+ * import { raw } from "diskpipe/plugins";
  * export default defineConfig({ standardFormats: false, plugins: [raw(), qcow2()] });
  * ```
  */

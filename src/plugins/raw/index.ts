@@ -8,6 +8,7 @@ import { partitionDetector, partitionProblemCodes } from "./partition.ts";
  *
  * @example
  * ```ts
+ * import { qcow2 } from "diskpipe/plugins";
  * export default defineConfig({ standardFormats: false, plugins: [raw(), qcow2()] });
  * ```
  */

@@ -7,6 +7,7 @@ import { vhdxDetector, vhdxProblemCodes } from "./detect.ts";
  *
  * @example
  * ```ts
+ * import { raw } from "diskpipe/plugins";
  * export default defineConfig({ standardFormats: false, plugins: [raw(), vhdx()] });
  * ```
  */

@@ -21,6 +21,7 @@ export interface VmdkExtent {
  *
  * @example
  * ```ts
+ * declare const text: string, reject: () => never;
  * const d: VmdkDescriptor = parseVmdkDescriptor(text);
  * if (d.namesParent || d.unexpectedCount > 0) reject();
  * ```

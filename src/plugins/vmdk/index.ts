@@ -16,6 +16,7 @@ function singleFile(subformat: string | undefined): void {
  *
  * @example
  * ```ts
+ * import { raw } from "diskpipe/plugins";
  * export default defineConfig({ standardFormats: false, plugins: [raw(), vmdk()] });
  * ```
  */

@@ -9,6 +9,7 @@ import { VhdFile, type VhdInfo } from "./vhd.ts";
  *
  * @example
  * ```ts
+ * declare const leaf: VhdFile, parent: VhdFile, base: VhdFile;
  * validateChain([leaf.info, parent.info, base.info]); // 0.vhd, 1.vhd, 2.vhd
  * ```
  */
@@ -67,6 +68,7 @@ export async function openChain(paths: readonly string[]): Promise<VhdFile[]> {
  *
  * @example
  * ```ts
+ * const chain = await openChain(["w/0.vhd", "w/1.vhd"]);
  * await closeChain(chain);
  * ```
  */

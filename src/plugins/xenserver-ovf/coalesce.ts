@@ -11,7 +11,7 @@ const PROGRESS_STEP = 64 * 1024 * 1024;
  *
  * @example
  * ```ts
- * const options: CoalesceOptions = { signal, onProgress: (done, total) => ctx.progress(done, total) };
+ * const options: CoalesceOptions = { signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total) };
  * ```
  */
 export interface CoalesceOptions {
@@ -25,6 +25,7 @@ export interface CoalesceOptions {
  *
  * @example
  * ```ts
+ * declare const chain: VhdFile[];
  * const { size, dataBytes } = await coalesceChain(chain, "out.raw");
  * ```
  */
@@ -44,6 +45,7 @@ export interface CoalesceResult {
  *
  * @example
  * ```ts
+ * import { closeChain, openChain } from "./chain.ts";
  * const chain = await openChain(["w/0.vhd", "w/1.vhd"]);
  * try {
  *   await coalesceChain(chain, "w/coalesced.raw", { onProgress: (done, total) => console.log(done / total) });

@@ -35,7 +35,8 @@ export interface ExtractOptions {
  *
  * @example
  * ```ts
- * const { dir, files } = await extractChain("chain.tgz", workDir);
+ * import { openChain } from "./chain.ts";
+ * const { dir, files } = await extractChain("chain.tgz", ctx.workDir);
  * try { await openChain(files); } finally { await rm(dir, { recursive: true }); }
  * ```
  */

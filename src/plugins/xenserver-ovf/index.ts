@@ -30,8 +30,8 @@ export interface XenserverOvfOptions {
  *
  * @example
  * ```ts
- * import { defineConfig } from "./src/mod.ts";
- * import { xenserverOvf } from "./src/plugins/xenserver-ovf/index.ts";
+ * import { defineConfig } from "diskpipe";
+ * import { xenserverOvf } from "diskpipe/plugins";
  * export default defineConfig({ plugins: [xenserverOvf({ maxEntries: 32 })] });
  * ```
  */

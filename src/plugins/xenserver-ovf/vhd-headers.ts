@@ -20,6 +20,7 @@ export type VhdDiskType = "fixed" | "dynamic" | "differencing";
  *
  * @example
  * ```ts
+ * declare const lastSector: Uint8Array; // the file's last 512 bytes
  * const { diskType, currentSize, uniqueId } = parseFooter(lastSector, "0.vhd");
  * ```
  */
@@ -40,6 +41,7 @@ export interface VhdFooter {
  *
  * @example
  * ```ts
+ * declare const headerBytes: Uint8Array; // 1024 bytes at the footer's dataOffset
  * const { blockSize, parentId } = parseDynamicHeader(headerBytes, "0.vhd");
  * ```
  */
@@ -77,6 +79,7 @@ export function formatUuid(hex: string): string {
  *
  * @example
  * ```ts
+ * declare const lastSector: Uint8Array;
  * const footer = parseFooter(lastSector, "0.vhd");
  * if (footer.diskType === "differencing") console.log("has a parent");
  * ```
@@ -116,7 +119,9 @@ export function parseFooter(bytes: Uint8Array, label: string): VhdFooter {
  *
  * @example
  * ```ts
- * const header = parseDynamicHeader(await readAt(footer.dataOffset!, 1024), "1.vhd");
+ * import { readAt } from "diskpipe/plugin";
+ * declare const footer: VhdFooter;
+ * const header = parseDynamicHeader(await readAt(reader, footer.dataOffset!, 1024), "1.vhd");
  * console.log(header.blockSize); // 2097152
  * ```
  */

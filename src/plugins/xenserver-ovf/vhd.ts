@@ -107,7 +107,8 @@ export class VhdFile {
    *
    * @example
    * ```ts
-   * const range = await vhd.locate(2 * 1024 * 1024, 4096);
+   * const vhd = await VhdFile.open("work/0.vhd");
+ * const range = await vhd.locate(2 * 1024 * 1024, 4096);
    * ```
    */
   async locate(offset: number, length: number): Promise<StoredRange | null> {
@@ -143,14 +144,23 @@ export class VhdFile {
    *
    * @example
    * ```ts
-   * await vhd.read(range.fileOffset, buffer.subarray(0, 4096));
+   * declare const vhd: VhdFile, range: StoredRange, buffer: Uint8Array;
+ * await vhd.read(range.fileOffset, buffer.subarray(0, 4096));
    * ```
    */
   async read(fileOffset: number, target: Uint8Array): Promise<void> {
     await readExactly(this.#handle, fileOffset, target, this.info.label);
   }
 
-  /** Closes the file. @example await vhd.close(); */
+  /**
+   * Closes the file.
+   *
+   * @example
+   * ```ts
+   * declare const vhd: VhdFile;
+   * await vhd.close();
+   * ```
+   */
   async close(): Promise<void> {
     await this.#handle.close();
   }
