@@ -14,6 +14,7 @@ export function dirStoreFixture() {
   const root = join(dir, "store");
   const out = join(dir, "out");
   mkdirSync(out);
+  mkdirSync(root);
   const raw = makeRaw(join(dir, "disk.raw"), 4 * MiB);
   const other = makeRaw(join(dir, "other.raw"), 4 * MiB, 7);
   const vmdk = makeImage(raw, "vmdk", join(dir, "disk.vmdk"));

@@ -38,6 +38,7 @@ describe("image services and the directory store", () => {
 
   before(() => {
     mkdirSync(out);
+    mkdirSync(root);
     raw = makeRaw(join(dir, "disk.raw"), 6 * MiB);
     vmdk = makeImage(raw, "vmdk", join(dir, "disk.vmdk"));
   });
@@ -59,11 +60,12 @@ describe("image services and the directory store", () => {
   });
 
   it("keeps an existing image unless the job may overwrite it", async () => {
-    const error = await failure(pipeline().run({ source: vmdk, destination: "store://images/web-01", to: "vmdk" }));
+    await pipeline().run({ source: vmdk, destination: "store://images/kept", to: "qcow2" });
+    const error = await failure(pipeline().run({ source: vmdk, destination: "store://images/kept", to: "vmdk" }));
     assert.equal(error.code, "usage");
-    assert.equal(JSON.parse(readFileSync(join(root, "web-01.json"), "utf8")).format, "qcow2");
-    await pipeline().run({ source: vmdk, destination: "store://images/web-01", to: "vmdk", overwrite: true });
-    assert.equal(JSON.parse(readFileSync(join(root, "web-01.json"), "utf8")).format, "vmdk");
+    assert.equal(JSON.parse(readFileSync(join(root, "kept.json"), "utf8")).format, "qcow2");
+    await pipeline().run({ source: vmdk, destination: "store://images/kept", to: "vmdk", overwrite: true });
+    assert.equal(JSON.parse(readFileSync(join(root, "kept.json"), "utf8")).format, "vmdk");
     assert.deepEqual(leftovers(), []);
   });
 
@@ -104,8 +106,9 @@ describe("image services and the directory store", () => {
   });
 
   it("downloads an image once for a whole batch", async () => {
+    await pipeline().run({ source: vmdk, destination: "store://images/batched", to: "qcow2" });
     downloads = 0;
-    const specs = ["raw", "vdi", "vhdx"].map((to) => ({ source: "store://images/web-01", destination: join(out, `batch.${to}`), to }));
+    const specs = ["raw", "vdi", "vhdx"].map((to) => ({ source: "store://images/batched", destination: join(out, `batch.${to}`), to }));
     const items = [];
     for await (const item of createPipeline({ workDir: work, plugins: [images], jobs: 1 }).batch(specs)) items.push(item);
     assert.deepEqual(items.map((i) => i.error?.message), [undefined, undefined, undefined]);
