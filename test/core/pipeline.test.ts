@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { JobEvent } from "../../src/core/job.ts";
@@ -16,6 +16,7 @@ describe("pipeline: every conversion pair", () => {
   const inputs: Record<string, string> = {};
 
   before(() => {
+    mkdirSync(join(dir, "out"));
     const raw = makeRaw(join(dir, "src.raw"), SIZE);
     for (const format of FORMATS) {
       inputs[format] = format === "raw" ? raw : makeImage(raw, DRIVER[format], join(dir, `src.${format}`), format === "vhd" ? ["-o", "force_size=on"] : []);
@@ -28,8 +29,6 @@ describe("pipeline: every conversion pair", () => {
       it(`${from} -> ${to}`, async () => {
         const pipeline = createPipeline({ workDir: work });
         const destination = join(dir, "out", `${from}-to-${to}.${to}`);
-        const { mkdirSync } = await import("node:fs");
-        mkdirSync(join(dir, "out"), { recursive: true });
         const result = await pipeline.run({ source: inputs[from], destination, to, from });
         assert.equal(result.from, from);
         assert.equal(result.virtualSize, SIZE);
