@@ -18,7 +18,6 @@ describe("spool: names at the file-system limit (255 bytes, real qemu-img)", () 
   let vmdk = "";
   let evil = "";
   let spool: Spool;
-  let hostile: SpoolJob;
 
   const drop = (format: string, name: string, from: string) => {
     mkdirSync(join(root, "incoming", format), { recursive: true });
@@ -80,7 +79,7 @@ describe("spool: names at the file-system limit (255 bytes, real qemu-img)", () 
 
   it("moves a hostile image dropped under a 255-byte name to failed/ with its error file", async () => {
     const name = `${"h".repeat(249)}.qcow2`;
-    hostile = await settle("raw", name, evil);
+    const hostile = await settle("raw", name, evil);
     assertFailed(hostile, "image-rejected");
     const failed = basename(hostile.failedPath!);
     assert.ok(failed.startsWith("h".repeat(200)) && failed.endsWith(".qcow2"), `${failed}: the start and the extension are kept`);
@@ -130,7 +129,8 @@ describe("spool: names at the file-system limit (255 bytes, real qemu-img)", () 
   });
 
   it("retry returns a long-named failed file to incoming/ under its own name, where it is claimed again", async () => {
-    assert.equal(hostile?.state, "failed");
+    const hostile = await settle("raw", `${"r".repeat(249)}.qcow2`, evil);
+    assertFailed(hostile, "image-rejected");
     const again = nextEvent(spool, (e) => e.type === "queued" && e.job.name === hostile.name && e.job.id !== hostile.id);
     const retried = await spool.retry(hostile.id);
     assert.equal(retried.state, "retried");

@@ -77,7 +77,8 @@ describe("readSidecar: a small regular file or nothing", () => {
   });
 
   it("fails a sidecar it cannot read as io-failed, naming the errno", async () => {
-    const error = await failure(readSidecar(join(dir, "disk.json", "x.json"), "x.json"));
+    writeFileSync(join(dir, "file.json"), "{}");
+    const error = await failure(readSidecar(join(dir, "file.json", "x.json"), "x.json"));
     assert.equal(error.code, "io-failed");
     assert.equal(error.stage, "sidecar");
     assert.equal(error.message, "cannot read sidecar x.json: ENOTDIR");

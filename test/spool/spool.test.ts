@@ -153,13 +153,19 @@ describe("spool (in process, real qemu-img)", () => {
   });
 
   it("refuses to overwrite an output already in done/, and names it", async () => {
-    drop("qcow2", "disk.vmdk", vmdk);
-    const job = await waitFor(() => spool.jobs().find((j) => j.name === "disk.vmdk" && j.to === "qcow2" && j.state === "failed"), "the clash to fail");
-    assert.match(job.error!.message, /done\/disk\.qcow2 already exists/);
-    assert.ok(existsSync(join(root, "failed", `${job.id}--disk.vmdk`)), "a second failure of the same name does not overwrite the first");
+    writeFileSync(join(root, "done", "clash.qcow2"), "an earlier output");
+    writeFileSync(join(root, "failed", "clash.vmdk"), "an earlier failure of the same name");
+    drop("qcow2", "clash.vmdk", vmdk);
+    const job = await waitFor(() => spool.jobs().find((j) => j.name === "clash.vmdk" && j.state === "failed"), "the clash to fail");
+    assert.match(job.error?.message ?? "", /done\/clash\.qcow2 already exists/);
+    assert.equal(readFileSync(join(root, "done", "clash.qcow2"), "utf8"), "an earlier output");
+    assert.ok(existsSync(join(root, "failed", `${job.id}--clash.vmdk`)), "a second failure of the same name does not overwrite the first");
+    assert.equal(readFileSync(join(root, "failed", "clash.vmdk"), "utf8"), "an earlier failure of the same name");
   });
 
   it("shows the same history after a restart", async () => {
+    drop("vdi", "history.vmdk", vmdk);
+    assert.equal((await finished("history.vmdk")).state, "done");
     await spool.idle();
     const before = spool.jobs().map((j: SpoolJob) => [j.id, j.state, j.output, j.error?.code]);
     await spool.stop();
@@ -169,8 +175,8 @@ describe("spool (in process, real qemu-img)", () => {
       spool.jobs().map((j) => [j.id, j.state, j.output, j.error?.code]),
       before,
     );
-    const done = spool.jobs().find((j) => j.name === "disk.vmdk" && j.state === "done")!;
-    assert.equal(done.inspection?.format, "vmdk", "the detail survives a restart");
-    assert.ok(done.timings.length > 0);
+    const done = spool.jobs().find((j) => j.name === "history.vmdk" && j.state === "done");
+    assert.equal(done?.inspection?.format, "vmdk", "the detail survives a restart");
+    assert.ok((done?.timings.length ?? 0) > 0);
   });
 });
