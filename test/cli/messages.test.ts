@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, readFileSync as readFile, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -7,7 +9,7 @@ import { createPipeline } from "../../src/create-pipeline.ts";
 import { definePlugin } from "../../src/core/plugin.ts";
 import { dirStore } from "../../src/core/io/dir-store.ts";
 import { defineImageService } from "../../src/core/io/image-service.ts";
-import { diskpipe, diskpipeAsync } from "../helpers/cli.ts";
+import { diskpipe, diskpipeAsync, repoRoot } from "../helpers/cli.ts";
 import { makeImage, makeRaw, tempDir } from "../helpers/images.ts";
 import { TestServer } from "../core/io/server.ts";
 
@@ -115,5 +117,23 @@ describe("messages: credentials redacted, control characters escaped, one line e
     const claimed = diskpipe(["convert", vmdk, join(dir, "y.qcow2"), "--to", "qcow2", "--from", "qcow2"]);
     assert.equal(claimed.status, 3);
     assert.equal(claimed.stderr.match(/\[format-mismatch\]/g)?.length, 1, claimed.stderr);
+  });
+});
+
+describe("output to a reader that stops early (`diskpipe --help | head -1`)", () => {
+  const { dir, cleanup } = tempDir();
+  after(cleanup);
+
+  it("ends quietly: no stack trace, the command's own exit code", async () => {
+    const vmdk = makeImage(makeRaw(join(dir, "disk.raw"), 1024 * 1024), "vmdk", join(dir, "disk.vmdk"));
+    for (const args of [["--help"], ["convert", "--help"], ["inspect", vmdk, vmdk, vmdk, "--json"]]) {
+      const child = spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.destroy();
+      let stderr = "";
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      const [code] = await once(child, "close");
+      assert.equal(stderr, "", args.join(" "));
+      assert.equal(code, 0, args.join(" "));
+    }
   });
 });
