@@ -92,10 +92,13 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       return emitter;
     })());
 
+  // The state is read before the job: a job read first could still be active when its state,
+  // read next, already says failed, and its failure reason would be missing from the view.
   const view = async (id: string) => {
+    const state = await queue.getJobState(id);
     const job = await queue.getJob(id);
     if (!job) return undefined;
-    return viewOf(job, await job.getState(), (await queue.getJobLogs(id)).logs);
+    return viewOf(job, state, (await queue.getJobLogs(id)).logs);
   };
 
   return {
