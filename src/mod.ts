@@ -35,5 +35,8 @@ export { convert, inspect, batch, batchSpecs, defaultConfig, type BatchOptions, 
 export { createSpool, watchSpool, parseSidecar, sidecarSchema, spoolLayout } from "./spool/index.ts";
 export type { Sidecar, Spool, SpoolError, SpoolEvent, SpoolJob, SpoolJobState, SpoolLayout, SpoolListener, SpoolOptions } from "./spool/index.ts";
 export { serveDashboard, type ServeDashboardOptions } from "./dashboard/serve-dashboard.ts";
+export { queueSource, type QueueSourceOptions } from "./dashboard/queue-source.ts";
+export { spoolSource } from "./dashboard/spool-source.ts";
+export type { DashboardJob, JobSource, SourceEntry, UploadTarget } from "./dashboard/source.ts";
 export { createQueue, createWorker, messageSchema } from "./queue/index.ts";
-export type { AllowList, DiskpipeQueue, JournalEntry, QueueEvent, QueueJobView, QueueMessage, QueueOptions, QueueProgress, QueueSettings, QueueSpec, QueueWorker, Submitted, WorkerEvent, WorkerOptions } from "./queue/index.ts";
+export type { AllowList, DiskpipeQueue, JournalEntry, QueueCounts, QueueEvent, QueueJobView, QueueMessage, QueueOptions, QueueProgress, QueueSettings, QueueSpec, QueueWorker, Submitted, WorkerEvent, WorkerOptions } from "./queue/index.ts";

@@ -1,4 +1,4 @@
-import type { Queue, QueueEvents } from "bullmq";
+import type { JobType, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import { DiskpipeError } from "../core/errors.ts";
 import type { JobEvent, JobResult, Stage } from "../core/job.ts";
@@ -28,7 +28,7 @@ export interface QueueOptions extends QueueSettings {
  * ```
  */
 export type QueueEvent =
-  | { type: "waiting" | "active" | "completed" | "failed" | "removed"; jobId: string }
+  | { type: "waiting" | "active" | "delayed" | "completed" | "failed" | "removed"; jobId: string }
   | { type: "progress"; jobId: string; progress: unknown };
 
 /** What {@link Queue.submit} did: queued a new job, found the same job already there, or retried it after a failure. */
@@ -53,6 +53,12 @@ export interface DiskpipeQueue {
   submit(spec: QueueSpec, options?: { id?: string }): Promise<Submitted>;
   /** A job's state, progress, result or error; undefined when the queue does not know it. */
   job(id: string): Promise<QueueJobView | undefined>;
+  /** The most recent jobs of each state (at most `limit` per state, default 100), newest first, without their journals. */
+  list(limit?: number): Promise<QueueJobView[]>;
+  /** How many jobs are in each state. */
+  counts(): Promise<QueueCounts>;
+  /** Runs a failed job again (a `usage` error for a job in any other state, or one the queue does not know). */
+  retry(id: string): Promise<QueueJobView>;
   /** Resolves with the job's result, or rejects with its error (a DiskpipeError with its code); `onEvent` gets its stages and progress. */
   wait(id: string, onEvent?: (event: JobEvent) => void): Promise<JobResult>;
   /** Live changes of every job: `on(listener)` returns the unsubscribe function. */
@@ -83,7 +89,7 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
     (events ??= (async () => {
       const emitter = new BullQueueEvents(name, { connection: redis, prefix });
       emitter.on("error", () => {});
-      for (const type of ["waiting", "active", "completed", "failed", "removed"] as const) {
+      for (const type of ["waiting", "active", "delayed", "completed", "failed", "removed"] as const) {
         emitter.on(type, ({ jobId }: { jobId: string }) => listeners.emit({ type, jobId }));
       }
       emitter.on("progress", ({ jobId, data }: { jobId: string; data: unknown }) => listeners.emit({ type: "progress", jobId, progress: data }));
@@ -115,6 +121,22 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       return { id, outcome: "added" };
     },
     job: view,
+    list: (limit) => listJobs(queue, limit),
+    async counts() {
+      const n = await queue.getJobCounts(...WAITING, "active", "delayed", "completed", "failed");
+      const sum = (states: readonly string[]) => states.reduce((total, state) => total + (n[state] ?? 0), 0);
+      return { waiting: sum(WAITING), active: sum(["active"]), delayed: sum(["delayed"]), completed: sum(["completed"]), failed: sum(["failed"]) };
+    },
+    async retry(id) {
+      const job = await queue.getJob(id);
+      if (!job) throw new DiskpipeError("usage", `the queue has no job ${id}`);
+      const state = await job.getState();
+      if (state !== "failed") throw new DiskpipeError("usage", `job ${id} is ${state}: only a failed job can be retried`);
+      await job.retry("failed");
+      const retried = await view(id);
+      if (!retried) throw new DiskpipeError("usage", `the queue has no job ${id}`);
+      return retried;
+    },
     async wait(id, onEvent) {
       await follow();
       return waitFor(id, listeners, view, onEvent);
@@ -131,6 +153,35 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       await quit(redis);
     },
   };
+}
+
+/**
+ * Jobs per state, as the queue counts them (`waiting` includes prioritized jobs and jobs waiting
+ * for children; `delayed` are waiting for a retry's backoff).
+ *
+ * @example
+ * ```ts
+ * const counts: QueueCounts = { waiting: 3, active: 2, delayed: 0, completed: 120, failed: 1 };
+ * ```
+ */
+export type QueueCounts = Record<"waiting" | "active" | "delayed" | "completed" | "failed", number>;
+
+const WAITING: readonly JobType[] = ["waiting", "prioritized", "waiting-children"];
+
+/** The newest jobs of each state, at most `limit` each; a job that moved between two reads shows once. */
+async function listJobs(queue: Queue, limit = 100): Promise<QueueJobView[]> {
+  const end = Math.max(1, Math.min(limit, 1000)) - 1;
+  const groups: Array<[string, readonly JobType[]]> = [["active", ["active"]], ["waiting", WAITING], ["delayed", ["delayed"]], ["completed", ["completed"]], ["failed", ["failed"]]];
+  const seen = new Set<string>();
+  const views: QueueJobView[] = [];
+  for (const [state, types] of groups) {
+    for (const job of await queue.getJobs([...types], 0, end, false)) {
+      if (!job?.id || seen.has(job.id)) continue;
+      seen.add(job.id);
+      views.push(viewOf(job, state, []));
+    }
+  }
+  return views.sort((a, b) => b.submittedAt - a.submittedAt);
 }
 
 /** How often a waiting caller reads the job's state besides following its events (ms). */

@@ -12,7 +12,7 @@ export const ROW = `<tr id="job-<%= it.id %>" class="job state-<%= it.state %>" 
 <td class="name"><%= it.name %></td>
 <td class="conv"><%= it.from %> → <%= it.to %></td>
 <td><span class="badge <%= it.state %>"><%= it.state %></span><% if (it.state === "running") { %>
-<br><progress max="100" value="<%= it.percent ?? 0 %>"></progress><span class="pct"><%= it.stage %><% if (it.percent !== undefined) { %> <%= it.percent.toFixed(1) %>%<% } %></span><% } %></td>
-<td class="result"><% if (it.state === "done") { %><code><%= it.output %></code> <span class="muted"><%= it.outputSize %></span><% } else if (it.error) { %><span class="err"><code>[<%= it.error.code %>]</code> <%= it.error.message %></span><% } else if (it.state === "queued") { %><span class="muted">waiting for a slot</span><% } else if (it.state === "retried") { %><span class="muted">back in incoming/</span><% } %></td>
+<br><progress max="100" value="<%= it.percent ?? 0 %>"></progress><span class="pct"><%= it.stage %><% if (it.percent !== undefined) { %> <%= it.percent.toFixed(1) %>%<% } %></span><% if (it.worker) { %><br><span class="muted worker">on <%= it.worker %></span><% } %><% } %></td>
+<td class="result"><% if (it.state === "done") { %><code><%= it.output %></code> <span class="muted"><%= it.outputSize %></span><% if (it.worker) { %> <span class="muted worker">by <%= it.worker %></span><% } %><% } else if (it.error) { %><span class="err"><code>[<%= it.error.code %>]</code> <%= it.error.message %></span><% } else if (it.state === "queued") { %><span class="muted"><%= it.kind === "queue" ? "waiting for a worker" : "waiting for a slot" %></span><% } else if (it.state === "retried") { %><span class="muted">back in incoming/</span><% } %></td>
 <td class="when"><%= it.when %></td>
 </tr>`;
