@@ -59,8 +59,11 @@ export interface DiskpipeQueue {
   counts(): Promise<QueueCounts>;
   /** Runs a failed job again (a `usage` error for a job in any other state, or one the queue does not know). */
   retry(id: string): Promise<QueueJobView>;
-  /** Resolves with the job's result, or rejects with its error (a DiskpipeError with its code); `onEvent` gets its stages and progress. */
-  wait(id: string, onEvent?: (event: JobEvent) => void): Promise<JobResult>;
+  /**
+   * Resolves with the job's result, or rejects with its error (a DiskpipeError with its code);
+   * `onEvent` gets its stages and progress. Aborting `signal` stops waiting (the job goes on).
+   */
+  wait(id: string, onEvent?: (event: JobEvent) => void, options?: { signal?: AbortSignal }): Promise<JobResult>;
   /** Live changes of every job: `on(listener)` returns the unsubscribe function. */
   readonly events: { on(listener: (event: QueueEvent) => void): () => void };
   close(): Promise<void>;
@@ -137,9 +140,9 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       if (!retried) throw new DiskpipeError("usage", `the queue has no job ${id}`);
       return retried;
     },
-    async wait(id, onEvent) {
+    async wait(id, onEvent, waitOptions = {}) {
       await follow();
-      return waitFor(id, listeners, view, onEvent);
+      return waitFor(id, listeners, view, onEvent, waitOptions.signal);
     },
     events: {
       on(listener) {
@@ -188,8 +191,9 @@ async function listJobs(queue: Queue, limit = 100): Promise<QueueJobView[]> {
 const RECHECK_MS = 2000;
 
 /** Follows one job until it is completed or failed, turning its progress into pipeline events. */
-function waitFor(id: string, listeners: Listeners<QueueEvent>, view: (id: string) => Promise<QueueJobView | undefined>, onEvent?: (event: JobEvent) => void): Promise<JobResult> {
+function waitFor(id: string, listeners: Listeners<QueueEvent>, view: (id: string) => Promise<QueueJobView | undefined>, onEvent?: (event: JobEvent) => void, signal?: AbortSignal): Promise<JobResult> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     let stage: Stage | undefined;
     let checking = Promise.resolve();
     const check = () =>
@@ -208,9 +212,15 @@ function waitFor(id: string, listeners: Listeners<QueueEvent>, view: (id: string
     });
     // Events can be missed (Redis restarted between two reads): the state is also read every few seconds.
     const timer = setInterval(() => void check(), RECHECK_MS);
+    const onAbort = () => finish(() => reject(signal?.reason));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let settled = false;
     const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
       clearInterval(timer);
       unsubscribe();
+      signal?.removeEventListener("abort", onAbort);
       settle();
     };
     void check();
