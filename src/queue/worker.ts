@@ -86,6 +86,8 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
   const { processJob } = await import("./process-job.ts");
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const queue = new Queue(queueName, { connection: redis, prefix });
+  // Without a listener BullMQ prints each connection error with its stack; the worker's own listener reports them.
+  queue.on("error", () => {});
   const listeners = new Listeners<WorkerEvent>();
   let stopping = false;
   const unsubscribe = pipeline.on((event) => listeners.emit({ type: "pipeline", event }));
