@@ -79,6 +79,7 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
   const base = options.pipeline;
   const jobs = options.jobs ?? base.config.jobs;
   const recorder = commitRecorder();
+  const lockMs = options.lockMs ?? 30_000;
   const pipeline = new Pipeline({ ...base.config, jobs, plugins: [...base.config.plugins, recorder.plugin] });
   const allow = await realAllowList(options.allow ?? base.config.queue?.allow);
   const redis = await connectRedis(options.url, { timeoutMs: options.connectTimeoutMs, name });
@@ -100,6 +101,7 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
         worker: name,
         allow,
         attempts: options.attempts ?? DEFAULT_ATTEMPTS,
+        lockMs,
         logsOf: async (id) => (await queue.getJobLogs(id)).logs,
         stopping: () => stopping,
       }),
@@ -108,7 +110,7 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
       prefix,
       concurrency: jobs,
       name,
-      lockDuration: options.lockMs ?? 30_000,
+      lockDuration: lockMs,
       stalledInterval: options.stalledMs ?? 30_000,
       maxStalledCount: 1,
       autorun: false,
