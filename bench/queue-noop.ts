@@ -15,6 +15,17 @@ export interface NoopTimes {
   submitMs: number;
   /** One worker running every job, from its start to the last completion (nothing else running). */
   workMs: number;
+  /** Redis commands per job, submission and run (Redis's `total_commands_processed`, this run's share: the bench is alone on this Redis). */
+  commandsPerJob: number;
+  /** Redis CPU time per job, user and system, in ms (`used_cpu_user` + `used_cpu_sys`). */
+  redisCpuMsPerJob: number;
+}
+
+/** Redis's command count and CPU seconds so far. */
+async function redisUsage(redis: { info(section: string): Promise<string> }): Promise<{ commands: number; cpu: number }> {
+  const text = (await redis.info("stats")) + (await redis.info("cpu"));
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(text)?.[1] ?? Number.NaN);
+  return { commands: field("total_commands_processed"), cpu: field("used_cpu_user") + field("used_cpu_sys") };
 }
 
 const ORIGIN = "https://bench.invalid";
@@ -72,6 +83,7 @@ export async function noopJobs(url: string, count: number, work: string, timeout
   );
   worker.on("error", () => {});
   try {
+    const before = await redisUsage(redis);
     const submitted = performance.now();
     for (let i = 0; i < count; i++) await queue.submit({ source: `${ORIGIN}/in/${i}.raw`, destination: `${ORIGIN}/out/${i}.raw`, to: "raw" });
     const submitMs = performance.now() - submitted;
@@ -83,7 +95,9 @@ export async function noopJobs(url: string, count: number, work: string, timeout
       if (counts.completed >= count) break;
       if (performance.now() > deadline) throw new Error(`only ${counts.completed} of ${count} no-op jobs done within ${timeoutMs / 1000} s`);
     }
-    return { submitMs, workMs: performance.now() - started };
+    const workMs = performance.now() - started;
+    const usage = await redisUsage(redis);
+    return { submitMs, workMs, commandsPerJob: (usage.commands - before.commands) / count, redisCpuMsPerJob: ((usage.cpu - before.cpu) * 1000) / count };
   } finally {
     await worker.close();
     await logs.close();
