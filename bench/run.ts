@@ -71,7 +71,7 @@ async function main(args: BenchArgs): Promise<void> {
     const needed = spaceNeeded(needs, load);
     if (free < needed) throw new Error(`${args.dir} has ${(free / GiB).toFixed(1)} GiB free; the bench needs about ${(needed / GiB).toFixed(1)} GiB (use --dir or --quick)`);
     await mkdir(join(work, "tmp"));
-    log(`work directory ${work}; building images (${load.virtualSize / GiB} GiB virtual, half of it data in ${load.run / 1024 ** 2} MiB runs)`);
+    log(`work directory ${work}; building images${needs.raw ? ` (${load.virtualSize / GiB} GiB virtual, half of it data in ${load.run / 1024 ** 2} MiB runs)` : ""}`);
     const images = await buildImages(work, load, needs, log);
     const policy = await cachePolicy();
     const machine = await describeMachine(work);
