@@ -136,6 +136,7 @@ export function dashboardJobOf(view: QueueJobView): DashboardJob {
     warnings: result?.warnings ?? [],
     ...(result && { result }),
     ...(worker && { worker }),
+    ...(view.state === "delayed" && view.error && { retrying: text(view.error.code, 40) ?? "io-failed" }),
     ...(view.journal.some((entry) => entry.event === "done" && entry.recovered) && { recovered: true }),
   };
   if (view.state === "failed" && view.error) {

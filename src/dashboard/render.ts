@@ -31,6 +31,7 @@ export interface JobView {
   stage?: string;
   percent?: number;
   worker?: string;
+  retrying?: string;
   output?: string;
   outputSize?: string;
   error?: DashboardJob["error"];
@@ -69,6 +70,7 @@ export function jobView(job: DashboardJob, kind: JobSource["kind"], show: (locat
     ...(job.stage && { stage: job.stage }),
     ...(job.percent !== undefined && { percent: job.percent }),
     ...(job.worker && { worker: job.worker }),
+    ...(job.retrying && { retrying: job.retrying }),
     ...(job.output && { output: show(job.output) }),
     ...(job.result && { outputSize: formatSize(job.result.outputSize) }),
     ...(job.error && { error: job.error }),

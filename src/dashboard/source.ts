@@ -14,6 +14,8 @@ import type { SpoolJob } from "../spool/types.ts";
 export interface DashboardJob extends SpoolJob {
   /** The worker running it, or the last one that did (queue only). */
   worker?: string;
+  /** The code of the attempt that failed, while the job waits to be tried again (queue only). */
+  retrying?: string;
 }
 
 /**

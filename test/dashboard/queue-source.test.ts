@@ -101,6 +101,8 @@ describe("diskpipe dashboard --queue (real redis-server, worker and dashboard pr
   it("a failed job shows its code and reason; Retry queues it again and a worker finishes it; other states answer 409", async () => {
     const late = join(inDir, "late.vmdk");
     const { id } = await queue.submit({ source: late, destination: join(out, "late.qcow2"), to: "qcow2" });
+    const retrying = await waitFor(async () => ((await view(id)).state === "delayed" ? await text("/") : undefined), "the job to wait for its retry");
+    assert.match(retrying, new RegExp(`id="job-${id}"[\\s\\S]*?to be tried again after <code>\\[fetch-failed\\]</code>`));
     await waitFor(async () => (await view(id)).state === "failed" || undefined, "the job to fail (no source yet)");
     const detail = await text(`/jobs/${id}`);
     assert.match(detail, /\[fetch-failed\]<\/code> worker w-dash cannot see the source/);

@@ -10,7 +10,7 @@ export const DETAIL = `<div id="detail" data-state="<%= it.job.state %>">
 <h1><%= it.job.name %> <span class="badge <%= it.job.state %>"><%= it.job.state %></span></h1>
 <% if (it.job.error) { %><div class="errorbox">
 <p class="err"><code>[<%= it.job.error.code %>]</code> <%= it.job.error.message %></p>
-<p class="muted"><% if (it.job.error.stage) { %>stage <b><%= it.job.error.stage %></b><% } %><% if (it.job.error.plugin) { %>, plugin <b><%= it.job.error.plugin %></b><% } %><% if (it.job.error.hook) { %> (<%= it.job.error.hook %>)<% } %> · <%= it.job.error.at %></p>
+<p class="muted"><% if (it.job.error.stage) { %>stage <b><%= it.job.error.stage %></b><% } %><% if (it.job.error.plugin) { %>, plugin <b><%= it.job.error.plugin %></b><% } %><% if (it.job.error.hook) { %> (<%= it.job.error.hook %>)<% } %><% if (it.job.error.stage || it.job.error.plugin) { %> · <% } %><%= it.job.error.at %></p>
 <% if (it.job.error.problems && it.job.error.problems.length) { %><ul><% it.job.error.problems.forEach((p) => { %><li><code><%= p.code %></code> <%= p.message %></li><% }) %></ul><% } %>
 <% if (it.canRetry) { %><form method="post" action="/api/jobs/<%= it.job.id %>/retry"><button type="submit">Retry</button> <span class="muted"><% if (it.kind === "queue") { %>queues the job again for any worker<% } else { %>moves <code><%= it.failedPath %></code> back to <code>incoming/<%= it.job.to %>/</code><% } %></span></form><% } %>
 </div><% } %>
