@@ -100,10 +100,12 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       return emitter;
     })());
 
+  // The state is read before the job: a job read first and then found finished would lack its result or reason.
   const view = async (id: string) => {
+    const state = await queue.getJobState(id);
     const job = await queue.getJob(id);
     if (!job) return undefined;
-    return viewOf(job, await job.getState(), (await queue.getJobLogs(id)).logs);
+    return viewOf(job, state, (await queue.getJobLogs(id)).logs);
   };
 
   return {
