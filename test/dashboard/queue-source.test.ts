@@ -14,6 +14,14 @@ import { startDiskpipe, type RunningCommand } from "../helpers/worker-process.ts
 import { waitFor } from "../spool/helpers.ts";
 
 const MiB = 1024 * 1024;
+
+/** A raw disk of data with no zero run, so that a throttled conversion takes size / rate (and shows its progress). */
+function dataImage(path: string, size: number, seed: number): string {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 4) bytes.writeUInt32LE((i * 2654435761 + seed * 97) >>> 0, i);
+  writeFileSync(path, bytes);
+  return path;
+}
 const PASSWORD = "pw-dash-Xk29-never-shown";
 const TOKEN = "dashboard-token-for-the-queue";
 
@@ -67,7 +75,7 @@ describe("diskpipe dashboard --queue (real redis-server, worker and dashboard pr
   });
 
   it("shows a job live over SSE (waiting, running on its worker with a percentage, done), then its worker, stages, hooks and inspection", async () => {
-    const raw = makeRaw(join(dir, "live.raw"), 6 * MiB, 7);
+    const raw = dataImage(join(dir, "live.raw"), 6 * MiB, 7);
     const source = makeImage(raw, "vmdk", join(inDir, "live.vmdk"));
     const events = await openEvents(new URL("/api/events", url).href);
     try {
