@@ -1,7 +1,7 @@
 import { tmpdir } from "node:os";
 
-/** The cases the bench knows, in the order it runs them. `flags` runs only when asked for. */
-export const CASES = ["convert", "cinder", "http", "batch", "copy", "inspect", "memory", "snapshot", "flags"] as const;
+/** The cases the bench knows, in the order it runs them. `flags` and `queue` run only when asked for. */
+export const CASES = ["convert", "cinder", "http", "batch", "copy", "inspect", "memory", "snapshot", "flags", "queue"] as const;
 
 /** One of {@link CASES}. */
 export type CaseName = (typeof CASES)[number];
@@ -10,7 +10,7 @@ export type CaseName = (typeof CASES)[number];
 export interface BenchArgs {
   /** Timed runs of each side (alternating A, B, A, B, …). */
   runs: number;
-  /** The cases to run (default: all but `flags`). */
+  /** The cases to run (default: all but `flags` and `queue`). */
   only: CaseName[];
   /** Small images for a smoke run. */
   quick: boolean;
@@ -24,7 +24,8 @@ export interface BenchArgs {
 export const USAGE = `npm run bench [-- --runs N] [--only CASE[,CASE…]] [--quick] [--dir DIR] [--keep]
 
   --runs N     timed runs of each side, alternating A, B, A, B… (default 7, at least 1)
-  --only CASE  run only these cases: ${CASES.join(", ")} (flags: the qemu-img flag study, only on request)
+  --only CASE  run only these cases: ${CASES.join(", ")} (flags: the qemu-img flag study, and queue: the shared
+               queue on a redis-server it starts on 127.0.0.1, only on request)
   --quick      small images (256 MiB virtual, 128 MiB of data) for a smoke run
   --dir DIR    where the work directory is made (default ${defaultDir()}); it is removed at the end
   --keep       keep the work directory`;
@@ -42,7 +43,7 @@ function defaultDir(): string {
  * ```
  */
 export function parseArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { runs: 7, only: CASES.filter((c) => c !== "flags"), quick: false, dir: defaultDir(), keep: false };
+  const args: BenchArgs = { runs: 7, only: CASES.filter((c) => c !== "flags" && c !== "queue"), quick: false, dir: defaultDir(), keep: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {

@@ -124,6 +124,8 @@ export interface Needs {
   /** qcow2 copies of the data image (0: none; the batch case needs `workload.batch`). */
   qcow2: number;
   many: boolean;
+  /** The big raw data image (the queue case alone builds its own small ones). */
+  raw: boolean;
 }
 
 /**
@@ -132,7 +134,7 @@ export interface Needs {
  *
  * @example
  * ```ts
- * const images = await buildImages(work, workload(false), { qcow2: 4, many: true }, console.error);
+ * const images = await buildImages(work, workload(false), { qcow2: 4, many: true, raw: true }, console.error);
  * ```
  */
 export async function buildImages(dir: string, load: Workload, needs: Needs, log: (line: string) => void): Promise<{
@@ -144,7 +146,7 @@ export async function buildImages(dir: string, load: Workload, needs: Needs, log
 }> {
   const t0 = performance.now();
   const raw = join(dir, "src.raw");
-  await writeDataImage(raw, load.virtualSize, load.run);
+  if (needs.raw) await writeDataImage(raw, load.virtualSize, load.run);
   const qcow2 = Array.from({ length: needs.qcow2 }, (_, i) => join(dir, `src-${i + 1}.qcow2`));
   for (let i = 0; i < qcow2.length; i += 2) await Promise.all(qcow2.slice(i, i + 2).map((path) => toQcow2(raw, path)));
   const digest = qcow2.length > 0 ? await sha256(qcow2[0]) : "";

@@ -17,6 +17,7 @@ import { flagsCase } from "./cases/flags.ts";
 import { httpCase } from "./cases/http.ts";
 import { inspectCase } from "./cases/inspect.ts";
 import { memoryCase } from "./cases/memory.ts";
+import { queueCase } from "./cases/queue.ts";
 import { snapshotCase } from "./cases/snapshot.ts";
 
 const RUNNERS: Record<CaseName, (ctx: BenchContext) => Promise<CaseResult>> = {
@@ -29,6 +30,7 @@ const RUNNERS: Record<CaseName, (ctx: BenchContext) => Promise<CaseResult>> = {
   memory: memoryCase,
   snapshot: snapshotCase,
   flags: flagsCase,
+  queue: queueCase,
 };
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -36,11 +38,12 @@ const GiB = 1024 ** 3;
 
 function needsOf(only: CaseName[], load: Workload): Needs {
   const single = only.some((name) => ["convert", "cinder", "http", "flags", "snapshot"].includes(name));
-  return { qcow2: only.includes("batch") ? load.batch : single ? 1 : 0, many: only.includes("inspect") };
+  return { qcow2: only.includes("batch") ? load.batch : single ? 1 : 0, many: only.includes("inspect"), raw: only.some((name) => name !== "queue") };
 }
 
 /** Bytes the work directory needs at its fullest: the images, one run's outputs, one temporary copy. */
 function spaceNeeded(needs: Needs, load: Workload): number {
+  if (!needs.raw) return 1024 ** 3;
   const data = load.virtualSize / 2;
   const outputs = Math.max(needs.qcow2, 1) * data;
   return data + needs.qcow2 * data * 1.05 + outputs + data * 1.05 + 256 * 1024 ** 2;
@@ -68,7 +71,7 @@ async function main(args: BenchArgs): Promise<void> {
     const needed = spaceNeeded(needs, load);
     if (free < needed) throw new Error(`${args.dir} has ${(free / GiB).toFixed(1)} GiB free; the bench needs about ${(needed / GiB).toFixed(1)} GiB (use --dir or --quick)`);
     await mkdir(join(work, "tmp"));
-    log(`work directory ${work}; building images (${load.virtualSize / GiB} GiB virtual, half of it data in ${load.run / 1024 ** 2} MiB runs)`);
+    log(`work directory ${work}; building images${needs.raw ? ` (${load.virtualSize / GiB} GiB virtual, half of it data in ${load.run / 1024 ** 2} MiB runs)` : ""}`);
     const images = await buildImages(work, load, needs, log);
     const policy = await cachePolicy();
     const machine = await describeMachine(work);
@@ -83,9 +86,14 @@ async function main(args: BenchArgs): Promise<void> {
     }
     rows.sort((x, y) => x.id.localeCompare(y.id, "en", { numeric: true }));
     const minutes = (performance.now() - started) / 60_000;
+    const queueOnly = !needs.raw;
     const header = [
-      `workload: ${load.virtualSize / GiB} GiB qcow2 holding ${load.virtualSize / 2 / GiB} GiB of incompressible data in ${load.run / 1024 ** 2} MiB runs (the rest sparse), converted to raw${args.quick ? " (--quick)" : ""}; batch of ${load.batch}; ${load.many} small images for inspect`,
-      `runs: ${args.runs} per side, alternating A, B, A, B…; before every run: \`sync\`${policy === "cold" ? ", `echo 3 > /proc/sys/vm/drop_caches`, then a tiny run of each program (code warm, image data cold)" : " (not root: caches stay warm)"}, then a ${QUIESCE_MS / 1000} s pause (bench/caches.ts says why); start-up (7b) always warm, no pause`,
+      queueOnly
+        ? "workload: the queue case's own 8 small images (qcow2, 32 MiB virtual, 16 MiB of data), converted to raw"
+        : `workload: ${load.virtualSize / GiB} GiB qcow2 holding ${load.virtualSize / 2 / GiB} GiB of incompressible data in ${load.run / 1024 ** 2} MiB runs (the rest sparse), converted to raw${args.quick ? " (--quick)" : ""}; batch of ${load.batch}; ${load.many} small images for inspect`,
+      queueOnly
+        ? `runs: ${args.runs} per side, alternating A, B, A, B…; warm caches, a 0.5 s pause before every run`
+        : `runs: ${args.runs} per side, alternating A, B, A, B…; before every run: \`sync\`${policy === "cold" ? ", `echo 3 > /proc/sys/vm/drop_caches`, then a tiny run of each program (code warm, image data cold)" : " (not root: caches stay warm)"}, then a ${QUIESCE_MS / 1000} s pause (bench/caches.ts says why); start-up (7b) always warm, no pause; the queue case (9) warm, 0.5 s pause`,
       "every timed run that writes ends with `sync`: data a side leaves in the page cache is charged to it (diskpipe fsyncs its output itself)",
       `load average: ${machine.load} at the start, ${loadAverage()} at the end; bench wall time ${minutes.toFixed(1)} min`,
     ];

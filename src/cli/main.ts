@@ -120,6 +120,7 @@ The same file runs unchanged with \`deno run -A SCRIPT\` from a checkout.`)
     .option("-j, --jobs <n>", "jobs at once (default: the configuration's jobs, 4)", integer)
     .option("--poll", "poll for new files instead of file-system events (network file systems)")
     .option("--settle <ms>", "how long a new file's size must stay unchanged before it is claimed (default 1000)", integer)
+    .option("--queue [url]", "convert on the workers of a shared queue (redis://HOST:PORT; alone: DISKPIPE_QUEUE, else queue.url in the configuration); every worker must see SPOOL at the same path")
     .option("--json", "print one JSON line per job state change on stdout")
     .addOption(quietOption("on stderr only failed jobs, warnings and errors"))
     .addOption(verboseOption())
@@ -130,6 +131,23 @@ until renamed. SIGINT/SIGTERM stop cleanly: running jobs are aborted and run aga
     .action(async (spool: string, options, command: Command) => {
       const { runWatch } = await import("./watch.ts");
       process.exitCode = await runWatch(spool, { ...command.optsWithGlobals(), ...options });
+    });
+
+  program
+    .command("dashboard")
+    .description("Serve the live dashboard of a shared queue: its jobs, their workers, progress, timings and errors, and retry.")
+    .option("--queue [url]", "redis://HOST:PORT or rediss://… (alone or absent: DISKPIPE_QUEUE, else queue.url in the configuration)")
+    .option("--host <host>", "address (default 127.0.0.1; anything else needs a token)")
+    .option("--port <port>", "port (default 8080)", (value: string) => (value === "0" ? 0 : integer(value)))
+    .option("--token <token>", "require this token (prefer the DISKPIPE_TOKEN environment variable: argv is visible to other users)")
+    .addOption(quietOption("only warnings and errors on stderr"))
+    .addHelpText("after", `
+Examples:
+  DISKPIPE_QUEUE=redis://queue.internal:6379 diskpipe dashboard --queue
+  DISKPIPE_TOKEN=… diskpipe dashboard --queue redis://queue.internal:6379 --host 0.0.0.0 --port 8080${EXIT_HELP}`)
+    .action(async (options, command: Command) => {
+      const { runDashboard } = await import("./dashboard.ts");
+      process.exitCode = await runDashboard({ ...command.optsWithGlobals(), ...options, queue: options.queue ?? true });
     });
 
   program

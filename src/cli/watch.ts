@@ -1,6 +1,10 @@
 import { UsageError } from "../core/errors.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { isLoopback } from "../dashboard/guard.ts";
+import type { Pipeline } from "../core/pipeline.ts";
+import { queueLabel } from "../queue/connection.ts";
+import type { DiskpipeQueue } from "../queue/queue.ts";
+import { queueSettings } from "../queue/settings.ts";
 import { createSpool } from "../spool/spool.ts";
 import { messages, setVerbosity, verbosityOf } from "./log.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
@@ -24,11 +28,14 @@ export interface WatchFlags extends GlobalOptions {
   settle?: number;
   quiet?: boolean;
   verbose?: boolean;
+  /** Run the jobs on a shared queue's workers: its URL, or `true` (`--queue` alone) for DISKPIPE_QUEUE or the configuration's `queue.url`. */
+  queue?: string | boolean;
 }
 
 /**
  * `diskpipe watch SPOOL`: converts what lands in `SPOOL/incoming/<format>/` until SIGINT or
- * SIGTERM, optionally serving the dashboard. Returns the exit code.
+ * SIGTERM, optionally serving the dashboard. With `--queue` the spool claims and finishes the
+ * files as always, but the conversions run on the queue's workers. Returns the exit code.
  *
  * @example
  * ```ts
@@ -57,10 +64,18 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
     process.on("SIGTERM", onSignal);
   });
   const pipeline = await openPipeline(flags);
-  const spool = createSpool({ root, pipeline, poll: flags.poll, settleMs: flags.settle, onEvent: spoolLogger(root, Boolean(flags.json)) });
-  await spool.start();
+  const queue = flags.queue ? await openQueue(flags.queue, pipeline) : undefined;
+  const executor = queue && (await import("../queue/spool-executor.ts")).queueExecutor(queue.queue);
+  const spool = createSpool({ root, pipeline, poll: flags.poll, settleMs: flags.settle, onEvent: spoolLogger(root, Boolean(flags.json)), ...(executor && { executor }) });
+  try {
+    await spool.start();
+  } catch (error) {
+    await queue?.queue.close();
+    throw error;
+  }
   const say = (line: string) => messages.info(line);
-  say(`watching ${spool.layout.root}: drop files into incoming/<format>/ (${spool.targets().join(", ")}), at most ${pipeline.limit.size} at once`);
+  const where = queue ? `run by the workers of ${queue.label}` : `at most ${pipeline.limit.size} at once`;
+  say(`watching ${spool.layout.root}: drop files into incoming/<format>/ (${spool.targets().join(", ")}), ${where}`);
 
   let server: { url: string; close(): Promise<void> } | undefined;
   try {
@@ -72,13 +87,25 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
     }
   } catch (error) {
     await spool.stop();
+    await queue?.queue.close();
     throw error;
   }
 
   const signal = await stopSignal;
-  say(`${signal}: stopping (running jobs are aborted and run again at the next start; ${signal} again to quit at once)`);
+  const after = queue ? "the workers finish running jobs, and the next start collects them" : "running jobs are aborted and run again at the next start";
+  say(`${signal}: stopping (${after}; ${signal} again to quit at once)`);
   await server?.close();
   await spool.stop();
+  await queue?.queue.close();
   say("stopped");
   return 0;
+}
+
+/** The queue `--queue` names (`true`: DISKPIPE_QUEUE, else the configuration's), connected. */
+async function openQueue(flag: string | true, pipeline: Pipeline): Promise<{ queue: DiskpipeQueue; label: string }> {
+  const config = pipeline.config.queue;
+  const settings = queueSettings(typeof flag === "string" ? flag : undefined, config);
+  const { createQueue } = await import("../queue/queue.ts");
+  const queue = await createQueue({ ...settings, ...(config?.attempts && { attempts: config.attempts }), ...(config?.backoffMs !== undefined && { backoffMs: config.backoffMs }) });
+  return { queue, label: `the queue ${settings.queueName ?? "diskpipe"} at ${queueLabel(settings.url)}` };
 }

@@ -4,12 +4,13 @@ import { NONCE, secureHeaders } from "hono/secure-headers";
 import { streamSSE } from "hono/streaming";
 import { isDiskpipeError } from "../core/errors.ts";
 import { formatSize } from "../core/size.ts";
-import { JOB_ID } from "../spool/paths.ts";
 import type { Spool } from "../spool/spool.ts";
 import { requireToken, sameSecret, SESSION_COOKIE, sessionValue } from "./auth.ts";
 import { refuseTraversal, requestGuard } from "./guard.ts";
 import { LiveHub, type LiveUpdate } from "./live.ts";
 import { renderDetail, renderIndex, renderLogin } from "./render.ts";
+import type { JobSource } from "./source.ts";
+import { spoolSource } from "./spool-source.ts";
 import { receiveUpload, UploadError } from "./upload.ts";
 
 /**
@@ -21,7 +22,10 @@ import { receiveUpload, UploadError } from "./upload.ts";
  * ```
  */
 export interface DashboardOptions {
-  spool: Spool;
+  /** The spool to show (a shorthand for `source: spoolSource(spool)`). */
+  spool?: Spool;
+  /** What to show: a spool's or a queue's jobs (`spoolSource`, `queueSource`); one of `spool` and `source` is required. */
+  source?: JobSource;
   /** Required on every route (bearer header or login cookie) when set. */
   token?: string;
   /** Largest upload in bytes (default 64 GiB). */
@@ -66,12 +70,13 @@ function wantsHtml(c: Context): boolean {
  * ```
  */
 export function createDashboard(options: DashboardOptions): Dashboard {
-  const { spool, token } = options;
+  const { token } = options;
+  const source = sourceOf(options);
   const maxUpload = options.maxUpload ?? DEFAULT_MAX_UPLOAD;
   const keepAlive = (options.keepAliveSeconds ?? 15) * 1000;
-  const hub = new LiveHub(spool);
+  const hub = new LiveHub(source);
   const app = new Hono();
-  const page = (c: Context) => ({ nonce: c.get("secureHeadersNonce") ?? "", root: spool.layout.root });
+  const page = (c: Context) => ({ nonce: c.get("secureHeadersNonce") ?? "", source });
 
   app.use("*", refuseTraversal());
   app.use("*", requestGuard({ loopbackOnly: options.loopbackOnly ?? true }));
@@ -93,7 +98,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   );
   app.onError((error, c) => {
     if (error instanceof UploadError) return c.json({ error: error.message }, error.status);
-    if (isDiskpipeError(error)) return c.json({ error: error.message, code: error.code }, error.code === "usage" ? 409 : 500);
+    if (isDiskpipeError(error)) return c.json({ error: error.message, code: error.code }, error.code === "usage" ? 409 : error.code === "queue-unavailable" ? 503 : 500);
     return c.json({ error: "internal error" }, 500);
   });
 
@@ -117,37 +122,40 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     app.use("*", requireToken(token));
   }
 
-  app.get("/", (c) => c.html(renderIndex(page(c), spool.jobs(), spool.targets(), formatSize(maxUpload))));
+  app.get("/", async (c) => c.html(renderIndex(page(c), (await source.list()).map((entry) => entry.job), formatSize(maxUpload))));
 
-  app.get("/jobs/:id", (c) => {
+  app.get("/jobs/:id", async (c) => {
     const id = c.req.param("id");
-    if (!JOB_ID.test(id)) return c.json({ error: "bad job id" }, 400);
-    const job = spool.job(id);
-    if (!job) return c.json({ error: `no job ${id}` }, 404);
-    return c.html(renderDetail(page(c), job, c.req.query("fragment") === "1"));
+    if (!source.isJobId(id)) return c.json({ error: "bad job id" }, 400);
+    const entry = await source.get(id);
+    if (!entry) return c.json({ error: `no job ${id}` }, 404);
+    return c.html(renderDetail(page(c), entry.job, c.req.query("fragment") === "1"));
   });
 
-  app.get("/api/jobs", (c) => c.json(spool.jobs()));
+  app.get("/api/jobs", async (c) => c.json((await source.list()).map((entry) => entry.data)));
 
-  app.get("/api/jobs/:id", (c) => {
+  app.get("/api/jobs/:id", async (c) => {
     const id = c.req.param("id");
-    if (!JOB_ID.test(id)) return c.json({ error: "bad job id" }, 400);
-    const job = spool.job(id);
-    return job ? c.json(job) : c.json({ error: `no job ${id}` }, 404);
+    if (!source.isJobId(id)) return c.json({ error: "bad job id" }, 400);
+    const entry = await source.get(id);
+    return entry ? c.json(entry.data) : c.json({ error: `no job ${id}` }, 404);
   });
 
   app.post("/api/jobs/:id/retry", async (c) => {
     const id = c.req.param("id");
-    if (!JOB_ID.test(id)) return c.json({ error: "bad job id" }, 400);
-    if (!spool.job(id)) return c.json({ error: `no job ${id}` }, 404);
-    const job = await spool.retry(id);
+    if (!source.isJobId(id)) return c.json({ error: "bad job id" }, 400);
+    if (!(await source.get(id))) return c.json({ error: `no job ${id}` }, 404);
+    const { data: job } = await source.retry(id);
     return wantsHtml(c) ? c.redirect(`/jobs/${id}`, 303) : c.json({ ok: true, job });
   });
 
-  app.post("/upload", async (c) => {
-    const uploaded = await receiveUpload(c, spool, maxUpload);
-    return wantsHtml(c) ? c.redirect("/", 303) : c.json({ ok: true, ...uploaded }, 201);
-  });
+  const uploads = source.uploads;
+  if (uploads) {
+    app.post("/upload", async (c) => {
+      const uploaded = await receiveUpload(c, uploads, maxUpload);
+      return wantsHtml(c) ? c.redirect("/", 303) : c.json({ ok: true, ...uploaded }, 201);
+    });
+  }
 
   app.get("/api/events", (c) =>
     streamSSE(c, async (stream) => {
@@ -161,7 +169,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       });
       stream.onAbort(off);
       try {
-        await stream.writeSSE({ event: "hello", data: JSON.stringify({ counts: hub.counts() }) });
+        await stream.writeSSE({ event: "hello", data: JSON.stringify({ counts: await hub.counts() }) });
         const closed = hub.whenClosed();
         while (!stream.aborted && !hub.closed) {
           const updates = [...pending.values()];
@@ -183,4 +191,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   );
 
   return { app, close: () => hub.close() };
+}
+
+function sourceOf(options: DashboardOptions): JobSource {
+  if (options.source) return options.source;
+  if (options.spool) return spoolSource(options.spool);
+  throw new TypeError("createDashboard needs a spool or a source");
 }

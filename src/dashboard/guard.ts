@@ -20,7 +20,8 @@ function hostOf(origin: string): string | undefined {
 
 /**
  * Refuses requests a browser could be tricked into sending: a `Host` that is not loopback when
- * the dashboard listens on loopback only (DNS rebinding), and cross-origin writes (CSRF).
+ * the dashboard listens on loopback only (DNS rebinding), and cross-origin writes (CSRF). An
+ * `Origin: null` write is served only with `Sec-Fetch-Site: same-origin` (the dashboard's own forms).
  *
  * @example
  * ```ts
@@ -35,8 +36,11 @@ export function requestGuard(options: { loopbackOnly: boolean }): MiddlewareHand
     if (options.loopbackOnly && !isLoopback(url.hostname)) return c.json({ error: "this dashboard answers on a loopback address only" }, 403);
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
       const origin = c.req.header("origin");
-      const crossSite = c.req.header("sec-fetch-site") === "cross-site";
-      if (crossSite || (origin !== undefined && hostOf(origin) !== url.host)) {
+      const site = c.req.header("sec-fetch-site");
+      // The pages' own forms send `Origin: null` (their Referrer-Policy is no-referrer): Sec-Fetch-Site
+      // then tells a same-origin form from a foreign page that hid its origin.
+      const ownForm = origin === "null" && site === "same-origin";
+      if (site === "cross-site" || (origin !== undefined && !ownForm && hostOf(origin) !== url.host)) {
         return c.json({ error: "cross-origin request refused" }, 403);
       }
     }

@@ -1,43 +1,45 @@
-import type { Spool } from "../spool/spool.ts";
 import type { SpoolJob } from "../spool/types.ts";
-import { countJobs, renderRow, type Counts } from "./render.ts";
+import { renderRow } from "./render.ts";
+import type { Counts, JobSource, SourceEntry } from "./source.ts";
 
 /**
  * What `/api/events` sends as a `job` event: the job's summary, its rendered row, the counters.
  *
  * @example
  * ```ts
- * const source = new EventSource("/api/events");
- * source.addEventListener("job", (m) => { const update: LiveUpdate = JSON.parse(m.data); console.log(update.job.state); });
+ * declare const message: { data: string };
+ * const update: LiveUpdate = JSON.parse(message.data);
+ * console.log(update.job.state, update.counts.running);
  * ```
  */
 export interface LiveUpdate {
-  job: Pick<SpoolJob, "id" | "name" | "to" | "state" | "stage" | "percent" | "output" | "error">;
+  job: Pick<SpoolJob, "id" | "name" | "to" | "state" | "stage" | "percent" | "output" | "error"> & { worker?: string };
   row: string;
   counts: Counts;
 }
 
 /**
- * Fans the spool's job changes out to every open event stream.
+ * Fans a job source's changes out to every open event stream, in the order the source
+ * reported them (each update waits for the counters of its moment).
  *
  * @example
  * ```ts
- * const hub = new LiveHub(spool);
+ * declare const source: JobSource;
+ * const hub = new LiveHub(source);
  * const off = hub.subscribe((update) => console.log(update.job.state));
  * ```
  */
 export class LiveHub {
-  readonly #spool: Spool;
+  readonly #source: JobSource;
   readonly #subscribers = new Set<(update: LiveUpdate) => void>();
   readonly #off: () => void;
   #closed = false;
   #onClose: Array<() => void> = [];
+  #order: Promise<void> = Promise.resolve();
 
-  constructor(spool: Spool) {
-    this.#spool = spool;
-    this.#off = spool.events.on((event) => {
-      if (event.type !== "pipeline") this.#publish(event.job);
-    });
+  constructor(source: JobSource) {
+    this.#source = source;
+    this.#off = source.on((entry) => this.#publish(entry));
   }
 
   get closed(): boolean {
@@ -45,8 +47,8 @@ export class LiveHub {
   }
 
   /** The counters now. */
-  counts(): Counts {
-    return countJobs(this.#spool.jobs());
+  counts(): Promise<Counts> {
+    return this.#source.counts();
   }
 
   subscribe(listener: (update: LiveUpdate) => void): () => void {
@@ -67,10 +69,16 @@ export class LiveHub {
     for (const resolve of this.#onClose.splice(0)) resolve();
   }
 
-  #publish(job: SpoolJob): void {
+  #publish({ job }: SourceEntry): void {
     if (this.#subscribers.size === 0) return;
-    const { id, name, to, state, stage, percent, output, error } = job;
-    const update: LiveUpdate = { job: { id, name, to, state, stage, percent, output, error }, row: renderRow(job, this.#spool.layout.root), counts: this.counts() };
-    for (const listener of this.#subscribers) listener(update);
+    const { id, name, to, state, stage, percent, output, error, worker } = job;
+    const summary = { id, name, to, state, stage, percent, output, error, ...(worker && { worker }) };
+    const row = renderRow(job, this.#source);
+    this.#order = this.#order
+      .then(async () => {
+        const update: LiveUpdate = { job: summary, row, counts: await this.#source.counts() };
+        for (const listener of this.#subscribers) listener(update);
+      })
+      .catch(() => undefined);
   }
 }

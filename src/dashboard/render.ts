@@ -1,7 +1,7 @@
 import { Eta } from "eta";
-import { relative } from "node:path";
 import { formatSize } from "../core/size.ts";
-import type { SpoolJob, SpoolJobState } from "../spool/types.ts";
+import type { SpoolJobState } from "../spool/types.ts";
+import { countJobs, type Counts, type DashboardJob, type JobSource } from "./source.ts";
 import { DETAIL_SCRIPT, INDEX_SCRIPT } from "./views/client.ts";
 import { DETAIL, DETAIL_PAGE } from "./views/detail.ts";
 import { INDEX_PAGE } from "./views/index-page.ts";
@@ -10,23 +10,15 @@ import { LOGIN_PAGE } from "./views/login.ts";
 import { ROW } from "./views/row.ts";
 import { STYLE } from "./views/style.ts";
 
-/**
- * Jobs per state, as the counters show them.
- *
- * @example
- * ```ts
- * const counts: Counts = { queued: 1, running: 2, done: 10, failed: 0 };
- * ```
- */
-export type Counts = Record<"queued" | "running" | "done" | "failed", number>;
+export type { Counts } from "./source.ts";
 
 /**
- * What a row shows of a job: paths relative to the spool, sizes and times for people.
+ * What a row shows of a job: locations as the source shows them, sizes and times for people.
  *
  * @example
  * ```ts
- * declare const job: SpoolJob;
- * const view: JobView = jobView(job, "/srv/spool");
+ * declare const job: DashboardJob;
+ * const view: JobView = jobView(job, "spool", (path) => path);
  * ```
  */
 export interface JobView {
@@ -35,11 +27,14 @@ export interface JobView {
   from: string;
   to: string;
   state: SpoolJobState;
+  kind: JobSource["kind"];
   stage?: string;
   percent?: number;
+  worker?: string;
+  retrying?: string;
   output?: string;
   outputSize?: string;
-  error?: SpoolJob["error"];
+  error?: DashboardJob["error"];
   when: string;
 }
 
@@ -56,38 +51,27 @@ function ms(value: number): string {
 }
 
 /**
- * Counts jobs per state.
+ * The row model of a job.
  *
  * @example
  * ```ts
- * countJobs(spool.jobs()); // { queued: 1, running: 2, done: 10, failed: 1 }
+ * declare const job: DashboardJob;
+ * jobView(job, "spool", (path) => path.replace("/srv/spool/", "")).output; // "done/disk.qcow2"
  * ```
  */
-export function countJobs(jobs: SpoolJob[]): Counts {
-  const counts: Counts = { queued: 0, running: 0, done: 0, failed: 0 };
-  for (const job of jobs) if (job.state in counts) counts[job.state as keyof Counts]++;
-  return counts;
-}
-
-/**
- * The row model of a job; paths are shown relative to the spool root.
- *
- * @example
- * ```ts
- * declare const job: SpoolJob;
- * jobView(job, "/srv/spool").output; // "done/disk.qcow2"
- * ```
- */
-export function jobView(job: SpoolJob, root: string): JobView {
+export function jobView(job: DashboardJob, kind: JobSource["kind"], show: (location: string) => string): JobView {
   return {
     id: job.id,
     name: job.name,
     from: job.inspection?.format ?? job.result?.from ?? job.sidecar?.from ?? "?",
     to: job.to,
     state: job.state,
+    kind,
     ...(job.stage && { stage: job.stage }),
     ...(job.percent !== undefined && { percent: job.percent }),
-    ...(job.output && { output: relative(root, job.output) }),
+    ...(job.worker && { worker: job.worker }),
+    ...(job.retrying && { retrying: job.retrying }),
+    ...(job.output && { output: show(job.output) }),
     ...(job.result && { outputSize: formatSize(job.result.outputSize) }),
     ...(job.error && { error: job.error }),
     when: (job.finishedAt ?? job.startedAt ?? job.claimedAt).replace("T", " ").slice(0, 19),
@@ -99,27 +83,27 @@ export function jobView(job: SpoolJob, root: string): JobView {
  *
  * @example
  * ```ts
- * declare const job: SpoolJob;
- * const html = renderRow(job, spool.layout.root);
+ * declare const job: DashboardJob;
+ * declare const source: JobSource;
+ * const html = renderRow(job, source);
  * ```
  */
-export function renderRow(job: SpoolJob, root: string): string {
-  return eta.render("@row", jobView(job, root));
+export function renderRow(job: DashboardJob, source: Pick<JobSource, "kind" | "show">): string {
+  return eta.render("@row", jobView(job, source.kind, source.show));
 }
 
 /**
- * What every page gets.
+ * What every page gets: the CSP nonce and the source it shows.
  *
  * @example
  * ```ts
- * import type { Context } from "hono";
- * declare const c: Context;
- * const page: PageContext = { nonce: c.get("secureHeadersNonce") ?? "", root: "/srv/spool" };
+ * declare const source: JobSource;
+ * const page: PageContext = { nonce: "r4nd0m", source };
  * ```
  */
 export interface PageContext {
   nonce: string;
-  root: string;
+  source: JobSource;
 }
 
 /**
@@ -127,33 +111,40 @@ export interface PageContext {
  *
  * @example
  * ```ts
- * renderIndex({ nonce: "r4nd0m", root: spool.layout.root }, spool.jobs(), spool.targets(), "64 GiB");
+ * declare const jobs: DashboardJob[];
+ * declare const source: JobSource;
+ * renderIndex({ nonce: "r4nd0m", source }, jobs, "64 GiB");
  * ```
  */
-export function renderIndex(page: PageContext, jobs: SpoolJob[], targets: string[], maxUpload: string): string {
+export function renderIndex(page: PageContext, jobs: DashboardJob[], maxUpload: string): string {
+  const { source } = page;
   return eta.render("@index", {
-    ...page,
+    nonce: page.nonce,
+    label: source.label,
+    kind: source.kind,
     style: STYLE,
     script: INDEX_SCRIPT,
     counts: countJobs(jobs),
-    rows: jobs.map((job) => jobView(job, page.root)),
-    targets,
+    rows: jobs.map((job) => jobView(job, source.kind, source.show)),
+    targets: source.uploads?.targets(),
+    incoming: source.uploads?.incoming,
     maxUpload,
   });
 }
 
-function detailModel(job: SpoolJob, root: string) {
+function detailModel(job: DashboardJob, source: JobSource) {
   const stageMax = Math.max(1, ...job.timings.map((t) => t.ms));
   const hookMax = Math.max(1, ...job.hooks.map((h) => h.ms));
   const details = job.inspection?.details;
   return {
     job,
-    from: jobView(job, root).from,
-    source: relative(root, job.source),
-    output: job.output && relative(root, job.output),
+    kind: source.kind,
+    from: jobView(job, source.kind, source.show).from,
+    source: source.show(job.source),
+    output: job.output && source.show(job.output),
     outputSize: job.result && formatSize(job.result.outputSize),
-    failedPath: job.failedPath && relative(root, job.failedPath),
-    canRetry: job.state === "failed" && Boolean(job.failedPath),
+    failedPath: job.failedPath && source.show(job.failedPath),
+    canRetry: job.state === "failed" && (source.kind === "queue" || Boolean(job.failedPath)),
     virtualSize: job.inspection ? formatSize(job.inspection.virtualSize) : "unknown",
     inspection: job.inspection,
     inspectionVirtual: job.inspection && `${formatSize(job.inspection.virtualSize)} (${job.inspection.virtualSize} bytes)`,
@@ -174,14 +165,15 @@ function detailModel(job: SpoolJob, root: string) {
  *
  * @example
  * ```ts
- * declare const job: SpoolJob;
- * renderDetail({ nonce: "r4nd0m", root: spool.layout.root }, job, false);
+ * declare const job: DashboardJob;
+ * declare const source: JobSource;
+ * renderDetail({ nonce: "r4nd0m", source }, job, false);
  * ```
  */
-export function renderDetail(page: PageContext, job: SpoolJob, fragment: boolean): string {
-  const model = detailModel(job, page.root);
+export function renderDetail(page: PageContext, job: DashboardJob, fragment: boolean): string {
+  const model = detailModel(job, page.source);
   if (fragment) return eta.render("@detail", model);
-  return eta.render("@detail-page", { ...page, ...model, style: STYLE, script: DETAIL_SCRIPT });
+  return eta.render("@detail-page", { nonce: page.nonce, label: page.source.label, ...model, style: STYLE, script: DETAIL_SCRIPT });
 }
 
 /**
@@ -193,5 +185,5 @@ export function renderDetail(page: PageContext, job: SpoolJob, fragment: boolean
  * ```
  */
 export function renderLogin(nonce: string, failed: boolean): string {
-  return eta.render("@login", { nonce, root: "", style: STYLE, failed });
+  return eta.render("@login", { nonce, label: "", style: STYLE, failed });
 }

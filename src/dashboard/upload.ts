@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import { fitName } from "../core/io/file-name.ts";
 import { moveNoClobber } from "../spool/claim.ts";
 import { isIgnoredName, isSafeName } from "../spool/paths.ts";
-import type { Spool } from "../spool/spool.ts";
+import type { UploadTarget } from "./source.ts";
 import { isMultipartForm, MultipartError, readFormUpToFile, type FormLimits } from "./multipart.ts";
 
 /**
@@ -48,16 +48,16 @@ const FORM_LIMITS: FormLimits = { fields: 16, fieldBytes: 1024, fieldNameBytes: 
  *
  * @example
  * ```ts
- * uploadFolder(spool, "qcow2", "disk.vmdk"); // "/srv/spool/incoming/qcow2"
+ * uploadFolder({ incoming: "/srv/spool/incoming", targets: () => ["qcow2"] }, "qcow2", "disk.vmdk"); // "/srv/spool/incoming/qcow2"
  * ```
  */
-export function uploadFolder(spool: Spool, format: string | undefined, name: string | undefined): string {
-  if (!format || !spool.targets().includes(format)) throw new UploadError(400, `format must be one of: ${spool.targets().join(", ")}`);
+export function uploadFolder(target: UploadTarget, format: string | undefined, name: string | undefined): string {
+  if (!format || !target.targets().includes(format)) throw new UploadError(400, `format must be one of: ${target.targets().join(", ")}`);
   if (!name) throw new UploadError(400, "a file name is required");
   if (!isSafeName(name) || isIgnoredName(name)) {
     throw new UploadError(400, "the file name must be a plain name: no '/', '\\' or '..', not hidden, not ending in .part or .json");
   }
-  return join(spool.layout.incoming, format);
+  return join(target.incoming, format);
 }
 
 /**
@@ -71,12 +71,12 @@ export function uploadFolder(spool: Spool, format: string | undefined, name: str
  *
  * @example
  * ```ts
- * import { Hono } from "hono";
- * const app = new Hono();
- * app.post("/upload", async (c) => c.json(await receiveUpload(c, spool, 64 * 1024 ** 3), 201));
+ * declare const target: UploadTarget;
+ * declare const app: import("hono").Hono;
+ * app.post("/upload", async (c) => c.json(await receiveUpload(c, target, 64 * 1024 ** 3), 201));
  * ```
  */
-export async function receiveUpload(c: Context, spool: Spool, maxBytes: number): Promise<Uploaded> {
+export async function receiveUpload(c: Context, target: UploadTarget, maxBytes: number): Promise<Uploaded> {
   const declared = Number(c.req.header("content-length") ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes + 64 * 1024) throw new UploadError(413, `upload larger than ${maxBytes} bytes`);
   const body = c.req.raw.body;
@@ -86,7 +86,7 @@ export async function receiveUpload(c: Context, spool: Spool, maxBytes: number):
     try {
       const format = c.req.query("format") ?? c.req.header("x-diskpipe-format");
       const name = c.req.query("name") ?? c.req.header("x-diskpipe-name") ?? "";
-      return await store(uploadFolder(spool, format, name), `incoming/${format}/${name}`, name, chunksOf(body), maxBytes);
+      return await store(uploadFolder(target, format, name), `incoming/${format}/${name}`, name, chunksOf(body), maxBytes);
     } finally {
       await body.cancel().catch(() => {});
     }
@@ -96,7 +96,7 @@ export async function receiveUpload(c: Context, spool: Spool, maxBytes: number):
     if (!form.file) throw new UploadError(400, "the form has no file");
     const format = form.fields.get("format")?.trim();
     const name = form.fields.get("name")?.trim() || form.file.filename;
-    return await store(uploadFolder(spool, format, name), `incoming/${format}/${name}`, name, form.file.content, maxBytes).catch(refusal);
+    return await store(uploadFolder(target, format, name), `incoming/${format}/${name}`, name, form.file.content, maxBytes).catch(refusal);
   } finally {
     form.close();
   }

@@ -7,8 +7,12 @@ import type { Plugin } from "../core/plugin.ts";
 import { redactLocation } from "../core/redact.ts";
 import type { JournalEntry, OutputIdentity } from "./journal.ts";
 
-/** Called with the output about to be committed; the commit waits until it resolves. */
-export type CommitListener = (output: OutputIdentity, result: JobResult) => Promise<void>;
+/**
+ * Called right before a job's output is committed, with the local file about to become the
+ * destination (undefined for devices, URLs and stores); the commit waits until it resolves, and
+ * does not happen when it throws.
+ */
+export type CommitListener = (output: OutputIdentity | undefined, result: JobResult) => Promise<void>;
 
 /**
  * A plugin, run last on the `upload` hook (right before the rename that commits an output),
@@ -18,10 +22,12 @@ export type CommitListener = (output: OutputIdentity, result: JobResult) => Prom
  *
  * @example
  * ```ts
+ * declare const config: import("../core/config.ts").ResolvedConfig;
  * declare const jobId: string;
+ * declare function journal(output: OutputIdentity): Promise<void>;
  * const recorder = commitRecorder();
- * const recording = new Pipeline({ ...pipeline.config, plugins: [...pipeline.config.plugins, recorder.plugin] });
- * recorder.watch(jobId, async (output) => console.log("committing", output.path));
+ * const pipeline = new Pipeline({ ...config, plugins: [...config.plugins, recorder.plugin] });
+ * recorder.watch(jobId, async (output) => { if (output) await journal(output); });
  * ```
  */
 export function commitRecorder(): { plugin: Plugin; watch(jobId: string, listener: CommitListener): () => void } {
@@ -34,8 +40,7 @@ export function commitRecorder(): { plugin: Plugin; watch(jobId: string, listene
         order: "post",
         handler: async (ctx: JobContext) => {
           const listener = listeners.get(ctx.id);
-          const output = listener && (await outputIdentity(ctx));
-          if (listener && output) await listener(output, resultSoFar(ctx));
+          if (listener) await listener(await outputIdentity(ctx), resultSoFar(ctx));
         },
       },
     },
@@ -80,10 +85,9 @@ function resultSoFar(ctx: JobContext): JobResult {
  *
  * @example
  * ```ts
- * import { journalOf } from "./journal.ts";
- * declare const logs: string[]; // the job's journal lines (BullMQ Queue#getJobLogs)
- * const done = await committedEarlier(journalOf(logs), "/srv/out/a.qcow2");
- * if (done) console.log("an earlier attempt committed it: no second conversion");
+ * declare const entries: JournalEntry[]; // the job's journal, read from its log
+ * const done = await committedEarlier(entries, "/srv/out/a.qcow2");
+ * if (done) console.log("converted already:", done.destination); // no second conversion
  * ```
  */
 export async function committedEarlier(entries: readonly JournalEntry[], destination: string): Promise<JobResult | undefined> {

@@ -9,7 +9,8 @@
  * ```
  * @module
  */
-export { createQueue, type DiskpipeQueue, type QueueEvent, type QueueOptions, type Submitted } from "./queue.ts";
+export { createQueue, type DiskpipeQueue, type QueueCounts, type QueueEvent, type QueueOptions, type Submitted } from "./queue.ts";
+export { queueExecutor } from "./spool-executor.ts";
 export { createWorker, type QueueWorker, type WorkerEvent, type WorkerOptions } from "./worker.ts";
 export type { AllowList } from "./allow.ts";
 export type { QueueJobView } from "./job-view.ts";

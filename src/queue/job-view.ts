@@ -30,6 +30,7 @@ export interface QueueJobView {
   worker?: string;
   progress?: QueueProgress;
   result?: JobResult;
+  /** Why it failed; for a `delayed` job, why the attempt before the coming retry failed. */
   error?: ReturnType<DiskpipeError["toJSON"]>;
   journal: JournalEntry[];
 }
@@ -69,6 +70,7 @@ export function viewOf(job: Job, state: string, logs: readonly string[]): QueueJ
   if (worker) view.worker = safeText(worker);
   if (progress) view.progress = progress;
   if (view.state === "completed" && job.returnvalue) view.result = job.returnvalue as JobResult;
-  if (view.state === "failed") view.error = failureOf(job.failedReason).toJSON();
+  // A delayed job with a reason is waiting to be tried again after that failure.
+  if (view.state === "failed" || (view.state === "delayed" && job.failedReason)) view.error = failureOf(job.failedReason).toJSON();
   return view;
 }

@@ -2,7 +2,8 @@ import type { JobResult } from "../core/job.ts";
 
 /**
  * One line of a queued job's journal (its BullMQ log): every attempt's start and end, the
- * output about to be committed, and a job given back to the queue by a stopping worker.
+ * output about to be committed, a job given back to the queue by a stopping worker, and an
+ * attempt that found, right before its commit, that the job had been taken over (`fenced`).
  *
  * @example
  * ```ts
@@ -14,7 +15,8 @@ export type JournalEntry =
   | { at: string; worker: string; event: "committing"; output: OutputIdentity; result: JobResult }
   | { at: string; worker: string; event: "done"; recovered?: boolean }
   | { at: string; worker: string; event: "failed"; code: string; retry: boolean }
-  | { at: string; worker: string; event: "returned" };
+  | { at: string; worker: string; event: "returned" }
+  | { at: string; worker: string; event: "fenced" };
 
 /** What identifies a committed output file: the temporary file's device, inode and size, which the rename keeps. */
 export interface OutputIdentity {

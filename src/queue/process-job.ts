@@ -21,6 +21,8 @@ export interface JobRunner {
   allow: AllowList | undefined;
   /** The most attempts this worker gives a job, whatever the job's own options say. */
   attempts: number;
+  /** How long a claim on a job lasts without renewal (ms): the commit holds it at least this long. */
+  lockMs: number;
   /** A job's journal lines (BullMQ `Queue#getJobLogs`). */
   logsOf(jobId: string): Promise<string[]>;
   /** Whether the worker is stopping: an aborted job then goes back to the queue. */
@@ -33,7 +35,8 @@ const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
  * Runs one queued job on this worker: validates the message (a malformed one fails the job
  * with `usage`, never the worker), checks it against the operator's allow-list and what this
  * worker can see, recognizes an output an earlier attempt committed, then runs the pipeline,
- * publishing stage and progress. Transport and I/O failures are retried (BullMQ backoff), up
+ * publishing stage and progress. Right before the commit it renews its lock on the job; a worker
+ * that lost it (the job was taken over) commits nothing and leaves the job to its new owner. Transport and I/O failures are retried (BullMQ backoff), up
  * to the worker's attempts; any other failure ends the job. Stopping returns the job to the queue.
  *
  * @example
@@ -54,7 +57,12 @@ export async function processJob(job: Job, token: string | undefined, signal: Ab
     if (progress) published = published.then(() => job.updateProgress(progress)).catch(() => undefined);
   };
   const unsubscribe = pipeline.on((event) => event.jobId === id && publish(tracker.update(event)));
-  const unwatch = runner.recorder.watch(id, (output, result) => record(job, { worker, event: "committing", output, result }));
+  let fenced = false;
+  const unwatch = runner.recorder.watch(id, async (output, result) => {
+    fenced = !(await holdsLock(job, token, runner.lockMs));
+    if (fenced) throw new DiskpipeError("aborted", `worker ${worker} lost job ${id} to another worker before committing its output`, { stage: "queue" });
+    if (output) await record(job, { worker, event: "committing", output, result });
+  });
   const controller = new AbortController();
   const onAbort = () => controller.abort(new DiskpipeError("aborted", runner.stopping() ? `worker ${worker} is stopping` : `worker ${worker} lost the job`));
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -74,6 +82,11 @@ export async function processJob(job: Job, token: string | undefined, signal: Ab
     await record(job, { worker, event: "done" });
     return result;
   } catch (error) {
+    if (fenced) {
+      // The job is another worker's now: nothing was committed, and its state is not ours to change.
+      await record(job, { worker, event: "fenced" });
+      throw new WaitingError();
+    }
     if (signal?.aborted && runner.stopping()) {
       await record(job, { worker, event: "returned" });
       await job.moveToWait(token);
@@ -90,6 +103,16 @@ export async function processJob(job: Job, token: string | undefined, signal: Ab
     unsubscribe();
     unwatch();
   }
+}
+
+/**
+ * Whether this worker still holds the job's lock, renewed for `lockMs` from now: the fence before
+ * a commit. A worker that paused past its lock (stopped, swapped out, cut off from Redis) finds
+ * another worker's token there and must not rename its output over the destination.
+ */
+async function holdsLock(job: Job, token: string | undefined, lockMs: number): Promise<boolean> {
+  if (!token) return false;
+  return (await job.extendLock(token, lockMs).catch(() => 0)) === 1;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { InspectResult } from "../core/inspect/types.ts";
 import type { JobEvent, Stage } from "../core/job.ts";
 
 /**
@@ -19,6 +20,8 @@ export interface QueueProgress {
   rate?: number;
   timings: Array<{ stage: Stage; ms: number }>;
   hooks: Array<{ hook: string; plugin: string; ms: number }>;
+  /** The inspector's report, once the image was inspected. */
+  inspection?: InspectResult;
 }
 
 /** The least time between two progress messages of one job within a stage (ms). */
@@ -26,7 +29,7 @@ const INTERVAL_MS = 500;
 
 /**
  * Follows one job's pipeline events and says when to publish: at every stage start and end,
- * and at most every 500 ms of progress (each message is a Redis write and an event).
+ * with the inspection report, and at most every 500 ms of progress (each message is a Redis write and an event).
  *
  * @example
  * ```ts
@@ -54,6 +57,9 @@ export class ProgressTracker {
         break;
       case "stage-end":
         state.timings.push({ stage: event.stage, ms: Math.round(event.ms) });
+        break;
+      case "inspected":
+        state.inspection = event.result;
         break;
       case "hook":
         state.hooks.push({ hook: event.hook, plugin: event.plugin, ms: Math.round(event.ms) });

@@ -1,4 +1,4 @@
-import type { Queue, QueueEvents } from "bullmq";
+import type { JobType, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import { DiskpipeError } from "../core/errors.ts";
 import type { JobEvent, JobResult, Stage } from "../core/job.ts";
@@ -25,11 +25,11 @@ export interface QueueOptions extends QueueSettings {
  * @example
  * ```ts
  * declare const queue: DiskpipeQueue;
- * queue.events.on((e) => e.type === "progress" && console.log(e.jobId, e.progress));
+ * queue.events.on((e: QueueEvent) => e.type === "progress" && console.log(e.jobId, e.progress));
  * ```
  */
 export type QueueEvent =
-  | { type: "waiting" | "active" | "completed" | "failed" | "removed"; jobId: string }
+  | { type: "waiting" | "active" | "delayed" | "completed" | "failed" | "removed"; jobId: string }
   | { type: "progress"; jobId: string; progress: unknown };
 
 /** What {@link Queue.submit} did: queued a new job, found the same job already there, or retried it after a failure. */
@@ -54,8 +54,17 @@ export interface DiskpipeQueue {
   submit(spec: QueueSpec, options?: { id?: string }): Promise<Submitted>;
   /** A job's state, progress, result or error; undefined when the queue does not know it. */
   job(id: string): Promise<QueueJobView | undefined>;
-  /** Resolves with the job's result, or rejects with its error (a DiskpipeError with its code); `onEvent` gets its stages and progress. */
-  wait(id: string, onEvent?: (event: JobEvent) => void): Promise<JobResult>;
+  /** The most recent jobs of each state (at most `limit` per state, default 100), newest first, without their journals. */
+  list(limit?: number): Promise<QueueJobView[]>;
+  /** How many jobs are in each state. */
+  counts(): Promise<QueueCounts>;
+  /** Runs a failed job again (a `usage` error for a job in any other state, or one the queue does not know). */
+  retry(id: string): Promise<QueueJobView>;
+  /**
+   * Resolves with the job's result, or rejects with its error (a DiskpipeError with its code);
+   * `onEvent` gets its stages and progress. Aborting `signal` stops waiting (the job goes on).
+   */
+  wait(id: string, onEvent?: (event: JobEvent) => void, options?: { signal?: AbortSignal }): Promise<JobResult>;
   /** Live changes of every job: `on(listener)` returns the unsubscribe function. */
   readonly events: { on(listener: (event: QueueEvent) => void): () => void };
   close(): Promise<void>;
@@ -84,7 +93,7 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
     (events ??= (async () => {
       const emitter = new BullQueueEvents(name, { connection: redis, prefix });
       emitter.on("error", () => {});
-      for (const type of ["waiting", "active", "completed", "failed", "removed"] as const) {
+      for (const type of ["waiting", "active", "delayed", "completed", "failed", "removed"] as const) {
         emitter.on(type, ({ jobId }: { jobId: string }) => listeners.emit({ type, jobId }));
       }
       emitter.on("progress", ({ jobId, data }: { jobId: string; data: unknown }) => listeners.emit({ type: "progress", jobId, progress: data }));
@@ -92,8 +101,7 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       return emitter;
     })());
 
-  // The state is read before the job: a job read first could still be active when its state,
-  // read next, already says failed, and its failure reason would be missing from the view.
+  // The state is read before the job: a job read first and then found finished would lack its result or reason.
   const view = async (id: string) => {
     const state = await queue.getJobState(id);
     const job = await queue.getJob(id);
@@ -119,9 +127,25 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       return { id, outcome: "added" };
     },
     job: view,
-    async wait(id, onEvent) {
+    list: (limit) => listJobs(queue, limit),
+    async counts() {
+      const n = await queue.getJobCounts(...WAITING, "active", "delayed", "completed", "failed");
+      const sum = (states: readonly string[]) => states.reduce((total, state) => total + (n[state] ?? 0), 0);
+      return { waiting: sum(WAITING), active: sum(["active"]), delayed: sum(["delayed"]), completed: sum(["completed"]), failed: sum(["failed"]) };
+    },
+    async retry(id) {
+      const job = await queue.getJob(id);
+      if (!job) throw new DiskpipeError("usage", `the queue has no job ${id}`);
+      const state = await job.getState();
+      if (state !== "failed") throw new DiskpipeError("usage", `job ${id} is ${state}: only a failed job can be retried`);
+      await job.retry("failed");
+      const retried = await view(id);
+      if (!retried) throw new DiskpipeError("usage", `the queue has no job ${id}`);
+      return retried;
+    },
+    async wait(id, onEvent, waitOptions = {}) {
       await follow();
-      return waitFor(id, listeners, view, onEvent);
+      return waitFor(id, listeners, view, onEvent, waitOptions.signal);
     },
     events: {
       on(listener) {
@@ -137,12 +161,42 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
   };
 }
 
+/**
+ * Jobs per state, as the queue counts them (`waiting` includes prioritized jobs and jobs waiting
+ * for children; `delayed` are waiting for a retry's backoff).
+ *
+ * @example
+ * ```ts
+ * const counts: QueueCounts = { waiting: 3, active: 2, delayed: 0, completed: 120, failed: 1 };
+ * ```
+ */
+export type QueueCounts = Record<"waiting" | "active" | "delayed" | "completed" | "failed", number>;
+
+const WAITING: readonly JobType[] = ["waiting", "prioritized", "waiting-children"];
+
+/** The newest jobs of each state, at most `limit` each; a job that moved between two reads shows once. */
+async function listJobs(queue: Queue, limit = 100): Promise<QueueJobView[]> {
+  const end = Math.max(1, Math.min(limit, 1000)) - 1;
+  const groups: Array<[string, readonly JobType[]]> = [["active", ["active"]], ["waiting", WAITING], ["delayed", ["delayed"]], ["completed", ["completed"]], ["failed", ["failed"]]];
+  const seen = new Set<string>();
+  const views: QueueJobView[] = [];
+  for (const [state, types] of groups) {
+    for (const job of await queue.getJobs([...types], 0, end, false)) {
+      if (!job?.id || seen.has(job.id)) continue;
+      seen.add(job.id);
+      views.push(viewOf(job, state, []));
+    }
+  }
+  return views.sort((a, b) => b.submittedAt - a.submittedAt);
+}
+
 /** How often a waiting caller reads the job's state besides following its events (ms). */
 const RECHECK_MS = 2000;
 
 /** Follows one job until it is completed or failed, turning its progress into pipeline events. */
-function waitFor(id: string, listeners: Listeners<QueueEvent>, view: (id: string) => Promise<QueueJobView | undefined>, onEvent?: (event: JobEvent) => void): Promise<JobResult> {
+function waitFor(id: string, listeners: Listeners<QueueEvent>, view: (id: string) => Promise<QueueJobView | undefined>, onEvent?: (event: JobEvent) => void, signal?: AbortSignal): Promise<JobResult> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     let stage: Stage | undefined;
     let checking = Promise.resolve();
     const check = () =>
@@ -161,9 +215,15 @@ function waitFor(id: string, listeners: Listeners<QueueEvent>, view: (id: string
     });
     // Events can be missed (Redis restarted between two reads): the state is also read every few seconds.
     const timer = setInterval(() => void check(), RECHECK_MS);
+    const onAbort = () => finish(() => reject(signal?.reason));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let settled = false;
     const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
       clearInterval(timer);
       unsubscribe();
+      signal?.removeEventListener("abort", onAbort);
       settle();
     };
     void check();

@@ -80,6 +80,7 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
   const base = options.pipeline;
   const jobs = options.jobs ?? base.config.jobs;
   const recorder = commitRecorder();
+  const lockMs = options.lockMs ?? 30_000;
   const pipeline = new Pipeline({ ...base.config, jobs, plugins: [...base.config.plugins, recorder.plugin] });
   const allow = await realAllowList(options.allow ?? base.config.queue?.allow);
   const redis = await connectRedis(options.url, { timeoutMs: options.connectTimeoutMs, name });
@@ -87,6 +88,8 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
   const { processJob } = await import("./process-job.ts");
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const queue = new Queue(queueName, { connection: redis, prefix });
+  // Without a listener BullMQ prints each connection error with its stack; the worker's own listener reports them.
+  queue.on("error", () => {});
   const listeners = new Listeners<WorkerEvent>();
   let stopping = false;
   const unsubscribe = pipeline.on((event) => listeners.emit({ type: "pipeline", event }));
@@ -99,6 +102,7 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
         worker: name,
         allow,
         attempts: options.attempts ?? DEFAULT_ATTEMPTS,
+        lockMs,
         logsOf: async (id) => (await queue.getJobLogs(id)).logs,
         stopping: () => stopping,
       }),
@@ -107,7 +111,7 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
       prefix,
       concurrency: jobs,
       name,
-      lockDuration: options.lockMs ?? 30_000,
+      lockDuration: lockMs,
       stalledInterval: options.stalledMs ?? 30_000,
       maxStalledCount: 1,
       autorun: false,

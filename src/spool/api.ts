@@ -1,3 +1,4 @@
+import type { JobEvent, JobResult, JobSpec } from "../core/job.ts";
 import type { Pipeline } from "../core/pipeline.ts";
 import type { SpoolLayout } from "./paths.ts";
 import type { SpoolJob, SpoolListener } from "./types.ts";
@@ -21,6 +22,26 @@ export interface SpoolOptions {
   settleMs?: number;
   /** Receives every spool event (also available through `events.on`). */
   onEvent?: SpoolListener;
+  /**
+   * Runs the claimed jobs instead of `pipeline` (which still decides the target formats): a
+   * shared queue's workers, say (`queueExecutor`). Default: the pipeline, in this process.
+   */
+  executor?: JobExecutor;
+}
+
+/**
+ * What runs a spool's jobs: `run` converts one (its events, with the spool's job id, go to the
+ * `on` listeners; the first, `queued`, marks the job running), as a {@link Pipeline} does.
+ *
+ * @example
+ * ```ts
+ * const executor: JobExecutor = pipeline;
+ * const result = await executor.run({ source: "/srv/spool/work/a.vmdk", destination: "/srv/spool/done/a.qcow2", to: "qcow2" }, { id: "m3x9k2ab-4f1c2e" });
+ * ```
+ */
+export interface JobExecutor {
+  run(spec: JobSpec, options: { id: string }): Promise<JobResult>;
+  on(listener: (event: JobEvent) => void): () => void;
 }
 
 /**

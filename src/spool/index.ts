@@ -11,7 +11,7 @@
  */
 import { createSpool, type Spool, type SpoolOptions } from "./spool.ts";
 
-export { createSpool, type Spool, type SpoolOptions } from "./spool.ts";
+export { createSpool, type JobExecutor, type Spool, type SpoolOptions } from "./spool.ts";
 /**
  * The spool's types: jobs, their states and errors, and the events it reports.
  *

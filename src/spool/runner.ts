@@ -4,6 +4,7 @@ import { DiskpipeError, toDiskpipeError } from "../core/errors.ts";
 import type { JobEvent, JobSpec } from "../core/job.ts";
 import type { Pipeline } from "../core/pipeline.ts";
 import { ActiveJobs } from "./active.ts";
+import type { JobExecutor } from "./api.ts";
 import { removeClaimed } from "./claim.ts";
 import type { Failures } from "./failures.ts";
 import { timestamp, type JournalEntry } from "./journal.ts";
@@ -26,6 +27,8 @@ import { warnSpool } from "./warn.ts";
 export interface RunnerHost {
   readonly layout: SpoolLayout;
   readonly pipeline: Pipeline;
+  /** Runs the jobs: the pipeline, or a shared queue's workers. */
+  readonly executor: JobExecutor;
   readonly jobs: Map<string, SpoolJob>;
   readonly outputs: OutputNames;
   readonly failures: Failures;
@@ -135,7 +138,7 @@ export class JobRunner {
   async #run(job: SpoolJob, signal: AbortSignal): Promise<void> {
     try {
       const spec = await this.#specOf(job, signal);
-      const result = await this.#host.pipeline.run(spec, { id: job.id });
+      const result = await this.#host.executor.run(spec, { id: job.id });
       await this.finishDone(job, { at: timestamp(), id: job.id, state: "done", result, ...factsOf(job) });
     } catch (error) {
       if (signal.aborted && this.#host.stopping()) {

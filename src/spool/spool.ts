@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { DiskpipeError } from "../core/errors.ts";
 import type { Pipeline } from "../core/pipeline.ts";
-import type { Spool, SpoolOptions } from "./api.ts";
+import type { JobExecutor, Spool, SpoolOptions } from "./api.ts";
 import { SpoolEvents } from "./events.ts";
 import { Failures } from "./failures.ts";
 import { claimFile, type IntakeHost } from "./intake.ts";
@@ -18,7 +18,7 @@ import type { SpoolEvent, SpoolJob, SpoolListener } from "./types.ts";
 import { startFailure, warnSpool } from "./warn.ts";
 import { watchIncoming, type IncomingWatcher } from "./watcher.ts";
 
-export type { Spool, SpoolOptions } from "./api.ts";
+export type { JobExecutor, Spool, SpoolOptions } from "./api.ts";
 
 /**
  * The spool's lifecycle (start, stop), its public queries and retry, and the wiring of its rooms:
@@ -28,6 +28,7 @@ export type { Spool, SpoolOptions } from "./api.ts";
 class SpoolImpl implements Spool {
   readonly layout: SpoolLayout;
   readonly #pipeline: Pipeline;
+  readonly #executor: JobExecutor;
   readonly #options: SpoolOptions;
   readonly #jobs = new Map<string, SpoolJob>();
   readonly #events = new SpoolEvents();
@@ -46,6 +47,7 @@ class SpoolImpl implements Spool {
   constructor(options: SpoolOptions) {
     this.#options = options;
     this.#pipeline = options.pipeline;
+    this.#executor = options.executor ?? options.pipeline;
     this.layout = spoolLayout(options.root);
     if (options.onEvent) this.#events.on(options.onEvent);
     const append = (entry: JournalEntry) => this.#append(entry);
@@ -54,6 +56,7 @@ class SpoolImpl implements Spool {
     this.#runner = new JobRunner({
       layout: this.layout,
       pipeline: this.#pipeline,
+      executor: this.#executor,
       jobs: this.#jobs,
       outputs: this.#outputs,
       failures: this.#failures,
@@ -92,7 +95,7 @@ class SpoolImpl implements Spool {
       this.#release = await takeLock(layout.lock);
       const { journal, entries } = await Journal.open(layout.journal);
       this.#journal = journal;
-      this.#unsubscribe = this.#pipeline.on((event) => this.#runner.onPipelineEvent(event));
+      this.#unsubscribe = this.#executor.on((event) => this.#runner.onPipelineEvent(event));
       await recoverSpool(entries, this.#host());
       this.#state = "started";
       this.#watcher = await watchIncoming(layout.incoming, {

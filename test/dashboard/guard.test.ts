@@ -88,11 +88,15 @@ describe("requestGuard and refuseTraversal on a real socket", () => {
     }
     assert.equal((await send(open.port, "POST", ["Origin: not a url"])).status, 403, "an unparsable Origin is not this host");
     assert.equal((await send(open.port, "POST", [`Origin: http://127.0.0.1:${open.port + 1}`])).status, 403, "another port is another origin");
+    for (const site of [[], ["Sec-Fetch-Site: same-site"], ["Sec-Fetch-Site: cross-site"], ["Sec-Fetch-Site: none"]]) {
+      assert.equal((await send(open.port, "POST", ["Origin: null", ...site])).status, 403, `a hidden origin with ${site.join("") || "no Sec-Fetch-Site"}`);
+    }
   });
 
   it("same-origin writes, writes without Origin, and reads with a foreign Origin are served", async () => {
     assert.equal((await send(open.port, "POST", [`Origin: http://127.0.0.1:${open.port}`], `127.0.0.1:${open.port}`)).status, 200);
     assert.equal((await send(open.port, "POST", ["Sec-Fetch-Site: same-origin"])).status, 200);
+    assert.equal((await send(open.port, "POST", ["Origin: null", "Sec-Fetch-Site: same-origin"])).status, 200, "the pages' own forms (no-referrer: Origin null)");
     assert.equal((await send(open.port, "POST", [])).status, 200);
     assert.equal((await send(open.port, "GET", ["Origin: http://evil.example", "Sec-Fetch-Site: cross-site"])).status, 200);
     assert.equal((await send(open.port, "HEAD", ["Origin: http://evil.example", "Sec-Fetch-Site: cross-site"])).status, 200);

@@ -18,7 +18,9 @@ export interface TestRedis {
   url: string;
   port: number;
   /** The server's process id. */
-  pid: number;
+  readonly pid: number;
+  /** Kills the server (SIGKILL) and starts it again on the same port and data after `downMs`. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,21 +37,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/**
- * Starts redis-server on 127.0.0.1 and a free port (no persistence unless `appendonly`), with
- * `password` required when given; resolves once it accepts connections.
- *
- * @example
- * ```ts
- * const redis = await startRedis();
- * after(() => redis.stop());
- * ```
- */
-export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
-  const dir = mkdtempSync(join(tmpdir(), "diskpipe-redis-"));
-  const port = await freePort();
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--protected-mode", "yes"];
-  if (options.password) args.push("--requirepass", options.password);
+/** Starts one redis-server process and resolves once it accepts connections. */
+async function launch(args: string[]): Promise<ChildProcess> {
   const child: ChildProcess = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   await new Promise<void>((resolve, reject) => {
@@ -67,17 +56,50 @@ export async function startRedis(options: { password?: string } = {}): Promise<T
     });
   });
   child.stdout?.resume();
+  return child;
+}
+
+async function ended(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill(signal);
+  await exited;
+}
+
+/**
+ * Starts redis-server on 127.0.0.1 and a free port, with `password` required when given;
+ * resolves once it accepts connections. Without persistence unless `appendonly` (AOF, fsynced
+ * on every write, in the server's own temporary folder): then `restart` kills it (SIGKILL, a
+ * crash) and starts it again on the same port with the same data.
+ *
+ * @example
+ * ```ts
+ * const redis = await startRedis({ appendonly: true });
+ * await redis.restart(1000); // down for a second
+ * after(() => redis.stop());
+ * ```
+ */
+export async function startRedis(options: { password?: string; appendonly?: boolean } = {}): Promise<TestRedis> {
+  const dir = mkdtempSync(join(tmpdir(), "diskpipe-redis-"));
+  const port = await freePort();
+  const persistence = options.appendonly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...persistence, "--protected-mode", "yes"];
+  if (options.password) args.push("--requirepass", options.password);
+  let child = await launch(args);
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : "";
   return {
     url: `redis://${auth}127.0.0.1:${port}`,
     port,
-    pid: child.pid ?? 0,
+    get pid() {
+      return child.pid ?? 0;
+    },
+    async restart(downMs = 0) {
+      await ended(child, "SIGKILL");
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      child = await launch(args);
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await ended(child, "SIGTERM");
       rmSync(dir, { recursive: true, force: true });
     },
   };

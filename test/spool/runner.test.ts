@@ -41,6 +41,7 @@ describe("JobRunner: a claimed job's run, from its start to done, failed or queu
     const runner = new JobRunner({
       layout,
       pipeline,
+      executor: pipeline,
       jobs,
       outputs,
       failures,

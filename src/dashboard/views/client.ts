@@ -1,6 +1,6 @@
 /**
  * The jobs page's live updates: each `job` event from `/api/events` carries the row as the
- * server rendered (and escaped) it, and the counters.
+ * server rendered (and escaped) it, and the counters; each (re)connection brings the counters.
  *
  * @example
  * ```ts
@@ -16,6 +16,13 @@ export const INDEX_SCRIPT = `(() => {
   const source = new EventSource("/api/events");
   source.addEventListener("open", () => { live.textContent = "live"; live.className = "live on"; });
   source.addEventListener("error", () => { live.textContent = "reconnecting"; live.className = "live off"; });
+  const count = (counts) => {
+    for (const [state, n] of Object.entries(counts)) {
+      const cell = document.getElementById("count-" + state);
+      if (cell) cell.textContent = String(n);
+    }
+  };
+  source.addEventListener("hello", (message) => count(JSON.parse(message.data).counts));
   source.addEventListener("job", (message) => {
     const update = JSON.parse(message.data);
     const template = document.createElement("template");
@@ -25,15 +32,14 @@ export const INDEX_SCRIPT = `(() => {
     if (old) old.replaceWith(row);
     else rows.prepend(row);
     document.getElementById("empty")?.remove();
-    for (const [state, count] of Object.entries(update.counts)) {
-      const cell = document.getElementById("count-" + state);
-      if (cell) cell.textContent = String(count);
-    }
+    count(update.counts);
   });
 })();`;
 
 /**
- * The detail page's live updates: progress in place, the whole view again when the state changes.
+ * The detail page's live updates: progress in place, the whole view again when the state
+ * changes, and once on every (re)connection, for what happened before the stream was open. A
+ * change that arrives during a refresh is fetched right after it, never dropped.
  *
  * @example
  * ```ts
@@ -50,21 +56,30 @@ export const DETAIL_SCRIPT = `(() => {
   source.addEventListener("open", () => { live.textContent = "live"; live.className = "live on"; });
   source.addEventListener("error", () => { live.textContent = "reconnecting"; live.className = "live off"; });
   let refreshing = false;
-  source.addEventListener("job", async (message) => {
-    const update = JSON.parse(message.data);
-    if (update.job.id !== id || refreshing) return;
-    const detail = document.getElementById("detail");
-    if (detail.dataset.state === update.job.state && update.job.state !== "running") return;
+  let again = false;
+  const refresh = async () => {
+    if (refreshing) { again = true; return; }
     refreshing = true;
     try {
-      const response = await fetch("/jobs/" + id + "?fragment=1", { headers: { accept: "text/html" } });
-      if (response.ok) {
-        const template = document.createElement("template");
-        template.innerHTML = (await response.text()).trim();
-        detail.replaceWith(template.content.firstElementChild);
-      }
+      do {
+        again = false;
+        const response = await fetch("/jobs/" + id + "?fragment=1", { headers: { accept: "text/html" } });
+        if (response.ok) {
+          const template = document.createElement("template");
+          template.innerHTML = (await response.text()).trim();
+          document.getElementById("detail").replaceWith(template.content.firstElementChild);
+        }
+      } while (again);
     } finally {
       refreshing = false;
     }
+  };
+  source.addEventListener("hello", () => void refresh());
+  source.addEventListener("job", (message) => {
+    const update = JSON.parse(message.data);
+    if (update.job.id !== id) return;
+    const detail = document.getElementById("detail");
+    if (detail.dataset.state === update.job.state && update.job.state !== "running") return;
+    void refresh();
   });
 })();`;

@@ -1,6 +1,6 @@
 /**
  * The page frame: title, inline stylesheet and script (both carrying the CSP nonce), header.
- * Data: `title`, `nonce`, `root`, `body` (HTML, already rendered), `script?`.
+ * Data: `title`, `nonce`, `label` (what is shown: the spool or the queue), `body` (HTML, already rendered), `script?`.
  *
  * @example
  * ```ts
@@ -19,7 +19,7 @@ export const LAYOUT = `<!doctype html>
 <style nonce="<%= it.nonce %>"><%~ it.style %></style>
 </head>
 <body>
-<header class="top"><a class="brand" href="/">diskpipe</a><span class="spool"><% if (it.root) { %>watching <%= it.root %><% } %></span><% if (it.live) { %><span id="live" class="live">connecting</span><% } %></header>
+<header class="top"><a class="brand" href="/">diskpipe</a><span class="spool"><%= it.label %></span><% if (it.live) { %><span id="live" class="live">connecting</span><% } %></header>
 <main>
 <%~ it.body %>
 </main>

@@ -8,7 +8,7 @@
  * eta.loadTemplate("@login", LOGIN_PAGE);
  * ```
  */
-export const LOGIN_PAGE = `<% layout("@layout", { title: "Sign in", nonce: it.nonce, root: it.root, style: it.style, live: false }) %>
+export const LOGIN_PAGE = `<% layout("@layout", { title: "Sign in", nonce: it.nonce, label: it.label, style: it.style, live: false }) %>
 <section class="panel login">
 <h2>Sign in</h2>
 <form method="post" action="/login">
@@ -16,6 +16,6 @@ export const LOGIN_PAGE = `<% layout("@layout", { title: "Sign in", nonce: it.no
 <button type="submit">Sign in</button>
 </form>
 <% if (it.failed) { %><p class="err">That token is not right.</p><% } %>
-<p class="hint">The token is the one the watcher was started with (<code>--token</code> or <code>DISKPIPE_TOKEN</code>).</p>
+<p class="hint">The token is the one the dashboard was started with (<code>--token</code> or <code>DISKPIPE_TOKEN</code>).</p>
 </section>
 `;

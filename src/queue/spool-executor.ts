@@ -1,0 +1,108 @@
+import type { InspectResult } from "../core/inspect/types.ts";
+import type { JobEvent, JobResult, JobSpec, PublicSpec } from "../core/job.ts";
+import { Listeners } from "../core/listeners.ts";
+import type { JobExecutor } from "../spool/api.ts";
+import { isProgress, type QueueProgress } from "./progress.ts";
+import type { DiskpipeQueue } from "./queue.ts";
+
+/**
+ * Runs a spool's jobs on a shared queue's workers (`diskpipe watch SPOOL --queue URL`): each
+ * claimed file becomes a queued job whose source is the claimed file in `work/` and whose
+ * destination is its name in `done/` (so every worker must see the spool at the same path and
+ * allow it), and the workers' progress comes back as the spool's pipeline events. A spool that
+ * stops only stops waiting: the job goes on, and the next start waits for it again (the same
+ * claimed file is the same job id).
+ *
+ * @example
+ * ```ts
+ * import { createQueue, createSpool, queueExecutor } from "diskpipe";
+ * const queue = await createQueue({ url: "redis://queue.internal:6379" });
+ * const watched = createSpool({ root: "/mnt/shared/spool", pipeline, executor: queueExecutor(queue) });
+ * await watched.start();
+ * ```
+ */
+export function queueExecutor(queue: DiskpipeQueue): JobExecutor {
+  const listeners = new Listeners<JobEvent>();
+  return {
+    on: (listener) => listeners.on(listener),
+    async run(spec, { id }) {
+      const { signal, options, ...rest } = spec;
+      signal?.throwIfAborted();
+      const { id: queued } = await queue.submit({ ...pick(rest), ...(options && { options: { ...options } }) });
+      const translate = new ProgressEvents(id, rest);
+      const off = queue.events.on((event) => {
+        if (event.jobId !== queued || event.type !== "progress") return;
+        for (const e of translate.next(event.progress)) listeners.emit(e);
+      });
+      try {
+        return await queue.wait(queued, undefined, signal ? { signal } : {});
+      } finally {
+        off();
+      }
+    },
+  };
+}
+
+function pick(spec: Omit<JobSpec, "signal" | "options">) {
+  const { source, destination, to, from, container, checksum, maxSize } = spec;
+  return { source, destination, to, ...(from && { from }), ...(container && { container }), ...(checksum && { checksum }), ...(maxSize !== undefined && { maxSize }) };
+}
+
+/**
+ * Turns a worker's successive progress messages into pipeline events: `queued` when an attempt
+ * starts (the spool shows the job running), then what each message adds: stage ends, hooks,
+ * the inspection, a new stage, progress.
+ */
+class ProgressEvents {
+  #last: QueueProgress | undefined;
+
+  constructor(
+    readonly jobId: string,
+    readonly spec: PublicSpec,
+  ) {}
+
+  next(progress: unknown): JobEvent[] {
+    if (!isProgress(progress)) return [];
+    const jobId = this.jobId;
+    const events: JobEvent[] = [];
+    let last = this.#last;
+    if (!last || progress.timings.length < last.timings.length || progress.hooks.length < last.hooks.length) {
+      events.push({ type: "queued", jobId, spec: this.spec, at: Date.now() });
+      last = undefined;
+    }
+    // A progress message is written by whoever can write the queue: only well-typed parts pass.
+    for (const { stage, ms } of progress.timings.slice(last?.timings.length ?? 0)) {
+      if (typeof stage === "string" && finite(ms) !== undefined) events.push({ type: "stage-end", jobId, stage, ms });
+    }
+    for (const { hook, plugin, ms } of progress.hooks.slice(last?.hooks.length ?? 0)) {
+      if (typeof hook === "string" && typeof plugin === "string" && finite(ms) !== undefined) events.push({ type: "hook", jobId, hook, plugin, ms });
+    }
+    if (isInspection(progress.inspection) && !last?.inspection) events.push({ type: "inspected", jobId, result: progress.inspection });
+    if (progress.stage !== last?.stage) events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
+    const bytes = finite(progress.bytes);
+    if (bytes !== undefined) {
+      const [total, percent, rate] = [finite(progress.total), finite(progress.percent), finite(progress.rate)];
+      events.push({ type: "progress", jobId, stage: progress.stage, bytes, ...(total !== undefined && { total }), ...(percent !== undefined && { percent }), ...(rate !== undefined && { rate }) });
+    }
+    this.#last = progress;
+    return events;
+  }
+}
+
+const finite = (value: unknown): number | undefined => (typeof value === "number" && Number.isFinite(value) ? value : undefined);
+
+function isInspection(value: unknown): value is InspectResult {
+  const r = (value ?? {}) as Partial<InspectResult>;
+  return (
+    typeof r.format === "string" &&
+    finite(r.virtualSize) !== undefined &&
+    finite(r.actualSize) !== undefined &&
+    typeof r.safe === "boolean" &&
+    Array.isArray(r.problems) &&
+    r.problems.every((p) => typeof p?.code === "string" && typeof p.message === "string") &&
+    Array.isArray(r.matches) &&
+    r.matches.every((m) => typeof m === "string") &&
+    typeof r.details === "object" &&
+    r.details !== null
+  );
+}
