@@ -33,7 +33,9 @@ describe("spool with --poll, many files at once", () => {
       copyFileSync(join(dir, "evil.qcow2"), join(root, "incoming", "raw", "evil.qcow2"));
       copyFileSync(join(dir, "evil.qcow2"), join(root, "incoming", "vdi", "evil.qcow2"));
       copyFileSync(vmdk, join(root, "incoming", "qcow2", "sub", "nested.vmdk"));
-      await waitFor(() => spool.jobs().filter((j) => j.state === "done" || j.state === "failed").length === 8 && spool.jobs(), "eight jobs to finish");
+      // Eight conversions two at a time: a loaded 2-core machine can take more than the usual 30 s.
+      const states = () => `eight jobs to finish; now ${spool.jobs().map((j) => `${j.name}:${j.state}`).join(" ") || "none claimed"}`;
+      await waitFor(() => spool.jobs().filter((j) => j.state === "done" || j.state === "failed").length === 8 && spool.jobs(), states, 90_000);
       await spool.idle();
       assert.equal(spool.jobs().length, 8, "nothing claimed twice, nested folders ignored");
       assert.ok(most <= 2, `at most 2 ran at once (saw ${most})`);
