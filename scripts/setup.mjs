@@ -48,6 +48,12 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   say("installing npm dependencies");
   run("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"]);
 }
+// Without install scripts the deno package unpacks its binary on first use; the Deno tests
+// start the binary itself, so it is unpacked here, before any test needs it.
+if (forTests && !existsSync(join(root, "node_modules", "deno", "deno"))) {
+  say("unpacking the Deno binary for the Deno tests");
+  run(process.execPath, [join(root, "node_modules", "deno", "bin.cjs"), "--version"]);
+}
 if (!forTests) {
   say("building");
   run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]);
