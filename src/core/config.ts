@@ -152,6 +152,8 @@ export const configSchema = lazy(() => {
           deadlineMs: z.number().int().positive().default(6 * 60 * 60 * 1000),
           /** Hosts a redirect may lead to besides the URL's own: `host`, `host:port` or `*.domain`. */
           allowRedirects: z.array(z.string().min(1)).default([]),
+          /** Refuse every host that resolves to a loopback or link-local address, the first URL's too (a queue worker sets it for jobs from the queue). */
+          refuseLocalHosts: z.boolean().default(false),
         })
         .strict()
         .prefault({}),

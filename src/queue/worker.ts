@@ -81,8 +81,10 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
   const jobs = options.jobs ?? base.config.jobs;
   const recorder = commitRecorder();
   const lockMs = options.lockMs ?? 30_000;
-  const pipeline = new Pipeline({ ...base.config, jobs, plugins: [...base.config.plugins, recorder.plugin] });
   const allow = await realAllowList(options.allow ?? base.config.queue?.allow);
+  // Without the operator's list, a queued URL whose name resolves to this host (or its link-local neighbours) is refused at connect time too.
+  const fetch = { ...base.config.fetch, refuseLocalHosts: base.config.fetch.refuseLocalHosts || allow === undefined };
+  const pipeline = new Pipeline({ ...base.config, jobs, fetch, plugins: [...base.config.plugins, recorder.plugin] });
   const redis = await connectRedis(options.url, { timeoutMs: options.connectTimeoutMs, name });
   const { Queue, Worker } = await import("bullmq");
   const { processJob } = await import("./process-job.ts");

@@ -38,6 +38,8 @@ export interface DownloadOptions {
   deadlineMs?: number;
   /** Hosts a redirect may lead to besides the URL's own (`fetch.allowRedirects`). */
   allowRedirects?: readonly string[];
+  /** Refuse hosts that resolve to loopback or link-local addresses, the first URL's too. */
+  refuseLocalHosts?: boolean;
   bytesPerSecond?: number;
   /** The hash computed on the way. */
   algorithm: HashAlgorithm;
@@ -141,7 +143,7 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
     timeoutMs: options.timeoutMs,
     signal: options.signal,
     ...(options.allowRedirects && { allowRedirects: options.allowRedirects }),
-    ...(redirected && { guardLookup: true }),
+    ...((redirected || options.refuseLocalHosts === true) && { guardLookup: true }),
   });
   try {
     const status = response.statusCode ?? 0;

@@ -24,6 +24,8 @@ export interface HttpSinkOptions {
   /** First pause between attempts (doubled each time). Default 500 ms. */
   backoffMs?: number;
   bytesPerSecond?: number;
+  /** Refuse hosts that resolve to loopback or link-local addresses (`fetch.refuseLocalHosts`). */
+  refuseLocalHosts?: boolean;
 }
 
 const CHUNK = 1024 * 1024;
@@ -88,6 +90,7 @@ export async function putFile(
         headers: { "content-length": String(size), "content-type": "application/octet-stream" },
         timeoutMs: options.timeoutMs,
         ...(options.signal && { signal: options.signal }),
+        ...(options.refuseLocalHosts && { guardLookup: true }),
         body: Readable.from(fileChunks(path, size, options)),
       });
       response.resume();

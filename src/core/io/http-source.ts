@@ -29,6 +29,8 @@ export interface HttpSourceOptions {
   deadlineMs?: number;
   /** Hosts a redirect may lead to besides the URL's own (`fetch.allowRedirects`). */
   allowRedirects?: readonly string[];
+  /** Refuse hosts that resolve to loopback or link-local addresses, the first URL's too (`fetch.refuseLocalHosts`). */
+  refuseLocalHosts?: boolean;
   bytesPerSecond?: number;
   /** Shares downloads between jobs; default: the process-wide cache. */
   cache?: FetchCache;
@@ -100,6 +102,7 @@ function startDownload(url: URL, place: { file: Promise<GrowingFile>; dir?: Prom
         backoffMs: options.backoffMs ?? 500,
         ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs }),
         ...(options.allowRedirects && { allowRedirects: options.allowRedirects }),
+        ...(options.refuseLocalHosts && { refuseLocalHosts: true }),
         ...(options.bytesPerSecond && { bytesPerSecond: options.bytesPerSecond }),
         algorithm: options.algorithm,
         signal: controller.signal,

@@ -119,8 +119,9 @@ export interface SendOptions {
   /** Hosts a redirect may lead to besides the first URL's (`fetch.allowRedirects`). */
   allowRedirects?: readonly string[];
   /**
-   * Resolve the first URL's host with the redirect guard too (see {@link guardedLookup}): for
-   * a request to where an earlier redirect led, such as a resumed download.
+   * Resolve every host with the guard, the first URL's too (see {@link guardedLookup}): for a
+   * request to where an earlier redirect led, such as a resumed download, and for locations
+   * nobody trusted gave (`fetch.refuseLocalHosts`: a worker's jobs from the queue).
    */
   guardLookup?: boolean;
 }
@@ -170,7 +171,7 @@ export async function send(url: URL, options: SendOptions): Promise<Exchange> {
     const refusal = redirectRefusal(url, current, next, options.allowRedirects ?? []);
     if (refusal) throw new Error(`refusing a redirect from ${redactUrl(current)} to ${redactUrl(next)}: ${refusal}`);
     current = next;
-    guard = !namesLocalHost(url);
+    guard = options.guardLookup === true || !namesLocalHost(url);
   }
 }
 

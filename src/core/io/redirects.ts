@@ -100,7 +100,7 @@ export function guardedLookup(hostname: string, options: LookupOneOptions | Look
     if (error) return callback(error, []);
     const usable = addresses.filter((a) => !isLocalAddress(a.address));
     if (usable.length === 0) {
-      const refused = Object.assign(new Error(`refusing a redirect to ${hostname}: it resolves to a loopback or link-local address`), { code: "EREDIRECTLOCAL" });
+      const refused = Object.assign(new Error(`refusing ${hostname}: it resolves to a loopback or link-local address`), { code: "EREDIRECTLOCAL" });
       return callback(refused, []);
     }
     if ((options as LookupAllOptions).all) return callback(null, usable);

@@ -96,4 +96,17 @@ describe("http sink (PUT)", () => {
     assert.equal(error.code, "upload-failed");
     assert.match(error.message, /ECONNREFUSED/);
   });
+
+  it("with refuseLocalHosts, a destination whose name resolves to loopback is refused before any request", async () => {
+    const file = join(dir, "guarded.bin");
+    mkdirSync(dir, { recursive: true });
+    (await import("node:fs")).writeFileSync(file, Buffer.alloc(1000, 7));
+    const before = server.requests("/put/guarded.bin", "PUT").length;
+    const url = new URL(server.url("/put/guarded.bin"));
+    url.hostname = "localhost";
+    const error = await failure(putFile(url, file, { timeoutMs: 2000, retries: 0, refuseLocalHosts: true }));
+    assert.equal(error.code, "upload-failed");
+    assert.match(error.message, /resolves to a loopback or link-local address/);
+    assert.equal(server.requests("/put/guarded.bin", "PUT").length, before);
+  });
 });

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import type { LookupAddress } from "node:dns";
-import { lookup } from "node:dns/promises";
-import { hostname } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { send } from "../../../src/core/io/http.ts";
 import { guardedLookup, isLocalAddress, namesLocalHost, redirectRefusal } from "../../../src/core/io/redirects.ts";
+import { loopbackName } from "../../helpers/loopback-name.ts";
 import { requirement } from "../../helpers/requirement.ts";
 import { tempDir } from "../../helpers/images.ts";
 import { codeOf, run, serve, sha256 } from "./download-run.ts";
@@ -15,19 +14,6 @@ const u = (text: string) => new URL(text);
 /** What `guardedLookup` calls back with, for `hostname` and `options`. */
 function guarded(host: string, options: { all?: boolean } = {}): Promise<{ error: NodeJS.ErrnoException | null; address: string | LookupAddress[]; family?: number }> {
   return new Promise((resolve) => guardedLookup(host, options as { all: true }, (error, address, family) => resolve({ error, address, ...(family !== undefined && { family }) })));
-}
-
-/**
- * A host name that does not look local (not localhost, not an address) but resolves only to
- * loopback addresses here (this machine's name or a hosts-file alias), or undefined.
- */
-async function loopbackName(): Promise<string | undefined> {
-  for (const name of [hostname(), "vm", "runsc"]) {
-    if (namesLocalHost(new URL(`http://${name}/`))) continue;
-    const addresses = await lookup(name, { all: true }).catch(() => []);
-    if (addresses.length > 0 && addresses.every((a) => a.address === "127.0.0.1")) return name;
-  }
-  return undefined;
 }
 
 describe("redirect policy, edges", () => {
