@@ -2,6 +2,8 @@
 // `node scripts/repeat-tests.mjs [RUNS]`: runs the whole suite RUNS times in a row (default 20)
 // after one set-up, and prints the tally of each run and of all: a flaky test shows up here.
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,7 +29,10 @@ for (let run = 1; run <= runs; run++) {
   totals.cancelled += tally.cancelled || 0;
   totals.clean += clean ? 1 : 0;
   const failed = result.stdout.split("\n").filter((line) => /^✖ /.test(line)).slice(0, 5);
-  process.stdout.write(`run ${run}/${runs}: ${tally.pass} passed, ${tally.fail} failed, ${tally.cancelled} cancelled, ${((Date.now() - started) / 1000).toFixed(0)} s${clean ? "" : ` — ${failed.join("; ")}`}\n`);
+  // A failed run's whole output is kept: a flaky test's message (the states it waited on) is the only clue.
+  const kept = clean ? "" : join(tmpdir(), `diskpipe-repeat-run-${run}-${process.pid}.log`);
+  if (kept) writeFileSync(kept, `${result.stdout}\n${result.stderr}`);
+  process.stdout.write(`run ${run}/${runs}: ${tally.pass} passed, ${tally.fail} failed, ${tally.cancelled} cancelled, ${((Date.now() - started) / 1000).toFixed(0)} s${clean ? "" : ` — ${failed.join("; ")} (output: ${kept})`}\n`);
 }
 process.stdout.write(`${totals.clean} of ${runs} runs clean; ${totals.fail} failures and ${totals.cancelled} cancellations in all\n`);
 process.exitCode = totals.clean === runs ? 0 : 1;
