@@ -72,7 +72,7 @@ export const GROUPS = {
     tests: ["test/dashboard/guard.test.ts", "test/dashboard/auth.test.ts", "test/dashboard/serve-dashboard.test.ts", "test/dashboard/app.test.ts"],
   },
   watch: {
-    mutate: ["src/cli/watch.ts"],
+    mutate: ["src/cli/watch.ts", "src/cli/dashboard-access.ts"],
     tests: ["test/cli/watch.test.ts"],
     cli: true,
   },

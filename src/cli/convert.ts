@@ -8,17 +8,18 @@ import type { ConvertOption } from "../core/plugin.ts";
 import { escapeControl, safeText } from "../core/redact.ts";
 import { formatSize, parseSize } from "../core/size.ts";
 import { batchSpecs } from "../scripting.ts";
-import { reportFailure } from "./fail.ts";
+import { batchExitCode, reportFailure } from "./fail.ts";
 import { messages, setVerbosity, verbosityOf } from "./log.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
 import type { Pipeline } from "../core/pipeline.ts";
 import { progressReporter, reportMode } from "./report.ts";
+import { isUrlLocation } from "../core/io/location.ts";
 
 /** Signals that stop a conversion cleanly: Ctrl-C, kill, and a closed terminal. */
 const STOP_SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
-/** Flags of `diskpipe convert`. */
-export interface ConvertFlags extends GlobalOptions {
+/** The flags that say what a job asks, shared by `diskpipe convert` and `diskpipe submit`. */
+export interface JobFlags extends GlobalOptions {
   to: string;
   from?: string;
   container?: string;
@@ -26,9 +27,13 @@ export interface ConvertFlags extends GlobalOptions {
   maxSize?: string;
   checksum?: string;
   subformat?: string;
-  force?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+}
+
+/** Flags of `diskpipe convert`. */
+export interface ConvertFlags extends JobFlags {
+  force?: boolean;
 }
 
 /** `spec.options`: `--subformat` and the values of the flags the plugins added. */
@@ -111,13 +116,12 @@ export async function runConvert(sources: string[], flags: ConvertFlags, added: 
   }
   if (specs.length > 1 && !json) messages.info(`${converted} converted, ${failures.length} failed`);
   if (received) return signalExitCode(received);
-  if (failures.length === 0) return 0;
-  return failures.every((f) => f.exitCode === 3) ? 3 : (failures.find((f) => f.exitCode !== 3)?.exitCode ?? 1);
+  return batchExitCode(failures);
 }
 
 /** Specs for `--out-dir`, which may be a directory or a URL prefix (`http://host/put/`, `store://images/`). */
 async function outDirSpecs(pipeline: Pipeline, sources: string[], outDir: string, common: Omit<JobSpec, "source" | "destination">): Promise<JobSpec[]> {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(outDir)) {
+  if (!isUrlLocation(outDir)) {
     await mkdir(outDir, { recursive: true });
     return batchSpecs(pipeline, sources, outDir, common);
   }

@@ -1,7 +1,6 @@
 import { UsageError } from "../core/errors.ts";
-import { isLoopback } from "../dashboard/guard.ts";
-import { queueLabel } from "../queue/connection.ts";
-import { queueSettings } from "../queue/settings.ts";
+import { queueDescription, queueSettings } from "../queue/settings.ts";
+import { dashboardAccess } from "./dashboard-access.ts";
 import { messages, setVerbosity, verbosityOf } from "./log.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
 import { stopSignal } from "./stop-signal.ts";
@@ -36,11 +35,7 @@ export interface DashboardFlags extends GlobalOptions {
 export async function runDashboard(flags: DashboardFlags): Promise<number> {
   setVerbosity(verbosityOf(flags));
   if (!flags.queue) throw new UsageError("diskpipe dashboard shows a queue: pass --queue URL (a spool's dashboard is diskpipe watch SPOOL --dashboard)");
-  const token = flags.token || process.env.DISKPIPE_TOKEN || undefined;
-  const host = flags.host ?? "127.0.0.1";
-  if (!isLoopback(host) && !token) {
-    throw new UsageError(`--host ${host} would open the dashboard to the network without a token: set DISKPIPE_TOKEN (or --token)`);
-  }
+  const { host, token } = dashboardAccess(flags, true);
   const stop = stopSignal();
   const pipeline = await openPipeline(flags);
   const settings = queueSettings(typeof flags.queue === "string" ? flags.queue : undefined, pipeline.config.queue);
@@ -57,7 +52,7 @@ export async function runDashboard(flags: DashboardFlags): Promise<number> {
     await queue.close();
     throw error;
   }
-  messages.info(`dashboard at ${server.url}${token ? " (token required)" : ""} for the queue ${settings.queueName ?? "diskpipe"} at ${queueLabel(settings.url)}`);
+  messages.info(`dashboard at ${server.url}${token ? " (token required)" : ""} for ${queueDescription(settings)}`);
   const signal = await stop;
   messages.info(`${signal}: stopping`);
   await server.close();

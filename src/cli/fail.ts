@@ -1,4 +1,4 @@
-import { isDiskpipeError, toDiskpipeError } from "../core/errors.ts";
+import { isDiskpipeError, toDiskpipeError, type DiskpipeError } from "../core/errors.ts";
 import { messages } from "./log.ts";
 
 /**
@@ -22,4 +22,19 @@ export function reportFailure(error: unknown, json: boolean): number {
     if (process.env.DEBUG && !isDiskpipeError(error) && error instanceof Error) messages.error(error.stack);
   }
   return failure.exitCode;
+}
+
+/**
+ * The exit code of a batch: 0 when every job succeeded, 3 when every failure was a rejected
+ * image, else the first other failure's code.
+ *
+ * @example
+ * ```ts
+ * declare const rejected: DiskpipeError, unreachable: DiskpipeError; // exit codes 3 and 1
+ * batchExitCode([rejected, unreachable]); // 1
+ * ```
+ */
+export function batchExitCode(failures: readonly DiskpipeError[]): number {
+  if (failures.length === 0) return 0;
+  return failures.every((f) => f.exitCode === 3) ? 3 : (failures.find((f) => f.exitCode !== 3)?.exitCode ?? 1);
 }

@@ -5,12 +5,14 @@ import { escapeControl, safeText } from "../core/redact.ts";
 import { formatSize } from "../core/size.ts";
 import type { QueueSpec } from "../queue/message.ts";
 import type { DiskpipeQueue } from "../queue/queue.ts";
-import { queueSettings } from "../queue/settings.ts";
+import { queueOptions } from "../queue/settings.ts";
 import { batchSpecs } from "../scripting.ts";
-import { reportFailure } from "./fail.ts";
+import { batchExitCode, reportFailure } from "./fail.ts";
 import { messages, setVerbosity, verbosityOf } from "./log.ts";
-import { openPipeline, type GlobalOptions } from "./pipeline.ts";
+import type { JobFlags } from "./convert.ts";
+import { openPipeline } from "./pipeline.ts";
 import { progressReporter, reportMode } from "./report.ts";
+import { isUrlLocation } from "../core/io/location.ts";
 
 /**
  * Flags of `diskpipe submit`.
@@ -20,25 +22,14 @@ import { progressReporter, reportMode } from "./report.ts";
  * const flags: SubmitFlags = { to: "qcow2", queue: "redis://queue:6379", wait: true };
  * ```
  */
-export interface SubmitFlags extends GlobalOptions {
-  to: string;
+export interface SubmitFlags extends JobFlags {
   queue?: string;
-  from?: string;
-  container?: string;
-  outDir?: string;
-  maxSize?: string;
-  checksum?: string;
-  subformat?: string;
   id?: string;
   wait?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
 }
 
-const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
-
 /** A location as workers need it: URLs as given, paths made absolute (workers do not share this working directory). */
-const absolute = (location: string) => (URL_LIKE.test(location) ? location : resolve(location));
+const absolute = (location: string) => (isUrlLocation(location) ? location : resolve(location));
 
 /**
  * `diskpipe submit`: queues SRC DEST (or SRC... into --out-dir), prints each job id, and with
@@ -74,8 +65,7 @@ export async function runSubmit(sources: string[], flags: SubmitFlags): Promise<
   const { createQueue } = await import("../queue/queue.ts");
   const { messageFor } = await import("../queue/message.ts");
   specs.forEach(messageFor); // every spec is checked before the first is queued
-  const config = pipeline.config.queue;
-  const queue = await createQueue({ ...queueSettings(flags.queue, config), ...(config?.attempts && { attempts: config.attempts }), ...(config?.backoffMs !== undefined && { backoffMs: config.backoffMs }) });
+  const queue = await createQueue(queueOptions(flags.queue, pipeline.config.queue));
   try {
     const jobs: Array<{ id: string; spec: QueueSpec }> = [];
     for (const spec of specs) {
@@ -117,8 +107,7 @@ async function waitAll(queue: DiskpipeQueue, jobs: Array<{ id: string; spec: Que
     reporter.stop();
   }
   if (jobs.length > 1 && !json) messages.info(`${done} converted, ${failures.length} failed`);
-  if (failures.length === 0) return 0;
-  return failures.every((f) => f.exitCode === 3) ? 3 : (failures.find((f) => f.exitCode !== 3)?.exitCode ?? 1);
+  return batchExitCode(failures);
 }
 
 function printResult(id: string, result: JobResult, json: boolean): void {

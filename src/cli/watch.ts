@@ -1,13 +1,12 @@
-import { UsageError } from "../core/errors.ts";
 import { formatSize, parseSize } from "../core/size.ts";
-import { isLoopback } from "../dashboard/guard.ts";
 import type { Pipeline } from "../core/pipeline.ts";
-import { queueLabel } from "../queue/connection.ts";
 import type { DiskpipeQueue } from "../queue/queue.ts";
-import { queueSettings } from "../queue/settings.ts";
+import { queueDescription, queueOptions } from "../queue/settings.ts";
+import { dashboardAccess } from "./dashboard-access.ts";
 import { createSpool } from "../spool/spool.ts";
 import { messages, setVerbosity, verbosityOf } from "./log.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
+import { stopSignal } from "./stop-signal.ts";
 import { spoolLogger } from "./watch-log.ts";
 
 /**
@@ -44,25 +43,10 @@ export interface WatchFlags extends GlobalOptions {
  */
 export async function runWatch(root: string, flags: WatchFlags): Promise<number> {
   setVerbosity(verbosityOf(flags));
-  const token = flags.token || process.env.DISKPIPE_TOKEN || undefined;
-  const host = flags.host ?? "127.0.0.1";
+  const { host, token } = dashboardAccess(flags, Boolean(flags.dashboard));
   const maxUpload = flags.maxUpload === undefined ? undefined : parseSize(flags.maxUpload);
-  if (flags.dashboard && !isLoopback(host) && !token) {
-    throw new UsageError(`--host ${host} would open the dashboard to the network without a token: set DISKPIPE_TOKEN (or --token)`);
-  }
-  // Attached before anything starts, so a signal at any moment stops cleanly. They stay attached
-  // while stopping: a second signal quits at once, and other libraries' signal handlers (execa's
-  // signal-exit) see that someone handles the signal.
-  let stopping = false;
-  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (received: NodeJS.Signals) => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      resolve(received);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
+  // Attached before anything starts, so a signal at any moment stops cleanly.
+  const stop = stopSignal();
   const pipeline = await openPipeline(flags);
   const queue = flags.queue ? await openQueue(flags.queue, pipeline) : undefined;
   const executor = queue && (await import("../queue/spool-executor.ts")).queueExecutor(queue.queue);
@@ -91,7 +75,7 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
     throw error;
   }
 
-  const signal = await stopSignal;
+  const signal = await stop;
   const after = queue ? "the workers finish running jobs, and the next start collects them" : "running jobs are aborted and run again at the next start";
   say(`${signal}: stopping (${after}; ${signal} again to quit at once)`);
   await server?.close();
@@ -103,9 +87,7 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
 
 /** The queue `--queue` names (`true`: DISKPIPE_QUEUE, else the configuration's), connected. */
 async function openQueue(flag: string | true, pipeline: Pipeline): Promise<{ queue: DiskpipeQueue; label: string }> {
-  const config = pipeline.config.queue;
-  const settings = queueSettings(typeof flag === "string" ? flag : undefined, config);
+  const options = queueOptions(typeof flag === "string" ? flag : undefined, pipeline.config.queue);
   const { createQueue } = await import("../queue/queue.ts");
-  const queue = await createQueue({ ...settings, ...(config?.attempts && { attempts: config.attempts }), ...(config?.backoffMs !== undefined && { backoffMs: config.backoffMs }) });
-  return { queue, label: `the queue ${settings.queueName ?? "diskpipe"} at ${queueLabel(settings.url)}` };
+  return { queue: await createQueue(options), label: queueDescription(options) };
 }

@@ -3,6 +3,7 @@ import { queueSettings } from "../queue/settings.ts";
 import { escapeControl } from "../core/redact.ts";
 import { messages, setVerbosity, verbosityOf } from "./log.ts";
 import { openPipeline, type GlobalOptions } from "./pipeline.ts";
+import { stopSignal } from "./stop-signal.ts";
 
 /**
  * Flags of `diskpipe worker`.
@@ -32,18 +33,9 @@ export interface WorkerFlags extends GlobalOptions {
  */
 export async function runWorker(flags: WorkerFlags): Promise<number> {
   setVerbosity(verbosityOf(flags));
-  // Attached before anything starts; a second signal quits at once (as safe as a crash: the
-  // jobs' locks expire and other workers take them over).
-  let stopping = false;
-  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (received: NodeJS.Signals) => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      resolve(received);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
+  // Attached before anything starts, so a signal at any moment stops cleanly; a second one quits
+  // at once, as safe as a crash: the jobs' locks expire and other workers take them over.
+  const stop = stopSignal();
   const pipeline = await openPipeline(flags);
   const config = pipeline.config.queue;
   const settings = queueSettings(flags.queue, config);
@@ -68,7 +60,7 @@ export async function runWorker(flags: WorkerFlags): Promise<number> {
     else if (event.event.type === "stage-end") messages.debug(`${event.event.jobId}: ${event.event.stage} took ${event.event.ms.toFixed(0)} ms`);
   });
   messages.info(`worker ${escapeControl(worker.name)} taking jobs from ${queueLabel(settings.url)} (queue ${settings.queueName ?? "diskpipe"}), at most ${flags.jobs ?? pipeline.config.jobs} at once`);
-  const signal = await stopSignal;
+  const signal = await stop;
   messages.info(`${signal}: stopping (running jobs are aborted and go back to the queue; ${signal} again to quit at once)`);
   await worker.close();
   messages.info("stopped");

@@ -2,6 +2,7 @@ import { resolve, sep } from "node:path";
 import { DiskpipeError } from "../core/errors.ts";
 import { namesLocalHost } from "../core/io/redirects.ts";
 import { redactLocation } from "../core/redact.ts";
+import { isUrlLocation } from "../core/io/location.ts";
 
 /**
  * Where a worker lets queued jobs read from and write to: absolute directories and URL origins
@@ -18,8 +19,6 @@ export interface AllowList {
   sources?: readonly string[];
   destinations?: readonly string[];
 }
-
-const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /**
  * Refuses (with `usage`, naming the worker) a location the worker's operator did not allow:
@@ -40,11 +39,11 @@ export function checkAllowed(location: string, kind: "source" | "destination", a
 }
 
 function refusal(location: string, entries: readonly string[] | undefined): string | undefined {
-  if (!URL_LIKE.test(location)) {
+  if (!isUrlLocation(location)) {
     if (!entries) return "local paths need the worker's queue.allow to list their directory";
     const path = resolve(location);
     if (path !== (location.length > 1 ? location.replace(/\/+$/, "") : location)) return "the path is not in normal form (no . or .. parts)";
-    return entries.some((entry) => !URL_LIKE.test(entry) && under(path, entry)) ? undefined : "not under a directory in the worker's queue.allow";
+    return entries.some((entry) => !isUrlLocation(entry) && under(path, entry)) ? undefined : "not under a directory in the worker's queue.allow";
   }
   let url: URL;
   try {
@@ -56,7 +55,7 @@ function refusal(location: string, entries: readonly string[] | undefined): stri
     if (!["http:", "https:", "store:"].includes(url.protocol)) return "only http(s) and store:// locations are accepted";
     return namesLocalHost(url) ? "it names a loopback or link-local host" : undefined;
   }
-  return entries.some((entry) => URL_LIKE.test(entry) && originMatches(url, entry)) ? undefined : "its origin is not in the worker's queue.allow";
+  return entries.some((entry) => isUrlLocation(entry) && originMatches(url, entry)) ? undefined : "its origin is not in the worker's queue.allow";
 }
 
 /**
@@ -69,7 +68,7 @@ function refusal(location: string, entries: readonly string[] | undefined): stri
  * ```
  */
 export function isUnderAllowed(path: string, entries: readonly string[] | undefined): boolean {
-  return (entries ?? []).some((entry) => !URL_LIKE.test(entry) && under(path, entry));
+  return (entries ?? []).some((entry) => !isUrlLocation(entry) && under(path, entry));
 }
 
 function under(path: string, directory: string): boolean {

@@ -6,6 +6,7 @@ import type { JobResult } from "../core/job.ts";
 import type { Plugin } from "../core/plugin.ts";
 import { redactLocation } from "../core/redact.ts";
 import type { JournalEntry, OutputIdentity } from "./journal.ts";
+import { isUrlLocation } from "../core/io/location.ts";
 
 /**
  * Called right before a job's output is committed, with the local file about to become the
@@ -58,7 +59,7 @@ export function commitRecorder(): { plugin: Plugin; watch(jobId: string, listene
 async function outputIdentity(ctx: JobContext): Promise<OutputIdentity | undefined> {
   const path = ctx.output?.path;
   const destination = ctx.spec.destination;
-  if (!path || /^[a-z][a-z0-9+.-]*:\/\//i.test(destination)) return undefined;
+  if (!path || isUrlLocation(destination)) return undefined;
   if (dirname(path) !== dirname(resolve(destination)) || !isTempName(path)) return undefined;
   const stats = await lstat(path);
   return { path: resolve(destination), dev: stats.dev, ino: stats.ino, size: stats.size };
@@ -91,7 +92,7 @@ function resultSoFar(ctx: JobContext): JobResult {
  * ```
  */
 export async function committedEarlier(entries: readonly JournalEntry[], destination: string): Promise<JobResult | undefined> {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(destination)) return undefined;
+  if (isUrlLocation(destination)) return undefined;
   const last = entries.filter((entry) => entry.event === "committing").at(-1);
   if (last?.event !== "committing" || last.output.path !== resolve(destination)) return undefined;
   const now = await lstat(destination).catch(() => undefined);

@@ -82,3 +82,16 @@ export async function connectRedis(url: string, options: { timeoutMs?: number; n
     clearTimeout(timer);
   }
 }
+
+/**
+ * Closes a connection: QUIT when Redis answers, else a plain disconnect.
+ *
+ * @example
+ * ```ts
+ * const redis = await connectRedis("redis://127.0.0.1:6379");
+ * await closeRedis(redis);
+ * ```
+ */
+export async function closeRedis(redis: Redis): Promise<void> {
+  await redis.quit().catch(() => redis.disconnect());
+}

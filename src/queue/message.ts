@@ -1,9 +1,10 @@
 import type { z } from "zod";
-import { sizeSchema } from "../core/config.ts";
+import { sidecarSchema } from "../spool/sidecar.ts";
 import { DiskpipeError, UsageError } from "../core/errors.ts";
 import type { JobSpec } from "../core/job.ts";
 import { lazySchema, zod } from "../core/lazy-zod.ts";
 import { redactLocation } from "../core/redact.ts";
+import { isUrlLocation } from "../core/io/location.ts";
 
 /** The version of the message layout this code writes and reads. */
 export const MESSAGE_VERSION = 1;
@@ -21,7 +22,7 @@ function location() {
     .min(1)
     .max(4096)
     .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), "control characters are not allowed")
-    .refine((value) => value.startsWith("/") || /^[a-z][a-z0-9+.-]*:\/\//i.test(value), "an absolute path or a URL (a relative path means nothing to a worker)");
+    .refine((value) => value.startsWith("/") || isUrlLocation(value), "an absolute path or a URL (a relative path means nothing to a worker)");
 }
 
 /**
@@ -45,18 +46,9 @@ export const messageSchema = lazySchema(() => {
           source: location(),
           destination: location(),
           to: z.string().regex(NAME, "a format name is lower-case letters, digits and dashes"),
-          from: z.string().regex(NAME, "a format name is lower-case letters, digits and dashes").optional(),
-          container: z.string().regex(NAME, "a container name is lower-case letters, digits and dashes").optional(),
-          checksum: z.string().regex(/^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/, "expected sha256:HEX or sha512:HEX").optional(),
-          /** Largest virtual size accepted; it can only lower the worker's. */
-          maxSize: sizeSchema().optional(),
-          options: z
-            .object({
-              subformat: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "a subformat is letters, digits, _ and -").optional(),
-              keyId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "a key id is letters, digits, ., _ and -, not starting with .").optional(),
-            })
-            .strict()
-            .optional(),
+          // What a spool user may ask in a sidecar, with the same checks: from, container,
+          // checksum, a maxSize that can only lower the worker's, and the subformat and keyId options.
+          ...sidecarSchema.shape,
         })
         .strict(),
     })

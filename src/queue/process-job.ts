@@ -12,6 +12,7 @@ import { journalOf, record } from "./journal.ts";
 import { parseMessage, specOf } from "./message.ts";
 import { ProgressTracker } from "./progress.ts";
 import { checkVisible } from "./visible.ts";
+import { isUrlLocation } from "../core/io/location.ts";
 
 /** What a worker runs its jobs with. */
 export interface JobRunner {
@@ -28,8 +29,6 @@ export interface JobRunner {
   /** Whether the worker is stopping: an aborted job then goes back to the queue. */
   stopping(): boolean;
 }
-
-const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /**
  * Runs one queued job on this worker: validates the message (a malformed one fails the job
@@ -120,6 +119,6 @@ async function holdsLock(job: Job, token: string | undefined, lockMs: number): P
  * beside the destination and work folders (a worker killed mid-job, whose job this is now).
  */
 async function sweepLeftovers(pipeline: Pipeline, destination: string): Promise<void> {
-  if (!URL_LIKE.test(destination)) await sweepDeadTemps(dirname(resolve(destination)));
+  if (!isUrlLocation(destination)) await sweepDeadTemps(dirname(resolve(destination)));
   await sweepStale(pipeline.workRoot);
 }

@@ -1,9 +1,8 @@
 import type { JobType, Queue, QueueEvents } from "bullmq";
-import type { Redis } from "ioredis";
 import { DiskpipeError } from "../core/errors.ts";
 import type { JobEvent, JobResult, Stage } from "../core/job.ts";
 import { Listeners } from "../core/listeners.ts";
-import { connectRedis } from "./connection.ts";
+import { closeRedis, connectRedis } from "./connection.ts";
 import { failureOf } from "./failure.ts";
 import { jobIdFor } from "./job-id.ts";
 import { viewOf, type QueueJobView } from "./job-view.ts";
@@ -156,7 +155,7 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
     async close() {
       if (events) await (await events).close();
       await queue.close();
-      await quit(redis);
+      await closeRedis(redis);
     },
   };
 }
@@ -228,8 +227,4 @@ function waitFor(id: string, listeners: Listeners<QueueEvent>, view: (id: string
     };
     void check();
   });
-}
-
-async function quit(redis: Redis): Promise<void> {
-  await redis.quit().catch(() => redis.disconnect());
 }

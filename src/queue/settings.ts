@@ -1,4 +1,5 @@
 import { UsageError } from "../core/errors.ts";
+import { queueLabel } from "./connection.ts";
 
 /** The queue's name when none is configured. */
 export const DEFAULT_QUEUE_NAME = "diskpipe";
@@ -37,6 +38,8 @@ interface QueueConfig {
   name?: string;
   prefix?: string;
   connectTimeoutMs?: number;
+  attempts?: number;
+  backoffMs?: number;
 }
 
 /**
@@ -58,4 +61,34 @@ export function queueSettings(flag: string | undefined, config: QueueConfig | un
     ...(config?.prefix && { prefix: config.prefix }),
     ...(config?.connectTimeoutMs && { connectTimeoutMs: config.connectTimeoutMs }),
   };
+}
+
+/**
+ * {@link queueSettings} with the retry policy of the jobs a command submits (the
+ * configuration's `queue.attempts` and `queue.backoffMs`): what `createQueue` takes.
+ *
+ * @example
+ * ```ts
+ * declare const config: UserConfig;
+ * const queue = await createQueue(queueOptions(undefined, config.queue));
+ * ```
+ */
+export function queueOptions(flag: string | undefined, config: QueueConfig | undefined, env: NodeJS.ProcessEnv = process.env): QueueSettings & { attempts?: number; backoffMs?: number } {
+  return {
+    ...queueSettings(flag, config, env),
+    ...(config?.attempts && { attempts: config.attempts }),
+    ...(config?.backoffMs !== undefined && { backoffMs: config.backoffMs }),
+  };
+}
+
+/**
+ * How messages name a queue: its name and its URL without the password.
+ *
+ * @example
+ * ```ts
+ * queueDescription({ url: "redis://:pw@q:6379" }); // "the queue diskpipe at redis://q:6379"
+ * ```
+ */
+export function queueDescription(settings: QueueSettings): string {
+  return `the queue ${settings.queueName ?? DEFAULT_QUEUE_NAME} at ${queueLabel(settings.url)}`;
 }

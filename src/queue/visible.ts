@@ -2,8 +2,7 @@ import { realpath } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { DiskpipeError } from "../core/errors.ts";
 import { isUnderAllowed, type AllowList } from "./allow.ts";
-
-const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
+import { isUrlLocation } from "../core/io/location.ts";
 
 /**
  * Checks that this worker sees a job's local paths: the source file and the destination's
@@ -18,7 +17,7 @@ const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
  * ```
  */
 export async function checkVisible(spec: { source: string; destination: string }, allow: AllowList | undefined, worker: string): Promise<void> {
-  if (!URL_LIKE.test(spec.source)) {
+  if (!isUrlLocation(spec.source)) {
     const real = await realpath(spec.source).catch((error: NodeJS.ErrnoException) => {
       throw new DiskpipeError("fetch-failed", `worker ${worker} cannot see the source ${spec.source} (${error.code ?? error.message})`, { stage: "queue" });
     });
@@ -26,7 +25,7 @@ export async function checkVisible(spec: { source: string; destination: string }
       throw new DiskpipeError("usage", `worker ${worker} does not accept the source ${spec.source}: it leads outside the worker's queue.allow`, { stage: "queue" });
     }
   }
-  if (!URL_LIKE.test(spec.destination)) {
+  if (!isUrlLocation(spec.destination)) {
     const directory = dirname(resolve(spec.destination));
     const real = await realpath(directory).catch((error: NodeJS.ErrnoException) => {
       throw new DiskpipeError("upload-failed", `worker ${worker} cannot see the destination's directory ${directory} (${error.code ?? error.message})`, { stage: "queue" });

@@ -7,7 +7,7 @@ import { Pipeline } from "../core/pipeline.ts";
 import { safeText } from "../core/redact.ts";
 import type { AllowList } from "./allow.ts";
 import { commitRecorder } from "./commit-record.ts";
-import { connectRedis } from "./connection.ts";
+import { closeRedis, connectRedis } from "./connection.ts";
 import { failureOf } from "./failure.ts";
 import { DEFAULT_ATTEMPTS, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, type QueueSettings } from "./settings.ts";
 
@@ -143,7 +143,7 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
         await closed;
         unsubscribe();
         await queue.close();
-        await redis.quit().catch(() => redis.disconnect());
+        await closeRedis(redis);
       })();
       return closing;
     },
