@@ -5,6 +5,7 @@ import { redactLocation, safeText } from "../core/redact.ts";
 import { failureOf } from "./failure.ts";
 import { journalOf, type JournalEntry } from "./journal.ts";
 import { isProgress, type QueueProgress } from "./progress.ts";
+import { fromRedis } from "./redis-values.ts";
 
 /**
  * A queued job as the queue shows it: state, what it asks (locations redacted), the worker and
@@ -69,7 +70,8 @@ export function viewOf(job: Job, state: string, logs: readonly string[]): QueueJ
   const worker = progress?.worker ?? journal.at(-1)?.worker;
   if (worker) view.worker = safeText(worker);
   if (progress) view.progress = progress;
-  if (view.state === "completed" && job.returnvalue) view.result = job.returnvalue as JobResult;
+  const result = view.state === "completed" ? fromRedis.result(job.returnvalue) : undefined;
+  if (result) view.result = result;
   // A delayed job with a reason is waiting to be tried again after that failure.
   if (view.state === "failed" || (view.state === "delayed" && job.failedReason)) view.error = failureOf(job.failedReason).toJSON();
   return view;

@@ -1,4 +1,5 @@
 import type { JobResult } from "../core/job.ts";
+import { fromRedis } from "./redis-values.ts";
 
 /**
  * One line of a queued job's journal (its BullMQ log): every attempt's start and end, the
@@ -63,9 +64,22 @@ export function journalOf(lines: readonly string[]): JournalEntry[] {
   return lines.flatMap((line) => {
     try {
       const entry = JSON.parse(line) as Partial<JournalEntry> | null;
-      return entry && typeof entry.event === "string" && typeof entry.worker === "string" && typeof entry.at === "string" ? [entry as JournalEntry] : [];
+      if (!entry || typeof entry.event !== "string" || typeof entry.worker !== "string" || typeof entry.at !== "string") return [];
+      return entry.event === "committing" ? committingOf(entry as Record<string, unknown>) : [entry as JournalEntry];
     } catch {
       return [];
     }
   });
+}
+
+/**
+ * A `committing` entry with its output's identity and its result checked: a redelivered job
+ * returns that result without converting, so an entry of another shape is left out.
+ */
+function committingOf(entry: Record<string, unknown>): JournalEntry[] {
+  const { path, dev, ino, size } = fromRedis.record(entry.output);
+  const result = fromRedis.result(entry.result);
+  const { number } = fromRedis;
+  if (typeof path !== "string" || !number(dev) || !number(ino) || !number(size) || !result) return [];
+  return [{ at: String(entry.at), worker: String(entry.worker), event: "committing", output: { path, dev, ino, size }, result }];
 }
