@@ -2,25 +2,14 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createQueue } from "../../src/queue/queue.ts";
 import { openEvents } from "../helpers/event-stream.ts";
-import { makeImage, sameDisk, tempDir } from "../helpers/images.ts";
+import { makeDataImage, makeImage, sameDisk, tempDir } from "../helpers/images.ts";
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
-import { startDiskpipe, type RunningCommand } from "../helpers/worker-process.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { startDiskpipe, stopAll, type RunningCommand } from "../helpers/worker-process.ts";
 
 const MiB = 1024 * 1024;
-
-function dataImage(path: string, size: number, seed: number): string {
-  const bytes = Buffer.alloc(size);
-  for (let i = 0; i < size; i += 4) bytes.writeUInt32LE((i * 2654435761 + seed * 97) >>> 0, i);
-  writeFileSync(path, bytes);
-  return path;
-}
-
-async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !check(); await sleep(25)) if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-}
 
 describe("Redis restarted mid-run (a real redis-server with AOF, killed and started again on the same port)", { skip: redisMissing }, () => {
   const { dir, cleanup } = tempDir("diskpipe-queue-restart-");
@@ -31,8 +20,7 @@ describe("Redis restarted mid-run (a real redis-server with AOF, killed and star
     redis = await startRedis({ appendonly: true });
   });
   after(async () => {
-    for (const child of processes) if (child.child.exitCode === null) child.child.kill("SIGKILL");
-    await Promise.all(processes.map((child) => child.exited));
+    await stopAll(processes, "SIGKILL");
     await redis?.stop();
     cleanup();
   });
@@ -56,16 +44,16 @@ describe("Redis restarted mid-run (a real redis-server with AOF, killed and star
     const url = /dashboard at (http:\/\/\S+)/.exec(await dashboard.waitFor(/dashboard at http/))?.[1] ?? "";
     const events = await openEvents(new URL("/api/events", url).href);
     await events.until(/event: hello/);
-    const raws = Array.from({ length: 4 }, (_, i) => dataImage(join(dir, `r${i}.raw`), 4 * MiB, i + 1));
+    const raws = Array.from({ length: 4 }, (_, i) => makeDataImage(join(dir, `r${i}.raw`), 4 * MiB, i + 1));
     const sources = raws.map((raw, i) => makeImage(raw, "vmdk", join(inDir, `r${i}.vmdk`)));
     const worker = startDiskpipe(["worker", "--config", config, "--queue", redis.url, "--jobs", "2", "--name", "survivor"]);
     processes.push(worker);
     await worker.waitFor(/taking jobs/);
     const submit = startDiskpipe(["submit", ...sources, "--out-dir", out, "--to", "qcow2", "--queue", redis.url, "--wait", "--json"]);
     processes.push(submit);
-    const spooled = dataImage(join(dir, "spooled.raw"), 4 * MiB, 9);
+    const spooled = makeDataImage(join(dir, "spooled.raw"), 4 * MiB, 9);
     writeFileSync(join(spool, "incoming", "qcow2", "spooled.vmdk"), readFileSync(makeImage(spooled, "vmdk", join(dir, "spooled.vmdk"))));
-    await until(() => readdirSync(out).some((name) => name.includes(".diskpipe-tmp-")), "a conversion under way");
+    await waitFor(() => readdirSync(out).some((name) => name.includes(".diskpipe-tmp-")), "a conversion under way");
     const beforeRestart = events.text().length;
     await redis.restart(1500);
     assert.equal(await submit.exited, 0, submit.stderr());
@@ -73,9 +61,9 @@ describe("Redis restarted mid-run (a real redis-server with AOF, killed and star
     assert.equal(results.length, 4, submit.stdout());
     for (let i = 0; i < 4; i++) assert.ok(sameDisk(raws[i] ?? "", "raw", join(out, `r${i}.qcow2`), "qcow2"), `r${i}.qcow2 reads as its source`);
     assert.deepEqual(readdirSync(out).sort(), ["r0.qcow2", "r1.qcow2", "r2.qcow2", "r3.qcow2"]);
-    await until(() => existsSync(join(spool, "done", "spooled.qcow2")) && readdirSync(join(spool, "work")).length === 0, "the spool to finish its job", 60_000);
+    await waitFor(() => existsSync(join(spool, "done", "spooled.qcow2")) && readdirSync(join(spool, "work")).length === 0, "the spool to finish its job", 60_000);
     assert.ok(sameDisk(spooled, "raw", join(spool, "done", "spooled.qcow2"), "qcow2"));
-    await until(() => /"state":"done"/.test(events.text().slice(beforeRestart)), "a completion on the dashboard's event stream after the restart", 30_000);
+    await waitFor(() => /"state":"done"/.test(events.text().slice(beforeRestart)), "a completion on the dashboard's event stream after the restart", 30_000);
     events.close();
     assert.equal((await fetch(new URL("/api/jobs", url))).status, 200);
     const queue = await createQueue({ url: redis.url });

@@ -3,27 +3,15 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { createQueue, type DiskpipeQueue } from "../../src/queue/queue.ts";
 import { diskpipe, diskpipeAsync } from "../helpers/cli.ts";
-import { makeImage, sameDisk, tempDir } from "../helpers/images.ts";
+import { makeDataImage, makeImage, sameDisk, tempDir } from "../helpers/images.ts";
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { startDiskpipe, type RunningCommand } from "../helpers/worker-process.ts";
 
 const MiB = 1024 * 1024;
-
-/** Images of `size` bytes of data (no zero run: qemu-img -r then holds each conversion for size / rate). */
-function dataImage(path: string, size: number, seed: number): string {
-  const bytes = Buffer.alloc(size);
-  for (let i = 0; i < size; i += 4) bytes.writeUInt32LE((i * 2654435761 + seed * 97) >>> 0, i);
-  writeFileSync(path, bytes);
-  return path;
-}
-
-async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !check(); await sleep(25)) if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-}
 
 const temporaries = (dir: string) => readdirSync(dir).filter((name) => name.includes(".diskpipe-tmp-"));
 
@@ -65,7 +53,7 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
   it("submit --wait: a worker converts, the output reads as the source (qemu-img compare), exit 0; the same job again is not queued twice", async () => {
     const out = join(dir, "out-one");
     mkdirSync(out);
-    const source = makeImage(dataImage(join(dir, "one.raw"), 2 * MiB, 1), "vmdk", join(inDir, "one.vmdk"));
+    const source = makeImage(makeDataImage(join(dir, "one.raw"), 2 * MiB, 1), "vmdk", join(inDir, "one.vmdk"));
     const worker = startWorker("one");
     await worker.waitFor(/taking jobs/);
     const run = await diskpipeAsync(["submit", source, join(out, "one.qcow2"), "--to", "qcow2", "--queue", redis.url, "--wait"]);
@@ -83,7 +71,7 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
   it("a worker killed with SIGKILL mid-conversion: after its lock expires another takes the job over; 12 jobs by 3 workers, 12 outputs, each once, no temporary file", async () => {
     const out = join(dir, "out-twelve");
     mkdirSync(out);
-    const raws = Array.from({ length: 12 }, (_, i) => dataImage(join(dir, `d${i}.raw`), 3 * MiB, i + 10));
+    const raws = Array.from({ length: 12 }, (_, i) => makeDataImage(join(dir, `d${i}.raw`), 3 * MiB, i + 10));
     const sources = raws.map((raw, i) => makeImage(raw, "vmdk", join(inDir, `d${i}.vmdk`)));
     const three = [startWorker("a", ["--json"]), startWorker("b", ["--json"]), startWorker("c", ["--json"])];
     await Promise.all(three.map((worker) => worker.waitFor(/taking jobs/)));
@@ -94,7 +82,7 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
     const [victim] = three;
     assert.ok(victim);
     // Mid-conversion: the victim's temporary output exists beside its destination.
-    await until(() => temporaries(out).some((name) => name.includes(`-${victim.pid}-`)), "the victim's temporary output");
+    await waitFor(() => temporaries(out).some((name) => name.includes(`-${victim.pid}-`)), "the victim's temporary output");
     victim.child.kill("SIGKILL");
     await victim.exited;
     const results = await Promise.all(ids.map((id) => queue.wait(id)));
@@ -117,12 +105,12 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
   it("SIGTERM mid-conversion: the worker removes its partial output, returns the job to the queue and exits 0; another worker finishes it", async () => {
     const out = join(dir, "out-term");
     mkdirSync(out);
-    const raw = dataImage(join(dir, "term.raw"), 12 * MiB, 3);
+    const raw = makeDataImage(join(dir, "term.raw"), 12 * MiB, 3);
     const source = makeImage(raw, "vmdk", join(inDir, "term.vmdk"));
     const worker = startWorker("term");
     await worker.waitFor(/taking jobs/);
     const { id } = await queue.submit({ source, destination: join(out, "term.qcow2"), to: "qcow2" });
-    await until(() => temporaries(out).length > 0, "the temporary output");
+    await waitFor(() => temporaries(out).length > 0, "the temporary output");
     worker.child.kill("SIGTERM");
     assert.equal(await worker.exited, 0);
     assert.match(worker.stderr(), /SIGTERM: stopping/);
@@ -168,7 +156,7 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
     try {
       const out = join(dir, "out-pw");
       mkdirSync(out);
-      const source = makeImage(dataImage(join(dir, "pw.raw"), MiB, 5), "qcow2", join(inDir, "pw.qcow2"));
+      const source = makeImage(makeDataImage(join(dir, "pw.raw"), MiB, 5), "qcow2", join(inDir, "pw.qcow2"));
       const env = { DISKPIPE_QUEUE: guarded.url };
       const worker = startDiskpipe(["worker", "--config", slowConfig, "--name", "pw", "-v"], { env });
       workers.push(worker);

@@ -3,20 +3,12 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { SpoolJob } from "../../src/spool/types.ts";
-import { makeBackedQcow2, makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
+import { makeBackedQcow2, makeDataImage, makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
-import { startDiskpipe, type RunningCommand } from "../helpers/worker-process.ts";
+import { startDiskpipe, stopAll, type RunningCommand } from "../helpers/worker-process.ts";
 import { filesIn, readJournal, waitFor } from "../spool/helpers.ts";
 
 const MiB = 1024 * 1024;
-
-/** A raw disk of data with no zero run, so that a throttled conversion takes size / rate. */
-function dataImage(path: string, size: number, seed: number): string {
-  const bytes = Buffer.alloc(size);
-  for (let i = 0; i < size; i += 4) bytes.writeUInt32LE((i * 2654435761 + seed * 97) >>> 0, i);
-  writeFileSync(path, bytes);
-  return path;
-}
 
 describe("diskpipe watch SPOOL --queue: the spool claims and finishes files, a worker process converts them (real redis-server)", { skip: redisMissing }, () => {
   const { dir, cleanup } = tempDir("diskpipe-watch-queue-");
@@ -51,8 +43,7 @@ describe("diskpipe watch SPOOL --queue: the spool claims and finishes files, a w
     await worker.waitFor(/taking jobs/);
   });
   after(async () => {
-    for (const child of processes) if (child.child.exitCode === null) child.child.kill("SIGTERM");
-    await Promise.all(processes.map((child) => child.exited));
+    await stopAll(processes);
     await redis?.stop();
     cleanup();
   });
@@ -87,7 +78,7 @@ describe("diskpipe watch SPOOL --queue: the spool claims and finishes files, a w
   });
 
   it("SIGTERM while a worker converts: the watcher exits 0 at once, the worker goes on, and the next start records the job done once", async () => {
-    const raw = dataImage(join(dir, "long.raw"), 8 * MiB, 4);
+    const raw = makeDataImage(join(dir, "long.raw"), 8 * MiB, 4);
     drop("qcow2", "long.vmdk", makeImage(raw, "vmdk", join(dir, "long.vmdk")));
     const id = await waitFor(async () => (await jobs()).find((j) => j.name === "long.vmdk" && j.state === "running")?.id, "the job to run on the worker");
     watcher.child.kill("SIGTERM");

@@ -4,19 +4,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser } from "playwright-core";
 import { createQueue, type DiskpipeQueue } from "../../src/queue/queue.ts";
-import { makeImage, sameDisk, tempDir } from "../helpers/images.ts";
+import { makeDataImage, makeImage, sameDisk, tempDir } from "../helpers/images.ts";
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
-import { startDiskpipe, type RunningCommand } from "../helpers/worker-process.ts";
+import { startDiskpipe, stopAll, type RunningCommand } from "../helpers/worker-process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const MiB = 1024 * 1024;
-
-function dataImage(path: string, size: number, seed: number): string {
-  const bytes = Buffer.alloc(size);
-  for (let i = 0; i < size; i += 4) bytes.writeUInt32LE((i * 2654435761 + seed * 97) >>> 0, i);
-  writeFileSync(path, bytes);
-  return path;
-}
 
 describe("the queue's dashboard in headless Chromium (real CLI: dashboard --queue, a worker, redis-server)", { skip: redisMissing }, () => {
   const { dir, cleanup } = tempDir("diskpipe-queue-browser-");
@@ -49,8 +42,7 @@ describe("the queue's dashboard in headless Chromium (real CLI: dashboard --queu
   });
   after(async () => {
     await browser?.close();
-    for (const child of processes) if (child.child.exitCode === null) child.child.kill("SIGTERM");
-    await Promise.all(processes.map((child) => child.exited));
+    await stopAll(processes);
     await queue?.close();
     await redis?.stop();
     cleanup();
@@ -75,7 +67,7 @@ describe("the queue's dashboard in headless Chromium (real CLI: dashboard --queu
       };
       new MutationObserver(record).observe(document.getElementById("jobs"), { childList: true, subtree: true, attributes: true });
     })()`);
-    const raw = dataImage(join(dir, "b.raw"), 4 * MiB, 2);
+    const raw = makeDataImage(join(dir, "b.raw"), 4 * MiB, 2);
     const { id } = await queue.submit({ source: makeImage(raw, "vmdk", join(dir, "b.vmdk")), destination: join(dir, "b.qcow2"), to: "qcow2" });
     await page.waitForSelector(`#job-${id}[data-state=done]`, { timeout: 30_000 });
     const { marker, seen } = (await page.evaluate("({ marker: window.marker, seen: window.seen })")) as { marker: number; seen: string[] };

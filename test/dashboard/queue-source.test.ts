@@ -8,20 +8,13 @@ import { createQueue, type DiskpipeQueue } from "../../src/queue/queue.ts";
 import type { QueueJobView } from "../../src/queue/job-view.ts";
 import { diskpipeAsync } from "../helpers/cli.ts";
 import { openEvents } from "../helpers/event-stream.ts";
-import { makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
+import { makeDataImage, makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
-import { startDiskpipe, type RunningCommand } from "../helpers/worker-process.ts";
-import { waitFor } from "../spool/helpers.ts";
+import { startDiskpipe, stopAll, type RunningCommand } from "../helpers/worker-process.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const MiB = 1024 * 1024;
 
-/** A raw disk of data with no zero run, so that a throttled conversion takes size / rate (and shows its progress). */
-function dataImage(path: string, size: number, seed: number): string {
-  const bytes = Buffer.alloc(size);
-  for (let i = 0; i < size; i += 4) bytes.writeUInt32LE((i * 2654435761 + seed * 97) >>> 0, i);
-  writeFileSync(path, bytes);
-  return path;
-}
 const PASSWORD = "pw-dash-Xk29-never-shown";
 const TOKEN = "dashboard-token-for-the-queue";
 
@@ -67,15 +60,14 @@ describe("diskpipe dashboard --queue (real redis-server, worker and dashboard pr
     assert.ok(url);
   });
   after(async () => {
-    for (const child of processes) if (child.child.exitCode === null) child.child.kill("SIGTERM");
-    await Promise.all(processes.map((child) => child.exited));
+    await stopAll(processes);
     await queue?.close();
     await redis?.stop();
     cleanup();
   });
 
   it("shows a job live over SSE (waiting, running on its worker with a percentage, done), then its worker, stages, hooks and inspection", async () => {
-    const raw = dataImage(join(dir, "live.raw"), 6 * MiB, 7);
+    const raw = makeDataImage(join(dir, "live.raw"), 6 * MiB, 7);
     const source = makeImage(raw, "vmdk", join(inDir, "live.vmdk"));
     const events = await openEvents(new URL("/api/events", url).href);
     try {

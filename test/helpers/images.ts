@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, openSync, readdirSync, rmSync, writeSync, closeSync, ftruncateSync } from "node:fs";
+import { mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync, closeSync, ftruncateSync } from "node:fs";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,14 @@ export function makeRaw(path: string, size: number, seed = 1): string {
   } finally {
     closeSync(fd);
   }
+  return path;
+}
+
+/** A raw disk of `size` bytes of data with no zero run, so that a throttled conversion takes size / rate. */
+export function makeDataImage(path: string, size: number, seed: number): string {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 4) bytes.writeUInt32LE((i * 2654435761 + seed * 97) >>> 0, i);
+  writeFileSync(path, bytes);
   return path;
 }
 

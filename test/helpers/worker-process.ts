@@ -59,3 +59,9 @@ export function startDiskpipe(args: string[], options: { cwd?: string; env?: Nod
     },
   };
 }
+
+/** Ends every command still running with `signal` and waits until all have exited. */
+export async function stopAll(commands: readonly RunningCommand[], signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  for (const command of commands) if (command.child.exitCode === null) command.child.kill(signal);
+  await Promise.all(commands.map((command) => command.exited));
+}
