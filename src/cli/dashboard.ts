@@ -52,7 +52,7 @@ export async function runDashboard(flags: DashboardFlags): Promise<number> {
     await queue.close();
     throw error;
   }
-  messages.info(`dashboard at ${server.url}${token ? " (token required)" : ""} for ${queueDescription(settings)}`);
+  messages.info(`dashboard at ${server.url}${token ? " (token required)" : ""} for the ${queueDescription(settings)}`);
   const signal = await stop;
   messages.info(`${signal}: stopping`);
   await server.close();

@@ -89,5 +89,5 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
 async function openQueue(flag: string | true, pipeline: Pipeline): Promise<{ queue: DiskpipeQueue; label: string }> {
   const options = queueOptions(typeof flag === "string" ? flag : undefined, pipeline.config.queue);
   const { createQueue } = await import("../queue/queue.ts");
-  return { queue: await createQueue(options), label: queueDescription(options) };
+  return { queue: await createQueue(options), label: `the ${queueDescription(options)}` };
 }

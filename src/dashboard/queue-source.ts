@@ -1,7 +1,8 @@
 import { DiskpipeError } from "../core/errors.ts";
-import { queueLabel } from "../queue/connection.ts";
+import { answerWithin } from "../queue/connection.ts";
 import type { QueueJobView } from "../queue/job-view.ts";
 import type { DiskpipeQueue } from "../queue/queue.ts";
+import { queueDescription } from "../queue/settings.ts";
 import { dashboardJobOf } from "./queue-job.ts";
 import type { JobSource, SourceEntry } from "./source.ts";
 
@@ -44,7 +45,7 @@ export interface QueueSourceOptions {
  * ```
  */
 export function queueSource(queue: DiskpipeQueue, options: QueueSourceOptions): JobSource {
-  const label = `queue ${options.queueName ?? "diskpipe"} at ${queueLabel(options.url)}`;
+  const label = queueDescription(options);
   return {
     kind: "queue",
     label,
@@ -84,14 +85,6 @@ function followJobs(queue: DiskpipeQueue, listener: (entry: SourceEntry) => void
   };
 }
 
-async function bounded<T>(work: Promise<T>, label: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DiskpipeError("queue-unavailable", `the ${label} did not answer within ${REDIS_TIMEOUT_MS / 1000} s`)), REDIS_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function bounded<T>(work: Promise<T>, label: string): Promise<T> {
+  return answerWithin(work, REDIS_TIMEOUT_MS, () => new DiskpipeError("queue-unavailable", `the ${label} did not answer within ${REDIS_TIMEOUT_MS / 1000} s`));
 }

@@ -67,19 +67,13 @@ export async function connectRedis(url: string, options: { timeoutMs?: number; n
   let lastError: string | undefined;
   // An error listener keeps ioredis from printing errors itself (with the URL they may hold).
   redis.on("error", (error: Error) => (lastError = (error as NodeJS.ErrnoException).code ?? error.message));
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      redis.connect().then(() => redis.ping()),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), timeoutMs))),
-    ]);
+    await answerWithin(redis.connect().then(() => redis.ping()), timeoutMs, () => new Error("timeout"));
     return redis;
   } catch (error) {
     redis.disconnect();
     const why = lastError ?? ((error as Error).message === "timeout" ? `no answer within ${(timeoutMs / 1000).toFixed(1)} s` : (error as Error).message);
     throw new DiskpipeError("queue-unavailable", `the queue at ${queueLabel(url)} is unavailable: ${why}`, { cause: error });
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -94,4 +88,24 @@ export async function connectRedis(url: string, options: { timeoutMs?: number; n
  */
 export async function closeRedis(redis: Redis): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
+}
+
+/**
+ * `work`, or a rejection with `timedOut()` once `ms` have passed without an answer: Redis
+ * (or a restarting one) must never hang a command or a page.
+ *
+ * @example
+ * ```ts
+ * declare const redis: Redis;
+ * await answerWithin(redis.ping(), 5000, () => new Error("Redis did not answer"));
+ * ```
+ */
+export async function answerWithin<T>(work: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timedOut()), ms)));
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -86,9 +86,9 @@ export function queueOptions(flag: string | undefined, config: QueueConfig | und
  *
  * @example
  * ```ts
- * queueDescription({ url: "redis://:pw@q:6379" }); // "the queue diskpipe at redis://q:6379"
+ * queueDescription({ url: "redis://:pw@q:6379" }); // "queue diskpipe at redis://q:6379"
  * ```
  */
-export function queueDescription(settings: QueueSettings): string {
-  return `the queue ${settings.queueName ?? DEFAULT_QUEUE_NAME} at ${queueLabel(settings.url)}`;
+export function queueDescription(settings: Pick<QueueSettings, "url" | "queueName">): string {
+  return `queue ${settings.queueName ?? DEFAULT_QUEUE_NAME} at ${queueLabel(settings.url)}`;
 }

@@ -1,8 +1,8 @@
-import type { InspectResult } from "../core/inspect/types.ts";
 import type { JobEvent, JobResult, JobSpec, PublicSpec } from "../core/job.ts";
 import { Listeners } from "../core/listeners.ts";
 import type { JobExecutor } from "../spool/api.ts";
 import { isProgress, type QueueProgress } from "./progress.ts";
+import { fromRedis } from "./redis-values.ts";
 import type { DiskpipeQueue } from "./queue.ts";
 
 /**
@@ -53,6 +53,9 @@ function pick(spec: Omit<JobSpec, "signal" | "options">) {
  * starts (the spool shows the job running), then what each message adds: stage ends, hooks,
  * the inspection, a new stage, progress.
  */
+/** A finite number, or undefined. */
+const finite = (value: unknown): number | undefined => (fromRedis.number(value) ? value : undefined);
+
 class ProgressEvents {
   #last: QueueProgress | undefined;
 
@@ -77,7 +80,8 @@ class ProgressEvents {
     for (const { hook, plugin, ms } of progress.hooks.slice(last?.hooks.length ?? 0)) {
       if (typeof hook === "string" && typeof plugin === "string" && finite(ms) !== undefined) events.push({ type: "hook", jobId, hook, plugin, ms });
     }
-    if (isInspection(progress.inspection) && !last?.inspection) events.push({ type: "inspected", jobId, result: progress.inspection });
+    const inspection = last?.inspection ? undefined : fromRedis.inspection(progress.inspection);
+    if (inspection) events.push({ type: "inspected", jobId, result: inspection });
     if (progress.stage !== last?.stage) events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
     const bytes = finite(progress.bytes);
     if (bytes !== undefined) {
@@ -87,22 +91,4 @@ class ProgressEvents {
     this.#last = progress;
     return events;
   }
-}
-
-const finite = (value: unknown): number | undefined => (typeof value === "number" && Number.isFinite(value) ? value : undefined);
-
-function isInspection(value: unknown): value is InspectResult {
-  const r = (value ?? {}) as Partial<InspectResult>;
-  return (
-    typeof r.format === "string" &&
-    finite(r.virtualSize) !== undefined &&
-    finite(r.actualSize) !== undefined &&
-    typeof r.safe === "boolean" &&
-    Array.isArray(r.problems) &&
-    r.problems.every((p) => typeof p?.code === "string" && typeof p.message === "string") &&
-    Array.isArray(r.matches) &&
-    r.matches.every((m) => typeof m === "string") &&
-    typeof r.details === "object" &&
-    r.details !== null
-  );
 }
