@@ -10,6 +10,7 @@ import type { InspectOptions, InspectResult } from "./core/inspect/types.ts";
 import { inspectStream as inspectStreamWith, inspectUrl as inspectUrlWith, type ImageStream, type UrlInspection } from "./core/io/inspect-stream.ts";
 import { flattenPlugins, type Plugin, type PluginOption } from "./core/plugin.ts";
 import { standardFormats } from "./plugins/standard.ts";
+import { lazy } from "./core/lazy-zod.ts";
 
 /**
  * `plugins` with the standard format plugins ahead of them, leaving out any the list already
@@ -41,9 +42,12 @@ export function standardInspector(plugins: readonly PluginOption[], workRoot: st
   return createInspector(registerFormats(withStandardFormats(plugins)).formats, workRoot);
 }
 
+/** The standard formats' detectors, registered once per process. */
+const standardDetectors = lazy(() => registerFormats(standardFormats()).formats.detectors());
+
 const withStandardDetectors = (options: InspectOptions): InspectOptions => ({
   ...options,
-  detectors: [...registerFormats(standardFormats()).formats.detectors(), ...(options.detectors ?? [])],
+  detectors: [...standardDetectors(), ...(options.detectors ?? [])],
 });
 
 /**

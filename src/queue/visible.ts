@@ -17,21 +17,19 @@ import { isUrlLocation } from "../core/io/location.ts";
  * ```
  */
 export async function checkVisible(spec: { source: string; destination: string }, allow: AllowList | undefined, worker: string): Promise<void> {
-  if (!isUrlLocation(spec.source)) {
-    const real = await realpath(spec.source).catch((error: NodeJS.ErrnoException) => {
-      throw new DiskpipeError("fetch-failed", `worker ${worker} cannot see the source ${spec.source} (${error.code ?? error.message})`, { stage: "queue" });
-    });
-    if (!isUnderAllowed(real, allow?.sources)) {
-      throw new DiskpipeError("usage", `worker ${worker} does not accept the source ${spec.source}: it leads outside the worker's queue.allow`, { stage: "queue" });
-    }
-  }
+  if (!isUrlLocation(spec.source)) await checkSide(spec.source, spec.source, "source", "fetch-failed", allow?.sources, worker);
   if (!isUrlLocation(spec.destination)) {
-    const directory = dirname(resolve(spec.destination));
-    const real = await realpath(directory).catch((error: NodeJS.ErrnoException) => {
-      throw new DiskpipeError("upload-failed", `worker ${worker} cannot see the destination's directory ${directory} (${error.code ?? error.message})`, { stage: "queue" });
-    });
-    if (!isUnderAllowed(real, allow?.destinations)) {
-      throw new DiskpipeError("usage", `worker ${worker} does not accept the destination ${spec.destination}: it leads outside the worker's queue.allow`, { stage: "queue" });
-    }
+    await checkSide(spec.destination, dirname(resolve(spec.destination)), "destination", "upload-failed", allow?.destinations, worker);
+  }
+}
+
+/** `seen` (the file, or the directory a destination goes in) exists here, and leads, links followed, under `entries`. */
+async function checkSide(location: string, seen: string, kind: "source" | "destination", unseen: "fetch-failed" | "upload-failed", entries: readonly string[] | undefined, worker: string): Promise<void> {
+  const real = await realpath(seen).catch((error: NodeJS.ErrnoException) => {
+    const what = kind === "source" ? `the source ${seen}` : `the destination's directory ${seen}`;
+    throw new DiskpipeError(unseen, `worker ${worker} cannot see ${what} (${error.code ?? error.message})`, { stage: "queue" });
+  });
+  if (!isUnderAllowed(real, entries)) {
+    throw new DiskpipeError("usage", `worker ${worker} does not accept the ${kind} ${location}: it leads outside the worker's queue.allow`, { stage: "queue" });
   }
 }
