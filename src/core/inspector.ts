@@ -42,7 +42,11 @@ export interface Inspector {
  * const report = await inspector.inspect("disk.vmdk", { claimed: "vmdk" });
  * ```
  */
-export function createInspector(formats: FormatRegistry, workRoot: string, fetch: Omit<UrlInspection, "directory" | "formats" | "signal"> = {}): Inspector {
+export function createInspector(
+  formats: FormatRegistry,
+  workRoot: string,
+  fetch: Omit<UrlInspection, "directory" | "formats" | "signal"> = {},
+): Inspector {
   return {
     inspect(image, options = {}) {
       const { claimed, accepts, detectors } = formats.inspection(options.claimed);

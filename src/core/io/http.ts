@@ -240,7 +240,19 @@ export function isTransient(error: unknown): boolean {
   if (error instanceof HttpStatusError) return error.retryable;
   if (error instanceof HttpTimeoutError) return true;
   const code = (error as { code?: string } | null)?.code;
-  return ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "ERR_STREAM_PREMATURE_CLOSE", "HPE_INVALID_CONSTANT"].includes(
-    code ?? "",
-  ) || (error instanceof Error && /aborted|socket hang up|premature/i.test(error.message) && error.name !== "AbortError");
+  return (
+    [
+      "ECONNRESET",
+      "ECONNREFUSED",
+      "EPIPE",
+      "ETIMEDOUT",
+      "EAI_AGAIN",
+      "ECONNABORTED",
+      "EHOSTUNREACH",
+      "ENETUNREACH",
+      "ERR_STREAM_PREMATURE_CLOSE",
+      "HPE_INVALID_CONSTANT",
+    ].includes(code ?? "") ||
+    (error instanceof Error && /aborted|socket hang up|premature/i.test(error.message) && error.name !== "AbortError")
+  );
 }

@@ -49,7 +49,11 @@ describe("durable writes: syncPath and writeDurably", () => {
     const sync = t.mock.method(fileHandle, "sync") as SyncSpy;
     await syncPath("/proc");
     assert.equal(sync.mock.callCount(), 1);
-    assert.equal((await failureOf(sync.mock.calls[0]?.result as Promise<void>)).code, "EINVAL", "procfs still refuses it");
+    assert.equal(
+      (await failureOf(sync.mock.calls[0]?.result as Promise<void>)).code,
+      "EINVAL",
+      "procfs still refuses it",
+    );
     assert.equal(closed(sync), true);
   });
 
