@@ -201,6 +201,32 @@ export class QemuImg {
     return result;
   }
 
+  /**
+   * Exports `image` read-only over NBD on the Unix socket `socket` with qemu-nbd (found beside
+   * qemu-img), always with `-f` (or `--image-opts`), under `limits`, tied to diskpipe's life. It
+   * serves one client and exits when that client disconnects; resolves when it has ended.
+   *
+   * @example
+   * ```ts
+   * declare const qemu: QemuImg, signal: AbortSignal;
+   * const ended = qemu.serveNbd({ path: "disk.qcow2", format: "qcow2", driver: "qcow2", options: {} }, "/tmp/x/nbd.sock", { cpuSeconds: 60, addressSpace: 2 ** 31 }, signal);
+   * ```
+   */
+  async serveNbd(
+    image: PlanImage,
+    socket: string,
+    limits: QemuLimits,
+    signal: AbortSignal,
+    secrets: QemuSecret[] = [],
+  ): Promise<void> {
+    const { flags, name } = sourceArgs(image);
+    const nbd = this.binary.includes("/") ? `${this.binary.slice(0, this.binary.lastIndexOf("/") + 1)}qemu-nbd` : "qemu-nbd";
+    const args = ["--read-only", "--shared=1", `--socket=${socket}`, ...secretArgs(secrets), ...flags, name];
+    const [file, ...rest] = prlimit(limits);
+    const result = await runChild(...tiedToParent(file, [...rest, nbd, ...args]), signal);
+    check(result, "qemu-nbd");
+  }
+
   /** `qemu-img resize` of an image diskpipe produced. */
   async resize(image: PlanImage, size: number): Promise<void> {
     await this.#run(["resize", "-f", image.driver, image.path, String(size)]);
