@@ -62,10 +62,12 @@ export { dirStore, type DirStoreRecord } from "./core/io/dir-store.ts";
 export { GrowingFile } from "./core/io/growing-file.ts";
 export { RateLimiter, type ThrottleMethod, type ThrottleOptions } from "./core/io/throttle.ts";
 export { QemuImg, type QemuInfo, type QemuMeasure } from "./core/qemu-img.ts";
+export { ContentHasher, parseContentHash, BLOCK_SIZE as CONTENT_HASH_BLOCK_SIZE } from "./core/content-hash/index.ts";
 export { parseSize, formatSize } from "./core/size.ts";
 export {
   convert,
   inspect,
+  contentHash,
   batch,
   batchSpecs,
   defaultConfig,

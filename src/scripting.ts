@@ -58,6 +58,25 @@ export async function inspect(
   return (await pipelineFor({ config })).inspect(image, inspectOptions);
 }
 
+/**
+ * The content hash of a local image (`blk-sha256:<64 hex>`): the same for a disk in any format
+ * (qcow2, its raw conversion, its vmdk conversion…), computed after the native inspector
+ * accepted the image; holes and zero extents are never read.
+ *
+ * @example
+ * ```ts
+ * import { contentHash } from "diskpipe";
+ * console.log(await contentHash("disk.qcow2")); // "blk-sha256:…"
+ * ```
+ */
+export async function contentHash(
+  path: string,
+  options: Omit<InspectOptions, "detectors"> & { config?: UserConfig; signal?: AbortSignal } = {},
+): Promise<string> {
+  const { config, ...rest } = options;
+  return (await (await pipelineFor({ config })).contentHash(path, rest)).contentHash;
+}
+
 /** Options of {@link batch}. */
 export interface BatchOptions extends ScriptOptions, Omit<JobSpec, "source" | "destination"> {
   /** Directory the outputs go to, each named `<stem>.<extension of the target format>`. */

@@ -27,6 +27,8 @@ import { Listeners } from "./listeners.ts";
 import type { Plugin } from "./plugin.ts";
 import { QemuImg, type QemuInfo } from "./qemu-img.ts";
 import { rejectUnsafe } from "./stages/inspect.ts";
+import { conversionLimits } from "./stages/plan.ts";
+import { hashImage } from "./content-hash/index.ts";
 
 /** Listens to the events of every job of a pipeline. */
 export type JobListener = (event: JobEvent) => void;
@@ -130,6 +132,43 @@ export class Pipeline {
         options: {},
       });
       return { inspection, info };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The content hash (`blk-sha256:…`, the same for every format of one disk) of a local image,
+   * computed only after the native inspector accepted it (a file others can change is
+   * snapshotted first); qemu reads it with `-f` set to the detected format.
+   *
+   * @example
+   * ```ts
+   * const { contentHash, inspection } = await pipeline.contentHash("disk.qcow2");
+   * ```
+   */
+  async contentHash(
+    path: string,
+    options: Omit<InspectOptions, "detectors"> & { signal?: AbortSignal } = {},
+  ): Promise<{ inspection: InspectResult; contentHash: string; readBytes: number }> {
+    const { signal, ...inspectOptions } = options;
+    const dir = await mkdtemp(join(await this.#started(), `job-${OWNER_TAG}-hash-`));
+    try {
+      const pinned = await pinSource(path, dir);
+      const inspection = await this.inspect(pinned.path, inspectOptions);
+      rejectUnsafe(inspection, path);
+      const image = {
+        path: pinned.path,
+        format: inspection.format,
+        driver: this.formats.driverOf(inspection.format),
+        options: {},
+      };
+      const hashed = await hashImage(this.qemu, image, inspection.virtualSize, {
+        workDir: dir,
+        limits: conversionLimits(this.config, inspection.virtualSize),
+        ...(signal && { signal }),
+      });
+      return { inspection, ...hashed };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -220,7 +220,9 @@ export class QemuImg {
     secrets: QemuSecret[] = [],
   ): Promise<void> {
     const { flags, name } = sourceArgs(image);
-    const nbd = this.binary.includes("/") ? `${this.binary.slice(0, this.binary.lastIndexOf("/") + 1)}qemu-nbd` : "qemu-nbd";
+    const nbd = this.binary.includes("/")
+      ? `${this.binary.slice(0, this.binary.lastIndexOf("/") + 1)}qemu-nbd`
+      : "qemu-nbd";
     const args = ["--read-only", "--shared=1", `--socket=${socket}`, ...secretArgs(secrets), ...flags, name];
     const [file, ...rest] = prlimit(limits);
     const result = await runChild(...tiedToParent(file, [...rest, nbd, ...args]), signal);

@@ -87,7 +87,10 @@ export class ContentHasher {
     this.#check(count);
     const end = this.#next + count === this.blocks ? this.size - this.#next * BLOCK_SIZE : count * BLOCK_SIZE;
     if (bytes.length !== end)
-      throw new DiskpipeError("io-failed", `content hash: ${bytes.length} bytes at block ${this.#next} are not whole blocks`);
+      throw new DiskpipeError(
+        "io-failed",
+        `content hash: ${bytes.length} bytes at block ${this.#next} are not whole blocks`,
+      );
     for (let at = 0; at < bytes.length; at += BLOCK_SIZE) {
       const block = bytes.subarray(at, at + BLOCK_SIZE);
       if (block.length === BLOCK_SIZE ? block.equals(ZERO_BLOCK) : isZero(block)) {

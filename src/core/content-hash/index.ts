@@ -113,7 +113,12 @@ async function withNbd<T>(
     }
   } catch (error) {
     // When qemu-nbd ended on its own, its failure says more than the connection's.
-    const own = ended ? await server.then(() => undefined, (why: unknown) => why) : undefined;
+    const own = ended
+      ? await server.then(
+          () => undefined,
+          (why: unknown) => why,
+        )
+      : undefined;
     stop.abort();
     throw own ?? error;
   } finally {

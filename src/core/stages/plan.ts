@@ -40,7 +40,6 @@ export function buildPlan(
   const fromRaw = inspection.format === "raw" || (inspection.format === "iso" && registry.driverOf("iso") === "raw");
   const written = image.path === target.path;
   const engine = written ? "done" : fromRaw && to === "raw" && !target.blockDevice ? "copy" : "qemu-img";
-  const gib = Math.ceil(inspection.virtualSize / 1024 ** 3);
   return {
     input: { path: image.path, format: inspection.format, driver: registry.driverOf(inspection.format), options: {} },
     output: {
@@ -57,11 +56,29 @@ export function buildPlan(
       ...(target.blockDevice && to === "raw" && { noCreate: true }),
       ...(config.throttle.bytesPerSecond && { rateLimit: config.throttle.bytesPerSecond }),
     },
-    limits: {
-      cpuSeconds: config.qemuImg.convertCpuSeconds + gib * config.qemuImg.convertCpuSecondsPerGiB,
-      addressSpace: config.qemuImg.convertAddressSpace,
-    },
+    limits: conversionLimits(config, inspection.virtualSize),
     engine,
+  };
+}
+
+/**
+ * The CPU-time and address-space limits of a qemu process that reads a whole disk of
+ * `virtualSize` bytes (a conversion, a qemu-nbd export for the content hash).
+ *
+ * @example
+ * ```ts
+ * declare const config: ResolvedConfig;
+ * conversionLimits(config, 2 * 1024 ** 3); // { cpuSeconds: 60 + 2 * 120, addressSpace: 2 GiB } with the defaults
+ * ```
+ */
+export function conversionLimits(
+  config: ResolvedConfig,
+  virtualSize: number,
+): { cpuSeconds: number; addressSpace: number } {
+  const gib = Math.ceil(virtualSize / 1024 ** 3);
+  return {
+    cpuSeconds: config.qemuImg.convertCpuSeconds + gib * config.qemuImg.convertCpuSecondsPerGiB,
+    addressSpace: config.qemuImg.convertAddressSpace,
   };
 }
 
