@@ -85,6 +85,26 @@ Examples:
     });
 
   program
+    .command("checksum")
+    .description(
+      "Print each image's content hash (blk-sha256:…), the same for a disk in any format, after inspecting it natively.",
+    )
+    .argument("<images...>", "image files")
+    .option("--format <format>", "claimed format; detection must agree")
+    .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")
+    .option("--json", "print one JSON object per image: { file, format, virtualSize, contentHash, ms }")
+    .addHelpText(
+      "after",
+      `
+The content hash: the disk's guest-visible bytes in 64 KiB blocks, each block's sha256 fed to
+stream (block index mod 4), then sha256 over the 4 stream digests. Holes are never read.${EXIT_HELP}`,
+    )
+    .action(async (files: string[], options, command: Command) => {
+      const { runChecksum } = await import("./checksum.ts");
+      process.exitCode = await runChecksum(files, { ...command.optsWithGlobals(), ...options });
+    });
+
+  program
     .command("run")
     .description("Run a TypeScript or JavaScript script with `diskpipe` importable (no build step).")
     .argument("<script>", "the script file")
