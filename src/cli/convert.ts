@@ -7,6 +7,7 @@ import type { JobResult, JobSpec } from "../core/job.ts";
 import type { ConvertOption } from "../core/plugin.ts";
 import { escapeControl, safeText } from "../core/redact.ts";
 import { formatSize, parseSize } from "../core/size.ts";
+import { parseContentHash } from "../core/content-hash/construction.ts";
 import { batchSpecs } from "../scripting.ts";
 import { batchExitCode, reportFailure } from "./fail.ts";
 import { messages, setVerbosity, verbosityOf } from "./log.ts";
@@ -27,6 +28,8 @@ export interface JobFlags extends GlobalOptions {
   maxSize?: string;
   checksum?: string;
   subformat?: string;
+  verify?: boolean;
+  contentHash?: string;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -71,14 +74,18 @@ export async function runConvert(
     ...(flags.container && { container: flags.container }),
     ...(flags.maxSize && { maxSize: parseSize(flags.maxSize) }),
     ...(flags.checksum && { checksum: flags.checksum }),
+    ...(flags.verify && { verify: true }),
+    ...(flags.contentHash && { contentHash: parseContentHash(flags.contentHash) }),
     ...(flags.force && { overwrite: true }),
     options: jobOptions(flags, added),
     signal: abort.signal,
   };
   let specs: JobSpec[];
   if (flags.outDir) {
-    if (flags.checksum && sources.length > 1)
-      throw new UsageError("--checksum applies to one source; convert the others separately");
+    if ((flags.checksum || flags.contentHash) && sources.length > 1)
+      throw new UsageError(
+        `--${flags.checksum ? "checksum" : "content-hash"} applies to one source; convert the others separately`,
+      );
     specs = await outDirSpecs(pipeline, sources, flags.outDir, common);
   } else {
     if (sources.length !== 2) throw new UsageError("convert takes SRC DEST, or SRC... --out-dir DIR");
@@ -149,7 +156,9 @@ function printResult(result: JobResult, json: boolean): void {
   }
   process.stdout.write(
     `converted ${escapeControl(result.source)} -> ${escapeControl(result.destination)} (${result.from} -> ${result.to}, ${formatSize(result.virtualSize)} virtual, ` +
-      `${formatSize(result.outputSize)} written, ${(result.ms / 1000).toFixed(1)} s)\n`,
+      `${formatSize(result.outputSize)} written, ${(result.ms / 1000).toFixed(1)} s)` +
+      (result.contentHash ? `, ${result.verified ? "verified " : ""}${result.contentHash}` : "") +
+      "\n",
   );
 }
 

@@ -37,6 +37,11 @@ export function buildProgram(pluginOptions: readonly ConvertOption[] = []): Comm
     .option("-j, --jobs <n>", "jobs at once with --out-dir (default: the configuration's jobs, 4)", integer)
     .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")
     .option("--checksum <algo:hex>", "sha256:HEX or sha512:HEX the source must match")
+    .option(
+      "--verify",
+      "after converting, the source's and the output's content hashes must be equal (else verify-failed)",
+    )
+    .option("--content-hash <blk-sha256:hex>", "the content hash the source's disk must have (see diskpipe checksum)")
     .option("--subformat <name>", "target subformat (vmdk: streamOptimized…, vhd: fixed|dynamic, vhdx: fixed|dynamic)")
     .option("--force", "replace an existing destination file")
     .option("--json", "print one JSON result per image on stdout")

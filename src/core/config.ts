@@ -141,6 +141,8 @@ export const configSchema = lazy(() => {
       maxSize: size.optional(),
       /** Jobs run at once in batches and the spool (4: a batch of 4 on 2 cores took 10.1 s at 4, 12.7 s at 2, 15.3 s at 1). */
       jobs: z.number().int().min(1).max(64).default(4),
+      /** Verify every conversion (`convert --verify`, the spool, workers): source and output content hashes must be equal. */
+      verify: z.boolean().default(false),
       qemuImg: z
         .object({
           binary: z.string().optional(),

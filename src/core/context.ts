@@ -43,6 +43,11 @@ export interface JobContext {
   output?: JobOutput;
   /** `ALGO:HEX` of the source bytes, when they were hashed while fetched. */
   sourceHash?: string;
+  /**
+   * The content hash (`blk-sha256:HEX`) of the source disk, set before `upload` when the job
+   * verifies (or pins) it: sinks store it (dirStore sidecars, the HTTP PUT header).
+   */
+  contentHash?: string;
   /** The qemu-img adapter, for hooks that need qemu's view (always with an inspected image). */
   readonly qemu: QemuImg;
   readonly formats: FormatRegistry;

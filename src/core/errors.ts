@@ -20,7 +20,8 @@ export type ErrorCode =
   | "plugin-failed"
   | "io-failed"
   | "aborted"
-  | "queue-unavailable";
+  | "queue-unavailable"
+  | "verify-failed";
 
 const BRAND = Symbol.for("diskpipe.error");
 
@@ -39,6 +40,7 @@ const exitCodes: Record<ErrorCode, number> = {
   "io-failed": 1,
   aborted: 1,
   "queue-unavailable": 1,
+  "verify-failed": 1,
 };
 
 /** One finding of the inspector or a safety check: a stable code and a sentence. */

@@ -24,6 +24,13 @@ export interface JobSpec {
   checksum?: string;
   /** Largest virtual size accepted, in bytes. */
   maxSize?: number;
+  /**
+   * After the conversion, hash the source and the output (the content hash, `blk-sha256:`) and
+   * fail with `verify-failed` unless they are equal. Defaults to the configuration's `verify`.
+   */
+  verify?: boolean;
+  /** `blk-sha256:HEX` the source disk's content hash must equal (`checksum-mismatch` otherwise). */
+  contentHash?: string;
   /** Replace an existing destination file (never needed for block devices). */
   overwrite?: boolean;
   /** Options for plugins (passphraseFile, cipher, keySize, subformat, …). */
@@ -158,6 +165,10 @@ export interface JobResult {
   outputSize: number;
   /** `ALGO:HEX` of the source as fetched, when it was hashed. */
   sourceHash?: string;
+  /** The disk's content hash (`blk-sha256:HEX`), when `verify` or `contentHash` asked for it. */
+  contentHash?: string;
+  /** True when the output's content hash was checked against the source's (`verify`). */
+  verified?: boolean;
   ms: number;
   timings: Array<{ stage: Stage; ms: number }>;
   warnings: string[];

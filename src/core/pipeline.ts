@@ -238,7 +238,11 @@ export class Pipeline {
   }
 
   async #run(request: JobSpec, id?: string): Promise<JobResult> {
-    const spec: JobSpec = { ...request, maxSize: request.maxSize ?? this.config.maxSize };
+    const spec: JobSpec = {
+      ...request,
+      maxSize: request.maxSize ?? this.config.maxSize,
+      ...((request.verify ?? this.config.verify) && { verify: true }),
+    };
     const hooks = this.#hooks.forJob(spec);
     await this.#started();
     const emit = (event: JobEvent) => this.#listeners.emit(event);

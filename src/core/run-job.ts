@@ -11,6 +11,7 @@ import type { JobEvent, JobResult } from "./job.ts";
 import { redactLocation } from "./redact.ts";
 import { StageClock } from "./stage-clock.ts";
 import { runConvert } from "./stages/convert.ts";
+import { assertContentHash, verifyOutput, wantsContentHash } from "./stages/content-check.ts";
 import { fetchJob, type Fetched } from "./stages/fetch.ts";
 import { inspectJob } from "./stages/inspect.ts";
 import { buildPlan, checkSpace, type InspectedImage } from "./stages/plan.ts";
@@ -78,18 +79,23 @@ export async function runJob(job: RunningJob, parts: JobParts): Promise<JobResul
       return { plan: transformed, needed: await checkSpace(job, transformed, target, inspection.virtualSize) };
     });
     job.plan = plan;
-    await stage("convert", () =>
-      runConvert(job, plan, inspection.virtualSize).catch(async (error: unknown) => {
+    const contentHash = await stage("convert", () =>
+      runConvert(job, plan, inspection.virtualSize, wantsContentHash(job)).catch(async (error: unknown) => {
         throw await explainNoSpace(error, target.path, needed, `the output (${job.spec.destination})`);
       }),
     );
+    if (contentHash) assertContentHash(job, contentHash);
     const written = {
       path: target.path,
       format: job.spec.to,
       size: target.blockDevice ? undefined : (await stat(target.path)).size,
     };
     job.output = written;
-    await stage("postConvert", () => hooks.sequential("postConvert", [job], timer));
+    await stage("postConvert", async () => {
+      await hooks.sequential("postConvert", [job], timer);
+      if (job.spec.verify && contentHash) await verifyOutput(job, plan, inspection.virtualSize, contentHash);
+      job.contentHash = contentHash;
+    });
     await stage("upload", async () => {
       await hooks.sequential("upload", [job], timer);
       await output.commit(job);
@@ -103,6 +109,8 @@ export async function runJob(job: RunningJob, parts: JobParts): Promise<JobResul
       virtualSize: inspection.virtualSize,
       outputSize: written.size ?? inspection.virtualSize,
       ...(job.sourceHash && { sourceHash: job.sourceHash }),
+      ...(contentHash && { contentHash }),
+      ...(contentHash && job.spec.verify && { verified: true }),
       ms: 0,
       timings: clock.timings,
       warnings: job.warnings,

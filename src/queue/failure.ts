@@ -19,6 +19,7 @@ const CODES: readonly ErrorCode[] = [
   "io-failed",
   "aborted",
   "queue-unavailable",
+  "verify-failed",
 ];
 
 /**

@@ -42,6 +42,7 @@ export async function sparseCopy(
   signal?: AbortSignal,
   pace?: Pick<RateLimiter, "take">,
   ranges?: readonly ByteRange[],
+  onData?: (offset: number, data: Buffer) => void,
 ): Promise<number> {
   const input = await open(source, "r");
   try {
@@ -53,6 +54,7 @@ export async function sparseCopy(
         ...(signal && { signal }),
         ...(pace && { pace }),
         ...(ranges && { ranges }),
+        ...(onData && { onData }),
       });
       return total;
     } finally {
@@ -77,6 +79,8 @@ export interface CopyOptions {
   pace?: Pick<RateLimiter, "take">;
   /** The extents that may hold data (default: all of `total`). */
   ranges?: readonly ByteRange[];
+  /** Sees every chunk read, in file order, before it is written (the content hash taps it here). */
+  onData?: (offset: number, data: Buffer) => void;
 }
 
 /**
@@ -103,6 +107,7 @@ export async function copyRanges(
       const chunk = await next;
       signal?.throwIfAborted();
       await pace?.take(chunk.data.length, signal);
+      options.onData?.(chunk.offset, chunk.data);
       await writeNonZero(output, chunk.data, chunk.offset);
       ahead.release(chunk.buffer);
       onProgress?.(chunk.offset + chunk.data.length, total);
