@@ -153,6 +153,8 @@ function detailModel(job: DashboardJob, source: JobSource) {
     inspectionDetails: details && Object.keys(details).length ? JSON.stringify(details, null, 2) : undefined,
     sidecar: job.sidecar && JSON.stringify(job.sidecar, null, 2),
     sourceHash: job.result?.sourceHash,
+    contentHash: job.result?.contentHash,
+    verified: job.result?.verified === true,
     total: job.result && ms(job.result.ms),
     stages: job.timings.map((t) => ({ label: t.stage, ms: t.ms, time: ms(t.ms) })),
     stageMax,

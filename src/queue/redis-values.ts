@@ -69,6 +69,8 @@ function resultOf(value: unknown): JobResult | undefined {
   const r = record(value);
   if (!isNumber(r.outputSize) || !isNumber(r.ms)) return undefined;
   const hash = text(r.sourceHash, 200);
+  const content =
+    typeof r.contentHash === "string" && /^blk-sha256:[0-9a-f]{64}$/.test(r.contentHash) ? r.contentHash : undefined;
   return {
     jobId: text(r.jobId, 200) ?? "",
     source: text(r.source) ?? "",
@@ -78,6 +80,8 @@ function resultOf(value: unknown): JobResult | undefined {
     virtualSize: isNumber(r.virtualSize) ? r.virtualSize : 0,
     outputSize: r.outputSize,
     ...(hash && { sourceHash: hash }),
+    ...(content && { contentHash: content }),
+    ...(content && r.verified === true && { verified: true }),
     ms: r.ms,
     timings: timingsOf(r.timings),
     warnings: list(r.warnings, 100).flatMap((w) => text(w) ?? []),

@@ -24,6 +24,7 @@ const sidecarSchema = lazy(() => {
     size: z.number().int().nonnegative(),
     virtualSize: z.number().int().nonnegative().optional(),
     checksum: z.string().optional(),
+    contentHash: z.string().optional(),
     storedAt: z.string().optional(),
   });
 });
@@ -149,6 +150,7 @@ export function dirStore(
           size: meta.size,
           virtualSize: meta.virtualSize,
           checksum: meta.checksum,
+          ...(meta.contentHash && { contentHash: meta.contentHash }),
           storedAt: new Date().toISOString(),
         };
         await writeSynced(tempSidecar, `${JSON.stringify(record, null, 2)}\n`);

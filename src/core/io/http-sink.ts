@@ -60,6 +60,7 @@ export function httpSink(options: HttpSinkOptions): SinkDriver {
           await recheckOutput(staged, job);
           await putFile(url, staged, {
             ...options,
+            ...(job.contentHash && { headers: { "x-diskpipe-content-hash": job.contentHash } }),
             signal: job.signal,
             onProgress: (bytes, total) => job.progress(bytes, total),
           });
@@ -84,14 +85,19 @@ export function httpSink(options: HttpSinkOptions): SinkDriver {
 export async function putFile(
   url: URL,
   path: string,
-  options: HttpSinkOptions & { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void },
+  options: HttpSinkOptions & {
+    signal?: AbortSignal;
+    onProgress?: (bytes: number, total: number) => void;
+    /** More request headers (`x-diskpipe-content-hash`). */
+    headers?: Record<string, string>;
+  },
 ): Promise<void> {
   const size = (await stat(path)).size;
   for (let failures = 0; ; failures++) {
     try {
       const { response } = await send(url, {
         method: "PUT",
-        headers: { "content-length": String(size), "content-type": "application/octet-stream" },
+        headers: { ...options.headers, "content-length": String(size), "content-type": "application/octet-stream" },
         timeoutMs: options.timeoutMs,
         ...(options.signal && { signal: options.signal }),
         ...(options.refuseLocalHosts && { guardLookup: true }),

@@ -41,6 +41,8 @@ export interface ImageUploadMeta {
   virtualSize: number;
   /** `sha256:HEX` of the uploaded file. */
   checksum: string;
+  /** The disk's content hash (`blk-sha256:HEX`, the same in every format), when the job computed it (`verify`, `contentHash`). */
+  contentHash?: string;
   /** The job allows replacing an existing image (`--force`). */
   overwrite: boolean;
 }
@@ -174,6 +176,7 @@ export function defineImageService(
             size: (await stat(staged)).size,
             virtualSize: checked.virtualSize,
             checksum,
+            ...(job.contentHash && { contentHash: job.contentHash }),
             overwrite: Boolean(job.spec.overwrite),
           };
           await service.upload(id, staged, meta).catch((error: unknown) => {

@@ -33,6 +33,7 @@ export const DETAIL = `<div id="detail" data-state="<%= it.job.state %>">
 <% if (it.job.finishedAt) { %><dt>Finished</dt><dd><%= it.job.finishedAt %><% if (it.total) { %> · <%= it.total %><% } %></dd><% } %>
 <% if (it.job.recovered) { %><dt>Recovered</dt><dd><%= it.kind === "queue" ? "an earlier attempt had committed the output" : "the output was complete when the watcher restarted" %></dd><% } %>
 <% if (it.sourceHash) { %><dt>Source hash</dt><dd><code><%= it.sourceHash %></code></dd><% } %>
+<% if (it.contentHash) { %><dt>Content hash</dt><dd><code><%= it.contentHash %></code><% if (it.verified) { %> <span class="muted">(source and output verified equal)</span><% } %></dd><% } %>
 <% if (it.kind === "spool") { %><dt>Sidecar</dt><dd><% if (it.sidecar) { %><pre><%= it.sidecar %></pre><% } else { %><span class="muted"><%= it.job.hasSidecar ? "yes (not read yet)" : "none" %></span><% } %></dd><% } %>
 </dl>
 </section>

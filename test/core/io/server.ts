@@ -39,6 +39,8 @@ export interface Seen {
   path: string;
   range?: string;
   ifRange?: string;
+  /** The `x-diskpipe-content-hash` header of a PUT. */
+  contentHash?: string;
 }
 
 /**
@@ -86,6 +88,7 @@ export class TestServer {
       path,
       ...(req.headers.range && { range: req.headers.range }),
       ...(req.headers["if-range"] && { ifRange: String(req.headers["if-range"]) }),
+      ...(req.headers["x-diskpipe-content-hash"] && { contentHash: String(req.headers["x-diskpipe-content-hash"]) }),
     });
     const route = this.routes.get(path);
     if (req.method === "PUT") return this.#put(path, route, req, res);
