@@ -10,6 +10,7 @@ export const CASES = [
   "inspect",
   "memory",
   "snapshot",
+  "checksum",
   "flags",
   "queue",
 ] as const;

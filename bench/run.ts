@@ -10,6 +10,7 @@ import { buildImages, workload, type Needs, type Workload } from "./images.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { renderReport, type CaseResult, type Row } from "./report.ts";
 import { batchCase } from "./cases/batch.ts";
+import { checksumCase } from "./cases/checksum.ts";
 import { cinderCase } from "./cases/cinder.ts";
 import { convertCase } from "./cases/convert.ts";
 import { copyCase } from "./cases/copy.ts";
@@ -29,6 +30,7 @@ const RUNNERS: Record<CaseName, (ctx: BenchContext) => Promise<CaseResult>> = {
   inspect: inspectCase,
   memory: memoryCase,
   snapshot: snapshotCase,
+  checksum: checksumCase,
   flags: flagsCase,
   queue: queueCase,
 };
@@ -37,7 +39,7 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const GiB = 1024 ** 3;
 
 function needsOf(only: CaseName[], load: Workload): Needs {
-  const single = only.some((name) => ["convert", "cinder", "http", "flags", "snapshot"].includes(name));
+  const single = only.some((name) => ["convert", "cinder", "http", "flags", "snapshot", "checksum"].includes(name));
   return {
     qcow2: only.includes("batch") ? load.batch : single ? 1 : 0,
     many: only.includes("inspect"),

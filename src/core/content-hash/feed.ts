@@ -1,4 +1,4 @@
-import { BLOCK_SIZE, type ContentHasher } from "./construction.ts";
+import { BLOCK_SIZE, ContentHasher } from "./construction.ts";
 import type { ReadRange } from "./extents.ts";
 
 /** Bytes per read: 64 blocks. */
