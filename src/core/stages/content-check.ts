@@ -38,16 +38,26 @@ export async function alongside(
   const stop = new AbortController();
   const onAbort = () => stop.abort(job.signal.reason);
   job.signal.addEventListener("abort", onAbort, { once: true });
+  // The first failure stops the other side, and is the one reported (not the other's "aborted").
+  let first: { error: unknown } | undefined;
+  const fail = (error: unknown) => {
+    first ??= { error };
+    stop.abort();
+  };
   try {
+    const converting = convert(stop.signal);
     const hashing = hashImage(job.qemu, plan.input, size, {
       workDir: job.workDir,
       limits: limitsOf(plan),
       secrets: plan.secrets,
       signal: stop.signal,
     });
-    hashing.catch(() => stop.abort());
-    const [, hashed] = await Promise.all([convert(stop.signal), hashing]);
-    return hashed.contentHash;
+    converting.catch(fail);
+    hashing.catch(fail);
+    const [, hashed] = await Promise.allSettled([converting, hashing]);
+    if (first) throw first.error;
+    if (hashed.status === "rejected") throw hashed.reason;
+    return hashed.value.contentHash;
   } finally {
     job.signal.removeEventListener("abort", onAbort);
   }

@@ -13,6 +13,19 @@ import { failure, MiB } from "../../helpers/failure.ts";
 import { listDir, makeImage, makeRaw, tempDir } from "../../helpers/images.ts";
 import { TestServer } from "../io/server.ts";
 
+/** Live qemu-nbd processes whose command line names a path under `root`. */
+function nbdServersUnder(root: string): string[] {
+  return readdirSync("/proc").flatMap((pid) => {
+    if (!/^\d+$/.test(pid)) return [];
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      return args.some((arg) => arg.endsWith("qemu-nbd")) && args.some((arg) => arg.includes(root)) ? [pid] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** A postConvert plugin that flips one byte of the guest data in a raw output, as a faulty converter would. */
 const corrupting = definePlugin({
   name: "corrupt",
@@ -127,6 +140,29 @@ describe("verified conversions (verify, contentHash)", () => {
     assert.equal(error.exitCode, 3);
     assert.deepEqual(listDir(out), before);
     assert.deepEqual(workLeft(), []);
+  });
+
+  it("a job aborted while its source is hashed beside the conversion stops both, and leaves no qemu-nbd and no file", async () => {
+    const vmdk = makeImage(raw, "vmdk", join(dir, "abort-source.vmdk"));
+    const abort = new AbortController();
+    const pipeline = createPipeline(config());
+    pipeline.on((event) => {
+      if (event.type === "stage-start" && event.stage === "convert") setImmediate(() => abort.abort());
+    });
+    const before = listDir(out);
+    const error = await failure(
+      pipeline.run({
+        source: vmdk,
+        destination: join(out, "aborted.qcow2"),
+        to: "qcow2",
+        verify: true,
+        signal: abort.signal,
+      }),
+    );
+    assert.equal(error.code, "aborted");
+    assert.deepEqual(listDir(out), before);
+    assert.deepEqual(workLeft(), []);
+    assert.deepEqual(nbdServersUnder(work), [], "no qemu-nbd of this job runs on");
   });
 
   it("a dirStore sidecar stores the content hash, and an HTTP PUT sends it as x-diskpipe-content-hash", async () => {
