@@ -59,6 +59,21 @@ describe("examples run unchanged on Node and Deno", () => {
   });
   after(cleanup);
 
+  it("verified-copy.ts: a verified conversion and contentHash() print the same content hash on Node and Deno", () => {
+    const source = join(input, "disk.vmdk");
+    const { node, deno: d } = both("verified-copy.ts", (runtime) => [
+      source,
+      join(dir, `verified-${runtime}.vdi`),
+      "vdi",
+    ]);
+    assert.equal(node.status, 0, node.stderr);
+    assert.equal(d.status, 0, d.stderr);
+    const hash = /verified (blk-sha256:[0-9a-f]{64})\n/.exec(node.stdout)?.[1];
+    assert.ok(hash, node.stdout);
+    assert.equal(node.stdout.split(hash).length - 1, 3, "the result and both files carry one hash");
+    assert.equal(d.stdout.replaceAll("verified-deno", "verified-node"), node.stdout);
+  });
+
   it("deno check passes on the public API and the examples", () => {
     const result = run(deno, [
       "check",

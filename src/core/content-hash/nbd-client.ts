@@ -11,6 +11,13 @@ const REPLY_MAGIC = 0x67446698;
 const CMD_READ = 0;
 const CMD_DISC = 2;
 const CONNECT_TIMEOUT_MS = 15_000;
+/** The socket reads into one buffer of this size (no Buffer per chunk). */
+const READ_BUFFER = 1024 * 1024;
+
+/** Where the bytes a socket receives go: the handshake's reader, then the reply parser. */
+interface Input {
+  to: (chunk: Buffer) => void;
+}
 
 interface Pending {
   buffer: Buffer;
@@ -37,6 +44,7 @@ const failure = (message: string) => new DiskpipeError("qemu-img-failed", `qemu-
  */
 export class NbdClient {
   readonly #socket: Socket;
+  readonly #input: Input;
   readonly #pending = new Map<bigint, Pending>();
   #handle = 0n;
   #header = Buffer.alloc(16);
@@ -46,8 +54,9 @@ export class NbdClient {
   /** The export's size in bytes. */
   size = 0;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Socket, input: Input) {
     this.#socket = socket;
+    this.#input = input;
   }
 
   /**
@@ -57,13 +66,13 @@ export class NbdClient {
   static async connect(path: string, gone: () => boolean): Promise<NbdClient> {
     const deadline = performance.now() + CONNECT_TIMEOUT_MS;
     for (;;) {
-      const socket = await attempt(path).catch((error: NodeJS.ErrnoException) => {
+      const connected = await attempt(path).catch((error: NodeJS.ErrnoException) => {
         const retry = (error.code === "ENOENT" || error.code === "ECONNREFUSED") && !gone();
         if (!retry || performance.now() > deadline) throw failure(`cannot connect: ${error.message}`);
         return undefined;
       });
-      if (socket) {
-        const client = new NbdClient(socket);
+      if (connected) {
+        const client = new NbdClient(connected.socket, connected.input);
         await client.#handshake();
         return client;
       }
@@ -93,7 +102,7 @@ export class NbdClient {
   }
 
   async #handshake(): Promise<void> {
-    const take = bytesReader(this.#socket);
+    const take = bytesReader(this.#socket, this.#input);
     const hello = await take(18);
     if (hello.readBigUInt64BE(0) !== NBDMAGIC || hello.readBigUInt64BE(8) !== IHAVEOPT)
       throw failure("not a fixed-newstyle NBD server");
@@ -109,7 +118,7 @@ export class NbdClient {
     const answer = await take(noZeroes ? 10 : 134);
     this.size = Number(answer.readBigUInt64BE(0));
     const rest = take.detach();
-    this.#socket.on("data", (chunk: Buffer) => this.#receive(chunk));
+    this.#input.to = (chunk) => this.#receive(chunk);
     const fail = (error: Error) => this.#fail(error);
     this.#socket.on("error", fail);
     this.#socket.on("close", () => fail(failure("the connection closed")));
@@ -163,12 +172,29 @@ export class NbdClient {
   }
 }
 
-function attempt(path: string): Promise<Socket> {
+/**
+ * Connects; what arrives goes to `input.to`, read into one reused buffer (`onread`: the chunk
+ * is valid only during the call, every receiver copies it), or through 'data' events on a
+ * runtime without `onread`.
+ */
+function attempt(path: string): Promise<{ socket: Socket; input: Input }> {
+  const input: Input = { to: () => undefined };
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ path });
+    const buffer = Buffer.allocUnsafe(READ_BUFFER);
+    const socket = createConnection({
+      path,
+      onread: {
+        buffer,
+        callback: (n: number) => {
+          input.to(buffer.subarray(0, n));
+          return true;
+        },
+      },
+    });
+    socket.on("data", (chunk: Buffer) => input.to(chunk));
     socket.once("connect", () => {
       socket.off("error", reject);
-      resolve(socket);
+      resolve({ socket, input });
     });
     socket.once("error", reject);
   });
@@ -186,7 +212,7 @@ function request(type: number, handle: bigint, offset: number, length: number): 
 }
 
 /** Reads exact byte counts from a socket during the handshake; `detach` hands back what is left. */
-function bytesReader(socket: Socket): ((n: number) => Promise<Buffer>) & { detach: () => Buffer } {
+function bytesReader(socket: Socket, input: Input): ((n: number) => Promise<Buffer>) & { detach: () => Buffer } {
   let buffered = Buffer.alloc(0);
   let waiter: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
   const settle = () => {
@@ -203,7 +229,7 @@ function bytesReader(socket: Socket): ((n: number) => Promise<Buffer>) & { detac
     settle();
   };
   const onEnd = () => waiter?.reject(failure("the server closed the connection during the handshake"));
-  socket.on("data", onData);
+  input.to = onData;
   socket.on("error", onEnd);
   socket.on("close", onEnd);
   const take = (n: number) =>
@@ -213,7 +239,7 @@ function bytesReader(socket: Socket): ((n: number) => Promise<Buffer>) & { detac
     });
   return Object.assign(take, {
     detach: () => {
-      socket.off("data", onData);
+      input.to = () => undefined;
       socket.off("error", onEnd);
       socket.off("close", onEnd);
       return buffered;
