@@ -204,7 +204,7 @@ export class QemuImg {
   /**
    * Exports `image` read-only over NBD on the Unix socket `socket` with qemu-nbd (found beside
    * qemu-img), always with `-f` (or `--image-opts`), under `limits`, tied to diskpipe's life. It
-   * serves one client and exits when that client disconnects; resolves when it has ended.
+   * serves one client at a time until `signal` stops it (then it rejects with `aborted`).
    *
    * @example
    * ```ts
@@ -223,7 +223,7 @@ export class QemuImg {
     const nbd = this.binary.includes("/")
       ? `${this.binary.slice(0, this.binary.lastIndexOf("/") + 1)}qemu-nbd`
       : "qemu-nbd";
-    const args = ["--read-only", "--shared=1", `--socket=${socket}`, ...secretArgs(secrets), ...flags, name];
+    const args = ["--read-only", "--persistent", "--shared=1", `--socket=${socket}`, ...secretArgs(secrets), ...flags, name];
     const [file, ...rest] = prlimit(limits);
     const result = await runChild(...tiedToParent(file, [...rest, nbd, ...args]), signal);
     check(result, "qemu-nbd");

@@ -3,8 +3,8 @@ import type { ReadRange } from "./extents.ts";
 
 /** Bytes per read: 64 blocks. */
 const CHUNK = 4 * 1024 * 1024;
-/** Reads in flight ahead of the hashing. */
-const DEPTH = 4;
+/** Reads in flight ahead of the hashing (32 MiB: 8 measured 4.7–6.9 s against 6.4–9.3 s for 4 on a cold 2 GiB qcow2). */
+const DEPTH = 8;
 
 /**
  * Where the bytes of a disk come from: `read` fills `length` bytes at `offset` into the start
@@ -28,7 +28,7 @@ export interface FeedOptions {
 
 /**
  * Feeds a whole disk into `hasher`: the `ranges` (block-aligned, sorted) read through `reader`,
- * up to four 4 MiB reads ahead of the hashing, and the blocks between them as known zeroes.
+ * up to eight 4 MiB reads ahead of the hashing, and the blocks between them as known zeroes.
  * Returns the bytes read.
  *
  * @example

@@ -102,7 +102,9 @@ async function withNbd<T>(
   });
   server.catch(() => undefined);
   try {
-    const client = await Promise.race([NbdClient.connect(join(dir, "s"), () => ended), server.then(() => undefined)]);
+    const connecting = NbdClient.connect(join(dir, "s"), () => ended);
+    connecting.catch(() => undefined);
+    const client = await Promise.race([connecting, server.then(() => undefined)]);
     if (!client) throw new DiskpipeError("qemu-img-failed", "qemu-nbd ended before serving the image");
     try {
       if (client.size !== size)
@@ -123,6 +125,8 @@ async function withNbd<T>(
     throw own ?? error;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
+    // qemu-nbd serves until it is stopped (--persistent): a stray connection cannot end it early.
+    stop.abort();
     await server.catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
