@@ -44,6 +44,20 @@ describe("ContentHasher", () => {
     }
   });
 
+  it("feeds long zero runs (more than 2048 digests per stream at once) as block-by-block feeding would", () => {
+    const blocks = 4 * 2048 * 2 + 37;
+    const zero = Buffer.alloc(BLOCK_SIZE);
+    const data = randomBytes(BLOCK_SIZE);
+    const runs = new ContentHasher(blocks * BLOCK_SIZE);
+    const single = new ContentHasher(blocks * BLOCK_SIZE);
+    runs.zeros(3);
+    runs.data(data);
+    runs.zeros(blocks - 4);
+    for (let i = 0; i < blocks; i++) single.data(i === 3 ? data : zero);
+    assert.equal(runs.digest(), single.digest());
+    assert.equal(runs.hashedBytes, BLOCK_SIZE);
+  });
+
   it("gives the short last block its own zero digest", () => {
     const size = BLOCK_SIZE * 2 + 512;
     const expected = referenceContentHash(Buffer.alloc(size));
