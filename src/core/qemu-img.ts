@@ -223,7 +223,15 @@ export class QemuImg {
     const nbd = this.binary.includes("/")
       ? `${this.binary.slice(0, this.binary.lastIndexOf("/") + 1)}qemu-nbd`
       : "qemu-nbd";
-    const args = ["--read-only", "--persistent", "--shared=1", `--socket=${socket}`, ...secretArgs(secrets), ...flags, name];
+    const args = [
+      "--read-only",
+      "--persistent",
+      "--shared=1",
+      `--socket=${socket}`,
+      ...secretArgs(secrets),
+      ...flags,
+      name,
+    ];
     const [file, ...rest] = prlimit(limits);
     const result = await runChild(...tiedToParent(file, [...rest, nbd, ...args]), signal);
     check(result, "qemu-nbd");
