@@ -73,7 +73,10 @@ export class NbdClient {
       });
       if (connected) {
         const client = new NbdClient(connected.socket, connected.input);
-        await client.#handshake();
+        await client.#handshake().catch((error: unknown) => {
+          connected.socket.destroy();
+          throw error;
+        });
         return client;
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
