@@ -124,9 +124,9 @@ export class QemuImg {
    * const data = (await qemu.map({ path: "disk.raw", format: "raw", driver: "raw", options: {} })).filter((e: { data: boolean }) => e.data);
    * ```
    */
-  async map(image: PlanImage): Promise<QemuExtent[]> {
+  async map(image: PlanImage, secrets: QemuSecret[] = []): Promise<QemuExtent[]> {
     const { flags, name } = sourceArgs(image);
-    const running = this.#run(["map", "--output=json", ...flags, name], { limited: true });
+    const running = this.#run(["map", "--output=json", ...secretArgs(secrets), ...flags, name], { limited: true });
     const schema = mapSchema();
     return parseJson(schema, await running, "map").map(({ start, length, data, zero }) => ({
       start,

@@ -48,7 +48,7 @@ export async function hashImage(
 ): Promise<ContentHashResult> {
   const hasher = new ContentHasher(size);
   const raw = image.driver === "raw" && Object.keys(image.options).length === 0;
-  const ranges = await dataRanges(qemu, image, size, raw);
+  const ranges = await dataRanges(qemu, image, size, raw, options.secrets);
   const readBytes = raw
     ? await withFile(image.path, size, (reader) => feedRanges(hasher, ranges, reader, options))
     : await withNbd(qemu, image, size, options, (reader) => feedRanges(hasher, ranges, reader, options));
@@ -56,10 +56,16 @@ export async function hashImage(
 }
 
 /** The ranges to read; for a raw file whose map fails (a device qemu cannot map), all of it. */
-async function dataRanges(qemu: QemuImg, image: PlanImage, size: number, raw: boolean): Promise<ReadRange[]> {
+async function dataRanges(
+  qemu: QemuImg,
+  image: PlanImage,
+  size: number,
+  raw: boolean,
+  secrets: QemuSecret[] = [],
+): Promise<ReadRange[]> {
   if (size === 0) return [];
   try {
-    return readRanges(await qemu.map(image), size);
+    return readRanges(await qemu.map(image, secrets), size);
   } catch (error) {
     if (!raw || (error as { code?: string }).code === "aborted") throw error;
     return [{ start: 0, end: size }];

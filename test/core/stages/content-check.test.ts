@@ -8,6 +8,7 @@ import { dirStore } from "../../../src/core/io/dir-store.ts";
 import { defineImageService } from "../../../src/core/io/image-service.ts";
 import { definePlugin } from "../../../src/core/plugin.ts";
 import { createPipeline } from "../../../src/create-pipeline.ts";
+import { luks } from "../../../src/plugins/luks/index.ts";
 import { referenceContentHash } from "../../helpers/content-hash.ts";
 import { failure, MiB } from "../../helpers/failure.ts";
 import { listDir, makeImage, makeRaw, tempDir } from "../../helpers/images.ts";
@@ -139,6 +140,27 @@ describe("verified conversions (verify, contentHash)", () => {
     assert.equal(error.code, "checksum-mismatch");
     assert.equal(error.exitCode, 3);
     assert.deepEqual(listDir(out), before);
+    assert.deepEqual(workLeft(), []);
+  });
+
+  it("an encrypted output and an encrypted source are verified with their key (LUKS)", async () => {
+    const pass = join(dir, "pass");
+    (await import("node:fs")).writeFileSync(pass, "correct horse", { mode: 0o600 });
+    const pipeline = createPipeline(config({ plugins: [luks()] }));
+    const encrypted = join(out, "verified.luks");
+    const options = { passphraseFile: pass, iterTime: 100 };
+    const sealed = await pipeline.run({ source: qcow2, destination: encrypted, to: "luks", verify: true, options });
+    assert.equal(sealed.contentHash, expected);
+    assert.equal(sealed.verified, true);
+    const opened = await pipeline.run({
+      source: encrypted,
+      destination: join(out, "from-luks.raw"),
+      from: "luks",
+      to: "raw",
+      verify: true,
+      options: { passphraseFile: pass },
+    });
+    assert.equal(opened.contentHash, expected);
     assert.deepEqual(workLeft(), []);
   });
 
