@@ -2,7 +2,7 @@ import type { Stats } from "node:fs";
 import { lstat, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveConfig, type ResolvedConfig, type UserConfig } from "./config.ts";
-import { DiskpipeError, toDiskpipeError } from "./errors.ts";
+import { DiskpipeError, toDiskpipeError, UsageError } from "./errors.ts";
 import type { FormatRegistry } from "./formats.ts";
 import { HookRunner } from "./hooks.ts";
 import { createInspector, registerFormats, type Inspector } from "./inspector.ts";
@@ -157,6 +157,10 @@ export class Pipeline {
       const pinned = await pinSource(path, dir);
       const inspection = await this.inspect(pinned.path, inspectOptions);
       rejectUnsafe(inspection, path);
+      if (inspection.format === "luks")
+        throw new UsageError(
+          `${path} is encrypted (luks): its content hash needs its key; convert it with --verify (and --passphrase-file) instead`,
+        );
       const image = {
         path: pinned.path,
         format: inspection.format,

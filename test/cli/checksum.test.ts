@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { referenceContentHash } from "../helpers/content-hash.ts";
 import { diskpipe } from "../helpers/cli.ts";
-import { listDir, makeBackedQcow2, makeImage, makeRaw, tempDir } from "../helpers/images.ts";
+import { listDir, makeBackedQcow2, makeImage, makeLuks, makeRaw, tempDir } from "../helpers/images.ts";
 
 describe("diskpipe checksum (the built CLI)", () => {
   const { dir, cleanup } = tempDir();
@@ -40,6 +40,18 @@ describe("diskpipe checksum (the built CLI)", () => {
     assert.equal(run.stdout, `${expected} ${raw}\n`);
     assert.match(run.stderr, /^diskpipe: .*evil\.qcow2 rejected: .*\[qcow2-backing-file\] \[image-rejected\]\n$/);
     assert.deepEqual(listDir(dir), before);
+  });
+
+  it("an encrypted image is a usage error naming what to do instead (its key is needed)", () => {
+    const secret = join(dir, "secret");
+    writeFileSync(secret, "pass");
+    const encrypted = makeLuks(join(dir, "disk.luks"), secret, "1M");
+    const run = diskpipe(["checksum", encrypted]);
+    assert.equal(run.status, 2);
+    assert.match(
+      run.stderr,
+      /is encrypted \(luks\): its content hash needs its key; convert it with --verify .*\[usage\]\n$/,
+    );
   });
 
   it("a claimed format the image is not is refused (exit 3)", () => {
