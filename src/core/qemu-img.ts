@@ -234,7 +234,15 @@ export class QemuImg {
     ];
     const [file, ...rest] = prlimit(limits);
     const result = await runChild(...tiedToParent(file, [...rest, nbd, ...args]), signal);
-    check(result, "qemu-nbd");
+    try {
+      check(result, "qemu-nbd");
+    } catch (error) {
+      if ((error as DiskpipeError).code !== "qemu-img-missing") throw error;
+      throw new DiskpipeError(
+        "qemu-img-missing",
+        `${nbd} was not found: it comes with qemu-img in qemu-utils (\`apt-get install qemu-utils\` on Debian/Ubuntu)`,
+      );
+    }
   }
 
   /** `qemu-img resize` of an image diskpipe produced. */

@@ -193,4 +193,26 @@ describe("QemuImg", () => {
       cleanup();
     }
   });
+  it("serves an image over NBD with qemu-nbd beside the binary, and says how to install it when it is missing", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const image = { path: makeRaw(join(dir, "d.raw"), 1024 * 1024), format: "raw", driver: "raw", options: {} };
+      const limits = { cpuSeconds: 10, addressSpace: 2 * 1024 ** 3 };
+      const missing = new QemuImg({ binary: join(dir, "bin", "qemu-img") });
+      await assert.rejects(missing.serveNbd(image, join(dir, "s"), limits, new AbortController().signal), {
+        code: "qemu-img-missing",
+        message: new RegExp(`${join(dir, "bin", "qemu-nbd")} was not found: it comes with qemu-img in qemu-utils`),
+      });
+      const stop = new AbortController();
+      const serving = new QemuImg().serveNbd(image, join(dir, "s"), limits, stop.signal);
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(join(dir, "s")) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.ok(existsSync(join(dir, "s")), "qemu-nbd listens on the socket");
+      stop.abort();
+      await assert.rejects(serving, { code: "aborted" });
+    } finally {
+      cleanup();
+    }
+  });
 });
