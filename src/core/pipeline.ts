@@ -170,6 +170,9 @@ export class Pipeline {
       const hashed = await hashImage(this.qemu, image, inspection.virtualSize, {
         workDir: dir,
         limits: conversionLimits(this.config, inspection.virtualSize),
+        // Two hashing threads helped for a format read through qemu-nbd (a cold 2 GiB qcow2: 3.6 s
+        // against 4.4 s, 4 alternating runs), not for raw (2.05 s against 2.14 s): see the README.
+        threads: image.driver === "raw" ? 1 : 2,
         ...(signal && { signal }),
       });
       return { inspection, ...hashed };

@@ -1,4 +1,21 @@
 import { BLOCK_SIZE, ContentHasher } from "./construction.ts";
+
+/**
+ * What {@link feedRanges} feeds: a {@link ContentHasher}, or the worker-thread version whose
+ * `data` resolves when the buffer may be reused.
+ *
+ * @example
+ * ```ts
+ * const hasher: BlockHasher = new ContentHasher(65536);
+ * ```
+ */
+export interface BlockHasher {
+  readonly size: number;
+  readonly blocks: number;
+  readonly position: number;
+  zeros(count: number): void;
+  data(bytes: Buffer): void | Promise<void>;
+}
 import type { ReadRange } from "./extents.ts";
 
 /** Bytes per read: 64 blocks. */
@@ -24,6 +41,8 @@ export interface FeedOptions {
   signal?: AbortSignal;
   /** Called with the disk offset reached and the size. */
   onProgress?: (bytes: number, total: number) => void;
+  /** Allocates the read buffers (shared memory for worker threads). */
+  allocate?: (length: number) => Buffer;
 }
 
 /**
@@ -40,20 +59,21 @@ export interface FeedOptions {
  * ```
  */
 export async function feedRanges(
-  hasher: ContentHasher,
+  hasher: BlockHasher,
   ranges: readonly ReadRange[],
   reader: BlockReader,
   options: FeedOptions = {},
 ): Promise<number> {
   const chunks = chunksOf(ranges);
-  const free: Buffer[] = Array.from({ length: DEPTH }, () => Buffer.allocUnsafe(CHUNK));
+  const allocate = options.allocate ?? ((length: number) => Buffer.allocUnsafe(length));
+  const free: Buffer[] = Array.from({ length: DEPTH }, () => allocate(CHUNK));
   const inFlight: Array<Promise<{ buffer: Buffer; offset: number; length: number }>> = [];
   const issue = () => {
     while (free.length > 0) {
       const next = chunks.next();
       if (next.done) return;
       const { offset, length } = next.value;
-      const buffer = free.pop() ?? Buffer.allocUnsafe(CHUNK);
+      const buffer = free.pop() ?? allocate(CHUNK);
       const read = reader.read(buffer, length, offset).then(() => ({ buffer, offset, length }));
       read.catch(() => undefined);
       inFlight.push(read);
@@ -67,7 +87,7 @@ export async function feedRanges(
       const { buffer, offset, length } = await read;
       options.signal?.throwIfAborted();
       hasher.zeros(offset / BLOCK_SIZE - hasher.position);
-      hasher.data(buffer.subarray(0, length));
+      await hasher.data(buffer.subarray(0, length));
       bytes += length;
       free.push(buffer);
       issue();

@@ -7,6 +7,7 @@ import { ContentHasher } from "./construction.ts";
 import { readRanges, type ReadRange } from "./extents.ts";
 import { feedRanges, type BlockReader, type FeedOptions } from "./feed.ts";
 import { NbdClient } from "./nbd-client.ts";
+import { ParallelHasher } from "./parallel.ts";
 
 export { BLOCK_SIZE, CONTENT_HASH_PREFIX, ContentHasher, parseContentHash } from "./construction.ts";
 
@@ -25,6 +26,8 @@ export interface HashImageOptions extends FeedOptions {
   /** Limits of the qemu-nbd process (those of a conversion of the image). */
   limits: QemuLimits;
   secrets?: QemuSecret[];
+  /** Worker threads hashing the streams (1: the calling thread). */
+  threads?: number;
 }
 
 /**
@@ -46,13 +49,19 @@ export async function hashImage(
   size: number,
   options: HashImageOptions,
 ): Promise<ContentHashResult> {
-  const hasher = new ContentHasher(size);
   const raw = image.driver === "raw" && Object.keys(image.options).length === 0;
   const ranges = await dataRanges(qemu, image, size, raw, options.secrets);
-  const readBytes = raw
-    ? await withFile(image.path, size, (reader) => feedRanges(hasher, ranges, reader, options))
-    : await withNbd(qemu, image, size, options, (reader) => feedRanges(hasher, ranges, reader, options));
-  return { contentHash: hasher.digest(), readBytes };
+  const threads = options.threads ?? 1;
+  const hasher = threads > 1 ? new ParallelHasher(size, threads) : new ContentHasher(size);
+  const feed: FeedOptions = { ...options, ...(threads > 1 && { allocate: ParallelHasher.buffer }) };
+  try {
+    const readBytes = raw
+      ? await withFile(image.path, size, (reader) => feedRanges(hasher, ranges, reader, feed))
+      : await withNbd(qemu, image, size, options, (reader) => feedRanges(hasher, ranges, reader, feed));
+    return { contentHash: await hasher.digest(), readBytes };
+  } finally {
+    if (hasher instanceof ParallelHasher) await hasher.close();
+  }
 }
 
 /** The ranges to read; for a raw file whose map fails (a device qemu cannot map), all of it. */

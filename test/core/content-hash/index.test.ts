@@ -84,6 +84,18 @@ describe("hashImage: the content hash of a disk in any format", () => {
     });
   }
 
+  it("two hashing threads give the same hash (raw read natively, qcow2 and vmdk through qemu-nbd)", async () => {
+    for (const [path, format] of [
+      [raw, "raw"],
+      [makeImage(raw, "qcow2", join(dir, "threads.qcow2")), "qcow2"],
+      [makeImage(raw, "vmdk", join(dir, "threads.vmdk")), "vmdk"],
+    ] as const) {
+      const image = { path, format, driver: format, options: {} };
+      const result = await hashImage(qemu, image, size, { workDir: dir, limits: LIMITS, threads: 2 });
+      assert.equal(result.contentHash, expected, format);
+    }
+  });
+
   it("one flipped byte in the guest data changes it, in raw and through qcow2", async () => {
     const flipped = join(dir, "flipped.raw");
     const bytes = readFileSync(raw);
