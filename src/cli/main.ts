@@ -39,7 +39,7 @@ export function buildProgram(pluginOptions: readonly ConvertOption[] = []): Comm
     .argument("<sources...>", "SRC DEST, or SRC... with --out-dir (paths or http(s) URLs)")
     .requiredOption("-t, --to <format>", "target format: raw, qcow2, vmdk, vhd, vhdx, vdi, luks, or one a loaded plugin defines")
     .option("-f, --from <format>", "claimed source format; detection must agree (ami: raw or qcow2)")
-    .option("--container <kind>", "the image arrives in a container (ovf: a XenServer VHD chain tarball)")
+    .option("--container <kind>", "the image arrives in a container: gz, xz, zst, bz2, tar (compressed, found by magic anyway; --from then names the image inside), ovf (a XenServer VHD chain tarball)")
     .option("-o, --out-dir <dir>", "convert every SRC into DIR as <stem>.<extension>")
     .option("-j, --jobs <n>", "jobs at once with --out-dir (default: the configuration's jobs, 4)", integer)
     .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")
@@ -56,7 +56,8 @@ Examples:
   diskpipe convert disk.vmdk disk.qcow2 --to qcow2
   diskpipe convert https://host/img.qcow2 img.raw --to raw --checksum sha256:…
   diskpipe convert a.vmdk b.vhd c.vdi --out-dir out --to qcow2 --jobs 2
-  diskpipe convert chain.tgz out.qcow2 --from vhd --container ovf --to qcow2${EXIT_HELP}`,
+  diskpipe convert chain.tgz out.qcow2 --from vhd --container ovf --to qcow2
+  diskpipe convert cloud.qcow2.xz cloud.raw --to raw   (gz, xz, zst, bz2, tar: decompressed and inspected on the way)${EXIT_HELP}`,
     )
     .action(async (sources: string[], options, command: Command) => {
       const { runConvert } = await import("./convert.ts");
@@ -179,7 +180,7 @@ and go back to the queue for another worker; exit 0.${EXIT_HELP}`)
     .requiredOption("-t, --to <format>", "target format")
     .option("--queue <url>", "redis://HOST:PORT or rediss://… (default: DISKPIPE_QUEUE, else queue.url in the configuration)")
     .option("-f, --from <format>", "claimed source format; detection must agree")
-    .option("--container <kind>", "the image arrives in a container (ovf: a XenServer VHD chain tarball)")
+    .option("--container <kind>", "the image arrives in a container: gz, xz, zst, bz2, tar (compressed, found by magic anyway; --from then names the image inside), ovf (a XenServer VHD chain tarball)")
     .option("-o, --out-dir <dir>", "convert every SRC into DIR as <stem>.<extension>")
     .option("--max-size <size>", "largest virtual size accepted (it can only lower the workers' own)")
     .option("--checksum <algo:hex>", "sha256:HEX or sha512:HEX the source must match")

@@ -158,6 +158,23 @@ export class GrowingFile {
     return this.#sparse ? buffer : buffer.subarray(0, filled);
   }
 
+  /**
+   * Appends `length` zero bytes without writing them: a hole (a sparse file only, whose
+   * `finish` sets the length that covers it).
+   *
+   * @example
+   * ```ts
+   * const file = await GrowingFile.create("/var/tmp/diskpipe/job/disk.raw", { sparse: true });
+   * await file.skip(1 << 30); // 1 GiB of zeroes, no write
+   * ```
+   */
+  skip(length: number): void {
+    if (!this.#sparse) throw new Error("only a sparse file can skip");
+    this.#check(this.#written + length);
+    this.#written += length;
+    this.#wake();
+  }
+
   /** Marks the file complete: its size is what was written. */
   async finish(): Promise<void> {
     // Holes at the end are not written: the length makes them part of the file.

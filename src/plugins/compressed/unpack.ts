@@ -1,0 +1,194 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { DiskpipeError, GrowingFile, ImageRejectedError, inspectImage } from "../../plugin-api.ts";
+import type { HeaderFacts, ImageReader, InspectResult, JobContext, UnpackedImage } from "../../plugin-api.ts";
+import { ChunkReader } from "./chunks.ts";
+import { openDecoder, type DecoderLimits } from "./decoders.ts";
+import { detectKind, isTarHeader, type Kind } from "./detect.ts";
+import { Refusal } from "./refusal.ts";
+import { extractOne } from "./tar.ts";
+import { ContentWriter } from "./writer.ts";
+
+/**
+ * Settings of one unpack (the plugin's options, resolved).
+ *
+ * @example
+ * ```ts
+ * const settings: UnpackSettings = { limits: { cpuSeconds: 3600, addressSpace: 2 ** 31 } };
+ * ```
+ */
+export interface UnpackSettings {
+  /** Decoder bounds; the CPU time grows with the bytes allowed when not given (see `decoderLimits`). */
+  limits?: Partial<DecoderLimits>;
+  /** Paths of the decoders, when not the ones on PATH. */
+  programs?: Partial<Record<"xz" | "zst" | "bz2", string>>;
+  /** Told the decoder's pid as soon as it runs (tests watch it end). */
+  onDecoder?: (pid: number) => void;
+}
+
+/** The `--container` names of each kind (and a few spellings users type). */
+const CLAIM_NAMES: Record<string, Kind> = { gz: "gz", gzip: "gz", xz: "xz", zst: "zst", zstd: "zst", bz2: "bz2", bzip2: "bz2", tar: "tar" };
+
+/**
+ * The kind a `--container` claim names, undefined when it names none of this plugin's.
+ *
+ * @example
+ * ```ts
+ * claimedKind("zstd"); // "zst"
+ * ```
+ */
+export function claimedKind(container: string | undefined): Kind | undefined {
+  return container === undefined ? undefined : CLAIM_NAMES[container.trim().toLowerCase()];
+}
+
+/**
+ * Decompresses the job's image into a sparse file in its work directory while the inspector
+ * reads the decompressed head as it arrives: a hostile or mismatched image inside is refused
+ * after its header, the decoder stopped and the file removed. The decompressed bytes are
+ * bounded by what `--max-size` allows, then by what the inner header allows; a tar inside
+ * yields its one member. Returns the image, claimed as `--from` or as detected.
+ *
+ * @example
+ * ```ts
+ * declare const ctx: JobContext;
+ * const image = await unpackCompressed(ctx, {}); // { path: "<workDir>/decompressed-…", format: "qcow2" }
+ * ```
+ */
+export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings): Promise<UnpackedImage> {
+  const archive = ctx.image?.path;
+  if (!archive) throw new DiskpipeError("plugin-failed", "compressed: no fetched image to decompress");
+  const source = ctx.spec.source;
+  const kind = await kindOf(archive, source, ctx.spec.container);
+  const claim = ctx.spec.from !== undefined && ctx.spec.from !== "compressed" ? ctx.spec.from : undefined;
+  const compressedSize = (await stat(archive)).size;
+  const file = await GrowingFile.create(join(ctx.workDir, `decompressed-${randomBytes(4).toString("hex")}`), { sparse: true });
+  const bomb = (message: string) => () => rejection(source, new Refusal("decompression-bomb", message));
+  const maxSize = ctx.spec.maxSize;
+  const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
+  if (maxSize !== undefined) file.limit(allowed, bomb(`it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`));
+  const onHeader = (header: HeaderFacts) => {
+    const bound = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
+    if (bound !== undefined) file.limit(bound, bomb(`it decompresses to more than the ${bound} bytes a ${header.virtualSize}-byte ${header.format} image can be`));
+  };
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  ctx.signal.addEventListener("abort", abort, { once: true });
+  const input = readCompressed(archive, compressedSize, ctx, stop.signal);
+  let decoder: Awaited<ReturnType<typeof openDecoder>> | undefined;
+  try {
+    decoder = await openDecoder(kind, input, { limits: decoderLimits(allowed, settings.limits), signal: stop.signal, ...(settings.programs && { programs: settings.programs }) });
+    if (decoder.pid !== undefined) settings.onDecoder?.(decoder.pid);
+    const inspecting = inspectImage(file.reader(), { ...ctx.formats.inspection(claim), ...(maxSize !== undefined && { maxSize }), onHeader });
+    inspecting.catch(() => undefined);
+    const pumping = pump(decoder.output, file, stop.signal);
+    pumping.catch(() => undefined);
+    const result = await inspecting;
+    if (!result.safe) throw new ImageRejectedError(`${source} rejected: ${summary(result)}`, result.problems, { stage: "unpack" });
+    await pumping;
+    await file.close();
+    return { path: file.path, format: claim ?? result.format };
+  } catch (error) {
+    stop.abort();
+    decoder?.stop();
+    await decoder?.ended.catch(() => undefined);
+    await file.remove();
+    if (ctx.signal.aborted) throw new DiskpipeError("aborted", `decompressing ${source} was aborted`);
+    throw error instanceof Refusal ? rejection(source, error) : error;
+  } finally {
+    ctx.signal.removeEventListener("abort", abort);
+  }
+}
+
+/** The kind the file's bytes show, which a `--container` claim must match. */
+async function kindOf(path: string, source: string, container: string | undefined): Promise<Kind> {
+  const handle = await open(path, "r");
+  let kind: Kind | null;
+  try {
+    kind = await detectKind(handleReader(handle));
+  } finally {
+    await handle.close();
+  }
+  const claimed = claimedKind(container);
+  if (kind && (container === undefined || claimed === kind)) return kind;
+  const seen = kind ? `a ${kind} stream` : "neither compressed nor a tar archive";
+  throw rejection(source, new Refusal("container-mismatch", `it was claimed to be ${container} but is ${seen}`));
+}
+
+/** Pumps the decoded stream into the file: a tar's one member, or the stream itself. */
+async function pump(output: AsyncIterable<Uint8Array>, file: GrowingFile, stopped: AbortSignal): Promise<void> {
+  const reader = new ChunkReader(output);
+  const writer = new ContentWriter(file, async (head) => {
+    const nested = await detectKind(memoryReader(head));
+    if (nested) throw new Refusal("nested-container", `it holds a ${nested} stream inside: only one level of compression (or a tar inside it) is unpacked`);
+  });
+  try {
+    const first = await reader.readExact(512);
+    reader.unread(first);
+    if (isTarHeader(first)) {
+      await extractOne(reader, writer);
+    } else {
+      for (let chunk = await reader.read(1 << 20); chunk && !stopped.aborted; chunk = await reader.read(1 << 20)) await writer.write(chunk);
+    }
+    if (stopped.aborted) throw new DiskpipeError("aborted", "decompression was stopped");
+    await writer.end();
+  } catch (error) {
+    file.fail(error);
+    await reader.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The compressed file's bytes, reporting progress (compressed bytes read of the file's size). */
+async function* readCompressed(path: string, size: number, ctx: JobContext, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const stream = createReadStream(path, { highWaterMark: 1 << 20, signal });
+  let read = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    read += chunk.length;
+    ctx.progress(read, size);
+    yield chunk;
+  }
+}
+
+/**
+ * CPU time and address space for a decoder: as configured, else 2 GiB and a minute plus a
+ * second per 16 MiB the output may reach (a day when nothing bounds it).
+ *
+ * @example
+ * ```ts
+ * decoderLimits(64 * 2 ** 20); // { cpuSeconds: 64, addressSpace: 2147483648 }
+ * ```
+ */
+export function decoderLimits(allowed: number, given: Partial<DecoderLimits> = {}): DecoderLimits {
+  const cpu = Number.isFinite(allowed) ? 60 + Math.ceil(allowed / (16 * 2 ** 20)) : 24 * 3600;
+  return { cpuSeconds: given.cpuSeconds ?? cpu, addressSpace: given.addressSpace ?? 2 * 2 ** 30 };
+}
+
+function rejection(source: string, refusal: Refusal): ImageRejectedError {
+  return new ImageRejectedError(`${source} rejected: ${refusal.message} [${refusal.code}]`, [{ code: refusal.code, message: refusal.message }], { stage: "unpack" });
+}
+
+function summary(result: InspectResult): string {
+  return result.problems.map((p) => `${p.message} [${p.code}]`).join("; ");
+}
+
+function handleReader(handle: Awaited<ReturnType<typeof open>>): ImageReader {
+  return {
+    size: async () => (await handle.stat()).size,
+    read: async (offset, length) => {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, offset);
+      return buffer.subarray(0, bytesRead);
+    },
+    close: async () => undefined,
+  };
+}
+
+function memoryReader(bytes: Uint8Array): ImageReader {
+  return {
+    size: async () => bytes.length,
+    read: async (offset, length) => bytes.subarray(offset, offset + length),
+    close: async () => undefined,
+  };
+}
