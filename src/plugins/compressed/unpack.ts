@@ -169,8 +169,10 @@ function rejection(source: string, refusal: Refusal): ImageRejectedError {
   return new ImageRejectedError(`${source} rejected: ${refusal.message} [${refusal.code}]`, [{ code: refusal.code, message: refusal.message }], { stage: "unpack" });
 }
 
+/** The problems in one line; a problem whose code the error's own repeats is not tagged twice. */
 function summary(result: InspectResult): string {
-  return result.problems.map((p) => `${p.message} [${p.code}]`).join("; ");
+  const { code } = new ImageRejectedError("", result.problems);
+  return result.problems.map((p) => (p.code === code ? p.message : `${p.message} [${p.code}]`)).join("; ");
 }
 
 function handleReader(handle: Awaited<ReturnType<typeof open>>): ImageReader {

@@ -1,0 +1,72 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { requirement } from "../../helpers/requirement.ts";
+
+/** The compression kinds and the command that makes each (the real Debian tools). */
+export const COMPRESSORS = {
+  gz: ["gzip", "-c", "-n"],
+  xz: ["xz", "-c", "-T1"],
+  zst: ["zstd", "-c", "-q"],
+  bz2: ["bzip2", "-c"],
+} as const;
+
+/** A skip reason when a tool the tests use is missing (a failure under CI). */
+export const missingTools = requirement(
+  ["gzip", "xz", "zstd", "bzip2", "tar", "qemu-img"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0).join(", ") ||
+    false,
+);
+
+/** Compresses `path` with the real tool of `kind` into `out` (default: path.kind). @example compress("a.raw", "xz") */
+export function compress(path: string, kind: keyof typeof COMPRESSORS, out = `${path}.${kind}`): string {
+  const [tool, ...args] = COMPRESSORS[kind];
+  writeFileSync(out, execFileSync(tool, [...args, path], { maxBuffer: 1 << 30 }));
+  return out;
+}
+
+/** A tar of `path` alone (GNU tar, `--sparse` when asked), stored under its base name. @example tarOf("disk.raw", "disk.tar") */
+export function tarOf(path: string, out: string, options: { sparse?: boolean; format?: string } = {}): string {
+  const flags = [...(options.sparse ? ["--sparse"] : []), ...(options.format ? [`--format=${options.format}`] : [])];
+  execFileSync("tar", ["-c", ...flags, "-f", out, "-C", dirname(path), basename(path)]);
+  return out;
+}
+
+/** Cuts a file to `length` bytes (a truncated download). */
+export function cut(path: string, length: number, out: string): string {
+  writeFileSync(out, readFileSync(path).subarray(0, length));
+  return out;
+}
+
+/** Flips bytes in the middle of a file (a corrupt stream), leaving its head intact. */
+export function corrupt(path: string, out: string): string {
+  const bytes = Buffer.from(readFileSync(path));
+  for (let i = Math.floor(bytes.length / 2); i < Math.floor(bytes.length / 2) + 64 && i < bytes.length - 16; i++) bytes[i] ^= 0x55;
+  writeFileSync(out, bytes);
+  return out;
+}
+
+/** Whether process `pid` still exists (a zombie counts as gone). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Children of `pid` (from /proc), with their command names. */
+export function childrenOf(pid: number): Array<{ pid: number; name: string }> {
+  const out: Array<{ pid: number; name: string }> = [];
+  for (const entry of execFileSync("ls", ["/proc"], { encoding: "utf8" }).split("\n")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(join("/proc", entry, "stat"), "utf8");
+      const match = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
+      if (match && Number(match[2]) === pid) out.push({ pid: Number(entry), name: match[1] });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
