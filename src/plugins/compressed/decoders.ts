@@ -26,7 +26,7 @@ export interface DecoderLimits {
 export const TOOLS = {
   xz: { program: "xz", args: ["-d", "-c", "-q", "--memlimit-decompress=1GiB"], package: "xz-utils" },
   zst: { program: "zstd", args: ["-d", "-c", "-q", "--memory=1024MB"], package: "zstd" },
-  bz2: { program: "bzip2", args: ["-d", "-c", "-q"], package: "bzip2" },
+  bz2: { program: "bzip2", args: ["-d", "-c"], package: "bzip2" },
 } as const;
 
 /**
@@ -112,11 +112,15 @@ async function* checkedFilter(filter: FilterProcess, kind: "xz" | "zst" | "bz2")
  * ```
  */
 export function failure(kind: "xz" | "zst" | "bz2", stderr: string): Refusal {
-  const line = stderr.trim().split("\n").filter(Boolean).at(-1)?.replace(/\s+/g, " ").slice(0, 300) ?? "";
-  const said = line ? `: ${line}` : "";
   const program = TOOLS[kind].program;
-  if (/unexpected end|ends unexpectedly|truncated|end of file/i.test(line)) return new Refusal("truncated", `the ${kind} stream is cut short${said}`);
-  if (/memory|memlimit|window/i.test(line)) return new Refusal("decoder-limit", `${program} refused the stream's memory needs${said}`);
+  // The tool's first line naming itself says what went wrong (bzip2 adds paragraphs of advice).
+  const lines = stderr.split("\n").map((line) => line.replace(/\s+/g, " ").trim()).filter(Boolean);
+  const line = (lines.find((l) => l.startsWith(`${program}:`)) ?? lines[0] ?? "").slice(0, 300);
+  const said = line ? `: ${line}` : "";
+  if (/unexpected end|ends unexpectedly|premature end|truncated|end of file/i.test(stderr)) return new Refusal("truncated", `the ${kind} stream is cut short${said}`);
+  if (/memory usage limit|memlimit|requires too much memory|window size|cannot allocate/i.test(stderr)) {
+    return new Refusal("decoder-limit", `${program} refused the stream's memory needs${said}`);
+  }
   return new Refusal("compressed-corrupt", `the ${kind} stream is corrupt${said}`);
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync, type Dirent } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { requirement } from "../../helpers/requirement.ts";
 
@@ -69,4 +69,29 @@ export function childrenOf(pid: number): Array<{ pid: number; name: string }> {
     }
   }
   return out;
+}
+
+/** Everything under a pipeline's work directory but its empty folders: what a job left behind. */
+export function leftovers(work: string): string[] {
+  const found: string[] = [];
+  const walk = (path: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(path, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) {
+        const before = found.length;
+        walk(full);
+        if (found.length === before && entry.name !== "diskpipe" && path !== work) found.push(`${full}/`);
+      } else {
+        found.push(full);
+      }
+    }
+  };
+  walk(work);
+  return found;
 }

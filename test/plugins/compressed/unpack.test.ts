@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { appendFileSync, copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { createPipeline, type JobEvent } from "../../../src/mod.ts";
+import { compressed } from "../../../src/plugins/index.ts";
+import { repoRoot } from "../../helpers/cli.ts";
+import { failure } from "../../helpers/failure.ts";
+import { listDir, makeImage, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";
+import { waitFor } from "../../helpers/wait.ts";
+import { alive, childrenOf, compress, corrupt, cut, leftovers, missingTools, tarOf } from "./helpers.ts";
+
+const MiB = 1024 * 1024;
+
+/** A pipeline with its own work directory, recording the events and the decoders it starts. */
+function harness(dir: string, name: string) {
+  const work = join(dir, `work-${name}`);
+  const events: JobEvent[] = [];
+  const pids: number[] = [];
+  const pipeline = createPipeline({ workDir: work, plugins: [compressed({ onDecoder: (pid) => pids.push(pid) })] });
+  pipeline.on((event) => events.push(event));
+  const unpacked = () => Math.max(0, ...events.flatMap((e) => (e.type === "progress" && e.stage === "unpack" ? [e.bytes] : [])));
+  return { work, events, pids, pipeline, unpacked };
+}
+
+describe("compressed images: hostile content, bombs, broken streams, aborts", { skip: missingTools }, () => {
+  const { dir, cleanup } = tempDir("diskpipe-compressed-unpack-");
+  let raw = "";
+  let qcow2 = "";
+  let zeroes1g = "";
+  /** 1 GiB of zeroes as xz, made once (5 s of xz). */
+  const gibOfZeroes = () => {
+    if (zeroes1g) return zeroes1g;
+    zeroes1g = join(dir, "zeroes.xz");
+    writeFileSync(zeroes1g, execFileSync("sh", ["-c", "head -c 1073741824 /dev/zero | xz -0 -T1 -c"], { maxBuffer: 16 * MiB }));
+    return zeroes1g;
+  };
+  /** 8 GiB of zeroes: eight xz streams one after the other (xz decodes concatenated streams). */
+  const eightGibOfZeroes = () => {
+    const long = join(dir, "z8g.xz");
+    if (!listDir(dir).includes("z8g.xz")) for (let i = 0; i < 8; i++) appendFileSync(long, readFileSync(gibOfZeroes()));
+    return long;
+  };
+  before(() => {
+    raw = makeRaw(join(dir, "disk.raw"), 4 * MiB);
+    qcow2 = makeImage(raw, "qcow2", join(dir, "disk.qcow2"));
+  });
+  after(cleanup);
+
+  it("refuses a compressed qcow2 with a backing file after its header, without decompressing the rest", async () => {
+    const noise = join(dir, "noise.raw");
+    writeFileSync(noise, execFileSync("head", ["-c", String(48 * MiB), "/dev/urandom"], { maxBuffer: 64 * MiB }));
+    qemuImg("create", "-q", "-f", "qcow2", join(dir, "base.qcow2"), "48M");
+    const evil = join(dir, "evil.qcow2");
+    qemuImg("convert", "-q", "-f", "raw", "-O", "qcow2", "-B", join(dir, "base.qcow2"), "-F", "qcow2", noise, evil);
+    for (const kind of ["gz", "zst", "xz"] as const) {
+      const source = kind === "xz" ? join(dir, "evil.qcow2.xz") : compress(evil, kind);
+      if (kind === "xz") writeFileSync(source, execFileSync("xz", ["-c", "-0", "-T1", evil], { maxBuffer: 64 * MiB }));
+      const size = statSync(source).size;
+      const { work, pids, pipeline, unpacked } = harness(dir, `backing-${kind}`);
+      const out = join(dir, `evil-${kind}.raw`);
+      const error = await failure(pipeline.run({ source, destination: out, to: "raw" }));
+      assert.equal(error.code, "image-rejected", error.message);
+      assert.match(error.message, /backing file.*\[qcow2-backing-file\]/);
+      assert.ok(unpacked() < size / 4, `${kind}: read ${unpacked()} of ${size} compressed bytes before the refusal`);
+      assert.deepEqual(leftovers(work), []);
+      assert.ok(!listDir(dir).includes(`evil-${kind}.raw`));
+      for (const pid of pids) assert.equal(alive(pid), false, `decoder ${pid} still runs`);
+    }
+  });
+
+  it("refuses 1 GiB of zeroes in xz under --max-size 64M as a decompression bomb, leaving nothing", async () => {
+    const bomb = gibOfZeroes();
+    const { work, pids, pipeline } = harness(dir, "bomb");
+    const started = performance.now();
+    const error = await failure(pipeline.run({ source: bomb, destination: join(dir, "bomb.raw"), to: "raw", maxSize: 64 * MiB }));
+    assert.equal(error.code, "image-rejected");
+    assert.deepEqual(error.problems.map((p) => p.code), ["decompression-bomb"]);
+    assert.match(error.message, /--max-size/);
+    assert.ok(performance.now() - started < 20_000);
+    assert.deepEqual(leftovers(work), []);
+    assert.ok(!listDir(dir).includes("bomb.raw"));
+    for (const pid of pids) assert.equal(alive(pid), false);
+  });
+
+  it("refuses a qcow2 header saying 1 MiB followed by far more bytes, once past what such an image can be", async () => {
+    const small = join(dir, "small.qcow2");
+    qemuImg("create", "-q", "-f", "qcow2", small, "1M");
+    const padded = join(dir, "padded.qcow2");
+    copyFileSync(small, padded);
+    appendFileSync(padded, Buffer.alloc(256 * MiB, 0x77));
+    const source = compress(padded, "zst");
+    const { work, pipeline } = harness(dir, "header-bomb");
+    const error = await failure(pipeline.run({ source, destination: join(dir, "header-bomb.raw"), to: "raw" }));
+    assert.equal(error.code, "image-rejected");
+    assert.deepEqual(error.problems.map((p) => p.code), ["decompression-bomb"]);
+    assert.match(error.message, /1048576-byte qcow2 image can be/);
+    assert.deepEqual(leftovers(work), []);
+  });
+
+  const broken = ["gz", "xz", "zst", "bz2", "tar", "tar.gz"] as const;
+  for (const kind of broken) {
+    it(`a truncated and a corrupt ${kind} stream are refused in one line, nothing left`, async () => {
+      const tar = tarOf(qcow2, join(dir, `broken-${kind.replace(".", "-")}.tar`));
+      const whole = kind === "tar" ? tar : kind === "tar.gz" ? compress(tar, "gz") : compress(qcow2, kind);
+      const size = statSync(whole).size;
+      const truncated = cut(whole, Math.floor(size * 0.6), `${whole}.cut`);
+      const damaged = kind === "tar" ? damageTarEnd(whole) : corrupt(whole, `${whole}.bad`);
+      for (const [source, codes] of [
+        [truncated, ["truncated"]],
+        [damaged, kind === "tar" ? ["archive-entry"] : ["compressed-corrupt", "truncated"]],
+      ] as const) {
+        const { work, pipeline } = harness(dir, `broken-${kind}-${codes[0]}`);
+        const error = await failure(pipeline.run({ source, destination: join(dir, "broken.raw"), to: "raw" }));
+        assert.ok(["image-rejected", "io-failed"].includes(error.code), error.message);
+        const codesSeen = error.problems.map((p) => p.code);
+        assert.ok(codesSeen.some((c) => (codes as readonly string[]).includes(c)), `${kind} ${source}: ${error.message}`);
+        assert.doesNotMatch(error.message, /\n/);
+        assert.deepEqual(leftovers(work), []);
+        assert.ok(!listDir(dir).includes("broken.raw"), "an output was left");
+      }
+    });
+  }
+
+  it("an abort mid-decompression kills the decoder and leaves no temporary file", async () => {
+    const long = eightGibOfZeroes();
+    const { work, pids, pipeline } = harness(dir, "abort");
+    const controller = new AbortController();
+    const running = failure(pipeline.run({ source: long, destination: join(dir, "aborted.raw"), to: "raw", signal: controller.signal }));
+    await waitFor(() => pids.length > 0, "the decoder to start");
+    controller.abort();
+    const error = await running;
+    assert.equal(error.code, "aborted", error.message);
+    assert.equal(alive(pids[0]), false, "the decoder outlived the job");
+    assert.deepEqual(leftovers(work), []);
+    assert.ok(!listDir(dir).includes("aborted.raw"));
+  });
+
+  it("SIGTERM to the CLI mid-decompression leaves no decoder process and no output", async () => {
+    const long = eightGibOfZeroes();
+    const child = spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), "convert", long, join(dir, "cli-out.raw"), "--to", "raw"], { stdio: "ignore" });
+    const cliPid = child.pid ?? 0;
+    const decoder = await waitFor(() => childrenOf(cliPid).find((c) => c.name === "xz"), "xz to start under the CLI");
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    const code = await exited;
+    assert.notEqual(code, 0);
+    await waitFor(() => !alive(decoder.pid), "the decoder to end", 5000);
+    assert.deepEqual(listDir(dir).filter((name) => name.includes("cli-out")), []);
+  });
+});
+
+/** A copy of a tar whose end-of-archive blocks hold garbage (a bare tar has no checksum over its data). */
+function damageTarEnd(path: string): string {
+  const bytes = Buffer.from(readFileSync(path));
+  bytes.fill(0x55, bytes.length - 1024);
+  const out = `${path}.bad`;
+  writeFileSync(out, bytes);
+  return out;
+}
