@@ -25,7 +25,7 @@ describe("createPipeline: the standard formats, loaded as plugins", () => {
 
   it("loads every standard format by default, each a plugin of its own, ahead of the configuration's", () => {
     const pipeline = createPipeline({ workDir: work, plugins: [definePlugin({ name: "mine" })] });
-    assert.deepEqual(pipeline.formats.names(), ["raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx", "iso"]);
+    assert.deepEqual(pipeline.formats.names(), ["raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx", "iso", "compressed"]);
     assert.deepEqual(
       pipeline.plugins.map((p) => p.name),
       [...standardFormats().map((p) => p.name), "mine"],
@@ -33,7 +33,7 @@ describe("createPipeline: the standard formats, loaded as plugins", () => {
   });
 
   it("does not load a standard format twice when the configuration lists it, and lets a plugin of the same name replace it", async () => {
-    assert.deepEqual(createPipeline({ workDir: work, plugins: [qcow2()] }).formats.names(), ["raw", "vmdk", "vdi", "vhd", "vhdx", "iso", "qcow2"]);
+    assert.deepEqual(createPipeline({ workDir: work, plugins: [qcow2()] }).formats.names(), ["raw", "vmdk", "vdi", "vhd", "vhdx", "iso", "compressed", "qcow2"]);
     const lax = definePlugin({ name: "qcow2", formats: [defineFormat({ name: "qcow2", qemuDriver: "qcow2", detect: async () => ({ format: "qcow2", variant: "mine", problems: [] }) })] });
     const replaced = await createPipeline({ workDir: work, plugins: [lax] }).inspect(images.qcow2);
     assert.equal(replaced.variant, "mine");

@@ -112,7 +112,7 @@ export const configSchema = lazy(() => {
   return z
     .object({
       plugins: z.preprocess(flatten, z.array(pluginSchema)).default([]),
-      /** Whether `createPipeline` adds the standard format plugins (raw, qcow2, vmdk, vdi, vhd, vhdx, iso). */
+      /** Whether `createPipeline` adds the standard format plugins (raw, qcow2, vmdk, vdi, vhd, vhdx, iso, and the compressed container). */
       standardFormats: z.boolean().default(true),
       /** Where jobs keep their temporary files (default: the OS temp dir). */
       workDir: z.string().optional(),

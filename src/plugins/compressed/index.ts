@@ -1,7 +1,6 @@
 import { defineFormat, definePlugin, type Plugin } from "../../plugin-api.ts";
 import type { DecoderLimits } from "./decoders.ts";
 import { detectCompressed } from "./detect.ts";
-import { COMPRESSED_PROBLEM_CODES } from "./refusal.ts";
 import { claimedKind, unpackCompressed } from "./unpack.ts";
 
 export { COMPRESSED_PROBLEM_CODES } from "./refusal.ts";
@@ -43,11 +42,14 @@ export interface CompressedOptions {
 export function compressed(options: CompressedOptions = {}): Plugin {
   return definePlugin({
     name: "compressed",
+    // Like the other standard formats: its format is registered, and its detector runs, before any user plugin's.
+    enforce: "pre",
     formats: [
       defineFormat({
         name: "compressed",
         detect: (reader) => detectCompressed(reader),
-        problemCodes: COMPRESSED_PROBLEM_CODES,
+        // No `problemCodes`: those list what `detect` reports, and this detector reports none (the
+        // refusals, COMPRESSED_PROBLEM_CODES, come from unpacking).
         claims: (spec) => claimedKind(spec.container) !== undefined || (spec.from === "compressed" && spec.container === undefined),
         unpack: (ctx) => unpackCompressed(ctx, options),
       }),

@@ -137,7 +137,7 @@ describe("options", () => {
   test("the standard formats' detectors, in the order a default pipeline runs them", () => {
     assert.deepEqual(
       standardDetectors.map((d) => `${d.name}:${d.phase}:${d.driver}`),
-      ["partition:tail:raw", "qcow2:head:qcow2", "vmdk:head:vmdk", "vdi:head:vdi", "vhd:tail:vpc", "vhdx:head:vhdx", "iso:head:raw"],
+      ["partition:tail:raw", "qcow2:head:qcow2", "vmdk:head:vmdk", "vdi:head:vdi", "vhd:tail:vpc", "vhdx:head:vhdx", "iso:head:raw", "compressed:head:undefined"],
     );
   });
 });
