@@ -17,7 +17,14 @@ export const COMPRESSED_PROBLEM_CODES = [
   "decoder-limit",
 ] as const;
 
-/** One of {@link COMPRESSED_PROBLEM_CODES}. @example const code: CompressedProblemCode = "truncated"; */
+/**
+ * One of {@link COMPRESSED_PROBLEM_CODES}.
+ *
+ * @example
+ * ```ts
+ * const code: CompressedProblemCode = "truncated";
+ * ```
+ */
 export type CompressedProblemCode = (typeof COMPRESSED_PROBLEM_CODES)[number];
 
 /**
