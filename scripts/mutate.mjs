@@ -76,6 +76,19 @@ export const GROUPS = {
     tests: ["test/cli/watch.test.ts"],
     cli: true,
   },
+  compressed: {
+    // The compressed container: magic detection, the one-member tar reader, the decoders, the unpack's bounds and clean-up.
+    mutate: ["src/plugins/compressed/*.ts"],
+    tests: [
+      "test/plugins/compressed/detect.test.ts",
+      "test/plugins/compressed/tar.test.ts",
+      "test/plugins/compressed/writer.test.ts",
+      "test/plugins/compressed/decoders.test.ts",
+      "test/plugins/compressed/unpack.test.ts",
+    ],
+    // unpack.test.ts sends SIGTERM to the built command mid-decompression.
+    build: true,
+  },
   tar: {
     mutate: ["src/plugins/xenserver-ovf/extract.ts"],
     tests: ["test/plugins/xenserver-ovf/extract.test.ts", "test/plugins/xenserver-ovf/extract-bounds.test.ts", "test/plugins/xenserver-ovf/extract-sources.test.ts"],
