@@ -124,7 +124,8 @@ export interface FilterProcess {
 const STDERR_TAIL = 4096;
 
 /**
- * Starts `file args` as a filter: stdin from `input`, stdout as a stream, under CPU-time and
+ * Starts `file args` as a filter: stdin from `input` (a stream, or a file the process reads
+ * itself: `{ file }`, no copy through diskpipe), stdout as a stream, under CPU-time and
  * address-space limits (`prlimit`), killed with diskpipe (`setpriv --pdeathsig`) and when
  * `signal` aborts. The only other process diskpipe starts besides qemu-img; for plugins that
  * decode with a command-line tool (exported by the plugin kit).
@@ -139,13 +140,13 @@ const STDERR_TAIL = 4096;
 export async function spawnFilter(
   file: string,
   args: string[],
-  options: { input: AsyncIterable<Uint8Array>; limits: QemuLimits; signal?: AbortSignal },
+  options: { input: AsyncIterable<Uint8Array> | { file: string }; limits: QemuLimits; signal?: AbortSignal },
 ): Promise<FilterProcess> {
   const { execa } = await import("execa");
   const [command, ...flags] = prlimit(options.limits);
   const child = execa(...tiedToParent(command, [...flags, file, ...args]), {
     reject: false,
-    stdin: "pipe",
+    stdin: "file" in options.input ? { file: options.input.file } : "pipe",
     buffer: false,
     env: { LC_ALL: "C" },
     forceKillAfterDelay: KILL_GRACE_MS,
@@ -154,7 +155,8 @@ export async function spawnFilter(
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_TAIL)));
   // A filter that exits early (killed, or failing) closes its stdin: the write error is its exit's consequence.
-  if (child.stdin) pipeline(Readable.from(options.input), child.stdin).catch(() => undefined);
+  const { input } = options;
+  if (child.stdin && !("file" in input)) pipeline(Readable.from(input), child.stdin).catch(() => undefined);
   const finished = child.then((result) => {
     const cause = result.cause as NodeJS.ErrnoException | undefined;
     return {

@@ -1,4 +1,5 @@
-import { access, constants as fs } from "node:fs/promises";
+import { createReadStream, readFileSync } from "node:fs";
+import { access, constants as fs, readFile } from "node:fs/promises";
 import { delimiter, isAbsolute, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -49,34 +50,86 @@ export interface Decoder {
 }
 
 /**
- * Starts decoding `input` (the compressed bytes) of `kind`: gzip in-process with node:zlib,
- * xz, zstd and bzip2 with their command-line tools (`xz -dc`, `zstd -dc`, `bzip2 -dc`) under
- * `limits`, killed with `signal`; a tar passes through as it is. A missing tool is a
- * `config-invalid` error naming its package.
+ * The compressed bytes: a local file (a tool reads it itself) or a stream (a download).
  *
  * @example
  * ```ts
- * import { createReadStream } from "node:fs";
- * const decoder = await openDecoder("xz", createReadStream("disk.raw.xz"), { limits: { cpuSeconds: 600, addressSpace: 2 ** 31 } });
+ * const input: CompressedInput = { file: "/var/tmp/diskpipe/job/disk.qcow2.xz" };
+ * ```
+ */
+export type CompressedInput = { file: string } | AsyncIterable<Uint8Array>;
+
+/**
+ * Starts decoding `input` (the compressed bytes) of `kind`: gzip in-process with node:zlib,
+ * xz, zstd and bzip2 with their command-line tools (`xz -dc`, `zstd -dc`, `bzip2 -dc`) under
+ * `limits`, killed with `signal`; a tar passes through as it is. `onRead` is told how many
+ * compressed bytes were read so far. A missing tool is a `config-invalid` error naming its package.
+ *
+ * @example
+ * ```ts
+ * const decoder = await openDecoder("xz", { file: "disk.raw.xz" }, { limits: { cpuSeconds: 600, addressSpace: 2 ** 31 } });
  * ```
  */
 export async function openDecoder(
   kind: Kind,
-  input: AsyncIterable<Uint8Array>,
-  options: { limits: DecoderLimits; signal?: AbortSignal; programs?: Partial<Record<"xz" | "zst" | "bz2", string>> },
+  input: CompressedInput,
+  options: { limits: DecoderLimits; signal?: AbortSignal; programs?: Partial<Record<"xz" | "zst" | "bz2", string>>; onRead?: (bytes: number) => void },
 ): Promise<Decoder> {
-  if (kind === "tar") return { output: input, stop: () => destroy(input), ended: Promise.resolve() };
-  if (kind === "gz") {
+  const onRead = options.onRead ?? (() => undefined);
+  if (kind === "tar" || kind === "gz") {
+    const source = Readable.from(counted("file" in input ? createReadStream(input.file, { highWaterMark: 1 << 20 }) : input, onRead));
+    if (kind === "tar") return { output: source, stop: () => source.destroy(), ended: Promise.resolve() };
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-    const source = Readable.from(input);
     // A failure on either side reaches the reader of the output through gunzip.
     pipeline(source, gunzip).catch(() => undefined);
     return { output: checkedGunzip(gunzip), stop: () => (source.destroy(), gunzip.destroy()), ended: Promise.resolve() };
   }
   const tool = TOOLS[kind];
   const program = await findProgram(options.programs?.[kind] ?? tool.program, tool.package);
-  const filter = await spawnFilter(program, [...tool.args], { input, limits: options.limits, ...(options.signal && { signal: options.signal }) });
-  return { output: checkedFilter(filter, kind), ...(filter.pid !== undefined && { pid: filter.pid }), stop: () => filter.kill(), ended: filter.finished };
+  const stdin = "file" in input ? input : counted(input, onRead);
+  const filter = await spawnFilter(program, [...tool.args], { input: stdin, limits: options.limits, ...(options.signal && { signal: options.signal }) });
+  const pid = filter.pid;
+  const watching = "file" in input && pid !== undefined;
+  const stopWatching = watching ? watchPosition(pid, onRead) : () => undefined;
+  const ended = filter.finished.finally(stopWatching);
+  ended.catch(() => undefined);
+  const stop = () => {
+    // Where the tool had got to in the file, read once more before it is killed.
+    if (watching) positionNow(pid, onRead);
+    filter.kill();
+  };
+  return { output: checkedFilter(filter, kind), ...(pid !== undefined && { pid }), stop, ended };
+}
+
+async function* counted(input: AsyncIterable<Uint8Array>, onRead: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  let read = 0;
+  for await (const chunk of input) {
+    read += chunk.length;
+    onRead(read);
+    yield chunk;
+  }
+}
+
+/** How far a process has read its stdin (a file): its offset, from /proc, four times a second. */
+function watchPosition(pid: number, onRead: (bytes: number) => void): () => void {
+  const timer = setInterval(() => {
+    readFile(`/proc/${pid}/fdinfo/0`, "utf8").then((info) => reportPosition(info, onRead), () => undefined);
+  }, 250);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+function positionNow(pid: number, onRead: (bytes: number) => void): void {
+  try {
+    reportPosition(readFileSync(`/proc/${pid}/fdinfo/0`, "utf8"), onRead);
+  } catch {
+    // It has ended already (or there is no /proc): the last position stands.
+  }
+}
+
+function reportPosition(info: string, onRead: (bytes: number) => void): void {
+  const pos = /^pos:\s+(\d+)/m.exec(info);
+  if (pos) onRead(Number(pos[1]));
 }
 
 async function* checkedGunzip(gunzip: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -138,6 +191,3 @@ async function findProgram(name: string, pkg: string): Promise<string> {
   throw new DiskpipeError("config-invalid", `${name} was not found: install the ${pkg} package (apt-get install ${pkg}) to decompress these images`);
 }
 
-function destroy(input: AsyncIterable<Uint8Array>): void {
-  (input as { destroy?: () => void }).destroy?.();
-}

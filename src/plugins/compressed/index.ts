@@ -1,7 +1,9 @@
 import { defineFormat, definePlugin, type Plugin } from "../../plugin-api.ts";
 import type { DecoderLimits } from "./decoders.ts";
 import { detectCompressed } from "./detect.ts";
-import { claimedKind, unpackCompressed } from "./unpack.ts";
+import { claimedKind, unpackCompressed, type DecompressionFacts } from "./unpack.ts";
+
+export type { DecompressionFacts } from "./unpack.ts";
 
 export { COMPRESSED_PROBLEM_CODES } from "./refusal.ts";
 
@@ -20,6 +22,8 @@ export interface CompressedOptions {
   programs?: Partial<Record<"xz" | "zst" | "bz2", string>>;
   /** Told each decoder process's pid as it starts (for tests and monitoring). */
   onDecoder?: (pid: number) => void;
+  /** Told how far each decompression got when it ended, completed or stopped early (for tests and monitoring). */
+  onEnded?: (facts: DecompressionFacts) => void;
 }
 
 /**

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DiskpipeError, GrowingFile, ImageRejectedError, inspectImage } from "../../plugin-api.ts";
@@ -26,6 +25,26 @@ export interface UnpackSettings {
   programs?: Partial<Record<"xz" | "zst" | "bz2", string>>;
   /** Told the decoder's pid as soon as it runs (tests watch it end). */
   onDecoder?: (pid: number) => void;
+  /** Told how far decompression got when it ended, finished or stopped (tests, monitoring). */
+  onEnded?: (facts: DecompressionFacts) => void;
+}
+
+/**
+ * How far one decompression got.
+ *
+ * @example
+ * ```ts
+ * const facts: DecompressionFacts = { kind: "xz", compressedSize: 4096, compressedRead: 4096, decompressed: 65536, completed: true };
+ * ```
+ */
+export interface DecompressionFacts {
+  kind: Kind;
+  compressedSize: number;
+  /** Compressed bytes the decoder had read (for a tool: its position in the file when it ended). */
+  compressedRead: number;
+  /** Decompressed bytes taken into the image (holes included). */
+  decompressed: number;
+  completed: boolean;
 }
 
 /** The `--container` names of each kind (and a few spellings users type). */
@@ -72,33 +91,51 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     const bound = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
     if (bound !== undefined) file.limit(bound, bomb(`it decompresses to more than the ${bound} bytes a ${header.virtualSize}-byte ${header.format} image can be`));
   };
+  let compressedRead = 0;
+  const writer = new ContentWriter(file, refuseNested);
+  const report = (completed: boolean) => settings.onEnded?.({ kind, compressedSize, compressedRead, decompressed: writer.bytes, completed });
   const stop = new AbortController();
   const abort = () => stop.abort();
   ctx.signal.addEventListener("abort", abort, { once: true });
-  const input = readCompressed(archive, compressedSize, ctx, stop.signal);
   let decoder: Awaited<ReturnType<typeof openDecoder>> | undefined;
   try {
-    decoder = await openDecoder(kind, input, { limits: decoderLimits(allowed, settings.limits), signal: stop.signal, ...(settings.programs && { programs: settings.programs }) });
+    decoder = await openDecoder(kind, { file: archive }, {
+      limits: decoderLimits(allowed, settings.limits),
+      signal: stop.signal,
+      onRead: (bytes) => {
+        compressedRead = bytes;
+        ctx.progress(bytes, compressedSize);
+      },
+      ...(settings.programs && { programs: settings.programs }),
+    });
     if (decoder.pid !== undefined) settings.onDecoder?.(decoder.pid);
     const inspecting = inspectImage(file.reader(), { ...ctx.formats.inspection(claim), ...(maxSize !== undefined && { maxSize }), onHeader });
     inspecting.catch(() => undefined);
-    const pumping = pump(decoder.output, file, stop.signal);
+    const pumping = pump(decoder.output, file, writer, stop.signal);
     pumping.catch(() => undefined);
     const result = await inspecting;
     if (!result.safe) throw new ImageRejectedError(`${source} rejected: ${summary(result)}`, result.problems, { stage: "unpack" });
     await pumping;
     await file.close();
+    report(true);
     return { path: file.path, format: claim ?? result.format };
   } catch (error) {
     stop.abort();
     decoder?.stop();
     await decoder?.ended.catch(() => undefined);
     await file.remove();
+    report(false);
     if (ctx.signal.aborted) throw new DiskpipeError("aborted", `decompressing ${source} was aborted`);
     throw error instanceof Refusal ? rejection(source, error) : error;
   } finally {
     ctx.signal.removeEventListener("abort", abort);
   }
+}
+
+/** Refuses a head that is itself compressed or a tar (in a tar: a tar inside). */
+async function refuseNested(head: Uint8Array): Promise<void> {
+  const nested = await detectKind(memoryReader(head));
+  if (nested) throw new Refusal("nested-container", `it holds a ${nested} stream inside: only one level of compression (or a tar inside it) is unpacked`);
 }
 
 /** The kind the file's bytes show, which a `--container` claim must match. */
@@ -117,12 +154,8 @@ async function kindOf(path: string, source: string, container: string | undefine
 }
 
 /** Pumps the decoded stream into the file: a tar's one member, or the stream itself. */
-async function pump(output: AsyncIterable<Uint8Array>, file: GrowingFile, stopped: AbortSignal): Promise<void> {
+async function pump(output: AsyncIterable<Uint8Array>, file: GrowingFile, writer: ContentWriter, stopped: AbortSignal): Promise<void> {
   const reader = new ChunkReader(output);
-  const writer = new ContentWriter(file, async (head) => {
-    const nested = await detectKind(memoryReader(head));
-    if (nested) throw new Refusal("nested-container", `it holds a ${nested} stream inside: only one level of compression (or a tar inside it) is unpacked`);
-  });
   try {
     const first = await reader.readExact(512);
     reader.unread(first);
@@ -137,17 +170,6 @@ async function pump(output: AsyncIterable<Uint8Array>, file: GrowingFile, stoppe
     file.fail(error);
     await reader.close().catch(() => undefined);
     throw error;
-  }
-}
-
-/** The compressed file's bytes, reporting progress (compressed bytes read of the file's size). */
-async function* readCompressed(path: string, size: number, ctx: JobContext, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20, signal });
-  let read = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    read += chunk.length;
-    ctx.progress(read, size);
-    yield chunk;
   }
 }
 

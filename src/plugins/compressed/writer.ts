@@ -27,6 +27,9 @@ export class ContentWriter implements MemberSink {
   #batch: Uint8Array[] = [];
   #batched = 0;
   #headSeen = false;
+  /** The batch being written while the next one is gathered (its failure surfaces at the next flush). */
+  #inflight: Promise<void> = Promise.resolve();
+  #inflightBytes = 0;
 
   constructor(file: GrowingFile, onHead: (head: Uint8Array) => Promise<void>) {
     this.#file = file;
@@ -35,7 +38,7 @@ export class ContentWriter implements MemberSink {
 
   /** Bytes taken so far (written, batched or left as holes). */
   get bytes(): number {
-    return this.#file.written + this.#batched;
+    return this.#file.written + this.#inflightBytes + this.#batched;
   }
 
   /**
@@ -69,6 +72,7 @@ export class ContentWriter implements MemberSink {
     if (pad > 0) await this.write(new Uint8Array(pad));
     if (length === pad) return;
     await this.#flush();
+    await this.#settle();
     this.#file.skip(length - pad);
   }
 
@@ -84,6 +88,7 @@ export class ContentWriter implements MemberSink {
   async end(): Promise<void> {
     if (!this.#headSeen) await this.#showHead();
     await this.#flush();
+    await this.#settle();
     await this.#file.finish();
   }
 
@@ -93,11 +98,20 @@ export class ContentWriter implements MemberSink {
     await this.#onHead(all.subarray(0, HEAD));
   }
 
+  /** Starts writing the batch once the one before is written: decoding goes on meanwhile. */
   async #flush(): Promise<void> {
     if (this.#batched === 0) return;
     const chunks = this.#batch;
+    const bytes = this.#batched;
     this.#batch = [];
     this.#batched = 0;
-    await this.#file.appendAll(chunks);
+    await this.#settle();
+    this.#inflightBytes = bytes;
+    this.#inflight = this.#file.appendAll(chunks).then(() => void (this.#inflightBytes = 0));
+    this.#inflight.catch(() => undefined);
+  }
+
+  async #settle(): Promise<void> {
+    await this.#inflight;
   }
 }
