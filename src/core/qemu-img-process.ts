@@ -1,4 +1,6 @@
 import { existsSync } from "node:fs";
+import { open } from "node:fs/promises";
+import type { Options } from "execa";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { DiskpipeError } from "./errors.ts";
@@ -144,9 +146,14 @@ export async function spawnFilter(
 ): Promise<FilterProcess> {
   const { execa } = await import("execa");
   const [command, ...flags] = prlimit(options.limits);
+  const { input } = options;
+  // A file is the process's stdin itself (its reads move the shared offset, /proc/PID/fdinfo/0 shows them).
+  const stdinFile = "file" in input ? await open(input.file, "r") : undefined;
+  // execa takes a descriptor number for stdin at run time ("fileNumber"); its types list only 3 to 9.
+  const stdin = (stdinFile ? stdinFile.fd : "pipe") as Options["stdin"];
   const child = execa(...tiedToParent(command, [...flags, file, ...args]), {
     reject: false,
-    stdin: "file" in options.input ? { file: options.input.file } : "pipe",
+    stdin,
     buffer: false,
     env: { LC_ALL: "C" },
     forceKillAfterDelay: KILL_GRACE_MS,
@@ -155,9 +162,9 @@ export async function spawnFilter(
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_TAIL)));
   // A filter that exits early (killed, or failing) closes its stdin: the write error is its exit's consequence.
-  const { input } = options;
   if (child.stdin && !("file" in input)) pipeline(Readable.from(input), child.stdin).catch(() => undefined);
-  const finished = child.then((result) => {
+  // execa spawns after this call returns: the descriptor stays open until the process has ended.
+  const finished = child.finally(() => stdinFile?.close()).then((result) => {
     const cause = result.cause as NodeJS.ErrnoException | undefined;
     return {
       stdout: "",

@@ -7,7 +7,8 @@ import { ChunkReader } from "./chunks.ts";
 import { openDecoder, type DecoderLimits } from "./decoders.ts";
 import { detectKind, isTarHeader, type Kind } from "./detect.ts";
 import { Refusal } from "./refusal.ts";
-import { extractOne } from "./tar.ts";
+import { HEAD_WINDOW, Pace } from "./pace.ts";
+import { extractOne, type MemberSink } from "./tar.ts";
 import { ContentWriter } from "./writer.ts";
 
 /**
@@ -109,9 +110,10 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
       ...(settings.programs && { programs: settings.programs }),
     });
     if (decoder.pid !== undefined) settings.onDecoder?.(decoder.pid);
-    const inspecting = inspectImage(file.reader(), { ...ctx.formats.inspection(claim), ...(maxSize !== undefined && { maxSize }), onHeader });
-    inspecting.catch(() => undefined);
-    const pumping = pump(decoder.output, file, writer, stop.signal);
+    const pace = new Pace(() => file.written);
+    const inspecting = inspectImage(pace.reader(file.reader()), { ...ctx.formats.inspection(claim), ...(maxSize !== undefined && { maxSize }), onHeader });
+    inspecting.then(() => pace.finish(), () => pace.finish());
+    const pumping = pump(decoder.output, file, writer, pace, stop.signal);
     pumping.catch(() => undefined);
     const result = await inspecting;
     if (!result.safe) throw new ImageRejectedError(`${source} rejected: ${summary(result)}`, result.problems, { stage: "unpack" });
@@ -130,6 +132,20 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   } finally {
     ctx.signal.removeEventListener("abort", abort);
   }
+}
+
+/** The writer, holding back past the head window until the inspector lets it go on. */
+function paced(writer: ContentWriter, pace: Pace): MemberSink {
+  return {
+    write: async (chunk) => {
+      if (writer.bytes >= HEAD_WINDOW) await pace.permit();
+      await writer.write(chunk);
+    },
+    hole: async (length) => {
+      if (writer.bytes >= HEAD_WINDOW) await pace.permit();
+      await writer.hole(length);
+    },
+  };
 }
 
 /** Refuses a head that is itself compressed or a tar (in a tar: a tar inside). */
@@ -154,15 +170,16 @@ async function kindOf(path: string, source: string, container: string | undefine
 }
 
 /** Pumps the decoded stream into the file: a tar's one member, or the stream itself. */
-async function pump(output: AsyncIterable<Uint8Array>, file: GrowingFile, writer: ContentWriter, stopped: AbortSignal): Promise<void> {
+async function pump(output: AsyncIterable<Uint8Array>, file: GrowingFile, writer: ContentWriter, pace: Pace, stopped: AbortSignal): Promise<void> {
   const reader = new ChunkReader(output);
   try {
     const first = await reader.readExact(512);
     reader.unread(first);
     if (isTarHeader(first)) {
-      await extractOne(reader, writer);
+      await extractOne(reader, paced(writer, pace));
     } else {
-      for (let chunk = await reader.read(1 << 20); chunk && !stopped.aborted; chunk = await reader.read(1 << 20)) await writer.write(chunk);
+      const sink = paced(writer, pace);
+      for (let chunk = await reader.read(1 << 20); chunk && !stopped.aborted; chunk = await reader.read(1 << 20)) await sink.write(chunk);
     }
     if (stopped.aborted) throw new DiskpipeError("aborted", "decompression was stopped");
     await writer.end();
