@@ -20,6 +20,23 @@ describe("growing file", () => {
   const { dir, cleanup } = tempDir();
   after(cleanup);
 
+  it("skip: a sparse file takes a run of zeroes as a hole, bounded by its limit; a dense one refuses", async () => {
+    const file = await GrowingFile.create(join(dir, "holes"), { sparse: true });
+    const reader = file.reader();
+    await file.append(Buffer.from("ab"));
+    const waiting = reader.read((1 << 20) + 2, 2);
+    file.skip(1 << 20);
+    await file.append(Buffer.from("cd"));
+    assert.equal(Buffer.from(await waiting).toString(), "cd");
+    assert.deepEqual([...(await reader.read(2, 4))], [0, 0, 0, 0]);
+    file.limit((1 << 20) + 8, () => new Error("over the bound"));
+    assert.throws(() => file.skip(16), /over the bound/);
+    await file.remove();
+    const dense = await GrowingFile.create(join(dir, "dense"));
+    assert.throws(() => dense.skip(1), /only a sparse file can skip/);
+    await dense.remove();
+  });
+
   it("makes reads wait for their bytes, and size() wait for the end when no total is declared", async () => {
     const file = await GrowingFile.create(join(dir, "a"));
     const reader = file.reader();
