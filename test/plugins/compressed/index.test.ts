@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { copyFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { convert, createPipeline } from "../../../src/mod.ts";
@@ -61,6 +63,25 @@ describe("the compressed plugin converts every kind (real tools, real CLI)", { s
     const run = diskpipe(["convert", made.qcow2.xz, unclaimedContainer, "--from", "qcow2", "--to", "raw"]);
     assert.equal(run.status, 0, run.stderr);
     assert.ok(sameDisk(raw, "raw", unclaimedContainer, "raw"));
+  });
+
+  it("--from compressed claims any kind; concatenated gzip members and xz streams are one image; trailing garbage is corrupt", async () => {
+    const claimed = join(dir, "from-compressed.raw");
+    const run = diskpipe(["convert", made.qcow2.bz2, claimed, "--from", "compressed", "--to", "raw"]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.ok(sameDisk(raw, "raw", claimed, "raw"));
+    const bytes = readFileSync(raw);
+    for (const [kind, pack] of [["gz", gzipSync], ["xz", (b: Buffer) => execFileSync("xz", ["-c", "-T1"], { input: b })]] as const) {
+      const joined = join(dir, `joined.raw.${kind}`);
+      writeFileSync(joined, Buffer.concat([pack(bytes.subarray(0, 2 * MiB)), pack(bytes.subarray(2 * MiB))]));
+      const out = join(dir, `joined-${kind}.raw`);
+      await convert({ source: joined, destination: out, to: "raw" });
+      assert.ok(sameDisk(raw, "raw", out, "raw"), kind);
+    }
+    const garbage = join(dir, "garbage.gz");
+    writeFileSync(garbage, Buffer.concat([readFileSync(made.raw.gz), Buffer.from("not a gzip member")]));
+    const error = await failure(convert({ source: garbage, destination: join(dir, "garbage.raw"), to: "raw" }));
+    assert.deepEqual(error.problems.map((p) => p.code), ["compressed-corrupt"]);
   });
 
   it("a --container claim the bytes do not match is refused with container-mismatch, nothing written", () => {
