@@ -166,7 +166,7 @@ async function kindOf(path: string, source: string, container: string | undefine
   const claimed = claimedKind(container);
   if (kind && (container === undefined || claimed === kind)) return kind;
   const seen = kind ? `a ${kind} stream` : "neither compressed nor a tar archive";
-  throw rejection(source, new Refusal("container-mismatch", `it was claimed to be ${container} but is ${seen}`));
+  throw rejection(source, new Refusal("container-mismatch", `it was claimed to be ${container ?? "compressed"} but is ${seen}`));
 }
 
 /** Pumps the decoded stream into the file: a tar's one member, or the stream itself. */

@@ -96,6 +96,9 @@ describe("the compressed plugin converts every kind (real tools, real CLI)", { s
     const plain = diskpipe(["convert", raw, join(dir, "plain.raw"), "--container", "xz", "--to", "raw"]);
     assert.equal(plain.status, 3, plain.stderr);
     assert.match(plain.stderr, /neither compressed nor a tar archive \[container-mismatch\]/);
+    const fromCompressed = diskpipe(["convert", raw, join(dir, "plain2.raw"), "--from", "compressed", "--to", "raw"]);
+    assert.equal(fromCompressed.status, 3, fromCompressed.stderr);
+    assert.match(fromCompressed.stderr, /claimed to be compressed but is neither compressed nor a tar archive \[container-mismatch\]/);
   });
 
   it("--from naming the wrong inner format is a format-mismatch of the image inside", async () => {
