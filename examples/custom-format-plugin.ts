@@ -25,7 +25,12 @@ function limitBytes(max: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       seen += chunk.length;
-      if (seen > max) done(new ImageRejectedError(`zlib-raw unpacks to more than ${max} bytes`, [{ code: "too-large", message: "unpacked size over the bound" }]));
+      if (seen > max)
+        done(
+          new ImageRejectedError(`zlib-raw unpacks to more than ${max} bytes`, [
+            { code: "too-large", message: "unpacked size over the bound" },
+          ]),
+        );
       else done(null, chunk);
     },
   });
@@ -41,12 +46,19 @@ export function zlibRaw(): Plugin {
         async detect(reader) {
           // CMF: deflate with a window of at most 32 KiB; FLG: no preset dictionary, header check (CMF·256+FLG) divisible by 31.
           const head = await reader.read(0, 2);
-          const isZlib = head.length === 2 && head[0] === 0x78 && (head[1] & 0x20) === 0 && ((head[0] << 8) | head[1]) % 31 === 0;
+          const isZlib =
+            head.length === 2 && head[0] === 0x78 && (head[1] & 0x20) === 0 && ((head[0] << 8) | head[1]) % 31 === 0;
           return isZlib ? { format: "zlib-raw", problems: [], details: { compression: "deflate" } } : null;
         },
         async unpack(ctx) {
           const path = join(ctx.workDir, "unpacked.raw");
-          await pipeline(createReadStream(ctx.image!.path), createInflate(), limitBytes(MAX_UNPACKED), createWriteStream(path, { flags: "wx" }), { signal: ctx.signal });
+          await pipeline(
+            createReadStream(ctx.image!.path),
+            createInflate(),
+            limitBytes(MAX_UNPACKED),
+            createWriteStream(path, { flags: "wx" }),
+            { signal: ctx.signal },
+          );
           return { path, format: "raw" };
         },
       }),
@@ -54,7 +66,9 @@ export function zlibRaw(): Plugin {
     hooks: {
       verify(ctx) {
         if (ctx.handler?.name === "zlib-raw" && ctx.inspection!.virtualSize % 512 !== 0) {
-          throw new ImageRejectedError("a zlib-raw disk must hold whole 512-byte sectors", [{ code: "partial-sector", message: "size is not a multiple of 512" }]);
+          throw new ImageRejectedError("a zlib-raw disk must hold whole 512-byte sectors", [
+            { code: "partial-sector", message: "size is not a multiple of 512" },
+          ]);
         }
       },
     },
@@ -64,7 +78,12 @@ export function zlibRaw(): Plugin {
 const [source, destination, to] = process.argv.slice(2);
 if (source && destination && to) {
   const base = await defaultConfig();
-  const result = await convert({ source, destination, to, config: { ...base, plugins: [...(base.plugins ?? []), zlibRaw()] } }).catch((error) => {
+  const result = await convert({
+    source,
+    destination,
+    to,
+    config: { ...base, plugins: [...(base.plugins ?? []), zlibRaw()] },
+  }).catch((error) => {
     console.error(`${error.message} [${error.code}]`);
     process.exit(error.exitCode ?? 1);
   });

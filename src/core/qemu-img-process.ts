@@ -6,7 +6,8 @@ import { pipeline } from "node:stream/promises";
 import { DiskpipeError } from "./errors.ts";
 import { prlimit, type QemuLimits } from "./qemu-img-args.ts";
 
-const INSTALL_HINT = "qemu-img was not found: install it with `apt-get install qemu-utils` (Debian/Ubuntu) or set qemuImg.binary in the configuration";
+const INSTALL_HINT =
+  "qemu-img was not found: install it with `apt-get install qemu-utils` (Debian/Ubuntu) or set qemuImg.binary in the configuration";
 
 /**
  * The command run so that it dies with diskpipe: `setpriv --pdeathsig KILL` asks the kernel to
@@ -55,7 +56,12 @@ const KILL_GRACE_MS = 5000;
  * console.log(check(run, "info").stdout);
  * ```
  */
-export async function runChild(file: string, args: string[], signal?: AbortSignal, onStdout?: (chunk: Buffer) => void): Promise<Finished> {
+export async function runChild(
+  file: string,
+  args: string[],
+  signal?: AbortSignal,
+  onStdout?: (chunk: Buffer) => void,
+): Promise<Finished> {
   if (signal?.aborted) return { stdout: "", stderr: "", exitCode: null, signal: null, canceled: true };
   const { execa } = await import("execa");
   const child = execa(file, args, {
@@ -90,14 +96,21 @@ export async function runChild(file: string, args: string[], signal?: AbortSigna
  */
 export function check(result: Finished, command: string | undefined): Finished {
   if (result.canceled) throw new DiskpipeError("aborted", `qemu-img ${command} was aborted`);
-  const missing = result.error?.code === "ENOENT" || (result.exitCode === 127 && /No such file|not found/.test(result.stderr));
+  const missing =
+    result.error?.code === "ENOENT" || (result.exitCode === 127 && /No such file|not found/.test(result.stderr));
   if (missing) throw new DiskpipeError("qemu-img-missing", INSTALL_HINT);
-  if (result.error) throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} could not start: ${result.error.message}`);
+  if (result.error)
+    throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} could not start: ${result.error.message}`);
   if (result.exitCode !== 0) {
     const killedByLimit = result.signal === "SIGKILL" || result.signal === "SIGXCPU";
-    const why = killedByLimit ? `killed by its resource limit (${result.signal})` : result.stderr.trim().split("\n").slice(-3).join(" ");
+    const why = killedByLimit
+      ? `killed by its resource limit (${result.signal})`
+      : result.stderr.trim().split("\n").slice(-3).join(" ");
     const code = /No space left on device/i.test(result.stderr) ? "no-space" : "qemu-img-failed";
-    throw new DiskpipeError(code, `qemu-img ${command} failed: ${why || (result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`)}`);
+    throw new DiskpipeError(
+      code,
+      `qemu-img ${command} failed: ${why || (result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`)}`,
+    );
   }
   return result;
 }
@@ -164,17 +177,19 @@ export async function spawnFilter(
   // A filter that exits early (killed, or failing) closes its stdin: the write error is its exit's consequence.
   if (child.stdin && !("file" in input)) pipeline(Readable.from(input), child.stdin).catch(() => undefined);
   // execa spawns after this call returns: the descriptor stays open until the process has ended.
-  const finished = child.finally(() => stdinFile?.close()).then((result) => {
-    const cause = result.cause as NodeJS.ErrnoException | undefined;
-    return {
-      stdout: "",
-      stderr,
-      exitCode: result.exitCode ?? null,
-      signal: (result.signal as NodeJS.Signals | undefined) ?? null,
-      canceled: result.isCanceled,
-      ...(cause?.code && cause.syscall?.startsWith("spawn") && { error: cause }),
-    };
-  });
+  const finished = child
+    .finally(() => stdinFile?.close())
+    .then((result) => {
+      const cause = result.cause as NodeJS.ErrnoException | undefined;
+      return {
+        stdout: "",
+        stderr,
+        exitCode: result.exitCode ?? null,
+        signal: (result.signal as NodeJS.Signals | undefined) ?? null,
+        canceled: result.isCanceled,
+        ...(cause?.code && cause.syscall?.startsWith("spawn") && { error: cause }),
+      };
+    });
   const stdout = child.stdout ?? Readable.from([]);
   return { pid: child.pid, stdout, finished, kill: () => void child.kill("SIGKILL") };
 }

@@ -55,7 +55,9 @@ export function viewOf(job: Job, state: string, logs: readonly string[]): QueueJ
   const known = ["waiting", "active", "delayed", "completed", "failed"] as const;
   const view: QueueJobView = {
     id: job.id ?? "",
-    state: known.find((s) => s === state) ?? (state === "prioritized" || state === "waiting-children" ? "waiting" : "unknown"),
+    state:
+      known.find((s) => s === state) ??
+      (state === "prioritized" || state === "waiting-children" ? "waiting" : "unknown"),
     submittedAt: job.timestamp,
     attempts: job.attemptsStarted ?? job.attemptsMade,
     journal,
@@ -73,6 +75,7 @@ export function viewOf(job: Job, state: string, logs: readonly string[]): QueueJ
   const result = view.state === "completed" ? fromRedis.result(job.returnvalue) : undefined;
   if (result) view.result = result;
   // A delayed job with a reason is waiting to be tried again after that failure.
-  if (view.state === "failed" || (view.state === "delayed" && job.failedReason)) view.error = failureOf(job.failedReason).toJSON();
+  if (view.state === "failed" || (view.state === "delayed" && job.failedReason))
+    view.error = failureOf(job.failedReason).toJSON();
   return view;
 }

@@ -53,7 +53,13 @@ export class ProgressTracker {
     const now = performance.now();
     switch (event.type) {
       case "stage-start":
-        Object.assign(state, { stage: event.stage, bytes: undefined, total: undefined, percent: undefined, rate: undefined });
+        Object.assign(state, {
+          stage: event.stage,
+          bytes: undefined,
+          total: undefined,
+          percent: undefined,
+          rate: undefined,
+        });
         break;
       case "stage-end":
         state.timings.push({ stage: event.stage, ms: Math.round(event.ms) });
@@ -67,7 +73,13 @@ export class ProgressTracker {
       case "progress": {
         const finished = event.total !== undefined && event.bytes >= event.total;
         if (!finished && now - this.#last < INTERVAL_MS) return undefined;
-        Object.assign(state, { stage: event.stage, bytes: event.bytes, total: event.total, percent: event.percent, rate: event.rate });
+        Object.assign(state, {
+          stage: event.stage,
+          bytes: event.bytes,
+          total: event.total,
+          percent: event.percent,
+          rate: event.rate,
+        });
         break;
       }
       default:
@@ -98,7 +110,8 @@ export class ProgressTracker {
 export function eventsOf(jobId: string, progress: unknown, previousStage: Stage | undefined): JobEvent[] {
   if (!isProgress(progress)) return [];
   const events: JobEvent[] = [];
-  if (progress.stage !== previousStage) events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
+  if (progress.stage !== previousStage)
+    events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
   if (typeof progress.bytes === "number") {
     events.push({
       type: "progress",
@@ -127,5 +140,10 @@ export function eventsOf(jobId: string, progress: unknown, previousStage: Stage 
 export function isProgress(value: unknown): value is QueueProgress {
   if (!value || typeof value !== "object") return false;
   const progress = value as Partial<QueueProgress>;
-  return typeof progress.worker === "string" && typeof progress.stage === "string" && Array.isArray(progress.timings) && Array.isArray(progress.hooks);
+  return (
+    typeof progress.worker === "string" &&
+    typeof progress.stage === "string" &&
+    Array.isArray(progress.timings) &&
+    Array.isArray(progress.hooks)
+  );
 }

@@ -1,4 +1,4 @@
-import type { JobEvent, JobResult, JobSpec, PublicSpec } from "../core/job.ts";
+import type { JobEvent, JobSpec, PublicSpec } from "../core/job.ts";
 import { Listeners } from "../core/listeners.ts";
 import type { JobExecutor } from "../spool/api.ts";
 import { isProgress, type QueueProgress } from "./progress.ts";
@@ -45,7 +45,15 @@ export function queueExecutor(queue: DiskpipeQueue): JobExecutor {
 
 function pick(spec: Omit<JobSpec, "signal" | "options">) {
   const { source, destination, to, from, container, checksum, maxSize } = spec;
-  return { source, destination, to, ...(from && { from }), ...(container && { container }), ...(checksum && { checksum }), ...(maxSize !== undefined && { maxSize }) };
+  return {
+    source,
+    destination,
+    to,
+    ...(from && { from }),
+    ...(container && { container }),
+    ...(checksum && { checksum }),
+    ...(maxSize !== undefined && { maxSize }),
+  };
 }
 
 /**
@@ -78,15 +86,25 @@ class ProgressEvents {
       if (typeof stage === "string" && finite(ms) !== undefined) events.push({ type: "stage-end", jobId, stage, ms });
     }
     for (const { hook, plugin, ms } of progress.hooks.slice(last?.hooks.length ?? 0)) {
-      if (typeof hook === "string" && typeof plugin === "string" && finite(ms) !== undefined) events.push({ type: "hook", jobId, hook, plugin, ms });
+      if (typeof hook === "string" && typeof plugin === "string" && finite(ms) !== undefined)
+        events.push({ type: "hook", jobId, hook, plugin, ms });
     }
     const inspection = last?.inspection ? undefined : fromRedis.inspection(progress.inspection);
     if (inspection) events.push({ type: "inspected", jobId, result: inspection });
-    if (progress.stage !== last?.stage) events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
+    if (progress.stage !== last?.stage)
+      events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
     const bytes = finite(progress.bytes);
     if (bytes !== undefined) {
       const [total, percent, rate] = [finite(progress.total), finite(progress.percent), finite(progress.rate)];
-      events.push({ type: "progress", jobId, stage: progress.stage, bytes, ...(total !== undefined && { total }), ...(percent !== undefined && { percent }), ...(rate !== undefined && { rate }) });
+      events.push({
+        type: "progress",
+        jobId,
+        stage: progress.stage,
+        bytes,
+        ...(total !== undefined && { total }),
+        ...(percent !== undefined && { percent }),
+        ...(rate !== undefined && { rate }),
+      });
     }
     this.#last = progress;
     return events;

@@ -19,12 +19,17 @@ const SAFE_VMDK_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
  * const result = await inspectFile(path, inspectOptionsFor(job, registry));
  * ```
  */
-export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry, claim: string | undefined = job.image?.claimed ?? job.spec.from): InspectOptions {
+export function inspectOptionsFor(
+  job: RunningJob,
+  registry: FormatRegistry,
+  claim: string | undefined = job.image?.claimed ?? job.spec.from,
+): InspectOptions {
   const options = registry.inspection(claim);
   // Before any container was unpacked, a claim names the image a detected container holds
   // (`--from qcow2` for a .qcow2.xz): the container is accepted, its content must match the claim.
   const containers = isUnpacker(job.handler) ? [] : registry.detectedContainers();
-  if (options.claimed !== undefined && containers.length > 0) options.accepts = [...(options.accepts ?? [options.claimed]), ...containers];
+  if (options.claimed !== undefined && containers.length > 0)
+    options.accepts = [...(options.accepts ?? [options.claimed]), ...containers];
   return { ...options, ...(job.spec.maxSize !== undefined && { maxSize: job.spec.maxSize }) };
 }
 
@@ -38,8 +43,14 @@ export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry, cla
  * const inspection = await inspectJob(job, image, registry);
  * ```
  */
-export async function inspectJob(job: RunningJob, image: LocalImage, registry: FormatRegistry, streamed?: InspectResult): Promise<InspectResult> {
-  const result = streamed ?? (await inspectFile(image.path, inspectOptionsFor(job, registry, image.claimed ?? job.spec.from)));
+export async function inspectJob(
+  job: RunningJob,
+  image: LocalImage,
+  registry: FormatRegistry,
+  streamed?: InspectResult,
+): Promise<InspectResult> {
+  const result =
+    streamed ?? (await inspectFile(image.path, inspectOptionsFor(job, registry, image.claimed ?? job.spec.from)));
   rejectUnsafe(result, job.spec.source);
   await secondOpinion(job, image, registry, result);
   return result;
@@ -61,7 +72,12 @@ export function rejectUnsafe(result: InspectResult, name: string): void {
   throw new ImageRejectedError(`${name} rejected: ${summary}`, result.problems, { stage: "inspect" });
 }
 
-async function secondOpinion(job: RunningJob, image: LocalImage, registry: FormatRegistry, result: InspectResult): Promise<void> {
+async function secondOpinion(
+  job: RunningJob,
+  image: LocalImage,
+  registry: FormatRegistry,
+  result: InspectResult,
+): Promise<void> {
   const driver = registry.get(result.format)?.qemuDriver;
   if (!driver) return;
   const info = await job.qemu.info({ path: image.path, format: result.format, driver, options: {} });
@@ -78,9 +94,16 @@ async function secondOpinion(job: RunningJob, image: LocalImage, registry: Forma
   if (createType && !SAFE_VMDK_TYPES.has(createType)) disagree(`VMDK create type ${createType} is not allowed`);
   const limit = job.spec.maxSize ?? Infinity;
   if (info["virtual-size"] > limit) {
-    problems.push({ code: "too-large", message: `virtual size ${info["virtual-size"]} exceeds the limit of ${limit} bytes` });
+    problems.push({
+      code: "too-large",
+      message: `virtual size ${info["virtual-size"]} exceeds the limit of ${limit} bytes`,
+    });
   }
   if (problems.length > 0) {
-    throw new ImageRejectedError(`${job.spec.source} rejected: ${problems.map((p) => p.message).join("; ")}`, problems, { stage: "inspect" });
+    throw new ImageRejectedError(
+      `${job.spec.source} rejected: ${problems.map((p) => p.message).join("; ")}`,
+      problems,
+      { stage: "inspect" },
+    );
   }
 }

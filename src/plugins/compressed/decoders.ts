@@ -73,21 +73,36 @@ export type CompressedInput = { file: string } | AsyncIterable<Uint8Array>;
 export async function openDecoder(
   kind: Kind,
   input: CompressedInput,
-  options: { limits: DecoderLimits; signal?: AbortSignal; programs?: Partial<Record<"xz" | "zst" | "bz2", string>>; onRead?: (bytes: number) => void },
+  options: {
+    limits: DecoderLimits;
+    signal?: AbortSignal;
+    programs?: Partial<Record<"xz" | "zst" | "bz2", string>>;
+    onRead?: (bytes: number) => void;
+  },
 ): Promise<Decoder> {
   const onRead = options.onRead ?? (() => undefined);
   if (kind === "tar" || kind === "gz") {
-    const source = Readable.from(counted("file" in input ? createReadStream(input.file, { highWaterMark: 1 << 20 }) : input, onRead));
+    const source = Readable.from(
+      counted("file" in input ? createReadStream(input.file, { highWaterMark: 1 << 20 }) : input, onRead),
+    );
     if (kind === "tar") return { output: source, stop: () => source.destroy(), ended: Promise.resolve() };
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     // A failure on either side reaches the reader of the output through gunzip.
     pipeline(source, gunzip).catch(() => undefined);
-    return { output: checkedGunzip(gunzip), stop: () => (source.destroy(), gunzip.destroy()), ended: Promise.resolve() };
+    return {
+      output: checkedGunzip(gunzip),
+      stop: () => (source.destroy(), gunzip.destroy()),
+      ended: Promise.resolve(),
+    };
   }
   const tool = TOOLS[kind];
   const program = await findProgram(options.programs?.[kind] ?? tool.program, tool.package);
   const stdin = "file" in input ? input : counted(input, onRead);
-  const filter = await spawnFilter(program, [...tool.args], { input: stdin, limits: options.limits, ...(options.signal && { signal: options.signal }) });
+  const filter = await spawnFilter(program, [...tool.args], {
+    input: stdin,
+    limits: options.limits,
+    ...(options.signal && { signal: options.signal }),
+  });
   const pid = filter.pid;
   const watching = "file" in input && pid !== undefined;
   const stopWatching = watching ? watchPosition(pid, onRead) : () => undefined;
@@ -113,7 +128,10 @@ async function* counted(input: AsyncIterable<Uint8Array>, onRead: (bytes: number
 /** How far a process has read its stdin (a file): its offset, from /proc, four times a second. */
 function watchPosition(pid: number, onRead: (bytes: number) => void): () => void {
   const timer = setInterval(() => {
-    readFile(`/proc/${pid}/fdinfo/0`, "utf8").then((info) => reportPosition(info, onRead), () => undefined);
+    readFile(`/proc/${pid}/fdinfo/0`, "utf8").then(
+      (info) => reportPosition(info, onRead),
+      () => undefined,
+    );
   }, 250);
   timer.unref();
   return () => clearInterval(timer);
@@ -138,7 +156,8 @@ async function* checkedGunzip(gunzip: AsyncIterable<Uint8Array>): AsyncGenerator
   } catch (error) {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
     if (code === "Z_BUF_ERROR") throw new Refusal("truncated", "the gzip stream is cut short");
-    if (typeof code === "string" && code.startsWith("Z_")) throw new Refusal("compressed-corrupt", `the gzip stream is corrupt: ${String(message)}`);
+    if (typeof code === "string" && code.startsWith("Z_"))
+      throw new Refusal("compressed-corrupt", `the gzip stream is corrupt: ${String(message)}`);
     throw error;
   }
 }
@@ -167,10 +186,14 @@ async function* checkedFilter(filter: FilterProcess, kind: "xz" | "zst" | "bz2")
 export function failure(kind: "xz" | "zst" | "bz2", stderr: string): Refusal {
   const program = TOOLS[kind].program;
   // The tool's first line naming itself says what went wrong (bzip2 adds paragraphs of advice).
-  const lines = stderr.split("\n").map((line) => line.replace(/\s+/g, " ").trim()).filter(Boolean);
+  const lines = stderr
+    .split("\n")
+    .map((line) => line.replace(/\s+/g, " ").trim())
+    .filter(Boolean);
   const line = (lines.find((l) => l.startsWith(`${program}:`)) ?? lines[0] ?? "").slice(0, 300);
   const said = line ? `: ${line}` : "";
-  if (/unexpected end|ends unexpectedly|premature end|truncated|end of file/i.test(stderr)) return new Refusal("truncated", `the ${kind} stream is cut short${said}`);
+  if (/unexpected end|ends unexpectedly|premature end|truncated|end of file/i.test(stderr))
+    return new Refusal("truncated", `the ${kind} stream is cut short${said}`);
   if (/memory usage limit|memlimit|requires too much memory|window size|cannot allocate/i.test(stderr)) {
     return new Refusal("decoder-limit", `${program} refused the stream's memory needs${said}`);
   }
@@ -179,7 +202,12 @@ export function failure(kind: "xz" | "zst" | "bz2", stderr: string): Refusal {
 
 /** The tool's path: as configured when a path, else looked up on PATH; missing: config-invalid. */
 async function findProgram(name: string, pkg: string): Promise<string> {
-  const candidates = isAbsolute(name) ? [name] : (process.env.PATH ?? "/usr/bin:/bin").split(delimiter).filter(Boolean).map((dir) => join(dir, name));
+  const candidates = isAbsolute(name)
+    ? [name]
+    : (process.env.PATH ?? "/usr/bin:/bin")
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, name));
   for (const candidate of candidates) {
     try {
       await access(candidate, fs.X_OK);
@@ -188,6 +216,8 @@ async function findProgram(name: string, pkg: string): Promise<string> {
       // not here
     }
   }
-  throw new DiskpipeError("config-invalid", `${name} was not found: install the ${pkg} package (apt-get install ${pkg}) to decompress these images`);
+  throw new DiskpipeError(
+    "config-invalid",
+    `${name} was not found: install the ${pkg} package (apt-get install ${pkg}) to decompress these images`,
+  );
 }
-

@@ -90,7 +90,10 @@ function isXz(head: Uint8Array): boolean {
 
 function isBzip2(head: Uint8Array): boolean {
   if (head.length < 10 || !matchAscii(head, 0, "BZh") || head[3] < 0x31 || head[3] > 0x39) return false;
-  return matchBytes(head, 4, [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]) || matchBytes(head, 4, [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]);
+  return (
+    matchBytes(head, 4, [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]) ||
+    matchBytes(head, 4, [0x17, 0x72, 0x45, 0x38, 0x50, 0x90])
+  );
 }
 
 async function isZstd(reader: ImageReader, head: Uint8Array): Promise<boolean> {
@@ -120,7 +123,10 @@ async function isZstd(reader: ImageReader, head: Uint8Array): Promise<boolean> {
  */
 export function isTarHeader(block: Uint8Array): boolean {
   if (block.length < 512 || !matchAscii(block, 257, "ustar")) return false;
-  const field = Buffer.from(block.subarray(148, 156)).toString("latin1").replace(/[\0 ]+$/, "").trim();
+  const field = Buffer.from(block.subarray(148, 156))
+    .toString("latin1")
+    .replace(/[\0 ]+$/, "")
+    .trim();
   if (!/^[0-7]{1,7}$/.test(field)) return false;
   let unsigned = 0;
   let signed = 0;

@@ -54,7 +54,8 @@ export function compressed(options: CompressedOptions = {}): Plugin {
         detect: (reader) => detectCompressed(reader),
         // No `problemCodes`: those list what `detect` reports, and this detector reports none (the
         // refusals, COMPRESSED_PROBLEM_CODES, come from unpacking).
-        claims: (spec) => claimedKind(spec.container) !== undefined || (spec.from === "compressed" && spec.container === undefined),
+        claims: (spec) =>
+          claimedKind(spec.container) !== undefined || (spec.from === "compressed" && spec.container === undefined),
         unpack: (ctx) => unpackCompressed(ctx, options),
       }),
     ],

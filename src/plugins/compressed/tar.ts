@@ -10,7 +10,8 @@ const MAX_SPARSE_BLOCKS = 4096;
 /** Bytes (all zero) allowed after the end-of-archive blocks: tar pads to its record size (10 KiB). */
 const MAX_TRAILING_BYTES = 1 << 20;
 /** PAX keys that describe only the member's metadata: read and ignored. */
-const HARMLESS_PAX = /^(mtime|atime|ctime|uid|gid|uname|gname|comment|charset|hdrcharset|SCHILY\.(?!realsize)|LIBARCHIVE\.)/;
+const HARMLESS_PAX =
+  /^(mtime|atime|ctime|uid|gid|uname|gname|comment|charset|hdrcharset|SCHILY\.(?!realsize)|LIBARCHIVE\.)/;
 
 /**
  * Where the content of the one member goes: bytes in order, and runs of zeroes a sparse
@@ -54,7 +55,10 @@ export async function extractOne(input: ChunkReader, sink: MemberSink): Promise<
     const name = longName ?? pax?.get("path") ?? headerName(header);
     const size = type === "x" || type === "L" ? number(header, 124, 12) : sizeOf(header, pax);
     if (type === "x" || type === "L") {
-      if (size > MAX_META_BYTES) throw reject(`a ${type === "x" ? "PAX" : "long-name"} header of ${size} bytes is over the ${MAX_META_BYTES}-byte bound`);
+      if (size > MAX_META_BYTES)
+        throw reject(
+          `a ${type === "x" ? "PAX" : "long-name"} header of ${size} bytes is over the ${MAX_META_BYTES}-byte bound`,
+        );
       const data = await readPadded(input, size);
       if (type === "x") pax = parsePax(data);
       else longName = Buffer.from(data).toString("utf8").replace(/\0.*$/s, "");
@@ -99,7 +103,8 @@ async function copySparse(input: ChunkReader, header: Uint8Array, stored: number
   let position = 0;
   let total = 0;
   for (const { offset, length } of map) {
-    if (offset < position || offset + length > realSize) throw reject("a sparse map with overlapping or out-of-range runs");
+    if (offset < position || offset + length > realSize)
+      throw reject("a sparse map with overlapping or out-of-range runs");
     if (offset > position) await sink.hole(offset - position);
     total += length;
     if (total > stored) throw reject("a sparse map that names more data than the member stores");
@@ -149,7 +154,8 @@ async function checkTrailing(input: ChunkReader): Promise<void> {
   let seen = 0;
   for (let chunk = await input.read(65536); chunk; chunk = await input.read(65536)) {
     seen += chunk.length;
-    if (seen > MAX_TRAILING_BYTES || !chunk.every((byte) => byte === 0)) throw reject("data follows the end of the archive");
+    if (seen > MAX_TRAILING_BYTES || !chunk.every((byte) => byte === 0))
+      throw reject("data follows the end of the archive");
   }
 }
 
@@ -175,7 +181,8 @@ function parsePax(data: Uint8Array): Map<string, string> {
 function sizeOf(header: Uint8Array, pax: Map<string, string> | undefined): number {
   const fromPax = pax?.get("size");
   if (fromPax === undefined) return number(header, 124, 12);
-  if (!/^[0-9]{1,16}$/.test(fromPax) || !Number.isSafeInteger(Number(fromPax))) throw reject("a PAX size is not a number");
+  if (!/^[0-9]{1,16}$/.test(fromPax) || !Number.isSafeInteger(Number(fromPax)))
+    throw reject("a PAX size is not a number");
   return Number(fromPax);
 }
 
@@ -188,14 +195,20 @@ function number(block: Uint8Array, at: number, length: number): number {
     if (!Number.isSafeInteger(value)) throw reject("an oversized number in a tar header");
     return value;
   }
-  const text = Buffer.from(block.subarray(at, at + length)).toString("latin1").replace(/[\0 ].*$/s, "").trim();
+  const text = Buffer.from(block.subarray(at, at + length))
+    .toString("latin1")
+    .replace(/[\0 ].*$/s, "")
+    .trim();
   if (text === "") return 0;
   if (!/^[0-7]+$/.test(text)) throw reject("a number in a tar header is not octal");
   return parseInt(text, 8);
 }
 
 function headerName(header: Uint8Array): string {
-  const field = (at: number, length: number) => Buffer.from(header.subarray(at, at + length)).toString("utf8").replace(/\0.*$/s, "");
+  const field = (at: number, length: number) =>
+    Buffer.from(header.subarray(at, at + length))
+      .toString("utf8")
+      .replace(/\0.*$/s, "");
   const prefix = field(345, 155);
   const name = field(0, 100);
   // ustar splits long names into a prefix; old GNU headers use those bytes for times.

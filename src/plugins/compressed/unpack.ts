@@ -49,7 +49,16 @@ export interface DecompressionFacts {
 }
 
 /** The `--container` names of each kind (and a few spellings users type). */
-const CLAIM_NAMES: Record<string, Kind> = { gz: "gz", gzip: "gz", xz: "xz", zst: "zst", zstd: "zst", bz2: "bz2", bzip2: "bz2", tar: "tar" };
+const CLAIM_NAMES: Record<string, Kind> = {
+  gz: "gz",
+  gzip: "gz",
+  xz: "xz",
+  zst: "zst",
+  zstd: "zst",
+  bz2: "bz2",
+  bzip2: "bz2",
+  tar: "tar",
+};
 
 /**
  * The kind a `--container` claim names, undefined when it names none of this plugin's.
@@ -83,40 +92,62 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   const kind = await kindOf(archive, source, ctx.spec.container);
   const claim = ctx.spec.from !== undefined && ctx.spec.from !== "compressed" ? ctx.spec.from : undefined;
   const compressedSize = (await stat(archive)).size;
-  const file = await GrowingFile.create(join(ctx.workDir, `decompressed-${randomBytes(4).toString("hex")}`), { sparse: true });
+  const file = await GrowingFile.create(join(ctx.workDir, `decompressed-${randomBytes(4).toString("hex")}`), {
+    sparse: true,
+  });
   const bomb = (message: string) => () => rejection(source, new Refusal("decompression-bomb", message));
   const maxSize = ctx.spec.maxSize;
   const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
-  if (maxSize !== undefined) file.limit(allowed, bomb(`it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`));
+  if (maxSize !== undefined)
+    file.limit(allowed, bomb(`it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`));
   const onHeader = (header: HeaderFacts) => {
     const bound = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
-    if (bound !== undefined) file.limit(bound, bomb(`it decompresses to more than the ${bound} bytes a ${header.virtualSize}-byte ${header.format} image can be`));
+    if (bound !== undefined)
+      file.limit(
+        bound,
+        bomb(
+          `it decompresses to more than the ${bound} bytes a ${header.virtualSize}-byte ${header.format} image can be`,
+        ),
+      );
   };
   let compressedRead = 0;
   const writer = new ContentWriter(file, refuseNested);
-  const report = (completed: boolean) => settings.onEnded?.({ kind, compressedSize, compressedRead, decompressed: writer.bytes, completed });
+  const report = (completed: boolean) =>
+    settings.onEnded?.({ kind, compressedSize, compressedRead, decompressed: writer.bytes, completed });
   const stop = new AbortController();
   const abort = () => stop.abort();
   ctx.signal.addEventListener("abort", abort, { once: true });
   let decoder: Awaited<ReturnType<typeof openDecoder>> | undefined;
   try {
-    decoder = await openDecoder(kind, { file: archive }, {
-      limits: decoderLimits(allowed, settings.limits),
-      signal: stop.signal,
-      onRead: (bytes) => {
-        compressedRead = bytes;
-        ctx.progress(bytes, compressedSize);
+    decoder = await openDecoder(
+      kind,
+      { file: archive },
+      {
+        limits: decoderLimits(allowed, settings.limits),
+        signal: stop.signal,
+        onRead: (bytes) => {
+          compressedRead = bytes;
+          ctx.progress(bytes, compressedSize);
+        },
+        ...(settings.programs && { programs: settings.programs }),
       },
-      ...(settings.programs && { programs: settings.programs }),
-    });
+    );
     if (decoder.pid !== undefined) settings.onDecoder?.(decoder.pid);
     const pace = new Pace(() => file.written);
-    const inspecting = inspectImage(pace.reader(file.reader()), { ...ctx.formats.inspection(claim), ...(maxSize !== undefined && { maxSize }), onHeader });
-    inspecting.then(() => pace.finish(), () => pace.finish());
+    const inspecting = inspectImage(pace.reader(file.reader()), {
+      ...ctx.formats.inspection(claim),
+      ...(maxSize !== undefined && { maxSize }),
+      onHeader,
+    });
+    inspecting.then(
+      () => pace.finish(),
+      () => pace.finish(),
+    );
     const pumping = pump(decoder.output, file, writer, pace, stop.signal);
     pumping.catch(() => undefined);
     const result = await inspecting;
-    if (!result.safe) throw new ImageRejectedError(`${source} rejected: ${summary(result)}`, result.problems, { stage: "unpack" });
+    if (!result.safe)
+      throw new ImageRejectedError(`${source} rejected: ${summary(result)}`, result.problems, { stage: "unpack" });
     await pumping;
     await file.close();
     report(true);
@@ -151,7 +182,11 @@ function paced(writer: ContentWriter, pace: Pace): MemberSink {
 /** Refuses a head that is itself compressed or a tar (in a tar: a tar inside). */
 async function refuseNested(head: Uint8Array): Promise<void> {
   const nested = await detectKind(memoryReader(head));
-  if (nested) throw new Refusal("nested-container", `it holds a ${nested} stream inside: only one level of compression (or a tar inside it) is unpacked`);
+  if (nested)
+    throw new Refusal(
+      "nested-container",
+      `it holds a ${nested} stream inside: only one level of compression (or a tar inside it) is unpacked`,
+    );
 }
 
 /** The kind the file's bytes show, which a `--container` claim must match. */
@@ -166,11 +201,20 @@ async function kindOf(path: string, source: string, container: string | undefine
   const claimed = claimedKind(container);
   if (kind && (container === undefined || claimed === kind)) return kind;
   const seen = kind ? `a ${kind} stream` : "neither compressed nor a tar archive";
-  throw rejection(source, new Refusal("container-mismatch", `it was claimed to be ${container ?? "compressed"} but is ${seen}`));
+  throw rejection(
+    source,
+    new Refusal("container-mismatch", `it was claimed to be ${container ?? "compressed"} but is ${seen}`),
+  );
 }
 
 /** Pumps the decoded stream into the file: a tar's one member, or the stream itself. */
-async function pump(output: AsyncIterable<Uint8Array>, file: GrowingFile, writer: ContentWriter, pace: Pace, stopped: AbortSignal): Promise<void> {
+async function pump(
+  output: AsyncIterable<Uint8Array>,
+  file: GrowingFile,
+  writer: ContentWriter,
+  pace: Pace,
+  stopped: AbortSignal,
+): Promise<void> {
   const reader = new ChunkReader(output);
   try {
     const first = await reader.readExact(512);
@@ -179,7 +223,8 @@ async function pump(output: AsyncIterable<Uint8Array>, file: GrowingFile, writer
       await extractOne(reader, paced(writer, pace));
     } else {
       const sink = paced(writer, pace);
-      for (let chunk = await reader.read(1 << 20); chunk && !stopped.aborted; chunk = await reader.read(1 << 20)) await sink.write(chunk);
+      for (let chunk = await reader.read(1 << 20); chunk && !stopped.aborted; chunk = await reader.read(1 << 20))
+        await sink.write(chunk);
     }
     if (stopped.aborted) throw new DiskpipeError("aborted", "decompression was stopped");
     await writer.end();
@@ -205,7 +250,11 @@ export function decoderLimits(allowed: number, given: Partial<DecoderLimits> = {
 }
 
 function rejection(source: string, refusal: Refusal): ImageRejectedError {
-  return new ImageRejectedError(`${source} rejected: ${refusal.message} [${refusal.code}]`, [{ code: refusal.code, message: refusal.message }], { stage: "unpack" });
+  return new ImageRejectedError(
+    `${source} rejected: ${refusal.message} [${refusal.code}]`,
+    [{ code: refusal.code, message: refusal.message }],
+    { stage: "unpack" },
+  );
 }
 
 /** The problems in one line; a problem whose code the error's own repeats is not tagged twice. */

@@ -52,7 +52,10 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
     return job;
   }
 
-  async function optionsOf(spec: Partial<JobSpec>, image?: { path: string; claimed?: string }): Promise<Record<string, unknown>> {
+  async function optionsOf(
+    spec: Partial<JobSpec>,
+    image?: { path: string; claimed?: string },
+  ): Promise<Record<string, unknown>> {
     const { detectors, ...rest } = inspectOptionsFor(await jobFor(spec, image), formats);
     assert.deepEqual(
       detectors?.map((d) => d.name),
@@ -62,11 +65,17 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
   }
 
   it("takes the claim of the local image before the request's", async () => {
-    assert.deepEqual(await optionsOf({ from: "xenserver-ovf" }, { path: vmdk, claimed: "vmdk" }), { claimed: "vmdk", accepts: ["vmdk", "compressed"] });
+    assert.deepEqual(await optionsOf({ from: "xenserver-ovf" }, { path: vmdk, claimed: "vmdk" }), {
+      claimed: "vmdk",
+      accepts: ["vmdk", "compressed"],
+    });
   });
 
   it("takes the request's claim when the local image has none, or before there is one (a streamed source)", async () => {
-    assert.deepEqual(await optionsOf({ from: "qcow2" }, { path: qcow2 }), { claimed: "qcow2", accepts: ["qcow2", "compressed"] });
+    assert.deepEqual(await optionsOf({ from: "qcow2" }, { path: qcow2 }), {
+      claimed: "qcow2",
+      accepts: ["qcow2", "compressed"],
+    });
     assert.deepEqual(await optionsOf({ from: "qcow2" }), { claimed: "qcow2", accepts: ["qcow2", "compressed"] });
   });
 
@@ -78,7 +87,10 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
   it("passes what a plugin's claim accepts, and only the claim for formats without such a list or unknown ones", async () => {
     assert.deepEqual(await optionsOf({ from: "ami" }), { claimed: "ami", accepts: ["raw", "qcow2", "compressed"] });
     assert.deepEqual(await optionsOf({ from: "vmdk" }), { claimed: "vmdk", accepts: ["vmdk", "compressed"] });
-    assert.deepEqual(await optionsOf({ from: "nonesuch" }), { claimed: "nonesuch", accepts: ["nonesuch", "compressed"] });
+    assert.deepEqual(await optionsOf({ from: "nonesuch" }), {
+      claimed: "nonesuch",
+      accepts: ["nonesuch", "compressed"],
+    });
   });
 
   it("before a container is unpacked a claim names what a detected one holds: it accepts the containers; afterwards it does not", async () => {
@@ -90,7 +102,11 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
   });
 
   it("passes the job's size bound", async () => {
-    assert.deepEqual(await optionsOf({ from: "qcow2", maxSize: SIZE }), { claimed: "qcow2", accepts: ["qcow2", "compressed"], maxSize: SIZE });
+    assert.deepEqual(await optionsOf({ from: "qcow2", maxSize: SIZE }), {
+      claimed: "qcow2",
+      accepts: ["qcow2", "compressed"],
+      maxSize: SIZE,
+    });
     assert.deepEqual(await optionsOf({ maxSize: 0 }), { maxSize: 0 });
   });
 
@@ -114,7 +130,15 @@ describe("rejectUnsafe: the error that refuses an image", () => {
   const { dir, cleanup } = tempDir();
   after(cleanup);
 
-  const unsafe = (problems: Problem[]): InspectResult => ({ format: "qcow2", virtualSize: SIZE, actualSize: SIZE, safe: false, problems, matches: ["qcow2"], details: {} });
+  const unsafe = (problems: Problem[]): InspectResult => ({
+    format: "qcow2",
+    virtualSize: SIZE,
+    actualSize: SIZE,
+    safe: false,
+    problems,
+    matches: ["qcow2"],
+    details: {},
+  });
 
   it("lets a safe result through", () => {
     assert.equal(rejectUnsafe({ ...unsafe([]), safe: true }, "disk.qcow2"), undefined);
@@ -130,7 +154,10 @@ describe("rejectUnsafe: the error that refuses an image", () => {
     assert.equal(error.code, "format-mismatch");
     assert.equal(error.exitCode, 3);
     assert.equal(error.stage, "inspect");
-    assert.equal(error.message, "disk.img rejected: the image was claimed to be raw but is qcow2; qcow2 names a backing file [qcow2-backing-file]");
+    assert.equal(
+      error.message,
+      "disk.img rejected: the image was claimed to be raw but is qcow2; qcow2 names a backing file [qcow2-backing-file]",
+    );
     assert.deepEqual(error.problems, problems);
   });
 

@@ -24,7 +24,12 @@ describe("the decoders", { skip: missingTools }, () => {
   it("decode each kind with its engine, the tools under prlimit and gone once done", async () => {
     const plain = join(dir, "plain");
     writeFileSync(plain, Buffer.alloc(3 * 2 ** 20, 0x61));
-    for (const [kind, command] of [["gz", ["gzip", "-c"]], ["xz", ["xz", "-c"]], ["zst", ["zstd", "-c", "-q"]], ["bz2", ["bzip2", "-c"]]] as const) {
+    for (const [kind, command] of [
+      ["gz", ["gzip", "-c"]],
+      ["xz", ["xz", "-c"]],
+      ["zst", ["zstd", "-c", "-q"]],
+      ["bz2", ["bzip2", "-c"]],
+    ] as const) {
       const packed = join(dir, `plain.${kind}`);
       writeFileSync(packed, execFileSync(command[0], [...command.slice(1), plain]));
       const decoder = await openDecoder(kind, createReadStream(packed), { limits: LIMITS });
@@ -38,12 +43,22 @@ describe("the decoders", { skip: missingTools }, () => {
   });
 
   it("a missing tool is config-invalid and names the Debian package", async () => {
-    for (const [kind, pkg] of [["xz", "xz-utils"], ["zst", "zstd"], ["bz2", "bzip2"]] as const) {
-      await assert.rejects(openDecoder(kind, Readable.from([]), { limits: LIMITS, programs: { [kind]: `/nonexistent/${TOOLS[kind].program}` } }), (error: Error & { code?: string }) => {
-        assert.equal(error.code, "config-invalid");
-        assert.match(error.message, new RegExp(`install the ${pkg} package`));
-        return true;
-      });
+    for (const [kind, pkg] of [
+      ["xz", "xz-utils"],
+      ["zst", "zstd"],
+      ["bz2", "bzip2"],
+    ] as const) {
+      await assert.rejects(
+        openDecoder(kind, Readable.from([]), {
+          limits: LIMITS,
+          programs: { [kind]: `/nonexistent/${TOOLS[kind].program}` },
+        }),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, "config-invalid");
+          assert.match(error.message, new RegExp(`install the ${pkg} package`));
+          return true;
+        },
+      );
     }
   });
 
@@ -52,7 +67,9 @@ describe("the decoders", { skip: missingTools }, () => {
     writeFileSync(big, execFileSync("head", ["-c", String(8 * 2 ** 20), "/dev/urandom"], { maxBuffer: 2 ** 24 }));
     const packed = join(dir, "random.xz");
     writeFileSync(packed, execFileSync("xz", ["-9", "-T1", "-c", big], { maxBuffer: 2 ** 24 }));
-    const decoder = await openDecoder("xz", createReadStream(packed), { limits: { cpuSeconds: 30, addressSpace: 48 * 2 ** 20 } });
+    const decoder = await openDecoder("xz", createReadStream(packed), {
+      limits: { cpuSeconds: 30, addressSpace: 48 * 2 ** 20 },
+    });
     await assert.rejects(drain(decoder.output), (error: unknown) => {
       assert.ok(error instanceof Refusal);
       assert.equal(error.code, "decoder-limit", error.message);
@@ -69,8 +86,16 @@ describe("the decoders", { skip: missingTools }, () => {
       ["zst", "zstd: /*stdin*\\ : Read error (39) : premature end \n", "truncated"],
       ["zst", "zstd: /*stdin*\\: Frame requires too much memory for decoding \n", "decoder-limit"],
       ["zst", "zstd: /*stdin*\\: Data corruption detected \n", "compressed-corrupt"],
-      ["bz2", "\nbzip2: Compressed file ends unexpectedly;\n\tperhaps it is corrupted?\nbzip2: Success\n\tInput file = (stdin)\n\nIt is possible that the compressed file(s) have become corrupted.\n", "truncated"],
-      ["bz2", "\nbzip2: Data integrity error when decompressing.\n\tInput file = (stdin), output file = (stdout)\n\nIt is possible that ...\n", "compressed-corrupt"],
+      [
+        "bz2",
+        "\nbzip2: Compressed file ends unexpectedly;\n\tperhaps it is corrupted?\nbzip2: Success\n\tInput file = (stdin)\n\nIt is possible that the compressed file(s) have become corrupted.\n",
+        "truncated",
+      ],
+      [
+        "bz2",
+        "\nbzip2: Data integrity error when decompressing.\n\tInput file = (stdin), output file = (stdout)\n\nIt is possible that ...\n",
+        "compressed-corrupt",
+      ],
       ["bz2", "", "compressed-corrupt"],
     ];
     for (const [kind, stderr, code] of cases) {
@@ -78,6 +103,9 @@ describe("the decoders", { skip: missingTools }, () => {
       assert.equal(refusal.code, code, stderr);
       assert.doesNotMatch(refusal.message, /\n/);
     }
-    assert.equal(failure("bz2", "\nbzip2: Data integrity error when decompressing.\n\tInput file\n").message, "the bz2 stream is corrupt: bzip2: Data integrity error when decompressing.");
+    assert.equal(
+      failure("bz2", "\nbzip2: Data integrity error when decompressing.\n\tInput file\n").message,
+      "the bz2 stream is corrupt: bzip2: Data integrity error when decompressing.",
+    );
   });
 });

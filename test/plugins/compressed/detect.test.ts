@@ -14,7 +14,11 @@ import { makeRaw, tempDir } from "../../helpers/images.ts";
 import { compress, missingTools, tarOf } from "./helpers.ts";
 
 function memory(bytes: Uint8Array): ImageReader {
-  return { size: async () => bytes.length, read: async (offset, length) => bytes.subarray(offset, offset + length), close: async () => undefined };
+  return {
+    size: async () => bytes.length,
+    read: async (offset, length) => bytes.subarray(offset, offset + length),
+    close: async () => undefined,
+  };
 }
 
 const kindOf = (bytes: Uint8Array) => detectKind(memory(bytes));
@@ -45,20 +49,35 @@ describe("compressed detection by magic bytes", { skip: missingTools }, () => {
   it("takes empty streams and zstd skippable frames", async () => {
     const empty = join(dir, "empty");
     writeFileSync(empty, "");
-    for (const kind of ["gz", "xz", "zst", "bz2"] as const) assert.equal(await kindOf(readFileSync(compress(empty, kind))), kind, kind);
+    for (const kind of ["gz", "xz", "zst", "bz2"] as const)
+      assert.equal(await kindOf(readFileSync(compress(empty, kind))), kind, kind);
     const zst = readFileSync(compress(raw, "zst"));
-    const skippable = (size: number) => Buffer.concat([Buffer.from([0x53, 0x2a, 0x4d, 0x18]), Buffer.from(Uint32Array.of(size).buffer), Buffer.alloc(size, 7)]);
+    const skippable = (size: number) =>
+      Buffer.concat([
+        Buffer.from([0x53, 0x2a, 0x4d, 0x18]),
+        Buffer.from(Uint32Array.of(size).buffer),
+        Buffer.alloc(size, 7),
+      ]);
     assert.equal(await kindOf(Buffer.concat([skippable(16), skippable(8000), zst])), "zst");
     assert.equal(await kindOf(Buffer.concat([skippable(16), Buffer.alloc(64)])), null);
-    assert.equal(await kindOf(Buffer.concat([skippable(2 << 20), zst])), null, "skippable frames past 1 MiB are not followed");
+    assert.equal(
+      await kindOf(Buffer.concat([skippable(2 << 20), zst])),
+      null,
+      "skippable frames past 1 MiB are not followed",
+    );
   });
 
   it("does not take bytes that only start like a compressed stream", async () => {
     const gz = gzipSync(readFileSync(raw));
     const garbageAfterMagic = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), randomBytes(4092)]);
-    assert.equal(await kindOf(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(4086, 0xff)])), null, "a gzip header over no deflate data");
+    assert.equal(
+      await kindOf(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(4086, 0xff)])),
+      null,
+      "a gzip header over no deflate data",
+    );
     let taken = 0;
-    for (let i = 0; i < 200; i++) if ((await kindOf(Buffer.concat([garbageAfterMagic.subarray(0, 10), randomBytes(4086)]))) !== null) taken++;
+    for (let i = 0; i < 200; i++)
+      if ((await kindOf(Buffer.concat([garbageAfterMagic.subarray(0, 10), randomBytes(4086)]))) !== null) taken++;
     assert.ok(taken <= 2, `${taken} of 200 random streams after a gzip header were taken`);
     const badFlags = Buffer.from(gz);
     badFlags[3] = 0x20;

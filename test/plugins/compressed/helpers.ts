@@ -13,8 +13,9 @@ export const COMPRESSORS = {
 
 /** A skip reason when a tool the tests use is missing (a failure under CI). */
 export const missingTools = requirement(
-  ["gzip", "xz", "zstd", "bzip2", "tar", "qemu-img"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0).join(", ") ||
-    false,
+  ["gzip", "xz", "zstd", "bzip2", "tar", "qemu-img"]
+    .filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0)
+    .join(", ") || false,
 );
 
 /** Compresses `path` with the real tool of `kind` into `out` (default: path.kind). @example compress("a.raw", "xz") */
@@ -40,7 +41,8 @@ export function cut(path: string, length: number, out: string): string {
 /** Flips bytes in the middle of a file (a corrupt stream), leaving its head intact. */
 export function corrupt(path: string, out: string): string {
   const bytes = Buffer.from(readFileSync(path));
-  for (let i = Math.floor(bytes.length / 2); i < Math.floor(bytes.length / 2) + 64 && i < bytes.length - 16; i++) bytes[i] ^= 0x55;
+  for (let i = Math.floor(bytes.length / 2); i < Math.floor(bytes.length / 2) + 64 && i < bytes.length - 16; i++)
+    bytes[i] ^= 0x55;
   writeFileSync(out, bytes);
   return out;
 }

@@ -19,7 +19,8 @@ describe("compressed images over HTTP", { skip: missingTools }, () => {
     await server.start();
     raw = makeRaw(join(dir, "disk.raw"), 4 * MiB);
     const qcow2 = makeImage(raw, "qcow2", join(dir, "disk.qcow2"));
-    for (const kind of ["gz", "xz", "zst", "bz2"] as const) server.routes.set(`/disk.${kind}`, { file: compress(qcow2, kind) });
+    for (const kind of ["gz", "xz", "zst", "bz2"] as const)
+      server.routes.set(`/disk.${kind}`, { file: compress(qcow2, kind) });
     server.routes.set("/disk.tar.gz", { file: compress(tarOf(qcow2, join(dir, "disk.tar")), "gz") });
     server.routes.set("/evil.xz", { file: compress(makeBackedQcow2(dir), "xz") });
   });
@@ -31,10 +32,17 @@ describe("compressed images over HTTP", { skip: missingTools }, () => {
   for (const kind of ["gz", "xz", "zst", "bz2", "tar.gz"]) {
     it(`converts a ${kind} download, its checksum taken over the compressed bytes`, async () => {
       const route = server.routes.get(`/disk.${kind}`);
-      const digest = createHash("sha256").update(readFileSync(route?.file ?? "")).digest("hex");
+      const digest = createHash("sha256")
+        .update(readFileSync(route?.file ?? ""))
+        .digest("hex");
       const work = join(dir, `work-${kind}`);
       const out = join(dir, `http-${kind}.vmdk`);
-      const result = await createPipeline({ workDir: work }).run({ source: server.url(`/disk.${kind}`), destination: out, to: "vmdk", checksum: `sha256:${digest}` });
+      const result = await createPipeline({ workDir: work }).run({
+        source: server.url(`/disk.${kind}`),
+        destination: out,
+        to: "vmdk",
+        checksum: `sha256:${digest}`,
+      });
       assert.equal(result.from, "qcow2");
       assert.equal(result.sourceHash, `sha256:${digest}`);
       assert.ok(sameDisk(raw, "raw", out, "vmdk"));
@@ -44,9 +52,18 @@ describe("compressed images over HTTP", { skip: missingTools }, () => {
 
   it("refuses a downloaded xz holding a qcow2 with a backing file, leaving nothing", async () => {
     const work = join(dir, "work-evil");
-    const error = await failure(createPipeline({ workDir: work }).run({ source: server.url("/evil.xz"), destination: join(dir, "evil.raw"), to: "raw" }));
+    const error = await failure(
+      createPipeline({ workDir: work }).run({
+        source: server.url("/evil.xz"),
+        destination: join(dir, "evil.raw"),
+        to: "raw",
+      }),
+    );
     assert.equal(error.code, "image-rejected");
-    assert.deepEqual(error.problems.map((p) => p.code), ["qcow2-backing-file"]);
+    assert.deepEqual(
+      error.problems.map((p) => p.code),
+      ["qcow2-backing-file"],
+    );
     assert.deepEqual(leftovers(work), []);
     assert.ok(!listDir(dir).includes("evil.raw"));
   });

@@ -21,7 +21,10 @@ describe("the compressed plugin converts every kind (real tools, real CLI)", { s
   before(() => {
     raw = makeRaw(join(dir, "disk.raw"), 6 * MiB);
     qcow2 = makeImage(raw, "qcow2", join(dir, "disk.qcow2"));
-    for (const [format, path] of [["raw", raw], ["qcow2", qcow2]] as const) {
+    for (const [format, path] of [
+      ["raw", raw],
+      ["qcow2", qcow2],
+    ] as const) {
       for (const kind of ["gz", "xz", "zst", "bz2"] as const) made[format][kind] = compress(path, kind);
       made[format].tar = tarOf(path, join(dir, `${format}.tar`));
       made[format]["tar.gz"] = compress(made[format].tar, "gz", join(dir, `${format}.tar.gz`));
@@ -53,7 +56,14 @@ describe("the compressed plugin converts every kind (real tools, real CLI)", { s
   }
 
   it("a matching --container claim converts; --from names the image inside", () => {
-    for (const [kind, claim] of [["xz", "xz"], ["zst", "zstd"], ["bz2", "bz2"], ["gz", "gz"], ["tar", "tar"], ["tar.gz", "gz"]] as const) {
+    for (const [kind, claim] of [
+      ["xz", "xz"],
+      ["zst", "zstd"],
+      ["bz2", "bz2"],
+      ["gz", "gz"],
+      ["tar", "tar"],
+      ["tar.gz", "gz"],
+    ] as const) {
       const out = join(dir, `claimed-${kind}.raw`);
       const run = diskpipe(["convert", made.qcow2[kind], out, "--container", claim, "--from", "qcow2", "--to", "raw"]);
       assert.equal(run.status, 0, `${kind}: ${run.stderr}`);
@@ -71,7 +81,10 @@ describe("the compressed plugin converts every kind (real tools, real CLI)", { s
     assert.equal(run.status, 0, run.stderr);
     assert.ok(sameDisk(raw, "raw", claimed, "raw"));
     const bytes = readFileSync(raw);
-    for (const [kind, pack] of [["gz", gzipSync], ["xz", (b: Buffer) => execFileSync("xz", ["-c", "-T1"], { input: b })]] as const) {
+    for (const [kind, pack] of [
+      ["gz", gzipSync],
+      ["xz", (b: Buffer) => execFileSync("xz", ["-c", "-T1"], { input: b })],
+    ] as const) {
       const joined = join(dir, `joined.raw.${kind}`);
       writeFileSync(joined, Buffer.concat([pack(bytes.subarray(0, 2 * MiB)), pack(bytes.subarray(2 * MiB))]));
       const out = join(dir, `joined-${kind}.raw`);
@@ -81,16 +94,30 @@ describe("the compressed plugin converts every kind (real tools, real CLI)", { s
     const garbage = join(dir, "garbage.gz");
     writeFileSync(garbage, Buffer.concat([readFileSync(made.raw.gz), Buffer.from("not a gzip member")]));
     const error = await failure(convert({ source: garbage, destination: join(dir, "garbage.raw"), to: "raw" }));
-    assert.deepEqual(error.problems.map((p) => p.code), ["compressed-corrupt"]);
+    assert.deepEqual(
+      error.problems.map((p) => p.code),
+      ["compressed-corrupt"],
+    );
   });
 
   it("a --container claim the bytes do not match is refused with container-mismatch, nothing written", () => {
-    for (const [kind, claim] of [["xz", "gz"], ["gz", "zst"], ["tar.gz", "tar"], ["tar", "bz2"]] as const) {
+    for (const [kind, claim] of [
+      ["xz", "gz"],
+      ["gz", "zst"],
+      ["tar.gz", "tar"],
+      ["tar", "bz2"],
+    ] as const) {
       const out = join(dir, `mismatch-${kind}.raw`);
       const run = diskpipe(["convert", made.raw[kind], out, "--container", claim, "--to", "raw"]);
       assert.equal(run.status, 3, run.stderr);
       assert.match(run.stderr, /claimed to be .* but is .*\[container-mismatch\]/);
-      assert.equal(run.stderr.trim().split("\n").filter((line) => line.startsWith("diskpipe:")).length, 1);
+      assert.equal(
+        run.stderr
+          .trim()
+          .split("\n")
+          .filter((line) => line.startsWith("diskpipe:")).length,
+        1,
+      );
       assert.ok(!listDir(dir).includes(`mismatch-${kind}.raw`));
     }
     const plain = diskpipe(["convert", raw, join(dir, "plain.raw"), "--container", "xz", "--to", "raw"]);
@@ -98,11 +125,16 @@ describe("the compressed plugin converts every kind (real tools, real CLI)", { s
     assert.match(plain.stderr, /neither compressed nor a tar archive \[container-mismatch\]/);
     const fromCompressed = diskpipe(["convert", raw, join(dir, "plain2.raw"), "--from", "compressed", "--to", "raw"]);
     assert.equal(fromCompressed.status, 3, fromCompressed.stderr);
-    assert.match(fromCompressed.stderr, /claimed to be compressed but is neither compressed nor a tar archive \[container-mismatch\]/);
+    assert.match(
+      fromCompressed.stderr,
+      /claimed to be compressed but is neither compressed nor a tar archive \[container-mismatch\]/,
+    );
   });
 
   it("--from naming the wrong inner format is a format-mismatch of the image inside", async () => {
-    const error = await failure(convert({ source: made.qcow2.zst, destination: join(dir, "wrong.raw"), to: "raw", from: "vmdk" }));
+    const error = await failure(
+      convert({ source: made.qcow2.zst, destination: join(dir, "wrong.raw"), to: "raw", from: "vmdk" }),
+    );
     assert.equal(error.code, "format-mismatch");
     assert.match(error.message, /claimed to be vmdk but is qcow2/);
   });

@@ -27,7 +27,9 @@ async function extract(archive: Uint8Array, chunk = 4096): Promise<{ name: strin
       parts.push(Buffer.alloc(length));
     },
   };
-  const pieces = Array.from({ length: Math.ceil(archive.length / chunk) }, (_, i) => archive.subarray(i * chunk, (i + 1) * chunk));
+  const pieces = Array.from({ length: Math.ceil(archive.length / chunk) }, (_, i) =>
+    archive.subarray(i * chunk, (i + 1) * chunk),
+  );
   const member = await extractOne(new ChunkReader(Readable.from(pieces)), sink);
   return { name: member.name, content: Buffer.concat(parts), holes };
 }
@@ -42,7 +44,9 @@ async function refused(archive: Uint8Array, pattern: RegExp, code = "archive-ent
 }
 
 /** A tar made by tar-stream from entries whose headers are written as given. */
-async function pack(entries: Array<{ header: Partial<Header> & Pick<Header, "name">; data?: Buffer }>): Promise<Buffer> {
+async function pack(
+  entries: Array<{ header: Partial<Header> & Pick<Header, "name">; data?: Buffer }>,
+): Promise<Buffer> {
   const packer = tar.pack();
   const collected = (async () => {
     const chunks: Buffer[] = [];
@@ -105,17 +109,32 @@ describe("a tar holding one disk image", { skip: missingTools }, () => {
       assert.ok(result.holes > 0);
       assert.ok(result.content.equals(readFileSync(sparse)), format);
     }
-    await refused(readFileSync(tarOf(sparse, join(dir, "sparse-posix.tar"), { sparse: true, format: "posix" })), /PAX header sets "GNU\.sparse/);
+    await refused(
+      readFileSync(tarOf(sparse, join(dir, "sparse-posix.tar"), { sparse: true, format: "posix" })),
+      /PAX header sets "GNU\.sparse/,
+    );
   });
 
   it("refuses two members, links, devices, directories, traversal and absolute names", async () => {
-    const two = await pack([{ header: { name: "a.raw" }, data: disk }, { header: { name: "b.raw" }, data: disk }]);
+    const two = await pack([
+      { header: { name: "a.raw" }, data: disk },
+      { header: { name: "b.raw" }, data: disk },
+    ]);
     await refused(two, /more than one member/);
-    const same = await pack([{ header: { name: "a.raw" }, data: disk }, { header: { name: "a.raw" }, data: disk }]);
+    const same = await pack([
+      { header: { name: "a.raw" }, data: disk },
+      { header: { name: "a.raw" }, data: disk },
+    ]);
     await refused(same, /more than one member/);
-    await refused(await pack([{ header: { name: "disk.raw", type: "symlink", linkname: "/etc/shadow" } }]), /symbolic link/);
+    await refused(
+      await pack([{ header: { name: "disk.raw", type: "symlink", linkname: "/etc/shadow" } }]),
+      /symbolic link/,
+    );
     await refused(await pack([{ header: { name: "disk.raw", type: "link", linkname: "other" } }]), /hard link/);
-    await refused(await pack([{ header: { name: "disk.raw", type: "block-device", devmajor: 8, devminor: 0 } }]), /block device/);
+    await refused(
+      await pack([{ header: { name: "disk.raw", type: "block-device", devmajor: 8, devminor: 0 } }]),
+      /block device/,
+    );
     await refused(await pack([{ header: { name: "fifo", type: "fifo" } }]), /FIFO/);
     await refused(await pack([{ header: { name: "images/", type: "directory" } }]), /is a directory/);
     await refused(await pack([{ header: { name: "../disk.raw" }, data: disk }]), /climbs out/);
@@ -149,7 +168,11 @@ describe("a tar holding one disk image", { skip: missingTools }, () => {
     for (const source of [tarOfXz, tarInTar, xzInGz]) {
       const error = await failure(convert({ source, destination: join(dir, "nested.raw"), to: "raw" }));
       assert.equal(error.code, "image-rejected");
-      assert.deepEqual(error.problems.map((p) => p.code), ["nested-container"], error.message);
+      assert.deepEqual(
+        error.problems.map((p) => p.code),
+        ["nested-container"],
+        error.message,
+      );
     }
   });
 });

@@ -19,9 +19,13 @@ function harness(dir: string, name: string) {
   const events: JobEvent[] = [];
   const pids: number[] = [];
   const ended: DecompressionFacts[] = [];
-  const pipeline = createPipeline({ workDir: work, plugins: [compressed({ onDecoder: (pid) => pids.push(pid), onEnded: (facts) => ended.push(facts) })] });
+  const pipeline = createPipeline({
+    workDir: work,
+    plugins: [compressed({ onDecoder: (pid) => pids.push(pid), onEnded: (facts) => ended.push(facts) })],
+  });
   pipeline.on((event) => events.push(event));
-  const unpacked = () => Math.max(0, ...events.flatMap((e) => (e.type === "progress" && e.stage === "unpack" ? [e.bytes] : [])));
+  const unpacked = () =>
+    Math.max(0, ...events.flatMap((e) => (e.type === "progress" && e.stage === "unpack" ? [e.bytes] : [])));
   return { work, events, pids, ended, pipeline, unpacked };
 }
 
@@ -34,7 +38,10 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
   const gibOfZeroes = () => {
     if (zeroes1g) return zeroes1g;
     zeroes1g = join(dir, "zeroes.xz");
-    writeFileSync(zeroes1g, execFileSync("sh", ["-c", "head -c 1073741824 /dev/zero | xz -0 -T1 -c"], { maxBuffer: 16 * MiB }));
+    writeFileSync(
+      zeroes1g,
+      execFileSync("sh", ["-c", "head -c 1073741824 /dev/zero | xz -0 -T1 -c"], { maxBuffer: 16 * MiB }),
+    );
     return zeroes1g;
   };
   /** 8 GiB of zeroes: eight xz streams one after the other (xz decodes concatenated streams). */
@@ -78,9 +85,14 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
     const bomb = gibOfZeroes();
     const { work, pids, pipeline } = harness(dir, "bomb");
     const started = performance.now();
-    const error = await failure(pipeline.run({ source: bomb, destination: join(dir, "bomb.raw"), to: "raw", maxSize: 64 * MiB }));
+    const error = await failure(
+      pipeline.run({ source: bomb, destination: join(dir, "bomb.raw"), to: "raw", maxSize: 64 * MiB }),
+    );
     assert.equal(error.code, "image-rejected");
-    assert.deepEqual(error.problems.map((p) => p.code), ["decompression-bomb"]);
+    assert.deepEqual(
+      error.problems.map((p) => p.code),
+      ["decompression-bomb"],
+    );
     assert.match(error.message, /--max-size/);
     assert.ok(performance.now() - started < 20_000);
     assert.deepEqual(leftovers(work), []);
@@ -98,7 +110,10 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
     const { work, pipeline } = harness(dir, "header-bomb");
     const error = await failure(pipeline.run({ source, destination: join(dir, "header-bomb.raw"), to: "raw" }));
     assert.equal(error.code, "image-rejected");
-    assert.deepEqual(error.problems.map((p) => p.code), ["decompression-bomb"]);
+    assert.deepEqual(
+      error.problems.map((p) => p.code),
+      ["decompression-bomb"],
+    );
     assert.match(error.message, /1048576-byte qcow2 image can be/);
     assert.deepEqual(leftovers(work), []);
   });
@@ -119,7 +134,10 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
         const error = await failure(pipeline.run({ source, destination: join(dir, "broken.raw"), to: "raw" }));
         assert.ok(["image-rejected", "io-failed"].includes(error.code), error.message);
         const codesSeen = error.problems.map((p) => p.code);
-        assert.ok(codesSeen.some((c) => (codes as readonly string[]).includes(c)), `${kind} ${source}: ${error.message}`);
+        assert.ok(
+          codesSeen.some((c) => (codes as readonly string[]).includes(c)),
+          `${kind} ${source}: ${error.message}`,
+        );
         assert.doesNotMatch(error.message, /\n/);
         assert.deepEqual(leftovers(work), []);
         assert.ok(!listDir(dir).includes("broken.raw"), "an output was left");
@@ -131,7 +149,9 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
     const long = eightGibOfZeroes();
     const { work, pids, pipeline } = harness(dir, "abort");
     const controller = new AbortController();
-    const running = failure(pipeline.run({ source: long, destination: join(dir, "aborted.raw"), to: "raw", signal: controller.signal }));
+    const running = failure(
+      pipeline.run({ source: long, destination: join(dir, "aborted.raw"), to: "raw", signal: controller.signal }),
+    );
     await waitFor(() => pids.length > 0, "the decoder to start");
     controller.abort();
     const error = await running;
@@ -143,7 +163,11 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
 
   it("SIGTERM to the CLI mid-decompression leaves no decoder process and no output", async () => {
     const long = eightGibOfZeroes();
-    const child = spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), "convert", long, join(dir, "cli-out.raw"), "--to", "raw"], { stdio: "ignore" });
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, "bin", "diskpipe.mjs"), "convert", long, join(dir, "cli-out.raw"), "--to", "raw"],
+      { stdio: "ignore" },
+    );
     const cliPid = child.pid ?? 0;
     const decoder = await waitFor(() => childrenOf(cliPid).find((c) => c.name === "xz"), "xz to start under the CLI");
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -151,7 +175,10 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
     const code = await exited;
     assert.notEqual(code, 0);
     await waitFor(() => !alive(decoder.pid), "the decoder to end", 5000);
-    assert.deepEqual(listDir(dir).filter((name) => name.includes("cli-out")), []);
+    assert.deepEqual(
+      listDir(dir).filter((name) => name.includes("cli-out")),
+      [],
+    );
   });
 });
 
