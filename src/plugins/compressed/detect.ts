@@ -142,3 +142,27 @@ export function isTarHeader(block: Uint8Array): boolean {
 function matchBytes(bytes: Uint8Array, at: number, expected: readonly number[]): boolean {
   return expected.every((byte, i) => bytes[at + i] === byte);
 }
+
+/** The `--container` names of each kind (and a few spellings users type). */
+const CLAIM_NAMES: Record<string, Kind> = {
+  gz: "gz",
+  gzip: "gz",
+  xz: "xz",
+  zst: "zst",
+  zstd: "zst",
+  bz2: "bz2",
+  bzip2: "bz2",
+  tar: "tar",
+};
+
+/**
+ * The kind a `--container` claim names, undefined when it names none of this plugin's.
+ *
+ * @example
+ * ```ts
+ * claimedKind("zstd"); // "zst"
+ * ```
+ */
+export function claimedKind(container: string | undefined): Kind | undefined {
+  return container === undefined ? undefined : CLAIM_NAMES[container.trim().toLowerCase()];
+}

@@ -1,7 +1,7 @@
 import { defineFormat, definePlugin, type Plugin } from "../../plugin-api.ts";
 import type { DecoderLimits } from "./decoders.ts";
-import { detectCompressed } from "./detect.ts";
-import { claimedKind, unpackCompressed, type DecompressionFacts } from "./unpack.ts";
+import { claimedKind, detectCompressed } from "./detect.ts";
+import type { DecompressionFacts } from "./unpack.ts";
 
 export type { DecompressionFacts } from "./unpack.ts";
 
@@ -56,7 +56,8 @@ export function compressed(options: CompressedOptions = {}): Plugin {
         // refusals, COMPRESSED_PROBLEM_CODES, come from unpacking).
         claims: (spec) =>
           claimedKind(spec.container) !== undefined || (spec.from === "compressed" && spec.container === undefined),
-        unpack: (ctx) => unpackCompressed(ctx, options),
+        // The decoders, the tar reader and the writer load with the first compressed image, not with every command.
+        unpack: async (ctx) => (await import("./unpack.ts")).unpackCompressed(ctx, options),
       }),
     ],
   });

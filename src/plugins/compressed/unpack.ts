@@ -5,7 +5,7 @@ import { DiskpipeError, GrowingFile, ImageRejectedError, inspectImage } from "..
 import type { HeaderFacts, ImageReader, InspectResult, JobContext, UnpackedImage } from "../../plugin-api.ts";
 import { ChunkReader } from "./chunks.ts";
 import { openDecoder, type DecoderLimits } from "./decoders.ts";
-import { detectKind, isTarHeader, type Kind } from "./detect.ts";
+import { claimedKind, detectKind, isTarHeader, type Kind } from "./detect.ts";
 import { Refusal } from "./refusal.ts";
 import { HEAD_WINDOW, Pace } from "./pace.ts";
 import { extractOne, type MemberSink } from "./tar.ts";
@@ -46,30 +46,6 @@ export interface DecompressionFacts {
   /** Decompressed bytes taken into the image (holes included). */
   decompressed: number;
   completed: boolean;
-}
-
-/** The `--container` names of each kind (and a few spellings users type). */
-const CLAIM_NAMES: Record<string, Kind> = {
-  gz: "gz",
-  gzip: "gz",
-  xz: "xz",
-  zst: "zst",
-  zstd: "zst",
-  bz2: "bz2",
-  bzip2: "bz2",
-  tar: "tar",
-};
-
-/**
- * The kind a `--container` claim names, undefined when it names none of this plugin's.
- *
- * @example
- * ```ts
- * claimedKind("zstd"); // "zst"
- * ```
- */
-export function claimedKind(container: string | undefined): Kind | undefined {
-  return container === undefined ? undefined : CLAIM_NAMES[container.trim().toLowerCase()];
 }
 
 /**
