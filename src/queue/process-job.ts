@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingError, type Job } from "bullmq";
+import type { Job } from "bullmq";
 import { dirname, resolve } from "node:path";
 import { DiskpipeError, toDiskpipeError } from "../core/errors.ts";
 import { sweepStale } from "../core/io/stale.ts";
@@ -9,6 +9,7 @@ import { checkAllowed, type AllowList } from "./allow.ts";
 import { committedEarlier, type commitRecorder } from "./commit-record.ts";
 import { failedReasonOf, RETRIED_CODES } from "./failure.ts";
 import { journalOf, record } from "./journal.ts";
+import { bullmq } from "./load.ts";
 import { parseMessage, specOf } from "./message.ts";
 import { ProgressTracker } from "./progress.ts";
 import { checkVisible } from "./visible.ts";
@@ -47,6 +48,7 @@ export interface JobRunner {
  */
 export async function processJob(job: Job, token: string | undefined, signal: AbortSignal | undefined, runner: JobRunner): Promise<JobResult> {
   const { worker, pipeline } = runner;
+  const { UnrecoverableError, WaitingError } = bullmq();
   const id = job.id ?? "";
   const attempt = job.attemptsMade + 1;
   await record(job, { worker, event: "start", attempt });

@@ -5,6 +5,7 @@ import { Listeners } from "../core/listeners.ts";
 import { closeRedis, connectRedis } from "./connection.ts";
 import { failureOf } from "./failure.ts";
 import { jobIdFor } from "./job-id.ts";
+import { bullQueueClasses } from "./load.ts";
 import { viewOf, type QueueJobView } from "./job-view.ts";
 import { messageFor, type QueueSpec } from "./message.ts";
 import { eventsOf } from "./progress.ts";
@@ -80,8 +81,11 @@ export interface DiskpipeQueue {
  * ```
  */
 export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue> {
-  const redis = await connectRedis(options.url, { timeoutMs: options.connectTimeoutMs });
-  const { Queue: BullQueue, QueueEvents: BullQueueEvents } = await import("bullmq");
+  // Connecting goes on while BullMQ loads (a remote Redis answers meanwhile).
+  const connecting = connectRedis(options.url, { timeoutMs: options.connectTimeoutMs });
+  connecting.catch(() => undefined);
+  const { Queue: BullQueue, QueueEvents: BullQueueEvents } = bullQueueClasses();
+  const redis = await connecting;
   const name = options.queueName ?? DEFAULT_QUEUE_NAME;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const queue: Queue = new BullQueue(name, { connection: redis, prefix });

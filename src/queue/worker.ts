@@ -9,6 +9,7 @@ import type { AllowList } from "./allow.ts";
 import { commitRecorder } from "./commit-record.ts";
 import { closeRedis, connectRedis } from "./connection.ts";
 import { failureOf } from "./failure.ts";
+import { bullmq } from "./load.ts";
 import { DEFAULT_ATTEMPTS, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, type QueueSettings } from "./settings.ts";
 
 /** What {@link createWorker} takes. */
@@ -86,7 +87,7 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
   const fetch = { ...base.config.fetch, refuseLocalHosts: base.config.fetch.refuseLocalHosts || allow === undefined };
   const pipeline = new Pipeline({ ...base.config, jobs, fetch, plugins: [...base.config.plugins, recorder.plugin] });
   const redis = await connectRedis(options.url, { timeoutMs: options.connectTimeoutMs, name });
-  const { Queue, Worker } = await import("bullmq");
+  const { Queue, Worker } = bullmq();
   const { processJob } = await import("./process-job.ts");
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const queue = new Queue(queueName, { connection: redis, prefix });
