@@ -11,7 +11,7 @@ import { failedReasonOf, RETRIED_CODES } from "./failure.ts";
 import { journalOf, record } from "./journal.ts";
 import { bullmq } from "./load.ts";
 import { parseMessage, specOf } from "./message.ts";
-import { ProgressTracker } from "./progress.ts";
+import { NewestProgress, ProgressTracker } from "./progress.ts";
 import { checkVisible } from "./visible.ts";
 import { isUrlLocation } from "../core/io/location.ts";
 
@@ -53,11 +53,12 @@ export async function processJob(job: Job, token: string | undefined, signal: Ab
   const attempt = job.attemptsMade + 1;
   await record(job, { worker, event: "start", attempt });
   const tracker = new ProgressTracker(worker);
-  let published: Promise<unknown> = job.updateProgress(tracker.snapshot());
-  const publish = (progress: ReturnType<ProgressTracker["update"]>) => {
-    if (progress) published = published.then(() => job.updateProgress(progress)).catch(() => undefined);
-  };
-  const unsubscribe = pipeline.on((event) => event.jobId === id && publish(tracker.update(event)));
+  const progress = new NewestProgress((snapshot) => job.updateProgress(snapshot));
+  progress.send(tracker.snapshot());
+  const unsubscribe = pipeline.on((event) => {
+    const snapshot = event.jobId === id ? tracker.update(event) : undefined;
+    if (snapshot) progress.send(snapshot);
+  });
   let fenced = false;
   const unwatch = runner.recorder.watch(id, async (output, result) => {
     fenced = !(await holdsLock(job, token, runner.lockMs));
@@ -79,7 +80,7 @@ export async function processJob(job: Job, token: string | undefined, signal: Ab
     }
     await sweepLeftovers(pipeline, message.spec.destination);
     const result = await pipeline.run(specOf(message, pipeline.config.maxSize, controller.signal), { id });
-    await published;
+    await progress.flushed();
     await record(job, { worker, event: "done" });
     return result;
   } catch (error) {
@@ -96,7 +97,7 @@ export async function processJob(job: Job, token: string | undefined, signal: Ab
     const failure = toDiskpipeError(error);
     const allowed = Math.min(runner.attempts, job.opts.attempts ?? 1);
     const retry = RETRIED_CODES.includes(failure.code) && attempt < allowed;
-    await published;
+    await progress.flushed();
     await record(job, { worker, event: "failed", code: failure.code, retry });
     throw retry ? new Error(failedReasonOf(failure)) : new UnrecoverableError(failedReasonOf(failure));
   } finally {

@@ -129,3 +129,49 @@ export function isProgress(value: unknown): value is QueueProgress {
   const progress = value as Partial<QueueProgress>;
   return typeof progress.worker === "string" && typeof progress.stage === "string" && Array.isArray(progress.timings) && Array.isArray(progress.hooks);
 }
+
+/**
+ * Writes a job's progress one message at a time, and only the newest: a message made while the
+ * previous one is being written replaces any other still waiting. A burst (a stage's end, the
+ * next stage's start and the inspection, all within a millisecond) then costs one Redis write
+ * and one event instead of one each, and a slow Redis never builds a backlog. Progress is for
+ * display only: nothing is lost but the messages that a newer one already contains.
+ *
+ * @example
+ * ```ts
+ * import type { Job } from "bullmq";
+ * declare const job: Job, progress: QueueProgress;
+ * const writer = new NewestProgress((p) => job.updateProgress(p));
+ * writer.send(progress);
+ * await writer.flushed(); // the newest message is in Redis (or its write failed)
+ * ```
+ */
+export class NewestProgress {
+  readonly #write: (progress: QueueProgress) => Promise<unknown>;
+  #next: QueueProgress | undefined;
+  #writing: Promise<void> | undefined;
+
+  constructor(write: (progress: QueueProgress) => Promise<unknown>) {
+    this.#write = write;
+  }
+
+  /** Queues `progress` for writing, replacing a message that is still waiting. */
+  send(progress: QueueProgress): void {
+    this.#next = progress;
+    this.#writing ??= this.#drain();
+  }
+
+  /** Resolves once every message sent so far is written, or replaced by a newer one that is. */
+  flushed(): Promise<void> {
+    return this.#writing ?? Promise.resolve();
+  }
+
+  async #drain(): Promise<void> {
+    for (let next = this.#next; next; next = this.#next) {
+      this.#next = undefined;
+      // A failed write (Redis restarting, the job removed) is not the job's failure: a later message says the same.
+      await this.#write(next).catch(() => undefined);
+    }
+    this.#writing = undefined;
+  }
+}
