@@ -10,6 +10,7 @@ import { LOG_LIMITS } from "./bounded-read.ts";
 import { commitRecorder } from "./commit-record.ts";
 import { closeRedis, connectRedis } from "./connection.ts";
 import { failureOf } from "./failure.ts";
+import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED, keepJobsOf, type Retention } from "./retention.ts";
 import { bullmq } from "./load.ts";
 import { DEFAULT_ATTEMPTS, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, type QueueSettings } from "./settings.ts";
 
@@ -29,6 +30,10 @@ export interface WorkerOptions extends QueueSettings {
   lockMs?: number;
   /** How often to look for the jobs of dead workers, in ms (default 30000). */
   stalledMs?: number;
+  /** Which completed jobs Redis keeps when this worker finishes one (default: the newest 1000, 7 days at most). */
+  keepCompleted?: Retention;
+  /** Which failed jobs Redis keeps when this worker fails one (default: the newest 5000, 30 days at most). */
+  keepFailed?: Retention;
 }
 
 /**
@@ -119,6 +124,8 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
       lockDuration: lockMs,
       stalledInterval: options.stalledMs ?? 30_000,
       maxStalledCount: 1,
+      removeOnComplete: keepJobsOf(options.keepCompleted ?? base.config.queue?.keepCompleted, DEFAULT_KEEP_COMPLETED),
+      removeOnFail: keepJobsOf(options.keepFailed ?? base.config.queue?.keepFailed, DEFAULT_KEEP_FAILED),
       autorun: false,
     },
   );
