@@ -95,6 +95,22 @@ export const GROUPS = {
       "test/spool/spool.test.ts",
     ],
   },
+  queue: {
+    // What a queue writer controls: the validation of a message, and every reader of a value taken from Redis
+    // (job fields within bounds, results, progress, journal lines, failure reasons).
+    mutate: ["src/queue/message.ts", "src/queue/redis-values.ts", "src/queue/bounded-read.ts", "src/queue/journal.ts", "src/queue/failure.ts", "src/queue/job-view.ts", "src/queue/progress.ts"],
+    // The unit tests first, then the ones with a real redis-server whose worker runs in the test process.
+    tests: [
+      "test/queue/message.test.ts",
+      "test/queue/redis-values.test.ts",
+      "test/queue/progress.test.ts",
+      "test/queue/spool-executor.test.ts",
+      "test/queue/bounded-read.test.ts",
+      "test/queue/retry.test.ts",
+      "test/queue/worker.test.ts",
+      "test/queue/fence.test.ts",
+    ],
+  },
   trust: {
     mutate: ["src/core/io/pin-source.ts", "src/core/io/other-writers.ts", "src/core/io/work-root.ts", "src/core/io/open-regular.ts", "src/core/redact.ts", "src/plugins/luks/passphrase.ts", "src/spool/sidecar.ts"],
     // The fast unit tests first: a mutant they kill never waits for the slow end-to-end ones.
