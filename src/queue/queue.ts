@@ -130,9 +130,9 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
     async submit(spec, submitOptions = {}) {
       const message = messageFor(spec);
       const id = jobIdFor(message, submitOptions.id);
-      const state = await queue.getJobState(id);
-      if (state !== "unknown") {
-        if (state !== "failed") return { id, outcome: "exists" };
+      // One command for a new job (a job's state is a script of about eight).
+      if (await redis.exists(queue.toKey(id))) {
+        if ((await queue.getJobState(id)) !== "failed") return { id, outcome: "exists" };
         await retryFailed(id);
         return { id, outcome: "retried" };
       }
