@@ -180,7 +180,9 @@ describe("diskpipe dashboard --queue (real redis-server, worker and dashboard pr
       }
       assert.ok((await sent()) - before < 8 * 1024 * 1024, "Redis sent the dashboard a bounded amount");
       assert.ok(Date.now() - started < 10_000);
-      assert.match(await text("/jobs/hostile-huge"), /the reason was not read \(\d+ bytes\)/);
+      const detail = await text("/jobs/hostile-huge");
+      assert.match(detail, /the reason was not read \(\d+ bytes\)/);
+      assert.match(detail, /<dt>Not read<\/dt><dd>failedReason: \d+ bytes; journal: the newest 200 of 100000 lines /);
       const shown = await view("hostile-huge");
       assert.ok(shown.journal.length <= 200);
       assert.ok(shown.omitted?.includes("journal: the newest 200 of 100000 lines"), String(shown.omitted));
