@@ -1,5 +1,6 @@
 import type { InspectResult } from "../core/inspect/types.ts";
 import type { JobEvent, Stage } from "../core/job.ts";
+import { fromRedis } from "./redis-values.ts";
 
 /**
  * What a worker publishes about a running job (BullMQ `updateProgress`): who runs it, the
@@ -97,17 +98,20 @@ export class ProgressTracker {
  */
 export function eventsOf(jobId: string, progress: unknown, previousStage: Stage | undefined): JobEvent[] {
   if (!isProgress(progress)) return [];
+  // Written by whoever can write the queue: the stage name is bounded and made safe to print, numbers must be numbers.
+  const stage = (fromRedis.text(progress.stage, 40) ?? "") as Stage;
+  const { number } = fromRedis;
   const events: JobEvent[] = [];
-  if (progress.stage !== previousStage) events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
-  if (typeof progress.bytes === "number") {
+  if (stage !== previousStage) events.push({ type: "stage-start", jobId, stage, at: Date.now() });
+  if (number(progress.bytes)) {
     events.push({
       type: "progress",
       jobId,
-      stage: progress.stage,
+      stage,
       bytes: progress.bytes,
-      ...(typeof progress.total === "number" && { total: progress.total }),
-      ...(typeof progress.percent === "number" && { percent: progress.percent }),
-      ...(typeof progress.rate === "number" && { rate: progress.rate }),
+      ...(number(progress.total) && { total: progress.total }),
+      ...(number(progress.percent) && { percent: progress.percent }),
+      ...(number(progress.rate) && { rate: progress.rate }),
     });
   }
   return events;

@@ -232,8 +232,10 @@ function waitFor(id: string, listeners: Listeners<QueueEvent>, view: (id: string
     const unsubscribe = listeners.on((event) => {
       if (event.jobId !== id) return;
       if (event.type === "progress") {
-        for (const e of eventsOf(id, event.progress, stage)) onEvent?.(e);
-        stage = (event.progress as { stage?: Stage }).stage ?? stage;
+        for (const e of eventsOf(id, event.progress, stage)) {
+          if (e.type === "stage-start") stage = e.stage;
+          onEvent?.(e);
+        }
       } else void check();
     });
     // Events can be missed (Redis restarted between two reads): the state is also read every few seconds.
