@@ -98,7 +98,7 @@ export const GROUPS = {
   queue: {
     // What a queue writer controls: the validation of a message, and every reader of a value taken from Redis
     // (job fields within bounds, results, progress, journal lines, failure reasons).
-    mutate: ["src/queue/message.ts", "src/queue/redis-values.ts", "src/queue/bounded-read.ts", "src/queue/journal.ts", "src/queue/failure.ts", "src/queue/job-view.ts", "src/queue/progress.ts"],
+    mutate: ["src/queue/message.ts", "src/queue/redis-values.ts", "src/queue/bounded-read.ts", "src/queue/journal.ts", "src/queue/failure.ts", "src/queue/job-view.ts", "src/queue/progress.ts", "src/queue/spool-executor.ts"],
     // The unit tests first, then the ones with a real redis-server whose worker runs in the test process.
     tests: [
       "test/queue/message.test.ts",
