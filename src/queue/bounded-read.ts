@@ -66,6 +66,18 @@ end
 return out
 `;
 
+/** A client with the script defined: EVALSHA (the script's text is sent once per connection, not with every job of a list). */
+type ScriptClient = { diskpipeReadJob(...args: string[]): Promise<unknown> };
+const defined = new WeakSet<Redis>();
+
+function withScript(redis: Redis): ScriptClient {
+  if (!defined.has(redis)) {
+    redis.defineCommand("diskpipeReadJob", { numberOfKeys: 2, lua: SCRIPT });
+    defined.add(redis);
+  }
+  return redis as unknown as ScriptClient;
+}
+
 /**
  * A job as a bounded read finds it: the fields a view needs, parsed, with an oversized or
  * malformed one left out (and named in `omitted`).
@@ -98,7 +110,7 @@ export async function readJobBounded(redis: Redis, queueKey: string, id: string,
   const bounds = options.limits ?? FIELD_LIMITS;
   const limits = FIELDS.flatMap((field) => [field, String(Math.min(bounds[field], FIELD_LIMITS[field]))]);
   const lines = Math.max(0, Math.min(options.lines, LOG_LIMITS.lines));
-  const reply = (await redis.eval(SCRIPT, 2, key, `${key}:logs`, String(lines), String(LOG_LIMITS.lineBytes), ...limits)) as unknown;
+  const reply = await withScript(redis).diskpipeReadJob(key, `${key}:logs`, String(lines), String(LOG_LIMITS.lineBytes), ...limits);
   if (!Array.isArray(reply)) return undefined;
   const omitted: string[] = [];
   const values = new Map<Field, string>();
