@@ -53,7 +53,9 @@ export async function alternate(sides: Side[], options: AlternateOptions): Promi
       const ms = performance.now() - started;
       measured[k].ms.push(ms);
       if (extra?.peakKb !== undefined) measured[k].peakKb.push(extra.peakKb);
-      options.log(`  run ${i + 1}/${options.runs} ${side.label}: ${(ms / 1000).toFixed(2)} s${extra?.peakKb ? `, peak RSS ${(extra.peakKb / 1024).toFixed(0)} MiB` : ""}`);
+      options.log(
+        `  run ${i + 1}/${options.runs} ${side.label}: ${(ms / 1000).toFixed(2)} s${extra?.peakKb ? `, peak RSS ${(extra.peakKb / 1024).toFixed(0)} MiB` : ""}`,
+      );
     }
   }
   for (const side of sides) await side.reset?.();

@@ -1,7 +1,18 @@
 import { tmpdir } from "node:os";
 
 /** The cases the bench knows, in the order it runs them. `flags` and `queue` run only when asked for. */
-export const CASES = ["convert", "cinder", "http", "batch", "copy", "inspect", "memory", "snapshot", "flags", "queue"] as const;
+export const CASES = [
+  "convert",
+  "cinder",
+  "http",
+  "batch",
+  "copy",
+  "inspect",
+  "memory",
+  "snapshot",
+  "flags",
+  "queue",
+] as const;
 
 /** One of {@link CASES}. */
 export type CaseName = (typeof CASES)[number];
@@ -43,7 +54,13 @@ function defaultDir(): string {
  * ```
  */
 export function parseArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { runs: 7, only: CASES.filter((c) => c !== "flags" && c !== "queue"), quick: false, dir: defaultDir(), keep: false };
+  const args: BenchArgs = {
+    runs: 7,
+    only: CASES.filter((c) => c !== "flags" && c !== "queue"),
+    quick: false,
+    dir: defaultDir(),
+    keep: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -55,7 +72,10 @@ export function parseArgs(argv: string[]): BenchArgs {
       args.runs = Number(value());
       if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error("--runs takes a whole number of at least 1");
     } else if (flag === "--only") {
-      const names = value().split(",").map((name) => name.trim()).filter(Boolean);
+      const names = value()
+        .split(",")
+        .map((name) => name.trim())
+        .filter(Boolean);
       const unknown = names.filter((name) => !(CASES as readonly string[]).includes(name));
       if (unknown.length > 0) throw new Error(`unknown case ${unknown.join(", ")} (known: ${CASES.join(", ")})`);
       args.only = names as CaseName[];

@@ -55,8 +55,12 @@ export function printed(child: ChildProcess, pattern: RegExp, ms: number): Promi
       text += chunk.toString();
       if (pattern.test(text)) done(() => resolve());
     };
-    const onExit = (code: number | null) => done(() => reject(new Error(`exited (${code}) before printing ${pattern}: ${text.slice(-500)}`)));
-    const timer = setTimeout(() => done(() => reject(new Error(`no ${pattern} within ${ms} ms: ${text.slice(-500)}`))), ms);
+    const onExit = (code: number | null) =>
+      done(() => reject(new Error(`exited (${code}) before printing ${pattern}: ${text.slice(-500)}`)));
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`no ${pattern} within ${ms} ms: ${text.slice(-500)}`))),
+      ms,
+    );
     const done = (settle: () => void) => {
       clearTimeout(timer);
       child.stdout?.off("data", onData);

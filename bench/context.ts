@@ -77,7 +77,8 @@ export function makeContext(base: Omit<BenchContext, "diskpipe" | "scratch" | "w
   const warm = join(base.work, "warm");
   ctx.warmups = [
     () => run("qemu-img", ["info", "--output=json", base.images.tiny]),
-    () => run("cp", ["--sparse=always", base.images.tiny, join(warm, "tiny.copy")]).then(() => rm(join(warm, "tiny.copy"))),
+    () =>
+      run("cp", ["--sparse=always", base.images.tiny, join(warm, "tiny.copy")]).then(() => rm(join(warm, "tiny.copy"))),
     () => run("sha256sum", [base.images.tiny]),
     () => ctx.diskpipe(["convert", base.images.tiny, join(warm, "tiny.raw"), "--to", "raw", "--force"]),
   ];

@@ -32,7 +32,12 @@ const server = createServer(async (request, response) => {
     return;
   }
   const from = partial ? start : 0;
-  const headers: Record<string, string | number> = { "content-length": end - from + 1, etag, "accept-ranges": "bytes", "content-type": "application/octet-stream" };
+  const headers: Record<string, string | number> = {
+    "content-length": end - from + 1,
+    etag,
+    "accept-ranges": "bytes",
+    "content-type": "application/octet-stream",
+  };
   if (partial) headers["content-range"] = `bytes ${from}-${end}/${info.size}`;
   response.writeHead(partial ? 206 : 200, headers);
   if (request.method === "HEAD") {

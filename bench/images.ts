@@ -80,10 +80,16 @@ const SMALL_FORMATS = ["qcow2", "vmdk", "vpc", "vdi", "vhdx"] as const;
  */
 export async function manyImages(dir: string, count: number): Promise<string[]> {
   await run("mkdir", ["-p", dir]);
-  const paths = Array.from({ length: count }, (_, i) => join(dir, `img-${String(i).padStart(3, "0")}.${SMALL_FORMATS[i % SMALL_FORMATS.length]}`));
+  const paths = Array.from({ length: count }, (_, i) =>
+    join(dir, `img-${String(i).padStart(3, "0")}.${SMALL_FORMATS[i % SMALL_FORMATS.length]}`),
+  );
   for (let i = 0; i < paths.length; i += 4) {
     await Promise.all(
-      paths.slice(i, i + 4).map((path, k) => run("qemu-img", ["create", "-q", "-f", SMALL_FORMATS[(i + k) % SMALL_FORMATS.length], path, "1G"])),
+      paths
+        .slice(i, i + 4)
+        .map((path, k) =>
+          run("qemu-img", ["create", "-q", "-f", SMALL_FORMATS[(i + k) % SMALL_FORMATS.length], path, "1G"]),
+        ),
     );
   }
   return paths;
@@ -137,7 +143,12 @@ export interface Needs {
  * const images = await buildImages(work, workload(false), { qcow2: 4, many: true, raw: true }, console.error);
  * ```
  */
-export async function buildImages(dir: string, load: Workload, needs: Needs, log: (line: string) => void): Promise<{
+export async function buildImages(
+  dir: string,
+  load: Workload,
+  needs: Needs,
+  log: (line: string) => void,
+): Promise<{
   raw: string;
   qcow2: string[];
   sha256: string;

@@ -32,7 +32,10 @@ export async function describeMachine(dir: string): Promise<Machine> {
     },
     () => "unknown",
   );
-  const qemu = await output("qemu-img", ["--version"]).then((text) => /version (\S+)/.exec(text)?.[1] ?? text, () => "missing");
+  const qemu = await output("qemu-img", ["--version"]).then(
+    (text) => /version (\S+)/.exec(text)?.[1] ?? text,
+    () => "missing",
+  );
   return {
     cpu: cpus()[0]?.model.trim() ?? "unknown",
     cores: availableParallelism(),
@@ -55,5 +58,7 @@ export async function describeMachine(dir: string): Promise<Machine> {
  * ```
  */
 export function loadAverage(): string {
-  return loadavg().map((n) => n.toFixed(2)).join(" ");
+  return loadavg()
+    .map((n) => n.toFixed(2))
+    .join(" ");
 }

@@ -22,7 +22,9 @@ export interface NoopTimes {
 }
 
 /** Redis's command count and CPU seconds so far. */
-async function redisUsage(redis: { info(section: string): Promise<string> }): Promise<{ commands: number; cpu: number }> {
+async function redisUsage(redis: {
+  info(section: string): Promise<string>;
+}): Promise<{ commands: number; cpu: number }> {
   const text = (await redis.info("stats")) + (await redis.info("cpu"));
   const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(text)?.[1] ?? Number.NaN);
   return { commands: field("total_commands_processed"), cpu: field("used_cpu_user") + field("used_cpu_sys") };
@@ -85,7 +87,8 @@ export async function noopJobs(url: string, count: number, work: string, timeout
   try {
     const before = await redisUsage(redis);
     const submitted = performance.now();
-    for (let i = 0; i < count; i++) await queue.submit({ source: `${ORIGIN}/in/${i}.raw`, destination: `${ORIGIN}/out/${i}.raw`, to: "raw" });
+    for (let i = 0; i < count; i++)
+      await queue.submit({ source: `${ORIGIN}/in/${i}.raw`, destination: `${ORIGIN}/out/${i}.raw`, to: "raw" });
     const submitMs = performance.now() - submitted;
     const started = performance.now();
     void worker.run();
@@ -93,11 +96,17 @@ export async function noopJobs(url: string, count: number, work: string, timeout
       const counts = await queue.counts();
       if (counts.failed > 0) throw new Error(`${counts.failed} no-op jobs failed`);
       if (counts.completed >= count) break;
-      if (performance.now() > deadline) throw new Error(`only ${counts.completed} of ${count} no-op jobs done within ${timeoutMs / 1000} s`);
+      if (performance.now() > deadline)
+        throw new Error(`only ${counts.completed} of ${count} no-op jobs done within ${timeoutMs / 1000} s`);
     }
     const workMs = performance.now() - started;
     const usage = await redisUsage(redis);
-    return { submitMs, workMs, commandsPerJob: (usage.commands - before.commands) / count, redisCpuMsPerJob: ((usage.cpu - before.cpu) * 1000) / count };
+    return {
+      submitMs,
+      workMs,
+      commandsPerJob: (usage.commands - before.commands) / count,
+      redisCpuMsPerJob: ((usage.cpu - before.cpu) * 1000) / count,
+    };
   } finally {
     await worker.close();
     await logs.close();

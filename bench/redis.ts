@@ -35,7 +35,11 @@ export async function startBenchRedis(work: string): Promise<BenchRedis> {
   const dir = join(work, "redis");
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  const child = startChild("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = startChild(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   await printed(child, /Ready to accept connections/, 10_000);
   child.stdout?.resume();
   child.stderr?.resume();

@@ -33,9 +33,25 @@ export interface CaseResult {
  * ratioRow("1", "convert vs qemu-img", a.ms, b.ms, 1.2);
  * ```
  */
-export function ratioRow(id: string, comparison: string, a: number[], b: number[], limit: number, target = `≤ ${limit}`): Row {
+export function ratioRow(
+  id: string,
+  comparison: string,
+  a: number[],
+  b: number[],
+  limit: number,
+  target = `≤ ${limit}`,
+): Row {
   const ratio = summarize(a.map((value, i) => value / b[i]));
-  return { id, comparison, a: summarize(a.map((ms) => ms / 1000)), b: summarize(b.map((ms) => ms / 1000)), ratio, unit: "s", target, met: ratio.median <= limit };
+  return {
+    id,
+    comparison,
+    a: summarize(a.map((ms) => ms / 1000)),
+    b: summarize(b.map((ms) => ms / 1000)),
+    ratio,
+    unit: "s",
+    target,
+    met: ratio.median <= limit,
+  };
 }
 
 function spread(s: Summary, digits: number): string {

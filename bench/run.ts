@@ -38,7 +38,11 @@ const GiB = 1024 ** 3;
 
 function needsOf(only: CaseName[], load: Workload): Needs {
   const single = only.some((name) => ["convert", "cinder", "http", "flags", "snapshot"].includes(name));
-  return { qcow2: only.includes("batch") ? load.batch : single ? 1 : 0, many: only.includes("inspect"), raw: only.some((name) => name !== "queue") };
+  return {
+    qcow2: only.includes("batch") ? load.batch : single ? 1 : 0,
+    many: only.includes("inspect"),
+    raw: only.some((name) => name !== "queue"),
+  };
 }
 
 /** Bytes the work directory needs at its fullest: the images, one run's outputs, one temporary copy. */
@@ -51,7 +55,8 @@ function spaceNeeded(needs: Needs, load: Workload): number {
 
 async function main(args: BenchArgs): Promise<void> {
   const started = performance.now();
-  if (!(await has("qemu-img"))) throw new Error("qemu-img is not installed (npm run demo or apt-get install qemu-utils)");
+  if (!(await has("qemu-img")))
+    throw new Error("qemu-img is not installed (npm run demo or apt-get install qemu-utils)");
   const load = workload(args.quick);
   const needs = needsOf(args.only, load);
   await mkdir(args.dir, { recursive: true });
@@ -69,9 +74,14 @@ async function main(args: BenchArgs): Promise<void> {
     const fs = await statfs(work);
     const free = fs.bavail * fs.bsize;
     const needed = spaceNeeded(needs, load);
-    if (free < needed) throw new Error(`${args.dir} has ${(free / GiB).toFixed(1)} GiB free; the bench needs about ${(needed / GiB).toFixed(1)} GiB (use --dir or --quick)`);
+    if (free < needed)
+      throw new Error(
+        `${args.dir} has ${(free / GiB).toFixed(1)} GiB free; the bench needs about ${(needed / GiB).toFixed(1)} GiB (use --dir or --quick)`,
+      );
     await mkdir(join(work, "tmp"));
-    log(`work directory ${work}; building images${needs.raw ? ` (${load.virtualSize / GiB} GiB virtual, half of it data in ${load.run / 1024 ** 2} MiB runs)` : ""}`);
+    log(
+      `work directory ${work}; building images${needs.raw ? ` (${load.virtualSize / GiB} GiB virtual, half of it data in ${load.run / 1024 ** 2} MiB runs)` : ""}`,
+    );
     const images = await buildImages(work, load, needs, log);
     const policy = await cachePolicy();
     const machine = await describeMachine(work);

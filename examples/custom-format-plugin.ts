@@ -24,7 +24,12 @@ function limitBytes(max: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       seen += chunk.length;
-      if (seen > max) done(new ImageRejectedError(`gzip-raw unpacks to more than ${max} bytes`, [{ code: "too-large", message: "unpacked size over the bound" }]));
+      if (seen > max)
+        done(
+          new ImageRejectedError(`gzip-raw unpacks to more than ${max} bytes`, [
+            { code: "too-large", message: "unpacked size over the bound" },
+          ]),
+        );
       else done(null, chunk);
     },
   });
@@ -44,7 +49,13 @@ export function gzipRaw(): Plugin {
         },
         async unpack(ctx) {
           const path = join(ctx.workDir, "unpacked.raw");
-          await pipeline(createReadStream(ctx.image!.path), createGunzip(), limitBytes(MAX_UNPACKED), createWriteStream(path, { flags: "wx" }), { signal: ctx.signal });
+          await pipeline(
+            createReadStream(ctx.image!.path),
+            createGunzip(),
+            limitBytes(MAX_UNPACKED),
+            createWriteStream(path, { flags: "wx" }),
+            { signal: ctx.signal },
+          );
           return { path, format: "raw" };
         },
       }),
@@ -52,7 +63,9 @@ export function gzipRaw(): Plugin {
     hooks: {
       verify(ctx) {
         if (ctx.handler?.name === "gzip-raw" && ctx.inspection!.virtualSize % 512 !== 0) {
-          throw new ImageRejectedError("a gzip-raw disk must hold whole 512-byte sectors", [{ code: "partial-sector", message: "size is not a multiple of 512" }]);
+          throw new ImageRejectedError("a gzip-raw disk must hold whole 512-byte sectors", [
+            { code: "partial-sector", message: "size is not a multiple of 512" },
+          ]);
         }
       },
     },
@@ -62,7 +75,12 @@ export function gzipRaw(): Plugin {
 const [source, destination, to] = process.argv.slice(2);
 if (source && destination && to) {
   const base = await defaultConfig();
-  const result = await convert({ source, destination, to, config: { ...base, plugins: [...(base.plugins ?? []), gzipRaw()] } }).catch((error) => {
+  const result = await convert({
+    source,
+    destination,
+    to,
+    config: { ...base, plugins: [...(base.plugins ?? []), gzipRaw()] },
+  }).catch((error) => {
     console.error(`${error.message} [${error.code}]`);
     process.exit(error.exitCode ?? 1);
   });

@@ -22,7 +22,11 @@ export function policy(options: { root: string; quota: number }): Plugin {
       preFetch(ctx) {
         const source = ctx.spec.source;
         const local = !/^[a-z]+:\/\//i.test(source);
-        if (local ? !resolve(source).startsWith(resolve(options.root)) : !/^https?:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(source)) {
+        if (
+          local
+            ? !resolve(source).startsWith(resolve(options.root))
+            : !/^https?:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(source)
+        ) {
           throw new Error(`${source} is outside ${options.root}`);
         }
       },
@@ -56,7 +60,10 @@ try {
     source,
     destination,
     to,
-    config: { ...base, plugins: [...(base.plugins ?? []), policy({ root: dirname(resolve(source)), quota: parseSize(quota) })] },
+    config: {
+      ...base,
+      plugins: [...(base.plugins ?? []), policy({ root: dirname(resolve(source)), quota: parseSize(quota) })],
+    },
   });
   console.log(`converted ${source} -> ${destination} (${result.from} -> ${result.to})`);
 } catch (error) {

@@ -19,7 +19,10 @@ if (!inDir || !outDir || !format || !url) {
 }
 
 const entries = await readdir(inDir, { withFileTypes: true });
-const files = entries.filter((entry) => entry.isFile() && !entry.name.startsWith(".")).map((entry) => resolve(inDir, entry.name)).sort();
+const files = entries
+  .filter((entry) => entry.isFile() && !entry.name.startsWith("."))
+  .map((entry) => resolve(inDir, entry.name))
+  .sort();
 
 const queue = await createQueue({ url });
 let failed = 0;

@@ -59,7 +59,8 @@ spool = await watchSpool({
   pipeline,
   onEvent(event) {
     if (event.type === "done") console.log(`done   ${event.job.name} -> ${event.job.output}`);
-    if (event.type === "failed") console.log(`failed ${event.job.name}: ${event.job.error?.message} [${event.job.error?.code}]`);
+    if (event.type === "failed")
+      console.log(`failed ${event.job.name}: ${event.job.error?.message} [${event.job.error?.code}]`);
   },
 });
 if (stopping) {

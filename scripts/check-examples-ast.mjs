@@ -5,9 +5,13 @@ import ts from "typescript";
 
 const posix = (path) => path.split(sep).join("/");
 
-export const hasModifier = (node, kind) => (ts.canHaveModifiers(node) ? (ts.getModifiers(node) ?? []).some((m) => m.kind === kind) : false);
+export const hasModifier = (node, kind) =>
+  ts.canHaveModifiers(node) ? (ts.getModifiers(node) ?? []).some((m) => m.kind === kind) : false;
 export const isExported = (node) => hasModifier(node, ts.SyntaxKind.ExportKeyword);
-export const nameOf = (node) => (node.name && (ts.isIdentifier(node.name) || ts.isPrivateIdentifier(node.name) || ts.isStringLiteral(node.name)) ? node.name.text : undefined);
+export const nameOf = (node) =>
+  node.name && (ts.isIdentifier(node.name) || ts.isPrivateIdentifier(node.name) || ts.isStringLiteral(node.name))
+    ? node.name.text
+    : undefined;
 
 /** The names a module exports, each with whether it is a value (else a type only). */
 export function exportsOf(checker, sourceFile) {
@@ -36,15 +40,23 @@ export function ownerOf(doc, localExports) {
     return { name, isPublic: isExported(node) || localExports.has(name) };
   }
   if (ts.isExportDeclaration(node)) {
-    const names = node.exportClause && ts.isNamedExports(node.exportClause) ? node.exportClause.elements.map((element) => element.name.text) : ["*"];
+    const names =
+      node.exportClause && ts.isNamedExports(node.exportClause)
+        ? node.exportClause.elements.map((element) => element.name.text)
+        : ["*"];
     return { name: names.join(", "), isPublic: true };
   }
-  if (ts.isSourceFile(node.parent) || ts.isModuleBlock(node.parent)) return { name: nameOf(node) ?? ts.SyntaxKind[node.kind], isPublic: exportedHere(node) };
+  if (ts.isSourceFile(node.parent) || ts.isModuleBlock(node.parent))
+    return { name: nameOf(node) ?? ts.SyntaxKind[node.kind], isPublic: exportedHere(node) };
   // A member: public when its container is an exported declaration and it is not private.
-  const container = ts.isTypeLiteralNode(node.parent) && ts.isTypeAliasDeclaration(node.parent.parent) ? node.parent.parent : node.parent;
+  const container =
+    ts.isTypeLiteralNode(node.parent) && ts.isTypeAliasDeclaration(node.parent.parent)
+      ? node.parent.parent
+      : node.parent;
   const member = ts.isConstructorDeclaration(node) ? "constructor" : (nameOf(node) ?? ts.SyntaxKind[node.kind]);
   const owner = nameOf(container);
-  const isPrivate = hasModifier(node, ts.SyntaxKind.PrivateKeyword) || (node.name !== undefined && ts.isPrivateIdentifier(node.name));
+  const isPrivate =
+    hasModifier(node, ts.SyntaxKind.PrivateKeyword) || (node.name !== undefined && ts.isPrivateIdentifier(node.name));
   const topLevel = ts.isSourceFile(container.parent);
   return { name: `${owner ?? "(anonymous)"}.${member}`, isPublic: topLevel && exportedHere(container) && !isPrivate };
 }
@@ -64,7 +76,10 @@ export function docsOf(sourceFile) {
 export function examplesIn(sourceFile, doc) {
   const start = doc.getStart(sourceFile);
   const firstLine = sourceFile.getLineAndCharacterOfPosition(start).line + 1;
-  const lines = sourceFile.text.slice(start, doc.getEnd()).split("\n").map((line) => line.replace(/^\s*(\/\*\*|\*\/|\*)? ?/, ""));
+  const lines = sourceFile.text
+    .slice(start, doc.getEnd())
+    .split("\n")
+    .map((line) => line.replace(/^\s*(\/\*\*|\*\/|\*)? ?/, ""));
   const blocks = [];
   let inExample = false;
   let block;
@@ -96,7 +111,8 @@ export function topLevelNames(code) {
       if (clause.name) names.add(clause.name.text);
       const bindings = clause.namedBindings;
       if (bindings && ts.isNamespaceImport(bindings)) names.add(bindings.name.text);
-      if (bindings && ts.isNamedImports(bindings)) for (const element of bindings.elements) names.add(element.name.text);
+      if (bindings && ts.isNamedImports(bindings))
+        for (const element of bindings.elements) names.add(element.name.text);
     } else if (ts.isVariableStatement(statement)) {
       for (const declaration of statement.declarationList.declarations) bind(declaration.name);
     } else if (statement.name && ts.isIdentifier(statement.name)) names.add(statement.name.text);
@@ -109,10 +125,19 @@ export function domGlobals(checker, sourceFile) {
   const found = [];
   const fromDom = (declaration) => /[\\/]lib\.dom\.d\.ts$/.test(declaration.getSourceFile().fileName);
   const visit = (node) => {
-    if (ts.isIdentifier(node) && /^[a-z]/.test(node.text) && !(ts.isPropertyAccessExpression(node.parent) && node.parent.name === node)) {
+    if (
+      ts.isIdentifier(node) &&
+      /^[a-z]/.test(node.text) &&
+      !(ts.isPropertyAccessExpression(node.parent) && node.parent.name === node)
+    ) {
       const declarations = checker.getSymbolAtLocation(node)?.declarations ?? [];
-      const global = declarations.every((d) => (ts.isVariableDeclaration(d) || ts.isFunctionDeclaration(d)) && ts.isSourceFile(ts.isVariableDeclaration(d) ? d.parent.parent.parent : d.parent));
-      if (declarations.length > 0 && global && declarations.every(fromDom)) found.push({ name: node.text, at: sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile)).line });
+      const global = declarations.every(
+        (d) =>
+          (ts.isVariableDeclaration(d) || ts.isFunctionDeclaration(d)) &&
+          ts.isSourceFile(ts.isVariableDeclaration(d) ? d.parent.parent.parent : d.parent),
+      );
+      if (declarations.length > 0 && global && declarations.every(fromDom))
+        found.push({ name: node.text, at: sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile)).line });
     }
     ts.forEachChild(node, visit);
   };
@@ -132,9 +157,12 @@ export function reachable(program, entries) {
     if (!sourceFile) continue;
     const visit = (node) => {
       let specifier;
-      if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) specifier = node.moduleSpecifier;
-      if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) specifier = node.arguments[0];
-      if (specifier && ts.isStringLiteral(specifier) && specifier.text.startsWith(".")) queue.push(resolve(dirname(file), specifier.text));
+      if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier)
+        specifier = node.moduleSpecifier;
+      if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)
+        specifier = node.arguments[0];
+      if (specifier && ts.isStringLiteral(specifier) && specifier.text.startsWith("."))
+        queue.push(resolve(dirname(file), specifier.text));
       ts.forEachChild(node, visit);
     };
     visit(sourceFile);
@@ -144,14 +172,17 @@ export function reachable(program, entries) {
 
 /** Whether an initializer is plain data: literals, names, arithmetic, arrays and objects of them, `as`/`satisfies`. */
 export function isPlainData(node) {
-  if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node)) return isPlainData(node.expression);
+  if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isSatisfiesExpression(node))
+    return isPlainData(node.expression);
   if (ts.isLiteralExpression(node) || ts.isIdentifier(node) || ts.isNoSubstitutionTemplateLiteral(node)) return true;
-  if ([ts.SyntaxKind.TrueKeyword, ts.SyntaxKind.FalseKeyword, ts.SyntaxKind.NullKeyword].includes(node.kind)) return true;
+  if ([ts.SyntaxKind.TrueKeyword, ts.SyntaxKind.FalseKeyword, ts.SyntaxKind.NullKeyword].includes(node.kind))
+    return true;
   if (ts.isPrefixUnaryExpression(node)) return isPlainData(node.operand);
   if (ts.isBinaryExpression(node)) return isPlainData(node.left) && isPlainData(node.right);
   if (ts.isTemplateExpression(node)) return node.templateSpans.every((span) => isPlainData(span.expression));
   if (ts.isArrayLiteralExpression(node)) return node.elements.every(isPlainData);
-  if (ts.isObjectLiteralExpression(node)) return node.properties.every((p) => ts.isPropertyAssignment(p) && isPlainData(p.initializer));
+  if (ts.isObjectLiteralExpression(node))
+    return node.properties.every((p) => ts.isPropertyAssignment(p) && isPlainData(p.initializer));
   return false;
 }
 
@@ -161,14 +192,19 @@ export function exportedDeclarations(sourceFile, localExports) {
   const line = (node) => sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile)).line + 1;
   for (const statement of sourceFile.statements) {
     const exported = (name) => isExported(statement) || localExports.has(name);
-    if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && statement.name && exported(statement.name.text)) {
+    if (
+      (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) &&
+      statement.name &&
+      exported(statement.name.text)
+    ) {
       if (ts.isFunctionDeclaration(statement) && !statement.body) continue; // an overload signature
       found.push({ name: statement.name.text, line: line(statement), node: statement });
     }
     if (ts.isVariableStatement(statement) && statement.declarationList.flags & ts.NodeFlags.Const) {
       for (const declaration of statement.declarationList.declarations) {
         if (declaration.initializer && isPlainData(declaration.initializer)) continue;
-        if (ts.isIdentifier(declaration.name) && exported(declaration.name.text)) found.push({ name: declaration.name.text, line: line(statement), node: statement });
+        if (ts.isIdentifier(declaration.name) && exported(declaration.name.text))
+          found.push({ name: declaration.name.text, line: line(statement), node: statement });
       }
     }
   }
@@ -179,7 +215,12 @@ export function exportedDeclarations(sourceFile, localExports) {
 export function localExportsOf(sourceFile) {
   const names = new Set();
   for (const statement of sourceFile.statements) {
-    if (ts.isExportDeclaration(statement) && !statement.moduleSpecifier && statement.exportClause && ts.isNamedExports(statement.exportClause)) {
+    if (
+      ts.isExportDeclaration(statement) &&
+      !statement.moduleSpecifier &&
+      statement.exportClause &&
+      ts.isNamedExports(statement.exportClause)
+    ) {
       for (const element of statement.exportClause.elements) names.add((element.propertyName ?? element.name).text);
     }
   }
@@ -193,14 +234,19 @@ export function localExportsOf(sourceFile) {
 export function importsOf(sourceFile, outDir) {
   const found = [];
   for (const statement of sourceFile.statements) {
-    if (!ts.isImportDeclaration(statement) || !statement.importClause || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
+    if (!ts.isImportDeclaration(statement) || !statement.importClause || !ts.isStringLiteral(statement.moduleSpecifier))
+      continue;
     const clause = statement.importClause;
     const specifier = statement.moduleSpecifier.text;
-    const from = specifier.startsWith(".") ? posix(relative(outDir, resolve(dirname(sourceFile.fileName), specifier))) : specifier;
+    const from = specifier.startsWith(".")
+      ? posix(relative(outDir, resolve(dirname(sourceFile.fileName), specifier)))
+      : specifier;
     const names = [];
     if (clause.namedBindings && ts.isNamedImports(clause.namedBindings)) {
       for (const element of clause.namedBindings.elements) {
-        const imported = element.propertyName ? `${element.propertyName.text} as ${element.name.text}` : element.name.text;
+        const imported = element.propertyName
+          ? `${element.propertyName.text} as ${element.name.text}`
+          : element.name.text;
         names.push([element.name.text, !(clause.isTypeOnly || element.isTypeOnly), imported]);
       }
     }
@@ -210,6 +256,8 @@ export function importsOf(sourceFile, outDir) {
 }
 
 export function importLine(names, from, skip) {
-  const parts = [...names].filter(([name]) => !skip.has(name)).map(([name, isValue, imported = name]) => (isValue ? imported : `type ${imported}`));
+  const parts = [...names]
+    .filter(([name]) => !skip.has(name))
+    .map(([name, isValue, imported = name]) => (isValue ? imported : `type ${imported}`));
   return parts.length > 0 ? `import { ${parts.join(", ")} } from ${JSON.stringify(from)};` : "";
 }

@@ -7,7 +7,12 @@ export interface ExampleProblem {
 }
 
 /** Extracts and type-checks every `@example` block under src/ (see check-examples.mjs). */
-export function checkExamples(options?: { keep?: boolean }): { problems: ExampleProblem[]; examples: number; ms: number; dir?: string };
+export function checkExamples(options?: { keep?: boolean }): {
+  problems: ExampleProblem[];
+  examples: number;
+  ms: number;
+  dir?: string;
+};
 
 /** `src/file.ts:LINE (@example of NAME): message` */
 export function formatProblem(problem: ExampleProblem): string;

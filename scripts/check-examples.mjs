@@ -35,7 +35,19 @@ import { readdirSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import { exportsOf, ownerOf, docsOf, examplesIn, topLevelNames, domGlobals, reachable, exportedDeclarations, localExportsOf, importsOf, importLine } from "./check-examples-ast.mjs";
+import {
+  exportsOf,
+  ownerOf,
+  docsOf,
+  examplesIn,
+  topLevelNames,
+  domGlobals,
+  reachable,
+  exportedDeclarations,
+  localExportsOf,
+  importsOf,
+  importLine,
+} from "./check-examples-ast.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const src = join(root, "src");
@@ -88,7 +100,8 @@ export function checkExamples({ keep = false } = {}) {
   const specifiers = packageExports();
   const apiNames = new Map();
   for (const file of publicApi) {
-    for (const [name, isValue] of exportsOf(checker, first.getSourceFile(file))) if (!apiNames.has(name)) apiNames.set(name, { isValue, file });
+    for (const [name, isValue] of exportsOf(checker, first.getSourceFile(file)))
+      if (!apiNames.has(name)) apiNames.set(name, { isValue, file });
   }
   const covered = reachable(first, [...entryPoints, ...specifiers.values()]);
 
@@ -107,15 +120,25 @@ export function checkExamples({ keep = false } = {}) {
       const owner = ownerOf(doc, localExports);
       documented.add(doc.parent);
       const docLine = sourceFile.getLineAndCharacterOfPosition(doc.getStart(sourceFile)).line + 1;
-      if (!owner.isPublic) report(file, docLine, owner.name, "an @example on something that is not public (not exported, or a private member): remove it");
+      if (!owner.isPublic)
+        report(
+          file,
+          docLine,
+          owner.name,
+          "an @example on something that is not public (not exported, or a private member): remove it",
+        );
       if (blocks.length === 0) report(file, docLine, owner.name, "an @example without a ```ts block");
       for (const block of blocks) {
         const code = block.code.join("\n");
         const skip = topLevelNames(code);
-        const rewritten = code.replace(/(\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(["'])([^"']+)\2/gm, (match, before, quote, specifier) => {
-          const target = specifiers.get(specifier) ?? (specifier.startsWith(".") ? resolve(dirname(file), specifier) : undefined);
-          return target ? `${before}${JSON.stringify(posix(relative(outDir, target)))}` : match;
-        });
+        const rewritten = code.replace(
+          /(\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(["'])([^"']+)\2/gm,
+          (match, before, quote, specifier) => {
+            const target =
+              specifiers.get(specifier) ?? (specifier.startsWith(".") ? resolve(dirname(file), specifier) : undefined);
+            return target ? `${before}${JSON.stringify(posix(relative(outDir, target)))}` : match;
+          },
+        );
         const ownLine = importLine(own, posix(relative(outDir, file)), skip);
         const taken = new Set([...skip, ...own.keys()]);
         const importLines = importsOf(sourceFile, outDir).map(({ from, names }) => {
@@ -124,7 +147,9 @@ export function checkExamples({ keep = false } = {}) {
           return line;
         });
         const apiLines = publicApi.map((api) => {
-          const names = [...apiNames].filter(([name, entry]) => entry.file === api).map(([name, entry]) => [name, entry.isValue]);
+          const names = [...apiNames]
+            .filter(([name, entry]) => entry.file === api)
+            .map(([name, entry]) => [name, entry.isValue]);
           return importLine(names, posix(relative(outDir, api)), taken);
         });
         const prelude = [ownLine, ...importLines, ...apiLines, "export {};"].join(" ");
@@ -136,23 +161,41 @@ export function checkExamples({ keep = false } = {}) {
     if (!covered.has(file)) continue;
     for (const declaration of exportedDeclarations(sourceFile, localExports)) {
       const hasExample = ts.getJSDocTags(declaration.node).some((tag) => tag.tagName.text === "example");
-      if (!hasExample) report(file, declaration.line, declaration.name, "an exported function, class or const (not plain data) of the public API's modules has no @example: add one");
+      if (!hasExample)
+        report(
+          file,
+          declaration.line,
+          declaration.name,
+          "an exported function, class or const (not plain data) of the public API's modules has no @example: add one",
+        );
     }
   }
 
   mark("extracted");
-  const second = ts.createProgram({ rootNames: [...files, givens, ...examples.map((example) => example.path)], options, host, oldProgram: first });
+  const second = ts.createProgram({
+    rootNames: [...files, givens, ...examples.map((example) => example.path)],
+    options,
+    host,
+    oldProgram: first,
+  });
   const byPath = new Map(examples.map((example) => [example.path, example]));
   const message = (diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, " ");
   for (const diagnostic of second.getGlobalDiagnostics()) report(givens, 1, "(global)", message(diagnostic));
   const givensFile = second.getSourceFile(givens);
-  for (const diagnostic of [...second.getSyntacticDiagnostics(givensFile), ...second.getSemanticDiagnostics(givensFile)]) {
-    const line = diagnostic.start === undefined ? 1 : givensFile.getLineAndCharacterOfPosition(diagnostic.start).line + 1;
+  for (const diagnostic of [
+    ...second.getSyntacticDiagnostics(givensFile),
+    ...second.getSemanticDiagnostics(givensFile),
+  ]) {
+    const line =
+      diagnostic.start === undefined ? 1 : givensFile.getLineAndCharacterOfPosition(diagnostic.start).line + 1;
     report(givens, line, "(givens)", message(diagnostic));
   }
   for (const example of examples) {
     const sourceFile = second.getSourceFile(example.path);
-    for (const diagnostic of [...second.getSyntacticDiagnostics(sourceFile), ...second.getSemanticDiagnostics(sourceFile)]) {
+    for (const diagnostic of [
+      ...second.getSyntacticDiagnostics(sourceFile),
+      ...second.getSemanticDiagnostics(sourceFile),
+    ]) {
       const at = diagnostic.start === undefined ? 0 : sourceFile.getLineAndCharacterOfPosition(diagnostic.start).line;
       // Line 0 is the generated import line; an error there is reported on the block's first line.
       const entry = byPath.get(example.path);
@@ -160,23 +203,36 @@ export function checkExamples({ keep = false } = {}) {
     }
     const entry = byPath.get(example.path);
     for (const { name, at } of domGlobals(second.getTypeChecker(), sourceFile)) {
-      report(entry.file, entry.line + Math.max(at - 1, 0), entry.name, `${name} is the DOM's window.${name} here: declare or import what the example means`);
+      report(
+        entry.file,
+        entry.line + Math.max(at - 1, 0),
+        entry.name,
+        `${name} is the DOM's window.${name} here: declare or import what the example means`,
+      );
     }
   }
   mark("checked");
   if (!keep) rmSync(outDir, { recursive: true, force: true });
   problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
-  return { problems, examples: examples.length, ms: Math.round(performance.now() - started), dir: keep ? fromRoot(outDir) : undefined };
+  return {
+    problems,
+    examples: examples.length,
+    ms: Math.round(performance.now() - started),
+    dir: keep ? fromRoot(outDir) : undefined,
+  };
 }
 
-export const formatProblem = (problem) => `${problem.file}:${problem.line} (@example of ${problem.name}): ${problem.message}`;
+export const formatProblem = (problem) =>
+  `${problem.file}:${problem.line} (@example of ${problem.name}): ${problem.message}`;
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const result = checkExamples({ keep: process.argv.includes("--keep") });
   if (process.argv.includes("--json")) console.log(JSON.stringify(result));
   else {
     for (const problem of result.problems) console.log(formatProblem(problem));
-    console.log(`${result.examples} examples checked in ${result.ms} ms, ${result.problems.length} problem(s)${result.dir ? `; the generated files are in ${result.dir}` : ""}`);
+    console.log(
+      `${result.examples} examples checked in ${result.ms} ms, ${result.problems.length} problem(s)${result.dir ? `; the generated files are in ${result.dir}` : ""}`,
+    );
   }
   process.exitCode = result.problems.length > 0 ? 1 : 0;
 }

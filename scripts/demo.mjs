@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = join(root, "demo-output");
-const diskpipe = (...args) => execFileSync(process.execPath, [join(root, "bin", "diskpipe.mjs"), ...args], { stdio: "inherit" });
+const diskpipe = (...args) =>
+  execFileSync(process.execPath, [join(root, "bin", "diskpipe.mjs"), ...args], { stdio: "inherit" });
 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir);
@@ -26,5 +27,9 @@ console.log("\n$ diskpipe inspect demo-output/sample.vmdk");
 diskpipe("inspect", join(dir, "sample.vmdk"));
 console.log("\n$ diskpipe convert demo-output/sample.vmdk demo-output/sample.qcow2 --to qcow2");
 diskpipe("convert", join(dir, "sample.vmdk"), join(dir, "sample.qcow2"), "--to", "qcow2");
-execFileSync("qemu-img", ["compare", "-f", "vmdk", "-F", "qcow2", join(dir, "sample.vmdk"), join(dir, "sample.qcow2")], { stdio: "inherit" });
+execFileSync(
+  "qemu-img",
+  ["compare", "-f", "vmdk", "-F", "qcow2", join(dir, "sample.vmdk"), join(dir, "sample.qcow2")],
+  { stdio: "inherit" },
+);
 console.log(`\nDone: ${join("demo-output", "sample.qcow2")} holds the same disk as sample.vmdk.`);

@@ -12,5 +12,6 @@ export default async function* listTests(source) {
     }
     ended.push(entry);
   }
-  for (const entry of ended) if (!entry.suite) yield `${JSON.stringify({ name: entry.name, nesting: entry.nesting })}\n`;
+  for (const entry of ended)
+    if (!entry.suite) yield `${JSON.stringify({ name: entry.name, nesting: entry.nesting })}\n`;
 }

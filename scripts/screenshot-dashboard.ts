@@ -37,15 +37,34 @@ qemuImg("convert", "-f", "raw", "-O", "qcow2", small, join(images, "debian-12-ge
 qemuImg("convert", "-f", "raw", "-O", "vmdk", big, join(images, "build-agent-07.vmdk"));
 qemuImg("convert", "-f", "raw", "-O", "vdi", big, join(images, "legacy-crm.vdi"));
 qemuImg("create", "-q", "-f", "qcow2", join(images, "base.qcow2"), "64M");
-qemuImg("create", "-q", "-f", "qcow2", "-b", join(images, "base.qcow2"), "-F", "qcow2", join(images, "tenant-upload.qcow2"));
+qemuImg(
+  "create",
+  "-q",
+  "-f",
+  "qcow2",
+  "-b",
+  join(images, "base.qcow2"),
+  "-F",
+  "qcow2",
+  join(images, "tenant-upload.qcow2"),
+);
 
 // Large images convert at 8 MiB/s so the shot catches one running with its percentage.
 const throttle = definePlugin({
   name: "throttle",
-  hooks: { preConvert: (plan) => (plan.input.path.includes("build-agent") || plan.input.path.includes("legacy") ? { ...plan, flags: { ...plan.flags, rateLimit: 8 * 1024 * 1024 } } : plan) },
+  hooks: {
+    preConvert: (plan) =>
+      plan.input.path.includes("build-agent") || plan.input.path.includes("legacy")
+        ? { ...plan, flags: { ...plan.flags, rateLimit: 8 * 1024 * 1024 } }
+        : plan,
+  },
 });
 const config = await defaultConfig();
-const spool = createSpool({ root, pipeline: createPipeline({ ...config, jobs: 1, plugins: [...(config.plugins ?? []), throttle] }), settleMs: 100 });
+const spool = createSpool({
+  root,
+  pipeline: createPipeline({ ...config, jobs: 1, plugins: [...(config.plugins ?? []), throttle] }),
+  settleMs: 100,
+});
 await spool.start();
 const dashboard = createDashboard({ spool });
 const server = await serve({ fetch: dashboard.app.fetch, hostname: "127.0.0.1", port: 0 });
@@ -69,13 +88,21 @@ copyFileSync(join(images, "legacy-crm.vdi"), join(root, "incoming", "qcow2", "le
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 await page.goto(server.url);
 // Polled from here: waitForFunction would evaluate strings in the page, which its CSP forbids.
 const ready = `(() => { const p = document.querySelector("tr.state-running progress"); return Boolean(p && p.value > 30 && p.value < 70 && document.querySelector("tr.state-queued")); })()`;
-for (const until = Date.now() + 60_000; !(await page.evaluate(ready)); ) {
+for (const until = Date.now() + 60_000; !(await page.evaluate(ready));) {
   if (Date.now() > until) throw new Error("the dashboard never showed a running job at 30–70% with one queued");
   await new Promise((resolve) => setTimeout(resolve, 100));
 }

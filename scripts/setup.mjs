@@ -26,7 +26,8 @@ function aptInstall(packages, why) {
   const sudo = isRoot ? [] : has("sudo") ? ["sudo", "-n"] : null;
   if (!sudo) throw new Error(`${why}: run as root, or install them: apt-get install ${packages.join(" ")}`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const apt = (...args) => (sudo.length ? run(sudo[0], [...sudo.slice(1), "apt-get", ...args], { env }) : run("apt-get", args, { env }));
+  const apt = (...args) =>
+    sudo.length ? run(sudo[0], [...sudo.slice(1), "apt-get", ...args], { env }) : run("apt-get", args, { env });
   say(`installing ${packages.join(" ")} (${why})`);
   if (!aptUpdated) apt("-qq", "update");
   aptUpdated = true;
@@ -40,7 +41,11 @@ if (forTests && !has("chromium")) needed.push("chromium");
 if (forTests && !has("strace")) needed.push("strace");
 if (forTests && !has("mkfs.btrfs")) needed.push("btrfs-progs");
 if (forTests && !has("redis-server")) needed.push("redis-server");
-if (needed.length) aptInstall(needed, "diskpipe converts with qemu-img; the tests also cross-check with vhdiinfo, drive Chromium, watch qemu-img's file opens with strace, snapshot a source on a btrfs loop file system (a reflink) and run the shared queue on a redis-server they start");
+if (needed.length)
+  aptInstall(
+    needed,
+    "diskpipe converts with qemu-img; the tests also cross-check with vhdiinfo, drive Chromium, watch qemu-img's file opens with strace, snapshot a source on a btrfs loop file system (a reflink) and run the shared queue on a redis-server they start",
+  );
 
 const lock = join(root, "package-lock.json");
 const installed = join(root, "node_modules", ".package-lock.json");

@@ -37,7 +37,8 @@ export const strykerPlugins = [
   declareValuePlugin(PluginKind.Ignore, "messages", {
     shouldIgnore(path) {
       if (!path.isStringLiteral() && !path.isTemplateLiteral()) return undefined;
-      if (path.listKey !== "arguments" || !(path.parentPath.isCallExpression() || path.parentPath.isNewExpression())) return undefined;
+      if (path.listKey !== "arguments" || !(path.parentPath.isCallExpression() || path.parentPath.isNewExpression()))
+        return undefined;
       const from = MESSAGE_FROM[calleeName(path.parentPath.node.callee)];
       if (from === undefined || path.key < from) return undefined;
       return "the wording of a message: codes are what is tested";

@@ -22,8 +22,15 @@ function collect(dir) {
 
 /** The names of the tests (not suites) a file runs. */
 function testsOf(file) {
-  const run = spawnSync(process.execPath, ["--import", "tsx", "--test", `--test-reporter=${join(root, "scripts", "list-tests-reporter.mjs")}`, file], { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  const names = run.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line).name);
+  const run = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "--test", `--test-reporter=${join(root, "scripts", "list-tests-reporter.mjs")}`, file],
+    { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+  );
+  const names = run.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line).name);
   return [...new Set(names)];
 }
 
@@ -32,10 +39,14 @@ const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** Runs one test alone; resolves with its failure output, or undefined when it passed. */
 function runAlone(file, name) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", `--test-name-pattern=^${escape(name)}$`, file], {
-      cwd: root,
-      env: { ...process.env, DISKPIPE_CORPUS_CACHE: corpusCache },
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--test", "--test-reporter=tap", `--test-name-pattern=^${escape(name)}$`, file],
+      {
+        cwd: root,
+        env: { ...process.env, DISKPIPE_CORPUS_CACHE: corpusCache },
+      },
+    );
     let out = "";
     child.stdout.on("data", (chunk) => (out += chunk));
     child.stderr.on("data", (chunk) => (out += chunk));
@@ -43,8 +54,15 @@ function runAlone(file, name) {
       const passed = Number(/^# pass (\d+)/m.exec(out)?.[1] ?? 0);
       // From the first failure on, without stack frames: a property test's counterexample and seed are there.
       const lines = out.split("\n").filter((l) => !/^\s+at /.test(l));
-      const from = Math.max(0, lines.findIndex((l) => /^\s*not ok/.test(l)));
-      resolve(code === 0 && passed > 0 ? undefined : `exit ${code}, ${passed} passed\n${lines.slice(from, from + 40).join("\n")}`);
+      const from = Math.max(
+        0,
+        lines.findIndex((l) => /^\s*not ok/.test(l)),
+      );
+      resolve(
+        code === 0 && passed > 0
+          ? undefined
+          : `exit ${code}, ${passed} passed\n${lines.slice(from, from + 40).join("\n")}`,
+      );
     });
   });
 }
@@ -53,7 +71,9 @@ function runAlone(file, name) {
 const corpusCache = mkdtempSync(join(tmpdir(), "diskpipe-test-each-corpus-"));
 process.on("exit", () => rmSync(corpusCache, { recursive: true, force: true }));
 
-const files = collect(join(root, "test")).filter((file) => only.length === 0 || only.some((p) => file.includes(p))).sort();
+const files = collect(join(root, "test"))
+  .filter((file) => only.length === 0 || only.some((p) => file.includes(p)))
+  .sort();
 const work = files.flatMap((file) => testsOf(file).map((name) => ({ file, name })));
 process.stderr.write(`test-each: ${work.length} tests in ${files.length} files\n`);
 const failures = [];
@@ -74,5 +94,7 @@ await Promise.all(
     }
   }),
 );
-process.stdout.write(`${work.length - failures.length} of ${work.length} tests pass alone; ${failures.length} do not${failures.length ? `:\n${failures.map((f) => `- ${f.file} › ${f.name}`).join("\n")}` : ""}\n`);
+process.stdout.write(
+  `${work.length - failures.length} of ${work.length} tests pass alone; ${failures.length} do not${failures.length ? `:\n${failures.map((f) => `- ${f.file} › ${f.name}`).join("\n")}` : ""}\n`,
+);
 process.exitCode = failures.length > 0 ? 1 : 0;

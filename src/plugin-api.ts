@@ -14,9 +14,26 @@
  * @module
  */
 export { definePlugin, defineFormat } from "./core/plugin.ts";
-export type { ConvertOption, FormatDefinition, Hook, HookName, Plugin, PluginHooks, PluginOption, UnpackedImage } from "./core/plugin.ts";
+export type {
+  ConvertOption,
+  FormatDefinition,
+  Hook,
+  HookName,
+  Plugin,
+  PluginHooks,
+  PluginOption,
+  UnpackedImage,
+} from "./core/plugin.ts";
 export { defineConfig, type UserConfig } from "./core/config.ts";
-export { DiskpipeError, ImageRejectedError, UsageError, isDiskpipeError, toDiskpipeError, type ErrorCode, type Problem } from "./core/errors.ts";
+export {
+  DiskpipeError,
+  ImageRejectedError,
+  UsageError,
+  isDiskpipeError,
+  toDiskpipeError,
+  type ErrorCode,
+  type Problem,
+} from "./core/errors.ts";
 export type { JobContext, JobOutput, LocalImage } from "./core/context.ts";
 export type { ConvertPlan, JobSpec, PlanImage, QemuSecret } from "./core/job.ts";
 export type { Detection, DetectContext, Detector, InspectOptions, InspectResult } from "./core/inspect/types.ts";

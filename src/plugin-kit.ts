@@ -20,7 +20,22 @@
  * ```
  * @module
  */
-export { asciiField, hex, isZero, matchAscii, printable, u16be, u16le, u32be, u32le, u64be, u64beBig, u64le, u64leBig, u8 } from "./core/inspect/bytes.ts";
+export {
+  asciiField,
+  hex,
+  isZero,
+  matchAscii,
+  printable,
+  u16be,
+  u16le,
+  u32be,
+  u32le,
+  u64be,
+  u64beBig,
+  u64le,
+  u64leBig,
+  u8,
+} from "./core/inspect/bytes.ts";
 export { readAt, readChunks } from "./core/inspect/region.ts";
 export { qemuLength } from "./core/inspect/sectors.ts";
 export { problemOf } from "./core/inspect/problem.ts";

@@ -40,7 +40,11 @@ export interface ExpectedVerdict {
  * const result = await inspectWithPlugins([myFormat()], "disk.myfmt", { claimed: "myfmt" });
  * ```
  */
-export function inspectWithPlugins(plugins: Plugin[], path: string, options: Omit<InspectOptions, "detectors"> = {}): Promise<InspectResult> {
+export function inspectWithPlugins(
+  plugins: Plugin[],
+  path: string,
+  options: Omit<InspectOptions, "detectors"> = {},
+): Promise<InspectResult> {
   return standardInspector(plugins, tmpdir()).inspect(path, options);
 }
 
@@ -54,12 +58,18 @@ export function inspectWithPlugins(plugins: Plugin[], path: string, options: Omi
  * await expectVerdict(myFormat(), "disk.myfmt", { format: "myfmt", safe: true, virtualSize: 8 * 1024 ** 2 });
  * ```
  */
-export async function expectVerdict(plugin: Plugin, path: string, expected: ExpectedVerdict, options: Omit<InspectOptions, "detectors"> = {}): Promise<InspectResult> {
+export async function expectVerdict(
+  plugin: Plugin,
+  path: string,
+  expected: ExpectedVerdict,
+  options: Omit<InspectOptions, "detectors"> = {},
+): Promise<InspectResult> {
   const result = await inspectWithPlugins([plugin], path, options);
   const codes = [...new Set(result.problems.map((p) => p.code))].sort();
   const differences: string[] = [];
   const compare = (name: string, got: unknown, want: unknown) => {
-    if (want !== undefined && JSON.stringify(got) !== JSON.stringify(want)) differences.push(`${name}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+    if (want !== undefined && JSON.stringify(got) !== JSON.stringify(want))
+      differences.push(`${name}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
   };
   compare("format", result.format, expected.format);
   compare("safe", result.safe, expected.safe);

@@ -50,7 +50,10 @@ export async function convert(options: JobSpec & ScriptOptions): Promise<JobResu
  * const fromStream = await inspect(createReadStream("disk.qcow2"));
  * ```
  */
-export async function inspect(image: string | ImageStream, options: Omit<InspectOptions, "detectors"> & { config?: UserConfig } = {}): Promise<InspectResult> {
+export async function inspect(
+  image: string | ImageStream,
+  options: Omit<InspectOptions, "detectors"> & { config?: UserConfig } = {},
+): Promise<InspectResult> {
   const { config, ...inspectOptions } = options;
   return (await pipelineFor({ config })).inspect(image, inspectOptions);
 }
@@ -91,7 +94,12 @@ export async function* batch(sources: Iterable<string>, options: BatchOptions): 
  * batchSpecs(pipeline, ["a/disk.vmdk"], "out", { to: "qcow2" }); // [{ source: "a/disk.vmdk", destination: "out/disk.qcow2", to: "qcow2" }]
  * ```
  */
-export function batchSpecs(pipeline: Pipeline, sources: Iterable<string>, outDir: string, common: Omit<JobSpec, "source" | "destination">): JobSpec[] {
+export function batchSpecs(
+  pipeline: Pipeline,
+  sources: Iterable<string>,
+  outDir: string,
+  common: Omit<JobSpec, "source" | "destination">,
+): JobSpec[] {
   const extension = pipeline.formats.extensionOf(common.to);
   const seen = new Map<string, string>();
   return [...sources].map((source) => {

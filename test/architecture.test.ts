@@ -19,7 +19,10 @@ function sources(dir: string): string[] {
 /** The module specifiers a file imports or re-exports (static and dynamic), comments left out. */
 function importsOf(text: string): string[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
-  const found = [...code.matchAll(/(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']/g), ...code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)/g)];
+  const found = [
+    ...code.matchAll(/(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']/g),
+    ...code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)/g),
+  ];
   const bare = [...code.matchAll(/^\s*import\s*["']([^"']+)["']/gm)];
   return [...found, ...bare].map((match) => match[1] ?? "");
 }
@@ -70,7 +73,9 @@ describe("architecture: the dependency rules of src/", () => {
     const folders = readdirSync(join(src, "plugins"), { withFileTypes: true }).filter((entry) => entry.isDirectory());
     assert.ok(folders.length >= 4, "the plugin folders were found");
     const foreign = folders.flatMap(({ name }) =>
-      edges(join("plugins", name)).filter(({ to }) => to !== undefined && to !== "plugin-api.ts" && !to.startsWith(`plugins/${name}/`)),
+      edges(join("plugins", name)).filter(
+        ({ to }) => to !== undefined && to !== "plugin-api.ts" && !to.startsWith(`plugins/${name}/`),
+      ),
     );
     assert.deepEqual(foreign, []);
   });
@@ -78,7 +83,9 @@ describe("architecture: the dependency rules of src/", () => {
   it("only the qemu-img adapter starts processes (execa, node:child_process)", () => {
     const spawners = ["core", "plugins", "cli", "spool", "dashboard"]
       .flatMap((area) => edges(area))
-      .filter(({ specifier }) => specifier === "execa" || specifier === "node:child_process" || specifier === "child_process")
+      .filter(
+        ({ specifier }) => specifier === "execa" || specifier === "node:child_process" || specifier === "child_process",
+      )
       .map(({ file }) => file);
     assert.deepEqual([...new Set(spawners)], ["core/qemu-img-process.ts"]);
   });

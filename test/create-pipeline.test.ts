@@ -18,7 +18,8 @@ describe("createPipeline: the standard formats, loaded as plugins", () => {
   before(() => {
     mkdirSync(out);
     images.raw = makeRaw(join(dir, "disk.raw"), SIZE);
-    for (const format of ["qcow2", "vmdk", "vdi", "vhdx"]) images[format] = makeImage(images.raw, format, join(dir, `disk.${format}`));
+    for (const format of ["qcow2", "vmdk", "vdi", "vhdx"])
+      images[format] = makeImage(images.raw, format, join(dir, `disk.${format}`));
     images.vhd = makeImage(images.raw, "vpc", join(dir, "disk.vhd"));
   });
   after(cleanup);
@@ -33,8 +34,25 @@ describe("createPipeline: the standard formats, loaded as plugins", () => {
   });
 
   it("does not load a standard format twice when the configuration lists it, and lets a plugin of the same name replace it", async () => {
-    assert.deepEqual(createPipeline({ workDir: work, plugins: [qcow2()] }).formats.names(), ["raw", "vmdk", "vdi", "vhd", "vhdx", "iso", "qcow2"]);
-    const lax = definePlugin({ name: "qcow2", formats: [defineFormat({ name: "qcow2", qemuDriver: "qcow2", detect: async () => ({ format: "qcow2", variant: "mine", problems: [] }) })] });
+    assert.deepEqual(createPipeline({ workDir: work, plugins: [qcow2()] }).formats.names(), [
+      "raw",
+      "vmdk",
+      "vdi",
+      "vhd",
+      "vhdx",
+      "iso",
+      "qcow2",
+    ]);
+    const lax = definePlugin({
+      name: "qcow2",
+      formats: [
+        defineFormat({
+          name: "qcow2",
+          qemuDriver: "qcow2",
+          detect: async () => ({ format: "qcow2", variant: "mine", problems: [] }),
+        }),
+      ],
+    });
     const replaced = await createPipeline({ workDir: work, plugins: [lax] }).inspect(images.qcow2);
     assert.equal(replaced.variant, "mine");
   });
@@ -44,7 +62,11 @@ describe("createPipeline: the standard formats, loaded as plugins", () => {
     assert.deepEqual(pipeline.formats.names(), ["raw"]);
     for (const format of ["qcow2", "vmdk", "vdi", "vhdx", "vhd"]) {
       const inspection = await pipeline.inspect(images[format] ?? "");
-      assert.deepEqual([inspection.format, inspection.safe, inspection.problems.map((p) => p.code)], [format, false, ["unsupported-format"]], format);
+      assert.deepEqual(
+        [inspection.format, inspection.safe, inspection.problems.map((p) => p.code)],
+        [format, false, ["unsupported-format"]],
+        format,
+      );
       const destination = join(out, `${format}.raw`);
       await assert.rejects(pipeline.run({ source: images[format] ?? "", destination, to: "raw" }), (error: Error) => {
         assert.ok(error instanceof ImageRejectedError, String(error));
@@ -63,10 +85,16 @@ describe("createPipeline: the standard formats, loaded as plugins", () => {
     const pipeline = createPipeline({ workDir: work, standardFormats: false });
     assert.deepEqual(pipeline.formats.names(), []);
     const destination = join(out, "none.qcow2");
-    await assert.rejects(pipeline.run({ source: images.raw ?? "", destination, to: "qcow2" }), /unknown format "qcow2" \(known: \)/);
+    await assert.rejects(
+      pipeline.run({ source: images.raw ?? "", destination, to: "qcow2" }),
+      /unknown format "qcow2" \(known: \)/,
+    );
     assert.equal(existsSync(destination), false);
     const qcow2Only = createPipeline({ workDir: work, standardFormats: false, plugins: [qcow2()] });
-    await assert.rejects(qcow2Only.run({ source: images.raw ?? "", destination, to: "qcow2" }), { code: "usage", message: 'unknown format "raw" (known: qcow2)' });
+    await assert.rejects(qcow2Only.run({ source: images.raw ?? "", destination, to: "qcow2" }), {
+      code: "usage",
+      message: 'unknown format "raw" (known: qcow2)',
+    });
     assert.equal(existsSync(destination), false);
   });
 });

@@ -22,17 +22,32 @@ describe("diskpipe/testing: a plugin's detector against a file", () => {
   after(cleanup);
 
   it("resolves with the verdict when it is the expected one", async () => {
-    const result = await expectVerdict(ploop(), good, { format: "ploop", safe: true, virtualSize: SIZE, variant: "ext", problems: [] });
+    const result = await expectVerdict(ploop(), good, {
+      format: "ploop",
+      safe: true,
+      virtualSize: SIZE,
+      variant: "ext",
+      problems: [],
+    });
     assert.deepEqual(result.matches, ["ploop"]);
     await expectVerdict(ploop(), bad, { format: "ploop", safe: false, problems: ["ploop-corrupt-header"] });
   });
 
   it("throws naming every difference and the problems found", async () => {
-    await assert.rejects(expectVerdict(ploop(), bad, { format: "ploop", safe: true, virtualSize: 1 }), (error: Error) => {
-      assert.match(error.message, /^the verdict on .*bad\.ploop is not the expected one: safe: expected true, got false; virtualSize: expected 1, got 8388608 \(problems: ploop-corrupt-header: ploop header is corrupt: version 3 is not 2\)$/);
-      return true;
-    });
-    await assert.rejects(expectVerdict(ploop(), good, { format: "raw", safe: true }), /format: expected "raw", got "ploop" \(problems: none\)/);
+    await assert.rejects(
+      expectVerdict(ploop(), bad, { format: "ploop", safe: true, virtualSize: 1 }),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          /^the verdict on .*bad\.ploop is not the expected one: safe: expected true, got false; virtualSize: expected 1, got 8388608 \(problems: ploop-corrupt-header: ploop header is corrupt: version 3 is not 2\)$/,
+        );
+        return true;
+      },
+    );
+    await assert.rejects(
+      expectVerdict(ploop(), good, { format: "raw", safe: true }),
+      /format: expected "raw", got "ploop" \(problems: none\)/,
+    );
   });
 
   it("inspects with the standard formats and the plugins' detectors, aliases and claims, as a pipeline would", async () => {

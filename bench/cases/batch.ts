@@ -29,11 +29,22 @@ export async function batchCase(ctx: BenchContext): Promise<CaseResult> {
         label: `Cinder sequence ×${sources.length}`,
         reset: async () => void (outB = await ctx.scratch("out-batch-b")),
         run: async () => {
-          for (const [i, source] of sources.entries()) await cinderSequence({ path: source }, conversion, join(outB, `${i}.raw`));
+          for (const [i, source] of sources.entries())
+            await cinderSequence({ path: source }, conversion, join(outB, `${i}.raw`));
         },
       },
     ],
     { runs: ctx.args.runs, policy: ctx.policy, warmups: ctx.warmups, durable: true, log: ctx.log },
   );
-  return { rows: [ratioRow("4", `batch of ${sources.length} in one \`convert --out-dir\` vs Cinder's sequence ×${sources.length}`, diskpipe.ms, cinder.ms, 0.4)] };
+  return {
+    rows: [
+      ratioRow(
+        "4",
+        `batch of ${sources.length} in one \`convert --out-dir\` vs Cinder's sequence ×${sources.length}`,
+        diskpipe.ms,
+        cinder.ms,
+        0.4,
+      ),
+    ],
+  };
 }

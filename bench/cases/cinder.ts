@@ -22,10 +22,28 @@ export async function cinderCase(ctx: BenchContext): Promise<CaseResult> {
   const b = join(out, "cinder.raw");
   const [diskpipe, cinder] = await alternate(
     [
-      { label: "diskpipe convert", reset: () => rm(a, { force: true }), run: async () => void (await ctx.diskpipe(["convert", source, a, "--to", "raw"])) },
-      { label: "Cinder sequence", reset: () => rm(b, { force: true }), run: () => cinderSequence({ path: source }, conversion, b) },
+      {
+        label: "diskpipe convert",
+        reset: () => rm(a, { force: true }),
+        run: async () => void (await ctx.diskpipe(["convert", source, a, "--to", "raw"])),
+      },
+      {
+        label: "Cinder sequence",
+        reset: () => rm(b, { force: true }),
+        run: () => cinderSequence({ path: source }, conversion, b),
+      },
     ],
     { runs: ctx.args.runs, policy: ctx.policy, warmups: ctx.warmups, durable: true, log: ctx.log },
   );
-  return { rows: [ratioRow("2", "`convert` vs Cinder's sequence (cp to the conversion dir, info, convert, info)", diskpipe.ms, cinder.ms, 0.5)] };
+  return {
+    rows: [
+      ratioRow(
+        "2",
+        "`convert` vs Cinder's sequence (cp to the conversion dir, info, convert, info)",
+        diskpipe.ms,
+        cinder.ms,
+        0.5,
+      ),
+    ],
+  };
 }

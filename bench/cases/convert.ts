@@ -26,7 +26,9 @@ export async function convertCase(ctx: BenchContext): Promise<CaseResult> {
       {
         label: "diskpipe convert",
         reset: () => rm(a, { force: true }),
-        run: async () => ({ peakKb: (await ctx.diskpipe(["convert", source, a, "--to", "raw"], { peakRss: true })).peakKb }),
+        run: async () => ({
+          peakKb: (await ctx.diskpipe(["convert", source, a, "--to", "raw"], { peakRss: true })).peakKb,
+        }),
       },
       {
         label: "qemu-img convert",
@@ -40,7 +42,14 @@ export async function convertCase(ctx: BenchContext): Promise<CaseResult> {
   return {
     rows: [
       ratioRow("1", "`convert` qcow2→raw vs `qemu-img convert -O raw -f qcow2`", diskpipe.ms, qemu.ms, 1.2),
-      { id: "7a", comparison: "peak RSS of the diskpipe process during case 1 (VmHWM)", a: peakMb, unit: "MB", target: "≤ 150 MB", met: peakMb.max <= 150 },
+      {
+        id: "7a",
+        comparison: "peak RSS of the diskpipe process during case 1 (VmHWM)",
+        a: peakMb,
+        unit: "MB",
+        target: "≤ 150 MB",
+        met: peakMb.max <= 150,
+      },
     ],
   };
 }

@@ -21,8 +21,16 @@ export async function copyCase(ctx: BenchContext): Promise<CaseResult> {
   const b = join(out, "cp.raw");
   const [diskpipe, cp] = await alternate(
     [
-      { label: "diskpipe convert raw→raw", reset: () => rm(a, { force: true }), run: async () => void (await ctx.diskpipe(["convert", source, a, "--to", "raw"])) },
-      { label: "cp --sparse=always", reset: () => rm(b, { force: true }), run: async () => void (await run("cp", ["--sparse=always", source, b])) },
+      {
+        label: "diskpipe convert raw→raw",
+        reset: () => rm(a, { force: true }),
+        run: async () => void (await ctx.diskpipe(["convert", source, a, "--to", "raw"])),
+      },
+      {
+        label: "cp --sparse=always",
+        reset: () => rm(b, { force: true }),
+        run: async () => void (await run("cp", ["--sparse=always", source, b])),
+      },
     ],
     { runs: ctx.args.runs, policy: ctx.policy, warmups: ctx.warmups, durable: true, log: ctx.log },
   );

@@ -50,7 +50,13 @@ export async function flagsCase(ctx: BenchContext): Promise<CaseResult> {
       },
     };
   });
-  const measured = await alternate(sides, { runs: ctx.args.runs, policy: ctx.policy, warmups: ctx.warmups, durable: true, log: ctx.log });
+  const measured = await alternate(sides, {
+    runs: ctx.args.runs,
+    policy: ctx.policy,
+    warmups: ctx.warmups,
+    durable: true,
+    log: ctx.log,
+  });
   const base = measured[0].ms;
   const lines = [
     "qemu-img flag study, qcow2→raw, each run ending with `sync` (s: median (min–max); ratio: median of paired ratios to the defaults):",

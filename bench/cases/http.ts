@@ -36,7 +36,8 @@ export async function httpCase(ctx: BenchContext): Promise<CaseResult> {
         {
           label: "diskpipe convert URL --checksum",
           reset: () => rm(a, { force: true }),
-          run: async () => void (await ctx.diskpipe(["convert", url, a, "--to", "raw", "--checksum", `sha256:${ctx.images.sha256}`])),
+          run: async () =>
+            void (await ctx.diskpipe(["convert", url, a, "--to", "raw", "--checksum", `sha256:${ctx.images.sha256}`])),
         },
         {
           label: `${tool} + sha256sum + Cinder sequence`,
@@ -47,7 +48,15 @@ export async function httpCase(ctx: BenchContext): Promise<CaseResult> {
       { runs: ctx.args.runs, policy: ctx.policy, warmups, durable: true, log: ctx.log },
     );
     return {
-      rows: [ratioRow("3", `HTTP source + sha256 vs download (${tool}), \`sha256sum\`, info, convert, info`, diskpipe.ms, cinder.ms, 0.5)],
+      rows: [
+        ratioRow(
+          "3",
+          `HTTP source + sha256 vs download (${tool}), \`sha256sum\`, info, convert, info`,
+          diskpipe.ms,
+          cinder.ms,
+          0.5,
+        ),
+      ],
     };
   } finally {
     await server.stop();

@@ -21,7 +21,8 @@ export async function inspectCase(ctx: BenchContext): Promise<CaseResult> {
         run: async () => {
           const { stdout } = await ctx.diskpipe(["inspect", "--json", ...files], { capture: true });
           const reports = JSON.parse(stdout) as Array<{ safe: boolean }>;
-          if (reports.length !== files.length || !reports.every((r) => r.safe)) throw new Error("diskpipe inspect did not accept every image");
+          if (reports.length !== files.length || !reports.every((r) => r.safe))
+            throw new Error("diskpipe inspect did not accept every image");
         },
       },
       {
@@ -33,5 +34,16 @@ export async function inspectCase(ctx: BenchContext): Promise<CaseResult> {
     ],
     { runs: ctx.args.runs, policy: ctx.policy, warmups: ctx.warmups, durable: false, log: ctx.log },
   );
-  return { rows: [ratioRow("6", `\`inspect\` of ${files.length} images in one process vs \`qemu-img info\` per image`, diskpipe.ms, qemu.ms, 0.05, "≤ 0.05 (≥ 20× faster)")] };
+  return {
+    rows: [
+      ratioRow(
+        "6",
+        `\`inspect\` of ${files.length} images in one process vs \`qemu-img info\` per image`,
+        diskpipe.ms,
+        qemu.ms,
+        0.05,
+        "≤ 0.05 (≥ 20× faster)",
+      ),
+    ],
+  };
 }

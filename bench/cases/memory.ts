@@ -54,7 +54,9 @@ export async function memoryCase(ctx: BenchContext): Promise<CaseResult> {
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
       const code = `const t = performance.now(); await import(${JSON.stringify(module)}); process.stdout.write(String(performance.now() - t));`;
-      times.push(Number((await run(process.execPath, ["--input-type=module", "-e", code], { cwd: REPO, capture: true })).stdout));
+      times.push(
+        Number((await run(process.execPath, ["--input-type=module", "-e", code], { cwd: REPO, capture: true })).stdout),
+      );
     }
     lines.push(`| \`${module}\` | ${summarize(times).median.toFixed(0)} |`);
   }

@@ -41,7 +41,10 @@ export async function queueCase(ctx: BenchContext): Promise<CaseResult> {
     await copyFile(first, join(images, `s${i}.qcow2`));
   }
   const config = join(ctx.work, "queue.config.mjs");
-  await writeFile(config, `export default { queue: { allow: { sources: [${JSON.stringify(ctx.work)}], destinations: [${JSON.stringify(ctx.work)}] } } };\n`);
+  await writeFile(
+    config,
+    `export default { queue: { allow: { sources: [${JSON.stringify(ctx.work)}], destinations: [${JSON.stringify(ctx.work)}] } } };\n`,
+  );
   const redis = await startBenchRedis(ctx.work);
   const rows: Row[] = [];
   const table = [
@@ -51,11 +54,26 @@ export async function queueCase(ctx: BenchContext): Promise<CaseResult> {
   try {
     for (const n of [1, 2, 4]) {
       const workers = Array.from({ length: n }, (_, i) =>
-        startChild(process.execPath, [join(REPO, "bin", "diskpipe.mjs"), "worker", "--config", config, "--queue", redis.url, "--jobs", "1", "--name", `bench-${n}-${i}`], {
-          cwd: ctx.work,
-          env: diskpipeEnv(ctx.work),
-          stdio: ["ignore", "ignore", "pipe"],
-        }),
+        startChild(
+          process.execPath,
+          [
+            join(REPO, "bin", "diskpipe.mjs"),
+            "worker",
+            "--config",
+            config,
+            "--queue",
+            redis.url,
+            "--jobs",
+            "1",
+            "--name",
+            `bench-${n}-${i}`,
+          ],
+          {
+            cwd: ctx.work,
+            env: diskpipeEnv(ctx.work),
+            stdio: ["ignore", "ignore", "pipe"],
+          },
+        ),
       );
       try {
         await Promise.all(workers.map((worker) => printed(worker, /taking jobs/, 30_000)));
@@ -65,7 +83,21 @@ export async function queueCase(ctx: BenchContext): Promise<CaseResult> {
         let round = 0;
         // The same 8 jobs into a folder whose jobs finished before the runs: what one submit call costs besides the jobs.
         const known = await ctx.scratch(`queue-known-${n}`);
-        const submitKnown = () => ctx.diskpipe(["submit", ...sources, "--out-dir", known, "--to", "raw", "--queue", redis.url, "--wait", "--quiet", "--config", config]);
+        const submitKnown = () =>
+          ctx.diskpipe([
+            "submit",
+            ...sources,
+            "--out-dir",
+            known,
+            "--to",
+            "raw",
+            "--queue",
+            redis.url,
+            "--wait",
+            "--quiet",
+            "--config",
+            config,
+          ]);
         await submitKnown();
         const [queued, direct, fixed] = await alternate(
           [
@@ -76,12 +108,39 @@ export async function queueCase(ctx: BenchContext): Promise<CaseResult> {
                 if (outB) await rm(outB, { recursive: true, force: true });
                 outB = await ctx.scratch(`queue-out-${n}-${round++}`);
               },
-              run: async () => void (await ctx.diskpipe(["submit", ...sources, "--out-dir", outB, "--to", "raw", "--queue", redis.url, "--wait", "--quiet", "--config", config])),
+              run: async () =>
+                void (await ctx.diskpipe([
+                  "submit",
+                  ...sources,
+                  "--out-dir",
+                  outB,
+                  "--to",
+                  "raw",
+                  "--queue",
+                  redis.url,
+                  "--wait",
+                  "--quiet",
+                  "--config",
+                  config,
+                ])),
             },
             {
               label: `convert ×${JOBS} --out-dir --jobs ${n}`,
               reset: async () => void (outA = await ctx.scratch("queue-out-direct")),
-              run: async () => void (await ctx.diskpipe(["convert", ...sources, "--out-dir", outA, "--to", "raw", "--jobs", String(n), "--quiet", "--config", config])),
+              run: async () =>
+                void (await ctx.diskpipe([
+                  "convert",
+                  ...sources,
+                  "--out-dir",
+                  outA,
+                  "--to",
+                  "raw",
+                  "--jobs",
+                  String(n),
+                  "--quiet",
+                  "--config",
+                  config,
+                ])),
             },
             { label: `submit ×${JOBS} --wait, all done already`, run: async () => void (await submitKnown()) },
           ],
@@ -93,9 +152,20 @@ export async function queueCase(ctx: BenchContext): Promise<CaseResult> {
         const q = summarize(queued.ms.map((ms) => ms / 1000));
         const d = summarize(direct.ms.map((ms) => ms / 1000));
         const ratio = summarize(queued.ms.map((ms, i) => ms / (direct.ms[i] ?? ms)));
-        rows.push({ id: `9.${n}`, comparison: `${JOBS} small jobs by ${n} worker process${n > 1 ? "es" : ""}: \`submit --wait\` vs \`convert --out-dir --jobs ${n}\` (overhead ${overhead.median.toFixed(0)} ms/job)`, a: q, b: d, ratio, unit: "s", target: `overhead < ${TARGET_MS} ms/job`, met: overhead.median < TARGET_MS });
+        rows.push({
+          id: `9.${n}`,
+          comparison: `${JOBS} small jobs by ${n} worker process${n > 1 ? "es" : ""}: \`submit --wait\` vs \`convert --out-dir --jobs ${n}\` (overhead ${overhead.median.toFixed(0)} ms/job)`,
+          a: q,
+          b: d,
+          ratio,
+          unit: "s",
+          target: `overhead < ${TARGET_MS} ms/job`,
+          met: overhead.median < TARGET_MS,
+        });
         const f = summarize((fixed?.ms ?? []).map((ms) => ms / 1000));
-        table.push(`| ${n} | ${q.median.toFixed(2)} (${q.min.toFixed(2)}–${q.max.toFixed(2)}) | ${d.median.toFixed(2)} (${d.min.toFixed(2)}–${d.max.toFixed(2)}) | ${(JOBS / q.median).toFixed(1)} | ${overhead.median.toFixed(0)} (${overhead.min.toFixed(0)}–${overhead.max.toFixed(0)}) | ${f.median.toFixed(2)} (${f.min.toFixed(2)}–${f.max.toFixed(2)}) |`);
+        table.push(
+          `| ${n} | ${q.median.toFixed(2)} (${q.min.toFixed(2)}–${q.max.toFixed(2)}) | ${d.median.toFixed(2)} (${d.min.toFixed(2)}–${d.max.toFixed(2)}) | ${(JOBS / q.median).toFixed(1)} | ${overhead.median.toFixed(0)} (${overhead.min.toFixed(0)}–${overhead.max.toFixed(0)}) | ${f.median.toFixed(2)} (${f.min.toFixed(2)}–${f.max.toFixed(2)}) |`,
+        );
       } finally {
         await Promise.all(workers.map((worker) => stopChild(worker)));
       }

@@ -18,7 +18,8 @@ const NOBODY = 65534;
  * ```
  */
 export async function snapshotCase(ctx: BenchContext): Promise<CaseResult> {
-  if (process.getuid?.() !== 0) return { rows: [], sections: ["Case 8 (snapshot cost) needs root to make a file of another user; skipped."] };
+  if (process.getuid?.() !== 0)
+    return { rows: [], sections: ["Case 8 (snapshot cost) needs root to make a file of another user; skipped."] };
   const out = await ctx.scratch("out-snapshot");
   const own = ctx.images.qcow2[0];
   const foreign = join(out, "foreign.qcow2");
@@ -28,11 +29,30 @@ export async function snapshotCase(ctx: BenchContext): Promise<CaseResult> {
   const b = join(out, "in-place.raw");
   const [snapshot, inPlace] = await alternate(
     [
-      { label: "convert, source of another user", reset: () => rm(a, { force: true }), run: async () => void (await ctx.diskpipe(["convert", foreign, a, "--to", "raw"])) },
-      { label: "convert, the operator's source", reset: () => rm(b, { force: true }), run: async () => void (await ctx.diskpipe(["convert", own, b, "--to", "raw"])) },
+      {
+        label: "convert, source of another user",
+        reset: () => rm(a, { force: true }),
+        run: async () => void (await ctx.diskpipe(["convert", foreign, a, "--to", "raw"])),
+      },
+      {
+        label: "convert, the operator's source",
+        reset: () => rm(b, { force: true }),
+        run: async () => void (await ctx.diskpipe(["convert", own, b, "--to", "raw"])),
+      },
     ],
     { runs: ctx.args.runs, policy: ctx.policy, warmups: ctx.warmups, durable: true, log: ctx.log },
   );
   await rm(foreign, { force: true });
-  return { rows: [ratioRow("8", "`convert` of a source another user owns (private snapshot) vs the operator's own (in place)", snapshot.ms, inPlace.ms, Number.POSITIVE_INFINITY, "measured")] };
+  return {
+    rows: [
+      ratioRow(
+        "8",
+        "`convert` of a source another user owns (private snapshot) vs the operator's own (in place)",
+        snapshot.ms,
+        inPlace.ms,
+        Number.POSITIVE_INFINITY,
+        "measured",
+      ),
+    ],
+  };
 }

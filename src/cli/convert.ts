@@ -56,7 +56,11 @@ function jobOptions(flags: ConvertFlags, added: readonly ConvertOption[]): Recor
  * await runConvert(["in.vmdk", "out.qcow2"], { to: "qcow2" });
  * ```
  */
-export async function runConvert(sources: string[], flags: ConvertFlags, added: readonly ConvertOption[] = []): Promise<number> {
+export async function runConvert(
+  sources: string[],
+  flags: ConvertFlags,
+  added: readonly ConvertOption[] = [],
+): Promise<number> {
   const json = Boolean(flags.json);
   setVerbosity(verbosityOf(flags));
   const pipeline = await openPipeline(flags);
@@ -73,7 +77,8 @@ export async function runConvert(sources: string[], flags: ConvertFlags, added: 
   };
   let specs: JobSpec[];
   if (flags.outDir) {
-    if (flags.checksum && sources.length > 1) throw new UsageError("--checksum applies to one source; convert the others separately");
+    if (flags.checksum && sources.length > 1)
+      throw new UsageError("--checksum applies to one source; convert the others separately");
     specs = await outDirSpecs(pipeline, sources, flags.outDir, common);
   } else {
     if (sources.length !== 2) throw new UsageError("convert takes SRC DEST, or SRC... --out-dir DIR");
@@ -120,13 +125,21 @@ export async function runConvert(sources: string[], flags: ConvertFlags, added: 
 }
 
 /** Specs for `--out-dir`, which may be a directory or a URL prefix (`http://host/put/`, `store://images/`). */
-async function outDirSpecs(pipeline: Pipeline, sources: string[], outDir: string, common: Omit<JobSpec, "source" | "destination">): Promise<JobSpec[]> {
+async function outDirSpecs(
+  pipeline: Pipeline,
+  sources: string[],
+  outDir: string,
+  common: Omit<JobSpec, "source" | "destination">,
+): Promise<JobSpec[]> {
   if (!isUrlLocation(outDir)) {
     await mkdir(outDir, { recursive: true });
     return batchSpecs(pipeline, sources, outDir, common);
   }
   const base = outDir.endsWith("/") ? outDir : `${outDir}/`;
-  return batchSpecs(pipeline, sources, ".", common).map((spec) => ({ ...spec, destination: new URL(encodeURIComponent(basename(spec.destination)), base).toString() }));
+  return batchSpecs(pipeline, sources, ".", common).map((spec) => ({
+    ...spec,
+    destination: new URL(encodeURIComponent(basename(spec.destination)), base).toString(),
+  }));
 }
 
 function printResult(result: JobResult, json: boolean): void {

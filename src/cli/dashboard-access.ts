@@ -11,11 +11,16 @@ import { isLoopback } from "../dashboard/guard.ts";
  * const { host, token } = dashboardAccess({ host: "0.0.0.0", token: process.env.DISKPIPE_TOKEN }, true);
  * ```
  */
-export function dashboardAccess(flags: { host?: string; token?: string }, serving: boolean): { host: string; token: string | undefined } {
+export function dashboardAccess(
+  flags: { host?: string; token?: string },
+  serving: boolean,
+): { host: string; token: string | undefined } {
   const token = flags.token || process.env.DISKPIPE_TOKEN || undefined;
   const host = flags.host ?? "127.0.0.1";
   if (serving && !isLoopback(host) && !token) {
-    throw new UsageError(`--host ${host} would open the dashboard to the network without a token: set DISKPIPE_TOKEN (or --token)`);
+    throw new UsageError(
+      `--host ${host} would open the dashboard to the network without a token: set DISKPIPE_TOKEN (or --token)`,
+    );
   }
   return { host, token };
 }

@@ -34,7 +34,10 @@ export interface DashboardFlags extends GlobalOptions {
  */
 export async function runDashboard(flags: DashboardFlags): Promise<number> {
   setVerbosity(verbosityOf(flags));
-  if (!flags.queue) throw new UsageError("diskpipe dashboard shows a queue: pass --queue URL (a spool's dashboard is diskpipe watch SPOOL --dashboard)");
+  if (!flags.queue)
+    throw new UsageError(
+      "diskpipe dashboard shows a queue: pass --queue URL (a spool's dashboard is diskpipe watch SPOOL --dashboard)",
+    );
   const { host, token } = dashboardAccess(flags, true);
   const stop = stopSignal();
   const pipeline = await openPipeline(flags);

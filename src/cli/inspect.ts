@@ -13,7 +13,9 @@ export interface InspectFlags extends GlobalOptions {
 /** Images inspected at once. */
 const INSPECT_CONCURRENCY = 8;
 
-type Report = { file: string } & (InspectResult | { safe: false; error: ReturnType<ReturnType<typeof toDiskpipeError>["toJSON"]> });
+type Report = { file: string } & (
+  InspectResult | { safe: false; error: ReturnType<ReturnType<typeof toDiskpipeError>["toJSON"]> }
+);
 
 /**
  * `diskpipe inspect`: the native inspector's verdict per file; exit 0 when all are safe,
@@ -29,14 +31,31 @@ export async function runInspect(files: string[], flags: InspectFlags): Promise<
   const maxSize = flags.maxSize === undefined ? undefined : parseSize(flags.maxSize);
   const inspectOne = async (file: string): Promise<Report> => {
     try {
-      const result = await inspector.inspect(file, { ...(flags.format && { claimed: flags.format }), ...(maxSize !== undefined && { maxSize }) });
+      const result = await inspector.inspect(file, {
+        ...(flags.format && { claimed: flags.format }),
+        ...(maxSize !== undefined && { maxSize }),
+      });
       return { file: redactLocation(file), ...result };
     } catch (error) {
       const failure = toDiskpipeError(error, "io-failed");
       const why = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : failure.message;
       // A download cut for its size is a verdict on the image (exit 3), not a failure to read it.
-      if (failure.exitCode === 3) return { file: redactLocation(file), format: "unknown", virtualSize: -1, actualSize: -1, safe: false, problems: failure.problems, matches: [], details: {} };
-      return { file: redactLocation(file), safe: false, error: { ...failure.toJSON(), message: safeText(`cannot read ${file}: ${why}`) } };
+      if (failure.exitCode === 3)
+        return {
+          file: redactLocation(file),
+          format: "unknown",
+          virtualSize: -1,
+          actualSize: -1,
+          safe: false,
+          problems: failure.problems,
+          matches: [],
+          details: {},
+        };
+      return {
+        file: redactLocation(file),
+        safe: false,
+        error: { ...failure.toJSON(), message: safeText(`cannot read ${file}: ${why}`) },
+      };
     }
   };
   // A few at once: one image's reads wait on the disk while another's headers are parsed
@@ -62,5 +81,7 @@ function describe(report: Report): string {
   const kind = report.variant ? `${report.format} (${report.variant})` : report.format;
   const size = report.virtualSize < 0 ? "size unknown" : `${formatSize(report.virtualSize)} virtual`;
   const head = `${report.file}: ${kind}, ${size}, ${report.safe ? "safe" : "REJECTED"}`;
-  return [head, ...report.problems.map((p) => `  - ${p.code}: ${p.message}`)].map((line) => `${escapeControl(line)}\n`).join("");
+  return [head, ...report.problems.map((p) => `  - ${p.code}: ${p.message}`)]
+    .map((line) => `${escapeControl(line)}\n`)
+    .join("");
 }

@@ -29,7 +29,10 @@ export function findConfigFile(explicit: string | undefined, cwd = process.cwd()
 export async function loadConfigFile(path: string): Promise<UserConfig> {
   const module = (await importModule(path)) as { default?: UserConfig };
   if (!module.default || typeof module.default !== "object") {
-    throw new DiskpipeError("config-invalid", `${path} must export a configuration as default (export default defineConfig({ … }))`);
+    throw new DiskpipeError(
+      "config-invalid",
+      `${path} must export a configuration as default (export default defineConfig({ … }))`,
+    );
   }
   return module.default;
 }

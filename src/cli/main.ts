@@ -1,18 +1,8 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError } from "commander";
 import { DiskpipeError } from "../core/errors.ts";
 import type { ConvertOption } from "../core/plugin.ts";
-
-const EXIT_HELP = `
-Exit codes: 0 success, 1 failure, 2 usage error, 3 image rejected (unsafe, or not what was claimed).`;
-
-const quietOption = (what: string) => new Option("-q, --quiet", what).conflicts("verbose");
-const verboseOption = () => new Option("-v, --verbose", "also print how long each stage and each plugin hook of a job took");
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
-  return n;
-}
+import { EXIT_HELP, integer, quietOption, verboseOption } from "./options.ts";
+import { addQueueCommands } from "./queue-commands.ts";
 
 /**
  * Builds the `diskpipe` command line. Subcommands load their code only when run, so
@@ -37,7 +27,10 @@ export function buildProgram(pluginOptions: readonly ConvertOption[] = []): Comm
     .command("convert")
     .description("Convert an image (SRC DEST), or many into --out-dir, after inspecting and verifying each.")
     .argument("<sources...>", "SRC DEST, or SRC... with --out-dir (paths or http(s) URLs)")
-    .requiredOption("-t, --to <format>", "target format: raw, qcow2, vmdk, vhd, vhdx, vdi, luks, or one a loaded plugin defines")
+    .requiredOption(
+      "-t, --to <format>",
+      "target format: raw, qcow2, vmdk, vhd, vhdx, vdi, luks, or one a loaded plugin defines",
+    )
     .option("-f, --from <format>", "claimed source format; detection must agree (ami: raw or qcow2)")
     .option("--container <kind>", "the image arrives in a container (ovf: a XenServer VHD chain tarball)")
     .option("-o, --out-dir <dir>", "convert every SRC into DIR as <stem>.<extension>")
@@ -98,11 +91,14 @@ Examples:
     .argument("[args...]", "arguments the script reads from process.argv.slice(2)")
     .passThroughOptions()
     .allowUnknownOption()
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Example:
   diskpipe run examples/batch.ts images/ out/ qcow2
 
-The same file runs unchanged with \`deno run -A SCRIPT\` from a checkout.`)
+The same file runs unchanged with \`deno run -A SCRIPT\` from a checkout.`,
+    )
     .action(async (script: string, args: string[]) => {
       const { runScript } = await import("./run.ts");
       process.exitCode = await runScript(script, args);
@@ -110,24 +106,39 @@ The same file runs unchanged with \`deno run -A SCRIPT\` from a checkout.`)
 
   program
     .command("watch")
-    .description("Convert whatever lands in SPOOL/incoming/<format>/ into SPOOL/done/, optionally serving a live dashboard.")
+    .description(
+      "Convert whatever lands in SPOOL/incoming/<format>/ into SPOOL/done/, optionally serving a live dashboard.",
+    )
     .argument("<spool>", "the spool directory (incoming/, work/, done/, failed/ and journal.jsonl are kept in it)")
     .option("--dashboard", "serve the dashboard")
     .option("--host <host>", "dashboard address (default 127.0.0.1; anything else needs a token)")
     .option("--port <port>", "dashboard port (default 8080)", (value: string) => (value === "0" ? 0 : integer(value)))
-    .option("--token <token>", "require this token on the dashboard (prefer the DISKPIPE_TOKEN environment variable: argv is visible to other users)")
+    .option(
+      "--token <token>",
+      "require this token on the dashboard (prefer the DISKPIPE_TOKEN environment variable: argv is visible to other users)",
+    )
     .option("--max-upload <size>", "largest dashboard upload (default 64G)")
     .option("-j, --jobs <n>", "jobs at once (default: the configuration's jobs, 4)", integer)
     .option("--poll", "poll for new files instead of file-system events (network file systems)")
-    .option("--settle <ms>", "how long a new file's size must stay unchanged before it is claimed (default 1000)", integer)
-    .option("--queue [url]", "convert on the workers of a shared queue (redis://HOST:PORT; alone: DISKPIPE_QUEUE, else queue.url in the configuration); every worker must see SPOOL at the same path")
+    .option(
+      "--settle <ms>",
+      "how long a new file's size must stay unchanged before it is claimed (default 1000)",
+      integer,
+    )
+    .option(
+      "--queue [url]",
+      "convert on the workers of a shared queue (redis://HOST:PORT; alone: DISKPIPE_QUEUE, else queue.url in the configuration); every worker must see SPOOL at the same path",
+    )
     .option("--json", "print one JSON line per job state change on stdout")
     .addOption(quietOption("on stderr only failed jobs, warnings and errors"))
     .addOption(verboseOption())
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 A file in SPOOL/incoming/<format>/ is converted to <format>; a sidecar <name>.json may set from,
 container, checksum, maxSize and options. Names starting with "." or ending in .part are ignored
-until renamed. SIGINT/SIGTERM stop cleanly: running jobs are aborted and run again at the next start.`)
+until renamed. SIGINT/SIGTERM stop cleanly: running jobs are aborted and run again at the next start.`,
+    )
     .action(async (spool: string, options, command: Command) => {
       const { runWatch } = await import("./watch.ts");
       process.exitCode = await runWatch(spool, { ...command.optsWithGlobals(), ...options });
@@ -135,72 +146,39 @@ until renamed. SIGINT/SIGTERM stop cleanly: running jobs are aborted and run aga
 
   program
     .command("dashboard")
-    .description("Serve the live dashboard of a shared queue: its jobs, their workers, progress, timings and errors, and retry.")
-    .option("--queue [url]", "redis://HOST:PORT or rediss://… (alone or absent: DISKPIPE_QUEUE, else queue.url in the configuration)")
+    .description(
+      "Serve the live dashboard of a shared queue: its jobs, their workers, progress, timings and errors, and retry.",
+    )
+    .option(
+      "--queue [url]",
+      "redis://HOST:PORT or rediss://… (alone or absent: DISKPIPE_QUEUE, else queue.url in the configuration)",
+    )
     .option("--host <host>", "address (default 127.0.0.1; anything else needs a token)")
     .option("--port <port>", "port (default 8080)", (value: string) => (value === "0" ? 0 : integer(value)))
-    .option("--token <token>", "require this token (prefer the DISKPIPE_TOKEN environment variable: argv is visible to other users)")
+    .option(
+      "--token <token>",
+      "require this token (prefer the DISKPIPE_TOKEN environment variable: argv is visible to other users)",
+    )
     .addOption(quietOption("only warnings and errors on stderr"))
-    .addHelpText("after", `
+    .addHelpText(
+      "after",
+      `
 Examples:
   DISKPIPE_QUEUE=redis://queue.internal:6379 diskpipe dashboard --queue
-  DISKPIPE_TOKEN=… diskpipe dashboard --queue redis://queue.internal:6379 --host 0.0.0.0 --port 8080${EXIT_HELP}`)
+  DISKPIPE_TOKEN=… diskpipe dashboard --queue redis://queue.internal:6379 --host 0.0.0.0 --port 8080${EXIT_HELP}`,
+    )
     .action(async (options, command: Command) => {
       const { runDashboard } = await import("./dashboard.ts");
       process.exitCode = await runDashboard({ ...command.optsWithGlobals(), ...options, queue: options.queue ?? true });
     });
 
-  program
-    .command("worker")
-    .description("Run jobs from a shared queue (Redis) with this machine's configuration, until SIGINT/SIGTERM.")
-    .option("--queue <url>", "redis://HOST:PORT or rediss://… (default: DISKPIPE_QUEUE, else queue.url in the configuration; a password belongs in those, not in argv)")
-    .option("-j, --jobs <n>", "jobs at once (default: the configuration's jobs, 4)", integer)
-    .option("--name <name>", "how this worker is named in jobs and messages (default HOST-PID)")
-    .option("--allow <location...>", "directories and URL origins queued jobs may read and write (default: the configuration's queue.allow; else http(s) and store:// only)")
-    .option("--json", "print one JSON line per job event on stdout")
-    .addOption(quietOption("on stderr only failed jobs, warnings and errors"))
-    .addOption(verboseOption())
-    .addHelpText("after", `
-Examples:
-  DISKPIPE_QUEUE=redis://queue.internal:6379 diskpipe worker --jobs 2
-  diskpipe worker --queue redis://queue.internal:6379 --allow /mnt/images
-
-SIGINT/SIGTERM stop cleanly: no new jobs are taken, running ones are aborted (partial output removed)
-and go back to the queue for another worker; exit 0.${EXIT_HELP}`)
-    .action(async (options, command: Command) => {
-      const { runWorker } = await import("./worker.ts");
-      process.exitCode = await runWorker({ ...command.optsWithGlobals(), ...options });
-    });
-
-  program
-    .command("submit")
-    .description("Queue conversions (SRC DEST, or SRC... into --out-dir) for the workers of a shared queue; prints the job ids.")
-    .argument("<sources...>", "SRC DEST, or SRC... with --out-dir: URLs, or paths every worker sees (made absolute here)")
-    .requiredOption("-t, --to <format>", "target format")
-    .option("--queue <url>", "redis://HOST:PORT or rediss://… (default: DISKPIPE_QUEUE, else queue.url in the configuration)")
-    .option("-f, --from <format>", "claimed source format; detection must agree")
-    .option("--container <kind>", "the image arrives in a container (ovf: a XenServer VHD chain tarball)")
-    .option("-o, --out-dir <dir>", "convert every SRC into DIR as <stem>.<extension>")
-    .option("--max-size <size>", "largest virtual size accepted (it can only lower the workers' own)")
-    .option("--checksum <algo:hex>", "sha256:HEX or sha512:HEX the source must match")
-    .option("--subformat <name>", "target subformat")
-    .option("--id <id>", "the job's id (default: derived from the job, so the same job is never queued twice)")
-    .option("--wait", "follow the jobs to their end and exit with their code (0, 1, 2, 3)")
-    .option("--json", "print one JSON line per job on stdout")
-    .addOption(quietOption("no progress with --wait: only failures"))
-    .addHelpText("after", `
-Examples:
-  diskpipe submit https://images.example.com/a.vmdk /mnt/shared/out/a.qcow2 --to qcow2 --wait
-  DISKPIPE_QUEUE=rediss://queue.internal:6380 diskpipe submit /mnt/shared/in/*.vmdk --out-dir /mnt/shared/out --to raw${EXIT_HELP}`)
-    .action(async (sources: string[], options, command: Command) => {
-      const { runSubmit } = await import("./submit.ts");
-      process.exitCode = await runSubmit(sources, { ...command.optsWithGlobals(), ...options });
-    });
+  addQueueCommands(program);
 
   for (const sub of program.commands) {
     sub.exitOverride().showHelpAfterError("(run with --help for usage)");
     // Accepted after the subcommand too, where people put it.
-    if (sub.name() !== "run") sub.option("-c, --config <file>", "configuration file (default: ./plugins.config.ts, else the built-in one)");
+    if (sub.name() !== "run")
+      sub.option("-c, --config <file>", "configuration file (default: ./plugins.config.ts, else the built-in one)");
   }
   return program;
 }
@@ -209,7 +187,10 @@ function addPluginOption(convert: Command | undefined, option: ConvertOption): v
   try {
     convert?.option(option.flags, option.description);
   } catch (error) {
-    throw new DiskpipeError("config-invalid", `a plugin's convert flag "${option.flags}" cannot be added: ${(error as Error).message}`);
+    throw new DiskpipeError(
+      "config-invalid",
+      `a plugin's convert flag "${option.flags}" cannot be added: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -242,7 +223,8 @@ export async function main(argv: string[]): Promise<number> {
  */
 async function convertOptionsOf(argv: string[]): Promise<ConvertOption[]> {
   const at = argv.findIndex((arg) => arg === "-c" || arg === "--config" || arg.startsWith("--config="));
-  const explicit = at < 0 ? undefined : (argv[at]?.startsWith("--config=") ? argv[at]?.slice("--config=".length) : argv[at + 1]);
+  const explicit =
+    at < 0 ? undefined : argv[at]?.startsWith("--config=") ? argv[at]?.slice("--config=".length) : argv[at + 1];
   const { configuredPlugins } = await import("./pipeline.ts");
   return (await configuredPlugins(explicit)).flatMap((plugin) => plugin.convertOptions ?? []);
 }

@@ -62,19 +62,25 @@ export interface ProgressReporter {
  * const reporter = await progressReporter("lines", 3);
  * ```
  */
-export async function progressReporter(mode: ReportMode, jobs: number, out: NodeJS.WriteStream = process.stderr): Promise<ProgressReporter> {
+export async function progressReporter(
+  mode: ReportMode,
+  jobs: number,
+  out: NodeJS.WriteStream = process.stderr,
+): Promise<ProgressReporter> {
   const board = new ProgressBoard(jobs);
   const batch = jobs > 1;
   if (mode === "none") return { onEvent: () => {}, above: (write) => write(), afterResult: () => {}, stop: () => {} };
   const lines = mode === "lines" ? new LineProgress(board, batch) : undefined;
-  const terminal = mode === "tty" ? new (await import("./progress/terminal.ts")).TerminalProgress(board, out, batch) : undefined;
+  const terminal =
+    mode === "tty" ? new (await import("./progress/terminal.ts")).TerminalProgress(board, out, batch) : undefined;
   if (terminal) routeMessages((text) => terminal.above(() => out.write(text)));
   return {
     onEvent(event) {
       const name = board.update(event);
       if (event.type === "warning") messages.warn(`warning: ${name}: ${event.message}`);
       else if (event.type === "stage-end") messages.debug(`${name}: ${event.stage} took ${event.ms.toFixed(0)} ms`);
-      else if (event.type === "hook") messages.debug(`${name}: ${event.hook} hook of ${event.plugin} took ${event.ms.toFixed(0)} ms`);
+      else if (event.type === "hook")
+        messages.debug(`${name}: ${event.hook} hook of ${event.plugin} took ${event.ms.toFixed(0)} ms`);
       lines?.show(event, name);
     },
     above: (write) => (terminal ? terminal.above(write) : write()),

@@ -54,13 +54,19 @@ export async function runSubmit(sources: string[], flags: SubmitFlags): Promise<
   };
   let specs: QueueSpec[];
   if (flags.outDir) {
-    if (flags.checksum && sources.length > 1) throw new UsageError("--checksum applies to one source; submit the others separately");
-    specs = batchSpecs(pipeline, sources, absolute(flags.outDir), { to: flags.to }).map(({ source, destination }) => ({ ...common, source: absolute(source), destination }));
+    if (flags.checksum && sources.length > 1)
+      throw new UsageError("--checksum applies to one source; submit the others separately");
+    specs = batchSpecs(pipeline, sources, absolute(flags.outDir), { to: flags.to }).map(({ source, destination }) => ({
+      ...common,
+      source: absolute(source),
+      destination,
+    }));
   } else {
     if (sources.length !== 2) throw new UsageError("submit takes SRC DEST, or SRC... --out-dir DIR");
     specs = [{ ...common, source: absolute(sources[0] ?? ""), destination: absolute(sources[1] ?? "") }];
   }
-  if (flags.id !== undefined && specs.length > 1) throw new UsageError("--id names one job: submit one SRC DEST with it");
+  if (flags.id !== undefined && specs.length > 1)
+    throw new UsageError("--id names one job: submit one SRC DEST with it");
 
   const { createQueue } = await import("../queue/queue.ts");
   const { messageFor } = await import("../queue/message.ts");
@@ -71,8 +77,14 @@ export async function runSubmit(sources: string[], flags: SubmitFlags): Promise<
     for (const spec of specs) {
       const { id, outcome } = await queue.submit(spec, flags.id === undefined ? {} : { id: flags.id });
       jobs.push({ id, spec });
-      if (json && !flags.wait) process.stdout.write(`${JSON.stringify({ id, outcome, source: safeText(spec.source), destination: safeText(spec.destination) })}\n`);
-      else if (!json) process.stdout.write(`${id}${outcome === "added" ? "" : ` (${outcome === "exists" ? "already queued" : "failed before: retried"})`}\n`);
+      if (json && !flags.wait)
+        process.stdout.write(
+          `${JSON.stringify({ id, outcome, source: safeText(spec.source), destination: safeText(spec.destination) })}\n`,
+        );
+      else if (!json)
+        process.stdout.write(
+          `${id}${outcome === "added" ? "" : ` (${outcome === "exists" ? "already queued" : "failed before: retried"})`}\n`,
+        );
     }
     return flags.wait ? await waitAll(queue, jobs, json, Boolean(flags.quiet)) : 0;
   } finally {
@@ -81,14 +93,24 @@ export async function runSubmit(sources: string[], flags: SubmitFlags): Promise<
 }
 
 /** Follows the jobs to their end with the progress display of `convert`; the exit code as `convert` gives it. */
-async function waitAll(queue: DiskpipeQueue, jobs: Array<{ id: string; spec: QueueSpec }>, json: boolean, quiet: boolean): Promise<number> {
+async function waitAll(
+  queue: DiskpipeQueue,
+  jobs: Array<{ id: string; spec: QueueSpec }>,
+  json: boolean,
+  quiet: boolean,
+): Promise<number> {
   const reporter = await progressReporter(reportMode(json, quiet), jobs.length);
   const failures: DiskpipeError[] = [];
   let done = 0;
   try {
     await Promise.all(
       jobs.map(async ({ id, spec }) => {
-        reporter.onEvent({ type: "queued", jobId: id, spec: { source: spec.source, destination: spec.destination, to: spec.to }, at: Date.now() });
+        reporter.onEvent({
+          type: "queued",
+          jobId: id,
+          spec: { source: spec.source, destination: spec.destination, to: spec.to },
+          at: Date.now(),
+        });
         try {
           const result = await queue.wait(id, (event) => reporter.onEvent(event));
           done++;

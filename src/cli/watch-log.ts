@@ -27,7 +27,11 @@ export function spoolLogger(root: string, json: boolean): (event: SpoolEvent) =>
     }
     const what = `${job.id} ${escapeControl(job.name)}`;
     if (type === "done") {
-      const took = job.result ? ` (${(job.result.ms / 1000).toFixed(1)} s)` : job.recovered ? " (recovered after a restart)" : "";
+      const took = job.result
+        ? ` (${(job.result.ms / 1000).toFixed(1)} s)`
+        : job.recovered
+          ? " (recovered after a restart)"
+          : "";
       messages.info(`done    ${what} -> ${job.output ? relative(root, job.output) : "?"}${took}`);
     } else if (type === "failed") {
       messages.error(`failed  ${what}: ${job.error?.message} [${job.error?.code}]`);
@@ -40,5 +44,6 @@ export function spoolLogger(root: string, json: boolean): (event: SpoolEvent) =>
 /** With `--verbose`: how long a job's stage or plugin hook took. */
 function timing(event: JobEvent, what: string): void {
   if (event.type === "stage-end") messages.debug(`timing  ${what}: ${event.stage} took ${event.ms.toFixed(0)} ms`);
-  else if (event.type === "hook") messages.debug(`timing  ${what}: ${event.hook} hook of ${event.plugin} took ${event.ms.toFixed(0)} ms`);
+  else if (event.type === "hook")
+    messages.debug(`timing  ${what}: ${event.hook} hook of ${event.plugin} took ${event.ms.toFixed(0)} ms`);
 }

@@ -50,7 +50,14 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
   const pipeline = await openPipeline(flags);
   const queue = flags.queue ? await openQueue(flags.queue, pipeline) : undefined;
   const executor = queue && (await import("../queue/spool-executor.ts")).queueExecutor(queue.queue);
-  const spool = createSpool({ root, pipeline, poll: flags.poll, settleMs: flags.settle, onEvent: spoolLogger(root, Boolean(flags.json)), ...(executor && { executor }) });
+  const spool = createSpool({
+    root,
+    pipeline,
+    poll: flags.poll,
+    settleMs: flags.settle,
+    onEvent: spoolLogger(root, Boolean(flags.json)),
+    ...(executor && { executor }),
+  });
   try {
     await spool.start();
   } catch (error) {
@@ -67,7 +74,9 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
       const { serveDashboard } = await import("../dashboard/serve-dashboard.ts");
       // serveDashboard's own default port (8080) applies without --port.
       server = await serveDashboard({ spool, token, hostname: host, port: flags.port, maxUpload });
-      say(`dashboard at ${server.url}${token ? " (token required)" : ""}${maxUpload !== undefined ? `, uploads up to ${formatSize(maxUpload)}` : ""}`);
+      say(
+        `dashboard at ${server.url}${token ? " (token required)" : ""}${maxUpload !== undefined ? `, uploads up to ${formatSize(maxUpload)}` : ""}`,
+      );
     }
   } catch (error) {
     await spool.stop();
@@ -76,7 +85,9 @@ export async function runWatch(root: string, flags: WatchFlags): Promise<number>
   }
 
   const signal = await stop;
-  const after = queue ? "the workers finish running jobs, and the next start collects them" : "running jobs are aborted and run again at the next start";
+  const after = queue
+    ? "the workers finish running jobs, and the next start collects them"
+    : "running jobs are aborted and run again at the next start";
   say(`${signal}: stopping (${after}; ${signal} again to quit at once)`);
   await server?.close();
   await spool.stop();

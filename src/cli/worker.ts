@@ -54,14 +54,25 @@ export async function runWorker(flags: WorkerFlags): Promise<number> {
   worker.on((event) => {
     if (json && event.type !== "pipeline") process.stdout.write(`${JSON.stringify(event)}\n`);
     if (event.type === "active") messages.info(`${event.jobId}: started`);
-    else if (event.type === "completed") messages.info(`${event.jobId}: done, ${escapeControl(event.result.source)} -> ${escapeControl(event.result.destination)}`);
-    else if (event.type === "failed") messages.error(`${event.jobId}: failed${event.willRetry ? " (will be retried)" : ""}: ${event.error.message} [${event.error.code}]`);
+    else if (event.type === "completed")
+      messages.info(
+        `${event.jobId}: done, ${escapeControl(event.result.source)} -> ${escapeControl(event.result.destination)}`,
+      );
+    else if (event.type === "failed")
+      messages.error(
+        `${event.jobId}: failed${event.willRetry ? " (will be retried)" : ""}: ${event.error.message} [${event.error.code}]`,
+      );
     else if (event.type === "warning") messages.warn(`warning: ${event.message}`);
-    else if (event.event.type === "stage-end") messages.debug(`${event.event.jobId}: ${event.event.stage} took ${event.event.ms.toFixed(0)} ms`);
+    else if (event.event.type === "stage-end")
+      messages.debug(`${event.event.jobId}: ${event.event.stage} took ${event.event.ms.toFixed(0)} ms`);
   });
-  messages.info(`worker ${escapeControl(worker.name)} taking jobs from ${queueLabel(settings.url)} (queue ${settings.queueName ?? "diskpipe"}), at most ${flags.jobs ?? pipeline.config.jobs} at once`);
+  messages.info(
+    `worker ${escapeControl(worker.name)} taking jobs from ${queueLabel(settings.url)} (queue ${settings.queueName ?? "diskpipe"}), at most ${flags.jobs ?? pipeline.config.jobs} at once`,
+  );
   const signal = await stop;
-  messages.info(`${signal}: stopping (running jobs are aborted and go back to the queue; ${signal} again to quit at once)`);
+  messages.info(
+    `${signal}: stopping (running jobs are aborted and go back to the queue; ${signal} again to quit at once)`,
+  );
   await worker.close();
   messages.info("stopped");
   return 0;

@@ -42,17 +42,33 @@ const ALLOW_ENTRY = /^(\/.*|[a-z][a-z0-9+.-]*:\/\/(\*\.)?[^/?#*@\s]+\/?)$/i;
  */
 export const queueConfigSchema = lazy(() => {
   const z = zod();
-  const entries = z.array(z.string().regex(ALLOW_ENTRY, "an absolute directory, or scheme://host[:port] (host may start with *.)")).optional();
+  const entries = z
+    .array(z.string().regex(ALLOW_ENTRY, "an absolute directory, or scheme://host[:port] (host may start with *.)"))
+    .optional();
   // At least one job is kept, so that `submit --wait` finds the job it waits for once it finished.
-  const keep = z.object({ count: z.number().int().min(1).max(10_000_000).optional(), days: z.number().positive().max(3650).optional() }).strict();
+  const keep = z
+    .object({
+      count: z.number().int().min(1).max(10_000_000).optional(),
+      days: z.number().positive().max(3650).optional(),
+    })
+    .strict();
   return z
     .object({
       /** `redis://[:password@]host:port[/db]` or `rediss://…` (TLS). */
-      url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").optional(),
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, "a redis:// or rediss:// URL")
+        .optional(),
       /** The queue's name (default "diskpipe"). */
-      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, ., _ and -").optional(),
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, ., _ and -")
+        .optional(),
       /** The prefix of every Redis key of the queue (default "bull"). */
-      prefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, ., _ and -").optional(),
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, ., _ and -")
+        .optional(),
       /** Attempts of a job failing with fetch-failed, upload-failed, io-failed or no-space (default 3). */
       attempts: z.number().int().min(1).max(20).optional(),
       /** First pause before a retry in ms, doubled each time (default 5000). */
@@ -88,7 +104,10 @@ export const queueConfigSchema = lazy(() => {
 export const configSchema = lazy(() => {
   const z = zod();
   const size = sizeSchema();
-  const hook = z.union([z.function(), z.object({ handler: z.function(), order: z.enum(["pre", "post"]).optional() }).strict()]);
+  const hook = z.union([
+    z.function(),
+    z.object({ handler: z.function(), order: z.enum(["pre", "post"]).optional() }).strict(),
+  ]);
   const formatSchema = z.looseObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a format name is lower-case letters, digits and dashes"),
     qemuDriver: z.string().optional(),
@@ -105,12 +124,19 @@ export const configSchema = lazy(() => {
     formats: z.array(formatSchema).optional(),
     convertOptions: z
       .array(
-        z.object({
-          flags: z.string().regex(/^(-[a-zA-Z], )?--[a-z][a-z0-9-]*( <[^<>]+>)?$/, 'a flag is "--name", "--name <value>" or "-n, --name <value>"'),
-          description: z.string(),
-          key: z.string().min(1),
-          type: z.enum(["string", "number"]).optional(),
-        }).strict(),
+        z
+          .object({
+            flags: z
+              .string()
+              .regex(
+                /^(-[a-zA-Z], )?--[a-z][a-z0-9-]*( <[^<>]+>)?$/,
+                'a flag is "--name", "--name <value>" or "-n, --name <value>"',
+              ),
+            description: z.string(),
+            key: z.string().min(1),
+            type: z.enum(["string", "number"]).optional(),
+          })
+          .strict(),
       )
       .optional(),
   });
@@ -155,7 +181,11 @@ export const configSchema = lazy(() => {
           /** First pause between attempts in ms, doubled each time (capped at 30 s). */
           backoffMs: z.number().int().min(0).max(60_000).default(500),
           /** Longest a whole download may take in ms, retries included (6 h: 1 TiB at 50 MB/s). */
-          deadlineMs: z.number().int().positive().default(6 * 60 * 60 * 1000),
+          deadlineMs: z
+            .number()
+            .int()
+            .positive()
+            .default(6 * 60 * 60 * 1000),
           /** Hosts a redirect may lead to besides the URL's own: `host`, `host:port` or `*.domain`. */
           allowRedirects: z.array(z.string().min(1)).default([]),
           /** Refuse every host that resolves to a loopback or link-local address, the first URL's too (a queue worker sets it for jobs from the queue). */

@@ -115,7 +115,10 @@ export class DiskpipeError extends Error {
  */
 export class ImageRejectedError extends DiskpipeError {
   constructor(message: string, problems: Problem[] = [], origin: ErrorOrigin = {}) {
-    super(problems.some((p) => p.code === "format-mismatch") ? "format-mismatch" : "image-rejected", message, { ...origin, problems });
+    super(problems.some((p) => p.code === "format-mismatch") ? "format-mismatch" : "image-rejected", message, {
+      ...origin,
+      problems,
+    });
     this.name = "ImageRejectedError";
   }
 }
@@ -144,7 +147,11 @@ export class UsageError extends DiskpipeError {
  * err.code; // "plugin-failed"
  * ```
  */
-export function toDiskpipeError(error: unknown, fallback: ErrorCode = "io-failed", origin: ErrorOrigin = {}): DiskpipeError {
+export function toDiskpipeError(
+  error: unknown,
+  fallback: ErrorCode = "io-failed",
+  origin: ErrorOrigin = {},
+): DiskpipeError {
   if (isDiskpipeError(error)) {
     error.stage ??= origin.stage;
     error.plugin ??= origin.plugin;
@@ -152,8 +159,13 @@ export function toDiskpipeError(error: unknown, fallback: ErrorCode = "io-failed
     return error;
   }
   const nodeCode = (error as { code?: string } | null)?.code;
-  if (nodeCode === "ENOSPC") return new DiskpipeError("no-space", `no space left on device: ${(error as Error).message}`, { ...origin, cause: error });
-  if ((error as Error | null)?.name === "AbortError") return new DiskpipeError("aborted", "the job was aborted", { ...origin, cause: error });
+  if (nodeCode === "ENOSPC")
+    return new DiskpipeError("no-space", `no space left on device: ${(error as Error).message}`, {
+      ...origin,
+      cause: error,
+    });
+  if ((error as Error | null)?.name === "AbortError")
+    return new DiskpipeError("aborted", "the job was aborted", { ...origin, cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new DiskpipeError(fallback, message, { ...origin, cause: error });
 }

@@ -22,7 +22,10 @@ export class FormatRegistry {
   register(format: FormatDefinition, owner = "config"): void {
     const previous = this.#ownerOf.get(format.name);
     if (previous !== undefined) {
-      throw new DiskpipeError("config-invalid", `format "${format.name}" is defined twice (by ${previous} and ${owner})`);
+      throw new DiskpipeError(
+        "config-invalid",
+        `format "${format.name}" is defined twice (by ${previous} and ${owner})`,
+      );
     }
     this.#byName.set(format.name, format);
     this.#ownerOf.set(format.name, owner);
@@ -97,7 +100,16 @@ export class FormatRegistry {
   /** Detectors contributed by registered formats, for the inspector. */
   detectors(): Detector[] {
     return this.all().flatMap(({ name, detect, detectPhase, detectorName, qemuDriver }) =>
-      detect ? [{ name: detectorName ?? name, phase: detectPhase ?? "head", detect, ...(qemuDriver !== undefined && { driver: qemuDriver }) }] : [],
+      detect
+        ? [
+            {
+              name: detectorName ?? name,
+              phase: detectPhase ?? "head",
+              detect,
+              ...(qemuDriver !== undefined && { driver: qemuDriver }),
+            },
+          ]
+        : [],
     );
   }
 
@@ -108,7 +120,8 @@ export class FormatRegistry {
   canonicalName(name: string): string {
     const lower = name.trim().toLowerCase();
     for (const format of this.#byName.values()) {
-      if (format.name.toLowerCase() === lower || format.aliases?.some((alias) => alias.toLowerCase() === lower)) return format.name;
+      if (format.name.toLowerCase() === lower || format.aliases?.some((alias) => alias.toLowerCase() === lower))
+        return format.name;
     }
     return lower;
   }
@@ -126,7 +139,9 @@ export class FormatRegistry {
   /** An `accepts` entry with its format under the conventional name (` VPC ` → `vhd`, `Raw:GPT` → `raw:GPT`). */
   canonicalEntry(entry: string): string {
     const colon = entry.indexOf(":");
-    return colon < 0 ? this.canonicalName(entry) : `${this.canonicalName(entry.slice(0, colon))}${entry.slice(colon).trim()}`;
+    return colon < 0
+      ? this.canonicalName(entry)
+      : `${this.canonicalName(entry.slice(0, colon))}${entry.slice(colon).trim()}`;
   }
 
   /** The problem codes the registered formats' detectors report besides the core's. */

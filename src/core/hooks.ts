@@ -18,7 +18,9 @@ const rank = { pre: 0, normal: 1, post: 2 } as const;
  * ```
  */
 export function sortPlugins(options: PluginOption[]): Plugin[] {
-  const flat = (options.flat(Infinity as 1) as Array<Plugin | false | null | undefined>).filter((p): p is Plugin => Boolean(p));
+  const flat = (options.flat(Infinity as 1) as Array<Plugin | false | null | undefined>).filter((p): p is Plugin =>
+    Boolean(p),
+  );
   return flat
     .map((plugin, index) => ({ plugin, index }))
     .sort((a, b) => rank[a.plugin.enforce ?? "normal"] - rank[b.plugin.enforce ?? "normal"] || a.index - b.index)
@@ -39,13 +41,14 @@ export type ReduceHook = "preConvert";
  * HOOK_STRATEGIES.preConvert; // "reduce"
  * ```
  */
-export const HOOK_STRATEGIES: { readonly [K in HookName]: K extends ReduceHook ? "reduce" : "sequential" } = Object.freeze({
-  preFetch: "sequential",
-  verify: "sequential",
-  preConvert: "reduce",
-  postConvert: "sequential",
-  upload: "sequential",
-});
+export const HOOK_STRATEGIES: { readonly [K in HookName]: K extends ReduceHook ? "reduce" : "sequential" } =
+  Object.freeze({
+    preFetch: "sequential",
+    verify: "sequential",
+    preConvert: "reduce",
+    postConvert: "sequential",
+    upload: "sequential",
+  });
 
 interface BoundHandler<F> {
   plugin: string;
@@ -88,10 +91,20 @@ const failureCode: Record<HookName, ErrorCode> = {
 function wrap(error: unknown, hook: HookName, plugin: string): DiskpipeError {
   if (isDiskpipeError(error)) return toDiskpipeError(error, "plugin-failed", { plugin, hook, stage: hook });
   const message = error instanceof Error ? error.message : String(error);
-  return new DiskpipeError(failureCode[hook], `${plugin} (${hook}): ${message}`, { plugin, hook, stage: hook, cause: error });
+  return new DiskpipeError(failureCode[hook], `${plugin} (${hook}): ${message}`, {
+    plugin,
+    hook,
+    stage: hook,
+    cause: error,
+  });
 }
 
-async function timed<T>(hook: HookName, plugin: string, timer: HookTimer | undefined, run: () => T | Promise<T>): Promise<T> {
+async function timed<T>(
+  hook: HookName,
+  plugin: string,
+  timer: HookTimer | undefined,
+  run: () => T | Promise<T>,
+): Promise<T> {
   const start = performance.now();
   try {
     return await run();
@@ -112,11 +125,21 @@ async function timed<T>(hook: HookName, plugin: string, timer: HookTimer | undef
  * await runSequential(plugins, "verify", [ctx]);
  * ```
  */
-export function runSequential<K extends SequentialHook>(plugins: Plugin[], hook: K, args: Parameters<HookFn<K>>, timer?: HookTimer): Promise<void> {
+export function runSequential<K extends SequentialHook>(
+  plugins: Plugin[],
+  hook: K,
+  args: Parameters<HookFn<K>>,
+  timer?: HookTimer,
+): Promise<void> {
   return sequentialOver(handlersOf(plugins, hook), hook, args, timer);
 }
 
-async function sequentialOver<K extends SequentialHook>(handlers: BoundHandler<HookFn<K>>[], hook: K, args: Parameters<HookFn<K>>, timer?: HookTimer): Promise<void> {
+async function sequentialOver<K extends SequentialHook>(
+  handlers: BoundHandler<HookFn<K>>[],
+  hook: K,
+  args: Parameters<HookFn<K>>,
+  timer?: HookTimer,
+): Promise<void> {
   for (const { plugin, handler } of handlers) {
     await timed(hook, plugin, timer, () => (handler as (...a: unknown[]) => unknown)(...args));
   }
@@ -132,14 +155,28 @@ async function sequentialOver<K extends SequentialHook>(handlers: BoundHandler<H
  * const plan = await runReduce(plugins, "preConvert", initialPlan, ctx);
  * ```
  */
-export function runReduce<V, C>(plugins: Plugin[], hook: ReduceHook, initial: V, context: C, timer?: HookTimer): Promise<V> {
+export function runReduce<V, C>(
+  plugins: Plugin[],
+  hook: ReduceHook,
+  initial: V,
+  context: C,
+  timer?: HookTimer,
+): Promise<V> {
   return reduceOver(handlersOf(plugins, hook), hook, initial, context, timer);
 }
 
-async function reduceOver<V, C>(handlers: BoundHandler<HookFn<ReduceHook>>[], hook: ReduceHook, initial: V, context: C, timer?: HookTimer): Promise<V> {
+async function reduceOver<V, C>(
+  handlers: BoundHandler<HookFn<ReduceHook>>[],
+  hook: ReduceHook,
+  initial: V,
+  context: C,
+  timer?: HookTimer,
+): Promise<V> {
   let value = initial;
   for (const { plugin, handler } of handlers) {
-    const next = await timed(hook, plugin, timer, () => (handler as (v: V, c: C) => V | void | Promise<V | void>)(value, context));
+    const next = await timed(hook, plugin, timer, () =>
+      (handler as (v: V, c: C) => V | void | Promise<V | void>)(value, context),
+    );
     if (next !== undefined) value = next;
   }
   return value;

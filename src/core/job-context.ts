@@ -90,7 +90,10 @@ export async function createJobContext(init: JobContextInit): Promise<RunningJob
       cleanups.push(fn);
     },
     async runCleanups() {
-      for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch(() => {});
+      for (const fn of cleanups.reverse())
+        await Promise.resolve()
+          .then(fn)
+          .catch(() => {});
       await rm(workDir, { recursive: true, force: true });
     },
   };

@@ -32,7 +32,8 @@ import { rejectUnsafe } from "./stages/inspect.ts";
 export type JobListener = (event: JobEvent) => void;
 
 /** One entry of a batch: the spec and either its result or its error. */
-export type BatchItem = { spec: JobSpec; result: JobResult; error?: undefined } | { spec: JobSpec; result?: undefined; error: DiskpipeError };
+export type BatchItem =
+  { spec: JobSpec; result: JobResult; error?: undefined } | { spec: JobSpec; result?: undefined; error: DiskpipeError };
 
 /**
  * The job runner: plugins sorted once, formats registered, one qemu-img adapter, one
@@ -72,7 +73,10 @@ export class Pipeline {
       ...(wrapper && { wrapper }),
     });
     this.limit = new Limiter(config.jobs);
-    const transfer = { ...config.fetch, ...(config.throttle.bytesPerSecond && { bytesPerSecond: config.throttle.bytesPerSecond }) };
+    const transfer = {
+      ...config.fetch,
+      ...(config.throttle.bytesPerSecond && { bytesPerSecond: config.throttle.bytesPerSecond }),
+    };
     this.sources = [...this.plugins.flatMap((p) => p.sources ?? []), httpSource(transfer), pathSource];
     this.sinks = [...this.plugins.flatMap((p) => p.sinks ?? []), httpSink(transfer), pathSink];
   }
@@ -109,14 +113,22 @@ export class Pipeline {
    * const { info } = await pipeline.info("disk.qcow2");
    * ```
    */
-  async info(path: string, options: Omit<InspectOptions, "detectors"> = {}): Promise<{ inspection: InspectResult; info: QemuInfo }> {
+  async info(
+    path: string,
+    options: Omit<InspectOptions, "detectors"> = {},
+  ): Promise<{ inspection: InspectResult; info: QemuInfo }> {
     // What qemu-img reads must be what was inspected: a file others can change is snapshotted first.
     const dir = await mkdtemp(join(await this.#started(), `job-${OWNER_TAG}-info-`));
     try {
       const pinned = await pinSource(path, dir);
       const inspection = await this.inspect(pinned.path, options);
       rejectUnsafe(inspection, path);
-      const info = await this.qemu.info({ path: pinned.path, format: inspection.format, driver: this.formats.driverOf(inspection.format), options: {} });
+      const info = await this.qemu.info({
+        path: pinned.path,
+        format: inspection.format,
+        driver: this.formats.driverOf(inspection.format),
+        options: {},
+      });
       return { inspection, info };
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -191,8 +203,22 @@ export class Pipeline {
     const hooks = this.#hooks.forJob(spec);
     await this.#started();
     const emit = (event: JobEvent) => this.#listeners.emit(event);
-    const job = await createJobContext({ spec, workRoot: this.workRoot, qemu: this.qemu, formats: this.formats, emit, id });
-    return runJob(job, { config: this.config, formats: this.formats, sources: this.sources, sinks: this.sinks, hooks, emit });
+    const job = await createJobContext({
+      spec,
+      workRoot: this.workRoot,
+      qemu: this.qemu,
+      formats: this.formats,
+      emit,
+      id,
+    });
+    return runJob(job, {
+      config: this.config,
+      formats: this.formats,
+      sources: this.sources,
+      sinks: this.sinks,
+      hooks,
+      emit,
+    });
   }
 }
 

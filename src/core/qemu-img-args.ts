@@ -23,7 +23,12 @@ export const DEFAULT_CONVERT_LIMITS: QemuLimits = { cpuSeconds: 60, addressSpace
  * ```
  */
 export function prlimit(limits: QemuLimits): ["prlimit", ...string[]] {
-  return ["prlimit", `--cpu=${Math.max(1, Math.ceil(limits.cpuSeconds))}`, `--as=${Math.floor(limits.addressSpace)}`, "--"];
+  return [
+    "prlimit",
+    `--cpu=${Math.max(1, Math.ceil(limits.cpuSeconds))}`,
+    `--as=${Math.floor(limits.addressSpace)}`,
+    "--",
+  ];
 }
 
 /**
@@ -76,5 +81,8 @@ export function secretArgs(secrets: QemuSecret[]): string[] {
  */
 export function sourceArgs(image: PlanImage): { flags: string[]; name: string } {
   if (Object.keys(image.options).length === 0) return { flags: ["-f", image.driver], name: image.path };
-  return { flags: ["--image-opts"], name: optionList({ driver: image.driver, ...image.options, "file.filename": image.path }) };
+  return {
+    flags: ["--image-opts"],
+    name: optionList({ driver: image.driver, ...image.options, "file.filename": image.path }),
+  };
 }

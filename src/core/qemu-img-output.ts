@@ -61,7 +61,12 @@ export interface QemuMeasure {
  * parseJson(measureSchema(), '{"required":393216,"fully-allocated":1074135040}', "measure").required; // 393216
  * ```
  */
-export const measureSchema = lazy(() => zod().looseObject({ required: zod().number().int().nonnegative(), "fully-allocated": zod().number().int().nonnegative() }));
+export const measureSchema = lazy(() =>
+  zod().looseObject({
+    required: zod().number().int().nonnegative(),
+    "fully-allocated": zod().number().int().nonnegative(),
+  }),
+);
 
 /**
  * `map`'s answer, validated.
@@ -73,7 +78,14 @@ export const measureSchema = lazy(() => zod().looseObject({ required: zod().numb
  */
 export const mapSchema = lazy(() => {
   const z = zod();
-  return z.array(z.looseObject({ start: z.number().int().nonnegative(), length: z.number().int().nonnegative(), data: z.boolean(), zero: z.boolean() }));
+  return z.array(
+    z.looseObject({
+      start: z.number().int().nonnegative(),
+      length: z.number().int().nonnegative(),
+      data: z.boolean(),
+      zero: z.boolean(),
+    }),
+  );
 });
 
 /**
@@ -92,6 +104,10 @@ export function parseJson<S extends z.ZodType>(schema: S, text: string, command:
     throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} printed something that is not JSON`);
   }
   const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} output was not as expected: ${zod().prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new DiskpipeError(
+      "qemu-img-failed",
+      `qemu-img ${command} output was not as expected: ${zod().prettifyError(parsed.error)}`,
+    );
   return parsed.data;
 }

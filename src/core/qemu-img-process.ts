@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { DiskpipeError } from "./errors.ts";
 
-const INSTALL_HINT = "qemu-img was not found: install it with `apt-get install qemu-utils` (Debian/Ubuntu) or set qemuImg.binary in the configuration";
+const INSTALL_HINT =
+  "qemu-img was not found: install it with `apt-get install qemu-utils` (Debian/Ubuntu) or set qemuImg.binary in the configuration";
 
 /**
  * The command run so that it dies with diskpipe: `setpriv --pdeathsig KILL` asks the kernel to
@@ -50,7 +51,12 @@ const KILL_GRACE_MS = 5000;
  * console.log(check(run, "info").stdout);
  * ```
  */
-export async function runChild(file: string, args: string[], signal?: AbortSignal, onStdout?: (chunk: Buffer) => void): Promise<Finished> {
+export async function runChild(
+  file: string,
+  args: string[],
+  signal?: AbortSignal,
+  onStdout?: (chunk: Buffer) => void,
+): Promise<Finished> {
   if (signal?.aborted) return { stdout: "", stderr: "", exitCode: null, signal: null, canceled: true };
   const { execa } = await import("execa");
   const child = execa(file, args, {
@@ -85,14 +91,21 @@ export async function runChild(file: string, args: string[], signal?: AbortSigna
  */
 export function check(result: Finished, command: string | undefined): Finished {
   if (result.canceled) throw new DiskpipeError("aborted", `qemu-img ${command} was aborted`);
-  const missing = result.error?.code === "ENOENT" || (result.exitCode === 127 && /No such file|not found/.test(result.stderr));
+  const missing =
+    result.error?.code === "ENOENT" || (result.exitCode === 127 && /No such file|not found/.test(result.stderr));
   if (missing) throw new DiskpipeError("qemu-img-missing", INSTALL_HINT);
-  if (result.error) throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} could not start: ${result.error.message}`);
+  if (result.error)
+    throw new DiskpipeError("qemu-img-failed", `qemu-img ${command} could not start: ${result.error.message}`);
   if (result.exitCode !== 0) {
     const killedByLimit = result.signal === "SIGKILL" || result.signal === "SIGXCPU";
-    const why = killedByLimit ? `killed by its resource limit (${result.signal})` : result.stderr.trim().split("\n").slice(-3).join(" ");
+    const why = killedByLimit
+      ? `killed by its resource limit (${result.signal})`
+      : result.stderr.trim().split("\n").slice(-3).join(" ");
     const code = /No space left on device/i.test(result.stderr) ? "no-space" : "qemu-img-failed";
-    throw new DiskpipeError(code, `qemu-img ${command} failed: ${why || (result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`)}`);
+    throw new DiskpipeError(
+      code,
+      `qemu-img ${command} failed: ${why || (result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`)}`,
+    );
   }
   return result;
 }

@@ -1,6 +1,22 @@
 import type { ConvertPlan, PlanImage, QemuSecret } from "./job.ts";
-import { DEFAULT_CONVERT_LIMITS, DEFAULT_LIMITS, optionList, prlimit, secretArgs, sourceArgs, type QemuLimits } from "./qemu-img-args.ts";
-import { mapSchema, measureSchema, parseJson, qemuInfoSchema, type QemuExtent, type QemuInfo, type QemuMeasure } from "./qemu-img-output.ts";
+import {
+  DEFAULT_CONVERT_LIMITS,
+  DEFAULT_LIMITS,
+  optionList,
+  prlimit,
+  secretArgs,
+  sourceArgs,
+  type QemuLimits,
+} from "./qemu-img-args.ts";
+import {
+  mapSchema,
+  measureSchema,
+  parseJson,
+  qemuInfoSchema,
+  type QemuExtent,
+  type QemuInfo,
+  type QemuMeasure,
+} from "./qemu-img-output.ts";
 import { check, runChild, tiedToParent, type Finished } from "./qemu-img-process.ts";
 import { DiskpipeError } from "./errors.ts";
 
@@ -27,7 +43,6 @@ export interface ConvertRun {
   onProgress?: (percent: number) => void;
   signal?: AbortSignal;
 }
-
 
 /**
  * The only place in diskpipe that runs qemu-img: builds argv, runs it (under resource limits
@@ -60,7 +75,8 @@ export class QemuImg {
   version(): Promise<string> {
     this.#version ??= this.#run(["--version"]).then((out) => {
       const match = /version (\d+\.\d+(?:\.\d+)?)/.exec(out);
-      if (!match) throw new DiskpipeError("qemu-img-failed", `cannot read the qemu-img version from: ${out.slice(0, 200)}`);
+      if (!match)
+        throw new DiskpipeError("qemu-img-failed", `cannot read the qemu-img version from: ${out.slice(0, 200)}`);
       return match[1];
     });
     this.#version.catch(() => (this.#version = undefined));
@@ -112,7 +128,12 @@ export class QemuImg {
     const { flags, name } = sourceArgs(image);
     const running = this.#run(["map", "--output=json", ...flags, name], { limited: true });
     const schema = mapSchema();
-    return parseJson(schema, await running, "map").map(({ start, length, data, zero }) => ({ start, length, data, zero }));
+    return parseJson(schema, await running, "map").map(({ start, length, data, zero }) => ({
+      start,
+      length,
+      data,
+      zero,
+    }));
   }
 
   /** Builds the argv of a conversion (exported for tests and `--dry-run`). */
@@ -141,7 +162,11 @@ export class QemuImg {
    * the plan's CPU and address-space limits (`prlimit`), then its argv.
    */
   convertCommand(plan: ConvertPlan): [string, ...string[]] {
-    const limited: [string, ...string[]] = [...prlimit(plan.limits ?? DEFAULT_CONVERT_LIMITS), this.binary, ...this.convertArgs(plan)];
+    const limited: [string, ...string[]] = [
+      ...prlimit(plan.limits ?? DEFAULT_CONVERT_LIMITS),
+      this.binary,
+      ...this.convertArgs(plan),
+    ];
     const [first, ...rest] = this.#wrapper?.({ input: plan.input.path, output: plan.output.path }) ?? [];
     return first === undefined ? limited : [first, ...rest, ...limited];
   }

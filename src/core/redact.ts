@@ -2,7 +2,8 @@
  * Names of query (or fragment) parameters that carry credentials in signed or tokened URLs
  * (S3 and GCS signatures, Azure SAS `sig`, OAuth tokens, API keys, passwords).
  */
-const SECRET_PARAM = /(^|[-_.])(sig|signature|token|secret|passw(or)?d|pwd|key|apikey|credential|auth|jwt|session)s?($|[-_.])|^x-amz-|^x-goog-/i;
+const SECRET_PARAM =
+  /(^|[-_.])(sig|signature|token|secret|passw(or)?d|pwd|key|apikey|credential|auth|jwt|session)s?($|[-_.])|^x-amz-|^x-goog-/i;
 
 /**
  * A location safe to show and store: a URL's user name and password removed, and the values
@@ -75,8 +76,9 @@ export function escapeControl(text: string): string {
   return text.replace(CONTROL_CHARACTERS, (char) => {
     const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
     const code = char.charCodeAt(0);
+    const hex = (digits: number) => code.toString(16).padStart(digits, "0");
     // Stryker disable next-line EqualityOperator: `<=` differs only at U+0100, which CONTROL_CHARACTERS never matches
-    return named[char] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`);
+    return named[char] ?? (code < 0x100 ? `\\x${hex(2)}` : `\\u${hex(4)}`);
   });
 }
 

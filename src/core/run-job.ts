@@ -45,7 +45,12 @@ export async function runJob(job: RunningJob, parts: JobParts): Promise<JobResul
   const started = performance.now();
   const source = redactLocation(spec.source);
   const { signal: _signal, options: _options, ...rest } = spec;
-  emit({ type: "queued", jobId: job.id, spec: { ...rest, source, destination: redactLocation(spec.destination) }, at: Date.now() });
+  emit({
+    type: "queued",
+    jobId: job.id,
+    spec: { ...rest, source, destination: redactLocation(spec.destination) },
+    at: Date.now(),
+  });
   const clock = new StageClock(job, emit);
   const stage = clock.run.bind(clock);
   const timer: HookTimer = (hook, plugin, ms) => emit({ type: "hook", jobId: job.id, hook, plugin, ms });
@@ -78,7 +83,11 @@ export async function runJob(job: RunningJob, parts: JobParts): Promise<JobResul
         throw await explainNoSpace(error, target.path, needed, `the output (${job.spec.destination})`);
       }),
     );
-    const written = { path: target.path, format: job.spec.to, size: target.blockDevice ? undefined : (await stat(target.path)).size };
+    const written = {
+      path: target.path,
+      format: job.spec.to,
+      size: target.blockDevice ? undefined : (await stat(target.path)).size,
+    };
     job.output = written;
     await stage("postConvert", () => hooks.sequential("postConvert", [job], timer));
     await stage("upload", async () => {
@@ -106,7 +115,8 @@ export async function runJob(job: RunningJob, parts: JobParts): Promise<JobResul
     const failure = toDiskpipeError(error, "io-failed", { stage: job.stage });
     // A location quoted whole (a password with a space is not cut out by the URL pattern) is replaced by its redacted form.
     for (const location of [spec.source, job.spec.destination]) {
-      if (redactLocation(location) !== location) failure.message = failure.message.replaceAll(location, redactLocation(location));
+      if (redactLocation(location) !== location)
+        failure.message = failure.message.replaceAll(location, redactLocation(location));
     }
     await sink?.abort().catch(() => {});
     await clock.cleanup();
@@ -119,7 +129,12 @@ export async function runJob(job: RunningJob, parts: JobParts): Promise<JobResul
  * Fetch's image through its container, if any, and the inspector: a claimed container is
  * unpacked before the inspection, a detected one after it (then its content is inspected).
  */
-async function inspectStages(job: RunningJob, fetched: Fetched, { formats }: JobParts, clock: StageClock): Promise<InspectedImage> {
+async function inspectStages(
+  job: RunningJob,
+  fetched: Fetched,
+  { formats }: JobParts,
+  clock: StageClock,
+): Promise<InspectedImage> {
   let image = (job.image = fetched.image);
   const claimed = job.handler;
   if (isUnpacker(claimed)) image = job.image = await clock.run("unpack", () => unpackImage(job, claimed));

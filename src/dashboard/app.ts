@@ -98,7 +98,11 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   );
   app.onError((error, c) => {
     if (error instanceof UploadError) return c.json({ error: error.message }, error.status);
-    if (isDiskpipeError(error)) return c.json({ error: error.message, code: error.code }, error.code === "usage" ? 409 : error.code === "queue-unavailable" ? 503 : 500);
+    if (isDiskpipeError(error))
+      return c.json(
+        { error: error.message, code: error.code },
+        error.code === "usage" ? 409 : error.code === "queue-unavailable" ? 503 : 500,
+      );
     return c.json({ error: "internal error" }, 500);
   });
 
@@ -112,7 +116,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         await new Promise((resolve) => setTimeout(resolve, 250));
         return c.html(renderLogin(page(c).nonce, true), 401);
       }
-      setCookie(c, SESSION_COOKIE, sessionValue(token), { httpOnly: true, sameSite: "Strict", path: "/", secure: new URL(c.req.url).protocol === "https:" });
+      setCookie(c, SESSION_COOKIE, sessionValue(token), {
+        httpOnly: true,
+        sameSite: "Strict",
+        path: "/",
+        secure: new URL(c.req.url).protocol === "https:",
+      });
       return c.redirect("/", 303);
     });
     app.post("/logout", (c) => {
@@ -122,7 +131,15 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     app.use("*", requireToken(token));
   }
 
-  app.get("/", async (c) => c.html(renderIndex(page(c), (await source.list()).map((entry) => entry.job), formatSize(maxUpload))));
+  app.get("/", async (c) =>
+    c.html(
+      renderIndex(
+        page(c),
+        (await source.list()).map((entry) => entry.job),
+        formatSize(maxUpload),
+      ),
+    ),
+  );
 
   app.get("/jobs/:id", async (c) => {
     const id = c.req.param("id");
@@ -172,8 +189,14 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         // With ?rows=1 (the jobs page) the first message also carries every row as it stands now, read
         // after subscribing: a job added between the page's load and this connection is in it, and
         // any later change follows it on this stream.
-        const rows = c.req.query("rows") === "1" ? (await source.list()).map(({ job }) => ({ id: job.id, row: renderRow(job, source) })) : undefined;
-        await stream.writeSSE({ event: "hello", data: JSON.stringify({ counts: await hub.counts(), ...(rows && { rows }) }) });
+        const rows =
+          c.req.query("rows") === "1"
+            ? (await source.list()).map(({ job }) => ({ id: job.id, row: renderRow(job, source) }))
+            : undefined;
+        await stream.writeSSE({
+          event: "hello",
+          data: JSON.stringify({ counts: await hub.counts(), ...(rows && { rows }) }),
+        });
         const closed = hub.whenClosed();
         while (!stream.aborted && !hub.closed) {
           const updates = [...pending.values()];

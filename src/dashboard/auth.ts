@@ -77,7 +77,10 @@ export function isAuthorized(c: Context, token: string): boolean {
 export function requireToken(token: string): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.path === "/login" || isAuthorized(c, token)) return next();
-    const wantsPage = c.req.method === "GET" && !c.req.path.startsWith("/api/") && c.req.header("accept")?.includes("text/html") === true;
+    const wantsPage =
+      c.req.method === "GET" &&
+      !c.req.path.startsWith("/api/") &&
+      c.req.header("accept")?.includes("text/html") === true;
     if (wantsPage) return c.redirect("/login", 303);
     c.header("www-authenticate", 'Bearer realm="diskpipe"');
     return c.json({ error: "unauthorized: send Authorization: Bearer TOKEN or sign in at /login" }, 401);

@@ -33,7 +33,8 @@ function hostOf(origin: string): string | undefined {
 export function requestGuard(options: { loopbackOnly: boolean }): MiddlewareHandler {
   return async (c, next) => {
     const url = new URL(c.req.url);
-    if (options.loopbackOnly && !isLoopback(url.hostname)) return c.json({ error: "this dashboard answers on a loopback address only" }, 403);
+    if (options.loopbackOnly && !isLoopback(url.hostname))
+      return c.json({ error: "this dashboard answers on a loopback address only" }, 403);
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
       const origin = c.req.header("origin");
       const site = c.req.header("sec-fetch-site");

@@ -93,11 +93,16 @@ export function isMultipartForm(contentType: string | undefined): boolean {
  * }
  * ```
  */
-export function readFormUpToFile(body: ReadableStream<Uint8Array>, contentType: string, limits: FormLimits): Promise<FormUpTo> {
+export function readFormUpToFile(
+  body: ReadableStream<Uint8Array>,
+  contentType: string,
+  limits: FormLimits,
+): Promise<FormUpTo> {
   const boundary = /;\s*boundary=(?:"([^"]*)"|([^\s;]*))/i.exec(contentType);
   const value = boundary?.[1] ?? boundary?.[2] ?? "";
   if (!value) return Promise.reject(new MultipartError("the multipart/form-data content type has no boundary"));
-  if (value.length > MAX_BOUNDARY) return Promise.reject(new MultipartError(`the multipart boundary is longer than ${MAX_BOUNDARY} characters`));
+  if (value.length > MAX_BOUNDARY)
+    return Promise.reject(new MultipartError(`the multipart boundary is longer than ${MAX_BOUNDARY} characters`));
 
   let parser: ReturnType<typeof Busboy>;
   try {
@@ -105,7 +110,13 @@ export function readFormUpToFile(body: ReadableStream<Uint8Array>, contentType: 
       headers: { "content-type": contentType },
       preservePath: true,
       isPartAFile: (_field, _type, filename) => filename !== undefined,
-      limits: { fields: limits.fields, files: 1, parts: limits.fields + 1, fieldSize: limits.fieldBytes, headerSize: limits.headerBytes },
+      limits: {
+        fields: limits.fields,
+        files: 1,
+        parts: limits.fields + 1,
+        fieldSize: limits.fieldBytes,
+        headerSize: limits.headerBytes,
+      },
     });
   } catch (error) {
     return Promise.reject(new MultipartError(`malformed multipart content type: ${(error as Error).message}`));
@@ -154,7 +165,11 @@ export function readFormUpToFile(body: ReadableStream<Uint8Array>, contentType: 
       stream.on("error", () => {});
       file = stream;
       settled = true;
-      resolve({ fields, file: { field, filename: decodeFilename(filename), content: contentOf(stream, formRead) }, close });
+      resolve({
+        fields,
+        file: { field, filename: decodeFilename(filename), content: contentOf(stream, formRead) },
+        close,
+      });
     });
     parser.on("error", (error: Error) => refuse(messageOf(error)));
     parser.on("finish", () => {
@@ -173,7 +188,9 @@ export function readFormUpToFile(body: ReadableStream<Uint8Array>, contentType: 
 const CUT_OFF = "the upload was cut off";
 
 function messageOf(error: Error): string {
-  return /unexpected end/i.test(error.message) ? "the multipart body ended early" : `malformed multipart body: ${error.message}`;
+  return /unexpected end/i.test(error.message)
+    ? "the multipart body ended early"
+    : `malformed multipart body: ${error.message}`;
 }
 
 /** The file's bytes; it ends only when the whole form was read and found well formed. */

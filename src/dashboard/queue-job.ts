@@ -4,9 +4,25 @@ import { fromRedis } from "../queue/redis-values.ts";
 import type { SpoolJobState } from "../spool/types.ts";
 import type { DashboardJob } from "./source.ts";
 
-const { number: isNumber, text, record, iso: isoOf, timings: timingsOf, hooks: hooksOf, problems: problemsOf, inspection: inspectionOf } = fromRedis;
+const {
+  number: isNumber,
+  text,
+  record,
+  iso: isoOf,
+  timings: timingsOf,
+  hooks: hooksOf,
+  problems: problemsOf,
+  inspection: inspectionOf,
+} = fromRedis;
 
-const STATES: Record<QueueJobView["state"], SpoolJobState> = { waiting: "queued", delayed: "queued", unknown: "queued", active: "running", completed: "done", failed: "failed" };
+const STATES: Record<QueueJobView["state"], SpoolJobState> = {
+  waiting: "queued",
+  delayed: "queued",
+  unknown: "queued",
+  active: "running",
+  completed: "done",
+  failed: "failed",
+};
 
 /** The last path segment of a location (a file name, or a URL's), for the jobs' list. */
 function nameOf(location: string): string {
@@ -37,7 +53,10 @@ export function dashboardJobOf(view: QueueJobView): DashboardJob {
   const source = text(view.source) ?? "";
   const worker = text(view.worker, 200);
   const stage = running ? text(progress.stage, 40) : undefined;
-  const percent = running && isNumber(progress.percent) ? Math.min(100, Math.max(0, Math.round(progress.percent * 10) / 10)) : undefined;
+  const percent =
+    running && isNumber(progress.percent)
+      ? Math.min(100, Math.max(0, Math.round(progress.percent * 10) / 10))
+      : undefined;
   const timings = timingsOf(progress.timings);
   const job: DashboardJob = {
     id: text(view.id, 200) ?? "",

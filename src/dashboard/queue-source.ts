@@ -86,5 +86,9 @@ function followJobs(queue: DiskpipeQueue, listener: (entry: SourceEntry) => void
 }
 
 function bounded<T>(work: Promise<T>, label: string): Promise<T> {
-  return answerWithin(work, REDIS_TIMEOUT_MS, () => new DiskpipeError("queue-unavailable", `the ${label} did not answer within ${REDIS_TIMEOUT_MS / 1000} s`));
+  return answerWithin(
+    work,
+    REDIS_TIMEOUT_MS,
+    () => new DiskpipeError("queue-unavailable", `the ${label} did not answer within ${REDIS_TIMEOUT_MS / 1000} s`),
+  );
 }

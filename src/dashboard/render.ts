@@ -1,7 +1,7 @@
 import { Eta } from "eta";
 import { formatSize } from "../core/size.ts";
 import type { SpoolJobState } from "../spool/types.ts";
-import { countJobs, type Counts, type DashboardJob, type JobSource } from "./source.ts";
+import { countJobs, type DashboardJob, type JobSource } from "./source.ts";
 import { DETAIL_SCRIPT, INDEX_SCRIPT } from "./views/client.ts";
 import { DETAIL, DETAIL_PAGE } from "./views/detail.ts";
 import { INDEX_PAGE } from "./views/index-page.ts";
@@ -147,7 +147,8 @@ function detailModel(job: DashboardJob, source: JobSource) {
     canRetry: job.state === "failed" && (source.kind === "queue" || Boolean(job.failedPath)),
     virtualSize: job.inspection ? formatSize(job.inspection.virtualSize) : "unknown",
     inspection: job.inspection,
-    inspectionVirtual: job.inspection && `${formatSize(job.inspection.virtualSize)} (${job.inspection.virtualSize} bytes)`,
+    inspectionVirtual:
+      job.inspection && `${formatSize(job.inspection.virtualSize)} (${job.inspection.virtualSize} bytes)`,
     inspectionActual: job.inspection && `${formatSize(job.inspection.actualSize)} (${job.inspection.actualSize} bytes)`,
     inspectionDetails: details && Object.keys(details).length ? JSON.stringify(details, null, 2) : undefined,
     sidecar: job.sidecar && JSON.stringify(job.sidecar, null, 2),
@@ -173,7 +174,13 @@ function detailModel(job: DashboardJob, source: JobSource) {
 export function renderDetail(page: PageContext, job: DashboardJob, fragment: boolean): string {
   const model = detailModel(job, page.source);
   if (fragment) return eta.render("@detail", model);
-  return eta.render("@detail-page", { nonce: page.nonce, label: page.source.label, ...model, style: STYLE, script: DETAIL_SCRIPT });
+  return eta.render("@detail-page", {
+    nonce: page.nonce,
+    label: page.source.label,
+    ...model,
+    style: STYLE,
+    script: DETAIL_SCRIPT,
+  });
 }
 
 /**

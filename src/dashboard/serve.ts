@@ -37,7 +37,10 @@ interface DenoServer {
   shutdown(): Promise<void>;
 }
 interface DenoLike {
-  serve(options: { hostname: string; port: number; onListen?: (addr: { hostname: string; port: number }) => void }, handler: ServeOptions["fetch"]): DenoServer;
+  serve(
+    options: { hostname: string; port: number; onListen?: (addr: { hostname: string; port: number }) => void },
+    handler: ServeOptions["fetch"],
+  ): DenoServer;
 }
 
 function urlOf(hostname: string, port: number): string {
@@ -73,17 +76,20 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const { serve: nodeServe } = await import("@hono/node-server");
   return new Promise((resolve, reject) => {
     // The standard Request and Response stay: node-server's faster stand-ins break Hono's HEAD answers (500).
-    const server = nodeServe({ fetch: options.fetch, hostname: options.hostname, port: options.port, overrideGlobalObjects: false }, (info) => {
-      resolve({
-        url: urlOf(options.hostname, info.port),
-        port: info.port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-          }),
-      });
-    });
+    const server = nodeServe(
+      { fetch: options.fetch, hostname: options.hostname, port: options.port, overrideGlobalObjects: false },
+      (info) => {
+        resolve({
+          url: urlOf(options.hostname, info.port),
+          port: info.port,
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done());
+              (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+            }),
+        });
+      },
+    );
     server.once("error", reject);
   });
 }

@@ -52,10 +52,14 @@ const FORM_LIMITS: FormLimits = { fields: 16, fieldBytes: 1024, fieldNameBytes: 
  * ```
  */
 export function uploadFolder(target: UploadTarget, format: string | undefined, name: string | undefined): string {
-  if (!format || !target.targets().includes(format)) throw new UploadError(400, `format must be one of: ${target.targets().join(", ")}`);
+  if (!format || !target.targets().includes(format))
+    throw new UploadError(400, `format must be one of: ${target.targets().join(", ")}`);
   if (!name) throw new UploadError(400, "a file name is required");
   if (!isSafeName(name) || isIgnoredName(name)) {
-    throw new UploadError(400, "the file name must be a plain name: no '/', '\\' or '..', not hidden, not ending in .part or .json");
+    throw new UploadError(
+      400,
+      "the file name must be a plain name: no '/', '\\' or '..', not hidden, not ending in .part or .json",
+    );
   }
   return join(target.incoming, format);
 }
@@ -78,7 +82,8 @@ export function uploadFolder(target: UploadTarget, format: string | undefined, n
  */
 export async function receiveUpload(c: Context, target: UploadTarget, maxBytes: number): Promise<Uploaded> {
   const declared = Number(c.req.header("content-length") ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxBytes + 64 * 1024) throw new UploadError(413, `upload larger than ${maxBytes} bytes`);
+  if (Number.isFinite(declared) && declared > maxBytes + 64 * 1024)
+    throw new UploadError(413, `upload larger than ${maxBytes} bytes`);
   const body = c.req.raw.body;
   if (!body) throw new UploadError(400, "the upload has no body");
   const contentType = c.req.header("content-type");
@@ -86,7 +91,13 @@ export async function receiveUpload(c: Context, target: UploadTarget, maxBytes: 
     try {
       const format = c.req.query("format") ?? c.req.header("x-diskpipe-format");
       const name = c.req.query("name") ?? c.req.header("x-diskpipe-name") ?? "";
-      return await store(uploadFolder(target, format, name), `incoming/${format}/${name}`, name, chunksOf(body), maxBytes);
+      return await store(
+        uploadFolder(target, format, name),
+        `incoming/${format}/${name}`,
+        name,
+        chunksOf(body),
+        maxBytes,
+      );
     } finally {
       await body.cancel().catch(() => {});
     }
@@ -96,7 +107,13 @@ export async function receiveUpload(c: Context, target: UploadTarget, maxBytes: 
     if (!form.file) throw new UploadError(400, "the form has no file");
     const format = form.fields.get("format")?.trim();
     const name = form.fields.get("name")?.trim() || form.file.filename;
-    return await store(uploadFolder(target, format, name), `incoming/${format}/${name}`, name, form.file.content, maxBytes).catch(refusal);
+    return await store(
+      uploadFolder(target, format, name),
+      `incoming/${format}/${name}`,
+      name,
+      form.file.content,
+      maxBytes,
+    ).catch(refusal);
   } finally {
     form.close();
   }
@@ -120,7 +137,13 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uin
   }
 }
 
-async function store(folder: string, label: string, name: string, chunks: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uploaded> {
+async function store(
+  folder: string,
+  label: string,
+  name: string,
+  chunks: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+): Promise<Uploaded> {
   const part = join(folder, fitName(`.${name}`, `.${randomBytes(4).toString("hex")}.part`));
   const final = join(folder, name);
   await mkdir(folder, { recursive: true });

@@ -30,11 +30,20 @@ export interface AllowList {
  * checkAllowed("/etc/shadow", "source", { sources: ["/srv/in"] }, "worker-1"); // throws usage
  * ```
  */
-export function checkAllowed(location: string, kind: "source" | "destination", allow: AllowList | undefined, worker: string): void {
+export function checkAllowed(
+  location: string,
+  kind: "source" | "destination",
+  allow: AllowList | undefined,
+  worker: string,
+): void {
   const entries = kind === "source" ? allow?.sources : allow?.destinations;
   const reason = refusal(location, entries);
   if (reason) {
-    throw new DiskpipeError("usage", `worker ${worker} does not accept the ${kind} ${redactLocation(location)}: ${reason}`, { stage: "queue" });
+    throw new DiskpipeError(
+      "usage",
+      `worker ${worker} does not accept the ${kind} ${redactLocation(location)}: ${reason}`,
+      { stage: "queue" },
+    );
   }
 }
 
@@ -42,8 +51,11 @@ function refusal(location: string, entries: readonly string[] | undefined): stri
   if (!isUrlLocation(location)) {
     if (!entries) return "local paths need the worker's queue.allow to list their directory";
     const path = resolve(location);
-    if (path !== (location.length > 1 ? location.replace(/\/+$/, "") : location)) return "the path is not in normal form (no . or .. parts)";
-    return entries.some((entry) => !isUrlLocation(entry) && under(path, entry)) ? undefined : "not under a directory in the worker's queue.allow";
+    if (path !== (location.length > 1 ? location.replace(/\/+$/, "") : location))
+      return "the path is not in normal form (no . or .. parts)";
+    return entries.some((entry) => !isUrlLocation(entry) && under(path, entry))
+      ? undefined
+      : "not under a directory in the worker's queue.allow";
   }
   let url: URL;
   try {
@@ -52,10 +64,13 @@ function refusal(location: string, entries: readonly string[] | undefined): stri
     return "not a valid URL";
   }
   if (!entries) {
-    if (!["http:", "https:", "store:"].includes(url.protocol)) return "only http(s) and store:// locations are accepted";
+    if (!["http:", "https:", "store:"].includes(url.protocol))
+      return "only http(s) and store:// locations are accepted";
     return namesLocalHost(url) ? "it names a loopback or link-local host" : undefined;
   }
-  return entries.some((entry) => isUrlLocation(entry) && originMatches(url, entry)) ? undefined : "its origin is not in the worker's queue.allow";
+  return entries.some((entry) => isUrlLocation(entry) && originMatches(url, entry))
+    ? undefined
+    : "its origin is not in the worker's queue.allow";
 }
 
 /**
@@ -82,6 +97,10 @@ function originMatches(url: URL, entry: string): boolean {
   const [, scheme = "", host = ""] = match;
   if (scheme.toLowerCase() !== url.protocol) return false;
   const wanted = host.toLowerCase();
-  if (wanted.startsWith("*.")) return !wanted.includes(":") && url.port === "" && url.hostname.toLowerCase().endsWith(wanted.slice(1));
-  return wanted === url.host.toLowerCase() || (!wanted.includes(":") && wanted === url.hostname.toLowerCase() && url.port === "");
+  if (wanted.startsWith("*."))
+    return !wanted.includes(":") && url.port === "" && url.hostname.toLowerCase().endsWith(wanted.slice(1));
+  return (
+    wanted === url.host.toLowerCase() ||
+    (!wanted.includes(":") && wanted === url.hostname.toLowerCase() && url.port === "")
+  );
 }

@@ -105,12 +105,23 @@ export interface BoundedJob extends JobFields {
  * if (found) console.log(found.job.omitted, found.logs.length, found.logCount);
  * ```
  */
-export async function readJobBounded(redis: Redis, queueKey: string, id: string, options: { lines: number; limits?: Record<Field, number> }): Promise<{ job: BoundedJob; logs: string[]; logCount: number } | undefined> {
+export async function readJobBounded(
+  redis: Redis,
+  queueKey: string,
+  id: string,
+  options: { lines: number; limits?: Record<Field, number> },
+): Promise<{ job: BoundedJob; logs: string[]; logCount: number } | undefined> {
   const key = `${queueKey}:${id}`;
   const bounds = options.limits ?? FIELD_LIMITS;
   const limits = FIELDS.flatMap((field) => [field, String(Math.min(bounds[field], FIELD_LIMITS[field]))]);
   const lines = Math.max(0, Math.min(options.lines, LOG_LIMITS.lines));
-  const reply = await withScript(redis).diskpipeReadJob(key, `${key}:logs`, String(lines), String(LOG_LIMITS.lineBytes), ...limits);
+  const reply = await withScript(redis).diskpipeReadJob(
+    key,
+    `${key}:logs`,
+    String(lines),
+    String(LOG_LIMITS.lineBytes),
+    ...limits,
+  );
   if (!Array.isArray(reply)) return undefined;
   const omitted: string[] = [];
   const values = new Map<Field, string>();

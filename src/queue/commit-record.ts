@@ -91,11 +91,15 @@ function resultSoFar(ctx: JobContext): JobResult {
  * if (done) console.log("converted already:", done.destination); // no second conversion
  * ```
  */
-export async function committedEarlier(entries: readonly JournalEntry[], destination: string): Promise<JobResult | undefined> {
+export async function committedEarlier(
+  entries: readonly JournalEntry[],
+  destination: string,
+): Promise<JobResult | undefined> {
   if (isUrlLocation(destination)) return undefined;
   const last = entries.filter((entry) => entry.event === "committing").at(-1);
   if (last?.event !== "committing" || last.output.path !== resolve(destination)) return undefined;
   const now = await lstat(destination).catch(() => undefined);
-  if (!now?.isFile() || now.dev !== last.output.dev || now.ino !== last.output.ino || now.size !== last.output.size) return undefined;
+  if (!now?.isFile() || now.dev !== last.output.dev || now.ino !== last.output.ino || now.size !== last.output.size)
+    return undefined;
   return last.result;
 }

@@ -33,7 +33,10 @@ export function checkQueueUrl(url: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new DiskpipeError("usage", `the queue URL ${queueLabel(url)} is not a URL (expected redis://HOST:PORT or rediss://…)`);
+    throw new DiskpipeError(
+      "usage",
+      `the queue URL ${queueLabel(url)} is not a URL (expected redis://HOST:PORT or rediss://…)`,
+    );
   }
   if (!["redis:", "rediss:"].includes(parsed.protocol) || !parsed.hostname) {
     throw new DiskpipeError("usage", `the queue URL ${queueLabel(url)} is not a redis:// or rediss:// URL with a host`);
@@ -69,12 +72,22 @@ export async function connectRedis(url: string, options: { timeoutMs?: number; n
   // An error listener keeps ioredis from printing errors itself (with the URL they may hold).
   redis.on("error", (error: Error) => (lastError = (error as NodeJS.ErrnoException).code ?? error.message));
   try {
-    await answerWithin(redis.connect().then(() => redis.ping()), timeoutMs, () => new Error("timeout"));
+    await answerWithin(
+      redis.connect().then(() => redis.ping()),
+      timeoutMs,
+      () => new Error("timeout"),
+    );
     return redis;
   } catch (error) {
     redis.disconnect();
-    const why = lastError ?? ((error as Error).message === "timeout" ? `no answer within ${(timeoutMs / 1000).toFixed(1)} s` : (error as Error).message);
-    throw new DiskpipeError("queue-unavailable", `the queue at ${queueLabel(url)} is unavailable: ${why}`, { cause: error });
+    const why =
+      lastError ??
+      ((error as Error).message === "timeout"
+        ? `no answer within ${(timeoutMs / 1000).toFixed(1)} s`
+        : (error as Error).message);
+    throw new DiskpipeError("queue-unavailable", `the queue at ${queueLabel(url)} is unavailable: ${why}`, {
+      cause: error,
+    });
   }
 }
 

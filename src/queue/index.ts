@@ -9,7 +9,14 @@
  * ```
  * @module
  */
-export { createQueue, type DiskpipeQueue, type QueueCounts, type QueueEvent, type QueueOptions, type Submitted } from "./queue.ts";
+export {
+  createQueue,
+  type DiskpipeQueue,
+  type QueueCounts,
+  type QueueEvent,
+  type QueueOptions,
+  type Submitted,
+} from "./queue.ts";
 export { queueExecutor } from "./spool-executor.ts";
 export { createWorker, type QueueWorker, type WorkerEvent, type WorkerOptions } from "./worker.ts";
 export type { AllowList } from "./allow.ts";

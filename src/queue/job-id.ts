@@ -19,7 +19,10 @@ const EXPLICIT_ID = /^[A-Za-z][A-Za-z0-9._-]{0,99}$/;
  */
 export function jobIdFor(message: QueueMessage, explicit?: string): string {
   if (explicit !== undefined) {
-    if (!EXPLICIT_ID.test(explicit)) throw new UsageError(`job id ${JSON.stringify(explicit).slice(0, 120)}: a letter, then letters, digits, ., _ and - (at most 100)`);
+    if (!EXPLICIT_ID.test(explicit))
+      throw new UsageError(
+        `job id ${JSON.stringify(explicit).slice(0, 120)}: a letter, then letters, digits, ., _ and - (at most 100)`,
+      );
     return explicit;
   }
   return `dp-${createHash("sha256").update(canonical(message)).digest("hex").slice(0, 24)}`;
@@ -28,7 +31,9 @@ export function jobIdFor(message: QueueMessage, explicit?: string): string {
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value && typeof value === "object") {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
   }
   return JSON.stringify(value);

@@ -77,7 +77,9 @@ export function viewOf(job: JobFields, state: string, logs: readonly string[]): 
   const known = ["waiting", "active", "delayed", "completed", "failed"] as const;
   const view: QueueJobView = {
     id: job.id ?? "",
-    state: known.find((s) => s === state) ?? (state === "prioritized" || state === "waiting-children" ? "waiting" : "unknown"),
+    state:
+      known.find((s) => s === state) ??
+      (state === "prioritized" || state === "waiting-children" ? "waiting" : "unknown"),
     submittedAt: job.timestamp,
     attempts: job.attemptsStarted ?? job.attemptsMade,
     journal,
@@ -96,7 +98,9 @@ export function viewOf(job: JobFields, state: string, logs: readonly string[]): 
   if (result) view.result = result;
   // A delayed job with a reason is waiting to be tried again after that failure.
   const reasonOmitted = job.omitted?.find((what) => what.startsWith("failedReason:"));
-  const reason = reasonOmitted ? `the reason was not read (${reasonOmitted.slice("failedReason: ".length)})` : job.failedReason;
+  const reason = reasonOmitted
+    ? `the reason was not read (${reasonOmitted.slice("failedReason: ".length)})`
+    : job.failedReason;
   if (view.state === "failed" || (view.state === "delayed" && reason)) view.error = failureOf(reason).toJSON();
   if (job.omitted?.length) view.omitted = [...job.omitted];
   return view;

@@ -64,7 +64,8 @@ export function journalOf(lines: readonly string[]): JournalEntry[] {
   return lines.flatMap((line) => {
     try {
       const entry = JSON.parse(line) as Partial<JournalEntry> | null;
-      if (!entry || typeof entry.event !== "string" || typeof entry.worker !== "string" || typeof entry.at !== "string") return [];
+      if (!entry || typeof entry.event !== "string" || typeof entry.worker !== "string" || typeof entry.at !== "string")
+        return [];
       return entry.event === "committing" ? committingOf(entry as Record<string, unknown>) : [entry as JournalEntry];
     } catch {
       return [];
@@ -81,5 +82,13 @@ function committingOf(entry: Record<string, unknown>): JournalEntry[] {
   const result = fromRedis.result(entry.result);
   const { number } = fromRedis;
   if (typeof path !== "string" || !number(dev) || !number(ino) || !number(size) || !result) return [];
-  return [{ at: String(entry.at), worker: String(entry.worker), event: "committing", output: { path, dev, ino, size }, result }];
+  return [
+    {
+      at: String(entry.at),
+      worker: String(entry.worker),
+      event: "committing",
+      output: { path, dev, ino, size },
+      result,
+    },
+  ];
 }

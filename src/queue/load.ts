@@ -26,7 +26,8 @@ export function bullQueueClasses(): BullQueueClasses {
     const { Queue } = load("bullmq/dist/cjs/classes/queue.js") as Pick<typeof BullMQ, "Queue">;
     const { QueueEvents } = load("bullmq/dist/cjs/classes/queue-events.js") as Pick<typeof BullMQ, "QueueEvents">;
     const { Job } = load("bullmq/dist/cjs/classes/job.js") as Pick<typeof BullMQ, "Job">;
-    if (typeof Queue === "function" && typeof QueueEvents === "function" && typeof Job === "function") return { Queue, QueueEvents, Job };
+    if (typeof Queue === "function" && typeof QueueEvents === "function" && typeof Job === "function")
+      return { Queue, QueueEvents, Job };
   } catch {
     // A BullMQ laid out differently: its index has them.
   }

@@ -22,7 +22,10 @@ function location() {
     .min(1)
     .max(4096)
     .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), "control characters are not allowed")
-    .refine((value) => value.startsWith("/") || isUrlLocation(value), "an absolute path or a URL (a relative path means nothing to a worker)");
+    .refine(
+      (value) => value.startsWith("/") || isUrlLocation(value),
+      "an absolute path or a URL (a relative path means nothing to a worker)",
+    );
 }
 
 /**
@@ -85,7 +88,9 @@ export type QueueSpec = Pick<JobSpec, "source" | "destination" | "to" | "from" |
 export function parseMessage(data: unknown): QueueMessage {
   const parsed = messageSchema.safeParse(data);
   if (!parsed.success) {
-    const fields = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`);
+    const fields = parsed.error.issues.map(
+      (issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`,
+    );
     throw new DiskpipeError("usage", `malformed job: ${fields.join("; ")}`, { stage: "queue" });
   }
   checkNoSecrets(parsed.data);
@@ -103,11 +108,26 @@ export function parseMessage(data: unknown): QueueMessage {
  */
 export function messageFor(spec: QueueSpec): QueueMessage {
   const { source, destination, to, from, container, checksum, maxSize, options } = spec;
-  const unknown = Object.keys(spec).filter((key) => !["source", "destination", "to", "from", "container", "checksum", "maxSize", "options"].includes(key));
+  const unknown = Object.keys(spec).filter(
+    (key) => !["source", "destination", "to", "from", "container", "checksum", "maxSize", "options"].includes(key),
+  );
   if (unknown.length > 0) throw new UsageError(`a queued job cannot carry ${unknown.join(", ")}`);
-  const defined = <T extends object>(value: T) => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+  const defined = <T extends object>(value: T) =>
+    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
   try {
-    return parseMessage({ v: MESSAGE_VERSION, spec: defined({ source, destination, to, from, container, checksum, maxSize, options: options && defined(options) }) });
+    return parseMessage({
+      v: MESSAGE_VERSION,
+      spec: defined({
+        source,
+        destination,
+        to,
+        from,
+        container,
+        checksum,
+        maxSize,
+        options: options && defined(options),
+      }),
+    });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/^malformed job: /, "cannot queue this job: "));
   }
@@ -122,7 +142,11 @@ function checkNoSecrets(message: QueueMessage): void {
   for (const field of ["source", "destination"] as const) {
     const value = message.spec[field];
     if (redactLocation(value) !== value || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value)) {
-      throw new DiskpipeError("usage", `malformed job: spec.${field}: a URL with credentials is not accepted in a queue (give workers their credentials in their configuration)`, { stage: "queue" });
+      throw new DiskpipeError(
+        "usage",
+        `malformed job: spec.${field}: a URL with credentials is not accepted in a queue (give workers their credentials in their configuration)`,
+        { stage: "queue" },
+      );
     }
   }
 }
@@ -141,5 +165,10 @@ function checkNoSecrets(message: QueueMessage): void {
 export function specOf(message: QueueMessage, workerMaxSize: number | undefined, signal: AbortSignal): JobSpec {
   const { maxSize, options, ...rest } = message.spec;
   const limit = maxSize === undefined ? workerMaxSize : Math.min(maxSize, workerMaxSize ?? maxSize);
-  return { ...rest, ...(limit !== undefined && { maxSize: limit }), ...(options && { options: { ...options } }), signal };
+  return {
+    ...rest,
+    ...(limit !== undefined && { maxSize: limit }),
+    ...(options && { options: { ...options } }),
+    signal,
+  };
 }

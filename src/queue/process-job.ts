@@ -46,7 +46,12 @@ export interface JobRunner {
  * new Worker("diskpipe", (job, token, signal) => processJob(job, token, signal, runner), { connection });
  * ```
  */
-export async function processJob(job: Job, token: string | undefined, signal: AbortSignal | undefined, runner: JobRunner): Promise<JobResult> {
+export async function processJob(
+  job: Job,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+  runner: JobRunner,
+): Promise<JobResult> {
   const { worker, pipeline } = runner;
   const { UnrecoverableError, WaitingError } = bullmq();
   const id = job.id ?? "";
@@ -62,11 +67,22 @@ export async function processJob(job: Job, token: string | undefined, signal: Ab
   let fenced = false;
   const unwatch = runner.recorder.watch(id, async (output, result) => {
     fenced = !(await holdsLock(job, token, runner.lockMs));
-    if (fenced) throw new DiskpipeError("aborted", `worker ${worker} lost job ${id} to another worker before committing its output`, { stage: "queue" });
+    if (fenced)
+      throw new DiskpipeError(
+        "aborted",
+        `worker ${worker} lost job ${id} to another worker before committing its output`,
+        { stage: "queue" },
+      );
     if (output) await record(job, { worker, event: "committing", output, result });
   });
   const controller = new AbortController();
-  const onAbort = () => controller.abort(new DiskpipeError("aborted", runner.stopping() ? `worker ${worker} is stopping` : `worker ${worker} lost the job`));
+  const onAbort = () =>
+    controller.abort(
+      new DiskpipeError(
+        "aborted",
+        runner.stopping() ? `worker ${worker} is stopping` : `worker ${worker} lost the job`,
+      ),
+    );
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const message = parseMessage(job.data);

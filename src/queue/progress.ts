@@ -54,7 +54,13 @@ export class ProgressTracker {
     const now = performance.now();
     switch (event.type) {
       case "stage-start":
-        Object.assign(state, { stage: event.stage, bytes: undefined, total: undefined, percent: undefined, rate: undefined });
+        Object.assign(state, {
+          stage: event.stage,
+          bytes: undefined,
+          total: undefined,
+          percent: undefined,
+          rate: undefined,
+        });
         break;
       case "stage-end":
         state.timings.push({ stage: event.stage, ms: Math.round(event.ms) });
@@ -68,7 +74,13 @@ export class ProgressTracker {
       case "progress": {
         const finished = event.total !== undefined && event.bytes >= event.total;
         if (!finished && now - this.#last < INTERVAL_MS) return undefined;
-        Object.assign(state, { stage: event.stage, bytes: event.bytes, total: event.total, percent: event.percent, rate: event.rate });
+        Object.assign(state, {
+          stage: event.stage,
+          bytes: event.bytes,
+          total: event.total,
+          percent: event.percent,
+          rate: event.rate,
+        });
         break;
       }
       default:
@@ -131,7 +143,12 @@ export function eventsOf(jobId: string, progress: unknown, previousStage: Stage 
 export function isProgress(value: unknown): value is QueueProgress {
   if (!value || typeof value !== "object") return false;
   const progress = value as Partial<QueueProgress>;
-  return typeof progress.worker === "string" && typeof progress.stage === "string" && Array.isArray(progress.timings) && Array.isArray(progress.hooks);
+  return (
+    typeof progress.worker === "string" &&
+    typeof progress.stage === "string" &&
+    Array.isArray(progress.timings) &&
+    Array.isArray(progress.hooks)
+  );
 }
 
 /**

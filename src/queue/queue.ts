@@ -11,7 +11,13 @@ import { bullQueueClasses } from "./load.ts";
 import { viewOf, type QueueJobView } from "./job-view.ts";
 import { messageFor, type QueueSpec } from "./message.ts";
 import { eventsOf } from "./progress.ts";
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, type QueueSettings } from "./settings.ts";
+import {
+  DEFAULT_ATTEMPTS,
+  DEFAULT_BACKOFF_MS,
+  DEFAULT_PREFIX,
+  DEFAULT_QUEUE_NAME,
+  type QueueSettings,
+} from "./settings.ts";
 
 /** What {@link createQueue} takes. */
 export interface QueueOptions extends QueueSettings {
@@ -106,7 +112,9 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       for (const type of ["waiting", "active", "delayed", "completed", "failed", "removed"] as const) {
         emitter.on(type, ({ jobId }: { jobId: string }) => listeners.emit({ type, jobId }));
       }
-      emitter.on("progress", ({ jobId, data }: { jobId: string; data: unknown }) => listeners.emit({ type: "progress", jobId, progress: data }));
+      emitter.on("progress", ({ jobId, data }: { jobId: string; data: unknown }) =>
+        listeners.emit({ type: "progress", jobId, progress: data }),
+      );
       await emitter.waitUntilReady();
       return emitter;
     })());
@@ -148,12 +156,19 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
     async counts() {
       const n = await queue.getJobCounts(...WAITING, "active", "delayed", "completed", "failed");
       const sum = (states: readonly string[]) => states.reduce((total, state) => total + (n[state] ?? 0), 0);
-      return { waiting: sum(WAITING), active: sum(["active"]), delayed: sum(["delayed"]), completed: sum(["completed"]), failed: sum(["failed"]) };
+      return {
+        waiting: sum(WAITING),
+        active: sum(["active"]),
+        delayed: sum(["delayed"]),
+        completed: sum(["completed"]),
+        failed: sum(["failed"]),
+      };
     },
     async retry(id) {
       const state = await queue.getJobState(id);
       if (state === "unknown") throw new DiskpipeError("usage", `the queue has no job ${id}`);
-      if (state !== "failed") throw new DiskpipeError("usage", `job ${id} is ${state}: only a failed job can be retried`);
+      if (state !== "failed")
+        throw new DiskpipeError("usage", `job ${id} is ${state}: only a failed job can be retried`);
       await retryFailed(id);
       const retried = await view(id);
       if (!retried) throw new DiskpipeError("usage", `the queue has no job ${id}`);
@@ -194,12 +209,20 @@ const WAITING: readonly JobType[] = ["waiting", "prioritized", "waiting-children
 /** The newest jobs of each state, at most `limit` each, read within bounds; a job that moved between two reads shows once. */
 async function listJobs(queue: Queue, redis: Redis, limit = 100): Promise<QueueJobView[]> {
   const end = Math.max(1, Math.min(limit, 1000)) - 1;
-  const groups: Array<[string, readonly JobType[]]> = [["active", ["active"]], ["waiting", WAITING], ["delayed", ["delayed"]], ["completed", ["completed"]], ["failed", ["failed"]]];
+  const groups: Array<[string, readonly JobType[]]> = [
+    ["active", ["active"]],
+    ["waiting", WAITING],
+    ["delayed", ["delayed"]],
+    ["completed", ["completed"]],
+    ["failed", ["failed"]],
+  ];
   const seen = new Set<string>();
   const views: QueueJobView[] = [];
   for (const [state, types] of groups) {
     const ids = (await queue.getRanges([...types], 0, end, false)).filter((id) => id && !seen.has(id));
-    const found = await Promise.all(ids.map((id) => readJobBounded(redis, queue.qualifiedName, id, { lines: 0, limits: LIST_FIELD_LIMITS })));
+    const found = await Promise.all(
+      ids.map((id) => readJobBounded(redis, queue.qualifiedName, id, { lines: 0, limits: LIST_FIELD_LIMITS })),
+    );
     for (const [i, id] of ids.entries()) {
       const job = found[i]?.job;
       if (!job || seen.has(id)) continue;
@@ -217,18 +240,30 @@ const EVENTS_RESTART_MS = 100;
 const RECHECK_MS = 2000;
 
 /** Follows one job until it is completed or failed, turning its progress into pipeline events. */
-function waitFor(id: string, listeners: Listeners<QueueEvent>, view: (id: string) => Promise<QueueJobView | undefined>, onEvent?: (event: JobEvent) => void, signal?: AbortSignal): Promise<JobResult> {
+function waitFor(
+  id: string,
+  listeners: Listeners<QueueEvent>,
+  view: (id: string) => Promise<QueueJobView | undefined>,
+  onEvent?: (event: JobEvent) => void,
+  signal?: AbortSignal,
+): Promise<JobResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     let stage: Stage | undefined;
     let checking = Promise.resolve();
     const check = () =>
-      (checking = checking.then(async () => {
-        const current = await view(id);
-        if (!current) return finish(() => reject(new DiskpipeError("usage", `the queue has no job ${id}`)));
-        if (current.state === "completed" && current.result) return finish(() => resolve(current.result as JobResult));
-        if (current.state === "failed") return finish(() => reject(failureOf(`${current.error?.message ?? ""} [${current.error?.code ?? "io-failed"}]`)));
-      }).catch(() => undefined));
+      (checking = checking
+        .then(async () => {
+          const current = await view(id);
+          if (!current) return finish(() => reject(new DiskpipeError("usage", `the queue has no job ${id}`)));
+          if (current.state === "completed" && current.result)
+            return finish(() => resolve(current.result as JobResult));
+          if (current.state === "failed")
+            return finish(() =>
+              reject(failureOf(`${current.error?.message ?? ""} [${current.error?.code ?? "io-failed"}]`)),
+            );
+        })
+        .catch(() => undefined));
     const unsubscribe = listeners.on((event) => {
       if (event.jobId !== id) return;
       if (event.type === "progress") {

@@ -4,9 +4,11 @@ import type { JobResult, Stage } from "../core/job.ts";
 import { safeText } from "../core/redact.ts";
 
 const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
-const text = (value: unknown, max = 4096): string | undefined => (typeof value === "string" ? safeText(value).slice(0, max) : undefined);
+const text = (value: unknown, max = 4096): string | undefined =>
+  typeof value === "string" ? safeText(value).slice(0, max) : undefined;
 const list = (value: unknown, max = 1000): unknown[] => (Array.isArray(value) ? value.slice(0, max) : []);
-const record = (value: unknown): Record<string, unknown> => (value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+const record = (value: unknown): Record<string, unknown> =>
+  value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 function isoOf(ms: unknown): string | undefined {
   if (!isNumber(ms)) return undefined;
@@ -58,7 +60,9 @@ function inspectionOf(value: unknown): InspectResult | undefined {
 /** The inspector's details, printed as JSON on the page: kept only while small. */
 function detailsOf(value: unknown): Record<string, unknown> {
   const json = JSON.stringify(record(value));
-  return json.length <= 16_384 ? (JSON.parse(json) as Record<string, unknown>) : { omitted: `${json.length} bytes of details` };
+  return json.length <= 16_384
+    ? (JSON.parse(json) as Record<string, unknown>)
+    : { omitted: `${json.length} bytes of details` };
 }
 
 function resultOf(value: unknown): JobResult | undefined {

@@ -52,9 +52,16 @@ interface QueueConfig {
  * queueSettings("redis://127.0.0.1:6379", config.queue, process.env); // { url: "redis://127.0.0.1:6379", … }
  * ```
  */
-export function queueSettings(flag: string | undefined, config: QueueConfig | undefined, env: NodeJS.ProcessEnv = process.env): QueueSettings {
+export function queueSettings(
+  flag: string | undefined,
+  config: QueueConfig | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): QueueSettings {
   const url = flag || env.DISKPIPE_QUEUE || config?.url;
-  if (!url) throw new UsageError("no queue: pass --queue redis://HOST:PORT, set DISKPIPE_QUEUE, or set queue.url in plugins.config.ts");
+  if (!url)
+    throw new UsageError(
+      "no queue: pass --queue redis://HOST:PORT, set DISKPIPE_QUEUE, or set queue.url in plugins.config.ts",
+    );
   return {
     url,
     ...(config?.name && { queueName: config.name }),
@@ -73,7 +80,11 @@ export function queueSettings(flag: string | undefined, config: QueueConfig | un
  * const queue = await createQueue(queueOptions(undefined, config.queue));
  * ```
  */
-export function queueOptions(flag: string | undefined, config: QueueConfig | undefined, env: NodeJS.ProcessEnv = process.env): QueueSettings & { attempts?: number; backoffMs?: number } {
+export function queueOptions(
+  flag: string | undefined,
+  config: QueueConfig | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): QueueSettings & { attempts?: number; backoffMs?: number } {
   return {
     ...queueSettings(flag, config, env),
     ...(config?.attempts && { attempts: config.attempts }),

@@ -1,4 +1,4 @@
-import type { JobEvent, JobResult, JobSpec, PublicSpec, Stage } from "../core/job.ts";
+import type { JobEvent, JobSpec, PublicSpec, Stage } from "../core/job.ts";
 import { Listeners } from "../core/listeners.ts";
 import type { JobExecutor } from "../spool/api.ts";
 import { isProgress } from "./progress.ts";
@@ -45,7 +45,15 @@ export function queueExecutor(queue: DiskpipeQueue): JobExecutor {
 
 function pick(spec: Omit<JobSpec, "signal" | "options">) {
   const { source, destination, to, from, container, checksum, maxSize } = spec;
-  return { source, destination, to, ...(from && { from }), ...(container && { container }), ...(checksum && { checksum }), ...(maxSize !== undefined && { maxSize }) };
+  return {
+    source,
+    destination,
+    to,
+    ...(from && { from }),
+    ...(container && { container }),
+    ...(checksum && { checksum }),
+    ...(maxSize !== undefined && { maxSize }),
+  };
 }
 
 /**
@@ -68,7 +76,12 @@ class ProgressEvents {
     if (!isProgress(message)) return [];
     // A progress message is written by whoever can write the queue: only well-typed parts pass,
     // each bounded (a stage name of 40 characters, 1000 timings and hooks).
-    const progress: Seen = { stage: (fromRedis.text(message.stage, 40) ?? "") as Stage, timings: fromRedis.timings(message.timings), hooks: fromRedis.hooks(message.hooks), inspected: false };
+    const progress: Seen = {
+      stage: (fromRedis.text(message.stage, 40) ?? "") as Stage,
+      timings: fromRedis.timings(message.timings),
+      hooks: fromRedis.hooks(message.hooks),
+      inspected: false,
+    };
     const jobId = this.jobId;
     const events: JobEvent[] = [];
     let last = this.#last;
@@ -76,16 +89,27 @@ class ProgressEvents {
       events.push({ type: "queued", jobId, spec: this.spec, at: Date.now() });
       last = undefined;
     }
-    for (const { stage, ms } of progress.timings.slice(last?.timings.length ?? 0)) events.push({ type: "stage-end", jobId, stage, ms });
-    for (const { hook, plugin, ms } of progress.hooks.slice(last?.hooks.length ?? 0)) events.push({ type: "hook", jobId, hook, plugin, ms });
+    for (const { stage, ms } of progress.timings.slice(last?.timings.length ?? 0))
+      events.push({ type: "stage-end", jobId, stage, ms });
+    for (const { hook, plugin, ms } of progress.hooks.slice(last?.hooks.length ?? 0))
+      events.push({ type: "hook", jobId, hook, plugin, ms });
     const inspection = last?.inspected ? undefined : fromRedis.inspection(message.inspection);
     if (inspection) events.push({ type: "inspected", jobId, result: inspection });
     progress.inspected = Boolean(last?.inspected || inspection);
-    if (progress.stage !== last?.stage) events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
+    if (progress.stage !== last?.stage)
+      events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
     const bytes = finite(message.bytes);
     if (bytes !== undefined) {
       const [total, percent, rate] = [finite(message.total), finite(message.percent), finite(message.rate)];
-      events.push({ type: "progress", jobId, stage: progress.stage, bytes, ...(total !== undefined && { total }), ...(percent !== undefined && { percent }), ...(rate !== undefined && { rate }) });
+      events.push({
+        type: "progress",
+        jobId,
+        stage: progress.stage,
+        bytes,
+        ...(total !== undefined && { total }),
+        ...(percent !== undefined && { percent }),
+        ...(rate !== undefined && { rate }),
+      });
     }
     this.#last = progress;
     return events;

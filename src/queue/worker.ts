@@ -131,14 +131,23 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
   );
   worker.on("error", (error) => listeners.emit({ type: "warning", message: `queue: ${safeText(error.message)}` }));
   worker.on("active", (job) => listeners.emit({ type: "active", jobId: job.id ?? "" }));
-  worker.on("completed", (job, result: JobResult) => listeners.emit({ type: "completed", jobId: job.id ?? "", result }));
+  worker.on("completed", (job, result: JobResult) =>
+    listeners.emit({ type: "completed", jobId: job.id ?? "", result }),
+  );
   worker.on("failed", (job, error) => {
     if (!job || error.name === "WaitingError") return;
     const failure = isDiskpipeError(error) ? error : failureOf(error.message);
     const willRetry = error.name !== "UnrecoverableError" && job.attemptsMade < (job.opts.attempts ?? 1);
-    listeners.emit({ type: "failed", jobId: job.id ?? "", error: { code: failure.code, message: failure.message }, willRetry });
+    listeners.emit({
+      type: "failed",
+      jobId: job.id ?? "",
+      error: { code: failure.code, message: failure.message },
+      willRetry,
+    });
   });
-  void worker.run().catch((error: Error) => listeners.emit({ type: "warning", message: `queue: ${safeText(error.message)}` }));
+  void worker
+    .run()
+    .catch((error: Error) => listeners.emit({ type: "warning", message: `queue: ${safeText(error.message)}` }));
   await worker.waitUntilReady();
 
   let closing: Promise<void> | undefined;
@@ -164,6 +173,7 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
 async function realAllowList(allow: AllowList | undefined): Promise<AllowList | undefined> {
   if (!allow) return undefined;
   const real = (entries: readonly string[] | undefined) =>
-    entries && Promise.all(entries.map((entry) => (entry.startsWith("/") ? realpath(entry).catch(() => entry) : entry)));
+    entries &&
+    Promise.all(entries.map((entry) => (entry.startsWith("/") ? realpath(entry).catch(() => entry) : entry)));
   return { sources: await real(allow.sources), destinations: await real(allow.destinations) };
 }

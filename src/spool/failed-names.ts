@@ -46,7 +46,8 @@ export class FailedNames {
   }
 
   #journaledByAnother(job: SpoolJob, path: string): boolean {
-    for (const other of this.#jobs.values()) if (other !== job && other.state === "failed" && other.failedPath === path) return true;
+    for (const other of this.#jobs.values())
+      if (other !== job && other.state === "failed" && other.failedPath === path) return true;
     return false;
   }
 }

@@ -109,7 +109,14 @@ export class Failures {
     let name = journaled;
     let inJournal = journaled !== undefined;
     let warned = false;
-    const entryFor = (failed: string): JournalEntry => ({ at: reason.at, id: job.id, state: "failed", error: reason, failed, ...factsOf(job) });
+    const entryFor = (failed: string): JournalEntry => ({
+      at: reason.at,
+      id: job.id,
+      state: "failed",
+      error: reason,
+      failed,
+      ...factsOf(job),
+    });
     const release = () => {
       if (name !== undefined) this.#names.release(name);
       this.#pending.delete(job.id);
@@ -136,7 +143,11 @@ export class Failures {
         }
         if (!warned) {
           warned = true;
-          warnSpool("DISKPIPE_SPOOL_UNRECORDED", `the failure of job ${job.id} ${JSON.stringify(job.name)} is not recorded yet; trying again`, error);
+          warnSpool(
+            "DISKPIPE_SPOOL_UNRECORDED",
+            `the failure of job ${job.id} ${JSON.stringify(job.name)} is not recorded yet; trying again`,
+            error,
+          );
         }
         return false;
       }

@@ -52,13 +52,25 @@ export async function claimFile(path: string, to: string, name: string, host: In
   if (!folder?.isDirectory()) return;
   const id = newJobId();
   const { formats, outputs } = host;
-  const output = formats.isWritable(to) && !nameProblem(name) ? outputNameFor(name, formats.extensionOf(to)) : undefined;
-  const outputExisted = output !== undefined && (outputs.isReserved(output) || (await exists(join(host.layout.done, output))));
+  const output =
+    formats.isWritable(to) && !nameProblem(name) ? outputNameFor(name, formats.extensionOf(to)) : undefined;
+  const outputExisted =
+    output !== undefined && (outputs.isReserved(output) || (await exists(join(host.layout.done, output))));
   const sidecar = sidecarOf(path);
   const hasSidecar = sidecar !== undefined && (await exists(sidecar));
   if (outputExisted) outputs.markTaken(id);
   else if (output) outputs.reserve(output, id);
-  const entry: JournalEntry = { at: timestamp(), id, state: "queued", name, to, work: workNameFor(id, name), ...(output && { output }), outputExisted, sidecar: hasSidecar };
+  const entry: JournalEntry = {
+    at: timestamp(),
+    id,
+    state: "queued",
+    name,
+    to,
+    work: workNameFor(id, name),
+    ...(output && { output }),
+    outputExisted,
+    sidecar: hasSidecar,
+  };
   const job = await host.record(entry).catch((error: unknown) => {
     if (output) outputs.release(output, id);
     throw error;
@@ -74,7 +86,8 @@ export async function claimFile(path: string, to: string, name: string, host: In
     failure = toDiskpipeError(error, "io-failed", { stage: "claim" });
   }
   host.emit({ type: "queued", job });
-  if (!failure && !moved) failure = new DiskpipeError("io-failed", `${name} disappeared before it could be claimed`, { stage: "claim" });
+  if (!failure && !moved)
+    failure = new DiskpipeError("io-failed", `${name} disappeared before it could be claimed`, { stage: "claim" });
   if (failure) host.fail(job, failure);
   else host.start(job);
 }

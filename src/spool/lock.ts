@@ -36,7 +36,10 @@ export async function takeLock(path: string): Promise<() => Promise<void>> {
       const [pidText = "", holderHost = host] = (await readFile(path, "utf8").catch(() => "")).trim().split(/\s+/);
       const holder = Number(pidText);
       if (holderHost !== host) {
-        throw new DiskpipeError("usage", `the spool is watched by process ${holder} on ${holderHost} (if that watcher is gone, remove ${path})`);
+        throw new DiskpipeError(
+          "usage",
+          `the spool is watched by process ${holder} on ${holderHost} (if that watcher is gone, remove ${path})`,
+        );
       }
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
         throw new DiskpipeError("usage", `the spool is already watched by process ${holder} (${path})`);

@@ -75,7 +75,8 @@ export function nameProblem(name: string): string | undefined {
   if (Buffer.byteLength(name) > NAME_MAX) return `it is longer than ${NAME_MAX} bytes`;
   if (name.includes("..")) return "it contains '..'";
   if (/[/\\]/.test(name)) return "it contains '/' or '\\'";
-  if (new RegExp(CONTROL_CHARACTERS.source).test(name)) return "it contains control characters, line separators or bidirectional overrides";
+  if (new RegExp(CONTROL_CHARACTERS.source).test(name))
+    return "it contains control characters, line separators or bidirectional overrides";
   return undefined;
 }
 

@@ -81,8 +81,13 @@ export async function recoverJobs(jobs: SpoolJob[], host: RecoveryHost): Promise
     try {
       await recoverJob(job, superseded, host);
     } catch (error) {
-      warnSpool("DISKPIPE_SPOOL_RECOVERY", `cannot recover job ${job.id} ${JSON.stringify(job.name)} (${job.state})`, error);
-      if (job.state === "queued" || job.state === "running") host.fail(job, toDiskpipeError(error, "io-failed", { stage: "claim" }));
+      warnSpool(
+        "DISKPIPE_SPOOL_RECOVERY",
+        `cannot recover job ${job.id} ${JSON.stringify(job.name)} (${job.state})`,
+        error,
+      );
+      if (job.state === "queued" || job.state === "running")
+        host.fail(job, toDiskpipeError(error, "io-failed", { stage: "claim" }));
     }
   }
 }
@@ -159,7 +164,12 @@ async function resume(job: SpoolJob, host: RecoveryHost): Promise<void> {
     const to = sidecarOf(job.source);
     if (job.hasSidecar && from && to) await moveIfPresent(from, to);
     if (!moved) {
-      host.fail(job, new DiskpipeError("io-failed", `${job.name} disappeared from the spool before it was converted`, { stage: "claim" }));
+      host.fail(
+        job,
+        new DiskpipeError("io-failed", `${job.name} disappeared from the spool before it was converted`, {
+          stage: "claim",
+        }),
+      );
       return;
     }
   }
@@ -192,9 +202,15 @@ export async function removeTemporaryFiles(layout: SpoolLayout): Promise<void> {
     // is what versions before the marker left.
     // A temporary file another host's process made is not judged from here (shared storage).
     const ours = (name: string) => (tempOwner(name)?.host ?? HOST_TAG) === HOST_TAG;
-    const temporary = names.filter((name) => name.startsWith(".") && ((isTempName(name) && ours(name)) || (folder === layout.failed && name.endsWith(".error.json.tmp"))));
+    const temporary = names.filter(
+      (name) =>
+        name.startsWith(".") &&
+        ((isTempName(name) && ours(name)) || (folder === layout.failed && name.endsWith(".error.json.tmp"))),
+    );
     for (const name of temporary) {
-      await removeIfPresent(join(folder, name)).catch((error: unknown) => warnSpool("DISKPIPE_SPOOL_CLEANUP", `cannot remove ${name}`, error));
+      await removeIfPresent(join(folder, name)).catch((error: unknown) =>
+        warnSpool("DISKPIPE_SPOOL_CLEANUP", `cannot remove ${name}`, error),
+      );
     }
   }
 }

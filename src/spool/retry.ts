@@ -33,11 +33,16 @@ export interface RetryMove {
  */
 export async function planRetry(job: SpoolJob, layout: SpoolLayout): Promise<RetryMove> {
   const from = job.failedPath;
-  if (job.state !== "failed" || !from) throw new DiskpipeError("usage", `job ${job.id} is ${job.state}; only failed jobs can be retried`);
+  if (job.state !== "failed" || !from)
+    throw new DiskpipeError("usage", `job ${job.id} is ${job.state}; only failed jobs can be retried`);
   const failed = relative(layout.root, from);
   if (!(await exists(from))) throw new DiskpipeError("io-failed", `${failed} is gone`);
   const problem = nameProblem(job.name);
-  if (problem) throw new DiskpipeError("usage", `${JSON.stringify(job.name)} cannot go back to incoming/${job.to}/: ${problem}; rename ${failed} and drop it again`);
+  if (problem)
+    throw new DiskpipeError(
+      "usage",
+      `${JSON.stringify(job.name)} cannot go back to incoming/${job.to}/: ${problem}; rename ${failed} and drop it again`,
+    );
   const folder = join(layout.incoming, job.to);
   const target = join(folder, job.name);
   if (await exists(target)) throw new DiskpipeError("usage", `${relative(layout.root, target)} already exists`);

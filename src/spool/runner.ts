@@ -94,7 +94,11 @@ export class JobRunner {
   async finishDone(job: SpoolJob, entry: JournalEntry): Promise<void> {
     await this.#host.append(entry);
     await removeClaimed(job.source).catch((error: unknown) => {
-      warnSpool("DISKPIPE_SPOOL_CLEANUP", `job ${job.id} is done but its claimed file stays in work/ until the next start`, error);
+      warnSpool(
+        "DISKPIPE_SPOOL_CLEANUP",
+        `job ${job.id} is done but its claimed file stays in work/ until the next start`,
+        error,
+      );
     });
     applyEntry(this.#host.jobs, entry, this.#host.layout);
     this.#host.emit({ type: "done", job });
@@ -108,9 +112,19 @@ export class JobRunner {
     if (event.type === "queued") {
       if (signal.aborted) return;
       const sidecar = this.#sidecars.get(job.id);
-      const entry: JournalEntry = { at: timestamp(), id: job.id, state: "running", run: job.runs + 1, ...(sidecar && { sidecar }) };
+      const entry: JournalEntry = {
+        at: timestamp(),
+        id: job.id,
+        state: "running",
+        run: job.runs + 1,
+        ...(sidecar && { sidecar }),
+      };
       applyEntry(this.#host.jobs, entry, this.#host.layout);
-      this.#host.append(entry).catch((error: unknown) => warnSpool("DISKPIPE_SPOOL_JOURNAL", `cannot journal that job ${job.id} is running`, error));
+      this.#host
+        .append(entry)
+        .catch((error: unknown) =>
+          warnSpool("DISKPIPE_SPOOL_JOURNAL", `cannot journal that job ${job.id} is running`, error),
+        );
       this.#host.emit({ type: "running", job });
       return;
     }
@@ -142,7 +156,12 @@ export class JobRunner {
       await this.finishDone(job, { at: timestamp(), id: job.id, state: "done", result, ...factsOf(job) });
     } catch (error) {
       if (signal.aborted && this.#host.stopping()) {
-        await this.#host.record({ at: timestamp(), id: job.id, state: "queued", reason: "the spool stopped; the job runs again at the next start" });
+        await this.#host.record({
+          at: timestamp(),
+          id: job.id,
+          state: "queued",
+          reason: "the spool stopped; the job runs again at the next start",
+        });
         this.#host.emit({ type: "queued", job });
         return;
       }
@@ -154,14 +173,26 @@ export class JobRunner {
     const { formats, config } = this.#host.pipeline;
     const known = () => this.#host.targets().join(", ");
     if (!formats.get(job.to)) {
-      throw new DiskpipeError("usage", `unknown target format folder incoming/${job.to}/ (known: ${known()})`, { stage: "claim" });
+      throw new DiskpipeError("usage", `unknown target format folder incoming/${job.to}/ (known: ${known()})`, {
+        stage: "claim",
+      });
     }
-    if (!job.output) throw new DiskpipeError("usage", `qemu-img cannot write ${job.to}; drop files into one of: ${known()}`, { stage: "claim" });
+    if (!job.output)
+      throw new DiskpipeError("usage", `qemu-img cannot write ${job.to}; drop files into one of: ${known()}`, {
+        stage: "claim",
+      });
     if (this.#host.outputs.wasTaken(job.id)) {
-      throw new DiskpipeError("usage", `done/${basename(job.output)} already exists or is being written; move it away, then retry`, { stage: "claim" });
+      throw new DiskpipeError(
+        "usage",
+        `done/${basename(job.output)} already exists or is being written; move it away, then retry`,
+        { stage: "claim" },
+      );
     }
     const stats = await lstat(job.source);
-    if (!stats.isFile()) throw new DiskpipeError("usage", `${job.name} is not a regular file (symbolic links and devices are refused)`, { stage: "claim" });
+    if (!stats.isFile())
+      throw new DiskpipeError("usage", `${job.name} is not a regular file (symbolic links and devices are refused)`, {
+        stage: "claim",
+      });
     const sidecar = job.hasSidecar ? await readSidecar(`${job.source}.json`, `${job.name}.json`) : undefined;
     this.#sidecars.set(job.id, sidecar);
     return {
@@ -171,7 +202,9 @@ export class JobRunner {
       ...(sidecar?.from && { from: sidecar.from }),
       ...(sidecar?.container && { container: sidecar.container }),
       ...(sidecar?.checksum && { checksum: sidecar.checksum }),
-      ...(sidecar?.maxSize !== undefined && { maxSize: Math.min(sidecar.maxSize, config.maxSize ?? Number.POSITIVE_INFINITY) }),
+      ...(sidecar?.maxSize !== undefined && {
+        maxSize: Math.min(sidecar.maxSize, config.maxSize ?? Number.POSITIVE_INFINITY),
+      }),
       ...(sidecar?.options && { options: sidecar.options }),
       signal,
     };

@@ -21,11 +21,20 @@ export const sidecarSchema = lazySchema(() => {
   return z
     .object({
       /** The claimed source format; detection must agree. */
-      from: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a format name is lower-case letters, digits and dashes").optional(),
+      from: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9-]*$/, "a format name is lower-case letters, digits and dashes")
+        .optional(),
       /** A container the image arrives in (e.g. "ovf"). */
-      container: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a container name is lower-case letters, digits and dashes").optional(),
+      container: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9-]*$/, "a container name is lower-case letters, digits and dashes")
+        .optional(),
       /** `sha256:HEX` or `sha512:HEX` the file must hash to. */
-      checksum: z.string().regex(/^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/, "expected sha256:HEX or sha512:HEX").optional(),
+      checksum: z
+        .string()
+        .regex(/^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/, "expected sha256:HEX or sha512:HEX")
+        .optional(),
       /** Largest virtual size accepted: bytes, or a size such as "10G". It can only lower the operator's. */
       maxSize: sizeSchema().optional(),
       /**
@@ -35,9 +44,15 @@ export const sidecarSchema = lazySchema(() => {
       options: z
         .object({
           /** The target's subformat (vmdk streamOptimized, vhd fixed, …). */
-          subformat: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "a subformat is letters, digits, _ and -").optional(),
+          subformat: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,40}$/, "a subformat is letters, digits, _ and -")
+            .optional(),
           /** A LUKS key by id, in the directory the operator configured (luks({ keyDirectory })). */
-          keyId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "a key id is letters, digits, ., _ and -, not starting with .").optional(),
+          keyId: z
+            .string()
+            .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "a key id is letters, digits, ., _ and -, not starting with .")
+            .optional(),
         })
         .strict()
         .optional(),
@@ -73,7 +88,9 @@ export function parseSidecar(text: string, label: string): Sidecar {
   }
   const parsed = sidecarSchema.safeParse(json);
   if (!parsed.success) {
-    const fields = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`);
+    const fields = parsed.error.issues.map(
+      (issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`,
+    );
     throw new DiskpipeError("usage", `bad sidecar ${label}: ${fields.join("; ")}`, { stage: "sidecar" });
   }
   return parsed.data;
@@ -94,8 +111,17 @@ export async function readSidecar(path: string, label: string): Promise<Sidecar 
     bytes = await readSmallFile(path, MAX_SIDECAR_BYTES, { followLinks: false });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    if (error instanceof NotRegularError) throw new DiskpipeError("usage", `bad sidecar ${label}: it is ${error.kind.startsWith("larger") ? error.kind : `a ${error.kind}`}, not a regular file`, { stage: "sidecar" });
-    throw new DiskpipeError("io-failed", `cannot read sidecar ${label}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { stage: "sidecar" });
+    if (error instanceof NotRegularError)
+      throw new DiskpipeError(
+        "usage",
+        `bad sidecar ${label}: it is ${error.kind.startsWith("larger") ? error.kind : `a ${error.kind}`}, not a regular file`,
+        { stage: "sidecar" },
+      );
+    throw new DiskpipeError(
+      "io-failed",
+      `cannot read sidecar ${label}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { stage: "sidecar" },
+    );
   }
   return parseSidecar(bytes.toString("utf8"), label);
 }

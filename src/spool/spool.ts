@@ -74,7 +74,9 @@ class SpoolImpl implements Spool {
   }
 
   jobs(): SpoolJob[] {
-    return [...this.#jobs.values()].sort((a, b) => (a.claimedAt < b.claimedAt ? 1 : a.claimedAt > b.claimedAt ? -1 : a.id < b.id ? 1 : -1));
+    return [...this.#jobs.values()].sort((a, b) =>
+      a.claimedAt < b.claimedAt ? 1 : a.claimedAt > b.claimedAt ? -1 : a.id < b.id ? 1 : -1,
+    );
   }
 
   job(id: string): SpoolJob | undefined {
@@ -90,7 +92,8 @@ class SpoolImpl implements Spool {
     this.#state = "starting";
     const { layout } = this;
     try {
-      for (const dir of [layout.incoming, layout.work, layout.done, layout.failed]) await mkdir(dir, { recursive: true });
+      for (const dir of [layout.incoming, layout.work, layout.done, layout.failed])
+        await mkdir(dir, { recursive: true });
       for (const target of this.targets()) await mkdir(join(layout.incoming, target), { recursive: true });
       this.#release = await takeLock(layout.lock);
       const { journal, entries } = await Journal.open(layout.journal);
@@ -125,9 +128,18 @@ class SpoolImpl implements Spool {
     const job = this.#jobs.get(id);
     if (!job) throw new DiskpipeError("usage", `no job ${id}`);
     if (this.#state !== "started") throw new DiskpipeError("usage", "the spool is not running");
-    if (this.#failures.pending(id)) throw new DiskpipeError("usage", `the failure of job ${id} is still being recorded; retry it once its file is in failed/`);
+    if (this.#failures.pending(id))
+      throw new DiskpipeError(
+        "usage",
+        `the failure of job ${id} is still being recorded; retry it once its file is in failed/`,
+      );
     const move = await planRetry(job, this.layout);
-    const entry: JournalEntry = { at: timestamp(), id, state: "retried", incoming: relative(this.layout.root, move.to) };
+    const entry: JournalEntry = {
+      at: timestamp(),
+      id,
+      state: "retried",
+      incoming: relative(this.layout.root, move.to),
+    };
     await this.#append(entry);
     await returnToIncoming(move.from, move.to);
     applyEntry(this.#jobs, entry, this.layout);
@@ -155,7 +167,9 @@ class SpoolImpl implements Spool {
     this.#unsubscribe = undefined;
     await this.#journal?.close().catch(() => {});
     this.#journal = undefined;
-    await this.#release?.().catch((error: unknown) => warnSpool("DISKPIPE_SPOOL_CLEANUP", `cannot release the lock ${this.layout.lock}`, error));
+    await this.#release?.().catch((error: unknown) =>
+      warnSpool("DISKPIPE_SPOOL_CLEANUP", `cannot release the lock ${this.layout.lock}`, error),
+    );
     this.#release = undefined;
     this.#watcher = undefined;
     this.#outputs.releaseAll();
@@ -190,7 +204,9 @@ class SpoolImpl implements Spool {
     if (isIgnoredName(name) || !isSafeName(to)) return;
     this.#claims = this.#claims
       .then(() => claimFile(path, to, name, this.#host()))
-      .catch((error: unknown) => warnSpool("DISKPIPE_SPOOL_CLAIM", `cannot claim ${JSON.stringify(relative(this.layout.root, path))}`, error));
+      .catch((error: unknown) =>
+        warnSpool("DISKPIPE_SPOOL_CLAIM", `cannot claim ${JSON.stringify(relative(this.layout.root, path))}`, error),
+      );
   }
 }
 

@@ -57,7 +57,11 @@ import type { SpoolJob } from "./types.ts";
  * for (const entry of entries) applyEntry(jobs, entry, spoolLayout("/srv/spool"));
  * ```
  */
-export function applyEntry(jobs: Map<string, SpoolJob>, entry: JournalEntry, layout: SpoolLayout): SpoolJob | undefined {
+export function applyEntry(
+  jobs: Map<string, SpoolJob>,
+  entry: JournalEntry,
+  layout: SpoolLayout,
+): SpoolJob | undefined {
   let job = jobs.get(entry.id);
   if (entry.state === "queued" && entry.name !== undefined && entry.to !== undefined) {
     job = {

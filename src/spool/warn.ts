@@ -59,7 +59,16 @@ export function warnSpool(code: SpoolWarningCode, message: string, error?: unkno
  * ```
  */
 export function startFailure(root: string, error: unknown): DiskpipeError {
-  if (isDiskpipeError(error) && (error.code === "usage" || error.code === "io-failed") && !/[\r\n]/.test(error.message)) return error;
-  const message = isDiskpipeError(error) ? `${error.message} [${error.code}]` : error instanceof Error ? error.message : String(error);
-  return new DiskpipeError(isDiskpipeError(error) && error.code === "usage" ? "usage" : "io-failed", oneLine(`cannot start the spool ${root}: ${message}`), { cause: error });
+  if (isDiskpipeError(error) && (error.code === "usage" || error.code === "io-failed") && !/[\r\n]/.test(error.message))
+    return error;
+  const message = isDiskpipeError(error)
+    ? `${error.message} [${error.code}]`
+    : error instanceof Error
+      ? error.message
+      : String(error);
+  return new DiskpipeError(
+    isDiskpipeError(error) && error.code === "usage" ? "usage" : "io-failed",
+    oneLine(`cannot start the spool ${root}: ${message}`),
+    { cause: error },
+  );
 }

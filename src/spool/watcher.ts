@@ -55,7 +55,10 @@ export async function watchIncoming(dir: string, options: WatchOptions): Promise
     usePolling: Boolean(options.poll),
     interval: 500,
     binaryInterval: 500,
-    awaitWriteFinish: { stabilityThreshold: options.settleMs, pollInterval: Math.max(20, Math.min(100, options.settleMs / 4)) },
+    awaitWriteFinish: {
+      stabilityThreshold: options.settleMs,
+      pollInterval: Math.max(20, Math.min(100, options.settleMs / 4)),
+    },
     ignored: (path: string) => path !== dir && isIgnoredName(basename(path)),
   });
   watcher.on("add", (path: string) => options.onFile(path));

@@ -58,8 +58,16 @@ describe("diskpipe convert", () => {
   it("answers usage errors with exit 2", () => {
     assert.equal(diskpipe(["convert", vmdk, join(dir, "x.raw")]).status, 2, "missing --to");
     assert.equal(diskpipe(["convert", vmdk, join(dir, "x.raw"), "--to", "floppy"]).status, 2, "unknown format");
-    assert.equal(diskpipe(["convert", vmdk, raw, join(dir, "x.raw"), "--to", "raw"]).status, 2, "three paths, no --out-dir");
-    assert.equal(diskpipe(["convert", vmdk, join(dir, "x.raw"), "--to", "raw", "--max-size", "lots"]).status, 2, "bad size");
+    assert.equal(
+      diskpipe(["convert", vmdk, raw, join(dir, "x.raw"), "--to", "raw"]).status,
+      2,
+      "three paths, no --out-dir",
+    );
+    assert.equal(
+      diskpipe(["convert", vmdk, join(dir, "x.raw"), "--to", "raw", "--max-size", "lots"]).status,
+      2,
+      "bad size",
+    );
     assert.equal(diskpipe(["frobnicate"]).status, 2, "unknown command");
     assert.equal(existsSync(join(dir, "x.raw")), false);
   });
@@ -95,7 +103,7 @@ describe("diskpipe convert", () => {
         'import { defineConfig } from "diskpipe";',
         'import { definePlugin, DiskpipeError } from "diskpipe/plugin";',
         'import { ploop } from "diskpipe/plugins";',
-        "const policy = definePlugin({ name: \"no-vmdk\", hooks: { verify(ctx) { if (ctx.inspection?.format === \"vmdk\") throw new DiskpipeError(\"image-rejected\", \"no vmdk here\"); } } });",
+        'const policy = definePlugin({ name: "no-vmdk", hooks: { verify(ctx) { if (ctx.inspection?.format === "vmdk") throw new DiskpipeError("image-rejected", "no vmdk here"); } } });',
         "export default defineConfig({ plugins: [ploop(), policy] });",
       ].join("\n"),
     );
@@ -117,7 +125,7 @@ describe("diskpipe convert", () => {
         "const answer = definePlugin({",
         '  name: "answer",',
         '  convertOptions: [{ flags: "--answer <n>", description: "the answer the plugin checks", key: "answer", type: "number" }, { flags: "--label <text>", description: "a label", key: "label" }],',
-        "  hooks: { verify(ctx) { throw new DiskpipeError(\"image-rejected\", `answer ${typeof ctx.spec.options?.answer} ${ctx.spec.options?.answer}, label ${ctx.spec.options?.label}`); } },",
+        '  hooks: { verify(ctx) { throw new DiskpipeError("image-rejected", `answer ${typeof ctx.spec.options?.answer} ${ctx.spec.options?.answer}, label ${ctx.spec.options?.label}`); } },',
         "});",
         "export default defineConfig({ plugins: [answer] });",
       ].join("\n"),
@@ -125,12 +133,42 @@ describe("diskpipe convert", () => {
     const help = diskpipe(["convert", "--help", "--config", config]);
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /--answer <n>\s+the answer the plugin checks/);
-    assert.doesNotMatch(help.stdout, /--passphrase-file/, "LUKS is not in this configuration, so neither are its flags");
-    assert.match(diskpipe(["convert", "--help"]).stdout, /--passphrase-file <file>/, "the shipped configuration has LUKS");
-    const run = diskpipe(["--config", config, "convert", vmdk, join(dir, "answer.qcow2"), "--to", "qcow2", "--answer", "42", "--label", "x y"]);
+    assert.doesNotMatch(
+      help.stdout,
+      /--passphrase-file/,
+      "LUKS is not in this configuration, so neither are its flags",
+    );
+    assert.match(
+      diskpipe(["convert", "--help"]).stdout,
+      /--passphrase-file <file>/,
+      "the shipped configuration has LUKS",
+    );
+    const run = diskpipe([
+      "--config",
+      config,
+      "convert",
+      vmdk,
+      join(dir, "answer.qcow2"),
+      "--to",
+      "qcow2",
+      "--answer",
+      "42",
+      "--label",
+      "x y",
+    ]);
     assert.equal(run.status, 3, run.stderr);
     assert.match(run.stderr, /answer number 42, label x y/);
-    const stranger = diskpipe(["convert", vmdk, join(dir, "answer.qcow2"), "--to", "qcow2", "--config", config, "--passphrase-file", config]);
+    const stranger = diskpipe([
+      "convert",
+      vmdk,
+      join(dir, "answer.qcow2"),
+      "--to",
+      "qcow2",
+      "--config",
+      config,
+      "--passphrase-file",
+      config,
+    ]);
     assert.equal(stranger.status, 2, stranger.stderr);
     assert.match(stranger.stderr, /unknown option '--passphrase-file'/);
     assert.equal(existsSync(join(dir, "answer.qcow2")), false);
@@ -162,17 +200,21 @@ describe("diskpipe convert", () => {
     assert.match(diskpipe(["--help"]).stdout, /Exit codes: 0 success, 1 failure, 2 usage error, 3 image rejected/);
   });
 
-  it("checks free space at the destination before converting", { skip: requirement(process.getuid?.() !== 0 ? "needs root to mount a tmpfs" : false) }, () => {
-    const mount = join(dir, "small");
-    mkdirSync(mount);
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount]);
-    try {
-      const run = diskpipe(["convert", vmdk, join(mount, "full.raw"), "--to", "raw"]);
-      assert.equal(run.status, 1);
-      assert.match(run.stderr, /not enough space .* \[no-space\]/);
-      assert.deepEqual(readdirSync(mount), []);
-    } finally {
-      execFileSync("umount", [mount]);
-    }
-  });
+  it(
+    "checks free space at the destination before converting",
+    { skip: requirement(process.getuid?.() !== 0 ? "needs root to mount a tmpfs" : false) },
+    () => {
+      const mount = join(dir, "small");
+      mkdirSync(mount);
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount]);
+      try {
+        const run = diskpipe(["convert", vmdk, join(mount, "full.raw"), "--to", "raw"]);
+        assert.equal(run.status, 1);
+        assert.match(run.stderr, /not enough space .* \[no-space\]/);
+        assert.deepEqual(readdirSync(mount), []);
+      } finally {
+        execFileSync("umount", [mount]);
+      }
+    },
+  );
 });

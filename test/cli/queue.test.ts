@@ -45,7 +45,18 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
   });
 
   function startWorker(name: string, extra: string[] = []): RunningCommand {
-    const worker = startDiskpipe(["worker", "--config", slowConfig, "--queue", redis.url, "--jobs", "1", "--name", name, ...extra]);
+    const worker = startDiskpipe([
+      "worker",
+      "--config",
+      slowConfig,
+      "--queue",
+      redis.url,
+      "--jobs",
+      "1",
+      "--name",
+      name,
+      ...extra,
+    ]);
     workers.push(worker);
     return worker;
   }
@@ -56,7 +67,16 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
     const source = makeImage(makeDataImage(join(dir, "one.raw"), 2 * MiB, 1), "vmdk", join(inDir, "one.vmdk"));
     const worker = startWorker("one");
     await worker.waitFor(/taking jobs/);
-    const run = await diskpipeAsync(["submit", source, join(out, "one.qcow2"), "--to", "qcow2", "--queue", redis.url, "--wait"]);
+    const run = await diskpipeAsync([
+      "submit",
+      source,
+      join(out, "one.qcow2"),
+      "--to",
+      "qcow2",
+      "--queue",
+      redis.url,
+      "--wait",
+    ]);
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /^dp-[0-9a-f]{24}\n/);
     assert.match(run.stdout, /converted .*one\.vmdk -> .*one\.qcow2 \(vmdk -> qcow2/);
@@ -82,15 +102,22 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
     const [victim] = three;
     assert.ok(victim);
     // Mid-conversion: the victim's temporary output exists beside its destination.
-    await waitFor(() => temporaries(out).some((name) => name.includes(`-${victim.pid}-`)), "the victim's temporary output");
+    await waitFor(
+      () => temporaries(out).some((name) => name.includes(`-${victim.pid}-`)),
+      "the victim's temporary output",
+    );
     victim.child.kill("SIGKILL");
     await victim.exited;
     const results = await Promise.all(ids.map((id) => queue.wait(id)));
     assert.equal(results.length, 12);
-    for (let i = 0; i < 12; i++) assert.ok(sameDisk(raws[i] ?? "", "raw", join(out, `d${i}.qcow2`), "qcow2"), `d${i}.qcow2 reads as its source`);
+    for (let i = 0; i < 12; i++)
+      assert.ok(sameDisk(raws[i] ?? "", "raw", join(out, `d${i}.qcow2`), "qcow2"), `d${i}.qcow2 reads as its source`);
     assert.deepEqual(temporaries(out), []);
     assert.deepEqual(readdirSync(out).length, 12);
-    assert.deepEqual(readdirSync(join(work, "diskpipe")).filter((name) => name.startsWith("job-")), []);
+    assert.deepEqual(
+      readdirSync(join(work, "diskpipe")).filter((name) => name.startsWith("job-")),
+      [],
+    );
     let takenOver = 0;
     for (const id of ids) {
       const journal = (await queue.job(id))?.journal ?? [];
@@ -136,14 +163,26 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
     writeFileSync(config, `export default { plugins: [], queue: { connectTimeoutMs: 1500 } };\n`);
     try {
       const started = Date.now();
-      const run = await diskpipeAsync(["worker", "--config", config, "--queue", `redis://:hunter2-secret@127.0.0.1:${port}`]);
+      const run = await diskpipeAsync([
+        "worker",
+        "--config",
+        config,
+        "--queue",
+        `redis://:hunter2-secret@127.0.0.1:${port}`,
+      ]);
       assert.equal(run.status, 1);
       assert.ok(Date.now() - started < 15_000, "bounded");
-      assert.match(run.stderr, /^diskpipe: the queue at redis:\/\/127\.0\.0\.1:\d+ is unavailable: no answer within 1\.5 s \[queue-unavailable\]\n$/);
-      const refused = await diskpipeAsync(["submit", "/a.vmdk", "/b.qcow2", "--to", "qcow2"], { env: { DISKPIPE_QUEUE: "redis://:hunter2-secret@127.0.0.1:1" } });
+      assert.match(
+        run.stderr,
+        /^diskpipe: the queue at redis:\/\/127\.0\.0\.1:\d+ is unavailable: no answer within 1\.5 s \[queue-unavailable\]\n$/,
+      );
+      const refused = await diskpipeAsync(["submit", "/a.vmdk", "/b.qcow2", "--to", "qcow2"], {
+        env: { DISKPIPE_QUEUE: "redis://:hunter2-secret@127.0.0.1:1" },
+      });
       assert.equal(refused.status, 1);
       assert.match(refused.stderr, /\[queue-unavailable\]\n$/);
-      for (const text of [run.stdout, run.stderr, refused.stdout, refused.stderr]) assert.ok(!text.includes("hunter2"), text);
+      for (const text of [run.stdout, run.stderr, refused.stdout, refused.stderr])
+        assert.ok(!text.includes("hunter2"), text);
     } finally {
       for (const socket of accepted) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
@@ -161,19 +200,39 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
       const worker = startDiskpipe(["worker", "--config", slowConfig, "--name", "pw", "-v"], { env });
       workers.push(worker);
       await worker.waitFor(/taking jobs/);
-      const run = await diskpipeAsync(["submit", source, join(out, "pw.raw"), "--to", "raw", "--wait", "--json"], { env });
+      const run = await diskpipeAsync(["submit", source, join(out, "pw.raw"), "--to", "raw", "--wait", "--json"], {
+        env,
+      });
       assert.equal(run.status, 0, run.stderr);
-      const wrong = await diskpipeAsync(["submit", source, join(out, "x.raw"), "--to", "raw"], { env: { DISKPIPE_QUEUE: `redis://:wrong-${password}@127.0.0.1:${guarded.port}` } });
+      const wrong = await diskpipeAsync(["submit", source, join(out, "x.raw"), "--to", "raw"], {
+        env: { DISKPIPE_QUEUE: `redis://:wrong-${password}@127.0.0.1:${guarded.port}` },
+      });
       assert.equal(wrong.status, 1);
       assert.match(wrong.stderr, /\[queue-unavailable\]/);
       worker.child.kill("SIGTERM");
       assert.equal(await worker.exited, 0);
       const client = new Redis(guarded.url);
       const keys = await client.keys("bull:diskpipe:*");
-      const stored = await Promise.all(keys.map(async (key) => ((await client.type(key)) === "hash" ? JSON.stringify(await client.hgetall(key)) : key)));
+      const stored = await Promise.all(
+        keys.map(async (key) =>
+          (await client.type(key)) === "hash" ? JSON.stringify(await client.hgetall(key)) : key,
+        ),
+      );
       client.disconnect();
-      assert.ok(stored.some((text) => text.includes("pw.qcow2")), "the job is stored");
-      for (const text of [run.stdout, run.stderr, wrong.stdout, wrong.stderr, worker.stdout(), worker.stderr(), ...stored]) assert.ok(!text.includes(password), text);
+      assert.ok(
+        stored.some((text) => text.includes("pw.qcow2")),
+        "the job is stored",
+      );
+      for (const text of [
+        run.stdout,
+        run.stderr,
+        wrong.stdout,
+        wrong.stderr,
+        worker.stdout(),
+        worker.stderr(),
+        ...stored,
+      ])
+        assert.ok(!text.includes(password), text);
       assert.ok(existsSync(join(out, "pw.raw")));
     } finally {
       await guarded.stop();

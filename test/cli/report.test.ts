@@ -32,7 +32,8 @@ describe("convert's progress display and messages (built CLI; a real pseudo-term
   const images = new Map<string, Buffer>();
 
   before(async () => {
-    for (const name of ["a.img", "b.img", "c.img"]) images.set(name, Buffer.concat([randomBytes(MiB), Buffer.alloc(MiB)]));
+    for (const name of ["a.img", "b.img", "c.img"])
+      images.set(name, Buffer.concat([randomBytes(MiB), Buffer.alloc(MiB)]));
     server = createServer((req, res) => {
       const data = images.get((req.url ?? "").slice(1));
       if (!data) return void res.writeHead(404).end();
@@ -64,30 +65,63 @@ describe("convert's progress display and messages (built CLI; a real pseudo-term
     cleanup();
   });
 
-  const batch = (out: string) => ["convert", `${base}/a.img`, `${base}/b.img`, `${base}/c.img`, "--out-dir", join(dir, out), "--to", "qcow2", "--jobs", "2"];
+  const batch = (out: string) => [
+    "convert",
+    `${base}/a.img`,
+    `${base}/b.img`,
+    `${base}/c.img`,
+    "--out-dir",
+    join(dir, out),
+    "--to",
+    "qcow2",
+    "--jobs",
+    "2",
+  ];
 
   it("on a terminal: one bar per running job with bytes, rate and ETA, a total line with its ETA, all gone at the end", async () => {
     const run = await diskpipeInTerminal(batch("tty"), cleanEnv());
     assert.equal(run.status, 0, run.output);
     const frames = framesOf(run.output);
-    const jobBar = (name: string) => new RegExp(`^${name.replace(".", "\\.")} +fetch +\\[#*-*\\] +\\d+%  [\\d.]+ (B|KiB|MiB) of 2 MiB, [\\d.]+ (B|KiB|MiB)/s, ETA \\d+ s$`);
-    const both = frames.find((frame) => frame.some((line) => jobBar("a.img").test(line)) && frame.some((line) => jobBar("b.img").test(line)));
-    assert.ok(both, `no frame showed a.img and b.img fetching side by side:\n${frames.map((f) => f.join("\n")).join("\n----\n")}`);
+    const jobBar = (name: string) =>
+      new RegExp(
+        `^${name.replace(".", "\\.")} +fetch +\\[#*-*\\] +\\d+%  [\\d.]+ (B|KiB|MiB) of 2 MiB, [\\d.]+ (B|KiB|MiB)/s, ETA \\d+ s$`,
+      );
+    const both = frames.find(
+      (frame) => frame.some((line) => jobBar("a.img").test(line)) && frame.some((line) => jobBar("b.img").test(line)),
+    );
+    assert.ok(
+      both,
+      `no frame showed a.img and b.img fetching side by side:\n${frames.map((f) => f.join("\n")).join("\n----\n")}`,
+    );
     const total = both.at(-1) ?? "";
     assert.match(total, /^total +\[#*-*\] +\d+%  0 of 3 done/, "the total line under the bars");
-    assert.equal(total.indexOf("["), (both.find((line) => jobBar("a.img").test(line)) ?? "").indexOf("["), "bars aligned");
+    assert.equal(
+      total.indexOf("["),
+      (both.find((line) => jobBar("a.img").test(line)) ?? "").indexOf("["),
+      "bars aligned",
+    );
     assert.ok(
       frames.some((frame) => frame.some((line) => /^total .* of 3 done.*, ETA \d+ s$/.test(line))),
       "the total line gets an ETA",
     );
-    assert.ok(frames.some((frame) => frame.some((line) => /^c\.img /.test(line)) && !frame.some((line) => /^a\.img /.test(line))), "a finished job's bar goes");
+    assert.ok(
+      frames.some(
+        (frame) => frame.some((line) => /^c\.img /.test(line)) && !frame.some((line) => /^a\.img /.test(line)),
+      ),
+      "a finished job's bar goes",
+    );
     const screen = frames.at(-1) ?? [];
     assert.deepEqual(
       screen.filter((line) => !line.startsWith("converted ")),
       ["3 converted, 0 failed"],
       `the bars are gone, results and the summary stay:\n${screen.join("\n")}`,
     );
-    assert.equal(screen.filter((line) => /^converted http:\/\/127\.0\.0\.1:\d+\/[abc]\.img -> .*\.qcow2 \(raw -> qcow2, 2 MiB virtual/.test(line)).length, 3);
+    assert.equal(
+      screen.filter((line) =>
+        /^converted http:\/\/127\.0\.0\.1:\d+\/[abc]\.img -> .*\.qcow2 \(raw -> qcow2, 2 MiB virtual/.test(line),
+      ).length,
+      3,
+    );
   });
 
   it("through a pipe: plain lines only, a bounded number, with bytes, rate and ETA, and the batch's total between results", async () => {
@@ -95,8 +129,16 @@ describe("convert's progress display and messages (built CLI; a real pseudo-term
     assert.equal(run.status, 0, run.stderr);
     assert.doesNotMatch(run.stderr + run.stdout, ESCAPE, "no escape codes off a terminal");
     const lines = run.stderr.trimEnd().split("\n");
-    assert.ok(lines.length <= 3 * (4 + 2 * 11) + 2 + 1, `at most a line per stage and per tenth: ${lines.length}\n${run.stderr}`);
-    assert.ok(lines.some((line) => /^a\.img: fetch \d+% \([\d.]+ (B|KiB|MiB) of 2 MiB, [\d.]+ (B|KiB|MiB)\/s, ETA \d+ s\)$/.test(line)), run.stderr);
+    assert.ok(
+      lines.length <= 3 * (4 + 2 * 11) + 2 + 1,
+      `at most a line per stage and per tenth: ${lines.length}\n${run.stderr}`,
+    );
+    assert.ok(
+      lines.some((line) =>
+        /^a\.img: fetch \d+% \([\d.]+ (B|KiB|MiB) of 2 MiB, [\d.]+ (B|KiB|MiB)\/s, ETA \d+ s\)$/.test(line),
+      ),
+      run.stderr,
+    );
     assert.ok(lines.includes("b.img: convert"), run.stderr);
     assert.deepEqual(
       lines.filter((line) => line.startsWith("total: ")).map((line) => line.replace(/, \d+%.*$/, "")),
@@ -121,15 +163,37 @@ describe("convert's progress display and messages (built CLI; a real pseudo-term
   });
 
   it("--quiet: no progress, no summary, on a terminal or not; warnings, failures and errors still shown with their exit code", async () => {
-    const ok = diskpipe(["convert", vmdk, join(dir, "quiet.qcow2"), "--to", "qcow2", "--force", "--config", noisyConfig, "--quiet"]);
+    const ok = diskpipe([
+      "convert",
+      vmdk,
+      join(dir, "quiet.qcow2"),
+      "--to",
+      "qcow2",
+      "--force",
+      "--config",
+      noisyConfig,
+      "--quiet",
+    ]);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(ok.stderr, "warning: disk.vmdk: looked twice\n");
     assert.match(ok.stdout, /^converted .*disk\.vmdk -> .*quiet\.qcow2/, "the result is the output: it stays");
-    const inTerminal = await diskpipeInTerminal(["convert", vmdk, join(dir, "quiet2.qcow2"), "--to", "qcow2", "--force", "-q"], cleanEnv());
+    const inTerminal = await diskpipeInTerminal(
+      ["convert", vmdk, join(dir, "quiet2.qcow2"), "--to", "qcow2", "--force", "-q"],
+      cleanEnv(),
+    );
     assert.equal(inTerminal.status, 0, inTerminal.output);
     assert.doesNotMatch(inTerminal.output, /\[#*-*\]|\x1b\[\d*A/, "no bars drawn");
     const missing = join(dir, "missing.vmdk");
-    const failed = diskpipe(["convert", vmdk, missing, "--out-dir", join(dir, "quiet-batch"), "--to", "qcow2", "--quiet"]);
+    const failed = diskpipe([
+      "convert",
+      vmdk,
+      missing,
+      "--out-dir",
+      join(dir, "quiet-batch"),
+      "--to",
+      "qcow2",
+      "--quiet",
+    ]);
     assert.equal(failed.status, 1, failed.stderr);
     assert.deepEqual(failed.stderr.trimEnd().split("\n"), [
       `failed: ${missing}`,
@@ -138,9 +202,20 @@ describe("convert's progress display and messages (built CLI; a real pseudo-term
   });
 
   it("--verbose: each stage's and hook's time, as plain lines; --quiet with --verbose is a usage error", () => {
-    const run = diskpipe(["convert", vmdk, join(dir, "verbose.qcow2"), "--to", "qcow2", "--force", "--config", noisyConfig, "--verbose"]);
+    const run = diskpipe([
+      "convert",
+      vmdk,
+      join(dir, "verbose.qcow2"),
+      "--to",
+      "qcow2",
+      "--force",
+      "--config",
+      noisyConfig,
+      "--verbose",
+    ]);
     assert.equal(run.status, 0, run.stderr);
-    for (const stage of ["fetch", "inspect", "verify", "convert", "cleanup"]) assert.match(run.stderr, new RegExp(`^disk\\.vmdk: ${stage} took \\d+ ms$`, "m"));
+    for (const stage of ["fetch", "inspect", "verify", "convert", "cleanup"])
+      assert.match(run.stderr, new RegExp(`^disk\\.vmdk: ${stage} took \\d+ ms$`, "m"));
     assert.match(run.stderr, /^disk\.vmdk: verify hook of noisy took \d+ ms$/m);
     assert.match(run.stderr, /^disk\.vmdk: convert$/m, "the progress lines are still there");
     const both = diskpipe(["convert", vmdk, join(dir, "x.qcow2"), "--to", "qcow2", "--quiet", "--verbose"]);
@@ -149,10 +224,16 @@ describe("convert's progress display and messages (built CLI; a real pseudo-term
   });
 
   it("one image on a terminal: one bar and no total line", async () => {
-    const run = await diskpipeInTerminal(["convert", `${base}/a.img`, join(dir, "single.qcow2"), "--to", "qcow2", "--force"], cleanEnv());
+    const run = await diskpipeInTerminal(
+      ["convert", `${base}/a.img`, join(dir, "single.qcow2"), "--to", "qcow2", "--force"],
+      cleanEnv(),
+    );
     assert.equal(run.status, 0, run.output);
     const frames = framesOf(run.output);
-    assert.ok(frames.some((frame) => frame.length === 1 && /^a\.img +fetch +\[#*-*\]/.test(frame[0])), run.output);
+    assert.ok(
+      frames.some((frame) => frame.length === 1 && /^a\.img +fetch +\[#*-*\]/.test(frame[0])),
+      run.output,
+    );
     assert.ok(!frames.some((frame) => frame.some((line) => line.startsWith("total "))), "no total for one job");
     assert.ok(readFileSync(join(dir, "single.qcow2")).length > 0);
   });

@@ -25,7 +25,8 @@ function processesMentioning(text: string): number[] {
 }
 
 async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !check(); await sleep(20)) if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+  for (const deadline = Date.now() + ms; !check(); await sleep(20))
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
 }
 
 describe("convert under signals: nothing left behind, no orphan qemu-img (issue 16.6)", () => {
@@ -41,7 +42,10 @@ describe("convert under signals: nothing left behind, no orphan qemu-img (issue 
     source = makeImage(raw, "qcow2", join(dir, "data.qcow2"));
     // qemu-img -r holds the conversion to 4 MiB/s: about 12 s, time enough to signal it mid-way.
     config = join(dir, "slow.config.mjs");
-    writeFileSync(config, `export default { workDir: ${JSON.stringify(work)}, throttle: { bytesPerSecond: 4 * 1024 * 1024, method: "none" } };\n`);
+    writeFileSync(
+      config,
+      `export default { workDir: ${JSON.stringify(work)}, throttle: { bytesPerSecond: 4 * 1024 * 1024, method: "none" } };\n`,
+    );
   });
   after(() => {
     for (const child of children) child.kill("SIGKILL");
@@ -49,21 +53,47 @@ describe("convert under signals: nothing left behind, no orphan qemu-img (issue 
   });
 
   /** Starts a slow conversion into `out/<name>` and resolves once qemu-img writes its temporary output. */
-  async function startConversion(name: string): Promise<{ child: ChildProcess; out: string; exited: Promise<number | null>; stderr: () => string }> {
+  async function startConversion(
+    name: string,
+  ): Promise<{ child: ChildProcess; out: string; exited: Promise<number | null>; stderr: () => string }> {
     const out = join(dir, `out-${name}`);
     mkdirSync(out, { recursive: true });
-    const child = spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), "--config", config, "convert", source, join(out, "disk.vmdk"), "--to", "vmdk"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(repoRoot, "bin", "diskpipe.mjs"),
+        "--config",
+        config,
+        "convert",
+        source,
+        join(out, "disk.vmdk"),
+        "--to",
+        "vmdk",
+      ],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     children.push(child);
     let stderr = "";
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 + constants.signals[signal] : null))));
-    await until(() => readdirSync(out).some((n) => n.includes(".diskpipe-tmp-")) && processesMentioning(join(out, ".disk.vmdk")).length > 0, "qemu-img to start writing");
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 + constants.signals[signal] : null))),
+    );
+    await until(
+      () =>
+        readdirSync(out).some((n) => n.includes(".diskpipe-tmp-")) &&
+        processesMentioning(join(out, ".disk.vmdk")).length > 0,
+      "qemu-img to start writing",
+    );
     return { child, out, exited, stderr: () => stderr };
   }
 
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const) {
     it(`${signal} while qemu-img runs: exit ${code}, the temporary output removed, qemu-img stopped`, async () => {
       const run = await startConversion(signal);
       run.child.kill(signal);
@@ -79,7 +109,11 @@ describe("convert under signals: nothing left behind, no orphan qemu-img (issue 
     const run = await startConversion("kill");
     run.child.kill("SIGKILL");
     await run.exited;
-    await until(() => processesMentioning(join(run.out, ".disk.vmdk")).length === 0, "qemu-img to die with its parent", 5000);
+    await until(
+      () => processesMentioning(join(run.out, ".disk.vmdk")).length === 0,
+      "qemu-img to die with its parent",
+      5000,
+    );
     const left = readdirSync(run.out);
     assert.equal(left.length, 1, "the killed run's temporary output is expected to stay until the next run");
     const next = diskpipe(["convert", source, join(run.out, "other.qcow2"), "--to", "qcow2"]);

@@ -14,11 +14,19 @@ const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
  * Runs the built `diskpipe` inside a pseudo-terminal of `columns` × `rows` made by util-linux's
  * `script` (Debian's bsdutils), so stdout and stderr are TTYs as in a user's terminal.
  */
-export function diskpipeInTerminal(args: string[], env: NodeJS.ProcessEnv, size = { columns: 110, rows: 30 }): Promise<TerminalRun> {
+export function diskpipeInTerminal(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  size = { columns: 110, rows: 30 },
+): Promise<TerminalRun> {
   const command = [process.execPath, join(repoRoot, "bin", "diskpipe.mjs"), ...args].map(quote).join(" ");
   const shell = `stty cols ${size.columns} rows ${size.rows}; exec ${command}`;
   return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qfec", shell, "/dev/null"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("script", ["-qfec", shell, "/dev/null"], {
+      cwd: repoRoot,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
@@ -41,7 +49,8 @@ export function framesOf(output: string): string[][] {
   let row = 0;
   let col = 0;
   const frames: string[][] = [];
-  const screen = () => lines.map((line) => line.trimEnd()).filter((line, i, all) => line !== "" || all.slice(i).some(Boolean));
+  const screen = () =>
+    lines.map((line) => line.trimEnd()).filter((line, i, all) => line !== "" || all.slice(i).some(Boolean));
   const put = (text: string) => {
     const line = [...(lines[row] ?? "")];
     while (line.length < col) line.push(" ");

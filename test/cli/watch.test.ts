@@ -27,7 +27,11 @@ const started = new Set<ChildProcess>();
  */
 function start(command: string[], env: Record<string, string>, ready: RegExp): Promise<Watch> {
   const [file = process.execPath, ...args] = command;
-  const child = spawn(file, args, { cwd: repoRoot, env: { ...process.env, DISKPIPE_TOKEN: "", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(file, args, {
+    cwd: repoRoot,
+    env: { ...process.env, DISKPIPE_TOKEN: "", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   started.add(child);
   let text = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -62,12 +66,20 @@ const status = (port: number, headers: Record<string, string> = {}) => loopbackG
 /** POST /upload on 127.0.0.1:`port` announcing `length` bytes (none sent): the status code. */
 function announceUpload(port: number, length: number, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const headers = { authorization: `Bearer ${token}`, "content-length": String(length), "x-diskpipe-format": "raw", "x-diskpipe-name": "big.raw" };
-    const req = request({ host: "127.0.0.1", port, path: "/upload?format=raw&name=big.raw", method: "POST", headers }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      req.destroy();
-    });
+    const headers = {
+      authorization: `Bearer ${token}`,
+      "content-length": String(length),
+      "x-diskpipe-format": "raw",
+      "x-diskpipe-name": "big.raw",
+    };
+    const req = request(
+      { host: "127.0.0.1", port, path: "/upload?format=raw&name=big.raw", method: "POST", headers },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      },
+    );
     req.on("error", reject);
     req.flushHeaders();
   });
@@ -78,7 +90,9 @@ const portIn = (text: string) => Number(/dashboard at http:\/\/[^\s]*:(\d+)\//.e
 describe("diskpipe watch: where the dashboard listens and who may use it", () => {
   const { dir, cleanup } = tempDir("diskpipe-watch-cli-");
   after(async () => {
-    await Promise.all([...started].map((child) => new Promise((resolve) => child.once("exit", resolve).kill("SIGKILL"))));
+    await Promise.all(
+      [...started].map((child) => new Promise((resolve) => child.once("exit", resolve).kill("SIGKILL"))),
+    );
     cleanup();
   });
   let n = 0;
@@ -91,15 +105,38 @@ describe("diskpipe watch: where the dashboard listens and who may use it", () =>
       [["--host", "::"], { DISKPIPE_TOKEN: "" }],
     ] as const) {
       const root = spool();
-      const run = spawnSync(process.execPath, [bin, "watch", root, "--dashboard", "--port", "0", ...args], { env: { ...process.env, DISKPIPE_TOKEN: "", ...env }, encoding: "utf8", timeout: 60_000 });
+      const run = spawnSync(process.execPath, [bin, "watch", root, "--dashboard", "--port", "0", ...args], {
+        env: { ...process.env, DISKPIPE_TOKEN: "", ...env },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
       assert.equal(run.status, 2, run.stderr);
-      assert.match(run.stderr, /would open the dashboard to the network without a token: set DISKPIPE_TOKEN \(or --token\) \[usage\]/);
+      assert.match(
+        run.stderr,
+        /would open the dashboard to the network without a token: set DISKPIPE_TOKEN \(or --token\) \[usage\]/,
+      );
       assert.equal(existsSync(root), false, "nothing was created");
     }
   });
 
   it("--host 0.0.0.0 with --token: served, and every request needs that token", async () => {
-    const watch = await start([process.execPath, bin, "watch", spool(), "--dashboard", "--host", "0.0.0.0", "--port", "0", "--token", "flag-token"], {}, /dashboard at /);
+    const watch = await start(
+      [
+        process.execPath,
+        bin,
+        "watch",
+        spool(),
+        "--dashboard",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "0",
+        "--token",
+        "flag-token",
+      ],
+      {},
+      /dashboard at /,
+    );
     try {
       assert.match(watch.stderr(), /dashboard at http:\/\/0\.0\.0\.0:\d+\/ \(token required\)/);
       const port = portIn(watch.stderr());
@@ -111,9 +148,16 @@ describe("diskpipe watch: where the dashboard listens and who may use it", () =>
   });
 
   it("the default host is loopback, open without a token, and refuses a foreign Host header", async () => {
-    const watch = await start([process.execPath, bin, "watch", spool(), "--dashboard", "--port", "0"], {}, /dashboard at /);
+    const watch = await start(
+      [process.execPath, bin, "watch", spool(), "--dashboard", "--port", "0"],
+      {},
+      /dashboard at /,
+    );
     try {
-      assert.match(watch.stderr(), /^watching .*: drop files into incoming\/<format>\/ \(raw, qcow2, .*\), at most \d+ at once$/m);
+      assert.match(
+        watch.stderr(),
+        /^watching .*: drop files into incoming\/<format>\/ \(raw, qcow2, .*\), at most \d+ at once$/m,
+      );
       assert.match(watch.stderr(), /dashboard at http:\/\/127\.0\.0\.1:\d+\/\n/);
       const port = portIn(watch.stderr());
       assert.equal(await status(port), 200);
@@ -126,7 +170,11 @@ describe("diskpipe watch: where the dashboard listens and who may use it", () =>
   });
 
   it("the token from DISKPIPE_TOKEN guards a loopback dashboard too; --max-upload is announced", async () => {
-    const watch = await start([process.execPath, bin, "watch", spool(), "--dashboard", "--port", "0", "--max-upload", "1M"], { DISKPIPE_TOKEN: "env-token" }, /dashboard at /);
+    const watch = await start(
+      [process.execPath, bin, "watch", spool(), "--dashboard", "--port", "0", "--max-upload", "1M"],
+      { DISKPIPE_TOKEN: "env-token" },
+      /dashboard at /,
+    );
     try {
       assert.match(watch.stderr(), /\(token required\), uploads up to 1(\.0)? MiB/);
       const port = portIn(watch.stderr());
@@ -153,7 +201,11 @@ describe("diskpipe watch: where the dashboard listens and who may use it", () =>
     const address = taken.address();
     const port = typeof address === "object" && address ? address.port : 0;
     try {
-      const run = spawnSync(process.execPath, [bin, "watch", spool(), "--dashboard", "--port", String(port)], { env: { ...process.env, DISKPIPE_TOKEN: "" }, encoding: "utf8", timeout: 60_000 });
+      const run = spawnSync(process.execPath, [bin, "watch", spool(), "--dashboard", "--port", String(port)], {
+        env: { ...process.env, DISKPIPE_TOKEN: "" },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
       assert.notEqual(run.status, 0);
       assert.equal(run.signal, null);
       assert.match(run.stderr, /EADDRINUSE/);
@@ -164,21 +216,27 @@ describe("diskpipe watch: where the dashboard listens and who may use it", () =>
   });
 
   const netns = spawnSync("unshare", ["-n", "true"]).status === 0;
-  it("listens on port 8080 by default (inside a network namespace of its own, where 8080 is free)", { skip: requirement(netns ? false : "needs root and unshare (util-linux) for a network namespace") }, async () => {
-    const inside = `ip link set lo up && exec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} watch ${JSON.stringify(spool())} --dashboard`;
-    const watch = await start(["unshare", "-n", "sh", "-c", inside], {}, /dashboard at /);
-    try {
-      assert.match(watch.stderr(), /dashboard at http:\/\/127\.0\.0\.1:8080\//);
-    } finally {
-      assert.equal(await stop(watch), 0);
-    }
-  });
+  it(
+    "listens on port 8080 by default (inside a network namespace of its own, where 8080 is free)",
+    { skip: requirement(netns ? false : "needs root and unshare (util-linux) for a network namespace") },
+    async () => {
+      const inside = `ip link set lo up && exec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} watch ${JSON.stringify(spool())} --dashboard`;
+      const watch = await start(["unshare", "-n", "sh", "-c", inside], {}, /dashboard at /);
+      try {
+        assert.match(watch.stderr(), /dashboard at http:\/\/127\.0\.0\.1:8080\//);
+      } finally {
+        assert.equal(await stop(watch), 0);
+      }
+    },
+  );
 });
 
 describe("diskpipe watch --quiet and --verbose", () => {
   const { dir, cleanup } = tempDir("diskpipe-watch-verbosity-");
   after(async () => {
-    await Promise.all([...started].map((child) => new Promise((resolve) => child.once("exit", resolve).kill("SIGKILL"))));
+    await Promise.all(
+      [...started].map((child) => new Promise((resolve) => child.once("exit", resolve).kill("SIGKILL"))),
+    );
     cleanup();
   });
   const raw = () => makeRaw(join(dir, "disk.raw"), 1024 * 1024);
@@ -187,7 +245,17 @@ describe("diskpipe watch --quiet and --verbose", () => {
     const root = join(dir, name);
     mkdirSync(join(root, "incoming", "raw"), { recursive: true });
     copyFileSync(raw(), join(root, "incoming", "raw", "good.img"));
-    qemuImg("create", "-q", "-f", "qcow2", "-b", join(dir, "disk.raw"), "-F", "raw", join(root, "incoming", "raw", "liar.img"));
+    qemuImg(
+      "create",
+      "-q",
+      "-f",
+      "qcow2",
+      "-b",
+      join(dir, "disk.raw"),
+      "-F",
+      "raw",
+      join(root, "incoming", "raw", "liar.img"),
+    );
     return root;
   };
   const until = async (check: () => boolean, what: string) => {
@@ -199,14 +267,21 @@ describe("diskpipe watch --quiet and --verbose", () => {
   it("--quiet: only the failed job's line; nothing about watching, queued, running, done or stopping", async () => {
     const root = spoolWithWork("quiet");
     const watch = await start([process.execPath, bin, "watch", root, "--settle", "100", "--quiet"], {}, /^failed /m);
-    await until(() => existsSync(join(root, "done")) && readdirSync(join(root, "done")).includes("good.raw"), "good.img to be converted");
+    await until(
+      () => existsSync(join(root, "done")) && readdirSync(join(root, "done")).includes("good.raw"),
+      "good.img to be converted",
+    );
     assert.equal(await stop(watch), 0);
     assert.match(watch.stderr(), /^failed {2}\S+ liar\.img: .*\[image-rejected\]\n$/);
   });
 
   it("--verbose: also each job's stage and hook timings", async () => {
     const root = spoolWithWork("verbose");
-    const watch = await start([process.execPath, bin, "watch", root, "--settle", "100", "--verbose"], {}, /^done {4}\S+ good\.img/m);
+    const watch = await start(
+      [process.execPath, bin, "watch", root, "--settle", "100", "--verbose"],
+      {},
+      /^done {4}\S+ good\.img/m,
+    );
     assert.equal(await stop(watch), 0);
     assert.match(watch.stderr(), /^watching /m);
     assert.match(watch.stderr(), /^timing {2}\S+ good\.img: convert took \d+ ms$/m);

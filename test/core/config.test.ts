@@ -28,8 +28,20 @@ describe("resolveConfig", () => {
   it("queue retention (keepCompleted, keepFailed): a count of at least 1 and a positive number of days, nothing else", () => {
     const config = resolveConfig({ queue: { keepCompleted: { count: 10, days: 0.5 }, keepFailed: { days: 90 } } });
     assert.deepEqual([config.queue?.keepCompleted, config.queue?.keepFailed], [{ count: 10, days: 0.5 }, { days: 90 }]);
-    for (const bad of [{ keepCompleted: { count: 0 } }, { keepFailed: { days: -1 } }, { keepFailed: { days: 0 } }, { keepCompleted: { count: 1.5 } }, { keepCompleted: { age: 60 } }, { keepFailed: 100 }]) {
-      assert.throws(() => resolveConfig({ queue: bad }), (error: Error & { code?: string }) => error.code === "config-invalid" && /queue\.keep(Completed|Failed)/.test(error.message), JSON.stringify(bad));
+    for (const bad of [
+      { keepCompleted: { count: 0 } },
+      { keepFailed: { days: -1 } },
+      { keepFailed: { days: 0 } },
+      { keepCompleted: { count: 1.5 } },
+      { keepCompleted: { age: 60 } },
+      { keepFailed: 100 },
+    ]) {
+      assert.throws(
+        () => resolveConfig({ queue: bad }),
+        (error: Error & { code?: string }) =>
+          error.code === "config-invalid" && /queue\.keep(Completed|Failed)/.test(error.message),
+        JSON.stringify(bad),
+      );
     }
   });
 
@@ -41,19 +53,41 @@ describe("resolveConfig", () => {
   it("checks plugins and flattens presets", () => {
     assert.throws(() => resolveConfig({ plugins: [{ hooks: {} }] }), /plugins\.0\.name/);
     const config = resolveConfig({ plugins: [[{ name: "a" }, false], null, { name: "b" }] as never });
-    assert.deepEqual(config.plugins.map((p) => p.name), ["a", "b"]);
+    assert.deepEqual(
+      config.plugins.map((p) => p.name),
+      ["a", "b"],
+    );
   });
 
   it("checks the convert flags a plugin declares", () => {
     const flagged = (option: object) => resolveConfig({ plugins: [{ name: "p", convertOptions: [option] }] as never });
-    assert.equal(flagged({ flags: "--answer <n>", description: "d", key: "answer", type: "number" }).plugins[0]?.convertOptions?.[0]?.key, "answer");
-    assert.equal(flagged({ flags: "-a, --answer <n>", description: "d", key: "answer" }).plugins[0]?.convertOptions?.length, 1);
+    assert.equal(
+      flagged({ flags: "--answer <n>", description: "d", key: "answer", type: "number" }).plugins[0]
+        ?.convertOptions?.[0]?.key,
+      "answer",
+    );
+    assert.equal(
+      flagged({ flags: "-a, --answer <n>", description: "d", key: "answer" }).plugins[0]?.convertOptions?.length,
+      1,
+    );
     assert.equal(flagged({ flags: "--dry", description: "d", key: "dry" }).plugins[0]?.convertOptions?.length, 1);
-    assert.throws(() => flagged({ flags: "answer", description: "d", key: "answer" }), /plugins\.0\.convertOptions\.0\.flags: a flag is/);
-    assert.throws(() => flagged({ flags: "--answer <n> --to <x>", description: "d", key: "answer" }), /convertOptions\.0\.flags/);
+    assert.throws(
+      () => flagged({ flags: "answer", description: "d", key: "answer" }),
+      /plugins\.0\.convertOptions\.0\.flags: a flag is/,
+    );
+    assert.throws(
+      () => flagged({ flags: "--answer <n> --to <x>", description: "d", key: "answer" }),
+      /convertOptions\.0\.flags/,
+    );
     assert.throws(() => flagged({ flags: "--answer <n>", description: "d", key: "" }), /convertOptions\.0\.key/);
-    assert.throws(() => flagged({ flags: "--answer <n>", description: "d", key: "a", type: "bigint" }), /convertOptions\.0\.type/);
-    assert.throws(() => flagged({ flags: "--answer <n>", description: "d", key: "a", default: 1 }), /convertOptions\.0/);
+    assert.throws(
+      () => flagged({ flags: "--answer <n>", description: "d", key: "a", type: "bigint" }),
+      /convertOptions\.0\.type/,
+    );
+    assert.throws(
+      () => flagged({ flags: "--answer <n>", description: "d", key: "a", default: 1 }),
+      /convertOptions\.0/,
+    );
   });
 
   it("parses sizes", () => {

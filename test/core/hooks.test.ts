@@ -1,21 +1,41 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isDiskpipeError } from "../../src/core/errors.ts";
-import { HOOK_STRATEGIES, HookRunner, handlersOf, runFirst, runReduce, runSequential, sortPlugins } from "../../src/core/hooks.ts";
-import type { JobSpec } from "../../src/core/job.ts";
+import {
+  HOOK_STRATEGIES,
+  HookRunner,
+  handlersOf,
+  runFirst,
+  runReduce,
+  runSequential,
+  sortPlugins,
+} from "../../src/core/hooks.ts";
+import type { ConvertPlan, JobSpec } from "../../src/core/job.ts";
 import { definePlugin, type Plugin } from "../../src/core/plugin.ts";
 
 const named = (name: string, extra: Partial<Plugin> = {}) => definePlugin({ name, ...extra });
 
 describe("sortPlugins", () => {
   it("orders pre, normal, post, keeping registration order within each", () => {
-    const order = sortPlugins([named("n1"), named("post1", { enforce: "post" }), named("pre1", { enforce: "pre" }), named("n2"), named("pre2", { enforce: "pre" })]);
-    assert.deepEqual(order.map((p) => p.name), ["pre1", "pre2", "n1", "n2", "post1"]);
+    const order = sortPlugins([
+      named("n1"),
+      named("post1", { enforce: "post" }),
+      named("pre1", { enforce: "pre" }),
+      named("n2"),
+      named("pre2", { enforce: "pre" }),
+    ]);
+    assert.deepEqual(
+      order.map((p) => p.name),
+      ["pre1", "pre2", "n1", "n2", "post1"],
+    );
   });
 
   it("flattens presets and drops falsy entries", () => {
     const order = sortPlugins([false, [named("a"), [null, named("b")]], undefined, named("c")]);
-    assert.deepEqual(order.map((p) => p.name), ["a", "b", "c"]);
+    assert.deepEqual(
+      order.map((p) => p.name),
+      ["a", "b", "c"],
+    );
   });
 
   it("lets a hook's own order refine its plugin's place", () => {
@@ -23,7 +43,10 @@ describe("sortPlugins", () => {
       named("a", { hooks: { verify: () => {} } }),
       named("b", { hooks: { verify: { order: "pre", handler: () => {} } } }),
     ]);
-    assert.deepEqual(handlersOf(plugins, "verify").map((h) => h.plugin), ["b", "a"]);
+    assert.deepEqual(
+      handlersOf(plugins, "verify").map((h) => h.plugin),
+      ["b", "a"],
+    );
   });
 });
 
@@ -31,7 +54,10 @@ describe("runSequential", () => {
   it("runs every handler in order and times each", async () => {
     const seen: string[] = [];
     const timed: string[] = [];
-    const plugins = [named("a", { hooks: { verify: () => void seen.push("a") } }), named("b", { hooks: { verify: async () => void seen.push("b") } })];
+    const plugins = [
+      named("a", { hooks: { verify: () => void seen.push("a") } }),
+      named("b", { hooks: { verify: async () => void seen.push("b") } }),
+    ];
     await runSequential(plugins, "verify", [{} as never], (hook, plugin) => timed.push(`${hook}:${plugin}`));
     assert.deepEqual(seen, ["a", "b"]);
     assert.deepEqual(timed, ["verify:a", "verify:b"]);
@@ -40,7 +66,13 @@ describe("runSequential", () => {
   it("stops at a veto and names the plugin and hook", async () => {
     const seen: string[] = [];
     const plugins = [
-      named("gate", { hooks: { verify: () => { throw new Error("not in my cloud"); } } }),
+      named("gate", {
+        hooks: {
+          verify: () => {
+            throw new Error("not in my cloud");
+          },
+        },
+      }),
       named("after", { hooks: { verify: () => void seen.push("after") } }),
     ];
     await assert.rejects(runSequential(plugins, "verify", [{} as never]), (error: unknown) => {
@@ -56,7 +88,15 @@ describe("runSequential", () => {
   });
 
   it("reports an upload veto as upload-failed", async () => {
-    const plugins = [named("store", { hooks: { upload: () => { throw new Error("quota"); } } })];
+    const plugins = [
+      named("store", {
+        hooks: {
+          upload: () => {
+            throw new Error("quota");
+          },
+        },
+      }),
+    ];
     await assert.rejects(runSequential(plugins, "upload", [{} as never]), { code: "upload-failed", plugin: "store" });
   });
 });
@@ -64,9 +104,13 @@ describe("runSequential", () => {
 describe("runReduce", () => {
   it("passes each handler the value the previous one returned", async () => {
     const plugins = [
-      named("double", { hooks: { preConvert: (plan) => ({ ...plan, flags: { coroutines: (plan.flags.coroutines ?? 1) * 2 } }) } }),
+      named("double", {
+        hooks: { preConvert: (plan) => ({ ...plan, flags: { coroutines: (plan.flags.coroutines ?? 1) * 2 } }) },
+      }),
       named("noop", { hooks: { preConvert: () => undefined } }),
-      named("plus", { hooks: { preConvert: async (plan) => ({ ...plan, flags: { coroutines: (plan.flags.coroutines ?? 0) + 3 } }) } }),
+      named("plus", {
+        hooks: { preConvert: async (plan) => ({ ...plan, flags: { coroutines: (plan.flags.coroutines ?? 0) + 3 } }) },
+      }),
     ];
     const plan = await runReduce(plugins, "preConvert", { flags: { coroutines: 2 } } as never, {});
     assert.equal((plan as { flags: { coroutines: number } }).flags.coroutines, 7);
@@ -75,8 +119,14 @@ describe("runReduce", () => {
 
 describe("runFirst", () => {
   it("returns the first accepted candidate", () => {
-    assert.equal(runFirst([1, 2, 3, 4], (n) => n % 2 === 0), 2);
-    assert.equal(runFirst([1, 3], (n) => n % 2 === 0), undefined);
+    assert.equal(
+      runFirst([1, 2, 3, 4], (n) => n % 2 === 0),
+      2,
+    );
+    assert.equal(
+      runFirst([1, 3], (n) => n % 2 === 0),
+      undefined,
+    );
   });
 });
 
@@ -84,12 +134,21 @@ describe("HookRunner", () => {
   const spec = (to: string): JobSpec => ({ source: "in.raw", destination: "out", to });
 
   it("names each hook point's strategy", () => {
-    assert.deepEqual(HOOK_STRATEGIES, { preFetch: "sequential", verify: "sequential", preConvert: "reduce", postConvert: "sequential", upload: "sequential" });
+    assert.deepEqual(HOOK_STRATEGIES, {
+      preFetch: "sequential",
+      verify: "sequential",
+      preConvert: "reduce",
+      postConvert: "sequential",
+      upload: "sequential",
+    });
   });
 
   it("runs for a job only the plugins whose apply accepts it, in the sorted order", async () => {
     const calls: string[] = [];
-    const record = (name: string) => ({ verify: () => void calls.push(name), preConvert: (plan: never) => (calls.push(`${name}:plan`), plan) });
+    const record = (name: string) => ({
+      verify: () => void calls.push(name),
+      preConvert: (plan: ConvertPlan) => (calls.push(`${name}:plan`), plan),
+    });
     const hooks = new HookRunner(
       sortPlugins([
         named("always", { hooks: record("always") }),
@@ -100,7 +159,9 @@ describe("HookRunner", () => {
     await hooks.forJob(spec("raw")).sequential("verify", [{} as never]);
     assert.deepEqual(calls.splice(0), ["first", "always"]);
     const timed: string[] = [];
-    await hooks.forJob(spec("qcow2")).sequential("verify", [{} as never], (hook, plugin) => timed.push(`${hook}:${plugin}`));
+    await hooks
+      .forJob(spec("qcow2"))
+      .sequential("verify", [{} as never], (hook, plugin) => timed.push(`${hook}:${plugin}`));
     assert.deepEqual(calls.splice(0), ["first", "always", "qcow2-only"]);
     assert.deepEqual(timed, ["verify:first", "verify:always", "verify:qcow2-only"]);
     await hooks.forJob(spec("raw")).reduce("preConvert", {} as never, {});

@@ -19,7 +19,10 @@ describe("pipeline: every conversion pair", () => {
     mkdirSync(join(dir, "out"));
     const raw = makeRaw(join(dir, "src.raw"), SIZE);
     for (const format of FORMATS) {
-      inputs[format] = format === "raw" ? raw : makeImage(raw, DRIVER[format], join(dir, `src.${format}`), format === "vhd" ? ["-o", "force_size=on"] : []);
+      inputs[format] =
+        format === "raw"
+          ? raw
+          : makeImage(raw, DRIVER[format], join(dir, `src.${format}`), format === "vhd" ? ["-o", "force_size=on"] : []);
     }
   });
   after(cleanup);
@@ -39,7 +42,10 @@ describe("pipeline: every conversion pair", () => {
   }
 
   it("left no temporary file behind", () => {
-    assert.deepEqual(readdirSync(join(dir, "out")).filter((name) => name.startsWith(".")), []);
+    assert.deepEqual(
+      readdirSync(join(dir, "out")).filter((name) => name.startsWith(".")),
+      [],
+    );
     assert.deepEqual(existsSync(join(work, "diskpipe")) ? listDir(join(work, "diskpipe")) : [], []);
   });
 });
@@ -56,7 +62,15 @@ describe("pipeline: hostile images are refused before conversion", () => {
     qemuImg("create", "-f", "qcow2", "-b", base, "-F", "qcow2", images.backing);
     images.dataFile = join(dir, "datafile.qcow2");
     // data_file names a fresh path in the temp dir: qemu-img create truncates the file it names.
-    qemuImg("create", "-f", "qcow2", "-o", `data_file=${join(dir, "fresh-data-file.bin")}`, images.dataFile, String(SIZE));
+    qemuImg(
+      "create",
+      "-f",
+      "qcow2",
+      "-o",
+      `data_file=${join(dir, "fresh-data-file.bin")}`,
+      images.dataFile,
+      String(SIZE),
+    );
     images.flatVmdk = join(dir, "flat.vmdk");
     qemuImg("create", "-f", "vmdk", "-o", "subformat=monolithicFlat", images.flatVmdk, String(SIZE));
     images.qcow2ClaimedRaw = base;
@@ -74,13 +88,22 @@ describe("pipeline: hostile images are refused before conversion", () => {
       const pipeline = createPipeline({ workDir: work });
       pipeline.on((e) => events.push(e));
       const destination = join(dir, `${name}.raw`);
-      await assert.rejects(pipeline.run({ source: images[name], destination, to: "raw", ...(claim && { from: claim }) }), (error: Error & { code?: string; exitCode?: number; problems?: Array<{ code: string }> }) => {
-        assert.equal(error.exitCode, 3);
-        assert.ok(error.problems?.some((p) => (codes as readonly string[]).includes(p.code)), `problems ${JSON.stringify(error.problems)} lack ${codes}`);
-        return true;
-      });
+      await assert.rejects(
+        pipeline.run({ source: images[name], destination, to: "raw", ...(claim && { from: claim }) }),
+        (error: Error & { code?: string; exitCode?: number; problems?: Array<{ code: string }> }) => {
+          assert.equal(error.exitCode, 3);
+          assert.ok(
+            error.problems?.some((p) => (codes as readonly string[]).includes(p.code)),
+            `problems ${JSON.stringify(error.problems)} lack ${codes}`,
+          );
+          return true;
+        },
+      );
       assert.equal(existsSync(destination), false);
-      assert.deepEqual(readdirSync(dir).filter((f) => f.includes("diskpipe-tmp")), []);
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.includes("diskpipe-tmp")),
+        [],
+      );
       assert.ok(!events.some((e) => e.type === "stage-start" && e.stage === "convert"), "conversion must not start");
       const failed = events.find((e) => e.type === "failed");
       assert.equal(failed?.type === "failed" && failed.error.stage, "inspect");
@@ -121,30 +144,80 @@ describe("pipeline: hooks in a real job", () => {
     const destination = join(dir, "a.qcow2");
     const result = await pipeline.run({ source, destination, to: "qcow2" });
     assert.deepEqual(calls, ["preFetch", "verify:vmdk", "preConvert", "postConvert:true", "upload"]);
-    assert.deepEqual(hookEvents, ["preFetch:observer", "verify:observer", "preConvert:observer", "postConvert:observer", "upload:observer"]);
+    assert.deepEqual(hookEvents, [
+      "preFetch:observer",
+      "verify:observer",
+      "preConvert:observer",
+      "postConvert:observer",
+      "upload:observer",
+    ]);
     assert.equal(JSON.parse(qemuImg("info", "--output=json", "-f", "qcow2", destination))["cluster-size"], 131072);
-    assert.deepEqual(result.timings.map((t) => t.stage), ["resolve", "preFetch", "fetch", "inspect", "verify", "prepare", "preConvert", "convert", "postConvert", "upload", "cleanup"]);
+    assert.deepEqual(
+      result.timings.map((t) => t.stage),
+      [
+        "resolve",
+        "preFetch",
+        "fetch",
+        "inspect",
+        "verify",
+        "prepare",
+        "preConvert",
+        "convert",
+        "postConvert",
+        "upload",
+        "cleanup",
+      ],
+    );
   });
 
   it("a verify veto stops the job with the plugin's name, exit 3, and no output", async () => {
     const pipeline = createPipeline({
       workDir: join(dir, "work"),
-      plugins: [definePlugin({ name: "policy", hooks: { verify: () => { throw new Error("vmdk is not allowed here"); } } })],
+      plugins: [
+        definePlugin({
+          name: "policy",
+          hooks: {
+            verify: () => {
+              throw new Error("vmdk is not allowed here");
+            },
+          },
+        }),
+      ],
     });
     const destination = join(dir, "vetoed.qcow2");
-    await assert.rejects(pipeline.run({ source, destination, to: "qcow2" }), { code: "image-rejected", plugin: "policy", hook: "verify", exitCode: 3 });
+    await assert.rejects(pipeline.run({ source, destination, to: "qcow2" }), {
+      code: "image-rejected",
+      plugin: "policy",
+      hook: "verify",
+      exitCode: 3,
+    });
     assert.equal(existsSync(destination), false);
   });
 
   it("a postConvert failure removes the written output", async () => {
     const pipeline = createPipeline({
       workDir: join(dir, "work"),
-      plugins: [definePlugin({ name: "checker", hooks: { postConvert: () => { throw new Error("output looks wrong"); } } })],
+      plugins: [
+        definePlugin({
+          name: "checker",
+          hooks: {
+            postConvert: () => {
+              throw new Error("output looks wrong");
+            },
+          },
+        }),
+      ],
     });
     const destination = join(dir, "checked.qcow2");
-    await assert.rejects(pipeline.run({ source, destination, to: "qcow2" }), { code: "plugin-failed", plugin: "checker" });
+    await assert.rejects(pipeline.run({ source, destination, to: "qcow2" }), {
+      code: "plugin-failed",
+      plugin: "checker",
+    });
     assert.equal(existsSync(destination), false);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes("diskpipe-tmp")), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes("diskpipe-tmp")),
+      [],
+    );
   });
 
   it("emits progress in bytes and percent and a done event", async () => {
@@ -173,9 +246,12 @@ describe("pipeline: hooks in a real job", () => {
 
   it("rejects a virtual size above maxSize", async () => {
     const pipeline = createPipeline({ workDir: join(dir, "work"), maxSize: "1M" });
-    await assert.rejects(pipeline.run({ source, destination: join(dir, "big.raw"), to: "raw" }), (error: Error & { problems?: Array<{ code: string }> }) => {
-      assert.ok(error.problems?.some((p) => p.code === "too-large"));
-      return true;
-    });
+    await assert.rejects(
+      pipeline.run({ source, destination: join(dir, "big.raw"), to: "raw" }),
+      (error: Error & { problems?: Array<{ code: string }> }) => {
+        assert.ok(error.problems?.some((p) => p.code === "too-large"));
+        return true;
+      },
+    );
   });
 });

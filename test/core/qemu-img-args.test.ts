@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_CONVERT_LIMITS, DEFAULT_LIMITS, optionList, prlimit, qemuOptionValue, secretArgs, sourceArgs } from "../../src/core/qemu-img-args.ts";
+import {
+  DEFAULT_CONVERT_LIMITS,
+  DEFAULT_LIMITS,
+  optionList,
+  prlimit,
+  qemuOptionValue,
+  secretArgs,
+  sourceArgs,
+} from "../../src/core/qemu-img-args.ts";
 
 describe("qemu-img argv: limits", () => {
   it("prlimit: CPU seconds round up to a whole second, at least one; the address space rounds down", () => {
@@ -32,20 +40,26 @@ describe("qemu-img argv: qemu's option syntax", () => {
 
   it("secretArgs: one file-backed raw secret object per secret, the path escaped", () => {
     assert.deepEqual(secretArgs([]), []);
-    assert.deepEqual(secretArgs([{ id: "k1", file: "/keys/a" }, { id: "k2", file: "/keys/b,c" }]), [
-      "--object",
-      "secret,id=k1,file=/keys/a,format=raw",
-      "--object",
-      "secret,id=k2,file=/keys/b,,c,format=raw",
-    ]);
+    assert.deepEqual(
+      secretArgs([
+        { id: "k1", file: "/keys/a" },
+        { id: "k2", file: "/keys/b,c" },
+      ]),
+      ["--object", "secret,id=k1,file=/keys/a,format=raw", "--object", "secret,id=k2,file=/keys/b,,c,format=raw"],
+    );
   });
 
   it("sourceArgs: -f DRIVER PATH without options; --image-opts with the path as file.filename (escaped) otherwise", () => {
-    assert.deepEqual(sourceArgs({ path: "/in,a.qcow2", format: "qcow2", driver: "qcow2", options: {} }), { flags: ["-f", "qcow2"], name: "/in,a.qcow2" });
-    assert.deepEqual(sourceArgs({ path: "/in,a.luks", format: "luks", driver: "luks", options: { "key-secret": "k" } }), {
-      flags: ["--image-opts"],
-      name: "driver=luks,key-secret=k,file.filename=/in,,a.luks",
+    assert.deepEqual(sourceArgs({ path: "/in,a.qcow2", format: "qcow2", driver: "qcow2", options: {} }), {
+      flags: ["-f", "qcow2"],
+      name: "/in,a.qcow2",
     });
+    assert.deepEqual(
+      sourceArgs({ path: "/in,a.luks", format: "luks", driver: "luks", options: { "key-secret": "k" } }),
+      {
+        flags: ["--image-opts"],
+        name: "driver=luks,key-secret=k,file.filename=/in,,a.luks",
+      },
+    );
   });
-
 });

@@ -24,18 +24,48 @@ describe("qemu-img output: validated before use", () => {
   });
 
   it("info: sizes are whole and not negative; the fields diskpipe reads are typed; other fields are kept", () => {
-    const info = parseJson(qemuInfoSchema(), JSON.stringify({ format: "qcow2", "virtual-size": 1024, "backing-filename": "/etc/passwd", extra: 1, "format-specific": { type: "qcow2", data: { "data-file": "/x" } } }), "info");
+    const info = parseJson(
+      qemuInfoSchema(),
+      JSON.stringify({
+        format: "qcow2",
+        "virtual-size": 1024,
+        "backing-filename": "/etc/passwd",
+        extra: 1,
+        "format-specific": { type: "qcow2", data: { "data-file": "/x" } },
+      }),
+      "info",
+    );
     assert.equal(info["backing-filename"], "/etc/passwd");
     assert.equal(info["format-specific"]?.data?.["data-file"], "/x");
     assert.equal((info as Record<string, unknown>).extra, 1);
-    for (const bad of [{ "virtual-size": -1 }, { "virtual-size": 1.5 }, { "virtual-size": "1" }, { "virtual-size": 1, "actual-size": -1 }, { "virtual-size": 1, "backing-filename": 7 }, { "virtual-size": 1, "dirty-flag": "yes" }, { "virtual-size": 1, "format-specific": { data: {} } }, { "virtual-size": 1, "format-specific": { type: "vmdk", data: { "create-type": 3 } } }]) {
-      assert.equal(refusal(qemuInfoSchema(), JSON.stringify({ format: "raw", ...bad })).code, "qemu-img-failed", JSON.stringify(bad));
+    for (const bad of [
+      { "virtual-size": -1 },
+      { "virtual-size": 1.5 },
+      { "virtual-size": "1" },
+      { "virtual-size": 1, "actual-size": -1 },
+      { "virtual-size": 1, "backing-filename": 7 },
+      { "virtual-size": 1, "dirty-flag": "yes" },
+      { "virtual-size": 1, "format-specific": { data: {} } },
+      { "virtual-size": 1, "format-specific": { type: "vmdk", data: { "create-type": 3 } } },
+    ]) {
+      assert.equal(
+        refusal(qemuInfoSchema(), JSON.stringify({ format: "raw", ...bad })).code,
+        "qemu-img-failed",
+        JSON.stringify(bad),
+      );
     }
   });
 
   it("measure: both sizes required, whole and not negative", () => {
-    assert.deepEqual(parseJson(measureSchema(), '{"required":1,"fully-allocated":2}', "measure"), { required: 1, "fully-allocated": 2 });
-    for (const bad of ['{"required":1}', '{"required":-1,"fully-allocated":2}', '{"required":1,"fully-allocated":2.5}']) {
+    assert.deepEqual(parseJson(measureSchema(), '{"required":1,"fully-allocated":2}', "measure"), {
+      required: 1,
+      "fully-allocated": 2,
+    });
+    for (const bad of [
+      '{"required":1}',
+      '{"required":-1,"fully-allocated":2}',
+      '{"required":1,"fully-allocated":2.5}',
+    ]) {
       assert.equal(refusal(measureSchema(), bad).code, "qemu-img-failed", bad);
     }
   });
@@ -43,7 +73,12 @@ describe("qemu-img output: validated before use", () => {
   it("map: an array of extents with whole offsets and lengths and boolean data/zero", () => {
     const extents = parseJson(mapSchema(), '[{"start":0,"length":512,"data":true,"zero":false,"depth":0}]', "map");
     assert.equal(extents.length, 1);
-    for (const bad of ['{"start":0}', '[{"start":-1,"length":1,"data":true,"zero":false}]', '[{"start":0,"length":1,"data":"yes","zero":false}]', '[{"start":0,"length":1,"data":true}]']) {
+    for (const bad of [
+      '{"start":0}',
+      '[{"start":-1,"length":1,"data":true,"zero":false}]',
+      '[{"start":0,"length":1,"data":"yes","zero":false}]',
+      '[{"start":0,"length":1,"data":true}]',
+    ]) {
       assert.equal(refusal(mapSchema(), bad).code, "qemu-img-failed", bad);
     }
   });

@@ -6,7 +6,14 @@ import { requirement } from "../helpers/requirement.ts";
 import { check, runChild, tiedToParent, type Finished } from "../../src/core/qemu-img-process.ts";
 
 /** A run that ended with `over` (exit 0, no output by default). */
-const ended = (over: Partial<Finished> = {}): Finished => ({ stdout: "", stderr: "", exitCode: 0, signal: null, canceled: false, ...over });
+const ended = (over: Partial<Finished> = {}): Finished => ({
+  stdout: "",
+  stderr: "",
+  exitCode: 0,
+  signal: null,
+  canceled: false,
+  ...over,
+});
 
 /** The error `check` throws for `run` of `command`. */
 function thrown(run: Finished, command = "info"): DiskpipeError {
@@ -36,14 +43,22 @@ describe("qemu-img child processes: what a run's end means", () => {
     const enoent = Object.assign(new Error("spawn qemu-img ENOENT"), { code: "ENOENT" });
     assert.equal(thrown(ended({ error: enoent, exitCode: null })).code, "qemu-img-missing");
     assert.match(thrown(ended({ error: enoent, exitCode: null })).message, /apt-get install qemu-utils/);
-    assert.equal(thrown(ended({ exitCode: 127, stderr: "prlimit: failed to execute qemu-img: No such file or directory" })).code, "qemu-img-missing");
+    assert.equal(
+      thrown(ended({ exitCode: 127, stderr: "prlimit: failed to execute qemu-img: No such file or directory" })).code,
+      "qemu-img-missing",
+    );
     assert.equal(thrown(ended({ exitCode: 127, stderr: "sh: qemu-img: not found" })).code, "qemu-img-missing");
     assert.equal(thrown(ended({ exitCode: 127, stderr: "something else" })).code, "qemu-img-failed");
-    assert.equal(thrown(ended({ exitCode: 1, stderr: "qemu-img: Could not open 'x': No such file or directory" })).code, "qemu-img-failed");
+    assert.equal(
+      thrown(ended({ exitCode: 1, stderr: "qemu-img: Could not open 'x': No such file or directory" })).code,
+      "qemu-img-failed",
+    );
   });
 
   it("a spawn that failed otherwise: could not start", () => {
-    const error = thrown(ended({ error: Object.assign(new Error("spawn EACCES"), { code: "EACCES" }), exitCode: null }));
+    const error = thrown(
+      ended({ error: Object.assign(new Error("spawn EACCES"), { code: "EACCES" }), exitCode: null }),
+    );
     assert.equal(error.code, "qemu-img-failed");
     assert.equal(error.message, "qemu-img info could not start: spawn EACCES");
   });
@@ -58,20 +73,36 @@ describe("qemu-img child processes: what a run's end means", () => {
 
   it("other failures quote the last three lines of stderr, else the signal, else the exit code", () => {
     assert.equal(thrown(ended({ exitCode: 1, stderr: "a\nb\nc\nd\n" })).message, "qemu-img info failed: b c d");
-    assert.equal(thrown(ended({ exitCode: null, signal: "SIGTERM" })).message, "qemu-img info failed: killed by SIGTERM");
+    assert.equal(
+      thrown(ended({ exitCode: null, signal: "SIGTERM" })).message,
+      "qemu-img info failed: killed by SIGTERM",
+    );
     assert.equal(thrown(ended({ exitCode: 2, stderr: "  \n" })).message, "qemu-img info failed: exit code 2");
   });
 
   it("a full disk is no-space, in any case", () => {
-    assert.equal(thrown(ended({ exitCode: 1, stderr: "qemu-img: error while writing at byte 0: No space left on device" }), "convert").code, "no-space");
+    assert.equal(
+      thrown(
+        ended({ exitCode: 1, stderr: "qemu-img: error while writing at byte 0: No space left on device" }),
+        "convert",
+      ).code,
+      "no-space",
+    );
     assert.equal(thrown(ended({ exitCode: 1, stderr: "NO SPACE LEFT ON DEVICE" }), "convert").code, "no-space");
   });
 });
 
 describe("qemu-img child processes: running them", () => {
-  it("tiedToParent: under setpriv --pdeathsig KILL when setpriv exists", { skip: requirement(setpriv ? false : "needs setpriv (util-linux)") }, () => {
-    assert.deepEqual(tiedToParent("prlimit", ["--cpu=1", "--", "qemu-img"]), [setpriv, ["--pdeathsig", "KILL", "--", "prlimit", "--cpu=1", "--", "qemu-img"]]);
-  });
+  it(
+    "tiedToParent: under setpriv --pdeathsig KILL when setpriv exists",
+    { skip: requirement(setpriv ? false : "needs setpriv (util-linux)") },
+    () => {
+      assert.deepEqual(tiedToParent("prlimit", ["--cpu=1", "--", "qemu-img"]), [
+        setpriv,
+        ["--pdeathsig", "KILL", "--", "prlimit", "--cpu=1", "--", "qemu-img"],
+      ]);
+    },
+  );
 
   it("runChild: output, exit code and signal of a real process, with qemu's environment (C locale, two malloc arenas), stdin closed", async () => {
     const run = await runChild("sh", ["-c", 'echo "$LC_ALL $MALLOC_ARENA_MAX"; cat; echo err >&2; exit 3']);
@@ -83,7 +114,9 @@ describe("qemu-img child processes: running them", () => {
 
   it("runChild: streams stdout as it comes", async () => {
     const chunks: string[] = [];
-    await runChild("sh", ["-c", "printf one; sleep 0.05; printf two"], undefined, (chunk) => chunks.push(chunk.toString()));
+    await runChild("sh", ["-c", "printf one; sleep 0.05; printf two"], undefined, (chunk) =>
+      chunks.push(chunk.toString()),
+    );
     assert.equal(chunks.join(""), "onetwo");
   });
 
@@ -93,9 +126,17 @@ describe("qemu-img child processes: running them", () => {
   });
 
   it("runChild: an aborted signal never starts the process; an abort later cancels it, SIGKILL if it ignores SIGTERM", async () => {
-    assert.deepEqual(await runChild("sh", ["-c", "exit 0"], AbortSignal.abort()), { stdout: "", stderr: "", exitCode: null, signal: null, canceled: true });
+    assert.deepEqual(await runChild("sh", ["-c", "exit 0"], AbortSignal.abort()), {
+      stdout: "",
+      stderr: "",
+      exitCode: null,
+      signal: null,
+      canceled: true,
+    });
     const controller = new AbortController();
-    const running = runChild("sh", ["-c", 'trap "" TERM; echo ready; exec sleep 30'], controller.signal, () => controller.abort());
+    const running = runChild("sh", ["-c", 'trap "" TERM; echo ready; exec sleep 30'], controller.signal, () =>
+      controller.abort(),
+    );
     const run = await running;
     assert.equal(run.canceled, true);
     assert.equal(run.signal, "SIGKILL");

@@ -17,23 +17,57 @@ const plan = (over: Partial<ConvertPlan> = {}): ConvertPlan => ({
 
 describe("QemuImg", () => {
   it("always passes -f and -O, and -p for progress", () => {
-    const args = new QemuImg().convertArgs(plan({ flags: { coroutines: 16, outOfOrder: true, sparseSize: "0", cache: "none" } }));
-    assert.deepEqual(args, ["convert", "-p", "-f", "vmdk", "-O", "qcow2", "-t", "none", "-m", "16", "-W", "-S", "0", "/in,put.vmdk", "/out.qcow2"]);
+    const args = new QemuImg().convertArgs(
+      plan({ flags: { coroutines: 16, outOfOrder: true, sparseSize: "0", cache: "none" } }),
+    );
+    assert.deepEqual(args, [
+      "convert",
+      "-p",
+      "-f",
+      "vmdk",
+      "-O",
+      "qcow2",
+      "-t",
+      "none",
+      "-m",
+      "16",
+      "-W",
+      "-S",
+      "0",
+      "/in,put.vmdk",
+      "/out.qcow2",
+    ]);
   });
 
   it("switches to --image-opts for input options and passes secrets as file-backed objects", () => {
     const args = new QemuImg().convertArgs(
       plan({
         input: { path: "/a,b.luks", format: "luks", driver: "luks", options: { "key-secret": "k" } },
-        output: { path: "/o.luks", format: "luks", driver: "luks", options: { "key-secret": "k", "cipher-alg": "aes-256" } },
+        output: {
+          path: "/o.luks",
+          format: "luks",
+          driver: "luks",
+          options: { "key-secret": "k", "cipher-alg": "aes-256" },
+        },
         secrets: [{ id: "k", file: "/keys/pass" }],
         flags: { compress: true, outOfOrder: true, targetIsZero: true },
       }),
     );
     assert.deepEqual(args, [
-      "convert", "-p", "--object", "secret,id=k,file=/keys/pass,format=raw", "--image-opts",
-      "-O", "luks", "-o", "key-secret=k,cipher-alg=aes-256", "-c", "-n", "--target-is-zero",
-      "driver=luks,key-secret=k,file.filename=/a,,b.luks", "/o.luks",
+      "convert",
+      "-p",
+      "--object",
+      "secret,id=k,file=/keys/pass,format=raw",
+      "--image-opts",
+      "-O",
+      "luks",
+      "-o",
+      "key-secret=k,cipher-alg=aes-256",
+      "-c",
+      "-n",
+      "--target-is-zero",
+      "driver=luks,key-secret=k,file.filename=/a,,b.luks",
+      "/o.luks",
     ]);
   });
 
@@ -62,10 +96,19 @@ describe("QemuImg", () => {
       const info = await qemu.info({ path: qcow2, format: "qcow2", driver: "qcow2", options: {} });
       assert.equal(info.format, "qcow2");
       assert.equal(info["virtual-size"], 8 * 1024 * 1024);
-      const measured = await qemu.measure({ path: qcow2, format: "qcow2", driver: "qcow2", options: {} }, { format: "raw", driver: "raw", options: {} });
+      const measured = await qemu.measure(
+        { path: qcow2, format: "qcow2", driver: "qcow2", options: {} },
+        { format: "raw", driver: "raw", options: {} },
+      );
       assert.equal(measured.required, 8 * 1024 * 1024);
       const seen: number[] = [];
-      await qemu.convert(plan({ input: { path: qcow2, format: "qcow2", driver: "qcow2", options: {} }, output: { path: join(dir, "b.raw"), format: "raw", driver: "raw", options: {} } }), { onProgress: (p) => seen.push(p) });
+      await qemu.convert(
+        plan({
+          input: { path: qcow2, format: "qcow2", driver: "qcow2", options: {} },
+          output: { path: join(dir, "b.raw"), format: "raw", driver: "raw", options: {} },
+        }),
+        { onProgress: (p) => seen.push(p) },
+      );
       assert.equal(seen.at(-1), 100);
     } finally {
       cleanup();
@@ -89,7 +132,10 @@ describe("QemuImg", () => {
       const convert = (fails: number, out: string, retried: ConvertPlan["retry"] | null = retry) => {
         process.env.FAILS = String(fails);
         rmSync(count, { force: true });
-        const converting = plan({ input: { path: raw, format: "raw", driver: "raw", options: {} }, output: { path: join(dir, out), format: "qcow2", driver: "qcow2", options: {} } });
+        const converting = plan({
+          input: { path: raw, format: "raw", driver: "raw", options: {} },
+          output: { path: join(dir, out), format: "qcow2", driver: "qcow2", options: {} },
+        });
         return new QemuImg({ binary: fake }).convert({ ...converting, ...(retried && { retry: retried }) });
       };
       await convert(7, "retried.qcow2");
@@ -103,7 +149,10 @@ describe("QemuImg", () => {
       assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 8);
       await assert.rejects(convert(1, "unnamed.qcow2", null), /Unable to get accurate CPU usage/);
       assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 1, "a plan without retry runs once");
-      await assert.rejects(convert(1, "other.qcow2", { attempts: 8, stderr: "something else" }), /Unable to get accurate CPU usage/);
+      await assert.rejects(
+        convert(1, "other.qcow2", { attempts: 8, stderr: "something else" }),
+        /Unable to get accurate CPU usage/,
+      );
       assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 1, "another failure is not retried");
     } finally {
       delete process.env.FAILS;
@@ -116,11 +165,17 @@ describe("QemuImg", () => {
     try {
       const raw = makeRaw(join(dir, "a.raw"), 8 * 1024 * 1024);
       const extents = await new QemuImg().map({ path: raw, format: "raw", driver: "raw", options: {} });
-      assert.equal(extents.reduce((sum, e) => sum + e.length, 0), 8 * 1024 * 1024);
+      assert.equal(
+        extents.reduce((sum, e) => sum + e.length, 0),
+        8 * 1024 * 1024,
+      );
       const data = extents.filter((e) => e.data);
       assert.ok(data.length >= 1 && data.length <= 3, JSON.stringify(extents));
       assert.ok(data.every((e) => !e.zero));
-      assert.ok(extents.some((e) => !e.data && e.zero), "the holes are reported");
+      assert.ok(
+        extents.some((e) => !e.data && e.zero),
+        "the holes are reported",
+      );
     } finally {
       cleanup();
     }
@@ -131,7 +186,9 @@ describe("QemuImg", () => {
     try {
       const raw = makeRaw(join(dir, "a.raw"), 1024 * 1024);
       const qemu = new QemuImg({ limits: { addressSpace: 1024 * 1024 } });
-      await assert.rejects(qemu.info({ path: raw, format: "raw", driver: "raw", options: {} }), { code: "qemu-img-failed" });
+      await assert.rejects(qemu.info({ path: raw, format: "raw", driver: "raw", options: {} }), {
+        code: "qemu-img-failed",
+      });
     } finally {
       cleanup();
     }

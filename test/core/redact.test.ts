@@ -5,14 +5,36 @@ import { escapeControl, redactLocation, redactText, safeText } from "../../src/c
 describe("redaction and escaping of what diskpipe shows", () => {
   it("removes a URL's user name and password and the values of credential parameters", () => {
     assert.equal(redactLocation("https://u:pw@h/x.qcow2"), "https://h/x.qcow2");
-    const cases = ["X-Amz-Signature", "X-Amz-Credential", "X-Goog-Signature", "sig", "token", "access_token", "refresh_token", "client_secret", "private_token", "api-key", "api_key", "apikey", "auth_token", "access-token", "jwt", "password", "key"];
+    const cases = [
+      "X-Amz-Signature",
+      "X-Amz-Credential",
+      "X-Goog-Signature",
+      "sig",
+      "token",
+      "access_token",
+      "refresh_token",
+      "client_secret",
+      "private_token",
+      "api-key",
+      "api_key",
+      "apikey",
+      "auth_token",
+      "access-token",
+      "jwt",
+      "password",
+      "key",
+    ];
     for (const name of cases) {
       const shown = redactLocation(`https://h/x?${name}=s3cr3t&keep=1`);
       assert.equal(shown.includes("s3cr3t"), false, `${name}: ${shown}`);
       assert.match(shown, /keep=1/);
     }
     assert.equal(redactLocation("https://h/x#access_token=s3cr3t").includes("s3cr3t"), false);
-    assert.equal(redactLocation("https://h/x?se=2026-01-01&sp=r"), "https://h/x?se=2026-01-01&sp=r", "an expiry or a permission is not a secret");
+    assert.equal(
+      redactLocation("https://h/x?se=2026-01-01&sp=r"),
+      "https://h/x?se=2026-01-01&sp=r",
+      "an expiry or a permission is not a secret",
+    );
     assert.equal(redactLocation("/srv/images/disk.qcow2"), "/srv/images/disk.qcow2");
   });
 
@@ -30,8 +52,14 @@ describe("redaction and escaping of what diskpipe shows", () => {
 
 describe("redactLocation: what counts as a secret, and what is left as written", () => {
   it("replaces each secret value with REDACTED, keeping the rest of the URL", () => {
-    assert.equal(redactLocation("https://h/x?X-Amz-Signature=ab12&keep=1"), "https://h/x?X-Amz-Signature=REDACTED&keep=1");
-    assert.equal(redactLocation("https://h/x?passwd=a&access_token_2=b&keep=1"), "https://h/x?passwd=REDACTED&access_token_2=REDACTED&keep=1");
+    assert.equal(
+      redactLocation("https://h/x?X-Amz-Signature=ab12&keep=1"),
+      "https://h/x?X-Amz-Signature=REDACTED&keep=1",
+    );
+    assert.equal(
+      redactLocation("https://h/x?passwd=a&access_token_2=b&keep=1"),
+      "https://h/x?passwd=REDACTED&access_token_2=REDACTED&keep=1",
+    );
     assert.equal(redactLocation("https://h/x#token=s3cr3t"), "https://h/x#REDACTED");
   });
 
@@ -54,7 +82,10 @@ describe("redactLocation: what counts as a secret, and what is left as written",
   });
 
   it("strips only an unparseable URL's own user:password@, not text further on", () => {
-    assert.equal(redactLocation("http://[::1/mirror/https://cdn@host/disk.qcow2"), "http://[::1/mirror/https://cdn@host/disk.qcow2");
+    assert.equal(
+      redactLocation("http://[::1/mirror/https://cdn@host/disk.qcow2"),
+      "http://[::1/mirror/https://cdn@host/disk.qcow2",
+    );
   });
 });
 

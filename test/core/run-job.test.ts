@@ -44,7 +44,10 @@ describe("runJob: the stages of one job", () => {
   const boxed = join(dir, "disk.box");
   writeFileSync(boxed, Buffer.concat([Buffer.from(MAGIC, "latin1"), readFileSync(raw)]));
 
-  async function run(spec: { source: string; destination: string; to: string; container?: string; from?: string }, plugins = [box]) {
+  async function run(
+    spec: { source: string; destination: string; to: string; container?: string; from?: string },
+    plugins = [box],
+  ) {
     const pipeline = createPipeline({ workDir: join(dir, "work"), plugins });
     const events: JobEvent[] = [];
     pipeline.on((event) => events.push(event));
@@ -55,8 +58,27 @@ describe("runJob: the stages of one job", () => {
   it("unpacks a claimed container in its own stage, before the inspection of what it held", async () => {
     const destination = join(dir, "claimed.raw");
     const { result, events } = await run({ source: boxed, destination, to: "raw", container: "box" });
-    assert.deepEqual(result.timings.map((t) => t.stage), ["resolve", "preFetch", "fetch", "unpack", "inspect", "verify", "prepare", "preConvert", "convert", "postConvert", "upload", "cleanup"]);
-    assert.deepEqual(stagesOf(events), result.timings.map((t) => t.stage));
+    assert.deepEqual(
+      result.timings.map((t) => t.stage),
+      [
+        "resolve",
+        "preFetch",
+        "fetch",
+        "unpack",
+        "inspect",
+        "verify",
+        "prepare",
+        "preConvert",
+        "convert",
+        "postConvert",
+        "upload",
+        "cleanup",
+      ],
+    );
+    assert.deepEqual(
+      stagesOf(events),
+      result.timings.map((t) => t.stage),
+    );
     assert.equal(result.from, "raw");
     assert.ok(sameDisk(raw, "raw", destination, "raw"));
   });
@@ -64,7 +86,24 @@ describe("runJob: the stages of one job", () => {
   it("inspects a detected container, unpacks it, and inspects its content before converting it", async () => {
     const destination = join(dir, "detected.raw");
     const { result, events } = await run({ source: boxed, destination, to: "raw" });
-    assert.deepEqual(result.timings.map((t) => t.stage), ["resolve", "preFetch", "fetch", "inspect", "unpack", "inspect", "verify", "prepare", "preConvert", "convert", "postConvert", "upload", "cleanup"]);
+    assert.deepEqual(
+      result.timings.map((t) => t.stage),
+      [
+        "resolve",
+        "preFetch",
+        "fetch",
+        "inspect",
+        "unpack",
+        "inspect",
+        "verify",
+        "prepare",
+        "preConvert",
+        "convert",
+        "postConvert",
+        "upload",
+        "cleanup",
+      ],
+    );
     const inspected = events.flatMap((e) => (e.type === "inspected" ? [e.result.format] : []));
     assert.deepEqual(inspected, ["raw"], "one verdict is announced: the content's");
     assert.ok(sameDisk(raw, "raw", destination, "raw"));
@@ -72,13 +111,30 @@ describe("runJob: the stages of one job", () => {
 
   it("prepares once for a raw download written straight into its output", async () => {
     const bytes = readFileSync(raw);
-    const server = createServer((_request, response) => response.writeHead(200, { "content-length": bytes.length }).end(bytes));
+    const server = createServer((_request, response) =>
+      response.writeHead(200, { "content-length": bytes.length }).end(bytes),
+    );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const destination = join(dir, "streamed.raw");
       const source = `http://127.0.0.1:${(server.address() as AddressInfo).port}/disk.raw`;
       const { result } = await run({ source, destination, to: "raw", from: "raw" });
-      assert.deepEqual(result.timings.map((t) => t.stage), ["resolve", "preFetch", "fetch", "inspect", "verify", "prepare", "preConvert", "convert", "postConvert", "upload", "cleanup"]);
+      assert.deepEqual(
+        result.timings.map((t) => t.stage),
+        [
+          "resolve",
+          "preFetch",
+          "fetch",
+          "inspect",
+          "verify",
+          "prepare",
+          "preConvert",
+          "convert",
+          "postConvert",
+          "upload",
+          "cleanup",
+        ],
+      );
       assert.ok(sameDisk(raw, "raw", destination, "raw"));
     } finally {
       server.closeAllConnections();
@@ -90,14 +146,26 @@ describe("runJob: the stages of one job", () => {
     const held = join(dir, "held.out");
     const picky = definePlugin({
       name: "test-picky",
-      formats: [defineFormat({ name: "picky", qemuDriver: "raw", outputOptions: () => { throw new Error("no options suit this output"); } })],
+      formats: [
+        defineFormat({
+          name: "picky",
+          qemuDriver: "raw",
+          outputOptions: () => {
+            throw new Error("no options suit this output");
+          },
+        }),
+      ],
       sinks: [
         {
           name: "test-holder",
           matches: (location) => location.startsWith("held:"),
           async open() {
             await writeFile(held, "");
-            return { target: { path: held, blockDevice: false, directIo: false }, commit: async () => {}, abort: () => rm(held, { force: true }) };
+            return {
+              target: { path: held, blockDevice: false, directIo: false },
+              commit: async () => {},
+              abort: () => rm(held, { force: true }),
+            };
           },
         },
       ],

@@ -10,47 +10,11 @@ import { createSpool, type Spool } from "../../src/spool/spool.ts";
 import type { SpoolJob } from "../../src/spool/types.ts";
 import { makeImage, makeRaw, qemuImg, sameDisk, tempDir } from "../helpers/images.ts";
 import { filesIn, waitFor } from "../spool/helpers.ts";
+import { multipart, readUntil, streamOf } from "./request-bodies.ts";
 
 const TOKEN = "correct horse battery staple";
 /** A file name that is markup: must be shown escaped everywhere. */
 const HOSTILE = "<img src=x onerror=alert(1)>good.vmdk";
-
-/** A request body that arrives in `chunks` pieces of `size` bytes, with no Content-Length. */
-function streamOf(chunks: number, size: number): ReadableStream<Uint8Array> {
-  let sent = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (sent++ >= chunks) controller.close();
-      else controller.enqueue(new Uint8Array(size).fill(7));
-    },
-  });
-}
-
-function multipart(fields: Record<string, string>, file: { name: string; data: Uint8Array }): { body: Uint8Array; type: string } {
-  const boundary = "----diskpipe-test-boundary";
-  const parts: Buffer[] = [];
-  for (const [name, value] of Object.entries(fields)) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
-  }
-  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
-  parts.push(Buffer.from(file.data), Buffer.from(`\r\n--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
-}
-
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, pattern: RegExp, ms = 20_000): Promise<string> {
-  let text = "";
-  const deadline = Date.now() + ms;
-  while (!pattern.test(text)) {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`no ${pattern} in the event stream; got: ${text}`);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${text}`)), left)));
-    const next = await Promise.race([reader.read(), timeout]).finally(() => clearTimeout(timer));
-    if (next.done) break;
-    text += new TextDecoder().decode(next.value);
-  }
-  return text;
-}
 
 describe("dashboard routes (Hono app.request, real spool)", () => {
   const { dir, cleanup } = tempDir("diskpipe-dashboard-");
@@ -70,7 +34,10 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
     copyFileSync(from, join(root, "incoming", format, name));
   };
   const settled = (name: string) =>
-    waitFor(() => spool.jobs().find((j) => j.name === name && (j.state === "done" || j.state === "failed")), `${name} to finish`);
+    waitFor(
+      () => spool.jobs().find((j) => j.name === name && (j.state === "done" || j.state === "failed")),
+      `${name} to finish`,
+    );
 
   before(async () => {
     raw = makeRaw(join(dir, "disk.raw"), 4 * 1024 * 1024);
@@ -80,7 +47,11 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
     qemuImg("create", "-q", "-f", "qcow2", "-b", join(dir, "base.qcow2"), "-F", "qcow2", evil);
     const config = await defaultConfig();
     const audit = definePlugin({ name: "audit", hooks: { verify() {} } });
-    spool = createSpool({ root, pipeline: createPipeline({ ...config, plugins: [...(config.plugins ?? []), audit] }), settleMs: 100 });
+    spool = createSpool({
+      root,
+      pipeline: createPipeline({ ...config, plugins: [...(config.plugins ?? []), audit] }),
+      settleMs: 100,
+    });
     await spool.start();
     open = createDashboard({ spool, keepAliveSeconds: 1 });
     locked = createDashboard({ spool, token: TOKEN });
@@ -140,29 +111,20 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
     assert.match(fragment, /^<div id="detail"/);
   });
 
-  it("refuses path traversal with 400: dotted, encoded, absolute and slashed names", async () => {
-    for (const path of ["/api/jobs/..%2F..%2Fetc%2Fpasswd", "/jobs/x%2e%2e", "/api/jobs/%2e%2e%2fetc", "/jobs/..%5c..%5cwin.ini", "/api/jobs/a%00b"]) {
-      assert.equal((await open.app.request(path)).status, 400, path);
-    }
-    for (const name of ["../x.vmdk", "..%2Fx.vmdk", "%2Fetc%2Fpasswd", "a%2Fb.vmdk", "..", ".hidden", "x.vmdk.part", "x.json", "a%5Cb"]) {
-      const res = await open.app.request(`/upload?format=qcow2&name=${name}`, { method: "POST", body: "data" });
-      assert.equal(res.status, 400, name);
-    }
-    const form = multipart({ format: "qcow2" }, { name: "../../escape.vmdk", data: new Uint8Array(10) });
-    assert.equal((await open.app.request("/upload", { method: "POST", body: form.body, headers: { "content-type": form.type } })).status, 400);
-    assert.equal((await open.app.request("/upload?format=nope&name=x.vmdk", { method: "POST", body: "x" })).status, 400, "unknown format");
-    assert.ok(!existsSync(join(dir, "escape.vmdk")) && !existsSync(join(root, "escape.vmdk")));
-  });
-
   it("streams a raw upload into incoming/<format>/ (then converted)", async () => {
     const data = readFileSync(vmdk);
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
-        for (let at = 0; at < data.length; at += 64 * 1024) controller.enqueue(new Uint8Array(data.subarray(at, at + 64 * 1024)));
+        for (let at = 0; at < data.length; at += 64 * 1024)
+          controller.enqueue(new Uint8Array(data.subarray(at, at + 64 * 1024)));
         controller.close();
       },
     });
-    const res = await open.app.request("/upload?format=vdi&name=up.vmdk", { method: "POST", body, duplex: "half" } as RequestInit);
+    const res = await open.app.request("/upload?format=vdi&name=up.vmdk", {
+      method: "POST",
+      body,
+      duplex: "half",
+    } as RequestInit);
     assert.equal(res.status, 201, await res.clone().text());
     assert.deepEqual(await res.json(), { ok: true, path: "incoming/vdi/up.vmdk", bytes: data.length });
     const job = await settled("up.vmdk");
@@ -173,7 +135,10 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
   it("takes an upload whose name is 255 bytes (multi-byte) and converts it into done/ under a name that fits", async () => {
     const name = `${"x".repeat(7)}${"ü日😀".repeat(27)}.vmdk`; // 255 bytes
     assert.equal(Buffer.byteLength(name), 255);
-    const res = await open.app.request(`/upload?format=qcow2&name=${encodeURIComponent(name)}`, { method: "POST", body: readFileSync(vmdk) });
+    const res = await open.app.request(`/upload?format=qcow2&name=${encodeURIComponent(name)}`, {
+      method: "POST",
+      body: readFileSync(vmdk),
+    });
     assert.equal(res.status, 201, await res.clone().text());
     assert.deepEqual(await res.json(), { ok: true, path: `incoming/qcow2/${name}`, bytes: readFileSync(vmdk).length });
     const job = await settled(name);
@@ -188,7 +153,11 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
 
   it("takes a multipart form upload and redirects a browser back to the jobs", async () => {
     const form = multipart({ format: "vhd" }, { name: "form.vmdk", data: readFileSync(vmdk) });
-    const res = await open.app.request("/upload", { method: "POST", body: form.body, headers: { "content-type": form.type, accept: "text/html" } });
+    const res = await open.app.request("/upload", {
+      method: "POST",
+      body: form.body,
+      headers: { "content-type": form.type, accept: "text/html" },
+    });
     assert.equal(res.status, 303);
     assert.equal(res.headers.get("location"), "/");
     const job = await settled("form.vmdk");
@@ -197,23 +166,42 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
   });
 
   it("answers 413 over --max-upload and removes the partial file", async () => {
-    const streamed = await small.app.request("/upload?format=raw&name=big.img", { method: "POST", body: streamOf(40, 64 * 1024), duplex: "half" } as RequestInit);
+    const streamed = await small.app.request("/upload?format=raw&name=big.img", {
+      method: "POST",
+      body: streamOf(40, 64 * 1024),
+      duplex: "half",
+    } as RequestInit);
     assert.equal(streamed.status, 413);
-    const declared = await small.app.request("/upload?format=raw&name=big.img", { method: "POST", body: "x", headers: { "content-length": String(2 * 1024 * 1024) } });
+    const declared = await small.app.request("/upload?format=raw&name=big.img", {
+      method: "POST",
+      body: "x",
+      headers: { "content-length": String(2 * 1024 * 1024) },
+    });
     assert.equal(declared.status, 413);
     const form = multipart({ format: "raw" }, { name: "big.img", data: new Uint8Array(1024 * 1024 + 1) });
-    assert.equal((await small.app.request("/upload", { method: "POST", body: form.body, headers: { "content-type": form.type } })).status, 413);
+    assert.equal(
+      (await small.app.request("/upload", { method: "POST", body: form.body, headers: { "content-type": form.type } }))
+        .status,
+      413,
+    );
     assert.deepEqual(filesIn(root, "incoming/raw"), [], "no partial file, no upload");
   });
 
   it("POST /api/jobs/:id/retry moves a failed file back into incoming/<format>/", async () => {
-    assert.equal((await open.app.request(`/api/jobs/${good.id}/retry`, { method: "POST" })).status, 409, "only failed jobs");
+    assert.equal(
+      (await open.app.request(`/api/jobs/${good.id}/retry`, { method: "POST" })).status,
+      409,
+      "only failed jobs",
+    );
     const res = await open.app.request(`/api/jobs/${bad.id}/retry`, { method: "POST" });
     assert.equal(res.status, 200);
     const { job } = (await res.json()) as { job: SpoolJob };
     assert.equal(job.state, "retried");
     assert.ok(!existsSync(join(root, "failed", "evil.qcow2.error.json")));
-    const again = await waitFor(() => spool.jobs().find((j) => j.name === "evil.qcow2" && j.id !== bad.id && j.state === "failed"), "the retried file to be claimed again");
+    const again = await waitFor(
+      () => spool.jobs().find((j) => j.name === "evil.qcow2" && j.id !== bad.id && j.state === "failed"),
+      "the retried file to be claimed again",
+    );
     assert.equal(again.error?.code, "image-rejected");
   });
 
@@ -221,8 +209,14 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
     assert.equal((await locked.app.request("/api/jobs")).status, 401);
     assert.equal((await locked.app.request("/api/jobs", { headers: { authorization: "Bearer wrong" } })).status, 401);
     assert.equal((await locked.app.request("/api/events")).status, 401);
-    assert.equal((await locked.app.request("/upload?format=raw&name=x.img", { method: "POST", body: "x" })).status, 401);
-    assert.equal((await locked.app.request("/api/jobs", { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
+    assert.equal(
+      (await locked.app.request("/upload?format=raw&name=x.img", { method: "POST", body: "x" })).status,
+      401,
+    );
+    assert.equal(
+      (await locked.app.request("/api/jobs", { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+      200,
+    );
     const page = await locked.app.request("/", { headers: { accept: "text/html" } });
     assert.equal(page.status, 303);
     assert.equal(page.headers.get("location"), "/login");
@@ -238,18 +232,27 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
     const cookie = right.headers.get("set-cookie") ?? "";
     assert.match(cookie, /HttpOnly/);
     assert.match(cookie, /SameSite=Strict/);
-    assert.ok(!cookie.includes(TOKEN) && !cookie.includes(encodeURIComponent(TOKEN)), "the cookie does not hold the token");
+    assert.ok(
+      !cookie.includes(TOKEN) && !cookie.includes(encodeURIComponent(TOKEN)),
+      "the cookie does not hold the token",
+    );
     const session = cookie.split(";")[0];
     const home = await locked.app.request("/", { headers: { cookie: session } });
     assert.equal(home.status, 200);
     assert.match(await home.text(), /good/);
-    assert.equal((await locked.app.request("/api/jobs", { headers: { cookie: "diskpipe_session=forged" } })).status, 401);
+    assert.equal(
+      (await locked.app.request("/api/jobs", { headers: { cookie: "diskpipe_session=forged" } })).status,
+      401,
+    );
   });
 
   it("refuses a non-loopback Host (DNS rebinding) and cross-origin writes", async () => {
     assert.equal((await open.app.request("http://attacker.example/api/jobs")).status, 403);
     assert.equal((await open.app.request("http://127.0.0.1:8080/api/jobs")).status, 200);
-    const csrf = await open.app.request(`/api/jobs/${bad.id}/retry`, { method: "POST", headers: { origin: "http://attacker.example" } });
+    const csrf = await open.app.request(`/api/jobs/${bad.id}/retry`, {
+      method: "POST",
+      headers: { origin: "http://attacker.example" },
+    });
     assert.equal(csrf.status, 403);
   });
 
@@ -276,13 +279,18 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
     const withRows = (await open.app.request("/api/events?rows=1")).body!.getReader();
     const plain = (await open.app.request("/api/events")).body!.getReader();
     try {
-      const hello = JSON.parse(/event: hello\ndata: (.*)\n/.exec(await readUntil(withRows, /event: hello\ndata: .*\n/))![1]) as { rows: Array<{ id: string; row: string }>; counts: object };
+      const hello = JSON.parse(
+        /event: hello\ndata: (.*)\n/.exec(await readUntil(withRows, /event: hello\ndata: .*\n/))![1],
+      ) as { rows: Array<{ id: string; row: string }>; counts: object };
       const listed = (await (await open.app.request("/api/jobs")).json()) as Array<{ id: string }>;
-      assert.deepEqual(hello.rows.map((row) => row.id), listed.map((job) => job.id));
+      const ids = (list: Array<{ id: string }>) => list.map((item) => item.id);
+      assert.deepEqual(ids(hello.rows), ids(listed));
       assert.ok(hello.rows.length > 0);
       for (const { id, row } of hello.rows) assert.ok(row.startsWith(`<tr id="job-${id}"`), row);
       assert.ok(hello.counts);
-      const bare = JSON.parse(/event: hello\ndata: (.*)\n/.exec(await readUntil(plain, /event: hello\ndata: .*\n/))![1]) as object;
+      const bare = JSON.parse(
+        /event: hello\ndata: (.*)\n/.exec(await readUntil(plain, /event: hello\ndata: .*\n/))![1],
+      ) as object;
       assert.deepEqual(Object.keys(bare), ["counts"]);
     } finally {
       await withRows.cancel();

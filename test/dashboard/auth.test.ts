@@ -68,8 +68,14 @@ describe("auth: isAuthorized", () => {
   });
 
   it("a wrong bearer token is refused even with a valid cookie: the header decides when it is present", async () => {
-    assert.equal(await authorized({ authorization: "Bearer wrong", cookie: `${SESSION_COOKIE}=${sessionValue(TOKEN)}` }), false);
-    assert.equal(await authorized({ authorization: "Basic x", cookie: `${SESSION_COOKIE}=${sessionValue(TOKEN)}` }), true);
+    assert.equal(
+      await authorized({ authorization: "Bearer wrong", cookie: `${SESSION_COOKIE}=${sessionValue(TOKEN)}` }),
+      false,
+    );
+    assert.equal(
+      await authorized({ authorization: "Basic x", cookie: `${SESSION_COOKIE}=${sessionValue(TOKEN)}` }),
+      true,
+    );
   });
 });
 
@@ -99,13 +105,21 @@ describe("auth: requireToken", () => {
     assert.equal((await request("/", { method: "POST", headers: { accept: "text/html" } })).status, 401);
     assert.equal((await request("/", { headers: { accept: "application/json" } })).status, 401);
     assert.equal((await request("/")).status, 401);
-    assert.equal((await request("/x/api/", { headers: { accept: "text/html" } })).status, 303, "only paths starting with /api/ are the API");
+    assert.equal(
+      (await request("/x/api/", { headers: { accept: "text/html" } })).status,
+      303,
+      "only paths starting with /api/ are the API",
+    );
   });
 
   it("serves every route with the token", async () => {
     const ok = await request("/api/jobs", { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(ok.status, 200);
     assert.equal(await ok.text(), "ok");
-    assert.equal((await request("/", { headers: { cookie: `${SESSION_COOKIE}=${sessionValue(TOKEN)}`, accept: "text/html" } })).status, 200);
+    assert.equal(
+      (await request("/", { headers: { cookie: `${SESSION_COOKIE}=${sessionValue(TOKEN)}`, accept: "text/html" } }))
+        .status,
+      200,
+    );
   });
 });

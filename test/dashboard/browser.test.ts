@@ -40,16 +40,28 @@ describe("dashboard in headless Chromium (real CLI: watch --dashboard)", () => {
     );
     raw = makeRaw(join(dir, "disk.raw"), 16 * 1024 * 1024);
     vmdk = makeImage(raw, "vmdk", join(dir, "disk.vmdk"));
-    child = spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), "watch", root, "--dashboard", "--port", "0", "--settle", "200"], {
-      cwd: repoRoot,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    child = spawn(
+      process.execPath,
+      [join(repoRoot, "bin", "diskpipe.mjs"), "watch", root, "--dashboard", "--port", "0", "--settle", "200"],
+      {
+        cwd: repoRoot,
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     url = await waitFor(() => /dashboard at (http:\/\/\S+)/.exec(stderr)?.[1], "the dashboard to listen");
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
   });
   after(async () => {
@@ -86,7 +98,10 @@ describe("dashboard in headless Chromium (real CLI: watch --dashboard)", () => {
     copyFileSync(vmdk, join(root, "incoming", "qcow2", "browser.vmdk"));
 
     await page.waitForSelector("#jobs tr.job[data-state=done]", { timeout: 30_000 });
-    const { marker, seen } = (await page.evaluate("({ marker: window.marker, seen: window.seen })")) as { marker: number; seen: string[] };
+    const { marker, seen } = (await page.evaluate("({ marker: window.marker, seen: window.seen })")) as {
+      marker: number;
+      seen: string[];
+    };
     assert.equal(marker, 42, "the page was not reloaded");
     assert.equal(seen[0], "queued", `states seen: ${seen.join(" -> ")}`);
     assert.equal(seen.at(-1), "done", `states seen: ${seen.join(" -> ")}`);

@@ -15,7 +15,11 @@ describe("dashboard served on a real socket, bound the way users bind it (the CL
   const { dir, cleanup } = tempDir();
   let spool: Spool;
   before(async () => {
-    spool = createSpool({ root: join(dir, "spool"), pipeline: createPipeline({ workDir: join(dir, "work") }), settleMs: 100 });
+    spool = createSpool({
+      root: join(dir, "spool"),
+      pipeline: createPipeline({ workDir: join(dir, "work") }),
+      settleMs: 100,
+    });
     await spool.start();
   });
   after(async () => {
@@ -43,7 +47,10 @@ describe("dashboard served on a real socket, bound the way users bind it (the CL
     try {
       const port = portOf(server.url);
       assert.equal(await loopbackGet(port, "/api/jobs", { host: `192.0.2.7:${port}` }), 401);
-      assert.equal(await loopbackGet(port, "/api/jobs", { host: `192.0.2.7:${port}`, authorization: `Bearer ${TOKEN}` }), 200);
+      assert.equal(
+        await loopbackGet(port, "/api/jobs", { host: `192.0.2.7:${port}`, authorization: `Bearer ${TOKEN}` }),
+        200,
+      );
       assert.equal(await loopbackGet(port, "/api/jobs", { authorization: "Bearer wrong" }), 401);
     } finally {
       await server.close();

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
-import { request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -12,46 +10,7 @@ import { defaultConfig } from "../../src/scripting.ts";
 import { createSpool, type Spool } from "../../src/spool/spool.ts";
 import { tempDir } from "../helpers/images.ts";
 import { filesIn, waitFor } from "../spool/helpers.ts";
-
-const BOUNDARY = "----diskpipe-upload-test";
-const TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
-const MAX_UPLOAD = 8 * 1024 * 1024;
-const repoRoot = join(import.meta.dirname, "..", "..");
-
-const field = (name: string, value: string | Buffer) =>
-  Buffer.concat([Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`), Buffer.from(value), Buffer.from("\r\n")]);
-const fileHead = (filename: string, field = "file") =>
-  Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
-const CLOSE = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
-const form = (...parts: Buffer[]) => Buffer.concat(parts);
-
-interface Answer {
-  status: number;
-  body: { error?: string; path?: string; bytes?: number };
-}
-
-/** POSTs to the real server on 127.0.0.1; `chunks` go out one write each, chunked when no length is given. */
-function post(port: number, headers: Record<string, string>, chunks: Iterable<Buffer> | AsyncIterable<Buffer>, path = "/upload"): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const req = request({ host: "127.0.0.1", port, path, method: "POST", headers, agent: false }, (res) => {
-      answered = true;
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
-    });
-    req.on("error", (error) => {
-      if (!answered) reject(error);
-    });
-    void (async () => {
-      for await (const chunk of chunks) if (!req.write(chunk)) await new Promise((drained) => req.once("drain", drained));
-      req.end();
-    })().catch(() => {});
-  });
-}
-
-const postForm = (port: number, body: Buffer, type = TYPE) => post(port, { "content-type": type, "content-length": String(body.length) }, [body]);
+import { BOUNDARY, CLOSE, MAX_UPLOAD, TYPE, field, fileHead, form, post, postForm } from "./multipart-client.ts";
 
 describe("dashboard upload: multipart forms on the real server (127.0.0.1)", () => {
   const { dir, cleanup } = tempDir("diskpipe-upload-");
@@ -77,13 +36,28 @@ describe("dashboard upload: multipart forms on the real server (127.0.0.1)", () 
     assert.deepEqual(plain.body, { ok: true, path: "incoming/raw/plain.img", bytes: data.length });
     assert.ok(readFileSync(join(root, "incoming/raw/plain.img")).equals(data));
 
-    const named = await postForm(server.port, form(field("format", "raw"), field("name", "chosen.img"), fileHead("ignored.img"), Buffer.from("one"), Buffer.from("\r\n"), fileHead("second.img"), Buffer.from("two"), CLOSE));
+    const named = await postForm(
+      server.port,
+      form(
+        field("format", "raw"),
+        field("name", "chosen.img"),
+        fileHead("ignored.img"),
+        Buffer.from("one"),
+        Buffer.from("\r\n"),
+        fileHead("second.img"),
+        Buffer.from("two"),
+        CLOSE,
+      ),
+    );
     assert.equal(named.status, 201, named.body.error);
     assert.equal(named.body.path, "incoming/raw/chosen.img");
     assert.equal(readFileSync(join(root, "incoming/raw/chosen.img"), "utf8"), "one");
     assert.deepEqual(incoming(), ["chosen.img", "plain.img"], "one file per form");
 
-    const quoted = await postForm(server.port, form(field("format", "raw"), fileHead("say %22hi%22.img"), Buffer.from("q"), CLOSE));
+    const quoted = await postForm(
+      server.port,
+      form(field("format", "raw"), fileHead("say %22hi%22.img"), Buffer.from("q"), CLOSE),
+    );
     assert.equal(quoted.body.path, 'incoming/raw/say "hi".img', "a browser's %22 is a quote again");
   });
 
@@ -114,39 +88,84 @@ describe("dashboard upload: multipart forms on the real server (127.0.0.1)", () 
     const name = `${"x".repeat(7)}${"ü日😀".repeat(27)}.img`;
     assert.equal(Buffer.byteLength(name), 254);
     const atLimit = `y${name}`;
-    const byFile = await postForm(server.port, form(field("format", "raw"), fileHead(atLimit), Buffer.from("a"), CLOSE));
+    const byFile = await postForm(
+      server.port,
+      form(field("format", "raw"), fileHead(atLimit), Buffer.from("a"), CLOSE),
+    );
     assert.equal(byFile.status, 201, byFile.body.error);
     assert.equal(byFile.body.path, `incoming/raw/${atLimit}`);
-    const byField = await postForm(server.port, form(field("format", "raw"), field("name", `z${name}`), fileHead("x.img"), Buffer.from("b"), CLOSE));
+    const byField = await postForm(
+      server.port,
+      form(field("format", "raw"), field("name", `z${name}`), fileHead("x.img"), Buffer.from("b"), CLOSE),
+    );
     assert.equal(byField.status, 201, byField.body.error);
     assert.equal(readFileSync(join(root, "incoming/raw", `z${name}`), "utf8"), "b");
-    const over = await postForm(server.port, form(field("format", "raw"), fileHead(`yy${name}`), Buffer.from("c"), CLOSE));
+    const over = await postForm(
+      server.port,
+      form(field("format", "raw"), fileHead(`yy${name}`), Buffer.from("c"), CLOSE),
+    );
     assert.equal(over.status, 400);
     assert.match(over.body.error ?? "", /plain name/);
   });
 
   it("takes a field name of 100 bytes and refuses 101, a field value over 1 KiB, and a 64 KiB file name, storing nothing", async () => {
     const before = incoming();
-    const atLimit = await postForm(server.port, form(field("n".repeat(100), "x"), field("format", "raw"), fileHead("fieldname.img"), Buffer.from("f"), CLOSE));
+    const atLimit = await postForm(
+      server.port,
+      form(field("n".repeat(100), "x"), field("format", "raw"), fileHead("fieldname.img"), Buffer.from("f"), CLOSE),
+    );
     assert.equal(atLimit.status, 201, atLimit.body.error);
-    const longName = await postForm(server.port, form(field("n".repeat(101), "x"), field("format", "raw"), fileHead("no.img"), Buffer.from("f"), CLOSE));
+    const longName = await postForm(
+      server.port,
+      form(field("n".repeat(101), "x"), field("format", "raw"), fileHead("no.img"), Buffer.from("f"), CLOSE),
+    );
     assert.deepEqual(longName, { status: 400, body: { error: "a form field name is longer than 100 bytes" } });
-    const longValue = await postForm(server.port, form(field("format", "r".repeat(1025)), fileHead("no.img"), Buffer.from("f"), CLOSE));
+    const longValue = await postForm(
+      server.port,
+      form(field("format", "r".repeat(1025)), fileHead("no.img"), Buffer.from("f"), CLOSE),
+    );
     assert.deepEqual(longValue, { status: 400, body: { error: "form field format is too long" } });
-    const hugeFilename = await postForm(server.port, form(field("format", "raw"), fileHead(`${"h".repeat(64 * 1024)}.img`), Buffer.from("f"), CLOSE));
+    const hugeFilename = await postForm(
+      server.port,
+      form(field("format", "raw"), fileHead(`${"h".repeat(64 * 1024)}.img`), Buffer.from("f"), CLOSE),
+    );
     assert.equal(hugeFilename.status, 400);
     assert.deepEqual(incoming(), [...before, "fieldname.img"].sort());
   });
 
   it("refuses many parts: more than 16 fields, or a flood of parts without a disposition", async () => {
     const fields = Array.from({ length: 17 }, (_, i) => field(`f${i}`, "v"));
-    const many = await postForm(server.port, form(...fields, field("format", "raw"), fileHead("no.img"), Buffer.from("f"), CLOSE));
+    const many = await postForm(
+      server.port,
+      form(...fields, field("format", "raw"), fileHead("no.img"), Buffer.from("f"), CLOSE),
+    );
     assert.deepEqual(many, { status: 400, body: { error: "the form has more than 16 fields before the file" } });
     const junk = Buffer.from(`--${BOUNDARY}\r\nX-Junk: 1\r\n\r\nzz\r\n`);
-    const flood = await postForm(server.port, form(...Array.from({ length: 5000 }, () => junk), field("format", "raw"), fileHead("no.img"), Buffer.from("f"), CLOSE));
+    const flood = await postForm(
+      server.port,
+      form(
+        ...Array.from({ length: 5000 }, () => junk),
+        field("format", "raw"),
+        fileHead("no.img"),
+        Buffer.from("f"),
+        CLOSE,
+      ),
+    );
     assert.deepEqual(flood, { status: 400, body: { error: "the form has more than 17 parts" } });
-    const noDisposition = await postForm(server.port, form(Buffer.from(`--${BOUNDARY}\r\n${"X-Pad: ".padEnd(200 * 1024, "p")}\r\nContent-Disposition: form-data; name="file"; filename="cut.img"\r\n\r\nf`), CLOSE));
-    assert.deepEqual(noDisposition, { status: 400, body: { error: "the form has no file" } }, "part headers are cut at 16 KiB");
+    const noDisposition = await postForm(
+      server.port,
+      form(
+        Buffer.from(
+          `--${BOUNDARY}\r\n${"X-Pad: ".padEnd(200 * 1024, "p")}\r\nContent-Disposition: form-data; name="file"; filename="cut.img"\r\n\r\nf`,
+        ),
+        CLOSE,
+      ),
+    );
+    assert.deepEqual(
+      noDisposition,
+      { status: 400, body: { error: "the form has no file" } },
+      "part headers are cut at 16 KiB",
+    );
   });
 
   it("refuses an oversized file part (413) with no length announced, and removes the partial file", async () => {
@@ -158,25 +177,43 @@ describe("dashboard upload: multipart forms on the real server (127.0.0.1)", () 
     }
     const answer = await post(server.port, { "content-type": TYPE }, body());
     assert.deepEqual(answer, { status: 413, body: { error: `upload larger than ${MAX_UPLOAD} bytes` } });
-    assert.deepEqual(await waitFor(() => (incoming().length === before.length ? incoming() : undefined), "the partial file to go"), before);
+    assert.deepEqual(
+      await waitFor(() => (incoming().length === before.length ? incoming() : undefined), "the partial file to go"),
+      before,
+    );
   });
 
   it("refuses a missing or over-long boundary, and a body that never shows its boundary", async () => {
     const body = form(field("format", "raw"), fileHead("no.img"), Buffer.from("f"), CLOSE);
-    assert.deepEqual(await postForm(server.port, body, "multipart/form-data"), { status: 400, body: { error: "the multipart/form-data content type has no boundary" } });
+    assert.deepEqual(await postForm(server.port, body, "multipart/form-data"), {
+      status: 400,
+      body: { error: "the multipart/form-data content type has no boundary" },
+    });
     assert.deepEqual(await postForm(server.port, body, `multipart/form-data; boundary=${"b".repeat(71)}`), {
       status: 400,
       body: { error: "the multipart boundary is longer than 70 characters" },
     });
-    assert.deepEqual(await postForm(server.port, body, "multipart/form-data; boundary=elsewhere"), { status: 400, body: { error: "the multipart body ended early" } });
-    assert.deepEqual(await postForm(server.port, Buffer.alloc(0)), { status: 400, body: { error: "the multipart body ended early" } });
+    assert.deepEqual(await postForm(server.port, body, "multipart/form-data; boundary=elsewhere"), {
+      status: 400,
+      body: { error: "the multipart body ended early" },
+    });
+    assert.deepEqual(await postForm(server.port, Buffer.alloc(0)), {
+      status: 400,
+      body: { error: "the multipart body ended early" },
+    });
   });
 
   it("refuses a body cut short inside the file or before it, leaving no partial file", async () => {
     const before = incoming();
-    const inFile = await postForm(server.port, form(field("format", "raw"), fileHead("cut.img"), Buffer.alloc(100_000, 9)));
+    const inFile = await postForm(
+      server.port,
+      form(field("format", "raw"), fileHead("cut.img"), Buffer.alloc(100_000, 9)),
+    );
     assert.deepEqual(inFile, { status: 400, body: { error: "the multipart body ended early" } });
-    const inHeaders = await postForm(server.port, form(field("format", "raw"), Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-da`)));
+    const inHeaders = await postForm(
+      server.port,
+      form(field("format", "raw"), Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-da`)),
+    );
     assert.deepEqual(inHeaders, { status: 400, body: { error: "the multipart body ended early" } });
     assert.deepEqual(incoming(), before);
   });
@@ -186,45 +223,18 @@ describe("dashboard upload: multipart forms on the real server (127.0.0.1)", () 
     const head = form(field("format", "raw"), fileHead("hangup.img"));
     const socket = connect(server.port, "127.0.0.1");
     await new Promise((resolve) => socket.once("connect", resolve));
-    socket.write(`POST /upload HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: ${TYPE}\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`);
+    socket.write(
+      `POST /upload HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: ${TYPE}\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`,
+    );
     socket.write(head);
     socket.write(Buffer.alloc(1024 * 1024, 2));
     await waitFor(() => incoming().some((name) => name.startsWith(".hangup.img.")), "the partial file to appear");
     socket.destroy();
     await waitFor(() => (incoming().length === before.length ? true : undefined), "the partial file to be removed");
-    const next = await postForm(server.port, form(field("format", "raw"), fileHead("after.img"), Buffer.from("ok"), CLOSE));
+    const next = await postForm(
+      server.port,
+      form(field("format", "raw"), fileHead("after.img"), Buffer.from("ok"), CLOSE),
+    );
     assert.equal(next.status, 201, next.body.error);
-  });
-
-  it("under Deno 2 (npm compat): the same parser streams a form into incoming/ and refuses a cut body", async () => {
-    const denoRoot = join(dir, "deno-spool");
-    const script = `
-      import { createPipeline } from "${join(repoRoot, "src/create-pipeline.ts")}";
-      import { serveDashboard } from "${join(repoRoot, "src/dashboard/serve-dashboard.ts")}";
-      import { defaultConfig } from "${join(repoRoot, "src/scripting.ts")}";
-      import { createSpool } from "${join(repoRoot, "src/spool/spool.ts")}";
-      const spool = createSpool({ root: ${JSON.stringify(denoRoot)}, pipeline: createPipeline(await defaultConfig()) });
-      const server = await serveDashboard({ spool, port: 0 });
-      console.log("port " + server.port);
-      setTimeout(() => Deno.exit(0), 60_000);`;
-    // The binary itself: node_modules/.bin/deno is a Node wrapper, and killing it would leave Deno running.
-    const child = spawn(join(repoRoot, "node_modules", "deno", "deno"), ["eval", "--ext=ts", script], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-    try {
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (chunk: Buffer) => (out += chunk));
-      child.stderr.on("data", (chunk: Buffer) => (err += chunk));
-      const port = Number((await waitFor(() => /port (\d+)/.exec(out) ?? (child.exitCode !== null ? [err, err] : undefined), "deno to listen", 60_000))[1]);
-      assert.ok(port > 0, err);
-      const data = Buffer.alloc(3 * 1024 * 1024 + 17, 4);
-      const ok = await post(port, { "content-type": TYPE }, [form(field("format", "raw"), fileHead("deno.img")), data.subarray(0, 1024 * 1024), data.subarray(1024 * 1024), CLOSE]);
-      assert.equal(ok.status, 201, ok.body.error);
-      assert.ok(readFileSync(join(denoRoot, "incoming/raw/deno.img")).equals(data));
-      const cut = await postForm(port, form(field("format", "raw"), fileHead("cut.img"), Buffer.alloc(1000)));
-      assert.deepEqual(cut, { status: 400, body: { error: "the multipart body ended early" } });
-      assert.deepEqual(filesIn(denoRoot, "incoming/raw"), ["deno.img"]);
-    } finally {
-      child.kill();
-    }
   });
 });

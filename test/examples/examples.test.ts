@@ -19,7 +19,12 @@ interface Run {
 }
 
 function run(command: string, args: string[]): Run {
-  const result = spawnSync(command, args, { cwd: repoRoot, encoding: "utf8", timeout: 180_000, env: { ...process.env, NO_COLOR: "1" } });
+  const result = spawnSync(command, args, {
+    cwd: repoRoot,
+    encoding: "utf8",
+    timeout: 180_000,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -35,7 +40,8 @@ function both(example: string, args: (runtime: "node" | "deno") => string[]): { 
 function sameFiles(a: string, b: string): void {
   const names = readdirSync(a).sort();
   assert.deepEqual(readdirSync(b).sort(), names);
-  for (const name of names) assert.ok(readFileSync(join(a, name)).equals(readFileSync(join(b, name))), `${name} differs between Node and Deno`);
+  for (const name of names)
+    assert.ok(readFileSync(join(a, name)).equals(readFileSync(join(b, name))), `${name} differs between Node and Deno`);
 }
 
 describe("examples run unchanged on Node and Deno", () => {
@@ -54,7 +60,13 @@ describe("examples run unchanged on Node and Deno", () => {
   after(cleanup);
 
   it("deno check passes on the public API and the examples", () => {
-    const result = run(deno, ["check", "src/mod.ts", ...readdirSync(join(repoRoot, "examples")).filter((f) => f.endsWith(".ts")).map((f) => join("examples", f))]);
+    const result = run(deno, [
+      "check",
+      "src/mod.ts",
+      ...readdirSync(join(repoRoot, "examples"))
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => join("examples", f)),
+    ]);
     assert.equal(result.status, 0, result.stderr);
   });
 
@@ -85,7 +97,11 @@ describe("examples run unchanged on Node and Deno", () => {
   });
 
   it("custom-format-plugin.ts: a third-party format detected, unpacked and converted", () => {
-    const { node, deno: d } = both("custom-format-plugin.ts", (runtime) => [join(dir, "disk.raw.gz"), join(dir, `gz-${runtime}.raw`), "raw"]);
+    const { node, deno: d } = both("custom-format-plugin.ts", (runtime) => [
+      join(dir, "disk.raw.gz"),
+      join(dir, `gz-${runtime}.raw`),
+      "raw",
+    ]);
     assert.equal(node.status, 0, node.stderr);
     assert.equal(d.status, 0, d.stderr);
     assert.match(node.stdout, /\(raw inside gzip\)/);
@@ -100,7 +116,12 @@ describe("examples run unchanged on Node and Deno", () => {
     assert.equal(readFileSync(join(dir, "audit.log"), "utf8").trim().split("\n").length, 2);
     const info = JSON.parse(qemuImg("info", "--output=json", "-f", "qcow2", join(dir, "hooks-node.qcow2")));
     assert.equal(info.format, "qcow2");
-    const vetoed = both("hooks.ts", (runtime) => [join(input, "disk.vmdk"), join(dir, `vetoed-${runtime}.qcow2`), "qcow2", "1M"]);
+    const vetoed = both("hooks.ts", (runtime) => [
+      join(input, "disk.vmdk"),
+      join(dir, `vetoed-${runtime}.qcow2`),
+      "qcow2",
+      "1M",
+    ]);
     for (const result of [vetoed.node, vetoed.deno]) {
       assert.equal(result.status, 3);
       assert.match(result.stderr, /policy \(verify\): virtual size 4194304 is over the quota/);
@@ -114,18 +135,28 @@ describe("examples run unchanged on Node and Deno", () => {
       const script = join("examples", "watch-folder.ts");
       const child =
         runtime === "node"
-          ? spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), "run", script, root, String(RUN_SECONDS)], { cwd: repoRoot })
+          ? spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), "run", script, root, String(RUN_SECONDS)], {
+              cwd: repoRoot,
+            })
           : spawn(deno, ["run", "-A", script, root, String(RUN_SECONDS)], { cwd: repoRoot });
       let output = "";
       child.stdout.on("data", (chunk) => (output += chunk));
       child.stderr.on("data", (chunk) => (output += chunk));
       const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
       try {
-        await waitFor(() => output.includes("watching"), 30_000, () => output);
+        await waitFor(
+          () => output.includes("watching"),
+          30_000,
+          () => output,
+        );
         mkdirSync(join(root, "incoming", "qcow2"), { recursive: true });
         copyFileSync(join(input, "disk.vmdk"), join(root, "incoming", "qcow2", ".disk.vmdk.part"));
         renameSync(join(root, "incoming", "qcow2", ".disk.vmdk.part"), join(root, "incoming", "qcow2", "disk.vmdk"));
-        await waitFor(() => output.includes("done   disk.vmdk"), 60_000, () => output);
+        await waitFor(
+          () => output.includes("done   disk.vmdk"),
+          60_000,
+          () => output,
+        );
         const out = join(root, "done", "disk.qcow2");
         const digest = createHash("sha256").update(readFileSync(out)).digest("hex");
         assert.equal(readFileSync(`${out}.sha256`, "utf8"), `${digest}  disk.qcow2\n`);

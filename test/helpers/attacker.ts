@@ -72,7 +72,10 @@ export async function startAttacker(base: string, target: string, evil: string, 
   chmodSync(dir, 0o777);
   const script = join(dir, "attacker.cjs");
   writeFileSync(script, ATTACKER, { mode: 0o755 });
-  const child: ChildProcess = spawn(process.execPath, [script, target, good ?? "-", evil, dir], { ...NOBODY, stdio: ["pipe", "pipe", "inherit"] });
+  const child: ChildProcess = spawn(process.execPath, [script, target, good ?? "-", evil, dir], {
+    ...NOBODY,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   await new Promise<void>((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`the attacker exited (${code}) before it was ready`)));
@@ -106,7 +109,9 @@ export function raceQemu(dir: string, attacker: Pick<Attacker, "dir">, when: Str
   const real = spawnSync("sh", ["-c", "command -v qemu-img"], { encoding: "utf8" }).stdout.trim();
   const strace = hasStrace();
   const path = join(dir, `qemu-img-${when}`);
-  const run = strace ? `strace -f -qq -e trace=open,openat,openat2 -o "${dir}/trace.$$" "${real}" "$@"` : `"${real}" "$@"`;
+  const run = strace
+    ? `strace -f -qq -e trace=open,openat,openat2 -o "${dir}/trace.$$" "${real}" "$@"`
+    : `"${real}" "$@"`;
   const strike = `touch "${attacker.dir}/go"; i=0; while [ ! -e "${attacker.dir}/ack" ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done`;
   writeFileSync(
     path,
@@ -125,7 +130,11 @@ exit $rc
 /** The lines of every strace log in `dir` that name `path`; and how many logs there were. */
 export function opensOf(dir: string, path: string): { lines: string[]; logs: number } {
   const logs = readdirSync(dir).filter((name) => name.startsWith("trace."));
-  const lines = logs.flatMap((name) => readFileSync(join(dir, name), "utf8").split("\n").filter((line) => line.includes(path)));
+  const lines = logs.flatMap((name) =>
+    readFileSync(join(dir, name), "utf8")
+      .split("\n")
+      .filter((line) => line.includes(path)),
+  );
   return { lines, logs: logs.length };
 }
 
@@ -151,6 +160,7 @@ export function raceImages(dir: string): { secret: string; secretBytes: Buffer; 
 
 /** Whether `output` holds any 64-byte piece of the secret. */
 export function leaks(output: Buffer, secretBytes: Buffer): boolean {
-  for (let at = 0; at + 64 <= secretBytes.length; at += 64 * 1024) if (output.includes(secretBytes.subarray(at, at + 64))) return true;
+  for (let at = 0; at + 64 <= secretBytes.length; at += 64 * 1024)
+    if (output.includes(secretBytes.subarray(at, at + 64))) return true;
   return false;
 }

@@ -13,7 +13,10 @@ export interface CliRun {
 }
 
 /** Runs the built `diskpipe` command (bin/diskpipe.mjs → dist/) with no TTY. */
-export function diskpipe(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliRun {
+export function diskpipe(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): CliRun {
   const result = spawnSync(process.execPath, [join(root, "bin", "diskpipe.mjs"), ...args], {
     cwd: options.cwd ?? root,
     env: { ...process.env, ...options.env },
@@ -41,7 +44,10 @@ export function pathWithoutQemu(dir: string): string {
  * Runs the built `diskpipe` command without blocking this process: needed when the test
  * itself serves HTTP to it.
  */
-export function diskpipeAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+export function diskpipeAsync(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(root, "bin", "diskpipe.mjs"), ...args], {
       cwd: options.cwd ?? root,

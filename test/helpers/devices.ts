@@ -25,7 +25,9 @@ function alive(pid: number): boolean {
 /** Unmounts and removes what a killed run of a test left under `<tmp>/diskpipe-mounts-<pid>-*`. */
 function sweep(): void {
   const dead = (name: string) => name.startsWith(PREFIX) && !alive(Number(name.slice(PREFIX.length).split("-")[0]));
-  const points = readFileSync("/proc/self/mounts", "utf8").split("\n").map((line) => line.split(" ")[1] ?? "");
+  const points = readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "");
   for (const point of points.filter((p) => p.startsWith(join(tmpdir(), PREFIX))).reverse()) {
     if (dead(point.slice(tmpdir().length + 1).split("/")[0]!)) spawnSync("umount", ["-l", point]);
   }

@@ -1,5 +1,14 @@
 import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync, closeSync, ftruncateSync } from "node:fs";
+import {
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+  ftruncateSync,
+} from "node:fs";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,12 +74,31 @@ export function listDir(dir: string): string[] {
 }
 
 /** qemu driver names by diskpipe's conventional names. */
-export const DRIVER: Record<string, string> = { raw: "raw", qcow2: "qcow2", vmdk: "vmdk", vhd: "vpc", vhdx: "vhdx", vdi: "vdi", ploop: "parallels", luks: "luks" };
+export const DRIVER: Record<string, string> = {
+  raw: "raw",
+  qcow2: "qcow2",
+  vmdk: "vmdk",
+  vhd: "vpc",
+  vhdx: "vhdx",
+  vdi: "vdi",
+  ploop: "parallels",
+  luks: "luks",
+};
 
 /** qemu's LUKS key-derivation timing can read 0 ms of CPU on tick-accounted kernels; the product retries it, and so do the tests. */
 const PBKDF_TIMING = /Unable to get accurate CPU usage/;
-const luksArgs = (path: string, secretFile: string, size: string, iterTime: number, options = "") =>
-  ["create", "-q", "-f", "luks", "--object", `secret,id=s0,file=${secretFile}`, "-o", `key-secret=s0,iter-time=${iterTime}${options && `,${options}`}`, path, size];
+const luksArgs = (path: string, secretFile: string, size: string, iterTime: number, options = "") => [
+  "create",
+  "-q",
+  "-f",
+  "luks",
+  "--object",
+  `secret,id=s0,file=${secretFile}`,
+  "-o",
+  `key-secret=s0,iter-time=${iterTime}${options && `,${options}`}`,
+  path,
+  size,
+];
 
 /**
  * `qemu-img create -f luks` with the passphrase in `secretFile` (and more `-o` options, e.g.
@@ -80,7 +108,8 @@ export function makeLuks(path: string, secretFile: string, size: string, iterTim
   for (let attempt = 1; ; attempt++) {
     const result = spawnSync("qemu-img", luksArgs(path, secretFile, size, iterTime, options), { encoding: "utf8" });
     if (result.status === 0) return path;
-    if (attempt >= 8 || !PBKDF_TIMING.test(result.stderr)) throw new Error(`qemu-img create -f luks failed: ${result.stderr}`);
+    if (attempt >= 8 || !PBKDF_TIMING.test(result.stderr))
+      throw new Error(`qemu-img create -f luks failed: ${result.stderr}`);
     rmSync(path, { force: true });
   }
 }

@@ -1,4 +1,8 @@
-import { checkClaim, inspectFile as inspectFileWith, inspectImage as inspectImageWith } from "../../src/core/inspect/index.ts";
+import {
+  checkClaim,
+  inspectFile as inspectFileWith,
+  inspectImage as inspectImageWith,
+} from "../../src/core/inspect/index.ts";
 import type { InspectOptions, InspectResult } from "../../src/core/inspect/types.ts";
 import type { ImageReader } from "../../src/core/io/reader.ts";
 import { registerFormats } from "../../src/core/inspector.ts";
@@ -37,7 +41,15 @@ export function standardClaim(claim: string): Pick<InspectOptions, "claimed" | "
 }
 
 /** The claim rule as a default pipeline applies it: aliases and `accepts` entries resolved by the standard registry. */
-export function checkStandardClaim(claim: string, result: { format: string; variant?: string }, accepts?: string[]): ReturnType<typeof checkClaim> {
+export function checkStandardClaim(
+  claim: string,
+  result: { format: string; variant?: string },
+  accepts?: string[],
+): ReturnType<typeof checkClaim> {
   const resolved = standardClaim(claim);
-  return checkClaim(resolved.claimed ?? claim, result, accepts?.map((entry) => standard.canonicalEntry(entry)) ?? resolved.accepts);
+  return checkClaim(
+    resolved.claimed ?? claim,
+    result,
+    accepts?.map((entry) => standard.canonicalEntry(entry)) ?? resolved.accepts,
+  );
 }

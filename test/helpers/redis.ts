@@ -10,7 +10,9 @@ import { requirement } from "./requirement.ts";
  * redis-server fails the test file instead (see {@link requirement}).
  */
 export const redisMissing: string | false = requirement(
-  spawnSync("redis-server", ["--version"], { encoding: "utf8" }).status === 0 ? false : "needs redis-server (apt-get install redis-server)",
+  spawnSync("redis-server", ["--version"], { encoding: "utf8" }).status === 0
+    ? false
+    : "needs redis-server (apt-get install redis-server)",
 );
 
 /** A redis-server this test started, on a free loopback port, with its data in a temporary folder. */
@@ -83,7 +85,19 @@ export async function startRedis(options: { password?: string; appendonly?: bool
   const dir = mkdtempSync(join(tmpdir(), "diskpipe-redis-"));
   const port = await freePort();
   const persistence = options.appendonly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...persistence, "--protected-mode", "yes"];
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--save",
+    "",
+    ...persistence,
+    "--protected-mode",
+    "yes",
+  ];
   if (options.password) args.push("--requirepass", options.password);
   let child = await launch(args);
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : "";

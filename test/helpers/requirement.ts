@@ -9,6 +9,7 @@
  * ```
  */
 export function requirement(missing: string | false): string | false {
-  if (missing && process.env.CI) throw new Error(`${missing}: CI must run this test (it runs as root with every tool installed)`);
+  if (missing && process.env.CI)
+    throw new Error(`${missing}: CI must run this test (it runs as root with every tool installed)`);
   return missing;
 }

@@ -43,7 +43,9 @@ export function startDiskpipe(args: string[], options: { cwd?: string; env?: Nod
   };
   child.stdout?.on("data", (chunk: Buffer) => ((out += chunk), check()));
   child.stderr?.on("data", (chunk: Buffer) => ((err += chunk), check()));
-  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   return {
     child,
     pid: child.pid ?? 0,
@@ -52,7 +54,10 @@ export function startDiskpipe(args: string[], options: { cwd?: string; env?: Nod
     exited,
     waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${out}\nstderr: ${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${out}\nstderr: ${err}`)),
+          timeoutMs,
+        );
         waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) });
         check();
       });

@@ -8,7 +8,8 @@ import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
 
 const MB50 = 50 * 1024 * 1024;
 const LINES = 100_000;
-const line = (i: number) => JSON.stringify({ at: "2026-12-03T00:00:00.000Z", worker: `w${i}`, event: "start", attempt: 1 });
+const line = (i: number) =>
+  JSON.stringify({ at: "2026-12-03T00:00:00.000Z", worker: `w${i}`, event: "start", attempt: 1 });
 
 describe("what a queue writer put in Redis is read within bounds (real redis-server)", { skip: redisMissing }, () => {
   let redis: TestRedis;
@@ -31,7 +32,8 @@ describe("what a queue writer put in Redis is read within bounds (real redis-ser
       finishedOn: String(Date.now()),
       attemptsMade: "1",
     });
-    for (let i = 0; i < LINES; i += 10_000) await client.rpush(`bull:diskpipe:${id}:logs`, ...Array.from({ length: 10_000 }, (_, k) => line(i + k)));
+    for (let i = 0; i < LINES; i += 10_000)
+      await client.rpush(`bull:diskpipe:${id}:logs`, ...Array.from({ length: 10_000 }, (_, k) => line(i + k)));
     await client.zadd("bull:diskpipe:failed", Date.now(), id);
   }
 
@@ -59,7 +61,11 @@ describe("what a queue writer put in Redis is read within bounds (real redis-ser
     assert.equal(view?.progress, undefined);
     assert.match(view?.error?.message ?? "", /^the reason was not read \(52428\d{3} bytes\)$/);
     assert.equal(view?.error?.code, "io-failed", "a code hidden in an unread reason is not taken");
-    for (const field of ["data", "progress", "returnvalue", "failedReason"]) assert.ok(view?.omitted?.some((what) => what.startsWith(`${field}: 52428`)), `${field} named as omitted: ${view?.omitted}`);
+    for (const field of ["data", "progress", "returnvalue", "failedReason"])
+      assert.ok(
+        view?.omitted?.some((what) => what.startsWith(`${field}: 52428`)),
+        `${field} named as omitted: ${view?.omitted}`,
+      );
     assert.ok(view?.omitted?.includes(`journal: the newest ${LOG_LIMITS.lines} of ${LINES} lines`));
   });
 
@@ -74,9 +80,19 @@ describe("what a queue writer put in Redis is read within bounds (real redis-ser
   });
 
   it("a progress message too long for a list's row is left out of the row, and shown on the job's own page", async () => {
-    const progress = { worker: "w1", stage: "convert", timings: [], hooks: Array.from({ length: 200 }, (_, i) => ({ hook: "verify", plugin: `plugin-${i}`, ms: i })) };
+    const progress = {
+      worker: "w1",
+      stage: "convert",
+      timings: [],
+      hooks: Array.from({ length: 200 }, (_, i) => ({ hook: "verify", plugin: `plugin-${i}`, ms: i })),
+    };
     assert.ok(JSON.stringify(progress).length > LIST_FIELD_LIMITS.progress);
-    await client.hset("bull:diskpipe:busy", { name: "convert", data: JSON.stringify({ v: 1, spec: { source: "/in/a.vmdk", destination: "/out/a.qcow2", to: "qcow2" } }), progress: JSON.stringify(progress), timestamp: "5" });
+    await client.hset("bull:diskpipe:busy", {
+      name: "convert",
+      data: JSON.stringify({ v: 1, spec: { source: "/in/a.vmdk", destination: "/out/a.qcow2", to: "qcow2" } }),
+      progress: JSON.stringify(progress),
+      timestamp: "5",
+    });
     await client.lpush("bull:diskpipe:active", "busy");
     const row = (await queue.list()).find((view) => view.id === "busy");
     assert.equal(row?.state, "active");
@@ -109,7 +125,11 @@ describe("what a queue writer put in Redis is read within bounds (real redis-ser
     const id = "at-bound";
     const within = JSON.stringify({ pad: "p".repeat(FIELD_LIMITS.data - 10) });
     assert.equal(within.length, FIELD_LIMITS.data);
-    await client.hset(`bull:diskpipe:${id}`, { data: within, returnvalue: `"${"r".repeat(FIELD_LIMITS.returnvalue - 1)}"`, timestamp: "7" });
+    await client.hset(`bull:diskpipe:${id}`, {
+      data: within,
+      returnvalue: `"${"r".repeat(FIELD_LIMITS.returnvalue - 1)}"`,
+      timestamp: "7",
+    });
     const found = await readJobBounded(client, "bull:diskpipe", id, { lines: 0 });
     assert.equal((found?.job.data as { pad: string }).pad.length, FIELD_LIMITS.data - 10);
     assert.equal(found?.job.returnvalue, undefined);
@@ -124,6 +144,9 @@ describe("what a queue writer put in Redis is read within bounds (real redis-ser
     await client.hset("bull:diskpipe:odd-logs", { data: "not json", timestamp: "x" });
     await client.set("bull:diskpipe:odd-logs:logs", "x");
     const found = await readJobBounded(client, "bull:diskpipe", "odd-logs", { lines: 10 });
-    assert.deepEqual([found?.logs, found?.logCount, found?.job.data, found?.job.timestamp, found?.job.omitted], [[], 0, undefined, 0, ["data: not JSON"]]);
+    assert.deepEqual(
+      [found?.logs, found?.logCount, found?.job.data, found?.job.timestamp, found?.job.omitted],
+      [[], 0, undefined, 0, ["data: not JSON"]],
+    );
   });
 });

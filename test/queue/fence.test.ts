@@ -34,7 +34,14 @@ describe("fencing: a worker that lost its lock commits nothing (real redis-serve
       hooks: { postConvert: (ctx) => new Promise<void>((resolve) => held.set(ctx.id, resolve)) },
     });
     const pipeline = createPipeline({ plugins: [gate], workDir: dir });
-    worker = await createWorker({ url: redis.url, pipeline, jobs: 2, name: "paused", lockMs: 5000, allow: { sources: [inDir], destinations: [outDir] } });
+    worker = await createWorker({
+      url: redis.url,
+      pipeline,
+      jobs: 2,
+      name: "paused",
+      lockMs: 5000,
+      allow: { sources: [inDir], destinations: [outDir] },
+    });
     worker.on((event) => event.type !== "pipeline" && events.push(event));
   });
   after(async () => {
@@ -51,9 +58,16 @@ describe("fencing: a worker that lost its lock commits nothing (real redis-serve
   it("its job taken over (another worker's token in the lock) before the commit: no output, no temporary file, the job left to its owner, journaled fenced", async () => {
     const raw = makeRaw(join(dir, "a.raw"), 2 * 1024 * 1024);
     const destination = join(outDir, "a.qcow2");
-    const { id } = await queue.submit({ source: makeImage(raw, "vmdk", join(inDir, "a.vmdk")), destination, to: "qcow2" });
+    const { id } = await queue.submit({
+      source: makeImage(raw, "vmdk", join(inDir, "a.vmdk")),
+      destination,
+      to: "qcow2",
+    });
     await waitFor(() => held.get(id), "the conversion to finish");
-    assert.ok(readdirSync(outDir).some((name) => name.includes(".diskpipe-tmp-")), "the output is written under its temporary name");
+    assert.ok(
+      readdirSync(outDir).some((name) => name.includes(".diskpipe-tmp-")),
+      "the output is written under its temporary name",
+    );
     await client.set(`bull:diskpipe:${id}:lock`, "token-of-the-worker-that-took-over", "PX", 60_000);
     await release(id);
     const view = await waitFor(async () => {
@@ -63,16 +77,27 @@ describe("fencing: a worker that lost its lock commits nothing (real redis-serve
     assert.ok(!existsSync(destination), "nothing renamed into the destination");
     assert.deepEqual(readdirSync(outDir), [], "no temporary file");
     assert.equal(view.state, "active", "the job stays with the worker that holds its lock");
-    assert.deepEqual(view.journal.map((entry) => entry.event), ["start", "fenced"]);
+    assert.deepEqual(
+      view.journal.map((entry) => entry.event),
+      ["start", "fenced"],
+    );
     assert.equal(events.filter((event) => event.type === "failed" || event.type === "completed").length, 0);
-    assert.equal(await client.get(`bull:diskpipe:${id}:lock`), "token-of-the-worker-that-took-over", "the owner's lock untouched");
+    assert.equal(
+      await client.get(`bull:diskpipe:${id}:lock`),
+      "token-of-the-worker-that-took-over",
+      "the owner's lock untouched",
+    );
     await client.del(`bull:diskpipe:${id}:lock`);
   });
 
   it("a worker that kept its lock commits (the fence renews it)", async () => {
     const raw = makeRaw(join(dir, "b.raw"), 2 * 1024 * 1024, 5);
     const destination = join(outDir, "b.qcow2");
-    const { id } = await queue.submit({ source: makeImage(raw, "vmdk", join(inDir, "b.vmdk")), destination, to: "qcow2" });
+    const { id } = await queue.submit({
+      source: makeImage(raw, "vmdk", join(inDir, "b.vmdk")),
+      destination,
+      to: "qcow2",
+    });
     await release(id);
     await queue.wait(id);
     assert.ok(sameDisk(raw, "raw", destination, "qcow2"));

@@ -9,7 +9,11 @@ import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
 
 /** Runs `code` (an ES module) in a fresh node with tsx, and returns what it printed. */
 function fresh(code: string): string {
-  const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { cwd: repoRoot, encoding: "utf8", timeout: 60_000 });
+  const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   assert.equal(run.status, 0, run.stderr);
   return run.stdout;
 }
@@ -31,8 +35,15 @@ describe("loading BullMQ and ioredis (what submit pays at every start)", { skip:
       console.log(JSON.stringify(loaded.map((file) => file.replace(/^.*\\/node_modules\\/bullmq\\//, ""))));
     `);
     const loaded = JSON.parse(printed) as string[];
-    for (const file of ["dist/cjs/classes/queue.js", "dist/cjs/classes/queue-events.js", "dist/cjs/classes/job.js"]) assert.ok(loaded.includes(file), `${file} loaded: ${loaded.join(" ")}`);
-    for (const file of ["dist/cjs/index.js", "dist/cjs/classes/worker.js", "dist/cjs/classes/flow-producer.js", "dist/cjs/classes/sandbox.js"]) assert.ok(!loaded.includes(file), `${file} not loaded`);
+    for (const file of ["dist/cjs/classes/queue.js", "dist/cjs/classes/queue-events.js", "dist/cjs/classes/job.js"])
+      assert.ok(loaded.includes(file), `${file} loaded: ${loaded.join(" ")}`);
+    for (const file of [
+      "dist/cjs/index.js",
+      "dist/cjs/classes/worker.js",
+      "dist/cjs/classes/flow-producer.js",
+      "dist/cjs/classes/sandbox.js",
+    ])
+      assert.ok(!loaded.includes(file), `${file} not loaded`);
     assert.ok(!loaded.some((file) => file.startsWith("dist/cjs/postgres/")), "no PostgreSQL back-end");
   });
 

@@ -21,11 +21,21 @@ describe("queue messages: hostile input validated, nothing the operator sets can
       [{ v: 1, spec: { ...spec, overwrite: true } }, /spec: Unrecognized key/],
       [{ v: 1, spec: { ...spec, options: { passphraseFile: "/etc/shadow" } } }, /spec\.options: Unrecognized key/],
       [{ v: 1, spec: { ...spec, source: "https://u:pw@h/a.vmdk" } }, /spec\.source: a URL with credentials/],
-      [{ v: 1, spec: { ...spec, source: "https://h/a.vmdk?X-Amz-Signature=abc" } }, /spec\.source: a URL with credentials/],
+      [
+        { v: 1, spec: { ...spec, source: "https://h/a.vmdk?X-Amz-Signature=abc" } },
+        /spec\.source: a URL with credentials/,
+      ],
       ["not an object", /^malformed job: \(root\)/],
     ];
     for (const [data, pattern] of bad) {
-      assert.throws(() => parseMessage(data), (error: DiskpipeError) => error.code === "usage" && pattern.test(error.message) && !error.message.includes("pw@") && !error.message.includes("/etc/shadow"));
+      assert.throws(
+        () => parseMessage(data),
+        (error: DiskpipeError) =>
+          error.code === "usage" &&
+          pattern.test(error.message) &&
+          !error.message.includes("pw@") &&
+          !error.message.includes("/etc/shadow"),
+      );
     }
   });
 
@@ -51,8 +61,17 @@ describe("the worker's allow-list", () => {
   it("without one: http(s) and store:// except loopback and link-local hosts; no local path", () => {
     checkAllowed("https://images.example.com/a.vmdk", "source", undefined, "w");
     checkAllowed("store://images/42", "destination", undefined, "w");
-    for (const refused of ["http://127.0.0.1/a", "http://169.254.169.254/latest", "http://localhost:8080/x", "ftp://h/a", "/srv/a.vmdk"]) {
-      assert.throws(() => checkAllowed(refused, "source", undefined, "w1"), (error: DiskpipeError) => error.code === "usage" && /^worker w1 does not accept the source/.test(error.message));
+    for (const refused of [
+      "http://127.0.0.1/a",
+      "http://169.254.169.254/latest",
+      "http://localhost:8080/x",
+      "ftp://h/a",
+      "/srv/a.vmdk",
+    ]) {
+      assert.throws(
+        () => checkAllowed(refused, "source", undefined, "w1"),
+        (error: DiskpipeError) => error.code === "usage" && /^worker w1 does not accept the source/.test(error.message),
+      );
     }
   });
 
@@ -62,7 +81,15 @@ describe("the worker's allow-list", () => {
     checkAllowed("/srv/in/deep/a.vmdk", "source", allow, "w");
     checkAllowed("https://cdn.example.com/a", "source", allow, "w");
     checkAllowed("http://10.0.0.5:8080/a", "source", allow, "w");
-    for (const refused of ["/srv/input/a", "/srv/in/../etc/passwd", "/srv/in/./a", "https://example.com.evil/a", "https://cdn.example.com:8443/a", "http://10.0.0.5/a", "https://10.0.0.5:8080/a"]) {
+    for (const refused of [
+      "/srv/input/a",
+      "/srv/in/../etc/passwd",
+      "/srv/in/./a",
+      "https://example.com.evil/a",
+      "https://cdn.example.com:8443/a",
+      "http://10.0.0.5/a",
+      "https://10.0.0.5:8080/a",
+    ]) {
       assert.throws(() => checkAllowed(refused, "source", allow, "w"), /does not accept/, refused);
     }
     assert.throws(() => checkAllowed("/srv/in/a", "destination", allow, "w"), /does not accept the destination/);
@@ -83,17 +110,41 @@ describe("queue URLs", () => {
   it("are redis:// or rediss://, shown without their password; the URL comes from the flag, then DISKPIPE_QUEUE, then the configuration", () => {
     assert.equal(queueLabel("rediss://:s3cret@q.internal:6380/2"), "rediss://q.internal:6380/2");
     checkQueueUrl("rediss://:s3cret@q.internal:6380");
-    assert.throws(() => checkQueueUrl("http://:s3cret@q"), (error: DiskpipeError) => error.code === "usage" && !error.message.includes("s3cret"));
-    assert.equal(queueSettings("redis://flag", { url: "redis://config" }, { DISKPIPE_QUEUE: "redis://env" }).url, "redis://flag");
-    assert.equal(queueSettings(undefined, { url: "redis://config" }, { DISKPIPE_QUEUE: "redis://env" }).url, "redis://env");
-    assert.deepEqual(queueSettings(undefined, { url: "redis://config", name: "imports" }, {}), { url: "redis://config", queueName: "imports" });
+    assert.throws(
+      () => checkQueueUrl("http://:s3cret@q"),
+      (error: DiskpipeError) => error.code === "usage" && !error.message.includes("s3cret"),
+    );
+    assert.equal(
+      queueSettings("redis://flag", { url: "redis://config" }, { DISKPIPE_QUEUE: "redis://env" }).url,
+      "redis://flag",
+    );
+    assert.equal(
+      queueSettings(undefined, { url: "redis://config" }, { DISKPIPE_QUEUE: "redis://env" }).url,
+      "redis://env",
+    );
+    assert.deepEqual(queueSettings(undefined, { url: "redis://config", name: "imports" }, {}), {
+      url: "redis://config",
+      queueName: "imports",
+    });
     assert.throws(() => queueSettings(undefined, undefined, {}), /no queue/);
   });
 
   it("the configuration's queue section is validated: a bad URL, an unknown key or a relative allow entry is config-invalid", () => {
-    assert.equal(resolveConfig({ queue: { url: "rediss://:pw@q:6380", allow: { sources: ["/srv/in", "https://*.example.com"] } } }).queue?.url, "rediss://:pw@q:6380");
-    for (const queue of [{ url: "http://q" }, { url: "redis://q", retries: 2 }, { allow: { sources: ["in"] } }, { attempts: 0 }]) {
-      assert.throws(() => resolveConfig({ queue }), (error: DiskpipeError) => error.code === "config-invalid" && /queue/.test(error.message));
+    assert.equal(
+      resolveConfig({ queue: { url: "rediss://:pw@q:6380", allow: { sources: ["/srv/in", "https://*.example.com"] } } })
+        .queue?.url,
+      "rediss://:pw@q:6380",
+    );
+    for (const queue of [
+      { url: "http://q" },
+      { url: "redis://q", retries: 2 },
+      { allow: { sources: ["in"] } },
+      { attempts: 0 },
+    ]) {
+      assert.throws(
+        () => resolveConfig({ queue }),
+        (error: DiskpipeError) => error.code === "config-invalid" && /queue/.test(error.message),
+      );
     }
   });
 });

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { eventsOf, NewestProgress, type QueueProgress } from "../../src/queue/progress.ts";
 
-const at = (stage: string): QueueProgress => ({ worker: "w1", stage: stage as QueueProgress["stage"], timings: [], hooks: [] });
+const at = (stage: string): QueueProgress => ({
+  worker: "w1",
+  stage: stage as QueueProgress["stage"],
+  timings: [],
+  hooks: [],
+});
 
 /** A write the test finishes by hand, recording what was written in order. */
 function manualWrites() {
@@ -21,12 +26,31 @@ function manualWrites() {
 
 describe("eventsOf: a worker's progress message as the events submit --wait shows", () => {
   it("bounds the stage name, makes it safe to print, and keeps only numbers as numbers", () => {
-    const events = eventsOf("dp-1", { worker: "w", stage: `\u001b[2J${"s".repeat(100_000)}`, timings: [], hooks: [], bytes: 5, total: "10", percent: Number.NaN }, undefined);
+    const events = eventsOf(
+      "dp-1",
+      {
+        worker: "w",
+        stage: `\u001b[2J${"s".repeat(100_000)}`,
+        timings: [],
+        hooks: [],
+        bytes: 5,
+        total: "10",
+        percent: Number.NaN,
+      },
+      undefined,
+    );
     assert.equal(events.length, 2);
     const [start, progress] = events;
     assert.ok(start?.type === "stage-start" && start.stage.length === 40 && !start.stage.includes("\u001b"));
-    assert.deepEqual(progress?.type === "progress" && [progress.bytes, "total" in progress, "percent" in progress], [5, false, false]);
-    assert.deepEqual(eventsOf("dp-1", { worker: "w", stage: "convert", timings: [], hooks: [], bytes: "5" }, "convert"), []);
+    assert.deepEqual(progress?.type === "progress" && [progress.bytes, "total" in progress, "percent" in progress], [
+      5,
+      false,
+      false,
+    ]);
+    assert.deepEqual(
+      eventsOf("dp-1", { worker: "w", stage: "convert", timings: [], hooks: [], bytes: "5" }, "convert"),
+      [],
+    );
   });
 });
 

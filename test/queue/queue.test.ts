@@ -32,10 +32,14 @@ describe("createQueue's events, with forged events in a real redis-server's stre
       }, "the first event");
       await client.xadd("bull:diskpipe:events", "*", "event", "progress", "jobId", "forged", "data", "{not json");
       await client.xadd("bull:diskpipe:events", "*", "event", "completed", "jobId", "forged", "returnvalue", "<html>");
-      await waitFor(async () => {
-        await client.xadd("bull:diskpipe:events", "*", "event", "waiting", "jobId", "after");
-        return seen.some((event) => event.jobId === "after");
-      }, "an event after the forged ones", 10_000);
+      await waitFor(
+        async () => {
+          await client.xadd("bull:diskpipe:events", "*", "event", "waiting", "jobId", "after");
+          return seen.some((event) => event.jobId === "after");
+        },
+        "an event after the forged ones",
+        10_000,
+      );
     } finally {
       off();
     }

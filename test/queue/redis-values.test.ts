@@ -9,29 +9,65 @@ import { tempDir } from "../helpers/images.ts";
 import { lstatSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const result = { jobId: "dp-1", source: "/in/a.vmdk", destination: "/out/a.qcow2", from: "vmdk", to: "qcow2", virtualSize: 1024, outputSize: 512, ms: 9, timings: [{ stage: "convert", ms: 5 }], warnings: [] };
+const result = {
+  jobId: "dp-1",
+  source: "/in/a.vmdk",
+  destination: "/out/a.qcow2",
+  from: "vmdk",
+  to: "qcow2",
+  virtualSize: 1024,
+  outputSize: 512,
+  ms: 9,
+  timings: [{ stage: "convert", ms: 5 }],
+  warnings: [],
+};
 
 /** A job as BullMQ hands it over, with the fields a queue writer controls. */
-const jobWith = (fields: Record<string, unknown>) => ({ id: "dp-1", timestamp: 1, attemptsMade: 1, data: { v: 1, spec: { source: "/in/a.vmdk", destination: "/out/a.qcow2", to: "qcow2" } }, ...fields }) as unknown as Job;
+const jobWith = (fields: Record<string, unknown>) =>
+  ({
+    id: "dp-1",
+    timestamp: 1,
+    attemptsMade: 1,
+    data: { v: 1, spec: { source: "/in/a.vmdk", destination: "/out/a.qcow2", to: "qcow2" } },
+    ...fields,
+  }) as unknown as Job;
 
 describe("values read from Redis (written by whoever can write the queue)", () => {
   it("a job's result is kept only when its numbers are numbers, its text made safe to print", () => {
     assert.deepEqual(fromRedis.result(result), result);
     assert.equal(fromRedis.result({ ...result, outputSize: "a lot" }), undefined);
     assert.equal(fromRedis.result("done"), undefined);
-    const escaped = fromRedis.result({ ...result, source: "/in/\u001b[31mred", timings: [{ stage: "x", ms: "slow" }, 7], warnings: ["ok", 3] });
+    const escaped = fromRedis.result({
+      ...result,
+      source: "/in/\u001b[31mred",
+      timings: [{ stage: "x", ms: "slow" }, 7],
+      warnings: ["ok", 3],
+    });
     assert.equal(escaped?.source, "/in/\\x1b[31mred");
     assert.deepEqual([escaped?.timings, escaped?.warnings], [[], ["ok"]]);
   });
 
   it("a completed job's view carries its result only when it has the shape of one (what submit --wait prints and returns)", () => {
     assert.deepEqual(viewOf(jobWith({ returnvalue: result }), "completed", []).result, result);
-    assert.equal(viewOf(jobWith({ returnvalue: { outputSize: "a lot", source: 7 } }), "completed", []).result, undefined);
-    assert.equal(viewOf(jobWith({ returnvalue: result }), "active", []).result, undefined, "no result before the job completes");
+    assert.equal(
+      viewOf(jobWith({ returnvalue: { outputSize: "a lot", source: 7 } }), "completed", []).result,
+      undefined,
+    );
+    assert.equal(
+      viewOf(jobWith({ returnvalue: result }), "active", []).result,
+      undefined,
+      "no result before the job completes",
+    );
   });
 
   it("a journal keeps a committing entry only with a file identity of numbers and a result of the right shape", () => {
-    const entry = { at: "2026-12-02T00:00:00.000Z", worker: "w1", event: "committing", output: { path: "/out/a.qcow2", dev: 1, ino: 2, size: 512 }, result };
+    const entry = {
+      at: "2026-12-02T00:00:00.000Z",
+      worker: "w1",
+      event: "committing",
+      output: { path: "/out/a.qcow2", dev: 1, ino: 2, size: 512 },
+      result,
+    };
     const lines = [
       JSON.stringify(entry),
       JSON.stringify({ ...entry, output: { path: "/out/a.qcow2", dev: "1", ino: 2, size: 512 } }),
@@ -49,9 +85,22 @@ describe("values read from Redis (written by whoever can write the queue)", () =
       const destination = join(dir, "a.qcow2");
       writeFileSync(destination, "x".repeat(512));
       const { dev, ino, size } = lstatSync(destination);
-      const committing = (forged: unknown) => JSON.stringify({ at: "t", worker: "w1", event: "committing", output: { path: destination, dev, ino, size }, result: forged });
+      const committing = (forged: unknown) =>
+        JSON.stringify({
+          at: "t",
+          worker: "w1",
+          event: "committing",
+          output: { path: destination, dev, ino, size },
+          result: forged,
+        });
       assert.deepEqual(await committedEarlier(journalOf([committing(result)]), destination), result);
-      assert.equal(await committedEarlier(journalOf([committing({ ...result, virtualSize: "1 TiB", outputSize: [] })]), destination), undefined);
+      assert.equal(
+        await committedEarlier(
+          journalOf([committing({ ...result, virtualSize: "1 TiB", outputSize: [] })]),
+          destination,
+        ),
+        undefined,
+      );
     } finally {
       cleanup();
     }

@@ -27,7 +27,13 @@ describe("queue and worker in one process, with a real redis-server", { skip: re
     redis = await startRedis();
     queue = await createQueue({ url: redis.url, backoffMs: 10 });
     const pipeline = createPipeline({ plugins: [], workDir: dir });
-    worker = await createWorker({ url: redis.url, pipeline, jobs: 2, name: "w1", allow: { sources: [inDir], destinations: [outDir] } });
+    worker = await createWorker({
+      url: redis.url,
+      pipeline,
+      jobs: 2,
+      name: "w1",
+      allow: { sources: [inDir], destinations: [outDir] },
+    });
   });
   after(async () => {
     await worker?.close();
@@ -82,7 +88,13 @@ describe("a worker without the operator's allow-list, with a real redis-server",
     port = (server.address() as AddressInfo).port;
     redis = await startRedis();
     queue = await createQueue({ url: redis.url, queueName: "local-names", backoffMs: 10 });
-    worker = await createWorker({ url: redis.url, queueName: "local-names", pipeline: createPipeline({ workDir: dir }), jobs: 1, name: "w2" });
+    worker = await createWorker({
+      url: redis.url,
+      queueName: "local-names",
+      pipeline: createPipeline({ workDir: dir }),
+      jobs: 1,
+      name: "w2",
+    });
   });
   after(async () => {
     await worker?.close();
@@ -93,7 +105,11 @@ describe("a worker without the operator's allow-list, with a real redis-server",
   });
 
   it("refuses a URL whose host name resolves to this machine, at connect time: no request reaches it", async (t) => {
-    const missing = requirement(name ? false : "needs a host name that resolves to 127.0.0.1 only (this machine kind's /etc/hosts has vm and runsc)");
+    const missing = requirement(
+      name
+        ? false
+        : "needs a host name that resolves to 127.0.0.1 only (this machine kind's /etc/hosts has vm and runsc)",
+    );
     if (missing || !name) return t.skip(missing || undefined);
     const base = `http://${name}:${port}`;
     const { id } = await queue.submit({ source: `${base}/a.raw`, destination: `${base}/put/a.qcow2`, to: "qcow2" });

@@ -4,7 +4,14 @@ import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from
 import fsp from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { exists, moveIfPresent, moveNoClobber, present, removeClaimed, removeIfPresent } from "../../src/spool/claim.ts";
+import {
+  exists,
+  moveIfPresent,
+  moveNoClobber,
+  present,
+  removeClaimed,
+  removeIfPresent,
+} from "../../src/spool/claim.ts";
 import { tempDir } from "../helpers/images.ts";
 import { requirement } from "../helpers/requirement.ts";
 import { failureOf, listening, withLink } from "./fs-hooks.ts";
@@ -93,14 +100,20 @@ describe("claim: the file steps a restart may repeat", () => {
 
       const dangling = pair();
       symlinkSync(join(dangling.folder, "nowhere"), dangling.to);
-      assert.equal((await failureOf(withLink(refusal(code), () => moveNoClobber(dangling.from, dangling.to)))).code, "EEXIST");
+      assert.equal(
+        (await failureOf(withLink(refusal(code), () => moveNoClobber(dangling.from, dangling.to)))).code,
+        "EEXIST",
+      );
       assert.equal(readFileSync(dangling.from, "utf8"), "source");
       assert.ok((await fsp.lstat(dangling.to)).isSymbolicLink(), "the dangling link was replaced");
 
       const socket = pair();
       const server = await listening(socket.to);
       try {
-        assert.equal((await failureOf(withLink(refusal(code), () => moveNoClobber(socket.from, socket.to)))).code, "EEXIST");
+        assert.equal(
+          (await failureOf(withLink(refusal(code), () => moveNoClobber(socket.from, socket.to)))).code,
+          "EEXIST",
+        );
         assert.ok((await fsp.lstat(socket.to)).isSocket(), "the socket was replaced");
         assert.equal(readFileSync(socket.from, "utf8"), "source");
       } finally {
@@ -111,7 +124,10 @@ describe("claim: the file steps a restart may repeat", () => {
 
   it("moveNoClobber: any other failure of the link is thrown, and nothing moves", async () => {
     const { folder, from } = pair();
-    assert.equal((await failureOf(withLink(refusal("EIO"), () => moveNoClobber(from, join(folder, "to"))))).code, "EIO");
+    assert.equal(
+      (await failureOf(withLink(refusal("EIO"), () => moveNoClobber(from, join(folder, "to"))))).code,
+      "EIO",
+    );
     assert.deepEqual(readdirSync(folder), ["from"]);
   });
 
@@ -134,24 +150,28 @@ const canMount = process.getuid?.() === 0 && mountTmpfs(join(probe.dir, "m"));
 if (canMount) spawnSync("umount", [join(probe.dir, "m")]);
 probe.cleanup();
 
-describe("claim: moveNoClobber across two file systems (EXDEV)", { skip: requirement(canMount ? false : "needs root to mount a small tmpfs (mount -t tmpfs)") }, () => {
-  const { dir, cleanup } = tempDir("diskpipe-claim-xdev-");
-  const other = join(dir, "tmpfs");
-  after(() => {
-    spawnSync("umount", [other]);
-    cleanup();
-  });
+describe(
+  "claim: moveNoClobber across two file systems (EXDEV)",
+  { skip: requirement(canMount ? false : "needs root to mount a small tmpfs (mount -t tmpfs)") },
+  () => {
+    const { dir, cleanup } = tempDir("diskpipe-claim-xdev-");
+    const other = join(dir, "tmpfs");
+    after(() => {
+      spawnSync("umount", [other]);
+      cleanup();
+    });
 
-  it("never loses the file: a free name fails with EXDEV (rename cannot cross either), a taken one with EEXIST, both files kept", async () => {
-    assert.ok(mountTmpfs(other));
-    const from = join(dir, "from");
-    writeFileSync(from, "source");
-    assert.equal((await failureOf(moveNoClobber(from, join(other, "free")))).code, "EXDEV");
-    assert.equal(readFileSync(from, "utf8"), "source");
-    assert.deepEqual(readdirSync(other), []);
-    writeFileSync(join(other, "taken"), "taken");
-    assert.equal((await failureOf(moveNoClobber(from, join(other, "taken")))).code, "EEXIST");
-    assert.equal(readFileSync(from, "utf8"), "source");
-    assert.equal(readFileSync(join(other, "taken"), "utf8"), "taken");
-  });
-});
+    it("never loses the file: a free name fails with EXDEV (rename cannot cross either), a taken one with EEXIST, both files kept", async () => {
+      assert.ok(mountTmpfs(other));
+      const from = join(dir, "from");
+      writeFileSync(from, "source");
+      assert.equal((await failureOf(moveNoClobber(from, join(other, "free")))).code, "EXDEV");
+      assert.equal(readFileSync(from, "utf8"), "source");
+      assert.deepEqual(readdirSync(other), []);
+      writeFileSync(join(other, "taken"), "taken");
+      assert.equal((await failureOf(moveNoClobber(from, join(other, "taken")))).code, "EEXIST");
+      assert.equal(readFileSync(from, "utf8"), "source");
+      assert.equal(readFileSync(join(other, "taken"), "utf8"), "taken");
+    });
+  },
+);

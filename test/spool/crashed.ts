@@ -19,13 +19,31 @@ export function crashedSpool(base: string, name: string, entries: JournalEntry[]
 }
 
 /** The claim of `name` into qcow2 by job `id`, as the journal holds it. */
-export function claimOf(id: string, name: string, extra: Partial<Extract<JournalEntry, { state: "queued" }>> = {}): JournalEntry {
+export function claimOf(
+  id: string,
+  name: string,
+  extra: Partial<Extract<JournalEntry, { state: "queued" }>> = {},
+): JournalEntry {
   const stem = name.replace(/\.[^.]*$/, "");
-  return { at: at(), id, state: "queued", name, to: "qcow2", work: `${id}--${name}`, output: `${stem}.qcow2`, outputExisted: false, sidecar: false, ...extra };
+  return {
+    at: at(),
+    id,
+    state: "queued",
+    name,
+    to: "qcow2",
+    work: `${id}--${name}`,
+    output: `${stem}.qcow2`,
+    outputExisted: false,
+    sidecar: false,
+    ...extra,
+  };
 }
 
 /** Creates and starts a spool on `root` with the default configuration, `plugins` added. */
-export async function openSpool(root: string, options: { plugins?: PluginOption[]; onEvent?: SpoolListener } = {}): Promise<Spool> {
+export async function openSpool(
+  root: string,
+  options: { plugins?: PluginOption[]; onEvent?: SpoolListener } = {},
+): Promise<Spool> {
   const config = await defaultConfig();
   const pipeline = createPipeline({ ...config, plugins: [...(config.plugins ?? []), ...(options.plugins ?? [])] });
   const spool = createSpool({ root, pipeline, settleMs: 100, ...(options.onEvent && { onEvent: options.onEvent }) });

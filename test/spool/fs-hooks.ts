@@ -14,7 +14,12 @@ export async function failureOf(promise: Promise<unknown>): Promise<NodeJS.Errno
 }
 
 /** Runs `work` with `object[name]` replaced, also for the modules that imported it by name (live bindings). */
-async function swapped<O extends object, K extends keyof O, T>(object: O, name: K, replacement: O[K], work: () => Promise<T>): Promise<T> {
+async function swapped<O extends object, K extends keyof O, T>(
+  object: O,
+  name: K,
+  replacement: O[K],
+  work: () => Promise<T>,
+): Promise<T> {
   const real = object[name];
   object[name] = replacement;
   syncBuiltinESMExports();

@@ -30,7 +30,10 @@ export function filesIn(root: string, folder: string): string[] {
 
 /** A configuration module (plain ESM, no imports) with a plugin that sleeps in `hook` for `SLOW_MS` (env) ms, aborting with the job. */
 export function writeSlowConfig(path: string, hook: "preConvert" | "postConvert"): string {
-  const handler = hook === "preConvert" ? "async preConvert(plan, ctx) { await sleep(ctx); return plan; }" : "async postConvert(ctx) { await sleep(ctx); }";
+  const handler =
+    hook === "preConvert"
+      ? "async preConvert(plan, ctx) { await sleep(ctx); return plan; }"
+      : "async postConvert(ctx) { await sleep(ctx); }";
   writeFileSync(
     path,
     `const sleep = (ctx) => new Promise((resolve, reject) => {
@@ -59,7 +62,9 @@ export function nextEvent(spool: Spool, match: (event: SpoolEvent) => boolean): 
 }
 
 /** Resolves with the first process warning `match` accepts (listening starts at once). */
-export function nextWarning(match: (warning: Error & { code?: string }) => boolean): Promise<Error & { code?: string }> {
+export function nextWarning(
+  match: (warning: Error & { code?: string }) => boolean,
+): Promise<Error & { code?: string }> {
   return new Promise((resolve) => {
     const listener = (warning: Error & { code?: string }) => {
       if (!match(warning)) return;
@@ -73,7 +78,9 @@ export function nextWarning(match: (warning: Error & { code?: string }) => boole
 /** Rejects when `promise` has not settled after `ms` (a bound on a positive wait, never a sleep). */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -96,7 +103,9 @@ export function unlockFolder(path: string): void {
 export function allNames(root: string): string[] {
   return ["incoming", "work", "done", "failed"].flatMap((folder) => {
     try {
-      return readdirSync(join(root, folder), { recursive: true, encoding: "utf8" }).map((path) => path.split("/").at(-1)!);
+      return readdirSync(join(root, folder), { recursive: true, encoding: "utf8" }).map((path) =>
+        path.split("/").at(-1)!,
+      );
     } catch {
       return [];
     }

@@ -23,7 +23,8 @@ describe("spool: names at the file-system limit (255 bytes, real qemu-img)", () 
     mkdirSync(join(root, "incoming", format), { recursive: true });
     copyFileSync(from, join(root, "incoming", format, name));
   };
-  const finished = (name: string) => nextEvent(spool, (e) => (e.type === "done" || e.type === "failed") && e.job.name === name);
+  const finished = (name: string) =>
+    nextEvent(spool, (e) => (e.type === "done" || e.type === "failed") && e.job.name === name);
   /** Drops `from` as incoming/<format>/<name>; resolves once the spool claimed it and is idle again. */
   const settle = async (format: string, name: string, from: string): Promise<SpoolJob> => {
     const queued = nextEvent(spool, (e) => e.type === "queued" && e.job.name === name && e.job.to === format);
@@ -40,9 +41,15 @@ describe("spool: names at the file-system limit (255 bytes, real qemu-img)", () 
       assert.ok(!name.includes("\uFFFD"), `${name} was cut inside a character`);
     }
     for (const job of jobs) {
-      const states = readJournal(root).filter((e) => e.id === job.id).map((e) => e.state);
+      const states = readJournal(root)
+        .filter((e) => e.id === job.id)
+        .map((e) => e.state);
       assert.equal(states[0], "queued");
-      assert.deepEqual(states.filter((s) => s === "done" || s === "failed"), [job.state], `journal of ${job.id}: ${states.join(" ")}`);
+      assert.deepEqual(
+        states.filter((s) => s === "done" || s === "failed"),
+        [job.state],
+        `journal of ${job.id}: ${states.join(" ")}`,
+      );
     }
   };
   /** The job failed with `code`; its file and error file are in failed/ under a name that fits. */
@@ -82,7 +89,10 @@ describe("spool: names at the file-system limit (255 bytes, real qemu-img)", () 
     const hostile = await settle("raw", name, evil);
     assertFailed(hostile, "image-rejected");
     const failed = basename(hostile.failedPath!);
-    assert.ok(failed.startsWith("h".repeat(200)) && failed.endsWith(".qcow2"), `${failed}: the start and the extension are kept`);
+    assert.ok(
+      failed.startsWith("h".repeat(200)) && failed.endsWith(".qcow2"),
+      `${failed}: the start and the extension are kept`,
+    );
     assert.ok(!filesIn(root, "done").some((n) => n.startsWith("hhh")));
     assertClean(hostile);
   });
@@ -92,7 +102,11 @@ describe("spool: names at the file-system limit (255 bytes, real qemu-img)", () 
     const stem = `${"x".repeat(7)}${unit.repeat(27)}`; // 250 bytes
     const good = await settle("qcow2", `${stem}.vmdk`, vmdk);
     assert.equal(good.state, "done", `${good.state}: ${good.error?.message}`);
-    assert.equal(basename(good.output!), `${stem.slice(0, -2)}.qcow2`, "the last whole character that fits ends the stem");
+    assert.equal(
+      basename(good.output!),
+      `${stem.slice(0, -2)}.qcow2`,
+      "the last whole character that fits ends the stem",
+    );
     assert.ok(sameDisk(raw, "raw", good.output!, "qcow2"));
 
     const bad = await settle("vdi", `${"y".repeat(6)}${unit.repeat(27)}.qcow2`, evil);
@@ -117,9 +131,15 @@ describe("spool: names at the file-system limit (255 bytes, real qemu-img)", () 
     const output = `${"s".repeat(249)}.qcow2`;
     const winner = [ja, jb].find((j) => j.state === "done");
     const loser = [ja, jb].find((j) => j.state === "failed");
-    assert.ok(winner && loser, `one done, one failed: ${ja.state} ${jb.state} ${ja.error?.message ?? ""} ${jb.error?.message ?? ""}`);
+    assert.ok(
+      winner && loser,
+      `one done, one failed: ${ja.state} ${jb.state} ${ja.error?.message ?? ""} ${jb.error?.message ?? ""}`,
+    );
     assert.equal(basename(winner.output!), output);
-    assert.deepEqual(filesIn(root, "done").filter((n) => n.startsWith("sss")), [output]);
+    assert.deepEqual(
+      filesIn(root, "done").filter((n) => n.startsWith("sss")),
+      [output],
+    );
     assertFailed(loser, "usage");
     assert.ok(loser.error!.message.includes(`done/${output} already exists`), loser.error!.message);
     assertFailed(j1, "image-rejected");
@@ -131,7 +151,10 @@ describe("spool: names at the file-system limit (255 bytes, real qemu-img)", () 
   it("retry returns a long-named failed file to incoming/ under its own name, where it is claimed again", async () => {
     const hostile = await settle("raw", `${"r".repeat(249)}.qcow2`, evil);
     assertFailed(hostile, "image-rejected");
-    const again = nextEvent(spool, (e) => e.type === "queued" && e.job.name === hostile.name && e.job.id !== hostile.id);
+    const again = nextEvent(
+      spool,
+      (e) => e.type === "queued" && e.job.name === hostile.name && e.job.id !== hostile.id,
+    );
     const retried = await spool.retry(hostile.id);
     assert.equal(retried.state, "retried");
     const { job } = await within(again, 20_000, "the retried file to be claimed");

@@ -21,7 +21,8 @@ describe("spool names derived from a dropped name", () => {
           for (const failed of [failedNameFor(name), failedNameFor(name, id)]) {
             assert.ok(bytes(`${failed}.error.json`) <= 255 && whole(failed), failed);
           }
-          if (extension === ".vmdk") assert.ok(work.endsWith(".vmdk") && failedNameFor(name).endsWith(".vmdk"), "a short extension is kept");
+          if (extension === ".vmdk")
+            assert.ok(work.endsWith(".vmdk") && failedNameFor(name).endsWith(".vmdk"), "a short extension is kept");
         }
       }
     }
@@ -46,7 +47,6 @@ describe("spool names derived from a dropped name", () => {
 
 describe("names that would print as something else", () => {
   it("refuses C1 controls, line separators and bidirectional overrides", () => {
-
     for (const name of ["a\u0085b.vmdk", "a\u2028b.vmdk", "evil\u202egpj.vmdk", "x\u2066y.raw", "csi\u009b.raw"]) {
       assert.match(String(nameProblem(name)), /control characters/, JSON.stringify(name));
     }

@@ -34,12 +34,25 @@ describe("spool with --poll, many files at once", () => {
       copyFileSync(join(dir, "evil.qcow2"), join(root, "incoming", "vdi", "evil.qcow2"));
       copyFileSync(vmdk, join(root, "incoming", "qcow2", "sub", "nested.vmdk"));
       // Eight conversions two at a time: a loaded 2-core machine can take more than the usual 30 s.
-      const states = () => `eight jobs to finish; now ${spool.jobs().map((j) => `${j.name}:${j.state}`).join(" ") || "none claimed"}`;
-      await waitFor(() => spool.jobs().filter((j) => j.state === "done" || j.state === "failed").length === 8 && spool.jobs(), states, 90_000);
+      const states = () =>
+        `eight jobs to finish; now ${
+          spool
+            .jobs()
+            .map((j) => `${j.name}:${j.state}`)
+            .join(" ") || "none claimed"
+        }`;
+      await waitFor(
+        () => spool.jobs().filter((j) => j.state === "done" || j.state === "failed").length === 8 && spool.jobs(),
+        states,
+        90_000,
+      );
       await spool.idle();
       assert.equal(spool.jobs().length, 8, "nothing claimed twice, nested folders ignored");
       assert.ok(most <= 2, `at most 2 ran at once (saw ${most})`);
-      assert.deepEqual(filesIn(root, "done"), [0, 1, 2, 3, 4, 5].map((i) => `disk-${i}.qcow2`));
+      assert.deepEqual(
+        filesIn(root, "done"),
+        [0, 1, 2, 3, 4, 5].map((i) => `disk-${i}.qcow2`),
+      );
       for (let i = 0; i < 6; i++) assert.ok(sameDisk(raw, "raw", join(root, "done", `disk-${i}.qcow2`), "qcow2"));
       const failed = filesIn(root, "failed");
       assert.equal(failed.filter((name) => name.endsWith("evil.qcow2")).length, 2, failed.join(" "));

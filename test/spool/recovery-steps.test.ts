@@ -44,7 +44,9 @@ describe("spool recovery: what a start finishes for jobs the journal shows queue
       // The sidecar's rename into work/ fails: a folder holds its name.
       mkdirSync(join(root, "work", `${id}--${name}.json`, "inside"), { recursive: true });
     }
-    const warned = [queued, running].map((id) => nextWarning((w) => w.code === "DISKPIPE_SPOOL_RECOVERY" && w.message.includes(id)));
+    const warned = [queued, running].map((id) =>
+      nextWarning((w) => w.code === "DISKPIPE_SPOOL_RECOVERY" && w.message.includes(id)),
+    );
     const spool = await openSpool(root);
     try {
       await within(Promise.all(warned), 10_000, "a DISKPIPE_SPOOL_RECOVERY warning for each job");
@@ -53,7 +55,14 @@ describe("spool recovery: what a start finishes for jobs the journal shows queue
         assert.equal(error?.code, "io-failed");
         assert.equal(error?.stage, "claim");
       }
-      assert.deepEqual(filesIn(root, "failed"), ["one.vmdk", "one.vmdk.error.json", "one.vmdk.json", "two.vmdk", "two.vmdk.error.json", "two.vmdk.json"]);
+      assert.deepEqual(filesIn(root, "failed"), [
+        "one.vmdk",
+        "one.vmdk.error.json",
+        "one.vmdk.json",
+        "two.vmdk",
+        "two.vmdk.error.json",
+        "two.vmdk.json",
+      ]);
       assert.deepEqual(filesIn(root, "done"), []);
     } finally {
       await spool.stop();
@@ -90,7 +99,10 @@ describe("spool recovery: what a start finishes for jobs the journal shows queue
 
   it("never takes a file that was in done/ before the claim for the job's output", async () => {
     const id = "bbbb5-000005";
-    const root = crashedSpool(dir, "output-taken", [claimOf(id, "disk.vmdk", { outputExisted: true }), { at: at(), id, state: "running", run: 1 }]);
+    const root = crashedSpool(dir, "output-taken", [
+      claimOf(id, "disk.vmdk", { outputExisted: true }),
+      { at: at(), id, state: "running", run: 1 },
+    ]);
     copyFileSync(vmdk, join(root, "work", `${id}--disk.vmdk`));
     writeFileSync(join(root, "done", "disk.qcow2"), "someone else's");
     const spool = await openSpool(root);
@@ -138,7 +150,10 @@ describe("spool recovery: what a start finishes for jobs the journal shows queue
     });
     let finished!: (job: SpoolJob) => void;
     const other = new Promise<SpoolJob>((resolve) => (finished = resolve));
-    const spool = await openSpool(root, { plugins: [held], onEvent: (e) => void ((e.type === "done" || e.type === "failed") && e.job.name === "disk.raw" && finished(e.job)) });
+    const spool = await openSpool(root, {
+      plugins: [held],
+      onEvent: (e) => void ((e.type === "done" || e.type === "failed") && e.job.name === "disk.raw" && finished(e.job)),
+    });
     try {
       const job = await within(other, 30_000, "the file dropped for the same output");
       assert.equal(job.state, "failed");
@@ -156,7 +171,10 @@ describe("spool recovery: what a start finishes for jobs the journal shows queue
   it("completes a claim with its sidecar (which the run then reads), and leaves a .json that was not the job's in incoming/", async () => {
     const withSidecar = "bbbb8-000008";
     const without = "bbbb9-000009";
-    const root = crashedSpool(dir, "sidecars", [claimOf(withSidecar, "a.vmdk", { sidecar: true }), claimOf(without, "b.vmdk")]);
+    const root = crashedSpool(dir, "sidecars", [
+      claimOf(withSidecar, "a.vmdk", { sidecar: true }),
+      claimOf(without, "b.vmdk"),
+    ]);
     for (const name of ["a.vmdk", "b.vmdk"]) {
       copyFileSync(vmdk, join(root, "incoming", "qcow2", name));
       writeFileSync(join(root, "incoming", "qcow2", `${name}.json`), '{"from":"qcow2"}');

@@ -38,7 +38,17 @@ describe("spool recovery after a crash (crafted journals)", () => {
     await spool.start();
     return spool;
   };
-  const claim = (id: string): JournalEntry => ({ at, id, state: "queued", name: "disk.vmdk", to: "qcow2", work: `${id}--disk.vmdk`, output: "disk.qcow2", outputExisted: false, sidecar: false });
+  const claim = (id: string): JournalEntry => ({
+    at,
+    id,
+    state: "queued",
+    name: "disk.vmdk",
+    to: "qcow2",
+    work: `${id}--disk.vmdk`,
+    output: "disk.qcow2",
+    outputExisted: false,
+    sidecar: false,
+  });
 
   it("marks a running job done without converting again when its output was committed, and removes temporary files from done/", async () => {
     const id = "aaaa1-000001";
@@ -53,7 +63,9 @@ describe("spool recovery after a crash (crafted journals)", () => {
     assert.deepEqual(filesIn(root, "work"), []);
     assert.deepEqual(filesIn(root, "done"), ["disk.qcow2"]);
     assert.deepEqual(
-      readJournal(root).filter((e) => e.id === id).map((e) => e.state),
+      readJournal(root)
+        .filter((e) => e.id === id)
+        .map((e) => e.state),
       ["queued", "running", "done"],
       "not run again",
     );
@@ -65,7 +77,7 @@ describe("spool recovery after a crash (crafted journals)", () => {
     const root = crashedSpool(dir, "rerun", [claim(id), { at, id, state: "running", run: 1 }]);
     copyFileSync(vmdk, join(root, "work", `${id}--disk.vmdk`));
     const spool = await open(root);
-    const job = await waitFor(() => spool.job(id)?.state === "done" && spool.job(id), "the rerun");
+    const job = await waitFor(() => (spool.job(id)?.state === "done" ? spool.job(id) : undefined), "the rerun");
     assert.equal(job.runs, 2);
     assert.ok(sameDisk(raw, "raw", join(root, "done", "disk.qcow2"), "qcow2"));
     await spool.idle();
@@ -86,7 +98,11 @@ describe("spool recovery after a crash (crafted journals)", () => {
 
   it("does not redo a job the journal says is done, and removes its leftover claimed file", async () => {
     const id = "aaaa4-000004";
-    const root = crashedSpool(dir, "done", [claim(id), { at, id, state: "running", run: 1 }, { at, id, state: "done" }]);
+    const root = crashedSpool(dir, "done", [
+      claim(id),
+      { at, id, state: "running", run: 1 },
+      { at, id, state: "done" },
+    ]);
     copyFileSync(vmdk, join(root, "work", `${id}--disk.vmdk`));
     copyFileSync(qcow2, join(root, "done", "disk.qcow2"));
     const spool = await open(root);
@@ -115,7 +131,17 @@ describe("spool recovery after a crash (crafted journals)", () => {
     const work = `${id}--${name}`.slice(-255);
     const error = { code: "image-rejected", message: "nope", stage: "inspect", at };
     const root = crashedSpool(dir, "long-failed", [
-      { at, id, state: "queued", name, to: "raw", work, output: `${"h".repeat(249)}.raw`, outputExisted: false, sidecar: false },
+      {
+        at,
+        id,
+        state: "queued",
+        name,
+        to: "raw",
+        work,
+        output: `${"h".repeat(249)}.raw`,
+        outputExisted: false,
+        sidecar: false,
+      },
       { at, id, state: "running", run: 1 },
       { at, id, state: "failed", error, failed: name },
     ]);
@@ -127,7 +153,9 @@ describe("spool recovery after a crash (crafted journals)", () => {
       assert.ok(job.failedPath && existsSync(job.failedPath), `the file is in failed/ (${job.failedPath})`);
       assert.equal(JSON.parse(readFileSync(`${job.failedPath}.error.json`, "utf8")).code, "image-rejected");
       assert.deepEqual(filesIn(root, "work"), []);
-      const states = readJournal(root).filter((e) => e.id === id).map((e) => e.state);
+      const states = readJournal(root)
+        .filter((e) => e.id === id)
+        .map((e) => e.state);
       assert.equal(states.at(-1), "failed");
       assert.ok(!states.includes("done"));
     } finally {
@@ -139,7 +167,12 @@ describe("spool recovery after a crash (crafted journals)", () => {
     const bad = "aaab2-000012";
     const good = "aaab3-000013";
     const error = { code: "image-rejected", message: "nope", stage: "inspect", at };
-    const root = crashedSpool(dir, "one-bad", [claim(bad), { at, id: bad, state: "done" }, claim(good), { at, id: good, state: "failed", error, failed: "disk.vmdk" }]);
+    const root = crashedSpool(dir, "one-bad", [
+      claim(bad),
+      { at, id: bad, state: "done" },
+      claim(good),
+      { at, id: good, state: "failed", error, failed: "disk.vmdk" },
+    ]);
     // The done job's leftover cannot be removed: something made a folder of that name.
     mkdirSync(join(root, "work", `${bad}--disk.vmdk`, "inside"), { recursive: true });
     copyFileSync(vmdk, join(root, "work", `${good}--disk.vmdk`));
@@ -212,11 +245,14 @@ describe("spool recovery after a crash (crafted journals)", () => {
   });
 
   it("validates sidecars with zod and names each bad field", () => {
-    assert.deepEqual(parseSidecar('{"from":"vmdk","maxSize":"2G","checksum":"sha256:' + "a".repeat(64) + '"}', "x.json"), {
-      from: "vmdk",
-      maxSize: 2 * 1024 ** 3,
-      checksum: `sha256:${"a".repeat(64)}`,
-    });
+    assert.deepEqual(
+      parseSidecar('{"from":"vmdk","maxSize":"2G","checksum":"sha256:' + "a".repeat(64) + '"}', "x.json"),
+      {
+        from: "vmdk",
+        maxSize: 2 * 1024 ** 3,
+        checksum: `sha256:${"a".repeat(64)}`,
+      },
+    );
     assert.throws(() => parseSidecar("{", "x.json"), /bad sidecar x\.json: not JSON/);
     assert.throws(() => parseSidecar('{"checksum":"md5:00"}', "x.json"), /checksum: expected sha256:HEX or sha512:HEX/);
     assert.throws(() => parseSidecar('{"options":[]}', "x.json"), /options/);

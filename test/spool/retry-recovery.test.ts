@@ -39,7 +39,8 @@ function collectWarnings(): { list: string[]; stop: () => void } {
   return { list, stop: () => process.off("warning", listener) };
 }
 
-const finishedNamed = (name: string) => (e: SpoolEvent) => (e.type === "done" || e.type === "failed") && e.job.name === name;
+const finishedNamed = (name: string) => (e: SpoolEvent) =>
+  (e.type === "done" || e.type === "failed") && e.job.name === name;
 
 describe("spool recovery: retried and failed jobs", () => {
   const { dir, cleanup } = tempDir("diskpipe-retry-recovery-");
@@ -120,7 +121,11 @@ describe("spool recovery: retried and failed jobs", () => {
       // The spool may claim the other file at once, so it is checked by what became of it.
       const event = await settle(spool, claimed);
       assert.equal(readFileSync(join(root, "failed", "a.vmdk"), "utf8"), "the retried file");
-      assert.equal(event.type === "done" ? event.job.result?.virtualSize : undefined, 1024, "the file converted is the other one (1000 bytes: two sectors; the retried file is one)");
+      assert.equal(
+        event.type === "done" ? event.job.result?.virtualSize : undefined,
+        1024,
+        "the file converted is the other one (1000 bytes: two sectors; the retried file is one)",
+      );
       assert.deepEqual(
         warnings.list.filter((w) => w.startsWith("DISKPIPE_SPOOL_RECOVERY")),
         [],

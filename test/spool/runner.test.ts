@@ -57,7 +57,17 @@ describe("JobRunner: a claimed job's run, from its start to done, failed or queu
     const off = pipeline.on((event) => runner.onPipelineEvent(event));
     /** A job claimed for `to` with its file in work/ and its output name reserved, as a claim leaves it. */
     const claim = (id: string, name: string, to = "qcow2", output: string | null = "disk.qcow2"): SpoolJob => {
-      const entry: JournalEntry = { at: new Date().toISOString(), id, state: "queued", name, to, work: `${id}--${name}`, ...(output && { output }), outputExisted: false, sidecar: false };
+      const entry: JournalEntry = {
+        at: new Date().toISOString(),
+        id,
+        state: "queued",
+        name,
+        to,
+        work: `${id}--${name}`,
+        ...(output && { output }),
+        outputExisted: false,
+        sidecar: false,
+      };
       const job = applyEntry(jobs, entry, layout);
       assert.ok(job);
       copyFileSync(raw, job.source);
@@ -98,7 +108,10 @@ describe("JobRunner: a claimed job's run, from its start to done, failed or queu
       assert.equal(job.state, "failed");
       assert.equal(job.error?.code, "usage");
       assert.equal(job.error?.stage, "claim");
-      assert.match(job.error?.message ?? "", /cannot be used: it contains control characters.*rename it and drop it again/);
+      assert.match(
+        job.error?.message ?? "",
+        /cannot be used: it contains control characters.*rename it and drop it again/,
+      );
       assert.deepEqual(states(job.id), ["failed"]);
       assert.deepEqual(filesIn(layout.root, "done"), []);
       assert.equal(outputs.isReserved("disk.qcow2"), false);

@@ -23,7 +23,10 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
     copyFileSync(raw, join(root, "incoming", format, name));
   };
   const finished = (name: string) =>
-    waitFor(() => spool.jobs().find((j) => j.name === name && (j.state === "done" || j.state === "failed")), `${name} to finish`);
+    waitFor(
+      () => spool.jobs().find((j) => j.name === name && (j.state === "done" || j.state === "failed")),
+      `${name} to finish`,
+    );
 
   before(async () => {
     raw = makeRaw(join(dir, "disk.raw"), 8 * 1024 * 1024);
@@ -31,7 +34,11 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
     mkdirSync(keys, { mode: 0o700 });
     writeFileSync(join(keys, "tenant-a"), "tenant a passphrase", { mode: 0o600 });
     symlinkSync(hostSecret, join(keys, "linked"));
-    const pipeline = createPipeline({ workDir: join(dir, "work"), maxSize: "16M", plugins: [luks({ keyDirectory: keys, iterTime: 10 })] });
+    const pipeline = createPipeline({
+      workDir: join(dir, "work"),
+      maxSize: "16M",
+      plugins: [luks({ keyDirectory: keys, iterTime: 10 })],
+    });
     spool = createSpool({ root, pipeline, settleMs: 100 });
     await spool.start();
   });
@@ -65,7 +72,11 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
     execFileSync("mkfifo", [join(folder, "fifo.raw.json")]);
     writeFileSync(join(folder, "huge.raw.json"), Buffer.alloc(65 * 1024, 0x20));
     for (const name of ["linked.raw", "fifo.raw", "huge.raw"]) copyFileSync(raw, join(folder, name));
-    const expected: Record<string, RegExp> = { "linked.raw": /symbolic link/, "fifo.raw": /FIFO/, "huge.raw": /larger than 65536 bytes/ };
+    const expected: Record<string, RegExp> = {
+      "linked.raw": /symbolic link/,
+      "fifo.raw": /FIFO/,
+      "huge.raw": /larger than 65536 bytes/,
+    };
     for (const name of Object.keys(expected)) {
       const job = await finished(name);
       assert.equal(job.state, "failed");
@@ -73,7 +84,12 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
       assert.match(job.error!.message, expected[name]!);
     }
     await spool.idle();
-    for (const file of [join(root, "journal.jsonl"), ...filesIn(root, "failed").filter((n) => n.endsWith(".error.json")).map((n) => join(root, "failed", n))]) {
+    for (const file of [
+      join(root, "journal.jsonl"),
+      ...filesIn(root, "failed")
+        .filter((n) => n.endsWith(".error.json"))
+        .map((n) => join(root, "failed", n)),
+    ]) {
       assert.equal(readFileSync(file, "utf8").includes("TOPSECRET"), false, `${file} quotes the link's target`);
     }
   });
@@ -90,7 +106,10 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
       mkdirSync(join(tight, "incoming", "qcow2"), { recursive: true });
       writeFileSync(join(tight, "incoming", "qcow2", "big.raw.json"), JSON.stringify({ maxSize: "100T" }));
       copyFileSync(raw, join(tight, "incoming", "qcow2", "big.raw"));
-      const job = await waitFor(() => strict.jobs().find((j) => j.state === "done" || j.state === "failed"), "the job to finish");
+      const job = await waitFor(
+        () => strict.jobs().find((j) => j.state === "done" || j.state === "failed"),
+        "the job to finish",
+      );
       assert.equal(job.state, "failed");
       assert.equal(job.error?.code, "image-rejected");
       assert.match(job.error!.message, /exceeds the limit of 4194304 bytes/);
@@ -105,11 +124,25 @@ describe("spool sidecars are untrusted (issue 16.5)", () => {
     assert.equal(job.state, "done", job.error?.message);
     const out = join(root, "done", "keyed.luks");
     const back = join(dir, "keyed-back.raw");
-    qemuImg("convert", "--object", `secret,id=k,file=${join(keys, "tenant-a")}`, "--image-opts", `driver=luks,key-secret=k,file.filename=${out}`, "-O", "raw", back);
+    qemuImg(
+      "convert",
+      "--object",
+      `secret,id=k,file=${join(keys, "tenant-a")}`,
+      "--image-opts",
+      `driver=luks,key-secret=k,file.filename=${out}`,
+      "-O",
+      "raw",
+      back,
+    );
     assert.ok(readFileSync(back).equals(readFileSync(raw)));
   });
 
-  for (const [keyId, why] of [["../host-secret", /key id/], [".hidden", /key id/], ["linked", /symbolic link/], ["missing", /no key/]] as const) {
+  for (const [keyId, why] of [
+    ["../host-secret", /key id/],
+    [".hidden", /key id/],
+    ["linked", /symbolic link/],
+    ["missing", /no key/],
+  ] as const) {
     it(`refuses key id ${JSON.stringify(keyId)}`, async () => {
       const name = `bad-${keyId.replace(/[^a-z]/g, "")}.raw`;
       drop("luks", name, { options: { keyId } });

@@ -23,28 +23,52 @@ function refusal(text: string): string {
 
 describe("parseSidecar: only what a spool user may claim, each field anchored", () => {
   it("takes every field in its valid form", () => {
-    const full = { from: "vmdk", container: "ovf", checksum: SHA256, maxSize: "10G", options: { subformat: "streamOptimized", keyId: "tenant-a.v2" } };
+    const full = {
+      from: "vmdk",
+      container: "ovf",
+      checksum: SHA256,
+      maxSize: "10G",
+      options: { subformat: "streamOptimized", keyId: "tenant-a.v2" },
+    };
     assert.deepEqual(parseSidecar(JSON.stringify(full), "x.json"), { ...full, maxSize: 10 * 1024 ** 3 });
-    assert.deepEqual(parseSidecar(JSON.stringify({ from: "qcow2", container: "ova-2", checksum: SHA512, options: { subformat: "x" } }), "x.json"), {
-      from: "qcow2",
-      container: "ova-2",
-      checksum: SHA512,
-      options: { subformat: "x" },
-    });
+    assert.deepEqual(
+      parseSidecar(
+        JSON.stringify({ from: "qcow2", container: "ova-2", checksum: SHA512, options: { subformat: "x" } }),
+        "x.json",
+      ),
+      {
+        from: "qcow2",
+        container: "ova-2",
+        checksum: SHA512,
+        options: { subformat: "x" },
+      },
+    );
   });
 
   const invalid: Array<[string, string, unknown[]]> = [
     ["from", "a format name is lower-case letters, digits and dashes", ["-vmdk", "vmdk!", "Vmdk", ""]],
     ["container", "a container name is lower-case letters, digits and dashes", ["-ovf", "ovf/x", "OVF"]],
-    ["checksum", "expected sha256:HEX or sha512:HEX", [`x${SHA256}`, `${SHA256}0`, SHA256.slice(0, -1), `sha512:${"g".repeat(128)}`, `${SHA512}0`]],
+    [
+      "checksum",
+      "expected sha256:HEX or sha512:HEX",
+      [`x${SHA256}`, `${SHA256}0`, SHA256.slice(0, -1), `sha512:${"g".repeat(128)}`, `${SHA512}0`],
+    ],
     ["options.subformat", "a subformat is letters, digits, _ and -", ["../fixed", "fixed/", "x".repeat(41), ""]],
-    ["options.keyId", "a key id is letters, digits, ., _ and -, not starting with .", [".hidden", "tenant/a", "x".repeat(129)]],
+    [
+      "options.keyId",
+      "a key id is letters, digits, ., _ and -, not starting with .",
+      [".hidden", "tenant/a", "x".repeat(129)],
+    ],
   ];
   for (const [field, message, values] of invalid) {
     it(`refuses a ${field} valid only in part (without its ^ or $), naming the field`, () => {
       for (const value of values) {
         const sidecar = field.startsWith("options.") ? { options: { [field.slice(8)]: value } } : { [field]: value };
-        assert.equal(refusal(JSON.stringify(sidecar)), `bad sidecar disk.vmdk.json: ${field}: ${message}`, JSON.stringify(value));
+        assert.equal(
+          refusal(JSON.stringify(sidecar)),
+          `bad sidecar disk.vmdk.json: ${field}: ${message}`,
+          JSON.stringify(value),
+        );
       }
     });
   }
@@ -68,7 +92,10 @@ describe("readSidecar: a small regular file or nothing", () => {
   it("refuses a link and an oversized file as usage errors, saying what they are", async () => {
     symlinkSync(join(dir, "disk.json"), join(dir, "link.json"));
     writeFileSync(join(dir, "huge.json"), Buffer.alloc(64 * 1024 + 1, 0x20));
-    for (const [name, what] of [["link.json", "a symbolic link"], ["huge.json", "larger than 65536 bytes"]]) {
+    for (const [name, what] of [
+      ["link.json", "a symbolic link"],
+      ["huge.json", "larger than 65536 bytes"],
+    ]) {
       const error = await failure(readSidecar(join(dir, name), name));
       assert.equal(error.code, "usage");
       assert.equal(error.stage, "sidecar");

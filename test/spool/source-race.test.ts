@@ -4,7 +4,17 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPipeline } from "../../src/create-pipeline.ts";
 import { createSpool } from "../../src/spool/spool.ts";
-import { canSwitchUser, hasStrace, leaks, opensOf, RACE_SIZE, raceImages, raceQemu, startAttacker, type StrikePoint } from "../helpers/attacker.ts";
+import {
+  canSwitchUser,
+  hasStrace,
+  leaks,
+  opensOf,
+  RACE_SIZE,
+  raceImages,
+  raceQemu,
+  startAttacker,
+  type StrikePoint,
+} from "../helpers/attacker.ts";
 import { tempDir } from "../helpers/images.ts";
 import { filesIn, waitFor } from "./helpers.ts";
 
@@ -37,7 +47,10 @@ describe("spool: a dropper who keeps a descriptor open cannot change what qemu-i
       const running = createSpool({ root, pipeline: pipeline(), settleMs: 100, poll: true });
       try {
         await running.start();
-        await waitFor(() => filesIn(root, "done").includes("disk.raw") || filesIn(root, "failed").length > 0, "the job to end");
+        await waitFor(
+          () => filesIn(root, "done").includes("disk.raw") || filesIn(root, "failed").length > 0,
+          "the job to end",
+        );
         await running.idle();
       } finally {
         attacker.stop();

@@ -23,8 +23,13 @@ describe("spool (in process, real qemu-img)", () => {
     mkdirSync(join(root, "incoming", format), { recursive: true });
     copyFileSync(from, join(root, "incoming", format, name));
   };
-  const jobNamed = (name: string, state?: string) => spool.jobs().find((j) => j.name === name && (!state || j.state === state));
-  const finished = (name: string) => waitFor(() => spool.jobs().find((j) => j.name === name && (j.state === "done" || j.state === "failed")), `${name} to finish`);
+  const jobNamed = (name: string, state?: string) =>
+    spool.jobs().find((j) => j.name === name && (!state || j.state === state));
+  const finished = (name: string) =>
+    waitFor(
+      () => spool.jobs().find((j) => j.name === name && (j.state === "done" || j.state === "failed")),
+      `${name} to finish`,
+    );
 
   before(async () => {
     mkdirSync(images, { recursive: true });
@@ -33,7 +38,12 @@ describe("spool (in process, real qemu-img)", () => {
     evil = makeBackedQcow2(images);
     // Present before the watcher starts: must be picked up.
     drop("vhd", "early.vmdk", vmdk);
-    spool = createSpool({ root, pipeline: createPipeline(await defaultConfig()), settleMs: 100, onEvent: (e) => events.push(e) });
+    spool = createSpool({
+      root,
+      pipeline: createPipeline(await defaultConfig()),
+      settleMs: 100,
+      onEvent: (e) => events.push(e),
+    });
     await spool.start();
   });
   after(async () => {
@@ -57,7 +67,9 @@ describe("spool (in process, real qemu-img)", () => {
     assert.equal(job.result?.destination, join(root, "done", "disk.qcow2"));
     await spool.idle();
     assert.deepEqual(filesIn(root, "work"), []);
-    const states = readJournal(root).filter((e) => e.id === job.id).map((e) => e.state);
+    const states = readJournal(root)
+      .filter((e) => e.id === job.id)
+      .map((e) => e.state);
     assert.deepEqual(states, ["queued", "running", "done"]);
     const done = events.find((e) => e.type === "done" && e.job.id === job.id);
     assert.equal(done?.job.output, join(root, "done", "disk.qcow2"), "the done event carries the output path");
@@ -109,11 +121,17 @@ describe("spool (in process, real qemu-img)", () => {
     assert.match(job.error!.message, /maxSize/);
     assert.ok(existsSync(join(root, "failed", "side.vmdk.json")), "the sidecar follows the file to failed/");
 
-    writeFileSync(join(root, "failed", "side.vmdk.json"), JSON.stringify({ from: "vmdk", maxSize: "1G", options: { subformat: "streamOptimized" } }));
+    writeFileSync(
+      join(root, "failed", "side.vmdk.json"),
+      JSON.stringify({ from: "vmdk", maxSize: "1G", options: { subformat: "streamOptimized" } }),
+    );
     const retried = await spool.retry(job.id);
     assert.equal(retried.state, "retried");
     assert.ok(!existsSync(join(root, "failed", "side.vmdk.error.json")));
-    const again = await waitFor(() => spool.jobs().find((j) => j.name === "side.vmdk" && j.id !== job.id && j.state === "done"), "the retried file to convert");
+    const again = await waitFor(
+      () => spool.jobs().find((j) => j.name === "side.vmdk" && j.id !== job.id && j.state === "done"),
+      "the retried file to convert",
+    );
     assert.deepEqual(again.sidecar, { from: "vmdk", maxSize: 1024 ** 3, options: { subformat: "streamOptimized" } });
     assert.ok(sameDisk(raw, "raw", join(root, "done", "side.qcow2"), "qcow2"));
     await spool.idle();
@@ -130,7 +148,10 @@ describe("spool (in process, real qemu-img)", () => {
 
   it("fails a file in an unknown target-format folder with a clear reason", async () => {
     drop("floppy", "disk.vmdk", vmdk);
-    const job = await waitFor(() => spool.jobs().find((j) => j.to === "floppy" && j.state === "failed"), "the floppy job to fail");
+    const job = await waitFor(
+      () => spool.jobs().find((j) => j.to === "floppy" && j.state === "failed"),
+      "the floppy job to fail",
+    );
     assert.match(job.error!.message, /unknown target format folder incoming\/floppy\//);
     assert.ok(existsSync(join(root, "failed", "disk.vmdk.error.json")));
   });
@@ -156,10 +177,16 @@ describe("spool (in process, real qemu-img)", () => {
     writeFileSync(join(root, "done", "clash.qcow2"), "an earlier output");
     writeFileSync(join(root, "failed", "clash.vmdk"), "an earlier failure of the same name");
     drop("qcow2", "clash.vmdk", vmdk);
-    const job = await waitFor(() => spool.jobs().find((j) => j.name === "clash.vmdk" && j.state === "failed"), "the clash to fail");
+    const job = await waitFor(
+      () => spool.jobs().find((j) => j.name === "clash.vmdk" && j.state === "failed"),
+      "the clash to fail",
+    );
     assert.match(job.error?.message ?? "", /done\/clash\.qcow2 already exists/);
     assert.equal(readFileSync(join(root, "done", "clash.qcow2"), "utf8"), "an earlier output");
-    assert.ok(existsSync(join(root, "failed", `${job.id}--clash.vmdk`)), "a second failure of the same name does not overwrite the first");
+    assert.ok(
+      existsSync(join(root, "failed", `${job.id}--clash.vmdk`)),
+      "a second failure of the same name does not overwrite the first",
+    );
     assert.equal(readFileSync(join(root, "failed", "clash.vmdk"), "utf8"), "an earlier failure of the same name");
   });
 

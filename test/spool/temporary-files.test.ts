@@ -33,7 +33,12 @@ describe("spool recovery: temporary files left by interrupted writes", () => {
       for (const name of names) writeFileSync(join(layout.root, folder, name), "left");
     }
     await removeTemporaryFiles(layout);
-    assert.deepEqual(filesIn(layout.root, "done"), [`.c.qcow2.diskpipe-tmp-${other}-4194001-0badf00d`, ".e.vmdk.error.json.tmp", ".notes", `d.diskpipe-tmp-${HOST_TAG}-4194001-0badf00d`]);
+    assert.deepEqual(filesIn(layout.root, "done"), [
+      `.c.qcow2.diskpipe-tmp-${other}-4194001-0badf00d`,
+      ".e.vmdk.error.json.tmp",
+      ".notes",
+      `d.diskpipe-tmp-${HOST_TAG}-4194001-0badf00d`,
+    ]);
     assert.deepEqual(filesIn(layout.root, "failed"), [".keep", "h.vmdk.error.json.tmp"]);
   });
 

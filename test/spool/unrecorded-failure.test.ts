@@ -42,7 +42,9 @@ describe("spool: a failure that cannot be recorded at first (failed/ unwritable)
     assert.deepEqual(filesIn(root, "failed"), [name, `${name}.error.json`]);
     assert.equal(JSON.parse(readFileSync(join(root, "failed", `${name}.error.json`), "utf8")).code, "image-rejected");
     assert.deepEqual(filesIn(root, "work"), []);
-    const states = readJournal(root).filter((e) => e.id === job.id).map((e) => e.state);
+    const states = readJournal(root)
+      .filter((e) => e.id === job.id)
+      .map((e) => e.state);
     assert.deepEqual(states, ["queued", "running", "failed"]);
   };
 
@@ -100,7 +102,17 @@ describe("spool: a failure that cannot be recorded at first (failed/ unwritable)
     const at = "2025-01-01T00:00:00.000Z";
     for (const folder of ["incoming/raw", "work", "done", "failed"]) mkdirSync(join(root, folder), { recursive: true });
     const entries = [
-      { at, id, state: "queued", name: "old.qcow2", to: "raw", work: `${id}--old.qcow2`, output: "old.raw", outputExisted: false, sidecar: false },
+      {
+        at,
+        id,
+        state: "queued",
+        name: "old.qcow2",
+        to: "raw",
+        work: `${id}--old.qcow2`,
+        output: "old.raw",
+        outputExisted: false,
+        sidecar: false,
+      },
       { at, id, state: "running", run: 1 },
       { at, id, state: "failed", error: { code: "image-rejected", message: "nope", at }, failed: "old.qcow2" },
     ];

@@ -15,7 +15,9 @@ interface Watcher {
 
 /** Starts the real CLI: `node bin/diskpipe.mjs --config CONFIG watch ROOT`. */
 function startWatcher(root: string, config: string, slowMs: number): Watcher {
-  return spawnWatcher([join(repoRoot, "bin", "diskpipe.mjs"), "--config", config, "watch", root, "--settle", "100"], { SLOW_MS: String(slowMs) });
+  return spawnWatcher([join(repoRoot, "bin", "diskpipe.mjs"), "--config", config, "watch", root, "--settle", "100"], {
+    SLOW_MS: String(slowMs),
+  });
 }
 
 /** Starts `diskpipe watch ROOT` from the sources (through tsx), so the test runs the code as it is now, built or not. */
@@ -34,7 +36,9 @@ function spawnWatcher(args: string[], env: Record<string, string>): Watcher {
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout!.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { child, stderr: () => stderr, exited };
 }
 
@@ -68,7 +72,10 @@ describe("diskpipe watch (real CLI, SIGKILL and SIGTERM)", () => {
     await waitFor(() => first.stderr().includes("watching"), "the watcher to start");
     mkdirSync(join(root, "incoming", "qcow2"), { recursive: true });
     copyFileSync(vmdk, join(root, "incoming", "qcow2", "disk.vmdk"));
-    const id = await waitFor(() => readJournal(root).find((e) => e.state === "running")?.id, "the journal to say running");
+    const id = await waitFor(
+      () => readJournal(root).find((e) => e.state === "running")?.id,
+      "the journal to say running",
+    );
     // The output is converted under its temporary name and the slow plugin holds postConvert: kill now.
     await waitFor(() => tempsIn(root).length === 1, "the temporary output in done/");
     first.child.kill("SIGKILL");
@@ -77,7 +84,11 @@ describe("diskpipe watch (real CLI, SIGKILL and SIGTERM)", () => {
 
     const second = watch(root, 0);
     // The journal records done before the claimed file is removed (a crash between repeats the step).
-    await waitFor(() => readJournal(root).some((e) => e.id === id && e.state === "done") && filesIn(root, "work").length === 0, "the rerun to finish", 60_000);
+    await waitFor(
+      () => readJournal(root).some((e) => e.id === id && e.state === "done") && filesIn(root, "work").length === 0,
+      "the rerun to finish",
+      60_000,
+    );
     assert.deepEqual(filesIn(root, "done"), ["disk.qcow2"], "one output, no partial file");
     assert.ok(sameDisk(raw, "raw", join(root, "done", "disk.qcow2"), "qcow2"));
     assert.deepEqual(filesIn(root, "work"), []);
@@ -105,7 +116,10 @@ describe("diskpipe watch (real CLI, SIGKILL and SIGTERM)", () => {
     await waitFor(() => first.stderr().includes("watching"), "the watcher to start");
     mkdirSync(join(root, "incoming", "vdi"), { recursive: true });
     copyFileSync(vmdk, join(root, "incoming", "vdi", "disk.vmdk"));
-    const id = await waitFor(() => readJournal(root).find((e) => e.state === "running")?.id, "the journal to say running");
+    const id = await waitFor(
+      () => readJournal(root).find((e) => e.state === "running")?.id,
+      "the journal to say running",
+    );
     await waitFor(() => tempsIn(root).length === 1, "the temporary output in done/");
     const t0 = Date.now();
     first.child.kill("SIGTERM");
@@ -136,7 +150,17 @@ describe("diskpipe watch (real CLI, SIGKILL and SIGTERM)", () => {
     const work = `${id}--${name}`.slice(-255);
     for (const folder of ["incoming/raw", "work", "done", "failed"]) mkdirSync(join(root, folder), { recursive: true });
     const entries = [
-      { at, id, state: "queued", name, to: "raw", work, output: `${"h".repeat(249)}.raw`, outputExisted: false, sidecar: false },
+      {
+        at,
+        id,
+        state: "queued",
+        name,
+        to: "raw",
+        work,
+        output: `${"h".repeat(249)}.raw`,
+        outputExisted: false,
+        sidecar: false,
+      },
       { at, id, state: "running", run: 1 },
       { at, id, state: "failed", error: { code: "image-rejected", message: "nope", at }, failed: name },
     ];
@@ -145,7 +169,9 @@ describe("diskpipe watch (real CLI, SIGKILL and SIGTERM)", () => {
     const watcher = startSourceWatcher(root);
     running.push(watcher);
     const outcome = await Promise.race([
-      waitFor(() => watcher.stderr().includes("watching") && "watching", "the watcher to start", 60_000).catch((error: Error) => error.message),
+      waitFor(() => watcher.stderr().includes("watching") && "watching", "the watcher to start", 60_000).catch(
+        (error: Error) => error.message,
+      ),
       watcher.exited.then(({ code }) => `exited ${code}: ${watcher.stderr()}`),
     ]);
     assert.equal(outcome, "watching");

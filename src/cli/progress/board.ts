@@ -51,7 +51,17 @@ interface JobState extends JobRow {
   started: boolean;
 }
 
-const AFTER_FETCH = new Set<Stage>(["unpack", "inspect", "verify", "prepare", "preConvert", "convert", "postConvert", "upload", "cleanup"]);
+const AFTER_FETCH = new Set<Stage>([
+  "unpack",
+  "inspect",
+  "verify",
+  "prepare",
+  "preConvert",
+  "convert",
+  "postConvert",
+  "upload",
+  "cleanup",
+]);
 const AFTER_CONVERT = new Set<Stage>(["postConvert", "upload", "cleanup"]);
 /** Below this share done, or this many seconds in, an overall ETA would be a guess. */
 const MIN_FRACTION = 0.01;
@@ -90,12 +100,25 @@ export class ProgressBoard {
     if (event.type === "queued") {
       this.#queued++;
       this.#startedAt ??= this.now();
-      this.#jobs.set(event.jobId, { id: event.jobId, name: escapeControl(basename(event.spec.source)), stage: "resolve", fraction: 0, started: false });
+      this.#jobs.set(event.jobId, {
+        id: event.jobId,
+        name: escapeControl(basename(event.spec.source)),
+        stage: "resolve",
+        fraction: 0,
+        started: false,
+      });
     }
     const job = this.#jobs.get(event.jobId);
     if (!job) return event.jobId;
     if (event.type === "stage-start") {
-      Object.assign(job, { stage: event.stage, started: true, bytes: undefined, total: undefined, rate: undefined, eta: undefined });
+      Object.assign(job, {
+        stage: event.stage,
+        started: true,
+        bytes: undefined,
+        total: undefined,
+        rate: undefined,
+        eta: undefined,
+      });
       if (AFTER_FETCH.has(event.stage)) job.fraction = Math.max(job.fraction, 0.5);
       if (AFTER_CONVERT.has(event.stage)) job.fraction = 1;
     } else if (event.type === "progress") {
@@ -130,7 +153,10 @@ export class ProgressBoard {
     }
     const fraction = jobs ? Math.min(1, work / jobs) : 0;
     const seconds = this.#startedAt === undefined ? 0 : (this.now() - this.#startedAt) / 1000;
-    const eta = fraction >= MIN_FRACTION && seconds >= MIN_SECONDS && fraction < 1 ? (seconds * (1 - fraction)) / fraction : undefined;
+    const eta =
+      fraction >= MIN_FRACTION && seconds >= MIN_SECONDS && fraction < 1
+        ? (seconds * (1 - fraction)) / fraction
+        : undefined;
     return { jobs, done: this.#done, failed: this.#failed, fraction, rate, ...(eta !== undefined && { eta }) };
   }
 }

@@ -43,7 +43,10 @@ export function bar(fraction: number, width = BAR_WIDTH): string {
  */
 export function stageDetails(row: Pick<JobRow, "bytes" | "total" | "rate" | "eta">): string {
   const parts: string[] = [];
-  if (row.bytes !== undefined) parts.push(row.total !== undefined ? `${formatSize(row.bytes)} of ${formatSize(row.total)}` : formatSize(row.bytes));
+  if (row.bytes !== undefined)
+    parts.push(
+      row.total !== undefined ? `${formatSize(row.bytes)} of ${formatSize(row.total)}` : formatSize(row.bytes),
+    );
   if (row.rate) parts.push(`${formatSize(row.rate)}/s`);
   const finished = row.total !== undefined && (row.bytes ?? 0) >= row.total;
   if (row.eta !== undefined && !finished) parts.push(`ETA ${formatDuration(row.eta)}`);
@@ -101,7 +104,10 @@ export function overallLine(overall: Overall, columns: number, nameWidth = NAME_
   if (overall.failed) parts.push(`${overall.failed} failed`);
   if (overall.rate) parts.push(`${formatSize(overall.rate)}/s`);
   if (overall.eta !== undefined) parts.push(`ETA ${formatDuration(overall.eta)}`);
-  return fit(`${"total".padEnd(nameWidth + 11)}${bar(overall.fraction)}  ${percent(overall.fraction)}  ${parts.join(", ")}`, columns - 1);
+  return fit(
+    `${"total".padEnd(nameWidth + 11)}${bar(overall.fraction)}  ${percent(overall.fraction)}  ${parts.join(", ")}`,
+    columns - 1,
+  );
 }
 
 function percent(fraction: number): string {

@@ -26,4 +26,10 @@ async function detectBochs(reader: ImageReader): Promise<Detection | null> {
  * (await bochsDetector.detect(reader, {}))?.format; // "bochs"
  * ```
  */
-export const bochsDetector: Detector = { name: "bochs", phase: "head", driver: "bochs", standIn: true, detect: detectBochs };
+export const bochsDetector: Detector = {
+  name: "bochs",
+  phase: "head",
+  driver: "bochs",
+  standIn: true,
+  detect: detectBochs,
+};

@@ -28,7 +28,11 @@ function accepted(entry: string, format: string, variant: string | undefined): b
  * checkClaim("ami", { format: "qcow2" }, ["raw", "qcow2"]);      // null
  * ```
  */
-export function checkClaim(claimed: string, result: { format: string; variant?: string }, accepts?: string[]): Problem | null {
+export function checkClaim(
+  claimed: string,
+  result: { format: string; variant?: string },
+  accepts?: string[],
+): Problem | null {
   const claim = normalize(claimed);
   const format = result.format.toLowerCase();
   const rule = accepts ?? [claim];

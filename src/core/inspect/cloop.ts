@@ -26,4 +26,10 @@ async function detectCloop(reader: ImageReader): Promise<Detection | null> {
  * (await cloopDetector.detect(reader, {}))?.format; // "cloop"
  * ```
  */
-export const cloopDetector: Detector = { name: "cloop", phase: "head", driver: "cloop", standIn: true, detect: detectCloop };
+export const cloopDetector: Detector = {
+  name: "cloop",
+  phase: "head",
+  driver: "cloop",
+  standIn: true,
+  detect: detectCloop,
+};

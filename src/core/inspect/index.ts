@@ -48,7 +48,13 @@ const SIZE_GRACE_MS = 100;
  * builtinDetectors.map((d) => d.name); // ["qcow", "qed", "bochs", "cloop", "qcow2", …, "vhd"]
  * ```
  */
-export const builtinDetectors: readonly Detector[] = Object.freeze([qcowDetector, qedDetector, bochsDetector, cloopDetector, ...probeStandIns]);
+export const builtinDetectors: readonly Detector[] = Object.freeze([
+  qcowDetector,
+  qedDetector,
+  bochsDetector,
+  cloopDetector,
+  ...probeStandIns,
+]);
 
 /**
  * Inspects an image through any reader. Runs every detector (built-ins plus
@@ -70,7 +76,10 @@ export async function inspectImage(reader: ImageReader, options: InspectOptions 
   const detectors = [...builtinDetectors.filter((d) => !(d.standIn && served.has(d.driver))), ...added];
   const head = detectors.filter((d) => d.phase !== "tail");
   const tail = detectors.filter((d) => d.phase === "tail");
-  const context = { inChainContainer: options.inChainContainer === true, ...(options.onHeader && { onHeader: options.onHeader }) };
+  const context = {
+    inChainContainer: options.inChainContainer === true,
+    ...(options.onHeader && { onHeader: options.onHeader }),
+  };
   const guard = guardReader(reader);
   const size = watchSize(guard.reader);
   const found: Found[] = [];

@@ -52,7 +52,9 @@ export function problem(code: ProblemCode, message: string): Problem {
  * problem("myfmt-corrupt-header", "the header is corrupt");
  * ```
  */
-export function problemOf<const C extends string>(codes: readonly C[]): (code: C | "truncated", message: string) => Problem {
+export function problemOf<const C extends string>(
+  codes: readonly C[],
+): (code: C | "truncated", message: string) => Problem {
   void codes;
   return (code, message) => ({ code, message });
 }

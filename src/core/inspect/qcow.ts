@@ -13,7 +13,9 @@ async function detectQcow(reader: ImageReader): Promise<Detection | null> {
   if (!matchAscii(head, 0, MAGIC) || u32be(head, 4) !== VERSION) return null;
   return {
     format: "qcow",
-    problems: [problem("unsupported-format", "qcow (version 1) images are not accepted: diskpipe does not convert this format")],
+    problems: [
+      problem("unsupported-format", "qcow (version 1) images are not accepted: diskpipe does not convert this format"),
+    ],
     details: { version: VERSION, backingFile: u64beBig(head, 8) !== 0n },
   };
 }
@@ -27,4 +29,10 @@ async function detectQcow(reader: ImageReader): Promise<Detection | null> {
  * (await qcowDetector.detect(reader, {}))?.problems[0]?.code; // "unsupported-format"
  * ```
  */
-export const qcowDetector: Detector = { name: "qcow", phase: "head", driver: "qcow", standIn: true, detect: detectQcow };
+export const qcowDetector: Detector = {
+  name: "qcow",
+  phase: "head",
+  driver: "qcow",
+  standIn: true,
+  detect: detectQcow,
+};

@@ -33,7 +33,12 @@ export function runPhase(
           (detection) => {
             if (finished) return;
             if (detection) {
-              if (detection.virtualSize !== undefined) context.onHeader?.({ format: detection.format, virtualSize: detection.virtualSize, details: detection.details ?? {} });
+              if (detection.virtualSize !== undefined)
+                context.onHeader?.({
+                  format: detection.format,
+                  virtualSize: detection.virtualSize,
+                  details: detection.details ?? {},
+                });
               found.push({ detector, detection, order: firstOrder + index });
               if (settles(found)) {
                 finished = true;

@@ -24,21 +24,38 @@ const QCOW_MAGIC = "QFI\xfb";
  * a VMDK magic or a text descriptor, and so on.
  */
 const SIGNATURES: readonly ProbeSignature[] = [
-  { format: "qcow2", driver: "qcow2", label: "qcow2 images", matches: (head) => matchAscii(head, 0, QCOW_MAGIC) && u32be(head, 4) !== 1 },
+  {
+    format: "qcow2",
+    driver: "qcow2",
+    label: "qcow2 images",
+    matches: (head) => matchAscii(head, 0, QCOW_MAGIC) && u32be(head, 4) !== 1,
+  },
   {
     format: "vmdk",
     driver: "vmdk",
     label: "VMDK images",
-    matches: (head) => ["KDMV", "COWD", "# Disk DescriptorFile"].some((magic) => matchAscii(head, 0, magic)) || qemuProbesDescriptor(head),
+    matches: (head) =>
+      ["KDMV", "COWD", "# Disk DescriptorFile"].some((magic) => matchAscii(head, 0, magic)) ||
+      qemuProbesDescriptor(head),
   },
   { format: "vhdx", driver: "vhdx", label: "VHDX images", matches: (head) => matchAscii(head, 0, "vhdxfile") },
   { format: "vdi", driver: "vdi", label: "VDI images", matches: (head) => u32le(head, 0x40) === 0xbeda107f },
   // qemu also wants version 2 in a full 64-byte header; the magic alone is refused here.
-  { format: "parallels", driver: "parallels", label: "Parallels images (qemu's parallels driver)", matches: (head) => ["WithoutFreeSpace", "WithouFreSpacExt"].some((magic) => matchAscii(head, 0, magic)) },
+  {
+    format: "parallels",
+    driver: "parallels",
+    label: "Parallels images (qemu's parallels driver)",
+    matches: (head) => ["WithoutFreeSpace", "WithouFreSpacExt"].some((magic) => matchAscii(head, 0, magic)),
+  },
   // qemu also wants version 1; the magic alone is refused here.
   { format: "luks", driver: "luks", label: "LUKS images", matches: (head) => matchAscii(head, 0, "LUKS\xba\xbe") },
   // qemu's vpc probe looks at offset 0 only: a fixed VHD, whose footer is only at the end, is raw to it.
-  { format: "vhd", driver: "vpc", label: "VHD images (qemu's vpc driver)", matches: (head) => matchAscii(head, 0, "conectix") },
+  {
+    format: "vhd",
+    driver: "vpc",
+    label: "VHD images (qemu's vpc driver)",
+    matches: (head) => matchAscii(head, 0, "conectix"),
+  },
 ];
 
 /** How many bytes qemu 7.2 gives its probes. */

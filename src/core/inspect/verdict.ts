@@ -51,7 +51,9 @@ export function verdict(found: Found[], options: InspectOptions, fileSize: numbe
   for (const f of formats.length > 0 ? formats : partitions.slice(0, 1)) problems.push(...f.detection.problems);
   if (formats.length > 1) {
     const names = formats.map((f) => f.detection.format).join(" and ");
-    problems.push(problem("polyglot", `the image is valid as more than one format (${names}); qemu-img could read it either way`));
+    problems.push(
+      problem("polyglot", `the image is valid as more than one format (${names}); qemu-img could read it either way`),
+    );
   }
   const format = primary?.format ?? "raw";
   const variant = primary?.variant;

@@ -61,7 +61,9 @@ export type DirStoreRecord = z.infer<ReturnType<typeof sidecarSchema>>;
  * // diskpipe convert disk.vmdk store://images/web-01 --to qcow2
  * ```
  */
-export function dirStore(root: string): ImageService & { list(): Promise<ImageInfo[]>; remove(id: string): Promise<void> } {
+export function dirStore(
+  root: string,
+): ImageService & { list(): Promise<ImageInfo[]>; remove(id: string): Promise<void> } {
   const base = resolve(root);
   const paths = (id: string) => {
     checkId(id);
@@ -70,9 +72,16 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
 
   async function show(id: string): Promise<ImageInfo> {
     const { image, sidecar } = paths(id);
-    const bytes = await readSmallFile(sidecar, SIDECAR_MAX_BYTES, { followLinks: false }).catch((error: NodeJS.ErrnoException) => {
-      throw new DiskpipeError("fetch-failed", error.code === "ENOENT" ? `no image "${id}" in ${base}` : `cannot read the metadata of "${id}": ${error.message}`);
-    });
+    const bytes = await readSmallFile(sidecar, SIDECAR_MAX_BYTES, { followLinks: false }).catch(
+      (error: NodeJS.ErrnoException) => {
+        throw new DiskpipeError(
+          "fetch-failed",
+          error.code === "ENOENT"
+            ? `no image "${id}" in ${base}`
+            : `cannot read the metadata of "${id}": ${error.message}`,
+        );
+      },
+    );
     const record = sidecarSchema().safeParse(safeJson(bytes.toString("utf8")));
     if (!record.success) throw new DiskpipeError("fetch-failed", `the metadata of "${id}" in ${base} is not valid`);
     const recorded = record.data;
@@ -81,7 +90,12 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
       throw new DiskpipeError("fetch-failed", `the metadata of "${id}" in ${base} is not valid: it records ${which}`);
     }
     await (await openImage(id, image)).handle.close();
-    return { id, size: recorded.size, ...(recorded.format && { format: recorded.format }), ...(recorded.checksum && { checksum: recorded.checksum }) };
+    return {
+      id,
+      size: recorded.size,
+      ...(recorded.format && { format: recorded.format }),
+      ...(recorded.checksum && { checksum: recorded.checksum }),
+    };
   }
 
   /** Opens the image itself, never a link's target, and only a regular file (never blocking on a FIFO). */
@@ -89,9 +103,16 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
     try {
       return await openRegular(image, { followLinks: false });
     } catch (error) {
-      if (error instanceof NotRegularError) throw new DiskpipeError("fetch-failed", `image "${id}" in ${base} is a ${error.kind}, not a regular file`);
+      if (error instanceof NotRegularError)
+        throw new DiskpipeError("fetch-failed", `image "${id}" in ${base} is a ${error.kind}, not a regular file`);
       const code = (error as NodeJS.ErrnoException).code;
-      throw new DiskpipeError("fetch-failed", code === "ENOENT" ? `image "${id}" in ${base} is missing` : `cannot open image "${id}" in ${base}: ${(error as Error).message}`, { cause: error });
+      throw new DiskpipeError(
+        "fetch-failed",
+        code === "ENOENT"
+          ? `image "${id}" in ${base} is missing`
+          : `cannot open image "${id}" in ${base}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
 
@@ -122,7 +143,14 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
       const tempSidecar = tempPathBeside(sidecar);
       try {
         await sparseCopy(fromPath, tempImage);
-        const record: DirStoreRecord = { id, format: meta.format, size: meta.size, virtualSize: meta.virtualSize, checksum: meta.checksum, storedAt: new Date().toISOString() };
+        const record: DirStoreRecord = {
+          id,
+          format: meta.format,
+          size: meta.size,
+          virtualSize: meta.virtualSize,
+          checksum: meta.checksum,
+          storedAt: new Date().toISOString(),
+        };
         await writeSynced(tempSidecar, `${JSON.stringify(record, null, 2)}\n`);
         if (meta.overwrite) await rename(tempImage, image);
         else if (!(await createExclusive(tempImage, image))) throw exists();
@@ -134,14 +162,21 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
         await rm(tempImage, { force: true });
         await rm(tempSidecar, { force: true });
         if ((error as { code?: string }).code === "ENOSPC") {
-          throw new DiskpipeError("no-space", `no space left in ${base} storing "${id}": ${formatSize(written * 512)} of ${formatSize(meta.size)} written`, { cause: error });
+          throw new DiskpipeError(
+            "no-space",
+            `no space left in ${base} storing "${id}": ${formatSize(written * 512)} of ${formatSize(meta.size)} written`,
+            { cause: error },
+          );
         }
         throw error;
       }
     },
     async list() {
       const names = await readdir(base).catch(() => [] as string[]);
-      const ids = names.filter((n) => n.endsWith(".json") && !isTempName(n)).map((n) => n.slice(0, -5)).filter((id) => ID.test(id));
+      const ids = names
+        .filter((n) => n.endsWith(".json") && !isTempName(n))
+        .map((n) => n.slice(0, -5))
+        .filter((id) => ID.test(id));
       const found = await Promise.all(ids.map((id) => show(id).catch(() => undefined)));
       return found.filter((info): info is ImageInfo => info !== undefined);
     },
@@ -155,7 +190,9 @@ export function dirStore(root: string): ImageService & { list(): Promise<ImageIn
 
 function checkId(id: string): void {
   if (!ID.test(id) || id.endsWith(".json") || isTempName(id)) {
-    throw new UsageError(`invalid image id "${id}": use letters, digits, ".", "_" and "-" (not starting with "." nor ending in ".json")`);
+    throw new UsageError(
+      `invalid image id "${id}": use letters, digits, ".", "_" and "-" (not starting with "." nor ending in ".json")`,
+    );
   }
 }
 

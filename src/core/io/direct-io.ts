@@ -32,7 +32,11 @@ export async function supportsDirectIo(path: string): Promise<boolean> {
 export async function directIoAt(path: string): Promise<boolean> {
   if (!("O_DIRECT" in constants)) return false;
   try {
-    const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o600);
+    const handle = await open(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT,
+      0o600,
+    );
     await handle.close();
   } catch (error) {
     // Some file systems create the file and only then refuse O_DIRECT (ramfs: EINVAL).

@@ -28,12 +28,22 @@ export function boundDownload(
 ): (header: HeaderFacts) => void {
   if (maxSize !== undefined) {
     const message = `the download passed what an image of at most ${formatSize(maxSize)} (--max-size) can be`;
-    limit(formats.maxFileSizeFor(maxSize), () => new ImageRejectedError(`${source} rejected: ${message}`, [{ code: "too-large", message }], { stage: "fetch" }));
+    limit(
+      formats.maxFileSizeFor(maxSize),
+      () =>
+        new ImageRejectedError(`${source} rejected: ${message}`, [{ code: "too-large", message }], { stage: "fetch" }),
+    );
   }
   return (header) => {
     const bound = formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
     if (bound === undefined) return;
     const message = `the download passed ${formatSize(bound)}, more than a ${formatSize(header.virtualSize)} ${header.format} image can be`;
-    limit(bound, () => new ImageRejectedError(`${source} rejected: ${message}`, [{ code: "file-too-large", message }], { stage: "fetch" }));
+    limit(
+      bound,
+      () =>
+        new ImageRejectedError(`${source} rejected: ${message}`, [{ code: "file-too-large", message }], {
+          stage: "fetch",
+        }),
+    );
   };
 }

@@ -40,7 +40,11 @@ export async function syncPath(path: string): Promise<void> {
  * await writeDurably("/srv/store/disk.json", JSON.stringify(record), { mode: 0o644 });
  * ```
  */
-export async function writeDurably(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+export async function writeDurably(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
   const temp = tempPathBeside(path);
   try {
     const handle = await open(temp, "wx", options.mode ?? 0o644);

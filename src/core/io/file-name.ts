@@ -34,6 +34,7 @@ export function truncateUtf8(text: string, maxBytes: number): string {
  */
 export function fitName(base: string, suffix = "", max = NAME_MAX): string {
   const room = max - Buffer.byteLength(suffix);
-  if (room < 1) throw new RangeError(`a file name suffix of ${Buffer.byteLength(suffix)} bytes leaves no room for a name`);
+  if (room < 1)
+    throw new RangeError(`a file name suffix of ${Buffer.byteLength(suffix)} bytes leaves no room for a name`);
   return truncateUtf8(base, room) + suffix;
 }

@@ -136,7 +136,12 @@ export class GrowingFile {
       const rest = Buffer.concat(chunks, total).subarray(bytesWritten);
       let done = 0;
       while (done < rest.length) {
-        const { bytesWritten: n } = await this.#handle.write(rest, done, rest.length - done, this.#written + bytesWritten + done);
+        const { bytesWritten: n } = await this.#handle.write(
+          rest,
+          done,
+          rest.length - done,
+          this.#written + bytesWritten + done,
+        );
         done += n;
       }
     }

@@ -38,7 +38,12 @@ export function parseChecksum(text: string): Checksum {
  * const hex = await hashFile("disk.img", "sha256");
  * ```
  */
-export async function hashFile(path: string, algorithm: HashAlgorithm, onBytes?: (bytes: number) => void, signal?: AbortSignal): Promise<string> {
+export async function hashFile(
+  path: string,
+  algorithm: HashAlgorithm,
+  onBytes?: (bytes: number) => void,
+  signal?: AbortSignal,
+): Promise<string> {
   const hash = createHash(algorithm);
   let bytes = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, signal })) {
@@ -59,6 +64,9 @@ export async function hashFile(path: string, algorithm: HashAlgorithm, onBytes?:
  */
 export function assertChecksum(expected: Checksum, actualHex: string): void {
   if (expected.hex !== actualHex.toLowerCase()) {
-    throw new DiskpipeError("checksum-mismatch", `${expected.algorithm} checksum mismatch: expected ${expected.hex}, got ${actualHex}`);
+    throw new DiskpipeError(
+      "checksum-mismatch",
+      `${expected.algorithm} checksum mismatch: expected ${expected.hex}, got ${actualHex}`,
+    );
   }
 }

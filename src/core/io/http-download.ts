@@ -1,8 +1,7 @@
 import { createHash, type Hash } from "node:crypto";
-import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DiskpipeError, isDiskpipeError } from "../errors.ts";
-import { formatDuration, formatSize } from "../size.ts";
+import { DiskpipeError } from "../errors.ts";
+import { formatSize } from "../size.ts";
 import type { GrowingFile } from "./growing-file.ts";
 import type { HashAlgorithm } from "./hash.ts";
 import { HttpStatusError, isTransient, redactUrl, send } from "./http.ts";
@@ -11,6 +10,7 @@ import { namesLocalHost } from "./redirects.ts";
 import { ensureRoom, keepReserve } from "./download-space.ts";
 import { rateLimiterFor } from "./throttle.ts";
 import { WriteBehind } from "./write-behind.ts";
+import { changed, describe, fetchError, late, spaceError } from "./download-errors.ts";
 
 /** Bytes a download may queue for the disk before it stops reading the socket. */
 // Stryker disable next-line ArithmeticOperator: only how much memory waits for the disk; the same bytes are written in the same order
@@ -84,7 +84,8 @@ export async function download(url: URL, file: GrowingFile, options: DownloadOpt
   const pace = rateLimiterFor(options.bytesPerSecond);
   const deadline = new AbortController();
   const { deadlineMs } = options;
-  const timer = deadlineMs === undefined ? undefined : setTimeout(() => deadline.abort(late(url, deadlineMs)), deadlineMs);
+  const timer =
+    deadlineMs === undefined ? undefined : setTimeout(() => deadline.abort(late(url, deadlineMs)), deadlineMs);
   const run: DownloadOptions = { ...options, signal: AbortSignal.any([options.signal, deadline.signal]) };
   let failures = 0;
   try {
@@ -96,12 +97,15 @@ export async function download(url: URL, file: GrowingFile, options: DownloadOpt
       } catch (error) {
         if (run.signal.aborted) throw run.signal.reason ?? error;
         if (file.written > before) failures = 0;
-        if (!isTransient(error) || failures >= options.retries) throw fetchError(error, state, file, failures);
+        if (!isTransient(error) || failures >= options.retries) throw fetchError(error, state.url, file, failures);
         failures++;
-        options.onNotice?.(`download of ${redactUrl(url)} interrupted at ${formatSize(file.written)} (${describe(error)}); retry ${failures} of ${options.retries}`);
+        options.onNotice?.(
+          `download of ${redactUrl(url)} interrupted at ${formatSize(file.written)} (${describe(error)}); retry ${failures} of ${options.retries}`,
+        );
         // The pause ends early only when the job is aborted or the deadline passes: that is the error.
+        const pause = Math.min(30_000, options.backoffMs * 2 ** (failures - 1));
         // Stryker disable next-line BlockStatement: an emptied catch goes on to the loop's throwIfAborted, which throws the same reason
-        await sleep(Math.min(30_000, options.backoffMs * 2 ** (failures - 1)), undefined, { signal: run.signal }).catch(() => {
+        await sleep(pause, undefined, { signal: run.signal }).catch(() => {
           throw run.signal.reason;
         });
       }
@@ -111,10 +115,6 @@ export async function download(url: URL, file: GrowingFile, options: DownloadOpt
   }
   await file.finish();
   return { hash: `${options.algorithm}:${state.hash.digest("hex")}`, size: file.written };
-}
-
-function late(url: URL, ms: number): DiskpipeError {
-  return new DiskpipeError("fetch-failed", `GET ${redactUrl(url)} did not finish within ${formatDuration(ms)} (fetch.deadlineMs)`);
 }
 
 interface State {
@@ -129,7 +129,12 @@ interface State {
 }
 
 /** One request; true when the file is complete. */
-async function attempt(state: State, file: GrowingFile, options: DownloadOptions, pace: ReturnType<typeof rateLimiterFor>): Promise<boolean> {
+async function attempt(
+  state: State,
+  file: GrowingFile,
+  options: DownloadOptions,
+  pace: ReturnType<typeof rateLimiterFor>,
+): Promise<boolean> {
   const offset = file.written;
   const headers: Record<string, string> = { "accept-encoding": "identity" };
   if (offset > 0) {
@@ -151,8 +156,16 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
     if (offset > 0 && status === 206) {
       const range = parseContentRange(response.headers["content-range"]);
       const shrunk = range?.total !== undefined && range.total < offset;
-      if (!range || range.start !== offset || shrunk || (state.total !== undefined && range.total !== undefined && range.total !== state.total)) {
-        throw new DiskpipeError("fetch-failed", `${redactUrl(url)} answered a resume at byte ${offset} with Content-Range ${response.headers["content-range"] ?? "(none)"}`);
+      if (
+        !range ||
+        range.start !== offset ||
+        shrunk ||
+        (state.total !== undefined && range.total !== undefined && range.total !== state.total)
+      ) {
+        throw new DiskpipeError(
+          "fetch-failed",
+          `${redactUrl(url)} answered a resume at byte ${offset} with Content-Range ${response.headers["content-range"] ?? "(none)"}`,
+        );
       }
       if (state.total === undefined && range.total !== undefined) {
         state.total = range.total;
@@ -192,7 +205,7 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
     const behind = new WriteBehind(file, WRITE_BEHIND, () => options.onProgress?.(file.written, state.total));
     const flush = () =>
       behind.flush().catch((error: unknown) => {
-        throw spaceError(error, file, state, url);
+        throw spaceError(error, file, state.total, url);
       });
     try {
       for await (const received of response) {
@@ -215,7 +228,10 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
         }
         state.hash.update(chunk);
         if (state.total !== undefined && start + position + chunk.length > state.total) {
-          throw new DiskpipeError("fetch-failed", `${redactUrl(url)} sent more than the ${state.total} bytes it announced`);
+          throw new DiskpipeError(
+            "fetch-failed",
+            `${redactUrl(url)} sent more than the ${state.total} bytes it announced`,
+          );
         }
         position += chunk.length;
         if (state.total === undefined && start + position >= checkSpaceAt) {
@@ -223,7 +239,7 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
           await keepReserve(file, url);
         }
         await behind.push(chunk).catch((error: unknown) => {
-          throw spaceError(error, file, state, url);
+          throw spaceError(error, file, state.total, url);
         });
       }
     } catch (error) {
@@ -235,37 +251,13 @@ async function attempt(state: State, file: GrowingFile, options: DownloadOptions
     await flush();
     if (replay > position) throw changed(url);
     if (state.total !== undefined && file.written < state.total) {
-      throw Object.assign(new Error(`connection closed after ${file.written} of ${state.total} bytes`), { code: "ECONNRESET" });
+      throw Object.assign(new Error(`connection closed after ${file.written} of ${state.total} bytes`), {
+        code: "ECONNRESET",
+      });
     }
     return true;
   } finally {
     idle.stop();
     if (!response.complete) response.destroy();
   }
-}
-
-function changed(url: URL): DiskpipeError {
-  return new DiskpipeError("fetch-failed", `${redactUrl(url)} changed while it was being downloaded`);
-}
-
-function spaceError(error: unknown, file: GrowingFile, state: State, url: URL): unknown {
-  if ((error as { code?: string } | null)?.code !== "ENOSPC") return error;
-  const of = state.total === undefined ? "" : ` of ${formatSize(state.total)}`;
-  return new DiskpipeError("no-space", `no space left in ${dirname(file.path)} while downloading ${redactUrl(url)}: ${formatSize(file.written)}${of} written`, {
-    cause: error,
-  });
-}
-
-function fetchError(error: unknown, state: State, file: GrowingFile, failures: number): DiskpipeError {
-  if (isDiskpipeError(error)) return error;
-  const tries = failures > 0 ? ` (after ${failures + 1} attempts)` : "";
-  const where = file.written > 0 ? ` at byte ${file.written}` : "";
-  const message = error instanceof HttpStatusError ? error.message : `GET ${redactUrl(state.url)} failed${where}: ${describe(error)}`;
-  return new DiskpipeError("fetch-failed", `${message}${tries}`, { cause: error });
-}
-
-function describe(error: unknown): string {
-  const code = (error as { code?: string } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return code && !message.includes(code) ? `${message} (${code})` : message;
 }

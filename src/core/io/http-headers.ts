@@ -6,7 +6,9 @@
  * parseContentRange("bytes 100-199/1000"); // { start: 100, end: 199, total: 1000 }
  * ```
  */
-export function parseContentRange(header: string | undefined): { start: number; end: number; total?: number } | undefined {
+export function parseContentRange(
+  header: string | undefined,
+): { start: number; end: number; total?: number } | undefined {
   // Stryker disable next-line StringLiteral: any text in place of a missing header fails the match the same way
   const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header?.trim() ?? "");
   if (!match) return undefined;

@@ -58,7 +58,11 @@ export function httpSink(options: HttpSinkOptions): SinkDriver {
         target: { path: staged, blockDevice: false, directIo: false, staged: {} },
         async commit(job) {
           await recheckOutput(staged, job);
-          await putFile(url, staged, { ...options, signal: job.signal, onProgress: (bytes, total) => job.progress(bytes, total) });
+          await putFile(url, staged, {
+            ...options,
+            signal: job.signal,
+            onProgress: (bytes, total) => job.progress(bytes, total),
+          });
           await rm(staged, { force: true });
         },
         abort: () => rm(staged, { force: true }),
@@ -104,7 +108,11 @@ export async function putFile(
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason ?? error;
       if (!isTransient(error) || failures >= options.retries) throw uploadError(error, url, failures);
-      await sleep(Math.min(30_000, (options.backoffMs ?? 500) * 2 ** failures), undefined, options.signal && { signal: options.signal });
+      await sleep(
+        Math.min(30_000, (options.backoffMs ?? 500) * 2 ** failures),
+        undefined,
+        options.signal && { signal: options.signal },
+      );
     }
   }
 }
@@ -135,6 +143,9 @@ async function* fileChunks(
 function uploadError(error: unknown, url: URL, failures: number): DiskpipeError {
   if (isDiskpipeError(error)) return error;
   const tries = failures > 0 ? ` (after ${failures + 1} attempts)` : "";
-  const message = error instanceof HttpStatusError ? error.message : `PUT ${redactUrl(url)} failed: ${error instanceof Error ? error.message : String(error)}`;
+  const message =
+    error instanceof HttpStatusError
+      ? error.message
+      : `PUT ${redactUrl(url)} failed: ${error instanceof Error ? error.message : String(error)}`;
   return new DiskpipeError("upload-failed", `${message}${tries}`, { cause: error });
 }

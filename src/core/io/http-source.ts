@@ -66,11 +66,20 @@ export function httpSource(options: HttpSourceOptions): SourceDriver {
     async fetch(location, ctx, inspect, into) {
       const url = parseHttpUrl(location);
       const algorithm = ctx.spec.checksum ? parseChecksum(ctx.spec.checksum).algorithm : "sha256";
-      if (into) return consume(ownLease(startDownload(url, { file: GrowingFile.create(into, { sparse: true }) }, { ...options, algorithm })), ctx, inspect);
+      if (into)
+        return consume(
+          ownLease(startDownload(url, { file: GrowingFile.create(into, { sparse: true }) }, { ...options, algorithm })),
+          ctx,
+          inspect,
+        );
       const workRoot = dirname(ctx.workDir);
       const lease = cache.acquire(temporaryKey(workRoot, location), () => {
         const dir = makeFetchDir(workRoot);
-        return startDownload(url, { file: dir.then((d) => GrowingFile.create(join(d, "image"))), dir }, { ...options, algorithm });
+        return startDownload(
+          url,
+          { file: dir.then((d) => GrowingFile.create(join(d, "image"))), dir },
+          { ...options, algorithm },
+        );
       });
       return consume(lease, ctx, inspect);
     },
@@ -89,7 +98,11 @@ function parseHttpUrl(location: string): URL {
  * Starts a download into `place.file`; disposing of it stops the transfer and removes the file
  * and `place.dir`, the directory made for it, if any.
  */
-function startDownload(url: URL, place: { file: Promise<GrowingFile>; dir?: Promise<string> }, options: HttpSourceOptions & { algorithm: HashAlgorithm }): CacheEntryInit<Download> {
+function startDownload(
+  url: URL,
+  place: { file: Promise<GrowingFile>; dir?: Promise<string> },
+  options: HttpSourceOptions & { algorithm: HashAlgorithm },
+): CacheEntryInit<Download> {
   const controller = new AbortController();
   const listeners = new Set<(bytes: number, total?: number) => void>();
   const notices = new Set<(message: string) => void>();
@@ -140,7 +153,11 @@ function ownLease(entry: CacheEntryInit<Download>): Lease<Download> {
 }
 
 /** One job's use of a (possibly shared) download: its own inspection, progress and release. */
-async function consume(lease: Lease<Download>, ctx: JobContext, inspect: StreamInspector | undefined): Promise<FetchedImage> {
+async function consume(
+  lease: Lease<Download>,
+  ctx: JobContext,
+  inspect: StreamInspector | undefined,
+): Promise<FetchedImage> {
   const { value } = lease;
   const progress = (bytes: number, total?: number) => ctx.progress(bytes, total);
   const notice = (message: string) => ctx.warn(message);
@@ -148,7 +165,9 @@ async function consume(lease: Lease<Download>, ctx: JobContext, inspect: StreamI
   value.notices.add(notice);
   try {
     const file = await value.file;
-    const inspecting = inspect ? inspect(file.reader(), (bytes, error) => file.limit(bytes, error)) : Promise.resolve(undefined);
+    const inspecting = inspect
+      ? inspect(file.reader(), (bytes, error) => file.limit(bytes, error))
+      : Promise.resolve(undefined);
     inspecting.catch(() => undefined);
     const [done, inspection] = await untilAborted(Promise.all([value.result, inspecting]), ctx.signal);
     ctx.onCleanup(() => lease.release());

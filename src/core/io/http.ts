@@ -3,17 +3,7 @@ import { request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
 import { guardedLookup, namesLocalHost, redirectRefusal } from "./redirects.ts";
 
-/**
- * Whether a location is an http:// or https:// URL.
- *
- * @example
- * ```ts
- * isHttpUrl("HTTPS://host/img.qcow2"); // true
- * ```
- */
-export function isHttpUrl(location: string): boolean {
-  return /^https?:\/\//i.test(location);
-}
+export { isHttpUrl } from "./location.ts";
 
 /**
  * A request that saw no bytes for too long (connecting, waiting for headers, or mid-body).
@@ -240,7 +230,19 @@ export function isTransient(error: unknown): boolean {
   if (error instanceof HttpStatusError) return error.retryable;
   if (error instanceof HttpTimeoutError) return true;
   const code = (error as { code?: string } | null)?.code;
-  return ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "ERR_STREAM_PREMATURE_CLOSE", "HPE_INVALID_CONSTANT"].includes(
-    code ?? "",
-  ) || (error instanceof Error && /aborted|socket hang up|premature/i.test(error.message) && error.name !== "AbortError");
+  return (
+    [
+      "ECONNRESET",
+      "ECONNREFUSED",
+      "EPIPE",
+      "ETIMEDOUT",
+      "EAI_AGAIN",
+      "ECONNABORTED",
+      "EHOSTUNREACH",
+      "ENETUNREACH",
+      "ERR_STREAM_PREMATURE_CLOSE",
+      "HPE_INVALID_CONSTANT",
+    ].includes(code ?? "") ||
+    (error instanceof Error && /aborted|socket hang up|premature/i.test(error.message) && error.name !== "AbortError")
+  );
 }

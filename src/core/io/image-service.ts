@@ -100,10 +100,15 @@ export interface ImageServiceOptions {
  * // diskpipe convert store://images/ubuntu-24.04 out.raw --to raw
  * ```
  */
-export function defineImageService(name: string, service: ImageService, options: ImageServiceOptions = {}): { sources: SourceDriver[]; sinks: SinkDriver[] } {
+export function defineImageService(
+  name: string,
+  service: ImageService,
+  options: ImageServiceOptions = {},
+): { sources: SourceDriver[]; sinks: SinkDriver[] } {
   const scheme = (options.scheme ?? "store").toLowerCase();
   if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) throw new UsageError(`invalid URL scheme "${scheme}"`);
-  if (!/^[a-z0-9][a-z0-9-]*$/i.test(name)) throw new UsageError(`invalid image service name "${name}": letters, digits and dashes`);
+  if (!/^[a-z0-9][a-z0-9-]*$/i.test(name))
+    throw new UsageError(`invalid image service name "${name}": letters, digits and dashes`);
   const prefix = `${scheme}://${name.toLowerCase()}/`;
   const matches = (location: string) => location.toLowerCase().startsWith(prefix);
   const idOf = (location: string) => {
@@ -127,7 +132,9 @@ export function defineImageService(name: string, service: ImageService, options:
       const id = idOf(location);
       const algorithm = ctx.spec.checksum ? parseChecksum(ctx.spec.checksum).algorithm : "sha256";
       const workRoot = dirname(ctx.workDir);
-      const lease = cache.acquire(temporaryKey(workRoot, location), () => startDownload(service, label, id, workRoot, algorithm));
+      const lease = cache.acquire(temporaryKey(workRoot, location), () =>
+        startDownload(service, label, id, workRoot, algorithm),
+      );
       try {
         const done = (await untilAborted(lease.ready, ctx.signal)) as StoreDownload;
         ctx.progress(done.size, done.size);
@@ -146,17 +153,29 @@ export function defineImageService(name: string, service: ImageService, options:
     async open(location, ctx) {
       const id = idOf(location);
       // An image the store cannot find is absent; an id the store refuses (usage) fails now, before converting.
-      const exists = (error: unknown) => (isDiskpipeError(error) && error.code === "usage" ? Promise.reject(error) : false);
+      const exists = (error: unknown) =>
+        isDiskpipeError(error) && error.code === "usage" ? Promise.reject(error) : false;
       if (!ctx.spec.overwrite && (await service.show(id).then(() => true, exists))) {
         throw new UsageError(`destination ${location} already exists (pass --force to replace it)`);
       }
       const staged = join(ctx.workDir, `upload.${ctx.formats.extensionOf(ctx.spec.to)}`);
       return {
-        target: { path: staged, blockDevice: false, directIo: false, staged: { ...(service.localDirectory && { finalDirectory: service.localDirectory }) } },
+        target: {
+          path: staged,
+          blockDevice: false,
+          directIo: false,
+          staged: { ...(service.localDirectory && { finalDirectory: service.localDirectory }) },
+        },
         async commit(job: JobContext) {
           const checked = await recheckOutput(staged, job);
           const checksum = `sha256:${await hashFile(staged, "sha256", undefined, job.signal)}`;
-          const meta: ImageUploadMeta = { format: job.spec.to, size: (await stat(staged)).size, virtualSize: checked.virtualSize, checksum, overwrite: Boolean(job.spec.overwrite) };
+          const meta: ImageUploadMeta = {
+            format: job.spec.to,
+            size: (await stat(staged)).size,
+            virtualSize: checked.virtualSize,
+            checksum,
+            overwrite: Boolean(job.spec.overwrite),
+          };
           await service.upload(id, staged, meta).catch((error: unknown) => {
             throw storeError(error, "upload-failed", `${label}: upload of ${id} failed`);
           });
@@ -177,7 +196,13 @@ interface StoreDownload {
   format?: string;
 }
 
-function startDownload(service: ImageService, label: string, id: string, workRoot: string, algorithm: "sha256" | "sha512"): CacheEntryInit<undefined> {
+function startDownload(
+  service: ImageService,
+  label: string,
+  id: string,
+  workRoot: string,
+  algorithm: "sha256" | "sha512",
+): CacheEntryInit<undefined> {
   const controller = new AbortController();
   const dir = makeFetchDir(workRoot);
   const ready = (async (): Promise<StoreDownload> => {
@@ -189,11 +214,17 @@ function startDownload(service: ImageService, label: string, id: string, workRoo
       throw storeError(error, "fetch-failed", `${label}: download of ${id} failed`);
     });
     const size = (await stat(path)).size;
-    if (size !== info.size) throw new DiskpipeError("fetch-failed", `${label}: ${id} is ${size} bytes, the store says ${info.size}`);
+    if (size !== info.size)
+      throw new DiskpipeError("fetch-failed", `${label}: ${id} is ${size} bytes, the store says ${info.size}`);
     const recorded = info.checksum ? parseChecksum(info.checksum) : undefined;
     const hex = await hashFile(path, recorded?.algorithm ?? algorithm, undefined, controller.signal);
     if (recorded) assertChecksum(recorded, hex);
-    return { path, size, hash: `${recorded?.algorithm ?? algorithm}:${hex}`, ...(info.format && { format: info.format }) };
+    return {
+      path,
+      size,
+      hash: `${recorded?.algorithm ?? algorithm}:${hex}`,
+      ...(info.format && { format: info.format }),
+    };
   })();
   ready.catch(() => undefined);
   return {
@@ -209,6 +240,9 @@ function startDownload(service: ImageService, label: string, id: string, workRoo
 
 function storeError(error: unknown, code: "fetch-failed" | "upload-failed", context: string): DiskpipeError {
   if (isDiskpipeError(error)) return error;
-  if ((error as { code?: string } | null)?.code === "ENOSPC") return new DiskpipeError("no-space", `${context}: no space left on device`, { cause: error });
-  return new DiskpipeError(code, `${context}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  if ((error as { code?: string } | null)?.code === "ENOSPC")
+    return new DiskpipeError("no-space", `${context}: no space left on device`, { cause: error });
+  return new DiskpipeError(code, `${context}: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
 }

@@ -43,7 +43,11 @@ export async function inspectStream(
       }
       await file.finish();
     } catch (error) {
-      file.fail(new DiskpipeError("fetch-failed", `reading the image stream failed: ${(error as Error).message}`, { cause: error }));
+      file.fail(
+        new DiskpipeError("fetch-failed", `reading the image stream failed: ${(error as Error).message}`, {
+          cause: error,
+        }),
+      );
     }
   })();
   try {
@@ -90,7 +94,11 @@ export interface UrlInspection {
  * const result = await inspectUrl("http://127.0.0.1:8080/disk.qcow2");
  * ```
  */
-export async function inspectUrl(url: string, options: InspectOptions = {}, settings: AbortSignal | UrlInspection = {}): Promise<InspectResult> {
+export async function inspectUrl(
+  url: string,
+  options: InspectOptions = {},
+  settings: AbortSignal | UrlInspection = {},
+): Promise<InspectResult> {
   const how: UrlInspection = settings instanceof AbortSignal ? { signal: settings } : settings;
   let parsed: URL;
   try {
@@ -113,7 +121,9 @@ export async function inspectUrl(url: string, options: InspectOptions = {}, sett
     algorithm: "sha256",
     signal: controller.signal,
   }).catch((error: unknown) => file.fail(error));
-  const onHeader = how.formats ? boundDownload(redactUrl(parsed), how.formats, options.maxSize, (bytes, error) => file.limit(bytes, error)) : undefined;
+  const onHeader = how.formats
+    ? boundDownload(redactUrl(parsed), how.formats, options.maxSize, (bytes, error) => file.limit(bytes, error))
+    : undefined;
   try {
     return await inspectImage(file.reader(), { ...options, ...(onHeader && { onHeader }) });
   } finally {

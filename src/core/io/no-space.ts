@@ -17,7 +17,12 @@ import { freeSpace } from "./space.ts";
  * await runConvert(job, plan, needed).catch(async (e: unknown) => { throw await explainNoSpace(e, target.path, needed, "the output (out.raw)"); });
  * ```
  */
-export async function explainNoSpace(error: unknown, path: string, needed: number | undefined, what: string): Promise<unknown> {
+export async function explainNoSpace(
+  error: unknown,
+  path: string,
+  needed: number | undefined,
+  what: string,
+): Promise<unknown> {
   const failure = toDiskpipeError(error);
   if (failure.code !== "no-space") return error;
   const where = dirname(path);
@@ -26,5 +31,8 @@ export async function explainNoSpace(error: unknown, path: string, needed: numbe
   const parts = [`${formatSize(written)} written`];
   if (needed !== undefined) parts.push(`about ${formatSize(needed)} needed`);
   if (free !== undefined) parts.push(`${formatSize(free)} free`);
-  return new DiskpipeError("no-space", `no space left in ${where} while writing ${what}: ${parts.join(", ")}`, { cause: error, ...(failure.stage && { stage: failure.stage }) });
+  return new DiskpipeError("no-space", `no space left in ${where} while writing ${what}: ${parts.join(", ")}`, {
+    cause: error,
+    ...(failure.stage && { stage: failure.stage }),
+  });
 }

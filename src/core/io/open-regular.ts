@@ -70,8 +70,15 @@ export function fileKind(stats: Stats): string {
  * try { console.log(stats.size); } finally { await handle.close(); }
  * ```
  */
-export async function openRegular(path: string, options: OpenRegularOptions = {}): Promise<{ handle: FileHandle; stats: Stats }> {
-  const flags = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (options.followLinks === false ? constants.O_NOFOLLOW : 0);
+export async function openRegular(
+  path: string,
+  options: OpenRegularOptions = {},
+): Promise<{ handle: FileHandle; stats: Stats }> {
+  const flags =
+    constants.O_RDONLY |
+    constants.O_NONBLOCK |
+    constants.O_NOCTTY |
+    (options.followLinks === false ? constants.O_NOFOLLOW : 0);
   let handle: FileHandle;
   try {
     handle = await open(path, flags);
@@ -105,7 +112,11 @@ export async function openRegular(path: string, options: OpenRegularOptions = {}
  * const text = (await readSmallFile("/srv/images/web-01.json", 65536, { followLinks: false })).toString("utf8");
  * ```
  */
-export async function readSmallFile(path: string, maxBytes: number, options: Omit<OpenRegularOptions, "maxBytes" | "blockDevice"> = {}): Promise<Buffer> {
+export async function readSmallFile(
+  path: string,
+  maxBytes: number,
+  options: Omit<OpenRegularOptions, "maxBytes" | "blockDevice"> = {},
+): Promise<Buffer> {
   const { handle } = await openRegular(path, { ...options, maxBytes });
   try {
     const buffer = Buffer.alloc(maxBytes + 1);

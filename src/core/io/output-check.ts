@@ -17,11 +17,17 @@ import type { InspectResult } from "../inspect/types.ts";
 export async function recheckOutput(path: string, ctx: JobContext): Promise<InspectResult> {
   const to = ctx.spec.to;
   const accepts = ctx.formats.get(to)?.accepts;
-  const result = await inspectFile(path, { claimed: to, ...(accepts && { accepts }), detectors: ctx.formats.detectors() });
+  const result = await inspectFile(path, {
+    claimed: to,
+    ...(accepts && { accepts }),
+    detectors: ctx.formats.detectors(),
+  });
   const expected = result.format === to || accepts?.includes(result.format);
   if (!result.safe || !expected) {
     const why = result.problems.map((p) => `${p.message} [${p.code}]`).join("; ") || `detected ${result.format}`;
-    throw new DiskpipeError("upload-failed", `the output is not a safe ${to} image, not uploading it: ${why}`, { problems: result.problems });
+    throw new DiskpipeError("upload-failed", `the output is not a safe ${to} image, not uploading it: ${why}`, {
+      problems: result.problems,
+    });
   }
   return result;
 }

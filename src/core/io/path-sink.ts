@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { access, lstat, open, rename, rm } from "node:fs/promises";
+import { access, lstat, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { DiskpipeError } from "../errors.ts";
 import { directIoAt, supportsDirectIo } from "./direct-io.ts";
@@ -28,7 +28,8 @@ export const pathSink: SinkDriver = {
     if (existing && !ctx.spec.overwrite) {
       throw new DiskpipeError("usage", `destination ${location} already exists (pass --force to replace it)`);
     }
-    if (existing && !existing.isFile()) throw new DiskpipeError("usage", `destination ${location} is not a regular file`);
+    if (existing && !existing.isFile())
+      throw new DiskpipeError("usage", `destination ${location} is not a regular file`);
     await access(dirname(destination), constants.W_OK).catch((error: NodeJS.ErrnoException) => {
       throw new DiskpipeError("io-failed", `cannot write to ${dirname(destination)}: ${error.code ?? error.message}`);
     });

@@ -15,7 +15,10 @@ export const pathSource: SourceDriver = {
   name: "path",
   matches: (location) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(location),
   async fetch(location, ctx) {
-    const pinned = await pinSource(location, ctx.workDir, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress(bytes, total) });
+    const pinned = await pinSource(location, ctx.workDir, {
+      signal: ctx.signal,
+      onProgress: (bytes, total) => ctx.progress(bytes, total),
+    });
     return { path: pinned.path, temporary: pinned.snapshot !== undefined };
   },
 };

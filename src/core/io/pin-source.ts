@@ -1,4 +1,4 @@
-import { constants } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import { chmod, copyFile, open, realpath, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DiskpipeError } from "../errors.ts";
@@ -52,8 +52,9 @@ export async function pinSource(
   try {
     if (stats.isBlockDevice()) return { path: await realpath(location) };
     const real = await realpath(location).catch(() => undefined);
+    const identical = (s: Stats) => s.dev === stats.dev && s.ino === stats.ino;
     // Stryker disable next-line ArrowFunction: a failed stat giving undefined instead of false is the same falsy `same`
-    const same = real !== undefined && (await stat(real).then((s) => s.dev === stats.dev && s.ino === stats.ino, () => false));
+    const same = real !== undefined && (await stat(real).then(identical, () => false));
     const why = same ? await otherWriters(real, stats) : "its path changed while diskpipe opened it";
     if (real !== undefined && why === undefined) return { path: real };
     const snapshot = join(directory, "source");
@@ -87,8 +88,16 @@ async function cloned(fd: number, destination: string): Promise<boolean> {
 }
 
 function openError(location: string, error: unknown): unknown {
-  if (error instanceof NotRegularError) return new DiskpipeError("fetch-failed", `source ${location} is not a regular file or block device (${error.kind})`);
+  if (error instanceof NotRegularError)
+    return new DiskpipeError(
+      "fetch-failed",
+      `source ${location} is not a regular file or block device (${error.kind})`,
+    );
   const code = (error as NodeJS.ErrnoException).code;
   if (code !== "ENOENT" && code !== "EACCES") return error;
-  return new DiskpipeError("fetch-failed", `cannot read source ${location}: ${code === "ENOENT" ? "no such file" : "permission denied"}`, { cause: error });
+  return new DiskpipeError(
+    "fetch-failed",
+    `cannot read source ${location}: ${code === "ENOENT" ? "no such file" : "permission denied"}`,
+    { cause: error },
+  );
 }

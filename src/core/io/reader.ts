@@ -42,8 +42,12 @@ export const MAX_READ = 1024 * 1024;
 export async function openFileReader(path: string): Promise<ImageReader> {
   // Non-blocking, so a FIFO is opened (and refused) at once instead of waiting for a writer.
   const flags = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
-  const fd = await new Promise<number>((resolve, reject) => open(path, flags, (error, opened) => (error ? reject(error) : resolve(opened))));
-  const stats = await new Promise<Stats>((resolve, reject) => fstat(fd, (error, found) => (error ? reject(error) : resolve(found)))).catch((error: unknown) => {
+  const fd = await new Promise<number>((resolve, reject) =>
+    open(path, flags, (error, opened) => (error ? reject(error) : resolve(opened))),
+  );
+  const stats = await new Promise<Stats>((resolve, reject) =>
+    fstat(fd, (error, found) => (error ? reject(error) : resolve(found))),
+  ).catch((error: unknown) => {
     close(fd, () => undefined);
     throw error;
   });
@@ -71,12 +75,15 @@ export async function openFileReader(path: string): Promise<ImageReader> {
       return buffer.subarray(0, filled);
     },
     // Once only: a descriptor number closed twice could belong to another file by then.
-    close: () => (closing ??= new Promise<void>((resolve, reject) => close(fd, (error) => (error ? reject(error) : resolve())))),
+    close: () =>
+      (closing ??= new Promise<void>((resolve, reject) => close(fd, (error) => (error ? reject(error) : resolve())))),
   };
 }
 
 function readAt(fd: number, buffer: Uint8Array, at: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, buffer, at, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+  return new Promise((resolve, reject) =>
+    read(fd, buffer, at, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))),
+  );
 }
 
 async function blockDeviceSize(fd: number): Promise<number> {

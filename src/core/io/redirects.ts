@@ -95,12 +95,19 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
  * request(new URL("http://images.example/disk.qcow2"), { lookup: guardedLookup });
  * ```
  */
-export function guardedLookup(hostname: string, options: LookupOneOptions | LookupAllOptions, callback: LookupCallback): void {
+export function guardedLookup(
+  hostname: string,
+  options: LookupOneOptions | LookupAllOptions,
+  callback: LookupCallback,
+): void {
   lookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
     const usable = addresses.filter((a) => !isLocalAddress(a.address));
     if (usable.length === 0) {
-      const refused = Object.assign(new Error(`refusing ${hostname}: it resolves to a loopback or link-local address`), { code: "EREDIRECTLOCAL" });
+      const refused = Object.assign(
+        new Error(`refusing ${hostname}: it resolves to a loopback or link-local address`),
+        { code: "EREDIRECTLOCAL" },
+      );
       return callback(refused, []);
     }
     if ((options as LookupAllOptions).all) return callback(null, usable);

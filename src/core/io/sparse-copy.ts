@@ -48,7 +48,12 @@ export async function sparseCopy(
     const total = (await input.stat()).size;
     const output = await open(destination, "wx");
     try {
-      await copyRanges(input, output, total, { ...(onProgress && { onProgress }), ...(signal && { signal }), ...(pace && { pace }), ...(ranges && { ranges }) });
+      await copyRanges(input, output, total, {
+        ...(onProgress && { onProgress }),
+        ...(signal && { signal }),
+        ...(pace && { pace }),
+        ...(ranges && { ranges }),
+      });
       return total;
     } finally {
       await output.close();
@@ -84,7 +89,12 @@ export interface CopyOptions {
  * await copyRanges(inputHandle, outputHandle, size, { signal });
  * ```
  */
-export async function copyRanges(input: FileHandle, output: FileHandle, total: number, options: CopyOptions = {}): Promise<void> {
+export async function copyRanges(
+  input: FileHandle,
+  output: FileHandle,
+  total: number,
+  options: CopyOptions = {},
+): Promise<void> {
   const { onProgress, signal, pace } = options;
   const ahead = new ReadAhead(input, clip(options.ranges ?? [{ start: 0, length: total }], total));
   try {
@@ -162,7 +172,11 @@ class ReadAhead {
         this.#range++;
         this.#issued = 0;
       }
-      const read = readFull(this.#input, buffer, length, offset).then((bytes) => ({ buffer, data: buffer.subarray(0, bytes), offset }));
+      const read = readFull(this.#input, buffer, length, offset).then((bytes) => ({
+        buffer,
+        data: buffer.subarray(0, bytes),
+        offset,
+      }));
       read.catch(() => undefined);
       this.#pending.push(read);
     }

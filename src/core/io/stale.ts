@@ -19,7 +19,10 @@ const OWNED = /^(?:job|fetch|inspect)-(\d+)(?:@([0-9a-f]{8}))?-/;
  * const removed = await sweepStale("/var/tmp/diskpipe"); // ["job-4242-1a2b3c4d-Xy12zq"]
  * ```
  */
-export async function sweepStale(workRoot: string, isAlive: (pid: number) => boolean = processAlive): Promise<string[]> {
+export async function sweepStale(
+  workRoot: string,
+  isAlive: (pid: number) => boolean = processAlive,
+): Promise<string[]> {
   const names = await readdir(workRoot).catch(() => [] as string[]);
   const stale = names.filter((name) => {
     const owner = OWNED.exec(name);
@@ -28,6 +31,8 @@ export async function sweepStale(workRoot: string, isAlive: (pid: number) => boo
     if (owner?.[2] !== undefined && owner[2] !== HOST_TAG) return false;
     return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid);
   });
-  await Promise.all(stale.map((name) => rm(join(workRoot, name), { recursive: true, force: true }).catch(() => undefined)));
+  await Promise.all(
+    stale.map((name) => rm(join(workRoot, name), { recursive: true, force: true }).catch(() => undefined)),
+  );
   return stale;
 }

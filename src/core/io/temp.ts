@@ -41,7 +41,9 @@ export const OWNER_TAG = `${process.pid}@${HOST_TAG}`;
  * ```
  */
 export function workRootFor(workDir: string | undefined): string {
-  return workDir === undefined ? join(tmpdir(), `diskpipe-${process.geteuid?.() ?? "user"}`) : join(workDir, "diskpipe");
+  return workDir === undefined
+    ? join(tmpdir(), `diskpipe-${process.geteuid?.() ?? "user"}`)
+    : join(workDir, "diskpipe");
 }
 
 /**
@@ -99,7 +101,10 @@ export function tempOwner(name: string): { host: string; pid: number } | undefin
  * await sweepDeadTemps("/srv/out"); // [".disk.qcow2.diskpipe-tmp-3f2a9c1b-4242-9c1bd2e0"]
  * ```
  */
-export async function sweepDeadTemps(directory: string, isAlive: (pid: number) => boolean = processAlive): Promise<string[]> {
+export async function sweepDeadTemps(
+  directory: string,
+  isAlive: (pid: number) => boolean = processAlive,
+): Promise<string[]> {
   const names = await readdir(directory).catch(() => [] as string[]);
   const dead = names.filter((name) => {
     const owner = tempOwner(name);

@@ -99,17 +99,31 @@ export type CommandWrapper = (paths: { input: string; output: string }) => strin
 export function ioWrapper(options: ThrottleOptions, probe: ThrottleProbe = hostProbe): CommandWrapper | undefined {
   const method = options.method ?? "auto";
   if (method === "none" || (!options.bytesPerSecond && !options.ioClass)) return undefined;
-  const cgroup = options.bytesPerSecond !== undefined && (method === "cgroup" || (method === "auto" && probe.cgroupV2()));
+  const cgroup =
+    options.bytesPerSecond !== undefined && (method === "cgroup" || (method === "auto" && probe.cgroupV2()));
   if (method === "cgroup" && !probe.cgroupV2()) {
-    throw new DiskpipeError("config-invalid", "throttle.method is cgroup, but systemd with cgroup v2 is not available here (use auto or ionice)");
+    throw new DiskpipeError(
+      "config-invalid",
+      "throttle.method is cgroup, but systemd with cgroup v2 is not available here (use auto or ionice)",
+    );
   }
   const ioClass = options.ioClass ?? (cgroup ? undefined : "best-effort");
   const nice = ioClass && probe.has("ionice") ? ioniceArgs(ioClass) : [];
-  if (method === "ionice" && nice.length === 0) throw new DiskpipeError("config-invalid", "throttle.method is ionice, but ionice is not installed");
+  if (method === "ionice" && nice.length === 0)
+    throw new DiskpipeError("config-invalid", "throttle.method is ionice, but ionice is not installed");
   return ({ input, output }) => {
     const rate = String(options.bytesPerSecond);
     const scope = cgroup
-      ? ["systemd-run", "--scope", "--quiet", "--collect", "-p", `IOReadBandwidthMax=${input} ${rate}`, "-p", `IOWriteBandwidthMax=${dirname(output)} ${rate}`]
+      ? [
+          "systemd-run",
+          "--scope",
+          "--quiet",
+          "--collect",
+          "-p",
+          `IOReadBandwidthMax=${input} ${rate}`,
+          "-p",
+          `IOWriteBandwidthMax=${dirname(output)} ${rate}`,
+        ]
       : [];
     return [...scope, ...nice];
   };
@@ -144,7 +158,10 @@ export interface ThrottleProbe {
  */
 export const hostProbe: ThrottleProbe = {
   cgroupV2: () =>
-    existsSync("/run/systemd/system") && existsSync("/sys/fs/cgroup/cgroup.controllers") && process.getuid?.() === 0 && hostProbe.has("systemd-run"),
+    existsSync("/run/systemd/system") &&
+    existsSync("/sys/fs/cgroup/cgroup.controllers") &&
+    process.getuid?.() === 0 &&
+    hostProbe.has("systemd-run"),
   has(command) {
     return (process.env.PATH ?? "").split(delimiter).some((dir) => {
       try {

@@ -17,7 +17,10 @@ export interface FetchedImage extends LocalImage {
  * image may have (from `--max-size`, then from its header): the source must stop there and
  * fail with the limit's error, and refuse at once a declared length above it.
  */
-export type StreamInspector = (reader: ImageReader, limit: (bytes: number, error: () => Error) => void) => Promise<InspectResult>;
+export type StreamInspector = (
+  reader: ImageReader,
+  limit: (bytes: number, error: () => Error) => void,
+) => Promise<InspectResult>;
 
 /**
  * Where images come from: a path, a URL, a store. The first driver whose `matches` accepts

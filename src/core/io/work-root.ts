@@ -25,9 +25,13 @@ function invalid(message: string): DiskpipeError {
 export async function prepareWorkRoot(workDir: string | undefined): Promise<string> {
   if (workDir !== undefined) {
     const dir = resolve(workDir);
-    if (dir === "/") throw invalid(`workDir: / is the root of the file system; give diskpipe a directory of its own for temporary files`);
+    if (dir === "/")
+      throw invalid(
+        `workDir: / is the root of the file system; give diskpipe a directory of its own for temporary files`,
+      );
     const info = await lstat(dir).catch(() => undefined);
-    if (info?.isSymbolicLink()) throw invalid(`workDir: ${workDir} is a symbolic link; give the directory it points to`);
+    if (info?.isSymbolicLink())
+      throw invalid(`workDir: ${workDir} is a symbolic link; give the directory it points to`);
     if (info && !info.isDirectory()) throw invalid(`workDir: ${workDir} is not a directory`);
   }
   const root = resolve(workRootFor(workDir));
@@ -54,11 +58,23 @@ export async function privateDirectory(dir: string, setting: string): Promise<{ 
     throw invalid(`${setting}: cannot create ${dir} (${code ?? (error as Error).message})`);
   }
   const info = await lstat(dir);
-  if (!info.isDirectory()) throw invalid(`${setting}: ${dir} is ${info.isSymbolicLink() ? "a symbolic link" : "not a directory"}; remove it or choose another ${setting}`);
+  if (!info.isDirectory())
+    throw invalid(
+      `${setting}: ${dir} is ${info.isSymbolicLink() ? "a symbolic link" : "not a directory"}; remove it or choose another ${setting}`,
+    );
   const uid = process.geteuid?.();
-  if (uid !== undefined && info.uid !== uid) throw invalid(`${setting}: ${dir} belongs to uid ${info.uid}, not to diskpipe's user (${uid}); remove it or choose another ${setting}`);
-  if (info.mode & GROUP_OR_OTHER_WRITE) throw invalid(`${setting}: ${dir} is writable by group or others (mode ${(info.mode & 0o777).toString(8)}); chmod 700 it`);
+  if (uid !== undefined && info.uid !== uid)
+    throw invalid(
+      `${setting}: ${dir} belongs to uid ${info.uid}, not to diskpipe's user (${uid}); remove it or choose another ${setting}`,
+    );
+  if (info.mode & GROUP_OR_OTHER_WRITE)
+    throw invalid(
+      `${setting}: ${dir} is writable by group or others (mode ${(info.mode & 0o777).toString(8)}); chmod 700 it`,
+    );
   const why = await pathWriters(dir, info.uid);
-  if (why) throw invalid(`${setting}: ${dir} is within others' reach (${why}); choose a ${setting} whose parents only root or diskpipe's user can write`);
+  if (why)
+    throw invalid(
+      `${setting}: ${dir} is within others' reach (${why}); choose a ${setting} whose parents only root or diskpipe's user can write`,
+    );
   return { dev: info.dev, ino: info.ino };
 }

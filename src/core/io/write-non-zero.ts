@@ -18,8 +18,14 @@ const ZEROES = Buffer.alloc(ZERO_BLOCK_BYTES);
  * await writeNonZero(handle, sector, 512, 4096);
  * ```
  */
-export async function writeNonZero(output: FileHandle, data: Uint8Array, position: number, block = ZERO_BLOCK_BYTES): Promise<void> {
-  if (!(block > 0 && block <= ZERO_BLOCK_BYTES && (block & (block - 1)) === 0)) throw new RangeError(`block of ${block} bytes is not a power of two up to 64 KiB`);
+export async function writeNonZero(
+  output: FileHandle,
+  data: Uint8Array,
+  position: number,
+  block = ZERO_BLOCK_BYTES,
+): Promise<void> {
+  if (!(block > 0 && block <= ZERO_BLOCK_BYTES && (block & (block - 1)) === 0))
+    throw new RangeError(`block of ${block} bytes is not a power of two up to 64 KiB`);
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let runStart = -1;
   let cursor = 0;

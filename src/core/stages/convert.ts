@@ -18,9 +18,19 @@ export async function runConvert(job: RunningJob, plan: ConvertPlan, total: numb
     // The copy engine honours the same byte rate as qemu-img's -r, and reads only the extents
     // that hold data.
     const ranges = await dataRanges(job, plan);
-    await sparseCopy(plan.input.path, plan.output.path, (bytes) => job.progress(bytes, total), job.signal, rateLimiterFor(plan.flags.rateLimit), ranges);
+    await sparseCopy(
+      plan.input.path,
+      plan.output.path,
+      (bytes) => job.progress(bytes, total),
+      job.signal,
+      rateLimiterFor(plan.flags.rateLimit),
+      ranges,
+    );
   } else if (plan.engine === "qemu-img") {
-    await job.qemu.convert(plan, { signal: job.signal, onProgress: (percent) => job.progress(Math.round((percent / 100) * total), total) });
+    await job.qemu.convert(plan, {
+      signal: job.signal,
+      onProgress: (percent) => job.progress(Math.round((percent / 100) * total), total),
+    });
   }
 }
 

@@ -29,7 +29,12 @@ export interface Fetched {
  * const { image, inspection } = await fetchJob(job, [httpSource({ timeoutMs: 30_000, retries: 5 }), pathSource], registry);
  * ```
  */
-export async function fetchJob(job: RunningJob, sources: SourceDriver[], registry: FormatRegistry, into?: string): Promise<Fetched> {
+export async function fetchJob(
+  job: RunningJob,
+  sources: SourceDriver[],
+  registry: FormatRegistry,
+  into?: string,
+): Promise<Fetched> {
   const { spec } = job;
   const checksum = spec.checksum ? parseChecksum(spec.checksum) : undefined;
   const source = sources.find((s) => s.matches(spec.source));
@@ -43,10 +48,14 @@ export async function fetchJob(job: RunningJob, sources: SourceDriver[], registr
         return result;
       };
   const fetched = await source.fetch(spec.source, job, streamInspect, into);
-  if (fetched.temporary) job.onCleanup(() => import("node:fs/promises").then((fs) => fs.rm(fetched.path, { force: true })));
+  if (fetched.temporary)
+    job.onCleanup(() => import("node:fs/promises").then((fs) => fs.rm(fetched.path, { force: true })));
   if (checksum) {
     const [algorithm, hex] = fetched.hash?.split(":") ?? [];
-    const actual = algorithm === checksum.algorithm ? hex : await hashFile(fetched.path, checksum.algorithm, (b) => job.progress(b), job.signal);
+    const actual =
+      algorithm === checksum.algorithm
+        ? hex
+        : await hashFile(fetched.path, checksum.algorithm, (b) => job.progress(b), job.signal);
     assertChecksum(checksum, actual);
     job.sourceHash = `${checksum.algorithm}:${actual}`;
   } else if (fetched.hash) {

@@ -18,7 +18,11 @@ const SAFE_VMDK_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
  * const result = await inspectFile(path, inspectOptionsFor(job, registry));
  * ```
  */
-export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry, claim: string | undefined = job.image?.claimed ?? job.spec.from): InspectOptions {
+export function inspectOptionsFor(
+  job: RunningJob,
+  registry: FormatRegistry,
+  claim: string | undefined = job.image?.claimed ?? job.spec.from,
+): InspectOptions {
   return { ...registry.inspection(claim), ...(job.spec.maxSize !== undefined && { maxSize: job.spec.maxSize }) };
 }
 
@@ -32,8 +36,14 @@ export function inspectOptionsFor(job: RunningJob, registry: FormatRegistry, cla
  * const inspection = await inspectJob(job, image, registry);
  * ```
  */
-export async function inspectJob(job: RunningJob, image: LocalImage, registry: FormatRegistry, streamed?: InspectResult): Promise<InspectResult> {
-  const result = streamed ?? (await inspectFile(image.path, inspectOptionsFor(job, registry, image.claimed ?? job.spec.from)));
+export async function inspectJob(
+  job: RunningJob,
+  image: LocalImage,
+  registry: FormatRegistry,
+  streamed?: InspectResult,
+): Promise<InspectResult> {
+  const result =
+    streamed ?? (await inspectFile(image.path, inspectOptionsFor(job, registry, image.claimed ?? job.spec.from)));
   rejectUnsafe(result, job.spec.source);
   await secondOpinion(job, image, registry, result);
   return result;
@@ -55,7 +65,12 @@ export function rejectUnsafe(result: InspectResult, name: string): void {
   throw new ImageRejectedError(`${name} rejected: ${summary}`, result.problems, { stage: "inspect" });
 }
 
-async function secondOpinion(job: RunningJob, image: LocalImage, registry: FormatRegistry, result: InspectResult): Promise<void> {
+async function secondOpinion(
+  job: RunningJob,
+  image: LocalImage,
+  registry: FormatRegistry,
+  result: InspectResult,
+): Promise<void> {
   const driver = registry.get(result.format)?.qemuDriver;
   if (!driver) return;
   const info = await job.qemu.info({ path: image.path, format: result.format, driver, options: {} });
@@ -72,9 +87,16 @@ async function secondOpinion(job: RunningJob, image: LocalImage, registry: Forma
   if (createType && !SAFE_VMDK_TYPES.has(createType)) disagree(`VMDK create type ${createType} is not allowed`);
   const limit = job.spec.maxSize ?? Infinity;
   if (info["virtual-size"] > limit) {
-    problems.push({ code: "too-large", message: `virtual size ${info["virtual-size"]} exceeds the limit of ${limit} bytes` });
+    problems.push({
+      code: "too-large",
+      message: `virtual size ${info["virtual-size"]} exceeds the limit of ${limit} bytes`,
+    });
   }
   if (problems.length > 0) {
-    throw new ImageRejectedError(`${job.spec.source} rejected: ${problems.map((p) => p.message).join("; ")}`, problems, { stage: "inspect" });
+    throw new ImageRejectedError(
+      `${job.spec.source} rejected: ${problems.map((p) => p.message).join("; ")}`,
+      problems,
+      { stage: "inspect" },
+    );
   }
 }

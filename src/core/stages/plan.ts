@@ -29,7 +29,13 @@ export interface InspectedImage {
  * const plan = buildPlan(job, { image, inspection }, registry, config, sink.target);
  * ```
  */
-export function buildPlan(job: RunningJob, { image, inspection }: InspectedImage, registry: FormatRegistry, config: ResolvedConfig, target: SinkTarget): ConvertPlan {
+export function buildPlan(
+  job: RunningJob,
+  { image, inspection }: InspectedImage,
+  registry: FormatRegistry,
+  config: ResolvedConfig,
+  target: SinkTarget,
+): ConvertPlan {
   const to = job.spec.to;
   const fromRaw = inspection.format === "raw" || (inspection.format === "iso" && registry.driverOf("iso") === "raw");
   const written = image.path === target.path;
@@ -37,7 +43,12 @@ export function buildPlan(job: RunningJob, { image, inspection }: InspectedImage
   const gib = Math.ceil(inspection.virtualSize / 1024 ** 3);
   return {
     input: { path: image.path, format: inspection.format, driver: registry.driverOf(inspection.format), options: {} },
-    output: { path: target.path, format: to, driver: registry.driverOf(to), options: registry.require(to).outputOptions?.(job) ?? {} },
+    output: {
+      path: target.path,
+      format: to,
+      driver: registry.driverOf(to),
+      options: registry.require(to).outputOptions?.(job) ?? {},
+    },
     secrets: [],
     flags: {
       coroutines: config.qemuImg.coroutines,
@@ -46,7 +57,10 @@ export function buildPlan(job: RunningJob, { image, inspection }: InspectedImage
       ...(target.blockDevice && to === "raw" && { noCreate: true }),
       ...(config.throttle.bytesPerSecond && { rateLimit: config.throttle.bytesPerSecond }),
     },
-    limits: { cpuSeconds: config.qemuImg.convertCpuSeconds + gib * config.qemuImg.convertCpuSecondsPerGiB, addressSpace: config.qemuImg.convertAddressSpace },
+    limits: {
+      cpuSeconds: config.qemuImg.convertCpuSeconds + gib * config.qemuImg.convertCpuSecondsPerGiB,
+      addressSpace: config.qemuImg.convertAddressSpace,
+    },
     engine,
   };
 }
@@ -63,21 +77,32 @@ export function buildPlan(job: RunningJob, { image, inspection }: InspectedImage
  * const needed = await checkSpace(job, plan, target, inspection.virtualSize);
  * ```
  */
-export async function checkSpace(job: RunningJob, plan: ConvertPlan, target: SinkTarget, virtualSize: number): Promise<number | undefined> {
+export async function checkSpace(
+  job: RunningJob,
+  plan: ConvertPlan,
+  target: SinkTarget,
+  virtualSize: number,
+): Promise<number | undefined> {
   if (plan.engine === "done") return undefined;
   if (target.blockDevice) {
     const reader = await openFileReader(target.path);
     const deviceSize = await reader.size().finally(() => reader.close());
     if (deviceSize < virtualSize && plan.output.format === "raw") {
-      throw new DiskpipeError("no-space", `block device ${target.path} holds ${formatSize(deviceSize)}, the image needs ${formatSize(virtualSize)}`);
+      throw new DiskpipeError(
+        "no-space",
+        `block device ${target.path} holds ${formatSize(deviceSize)}, the image needs ${formatSize(virtualSize)}`,
+      );
     }
     return virtualSize;
   }
-  const needed = plan.engine === "copy" ? (await stat(plan.input.path)).blocks * 512 : await measureOutput(job, plan, virtualSize);
+  const needed =
+    plan.engine === "copy" ? (await stat(plan.input.path)).blocks * 512 : await measureOutput(job, plan, virtualSize);
   const staging = dirname(target.path);
   const final = target.staged?.finalDirectory;
   const shared = final !== undefined && (await stat(final).catch(() => undefined))?.dev === (await stat(staging)).dev;
-  const what = target.staged ? `the output of ${job.spec.destination}, staged in the conversion directory` : `the output (${job.spec.destination})`;
+  const what = target.staged
+    ? `the output of ${job.spec.destination}, staged in the conversion directory`
+    : `the output (${job.spec.destination})`;
   await ensureSpace(staging, shared ? needed * 2 : needed, shared ? `${what} and its copy in ${final}` : what);
   if (final !== undefined && !shared) await ensureSpace(final, needed, `the output (${job.spec.destination})`);
   return needed;
@@ -99,6 +124,7 @@ async function measureOutput(job: RunningJob, plan: ConvertPlan, virtualSize: nu
     if (!/does not support size measurement/.test((error as Error).message)) throw error;
     const subformat = String(plan.output.options.subformat ?? "");
     if (/fixed|flat|prealloc/i.test(subformat)) return virtualSize;
-    return (await job.qemu.measure(plan.input, { format: "qcow2", driver: "qcow2", options: {} }, plan.secrets)).required;
+    return (await job.qemu.measure(plan.input, { format: "qcow2", driver: "qcow2", options: {} }, plan.secrets))
+      .required;
   }
 }

@@ -21,7 +21,11 @@ export function resolveHandler(spec: JobSpec, registry: FormatRegistry): FormatD
   const handler = runFirst(registry.all(), (format) =>
     format.claims ? format.claims(spec) : spec.from === format.name && !spec.container,
   );
-  if (spec.container && !handler?.unpack) throw new UsageError(`no plugin handles the container "${spec.container}"${spec.from ? ` with ${spec.from} images` : ""}`);
-  if (spec.from && !handler) throw new UsageError(`unknown source format "${spec.from}" (known: ${registry.names().join(", ")})`);
+  if (spec.container && !handler?.unpack)
+    throw new UsageError(
+      `no plugin handles the container "${spec.container}"${spec.from ? ` with ${spec.from} images` : ""}`,
+    );
+  if (spec.from && !handler)
+    throw new UsageError(`unknown source format "${spec.from}" (known: ${registry.names().join(", ")})`);
   return handler;
 }

@@ -31,7 +31,11 @@ export function isUnpacker(format: FormatDefinition | undefined): format is Unpa
  * const container = detectedContainer(job, inspection, registry);
  * ```
  */
-export function detectedContainer(job: RunningJob, inspection: InspectResult, registry: FormatRegistry): Unpacker | undefined {
+export function detectedContainer(
+  job: RunningJob,
+  inspection: InspectResult,
+  registry: FormatRegistry,
+): Unpacker | undefined {
   if (isUnpacker(job.handler)) return undefined;
   const format = registry.get(inspection.format);
   return isUnpacker(format) ? format : undefined;

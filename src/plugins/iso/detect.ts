@@ -1,4 +1,16 @@
-import { asciiField, problemOf, qemuLength, readAt, u16le, u32le, u8, type Detection, type Detector, type ImageReader, type Problem } from "../../plugin-api.ts";
+import {
+  asciiField,
+  problemOf,
+  qemuLength,
+  readAt,
+  u16le,
+  u32le,
+  u8,
+  type Detection,
+  type Detector,
+  type ImageReader,
+  type Problem,
+} from "../../plugin-api.ts";
 
 /**
  * The problem codes the iso detector reports besides the common `truncated`: none.
@@ -42,7 +54,8 @@ async function detectIso(reader: ImageReader): Promise<Detection | null> {
     const blockSize = u16le(primary, 128);
     const volumeSize = blocks * blockSize;
     Object.assign(details, { volumeId: asciiField(primary, 40, 32).trim(), blockSize, volumeSize });
-    if (volumeSize > fileSize) problems.push(problem("truncated", "ISO is truncated: the volume is larger than the file"));
+    if (volumeSize > fileSize)
+      problems.push(problem("truncated", "ISO is truncated: the volume is larger than the file"));
   }
   return { format: "iso", variant: iso9660 ? "iso9660" : "udf", virtualSize: qemuLength(fileSize), problems, details };
 }

@@ -17,6 +17,14 @@ export function iso(): Plugin {
     name: "iso",
     enforce: "pre",
     // A hybrid ISO is also a disk with a partition table, which the raw format's detector reports.
-    formats: [defineFormat({ name: "iso", qemuDriver: "raw", writable: false, detect: isoDetector.detect, accepts: ["iso", "raw:gpt", "raw:mbr"] })],
+    formats: [
+      defineFormat({
+        name: "iso",
+        qemuDriver: "raw",
+        writable: false,
+        detect: isoDetector.detect,
+        accepts: ["iso", "raw:gpt", "raw:mbr"],
+      }),
+    ],
   });
 }

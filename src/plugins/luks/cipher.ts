@@ -35,12 +35,15 @@ export function decodeCipher(spec: string, keySize: number): QemuCipher {
   if (!match) throw new UsageError(`invalid cipher "${spec}": expected cipher-chainmode-ivmode, e.g. aes-xts-plain64`);
   const [, algorithm, mode, ivgen, hash] = match;
   const sizes = ALGORITHMS[algorithm];
-  if (!sizes) throw new UsageError(`unsupported cipher "${algorithm}" (supported: ${Object.keys(ALGORITHMS).join(", ")})`);
-  if (!sizes.includes(keySize)) throw new UsageError(`${algorithm} takes a key size of ${sizes.join(", ")} bits, not ${keySize}`);
+  if (!sizes)
+    throw new UsageError(`unsupported cipher "${algorithm}" (supported: ${Object.keys(ALGORITHMS).join(", ")})`);
+  if (!sizes.includes(keySize))
+    throw new UsageError(`${algorithm} takes a key size of ${sizes.join(", ")} bits, not ${keySize}`);
   if (!MODES.includes(mode)) throw new UsageError(`unsupported chain mode "${mode}" (supported: ${MODES.join(", ")})`);
   if (!IVGENS.includes(ivgen)) throw new UsageError(`unsupported IV mode "${ivgen}" (supported: ${IVGENS.join(", ")})`);
   if (ivgen === "essiv" && !hash) throw new UsageError(`essiv needs a hash, e.g. ${algorithm}-${mode}-essiv:sha256`);
-  if (hash && !HASHES.includes(hash)) throw new UsageError(`unsupported IV hash "${hash}" (supported: ${HASHES.join(", ")})`);
+  if (hash && !HASHES.includes(hash))
+    throw new UsageError(`unsupported IV hash "${hash}" (supported: ${HASHES.join(", ")})`);
   if (hash && ivgen !== "essiv") throw new UsageError(`only essiv takes a hash (${spec})`);
   return {
     "cipher-alg": `${algorithm}-${keySize}`,

@@ -1,4 +1,15 @@
-import { asciiField, matchAscii, qemuLength, readAt, u16be, u32be, type Detection, type Detector, type ImageReader, type Problem } from "../../plugin-api.ts";
+import {
+  asciiField,
+  matchAscii,
+  qemuLength,
+  readAt,
+  u16be,
+  u32be,
+  type Detection,
+  type Detector,
+  type ImageReader,
+  type Problem,
+} from "../../plugin-api.ts";
 
 /**
  * The problem codes the LUKS detector reports besides the common `truncated` (stable; scripts
@@ -6,7 +17,10 @@ import { asciiField, matchAscii, qemuLength, readAt, u16be, u32be, type Detectio
  */
 export const luksProblemCodes = ["luks-version", "luks-corrupt-header", "luks-iterations"] as const;
 
-const problem = (code: (typeof luksProblemCodes)[number] | "truncated", message: string): Problem => ({ code, message });
+const problem = (code: (typeof luksProblemCodes)[number] | "truncated", message: string): Problem => ({
+  code,
+  message,
+});
 
 const MAGIC = "LUKS\xba\xbe";
 const HEADER_SIZE = 592;
@@ -43,7 +57,13 @@ const HASH_COST: Record<string, { bytes: number; cost: number }> = {
 };
 
 /** Ciphers qemu 7.2 opens, with their key sizes (bytes, before XTS doubles them). */
-const CIPHER_KEYS: Record<string, number[]> = { aes: [16, 24, 32], serpent: [16, 24, 32], twofish: [16, 24, 32], cast5: [16], sm4: [16] };
+const CIPHER_KEYS: Record<string, number[]> = {
+  aes: [16, 24, 32],
+  serpent: [16, 24, 32],
+  twofish: [16, 24, 32],
+  cast5: [16],
+  sm4: [16],
+};
 const HASHES = new Set(["md5", "sha1", "sha224", "sha256", "sha384", "sha512", "ripemd160"]);
 const MODE = /^(ecb|cbc|xts|ctr)-(plain|plain64|essiv:([a-z0-9]+))$/;
 
@@ -61,7 +81,9 @@ function cipherProblem(cipher: string, mode: string, hash: string, keyBytes: num
 
 /** Key-derivation work a hostile header could ask for: every enabled slot is tried, and its digest, when a passphrase does not match. */
 function workProblems(head: Uint8Array, hash: string, keyBytes: number): Problem[] {
-  const heavy = (why: string) => [problem("luks-iterations", `LUKS header asks for too much key-derivation work: ${why}`)];
+  const heavy = (why: string) => [
+    problem("luks-iterations", `LUKS header asks for too much key-derivation work: ${why}`),
+  ];
   // Stryker disable next-line ObjectLiteral: unreachable fallback: this runs only for a hash in HASHES, and HASH_COST has an entry for each
   const { bytes, cost } = HASH_COST[hash] ?? { bytes: 16, cost: 4 };
   const work = (iterations: number, length: number) => iterations * Math.ceil(length / bytes) * cost;
@@ -98,7 +120,8 @@ function slotProblems(head: Uint8Array, payloadSector: number, keyBytes: number)
     if (stripes !== STRIPES) return [corrupt(`key slot ${i} has ${stripes} stripes`)];
     if (keyOffset < HEADER_SECTORS) return [corrupt(`key slot ${i} overlaps the header`)];
     if (keyOffset + slotSectors > payloadSector) return [corrupt(`key slot ${i} overlaps the payload`)];
-    if (ranges.some(([start, end]) => keyOffset < end && start < keyOffset + slotSectors)) return [corrupt(`key slot ${i} overlaps another`)];
+    if (ranges.some(([start, end]) => keyOffset < end && start < keyOffset + slotSectors))
+      return [corrupt(`key slot ${i} overlaps another`)];
     ranges.push([keyOffset, keyOffset + slotSectors]);
   }
   return [];
@@ -109,9 +132,14 @@ async function detectLuks(reader: ImageReader): Promise<Detection | null> {
   if (!matchAscii(head, 0, MAGIC)) return null;
   const version = u16be(head, 6);
   if (version !== 1) {
-    return { format: "luks", problems: [problem("luks-version", `LUKS version ${version} is not 1 (the only one qemu 7.2 reads)`)], details: { version } };
+    return {
+      format: "luks",
+      problems: [problem("luks-version", `LUKS version ${version} is not 1 (the only one qemu 7.2 reads)`)],
+      details: { version },
+    };
   }
-  if (head.length < HEADER_SIZE) return { format: "luks", problems: [problem("truncated", "LUKS header is truncated")] };
+  if (head.length < HEADER_SIZE)
+    return { format: "luks", problems: [problem("truncated", "LUKS header is truncated")] };
   const payloadSector = u32be(head, 104);
   const keyBytes = u32be(head, 108);
   const [cipher, mode, hash] = [asciiField(head, 8, 32), asciiField(head, 40, 32), asciiField(head, 72, 32)];
@@ -123,7 +151,8 @@ async function detectLuks(reader: ImageReader): Promise<Detection | null> {
   let virtualSize: number | undefined;
   if (problems.length === 0) {
     const fileSize = await reader.size();
-    if (payloadOffset > fileSize) problems.push(problem("truncated", "LUKS is truncated: the payload starts past the end of the file"));
+    if (payloadOffset > fileSize)
+      problems.push(problem("truncated", "LUKS is truncated: the payload starts past the end of the file"));
     else virtualSize = qemuLength(fileSize) - payloadOffset;
   }
   return {

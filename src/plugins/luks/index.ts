@@ -1,4 +1,12 @@
-import { DiskpipeError, UsageError, defineFormat, definePlugin, type ConvertPlan, type JobContext, type Plugin } from "../../plugin-api.ts";
+import {
+  DiskpipeError,
+  UsageError,
+  defineFormat,
+  definePlugin,
+  type ConvertPlan,
+  type JobContext,
+  type Plugin,
+} from "../../plugin-api.ts";
 import { decodeCipher } from "./cipher.ts";
 import { luksDetector, luksProblemCodes } from "./detect.ts";
 import { passphraseFile } from "./passphrase.ts";
@@ -8,7 +16,10 @@ const LUKS_HEADER_BOUND = 16 * 1024 * 1024;
 
 async function requireLuksSupport(ctx: JobContext): Promise<void> {
   if (!(await ctx.qemu.atLeast(MIN_QEMU))) {
-    throw new DiskpipeError("qemu-img-failed", `LUKS needs qemu-img ${MIN_QEMU} or newer; this one is ${await ctx.qemu.version()}`);
+    throw new DiskpipeError(
+      "qemu-img-failed",
+      `LUKS needs qemu-img ${MIN_QEMU} or newer; this one is ${await ctx.qemu.version()}`,
+    );
   }
 }
 
@@ -61,10 +72,28 @@ export function luks(settings: LuksOptions = {}): Plugin {
   return definePlugin({
     name: "luks",
     convertOptions: [
-      { flags: "--passphrase-file <file>", description: "LUKS passphrase file (for --to luks or --from luks)", key: "passphraseFile" },
-      { flags: "--cipher <spec>", description: "LUKS cipher in dm-crypt form (default aes-xts-plain64)", key: "cipher" },
-      { flags: "--key-size <bits>", description: "LUKS key size in bits (default 256)", key: "keySize", type: "number" },
-      { flags: "--iter-time <ms>", description: "LUKS key derivation time in milliseconds (default 2000)", key: "iterTime", type: "number" },
+      {
+        flags: "--passphrase-file <file>",
+        description: "LUKS passphrase file (for --to luks or --from luks)",
+        key: "passphraseFile",
+      },
+      {
+        flags: "--cipher <spec>",
+        description: "LUKS cipher in dm-crypt form (default aes-xts-plain64)",
+        key: "cipher",
+      },
+      {
+        flags: "--key-size <bits>",
+        description: "LUKS key size in bits (default 256)",
+        key: "keySize",
+        type: "number",
+      },
+      {
+        flags: "--iter-time <ms>",
+        description: "LUKS key derivation time in milliseconds (default 2000)",
+        key: "iterTime",
+        type: "number",
+      },
     ],
     formats: [
       defineFormat({
@@ -98,8 +127,15 @@ export function luks(settings: LuksOptions = {}): Plugin {
           }
           const iterTime: Record<string, number> = time !== undefined ? { "iter-time": time } : {};
           // qemu times its PBKDF2 rate, then spends iter-time on the key slot and an eighth of it on the digest.
-          if (next.limits) next.limits = { ...next.limits, cpuSeconds: next.limits.cpuSeconds + Math.ceil((3 * (time ?? QEMU_ITER_TIME)) / 1000) };
-          next.output = { ...plan.output, options: { ...plan.output.options, "key-secret": "luks0", ...decodeCipher(cipher, keySize), ...iterTime } };
+          if (next.limits)
+            next.limits = {
+              ...next.limits,
+              cpuSeconds: next.limits.cpuSeconds + Math.ceil((3 * (time ?? QEMU_ITER_TIME)) / 1000),
+            };
+          next.output = {
+            ...plan.output,
+            options: { ...plan.output.options, "key-secret": "luks0", ...decodeCipher(cipher, keySize), ...iterTime },
+          };
         }
         return next;
       },

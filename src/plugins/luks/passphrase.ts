@@ -21,12 +21,14 @@ const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export async function passphraseFile(ctx: JobContext, why: string, keyDirectory: string | undefined): Promise<string> {
   const named = ctx.spec.options?.passphraseFile;
   const keyId = ctx.spec.options?.keyId;
-  if (named !== undefined && keyId !== undefined) throw new UsageError(`${why}: give a passphrase file or a key id, not both`);
+  if (named !== undefined && keyId !== undefined)
+    throw new UsageError(`${why}: give a passphrase file or a key id, not both`);
   if (keyId !== undefined) {
     if (typeof keyId !== "string" || !KEY_ID.test(keyId) || keyId.includes("..")) {
       throw new UsageError(`${why}: invalid key id: use letters, digits, ".", "_" and "-", not starting with "."`);
     }
-    if (!keyDirectory) throw new UsageError(`${why}: a key id needs a key directory in the configuration (luks({ keyDirectory }))`);
+    if (!keyDirectory)
+      throw new UsageError(`${why}: a key id needs a key directory in the configuration (luks({ keyDirectory }))`);
     return checkedFile(ctx, join(keyDirectory, keyId), `key ${keyId}`, false);
   }
   if (typeof named !== "string" || !named) throw new UsageError(`${why} needs --passphrase-file FILE`);
@@ -35,13 +37,17 @@ export async function passphraseFile(ctx: JobContext, why: string, keyDirectory:
 
 async function checkedFile(ctx: JobContext, path: string, label: string, followLinks: boolean): Promise<string> {
   const opened = await openRegular(path, { followLinks, maxBytes: MAX_PASSPHRASE_BYTES }).catch((error: unknown) => {
-    if (error instanceof NotRegularError) throw new UsageError(`${label} is ${error.kind.startsWith("larger") ? error.kind : `a ${error.kind}`}, not a passphrase file`);
+    if (error instanceof NotRegularError)
+      throw new UsageError(
+        `${label} is ${error.kind.startsWith("larger") ? error.kind : `a ${error.kind}`}, not a passphrase file`,
+      );
     const code = (error as NodeJS.ErrnoException).code;
     throw new UsageError(code === "ENOENT" ? `no ${label}` : `${label} cannot be read (${code ?? "error"})`);
   });
   const { handle, stats } = opened;
   await handle.close();
   if (stats.size === 0) throw new UsageError(`${label} is empty`);
-  if ((stats.mode & 0o077) !== 0) ctx.warn(`${label} is readable by group or others (mode ${(stats.mode & 0o777).toString(8)}); chmod 600 it`);
+  if ((stats.mode & 0o077) !== 0)
+    ctx.warn(`${label} is readable by group or others (mode ${(stats.mode & 0o777).toString(8)}); chmod 600 it`);
   return path;
 }

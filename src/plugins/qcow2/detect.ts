@@ -1,39 +1,30 @@
-import { asciiField, matchAscii, printable, problemOf, readAt, u32be, u64be, u64beBig, u8, type DetectContext, type Detection, type Detector, type ImageReader, type Problem } from "../../plugin-api.ts";
+import {
+  matchAscii,
+  readAt,
+  u32be,
+  u64beBig,
+  u8,
+  type DetectContext,
+  type Detection,
+  type Detector,
+  type ImageReader,
+  type Problem,
+} from "../../plugin-api.ts";
+import { V2_HEADER_LENGTH, readExtensions } from "./extensions.ts";
+import { qcow2Problem } from "./problems.ts";
 
-/**
- * The problem codes the qcow2 detector reports besides the common `truncated` (stable;
- * scripts match on them):
- *   qcow2-backing-file      qcow2 names a backing file
- *   qcow2-data-file         an external data file (incompatible bit 2 or extension 0x44415441)
- *   qcow2-version           a version other than 2 or 3 (version 1 is qcow, refused by the core)
- *   qcow2-unknown-features  incompatible feature bits qemu 7.2 does not know (bit 5 and up)
- *   qcow2-corrupt-header    cluster bits, header length, L1/refcount/snapshot tables, extensions
- *
- * @example
- * ```ts
- * qcow2ProblemCodes.includes("qcow2-backing-file"); // true
- * ```
- */
-export const qcow2ProblemCodes = ["qcow2-backing-file", "qcow2-data-file", "qcow2-version", "qcow2-unknown-features", "qcow2-corrupt-header"] as const;
+export { qcow2ProblemCodes } from "./problems.ts";
 
-const problem = problemOf(qcow2ProblemCodes);
+const problem = qcow2Problem;
 
 const MAGIC = "QFI\xfb";
-const V2_HEADER_LENGTH = 72;
 const V3_MIN_HEADER_LENGTH = 104;
-/** Header extensions must end within this window; qemu's own images use a few hundred bytes. */
-const EXTENSION_WINDOW = 64 * 1024;
 const INT64_MAX = 2n ** 63n - 1n;
 const INT32_MAX = 2 ** 31 - 1;
 
 const INCOMPAT = { dirty: 1n, corrupt: 2n, dataFile: 4n, compression: 8n, extendedL2: 16n } as const;
 /** Incompatible feature bits qemu 7.2 understands: dirty, corrupt, data file, compression type, extended L2. */
 const KNOWN_INCOMPAT = 0x1fn;
-
-const EXT_BACKING_FORMAT = 0xe2792aca;
-const EXT_CRYPTO = 0x0537be77;
-const EXT_BITMAPS = 0x23852875;
-const EXT_DATA_FILE = 0x44415441;
 
 /** Limits qemu 7.2 enforces in qcow2_do_open. */
 const MAX_L1_BYTES = 32 * 1024 * 1024;
@@ -116,12 +107,16 @@ function headerProblems(h: Qcow2Header): Problem[] {
   }
   const unknown = h.incompatible & ~KNOWN_INCOMPAT;
   if (unknown) {
-    out.push(problem("qcow2-unknown-features", `qcow2 sets unknown incompatible feature bits ${bitsOf(unknown).join(", ")}`));
+    out.push(
+      problem("qcow2-unknown-features", `qcow2 sets unknown incompatible feature bits ${bitsOf(unknown).join(", ")}`),
+    );
   }
 
   if (h.version >= 3) {
-    if (h.headerLength < V3_MIN_HEADER_LENGTH) out.push(corrupt(`header_length ${h.headerLength} is below ${V3_MIN_HEADER_LENGTH}`));
-    else if (h.headerLength > clusterSize) out.push(corrupt(`header_length ${h.headerLength} exceeds the cluster size`));
+    if (h.headerLength < V3_MIN_HEADER_LENGTH)
+      out.push(corrupt(`header_length ${h.headerLength} is below ${V3_MIN_HEADER_LENGTH}`));
+    else if (h.headerLength > clusterSize)
+      out.push(corrupt(`header_length ${h.headerLength} exceeds the cluster size`));
     if (h.refcountOrder > 6) out.push(corrupt(`refcount_order ${h.refcountOrder} is above 6`));
     if (h.compressionType > 1) out.push(corrupt(`unknown compression type ${h.compressionType}`));
     else if ((h.compressionType === 1) !== Boolean(h.incompatible & INCOMPAT.compression)) {
@@ -132,16 +127,20 @@ function headerProblems(h: Qcow2Header): Problem[] {
   if (h.cryptMethod > 2) out.push(corrupt(`unknown encryption method ${h.cryptMethod}`));
 
   if (h.refcountClusters === 0) out.push(corrupt("no refcount table"));
-  else if (h.refcountClusters > MAX_REFTABLE_BYTES / clusterSize) out.push(corrupt(`refcount table of ${h.refcountClusters} clusters is too large`));
-  if (badTable(h.refcountOffset, BigInt(h.refcountClusters), cluster, cluster)) out.push(corrupt("refcount table offset is invalid"));
+  else if (h.refcountClusters > MAX_REFTABLE_BYTES / clusterSize)
+    out.push(corrupt(`refcount table of ${h.refcountClusters} clusters is too large`));
+  if (badTable(h.refcountOffset, BigInt(h.refcountClusters), cluster, cluster))
+    out.push(corrupt("refcount table offset is invalid"));
 
   if (h.snapshots > MAX_SNAPSHOTS) out.push(corrupt(`${h.snapshots} snapshots is too many`));
-  if (badTable(h.snapshotsOffset, BigInt(h.snapshots), BigInt(SNAPSHOT_HEADER_MIN), cluster)) out.push(corrupt("snapshot table offset is invalid"));
+  if (badTable(h.snapshotsOffset, BigInt(h.snapshots), BigInt(SNAPSHOT_HEADER_MIN), cluster))
+    out.push(corrupt("snapshot table offset is invalid"));
 
   const l2Bits = BigInt(h.clusterBits - 3 - (h.incompatible & INCOMPAT.extendedL2 ? 1 : 0));
   const l1Span = 1n << (BigInt(h.clusterBits) + l2Bits);
   const l1Needed = (h.size + l1Span - 1n) / l1Span;
-  if (h.size > BigInt(Number.MAX_SAFE_INTEGER) || l1Needed > BigInt(INT32_MAX)) out.push(corrupt("virtual size is absurd"));
+  if (h.size > BigInt(Number.MAX_SAFE_INTEGER) || l1Needed > BigInt(INT32_MAX))
+    out.push(corrupt("virtual size is absurd"));
   else if (h.l1Size > MAX_L1_BYTES / 8) out.push(corrupt(`L1 table of ${h.l1Size} entries is too large`));
   else if (BigInt(h.l1Size) < l1Needed) out.push(corrupt("L1 table is too small for the virtual size"));
   if (badTable(h.l1Offset, BigInt(h.l1Size), 8n, cluster)) out.push(corrupt("L1 table offset is invalid"));
@@ -149,60 +148,6 @@ function headerProblems(h: Qcow2Header): Problem[] {
   if (h.refcountOffset < cluster) out.push(corrupt("refcount table overlaps the header"));
   if (h.l1Size > 0 && h.l1Offset < cluster) out.push(corrupt("L1 table overlaps the header"));
   if (h.snapshots > 0 && h.snapshotsOffset < cluster) out.push(corrupt("snapshot table overlaps the header"));
-  return out;
-}
-
-interface Extensions {
-  problems: Problem[];
-  backingFormat?: string;
-  encryptionHeader?: boolean;
-  bitmaps?: boolean;
-}
-
-/** Walks the header extensions the way qemu does, within a bounded window. */
-async function readExtensions(reader: ImageReader, h: Qcow2Header): Promise<Extensions> {
-  const out: Extensions = { problems: [] };
-  const corrupt = (why: string) => problem("qcow2-corrupt-header", `qcow2 header extensions are corrupt: ${why}`);
-  // Stryker disable next-line ConditionalExpression: parseHeader sets a v2 header's length to V2_HEADER_LENGTH, so both branches agree for v2
-  const start = h.version >= 3 ? h.headerLength : V2_HEADER_LENGTH;
-  const end = h.backingOffset !== 0n ? Number(h.backingOffset) : 2 ** h.clusterBits;
-  const span = end - start;
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: with a span of 0 or less readAt reads nothing and the loop never runs, so the early return only saves work
-  if (span <= 0) return out;
-  const windowLength = Math.min(span, EXTENSION_WINDOW);
-  const window = await readAt(reader, start, windowLength);
-  const capped = span > EXTENSION_WINDOW;
-  let offset = 0;
-  while (offset < span) {
-    if (capped && offset + 8 > window.length) {
-      out.problems.push(corrupt(`they run past the first ${EXTENSION_WINDOW / 1024} KiB`));
-      break;
-    }
-    const magic = u32be(window, offset);
-    const length = u32be(window, offset + 4);
-    offset += 8;
-    // qemu checks the length before looking at the type, even for the end marker.
-    if (offset > span || length > span - offset) {
-      out.problems.push(corrupt("an extension is larger than the header area"));
-      break;
-    }
-    if (magic === 0) break;
-    if (capped && offset + length > window.length) {
-      out.problems.push(corrupt(`they run past the first ${EXTENSION_WINDOW / 1024} KiB`));
-      break;
-    }
-    if (magic === EXT_DATA_FILE) {
-      const name = printable(asciiField(window, offset, length));
-      out.problems.push(problem("qcow2-data-file", `qcow2 names an external data file${name ? ` "${name}"` : ""}`));
-    } else if (magic === EXT_BACKING_FORMAT) {
-      out.backingFormat = printable(asciiField(window, offset, Math.min(length, 32)));
-    } else if (magic === EXT_CRYPTO) {
-      out.encryptionHeader = true;
-    } else if (magic === EXT_BITMAPS) {
-      out.bitmaps = true;
-    }
-    offset += Math.ceil(length / 8) * 8;
-  }
   return out;
 }
 
@@ -215,7 +160,8 @@ async function boundsProblems(reader: ImageReader, h: Qcow2Header): Promise<Prob
   if (BigInt(h.headerLength) > fileSize) out.push(short("header"));
   if (h.l1Size > 0 && h.l1Offset + BigInt(h.l1Size) * 8n > fileSize) out.push(short("L1 table"));
   if (h.refcountOffset + BigInt(h.refcountClusters) * cluster > fileSize) out.push(short("refcount table"));
-  if (h.snapshots > 0 && h.snapshotsOffset + BigInt(h.snapshots * SNAPSHOT_HEADER_MIN) > fileSize) out.push(short("snapshot table"));
+  if (h.snapshots > 0 && h.snapshotsOffset + BigInt(h.snapshots * SNAPSHOT_HEADER_MIN) > fileSize)
+    out.push(short("snapshot table"));
   return out;
 }
 
@@ -227,7 +173,11 @@ async function detectQcow2(reader: ImageReader, context: DetectContext): Promise
     return { format: "qcow2", problems: [problem("truncated", "qcow2 header is truncated")] };
   }
   if (version !== 2 && version !== 3) {
-    return { format: "qcow2", problems: [problem("qcow2-version", `qcow2 version ${version} is not 2 or 3`)], details: { version } };
+    return {
+      format: "qcow2",
+      problems: [problem("qcow2-version", `qcow2 version ${version} is not 2 or 3`)],
+      details: { version },
+    };
   }
   const h = parseHeader(head, version);
   const problems = headerProblems(h);

@@ -26,7 +26,8 @@ export function qcow2(): Plugin {
         // L2 and refcount tables take at most 1/16 of the data (512-byte clusters, extended L2,
         // 64-bit refcounts); each internal snapshot can keep a full copy; 8 MiB covers three
         // 2 MiB clusters of header, L1 and refcount table.
-        maxFileSize: (virtualSize, details) => (1 + (Number(details.snapshots) || 0)) * metadataBound(1 / 16, 0)(virtualSize) + 8 * MiB,
+        maxFileSize: (virtualSize, details) =>
+          (1 + (Number(details.snapshots) || 0)) * metadataBound(1 / 16, 0)(virtualSize) + 8 * MiB,
       }),
     ],
   });

@@ -1,4 +1,20 @@
-import { crc32, isZero, matchAscii, problemOf, qemuLength, readAt, readChunks, u16le, u32le, u64leBig, u8, type Detection, type Detector, type ImageReader, type Problem } from "../../plugin-api.ts";
+import {
+  crc32,
+  isZero,
+  matchAscii,
+  problemOf,
+  qemuLength,
+  readAt,
+  readChunks,
+  u16le,
+  u32le,
+  u64leBig,
+  u8,
+  type Detection,
+  type Detector,
+  type ImageReader,
+  type Problem,
+} from "../../plugin-api.ts";
 
 /**
  * The problem codes the partition detector reports besides the common `truncated` (stable;
@@ -47,13 +63,21 @@ function isBootSector(mbr: Uint8Array): boolean {
   const reserved = u16le(mbr, 14);
   const fats = u8(mbr, 16);
   const power = (n: number) => n > 0 && (n & (n - 1)) === 0;
-  return [512, 1024, 2048, 4096].includes(bytesPerSector) && power(sectorsPerCluster) && reserved >= 1 && (fats === 1 || fats === 2);
+  return (
+    [512, 1024, 2048, 4096].includes(bytesPerSector) &&
+    power(sectorsPerCluster) &&
+    reserved >= 1 &&
+    (fats === 1 || fats === 2)
+  );
 }
 
 function mbrProblems(entries: MbrEntry[], fileSectors: number): Problem[] {
   const outside = entries.filter((e) => e.type !== 0 && e.sectors > 0 && e.start + e.sectors > fileSectors);
   if (outside.length === 0) return [];
-  const list = outside.slice(0, MAX_REPORTED).map((e) => `type 0x${e.type.toString(16)} at ${e.start}+${e.sectors}`).join(", ");
+  const list = outside
+    .slice(0, MAX_REPORTED)
+    .map((e) => `type 0x${e.type.toString(16)} at ${e.start}+${e.sectors}`)
+    .join(", ");
   return [problem("partition-table", `MBR partitions end past the end of the disk (${fileSectors} sectors): ${list}`)];
 }
 
@@ -66,7 +90,10 @@ async function gptHeader(reader: ImageReader): Promise<{ header: Uint8Array; sec
   return undefined;
 }
 
-async function gptProblems(reader: ImageReader, fileSize: number): Promise<{ problems: Problem[]; details: Record<string, unknown> }> {
+async function gptProblems(
+  reader: ImageReader,
+  fileSize: number,
+): Promise<{ problems: Problem[]; details: Record<string, unknown> }> {
   const bad = (why: string) => ({ problems: [problem("partition-table", `GPT is invalid: ${why}`)], details: {} });
   const found = await gptHeader(reader);
   if (!found) return bad("a protective MBR but no GPT header");
@@ -85,24 +112,33 @@ async function gptProblems(reader: ImageReader, fileSize: number): Promise<{ pro
   if (entrySize < 128 || entrySize % 128 !== 0) return bad(`entry size ${entrySize} is invalid`);
   const arrayBytes = count * entrySize;
   if (arrayBytes > MAX_ENTRY_ARRAY) return bad(`entry array of ${arrayBytes} bytes is too large`);
-  if (entriesLba * BigInt(sectorSize) + BigInt(arrayBytes) > BigInt(fileSize)) return bad("entry array lies past the end of the disk");
-  if (lastUsable >= sectors) return bad(`last usable LBA ${lastUsable} is past the end of the disk (${sectors} sectors)`);
+  if (entriesLba * BigInt(sectorSize) + BigInt(arrayBytes) > BigInt(fileSize))
+    return bad("entry array lies past the end of the disk");
+  if (lastUsable >= sectors)
+    return bad(`last usable LBA ${lastUsable} is past the end of the disk (${sectors} sectors)`);
 
   let crc = 0;
   let used = 0;
   const outside: string[] = [];
   const arrayOffset = Number(entriesLba) * sectorSize;
-  await readChunks(reader, arrayOffset, arrayBytes, Math.max(entrySize, ENTRY_CHUNK - (ENTRY_CHUNK % entrySize)), (chunk, position) => {
-    crc = crc32(chunk, crc);
-    // Stryker disable next-line ArithmeticOperator: chunks hold whole entries (the array lies inside the file), and past a chunk isZero reads zeros, so extra turns skip
-    for (let at = 0; at + entrySize <= chunk.length; at += entrySize) {
-      if (isZero(chunk, at, 16)) continue;
-      used++;
-      const first = u64leBig(chunk, at + 32);
-      const last = u64leBig(chunk, at + 40);
-      if (first > last || last >= sectors) outside.push(`entry ${(position + at) / entrySize + 1}: LBA ${first}..${last}`);
-    }
-  });
+  await readChunks(
+    reader,
+    arrayOffset,
+    arrayBytes,
+    Math.max(entrySize, ENTRY_CHUNK - (ENTRY_CHUNK % entrySize)),
+    (chunk, position) => {
+      crc = crc32(chunk, crc);
+      // Stryker disable next-line ArithmeticOperator: chunks hold whole entries (the array lies inside the file), and past a chunk isZero reads zeros, so extra turns skip
+      for (let at = 0; at + entrySize <= chunk.length; at += entrySize) {
+        if (isZero(chunk, at, 16)) continue;
+        used++;
+        const first = u64leBig(chunk, at + 32);
+        const last = u64leBig(chunk, at + 40);
+        if (first > last || last >= sectors)
+          outside.push(`entry ${(position + at) / entrySize + 1}: LBA ${first}..${last}`);
+      }
+    },
+  );
   if (crc !== u32le(header, 88)) return bad("entry array CRC is wrong");
   if (outside.length > 0) return bad(`partitions lie outside the disk: ${outside.slice(0, MAX_REPORTED).join(", ")}`);
   return { problems: [], details: { sectorSize, partitions: used } };

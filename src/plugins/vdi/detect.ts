@@ -1,4 +1,16 @@
-import { asciiField, isZero, problemOf, readAt, u32le, u64leBig, type DetectContext, type Detection, type Detector, type ImageReader, type Problem } from "../../plugin-api.ts";
+import {
+  asciiField,
+  isZero,
+  problemOf,
+  readAt,
+  u32le,
+  u64leBig,
+  type DetectContext,
+  type Detection,
+  type Detector,
+  type ImageReader,
+  type Problem,
+} from "../../plugin-api.ts";
 
 /**
  * The problem codes the vdi detector reports besides the common `truncated` (stable;
@@ -36,13 +48,16 @@ function headerProblems(head: Uint8Array): Problem[] {
   const blockSize = u32le(head, 0x178);
   const blocks = u32le(head, 0x180);
   if (!TYPES[type]) out.push(corrupt(`image type ${type} is not dynamic or fixed`));
-  if (bitmapOffset % SECTOR !== 0 || dataOffset % SECTOR !== 0) out.push(corrupt("block map or data offset is not sector aligned"));
+  if (bitmapOffset % SECTOR !== 0 || dataOffset % SECTOR !== 0)
+    out.push(corrupt("block map or data offset is not sector aligned"));
   if (sectorSize !== SECTOR) out.push(corrupt(`sector size ${sectorSize} is not 512`));
   if (blockSize !== BLOCK_SIZE) out.push(corrupt(`block size ${blockSize} is not 1 MiB`));
   if (blocks > MAX_BLOCKS) out.push(corrupt(`${blocks} blocks is too many`));
   else if (diskSize > BigInt(blocks) * BigInt(BLOCK_SIZE)) out.push(corrupt("disk size exceeds the block map"));
-  else if (BigInt(blocks) > (diskSize + BigInt(BLOCK_SIZE) - 1n) / BigInt(BLOCK_SIZE)) out.push(corrupt("block map is larger than the disk"));
-  if (bitmapOffset < HEADER_BYTES || dataOffset < bitmapOffset + blocks * 4) out.push(corrupt("block map overlaps the header or the data"));
+  else if (BigInt(blocks) > (diskSize + BigInt(BLOCK_SIZE) - 1n) / BigInt(BLOCK_SIZE))
+    out.push(corrupt("block map is larger than the disk"));
+  if (bitmapOffset < HEADER_BYTES || dataOffset < bitmapOffset + blocks * 4)
+    out.push(corrupt("block map overlaps the header or the data"));
   if (!isZero(head, 0x1a8, 16)) out.push(corrupt("it has a link UUID"));
   if (!isZero(head, 0x1b8, 16)) out.push(corrupt("it has a parent UUID (a differencing image)"));
   return out;
@@ -55,13 +70,19 @@ async function detectVdi(reader: ImageReader, context: DetectContext): Promise<D
   const problems = headerProblems(head);
   const diskSize = u64leBig(head, 0x170);
   // qemu rounds odd sizes (from VBoxManage convertfromraw) down to whole sectors.
-  const virtualSize = diskSize <= BigInt(Number.MAX_SAFE_INTEGER) ? Math.floor(Number(diskSize) / SECTOR) * SECTOR : undefined;
-  const details = { description: asciiField(head, 0, 64).trim(), blocks: u32le(head, 0x180), blocksAllocated: u32le(head, 0x184) };
+  const virtualSize =
+    diskSize <= BigInt(Number.MAX_SAFE_INTEGER) ? Math.floor(Number(diskSize) / SECTOR) * SECTOR : undefined;
+  const details = {
+    description: asciiField(head, 0, 64).trim(),
+    blocks: u32le(head, 0x180),
+    blocksAllocated: u32le(head, 0x184),
+  };
   if (virtualSize !== undefined) context.onHeader?.({ format: "vdi", virtualSize, details });
   if (problems.length === 0) {
     const fileSize = await reader.size();
     const mapEnd = u32le(head, 0x154) + u32le(head, 0x180) * 4;
-    if (mapEnd > fileSize) problems.push(problem("truncated", "VDI is truncated: the block map lies past the end of the file"));
+    if (mapEnd > fileSize)
+      problems.push(problem("truncated", "VDI is truncated: the block map lies past the end of the file"));
   }
   return {
     format: "vdi",

@@ -16,7 +16,13 @@ export function vdi(): Plugin {
     name: "vdi",
     enforce: "pre",
     formats: [
-      defineFormat({ name: "vdi", qemuDriver: "vdi", detect: vdiDetector.detect, problemCodes: vdiProblemCodes, maxFileSize: metadataBound(1 / 256, 8 * 1024 * 1024) }),
+      defineFormat({
+        name: "vdi",
+        qemuDriver: "vdi",
+        detect: vdiDetector.detect,
+        problemCodes: vdiProblemCodes,
+        maxFileSize: metadataBound(1 / 256, 8 * 1024 * 1024),
+      }),
     ],
   });
 }

@@ -1,4 +1,22 @@
-import { matchAscii, printable, problemOf, readAt, readChunks, readVhdDynamicHeader, readVhdFooter, u32be, VHD_DYNAMIC_HEADER_SIZE, VHD_FOOTER_SIZE, vhdChecksum, type DetectContext, type Detection, type Detector, type ImageReader, type Problem, type VhdFooterFields } from "../../plugin-api.ts";
+import {
+  matchAscii,
+  printable,
+  problemOf,
+  readAt,
+  readChunks,
+  readVhdDynamicHeader,
+  readVhdFooter,
+  u32be,
+  VHD_DYNAMIC_HEADER_SIZE,
+  VHD_FOOTER_SIZE,
+  vhdChecksum,
+  type DetectContext,
+  type Detection,
+  type Detector,
+  type ImageReader,
+  type Problem,
+  type VhdFooterFields,
+} from "../../plugin-api.ts";
 
 /**
  * The problem codes the vhd detector reports besides the common `truncated` (stable;
@@ -57,8 +75,16 @@ interface DynamicInfo {
 }
 
 /** Checks the dynamic disk header and, like qemu, that no BAT entry points past the end of the file. */
-async function dynamicHeader(reader: ImageReader, footer: VhdFooterFields, sectors: bigint, fileSize: number): Promise<DynamicInfo> {
-  const corrupt = (why: string): DynamicInfo => ({ problems: [problem("vhd-corrupt-header", `VHD dynamic header is corrupt: ${why}`)], details: {} });
+async function dynamicHeader(
+  reader: ImageReader,
+  footer: VhdFooterFields,
+  sectors: bigint,
+  fileSize: number,
+): Promise<DynamicInfo> {
+  const corrupt = (why: string): DynamicInfo => ({
+    problems: [problem("vhd-corrupt-header", `VHD dynamic header is corrupt: ${why}`)],
+    details: {},
+  });
   const offset = footer.dataOffset;
   if (offset < BigInt(FOOTER_SIZE) || offset > BigInt(Number.MAX_SAFE_INTEGER)) return corrupt("its offset is invalid");
   if (offset + BigInt(DYN_HEADER_SIZE) > BigInt(fileSize)) {
@@ -68,21 +94,27 @@ async function dynamicHeader(reader: ImageReader, footer: VhdFooterFields, secto
   const header = readVhdDynamicHeader(buf);
   if (!header.cookie) return corrupt("no cxsparse cookie");
   const problems: Problem[] = [];
-  if (vhdChecksum(buf, 36) !== header.checksum) problems.push(problem("vhd-checksum", "VHD dynamic header checksum is wrong"));
+  if (vhdChecksum(buf, 36) !== header.checksum)
+    problems.push(problem("vhd-checksum", "VHD dynamic header checksum is wrong"));
   const { tableOffset, maxTableEntries: entries, blockSize } = header;
   const details: Record<string, unknown> = { blockSize, batEntries: entries };
   if (footer.type === 4) {
     details.parentName = printable(header.parentName, 120);
     details.parentUuid = header.parentId;
   }
-  if (blockSize < SECTOR || (blockSize & (blockSize - 1)) !== 0) return { ...corrupt(`block size ${blockSize} is invalid`), details };
+  if (blockSize < SECTOR || (blockSize & (blockSize - 1)) !== 0)
+    return { ...corrupt(`block size ${blockSize} is invalid`), details };
   const block = BigInt(blockSize);
   // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: unreachable, sectors are at most 0xff000000 here (larger disks are refused first) and blocks at least 512 bytes
   if ((sectors * BigInt(SECTOR)) / block > 0xffffffffn) problems.push(corrupt("too many blocks").problems[0]!);
-  if (BigInt(entries) > (BigInt(MAX_SECTORS) * BigInt(SECTOR)) / block) problems.push(corrupt("block table is too large").problems[0]!);
-  else if (BigInt(entries) * block < sectors * BigInt(SECTOR)) problems.push(corrupt("block table is too small for the disk").problems[0]!);
-  if (entries * 4 > MAX_BAT_BYTES) problems.push(corrupt(`block table of ${entries} entries is too large`).problems[0]!);
-  if (tableOffset / BigInt(SECTOR) > BigInt(INT32_MAX)) problems.push(corrupt("block table offset is invalid").problems[0]!);
+  if (BigInt(entries) > (BigInt(MAX_SECTORS) * BigInt(SECTOR)) / block)
+    problems.push(corrupt("block table is too large").problems[0]!);
+  else if (BigInt(entries) * block < sectors * BigInt(SECTOR))
+    problems.push(corrupt("block table is too small for the disk").problems[0]!);
+  if (entries * 4 > MAX_BAT_BYTES)
+    problems.push(corrupt(`block table of ${entries} entries is too large`).problems[0]!);
+  if (tableOffset / BigInt(SECTOR) > BigInt(INT32_MAX))
+    problems.push(corrupt("block table offset is invalid").problems[0]!);
   if (problems.length > 0) return { problems, details };
 
   const batOffset = Number(tableOffset);
@@ -96,7 +128,8 @@ async function dynamicHeader(reader: ImageReader, footer: VhdFooterFields, secto
     }
   });
   if (read < batBytes) problems.push(problem("truncated", "VHD is truncated: the block table lies past the end"));
-  else if (end > fileSize) problems.push(problem("truncated", "VHD is truncated: a block lies past the end of the file"));
+  else if (end > fileSize)
+    problems.push(problem("truncated", "VHD is truncated: a block lies past the end of the file"));
   return { problems, details };
 }
 
@@ -105,7 +138,9 @@ async function detectVhd(reader: ImageReader, context: DetectContext): Promise<D
   const head = await readAt(reader, 0, FOOTER_SIZE);
   // qemu's probe looks for the cookie at offset 0 alone, however short the file.
   if (fileSize < FOOTER_SIZE) {
-    return matchAscii(head, 0, "conectix") ? { format: "vhd", problems: [problem("truncated", "VHD is truncated: the file is shorter than a footer")] } : null;
+    return matchAscii(head, 0, "conectix")
+      ? { format: "vhd", problems: [problem("truncated", "VHD is truncated: the file is shorter than a footer")] }
+      : null;
   }
   const tail = await readAt(reader, fileSize - FOOTER_SIZE, FOOTER_SIZE);
   const headFooter = readVhdFooter(head);
@@ -120,18 +155,26 @@ async function detectVhd(reader: ImageReader, context: DetectContext): Promise<D
   const primary = atHead ? headFooter : tailFooter;
   const problems: Problem[] = [];
   const corrupt = (why: string) => problem("vhd-corrupt-header", `VHD footer is corrupt: ${why}`);
-  if (atHead && vhdChecksum(head, 64) !== primary.checksum) problems.push(problem("vhd-checksum", "VHD footer copy at offset 0 has a wrong checksum"));
-  if (atTail && vhdChecksum(tail, 64) !== tailFooter.checksum) problems.push(problem("vhd-checksum", "VHD footer has a wrong checksum"));
+  if (atHead && vhdChecksum(head, 64) !== primary.checksum)
+    problems.push(problem("vhd-checksum", "VHD footer copy at offset 0 has a wrong checksum"));
+  if (atTail && vhdChecksum(tail, 64) !== tailFooter.checksum)
+    problems.push(problem("vhd-checksum", "VHD footer has a wrong checksum"));
   if (atHead && !atTail) problems.push(problem("truncated", "VHD is truncated: the footer at the end is missing"));
   // Stryker disable next-line ConditionalExpression,EqualityOperator: in a 512-byte file the head and the tail are the same bytes, so comparing them finds no difference
-  if (atHead && atTail && fileSize > FOOTER_SIZE && !sameFooter(primary, tailFooter)) problems.push(corrupt("the two footer copies differ"));
+  if (atHead && atTail && fileSize > FOOTER_SIZE && !sameFooter(primary, tailFooter))
+    problems.push(corrupt("the two footer copies differ"));
 
   const variant = TYPES[primary.type];
   if (!variant) problems.push(corrupt(`disk type ${primary.type} is not fixed, dynamic or differencing`));
   else if (atHead && primary.type === 2) problems.push(corrupt("a fixed disk has a footer copy at offset 0"));
   else if (!atHead && primary.type !== 2) problems.push(corrupt(`a ${variant} disk has no footer copy at offset 0`));
   if (primary.type === 4 && !context.inChainContainer) {
-    problems.push(problem("vhd-differencing", "VHD is a differencing disk outside a chain container: its data depends on a parent file"));
+    problems.push(
+      problem(
+        "vhd-differencing",
+        "VHD is a differencing disk outside a chain container: its data depends on a parent file",
+      ),
+    );
   }
 
   const { sectors, rule } = virtualSectors(primary);
@@ -145,7 +188,12 @@ async function detectVhd(reader: ImageReader, context: DetectContext): Promise<D
     uuid: primary.uniqueId,
   };
 
-  if (problems.length === 0 && primary.type === 2 && virtualSize !== undefined && virtualSize + FOOTER_SIZE > fileSize) {
+  if (
+    problems.length === 0 &&
+    primary.type === 2 &&
+    virtualSize !== undefined &&
+    virtualSize + FOOTER_SIZE > fileSize
+  ) {
     problems.push(problem("truncated", "VHD is truncated: the fixed disk is shorter than its size"));
   }
   if (problems.length === 0 && (primary.type === 3 || primary.type === 4)) {

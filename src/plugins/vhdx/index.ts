@@ -22,7 +22,8 @@ export function vhdx(): Plugin {
         detect: vhdxDetector.detect,
         problemCodes: vhdxProblemCodes,
         // Header, log, metadata and BAT regions in whole MiB, plus the log the header declares.
-        maxFileSize: (virtualSize, details) => metadataBound(1 / 64, 16 * 1024 * 1024)(virtualSize) + (Number(details.logLength) || 0),
+        maxFileSize: (virtualSize, details) =>
+          metadataBound(1 / 64, 16 * 1024 * 1024)(virtualSize) + (Number(details.logLength) || 0),
         outputOptions: (ctx): Record<string, string> => {
           const subformat = stringOption(ctx, "subformat");
           return subformat ? { subformat } : {};

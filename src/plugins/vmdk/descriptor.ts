@@ -44,8 +44,16 @@ export interface VmdkDescriptor {
 const ACCESS = /^(RW|RDONLY|NOACCESS)\b/;
 const EXTENT = /^(RW|RDONLY|NOACCESS)\s+(\d{1,15})\s+([A-Z]+)(?:\s+"([^"\r\n]*)"(?:\s+\d{1,15})?)?\s*$/;
 const KEY = /^([A-Za-z][A-Za-z0-9_.]*)\s*=\s*(.*)$/;
-// Stryker disable next-line StringLiteral: the createType key is handled before this set is consulted, which then excludes it, so its entry is never read
-const KNOWN_KEYS = new Set(["version", "encoding", "CID", "parentCID", "createType", "isNativeSnapshot", "parentFileNameHint"]);
+const KNOWN_KEYS = new Set([
+  "version",
+  "encoding",
+  "CID",
+  "parentCID",
+  // Stryker disable next-line StringLiteral: the createType key is handled before this set is consulted, which then excludes it, so its entry is never read
+  "createType",
+  "isNativeSnapshot",
+  "parentFileNameHint",
+]);
 const MAX_REPORTED_LINES = 5;
 
 function unquote(value: string): string {
@@ -67,7 +75,11 @@ function qemuView(text: string, name: string): string | undefined {
 /** qemu's vmdk_read_cid: the first occurrence of the name, one separator, then sscanf("%x"). */
 function cidReadable(text: string, name: string): boolean {
   const at = text.indexOf(name);
-  return at >= 0 && text[at + name.length] === "=" && /^\s*[0-9a-fA-F]/.test(text.slice(at + name.length + 1, at + name.length + 64));
+  return (
+    at >= 0 &&
+    text[at + name.length] === "=" &&
+    /^\s*[0-9a-fA-F]/.test(text.slice(at + name.length + 1, at + name.length + 64))
+  );
 }
 
 /**
@@ -111,7 +123,8 @@ export function parseVmdkDescriptor(text: string): VmdkDescriptor {
       }
     }
     result.unexpectedCount++;
-    if (result.unexpected.length < MAX_REPORTED_LINES) result.unexpected.push({ line: i + 1, text: printable(line, 60) });
+    if (result.unexpected.length < MAX_REPORTED_LINES)
+      result.unexpected.push({ line: i + 1, text: printable(line, 60) });
   }
   return result;
 }

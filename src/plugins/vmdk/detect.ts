@@ -1,25 +1,23 @@
-import { matchAscii, printable, problemOf, qemuProbesDescriptor, readAt, u16le, u32le, u64leBig, type DetectContext, type Detection, type Detector, type ImageReader, type Problem } from "../../plugin-api.ts";
+import {
+  matchAscii,
+  printable,
+  qemuProbesDescriptor,
+  readAt,
+  u32le,
+  u64leBig,
+  type DetectContext,
+  type Detection,
+  type Detector,
+  type ImageReader,
+  type Problem,
+} from "../../plugin-api.ts";
+import { headerProblems, l1Entries, parseSparse, type SparseHeader } from "./sparse-header.ts";
+import { vmdkProblem } from "./problems.ts";
 import { descriptorText, parseVmdkDescriptor, type VmdkDescriptor } from "./descriptor.ts";
 
-/**
- * The problem codes the vmdk detector reports besides the common `truncated` (stable;
- * scripts match on them):
- *   vmdk-create-type        createType other than monolithicSparse/streamOptimized (or COWD)
- *   vmdk-extent-file        an extent naming a file (flat, split, VMFS, or in a descriptor file)
- *   vmdk-parent             parentFileNameHint anywhere in the descriptor
- *   vmdk-descriptor-line    unexpected lines, createType outside its key line, unreadable CID
- *   vmdk-descriptor-bounds  descriptor not at sector 1, over 64 KiB, unterminated, overlapping
- *   vmdk-footer             streamOptimized footer missing or inconsistent (grain directory ~0)
- *   vmdk-corrupt-header     version, grain size, grain tables, capacity
- *
- * @example
- * ```ts
- * vmdkProblemCodes.includes("vmdk-create-type"); // true
- * ```
- */
-export const vmdkProblemCodes = ["vmdk-create-type", "vmdk-extent-file", "vmdk-parent", "vmdk-descriptor-line", "vmdk-descriptor-bounds", "vmdk-footer", "vmdk-corrupt-header"] as const;
+export { vmdkProblemCodes } from "./problems.ts";
 
-const problem = problemOf(vmdkProblemCodes);
+const problem = vmdkProblem;
 
 const SECTOR = 512;
 /** Largest descriptor accepted, embedded (in sectors × 512) or as a text file. */
@@ -29,78 +27,34 @@ const FLAG_REDUNDANT_GT = 0x2;
 const MARKER_END_OF_STREAM = 0;
 const MARKER_FOOTER = 3;
 const ACCEPTED_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
-/** qemu 7.2 vmdk_add_extent limits. */
-const MAX_GRANULARITY = 0x200000;
-const MAX_GTES = 512;
-const MAX_L1_ENTRIES = 32 * 1024 * 1024;
-
-/** The fields of a sparse VMDK's KDMV header, as qemu's VMDK4Header lays them out. */
-export interface SparseHeader {
-  version: number;
-  flags: number;
-  capacity: bigint;
-  granularity: bigint;
-  descOffset: bigint;
-  descSize: bigint;
-  gtes: number;
-  rgdOffset: bigint;
-  gdOffset: bigint;
-  grainOffset: bigint;
-  compression: number;
-}
-
-/** Reads the KDMV header whose magic is at `base`. */
-function parseSparse(buf: Uint8Array, base: number): SparseHeader {
-  return {
-    version: u32le(buf, base + 4),
-    flags: u32le(buf, base + 8),
-    capacity: u64leBig(buf, base + 12),
-    granularity: u64leBig(buf, base + 20),
-    descOffset: u64leBig(buf, base + 28),
-    descSize: u64leBig(buf, base + 36),
-    gtes: u32le(buf, base + 44),
-    rgdOffset: u64leBig(buf, base + 48),
-    gdOffset: u64leBig(buf, base + 56),
-    grainOffset: u64leBig(buf, base + 64),
-    compression: u16le(buf, base + 77),
-  };
-}
-
-function l1Entries(h: SparseHeader): bigint {
-  const span = BigInt(h.gtes) * h.granularity;
-  return span === 0n ? 0n : (h.capacity + span - 1n) / span;
-}
-
-function headerProblems(h: SparseHeader, where: string): Problem[] {
-  const corrupt = (why: string) => problem("vmdk-corrupt-header", `VMDK ${where} is corrupt: ${why}`);
-  const out: Problem[] = [];
-  if (h.version < 1 || h.version > 3) out.push(corrupt(`version ${h.version} is not 1..3`));
-  if (h.gtes < 1 || h.gtes > MAX_GTES) out.push(corrupt(`${h.gtes} entries per grain table is outside 1..${MAX_GTES}`));
-  if (h.granularity < 1n || h.granularity > BigInt(MAX_GRANULARITY)) out.push(corrupt(`grain of ${h.granularity} sectors is invalid`));
-  if (h.capacity === 0n) out.push(corrupt("capacity 0 makes qemu follow the embedded descriptor's extents"));
-  // Stryker disable next-line EqualityOperator: capacity × 512 is a multiple of 512 and MAX_SAFE_INTEGER (2^53 − 1) is odd, so the two are never equal and a strict or loose comparison gives the same answer
-  if (h.capacity * BigInt(SECTOR) > BigInt(Number.MAX_SAFE_INTEGER)) out.push(corrupt("capacity is absurd"));
-  else if (l1Entries(h) > BigInt(MAX_L1_ENTRIES)) out.push(corrupt("grain directory is too large"));
-  return out;
-}
 
 function descriptorProblems(d: VmdkDescriptor, embedded: boolean, capacity: bigint): Problem[] {
   const out: Problem[] = [];
-  if (d.namesParent) out.push(problem("vmdk-parent", "VMDK descriptor names a parent (parentFileNameHint), which qemu-img would open"));
+  if (d.namesParent)
+    out.push(problem("vmdk-parent", "VMDK descriptor names a parent (parentFileNameHint), which qemu-img would open"));
   if (d.unexpectedCount > 0) {
     const shown = d.unexpected.map((u) => `line ${u.line}: "${u.text}"`).join("; ");
     out.push(problem("vmdk-descriptor-line", `VMDK descriptor has ${d.unexpectedCount} unexpected line(s): ${shown}`));
   }
-  if (!d.cidsReadable) out.push(problem("vmdk-descriptor-line", "VMDK descriptor lacks a readable CID or parentCID line"));
+  if (!d.cidsReadable)
+    out.push(problem("vmdk-descriptor-line", "VMDK descriptor lacks a readable CID or parentCID line"));
   if (d.createType !== d.qemuCreateType) {
     out.push(problem("vmdk-descriptor-line", "VMDK descriptor mentions createType outside its key line"));
   }
   if (!d.createType || !ACCEPTED_TYPES.has(d.createType)) {
-    out.push(problem("vmdk-create-type", `VMDK create type "${d.createType ?? ""}" is not monolithicSparse or streamOptimized`));
+    out.push(
+      problem(
+        "vmdk-create-type",
+        `VMDK create type "${d.createType ?? ""}" is not monolithicSparse or streamOptimized`,
+      ),
+    );
   }
   const named = d.extents.filter((e) => e.type !== "ZERO");
   if (!embedded && named.length > 0) {
-    const files = named.slice(0, 3).map((e) => `${e.type} "${e.file ?? ""}"`).join(", ");
+    const files = named
+      .slice(0, 3)
+      .map((e) => `${e.type} "${e.file ?? ""}"`)
+      .join(", ");
     out.push(problem("vmdk-extent-file", `VMDK descriptor file names extent files: ${files}`));
   }
   if (embedded) {
@@ -116,14 +70,21 @@ function descriptorProblems(d: VmdkDescriptor, embedded: boolean, capacity: bigi
 }
 
 /** Checks the embedded descriptor: at sector 1, bounded, NUL-terminated, not overlapping the tables. */
-async function embeddedDescriptor(reader: ImageReader, h: SparseHeader): Promise<{ problems: Problem[]; descriptor?: VmdkDescriptor }> {
+async function embeddedDescriptor(
+  reader: ImageReader,
+  h: SparseHeader,
+): Promise<{ problems: Problem[]; descriptor?: VmdkDescriptor }> {
   const bounds = (why: string) => ({ problems: [problem("vmdk-descriptor-bounds", `VMDK descriptor ${why}`)] });
   if (h.descOffset !== 1n) return bounds(`offset is sector ${h.descOffset}, not 1`);
   // Stryker disable next-line ConditionalExpression: a size of 0 sectors reads nothing, which the NUL-termination check below refuses with the same code
-  if (h.descSize < 1n || h.descSize * BigInt(SECTOR) > BigInt(MAX_DESCRIPTOR)) return bounds(`size of ${h.descSize} sectors is outside 1..${MAX_DESCRIPTOR / SECTOR}`);
+  if (h.descSize < 1n || h.descSize * BigInt(SECTOR) > BigInt(MAX_DESCRIPTOR))
+    return bounds(`size of ${h.descSize} sectors is outside 1..${MAX_DESCRIPTOR / SECTOR}`);
   const descEnd = h.descOffset + h.descSize;
-  // Stryker disable next-line ConditionalExpression,ArrayDeclaration: ~0 is never below the descriptor's end, and a string placeholder compared with a bigint is false, so including either changes nothing
-  const next = [h.grainOffset, ...(h.gdOffset !== GD_AT_END ? [h.gdOffset] : []), ...(h.flags & FLAG_REDUNDANT_GT ? [h.rgdOffset] : [])];
+  // Stryker disable ConditionalExpression,ArrayDeclaration: ~0 is never below the descriptor's end, and a string placeholder compared with a bigint is false, so including either changes nothing
+  const directory = h.gdOffset !== GD_AT_END ? [h.gdOffset] : [];
+  const redundant = h.flags & FLAG_REDUNDANT_GT ? [h.rgdOffset] : [];
+  // Stryker restore ConditionalExpression,ArrayDeclaration
+  const next = [h.grainOffset, ...directory, ...redundant];
   if (next.some((sector) => sector < descEnd)) return bounds("overlaps the grain directory or grains");
   const length = Number(h.descSize) * SECTOR;
   const bytes = await readAt(reader, SECTOR, length);
@@ -135,7 +96,10 @@ async function embeddedDescriptor(reader: ImageReader, h: SparseHeader): Promise
 }
 
 /** qemu reads a footer 1536 bytes before the end when the header's grain directory offset is ~0. */
-async function readFooter(reader: ImageReader, header: SparseHeader): Promise<{ problems: Problem[]; footer?: SparseHeader }> {
+async function readFooter(
+  reader: ImageReader,
+  header: SparseHeader,
+): Promise<{ problems: Problem[]; footer?: SparseHeader }> {
   const bad = (why: string) => ({ problems: [problem("vmdk-footer", `VMDK stream footer ${why}`)] });
   const fileSize = await reader.size();
   // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: a clean image of under 4 sectors cannot get here (its footer sectors would overlap the descriptor at sector 1, which cannot start with a footer marker or KDMV), and 2 sectors or less read short, refused with the same code
@@ -164,7 +128,8 @@ async function boundsProblems(reader: ImageReader, h: SparseHeader): Promise<Pro
   const out: Problem[] = [];
   if (h.grainOffset * BigInt(SECTOR) > fileSize) out.push(short("first grain"));
   if (h.gdOffset * BigInt(SECTOR) + l1Bytes > fileSize) out.push(short("grain directory"));
-  if (h.flags & FLAG_REDUNDANT_GT && h.rgdOffset * BigInt(SECTOR) + l1Bytes > fileSize) out.push(short("redundant grain directory"));
+  if (h.flags & FLAG_REDUNDANT_GT && h.rgdOffset * BigInt(SECTOR) + l1Bytes > fileSize)
+    out.push(short("redundant grain directory"));
   return out;
 }
 
@@ -177,7 +142,12 @@ async function detectSparse(reader: ImageReader, head: Uint8Array, context: Dete
   let effective = header;
   const capacity = header.capacity * BigInt(SECTOR);
   // Stryker disable next-line EqualityOperator: capacity × 512 is a multiple of 512 and MAX_SAFE_INTEGER (2^53 − 1) is odd, so the two are never equal and a strict or loose comparison gives the same answer
-  if (capacity <= BigInt(Number.MAX_SAFE_INTEGER)) context.onHeader?.({ format: "vmdk", virtualSize: Number(capacity), details: { clusterSize: Number(header.granularity) * SECTOR } });
+  if (capacity <= BigInt(Number.MAX_SAFE_INTEGER))
+    context.onHeader?.({
+      format: "vmdk",
+      virtualSize: Number(capacity),
+      details: { clusterSize: Number(header.granularity) * SECTOR },
+    });
   if (problems.length === 0 && header.gdOffset === GD_AT_END) {
     const { problems: footerProblems, footer } = await readFooter(reader, header);
     problems.push(...footerProblems);
@@ -207,7 +177,9 @@ async function detectDescriptorFile(reader: ImageReader): Promise<Detection> {
   const { text, terminated } = descriptorText(bytes);
   const problems: Problem[] = [];
   if (!terminated && bytes.length > MAX_DESCRIPTOR) {
-    problems.push(problem("vmdk-descriptor-bounds", `VMDK descriptor file is larger than ${MAX_DESCRIPTOR / 1024} KiB`));
+    problems.push(
+      problem("vmdk-descriptor-bounds", `VMDK descriptor file is larger than ${MAX_DESCRIPTOR / 1024} KiB`),
+    );
   }
   const descriptor = parseVmdkDescriptor(text.slice(0, MAX_DESCRIPTOR));
   problems.push(...descriptorProblems(descriptor, false, 0n));

@@ -6,7 +6,9 @@ const SINGLE_FILE = new Set(["monolithicSparse", "streamOptimized"]);
 
 function singleFile(subformat: string | undefined): void {
   if (subformat === undefined || SINGLE_FILE.has(subformat)) return;
-  throw new UsageError(`vmdk subformat ${subformat} writes extent files beside the output, which diskpipe does not commit: use monolithicSparse (the default) or streamOptimized`);
+  throw new UsageError(
+    `vmdk subformat ${subformat} writes extent files beside the output, which diskpipe does not commit: use monolithicSparse (the default) or streamOptimized`,
+  );
 }
 
 /**

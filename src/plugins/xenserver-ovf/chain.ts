@@ -17,19 +17,32 @@ export function validateChain(members: readonly VhdInfo[]): void {
   if (members.length === 0) throw new ChainRejection("vhd-chain", "the archive holds no VHD");
   const base = members[members.length - 1];
   if (base.type === "differencing") {
-    throw new ChainRejection("vhd-chain", `${base.label}: the base of the chain is a differencing disk (its parent ${base.parentId} is missing)`);
+    throw new ChainRejection(
+      "vhd-chain",
+      `${base.label}: the base of the chain is a differencing disk (its parent ${base.parentId} is missing)`,
+    );
   }
   const seen = new Map<string, string>();
   members.forEach((member, index) => {
     const twin = seen.get(member.uniqueId);
-    if (twin) throw new ChainRejection("vhd-chain", `${member.label}: unique id ${member.uniqueId} repeats ${twin}'s (a cycle or a copied disk)`);
+    if (twin)
+      throw new ChainRejection(
+        "vhd-chain",
+        `${member.label}: unique id ${member.uniqueId} repeats ${twin}'s (a cycle or a copied disk)`,
+      );
     seen.set(member.uniqueId, member.label);
     if (member.size !== base.size) {
-      throw new ChainRejection("vhd-chain", `${member.label}: virtual size ${member.size} differs from the base ${base.label}'s ${base.size}`);
+      throw new ChainRejection(
+        "vhd-chain",
+        `${member.label}: virtual size ${member.size} differs from the base ${base.label}'s ${base.size}`,
+      );
     }
     if (member === base) return;
     if (member.type !== "differencing") {
-      throw new ChainRejection("vhd-chain", `${member.label}: a ${member.type} disk can only be the base, yet ${base.label} follows it`);
+      throw new ChainRejection(
+        "vhd-chain",
+        `${member.label}: a ${member.type} disk can only be the base, yet ${base.label} follows it`,
+      );
     }
     const parent = members[index + 1];
     if (member.parentId !== parent.uniqueId) {

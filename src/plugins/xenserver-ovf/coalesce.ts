@@ -52,7 +52,11 @@ export interface CoalesceResult {
  * } finally { await closeChain(chain); }
  * ```
  */
-export async function coalesceChain(members: readonly VhdFile[], outPath: string, options: CoalesceOptions = {}): Promise<CoalesceResult> {
+export async function coalesceChain(
+  members: readonly VhdFile[],
+  outPath: string,
+  options: CoalesceOptions = {},
+): Promise<CoalesceResult> {
   if (members.length === 0) throw new RangeError("an empty chain has nothing to coalesce");
   const size = members[members.length - 1].info.size;
   const chunkSize = Math.min(MAX_CHUNK, ...members.map((member) => member.info.blockSize ?? MAX_CHUNK));
@@ -89,7 +93,12 @@ export async function coalesceChain(members: readonly VhdFile[], outPath: string
 }
 
 /** Fills one zeroed chunk from the chain; returns whether any member stored data in it. */
-async function fillChunk(members: readonly VhdFile[], offset: number, chunk: Uint8Array, need: Uint8Array): Promise<boolean> {
+async function fillChunk(
+  members: readonly VhdFile[],
+  offset: number,
+  chunk: Uint8Array,
+  need: Uint8Array,
+): Promise<boolean> {
   let remaining = need.length;
   let partial = false;
   let filled = false;

@@ -85,7 +85,9 @@ export async function extractChain(
     const extract = tar.extract();
     // Tar headers, padding and trailing blocks may add to the data, but never without bound.
     const streamLimit = maxTotalBytes + (maxEntries + 1) * 65536 + 1024 * 1024;
-    const stages = gzipped ? [stream, createGunzip(), byteLimit(streamLimit), extract] : [stream, byteLimit(streamLimit), extract];
+    const stages = gzipped
+      ? [stream, createGunzip(), byteLimit(streamLimit), extract]
+      : [stream, byteLimit(streamLimit), extract];
     const feeding = pipeline(stages, { signal: options.signal });
     feeding.catch(() => {});
     for await (const entry of extract) {
@@ -140,7 +142,9 @@ function checkEntry(header: Header, maxEntries: number): number | undefined {
       throw reject(`${shown} is a directory`);
     case "symlink":
     case "link":
-      throw reject(`${shown} is a ${header.type === "link" ? "hard" : "symbolic"} link to ${show(header.linkname ?? "")}`);
+      throw reject(
+        `${shown} is a ${header.type === "link" ? "hard" : "symbolic"} link to ${show(header.linkname ?? "")}`,
+      );
     case "character-device":
     case "block-device":
     case "fifo":
@@ -212,8 +216,10 @@ function byteLimit(limit: number): Transform {
 function translate(error: unknown): unknown {
   if (error instanceof ChainRejection) return error;
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (code === "Z_BUF_ERROR" || message === "Unexpected end of data") return new ChainRejection("truncated", "the archive is cut short");
-  if (typeof code === "string" && code.startsWith("Z_")) return new ChainRejection("archive-entry", `not a valid gzip stream: ${String(message)}`);
+  if (code === "Z_BUF_ERROR" || message === "Unexpected end of data")
+    return new ChainRejection("truncated", "the archive is cut short");
+  if (typeof code === "string" && code.startsWith("Z_"))
+    return new ChainRejection("archive-entry", `not a valid gzip stream: ${String(message)}`);
   if (typeof message === "string" && /tar header|Header exceeds|Invalid header/i.test(message)) {
     return new ChainRejection("archive-entry", `not a valid tar archive: ${message}`);
   }

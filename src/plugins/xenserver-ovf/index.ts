@@ -65,18 +65,24 @@ async function unpackChain(ctx: JobContext, options: XenserverOvfOptions): Promi
     try {
       const size = chain[0].info.size;
       if (ctx.spec.maxSize !== undefined && size > ctx.spec.maxSize) {
-        throw new ImageRejectedError(`${basename(archive)}: the chain's virtual size ${size} exceeds the limit of ${ctx.spec.maxSize} bytes`, [
-          { code: "too-large", message: `virtual size ${size} exceeds the limit of ${ctx.spec.maxSize} bytes` },
-        ]);
+        throw new ImageRejectedError(
+          `${basename(archive)}: the chain's virtual size ${size} exceeds the limit of ${ctx.spec.maxSize} bytes`,
+          [{ code: "too-large", message: `virtual size ${size} exceeds the limit of ${ctx.spec.maxSize} bytes` }],
+        );
       }
-      await coalesceChain(chain, output, { signal: ctx.signal, onProgress: (bytes, total) => ctx.progress(bytes, total) });
+      await coalesceChain(chain, output, {
+        signal: ctx.signal,
+        onProgress: (bytes, total) => ctx.progress(bytes, total),
+      });
     } finally {
       await closeChain(chain);
     }
     return { path: output, format: "raw" };
   } catch (error) {
     if (error instanceof ChainRejection) {
-      throw new ImageRejectedError(`${basename(archive)}: ${error.message}`, [{ code: error.code, message: error.message }]);
+      throw new ImageRejectedError(`${basename(archive)}: ${error.message}`, [
+        { code: error.code, message: error.message },
+      ]);
     }
     throw error;
   } finally {

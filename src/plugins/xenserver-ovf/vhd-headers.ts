@@ -1,4 +1,10 @@
-import { readVhdDynamicHeader, readVhdFooter, vhdChecksum, VHD_DYNAMIC_HEADER_SIZE, VHD_FOOTER_SIZE } from "../../plugin-api.ts";
+import {
+  readVhdDynamicHeader,
+  readVhdFooter,
+  vhdChecksum,
+  VHD_DYNAMIC_HEADER_SIZE,
+  VHD_FOOTER_SIZE,
+} from "../../plugin-api.ts";
 import { ChainRejection } from "./rejection.ts";
 
 /** Size of the VHD footer (and of its copy at offset 0 in dynamic and differencing disks). */
@@ -87,7 +93,8 @@ export function formatUuid(hex: string): string {
 export function parseFooter(bytes: Uint8Array, label: string): VhdFooter {
   if (bytes.length < FOOTER_SIZE) throw new ChainRejection("truncated", `${label}: shorter than a VHD footer`);
   const fields = readVhdFooter(bytes);
-  if (!fields.cookie) throw new ChainRejection("vhd-corrupt-header", `${label}: no VHD footer (cookie "conectix" missing)`);
+  if (!fields.cookie)
+    throw new ChainRejection("vhd-corrupt-header", `${label}: no VHD footer (cookie "conectix" missing)`);
   if (vhdChecksum(bytes.subarray(0, FOOTER_SIZE), 64) !== fields.checksum) {
     throw new ChainRejection("vhd-checksum", `${label}: footer checksum mismatch`);
   }
@@ -95,7 +102,10 @@ export function parseFooter(bytes: Uint8Array, label: string): VhdFooter {
   if (!diskType) throw new ChainRejection("vhd-corrupt-header", `${label}: unknown disk type ${fields.type}`);
   const size = fields.currentSize;
   if (size === 0n || size > BigInt(MAX_VHD_SIZE) || size % 512n !== 0n) {
-    throw new ChainRejection("vhd-corrupt-header", `${label}: current size ${size} is not a multiple of 512 in (0, 2 TiB]`);
+    throw new ChainRejection(
+      "vhd-corrupt-header",
+      `${label}: current size ${size} is not a multiple of 512 in (0, 2 TiB]`,
+    );
   }
   const footer: VhdFooter = {
     diskType,
@@ -106,7 +116,10 @@ export function parseFooter(bytes: Uint8Array, label: string): VhdFooter {
   if (diskType !== "fixed") {
     const offset = fields.dataOffset;
     if (offset === ALL_ONES_64 || offset < BigInt(FOOTER_SIZE) || offset > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new ChainRejection("vhd-corrupt-header", `${label}: ${diskType} disk with an invalid data offset ${offset}`);
+      throw new ChainRejection(
+        "vhd-corrupt-header",
+        `${label}: ${diskType} disk with an invalid data offset ${offset}`,
+      );
     }
     footer.dataOffset = Number(offset);
   }
@@ -128,16 +141,23 @@ export function parseFooter(bytes: Uint8Array, label: string): VhdFooter {
 export function parseDynamicHeader(bytes: Uint8Array, label: string): VhdDynamicHeader {
   if (bytes.length < DYNAMIC_HEADER_SIZE) throw new ChainRejection("truncated", `${label}: dynamic header cut short`);
   const fields = readVhdDynamicHeader(bytes);
-  if (!fields.cookie) throw new ChainRejection("vhd-corrupt-header", `${label}: no dynamic header (cookie "cxsparse" missing)`);
+  if (!fields.cookie)
+    throw new ChainRejection("vhd-corrupt-header", `${label}: no dynamic header (cookie "cxsparse" missing)`);
   if (vhdChecksum(bytes.subarray(0, DYNAMIC_HEADER_SIZE), 36) !== fields.checksum) {
     throw new ChainRejection("vhd-checksum", `${label}: dynamic header checksum mismatch`);
   }
   if (fields.version !== 0x0001_0000) {
-    throw new ChainRejection("vhd-corrupt-header", `${label}: unknown dynamic header version 0x${fields.version.toString(16)}`);
+    throw new ChainRejection(
+      "vhd-corrupt-header",
+      `${label}: unknown dynamic header version 0x${fields.version.toString(16)}`,
+    );
   }
   const { blockSize, tableOffset } = fields;
   if (blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || (blockSize & (blockSize - 1)) !== 0) {
-    throw new ChainRejection("vhd-corrupt-header", `${label}: block size ${blockSize} is not a power of two in [512 KiB, 256 MiB]`);
+    throw new ChainRejection(
+      "vhd-corrupt-header",
+      `${label}: block size ${blockSize} is not a power of two in [512 KiB, 256 MiB]`,
+    );
   }
   if (tableOffset > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new ChainRejection("vhd-corrupt-header", `${label}: block table offset ${tableOffset} out of range`);

@@ -108,7 +108,7 @@ export class VhdFile {
    * @example
    * ```ts
    * const vhd = await VhdFile.open("work/0.vhd");
- * const range = await vhd.locate(2 * 1024 * 1024, 4096);
+   * const range = await vhd.locate(2 * 1024 * 1024, 4096);
    * ```
    */
   async locate(offset: number, length: number): Promise<StoredRange | null> {
@@ -119,7 +119,8 @@ export class VhdFile {
     if (!this.#table || !blockSize) return { fileOffset: offset, present: "all" };
     const block = Math.floor(offset / blockSize);
     const inBlock = offset - block * blockSize;
-    if (inBlock + length > blockSize) throw new RangeError(`${this.info.label}: range ${offset}+${length} spans two blocks`);
+    if (inBlock + length > blockSize)
+      throw new RangeError(`${this.info.label}: range ${offset}+${length} spans two blocks`);
     const entry = this.#table[block];
     if (entry === UNALLOCATED) return null;
     const bitmap = await this.#bitmap(block, entry);
@@ -145,7 +146,7 @@ export class VhdFile {
    * @example
    * ```ts
    * declare const vhd: VhdFile, range: StoredRange, buffer: Uint8Array;
- * await vhd.read(range.fileOffset, buffer.subarray(0, 4096));
+   * await vhd.read(range.fileOffset, buffer.subarray(0, 4096));
    * ```
    */
   async read(fileOffset: number, target: Uint8Array): Promise<void> {
@@ -178,16 +179,26 @@ export class VhdFile {
 
 async function validate(handle: FileHandle, label: string): Promise<{ info: VhdInfo; table?: Uint32Array }> {
   const fileSize = (await handle.stat()).size;
-  if (fileSize < FOOTER_SIZE) throw new ChainRejection("truncated", `${label}: ${fileSize} bytes is too short for a VHD`);
+  if (fileSize < FOOTER_SIZE)
+    throw new ChainRejection("truncated", `${label}: ${fileSize} bytes is too short for a VHD`);
   const trailer = new Uint8Array(FOOTER_SIZE);
   await readExactly(handle, fileSize - FOOTER_SIZE, trailer, label);
   const footer = await parseTrailer(handle, trailer, label);
   const dataEnd = fileSize - FOOTER_SIZE;
-  const info: VhdInfo = { label, type: footer.diskType, size: footer.currentSize, uniqueId: footer.uniqueId, creatorApp: footer.creatorApp };
+  const info: VhdInfo = {
+    label,
+    type: footer.diskType,
+    size: footer.currentSize,
+    uniqueId: footer.uniqueId,
+    creatorApp: footer.creatorApp,
+  };
 
   if (footer.diskType === "fixed") {
     if (footer.currentSize > dataEnd) {
-      throw new ChainRejection("truncated", `${label}: fixed disk of ${footer.currentSize} bytes in a ${fileSize}-byte file`);
+      throw new ChainRejection(
+        "truncated",
+        `${label}: fixed disk of ${footer.currentSize} bytes in a ${fileSize}-byte file`,
+      );
     }
     return { info };
   }
@@ -195,12 +206,20 @@ async function validate(handle: FileHandle, label: string): Promise<{ info: VhdI
   const copy = new Uint8Array(FOOTER_SIZE);
   await readExactly(handle, 0, copy, label);
   if (!Buffer.from(copy).equals(trailer)) {
-    throw new ChainRejection("vhd-corrupt-header", `${label}: the footer copy at offset 0 differs from the footer at the end`);
+    throw new ChainRejection(
+      "vhd-corrupt-header",
+      `${label}: the footer copy at offset 0 differs from the footer at the end`,
+    );
   }
   const headerOffset = footer.dataOffset;
   // parseFooter sets the offset for every disk that is not fixed.
-  if (headerOffset === undefined) throw new ChainRejection("vhd-corrupt-header", `${label}: a ${footer.diskType} disk without a dynamic header offset`);
-  if (headerOffset + DYNAMIC_HEADER_SIZE > dataEnd) throw new ChainRejection("truncated", `${label}: dynamic header lies past the end of the file`);
+  if (headerOffset === undefined)
+    throw new ChainRejection(
+      "vhd-corrupt-header",
+      `${label}: a ${footer.diskType} disk without a dynamic header offset`,
+    );
+  if (headerOffset + DYNAMIC_HEADER_SIZE > dataEnd)
+    throw new ChainRejection("truncated", `${label}: dynamic header lies past the end of the file`);
   const headerBytes = new Uint8Array(DYNAMIC_HEADER_SIZE);
   await readExactly(handle, headerOffset, headerBytes, label);
   const header = parseDynamicHeader(headerBytes, label);
@@ -217,8 +236,10 @@ async function validate(handle: FileHandle, label: string): Promise<{ info: VhdI
       `${label}: block table has ${header.maxTableEntries} entries; a disk of ${footer.currentSize} bytes needs ${blocks} (at most ${MAX_TABLE_ENTRIES})`,
     );
   }
-  if (header.tableOffset < FOOTER_SIZE) throw new ChainRejection("vhd-corrupt-header", `${label}: block table overlaps the footer copy`);
-  if (header.tableOffset + blocks * 4 > dataEnd) throw new ChainRejection("truncated", `${label}: block table lies past the end of the file`);
+  if (header.tableOffset < FOOTER_SIZE)
+    throw new ChainRejection("vhd-corrupt-header", `${label}: block table overlaps the footer copy`);
+  if (header.tableOffset + blocks * 4 > dataEnd)
+    throw new ChainRejection("truncated", `${label}: block table lies past the end of the file`);
   const raw = new Uint8Array(blocks * 4);
   await readExactly(handle, header.tableOffset, raw, label);
   const view = new DataView(raw.buffer);
@@ -229,7 +250,8 @@ async function validate(handle: FileHandle, label: string): Promise<{ info: VhdI
     table[block] = entry;
     if (entry === UNALLOCATED) continue;
     const used = Math.min(header.blockSize, footer.currentSize - block * header.blockSize);
-    if (entry * SECTOR < FOOTER_SIZE) throw new ChainRejection("vhd-corrupt-header", `${label}: block ${block} overlaps the footer copy`);
+    if (entry * SECTOR < FOOTER_SIZE)
+      throw new ChainRejection("vhd-corrupt-header", `${label}: block ${block} overlaps the footer copy`);
     if (entry * SECTOR + bitmapBytes + used > dataEnd) {
       throw new ChainRejection("truncated", `${label}: block ${block} lies past the end of the file`);
     }
@@ -251,7 +273,8 @@ async function parseTrailer(handle: FileHandle, trailer: Uint8Array, label: stri
     } catch {
       throw error;
     }
-    if (headFooter.diskType !== "fixed") throw new ChainRejection("truncated", `${label}: the footer at the end is missing (file cut short)`);
+    if (headFooter.diskType !== "fixed")
+      throw new ChainRejection("truncated", `${label}: the footer at the end is missing (file cut short)`);
     throw error;
   }
 }
@@ -260,7 +283,8 @@ async function readExactly(handle: FileHandle, position: number, target: Uint8Ar
   let filled = 0;
   while (filled < target.length) {
     const { bytesRead } = await handle.read(target, filled, target.length - filled, position + filled);
-    if (bytesRead === 0) throw new ChainRejection("truncated", `${label}: unexpected end of file at offset ${position + filled}`);
+    if (bytesRead === 0)
+      throw new ChainRejection("truncated", `${label}: unexpected end of file at offset ${position + filled}`);
     filled += bytesRead;
   }
 }

@@ -3,9 +3,25 @@ import { describe, it } from "node:test";
 import { ProgressBoard } from "../../../src/cli/progress/board.ts";
 import type { JobEvent } from "../../../src/core/job.ts";
 
-const queued = (jobId: string, source: string): JobEvent => ({ type: "queued", jobId, spec: { source, destination: "out", to: "qcow2" }, at: 0 });
-const stage = (jobId: string, name: "fetch" | "inspect" | "convert" | "upload"): JobEvent => ({ type: "stage-start", jobId, stage: name, at: 0 });
-const progress = (jobId: string, name: "fetch" | "convert", bytes: number, total?: number, rate?: number): JobEvent => ({
+const queued = (jobId: string, source: string): JobEvent => ({
+  type: "queued",
+  jobId,
+  spec: { source, destination: "out", to: "qcow2" },
+  at: 0,
+});
+const stage = (jobId: string, name: "fetch" | "inspect" | "convert" | "upload"): JobEvent => ({
+  type: "stage-start",
+  jobId,
+  stage: name,
+  at: 0,
+});
+const progress = (
+  jobId: string,
+  name: "fetch" | "convert",
+  bytes: number,
+  total?: number,
+  rate?: number,
+): JobEvent => ({
   type: "progress",
   jobId,
   stage: name,
@@ -25,15 +41,30 @@ describe("ProgressBoard: running jobs and the batch as a whole, from job events"
     board.update(stage("b", "inspect"));
     assert.deepEqual(board.running(), [
       { id: "a", name: "a\\x1b[31m.img", stage: "fetch", bytes: 250, total: 1000, rate: 50, eta: 15 },
-      { id: "b", name: "b.vmdk", stage: "inspect", bytes: undefined, total: undefined, rate: undefined, eta: undefined },
+      {
+        id: "b",
+        name: "b.vmdk",
+        stage: "inspect",
+        bytes: undefined,
+        total: undefined,
+        rate: undefined,
+        eta: undefined,
+      },
     ]);
     board.update(stage("a", "convert"));
     assert.equal(board.running()[0].bytes, undefined, "a new stage starts from nothing");
     board.update(progress("a", "convert", 10));
     assert.equal(board.running()[0].eta, undefined, "no total, no ETA");
     assert.equal(board.update({ type: "done", jobId: "a", result: {} as never }), "a\\x1b[31m.img");
-    assert.deepEqual(board.running().map((row) => row.id), ["b"]);
-    assert.equal(board.update({ type: "warning", jobId: "nobody", message: "x" }), "nobody", "an unknown job is named by its id");
+    assert.deepEqual(
+      board.running().map((row) => row.id),
+      ["b"],
+    );
+    assert.equal(
+      board.update({ type: "warning", jobId: "nobody", message: "x" }),
+      "nobody",
+      "an unknown job is named by its id",
+    );
   });
 
   it("counts fetching as the first half of a job and converting as the second; done and failed jobs whole", () => {
@@ -59,7 +90,10 @@ describe("ProgressBoard: running jobs and the batch as a whole, from job events"
     assert.equal(board.overall().fraction, 1 / 4);
     board.update({ type: "done", jobId: "a", result: {} as never });
     board.update({ type: "failed", jobId: "b", error: { code: "io-failed", message: "x" } as never, ms: 1 });
-    assert.deepEqual({ ...board.overall(), eta: undefined }, { jobs: 4, done: 1, failed: 1, fraction: 0.5, rate: 0, eta: undefined });
+    assert.deepEqual(
+      { ...board.overall(), eta: undefined },
+      { jobs: 4, done: 1, failed: 1, fraction: 0.5, rate: 0, eta: undefined },
+    );
   });
 
   it("gives no overall ETA in the first second or before 1 % is done, nor when all is done", () => {

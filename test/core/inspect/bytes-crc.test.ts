@@ -1,6 +1,21 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { asciiField, hex, isZero, matchAscii, printable, u16be, u16le, u32be, u32le, u64be, u64beBig, u64le, u64leBig, u8 } from "../../../src/core/inspect/bytes.ts";
+import {
+  asciiField,
+  hex,
+  isZero,
+  matchAscii,
+  printable,
+  u16be,
+  u16le,
+  u32be,
+  u32le,
+  u64be,
+  u64beBig,
+  u64le,
+  u64leBig,
+  u8,
+} from "../../../src/core/inspect/bytes.ts";
 import { crc32, crc32c } from "../../../src/core/inspect/crc.ts";
 
 const text = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));

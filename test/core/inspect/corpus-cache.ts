@@ -18,7 +18,9 @@ export async function cachedCorpus(dir: string): Promise<CorpusImage[]> {
   const cache = process.env.DISKPIPE_CORPUS_CACHE;
   if (!cache) return buildCorpus(dir);
   const here = dirname(fileURLToPath(import.meta.url));
-  const source = ["corpus.ts", "corpus-tools.ts", "probe-cases.ts", "corpus-cache.ts"].map((name) => readFileSync(join(here, name), "utf8")).join("\n");
+  const source = ["corpus.ts", "corpus-tools.ts", "probe-cases.ts", "corpus-cache.ts"]
+    .map((name) => readFileSync(join(here, name), "utf8"))
+    .join("\n");
   const place = join(cache, createHash("sha256").update(source).digest("hex").slice(0, 16));
   const manifest = join(place, "manifest.json");
   if (existsSync(manifest)) return JSON.parse(readFileSync(manifest, "utf8")) as CorpusImage[];

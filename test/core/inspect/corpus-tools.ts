@@ -4,7 +4,16 @@
  * footers, VMDK descriptors and footers, VHDX headers and metadata).
  */
 import { execFileSync } from "node:child_process";
-import { appendFileSync, closeSync, copyFileSync, ftruncateSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { crc32, crc32c } from "../../../src/core/inspect/crc.ts";
 
 const MiB = 1024 * 1024;
@@ -15,7 +24,10 @@ export function qemuImg(...args: string[]): string {
 }
 
 /** `qemu-img info --output=json -f driver` parsed. */
-export function qemuInfo(path: string, driver: string): { "virtual-size": number; format: string; [key: string]: unknown } {
+export function qemuInfo(
+  path: string,
+  driver: string,
+): { "virtual-size": number; format: string; [key: string]: unknown } {
   return JSON.parse(qemuImg("info", "--output=json", "-f", driver, path));
 }
 

@@ -4,18 +4,31 @@
  * hand. Everything is sparse and a few MiB at most; building takes a few seconds, most of it
  * qemu's LUKS key derivation, which runs in the background while the rest is built.
  */
-import { execFile } from "node:child_process";
 import { appendFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { InspectOptions } from "../../../src/core/inspect/types.ts";
 import { makeLuksAsync } from "../../helpers/images.ts";
-import { addVmdkFooter, copy, descriptor, editVhdFooter, editVhdxHeaders, editVmdkDescriptor, FILE_PARAMETERS, LOGICAL_SECTOR, makeGpt, makeIso, makeMbr, makeSparse, makeUdf, mbrSector, patch, peek, qemuImg, u32be, u64be, u64le, vhdxItem } from "./corpus-tools.ts";
+import {
+  addVmdkFooter,
+  copy,
+  editVmdkDescriptor,
+  makeGpt,
+  makeIso,
+  makeMbr,
+  makeSparse,
+  makeUdf,
+  mbrSector,
+  patch,
+  peek,
+  qemuImg,
+  u32be,
+  u64be,
+  u64le,
+} from "./corpus-tools.ts";
+import { addVhdFamily } from "./corpus-vhd.ts";
 import { buildProbeCases } from "./probe-cases.ts";
 
-const run = promisify(execFile);
 const MiB = 1024 * 1024;
-
 
 /** One image of the corpus and what the inspector must say about it. */
 export interface CorpusImage {
@@ -36,6 +49,13 @@ export interface CorpusImage {
   probe?: string;
 }
 
+/** What a part of the corpus builder gets: paths in the corpus folder, the two ways to list an image, the 4 MiB data disk. */
+export interface CorpusBuilder {
+  at(name: string): string;
+  good(name: string, format: string, variant: string | undefined, driver: string, options?: InspectOptions): void;
+  bad(name: string, format: string, codes: string[], options?: InspectOptions): void;
+  data: string;
+}
 
 /**
  * Builds the corpus in `dir` (which should be empty) and returns its images.
@@ -50,7 +70,15 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   const at = (name: string) => join(dir, name);
   const images: CorpusImage[] = [];
   const good = (name: string, format: string, variant: string | undefined, driver: string, options?: InspectOptions) =>
-    images.push({ name, path: at(name), format, ...(variant !== undefined && { variant }), driver, codes: [], ...(options && { options }) });
+    images.push({
+      name,
+      path: at(name),
+      format,
+      ...(variant !== undefined && { variant }),
+      driver,
+      codes: [],
+      ...(options && { options }),
+    });
   const bad = (name: string, format: string, codes: string[], options?: InspectOptions) =>
     images.push({ name, path: at(name), format, codes: [...new Set(codes)].sort(), ...(options && { options }) });
 
@@ -70,7 +98,16 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   good("v3.qcow2", "qcow2", "v3", "qcow2");
   qemuImg("convert", "-f", "raw", "-O", "qcow2", "-o", "compat=0.10", data, at("v2.qcow2"));
   good("v2.qcow2", "qcow2", "v2", "qcow2");
-  qemuImg("create", "-q", "-f", "qcow2", "-o", "compression_type=zstd,extended_l2=on,cluster_size=2M", at("zstd-extl2.qcow2"), "5M");
+  qemuImg(
+    "create",
+    "-q",
+    "-f",
+    "qcow2",
+    "-o",
+    "compression_type=zstd,extended_l2=on,cluster_size=2M",
+    at("zstd-extl2.qcow2"),
+    "5M",
+  );
   good("zstd-extl2.qcow2", "qcow2", "v3", "qcow2");
   qemuImg("create", "-q", "-f", "qcow2", "-o", "cluster_size=512", at("small-cluster.qcow2"), "3M");
   good("small-cluster.qcow2", "qcow2", "v3", "qcow2");
@@ -118,9 +155,13 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
     '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\nRW 2048 FLAT "/etc/passwd" 0\n',
   );
   bad("passwd.vmdk", "vmdk", ["vmdk-create-type", "vmdk-extent-file"]);
-  editVmdkDescriptor(copy(at("sparse.vmdk"), at("embedded-flat.vmdk")), (t) => t.replace(/RW \d+ SPARSE "[^"]*"/, 'RW 8192 FLAT "/etc/passwd" 0'));
+  editVmdkDescriptor(copy(at("sparse.vmdk"), at("embedded-flat.vmdk")), (t) =>
+    t.replace(/RW \d+ SPARSE "[^"]*"/, 'RW 8192 FLAT "/etc/passwd" 0'),
+  );
   bad("embedded-flat.vmdk", "vmdk", ["vmdk-extent-file"]);
-  editVmdkDescriptor(copy(at("sparse.vmdk"), at("parent.vmdk")), (t) => t.replace("parentCID=ffffffff", 'parentCID=12345678\nparentFileNameHint="/etc/passwd"'));
+  editVmdkDescriptor(copy(at("sparse.vmdk"), at("parent.vmdk")), (t) =>
+    t.replace("parentCID=ffffffff", 'parentCID=12345678\nparentFileNameHint="/etc/passwd"'),
+  );
   bad("parent.vmdk", "vmdk", ["vmdk-parent"]);
   editVmdkDescriptor(copy(at("sparse.vmdk"), at("extra-line.vmdk")), (t) => `${t}changeTrackPath="/etc/shadow"\n`);
   bad("extra-line.vmdk", "vmdk", ["vmdk-descriptor-line"]);
@@ -133,72 +174,7 @@ export async function buildCorpus(dir: string): Promise<CorpusImage[]> {
   writeFileSync(at("legacy.vmdk"), Buffer.concat([Buffer.from("COWD", "latin1"), Buffer.alloc(2044)]));
   bad("legacy.vmdk", "vmdk", ["vmdk-create-type"]);
 
-  // vhd (qemu's vpc)
-  qemuImg("convert", "-f", "raw", "-O", "vpc", data, at("dynamic.vhd"));
-  good("dynamic.vhd", "vhd", "dynamic", "vpc");
-  qemuImg("convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed", data, at("fixed.vhd"));
-  good("fixed.vhd", "vhd", "fixed", "vpc");
-  qemuImg("create", "-q", "-f", "vpc", "-o", "force_size=on", at("force-size.vhd"), "5000000");
-  good("force-size.vhd", "vhd", "dynamic", "vpc");
-  qemuImg("create", "-q", "-f", "vpc", "-o", "subformat=fixed,force_size=on", at("fixed-force-size.vhd"), "3000000");
-  good("fixed-force-size.vhd", "vhd", "fixed", "vpc");
-  qemuImg("create", "-q", "-f", "vpc", at("unaligned.vhd"), "5000000");
-  good("unaligned.vhd", "vhd", "dynamic", "vpc");
-  // Other creators: geometry and current size disagree, so only qemu's rule gets these right.
-  for (const [creator, label] of [["win ", "hyperv"], ["vpc ", "virtualpc"], ["d2v ", "disk2vhd"], ["tap\0", "xenserver"], ["CTXS", "xenconverter"], ["qemu", "qemu"]] as const) {
-    const name = `creator-${label}.vhd`;
-    editVhdFooter(copy(at("dynamic.vhd"), at(name)), (f) => {
-      f.write(creator, 28, "latin1");
-      f.writeBigUInt64BE(3n * BigInt(MiB) + 1000n, 48);
-      f.writeUInt16BE(100, 56);
-      f.writeUInt8(4, 58);
-      f.writeUInt8(17, 59);
-    });
-    good(name, "vhd", "dynamic", "vpc");
-  }
-  editVhdFooter(copy(at("dynamic.vhd"), at("max-geometry.vhd")), (f) => {
-    f.write("vpc ", 28, "latin1");
-    f.writeBigUInt64BE(3n * BigInt(MiB) + 512n, 48);
-    f.writeUInt16BE(65535, 56);
-    f.writeUInt8(16, 58);
-    f.writeUInt8(255, 59);
-  });
-  good("max-geometry.vhd", "vhd", "dynamic", "vpc");
-  editVhdFooter(copy(at("dynamic.vhd"), at("differencing.vhd")), (f) => f.writeUInt32BE(4, 60));
-  bad("differencing.vhd", "vhd", ["vhd-differencing"]);
-  copy(at("differencing.vhd"), at("chain-member.vhd"));
-  good("chain-member.vhd", "vhd", "differencing", "vpc", { inChainContainer: true });
-  editVhdFooter(copy(at("fixed.vhd"), at("fixed-short.vhd")), (f) => {
-    f.write("qem2", 28, "latin1");
-    f.writeBigUInt64BE(64n * BigInt(MiB), 48);
-  });
-  bad("fixed-short.vhd", "vhd", ["truncated"]);
-  patch(copy(at("dynamic.vhd"), at("block-past-end.vhd")), 1536, u32be(0x100000));
-  bad("block-past-end.vhd", "vhd", ["truncated"]);
-  editVhdFooter(copy(at("dynamic.vhd"), at("type1.vhd")), (f) => f.writeUInt32BE(1, 60));
-  bad("type1.vhd", "vhd", ["vhd-corrupt-header"]);
-  copy(at("dynamic.vhd"), at("bad-checksum.vhd"));
-  patch(at("bad-checksum.vhd"), 200, [0x5a]);
-  bad("bad-checksum.vhd", "vhd", ["vhd-checksum"]);
-
-  // vhdx
-  qemuImg("convert", "-f", "raw", "-O", "vhdx", data, at("dynamic.vhdx"));
-  good("dynamic.vhdx", "vhdx", "dynamic", "vhdx");
-  qemuImg("create", "-q", "-f", "vhdx", "-o", "subformat=fixed", at("fixed.vhdx"), "3M");
-  good("fixed.vhdx", "vhdx", "fixed", "vhdx");
-  qemuImg("create", "-q", "-f", "vhdx", at("unaligned.vhdx"), "3000000");
-  good("unaligned.vhdx", "vhdx", "dynamic", "vhdx");
-  copy(at("unaligned.vhdx"), at("logical-4k.vhdx"));
-  patch(at("logical-4k.vhdx"), vhdxItem(at("logical-4k.vhdx"), LOGICAL_SECTOR), [0, 0x10, 0, 0]);
-  bad("logical-4k.vhdx", "vhdx", ["vhdx-corrupt-header"]);
-  copy(at("dynamic.vhdx"), at("parent.vhdx"));
-  patch(at("parent.vhdx"), vhdxItem(at("parent.vhdx"), FILE_PARAMETERS) + 4, [2, 0, 0, 0]);
-  bad("parent.vhdx", "vhdx", ["vhdx-differencing"]);
-  editVhdxHeaders(copy(at("dynamic.vhdx"), at("log.vhdx")), (h) => h.fill(0x33, 48, 64));
-  bad("log.vhdx", "vhdx", ["vhdx-log"]);
-  copy(at("dynamic.vhdx"), at("region-crc.vhdx"));
-  patch(at("region-crc.vhdx"), 192 * 1024 + 100, [0x5a]);
-  bad("region-crc.vhdx", "vhdx", ["vhdx-corrupt-header"]);
+  addVhdFamily({ at, good, bad, data });
 
   // vdi
   qemuImg("convert", "-f", "raw", "-O", "vdi", data, at("dynamic.vdi"));

@@ -13,14 +13,31 @@ const MiB = 1024 * 1024;
 const zeros = () => memoryReader(MiB, []);
 
 /** A plugin detector that records each call (its reader and context) and answers `detection`. */
-function plugin(name: string, detection: Detection | null, phase?: "head" | "tail"): Detector & { calls: { reader: ImageReader; context: DetectContext }[] } {
+function plugin(
+  name: string,
+  detection: Detection | null,
+  phase?: "head" | "tail",
+): Detector & { calls: { reader: ImageReader; context: DetectContext }[] } {
   const calls: { reader: ImageReader; context: DetectContext }[] = [];
-  return { name, ...(phase && { phase }), calls, detect: async (reader, context) => (calls.push({ reader, context }), detection) };
+  return {
+    name,
+    ...(phase && { phase }),
+    calls,
+    detect: async (reader, context) => (calls.push({ reader, context }), detection),
+  };
 }
 
 describe("inspectImage", () => {
   test("an image of zeros is a safe raw image read to its end", async () => {
-    assert.deepEqual(await inspectImage(zeros()), { format: "raw", virtualSize: MiB, actualSize: MiB, safe: true, problems: [], matches: [], details: {} });
+    assert.deepEqual(await inspectImage(zeros()), {
+      format: "raw",
+      virtualSize: MiB,
+      actualSize: MiB,
+      safe: true,
+      problems: [],
+      matches: [],
+      details: {},
+    });
     assert.equal(Object.isFrozen(builtinDetectors), true);
   });
 
@@ -42,15 +59,24 @@ describe("inspectImage", () => {
     const second = plugin("t2", { format: "t2", problems: [] }, "tail");
     const result = await inspectImage(zeros(), { detectors: [first, second] });
     assert.deepEqual(result.matches, ["t1", "t2"]);
-    assert.deepEqual(result.problems.map((p) => p.code), ["polyglot"]);
+    assert.deepEqual(
+      result.problems.map((p) => p.code),
+      ["polyglot"],
+    );
   });
 
   test("detectors get the context: not in a chain container unless told, onHeader only when given", async () => {
     const probe = plugin("p", null);
     const tail = plugin("q", null, "tail");
     await inspectImage(zeros(), { detectors: [probe, tail] });
-    assert.deepEqual(probe.calls.map((c) => c.context), [{ inChainContainer: false }]);
-    assert.deepEqual(tail.calls.map((c) => c.context), [{ inChainContainer: false }]);
+    assert.deepEqual(
+      probe.calls.map((c) => c.context),
+      [{ inChainContainer: false }],
+    );
+    assert.deepEqual(
+      tail.calls.map((c) => c.context),
+      [{ inChainContainer: false }],
+    );
     const onHeader = () => undefined;
     await inspectImage(zeros(), { detectors: [probe], inChainContainer: true, onHeader });
     assert.deepEqual(probe.calls[1]?.context, { inChainContainer: true, onHeader });
@@ -58,7 +84,10 @@ describe("inspectImage", () => {
 
   test("onHeader hears a plugin's header with its size", async () => {
     const heard: unknown[] = [];
-    await inspectImage(zeros(), { detectors: [plugin("p", { format: "p", virtualSize: 4096, problems: [], details: { a: 1 } })], onHeader: (h) => heard.push(h) });
+    await inspectImage(zeros(), {
+      detectors: [plugin("p", { format: "p", virtualSize: 4096, problems: [], details: { a: 1 } })],
+      onHeader: (h) => heard.push(h),
+    });
     assert.deepEqual(heard, [{ format: "p", virtualSize: 4096, details: { a: 1 } }]);
   });
 
@@ -81,14 +110,23 @@ describe("inspectImage", () => {
 
   test("a head rejection of a stream whose size never comes reports -1", async () => {
     const stream = { ...zeros(), size: () => new Promise<number>(() => undefined) };
-    const result = await inspectImage(stream, { claimed: "h", detectors: [plugin("q", { format: "q", problems: [] })] });
-    assert.deepEqual([result.stoppedEarly, result.actualSize, result.problems.map((p) => p.code)], [true, -1, ["format-mismatch"]]);
+    const result = await inspectImage(stream, {
+      claimed: "h",
+      detectors: [plugin("q", { format: "q", problems: [] })],
+    });
+    assert.deepEqual(
+      [result.stoppedEarly, result.actualSize, result.problems.map((p) => p.code)],
+      [true, -1, ["format-mismatch"]],
+    );
   });
 
   test("a clean head is judged with the tail: a tail problem still rejects, without stoppedEarly", async () => {
     const tail = plugin("t", { format: "t", problems: [{ code: "late", message: "m" }] }, "tail");
     const result = await inspectImage(zeros(), { detectors: [tail] });
-    assert.deepEqual([result.format, result.safe, result.stoppedEarly, result.actualSize], ["t", false, undefined, MiB]);
+    assert.deepEqual(
+      [result.format, result.safe, result.stoppedEarly, result.actualSize],
+      ["t", false, undefined, MiB],
+    );
   });
 
   test("once it has answered, the detectors' reader is closed to them, whichever way it ended", async () => {
@@ -107,7 +145,9 @@ describe("inspectImage", () => {
     const probe = plugin("p", null);
     const broken: Detector = { name: "broken", detect: () => Promise.reject(failure) };
     await assert.rejects(inspectImage(zeros(), { detectors: [probe, broken] }), failure);
-    await assert.rejects(probe.calls[0]?.reader.read(0, 1) ?? Promise.resolve(), { message: "the inspection has finished" });
+    await assert.rejects(probe.calls[0]?.reader.read(0, 1) ?? Promise.resolve(), {
+      message: "the inspection has finished",
+    });
   });
 
   test("the caller's reader is not closed", async () => {
@@ -128,7 +168,10 @@ describe("inspectFile", () => {
       writeFileSync(path, Buffer.alloc(1000, 1));
       const before = openDescriptors();
       const result = await inspectFile(path, { claimed: "qcow2" });
-      assert.deepEqual([result.format, result.virtualSize, result.actualSize, result.problems.map((p) => p.code)], ["raw", 1024, 1000, ["format-mismatch"]]);
+      assert.deepEqual(
+        [result.format, result.virtualSize, result.actualSize, result.problems.map((p) => p.code)],
+        ["raw", 1024, 1000, ["format-mismatch"]],
+      );
       assert.equal(openDescriptors(), before);
       const broken: Detector = { name: "broken", detect: () => Promise.reject(new Error("boom")) };
       await assert.rejects(inspectFile(path, { detectors: [broken] }), { message: "boom" });

@@ -31,16 +31,17 @@ describe("good images", () => {
   test("match qemu-img's format and virtual size, and are safe", async (t) => {
     const good = corpus.filter((image) => image.driver);
     assert.ok(good.length >= 30, `only ${good.length} good images`);
-    for (const image of good) await t.test(image.name, async () => {
-      const result = await inspectFile(image.path, withPlugins(image.options));
-      const label = `${image.name}: ${JSON.stringify(result.problems)}`;
-      assert.deepEqual(codes(result.problems), [], label);
-      assert.equal(result.safe, true, label);
-      assert.equal(result.format, image.format, label);
-      assert.equal(result.variant, image.variant, label);
-      const info = qemuInfo(image.path, image.driver!);
-      assert.equal(result.virtualSize, info["virtual-size"], `${image.name}: virtual size`);
-    });
+    for (const image of good)
+      await t.test(image.name, async () => {
+        const result = await inspectFile(image.path, withPlugins(image.options));
+        const label = `${image.name}: ${JSON.stringify(result.problems)}`;
+        assert.deepEqual(codes(result.problems), [], label);
+        assert.equal(result.safe, true, label);
+        assert.equal(result.format, image.format, label);
+        assert.equal(result.variant, image.variant, label);
+        const info = qemuInfo(image.path, image.driver!);
+        assert.equal(result.virtualSize, info["virtual-size"], `${image.name}: virtual size`);
+      });
   });
 
   test("actual size is the file size", async () => {
@@ -62,19 +63,23 @@ describe("hostile images", () => {
   test("are rejected with exactly the expected codes", async (t) => {
     const hostile = corpus.filter((image) => image.codes.length > 0);
     assert.ok(hostile.length >= 25, `only ${hostile.length} hostile images`);
-    for (const image of hostile) await t.test(image.name, async () => {
-      const result = await inspectFile(image.path, withPlugins(image.options));
-      const label = `${image.name}: ${JSON.stringify(result.problems)}`;
-      assert.equal(result.safe, false, label);
-      assert.deepEqual(codes(result.problems), image.codes, label);
-      assert.equal(result.format, image.format, label);
-    });
+    for (const image of hostile)
+      await t.test(image.name, async () => {
+        const result = await inspectFile(image.path, withPlugins(image.options));
+        const label = `${image.name}: ${JSON.stringify(result.problems)}`;
+        assert.equal(result.safe, false, label);
+        assert.deepEqual(codes(result.problems), image.codes, label);
+        assert.equal(result.format, image.format, label);
+      });
   });
 
   test("together they exercise every problem code of the core and the shipped plugins", () => {
     const covered = new Set([...corpus.flatMap((image) => image.codes), "too-large", "format-mismatch"]);
     const all = [...problemCodes, ...registerFormats(withStandardFormats([ploop(), luks()])).formats.problemCodes()];
-    assert.deepEqual(all.filter((code) => !covered.has(code)), []);
+    assert.deepEqual(
+      all.filter((code) => !covered.has(code)),
+      [],
+    );
     assert.ok(all.includes("qcow2-backing-file") && all.includes("ploop-corrupt-header"), all.join(" "));
   });
 
@@ -103,7 +108,9 @@ describe("options", () => {
     assert.equal((await inspectFile(path("dynamic.vhd"), { claimed: "vpc" })).safe, true);
     assert.deepEqual(codes((await inspectFile(path("v3.qcow2"), { claimed: "ami" })).problems), ["format-mismatch"]);
     assert.equal((await inspectFile(path("v3.qcow2"), { claimed: "ami", accepts: ["raw", "qcow2"] })).safe, true);
-    assert.deepEqual(codes((await inspectFile(path("gpt.raw"), { claimed: "ami", accepts: ["raw:mbr"] })).problems), ["format-mismatch"]);
+    assert.deepEqual(codes((await inspectFile(path("gpt.raw"), { claimed: "ami", accepts: ["raw:mbr"] })).problems), [
+      "format-mismatch",
+    ]);
   });
 
   test("plugin detectors run with the built-ins", async () => {
@@ -127,9 +134,17 @@ describe("options", () => {
     assert.deepEqual(
       builtinDetectors.map((d) => `${d.name}:${d.phase}:${d.driver}:${d.standIn === true}`),
       [
-        "qcow:head:qcow:true", "qed:head:undefined:false", "bochs:head:bochs:true", "cloop:head:cloop:true",
-        "qcow2:head:qcow2:true", "vmdk:head:vmdk:true", "vhdx:head:vhdx:true", "vdi:head:vdi:true", "parallels:head:parallels:true",
-        "luks:head:luks:true", "vhd:head:vpc:true",
+        "qcow:head:qcow:true",
+        "qed:head:undefined:false",
+        "bochs:head:bochs:true",
+        "cloop:head:cloop:true",
+        "qcow2:head:qcow2:true",
+        "vmdk:head:vmdk:true",
+        "vhdx:head:vhdx:true",
+        "vdi:head:vdi:true",
+        "parallels:head:parallels:true",
+        "luks:head:luks:true",
+        "vhd:head:vpc:true",
       ],
     );
   });
@@ -137,7 +152,15 @@ describe("options", () => {
   test("the standard formats' detectors, in the order a default pipeline runs them", () => {
     assert.deepEqual(
       standardDetectors.map((d) => `${d.name}:${d.phase}:${d.driver}`),
-      ["partition:tail:raw", "qcow2:head:qcow2", "vmdk:head:vmdk", "vdi:head:vdi", "vhd:tail:vpc", "vhdx:head:vhdx", "iso:head:raw"],
+      [
+        "partition:tail:raw",
+        "qcow2:head:qcow2",
+        "vmdk:head:vmdk",
+        "vdi:head:vdi",
+        "vhd:tail:vpc",
+        "vhdx:head:vhdx",
+        "iso:head:raw",
+      ],
     );
   });
 });

@@ -66,7 +66,10 @@ test("64 GiB images are inspected reading under 1 MiB in reads of at most 1 MiB"
 test("a 64 GiB qcow2 claimed as raw is rejected with format-mismatch", async () => {
   const { result, stats } = await inspectCounting(images.qcow2!, "raw");
   assert.equal(result.safe, false);
-  assert.deepEqual(result.problems.map((p) => p.code), ["format-mismatch"]);
+  assert.deepEqual(
+    result.problems.map((p) => p.code),
+    ["format-mismatch"],
+  );
   assert.equal(result.format, "qcow2");
   assert.ok(stats.bytes < BOUND);
 });

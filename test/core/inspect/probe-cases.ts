@@ -22,7 +22,14 @@ export const CLOOP_MAGIC = "#!/bin/sh\n#V2.0 Format\nmodprobe cloop file=$0 && m
  * ```
  */
 export function flatDescriptor(target: string, eol = "\n", version = 1): string {
-  return [`version=${version}`, "CID=fffffffe", "parentCID=ffffffff", 'createType="monolithicFlat"', `RW 8 FLAT "${target}" 0`, ""].join(eol);
+  return [
+    `version=${version}`,
+    "CID=fffffffe",
+    "parentCID=ffffffff",
+    'createType="monolithicFlat"',
+    `RW 8 FLAT "${target}" 0`,
+    "",
+  ].join(eol);
 }
 
 /**
@@ -119,7 +126,13 @@ export function buildProbeCases(dir: string): CorpusImage[] {
   add("probe-v1.bochs", bochsImage(1), "bochs", ["unsupported-format"], "bochs");
   add("probe.cloop", cloopImage(), "cloop", ["unsupported-format"], "cloop");
   qemuImg("create", "-q", "-f", "qcow", join(dir, "probe.qcow"), "1M");
-  images.push({ name: "probe.qcow", path: join(dir, "probe.qcow"), format: "qcow", codes: ["unsupported-format"], probe: "qcow" });
+  images.push({
+    name: "probe.qcow",
+    path: join(dir, "probe.qcow"),
+    format: "qcow",
+    codes: ["unsupported-format"],
+    probe: "qcow",
+  });
 
   // Each probe needs only its magic (vdi's at 0x40): qemu picks the format, then cannot open the image.
   add("probe-cookie.vhd", "conectix", "vhd", ["truncated"], "error");

@@ -13,19 +13,13 @@ import { editFile, probeEdit } from "./probe-fuzz.ts";
 import { calledRaw, parityFailure, qemuProbe } from "./qemu-probe.ts";
 import { capture, countingReader, memoryReader, type Region } from "./readers.ts";
 import { withPlugins } from "./plugin-detectors.ts";
+import { be64, mutate, mutation, write, type Seed } from "./property-mutations.ts";
 
 const MiB = 1024 * 1024;
 /** Multiplies every run count, for a longer fuzzing session: DISKPIPE_PROPERTY_SCALE=20. */
 const SCALE = Number(process.env.DISKPIPE_PROPERTY_SCALE ?? 1);
 /** A mutated image must be judged within this time (they take a few milliseconds). */
 const TIME_BOUND_MS = 1000;
-
-interface Seed {
-  name: string;
-  path: string;
-  size: number;
-  regions: Region[];
-}
 
 let dir: string;
 const seeds: Record<string, Seed> = {};
@@ -37,8 +31,20 @@ async function seed(name: string, path: string): Promise<Seed> {
     const size = await file.size();
     const { reader, stats } = countingReader(file);
     await inspectImage(reader, withPlugins());
-    const ranges: [number, number][] = [...stats.ranges, [0, Math.min(size, 65536)], [Math.max(0, size - 65536), Math.min(size, 65536)]];
-    return { name, path, size, regions: await capture(file, ranges.map(([o, l]) => [o, Math.min(l, size - o)])) };
+    const ranges: [number, number][] = [
+      ...stats.ranges,
+      [0, Math.min(size, 65536)],
+      [Math.max(0, size - 65536), Math.min(size, 65536)],
+    ];
+    return {
+      name,
+      path,
+      size,
+      regions: await capture(
+        file,
+        ranges.map(([o, l]) => [o, Math.min(l, size - o)]),
+      ),
+    };
   } finally {
     await file.close();
   }
@@ -66,7 +72,9 @@ before(async () => {
   makeGpt(at("gpt.raw"), 4 * MiB);
   makeMbr(at("mbr.raw"), 4 * MiB);
   makeIso(at("plain.iso"));
-  editVmdkDescriptor(copy(at("sparse.vmdk"), at("flat-extent.vmdk")), (t) => t.replace(/RW \d+ SPARSE "[^"]*"/, 'RW 8192 FLAT "/etc/passwd" 0'));
+  editVmdkDescriptor(copy(at("sparse.vmdk"), at("flat-extent.vmdk")), (t) =>
+    t.replace(/RW \d+ SPARSE "[^"]*"/, 'RW 8192 FLAT "/etc/passwd" 0'),
+  );
   // Seeds for qemu's other probes; their descriptors name a fresh file, never a host one.
   writeFileSync(at("target.raw"), Buffer.alloc(4096));
   writeFileSync(at("spaces.vmdk"), `   \n${flatDescriptor(at("target.raw"))}`);
@@ -75,7 +83,8 @@ before(async () => {
   writeFileSync(at("probe.cloop"), cloopImage());
   qemuImg("create", "-q", "-f", "qcow", at("probe.qcow"), "1M");
   const probeSeeds = ["data.raw", "spaces.vmdk", "empty-line.raw", "probe.bochs", "probe.cloop", "probe.qcow"];
-  for (const name of [...made.map(([, n]) => n), "gpt.raw", "mbr.raw", "plain.iso", "flat-extent.vmdk", ...probeSeeds]) seeds[name] = await seed(name, at(name));
+  for (const name of [...made.map(([, n]) => n), "gpt.raw", "mbr.raw", "plain.iso", "flat-extent.vmdk", ...probeSeeds])
+    seeds[name] = await seed(name, at(name));
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,49 +94,10 @@ function copy(from: string, to: string): string {
   return to;
 }
 
-/** A byte write: region index, position (biased to the first 512 bytes), value. */
-const mutation = fc.record({
-  region: fc.nat(),
-  position: fc.oneof(fc.nat({ max: 511 }), fc.nat()),
-  bytes: fc.oneof(
-    fc.uint8Array({ minLength: 1, maxLength: 1 }),
-    fc.uint8Array({ minLength: 4, maxLength: 4 }),
-    fc.uint8Array({ minLength: 8, maxLength: 8 }),
-    fc.constantFrom(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), new Uint8Array(8)),
-  ),
-});
-type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
-
-/** Applies mutations to copies of the seed's regions; `keep` protects a leading byte range of the image. */
-function mutate(s: Seed, mutations: Mutation[], keep = 0): Region[] {
-  const regions = s.regions.map((r) => ({ offset: r.offset, bytes: r.bytes.slice() }));
-  for (const m of mutations) {
-    const r = regions[m.region % regions.length]!;
-    if (r.bytes.length === 0) continue;
-    const position = m.position % r.bytes.length;
-    for (let i = 0; i < m.bytes.length && position + i < r.bytes.length; i++) {
-      if (r.offset + position + i >= keep) r.bytes[position + i] = m.bytes[i]!;
-    }
-  }
-  return regions;
-}
-
-function write(regions: Region[], at: number, bytes: Uint8Array): void {
-  for (const r of regions) {
-    for (let i = 0; i < bytes.length; i++) {
-      const p = at + i - r.offset;
-      if (p >= 0 && p < r.bytes.length) r.bytes[p] = bytes[i]!;
-    }
-  }
-}
-
-function be64(value: bigint): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, value);
-  return b;
-}
-
-async function judge(size: number, regions: Region[]): Promise<{ result: InspectResult; ms: number; largest: number; bytes: number }> {
+async function judge(
+  size: number,
+  regions: Region[],
+): Promise<{ result: InspectResult; ms: number; largest: number; bytes: number }> {
   const { reader, stats } = countingReader(memoryReader(size, regions));
   const started = performance.now();
   const result = await inspectImage(reader, withPlugins());
@@ -188,66 +158,100 @@ test("a VMDK whose descriptor names a flat extent is never safe", async () => {
 });
 
 test("whenever a mutated image is judged safe, qemu-img agrees on size and sees no external file", async (t) => {
-  const drivers: Record<string, string> = { qcow2: "qcow2", vmdk: "vmdk", vhd: "vpc", vhdx: "vhdx", vdi: "vdi", ploop: "parallels", raw: "raw", iso: "raw" };
+  const drivers: Record<string, string> = {
+    qcow2: "qcow2",
+    vmdk: "vmdk",
+    vhd: "vpc",
+    vhdx: "vhdx",
+    vdi: "vdi",
+    ploop: "parallels",
+    raw: "raw",
+    iso: "raw",
+  };
   const names = ["v3.qcow2", "sparse.vmdk", "dynamic.vhd", "disk.vhdx", "disk.vdi", "disk.ploop"];
   let n = 0;
   const seen = { safe: 0, refusedByQemu: 0, rejected: 0, refusals: [] as string[] };
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...names), fc.array(mutation, { minLength: 1, maxLength: 3 }), async (name, mutations) => {
-      const s = seeds[name]!;
-      const path = join(dir, `mutant-${n++}`);
-      copyFileSync(s.path, path);
-      for (const r of mutate(s, mutations)) patch(path, r.offset, r.bytes);
-      try {
-        const result = await inspectFile(path, withPlugins());
-        if (!result.safe) return void seen.rejected++;
-        seen.safe++;
-        let info: { "virtual-size": number; "backing-filename"?: string; "format-specific"?: { data?: Record<string, unknown> } };
+    fc.asyncProperty(
+      fc.constantFrom(...names),
+      fc.array(mutation, { minLength: 1, maxLength: 3 }),
+      async (name, mutations) => {
+        const s = seeds[name]!;
+        const path = join(dir, `mutant-${n++}`);
+        copyFileSync(s.path, path);
+        for (const r of mutate(s, mutations)) patch(path, r.offset, r.bytes);
         try {
-          info = JSON.parse(qemuImg("info", "--output=json", "-f", drivers[result.format]!, path));
-        } catch (error) {
-          // qemu refuses what the inspector accepted: conversion would fail, safely.
-          seen.refusedByQemu++;
-          if (seen.refusals.length < 5) seen.refusals.push(`${name}: ${String((error as { stderr?: string }).stderr ?? error).trim()}`);
-          return;
+          const result = await inspectFile(path, withPlugins());
+          if (!result.safe) return void seen.rejected++;
+          seen.safe++;
+          let info: {
+            "virtual-size": number;
+            "backing-filename"?: string;
+            "format-specific"?: { data?: Record<string, unknown> };
+          };
+          try {
+            info = JSON.parse(qemuImg("info", "--output=json", "-f", drivers[result.format]!, path));
+          } catch (error) {
+            // qemu refuses what the inspector accepted: conversion would fail, safely.
+            seen.refusedByQemu++;
+            if (seen.refusals.length < 5)
+              seen.refusals.push(`${name}: ${String((error as { stderr?: string }).stderr ?? error).trim()}`);
+            return;
+          }
+          assert.equal(info["virtual-size"], result.virtualSize, `${name} as ${result.format}`);
+          assert.equal(info["backing-filename"], undefined);
+          assert.equal(info["format-specific"]?.data?.["data-file"], undefined);
+          assert.equal(result.actualSize, statSync(path).size);
+        } finally {
+          rmSync(path, { force: true });
         }
-        assert.equal(info["virtual-size"], result.virtualSize, `${name} as ${result.format}`);
-        assert.equal(info["backing-filename"], undefined);
-        assert.equal(info["format-specific"]?.data?.["data-file"], undefined);
-        assert.equal(result.actualSize, statSync(path).size);
-      } finally {
-        rmSync(path, { force: true });
-      }
-    }),
+      },
+    ),
     { numRuns: 60 * SCALE },
   );
   t.diagnostic(JSON.stringify(seen));
   // A mutant qemu refuses proves nothing here: enough of them must have been compared with qemu's view.
-  assert.ok(seen.safe - seen.refusedByQemu >= 20 * SCALE, `only ${seen.safe - seen.refusedByQemu} safe mutants were compared with qemu-img: ${JSON.stringify(seen)}`);
+  assert.ok(
+    seen.safe - seen.refusedByQemu >= 20 * SCALE,
+    `only ${seen.safe - seen.refusedByQemu} safe mutants were compared with qemu-img: ${JSON.stringify(seen)}`,
+  );
 });
 
 test("a mutant the inspector calls raw is raw to qemu's own probe too", async (t) => {
   // flat-extent.vmdk names /etc/passwd: qemu is never pointed at it.
   const names = Object.keys(seeds).filter((name) => name !== "flat-extent.vmdk");
-  const cut = fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat({ max: 1100 }) });
+  const cut = fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.nat({ max: 1100 }) },
+  );
   let n = 0;
   const seen = { calledRaw: 0, other: 0 };
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...names), fc.array(mutation, { maxLength: 3 }), fc.array(probeEdit, { minLength: 1, maxLength: 4 }), cut, async (name, mutations, edits, size) => {
-      const s = seeds[name]!;
-      const path = join(dir, `probe-mutant-${n++}`);
-      copyFileSync(s.path, path);
-      try {
-        for (const r of mutate(s, mutations)) patch(path, r.offset, r.bytes);
-        editFile(path, edits, size);
-        const result = await inspectFile(path, withPlugins());
-        if (!calledRaw(result)) return void seen.other++;
-        seen.calledRaw++;
-        assert.equal(parityFailure(result, await qemuProbe(path)), undefined, `${name} with ${JSON.stringify(edits)}, cut ${size}`);
-      } finally {
-        rmSync(path, { force: true });
-      }
-    }),
+    fc.asyncProperty(
+      fc.constantFrom(...names),
+      fc.array(mutation, { maxLength: 3 }),
+      fc.array(probeEdit, { minLength: 1, maxLength: 4 }),
+      cut,
+      async (name, mutations, edits, size) => {
+        const s = seeds[name]!;
+        const path = join(dir, `probe-mutant-${n++}`);
+        copyFileSync(s.path, path);
+        try {
+          for (const r of mutate(s, mutations)) patch(path, r.offset, r.bytes);
+          editFile(path, edits, size);
+          const result = await inspectFile(path, withPlugins());
+          if (!calledRaw(result)) return void seen.other++;
+          seen.calledRaw++;
+          assert.equal(
+            parityFailure(result, await qemuProbe(path)),
+            undefined,
+            `${name} with ${JSON.stringify(edits)}, cut ${size}`,
+          );
+        } finally {
+          rmSync(path, { force: true });
+        }
+      },
+    ),
     { numRuns: 150 * SCALE },
   );
   t.diagnostic(JSON.stringify(seen));

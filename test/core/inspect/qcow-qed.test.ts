@@ -22,8 +22,14 @@ function qedHeader(size: bigint, magic = "QED\0"): Uint8Array {
   return b;
 }
 
-const unsupported = { code: "unsupported-format", message: "qcow (version 1) images are not accepted: diskpipe does not convert this format" };
-const banned = { code: "qed-banned", message: "QED images are not accepted (the format is deprecated and has backing files)" };
+const unsupported = {
+  code: "unsupported-format",
+  message: "qcow (version 1) images are not accepted: diskpipe does not convert this format",
+};
+const banned = {
+  code: "qed-banned",
+  message: "QED images are not accepted (the format is deprecated and has backing files)",
+};
 
 describe("qcow (version 1)", () => {
   test("is refused, and says whether it names a backing file", async () => {
@@ -45,13 +51,20 @@ describe("qcow (version 1)", () => {
   });
 
   test("versions 2 and 3 are qcow2's, version 1 is not qcow2's", async () => {
-    for (const version of [0, 2, 3]) assert.equal(await qcowDetector.detect(memoryReader(4096, [{ offset: 0, bytes: qcowHeader(version, 0n) }]), {}), null);
+    for (const version of [0, 2, 3])
+      assert.equal(
+        await qcowDetector.detect(memoryReader(4096, [{ offset: 0, bytes: qcowHeader(version, 0n) }]), {}),
+        null,
+      );
     assert.equal(await qcow2Detector.detect(memoryReader(4096, [{ offset: 0, bytes: qcowHeader(1, 0n) }]), {}), null);
   });
 
   test("another magic with version 1 is not qcow", async () => {
     for (const magic of ["QFI\xfa", "qfi\xfb", "\0\0\0\0"]) {
-      assert.equal(await qcowDetector.detect(memoryReader(4096, [{ offset: 0, bytes: qcowHeader(1, 0n, magic) }]), {}), null);
+      assert.equal(
+        await qcowDetector.detect(memoryReader(4096, [{ offset: 0, bytes: qcowHeader(1, 0n, magic) }]), {}),
+        null,
+      );
     }
   });
 });
@@ -66,18 +79,30 @@ describe("QED", () => {
   });
 
   test("a virtual size above 2^53 - 1 is not given, but the image is still refused", async () => {
-    const at = async (size: bigint) => qedDetector.detect(memoryReader(4096, [{ offset: 0, bytes: qedHeader(size) }]), {});
+    const at = async (size: bigint) =>
+      qedDetector.detect(memoryReader(4096, [{ offset: 0, bytes: qedHeader(size) }]), {});
     assert.equal((await at(BigInt(Number.MAX_SAFE_INTEGER)))?.virtualSize, Number.MAX_SAFE_INTEGER);
-    assert.deepEqual(await at(BigInt(Number.MAX_SAFE_INTEGER) + 2n), { format: "qed", virtualSize: undefined, problems: [banned] });
+    assert.deepEqual(await at(BigInt(Number.MAX_SAFE_INTEGER) + 2n), {
+      format: "qed",
+      virtualSize: undefined,
+      problems: [banned],
+    });
   });
 
   test("a QED magic in a file too short for the size field is QED of no size", async () => {
-    assert.deepEqual(await qedDetector.detect(memoryReader(4, [{ offset: 0, bytes: qedHeader(4096n) }]), {}), { format: "qed", virtualSize: 0, problems: [banned] });
+    assert.deepEqual(await qedDetector.detect(memoryReader(4, [{ offset: 0, bytes: qedHeader(4096n) }]), {}), {
+      format: "qed",
+      virtualSize: 0,
+      problems: [banned],
+    });
   });
 
   test("anything else is not QED", async () => {
     for (const magic of ["QED\x01", "qed\0", "QFI\xfb"]) {
-      assert.equal(await qedDetector.detect(memoryReader(4096, [{ offset: 0, bytes: qedHeader(4096n, magic) }]), {}), null);
+      assert.equal(
+        await qedDetector.detect(memoryReader(4096, [{ offset: 0, bytes: qedHeader(4096n, magic) }]), {}),
+        null,
+      );
     }
     assert.equal(await qedDetector.detect(memoryReader(3, [{ offset: 0, bytes: qedHeader(4096n) }]), {}), null);
   });

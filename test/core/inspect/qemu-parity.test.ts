@@ -72,7 +72,10 @@ test("a VMDK descriptor after lines of spaces is a VMDK naming a host file, not 
     const result = await inspectBytes(`${lead}${ISSUE_DESCRIPTOR}`);
     assert.equal(result.format, "vmdk", JSON.stringify(lead));
     assert.equal(result.safe, false);
-    assert.ok(result.problems.some((p) => p.code === "vmdk-extent-file"), JSON.stringify(result.problems));
+    assert.ok(
+      result.problems.some((p) => p.code === "vmdk-extent-file"),
+      JSON.stringify(result.problems),
+    );
   }
 });
 
@@ -104,9 +107,14 @@ test("with no format plugin loaded, what the core calls raw is raw to qemu's pro
   const refused = checked.filter((c) => c.bare.problems.some((p) => p.code === "unsupported-format"));
   t.diagnostic(`${refused.length} of ${checked.length} images refused as unsupported-format by the core alone`);
   const probedAs = new Set(refused.flatMap((c) => ("format" in c.probe ? [c.probe.format] : [])));
-  for (const format of ["qcow2", "vmdk", "vhdx", "vdi", "vpc", "parallels", "luks"]) assert.ok(probedAs.has(format), `no refused image that qemu probes as ${format}`);
+  for (const format of ["qcow2", "vmdk", "vhdx", "vdi", "vpc", "parallels", "luks"])
+    assert.ok(probedAs.has(format), `no refused image that qemu probes as ${format}`);
   for (const c of checked.filter((c) => "format" in c.probe && c.probe.format !== "raw")) {
-    assert.equal(c.bare.safe, false, `${c.image.name}: qemu probes it as ${"format" in c.probe ? c.probe.format : ""}, the core alone must refuse it`);
+    assert.equal(
+      c.bare.safe,
+      false,
+      `${c.image.name}: qemu probes it as ${"format" in c.probe ? c.probe.format : ""}, the core alone must refuse it`,
+    );
   }
 });
 
@@ -119,5 +127,6 @@ test("each probe case gets from qemu's probe the answer it was built for", () =>
   });
   assert.deepEqual(wrong, []);
   const probed = new Set(cases.map((c) => c.image.probe));
-  for (const format of ["vmdk", "bochs", "cloop", "qcow", "raw", "error"]) assert.ok(probed.has(format), `no case for ${format}`);
+  for (const format of ["vmdk", "bochs", "cloop", "qcow", "raw", "error"])
+    assert.ok(probed.has(format), `no case for ${format}`);
 });

@@ -47,13 +47,19 @@ export async function qemuProbe(path: string): Promise<QemuProbe> {
 async function probeCopy(copy: string): Promise<QemuProbe> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const { stdout } = await run("prlimit", [...LIMITS, "--", "qemu-img", "info", "--output=json", copy], { maxBuffer: 4 * 1024 * 1024, timeout: 30_000 * attempt });
+      const { stdout } = await run("prlimit", [...LIMITS, "--", "qemu-img", "info", "--output=json", copy], {
+        maxBuffer: 4 * 1024 * 1024,
+        timeout: 30_000 * attempt,
+      });
       const info = JSON.parse(stdout) as { format?: unknown };
       return typeof info.format === "string" ? { format: info.format } : { error: "qemu-img info named no format" };
     } catch (error) {
       const { stderr, killed } = error as { stderr?: unknown; killed?: boolean };
       if (killed === true && attempt < ATTEMPTS) continue;
-      if (killed === true) throw new Error(`qemu-img info ran out of time ${ATTEMPTS} times: the machine is too busy to compare with qemu's probe`);
+      if (killed === true)
+        throw new Error(
+          `qemu-img info ran out of time ${ATTEMPTS} times: the machine is too busy to compare with qemu's probe`,
+        );
       return { error: (typeof stderr === "string" && stderr.trim()) || String(error) };
     }
   }

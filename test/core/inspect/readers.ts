@@ -61,7 +61,11 @@ export function countingReader(reader: ImageReader): { reader: ImageReader; stat
  * A download that has delivered only its first `available` bytes and never delivers more: reads
  * inside that prefix answer, reads past it never resolve (and are counted).
  */
-export function stalledDownload(reader: ImageReader, available: number, options: { sizeKnown: boolean }): { reader: ImageReader; stalledReads: () => number } {
+export function stalledDownload(
+  reader: ImageReader,
+  available: number,
+  options: { sizeKnown: boolean },
+): { reader: ImageReader; stalledReads: () => number } {
   let stalled = 0;
   const never = new Promise<never>(() => undefined);
   return {
@@ -92,7 +96,8 @@ export async function capture(reader: ImageReader, ranges: [number, number][]): 
   const regions: Region[] = [];
   for (const [offset, length] of merged) {
     const parts: Uint8Array[] = [];
-    for (let done = 0; done < length; done += MAX_READ) parts.push(await reader.read(offset + done, Math.min(MAX_READ, length - done)));
+    for (let done = 0; done < length; done += MAX_READ)
+      parts.push(await reader.read(offset + done, Math.min(MAX_READ, length - done)));
     const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;
     for (const p of parts) {

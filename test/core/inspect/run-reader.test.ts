@@ -9,7 +9,11 @@ function patterned(): { reader: ImageReader; ranges: [number, number][]; closed:
   const bytes = Uint8Array.from({ length: 8192 }, (_, i) => i % 251);
   const counted = countingReader(memoryReader(bytes.length, [{ offset: 0, bytes }]));
   let closes = 0;
-  return { reader: { ...counted.reader, close: async () => void closes++ }, ranges: counted.stats.ranges, closed: () => closes };
+  return {
+    reader: { ...counted.reader, close: async () => void closes++ },
+    ranges: counted.stats.ranges,
+    closed: () => closes,
+  };
 }
 
 const expected = (offset: number, length: number) => Uint8Array.from({ length }, (_, i) => (offset + i) % 251);
@@ -33,7 +37,12 @@ describe("guardReader", () => {
     assert.deepEqual(await guard.reader.read(4096, 1), expected(4096, 1));
     assert.deepEqual(await guard.reader.read(0, 0), new Uint8Array(0));
     await guard.reader.read(-1, 1);
-    assert.deepEqual(source.ranges, [[4095, 2], [4096, 1], [0, 0], [-1, 1]]);
+    assert.deepEqual(source.ranges, [
+      [4095, 2],
+      [4096, 1],
+      [0, 0],
+      [-1, 1],
+    ]);
   });
 
   test("each detector gets its own copy of the head", async () => {

@@ -8,12 +8,14 @@ import { probeStandIns } from "../../../src/core/inspect/stand-ins.ts";
 import { problem, problemCodes } from "../../../src/core/inspect/problem.ts";
 import { memoryReader } from "./readers.ts";
 
-const standIn = (driver: string) => probeStandIns.find((d) => d.driver === driver) ?? assert.fail(`no stand-in for ${driver}`);
+const standIn = (driver: string) =>
+  probeStandIns.find((d) => d.driver === driver) ?? assert.fail(`no stand-in for ${driver}`);
 const parallelsDetector = standIn("parallels");
 const luksDetector = standIn("luks");
 const latin1 = (text: string) => new Uint8Array(Buffer.from(text, "latin1"));
 /** Runs `detector` on an image of `size` bytes that starts with `head`. */
-const detectOn = (detector: typeof bochsDetector, head: Uint8Array, size = 1024 * 1024) => detector.detect(memoryReader(size, [{ offset: 0, bytes: head }]), {});
+const detectOn = (detector: typeof bochsDetector, head: Uint8Array, size = 1024 * 1024) =>
+  detector.detect(memoryReader(size, [{ offset: 0, bytes: head }]), {});
 
 describe("problem codes", () => {
   test("the codes are exactly the ones the inspector documents, in the same order", () => {
@@ -43,7 +45,9 @@ describe("Bochs", () => {
   test("is always refused as unsupported, with its header facts", async () => {
     assert.deepEqual(await detectOn(bochsDetector, bochs("Redolog", "Growing", 0x00020000)), {
       format: "bochs",
-      problems: [{ code: "unsupported-format", message: "Bochs images are not accepted: diskpipe does not convert this format" }],
+      problems: [
+        { code: "unsupported-format", message: "Bochs images are not accepted: diskpipe does not convert this format" },
+      ],
       details: { type: "Redolog", subtype: "Growing", version: 0x00020000 },
     });
   });
@@ -70,7 +74,9 @@ describe("cloop", () => {
     assert.deepEqual(await detectOn(cloopDetector, latin1(`${MAGIC}more`)), {
       format: "cloop",
       variant: "v2.0",
-      problems: [{ code: "unsupported-format", message: "cloop images are not accepted: diskpipe does not convert this format" }],
+      problems: [
+        { code: "unsupported-format", message: "cloop images are not accepted: diskpipe does not convert this format" },
+      ],
     });
     assert.equal((await detectOn(cloopDetector, latin1(MAGIC), MAGIC.length))?.format, "cloop");
   });
@@ -84,11 +90,17 @@ describe("cloop", () => {
 });
 
 describe("Parallels, when no plugin detects it", () => {
-  const refusal = { code: "unsupported-format", message: "Parallels images (qemu's parallels driver) are not accepted: no loaded plugin converts this format" };
+  const refusal = {
+    code: "unsupported-format",
+    message: "Parallels images (qemu's parallels driver) are not accepted: no loaded plugin converts this format",
+  };
 
   test("either signature qemu probes is refused as unsupported, on the magic alone", async () => {
     for (const magic of ["WithoutFreeSpace", "WithouFreSpacExt"]) {
-      assert.deepEqual(await detectOn(parallelsDetector, latin1(magic), 16), { format: "parallels", problems: [refusal] });
+      assert.deepEqual(await detectOn(parallelsDetector, latin1(magic), 16), {
+        format: "parallels",
+        problems: [refusal],
+      });
     }
     for (const near of ["WithoutFreeSpac", "WithoutFreeSpacf", "withoutFreeSpace", " WithouFreSpacExt"]) {
       assert.equal(await detectOn(parallelsDetector, latin1(near)), null, near);
@@ -111,27 +123,35 @@ describe("Parallels, when no plugin detects it", () => {
 
   test("only the core's refusals of unconverted formats step aside, never a detector with checks", async () => {
     const qcow2 = new Uint8Array(Buffer.from("514649fb00000003", "hex"));
-    const result = await inspectImage(memoryReader(1024 * 1024, [{ offset: 0, bytes: qcow2 }]), { detectors: [{ name: "lax", driver: "qcow2", detect: async () => null }] });
+    const result = await inspectImage(memoryReader(1024 * 1024, [{ offset: 0, bytes: qcow2 }]), {
+      detectors: [{ name: "lax", driver: "qcow2", detect: async () => null }],
+    });
     assert.equal(result.format, "qcow2");
     assert.equal(result.safe, false);
   });
 });
 
 describe("LUKS, when no plugin detects it", () => {
-  const refusal = { code: "unsupported-format", message: "LUKS images are not accepted: no loaded plugin converts this format" };
+  const refusal = {
+    code: "unsupported-format",
+    message: "LUKS images are not accepted: no loaded plugin converts this format",
+  };
 
   test("the signature qemu probes is refused as unsupported, on the magic alone, whatever the version", async () => {
     for (const head of ["LUKS\xba\xbe", "LUKS\xba\xbe\0\x01", "LUKS\xba\xbe\0\x02"]) {
       assert.deepEqual(await detectOn(luksDetector, latin1(head)), { format: "luks", problems: [refusal] });
     }
-    for (const near of ["LUKS\xba", "LUKS\xba\xbf", "luks\xba\xbe", " LUKS\xba\xbe"]) assert.equal(await detectOn(luksDetector, latin1(near)), null, near);
+    for (const near of ["LUKS\xba", "LUKS\xba\xbf", "luks\xba\xbe", " LUKS\xba\xbe"])
+      assert.equal(await detectOn(luksDetector, latin1(near)), null, near);
   });
 
   test("is never called raw by the core's detectors alone, and steps aside for a plugin's detector of the luks driver", async () => {
     const image = () => memoryReader(1024 * 1024, [{ offset: 0, bytes: latin1("LUKS\xba\xbe\0\x01") }]);
     const alone = await inspectImage(image());
     assert.deepEqual([alone.format, alone.safe, alone.problems], ["luks", false, [refusal]]);
-    const replaced = await inspectImage(image(), { detectors: [{ name: "plugin-luks", driver: "luks", detect: async () => ({ format: "luks", problems: [] }) }] });
+    const replaced = await inspectImage(image(), {
+      detectors: [{ name: "plugin-luks", driver: "luks", detect: async () => ({ format: "luks", problems: [] }) }],
+    });
     assert.deepEqual([replaced.format, replaced.safe, replaced.matches], ["luks", true, ["plugin-luks"]]);
   });
 });

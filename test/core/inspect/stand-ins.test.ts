@@ -4,7 +4,8 @@ import { probeStandIns } from "../../../src/core/inspect/stand-ins.ts";
 import { memoryReader } from "./readers.ts";
 
 const latin1 = (text: string) => new Uint8Array(Buffer.from(text, "latin1"));
-const standIn = (driver: string) => probeStandIns.find((d) => d.driver === driver) ?? assert.fail(`no stand-in for ${driver}`);
+const standIn = (driver: string) =>
+  probeStandIns.find((d) => d.driver === driver) ?? assert.fail(`no stand-in for ${driver}`);
 
 /** What the stand-in of `driver` says of a 1 MiB image whose first bytes are `head` (at `offset`). */
 async function verdictOf(driver: string, head: Uint8Array, offset = 0) {
@@ -13,7 +14,9 @@ async function verdictOf(driver: string, head: Uint8Array, offset = 0) {
 
 const refusal = (format: string, label: string) => ({
   format,
-  problems: [{ code: "unsupported-format", message: `${label} are not accepted: no loaded plugin converts this format` }],
+  problems: [
+    { code: "unsupported-format", message: `${label} are not accepted: no loaded plugin converts this format` },
+  ],
 });
 
 /** A qcow header: the magic and a big-endian version. */
@@ -37,7 +40,8 @@ describe("the stand-ins for format plugins that are not loaded", () => {
   });
 
   test("qcow2: the magic with any version but 1 (qcow, refused by the core's own detector)", async () => {
-    for (const version of [0, 2, 3, 4, 255]) assert.deepEqual(await verdictOf("qcow2", qcow(version)), refusal("qcow2", "qcow2 images"), `version ${version}`);
+    for (const version of [0, 2, 3, 4, 255])
+      assert.deepEqual(await verdictOf("qcow2", qcow(version)), refusal("qcow2", "qcow2 images"), `version ${version}`);
     assert.equal(await verdictOf("qcow2", qcow(1)), null);
     assert.equal(await verdictOf("qcow2", latin1("QFI\xfa\0\0\0\x03")), null);
     assert.equal(await verdictOf("qcow2", qcow(3), 1), null, "the magic must be at offset 0");
@@ -64,7 +68,11 @@ describe("the stand-ins for format plugins that are not loaded", () => {
     assert.equal(await verdictOf("vdi", new Uint8Array([0x7f, 0x10, 0xda, 0xbf]), 0x40), null);
     assert.deepEqual(await verdictOf("vpc", latin1("conectix")), refusal("vhd", "VHD images (qemu's vpc driver)"));
     assert.equal(await verdictOf("vpc", latin1("conectiy")), null);
-    assert.equal(await verdictOf("vpc", latin1("conectix"), 1), null, "a fixed VHD's footer, at the end only, is raw to qemu's probe");
+    assert.equal(
+      await verdictOf("vpc", latin1("conectix"), 1),
+      null,
+      "a fixed VHD's footer, at the end only, is raw to qemu's probe",
+    );
   });
 
   test("only the first 512 bytes count, as for qemu's probes", async () => {

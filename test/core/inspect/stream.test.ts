@@ -42,7 +42,10 @@ async function inspectStalled(path: string, sizeKnown: boolean, claimed?: string
 test("a qcow2 with a backing file is rejected from its head, never reading the tail", { timeout: 5000 }, async () => {
   const { result, stalledReads } = await inspectStalled(backing, true);
   assert.equal(result.safe, false);
-  assert.deepEqual(result.problems.map((p) => p.code), ["qcow2-backing-file"]);
+  assert.deepEqual(
+    result.problems.map((p) => p.code),
+    ["qcow2-backing-file"],
+  );
   assert.equal(result.stoppedEarly, true);
   assert.equal(stalledReads, 0);
   assert.equal(result.actualSize, statSync(backing).size);
@@ -50,17 +53,26 @@ test("a qcow2 with a backing file is rejected from its head, never reading the t
 
 test("it is rejected even when the download's size is not known yet (actualSize -1)", { timeout: 5000 }, async () => {
   const { result, stalledReads } = await inspectStalled(backing, false);
-  assert.deepEqual(result.problems.map((p) => p.code), ["qcow2-backing-file"]);
+  assert.deepEqual(
+    result.problems.map((p) => p.code),
+    ["qcow2-backing-file"],
+  );
   assert.equal(result.actualSize, -1);
   assert.equal(stalledReads, 0);
 });
 
 test("a head polyglot and a claim the head already contradicts also stop early", { timeout: 5000 }, async () => {
   const poly = await inspectStalled(polyglot, true);
-  assert.deepEqual(poly.result.problems.map((p) => p.code), ["polyglot"]);
+  assert.deepEqual(
+    poly.result.problems.map((p) => p.code),
+    ["polyglot"],
+  );
   assert.equal(poly.result.stoppedEarly, true);
   const claim = await inspectStalled(clean, true, "raw");
-  assert.deepEqual(claim.result.problems.map((p) => p.code), ["format-mismatch"]);
+  assert.deepEqual(
+    claim.result.problems.map((p) => p.code),
+    ["format-mismatch"],
+  );
   assert.equal(claim.stalledReads, 0);
 });
 

@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { asciiField, isZero, matchAscii, printable, u16be, u32be, u32le, u64be, u64leBig, u8 } from "../../../src/core/inspect/bytes.ts";
+import {
+  asciiField,
+  isZero,
+  matchAscii,
+  printable,
+  u16be,
+  u32be,
+  u32le,
+  u64be,
+  u64leBig,
+  u8,
+} from "../../../src/core/inspect/bytes.ts";
 import { checkClaim } from "../../../src/core/inspect/index.ts";
 import { crc32, crc32c } from "../../../src/core/inspect/crc.ts";
 import { parseVmdkDescriptor } from "../../../src/plugins/vmdk/descriptor.ts";
@@ -117,6 +128,9 @@ describe("VMDK descriptor", () => {
   test("unknown keys and malformed extents are unexpected lines", () => {
     const d = parseVmdkDescriptor(`${qemuStyle}changeTrackPath="x.ctk"\nRW many SPARSE "y"\nhello\n`);
     assert.equal(d.unexpectedCount, 3);
-    assert.deepEqual(d.unexpected.map((u) => u.line), [15, 16, 17]);
+    assert.deepEqual(
+      d.unexpected.map((u) => u.line),
+      [15, 16, 17],
+    );
   });
 });

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { readVhdDynamicHeader, readVhdFooter, vhdChecksum, VHD_DYNAMIC_HEADER_SIZE, VHD_FOOTER_SIZE } from "../../../src/plugin-api.ts";
+import {
+  readVhdDynamicHeader,
+  readVhdFooter,
+  vhdChecksum,
+  VHD_DYNAMIC_HEADER_SIZE,
+  VHD_FOOTER_SIZE,
+} from "../../../src/plugin-api.ts";
 import { qemuImg, tempDir } from "../../helpers/images.ts";
 
 describe("VHD fields (the plugin kit's footer and dynamic header readers)", () => {
@@ -21,13 +27,22 @@ describe("VHD fields (the plugin kit's footer and dynamic header readers)", () =
     assert.equal(footer.creator, "qem2");
     assert.equal(footer.checksum, vhdChecksum(head, 64));
     assert.match(footer.uniqueId, /^[0-9a-f]{32}$/);
-    assert.deepEqual(readVhdFooter(bytes.subarray(bytes.length - VHD_FOOTER_SIZE)), footer, "the copy at the end is the same");
-    const header = readVhdDynamicHeader(bytes.subarray(Number(footer.dataOffset), Number(footer.dataOffset) + VHD_DYNAMIC_HEADER_SIZE));
+    assert.deepEqual(
+      readVhdFooter(bytes.subarray(bytes.length - VHD_FOOTER_SIZE)),
+      footer,
+      "the copy at the end is the same",
+    );
+    const header = readVhdDynamicHeader(
+      bytes.subarray(Number(footer.dataOffset), Number(footer.dataOffset) + VHD_DYNAMIC_HEADER_SIZE),
+    );
     assert.equal(header.cookie, true);
     assert.equal(header.version, 0x0001_0000);
     assert.equal(header.blockSize, 2 * 1024 * 1024);
     assert.equal(header.maxTableEntries, 4);
-    assert.equal(header.checksum, vhdChecksum(bytes.subarray(Number(footer.dataOffset), Number(footer.dataOffset) + VHD_DYNAMIC_HEADER_SIZE), 36));
+    assert.equal(
+      header.checksum,
+      vhdChecksum(bytes.subarray(Number(footer.dataOffset), Number(footer.dataOffset) + VHD_DYNAMIC_HEADER_SIZE), 36),
+    );
     assert.equal(header.parentId, "0".repeat(32));
     assert.equal(header.parentName, "");
   });
@@ -59,6 +74,10 @@ describe("VHD fields (the plugin kit's footer and dynamic header readers)", () =
     bytes[511] = 2;
     bytes.fill(0xff, 64, 68);
     assert.equal(vhdChecksum(bytes, 64), ~3 >>> 0);
-    assert.equal(vhdChecksum(bytes, 0), ~(2 + 4 * 0xff) >>> 0, "the four bytes at the field's offset are skipped wherever it is");
+    assert.equal(
+      vhdChecksum(bytes, 0),
+      ~(2 + 4 * 0xff) >>> 0,
+      "the four bytes at the field's offset are skipped wherever it is",
+    );
   });
 });

@@ -77,10 +77,13 @@ describe("block device sink", { skip }, () => {
   it("refuses an image larger than the device before converting", async () => {
     const big = makeImage(makeRaw(join(dir, "big.raw"), 16 * MiB), "qcow2", join(dir, "big.qcow2"));
     const pipeline = createPipeline({ workDir: join(dir, "work") });
-    await assert.rejects(pipeline.run({ source: big, destination: device, to: "raw" }), (error: Error & { code?: string }) => {
-      assert.equal(error.code, "no-space");
-      assert.match(error.message, /holds 8 MiB, the image needs 16 MiB/);
-      return true;
-    });
+    await assert.rejects(
+      pipeline.run({ source: big, destination: device, to: "raw" }),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, "no-space");
+        assert.match(error.message, /holds 8 MiB, the image needs 16 MiB/);
+        return true;
+      },
+    );
   });
 });

@@ -23,7 +23,10 @@ describe("diskpipe convert with URLs", () => {
   let qcow2 = "";
   let vmdk = "";
   let sum = "";
-  const leftovers = () => [...(existsSync(join(tmp, "diskpipe")) ? readdirSync(join(tmp, "diskpipe")) : []), ...readdirSync(out).filter((n) => n.startsWith("."))];
+  const leftovers = () => [
+    ...(existsSync(join(tmp, "diskpipe")) ? readdirSync(join(tmp, "diskpipe")) : []),
+    ...readdirSync(out).filter((n) => n.startsWith(".")),
+  ];
 
   before(async () => {
     mkdirSync(tmp);
@@ -41,10 +44,24 @@ describe("diskpipe convert with URLs", () => {
   });
 
   it("fetches a URL with a right checksum (exit 0) and refuses a wrong one (exit 3)", async () => {
-    const good = await diskpipe(["convert", server.url("/img.qcow2"), join(out, "img.raw"), "--to", "raw", "--checksum", `sha256:${sum}`], env);
+    const good = await diskpipe(
+      ["convert", server.url("/img.qcow2"), join(out, "img.raw"), "--to", "raw", "--checksum", `sha256:${sum}`],
+      env,
+    );
     assert.equal(good.status, 0, good.stderr);
     assert.ok(sameDisk(raw, "raw", join(out, "img.raw"), "raw"));
-    const bad = await diskpipe(["convert", server.url("/img.qcow2"), join(out, "bad.raw"), "--to", "raw", "--checksum", `sha256:${"f".repeat(64)}`], env);
+    const bad = await diskpipe(
+      [
+        "convert",
+        server.url("/img.qcow2"),
+        join(out, "bad.raw"),
+        "--to",
+        "raw",
+        "--checksum",
+        `sha256:${"f".repeat(64)}`,
+      ],
+      env,
+    );
     assert.equal(bad.status, 3, bad.stderr);
     assert.match(bad.stderr, /checksum mismatch.*\[checksum-mismatch\]/);
     assert.ok(!existsSync(join(out, "bad.raw")));
@@ -65,9 +82,15 @@ describe("diskpipe convert with URLs", () => {
     writeFileSync(copy, server.stored.get("/put/img.qcow2")!);
     assert.ok(sameDisk(raw, "raw", copy, "qcow2"));
     const other = makeImage(raw, "vmdk", join(dir, "other.vmdk"));
-    const ok = await diskpipe(["convert", vmdk, other, "--out-dir", server.url("/many/"), "--to", "vdi", "--jobs", "2"], env);
+    const ok = await diskpipe(
+      ["convert", vmdk, other, "--out-dir", server.url("/many/"), "--to", "vdi", "--jobs", "2"],
+      env,
+    );
     assert.equal(ok.status, 0, ok.stderr);
-    assert.deepEqual([...server.stored.keys()].filter((k) => k.startsWith("/many/")).sort(), ["/many/img.vdi", "/many/other.vdi"]);
+    assert.deepEqual([...server.stored.keys()].filter((k) => k.startsWith("/many/")).sort(), [
+      "/many/img.vdi",
+      "/many/other.vdi",
+    ]);
     assert.deepEqual(leftovers(), []);
   });
 });

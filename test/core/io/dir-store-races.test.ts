@@ -42,7 +42,10 @@ describe("dirStore: concurrent uploads to one ID", () => {
   /** The stored image and sidecar of `id` agree, and the image is one of `candidates`. */
   function storedIsOneOf(id: string, candidates: Buffer[]): void {
     const bytes = readFileSync(join(f.root, id));
-    assert.ok(candidates.some((c) => c.equals(bytes)), "the stored image is byte-identical to one of the inputs");
+    assert.ok(
+      candidates.some((c) => c.equals(bytes)),
+      "the stored image is byte-identical to one of the inputs",
+    );
     const record = JSON.parse(readFileSync(join(f.root, `${id}.json`), "utf8"));
     assert.equal(record.id, id);
     assert.equal(record.size, bytes.length);
@@ -80,11 +83,20 @@ describe("dirStore: concurrent uploads to one ID", () => {
     const results = await Promise.allSettled(
       files.map((path) => {
         const bytes = readFileSync(path);
-        return f.store.upload("crowd", path, { format: "raw", size: bytes.length, virtualSize: bytes.length, checksum: sha256(bytes), overwrite: false });
+        return f.store.upload("crowd", path, {
+          format: "raw",
+          size: bytes.length,
+          virtualSize: bytes.length,
+          checksum: sha256(bytes),
+          overwrite: false,
+        });
       }),
     );
     exactlyOneWins(results);
-    storedIsOneOf("crowd", files.map((path) => readFileSync(path)));
+    storedIsOneOf(
+      "crowd",
+      files.map((path) => readFileSync(path)),
+    );
     assert.deepEqual(f.leftovers(), []);
   });
 
@@ -97,7 +109,10 @@ describe("dirStore: concurrent uploads to one ID", () => {
     await f.pipeline().run({ source: f.vmdk, destination: "store://images/swept", to: "qcow2" });
     assert.ok(!existsSync(join(f.root, deadName)), "the dead run's file is removed");
     assert.ok(existsSync(join(f.root, liveName)), "a live run's file is kept");
-    assert.deepEqual(readdirSync(f.root).filter((n) => n.includes(".diskpipe-tmp-")), [liveName]);
+    assert.deepEqual(
+      readdirSync(f.root).filter((n) => n.includes(".diskpipe-tmp-")),
+      [liveName],
+    );
   });
 });
 
@@ -125,7 +140,9 @@ describe("dirStore: the image file is opened, never followed", () => {
     const swap = join(f.dir, "swap");
     mkdirSync(swap);
     linkSync(image, join(swap, "real"));
-    const flipper = spawn(process.execPath, ["-e", FLIPPER, image, secret, join(swap, "real"), swap], { stdio: "ignore" });
+    const flipper = spawn(process.execPath, ["-e", FLIPPER, image, secret, join(swap, "real"), swap], {
+      stdio: "ignore",
+    });
     const outcomes = { whole: 0, refused: 0, leaked: 0 };
     try {
       for (let n = 0; n < 300 && outcomes.leaked === 0; n++) {
@@ -144,7 +161,9 @@ describe("dirStore: the image file is opened, never followed", () => {
       }
     } finally {
       flipper.kill("SIGKILL");
-      await new Promise((resolve) => (flipper.exitCode === null && flipper.signalCode === null ? flipper.once("exit", resolve) : resolve(undefined)));
+      await new Promise((resolve) =>
+        flipper.exitCode === null && flipper.signalCode === null ? flipper.once("exit", resolve) : resolve(undefined),
+      );
     }
     rmSync(image);
     renameSync(join(swap, "real"), image);
@@ -157,11 +176,25 @@ describe("dirStore: the image file is opened, never followed", () => {
     rmSync(image);
     execFileSync("mkfifo", [image]);
     try {
-      const shown = await within(5000, f.store.show("piped").then(() => undefined, (error: unknown) => error), "show");
+      const shown = await within(
+        5000,
+        f.store.show("piped").then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+        "show",
+      );
       assert.ok(isDiskpipeError(shown) && shown.code === "fetch-failed");
       assert.match(shown.message, /not a regular file/);
       const to = join(f.dir, "piped.out");
-      const downloaded = await within(5000, f.store.download("piped", to, new AbortController().signal).then(() => undefined, (error: unknown) => error), "download");
+      const downloaded = await within(
+        5000,
+        f.store.download("piped", to, new AbortController().signal).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+        "download",
+      );
       assert.ok(isDiskpipeError(downloaded) && downloaded.code === "fetch-failed");
       assert.ok(!existsSync(to));
     } finally {

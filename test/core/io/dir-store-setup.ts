@@ -1,4 +1,14 @@
-import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { dirStore } from "../../../src/core/io/dir-store.ts";
 import { defineImageService, type ImageService } from "../../../src/core/io/image-service.ts";
@@ -19,14 +29,19 @@ export function dirStoreFixture() {
   const other = makeRaw(join(dir, "other.raw"), 4 * MiB, 7);
   const vmdk = makeImage(raw, "vmdk", join(dir, "disk.vmdk"));
   const store = dirStore(root);
-  const pluginOf = (service: ImageService) => definePlugin({ name: "images", ...defineImageService("images", service) });
+  const pluginOf = (service: ImageService) =>
+    definePlugin({ name: "images", ...defineImageService("images", service) });
   const pipeline = (service: ImageService = store) => createPipeline({ workDir: work, plugins: [pluginOf(service)] });
 
   /** Stores `id` through a real convert, then returns its image, its sidecar and the record. */
   async function stored(id: string) {
     await pipeline().run({ source: vmdk, destination: `store://images/${id}`, to: "qcow2" });
     const sidecar = join(root, `${id}.json`);
-    return { image: join(root, id), sidecar, record: JSON.parse(readFileSync(sidecar, "utf8")) as Record<string, unknown> };
+    return {
+      image: join(root, id),
+      sidecar,
+      record: JSON.parse(readFileSync(sidecar, "utf8")) as Record<string, unknown>,
+    };
   }
 
   /** Copies a stored image to `id` with a sidecar holding `record` (the attacker's say). */

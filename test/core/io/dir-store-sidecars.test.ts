@@ -23,11 +23,18 @@ describe("dirStore sidecars are regular files of bounded size", () => {
     unlinkSync(fifo);
     execFileSync("mkfifo", [fifo]);
     try {
-      const error = await within(5000, failure(f.pipeline().run({ source: "store://images/piped", destination: join(f.out, "piped.raw"), to: "raw" })), "fetch");
+      const error = await within(
+        5000,
+        failure(f.pipeline().run({ source: "store://images/piped", destination: join(f.out, "piped.raw"), to: "raw" })),
+        "fetch",
+      );
       assert.equal(error.code, "fetch-failed");
       assert.match(error.message, /FIFO/);
       oneLine(error.message);
-      assert.deepEqual((await within(5000, f.store.list(), "list")).map((i) => i.id), ["good"]);
+      assert.deepEqual(
+        (await within(5000, f.store.list(), "list")).map((i) => i.id),
+        ["good"],
+      );
     } finally {
       releaseFifo(fifo);
     }
@@ -40,7 +47,11 @@ describe("dirStore sidecars are regular files of bounded size", () => {
     unlinkSync(fifo);
     execFileSync("mkfifo", [fifo]);
     try {
-      const error = await within(5000, failure(f.pipeline().run({ source: f.vmdk, destination: "store://images/piped-sink", to: "qcow2" })), "upload");
+      const error = await within(
+        5000,
+        failure(f.pipeline().run({ source: f.vmdk, destination: "store://images/piped-sink", to: "qcow2" })),
+        "upload",
+      );
       assert.equal(error.code, "usage");
       assert.match(error.message, /already exists/);
       oneLine(error.message);
@@ -56,7 +67,9 @@ describe("dirStore sidecars are regular files of bounded size", () => {
     f.plant("good", "linked-meta", { ...record, id: "linked-meta" });
     unlinkSync(join(f.root, "linked-meta.json"));
     symlinkSync(outside, join(f.root, "linked-meta.json"));
-    const error = await failure(f.pipeline().run({ source: "store://images/linked-meta", destination: join(f.out, "linked.raw"), to: "raw" }));
+    const error = await failure(
+      f.pipeline().run({ source: "store://images/linked-meta", destination: join(f.out, "linked.raw"), to: "raw" }),
+    );
     assert.equal(error.code, "fetch-failed");
     assert.match(error.message, /symbolic link/);
     oneLine(error.message);
@@ -75,7 +88,9 @@ describe("dirStore sidecars are regular files of bounded size", () => {
     const fd = openSync(join(f.root, "huge-meta.json"), "r+");
     ftruncateSync(fd, 600 * 1024 * 1024);
     closeSync(fd);
-    const error = await failure(f.pipeline().run({ source: "store://images/huge-meta", destination: join(f.out, "huge.raw"), to: "raw" }));
+    const error = await failure(
+      f.pipeline().run({ source: "store://images/huge-meta", destination: join(f.out, "huge.raw"), to: "raw" }),
+    );
     assert.equal(error.code, "fetch-failed");
     assert.match(error.message, /larger than 65536 bytes/);
     oneLine(error.message);
@@ -96,7 +111,9 @@ describe("dirStore sidecars cannot lie about size or id", () => {
     const claimed = (record.size as number) + 4096;
     f.plant("good", "sized", { ...record, id: "sized", size: claimed });
     assert.equal((await f.store.show("sized")).size, claimed);
-    const error = await failure(f.pipeline().run({ source: "store://images/sized", destination: join(f.out, "sized.raw"), to: "raw" }));
+    const error = await failure(
+      f.pipeline().run({ source: "store://images/sized", destination: join(f.out, "sized.raw"), to: "raw" }),
+    );
     assert.equal(error.code, "fetch-failed");
     assert.match(error.message, new RegExp(`is ${String(record.size)} bytes, the store says ${claimed}`));
     assert.deepEqual(f.leftovers(), []);
@@ -107,7 +124,9 @@ describe("dirStore sidecars cannot lie about size or id", () => {
     const shown = await failure(f.store.show("renamed"));
     assert.equal(shown.code, "fetch-failed");
     assert.match(shown.message, /records the id "good"/);
-    const error = await failure(f.pipeline().run({ source: "store://images/renamed", destination: join(f.out, "renamed.raw"), to: "raw" }));
+    const error = await failure(
+      f.pipeline().run({ source: "store://images/renamed", destination: join(f.out, "renamed.raw"), to: "raw" }),
+    );
     assert.equal(error.code, "fetch-failed");
     assert.match(error.message, /metadata of "renamed" .* is not valid/);
     const listed = (await f.store.list()).map((i) => i.id);

@@ -19,7 +19,11 @@ function fsType(dir: string): string {
 /** A pipeline whose preConvert hook records the qemu-img command line it would run. */
 function recording(config: Record<string, unknown> = {}) {
   const seen: string[][] = [];
-  const plugin = definePlugin({ name: "record-argv", enforce: "post", hooks: { preConvert: (plan, ctx) => void seen.push(ctx.qemu.convertCommand(plan)) } });
+  const plugin = definePlugin({
+    name: "record-argv",
+    enforce: "post",
+    hooks: { preConvert: (plan, ctx) => void seen.push(ctx.qemu.convertCommand(plan)) },
+  });
   return { seen, pipeline: (workDir: string) => createPipeline({ workDir, plugins: [plugin], ...config }) };
 }
 
@@ -48,15 +52,19 @@ describe("direct I/O for outputs (qemu-img -t none)", () => {
     assert.equal(readdirSync(dir).includes("existing"), true);
   });
 
-  it("converts with -t none and without -W on a disk file system, and the output is right", { skip: requirement(onDisk ? false : `${fsType(dir)} is not a disk file system`) }, async () => {
-    const { seen, pipeline } = recording();
-    const out = join(dir, "out.raw");
-    await pipeline(join(dir, "work")).run({ source: qcow2, destination: out, to: "raw" });
-    const argv = seen[0];
-    assert.deepEqual(argv.slice(argv.indexOf("-t"), argv.indexOf("-t") + 2), ["-t", "none"], argv.join(" "));
-    assert.equal(argv.includes("-W"), false, argv.join(" "));
-    assert.ok(sameDisk(raw, "raw", out, "raw"));
-  });
+  it(
+    "converts with -t none and without -W on a disk file system, and the output is right",
+    { skip: requirement(onDisk ? false : `${fsType(dir)} is not a disk file system`) },
+    async () => {
+      const { seen, pipeline } = recording();
+      const out = join(dir, "out.raw");
+      await pipeline(join(dir, "work")).run({ source: qcow2, destination: out, to: "raw" });
+      const argv = seen[0];
+      assert.deepEqual(argv.slice(argv.indexOf("-t"), argv.indexOf("-t") + 2), ["-t", "none"], argv.join(" "));
+      assert.equal(argv.includes("-W"), false, argv.join(" "));
+      assert.ok(sameDisk(raw, "raw", out, "raw"));
+    },
+  );
 
   it("leaves the page cache on when the configuration says directIo: false", async () => {
     const { seen, pipeline } = recording({ qemuImg: { directIo: false } });
@@ -66,27 +74,31 @@ describe("direct I/O for outputs (qemu-img -t none)", () => {
     assert.ok(sameDisk(raw, "raw", out, "raw"));
   });
 
-  describe("on a ramfs (no O_DIRECT; tmpfs has it since Linux 6.6)", { skip: requirement(process.getuid?.() === 0 ? false : "needs root to mount a ramfs") }, () => {
-    const mount = join(dir, "ramfs");
-    let mounted = false;
-    before(() => {
-      mkdirSync(mount);
-      mounted = spawnSync("mount", ["-t", "ramfs", "ramfs", mount]).status === 0;
-    });
-    after(() => {
-      if (mounted) spawnSync("umount", [mount]);
-    });
+  describe(
+    "on a ramfs (no O_DIRECT; tmpfs has it since Linux 6.6)",
+    { skip: requirement(process.getuid?.() === 0 ? false : "needs root to mount a ramfs") },
+    () => {
+      const mount = join(dir, "ramfs");
+      let mounted = false;
+      before(() => {
+        mkdirSync(mount);
+        mounted = spawnSync("mount", ["-t", "ramfs", "ramfs", mount]).status === 0;
+      });
+      after(() => {
+        if (mounted) spawnSync("umount", [mount]);
+      });
 
-    it("falls back to the page cache and still converts", async (t) => {
-      if (!mounted) return t.skip(requirement("mount -t ramfs failed") || undefined);
-      assert.equal(await directIoAt(join(mount, "probe")), false);
-      assert.deepEqual(readdirSync(mount), []);
-      const { seen, pipeline } = recording();
-      const out = join(mount, "out.raw");
-      await pipeline(join(dir, "work")).run({ source: qcow2, destination: out, to: "raw" });
-      assert.equal(seen[0].includes("-t"), false, seen[0].join(" "));
-      assert.ok(sameDisk(raw, "raw", out, "raw"));
-      assert.deepEqual(readdirSync(mount), ["out.raw"]);
-    });
-  });
+      it("falls back to the page cache and still converts", async (t) => {
+        if (!mounted) return t.skip(requirement("mount -t ramfs failed") || undefined);
+        assert.equal(await directIoAt(join(mount, "probe")), false);
+        assert.deepEqual(readdirSync(mount), []);
+        const { seen, pipeline } = recording();
+        const out = join(mount, "out.raw");
+        await pipeline(join(dir, "work")).run({ source: qcow2, destination: out, to: "raw" });
+        assert.equal(seen[0].includes("-t"), false, seen[0].join(" "));
+        assert.ok(sameDisk(raw, "raw", out, "raw"));
+        assert.deepEqual(readdirSync(mount), ["out.raw"]);
+      });
+    },
+  );
 });

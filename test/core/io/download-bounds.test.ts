@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { UserConfig } from "../../../src/core/config.ts";
@@ -18,8 +29,15 @@ describe("downloads are bounded (issue 16.2, 16.3)", () => {
   const server = new TestServer();
   let qcow2 = "";
   let hostile = "";
-  const config = (extra: UserConfig = {}): UserConfig => ({ workDir: work, fetch: { timeoutMs: 5000, retries: 3, backoffMs: 10 }, ...extra });
-  const leftovers = () => [...(existsSync(join(work, "diskpipe")) ? readdirSync(join(work, "diskpipe")) : []), ...readdirSync(out)];
+  const config = (extra: UserConfig = {}): UserConfig => ({
+    workDir: work,
+    fetch: { timeoutMs: 5000, retries: 3, backoffMs: 10 },
+    ...extra,
+  });
+  const leftovers = () => [
+    ...(existsSync(join(work, "diskpipe")) ? readdirSync(join(work, "diskpipe")) : []),
+    ...readdirSync(out),
+  ];
 
   before(async () => {
     mkdirSync(out);
@@ -33,7 +51,11 @@ describe("downloads are bounded (issue 16.2, 16.3)", () => {
     server.routes.set("/chunked.qcow2", { file: qcow2, noLength: true });
     server.routes.set("/liar.raw", { generated: { cap: 2 * MiB }, declaredLength: 30 * GiB });
     server.routes.set("/endless.raw", { generated: { cap: 256 * MiB } });
-    server.routes.set("/padded.qcow2", { file: qcow2, generated: { cap: 256 * MiB }, declaredLength: statSize(qcow2) + 256 * MiB });
+    server.routes.set("/padded.qcow2", {
+      file: qcow2,
+      generated: { cap: 256 * MiB },
+      declaredLength: statSize(qcow2) + 256 * MiB,
+    });
     server.routes.set("/padded-chunked.qcow2", { file: qcow2, generated: { cap: 256 * MiB } });
     server.routes.set("/trickle.raw", { trickle: { intervalMs: 50, cap: 400 } });
     server.routes.set("/elsewhere.qcow2", { redirect: server.url("/chunked.qcow2").replace("127.0.0.1", "localhost") });
@@ -55,26 +77,51 @@ describe("downloads are bounded (issue 16.2, 16.3)", () => {
   });
 
   it("a Content-Length above --max-size refuses at once, without reading the body or retrying", async () => {
-    const error = await failure(createPipeline(config()).run({ source: server.url("/liar.raw"), destination: join(out, "liar.raw"), to: "raw", maxSize: 1 * GiB }));
+    const error = await failure(
+      createPipeline(config()).run({
+        source: server.url("/liar.raw"),
+        destination: join(out, "liar.raw"),
+        to: "raw",
+        maxSize: 1 * GiB,
+      }),
+    );
     assert.equal(error.code, "image-rejected", error.message);
-    assert.ok(error.problems.some((p) => p.code === "too-large"), JSON.stringify(error.problems));
+    assert.ok(
+      error.problems.some((p) => p.code === "too-large"),
+      JSON.stringify(error.problems),
+    );
     assert.equal(server.requests("/liar.raw").length, 1, "retried");
     assert.deepEqual(leftovers(), []);
   });
 
   it("a body of unknown length is cut as soon as it passes --max-size", async () => {
-    const error = await failure(createPipeline(config()).run({ source: server.url("/endless.raw"), destination: join(out, "endless.raw"), to: "raw", maxSize: 8 * MiB }));
+    const error = await failure(
+      createPipeline(config()).run({
+        source: server.url("/endless.raw"),
+        destination: join(out, "endless.raw"),
+        to: "raw",
+        maxSize: 8 * MiB,
+      }),
+    );
     assert.equal(error.code, "image-rejected", error.message);
     assert.ok(error.problems.some((p) => p.code === "too-large"));
-    assert.ok((server.sent.get("/endless.raw") ?? 0) < 64 * MiB, `the server sent ${server.sent.get("/endless.raw")} bytes`);
+    assert.ok(
+      (server.sent.get("/endless.raw") ?? 0) < 64 * MiB,
+      `the server sent ${server.sent.get("/endless.raw")} bytes`,
+    );
     assert.deepEqual(leftovers(), []);
   });
 
   for (const route of ["/padded.qcow2", "/padded-chunked.qcow2"]) {
     it(`a body longer than its own header allows is cut (${route})`, async () => {
-      const error = await failure(createPipeline(config()).run({ source: server.url(route), destination: join(out, "padded.raw"), to: "raw" }));
+      const error = await failure(
+        createPipeline(config()).run({ source: server.url(route), destination: join(out, "padded.raw"), to: "raw" }),
+      );
       assert.equal(error.code, "image-rejected", error.message);
-      assert.ok(error.problems.some((p) => p.code === "file-too-large"), JSON.stringify(error.problems));
+      assert.ok(
+        error.problems.some((p) => p.code === "file-too-large"),
+        JSON.stringify(error.problems),
+      );
       assert.ok((server.sent.get(route) ?? 0) < 128 * MiB, `the server sent ${server.sent.get(route)} bytes`);
       assert.deepEqual(leftovers(), []);
     });
@@ -82,7 +129,13 @@ describe("downloads are bounded (issue 16.2, 16.3)", () => {
 
   it("an overall deadline (fetch.deadlineMs) stops a download that trickles under the idle timeout", async () => {
     const started = Date.now();
-    const error = await failure(createPipeline(config({ fetch: { timeoutMs: 5000, retries: 3, backoffMs: 10, deadlineMs: 1000 } })).run({ source: server.url("/trickle.raw"), destination: join(out, "trickle.raw"), to: "raw" }));
+    const error = await failure(
+      createPipeline(config({ fetch: { timeoutMs: 5000, retries: 3, backoffMs: 10, deadlineMs: 1000 } })).run({
+        source: server.url("/trickle.raw"),
+        destination: join(out, "trickle.raw"),
+        to: "raw",
+      }),
+    );
     assert.equal(error.code, "fetch-failed");
     assert.match(error.message, /deadline|did not finish within/);
     assert.ok(Date.now() - started < 10_000);
@@ -90,10 +143,20 @@ describe("downloads are bounded (issue 16.2, 16.3)", () => {
   });
 
   it("refuses a redirect to another host by default, follows it when fetch.allowRedirects lists it", async () => {
-    const refused = await failure(createPipeline(config()).run({ source: server.url("/elsewhere.qcow2"), destination: join(out, "a.raw"), to: "raw" }));
+    const refused = await failure(
+      createPipeline(config()).run({
+        source: server.url("/elsewhere.qcow2"),
+        destination: join(out, "a.raw"),
+        to: "raw",
+      }),
+    );
     assert.equal(refused.code, "fetch-failed");
     assert.match(refused.message, /redirect/);
-    const allowed = await createPipeline(config({ fetch: { allowRedirects: ["localhost"] } })).run({ source: server.url("/elsewhere.qcow2"), destination: join(out, "b.raw"), to: "raw" });
+    const allowed = await createPipeline(config({ fetch: { allowRedirects: ["localhost"] } })).run({
+      source: server.url("/elsewhere.qcow2"),
+      destination: join(out, "b.raw"),
+      to: "raw",
+    });
     assert.equal(allowed.virtualSize, 4 * MiB);
   });
 });
@@ -116,9 +179,25 @@ describe("a download that changes between requests is refused (issue 18)", () =>
     const longer = join(dir, "c.raw");
     writeFileSync(longer, Buffer.concat([readFileSync(raw), Buffer.alloc(512)]));
     await server.start();
-    server.routes.set("/same-length.raw", { file: raw, dropAfter: 1 * MiB + 3, ignoreRange: true, fileAfterDrop: other });
-    server.routes.set("/other-length.raw", { file: raw, dropAfter: 1 * MiB + 3, ignoreRange: true, fileAfterDrop: longer });
-    server.routes.set("/shrunk.raw", { file: raw, noLength: true, dropAfter: 2 * MiB + 3, dropTimes: 100, resumeTotal: 1 * MiB });
+    server.routes.set("/same-length.raw", {
+      file: raw,
+      dropAfter: 1 * MiB + 3,
+      ignoreRange: true,
+      fileAfterDrop: other,
+    });
+    server.routes.set("/other-length.raw", {
+      file: raw,
+      dropAfter: 1 * MiB + 3,
+      ignoreRange: true,
+      fileAfterDrop: longer,
+    });
+    server.routes.set("/shrunk.raw", {
+      file: raw,
+      noLength: true,
+      dropAfter: 2 * MiB + 3,
+      dropTimes: 100,
+      resumeTotal: 1 * MiB,
+    });
   });
   after(async () => {
     await server.stop();
@@ -126,8 +205,13 @@ describe("a download that changes between requests is refused (issue 18)", () =>
   });
 
   it("a resume that claims a total below what was already sent fails the job (the size cannot shrink)", async () => {
-    const pipeline = createPipeline({ workDir: join(dir, "work"), fetch: { timeoutMs: 5000, retries: 3, backoffMs: 10 } });
-    const error = await failure(pipeline.run({ source: server.url("/shrunk.raw"), destination: join(dir, "shrunk.raw"), to: "raw" }));
+    const pipeline = createPipeline({
+      workDir: join(dir, "work"),
+      fetch: { timeoutMs: 5000, retries: 3, backoffMs: 10 },
+    });
+    const error = await failure(
+      pipeline.run({ source: server.url("/shrunk.raw"), destination: join(dir, "shrunk.raw"), to: "raw" }),
+    );
     assert.equal(error.code, "fetch-failed");
     assert.match(error.message, /Content-Range bytes \d+-\d+\/1048576/);
     const inspected = await diskpipeAsync(["inspect", server.url("/shrunk.raw")]);
@@ -136,8 +220,13 @@ describe("a download that changes between requests is refused (issue 18)", () =>
 
   for (const route of ["/same-length.raw", "/other-length.raw"]) {
     it(`a restart that sends other bytes fails the job (${route})`, async () => {
-      const pipeline = createPipeline({ workDir: join(dir, "work"), fetch: { timeoutMs: 5000, retries: 3, backoffMs: 10 } });
-      const error = await failure(pipeline.run({ source: server.url(route), destination: join(dir, "out.raw"), to: "raw" }));
+      const pipeline = createPipeline({
+        workDir: join(dir, "work"),
+        fetch: { timeoutMs: 5000, retries: 3, backoffMs: 10 },
+      });
+      const error = await failure(
+        pipeline.run({ source: server.url(route), destination: join(dir, "out.raw"), to: "raw" }),
+      );
       assert.equal(error.code, "fetch-failed");
       assert.match(error.message, /changed while it was being downloaded/);
       assert.equal(existsSync(join(dir, "out.raw")), false);

@@ -12,7 +12,10 @@ function recordingBounds(): SizeBounds & { asked: unknown[][] } {
   return {
     asked,
     maxFileSizeFor: (maxSize) => (asked.push(["for", maxSize]), 2 * maxSize),
-    maxFileSizeOf: (format, virtualSize, details) => (asked.push(["of", format, virtualSize, details]), format === "raw" ? undefined : virtualSize + 3 * MiB),
+    maxFileSizeOf: (format, virtualSize, details) => (
+      asked.push(["of", format, virtualSize, details]),
+      format === "raw" ? undefined : virtualSize + 3 * MiB
+    ),
   };
 }
 
@@ -23,7 +26,12 @@ function limits(): { calls: [number, Error][]; limit: (bytes: number, error: () 
 }
 
 /** The one problem of a rejection, with the error's code and stage. */
-function rejection(error: Error | undefined): { code: string; problem: string | undefined; stage: string | undefined; message: string } {
+function rejection(error: Error | undefined): {
+  code: string;
+  problem: string | undefined;
+  stage: string | undefined;
+  message: string;
+} {
   assert.ok(error instanceof ImageRejectedError);
   assert.equal(error.problems.length, 1);
   return { code: error.code, problem: error.problems[0]?.code, stage: error.stage, message: error.message };
@@ -39,7 +47,10 @@ describe("download limits", () => {
     assert.equal(calls[0]?.[0], 20 * MiB);
     const found = rejection(calls[0]?.[1]);
     assert.deepEqual([found.code, found.problem, found.stage], ["image-rejected", "too-large", "fetch"]);
-    assert.match(found.message, /^https:\/\/h\/x\.img rejected: the download passed what an image of at most 10 MiB \(--max-size\) can be$/);
+    assert.match(
+      found.message,
+      /^https:\/\/h\/x\.img rejected: the download passed what an image of at most 10 MiB \(--max-size\) can be$/,
+    );
   });
 
   it("sets no bound before the header without --max-size", () => {
@@ -60,7 +71,10 @@ describe("download limits", () => {
     assert.equal(calls[0]?.[0], 8 * MiB);
     const found = rejection(calls[0]?.[1]);
     assert.deepEqual([found.code, found.problem, found.stage], ["image-rejected", "file-too-large", "fetch"]);
-    assert.match(found.message, /^https:\/\/h\/x\.qcow2 rejected: the download passed 8 MiB, more than a 5 MiB qcow2 image can be$/);
+    assert.match(
+      found.message,
+      /^https:\/\/h\/x\.qcow2 rejected: the download passed 8 MiB, more than a 5 MiB qcow2 image can be$/,
+    );
   });
 
   it("sets no bound for a format without one", () => {

@@ -76,7 +76,9 @@ describe("download space", { skip: needsRoot("mounts a tmpfs") }, () => {
 
   it("fails a download that fills its filesystem with no-space, not as a failed fetch", async () => {
     const dir = place.mount("full", ["-t", "tmpfs", "-o", "size=8m", "tmpfs"]);
-    const done = await serve([zeroes(10 * MiB, { "transfer-encoding": "chunked" })], (server) => run(server.url(), dir, { retries: 3 }));
+    const done = await serve([zeroes(10 * MiB, { "transfer-encoding": "chunked" })], (server) =>
+      run(server.url(), dir, { retries: 3 }),
+    );
     assert.equal(codeOf(done.error), "no-space");
     assert.equal(codeOf((done.error as Error).cause), "ENOSPC");
   });
@@ -89,14 +91,18 @@ describe("download space", { skip: needsRoot("mounts a tmpfs") }, () => {
     });
 
     it("stops a download of unannounced length once it passes 64 MiB with less than the reserve left", async () => {
-      const done = await serve([zeroes(66 * MiB, { "transfer-encoding": "chunked" })], (server) => run(server.url(), dir, { retries: 3 }));
+      const done = await serve([zeroes(66 * MiB, { "transfer-encoding": "chunked" })], (server) =>
+        run(server.url(), dir, { retries: 3 }),
+      );
       assert.equal(codeOf(done.error), "no-space");
       assert.match(String((done.error as Error).message), /the size was not announced/);
       rmSync(done.file.path);
     });
 
     it("lets a download of unannounced length below 64 MiB eat into the reserve", async () => {
-      const done = await serve([zeroes(63 * MiB, { "transfer-encoding": "chunked" })], (server) => run(server.url(), dir));
+      const done = await serve([zeroes(63 * MiB, { "transfer-encoding": "chunked" })], (server) =>
+        run(server.url(), dir),
+      );
       assert.equal(done.result?.size, 63 * MiB);
       rmSync(done.file.path);
     });
@@ -110,8 +116,17 @@ describe("download space", { skip: needsRoot("mounts a tmpfs") }, () => {
     it("a resume's announced total needs room only for the part not yet downloaded", async () => {
       const first = 20 * MiB;
       const total = 60 * MiB;
-      const answers = [cut({ ...chunked, etag: '"e2"' }, Buffer.alloc(first)), reply(206, { "content-length": total - first, "content-range": `bytes ${first}-${total - 1}/${total}` }, Buffer.alloc(total - first))];
-      const done = await serve(answers, (server) => run(server.url(), dir, { retries: 3, onProgress: (bytes) => bytes >= first && server.drop() }));
+      const answers = [
+        cut({ ...chunked, etag: '"e2"' }, Buffer.alloc(first)),
+        reply(
+          206,
+          { "content-length": total - first, "content-range": `bytes ${first}-${total - 1}/${total}` },
+          Buffer.alloc(total - first),
+        ),
+      ];
+      const done = await serve(answers, (server) =>
+        run(server.url(), dir, { retries: 3, onProgress: (bytes) => bytes >= first && server.drop() }),
+      );
       assert.equal(done.error, undefined, String(done.error));
       assert.equal(done.result?.size, total, "50 MiB were free for the last 40 MiB");
       rmSync(done.file.path);
@@ -119,8 +134,13 @@ describe("download space", { skip: needsRoot("mounts a tmpfs") }, () => {
 
     it("ensures room for the rest once a resume's Content-Range first announces the total", async () => {
       const huge = 200 * MiB;
-      const answers = [cut({ ...chunked, etag: '"e1"' }, "0123"), reply(206, { "content-length": huge - 4, "content-range": `bytes 4-${huge - 1}/${huge}` }, "")];
-      const done = await serve(answers, (server) => run(server.url(), dir, { retries: 3, onProgress: () => server.drop() }));
+      const answers = [
+        cut({ ...chunked, etag: '"e1"' }, "0123"),
+        reply(206, { "content-length": huge - 4, "content-range": `bytes 4-${huge - 1}/${huge}` }, ""),
+      ];
+      const done = await serve(answers, (server) =>
+        run(server.url(), dir, { retries: 3, onProgress: () => server.drop() }),
+      );
       assert.equal(codeOf(done.error), "no-space");
       assert.match(String((done.error as Error).message), /not enough space to download .*: [\d.]+ MiB needed/);
       rmSync(done.file.path);

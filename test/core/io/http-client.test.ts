@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
-import { HttpStatusError, HttpTimeoutError, isHttpUrl, isTransient, redactUrl, send, Watchdog } from "../../../src/core/io/http.ts";
+import {
+  HttpStatusError,
+  HttpTimeoutError,
+  isHttpUrl,
+  isTransient,
+  redactUrl,
+  send,
+  Watchdog,
+} from "../../../src/core/io/http.ts";
 import { serve } from "./download-run.ts";
 import { cut, reply, silence, stall, type Answer } from "./scripted-server.ts";
 
@@ -31,7 +39,8 @@ const to = (location: string, status = 302): Answer => reply(status, { location,
 describe("http client helpers", () => {
   it("knows http(s) URLs by their scheme, in any case", () => {
     for (const yes of ["http://h/x", "HTTPS://host/img.qcow2", "https://h"]) assert.equal(isHttpUrl(yes), true, yes);
-    for (const no of ["ftp://h/x", "xhttp://h/x", "http:/h/x", "/srv/http://x", "file:///x"]) assert.equal(isHttpUrl(no), false, no);
+    for (const no of ["ftp://h/x", "xhttp://h/x", "http:/h/x", "/srv/http://x", "file:///x"])
+      assert.equal(isHttpUrl(no), false, no);
   });
 
   it("removes credentials from URLs, given as text or URL", () => {
@@ -48,22 +57,38 @@ describe("http client helpers", () => {
 
   it("says which request got which status, credentials removed, and which statuses are worth a retry", () => {
     const url = new URL("https://u:pw@h/img");
-    assert.equal(new HttpStatusError("GET", url, 404, "Not Found").message, "GET https://h/img answered HTTP 404 Not Found");
+    assert.equal(
+      new HttpStatusError("GET", url, 404, "Not Found").message,
+      "GET https://h/img answered HTTP 404 Not Found",
+    );
     assert.equal(new HttpStatusError("PUT", url, 500).message, "PUT https://h/img answered HTTP 500");
     assert.equal(new HttpStatusError("GET", url, 500).name, "HttpStatusError");
     const retryable = (status: number) => new HttpStatusError("GET", url, status).retryable;
     for (const status of [408, 429, 500, 502, 503, 599]) assert.equal(retryable(status), true, String(status));
-    for (const status of [400, 404, 407, 409, 428, 430, 499, 501]) assert.equal(retryable(status), false, String(status));
+    for (const status of [400, 404, 407, 409, 428, 430, 499, 501])
+      assert.equal(retryable(status), false, String(status));
   });
 
   it("counts drops, timeouts and retryable statuses as transient, and nothing else", () => {
     assert.equal(isTransient(new HttpStatusError("GET", new URL("http://h/"), 503)), true);
     assert.equal(isTransient(new HttpStatusError("GET", new URL("http://h/"), 404)), false);
     assert.equal(isTransient(new HttpTimeoutError(5)), true);
-    for (const code of ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "ERR_STREAM_PREMATURE_CLOSE", "HPE_INVALID_CONSTANT"]) {
+    for (const code of [
+      "ECONNRESET",
+      "ECONNREFUSED",
+      "EPIPE",
+      "ETIMEDOUT",
+      "EAI_AGAIN",
+      "ECONNABORTED",
+      "EHOSTUNREACH",
+      "ENETUNREACH",
+      "ERR_STREAM_PREMATURE_CLOSE",
+      "HPE_INVALID_CONSTANT",
+    ]) {
       assert.equal(isTransient(Object.assign(new Error("x"), { code })), true, code);
     }
-    for (const message of ["aborted", "socket hang up", "Premature close"]) assert.equal(isTransient(new Error(message)), true, message);
+    for (const message of ["aborted", "socket hang up", "Premature close"])
+      assert.equal(isTransient(new Error(message)), true, message);
     const abort = Object.assign(new Error("The operation was aborted"), { name: "AbortError" });
     assert.equal(isTransient(abort), false);
     assert.equal(isTransient(Object.assign(new Error("x"), { code: "ENOENT" })), false);
@@ -137,7 +162,10 @@ describe("send", () => {
       assert.equal((await send(server.url("/0"), { timeoutMs: 2000 })).url.pathname, "/5");
     });
     await serve(hops(6), async (server) => {
-      await assert.rejects(send(server.url("/0"), { timeoutMs: 2000 }), /^Error: too many redirects from http:\/\/127\.0\.0\.1:\d+\/0$/);
+      await assert.rejects(
+        send(server.url("/0"), { timeoutMs: 2000 }),
+        /^Error: too many redirects from http:\/\/127\.0\.0\.1:\d+\/0$/,
+      );
       assert.equal(server.asked.length, 6);
     });
     await serve([...hops(2), reply(200, { "content-length": 0 })], async (server) => {
@@ -151,7 +179,10 @@ describe("send", () => {
       const other = server.url("/b", "localhost").href;
       const answers = [to(other), to(other), reply(200, { "content-length": 0 })];
       await serve(answers, async (first) => {
-        await assert.rejects(send(first.url("/a"), { timeoutMs: 2000 }), /refusing a redirect from .* to http:\/\/localhost:\d+\/b: localhost:\d+ is not 127\.0\.0\.1:\d+/);
+        await assert.rejects(
+          send(first.url("/a"), { timeoutMs: 2000 }),
+          /refusing a redirect from .* to http:\/\/localhost:\d+\/b: localhost:\d+ is not 127\.0\.0\.1:\d+/,
+        );
         const { url } = await send(first.url("/a"), { timeoutMs: 2000, allowRedirects: ["localhost"] });
         assert.equal(url.href, other);
       });
@@ -166,7 +197,12 @@ describe("send", () => {
     };
     await serve([echo], async (server) => {
       const body = Readable.from(["ab", "cd"]);
-      const { response } = await send(server.url(), { method: "PUT", timeoutMs: 2000, headers: { "x-test": "t" }, body });
+      const { response } = await send(server.url(), {
+        method: "PUT",
+        timeoutMs: 2000,
+        headers: { "x-test": "t" },
+        body,
+      });
       assert.equal(response.headers["x-got"], "t:abcd");
     });
   });
@@ -229,14 +265,21 @@ describe("send", () => {
     const long = { timeoutMs: 600_000 };
     const refused = await serve([], async (server) => server.url());
     await assert.rejects(send(refused, long), { code: "ECONNREFUSED" });
-    await serve([reply(200, { "content-length": 2 }, "ok"), cut({ "content-length": 10 }, "01"), stall({ "content-length": 10 }, "01")], async (server) => {
-      assert.equal(await text((await send(server.url(), long)).response), "ok");
-      const { response: dropped } = await send(server.url(), long);
-      dropped.once("data", () => server.drop());
-      await assert.rejects(text(dropped), { code: "ECONNRESET" });
-      const { response: unwanted } = await send(server.url(), long);
-      await new Promise((resolve) => unwanted.destroy().once("close", resolve));
-    });
+    await serve(
+      [
+        reply(200, { "content-length": 2 }, "ok"),
+        cut({ "content-length": 10 }, "01"),
+        stall({ "content-length": 10 }, "01"),
+      ],
+      async (server) => {
+        assert.equal(await text((await send(server.url(), long)).response), "ok");
+        const { response: dropped } = await send(server.url(), long);
+        dropped.once("data", () => server.drop());
+        await assert.rejects(text(dropped), { code: "ECONNRESET" });
+        const { response: unwanted } = await send(server.url(), long);
+        await new Promise((resolve) => unwanted.destroy().once("close", resolve));
+      },
+    );
   });
 
   it("stops at the signal", async () => {

@@ -48,7 +48,12 @@ describe("download: the flow of bytes", () => {
     };
     await serve([held], async (server) => {
       // 300 bytes at 1000 B/s are held back for 200 ms, twice the idle timeout; the last byte comes after.
-      const done = await run(server.url(), dir, { retries: 0, timeoutMs: 100, bytesPerSecond: 1000, onProgress: () => answer?.end("z") });
+      const done = await run(server.url(), dir, {
+        retries: 0,
+        timeoutMs: 100,
+        bytesPerSecond: 1000,
+        onProgress: () => answer?.end("z"),
+      });
       assert.deepEqual(done.result, { hash: sha256(`${"y".repeat(300)}z`), size: 301 });
     });
   });
@@ -70,7 +75,9 @@ describe("download: the flow of bytes", () => {
     await serve([held], async (server) => {
       const done = await run(server.url(), dir);
       assert.equal(codeOf(done.error), "no-space");
-      const closed = new Promise((resolve) => (answer?.destroyed ? resolve(undefined) : answer?.once("close", resolve)));
+      const closed = new Promise((resolve) =>
+        answer?.destroyed ? resolve(undefined) : answer?.once("close", resolve),
+      );
       assert.equal(await pending(closed), false);
     });
   });
@@ -80,12 +87,21 @@ describe("download: the flow of bytes", () => {
       const file = await GrowingFile.create(join(dir, "bounded"));
       const bound = new Error("past the bound");
       file.limit(12, () => bound);
-      const options = { timeoutMs: 2000, retries: 0, backoffMs: 1, algorithm: "sha256" as const, signal: new AbortController().signal };
+      const options = {
+        timeoutMs: 2000,
+        retries: 0,
+        backoffMs: 1,
+        algorithm: "sha256" as const,
+        signal: new AbortController().signal,
+      };
       await download(server.url(), file, options);
       const other = await GrowingFile.create(join(dir, "bounded-2"));
       other.limit(3, () => bound);
       await serve([reply(200, { "transfer-encoding": "chunked" }, "0123456789")], async (second) => {
-        await assert.rejects(download(second.url(), other, options), (error: Error) => codeOf(error) === "fetch-failed" && error.cause === bound);
+        await assert.rejects(
+          download(second.url(), other, options),
+          (error: Error) => codeOf(error) === "fetch-failed" && error.cause === bound,
+        );
       });
       await Promise.all([file.remove(), other.remove()]);
     });
@@ -100,7 +116,9 @@ describe("download: the flow of bytes", () => {
     const first: Answer = (_req, res) => void res.writeHead(200, { "content-length": 10 }).write("0123");
     await serve([first, rest], async (server) => {
       // The first answer is dropped once its bytes are in; the extra byte of the second comes as a chunk of its own.
-      const done = await run(server.url(), dir, { onProgress: (bytes) => (bytes === 4 ? server.drop() : answer?.end("0")) });
+      const done = await run(server.url(), dir, {
+        onProgress: (bytes) => (bytes === 4 ? server.drop() : answer?.end("0")),
+      });
       assert.match(String((done.error as Error).message), /sent more than the 10 bytes it announced/);
     });
   });

@@ -52,14 +52,17 @@ describe("download: first answers, statuses and retries", () => {
   });
 
   it("retries a 503 `retries` times, then fails saying how many attempts were made", async () => {
-    await serve([reply(503, {}), reply(503, {}), reply(503, {}), reply(200, { "content-length": 10 }, TEN)], async (server) => {
-      const done = await run(server.url(), dir, { retries: 2 });
-      assert.equal(codeOf(done.error), "fetch-failed");
-      assert.match(String((done.error as Error).message), /answered HTTP 503 .*\(after 3 attempts\)$/);
-      assert.equal(server.asked.length, 3);
-      assert.equal(done.notices.length, 2);
-      assert.match(String(done.notices[1]), /retry 2 of 2/);
-    });
+    await serve(
+      [reply(503, {}), reply(503, {}), reply(503, {}), reply(200, { "content-length": 10 }, TEN)],
+      async (server) => {
+        const done = await run(server.url(), dir, { retries: 2 });
+        assert.equal(codeOf(done.error), "fetch-failed");
+        assert.match(String((done.error as Error).message), /answered HTTP 503 .*\(after 3 attempts\)$/);
+        assert.equal(server.asked.length, 3);
+        assert.equal(done.notices.length, 2);
+        assert.match(String(done.notices[1]), /retry 2 of 2/);
+      },
+    );
   });
 
   it("succeeds on the last attempt allowed", async () => {
@@ -72,18 +75,32 @@ describe("download: first answers, statuses and retries", () => {
 
   it("pauses backoffMs before the first retry and twice as long before each next one", async () => {
     const asked: number[] = [];
-    const timed = (answer: Answer): Answer => (req, res) => {
-      asked.push(performance.now());
-      answer(req, res);
-    };
-    await serve([timed(reply(503, {})), timed(reply(503, {})), timed(reply(503, {})), timed(reply(200, { "content-length": 10 }, TEN))], async (server) => {
-      const done = await run(server.url(), dir, { retries: 3, backoffMs: 100 });
-      assert.equal(done.result?.size, 10);
-    });
+    const timed =
+      (answer: Answer): Answer =>
+      (req, res) => {
+        asked.push(performance.now());
+        answer(req, res);
+      };
+    await serve(
+      [
+        timed(reply(503, {})),
+        timed(reply(503, {})),
+        timed(reply(503, {})),
+        timed(reply(200, { "content-length": 10 }, TEN)),
+      ],
+      async (server) => {
+        const done = await run(server.url(), dir, { retries: 3, backoffMs: 100 });
+        assert.equal(done.result?.size, 10);
+      },
+    );
     const pauses = asked.slice(1).map((at, i) => at - (asked[i] ?? at));
     assert.equal(pauses.length, 3);
-    for (const [i, least] of [100, 200, 400].entries()) assert.ok((pauses[i] ?? 0) >= least, `pause ${i + 1}: ${pauses.map(Math.round).join(", ")} ms`);
-    assert.ok((pauses[2] ?? Infinity) < 1200, `the third pause is 400 ms, not more: ${pauses.map(Math.round).join(", ")} ms`);
+    for (const [i, least] of [100, 200, 400].entries())
+      assert.ok((pauses[i] ?? 0) >= least, `pause ${i + 1}: ${pauses.map(Math.round).join(", ")} ms`);
+    assert.ok(
+      (pauses[2] ?? Infinity) < 1200,
+      `the third pause is 400 ms, not more: ${pauses.map(Math.round).join(", ")} ms`,
+    );
   });
 
   it("starts the count of failures again whenever an attempt brought bytes", async () => {
@@ -159,7 +176,10 @@ describe("download: first answers, statuses and retries", () => {
       const done = await run(server.url(), dir, { retries: 5, timeoutMs: 5000, deadlineMs: 30 });
       assert.equal(codeOf(done.error), "fetch-failed");
       assert.match(String((done.error as Error).message), /did not finish within 30 ms \(fetch\.deadlineMs\)/);
-      assert.ok(server.asked.length <= 1, "no second attempt after the deadline (a loaded machine may not even send the first in 30 ms)");
+      assert.ok(
+        server.asked.length <= 1,
+        "no second attempt after the deadline (a loaded machine may not even send the first in 30 ms)",
+      );
     });
   });
 
@@ -183,7 +203,12 @@ describe("download: first answers, statuses and retries", () => {
     const controller = new AbortController();
     const reason = new Error("no longer needed");
     await serve([reply(503, {}), reply(503, {})], async (server) => {
-      const done = await run(server.url(), dir, { retries: 5, backoffMs: 60_000, signal: controller.signal, onNotice: () => controller.abort(reason) });
+      const done = await run(server.url(), dir, {
+        retries: 5,
+        backoffMs: 60_000,
+        signal: controller.signal,
+        onNotice: () => controller.abort(reason),
+      });
       assert.equal(done.error, reason);
     });
   });
@@ -208,7 +233,11 @@ describe("download: first answers, statuses and retries", () => {
     const controller = new AbortController();
     const reason = new Error("stop");
     await serve([stall({ "content-length": 10 }, "01"), reply(200, { "content-length": 10 }, TEN)], async (server) => {
-      const running = run(server.url(), dir, { retries: 3, signal: controller.signal, onProgress: () => controller.abort(reason) });
+      const running = run(server.url(), dir, {
+        retries: 3,
+        signal: controller.signal,
+        onProgress: () => controller.abort(reason),
+      });
       const done = await running;
       assert.equal(done.error, reason);
       assert.equal(server.asked.length, 1);

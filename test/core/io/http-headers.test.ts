@@ -11,7 +11,19 @@ describe("http headers", () => {
   });
 
   it("refuses anything else as a Content-Range", () => {
-    for (const header of [undefined, "", "bytes 1-2", "bytes */100", "items 1-2/3", "bytes -1-2/3", "bytes 1-2/3x", "xbytes 1-2/3", "bytes 1-2/3/4", "bytes 1.5-2/3", "bytes  1-2/3"]) {
+    for (const header of [
+      undefined,
+      "",
+      "bytes 1-2",
+      "bytes */100",
+      "items 1-2/3",
+      "bytes -1-2/3",
+      "bytes 1-2/3x",
+      "xbytes 1-2/3",
+      "bytes 1-2/3/4",
+      "bytes 1.5-2/3",
+      "bytes  1-2/3",
+    ]) {
       assert.equal(parseContentRange(header), undefined, String(header));
     }
   });
@@ -19,7 +31,8 @@ describe("http headers", () => {
   it("takes a Content-Length of digits only", () => {
     assert.equal(contentLength("0"), 0);
     assert.equal(contentLength("1234"), 1234);
-    for (const header of [undefined, "", "-1", "1e3", " 12", "12 ", "0x10", "1,2", "12a"]) assert.equal(contentLength(header), undefined, String(header));
+    for (const header of [undefined, "", "-1", "1e3", " 12", "12 ", "0x10", "1,2", "12a"])
+      assert.equal(contentLength(header), undefined, String(header));
   });
 
   it("keeps strong ETags only", () => {

@@ -19,10 +19,16 @@ describe("download: resumes after a dropped connection", () => {
 
   /** Downloads through `answers`, dropping each held answer once its bytes are on disk. */
   const fetch = (answers: Answer[], options: Partial<DownloadOptions> = {}): Promise<[Run, ScriptedServer]> =>
-    serve(answers, async (server) => [await run(server.url(), dir, { retries: 3, onProgress: () => server.drop(), ...options }), server]);
+    serve(answers, async (server) => [
+      await run(server.url(), dir, { retries: 3, onProgress: () => server.drop(), ...options }),
+      server,
+    ]);
 
   it("asks for the rest with Range and the strong ETag as If-Range; the hash covers the whole file", async () => {
-    const [done, server] = await fetch([dropAt4, reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789")]);
+    const [done, server] = await fetch([
+      dropAt4,
+      reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789"),
+    ]);
     assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
     assert.equal(done.bytes.toString(), TEN);
     assert.equal(server.asked[1]?.headers.range, "bytes=4-");
@@ -35,7 +41,10 @@ describe("download: resumes after a dropped connection", () => {
     const progress: [number, number | undefined][] = [];
     const answers = [dropAt4, reply(206, { "content-length": 6, "content-range": "bytes 4-9/*" }, "456789")];
     const done = await serve(answers, (server) =>
-      run(server.url(), dir, { retries: 3, onProgress: (bytes, total) => (progress.push([bytes, total]), server.drop()) }),
+      run(server.url(), dir, {
+        retries: 3,
+        onProgress: (bytes, total) => (progress.push([bytes, total]), server.drop()),
+      }),
     );
     assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
     assert.deepEqual(progress.at(-1), [10, 10]);
@@ -43,7 +52,14 @@ describe("download: resumes after a dropped connection", () => {
 
   it("resumes a download whose own URL names localhost: only where a redirect led is resolved with the guard", async () => {
     const rest = reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789");
-    const [done, server] = await serve([dropAt4, rest], async (server) => [await run(server.url("/img", "localhost"), dir, { retries: 3, onProgress: () => server.drop() }), server] as const);
+    const [done, server] = await serve(
+      [dropAt4, rest],
+      async (server) =>
+        [
+          await run(server.url("/img", "localhost"), dir, { retries: 3, onProgress: () => server.drop() }),
+          server,
+        ] as const,
+    );
     assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
     assert.equal(server.asked[1]?.headers.range, "bytes=4-");
   });
@@ -51,7 +67,10 @@ describe("download: resumes after a dropped connection", () => {
   it("sends Last-Modified as If-Range when the ETag is weak, and no If-Range without either", async () => {
     const modified = "Tue, 01 Dec 2026 00:00:00 GMT";
     const rest = reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789");
-    const [weak, first] = await fetch([cut({ "content-length": 10, etag: 'W/"e1"', "last-modified": modified }, "0123"), rest]);
+    const [weak, first] = await fetch([
+      cut({ "content-length": 10, etag: 'W/"e1"', "last-modified": modified }, "0123"),
+      rest,
+    ]);
     assert.equal(weak.result?.size, 10);
     assert.equal(first.asked[1]?.headers["if-range"], modified);
     const [bare, second] = await fetch([cut({ "content-length": 10 }, "0123"), rest]);
@@ -82,24 +101,43 @@ describe("download: resumes after a dropped connection", () => {
   });
 
   it("learns the total from a resume when the first answer had none", async () => {
-    const [done] = await fetch([dropAt4Unsized, reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789")]);
+    const [done] = await fetch([
+      dropAt4Unsized,
+      reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789"),
+    ]);
     assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
     assert.equal(done.file.expected, 10);
-    const [unknown] = await fetch([dropAt4Unsized, reply(206, { "content-length": 6, "content-range": "bytes 4-9/*" }, "456789")]);
+    const [unknown] = await fetch([
+      dropAt4Unsized,
+      reply(206, { "content-length": 6, "content-range": "bytes 4-9/*" }, "456789"),
+    ]);
     assert.equal(unknown.result?.size, 10);
     assert.equal(unknown.file.expected, undefined);
     assert.equal(await unknown.file.reader().size(), 10);
   });
 
   it("takes a resume whose total is unknown (*) when the first answer announced one", async () => {
-    const [done] = await fetch([dropAt4, reply(206, { "content-length": 6, "content-range": "bytes 4-9/*" }, "456789")]);
+    const [done] = await fetch([
+      dropAt4,
+      reply(206, { "content-length": 6, "content-range": "bytes 4-9/*" }, "456789"),
+    ]);
     assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
-    const [longer] = await fetch([dropAt4, reply(206, { "content-length": 7, "content-range": "bytes 4-10/*" }, "4567890")]);
-    assert.match(String((longer.error as Error).message), /sent more than the 10 bytes it announced/, "the total announced first is kept");
+    const [longer] = await fetch([
+      dropAt4,
+      reply(206, { "content-length": 7, "content-range": "bytes 4-10/*" }, "4567890"),
+    ]);
+    assert.match(
+      String((longer.error as Error).message),
+      /sent more than the 10 bytes it announced/,
+      "the total announced first is kept",
+    );
   });
 
   it("refuses a resume that sends more than the announced total", async () => {
-    const [done] = await fetch([dropAt4, reply(206, { "content-length": 7, "content-range": "bytes 4-9/10" }, "4567890")]);
+    const [done] = await fetch([
+      dropAt4,
+      reply(206, { "content-length": 7, "content-range": "bytes 4-9/10" }, "4567890"),
+    ]);
     assert.equal(codeOf(done.error), "fetch-failed");
     assert.match(String((done.error as Error).message), /sent more than the 10 bytes it announced/);
     assert.equal(done.bytes.toString(), "0123");
@@ -131,7 +169,11 @@ describe("download: resumes after a dropped connection", () => {
 
   it("takes an answer that ends cleanly short of its announced total as a drop, and resumes", async () => {
     const short = reply(206, { ...chunked, "content-range": "bytes 4-9/10" }, "45");
-    const [done, server] = await fetch([dropAt4, short, reply(206, { "content-length": 4, "content-range": "bytes 6-9/10" }, "6789")]);
+    const [done, server] = await fetch([
+      dropAt4,
+      short,
+      reply(206, { "content-length": 4, "content-range": "bytes 6-9/10" }, "6789"),
+    ]);
     assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
     assert.equal(server.asked[2]?.headers.range, "bytes=6-");
     assert.match(String(done.notices[1]), /connection closed after 6 of 10 bytes \(ECONNRESET\)/);
@@ -139,7 +181,11 @@ describe("download: resumes after a dropped connection", () => {
 
   it("resumes where a redirect led, not at the first URL", async () => {
     // The redirect's connection closes: the resume must make a new one (with a lookup of localhost).
-    const answers = [reply(302, { location: "/moved", connection: "close" }), dropAt4, reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789")];
+    const answers = [
+      reply(302, { location: "/moved", connection: "close" }),
+      dropAt4,
+      reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789"),
+    ];
     const done = await serve(answers, async (server) => {
       const result = await run(server.url("/img", "localhost"), dir, { onProgress: () => server.drop() });
       assert.deepEqual(
@@ -157,7 +203,10 @@ describe("download: a server that ignores Range is read again and compared", () 
   after(cleanup);
 
   const fetch = (answers: Answer[]): Promise<[Run, ScriptedServer]> =>
-    serve(answers, async (server) => [await run(server.url(), dir, { retries: 3, onProgress: () => server.drop() }), server]);
+    serve(answers, async (server) => [
+      await run(server.url(), dir, { retries: 3, onProgress: () => server.drop() }),
+      server,
+    ]);
 
   it("takes the same bytes again, hashing the file once", async () => {
     const [done, server] = await fetch([dropAt4, reply(200, { "content-length": 10 }, TEN)]);
@@ -170,7 +219,9 @@ describe("download: a server that ignores Range is read again and compared", () 
   it("takes the same bytes again when the second answer has no length", async () => {
     const [done] = await fetch([dropAt4, reply(200, chunked, TEN)]);
     assert.deepEqual(done.result, { hash: sha256(TEN), size: 10 });
-    const [quiet] = await serve([dropAt4, reply(200, chunked, TEN)], async (server) => [await run(server.url(), dir, { onNotice: undefined, onProgress: () => server.drop() })]);
+    const [quiet] = await serve([dropAt4, reply(200, chunked, TEN)], async (server) => [
+      await run(server.url(), dir, { onNotice: undefined, onProgress: () => server.drop() }),
+    ]);
     assert.equal(quiet.result?.size, 10, "without anyone to tell");
   });
 

@@ -16,7 +16,11 @@ describe("http sink (PUT)", () => {
   const server = new TestServer();
   let raw = "";
   let vmdk = "";
-  const config = (extra: UserConfig = {}): UserConfig => ({ workDir: work, fetch: { timeoutMs: 5000, retries: 1, backoffMs: 5 }, ...extra });
+  const config = (extra: UserConfig = {}): UserConfig => ({
+    workDir: work,
+    fetch: { timeoutMs: 5000, retries: 1, backoffMs: 5 },
+    ...extra,
+  });
   const workLeft = () => (existsSync(join(work, "diskpipe")) ? readdirSync(join(work, "diskpipe")) : []);
 
   before(async () => {
@@ -54,12 +58,16 @@ describe("http sink (PUT)", () => {
 
   it("a 500 or 403 answer is upload-failed (exit 1) with the status, and nothing is left", async () => {
     const pipeline = createPipeline(config());
-    const broken = await failure(pipeline.run({ source: vmdk, destination: server.url("/put/fail.qcow2"), to: "qcow2" }));
+    const broken = await failure(
+      pipeline.run({ source: vmdk, destination: server.url("/put/fail.qcow2"), to: "qcow2" }),
+    );
     assert.equal(broken.code, "upload-failed");
     assert.equal(broken.exitCode, 1);
     assert.match(broken.message, /HTTP 500/);
     assert.equal(server.requests("/put/fail.qcow2", "PUT").length, 2, "a 500 is retried fetch.retries times");
-    const forbidden = await failure(pipeline.run({ source: vmdk, destination: server.url("/put/forbidden.qcow2"), to: "qcow2" }));
+    const forbidden = await failure(
+      pipeline.run({ source: vmdk, destination: server.url("/put/forbidden.qcow2"), to: "qcow2" }),
+    );
     assert.match(forbidden.message, /HTTP 403/);
     assert.equal(server.requests("/put/forbidden.qcow2", "PUT").length, 1);
     assert.equal(server.stored.has("/put/fail.qcow2"), false);

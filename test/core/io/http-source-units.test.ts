@@ -18,7 +18,11 @@ let jobs = 0;
 function context(root: string, extra: { checksum?: string; signal?: AbortSignal } = {}) {
   const workDir = join(root, `job-${++jobs}`);
   mkdirSync(workDir, { recursive: true });
-  const record = { progress: [] as [number, number | undefined][], warnings: [] as string[], cleanups: [] as (() => void | Promise<void>)[] };
+  const record = {
+    progress: [] as [number, number | undefined][],
+    warnings: [] as string[],
+    cleanups: [] as (() => void | Promise<void>)[],
+  };
   const ctx = {
     spec: { source: "x", ...(extra.checksum && { checksum: extra.checksum }) },
     workDir,
@@ -34,7 +38,13 @@ function context(root: string, extra: { checksum?: string; signal?: AbortSignal 
 const fetchDirs = (root: string) => readdirSync(root).filter((name) => name.startsWith("fetch-"));
 
 /** Source options for the tests: a fresh cache, a short timeout, no retry, no backoff. */
-const options = (extra: Partial<HttpSourceOptions> = {}): HttpSourceOptions => ({ timeoutMs: 2000, retries: 0, backoffMs: 1, cache: new FetchCache(), ...extra });
+const options = (extra: Partial<HttpSourceOptions> = {}): HttpSourceOptions => ({
+  timeoutMs: 2000,
+  retries: 0,
+  backoffMs: 1,
+  cache: new FetchCache(),
+  ...extra,
+});
 
 describe("http source driver", () => {
   const { dir, cleanup } = tempDir();
@@ -54,7 +64,11 @@ describe("http source driver", () => {
       const job = context(root);
       const cache = new FetchCache();
       const image = await httpSource(options({ cache })).fetch(server.url().href, job.ctx);
-      assert.deepEqual(image, { path: join(root, String(fetchDirs(root)[0]), "image"), temporary: false, hash: sha256(TEN) });
+      assert.deepEqual(image, {
+        path: join(root, String(fetchDirs(root)[0]), "image"),
+        temporary: false,
+        hash: sha256(TEN),
+      });
       assert.equal(readFileSync(image.path, "utf8"), TEN);
       assert.deepEqual(job.progress.at(-1), [10, 10]);
       assert.equal(cache.size, 1, "in the cache it was given");
@@ -66,7 +80,10 @@ describe("http source driver", () => {
 
   it("hashes with the algorithm of the job's checksum, and passes notices on as warnings", async () => {
     const root = join(dir, "sha512");
-    const answers = [cut({ "content-length": 10 }, "0123"), reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789")];
+    const answers = [
+      cut({ "content-length": 10 }, "0123"),
+      reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789"),
+    ];
     await serve(answers, async (server) => {
       const job = context(root, { checksum: `sha512:${"0".repeat(128)}` });
       job.ctx.progress = () => server.drop();
@@ -81,19 +98,34 @@ describe("http source driver", () => {
   it("passes the timeout, the deadline, the allowed redirects and the rate on to the download", async () => {
     const root = join(dir, "options");
     await serve([stall({ "content-length": 10 }, "01")], async (server) => {
-      await assert.rejects(httpSource(options({ timeoutMs: 20 })).fetch(server.url().href, context(root).ctx), /no data for 20 ms/);
+      await assert.rejects(
+        httpSource(options({ timeoutMs: 20 })).fetch(server.url().href, context(root).ctx),
+        /no data for 20 ms/,
+      );
     });
     await serve([stall({ "content-length": 10 }, "01")], async (server) => {
-      await assert.rejects(httpSource(options({ deadlineMs: 20 })).fetch(server.url().href, context(root).ctx), /within 20 ms \(fetch\.deadlineMs\)/);
+      await assert.rejects(
+        httpSource(options({ deadlineMs: 20 })).fetch(server.url().href, context(root).ctx),
+        /within 20 ms \(fetch\.deadlineMs\)/,
+      );
     });
     await serve([reply(200, { "content-length": 1000 }, "x".repeat(1000))], async (server) => {
       const slow = httpSource(options({ bytesPerSecond: 100, deadlineMs: 100 }));
       await assert.rejects(slow.fetch(server.url().href, context(root).ctx), /fetch\.deadlineMs/);
     });
-    const elsewhere: Answer = (req, res) => void res.writeHead(302, { location: `http://localhost:${new URL(`http://${req.headers.host}`).port}/b`, "content-length": 0 }).end();
+    const elsewhere: Answer = (req, res) =>
+      void res
+        .writeHead(302, {
+          location: `http://localhost:${new URL(`http://${req.headers.host}`).port}/b`,
+          "content-length": 0,
+        })
+        .end();
     await serve([elsewhere, elsewhere, reply(200, { "content-length": 2 }, "ok")], async (server) => {
       await assert.rejects(httpSource(options()).fetch(server.url().href, context(root).ctx), /fetch\.allowRedirects/);
-      const image = await httpSource(options({ allowRedirects: ["localhost"] })).fetch(server.url().href, context(root).ctx);
+      const image = await httpSource(options({ allowRedirects: ["localhost"] })).fetch(
+        server.url().href,
+        context(root).ctx,
+      );
       assert.equal(image.hash, sha256("ok"));
     });
   });
@@ -101,7 +133,10 @@ describe("http source driver", () => {
   it("retries as many times as told", async () => {
     const root = join(dir, "retries");
     await serve([reply(503, {}), reply(503, {}), reply(200, { "content-length": 10 }, TEN)], async (server) => {
-      await assert.rejects(httpSource(options({ retries: 1 })).fetch(server.url().href, context(root).ctx), /\(after 2 attempts\)/);
+      await assert.rejects(
+        httpSource(options({ retries: 1 })).fetch(server.url().href, context(root).ctx),
+        /\(after 2 attempts\)/,
+      );
       const image = await httpSource(options({ retries: 1 })).fetch(server.url().href, context(root).ctx);
       assert.equal(image.hash, sha256(TEN));
     });
@@ -145,8 +180,14 @@ describe("http source driver: inspection, sharing, own downloads", () => {
     const root = join(dir, "failed");
     await serve([reply(404, {})], async (server) => {
       let seen: unknown;
-      const inspect: StreamInspector = (reader) => reader.read(0, 4).then(() => verdict, (error: unknown) => ((seen = error), Promise.reject(error)));
-      await assert.rejects(httpSource(options()).fetch(server.url().href, context(root).ctx, inspect), { code: "fetch-failed" });
+      const inspect: StreamInspector = (reader) =>
+        reader.read(0, 4).then(
+          () => verdict,
+          (error: unknown) => ((seen = error), Promise.reject(error)),
+        );
+      await assert.rejects(httpSource(options()).fetch(server.url().href, context(root).ctx, inspect), {
+        code: "fetch-failed",
+      });
       assert.equal(codeOf(seen), "fetch-failed");
       assert.deepEqual(fetchDirs(root), []);
     });
@@ -157,7 +198,10 @@ describe("http source driver: inspection, sharing, own downloads", () => {
     await serve([reply(200, { "content-length": 10 }, TEN)], async (server) => {
       const source = httpSource(options());
       const [a, b] = [context(root), context(root)];
-      const [first, second] = await Promise.all([source.fetch(server.url().href, a.ctx), source.fetch(server.url().href, b.ctx)]);
+      const [first, second] = await Promise.all([
+        source.fetch(server.url().href, a.ctx),
+        source.fetch(server.url().href, b.ctx),
+      ]);
       assert.equal(first.path, second.path);
       assert.equal(server.asked.length, 1);
       await a.cleanup();
@@ -169,7 +213,10 @@ describe("http source driver: inspection, sharing, own downloads", () => {
 
   it("stops telling a job that gave up about a shared download", async () => {
     const root = join(dir, "gave-up");
-    const answers = [cut({ "content-length": 10 }, "0123"), reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789")];
+    const answers = [
+      cut({ "content-length": 10 }, "0123"),
+      reply(206, { "content-length": 6, "content-range": "bytes 4-9/10" }, "456789"),
+    ];
     await serve(answers, async (server) => {
       const source = httpSource(options({ retries: 1 }));
       const controller = new AbortController();
@@ -177,7 +224,10 @@ describe("http source driver: inspection, sharing, own downloads", () => {
       let told = 0;
       quitter.ctx.progress = () => (told++, controller.abort(new Error("gave up")));
       keeper.ctx.progress = (bytes) => void (bytes === 4 && server.drop());
-      const [gaveUp, image] = await Promise.allSettled([source.fetch(server.url().href, quitter.ctx), source.fetch(server.url().href, keeper.ctx)]);
+      const [gaveUp, image] = await Promise.allSettled([
+        source.fetch(server.url().href, quitter.ctx),
+        source.fetch(server.url().href, keeper.ctx),
+      ]);
       assert.equal(gaveUp.status, "rejected");
       assert.equal(image.status === "fulfilled" && image.value.hash, sha256(TEN));
       assert.equal(told, 1);
@@ -189,20 +239,26 @@ describe("http source driver: inspection, sharing, own downloads", () => {
     const root = join(dir, "into");
     mkdirSync(root);
     const zeros = Buffer.alloc(128 * 1024);
-    await serve([reply(200, { "content-length": zeros.length }, zeros), stall({ "content-length": 10 }, "01")], async (server) => {
-      const job = context(root);
-      const into = join(root, "out.raw");
-      const image = await httpSource(options()).fetch(server.url().href, job.ctx, undefined, into);
-      assert.deepEqual(image, { path: into, temporary: false, hash: sha256(zeros) });
-      assert.deepEqual(fetchDirs(root), []);
-      assert.equal(readFileSync(into).length, zeros.length);
-      assert.equal(statSync(into).blocks, 0, "all holes");
-      const controller = new AbortController();
-      const aborted = context(root, { signal: controller.signal });
-      aborted.ctx.progress = () => controller.abort(new Error("job aborted"));
-      const other = join(root, "other.raw");
-      await assert.rejects(httpSource(options()).fetch(server.url().href, aborted.ctx, undefined, other), /job aborted/);
-      assert.equal(existsSync(other), false);
-    });
+    await serve(
+      [reply(200, { "content-length": zeros.length }, zeros), stall({ "content-length": 10 }, "01")],
+      async (server) => {
+        const job = context(root);
+        const into = join(root, "out.raw");
+        const image = await httpSource(options()).fetch(server.url().href, job.ctx, undefined, into);
+        assert.deepEqual(image, { path: into, temporary: false, hash: sha256(zeros) });
+        assert.deepEqual(fetchDirs(root), []);
+        assert.equal(readFileSync(into).length, zeros.length);
+        assert.equal(statSync(into).blocks, 0, "all holes");
+        const controller = new AbortController();
+        const aborted = context(root, { signal: controller.signal });
+        aborted.ctx.progress = () => controller.abort(new Error("job aborted"));
+        const other = join(root, "other.raw");
+        await assert.rejects(
+          httpSource(options()).fetch(server.url().href, aborted.ctx, undefined, other),
+          /job aborted/,
+        );
+        assert.equal(existsSync(other), false);
+      },
+    );
   });
 });

@@ -51,11 +51,18 @@ describe("image services and the directory store", () => {
     assert.equal(record.size, stored.outputSize);
     assert.equal(record.virtualSize, 6 * MiB);
     assert.match(record.checksum, /^sha256:[0-9a-f]{64}$/);
-    const back = await pipeline().run({ source: "store://images/web-01", destination: join(out, "web-01.raw"), to: "raw" });
+    const back = await pipeline().run({
+      source: "store://images/web-01",
+      destination: join(out, "web-01.raw"),
+      to: "raw",
+    });
     assert.equal(back.from, "qcow2");
     assert.equal(back.sourceHash, record.checksum);
     assert.ok(sameDisk(raw, "raw", join(out, "web-01.raw"), "raw"));
-    assert.deepEqual((await store.list()).map((i) => i.id), ["web-01"]);
+    assert.deepEqual(
+      (await store.list()).map((i) => i.id),
+      ["web-01"],
+    );
     assert.deepEqual(leftovers(), []);
   });
 
@@ -74,11 +81,15 @@ describe("image services and the directory store", () => {
     const sidecar = join(root, "claimed.json");
     const record = JSON.parse(readFileSync(sidecar, "utf8"));
     writeFileSync(sidecar, JSON.stringify({ ...record, format: "vmdk" }));
-    const mismatch = await failure(pipeline().run({ source: "store://images/claimed", destination: join(out, "claimed.raw"), to: "raw" }));
+    const mismatch = await failure(
+      pipeline().run({ source: "store://images/claimed", destination: join(out, "claimed.raw"), to: "raw" }),
+    );
     assert.equal(mismatch.code, "format-mismatch");
     assert.equal(mismatch.exitCode, 3);
     writeFileSync(sidecar, JSON.stringify({ ...record, checksum: `sha256:${"1".repeat(64)}` }));
-    const wrong = await failure(pipeline().run({ source: "store://images/claimed", destination: join(out, "claimed.raw"), to: "raw" }));
+    const wrong = await failure(
+      pipeline().run({ source: "store://images/claimed", destination: join(out, "claimed.raw"), to: "raw" }),
+    );
     assert.equal(wrong.code, "checksum-mismatch");
     assert.ok(!existsSync(join(out, "claimed.raw")));
     assert.deepEqual(leftovers(), []);
@@ -93,14 +104,18 @@ describe("image services and the directory store", () => {
     assert.ok(!existsSync(join(dir, "escape")));
     symlinkSync(vmdk, join(root, "linked"));
     writeFileSync(join(root, "linked.json"), JSON.stringify({ id: "linked", format: "vmdk", size: 1 }));
-    const error = await failure(pipeline().run({ source: "store://images/linked", destination: join(out, "linked.raw"), to: "raw" }));
+    const error = await failure(
+      pipeline().run({ source: "store://images/linked", destination: join(out, "linked.raw"), to: "raw" }),
+    );
     assert.equal(error.code, "fetch-failed");
     assert.match(error.message, /not a regular file/);
     assert.deepEqual(leftovers(), []);
   });
 
   it("a missing image is fetch-failed", async () => {
-    const error = await failure(pipeline().run({ source: "store://images/nothing", destination: join(out, "nothing.raw"), to: "raw" }));
+    const error = await failure(
+      pipeline().run({ source: "store://images/nothing", destination: join(out, "nothing.raw"), to: "raw" }),
+    );
     assert.equal(error.code, "fetch-failed");
     assert.match(error.message, /no image "nothing"/);
   });
@@ -108,10 +123,18 @@ describe("image services and the directory store", () => {
   it("downloads an image once for a whole batch", async () => {
     await pipeline().run({ source: vmdk, destination: "store://images/batched", to: "qcow2" });
     downloads = 0;
-    const specs = ["raw", "vdi", "vhdx"].map((to) => ({ source: "store://images/batched", destination: join(out, `batch.${to}`), to }));
+    const specs = ["raw", "vdi", "vhdx"].map((to) => ({
+      source: "store://images/batched",
+      destination: join(out, `batch.${to}`),
+      to,
+    }));
     const items = [];
-    for await (const item of createPipeline({ workDir: work, plugins: [images], jobs: 1 }).batch(specs)) items.push(item);
-    assert.deepEqual(items.map((i) => i.error?.message), [undefined, undefined, undefined]);
+    for await (const item of createPipeline({ workDir: work, plugins: [images], jobs: 1 }).batch(specs))
+      items.push(item);
+    assert.deepEqual(
+      items.map((i) => i.error?.message),
+      [undefined, undefined, undefined],
+    );
     assert.equal(downloads, 1);
     assert.equal(fetchCache.size, 0);
     assert.deepEqual(leftovers(), []);
@@ -120,9 +143,18 @@ describe("image services and the directory store", () => {
   it("a failing upload is upload-failed and leaves nothing behind", async () => {
     const broken = definePlugin({
       name: "broken",
-      ...defineImageService("broken", { ...store, upload: async () => Promise.reject(new Error("the store is read-only")) }),
+      ...defineImageService("broken", {
+        ...store,
+        upload: async () => Promise.reject(new Error("the store is read-only")),
+      }),
     });
-    const error = await failure(createPipeline({ workDir: work, plugins: [broken] }).run({ source: vmdk, destination: "store://broken/x", to: "qcow2" }));
+    const error = await failure(
+      createPipeline({ workDir: work, plugins: [broken] }).run({
+        source: vmdk,
+        destination: "store://broken/x",
+        to: "qcow2",
+      }),
+    );
     assert.equal(error.code, "upload-failed");
     assert.match(error.message, /store:\/\/broken: upload of x failed: the store is read-only/);
     assert.deepEqual(leftovers(), []);

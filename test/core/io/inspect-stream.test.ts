@@ -55,10 +55,15 @@ describe("inspecting streams and URLs", () => {
     const fromNode = await pipeline.inspect(createReadStream(good));
     assert.equal(fromNode.format, "vmdk");
     assert.equal(fromNode.safe, true);
-    const fromWeb = await pipeline.inspect(Readable.toWeb(createReadStream(good)) as ReadableStream<Uint8Array>, { claimed: "qcow2" });
+    const fromWeb = await pipeline.inspect(Readable.toWeb(createReadStream(good)) as ReadableStream<Uint8Array>, {
+      claimed: "qcow2",
+    });
     assert.equal(fromWeb.safe, false);
     assert.ok(fromWeb.problems.some((p) => p.code === "format-mismatch"));
-    assert.deepEqual(readdirSync(join(work, "diskpipe")).filter((f) => f.startsWith("inspect-")), []);
+    assert.deepEqual(
+      readdirSync(join(work, "diskpipe")).filter((f) => f.startsWith("inspect-")),
+      [],
+    );
   });
 
   it("stops reading a hostile stream of known size as soon as the verdict is in", async () => {

@@ -50,7 +50,12 @@ describe("openRegular: only regular files (and block devices when asked), never 
   });
 
   it("refuses a FIFO, a character device, a directory and a socket with a NotRegularError that says which", async () => {
-    for (const [path, kind] of [[fifo, "FIFO"], ["/dev/null", "character device"], [join(dir, "dir"), "directory"], [socket, "socket"]]) {
+    for (const [path, kind] of [
+      [fifo, "FIFO"],
+      ["/dev/null", "character device"],
+      [join(dir, "dir"), "directory"],
+      [socket, "socket"],
+    ]) {
       const error = await refusal(openRegular(path));
       assert.equal(error.code, "ENOTREGULAR");
       assert.equal(error.name, "NotRegularError");

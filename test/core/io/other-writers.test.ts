@@ -27,13 +27,20 @@ describe("otherWriters and pathWriters: who besides diskpipe's user and root cou
     assert.equal(await pathWriters(join(dir, "linked", "disk.raw"), 0), `${join(dir, "linked")} cannot be checked`);
   });
 
-  it("names a directory of another user on the path, even one only its owner may write", { skip: needsRoot("to chown") }, async () => {
-    const theirs = join(dir, "theirs");
-    mkdirSync(theirs);
-    owned(theirs, 65534, 0o755);
-    writeFileSync(join(theirs, "disk.raw"), "x");
-    assert.equal(await otherWriters(join(theirs, "disk.raw"), statSync(join(theirs, "disk.raw"))), `${theirs} belongs to uid 65534`);
-  });
+  it(
+    "names a directory of another user on the path, even one only its owner may write",
+    { skip: needsRoot("to chown") },
+    async () => {
+      const theirs = join(dir, "theirs");
+      mkdirSync(theirs);
+      owned(theirs, 65534, 0o755);
+      writeFileSync(join(theirs, "disk.raw"), "x");
+      assert.equal(
+        await otherWriters(join(theirs, "disk.raw"), statSync(join(theirs, "disk.raw"))),
+        `${theirs} belongs to uid 65534`,
+      );
+    },
+  );
 
   it("names the owner of a file of another user, and takes root's files", { skip: needsRoot("to chown") }, async () => {
     const foreign = file("foreign", 65534);
@@ -41,16 +48,20 @@ describe("otherWriters and pathWriters: who besides diskpipe's user and root cou
     assert.equal(await otherWriters(file("roots"), statSync(join(dir, "roots"))), undefined);
   });
 
-  it("trusts diskpipe's own user and root, nobody else, when diskpipe is not root", { skip: needsRoot("to run as another user") }, async () => {
-    const own = file("own-1000", 1000);
-    const roots = file("root-owned");
-    const other = file("other-1001", 1001);
-    await asUser(1000, async () => {
-      assert.equal(await otherWriters(own, statSync(own)), undefined);
-      assert.equal(await otherWriters(roots, statSync(roots)), undefined);
-      assert.equal(await otherWriters(other, statSync(other)), "it belongs to uid 1001");
-    });
-  });
+  it(
+    "trusts diskpipe's own user and root, nobody else, when diskpipe is not root",
+    { skip: needsRoot("to run as another user") },
+    async () => {
+      const own = file("own-1000", 1000);
+      const roots = file("root-owned");
+      const other = file("other-1001", 1001);
+      await asUser(1000, async () => {
+        assert.equal(await otherWriters(own, statSync(own)), undefined);
+        assert.equal(await otherWriters(roots, statSync(roots)), undefined);
+        assert.equal(await otherWriters(other, statSync(other)), "it belongs to uid 1001");
+      });
+    },
+  );
 
   it("trusts only root where the platform has no user ids", { skip: needsRoot("to chown") }, async () => {
     const roots = file("root-only");

@@ -1,6 +1,18 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { inspectUrl } from "../../../src/core/io/inspect-stream.ts";
@@ -8,7 +20,18 @@ import { otherWriters } from "../../../src/core/io/other-writers.ts";
 import { pinSource } from "../../../src/core/io/pin-source.ts";
 import { prepareWorkRoot } from "../../../src/core/io/work-root.ts";
 import { createPipeline } from "../../../src/create-pipeline.ts";
-import { canSwitchUser, hasStrace, leaks, NOBODY, opensOf, RACE_SIZE, raceImages, raceQemu, startAttacker, type StrikePoint } from "../../helpers/attacker.ts";
+import {
+  canSwitchUser,
+  hasStrace,
+  leaks,
+  NOBODY,
+  opensOf,
+  RACE_SIZE,
+  raceImages,
+  raceQemu,
+  startAttacker,
+  type StrikePoint,
+} from "../../helpers/attacker.ts";
 import { failure } from "../../helpers/failure.ts";
 import { tempDir } from "../../helpers/images.ts";
 
@@ -32,7 +55,10 @@ describe("local sources: what qemu-img reads is what the inspector accepted", ()
       const source = join(drop, `${when}.qcow2`);
       const attacker = await startAttacker(dir, source, images.evil, images.good);
       const traces = mkdtempSync(join(dir, "traces-"));
-      const pipeline = createPipeline({ workDir: join(dir, "work"), qemuImg: { binary: raceQemu(traces, attacker, when) } });
+      const pipeline = createPipeline({
+        workDir: join(dir, "work"),
+        qemuImg: { binary: raceQemu(traces, attacker, when) },
+      });
       const destination = join(dir, `${when}.raw`);
       try {
         await pipeline.run({ source, destination, to: "raw" });
@@ -42,7 +68,10 @@ describe("local sources: what qemu-img reads is what the inspector accepted", ()
       assert.ok(attacker.struck, "the attacker never struck");
       const output = readFileSync(destination);
       assert.equal(leaks(output, images.secretBytes), false, "the output holds the secret file's bytes");
-      assert.ok(output.equals(Buffer.alloc(RACE_SIZE)), "the output is not the image that was inspected (an empty disk)");
+      assert.ok(
+        output.equals(Buffer.alloc(RACE_SIZE)),
+        "the output is not the image that was inspected (an empty disk)",
+      );
       const opens = opensOf(traces, images.secret);
       assert.deepEqual(opens.lines, [], "qemu-img opened the secret file");
       if (hasStrace()) assert.ok(opens.logs >= 2, "strace logged fewer qemu-img runs than info and convert");
@@ -98,7 +127,11 @@ describe("pinning a local source: in place only when nobody else can change it",
     writeFileSync(path, "x", { mode: 0o644 });
     assert.match(String(await otherWriters(path, statSync(path))), /others may rename entries of/);
     chmodSync(shared, 0o1777);
-    assert.equal(await otherWriters(path, statSync(path)), undefined, "a sticky directory protects an entry of a trusted user");
+    assert.equal(
+      await otherWriters(path, statSync(path)),
+      undefined,
+      "a sticky directory protects an entry of a trusted user",
+    );
   });
 
   it("refuses a FIFO and a character device at once, without blocking", async () => {

@@ -1,5 +1,17 @@
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { pinSource, type PinnedSource } from "../../../src/core/io/pin-source.ts";
@@ -51,7 +63,9 @@ describe("pinSource: in place only what nobody else can change, else a private s
     const location = file("accepted");
     const other = file("swapped in");
     const directory = job();
-    const pinned = await onRealpath({ before: () => renameSync(other, location) }, () => pinSource(location, directory));
+    const pinned = await onRealpath({ before: () => renameSync(other, location) }, () =>
+      pinSource(location, directory),
+    );
     assertSnapshot(pinned, directory, "accepted", CHANGED);
   });
 
@@ -93,7 +107,9 @@ describe("pinSource: in place only what nobody else can change, else a private s
       rmSync(join(directory, "source"));
       throw new Error("progress sink failed");
     };
-    await assert.rejects(pinSource(file(Buffer.alloc(64 * 1024, 1), 0o666), directory, { onProgress }), { message: "progress sink failed" });
+    await assert.rejects(pinSource(file(Buffer.alloc(64 * 1024, 1), 0o666), directory, { onProgress }), {
+      message: "progress sink failed",
+    });
   });
 
   it("fails a missing or non-regular source as fetch-failed, and passes other errors on", async () => {
@@ -107,16 +123,23 @@ describe("pinSource: in place only what nobody else can change, else a private s
     assert.equal(notFile.message, `source ${dir} is not a regular file or block device (directory)`);
     symlinkSync(join(dir, "loop-b"), join(dir, "loop-a"));
     symlinkSync(join(dir, "loop-a"), join(dir, "loop-b"));
-    await assert.rejects(pinSource(join(dir, "loop-a"), job()), (error: NodeJS.ErrnoException) => error.code === "ELOOP" && !("exitCode" in error));
+    await assert.rejects(
+      pinSource(join(dir, "loop-a"), job()),
+      (error: NodeJS.ErrnoException) => error.code === "ELOOP" && !("exitCode" in error),
+    );
   });
 
-  it("fails a source diskpipe's user may not read as fetch-failed", { skip: needsRoot("to read as another user") }, async () => {
-    chmodSync(dir, 0o755);
-    const secret = file("root only", 0o600);
-    const directory = job();
-    const denied = await asUser(65534, () => failure(pinSource(secret, directory)));
-    assert.equal(denied.code, "fetch-failed");
-    assert.equal(denied.message, `cannot read source ${secret}: permission denied`);
-    assert.equal((denied.cause as NodeJS.ErrnoException).code, "EACCES");
-  });
+  it(
+    "fails a source diskpipe's user may not read as fetch-failed",
+    { skip: needsRoot("to read as another user") },
+    async () => {
+      chmodSync(dir, 0o755);
+      const secret = file("root only", 0o600);
+      const directory = job();
+      const denied = await asUser(65534, () => failure(pinSource(secret, directory)));
+      assert.equal(denied.code, "fetch-failed");
+      assert.equal(denied.message, `cannot read source ${secret}: permission denied`);
+      assert.equal((denied.cause as NodeJS.ErrnoException).code, "EACCES");
+    },
+  );
 });

@@ -12,21 +12,69 @@ import { reply } from "./scripted-server.ts";
 const u = (text: string) => new URL(text);
 
 /** What `guardedLookup` calls back with, for `hostname` and `options`. */
-function guarded(host: string, options: { all?: boolean } = {}): Promise<{ error: NodeJS.ErrnoException | null; address: string | LookupAddress[]; family?: number }> {
-  return new Promise((resolve) => guardedLookup(host, options as { all: true }, (error, address, family) => resolve({ error, address, ...(family !== undefined && { family }) })));
+function guarded(
+  host: string,
+  options: { all?: boolean } = {},
+): Promise<{ error: NodeJS.ErrnoException | null; address: string | LookupAddress[]; family?: number }> {
+  return new Promise((resolve) =>
+    guardedLookup(host, options as { all: true }, (error, address, family) =>
+      resolve({ error, address, ...(family !== undefined && { family }) }),
+    ),
+  );
 }
 
 describe("redirect policy, edges", () => {
   it("reads addresses in any case, and only the first octets that make them local", () => {
-    for (const address of ["0.1.2.3", "::FFFF:127.0.0.1", "FE80::1", "fe9f::1", "fea0::1", "[FE80::1]", "::ffff:7f00:101", "::ffff:127.0.10.1"]) assert.equal(isLocalAddress(address), true, address);
-    for (const address of ["169.1.1.1", "1.254.0.0", "128.0.0.1", "fec0::1", "2001:db8:fe80::1", "fe8::1", "::2", "::ffff:a9ff:0101", "::ffff:8.8.8.8.1", "x::ffff:127.0.0.1", "::ffff:127.0.0.1:1", "::ffff:7f00:1:2", "1::ffff:7f00:1", "::1]]", "[[::1", "fe80:zz", ""]) {
+    for (const address of [
+      "0.1.2.3",
+      "::FFFF:127.0.0.1",
+      "FE80::1",
+      "fe9f::1",
+      "fea0::1",
+      "[FE80::1]",
+      "::ffff:7f00:101",
+      "::ffff:127.0.10.1",
+    ])
+      assert.equal(isLocalAddress(address), true, address);
+    for (const address of [
+      "169.1.1.1",
+      "1.254.0.0",
+      "128.0.0.1",
+      "fec0::1",
+      "2001:db8:fe80::1",
+      "fe8::1",
+      "::2",
+      "::ffff:a9ff:0101",
+      "::ffff:8.8.8.8.1",
+      "x::ffff:127.0.0.1",
+      "::ffff:127.0.0.1:1",
+      "::ffff:7f00:1:2",
+      "1::ffff:7f00:1",
+      "::1]]",
+      "[[::1",
+      "fe80:zz",
+      "",
+    ]) {
       assert.equal(isLocalAddress(address), false, address);
     }
   });
 
   it("knows localhost names, and not names that merely end like one", () => {
-    for (const url of ["http://localhost/", "http://LOCALHOST:8080/", "http://a.b.localhost/", "http://[::1]/", "http://0x7f000001/"]) assert.equal(namesLocalHost(u(url)), true, url);
-    for (const url of ["http://evillocalhost/", "http://localhost.example/", "http://[2001:db8::1]/", "http://images.example/"]) assert.equal(namesLocalHost(u(url)), false, url);
+    for (const url of [
+      "http://localhost/",
+      "http://LOCALHOST:8080/",
+      "http://a.b.localhost/",
+      "http://[::1]/",
+      "http://0x7f000001/",
+    ])
+      assert.equal(namesLocalHost(u(url)), true, url);
+    for (const url of [
+      "http://evillocalhost/",
+      "http://localhost.example/",
+      "http://[2001:db8::1]/",
+      "http://images.example/",
+    ])
+      assert.equal(namesLocalHost(u(url)), false, url);
   });
 
   it("reads allow-list entries in any case, with a scheme or a path, bracketed or not", () => {
@@ -52,7 +100,11 @@ describe("redirect policy, edges", () => {
       ["cdn[.example", "https://cdn.example/b"],
       ["*.https://cdn.example", "https://a.cdn.example/b"],
     ]) {
-      assert.match(String(redirectRefusal(first, first, u(target), [entry])), /is not images\.example and not in fetch\.allowRedirects/, `${entry} ${target}`);
+      assert.match(
+        String(redirectRefusal(first, first, u(target), [entry])),
+        /is not images\.example and not in fetch\.allowRedirects/,
+        `${entry} ${target}`,
+      );
     }
   });
 
@@ -63,21 +115,33 @@ describe("redirect policy, edges", () => {
     assert.equal(redirectRefusal(first, first, u("http://images.example/c"), []), undefined);
     assert.match(String(redirectRefusal(first, first, hop, [])), /not in fetch\.allowRedirects/);
     assert.equal(redirectRefusal(first, first, hop, ["images.example"]), undefined);
-    assert.match(String(redirectRefusal(first, first, u("shttp://images.example/c"), ["images.example"])), /not http or https/);
-    assert.match(String(redirectRefusal(first, first, u("https+x://images.example/c"), ["images.example"])), /not http or https/);
+    assert.match(
+      String(redirectRefusal(first, first, u("shttp://images.example/c"), ["images.example"])),
+      /not http or https/,
+    );
+    assert.match(
+      String(redirectRefusal(first, first, u("https+x://images.example/c"), ["images.example"])),
+      /not http or https/,
+    );
   });
 
   it("lets a redirect from a local first URL stay local, but not from a public one to a local one by name", () => {
     const local = u("http://localhost:8080/a");
     assert.equal(redirectRefusal(local, local, u("http://127.0.0.1:9/b"), ["127.0.0.1"]), undefined);
     const first = u("http://images.example/a");
-    assert.match(String(redirectRefusal(first, first, u("http://a.localhost/b"), ["*.localhost"])), /loopback or link-local/);
+    assert.match(
+      String(redirectRefusal(first, first, u("http://a.localhost/b"), ["*.localhost"])),
+      /loopback or link-local/,
+    );
     assert.equal(redirectRefusal(first, first, u("http://10.0.0.1/b"), ["10.0.0.1"]), undefined);
   });
 
   it("passes addresses that are not local through the guarded lookup, one or all", async () => {
     assert.deepEqual(await guarded("8.8.8.8"), { error: null, address: "8.8.8.8", family: 4 });
-    assert.deepEqual(await guarded("8.8.8.8", { all: true }), { error: null, address: [{ address: "8.8.8.8", family: 4 }] });
+    assert.deepEqual(await guarded("8.8.8.8", { all: true }), {
+      error: null,
+      address: [{ address: "8.8.8.8", family: 4 }],
+    });
     const refused = await guarded("127.0.0.1", { all: true });
     assert.equal(refused.error?.code, "EREDIRECTLOCAL");
     assert.deepEqual(refused.address, []);
@@ -94,7 +158,11 @@ describe("a name that resolves to loopback", () => {
   before(async () => (name = await loopbackName()));
 
   it("is reached unguarded as the first URL, and refused after a redirect, in send and in a download", async (t) => {
-    const missing = requirement(name ? false : "needs a host name that resolves to 127.0.0.1 only (this machine kind's /etc/hosts has vm and runsc)");
+    const missing = requirement(
+      name
+        ? false
+        : "needs a host name that resolves to 127.0.0.1 only (this machine kind's /etc/hosts has vm and runsc)",
+    );
     if (missing || !name) return t.skip(missing || undefined);
     const host = name;
     // Each answer closes its connection: a kept-alive one would be used again without a lookup.

@@ -137,7 +137,12 @@ export class TestServer {
     const size = statSync(file).size;
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
     if (range && route.resumeTotal !== undefined) {
-      return void res.writeHead(206, { "content-range": `bytes ${range[1]}-${Number(range[1]) - 1}/${route.resumeTotal}`, "content-length": "0" }).end();
+      return void res
+        .writeHead(206, {
+          "content-range": `bytes ${range[1]}-${Number(range[1]) - 1}/${route.resumeTotal}`,
+          "content-length": "0",
+        })
+        .end();
     }
     const start = range && !route.ignoreRange ? Number(range[1]) : 0;
     const headers: Record<string, string> = { etag: '"v1"', "content-type": "application/octet-stream" };

@@ -16,7 +16,9 @@ import { requirement } from "../../helpers/requirement.ts";
 /** Mounts a tmpfs of `size` at `dir`; false when this process may not (not root, no CAP_SYS_ADMIN). */
 function mountTmpfs(dir: string, size: string): boolean {
   mkdirSync(dir, { recursive: true });
-  return spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0755`, "tmpfs", dir], { stdio: "ignore" }).status === 0;
+  return (
+    spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0755`, "tmpfs", dir], { stdio: "ignore" }).status === 0
+  );
 }
 
 const probe = tempDir("diskpipe-tmpfs-probe-");
@@ -66,7 +68,10 @@ describe("space: checked up front, explained when it runs out mid-way", { skip }
     const error = await failure(pipeline.run({ source: qcow2, destination: join(small, "out.raw"), to: "raw" }));
     assert.equal(error.code, "no-space");
     assert.equal(error.exitCode, 1);
-    assert.match(error.message, new RegExp(`not enough space for the output .* in ${small}: 12(\\.0)? MiB needed, [\\d.]+ (MiB|KiB) free`));
+    assert.match(
+      error.message,
+      new RegExp(`not enough space for the output .* in ${small}: 12(\\.0)? MiB needed, [\\d.]+ (MiB|KiB) free`),
+    );
     assert.ok(!events.some((e) => e.type === "stage-start" && e.stage === "convert"), "the conversion started");
     assert.deepEqual(nothingIn(small), []);
     assert.deepEqual(workLeft(), []);
@@ -82,7 +87,12 @@ describe("space: checked up front, explained when it runs out mid-way", { skip }
     const error = await failure(pipeline.run({ source: holey, destination: join(small, "holey.raw"), to: "raw" }));
     spawnSync("rm", ["-f", filler]);
     assert.equal(error.code, "no-space", error.message);
-    assert.match(error.message, new RegExp(`no space left in ${small} while writing the output \\(.*holey\\.raw\\): [\\d.]+ (KiB|MiB) written, about [\\d.]+ MiB needed, [\\d.]+ (B|KiB|MiB) free`));
+    assert.match(
+      error.message,
+      new RegExp(
+        `no space left in ${small} while writing the output \\(.*holey\\.raw\\): [\\d.]+ (KiB|MiB) written, about [\\d.]+ MiB needed, [\\d.]+ (B|KiB|MiB) free`,
+      ),
+    );
     assert.deepEqual(nothingIn(small), []);
     assert.deepEqual(workLeft(), []);
   });
@@ -101,7 +111,12 @@ describe("space: checked up front, explained when it runs out mid-way", { skip }
     const error = await failure(pipeline.run({ source: medium, destination: join(small, "late.qcow2"), to: "qcow2" }));
     spawnSync("rm", ["-f", filler]);
     assert.equal(error.code, "no-space");
-    assert.match(error.message, new RegExp(`no space left in ${small} while writing the output \\(.*late\\.qcow2\\): [\\d.]+ (KiB|MiB) written, about 5(\\.\\d)? MiB needed`));
+    assert.match(
+      error.message,
+      new RegExp(
+        `no space left in ${small} while writing the output \\(.*late\\.qcow2\\): [\\d.]+ (KiB|MiB) written, about 5(\\.\\d)? MiB needed`,
+      ),
+    );
     assert.deepEqual(nothingIn(small), []);
     assert.deepEqual(workLeft(), []);
   });
@@ -110,14 +125,22 @@ describe("space: checked up front, explained when it runs out mid-way", { skip }
     const tinyWork = join(dir, "tiny-work");
     assert.ok(mountTmpfs(tinyWork, "4m"));
     mounts.push(tinyWork);
-    const staged = await failure(createPipeline({ workDir: tinyWork }).run({ source: qcow2, destination: server.url("/put/x.raw"), to: "raw" }));
+    const staged = await failure(
+      createPipeline({ workDir: tinyWork }).run({ source: qcow2, destination: server.url("/put/x.raw"), to: "raw" }),
+    );
     assert.equal(staged.code, "no-space");
     assert.match(staged.message, /staged in the conversion directory/);
     assert.equal(server.requests("/put/x.raw", "PUT").length, 0);
     assert.deepEqual(nothingIn(join(tinyWork, "diskpipe")), []);
 
     const store = definePlugin({ name: "store", ...defineImageService("small", dirStore(join(small, "images"))) });
-    const full = await failure(createPipeline({ workDir: work, plugins: [store] }).run({ source: qcow2, destination: "store://small/x", to: "raw" }));
+    const full = await failure(
+      createPipeline({ workDir: work, plugins: [store] }).run({
+        source: qcow2,
+        destination: "store://small/x",
+        to: "raw",
+      }),
+    );
     assert.equal(full.code, "no-space");
     assert.match(full.message, new RegExp(`in ${small}/images: 12(\\.0)? MiB needed`));
     assert.deepEqual(nothingIn(join(small, "images")), []);
@@ -129,10 +152,14 @@ describe("space: checked up front, explained when it runs out mid-way", { skip }
     assert.ok(mountTmpfs(tinyWork, "512k"));
     mounts.push(tinyWork);
     const pipeline = createPipeline({ workDir: tinyWork, fetch: { timeoutMs: 5000, retries: 0, backoffMs: 5 } });
-    const known = await failure(pipeline.run({ source: server.url("/full.qcow2"), destination: join(dir, "d1.raw"), to: "raw" }));
+    const known = await failure(
+      pipeline.run({ source: server.url("/full.qcow2"), destination: join(dir, "d1.raw"), to: "raw" }),
+    );
     assert.equal(known.code, "no-space");
     assert.match(known.message, /not enough space to download .*full\.qcow2 into .*: [\d.]+ MiB needed/);
-    const unknown = await failure(pipeline.run({ source: server.url("/chunked.qcow2"), destination: join(dir, "d2.raw"), to: "raw" }));
+    const unknown = await failure(
+      pipeline.run({ source: server.url("/chunked.qcow2"), destination: join(dir, "d2.raw"), to: "raw" }),
+    );
     assert.equal(unknown.code, "no-space");
     assert.match(unknown.message, /no space left in .* while downloading .*chunked\.qcow2: [\d.]+ KiB written/);
     assert.deepEqual(nothingIn(join(tinyWork, "diskpipe")), []);
@@ -145,7 +172,11 @@ describe("space: checked up front, explained when it runs out mid-way", { skip }
     mounts.push(reserveWork);
     server.routes.set("/endless.raw", { generated: { cap: 1024 * MiB, byte: 0x5a } });
     const error = await failure(
-      createPipeline({ workDir: reserveWork, fetch: { timeoutMs: 5000, retries: 0, backoffMs: 5 } }).run({ source: server.url("/endless.raw"), destination: join(dir, "endless.raw"), to: "raw" }),
+      createPipeline({ workDir: reserveWork, fetch: { timeoutMs: 5000, retries: 0, backoffMs: 5 } }).run({
+        source: server.url("/endless.raw"),
+        destination: join(dir, "endless.raw"),
+        to: "raw",
+      }),
     );
     assert.equal(error.code, "no-space");
     assert.match(error.message, /the size was not announced, and diskpipe keeps 64(\.0)? MiB free/);

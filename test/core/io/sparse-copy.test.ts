@@ -41,9 +41,15 @@ describe("sparseCopy", () => {
       assert.equal(total, size);
       assert.ok(readFileSync(join(dir, "out.raw")).equals(readFileSync(source)));
       assert.equal(seen.at(-1), size);
-      assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+      assert.deepEqual(
+        seen,
+        [...seen].sort((a, b) => a - b),
+      );
       // Five written regions of at most a few 64 KiB blocks each; the written zeroes stay a hole.
-      assert.ok(statSync(join(dir, "out.raw")).blocks * 512 <= 8 * 64 * 1024, `allocated ${statSync(join(dir, "out.raw")).blocks * 512}`);
+      assert.ok(
+        statSync(join(dir, "out.raw")).blocks * 512 <= 8 * 64 * 1024,
+        `allocated ${statSync(join(dir, "out.raw")).blocks * 512}`,
+      );
     } finally {
       cleanup();
     }
@@ -55,7 +61,11 @@ describe("sparseCopy", () => {
       const size = 12 * MiB;
       const a = randomBytes(5 * MiB);
       const b = randomBytes(1000);
-      const source = sparseFile(join(dir, "in.raw"), size, [[MiB, a], [10 * MiB, b], [8 * MiB, randomBytes(10)]]);
+      const source = sparseFile(join(dir, "in.raw"), size, [
+        [MiB, a],
+        [10 * MiB, b],
+        [8 * MiB, randomBytes(10)],
+      ]);
       const seen: number[] = [];
       // The bytes at 8 MiB lie outside the ranges: a range list says where data may be, so they are not copied.
       await sparseCopy(source, join(dir, "out.raw"), (bytes) => seen.push(bytes), undefined, undefined, [

@@ -19,8 +19,18 @@ describe("SparseFile (the plugin kit's hole-leaving file)", () => {
     await file.write(512, chunk);
     await file.write(1024 * KiB, Buffer.from("tail"));
     await file.finish(2048 * KiB);
-    const map = JSON.parse(qemuImg("map", "--output=json", "-f", "raw", path)) as { start: number; length: number; data: boolean }[];
-    assert.deepEqual(map.filter((e) => e.data).map((e) => [e.start, e.length]), [[8 * KiB, 4 * KiB], [1024 * KiB, 4 * KiB]]);
+    const map = JSON.parse(qemuImg("map", "--output=json", "-f", "raw", path)) as {
+      start: number;
+      length: number;
+      data: boolean;
+    }[];
+    assert.deepEqual(
+      map.filter((e) => e.data).map((e) => [e.start, e.length]),
+      [
+        [8 * KiB, 4 * KiB],
+        [1024 * KiB, 4 * KiB],
+      ],
+    );
     const back = readFileSync(path);
     assert.equal(back.length, 2048 * KiB);
     assert.equal(back[512 + 9 * KiB], 1);

@@ -11,7 +11,10 @@ import { makeImage, makeRaw, sameDisk, tempDir } from "../../helpers/images.ts";
 import { TestServer } from "./server.ts";
 
 const MiB = 1024 * 1024;
-const probe = (cgroup: boolean, ionice = true): ThrottleProbe => ({ cgroupV2: () => cgroup, has: (c) => c === "ionice" && ionice });
+const probe = (cgroup: boolean, ionice = true): ThrottleProbe => ({
+  cgroupV2: () => cgroup,
+  has: (c) => c === "ionice" && ionice,
+});
 const paths = { input: "/srv/in.vmdk", output: "/data/out/disk.qcow2" };
 
 describe("throttle", () => {
@@ -35,10 +38,17 @@ describe("throttle", () => {
   it("uses cgroup v2 io.max through systemd-run where available, ionice for the class", () => {
     const wrap = ioWrapper({ bytesPerSecond: 50_000_000, ioClass: "idle" }, probe(true))!;
     assert.deepEqual(wrap(paths), [
-      "systemd-run", "--scope", "--quiet", "--collect",
-      "-p", "IOReadBandwidthMax=/srv/in.vmdk 50000000",
-      "-p", "IOWriteBandwidthMax=/data/out 50000000",
-      "ionice", "-c", "3",
+      "systemd-run",
+      "--scope",
+      "--quiet",
+      "--collect",
+      "-p",
+      "IOReadBandwidthMax=/srv/in.vmdk 50000000",
+      "-p",
+      "IOWriteBandwidthMax=/data/out 50000000",
+      "ionice",
+      "-c",
+      "3",
     ]);
     assert.deepEqual(ioWrapper({ bytesPerSecond: 1000 }, probe(true))!(paths).slice(0, 2), ["systemd-run", "--scope"]);
   });
@@ -47,7 +57,10 @@ describe("throttle", () => {
     assert.deepEqual(ioWrapper({ bytesPerSecond: 1000 }, probe(false))!(paths), ["ionice", "-c", "2", "-n", "7"]);
     assert.deepEqual(ioWrapper({ ioClass: "idle", method: "ionice" }, probe(true))!(paths), ["ionice", "-c", "3"]);
     assert.throws(() => ioWrapper({ bytesPerSecond: 1000, method: "cgroup" }, probe(false)), /systemd with cgroup v2/);
-    assert.throws(() => ioWrapper({ ioClass: "idle", method: "ionice" }, probe(false, false)), /ionice is not installed/);
+    assert.throws(
+      () => ioWrapper({ ioClass: "idle", method: "ionice" }, probe(false, false)),
+      /ionice is not installed/,
+    );
   });
 
   it("runs qemu-img through the wrapper prefix, from the adapter only", async () => {
@@ -67,7 +80,10 @@ describe("throttle", () => {
     assert.deepEqual(qemu.convertCommand(plan).slice(0, 5), [script, "ionice", "-c", "3", "prlimit"]);
     assert.equal(qemu.convertCommand(plan)[8], "qemu-img", "the wrapper runs qemu-img under its limits");
     await qemu.convert(plan);
-    assert.match(readFileSync(log, "utf8"), /^ionice -c 3 prlimit --cpu=60 --as=2147483648 -- qemu-img convert .* -r 67108864 /);
+    assert.match(
+      readFileSync(log, "utf8"),
+      /^ionice -c 3 prlimit --cpu=60 --as=2147483648 -- qemu-img convert .* -r 67108864 /,
+    );
     assert.ok(sameDisk(raw, "raw", plan.output.path, "qcow2"));
   });
 
@@ -80,10 +96,22 @@ describe("throttle", () => {
     const server = await new TestServer().start();
     server.routes.set("/t.raw", { file: raw });
     let flags: ConvertPlan["flags"] | undefined;
-    const spy = definePlugin({ name: "spy", enforce: "post", hooks: { preConvert: (plan) => void (flags = plan.flags) } });
+    const spy = definePlugin({
+      name: "spy",
+      enforce: "post",
+      hooks: { preConvert: (plan) => void (flags = plan.flags) },
+    });
     try {
-      const pipeline = createPipeline({ workDir: join(dir, "work"), plugins: [spy], throttle: { bytesPerSecond: 8 * MiB, method: "none" } });
-      const result = await pipeline.run({ source: server.url("/t.raw"), destination: join(dir, "t-out.raw"), to: "raw" });
+      const pipeline = createPipeline({
+        workDir: join(dir, "work"),
+        plugins: [spy],
+        throttle: { bytesPerSecond: 8 * MiB, method: "none" },
+      });
+      const result = await pipeline.run({
+        source: server.url("/t.raw"),
+        destination: join(dir, "t-out.raw"),
+        to: "raw",
+      });
       const fetchMs = result.timings.find((t) => t.stage === "fetch")!.ms;
       const convertMs = result.timings.find((t) => t.stage === "convert")!.ms;
       assert.equal(flags?.rateLimit, 8 * MiB);
@@ -93,8 +121,16 @@ describe("throttle", () => {
       assert.ok(sameDisk(raw, "raw", join(dir, "t-out.raw"), "raw"));
       const qcow2 = makeImage(raw, "qcow2", join(dir, "t.qcow2"));
       let argv: string[] = [];
-      const watch = definePlugin({ name: "argv", enforce: "post", hooks: { preConvert: (plan, ctx) => void (argv = ctx.qemu.convertCommand(plan)) } });
-      const withQemu = createPipeline({ workDir: join(dir, "work"), plugins: [watch], throttle: { bytesPerSecond: 8 * MiB, method: "none" } });
+      const watch = definePlugin({
+        name: "argv",
+        enforce: "post",
+        hooks: { preConvert: (plan, ctx) => void (argv = ctx.qemu.convertCommand(plan)) },
+      });
+      const withQemu = createPipeline({
+        workDir: join(dir, "work"),
+        plugins: [watch],
+        throttle: { bytesPerSecond: 8 * MiB, method: "none" },
+      });
       await withQemu.run({ source: qcow2, destination: join(dir, "t-out2.raw"), to: "raw" });
       assert.deepEqual(argv.slice(argv.indexOf("-r"), argv.indexOf("-r") + 2), ["-r", String(8 * MiB)]);
     } finally {

@@ -72,7 +72,9 @@ describe("growing file", () => {
 describe("fetch cache", () => {
   function entry(log: string[], name: string) {
     let settle!: (ok: boolean) => void;
-    const ready = new Promise<void>((resolve, reject) => (settle = (ok) => (ok ? resolve() : reject(new Error(`${name} failed`)))));
+    const ready = new Promise<void>(
+      (resolve, reject) => (settle = (ok) => (ok ? resolve() : reject(new Error(`${name} failed`)))),
+    );
     ready.catch(() => undefined);
     return { init: { value: name, ready, dispose: async () => void log.push(`dispose ${name}`) }, settle };
   }
@@ -137,17 +139,32 @@ describe("stale sweep", () => {
   after(cleanup);
 
   it("removes job and fetch folders of dead processes only", async () => {
-    const names = [`job-${process.pid}-aaaa-1`, "job-999999991-bbbb-2", "fetch-999999992-cc", "fetch-1-dd", "other-999999993-x", "notes.txt"];
+    const names = [
+      `job-${process.pid}-aaaa-1`,
+      "job-999999991-bbbb-2",
+      "fetch-999999992-cc",
+      "fetch-1-dd",
+      "other-999999993-x",
+      "notes.txt",
+    ];
     for (const name of names) mkdirSync(join(dir, name));
     const removed = await sweepStale(dir, (pid) => pid === 1);
     assert.deepEqual(removed.sort(), ["fetch-999999992-cc", "job-999999991-bbbb-2"]);
-    assert.deepEqual(readdirSync(dir).sort(), ["fetch-1-dd", `job-${process.pid}-aaaa-1`, "notes.txt", "other-999999993-x"].sort());
+    assert.deepEqual(
+      readdirSync(dir).sort(),
+      ["fetch-1-dd", `job-${process.pid}-aaaa-1`, "notes.txt", "other-999999993-x"].sort(),
+    );
   });
 
   it("judges only this host's processes (a work directory on shared storage), and sweeps inspection spools too", async () => {
     const { HOST_TAG } = await import("../../../src/core/io/temp.ts");
     const other = HOST_TAG === "00000000" ? "11111111" : "00000000";
-    const names = [`job-999999981@${other}-a-1`, `job-999999982@${HOST_TAG}-b-2`, `fetch-999999983@${other}-c`, `inspect-999999984@${HOST_TAG}-d`];
+    const names = [
+      `job-999999981@${other}-a-1`,
+      `job-999999982@${HOST_TAG}-b-2`,
+      `fetch-999999983@${other}-c`,
+      `inspect-999999984@${HOST_TAG}-d`,
+    ];
     const shared = join(dir, "shared");
     mkdirSync(shared);
     for (const name of names) mkdirSync(join(shared, name));
@@ -162,7 +179,9 @@ describe("stale sweep", () => {
     mkdirSync(join(work, "diskpipe", "job-999999994-dead-1"), { recursive: true });
     mkdirSync(join(work, "diskpipe", "fetch-999999995-dead"), { recursive: true });
     const pipeline = createPipeline({ workDir: work });
-    await pipeline.run({ source: join(dir, "missing.raw"), destination: join(dir, "o.raw"), to: "raw" }).catch(() => undefined);
+    await pipeline
+      .run({ source: join(dir, "missing.raw"), destination: join(dir, "o.raw"), to: "raw" })
+      .catch(() => undefined);
     assert.deepEqual(readdirSync(join(work, "diskpipe")), []);
   });
 });

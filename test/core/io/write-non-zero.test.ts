@@ -10,7 +10,11 @@ const KiB = 1024;
 
 /** The data extents the file system reports for a raw file (qemu-img map asks with SEEK_DATA). */
 function dataExtents(path: string): [number, number][] {
-  const map = JSON.parse(qemuImg("map", "--output=json", "-f", "raw", path)) as { start: number; length: number; data: boolean }[];
+  const map = JSON.parse(qemuImg("map", "--output=json", "-f", "raw", path)) as {
+    start: number;
+    length: number;
+    data: boolean;
+  }[];
   return map.filter((e) => e.data).map((e) => [e.start, e.length]);
 }
 
@@ -36,7 +40,10 @@ describe("writeNonZero: the one zero-skipping writer", () => {
     data[10] = 1;
     data[200 * KiB] = 2;
     const path = await written(data, 64 * KiB, 512 * KiB);
-    assert.deepEqual(dataExtents(path), [[64 * KiB, 64 * KiB], [256 * KiB, 64 * KiB]]);
+    assert.deepEqual(dataExtents(path), [
+      [64 * KiB, 64 * KiB],
+      [256 * KiB, 64 * KiB],
+    ]);
     const back = readFileSync(path);
     assert.ok(back.subarray(64 * KiB, 320 * KiB).equals(data));
     assert.equal(back.length, 512 * KiB);
@@ -69,7 +76,8 @@ describe("writeNonZero: the one zero-skipping writer", () => {
   it("refuses a block that is not a power of two up to 64 KiB", async () => {
     const handle = await open(join(dir, "refused.raw"), "wx");
     try {
-      for (const block of [0, 3000, 128 * KiB, -4096]) await assert.rejects(writeNonZero(handle, Buffer.alloc(1), 0, block), RangeError, String(block));
+      for (const block of [0, 3000, 128 * KiB, -4096])
+        await assert.rejects(writeNonZero(handle, Buffer.alloc(1), 0, block), RangeError, String(block));
     } finally {
       await handle.close();
     }

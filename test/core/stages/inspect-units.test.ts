@@ -52,7 +52,10 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
     return job;
   }
 
-  async function optionsOf(spec: Partial<JobSpec>, image?: { path: string; claimed?: string }): Promise<Record<string, unknown>> {
+  async function optionsOf(
+    spec: Partial<JobSpec>,
+    image?: { path: string; claimed?: string },
+  ): Promise<Record<string, unknown>> {
     const { detectors, ...rest } = inspectOptionsFor(await jobFor(spec, image), formats);
     assert.deepEqual(
       detectors?.map((d) => d.name),
@@ -106,7 +109,15 @@ describe("rejectUnsafe: the error that refuses an image", () => {
   const { dir, cleanup } = tempDir();
   after(cleanup);
 
-  const unsafe = (problems: Problem[]): InspectResult => ({ format: "qcow2", virtualSize: SIZE, actualSize: SIZE, safe: false, problems, matches: ["qcow2"], details: {} });
+  const unsafe = (problems: Problem[]): InspectResult => ({
+    format: "qcow2",
+    virtualSize: SIZE,
+    actualSize: SIZE,
+    safe: false,
+    problems,
+    matches: ["qcow2"],
+    details: {},
+  });
 
   it("lets a safe result through", () => {
     assert.equal(rejectUnsafe({ ...unsafe([]), safe: true }, "disk.qcow2"), undefined);
@@ -122,7 +133,10 @@ describe("rejectUnsafe: the error that refuses an image", () => {
     assert.equal(error.code, "format-mismatch");
     assert.equal(error.exitCode, 3);
     assert.equal(error.stage, "inspect");
-    assert.equal(error.message, "disk.img rejected: the image was claimed to be raw but is qcow2; qcow2 names a backing file [qcow2-backing-file]");
+    assert.equal(
+      error.message,
+      "disk.img rejected: the image was claimed to be raw but is qcow2; qcow2 names a backing file [qcow2-backing-file]",
+    );
     assert.deepEqual(error.problems, problems);
   });
 

@@ -43,21 +43,28 @@ describe("the second opinion: qemu-img info must agree with the inspector (issue
 
   const disagreements: Array<[string, string, RegExp]> = [
     ["format", 'info.format="raw"', /qemu-img reads the image as raw, the inspector as qcow2/],
-    ["size", "info[\"virtual-size\"]+=512", /qemu-img reports a virtual size of \d+ bytes, the inspector \d+/],
+    ["size", 'info["virtual-size"]+=512', /qemu-img reports a virtual size of \d+ bytes, the inspector \d+/],
     ["backing", 'info["backing-filename"]="/etc/shadow"', /qemu-img sees a backing file \(\/etc\/shadow\)/],
     ["data-file", 'info["format-specific"].data["data-file"]="/etc/shadow"', /qemu-img sees an external data file/],
     ["too-large", 'info["virtual-size"]=2**40', /exceeds the limit/],
   ];
   for (const [name, edit, message] of disagreements) {
     it(`refuses the image when qemu-img's info disagrees (${name}), before converting`, async () => {
-      const pipeline = createPipeline({ workDir: join(dir, "work"), maxSize: SIZE, qemuImg: { binary: standIn(dir, name, edit) } });
+      const pipeline = createPipeline({
+        workDir: join(dir, "work"),
+        maxSize: SIZE,
+        qemuImg: { binary: standIn(dir, name, edit) },
+      });
       const stages: string[] = [];
       pipeline.on((e: JobEvent) => void (e.type === "stage-start" && stages.push(e.stage)));
       const destination = join(dir, `${name}.raw`);
       const error = await failure(pipeline.run({ source: qcow2, destination, to: "raw" }));
       assert.equal(error.code, "image-rejected");
       assert.match(error.message, message);
-      assert.ok(error.problems.some((p) => p.code === "second-opinion" || p.code === "too-large"), JSON.stringify(error.problems));
+      assert.ok(
+        error.problems.some((p) => p.code === "second-opinion" || p.code === "too-large"),
+        JSON.stringify(error.problems),
+      );
       assert.ok(!stages.includes("convert"), stages.join(", "));
       assert.equal(existsSync(destination), false);
     });
@@ -66,13 +73,23 @@ describe("the second opinion: qemu-img info must agree with the inspector (issue
   it("refuses a VMDK whose create type qemu reads as one that names other files", async () => {
     const vmdk = makeImage(join(dir, "disk.raw"), "vmdk", join(dir, "disk.vmdk"));
     const binary = standIn(dir, "create-type", 'info["format-specific"].data["create-type"]="monolithicFlat"');
-    const error = await failure(createPipeline({ workDir: join(dir, "work"), qemuImg: { binary } }).run({ source: vmdk, destination: join(dir, "ct.raw"), to: "raw" }));
+    const error = await failure(
+      createPipeline({ workDir: join(dir, "work"), qemuImg: { binary } }).run({
+        source: vmdk,
+        destination: join(dir, "ct.raw"),
+        to: "raw",
+      }),
+    );
     assert.match(error.message, /VMDK create type monolithicFlat is not allowed/);
   });
 
   it("asks qemu-img's opinion under the configured CPU-time and address-space limits", async () => {
     const binary = standIn(dir, "limits", "");
-    await createPipeline({ workDir: join(dir, "work"), qemuImg: { binary, cpuSeconds: 7, addressSpace: "900M" } }).run({ source: qcow2, destination: join(dir, "limits.raw"), to: "raw" });
+    await createPipeline({ workDir: join(dir, "work"), qemuImg: { binary, cpuSeconds: 7, addressSpace: "900M" } }).run({
+      source: qcow2,
+      destination: join(dir, "limits.raw"),
+      to: "raw",
+    });
     const limits = readFileSync(join(dir, "limits-limits"), "utf8");
     assert.match(limits, /Max cpu time\s+7\s+7\s+seconds/);
     assert.match(limits, new RegExp(`Max address space\\s+${900 * 1024 * 1024}\\s+${900 * 1024 * 1024}\\s+bytes`));

@@ -59,7 +59,10 @@ describe("inspectJob: the second opinion on its own", () => {
     images.stray = join(dir, "disk.stray");
     writeFileSync(images.stray, Buffer.concat([Buffer.from(STRAY, "latin1"), Buffer.alloc(64 * 1024 - STRAY.length)]));
     images.container = join(dir, "disk.container");
-    writeFileSync(images.container, Buffer.concat([Buffer.from(MAGIC, "latin1"), Buffer.alloc(64 * 1024 - MAGIC.length)]));
+    writeFileSync(
+      images.container,
+      Buffer.concat([Buffer.from(MAGIC, "latin1"), Buffer.alloc(64 * 1024 - MAGIC.length)]),
+    );
   });
   after(async () => {
     for (const job of jobs) await job.runCleanups();
@@ -73,7 +76,13 @@ describe("inspectJob: the second opinion on its own", () => {
   }
 
   async function jobFor(path: string, spec: Partial<JobSpec> = {}, qemu = new QemuImg()): Promise<RunningJob> {
-    const job = await createJobContext({ spec: { source: path, destination: join(dir, "out.raw"), to: "raw", ...spec }, workRoot: join(dir, "work"), qemu, formats, emit: () => {} });
+    const job = await createJobContext({
+      spec: { source: path, destination: join(dir, "out.raw"), to: "raw", ...spec },
+      workRoot: join(dir, "work"),
+      qemu,
+      formats,
+      emit: () => {},
+    });
     jobs.push(job);
     job.image = { path, temporary: false };
     return job;
@@ -92,8 +101,14 @@ describe("inspectJob: the second opinion on its own", () => {
     const job = await jobFor(images.qcow2);
     const error = await failure(inspectJob(job, { path: images.qcow2, claimed: "vmdk", temporary: false }, formats));
     assert.deepEqual([error.code, error.exitCode], ["format-mismatch", 3]);
-    assert.deepEqual(error.problems?.map((p) => p.code), ["format-mismatch"]);
-    assert.equal((await inspectJob(job, { path: images.qcow2, claimed: "qcow2", temporary: false }, formats)).format, "qcow2");
+    assert.deepEqual(
+      error.problems?.map((p) => p.code),
+      ["format-mismatch"],
+    );
+    assert.equal(
+      (await inspectJob(job, { path: images.qcow2, claimed: "qcow2", temporary: false }, formats)).format,
+      "qcow2",
+    );
   });
 
   it("accepts an image of any size when the job sets no limit", async () => {
@@ -108,7 +123,9 @@ describe("inspectJob: the second opinion on its own", () => {
     assert.equal(error.code, "image-rejected");
     assert.equal(error.exitCode, 3);
     assert.equal(error.stage, "inspect");
-    assert.deepEqual(error.problems, [{ code: "too-large", message: `virtual size ${SIZE} exceeds the limit of ${SIZE - 512} bytes` }]);
+    assert.deepEqual(error.problems, [
+      { code: "too-large", message: `virtual size ${SIZE} exceeds the limit of ${SIZE - 512} bytes` },
+    ]);
   });
 
   it("does not ask qemu-img about a format it has no driver for (a container is unpacked first)", async () => {
@@ -124,9 +141,18 @@ describe("inspectJob: the second opinion on its own", () => {
   });
 
   it("a pipeline without the ploop plugin refuses a ploop image as unsupported, never as raw", async () => {
-    const error = await failure(createPipeline({ workDir: join(dir, "work") }).run({ source: images.ploop, destination: join(dir, "ploop.raw"), to: "raw" }));
+    const error = await failure(
+      createPipeline({ workDir: join(dir, "work") }).run({
+        source: images.ploop,
+        destination: join(dir, "ploop.raw"),
+        to: "raw",
+      }),
+    );
     assert.equal(error.code, "image-rejected");
-    assert.deepEqual(error.problems?.map((p) => p.code), ["unsupported-format"]);
+    assert.deepEqual(
+      error.problems?.map((p) => p.code),
+      ["unsupported-format"],
+    );
     assert.equal(existsSync(join(dir, "ploop.raw")), false);
   });
 });

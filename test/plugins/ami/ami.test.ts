@@ -15,7 +15,10 @@ describe("ami plugin", () => {
 
   it("takes raw and qcow2 as decided by detection (CLI)", () => {
     const qcow2 = makeImage(raw, "qcow2", join(dir, "disk.qcow2"));
-    for (const [source, format] of [[raw, "raw"], [qcow2, "qcow2"]]) {
+    for (const [source, format] of [
+      [raw, "raw"],
+      [qcow2, "qcow2"],
+    ]) {
       const out = join(dir, `${format}-ami.vmdk`);
       const run = diskpipe(["convert", source, out, "--from", "ami", "--to", "vmdk", "--json"]);
       assert.equal(run.status, 0, run.stderr);
@@ -26,11 +29,14 @@ describe("ami plugin", () => {
 
   it("rejects anything else with format-mismatch (script)", async () => {
     const vdi = makeImage(raw, "vdi", join(dir, "disk.vdi"));
-    await assert.rejects(convert({ source: vdi, destination: join(dir, "no.raw"), to: "raw", from: "ami" }), (error: Error & { code?: string; exitCode?: number }) => {
-      assert.equal(error.code, "format-mismatch");
-      assert.equal(error.exitCode, 3);
-      return true;
-    });
+    await assert.rejects(
+      convert({ source: vdi, destination: join(dir, "no.raw"), to: "raw", from: "ami" }),
+      (error: Error & { code?: string; exitCode?: number }) => {
+        assert.equal(error.code, "format-mismatch");
+        assert.equal(error.exitCode, 3);
+        return true;
+      },
+    );
   });
 
   it("cannot be written", () => {

@@ -50,39 +50,80 @@ describe("ISO 9660 and UDF detection", () => {
     const fits = await detect(300 * 512, [primary(75, "V", 2048)]);
     assert.deepEqual(fits?.problems, []);
     const over = await detect(300 * 512 - 1, [primary(75, "V", 2048)]);
-    assert.deepEqual(over?.problems.map((p) => p.code), ["truncated"]);
+    assert.deepEqual(
+      over?.problems.map((p) => p.code),
+      ["truncated"],
+    );
     assert.equal(over?.details?.volumeSize, 300 * 512);
   });
 
   test("the block size comes from the descriptor", async () => {
     const found = await detect(1 << 20, [primary(100, "SMALL", 512)]);
-    assert.deepEqual(found?.details, { iso9660: true, udf: false, volumeId: "SMALL", blockSize: 512, volumeSize: 51200 });
+    assert.deepEqual(found?.details, {
+      iso9660: true,
+      udf: false,
+      volumeId: "SMALL",
+      blockSize: 512,
+      volumeSize: 51200,
+    });
   });
 
   test("the first primary volume descriptor counts; other CD001 descriptors are not primary", async () => {
     const boot = volumeDescriptor("CD001", 0, (d) => d.writeUInt32LE(0xffffffff, 80));
     const found = await detect(1 << 20, [boot, primary(10, "FIRST"), primary(1 << 20, "SECOND"), terminator()]);
-    assert.deepEqual(found?.details, { iso9660: true, udf: false, volumeId: "FIRST", blockSize: 2048, volumeSize: 20480 });
+    assert.deepEqual(found?.details, {
+      iso9660: true,
+      udf: false,
+      volumeId: "FIRST",
+      blockSize: 2048,
+      volumeSize: 20480,
+    });
     assert.deepEqual(found?.problems, []);
   });
 
   test("CD001 without a primary descriptor is still ISO 9660, without volume facts", async () => {
     const found = await detect(1 << 20, [volumeDescriptor("CD001", 2), terminator()]);
-    assert.deepEqual(found, { format: "iso", variant: "iso9660", virtualSize: 1 << 20, problems: [], details: { iso9660: true, udf: false } });
+    assert.deepEqual(found, {
+      format: "iso",
+      variant: "iso9660",
+      virtualSize: 1 << 20,
+      problems: [],
+      details: { iso9660: true, udf: false },
+    });
   });
 
   test("UDF: NSR02 or NSR03 in the recognition sequence", async () => {
     for (const nsr of ["NSR02", "NSR03"]) {
-      const found = await detect(1 << 20, ["BEA01", nsr, "TEA01"].map((id) => volumeDescriptor(id)));
-      assert.deepEqual(found, { format: "iso", variant: "udf", virtualSize: 1 << 20, problems: [], details: { iso9660: false, udf: true } });
+      const found = await detect(
+        1 << 20,
+        ["BEA01", nsr, "TEA01"].map((id) => volumeDescriptor(id)),
+      );
+      assert.deepEqual(found, {
+        format: "iso",
+        variant: "udf",
+        virtualSize: 1 << 20,
+        problems: [],
+        details: { iso9660: false, udf: true },
+      });
       assert.equal((await detect(1 << 20, [volumeDescriptor(nsr)]))?.variant, "udf");
     }
   });
 
   test("a UDF bridge disc is ISO 9660 with UDF noted", async () => {
-    const found = await detect(1 << 20, [primary(10), volumeDescriptor("BEA01"), volumeDescriptor("NSR03"), volumeDescriptor("TEA01")]);
+    const found = await detect(1 << 20, [
+      primary(10),
+      volumeDescriptor("BEA01"),
+      volumeDescriptor("NSR03"),
+      volumeDescriptor("TEA01"),
+    ]);
     assert.equal(found?.variant, "iso9660");
-    assert.deepEqual(found?.details, { iso9660: true, udf: true, volumeId: "DISKPIPE_TEST", blockSize: 2048, volumeSize: 20480 });
+    assert.deepEqual(found?.details, {
+      iso9660: true,
+      udf: true,
+      volumeId: "DISKPIPE_TEST",
+      blockSize: 2048,
+      volumeSize: 20480,
+    });
   });
 
   test("every known identifier continues the sequence", async () => {
@@ -105,6 +146,11 @@ describe("ISO 9660 and UDF detection", () => {
 
   test("a file ending inside the system area is not an ISO", async () => {
     assert.equal(await isoDetector.detect(memoryReader(SYSTEM_AREA, []), {}), null);
-    assert.equal(await isoDetector.detect(memoryReader(SYSTEM_AREA + 6, [{ offset: SYSTEM_AREA, bytes: primary(1).subarray(0, 6) }]), {}).then((d) => d?.variant), "iso9660");
+    assert.equal(
+      await isoDetector
+        .detect(memoryReader(SYSTEM_AREA + 6, [{ offset: SYSTEM_AREA, bytes: primary(1).subarray(0, 6) }]), {})
+        .then((d) => d?.variant),
+      "iso9660",
+    );
   });
 });

@@ -49,7 +49,9 @@ describe("LUKS header", () => {
       problems: [{ code: "truncated", message: "LUKS header is truncated" }],
     });
     const whole = await luksDetector.detect(memoryReader(592, [{ offset: 0, bytes: head }]), {});
-    assert.deepEqual(whole?.problems, [{ code: "truncated", message: "LUKS is truncated: the payload starts past the end of the file" }]);
+    assert.deepEqual(whole?.problems, [
+      { code: "truncated", message: "LUKS is truncated: the payload starts past the end of the file" },
+    ]);
     assert.equal(whole.variant, "luks1");
     assert.equal(whole.virtualSize, undefined);
   });
@@ -57,9 +59,14 @@ describe("LUKS header", () => {
   test("the payload may end the file; one byte short of it is truncated; a partial sector counts whole", async () => {
     const spec = luksSpec();
     const payload = 4096 * 512;
-    assert.deepEqual([(await detectLuks(spec, payload))?.virtualSize, (await detectLuks(spec, payload))?.problems], [0, []]);
+    assert.deepEqual(
+      [(await detectLuks(spec, payload))?.virtualSize, (await detectLuks(spec, payload))?.problems],
+      [0, []],
+    );
     const short = await detectLuks(spec, payload - 1);
-    assert.deepEqual(short?.problems, [{ code: "truncated", message: "LUKS is truncated: the payload starts past the end of the file" }]);
+    assert.deepEqual(short?.problems, [
+      { code: "truncated", message: "LUKS is truncated: the payload starts past the end of the file" },
+    ]);
     assert.equal(short.virtualSize, undefined);
     assert.equal((await detectLuks(spec, payload + 1))?.virtualSize, 512);
     assert.equal((await detectLuks(spec, payload + 513))?.virtualSize, 1024);
@@ -67,10 +74,19 @@ describe("LUKS header", () => {
 
   test("a header with problems has no virtual size and never asks for the file's size", async () => {
     const head = luksHeader(luksSpec({ cipher: "rot13" }));
-    const reader = { ...memoryReader(4 * MiB, [{ offset: 0, bytes: head }]), size: () => Promise.reject(new Error("size asked for")) };
+    const reader = {
+      ...memoryReader(4 * MiB, [{ offset: 0, bytes: head }]),
+      size: () => Promise.reject(new Error("size asked for")),
+    };
     const found = await luksDetector.detect(reader, {});
     assert.equal(found?.virtualSize, undefined);
-    assert.deepEqual(found?.details, { version: 1, cipher: "rot13", cipherMode: "xts-plain64", hash: "sha256", payloadOffset: 4096 * 512 });
+    assert.deepEqual(found?.details, {
+      version: 1,
+      cipher: "rot13",
+      cipherMode: "xts-plain64",
+      hash: "sha256",
+      payloadOffset: 4096 * 512,
+    });
   });
 });
 
@@ -91,19 +107,42 @@ describe("LUKS ciphers qemu can set up", () => {
       ["sm4", "ecb-essiv:md5", "sha256", 16],
     ];
     for (const [cipher, mode, hash, keyBytes] of accepted) {
-      assert.deepEqual(await problemsOf(luksSpec({ cipher, mode, hash, keyBytes })), [], `${cipher}-${mode} ${hash} ${keyBytes}`);
+      assert.deepEqual(
+        await problemsOf(luksSpec({ cipher, mode, hash, keyBytes })),
+        [],
+        `${cipher}-${mode} ${hash} ${keyBytes}`,
+      );
     }
   });
 
   test("refused: modes outside the list, whole-name matches only", async () => {
-    for (const mode of ["gcm-plain64", "xts-plain641", "axts-plain64", "xts-", "xts-plain32", "cbc-essiv:", "cbc-essiv:SHA256", "cbc-essiv:sha256-x", "xts", ""]) {
-      assert.deepEqual(await problemsOf(luksSpec({ mode })), [unusable(`cipher mode "${mode}" is not supported`)], mode);
+    for (const mode of [
+      "gcm-plain64",
+      "xts-plain641",
+      "axts-plain64",
+      "xts-",
+      "xts-plain32",
+      "cbc-essiv:",
+      "cbc-essiv:SHA256",
+      "cbc-essiv:sha256-x",
+      "xts",
+      "",
+    ]) {
+      assert.deepEqual(
+        await problemsOf(luksSpec({ mode })),
+        [unusable(`cipher mode "${mode}" is not supported`)],
+        mode,
+      );
     }
   });
 
   test("refused: an IV hash or a hash qemu does not know", async () => {
-    assert.deepEqual(await problemsOf(luksSpec({ mode: "cbc-essiv:whirlpool", keyBytes: 32 })), [unusable('IV hash "whirlpool" is not supported')]);
-    assert.deepEqual(await problemsOf(luksSpec({ mode: "cbc-essiv:sha3", hash: "whirlpool", keyBytes: 32 })), [unusable('IV hash "sha3" is not supported')]);
+    assert.deepEqual(await problemsOf(luksSpec({ mode: "cbc-essiv:whirlpool", keyBytes: 32 })), [
+      unusable('IV hash "whirlpool" is not supported'),
+    ]);
+    assert.deepEqual(await problemsOf(luksSpec({ mode: "cbc-essiv:sha3", hash: "whirlpool", keyBytes: 32 })), [
+      unusable('IV hash "sha3" is not supported'),
+    ]);
     for (const hash of ["whirlpool", "sha3", "SHA256", ""]) {
       assert.deepEqual(await problemsOf(luksSpec({ hash })), [unusable(`hash "${hash}" is not supported`)], hash);
     }
@@ -128,7 +167,10 @@ describe("LUKS ciphers qemu can set up", () => {
   });
 
   test("an unusable header is not also charged for its key-derivation work", async () => {
-    const spec = withSlots({ 0: { iterations: 0xffffffff } }, luksSpec({ cipher: "rot13", digestIterations: 0xffffffff }));
+    const spec = withSlots(
+      { 0: { iterations: 0xffffffff } },
+      luksSpec({ cipher: "rot13", digestIterations: 0xffffffff }),
+    );
     assert.deepEqual(await problemsOf(spec), [unusable('cipher "rot13" with a 64-byte key is not supported')]);
   });
 });

@@ -40,7 +40,17 @@ export function luksSpec(change: Partial<LuksSpec> = {}): LuksSpec {
     keyOffset: 8 + i * SLOT_SECTORS_64,
     stripes: 4000,
   }));
-  return { version: 1, cipher: "aes", mode: "xts-plain64", hash: "sha256", payload: 4096, keyBytes: 64, digestIterations: 1000, slots, ...change };
+  return {
+    version: 1,
+    cipher: "aes",
+    mode: "xts-plain64",
+    hash: "sha256",
+    payload: 4096,
+    keyBytes: 64,
+    digestIterations: 1000,
+    slots,
+    ...change,
+  };
 }
 
 /** {@link luksSpec} with some slots changed (by index). */

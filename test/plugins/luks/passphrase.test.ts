@@ -19,7 +19,14 @@ describe("luks passphrase files are bounded (issue 19.5)", () => {
     const pipeline = createPipeline(await defaultConfig());
     const stages: string[] = [];
     pipeline.on((e: JobEvent) => void (e.type === "stage-start" && stages.push(e.stage)));
-    const error = await failure(pipeline.run({ source: raw, destination: join(dir, "out.luks"), to: "luks", options: { passphraseFile, iterTime: 100 } }));
+    const error = await failure(
+      pipeline.run({
+        source: raw,
+        destination: join(dir, "out.luks"),
+        to: "luks",
+        options: { passphraseFile, iterTime: 100 },
+      }),
+    );
     return { error, stages };
   };
 
@@ -50,7 +57,12 @@ describe("luks passphrase files are bounded (issue 19.5)", () => {
     const edge = join(dir, "edge-pass");
     writeFileSync(edge, Buffer.alloc(64 * 1024, 0x61), { mode: 0o600 });
     const pipeline = createPipeline(await defaultConfig());
-    const result = await pipeline.run({ source: raw, destination: join(dir, "edge.luks"), to: "luks", options: { passphraseFile: edge, iterTime: 100 } });
+    const result = await pipeline.run({
+      source: raw,
+      destination: join(dir, "edge.luks"),
+      to: "luks",
+      options: { passphraseFile: edge, iterTime: 100 },
+    });
     assert.equal(result.to, "luks");
   });
 
@@ -58,7 +70,14 @@ describe("luks passphrase files are bounded (issue 19.5)", () => {
     const pass = join(dir, "pass");
     writeFileSync(pass, "pass", { mode: 0o600 });
     const pipeline = createPipeline(await defaultConfig());
-    const error = await failure(pipeline.run({ source: raw, destination: join(dir, "slow.luks"), to: "luks", options: { passphraseFile: pass, iterTime: 10_000_000 } }));
+    const error = await failure(
+      pipeline.run({
+        source: raw,
+        destination: join(dir, "slow.luks"),
+        to: "luks",
+        options: { passphraseFile: pass, iterTime: 10_000_000 },
+      }),
+    );
     assert.equal(error.code, "usage");
     assert.match(error.message, /iter-time/);
   });

@@ -6,7 +6,10 @@ import { memoryReader } from "../../core/inspect/readers.ts";
 
 const INT32_MAX = 2 ** 31 - 1;
 const corrupt = (why: string) => ({ code: "ploop-corrupt-header", message: `ploop header is corrupt: ${why}` });
-const extension = { code: "ploop-format-extension", message: "ploop has a format extension (dirty bitmaps), which is not accepted" };
+const extension = {
+  code: "ploop-format-extension",
+  message: "ploop has a format extension (dirty bitmaps), which is not accepted",
+};
 const truncated = { code: "truncated", message: "ploop is truncated: the BAT lies past the end of the file" };
 
 /** The header fields the detector reads. */
@@ -23,7 +26,17 @@ interface PloopSpec {
 
 /** A sound ploop header as qemu writes it: 1 MiB clusters (2048 sectors), a 16-entry BAT for 16 MiB, data from sector 2048. */
 function spec(change: Partial<PloopSpec> = {}): PloopSpec {
-  return { magic: "WithouFreSpacExt", version: 2, tracks: 2048, batEntries: 16, sectors: 16n * 2048n, inUse: 0, dataOffset: 2048, extensionOffset: 0n, ...change };
+  return {
+    magic: "WithouFreSpacExt",
+    version: 2,
+    tracks: 2048,
+    batEntries: 16,
+    sectors: 16n * 2048n,
+    inUse: 0,
+    dataOffset: 2048,
+    extensionOffset: 0n,
+    ...change,
+  };
 }
 
 function header(s: PloopSpec): Uint8Array {
@@ -42,17 +55,26 @@ function header(s: PloopSpec): Uint8Array {
 /** The detection, and what onHeader heard, for a header in a file of `size` bytes. */
 async function detect(s: PloopSpec, size = 1024 * 1024): Promise<{ found: Detection | null; heard: HeaderFacts[] }> {
   const heard: HeaderFacts[] = [];
-  const found = await ploopDetector.detect(memoryReader(size, [{ offset: 0, bytes: header(s) }]), { onHeader: (h) => heard.push(h) });
+  const found = await ploopDetector.detect(memoryReader(size, [{ offset: 0, bytes: header(s) }]), {
+    onHeader: (h) => heard.push(h),
+  });
   return { found, heard };
 }
 
-const problemsOf = async (change: Partial<PloopSpec>, size?: number) => (await detect(spec(change), size)).found?.problems;
+const problemsOf = async (change: Partial<PloopSpec>, size?: number) =>
+  (await detect(spec(change), size)).found?.problems;
 
 describe("ploop", () => {
   test("a sound image under either magic: variant, size and details, told to onHeader too", async () => {
     const details = { clusterSize: 1024 * 1024, batEntries: 16, dirty: false };
     const ext = await detect(spec());
-    assert.deepEqual(ext.found, { format: "ploop", variant: "ext", virtualSize: 16 * 1024 * 1024, problems: [], details });
+    assert.deepEqual(ext.found, {
+      format: "ploop",
+      variant: "ext",
+      virtualSize: 16 * 1024 * 1024,
+      problems: [],
+      details,
+    });
     assert.deepEqual(ext.heard, [{ format: "ploop", virtualSize: 16 * 1024 * 1024, details }]);
     const v1 = await detect(spec({ magic: "WithoutFreeSpace" }));
     assert.deepEqual([v1.found?.variant, v1.found?.virtualSize, v1.found?.problems], ["v1", 16 * 1024 * 1024, []]);
@@ -75,17 +97,23 @@ describe("ploop", () => {
       assert.equal((await detect(spec({ magic }))).found, null, magic);
     }
     const short = await ploopDetector.detect(memoryReader(63, [{ offset: 0, bytes: header(spec()) }]), {});
-    assert.deepEqual(short, { format: "ploop", problems: [{ code: "truncated", message: "ploop header is truncated" }] });
+    assert.deepEqual(short, {
+      format: "ploop",
+      problems: [{ code: "truncated", message: "ploop header is truncated" }],
+    });
   });
 
   test("the version must be 2", async () => {
-    for (const version of [0, 1, 3]) assert.deepEqual(await problemsOf({ version }), [corrupt(`version ${version} is not 2`)]);
+    for (const version of [0, 1, 3])
+      assert.deepEqual(await problemsOf({ version }), [corrupt(`version ${version} is not 2`)]);
   });
 
   test("the cluster: 1 to 4186046 sectors (INT32_MAX / 513)", async () => {
     const most = Math.floor(INT32_MAX / 513);
     assert.deepEqual(await problemsOf({ tracks: 0 }), [corrupt("cluster of 0 sectors is invalid")]);
-    assert.deepEqual(await problemsOf({ tracks: most + 1, batEntries: 1, sectors: BigInt(most + 1) }), [corrupt(`cluster of ${most + 1} sectors is invalid`)]);
+    assert.deepEqual(await problemsOf({ tracks: most + 1, batEntries: 1, sectors: BigInt(most + 1) }), [
+      corrupt(`cluster of ${most + 1} sectors is invalid`),
+    ]);
     assert.deepEqual(await problemsOf({ tracks: most, batEntries: 1, sectors: BigInt(most), dataOffset: 1 }), []);
     assert.deepEqual(await problemsOf({ tracks: 1, batEntries: 16, sectors: 16n, dataOffset: 1 }), []);
   });
@@ -111,15 +139,22 @@ describe("ploop", () => {
     const bat = { tracks: 1, batEntries: 128 * 3, sectors: 128n * 3n };
     const batEnd = 64 + 128 * 3 * 4;
     assert.deepEqual(await problemsOf({ ...bat, dataOffset: Math.ceil(batEnd / 512) }), []);
-    assert.deepEqual(await problemsOf({ ...bat, dataOffset: Math.floor(batEnd / 512) }), [corrupt("data overlaps the BAT")]);
+    assert.deepEqual(await problemsOf({ ...bat, dataOffset: Math.floor(batEnd / 512) }), [
+      corrupt("data overlaps the BAT"),
+    ]);
     assert.deepEqual(await problemsOf({ ...bat, batEntries: 112, sectors: 112n, dataOffset: 1 }), []);
-    assert.deepEqual(await problemsOf({ ...bat, batEntries: 113, sectors: 113n, dataOffset: 1 }), [corrupt("data overlaps the BAT")]);
+    assert.deepEqual(await problemsOf({ ...bat, batEntries: 113, sectors: 113n, dataOffset: 1 }), [
+      corrupt("data overlaps the BAT"),
+    ]);
     assert.deepEqual(await problemsOf({ ...bat, dataOffset: 0 }), []);
   });
 
   test("a format extension is refused", async () => {
     assert.deepEqual(await problemsOf({ extensionOffset: 1n }), [extension]);
-    assert.deepEqual(await problemsOf({ extensionOffset: 2n ** 64n - 1n, version: 3 }), [corrupt("version 3 is not 2"), extension]);
+    assert.deepEqual(await problemsOf({ extensionOffset: 2n ** 64n - 1n, version: 3 }), [
+      corrupt("version 3 is not 2"),
+      extension,
+    ]);
   });
 
   test("an absurd size has no virtual size and is not told to onHeader", async () => {
@@ -127,14 +162,23 @@ describe("ploop", () => {
     const tracks = 4186046;
     const batEntries = Number((sectors + BigInt(tracks) - 1n) / BigInt(tracks));
     const { found, heard } = await detect(spec({ tracks, batEntries, sectors, dataOffset: 0 }), 2 ** 40);
-    assert.deepEqual([found?.virtualSize, found?.problems, heard], [undefined, [corrupt("the disk size is absurd")], []]);
+    assert.deepEqual(
+      [found?.virtualSize, found?.problems, heard],
+      [undefined, [corrupt("the disk size is absurd")], []],
+    );
     const fits = await detect(spec({ tracks, batEntries, sectors: sectors - 1n, dataOffset: 0 }), 2 ** 40);
-    assert.deepEqual([fits.found?.virtualSize, fits.found?.problems, fits.heard.length], [Number(sectors - 1n) * 512, [], 1]);
+    assert.deepEqual(
+      [fits.found?.virtualSize, fits.found?.problems, fits.heard.length],
+      [Number(sectors - 1n) * 512, [], 1],
+    );
   });
 
   test("a corrupt header is still told to onHeader and never asks for the file's size", async () => {
     const heard: HeaderFacts[] = [];
-    const reader = { ...memoryReader(64, [{ offset: 0, bytes: header(spec({ version: 9 })) }]), size: () => Promise.reject(new Error("size asked for")) };
+    const reader = {
+      ...memoryReader(64, [{ offset: 0, bytes: header(spec({ version: 9 })) }]),
+      size: () => Promise.reject(new Error("size asked for")),
+    };
     const found = await ploopDetector.detect(reader, { onHeader: (h) => heard.push(h) });
     assert.deepEqual([found?.problems, heard.length], [[corrupt("version 9 is not 2")], 1]);
     assert.equal((await ploopDetector.detect(reader, {}))?.virtualSize, 16 * 1024 * 1024);

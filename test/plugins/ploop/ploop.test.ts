@@ -49,7 +49,10 @@ describe("ploop plugin", () => {
     const report = await createInspector(formats, dir).inspect(image, { claimed: "Parallels" });
     assert.deepEqual([report.format, report.safe, report.matches], ["ploop", true, ["ploop"]]);
     const without = await createInspector(registerFormats(withStandardFormats([])).formats, dir).inspect(image);
-    assert.deepEqual([without.format, without.safe, without.problems.map((p) => p.code)], ["parallels", false, ["unsupported-format"]]);
+    assert.deepEqual(
+      [without.format, without.safe, without.problems.map((p) => p.code)],
+      ["parallels", false, ["unsupported-format"]],
+    );
   });
 
   it("applies the inspector's ploop checks: a corrupt header is rejected before qemu-img sees it", () => {

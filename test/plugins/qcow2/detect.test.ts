@@ -22,7 +22,14 @@ describe("qcow2 detection", () => {
       refcountBits: 16,
       snapshots: 0,
     };
-    assert.deepEqual(found, { format: "qcow2", variant: "v3", virtualSize: 1048576, problems: [], details, headers: [{ format: "qcow2", virtualSize: 1048576, details }] });
+    assert.deepEqual(found, {
+      format: "qcow2",
+      variant: "v3",
+      virtualSize: 1048576,
+      problems: [],
+      details,
+      headers: [{ format: "qcow2", virtualSize: 1048576, details }],
+    });
   });
 
   test("a valid v2 image reads no v3 field: refcounts are 16 bits, whatever follows byte 72", async () => {
@@ -39,27 +46,40 @@ describe("qcow2 detection", () => {
   });
 
   test("version 1 and other magics are not qcow2; versions 0 and 4 are refused", async () => {
-    const header = (version: number) => Buffer.from(headerBytes(qcow2Fields({ version: 2 }))).fill(0, 4, 8).fill(version, 7, 8);
+    const header = (version: number) =>
+      Buffer.from(headerBytes(qcow2Fields({ version: 2 })))
+        .fill(0, 4, 8)
+        .fill(version, 7, 8);
     assert.equal(await qcow2Detector.detect(memoryReader(65536, [{ offset: 0, bytes: header(1) }]), {}), null);
     const other = Buffer.from(header(3));
     other[3] = 0xfa;
     assert.equal(await qcow2Detector.detect(memoryReader(65536, [{ offset: 0, bytes: other }]), {}), null);
     for (const version of [0, 4]) {
       const found = await qcow2Detector.detect(memoryReader(65536, [{ offset: 0, bytes: header(version) }]), {});
-      assert.deepEqual(found, { format: "qcow2", problems: [{ code: "qcow2-version", message: `qcow2 version ${version} is not 2 or 3` }], details: { version } });
+      assert.deepEqual(found, {
+        format: "qcow2",
+        problems: [{ code: "qcow2-version", message: `qcow2 version ${version} is not 2 or 3` }],
+        details: { version },
+      });
     }
   });
 
   test("a file shorter than the 72-byte v2 header is truncated; 72 bytes are parsed", async () => {
     const v2 = headerBytes(qcow2Fields({ version: 2 }));
     const short = await qcow2Detector.detect(memoryReader(71, [{ offset: 0, bytes: v2 }]), {});
-    assert.deepEqual(short, { format: "qcow2", problems: [{ code: "truncated", message: "qcow2 header is truncated" }] });
+    assert.deepEqual(short, {
+      format: "qcow2",
+      problems: [{ code: "truncated", message: "qcow2 header is truncated" }],
+    });
     const whole = await qcow2Detector.detect(memoryReader(72, [{ offset: 0, bytes: v2 }]), {});
     assert.equal(whole?.variant, "v2");
-    assert.deepEqual(whole?.problems.map((p) => p.message), [
-      "qcow2 is truncated: the L1 table lies past the end of the file",
-      "qcow2 is truncated: the refcount table lies past the end of the file",
-    ]);
+    assert.deepEqual(
+      whole?.problems.map((p) => p.message),
+      [
+        "qcow2 is truncated: the L1 table lies past the end of the file",
+        "qcow2 is truncated: the refcount table lies past the end of the file",
+      ],
+    );
   });
 
   test("virtual size is rounded down to 512 bytes; an unsafe size has none and is not announced", async () => {
@@ -72,7 +92,10 @@ describe("qcow2 detection", () => {
     const unsafe = await detect({ size: BigInt(Number.MAX_SAFE_INTEGER) + 1n, l1Size: 1 });
     assert.equal(unsafe.virtualSize, undefined);
     assert.deepEqual(unsafe.headers, []);
-    assert.deepEqual(unsafe.problems.map((p) => p.message), ["qcow2 header is corrupt: virtual size is absurd"]);
+    assert.deepEqual(
+      unsafe.problems.map((p) => p.message),
+      ["qcow2 header is corrupt: virtual size is absurd"],
+    );
   });
 });
 
@@ -107,7 +130,10 @@ describe("qcow2 reaching outside the image", () => {
   test("a refused header hides its extensions: they are not walked", async () => {
     const dataFile = { magic: EXT_DATA_FILE, data: text("host.raw") };
     assert.deepEqual(await codes({ refcountOrder: 7, extensions: [dataFile] }), [corrupt]);
-    assert.deepEqual(await codes({ backingSize: 8, extensions: [dataFile] }), ["qcow2-backing-file", "qcow2-data-file"]);
+    assert.deepEqual(await codes({ backingSize: 8, extensions: [dataFile] }), [
+      "qcow2-backing-file",
+      "qcow2-data-file",
+    ]);
   });
 
   test("a refused header is not checked against the file size", async () => {
@@ -123,8 +149,17 @@ describe("qcow2 header fields", () => {
     assert.deepEqual((await detect({ clusterBits: 21 })).details?.clusterSize, 2097152);
     assert.deepEqual(await codes({ clusterBits: 21 }), []);
     for (const clusterBits of [8, 22]) {
-      const found = await detect({ clusterBits, l1Size: 1, refcountOffset: 1n << 22n, l1Offset: 1n << 23n, fileSize: 1 << 24, backingSize: 8 });
-      assert.deepEqual(found.problems, [{ code: corrupt, message: `qcow2 header is corrupt: cluster_bits ${clusterBits} is outside 9..21` }]);
+      const found = await detect({
+        clusterBits,
+        l1Size: 1,
+        refcountOffset: 1n << 22n,
+        l1Offset: 1n << 23n,
+        fileSize: 1 << 24,
+        backingSize: 8,
+      });
+      assert.deepEqual(found.problems, [
+        { code: corrupt, message: `qcow2 header is corrupt: cluster_bits ${clusterBits} is outside 9..21` },
+      ]);
       assert.equal(found.details?.clusterSize, undefined);
     }
   });
@@ -132,15 +167,22 @@ describe("qcow2 header fields", () => {
   test("a v3 header length of 104 up to the cluster size is accepted, 103 and one past it refused", async () => {
     assert.deepEqual(await codes({ headerLength: 104 }), []);
     assert.deepEqual(await codes({ clusterBits: 9, size: 32768n, headerLength: 512 }), []);
-    assert.deepEqual(await messages({ headerLength: 103 }), ["qcow2 header is corrupt: header_length 103 is below 104"]);
-    assert.deepEqual(await messages({ clusterBits: 9, size: 32768n, headerLength: 513 }), ["qcow2 header is corrupt: header_length 513 exceeds the cluster size"]);
+    assert.deepEqual(await messages({ headerLength: 103 }), [
+      "qcow2 header is corrupt: header_length 103 is below 104",
+    ]);
+    assert.deepEqual(await messages({ clusterBits: 9, size: 32768n, headerLength: 513 }), [
+      "qcow2 header is corrupt: header_length 513 exceeds the cluster size",
+    ]);
   });
 
   test("refcount order 6 is 64-bit refcounts, 7 is refused", async () => {
     const found = await detect({ refcountOrder: 6 });
     assert.deepEqual([found.problems, found.details?.refcountBits], [[], 64]);
     const bad = await detect({ refcountOrder: 7 });
-    assert.deepEqual(bad.problems.map((p) => p.message), ["qcow2 header is corrupt: refcount_order 7 is above 6"]);
+    assert.deepEqual(
+      bad.problems.map((p) => p.message),
+      ["qcow2 header is corrupt: refcount_order 7 is above 6"],
+    );
     assert.equal(bad.details?.refcountBits, undefined);
   });
 
@@ -150,7 +192,9 @@ describe("qcow2 header fields", () => {
     const disagree = "qcow2 header is corrupt: compression type and its incompatible feature bit disagree";
     assert.deepEqual(await messages({ compressionType: 1 }), [disagree]);
     assert.deepEqual(await messages({ incompatible: 8n }), [disagree]);
-    assert.deepEqual(await messages({ compressionType: 2, incompatible: 8n }), ["qcow2 header is corrupt: unknown compression type 2"]);
+    assert.deepEqual(await messages({ compressionType: 2, incompatible: 8n }), [
+      "qcow2 header is corrupt: unknown compression type 2",
+    ]);
   });
 
   test("the compression type byte exists only in a header longer than 104 bytes", async () => {
@@ -162,12 +206,19 @@ describe("qcow2 header fields", () => {
   });
 
   test("encryption methods 0, 1 and 2 are named, 3 is refused", async () => {
-    for (const [cryptMethod, name] of [[0, "none"], [1, "aes"], [2, "luks"]] as const) {
+    for (const [cryptMethod, name] of [
+      [0, "none"],
+      [1, "aes"],
+      [2, "luks"],
+    ] as const) {
       const found = await detect({ cryptMethod });
       assert.deepEqual([found.problems, found.details?.encryption], [[], name]);
     }
     const bad = await detect({ cryptMethod: 3 });
-    assert.deepEqual([bad.problems.map((p) => p.message), bad.details?.encryption], [["qcow2 header is corrupt: unknown encryption method 3"], "unknown"]);
+    assert.deepEqual(
+      [bad.problems.map((p) => p.message), bad.details?.encryption],
+      [["qcow2 header is corrupt: unknown encryption method 3"], "unknown"],
+    );
   });
 
   test("lazy refcounts and the snapshot count are reported", async () => {

@@ -57,7 +57,9 @@ export function qcow2Fields(spec: Qcow2Spec = {}): Qcow2Fields {
     refcountOrder: 4,
     headerLength: 112,
     compressionType: 0,
-    ...Object.fromEntries(Object.entries(spec).filter(([key]) => !["extensions", "extensionsAt", "fileSize", "regions"].includes(key))),
+    ...Object.fromEntries(
+      Object.entries(spec).filter(([key]) => !["extensions", "extensionsAt", "fileSize", "regions"].includes(key)),
+    ),
   };
 }
 
@@ -103,7 +105,11 @@ export function qcow2Reader(spec: Qcow2Spec = {}): ImageReader {
   const f = qcow2Fields(spec);
   const cluster = 2 ** f.clusterBits;
   const extensionsAt = spec.extensionsAt ?? (f.version === 2 ? 72 : f.headerLength);
-  const regions: Region[] = [{ offset: 0, bytes: headerBytes(f) }, { offset: extensionsAt, bytes: extensionBytes(spec.extensions ?? []) }, ...(spec.regions ?? [])];
+  const regions: Region[] = [
+    { offset: 0, bytes: headerBytes(f) },
+    { offset: extensionsAt, bytes: extensionBytes(spec.extensions ?? []) },
+    ...(spec.regions ?? []),
+  ];
   return memoryReader(spec.fileSize ?? 3 * cluster, regions);
 }
 

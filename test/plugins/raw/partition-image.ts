@@ -77,7 +77,9 @@ export function gptSpec(change: Partial<GptSpec> = {}): GptSpec {
 
 /** The regions of a GPT disk: protective MBR, header at LBA 1, entry array. */
 export function gptRegions(spec: GptSpec): Region[] {
-  const parts: MbrPart[] = [0, 1, 2, 3].map((i) => (i === spec.protectiveSlot ? { type: 0xee, start: 1, sectors: 0xffffffff } : { type: 0, start: 0, sectors: 0 }));
+  const parts: MbrPart[] = [0, 1, 2, 3].map((i) =>
+    i === spec.protectiveSlot ? { type: 0xee, start: 1, sectors: 0xffffffff } : { type: 0, start: 0, sectors: 0 },
+  );
   const entries = Buffer.alloc(spec.count * spec.entrySize);
   for (const entry of spec.entries) {
     const at = entry.index * spec.entrySize;

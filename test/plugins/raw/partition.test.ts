@@ -3,13 +3,25 @@ import { describe, test } from "node:test";
 import { detectPartition, mbr, type MbrPart } from "./partition-image.ts";
 
 const MiB = 1024 * 1024;
-const outside = (sectors: number, list: string) => ({ code: "partition-table", message: `MBR partitions end past the end of the disk (${sectors} sectors): ${list}` });
+const outside = (sectors: number, list: string) => ({
+  code: "partition-table",
+  message: `MBR partitions end past the end of the disk (${sectors} sectors): ${list}`,
+});
 
 /** The detector's answer for a disk of `size` bytes whose first sector is `first`. */
 const detect = (first: Uint8Array, size = MiB) => detectPartition(size, [{ offset: 0, bytes: first }]);
 
 /** A volume boot record: a jump, an OEM name and a BIOS parameter block, ending in 0x55AA. */
-function bootSector(change: { jump?: number[]; oem?: string; bytesPerSector?: number; sectorsPerCluster?: number; reserved?: number; fats?: number } = {}): Buffer {
+function bootSector(
+  change: {
+    jump?: number[];
+    oem?: string;
+    bytesPerSector?: number;
+    sectorsPerCluster?: number;
+    reserved?: number;
+    fats?: number;
+  } = {},
+): Buffer {
   const sector = mbr([]);
   Buffer.from(change.jump ?? [0xeb, 0x3c, 0x90]).copy(sector, 0);
   sector.write(change.oem ?? "MSDOS5.0", 3, "latin1");
@@ -38,28 +50,67 @@ describe("MBR", () => {
 
   test("an empty table is still an MBR, and the size is rounded up to whole sectors", async () => {
     const found = await detect(mbr([]), 1000);
-    assert.deepEqual([found?.variant, found?.virtualSize, found?.problems, found?.details], ["mbr", 1024, [], { partitions: 0, types: [] }]);
+    assert.deepEqual(
+      [found?.variant, found?.virtualSize, found?.problems, found?.details],
+      ["mbr", 1024, [], { partitions: 0, types: [] }],
+    );
   });
 
   test("a partition may end at the last whole sector; one more is past the end", async () => {
     const size = 4096 * 512 + 511;
     assert.deepEqual((await detect(mbr([{ type: 0x83, start: 2048, sectors: 2048 }]), size))?.problems, []);
-    assert.deepEqual((await detect(mbr([{ type: 0x83, start: 2048, sectors: 2049 }]), size))?.problems, [outside(4096, "type 0x83 at 2048+2049")]);
-    assert.deepEqual((await detect(mbr([{ type: 0xc, start: 4096, sectors: 1 }]), size))?.problems, [outside(4096, "type 0xc at 4096+1")]);
+    assert.deepEqual((await detect(mbr([{ type: 0x83, start: 2048, sectors: 2049 }]), size))?.problems, [
+      outside(4096, "type 0x83 at 2048+2049"),
+    ]);
+    assert.deepEqual((await detect(mbr([{ type: 0xc, start: 4096, sectors: 1 }]), size))?.problems, [
+      outside(4096, "type 0xc at 4096+1"),
+    ]);
   });
 
   test("empty entries (type 0 or no sectors) are not checked; at most three are named", async () => {
     const size = 2048 * 512;
-    assert.deepEqual((await detect(mbr([{ type: 0, start: 9999, sectors: 9999 }, { type: 0x83, start: 9999, sectors: 0 }]), size))?.problems, []);
+    assert.deepEqual(
+      (
+        await detect(
+          mbr([
+            { type: 0, start: 9999, sectors: 9999 },
+            { type: 0x83, start: 9999, sectors: 0 },
+          ]),
+          size,
+        )
+      )?.problems,
+      [],
+    );
     const four = [1, 2, 3, 4].map((type) => ({ type, start: 2000, sectors: 49 + type }));
-    assert.deepEqual((await detect(mbr(four), size))?.problems, [outside(2048, "type 0x1 at 2000+50, type 0x2 at 2000+51, type 0x3 at 2000+52")]);
+    assert.deepEqual((await detect(mbr(four), size))?.problems, [
+      outside(2048, "type 0x1 at 2000+50, type 0x2 at 2000+51, type 0x3 at 2000+52"),
+    ]);
   });
 
   test("any status but 0 and 0x80 means this is not a partition table", async () => {
     for (const status of [0x01, 0x7f, 0x81, 0xff]) {
-      assert.equal(await detect(mbr([{ type: 0x83, start: 2048, sectors: 8 }, { status, type: 0x83, start: 4096, sectors: 8 }])), null, String(status));
+      assert.equal(
+        await detect(
+          mbr([
+            { type: 0x83, start: 2048, sectors: 8 },
+            { status, type: 0x83, start: 4096, sectors: 8 },
+          ]),
+        ),
+        null,
+        String(status),
+      );
     }
-    assert.equal((await detect(mbr([{ status: 0, type: 0x83, start: 2048, sectors: 8 }, { status: 0x80, type: 0, start: 0, sectors: 0 }])))?.variant, "mbr");
+    assert.equal(
+      (
+        await detect(
+          mbr([
+            { status: 0, type: 0x83, start: 2048, sectors: 8 },
+            { status: 0x80, type: 0, start: 0, sectors: 0 },
+          ]),
+        )
+      )?.variant,
+      "mbr",
+    );
   });
 
   test("without 0x55AA at bytes 510-511, or shorter than a sector, there is no table", async () => {
@@ -81,8 +132,10 @@ describe("boot sectors are filesystems, not partition tables", () => {
   });
 
   test("FAT by a sound parameter block: sector size, power-of-two cluster, reserved sectors, one or two FATs", async () => {
-    for (const bytesPerSector of [512, 1024, 2048, 4096]) assert.equal(await detect(bootSector({ bytesPerSector })), null, String(bytesPerSector));
-    for (const sectorsPerCluster of [1, 2, 64, 128]) assert.equal(await detect(bootSector({ sectorsPerCluster })), null, String(sectorsPerCluster));
+    for (const bytesPerSector of [512, 1024, 2048, 4096])
+      assert.equal(await detect(bootSector({ bytesPerSector })), null, String(bytesPerSector));
+    for (const sectorsPerCluster of [1, 2, 64, 128])
+      assert.equal(await detect(bootSector({ sectorsPerCluster })), null, String(sectorsPerCluster));
     assert.equal(await detect(bootSector({ fats: 1, reserved: 32 })), null);
     assert.equal(await detect(bootSector({ jump: [0xe9, 0x10, 0x00] })), null);
     const notBoot = [
@@ -95,6 +148,7 @@ describe("boot sectors are filesystems, not partition tables", () => {
       { fats: 0 },
       { fats: 3 },
     ];
-    for (const change of notBoot) assert.equal((await detect(bootSector(change)))?.variant, "mbr", JSON.stringify(change));
+    for (const change of notBoot)
+      assert.equal((await detect(bootSector(change)))?.variant, "mbr", JSON.stringify(change));
   });
 });

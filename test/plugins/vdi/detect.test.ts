@@ -43,7 +43,10 @@ function fields(): VdiFields {
 function header(f: VdiFields, edit: (bytes: DataView) => void = () => undefined): Uint8Array {
   const bytes = new Uint8Array(512);
   const view = new DataView(bytes.buffer);
-  bytes.set(Uint8Array.from(f.description, (c) => c.charCodeAt(0)), 0);
+  bytes.set(
+    Uint8Array.from(f.description, (c) => c.charCodeAt(0)),
+    0,
+  );
   view.setUint32(0x40, f.signature, true);
   view.setUint32(0x44, f.version, true);
   view.setUint32(0x48, 0x190, true);
@@ -61,7 +64,10 @@ function header(f: VdiFields, edit: (bytes: DataView) => void = () => undefined)
 }
 
 /** Runs the detector on a file of `fileSize` bytes starting with the header of `edit(fields())`. */
-async function detect(edit: (f: VdiFields) => void = () => undefined, options: { fileSize?: number; bytes?: (v: DataView) => void } = {}) {
+async function detect(
+  edit: (f: VdiFields) => void = () => undefined,
+  options: { fileSize?: number; bytes?: (v: DataView) => void } = {},
+) {
   const f = fields();
   edit(f);
   const heard: HeaderFacts[] = [];
@@ -75,7 +81,13 @@ const DETAILS = { description: "<<< QEMU VM Virtual Disk Image >>>?", blocks: 4,
 describe("VDI identification", () => {
   test("a qemu-style dynamic disk is clean and its header facts are told", async () => {
     const { found, heard } = await detect();
-    assert.deepEqual(found, { format: "vdi", variant: "dynamic", virtualSize: 4 * MiB, problems: [], details: DETAILS });
+    assert.deepEqual(found, {
+      format: "vdi",
+      variant: "dynamic",
+      virtualSize: 4 * MiB,
+      problems: [],
+      details: DETAILS,
+    });
     assert.deepEqual(heard, [{ format: "vdi", virtualSize: 4 * MiB, details: DETAILS }]);
     assert.equal((await detect((f) => (f.type = 2))).found?.variant, "fixed");
   });
@@ -92,7 +104,10 @@ describe("VDI identification", () => {
   });
 
   test("a header shorter than 0x1c8 bytes is truncated", async () => {
-    const short = await vdiDetector.detect(memoryReader(HEADER_BYTES - 1, [{ offset: 0, bytes: header(fields()) }]), {});
+    const short = await vdiDetector.detect(
+      memoryReader(HEADER_BYTES - 1, [{ offset: 0, bytes: header(fields()) }]),
+      {},
+    );
     assert.deepEqual(short, { format: "vdi", problems: [{ code: "truncated", message: "VDI header is truncated" }] });
     const whole = await detect(() => undefined, { fileSize: HEADER_BYTES });
     assert.deepEqual(whole.problems, ["VDI is truncated: the block map lies past the end of the file"]);
@@ -101,9 +116,13 @@ describe("VDI identification", () => {
 
   test("the block map must end by the end of the file", async () => {
     assert.deepEqual((await detect(() => undefined, { fileSize: 512 + 16 })).problems, []);
-    assert.deepEqual((await detect(() => undefined, { fileSize: 512 + 15 })).problems, ["VDI is truncated: the block map lies past the end of the file"]);
+    assert.deepEqual((await detect(() => undefined, { fileSize: 512 + 15 })).problems, [
+      "VDI is truncated: the block map lies past the end of the file",
+    ]);
     // A corrupt header is not also called truncated.
-    assert.deepEqual((await detect((f) => (f.type = 9), { fileSize: 512 + 15 })).problems, ["VDI header is corrupt: image type 9 is not dynamic or fixed"]);
+    assert.deepEqual((await detect((f) => (f.type = 9), { fileSize: 512 + 15 })).problems, [
+      "VDI header is corrupt: image type 9 is not dynamic or fixed",
+    ]);
   });
 });
 
@@ -111,14 +130,19 @@ describe("VDI header checks", () => {
   test("version 1.1 only, and nothing else is checked on another version", async () => {
     for (const version of [0x00010000, 0x00010002, 0x00000001, 0x00020001]) {
       const { found } = await detect((f) => ((f.version = version), (f.sectorSize = 4096)));
-      assert.deepEqual(found?.problems, [{ code: "vdi-corrupt-header", message: `VDI header is corrupt: version ${version.toString(16)} is not 1.1` }]);
+      assert.deepEqual(found?.problems, [
+        { code: "vdi-corrupt-header", message: `VDI header is corrupt: version ${version.toString(16)} is not 1.1` },
+      ]);
     }
   });
 
   test("image types 1 (dynamic) and 2 (fixed) only", async () => {
     for (const type of [0, 3, 4]) {
       const { found } = await detect((f) => (f.type = type));
-      assert.deepEqual(found?.problems.map((p) => p.message), [`VDI header is corrupt: image type ${type} is not dynamic or fixed`]);
+      assert.deepEqual(
+        found?.problems.map((p) => p.message),
+        [`VDI header is corrupt: image type ${type} is not dynamic or fixed`],
+      );
       assert.equal(found?.variant, undefined);
     }
   });
@@ -130,21 +154,36 @@ describe("VDI header checks", () => {
   });
 
   test("sectors of 512 bytes and blocks of 1 MiB only", async () => {
-    assert.deepEqual((await detect((f) => (f.sectorSize = 4096))).problems, ["VDI header is corrupt: sector size 4096 is not 512"]);
-    assert.deepEqual((await detect((f) => (f.blockSize = 2 * MiB))).problems, [`VDI header is corrupt: block size ${2 * MiB} is not 1 MiB`]);
+    assert.deepEqual((await detect((f) => (f.sectorSize = 4096))).problems, [
+      "VDI header is corrupt: sector size 4096 is not 512",
+    ]);
+    assert.deepEqual((await detect((f) => (f.blockSize = 2 * MiB))).problems, [
+      `VDI header is corrupt: block size ${2 * MiB} is not 1 MiB`,
+    ]);
   });
 
   test("the block map must cover the disk, and not go past it", async () => {
-    assert.deepEqual((await detect((f) => (f.diskSize = BigInt(4 * MiB) + 1n))).problems, ["VDI header is corrupt: disk size exceeds the block map"]);
+    assert.deepEqual((await detect((f) => (f.diskSize = BigInt(4 * MiB) + 1n))).problems, [
+      "VDI header is corrupt: disk size exceeds the block map",
+    ]);
     assert.deepEqual((await detect((f) => (f.diskSize = BigInt(3 * MiB) + 1n))).problems, []);
-    assert.deepEqual((await detect((f) => (f.diskSize = BigInt(3 * MiB)))).problems, ["VDI header is corrupt: block map is larger than the disk"]);
+    assert.deepEqual((await detect((f) => (f.diskSize = BigInt(3 * MiB)))).problems, [
+      "VDI header is corrupt: block map is larger than the disk",
+    ]);
   });
 
   test("at most 0x3fffffff blocks", async () => {
-    const big = (blocks: number) => (f: VdiFields) => ((f.blocks = blocks), (f.diskSize = BigInt(blocks) * BigInt(MiB)), (f.dataOffset = 0xfffffe00));
+    const big = (blocks: number) => (f: VdiFields) => (
+      (f.blocks = blocks),
+      (f.diskSize = BigInt(blocks) * BigInt(MiB)),
+      (f.dataOffset = 0xfffffe00)
+    );
     const overlap = "VDI header is corrupt: block map overlaps the header or the data";
     assert.deepEqual((await detect(big(0x3fffffff))).problems, [overlap]);
-    assert.deepEqual((await detect(big(0x40000000))).problems, ["VDI header is corrupt: 1073741824 blocks is too many", overlap]);
+    assert.deepEqual((await detect(big(0x40000000))).problems, [
+      "VDI header is corrupt: 1073741824 blocks is too many",
+      overlap,
+    ]);
     // Too many blocks is the one size finding, even when the disk is larger still.
     const more = await detect((f) => ((f.blocks = 0x40000000), (f.diskSize = 2n ** 62n), (f.dataOffset = 0xfffffe00)));
     assert.deepEqual(more.problems, ["VDI header is corrupt: 1073741824 blocks is too many", overlap]);
@@ -158,12 +197,23 @@ describe("VDI header checks", () => {
     assert.deepEqual((await detect((f) => (f.bitmapOffset = 0))).problems, [overlap]);
     assert.deepEqual((await detect((f) => (f.dataOffset = 512 + 16))).problems, [aligned]);
     assert.deepEqual((await detect((f) => (f.dataOffset = 512 + 15))).problems, [aligned, overlap]);
-    assert.deepEqual((await detect((f) => ((f.blocks = 128), (f.diskSize = BigInt(128 * MiB)), (f.dataOffset = 1024)))).problems, []);
-    assert.deepEqual((await detect((f) => ((f.blocks = 129), (f.diskSize = BigInt(129 * MiB)), (f.dataOffset = 1024)))).problems, [overlap]);
+    assert.deepEqual(
+      (await detect((f) => ((f.blocks = 128), (f.diskSize = BigInt(128 * MiB)), (f.dataOffset = 1024)))).problems,
+      [],
+    );
+    assert.deepEqual(
+      (await detect((f) => ((f.blocks = 129), (f.diskSize = BigInt(129 * MiB)), (f.dataOffset = 1024)))).problems,
+      [overlap],
+    );
   });
 
   test("a link or parent UUID (a differencing image) is refused; other UUIDs are not", async () => {
-    for (const [at, why] of [[0x1a8, "it has a link UUID"], [0x1b7, "it has a link UUID"], [0x1b8, "it has a parent UUID (a differencing image)"], [0x1c7, "it has a parent UUID (a differencing image)"]] as const) {
+    for (const [at, why] of [
+      [0x1a8, "it has a link UUID"],
+      [0x1b7, "it has a link UUID"],
+      [0x1b8, "it has a parent UUID (a differencing image)"],
+      [0x1c7, "it has a parent UUID (a differencing image)"],
+    ] as const) {
       const { problems } = await detect(() => undefined, { bytes: (v) => v.setUint8(at, 1) });
       assert.deepEqual(problems, [`VDI header is corrupt: ${why}`], `byte ${at}`);
     }
@@ -171,13 +221,18 @@ describe("VDI header checks", () => {
   });
 
   test("every finding is told at once, and the header is still told", async () => {
-    const { found, heard } = await detect((f) => ((f.type = 9), (f.sectorSize = 1024), (f.bitmapOffset = 0)), { bytes: (v) => v.setUint8(0x1b8, 1) });
-    assert.deepEqual(found?.problems.map((p) => p.message), [
-      "VDI header is corrupt: image type 9 is not dynamic or fixed",
-      "VDI header is corrupt: sector size 1024 is not 512",
-      "VDI header is corrupt: block map overlaps the header or the data",
-      "VDI header is corrupt: it has a parent UUID (a differencing image)",
-    ]);
+    const { found, heard } = await detect((f) => ((f.type = 9), (f.sectorSize = 1024), (f.bitmapOffset = 0)), {
+      bytes: (v) => v.setUint8(0x1b8, 1),
+    });
+    assert.deepEqual(
+      found?.problems.map((p) => p.message),
+      [
+        "VDI header is corrupt: image type 9 is not dynamic or fixed",
+        "VDI header is corrupt: sector size 1024 is not 512",
+        "VDI header is corrupt: block map overlaps the header or the data",
+        "VDI header is corrupt: it has a parent UUID (a differencing image)",
+      ],
+    );
     assert.ok(found?.problems.every((p) => p.code === "vdi-corrupt-header"));
     assert.equal(heard.length, 1);
   });

@@ -16,12 +16,24 @@ function footerDetails(diskType: string | number, size = 4 * MiB) {
 
 describe("VHD footer placement", () => {
   test("a fixed disk: the footer at the end", async () => {
-    assert.deepEqual(await detectVhd(new VhdImage(2)), { format: "vhd", variant: "fixed", virtualSize: 4 * MiB, problems: [], details: footerDetails("fixed") });
+    assert.deepEqual(await detectVhd(new VhdImage(2)), {
+      format: "vhd",
+      variant: "fixed",
+      virtualSize: 4 * MiB,
+      problems: [],
+      details: footerDetails("fixed"),
+    });
   });
 
   test("a dynamic disk: both copies, the dynamic header's facts in the details", async () => {
     const details = { ...footerDetails("dynamic"), blockSize: 2 * MiB, batEntries: 2 };
-    assert.deepEqual(await detectVhd(new VhdImage(3)), { format: "vhd", variant: "dynamic", virtualSize: 4 * MiB, problems: [], details });
+    assert.deepEqual(await detectVhd(new VhdImage(3)), {
+      format: "vhd",
+      variant: "dynamic",
+      virtualSize: 4 * MiB,
+      problems: [],
+      details,
+    });
   });
 
   test("no cookie at either end is not VHD", async () => {
@@ -33,13 +45,19 @@ describe("VHD footer placement", () => {
   test("a file shorter than a footer is VHD only with the cookie at 0, and then truncated", async () => {
     const cookie = Uint8Array.from("conectix", (c) => c.charCodeAt(0));
     const found = await vhdDetector.detect(memoryReader(511, [{ offset: 0, bytes: cookie }]), {});
-    assert.deepEqual(found, { format: "vhd", problems: [{ code: "truncated", message: "VHD is truncated: the file is shorter than a footer" }] });
+    assert.deepEqual(found, {
+      format: "vhd",
+      problems: [{ code: "truncated", message: "VHD is truncated: the file is shorter than a footer" }],
+    });
     assert.equal(await vhdDetector.detect(memoryReader(511, [{ offset: 1, bytes: cookie }]), {}), null);
     assert.equal(await vhdDetector.detect(memoryReader(0, []), {}), null);
   });
 
   test("a 512-byte file that is only a footer is a fixed disk of nothing but its footer", async () => {
-    const found = await vhdDetector.detect(memoryReader(512, [{ offset: 0, bytes: footerBytes(footerFields(2, 0)) }]), {});
+    const found = await vhdDetector.detect(
+      memoryReader(512, [{ offset: 0, bytes: footerBytes(footerFields(2, 0)) }]),
+      {},
+    );
     assert.deepEqual(found?.problems, [corrupt("a fixed disk has a footer copy at offset 0")]);
     assert.equal(found?.virtualSize, 0);
   });
@@ -48,7 +66,9 @@ describe("VHD footer placement", () => {
     const image = new VhdImage(3);
     image.tail = undefined;
     const found = await detectVhd(image);
-    assert.deepEqual(found?.problems, [{ code: "truncated", message: "VHD is truncated: the footer at the end is missing" }]);
+    assert.deepEqual(found?.problems, [
+      { code: "truncated", message: "VHD is truncated: the footer at the end is missing" },
+    ]);
     assert.deepEqual(found?.details, footerDetails("dynamic"));
   });
 
@@ -58,7 +78,9 @@ describe("VHD footer placement", () => {
     assert.deepEqual((await detectVhd(dynamic))?.problems, [corrupt("a dynamic disk has no footer copy at offset 0")]);
     const differencing = new VhdImage(4);
     differencing.head = undefined;
-    assert.deepEqual((await detectVhd(differencing, true))?.problems, [corrupt("a differencing disk has no footer copy at offset 0")]);
+    assert.deepEqual((await detectVhd(differencing, true))?.problems, [
+      corrupt("a differencing disk has no footer copy at offset 0"),
+    ]);
     const fixed = new VhdImage(2);
     fixed.head = footerFields(2, 4 * MiB);
     const found = await detectVhd(fixed);
@@ -107,7 +129,11 @@ describe("VHD footer checks", () => {
     for (const [name, edit, differ] of edits) {
       const image = new VhdImage(3);
       if (image.tail) edit(image.tail);
-      assert.deepEqual((await detectVhd(image))?.problems, differ ? [corrupt("the two footer copies differ")] : [], name);
+      assert.deepEqual(
+        (await detectVhd(image))?.problems,
+        differ ? [corrupt("the two footer copies differ")] : [],
+        name,
+      );
     }
   });
 
@@ -116,7 +142,11 @@ describe("VHD footer checks", () => {
       const image = new VhdImage(3);
       image.footers((f) => (f.type = type));
       const found = await detectVhd(image);
-      assert.deepEqual(found?.problems, [corrupt(`disk type ${type} is not fixed, dynamic or differencing`)], `type ${type}`);
+      assert.deepEqual(
+        found?.problems,
+        [corrupt(`disk type ${type} is not fixed, dynamic or differencing`)],
+        `type ${type}`,
+      );
       assert.equal(found?.variant, undefined);
       assert.equal(found?.details?.diskType, type);
     }
@@ -129,10 +159,21 @@ describe("VHD footer checks", () => {
       image.dynamic.parentUuid = new Uint8Array(16).fill(0xee);
     }
     const outside = await detectVhd(image);
-    assert.deepEqual(outside?.problems, [{ code: "vhd-differencing", message: "VHD is a differencing disk outside a chain container: its data depends on a parent file" }]);
+    assert.deepEqual(outside?.problems, [
+      {
+        code: "vhd-differencing",
+        message: "VHD is a differencing disk outside a chain container: its data depends on a parent file",
+      },
+    ]);
     assert.equal(outside?.variant, "differencing");
     const inside = await detectVhd(image, true);
-    const details = { ...footerDetails("differencing"), blockSize: 2 * MiB, batEntries: 2, parentName: "C:\\base?.vhd", parentUuid: "ee".repeat(16) };
+    const details = {
+      ...footerDetails("differencing"),
+      blockSize: 2 * MiB,
+      batEntries: 2,
+      parentName: "C:\\base?.vhd",
+      parentUuid: "ee".repeat(16),
+    };
     assert.deepEqual(inside, { format: "vhd", variant: "differencing", virtualSize: 4 * MiB, problems: [], details });
   });
 });
@@ -149,19 +190,41 @@ describe("VHD virtual size", () => {
 
   test("creators Hyper-V, qemu 2, disk2vhd and XenServer use the current size; the others the geometry", async () => {
     for (const creator of ["win ", "qem2", "d2v ", "CTXS", "tap\0"]) {
-      const found = await sized((f) => Object.assign(f, { creator, currentSize: 3000n * 512n, cylinders: 100, heads: 4, sectorsPerTrack: 17 }));
+      const found = await sized((f) =>
+        Object.assign(f, { creator, currentSize: 3000n * 512n, cylinders: 100, heads: 4, sectorsPerTrack: 17 }),
+      );
       assert.deepEqual(found, { virtualSize: 3000 * 512, rule: "current-size", problems: [] }, JSON.stringify(creator));
     }
     for (const creator of ["vpc ", "qemu", "vs  ", "Win ", "tap "]) {
-      const found = await sized((f) => Object.assign(f, { creator, currentSize: 3000n * 512n, cylinders: 100, heads: 4, sectorsPerTrack: 17 }));
+      const found = await sized((f) =>
+        Object.assign(f, { creator, currentSize: 3000n * 512n, cylinders: 100, heads: 4, sectorsPerTrack: 17 }),
+      );
       assert.deepEqual(found, { virtualSize: 6800 * 512, rule: "chs", problems: [] }, JSON.stringify(creator));
     }
   });
 
   test("the maximum geometry 65535/16/255 means the current size, whoever made the disk", async () => {
-    const max = await sized((f) => Object.assign(f, { creator: "vpc ", currentSize: 5000n * 512n, cylinders: 65535, heads: 16, sectorsPerTrack: 255 }));
+    const max = await sized((f) =>
+      Object.assign(f, {
+        creator: "vpc ",
+        currentSize: 5000n * 512n,
+        cylinders: 65535,
+        heads: 16,
+        sectorsPerTrack: 255,
+      }),
+    );
     assert.deepEqual(max, { virtualSize: 5000 * 512, rule: "current-size", problems: [] });
-    const below = await sized((f) => Object.assign(f, { creator: "vpc ", currentSize: 5000n * 512n, cylinders: 65535, heads: 16, sectorsPerTrack: 254 }), 200 * 1024 * MiB);
+    const below = await sized(
+      (f) =>
+        Object.assign(f, {
+          creator: "vpc ",
+          currentSize: 5000n * 512n,
+          cylinders: 65535,
+          heads: 16,
+          sectorsPerTrack: 254,
+        }),
+      200 * 1024 * MiB,
+    );
     assert.deepEqual(below, { virtualSize: 65535 * 16 * 254 * 512, rule: "chs", problems: [] });
   });
 
@@ -171,9 +234,17 @@ describe("VHD virtual size", () => {
 
   test("2040 GiB is the largest disk", async () => {
     const top = 0xff000000 * 512;
-    assert.deepEqual(await sized((f) => (f.currentSize = BigInt(top)), top + 512), { virtualSize: top, rule: "current-size", problems: [] });
+    assert.deepEqual(await sized((f) => (f.currentSize = BigInt(top)), top + 512), {
+      virtualSize: top,
+      rule: "current-size",
+      problems: [],
+    });
     const over = await sized((f) => (f.currentSize = BigInt(top) + 512n), top + 1024);
-    assert.deepEqual(over, { virtualSize: undefined, rule: "current-size", problems: [corrupt("the disk is larger than 2040 GiB")] });
+    assert.deepEqual(over, {
+      virtualSize: undefined,
+      rule: "current-size",
+      problems: [corrupt("the disk is larger than 2040 GiB")],
+    });
   });
 
   test("a current size past 2^53 is left out of the details", async () => {
@@ -195,11 +266,17 @@ describe("VHD virtual size", () => {
   test("a fixed disk must hold its size before the footer", async () => {
     const image = new VhdImage(2);
     image.fileSize = 4 * MiB + 511;
-    assert.deepEqual((await detectVhd(image))?.problems, [{ code: "truncated", message: "VHD is truncated: the fixed disk is shorter than its size" }]);
+    assert.deepEqual((await detectVhd(image))?.problems, [
+      { code: "truncated", message: "VHD is truncated: the fixed disk is shorter than its size" },
+    ]);
     image.fileSize = 4 * MiB + 512;
     assert.deepEqual((await detectVhd(image))?.problems, []);
     image.fileSize = 4 * MiB + 511;
     image.footers((f) => (f.checksum = false));
-    assert.deepEqual((await detectVhd(image))?.problems, [CHECKSUM], "a footer already refused is not also called short");
+    assert.deepEqual(
+      (await detectVhd(image))?.problems,
+      [CHECKSUM],
+      "a footer already refused is not also called short",
+    );
   });
 });

@@ -8,7 +8,11 @@ const TABLE_PAST_END = { code: "truncated", message: "VHD is truncated: the bloc
 const INT32_MAX = 2 ** 31 - 1;
 
 /** A dynamic disk of `size` bytes in blocks of `blockSize`, its dynamic header edited by `edit`. */
-function dynamicDisk(size: number | bigint, blockSize: number, edit: (d: DynamicFields) => void = () => undefined): VhdImage {
+function dynamicDisk(
+  size: number | bigint,
+  blockSize: number,
+  edit: (d: DynamicFields) => void = () => undefined,
+): VhdImage {
   const image = new VhdImage(3, size, blockSize);
   if (image.dynamic) edit(image.dynamic);
   return image;
@@ -33,7 +37,9 @@ describe("VHD dynamic header placement", () => {
   test("the largest safe header offset is read as an offset, past the end", async () => {
     const image = new VhdImage(3);
     image.footers((f) => (f.dataOffset = 2n ** 53n - 1n));
-    assert.deepEqual(await problems(image), [{ code: "truncated", message: "VHD is truncated: the dynamic header lies past the end" }]);
+    assert.deepEqual(await problems(image), [
+      { code: "truncated", message: "VHD is truncated: the dynamic header lies past the end" },
+    ]);
   });
 
   test("the header must end by the end of the file", async () => {
@@ -44,11 +50,15 @@ describe("VHD dynamic header placement", () => {
     if (image.dynamic) image.dynamic.tableOffset = 512n;
     assert.deepEqual(await problems(image), []);
     image.footers((f) => (f.dataOffset = 1536n));
-    assert.deepEqual(await problems(image), [{ code: "truncated", message: "VHD is truncated: the dynamic header lies past the end" }]);
+    assert.deepEqual(await problems(image), [
+      { code: "truncated", message: "VHD is truncated: the dynamic header lies past the end" },
+    ]);
   });
 
   test("the header needs its cookie and its checksum", async () => {
-    assert.deepEqual(await problems(dynamicDisk(4 * MiB, 2 * MiB, (d) => (d.cookie = "cxsparsE"))), [corrupt("no cxsparse cookie")]);
+    assert.deepEqual(await problems(dynamicDisk(4 * MiB, 2 * MiB, (d) => (d.cookie = "cxsparsE"))), [
+      corrupt("no cxsparse cookie"),
+    ]);
     assert.deepEqual(await problems(dynamicDisk(4 * MiB, 2 * MiB, (d) => (d.checksum = false))), [
       { code: "vhd-checksum", message: "VHD dynamic header checksum is wrong" },
     ]);
@@ -58,7 +68,10 @@ describe("VHD dynamic header placement", () => {
     const found = await detectVhd(dynamicDisk(4 * MiB, 3 * MiB, (d) => (d.checksum = false)));
     assert.deepEqual(found?.problems, [corrupt(`block size ${3 * MiB} is invalid`)]);
     const twoProblems = await detectVhd(dynamicDisk(4 * MiB, 2 * MiB, (d) => ((d.checksum = false), (d.entries = 1))));
-    assert.deepEqual(twoProblems?.problems, [{ code: "vhd-checksum", message: "VHD dynamic header checksum is wrong" }, corrupt("block table is too small for the disk")]);
+    assert.deepEqual(twoProblems?.problems, [
+      { code: "vhd-checksum", message: "VHD dynamic header checksum is wrong" },
+      corrupt("block table is too small for the disk"),
+    ]);
     assert.equal(found?.details?.batEntries, 2);
   });
 });
@@ -78,8 +91,12 @@ describe("VHD block size and table size", () => {
   });
 
   test("the table must cover the disk: exactly enough entries is enough", async () => {
-    assert.deepEqual(await problems(dynamicDisk(4 * MiB, 2 * MiB, (d) => (d.entries = 1))), [corrupt("block table is too small for the disk")]);
-    assert.deepEqual(await problems(dynamicDisk(4 * MiB + 512, 2 * MiB, (d) => (d.entries = 2))), [corrupt("block table is too small for the disk")]);
+    assert.deepEqual(await problems(dynamicDisk(4 * MiB, 2 * MiB, (d) => (d.entries = 1))), [
+      corrupt("block table is too small for the disk"),
+    ]);
+    assert.deepEqual(await problems(dynamicDisk(4 * MiB + 512, 2 * MiB, (d) => (d.entries = 2))), [
+      corrupt("block table is too small for the disk"),
+    ]);
     assert.deepEqual(await problems(dynamicDisk(4 * MiB + 512, 2 * MiB)), []);
   });
 
@@ -105,7 +122,10 @@ describe("VHD block size and table size", () => {
 
   test("both bounds on the table are told", async () => {
     const found = await problems(dynamicDisk(64 * MiB, 512, (d) => (d.entries = 0xffffffff)));
-    assert.deepEqual(found, [corrupt("block table is too large"), corrupt("block table of 4294967295 entries is too large")]);
+    assert.deepEqual(found, [
+      corrupt("block table is too large"),
+      corrupt("block table of 4294967295 entries is too large"),
+    ]);
   });
 
   test("the table must start below 2^31 sectors", async () => {
@@ -125,7 +145,10 @@ describe("VHD block table", () => {
 
   test("a table ending inside the file's last partial sector ends, rounded up, past the end", async () => {
     // The table is the footer's last 8 bytes (zeros: two blocks at sector 0, which fit).
-    for (const [fileSize, expected] of [[4 * MiB, []], [4 * MiB + 1, [BLOCK_PAST_END]]] as const) {
+    for (const [fileSize, expected] of [
+      [4 * MiB, []],
+      [4 * MiB + 1, [BLOCK_PAST_END]],
+    ] as const) {
       const image = dynamicDisk(4 * MiB, 2 * MiB);
       image.fileSize = fileSize;
       if (image.dynamic) image.dynamic.tableOffset = BigInt(fileSize - 8);

@@ -126,7 +126,15 @@ export class VhdImage {
     const entries = Number((BigInt(size) + BigInt(blockSize) - 1n) / BigInt(blockSize));
     this.head = footerFields(type, size);
     this.tail = footerFields(type, size);
-    this.dynamic = { cookie: "cxsparse", tableOffset: 1536n, entries, blockSize, parentUuid: new Uint8Array(16), parentName: "", checksum: true };
+    this.dynamic = {
+      cookie: "cxsparse",
+      tableOffset: 1536n,
+      entries,
+      blockSize,
+      parentUuid: new Uint8Array(16),
+      parentName: "",
+      checksum: true,
+    };
     this.fileSize = 1536 + Math.ceil((entries * 4) / 512) * 512 + 512;
   }
 
@@ -155,7 +163,8 @@ export class VhdImage {
       const written = this.batWritten ?? Math.min(d.entries, 65536);
       const table = new Uint8Array(written * 4).fill(0xff);
       out.push({ offset: Number(d.tableOffset), bytes: table });
-      for (const [index, entry] of this.bat) out.push({ offset: Number(d.tableOffset) + index * 4, bytes: be(entry, 4) });
+      for (const [index, entry] of this.bat)
+        out.push({ offset: Number(d.tableOffset) + index * 4, bytes: be(entry, 4) });
     }
     out.push(...this.extra);
     if (this.head) out.push({ offset: 0, bytes: footerBytes(this.head) });
@@ -171,7 +180,8 @@ export class VhdImage {
     // A header offset inside the footer copy at 0 (or past 2^53) is left as the footer's bytes.
     if (d && at >= 512 && Number.isSafeInteger(at)) {
       const bytes = await memoryReader(this.fileSize, regions).read(at, 1024);
-      if (bytes.length === 1024) regions.push({ offset: at + 36, bytes: be((vhdChecksum(bytes, 36) + (d.checksum ? 0 : 1)) >>> 0, 4) });
+      if (bytes.length === 1024)
+        regions.push({ offset: at + 36, bytes: be((vhdChecksum(bytes, 36) + (d.checksum ? 0 : 1)) >>> 0, 4) });
     }
     return memoryReader(this.fileSize, regions);
   }

@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BAT_AT, clean, detect, GUID, headerFields, LOG_AT, METADATA_AT, MiB, PRESENT, VhdxImage } from "./vhdx-image.ts";
+import {
+  BAT_AT,
+  clean,
+  detect,
+  GUID,
+  headerFields,
+  LOG_AT,
+  METADATA_AT,
+  MiB,
+  PRESENT,
+  VhdxImage,
+} from "./vhdx-image.ts";
 
 const FOUR_MIB = clean(4 * MiB);
 
@@ -10,8 +21,12 @@ async function problemsWithBlock(image: VhdxImage, index: number, offset: number
   return (await detect(image)).found?.problems;
 }
 
-const pastEnd = (index: number) => [{ code: "truncated", message: `VHDX is truncated: block ${index} lies past the end of the file` }];
-const overlaps = (index: number) => [{ code: "vhdx-corrupt-header", message: `VHDX is corrupt: block ${index} overlaps the headers or a region` }];
+const pastEnd = (index: number) => [
+  { code: "truncated", message: `VHDX is truncated: block ${index} lies past the end of the file` },
+];
+const overlaps = (index: number) => [
+  { code: "vhdx-corrupt-header", message: `VHDX is corrupt: block ${index} overlaps the headers or a region` },
+];
 
 describe("VHDX regions against the file size", () => {
   test("the BAT region may end at the end of the file, not past it", async () => {
@@ -20,7 +35,10 @@ describe("VHDX regions against the file size", () => {
     assert.deepEqual((await detect(image)).found, FOUR_MIB);
     image.fileSize = BAT_AT + MiB - 1;
     const { found, headers } = await detect(image);
-    assert.deepEqual(found, { ...FOUR_MIB, problems: [{ code: "truncated", message: "VHDX is truncated: a region lies past the end of the file" }] });
+    assert.deepEqual(found, {
+      ...FOUR_MIB,
+      problems: [{ code: "truncated", message: "VHDX is truncated: a region lies past the end of the file" }],
+    });
     assert.equal(headers.length, 1);
   });
 
@@ -31,7 +49,9 @@ describe("VHDX regions against the file size", () => {
     image.fileSize = 5 * MiB;
     assert.deepEqual((await detect(image)).found, FOUR_MIB);
     image.fileSize = 5 * MiB - 1;
-    assert.deepEqual((await detect(image)).found?.problems, [{ code: "truncated", message: "VHDX is truncated: a region lies past the end of the file" }]);
+    assert.deepEqual((await detect(image)).found?.problems, [
+      { code: "truncated", message: "VHDX is truncated: a region lies past the end of the file" },
+    ]);
   });
 });
 
@@ -79,7 +99,6 @@ describe("VHDX payload blocks", () => {
     wide.headers = [{ ...headerFields(1n), logLength: 0 }, undefined];
     assert.deepEqual(await problemsWithBlock(wide, 0, LOG_AT), overlaps(0));
   });
-
 
   test("only the first bad block is told", async () => {
     const image = new VhdxImage();

@@ -35,7 +35,13 @@ describe("VHDX metadata table", () => {
   });
 
   test("an unknown item is refused only when marked required (bit 2), wherever it points", async () => {
-    for (const [flags, refused] of [[0, false], [3, false], [0xfffffffb, false], [4, true], [7, true]] as const) {
+    for (const [flags, refused] of [
+      [0, false],
+      [3, false],
+      [0xfffffffb, false],
+      [4, true],
+      [7, true],
+    ] as const) {
       const image = new VhdxImage();
       image.items.push({ guid: GUID.other, offset: 0, length: 0xffffffff, flags });
       const expected = refused ? corrupt("unknown required metadata item 67452301ab89efcd0123456789abcdef") : FOUR_MIB;
@@ -76,15 +82,31 @@ describe("VHDX metadata table", () => {
     const { reader, stats } = countingReader(image.reader());
     assert.deepEqual(await vhdxDetector.detect(reader, {}), FOUR_MIB);
     const itemReads = stats.ranges.filter(([offset]) => offset >= METADATA_AT + 64 * KiB && offset < METADATA_AT + MiB);
-    assert.deepEqual(itemReads, [[METADATA_AT + 64 * KiB, 8], [METADATA_AT + 64 * KiB + 0x100, 8], [METADATA_AT + 64 * KiB + 0x200, 64], [METADATA_AT + 64 * KiB + 0x300, 4], [METADATA_AT + 64 * KiB + 0x400, 4]]);
+    assert.deepEqual(itemReads, [
+      [METADATA_AT + 64 * KiB, 8],
+      [METADATA_AT + 64 * KiB + 0x100, 8],
+      [METADATA_AT + 64 * KiB + 0x200, 64],
+      [METADATA_AT + 64 * KiB + 0x300, 4],
+      [METADATA_AT + 64 * KiB + 0x400, 4],
+    ]);
   });
 
   test("each required item must be there and long enough; the minimum length is accepted", async () => {
-    const minimum = { fileParameters: 4, virtualDiskSize: 8, page83: 16, logicalSectorSize: 4, physicalSectorSize: 4 } as const;
+    const minimum = {
+      fileParameters: 4,
+      virtualDiskSize: 8,
+      page83: 16,
+      logicalSectorSize: 4,
+      physicalSectorSize: 4,
+    } as const;
     for (const [name, length] of Object.entries(minimum)) {
       const short = new VhdxImage();
       short.item(GUID[name as keyof typeof minimum]).length = length - 1;
-      assert.deepEqual((await detect(short)).found, corrupt(`metadata item ${name} is missing`), `${name} of ${length - 1}`);
+      assert.deepEqual(
+        (await detect(short)).found,
+        corrupt(`metadata item ${name} is missing`),
+        `${name} of ${length - 1}`,
+      );
       const exact = new VhdxImage();
       exact.item(GUID[name as keyof typeof minimum]).length = length;
       assert.deepEqual((await detect(exact)).found, FOUR_MIB, `${name} of ${length}`);
@@ -110,31 +132,53 @@ describe("VHDX metadata values", () => {
       // The BAT region lies past this end: a differencing disk is refused before that is checked.
       image.fileSize = METADATA_AT + 128 * KiB;
       const { found, headers } = await detect(image);
-      const parent = { code: "vhdx-differencing", message: "VHDX is a differencing disk: its data depends on a parent file" };
+      const parent = {
+        code: "vhdx-differencing",
+        message: "VHDX is a differencing disk: its data depends on a parent file",
+      };
       assert.deepEqual(found, { ...clean(4 * MiB, "differencing"), problems: [parent] }, `flags ${fileFlags}`);
       assert.equal(headers.length, 1);
     }
   });
 
   test("block sizes: powers of two from 1 MiB to 256 MiB", async () => {
-    for (const blockSize of [MiB, 256 * MiB]) assert.deepEqual((await detect(new VhdxImage({ blockSize }))).found, clean(4 * MiB, "dynamic", blockSize));
+    for (const blockSize of [MiB, 256 * MiB])
+      assert.deepEqual((await detect(new VhdxImage({ blockSize }))).found, clean(4 * MiB, "dynamic", blockSize));
     for (const blockSize of [0, MiB / 2, 3 * MiB, 512 * MiB, MiB + 1]) {
-      assert.deepEqual((await detect(new VhdxImage({ blockSize }))).found, corrupt(`block size ${blockSize} is invalid`), `${blockSize}`);
+      assert.deepEqual(
+        (await detect(new VhdxImage({ blockSize }))).found,
+        corrupt(`block size ${blockSize} is invalid`),
+        `${blockSize}`,
+      );
     }
   });
 
   test("sector sizes: logical 512 only, physical 512 or 4096", async () => {
     const physical4k = await detect(new VhdxImage({ physical: 4096 }));
-    assert.deepEqual(physical4k.found, { ...FOUR_MIB, details: { blockSize: MiB, logicalSectorSize: 512, physicalSectorSize: 4096 } });
+    assert.deepEqual(physical4k.found, {
+      ...FOUR_MIB,
+      details: { blockSize: MiB, logicalSectorSize: 512, physicalSectorSize: 4096 },
+    });
     for (const physical of [0, 1024, 8192]) {
-      assert.deepEqual((await detect(new VhdxImage({ physical }))).found, corrupt(`physical sector size ${physical} is invalid`));
+      assert.deepEqual(
+        (await detect(new VhdxImage({ physical }))).found,
+        corrupt(`physical sector size ${physical} is invalid`),
+      );
     }
-    assert.deepEqual((await detect(new VhdxImage({ logical: 4096 }))).found, corrupt("logical sector size 4096 is not 512 (the only one qemu-img reads)"));
+    assert.deepEqual(
+      (await detect(new VhdxImage({ logical: 4096 }))).found,
+      corrupt("logical sector size 4096 is not 512 (the only one qemu-img reads)"),
+    );
   });
 
   test("every finding is told at once", async () => {
     const image = new VhdxImage({ blockSize: 3 * MiB, logical: 4096, physical: 1, virtualDiskSize: 0n });
-    const why = ["block size 3145728 is invalid", "logical sector size 4096 is not 512 (the only one qemu-img reads)", "physical sector size 1 is invalid", "virtual disk size is 0"];
+    const why = [
+      "block size 3145728 is invalid",
+      "logical sector size 4096 is not 512 (the only one qemu-img reads)",
+      "physical sector size 1 is invalid",
+      "virtual disk size is 0",
+    ];
     assert.deepEqual((await detect(image)).found, corrupt(why.join("; ")));
   });
 
@@ -152,9 +196,17 @@ describe("VHDX metadata values", () => {
     const { found, headers } = await detect(new VhdxImage({ virtualDiskSize: BigInt(4 * MiB + 1000) }));
     const details = { blockSize: MiB, logicalSectorSize: 512, physicalSectorSize: 512, declaredSize: 4 * MiB + 1000 };
     assert.deepEqual(found, { ...FOUR_MIB, virtualSize: 4 * MiB + 512, details });
-    assert.deepEqual(headers, [{ format: "vhdx", virtualSize: 4 * MiB + 512, details: { ...details, logLength: MiB } }]);
-    assert.deepEqual((await detect(new VhdxImage({ virtualDiskSize: BigInt(4 * MiB + 512) }))).found, clean(4 * MiB + 512));
-    assert.deepEqual((await detect(new VhdxImage({ virtualDiskSize: 1n }))).found, { ...clean(0), details: { ...clean(0).details, declaredSize: 1 } });
+    assert.deepEqual(headers, [
+      { format: "vhdx", virtualSize: 4 * MiB + 512, details: { ...details, logLength: MiB } },
+    ]);
+    assert.deepEqual(
+      (await detect(new VhdxImage({ virtualDiskSize: BigInt(4 * MiB + 512) }))).found,
+      clean(4 * MiB + 512),
+    );
+    assert.deepEqual((await detect(new VhdxImage({ virtualDiskSize: 1n }))).found, {
+      ...clean(0),
+      details: { ...clean(0).details, declaredSize: 1 },
+    });
   });
 
   test("a dynamic disk's BAT holds a block entry per block and a bitmap entry after every 4096", async () => {
@@ -167,7 +219,10 @@ describe("VHDX metadata values", () => {
 
   test("a differencing disk's BAT holds whole chunks of 4096 blocks and their bitmap entry", async () => {
     // 31 chunks of 4097 entries fit in 131072; a 32nd does not.
-    const parent = { code: "vhdx-differencing", message: "VHDX is a differencing disk: its data depends on a parent file" };
+    const parent = {
+      code: "vhdx-differencing",
+      message: "VHDX is a differencing disk: its data depends on a parent file",
+    };
     const fits = await detect(new VhdxImage({ fileFlags: 2, virtualDiskSize: 31n * 4096n * BigInt(MiB) }));
     assert.deepEqual(fits.found, { ...clean(31 * 4096 * MiB, "differencing"), problems: [parent] });
     const tooMany = await detect(new VhdxImage({ fileFlags: 2, virtualDiskSize: 31n * 4096n * BigInt(MiB) + 1n }));
@@ -176,13 +231,21 @@ describe("VHDX metadata values", () => {
 
   test("256 MiB blocks make chunks of 16 blocks, for dynamic and differencing disks alike", async () => {
     const block = 256n * BigInt(MiB);
-    const parent = { code: "vhdx-differencing", message: "VHDX is a differencing disk: its data depends on a parent file" };
+    const parent = {
+      code: "vhdx-differencing",
+      message: "VHDX is a differencing disk: its data depends on a parent file",
+    };
     // Dynamic: 123362 blocks + 7710 bitmap entries = 131072. Differencing: 7710 chunks of 17 entries = 131070.
-    for (const [fileFlags, blocks, variant] of [[0, 123362n, "dynamic"], [2, 123360n, "differencing"]] as const) {
+    for (const [fileFlags, blocks, variant] of [
+      [0, 123362n, "dynamic"],
+      [2, 123360n, "differencing"],
+    ] as const) {
       const fits = await detect(new VhdxImage({ fileFlags, blockSize: 256 * MiB, virtualDiskSize: blocks * block }));
       const problems = fileFlags === 2 ? [parent] : [];
       assert.deepEqual(fits.found, { ...clean(Number(blocks * block), variant, 256 * MiB), problems }, variant);
-      const over = await detect(new VhdxImage({ fileFlags, blockSize: 256 * MiB, virtualDiskSize: blocks * block + 1n }));
+      const over = await detect(
+        new VhdxImage({ fileFlags, blockSize: 256 * MiB, virtualDiskSize: blocks * block + 1n }),
+      );
       assert.deepEqual(over.found, corrupt("the BAT region is too small for the disk"), variant);
     }
   });

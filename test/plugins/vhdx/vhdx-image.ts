@@ -39,7 +39,13 @@ export function guidBytes(text: string): Uint8Array {
   const parts = text.split("-");
   const bytes = (s: string) => (s.match(/../g) ?? []).map((h) => parseInt(h, 16));
   const le = (s: string) => bytes(s).reverse();
-  return Uint8Array.from([...le(parts[0] ?? ""), ...le(parts[1] ?? ""), ...le(parts[2] ?? ""), ...bytes(parts[3] ?? ""), ...bytes(parts[4] ?? "")]);
+  return Uint8Array.from([
+    ...le(parts[0] ?? ""),
+    ...le(parts[1] ?? ""),
+    ...le(parts[2] ?? ""),
+    ...bytes(parts[3] ?? ""),
+    ...bytes(parts[4] ?? ""),
+  ]);
 }
 
 /** One entry of the region table. */
@@ -83,7 +89,16 @@ export interface HeaderFields {
 
 /** The default header: sequence `sequence`, a 1 MiB log at 1 MiB with nothing to replay. */
 export function headerFields(sequence: bigint): HeaderFields {
-  return { signature: "head", sequence, logGuid: new Uint8Array(16), logVersion: 0, version: 1, logLength: MiB, logOffset: LOG_AT, checksum: true };
+  return {
+    signature: "head",
+    sequence,
+    logGuid: new Uint8Array(16),
+    logVersion: 0,
+    version: 1,
+    logLength: MiB,
+    logOffset: LOG_AT,
+    checksum: true,
+  };
 }
 
 /** A VHDX image described field by field; change what a test needs, then call `reader()`. */
@@ -110,14 +125,46 @@ export class VhdxImage {
   bat = new Map<number, bigint>();
   batAt = BAT_AT;
 
-  constructor(options: { blockSize?: number; fileFlags?: number; virtualDiskSize?: bigint; logical?: number; physical?: number } = {}) {
+  constructor(
+    options: {
+      blockSize?: number;
+      fileFlags?: number;
+      virtualDiskSize?: bigint;
+      logical?: number;
+      physical?: number;
+    } = {},
+  ) {
     const value = (n: number | bigint, width: number) => le(n, width);
     this.items = [
-      { guid: GUID.fileParameters, offset: 64 * KiB, length: 8, flags: 4, value: Uint8Array.from([...value(options.blockSize ?? MiB, 4), ...value(options.fileFlags ?? 0, 4)]) },
-      { guid: GUID.virtualDiskSize, offset: 64 * KiB + 0x100, length: 8, flags: 6, value: value(options.virtualDiskSize ?? BigInt(4 * MiB), 8) },
+      {
+        guid: GUID.fileParameters,
+        offset: 64 * KiB,
+        length: 8,
+        flags: 4,
+        value: Uint8Array.from([...value(options.blockSize ?? MiB, 4), ...value(options.fileFlags ?? 0, 4)]),
+      },
+      {
+        guid: GUID.virtualDiskSize,
+        offset: 64 * KiB + 0x100,
+        length: 8,
+        flags: 6,
+        value: value(options.virtualDiskSize ?? BigInt(4 * MiB), 8),
+      },
       { guid: GUID.page83, offset: 64 * KiB + 0x200, length: 16, flags: 6, value: new Uint8Array(16).fill(0xab) },
-      { guid: GUID.logicalSectorSize, offset: 64 * KiB + 0x300, length: 4, flags: 6, value: value(options.logical ?? 512, 4) },
-      { guid: GUID.physicalSectorSize, offset: 64 * KiB + 0x400, length: 4, flags: 6, value: value(options.physical ?? 512, 4) },
+      {
+        guid: GUID.logicalSectorSize,
+        offset: 64 * KiB + 0x300,
+        length: 4,
+        flags: 6,
+        value: value(options.logical ?? 512, 4),
+      },
+      {
+        guid: GUID.physicalSectorSize,
+        offset: 64 * KiB + 0x400,
+        length: 4,
+        flags: 6,
+        value: value(options.physical ?? 512, 4),
+      },
     ];
   }
 
@@ -157,7 +204,8 @@ export class VhdxImage {
       meta.set(le(item.flags, 4), at + 24);
     });
     out.push({ offset: this.metadataAt, bytes: meta });
-    for (const item of this.items) if (item.value) out.push({ offset: this.metadataAt + item.offset, bytes: item.value });
+    for (const item of this.items)
+      if (item.value) out.push({ offset: this.metadataAt + item.offset, bytes: item.value });
     for (const [index, entry] of this.bat) out.push({ offset: this.batAt + index * 8, bytes: le(entry, 8) });
     return out;
   }
@@ -197,10 +245,22 @@ export async function detect(image: VhdxImage): Promise<{ found: Detection | nul
 
 /** What the detector returns for a corrupt image: `why` after "VHDX is corrupt: ", nothing else known. */
 export function corrupt(why: string): Detection {
-  return { format: "vhdx", variant: undefined, virtualSize: undefined, problems: [{ code: "vhdx-corrupt-header", message: `VHDX is corrupt: ${why}` }], details: {} };
+  return {
+    format: "vhdx",
+    variant: undefined,
+    virtualSize: undefined,
+    problems: [{ code: "vhdx-corrupt-header", message: `VHDX is corrupt: ${why}` }],
+    details: {},
+  };
 }
 
 /** The detection of a clean 512-byte-sector image of `virtualSize` bytes with 1 MiB blocks. */
 export function clean(virtualSize: number, variant = "dynamic", blockSize = MiB): Detection {
-  return { format: "vhdx", variant, virtualSize, problems: [], details: { blockSize, logicalSectorSize: 512, physicalSectorSize: 512 } };
+  return {
+    format: "vhdx",
+    variant,
+    virtualSize,
+    problems: [],
+    details: { blockSize, logicalSectorSize: 512, physicalSectorSize: 512 },
+  };
 }

@@ -59,14 +59,19 @@ describe("VMDK descriptor lines", () => {
     const long = "y".repeat(61);
     const d = parseVmdkDescriptor(`${CIDS}a\u0007\nb\nc\nd\n${long}\nf\ng\n`);
     assert.equal(d.unexpectedCount, 7);
-    assert.deepEqual(d.unexpected.map((u) => u.text), ["a?", "b", "c", "d", `${"y".repeat(60)}…`]);
+    assert.deepEqual(
+      d.unexpected.map((u) => u.text),
+      ["a?", "b", "c", "d", `${"y".repeat(60)}…`],
+    );
   });
 });
 
 describe("VMDK extent lines", () => {
   test("the three access modes, with or without a file and offset", () => {
     assert.deepEqual(extents('RW 8 SPARSE "a.vmdk"'), [{ access: "RW", sectors: 8, type: "SPARSE", file: "a.vmdk" }]);
-    assert.deepEqual(extents('RDONLY 1234 FLAT "/dev/sda" 99'), [{ access: "RDONLY", sectors: 1234, type: "FLAT", file: "/dev/sda" }]);
+    assert.deepEqual(extents('RDONLY 1234 FLAT "/dev/sda" 99'), [
+      { access: "RDONLY", sectors: 1234, type: "FLAT", file: "/dev/sda" },
+    ]);
     assert.deepEqual(extents("NOACCESS 5 ZERO"), [{ access: "NOACCESS", sectors: 5, type: "ZERO", file: undefined }]);
     assert.deepEqual(extents('RW 8 FLAT ""'), [{ access: "RW", sectors: 8, type: "FLAT", file: "" }]);
   });
@@ -122,7 +127,7 @@ describe("VMDK createType", () => {
     assert.equal(parseVmdkDescriptor('createType="streamOptimized"\n').qemuCreateType, "streamOptimized");
     assert.equal(parseVmdkDescriptor('x\ncreateType="streamOptimized"\n').qemuCreateType, "streamOptimized");
     assert.equal(parseVmdkDescriptor('createType = "streamOptimized"\n').qemuCreateType, " ");
-    assert.equal(parseVmdkDescriptor("createType=xy\nddb.a=\"b\"").qemuCreateType, "y\nddb.a=");
+    assert.equal(parseVmdkDescriptor('createType=xy\nddb.a="b"').qemuCreateType, "y\nddb.a=");
     assert.equal(parseVmdkDescriptor('createType="streamOptimized\n').qemuCreateType, undefined);
     assert.equal(parseVmdkDescriptor("version=1\n").qemuCreateType, undefined);
   });

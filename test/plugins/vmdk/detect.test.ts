@@ -35,13 +35,20 @@ describe("VMDK detection", () => {
 
   test("other files are not VMDK", async () => {
     for (const head of ["", "xKDMV", "KDM", "COW", "# Disk Descriptor", "\nversion=1\n", "QFI\xfb"]) {
-      assert.equal(await vmdkDetector.detect(memoryReader(4096, [{ offset: 0, bytes: latin1(head) }]), {}), null, JSON.stringify(head));
+      assert.equal(
+        await vmdkDetector.detect(memoryReader(4096, [{ offset: 0, bytes: latin1(head) }]), {}),
+        null,
+        JSON.stringify(head),
+      );
     }
   });
 
   test("a COWD (VMDK3) image is refused: it names a parent", async () => {
     const found = await detect(memoryReader(2048, [{ offset: 0, bytes: latin1("COWD") }]));
-    assert.deepEqual({ ...found, problems: codes(found) }, { format: "vmdk", variant: "vmfsSparse", problems: ["vmdk-create-type"] });
+    assert.deepEqual(
+      { ...found, problems: codes(found) },
+      { format: "vmdk", variant: "vmfsSparse", problems: ["vmdk-create-type"] },
+    );
   });
 
   test("a header cut before its compression field is truncated; 79 bytes are read", async () => {
@@ -98,12 +105,17 @@ describe("VMDK header bounds (qemu's vmdk_add_extent limits)", () => {
   test("an absurd capacity is one problem, with no virtual size and no header facts", async () => {
     const seen: HeaderFacts[] = [];
     const last = (2n ** 53n - 1n) / 512n;
-    const ok = await detect(sparseImage({ header: { capacity: last, gtes: 512, granularity: 0x200000n }, size: 1 << 30 }), { onHeader: (h) => seen.push(h) });
+    const ok = await detect(
+      sparseImage({ header: { capacity: last, gtes: 512, granularity: 0x200000n }, size: 1 << 30 }),
+      { onHeader: (h) => seen.push(h) },
+    );
     assert.deepEqual(codes(ok), []);
     assert.equal(ok.virtualSize, Number(last * 512n));
     assert.equal(seen.length, 1);
     // One sector more overflows a safe integer; with one-sector grains the directory would be too large as well.
-    const absurd = await detect(sparseImage({ header: { capacity: last + 1n, gtes: 1, granularity: 1n } }), { onHeader: (h) => seen.push(h) });
+    const absurd = await detect(sparseImage({ header: { capacity: last + 1n, gtes: 1, granularity: 1n } }), {
+      onHeader: (h) => seen.push(h),
+    });
     assert.deepEqual(codes(absurd), ["vmdk-corrupt-header"]);
     assert.equal(absurd.virtualSize, undefined);
     assert.equal(seen.length, 1);
@@ -111,7 +123,9 @@ describe("VMDK header bounds (qemu's vmdk_add_extent limits)", () => {
 
   test("an absurd capacity is refused even when its grain directory would be small", async () => {
     // 2^30-sector directory entries: 2^44 sectors need only 2^14 of them.
-    const found = await detect(sparseImage({ header: { capacity: 2n ** 44n, gtes: 512, granularity: 0x200000n }, size: 1 << 30 }));
+    const found = await detect(
+      sparseImage({ header: { capacity: 2n ** 44n, gtes: 512, granularity: 0x200000n }, size: 1 << 30 }),
+    );
     assert.deepEqual(codes(found), ["vmdk-corrupt-header"]);
     assert.match(found.problems[0]?.message ?? "", /^VMDK header is corrupt/);
   });
@@ -160,7 +174,9 @@ describe("VMDK embedded descriptor bounds", () => {
 
   test("text cut short by the end of the file is parsed as it is", async () => {
     const text = descriptor();
-    const found = await detect(sparseImage({ header: { grainOffset: 21n, gdOffset: 21n, flags: 0 }, size: 512 + text.length }));
+    const found = await detect(
+      sparseImage({ header: { grainOffset: 21n, gdOffset: 21n, flags: 0 }, size: 512 + text.length }),
+    );
     assert.deepEqual(codes(found), ["truncated", "truncated"]);
     assert.equal(found.details?.createType, "monolithicSparse");
   });
@@ -177,7 +193,10 @@ describe("VMDK embedded descriptor contents", () => {
   test("unexpected lines are refused and shown with their line numbers", async () => {
     const found = await embedded(`${descriptor()}changeTrackPath="/etc/shadow"\nhello\n`);
     assert.deepEqual(codes(found), ["vmdk-descriptor-line"]);
-    assert.ok(found.problems[0]?.message.includes('line 14: "changeTrackPath="/etc/shadow""; line 15: "hello"'), found.problems[0]?.message);
+    assert.ok(
+      found.problems[0]?.message.includes('line 14: "changeTrackPath="/etc/shadow""; line 15: "hello"'),
+      found.problems[0]?.message,
+    );
   });
 
   test("a descriptor without readable CIDs is refused", async () => {
@@ -194,7 +213,10 @@ describe("VMDK embedded descriptor contents", () => {
     const stream = await embedded(descriptor("streamOptimized"));
     assert.deepEqual([codes(stream), stream.variant], [[], "streamOptimized"]);
     const flat = await embedded(descriptor("monolithicFlat"));
-    assert.deepEqual([codes(flat), flat.variant, flat.details?.createType], [["vmdk-create-type"], "monolithicSparse", "monolithicFlat"]);
+    assert.deepEqual(
+      [codes(flat), flat.variant, flat.details?.createType],
+      [["vmdk-create-type"], "monolithicSparse", "monolithicFlat"],
+    );
     assert.match(flat.problems[0]?.message ?? "", /"monolithicFlat"/);
     const none = await embedded(descriptor().replace(/createType=.*\n/, ""));
     // qemu finds no createType either, so only the type itself is missing.
@@ -221,7 +243,11 @@ describe("VMDK embedded descriptor contents", () => {
   });
 
   test("the extent's size must be the header's capacity", async () => {
-    assert.deepEqual(codes(await embedded(descriptor("monolithicSparse", 'RW 8191 SPARSE "disk.vmdk"'))), ["vmdk-corrupt-header"]);
-    assert.deepEqual(codes(await embedded(descriptor("monolithicSparse", 'RW 8193 SPARSE "disk.vmdk"'))), ["vmdk-corrupt-header"]);
+    assert.deepEqual(codes(await embedded(descriptor("monolithicSparse", 'RW 8191 SPARSE "disk.vmdk"'))), [
+      "vmdk-corrupt-header",
+    ]);
+    assert.deepEqual(codes(await embedded(descriptor("monolithicSparse", 'RW 8193 SPARSE "disk.vmdk"'))), [
+      "vmdk-corrupt-header",
+    ]);
   });
 });

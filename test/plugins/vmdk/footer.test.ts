@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { memoryReader } from "../../core/inspect/readers.ts";
-import { codes, descriptor, detect, GD_AT_END, latin1, shortReader, sparseHeader, sparseImage, streamImage } from "./vmdk-image.ts";
+import {
+  codes,
+  descriptor,
+  detect,
+  GD_AT_END,
+  latin1,
+  shortReader,
+  sparseHeader,
+  sparseImage,
+  streamImage,
+} from "./vmdk-image.ts";
 
 const MiB = 1024 * 1024;
 
@@ -19,8 +29,13 @@ describe("VMDK stream footer", () => {
 
   test("the footer replaces the header: its grain offset is the one checked", async () => {
     // The header's first grain lies past the end; the footer's does not.
-    assert.deepEqual(codes(await detect(streamImage(MiB, { footer: { grainOffset: 128n } }, { grainOffset: 4096n }))), []);
-    assert.deepEqual(codes(await detect(streamImage(MiB, { footer: { grainOffset: 4096n } }, { grainOffset: 128n }))), ["truncated"]);
+    assert.deepEqual(
+      codes(await detect(streamImage(MiB, { footer: { grainOffset: 128n } }, { grainOffset: 4096n }))),
+      [],
+    );
+    assert.deepEqual(codes(await detect(streamImage(MiB, { footer: { grainOffset: 4096n } }, { grainOffset: 128n }))), [
+      "truncated",
+    ]);
   });
 
   test("a footer is only looked for when the header is sound", async () => {
@@ -59,7 +74,9 @@ describe("VMDK stream footer", () => {
   test("its grain directory must lie before the footer", async () => {
     const footerSector = (MiB - 1536) / 512;
     assert.deepEqual(codes(await detect(streamImage(MiB, { footer: { gdOffset: BigInt(footerSector - 1) } }))), []);
-    assert.deepEqual(codes(await detect(streamImage(MiB, { footer: { gdOffset: BigInt(footerSector) } }))), ["vmdk-footer"]);
+    assert.deepEqual(codes(await detect(streamImage(MiB, { footer: { gdOffset: BigInt(footerSector) } }))), [
+      "vmdk-footer",
+    ]);
   });
 
   test("a corrupt footer header is a footer problem", async () => {
@@ -72,11 +89,21 @@ describe("VMDK stream footer", () => {
 
 describe("VMDK tables within the file", () => {
   /** A sparse image with its tables at `gd`/`rgd`, first grain at `grain`, of `size` bytes; l1 entries follow from `capacity`. */
-  const at = (size: number, fields: { gd?: bigint; rgd?: bigint; grain?: bigint; flags?: number; capacity?: bigint; version?: number }) =>
+  const at = (
+    size: number,
+    fields: { gd?: bigint; rgd?: bigint; grain?: bigint; flags?: number; capacity?: bigint; version?: number },
+  ) =>
     detect(
       sparseImage({
         size,
-        header: { gdOffset: fields.gd ?? 21n, rgdOffset: fields.rgd ?? 21n, grainOffset: fields.grain ?? 21n, flags: fields.flags ?? 0, capacity: fields.capacity ?? 8192n, version: fields.version ?? 1 },
+        header: {
+          gdOffset: fields.gd ?? 21n,
+          rgdOffset: fields.rgd ?? 21n,
+          grainOffset: fields.grain ?? 21n,
+          flags: fields.flags ?? 0,
+          capacity: fields.capacity ?? 8192n,
+          version: fields.version ?? 1,
+        },
       }),
     );
 
@@ -103,7 +130,11 @@ describe("VMDK tables within the file", () => {
   });
 
   test("every table past the end is reported", async () => {
-    assert.deepEqual(codes(await at(21 * 512, { grain: 22n, rgd: 21n, flags: 2 })), ["truncated", "truncated", "truncated"]);
+    assert.deepEqual(codes(await at(21 * 512, { grain: 22n, rgd: 21n, flags: 2 })), [
+      "truncated",
+      "truncated",
+      "truncated",
+    ]);
   });
 
   test("a header problem stops the bounds checks", async () => {
@@ -113,7 +144,12 @@ describe("VMDK tables within the file", () => {
   test("a descriptor's bytes are latin-1 and end at the first NUL", async () => {
     const text = descriptor();
     const bytes = new Uint8Array([...latin1(text), 0, ...latin1("hello\n")]);
-    const found = await detect(memoryReader(MiB, [{ offset: 0, bytes: sparseHeader() }, { offset: 512, bytes }]));
+    const found = await detect(
+      memoryReader(MiB, [
+        { offset: 0, bytes: sparseHeader() },
+        { offset: 512, bytes },
+      ]),
+    );
     assert.deepEqual(codes(found), []);
   });
 });

@@ -1,7 +1,8 @@
 /** In-memory sparse VMDK images for the VMDK detector's tests: a header, an embedded descriptor, an optional stream footer. */
 import type { ImageReader } from "../../../src/core/io/reader.ts";
 import type { Detection, DetectContext } from "../../../src/core/inspect/types.ts";
-import { vmdkDetector, type SparseHeader } from "../../../src/plugins/vmdk/detect.ts";
+import { vmdkDetector } from "../../../src/plugins/vmdk/detect.ts";
+import type { SparseHeader } from "../../../src/plugins/vmdk/sparse-header.ts";
 import { memoryReader, type Region } from "../../core/inspect/readers.ts";
 
 /** The fields of a KDMV header, as the builder writes them. */
@@ -83,7 +84,11 @@ export function sparseImage(options: ImageOptions = {}): ImageReader {
   const header = { ...GOOD, ...options.header };
   const text = options.text ?? descriptor("monolithicSparse", `RW ${header.capacity} SPARSE "disk.vmdk"`);
   const bytes = typeof text === "string" ? latin1(text) : text;
-  return memoryReader(options.size ?? 1024 * 1024, [{ offset: 0, bytes: sparseHeader(header) }, { offset: 512, bytes }, ...(options.regions ?? [])]);
+  return memoryReader(options.size ?? 1024 * 1024, [
+    { offset: 0, bytes: sparseHeader(header) },
+    { offset: 512, bytes },
+    ...(options.regions ?? []),
+  ]);
 }
 
 /** Edits applied to a good stream footer before it is written. */
@@ -103,7 +108,11 @@ export interface FooterEdits {
  * A streamOptimized VMDK whose header defers the grain directory (`gdOffset` ~0) to a footer in
  * the last three sectors: a footer marker, the footer header, an end-of-stream marker.
  */
-export function streamImage(size = 1024 * 1024, edits: FooterEdits = {}, header: Partial<SparseFields> = {}): ImageReader {
+export function streamImage(
+  size = 1024 * 1024,
+  edits: FooterEdits = {},
+  header: Partial<SparseFields> = {},
+): ImageReader {
   const head = { ...GOOD, flags: 0x30001, gdOffset: GD_AT_END, compression: 1, ...header };
   const at = size - 1536;
   const marker = Buffer.alloc(512);

@@ -9,7 +9,10 @@ import { buildChain, listing, randomWrites, removeTempDirs, rng, tempDir, type C
 
 const MiB = 1024 * 1024;
 
-async function coalesceFiles(files: Buffer[], onProgress?: (done: number, total: number) => void): Promise<{ raw: Buffer; path: string }> {
+async function coalesceFiles(
+  files: Buffer[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ raw: Buffer; path: string }> {
   const dir = await tempDir();
   const paths = await Promise.all(
     files.map(async (bytes, index) => {
@@ -39,8 +42,18 @@ describe("coalesceChain", () => {
   const cases: Array<[string, Omit<ChainPlan, "layers">, number, number]> = [
     ["dynamic base + 1 differencing layer", { size: 8 * MiB, base: "dynamic" }, 1, 1],
     ["fixed base + 2 layers, size not block-aligned", { size: 5 * MiB + 512 * 7, base: "fixed" }, 2, 2],
-    ["dynamic base + 3 layers, 512 KiB blocks, garbage in unstored sectors", { size: 3 * MiB + 512, base: "dynamic", blockSize: 512 * 1024, filler: 0xee }, 3, 3],
-    ["dynamic base + 3 layers, blocks out of order", { size: 7 * MiB, base: "dynamic", descending: true, filler: 0x5a }, 3, 4],
+    [
+      "dynamic base + 3 layers, 512 KiB blocks, garbage in unstored sectors",
+      { size: 3 * MiB + 512, base: "dynamic", blockSize: 512 * 1024, filler: 0xee },
+      3,
+      3,
+    ],
+    [
+      "dynamic base + 3 layers, blocks out of order",
+      { size: 7 * MiB, base: "dynamic", descending: true, filler: 0x5a },
+      3,
+      4,
+    ],
     ["a single dynamic disk", { size: 4 * MiB + 1024, base: "dynamic" }, 0, 5],
     ["a single fixed disk", { size: 2 * MiB - 512, base: "fixed" }, 0, 6],
   ];
@@ -64,18 +77,31 @@ describe("coalesceChain", () => {
       filler: 0xee,
       layers: [
         [{ offset: 0, data: sector(1, 8) }],
-        [{ offset: 512, data: sector(2, 2) }, { offset: 4096, data: sector(2) }],
-        [{ offset: 1024, data: sector(3, 2) }, { offset: 3072, data: sector(0) }],
+        [
+          { offset: 512, data: sector(2, 2) },
+          { offset: 4096, data: sector(2) },
+        ],
+        [
+          { offset: 1024, data: sector(3, 2) },
+          { offset: 3072, data: sector(0) },
+        ],
       ],
     });
     const { raw } = await coalesceFiles(files);
-    assert.deepEqual([...raw.subarray(0, 4608)].filter((_, i) => i % 512 === 0), [1, 2, 3, 3, 1, 1, 0, 1, 2]);
+    assert.deepEqual(
+      [...raw.subarray(0, 4608)].filter((_, i) => i % 512 === 0),
+      [1, 2, 3, 3, 1, 1, 0, 1, 2],
+    );
     assert.ok(raw.equals(expected));
   });
 
   it("leaves holes where the disk is zero and reports progress", async () => {
     const size = 64 * MiB;
-    const { files } = buildChain({ size, base: "dynamic", layers: [[{ offset: 10 * MiB, data: Buffer.alloc(4096, 1) }], []] });
+    const { files } = buildChain({
+      size,
+      base: "dynamic",
+      layers: [[{ offset: 10 * MiB, data: Buffer.alloc(4096, 1) }], []],
+    });
     const progress: Array<[number, number]> = [];
     const { raw, path } = await coalesceFiles(files, (done, total) => progress.push([done, total]));
     assert.equal(raw.length, size);
@@ -85,12 +111,18 @@ describe("coalesceChain", () => {
 
   it("removes its output when aborted", async () => {
     const dir = await tempDir();
-    const { files } = buildChain({ size: 8 * MiB, base: "dynamic", layers: [[{ offset: 0, data: Buffer.alloc(512, 1) }]] });
+    const { files } = buildChain({
+      size: 8 * MiB,
+      base: "dynamic",
+      layers: [[{ offset: 0, data: Buffer.alloc(512, 1) }]],
+    });
     await writeFile(join(dir, "0.vhd"), files[0]);
     const chain = await openChain([join(dir, "0.vhd")]);
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(coalesceChain(chain, join(dir, "out.raw"), { signal: controller.signal }), { name: "AbortError" });
+    await assert.rejects(coalesceChain(chain, join(dir, "out.raw"), { signal: controller.signal }), {
+      name: "AbortError",
+    });
     await closeChain(chain);
     assert.deepEqual(await listing(dir), ["0.vhd"]);
   });

@@ -19,7 +19,9 @@ function installed(tool: string): boolean {
     return (error as { code?: string }).code !== "ENOENT";
   }
 }
-const noQemu = requirement(installed("qemu-img") && installed("qemu-io") ? false : "qemu-img or qemu-io is not installed");
+const noQemu = requirement(
+  installed("qemu-img") && installed("qemu-io") ? false : "qemu-img or qemu-io is not installed",
+);
 const noVhdi = requirement(installed("vhdiinfo") ? false : "vhdiinfo (libvhdi-utils) is not installed");
 
 const run = (tool: string, ...args: string[]) => execFileSync(tool, args, { encoding: "utf8" });
@@ -63,7 +65,11 @@ describe("cross-check with qemu-img", { skip: noQemu }, () => {
   it("reads a dynamic VHD made by qemu-img create and written by qemu-io as qemu does", async () => {
     const path = join(await tempDir(), "created.vhd");
     run("qemu-img", "create", "-q", "-f", "vpc", path, "9M");
-    for (const [pattern, offset, length] of [["0xab", 0, 65536], ["0x11", 2 * MiB - 4096, 8192], ["0x5c", 7 * MiB + 512, 1536]] as const) {
+    for (const [pattern, offset, length] of [
+      ["0xab", 0, 65536],
+      ["0x11", 2 * MiB - 4096, 8192],
+      ["0x5c", 7 * MiB + 512, 1536],
+    ] as const) {
       run("qemu-io", "-f", "vpc", "-c", `write -P ${pattern} ${offset} ${length}`, path);
     }
     const raw = await sameAsQemu(path);
@@ -83,7 +89,18 @@ describe("cross-check with qemu-img", { skip: noQemu }, () => {
       const dir = await tempDir();
       const data = patterned(6 * MiB + 3 * 512, subformat.length);
       await writeFile(join(dir, "data.raw"), data);
-      run("qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", `subformat=${subformat}`, join(dir, "data.raw"), join(dir, "disk.vhd"));
+      run(
+        "qemu-img",
+        "convert",
+        "-f",
+        "raw",
+        "-O",
+        "vpc",
+        "-o",
+        `subformat=${subformat}`,
+        join(dir, "data.raw"),
+        join(dir, "disk.vhd"),
+      );
       const raw = await sameAsQemu(join(dir, "disk.vhd"));
       assert.ok(raw.subarray(0, data.length).equals(data), "the plugin reads back the data qemu wrote");
     });
@@ -122,7 +139,13 @@ describe("cross-check with vhdiinfo", { skip: noVhdi }, () => {
   it("agrees on a differencing disk's type, size, identifier, parent identifier and parent name", async () => {
     const dir = await tempDir();
     const base = buildVhd({ type: "dynamic", size: 3 * MiB + 512 });
-    const leaf = buildVhd({ type: "differencing", size: 3 * MiB + 512, parentId: base.uniqueId, parentName: "base-é.vhd", writes: [{ offset: 512, data: Buffer.alloc(512, 3) }] });
+    const leaf = buildVhd({
+      type: "differencing",
+      size: 3 * MiB + 512,
+      parentId: base.uniqueId,
+      parentName: "base-é.vhd",
+      writes: [{ offset: 512, data: Buffer.alloc(512, 3) }],
+    });
     await writeFile(join(dir, "leaf.vhd"), leaf.bytes);
     const info = await infoOf(join(dir, "leaf.vhd"));
     const theirs = vhdiinfo(join(dir, "leaf.vhd"));
@@ -137,7 +160,10 @@ describe("cross-check with vhdiinfo", { skip: noVhdi }, () => {
 
   it("agrees on the type, size and identifier of VHDs made by qemu-img", { skip: noQemu }, async () => {
     const dir = await tempDir();
-    for (const [subformat, expected] of [["dynamic", "Dynamic"], ["fixed", "Fixed"]]) {
+    for (const [subformat, expected] of [
+      ["dynamic", "Dynamic"],
+      ["fixed", "Fixed"],
+    ]) {
       const path = join(dir, `${subformat}.vhd`);
       run("qemu-img", "create", "-q", "-f", "vpc", "-o", `subformat=${subformat}`, path, "5M");
       const info = await infoOf(path);

@@ -9,7 +9,11 @@ import { chainEntries, listing, removeTempDirs, tarball, type TarEntry } from ".
 const one = vhdLike(1);
 
 /** Extracts, then checks what is on disk: one fresh `vhd-chain-*` directory in `work` holding exactly `0.vhd` … */
-async function expectExtracted(archive: Buffer, members: readonly Buffer[], options: ExtractOptions = {}): Promise<void> {
+async function expectExtracted(
+  archive: Buffer,
+  members: readonly Buffer[],
+  options: ExtractOptions = {},
+): Promise<void> {
   const { root, work } = await workDirIn();
   const chain = await extractChain(bytesOf(archive, 4096), work, options);
   assert.equal(dirname(chain.dir), work);
@@ -18,8 +22,14 @@ async function expectExtracted(archive: Buffer, members: readonly Buffer[], opti
   assert.deepEqual(await listing(work), [basename(chain.dir)]);
   const names = members.map((_, index) => `${index}.vhd`);
   assert.deepEqual(await listing(chain.dir), [...names].sort());
-  assert.deepEqual(chain.files, names.map((name) => join(chain.dir, name)));
-  assert.equal(chain.bytes, members.reduce((sum, member) => sum + member.length, 0));
+  assert.deepEqual(
+    chain.files,
+    names.map((name) => join(chain.dir, name)),
+  );
+  assert.equal(
+    chain.bytes,
+    members.reduce((sum, member) => sum + member.length, 0),
+  );
   for (const [index, member] of members.entries()) {
     assert.ok((await readFile(chain.files[index])).equals(member), `${index}.vhd holds its entry's bytes`);
     assert.equal((await stat(chain.files[index])).mode & 0o077, 0, `${index}.vhd is private`);
@@ -38,7 +48,12 @@ describe("extractChain bounds", () => {
   it("accepts members declaring exactly maxTotalBytes, and not one byte more", async () => {
     const members = [vhdLike(1), vhdLike(2, 4095)];
     await expectExtracted(await tarball(chainEntries(members)), members, { maxTotalBytes: 8191 });
-    await expectRejected(await tarball(chainEntries(members)), "archive-entry", "entries declare more than 8190 bytes", { maxTotalBytes: 8190 });
+    await expectRejected(
+      await tarball(chainEntries(members)),
+      "archive-entry",
+      "entries declare more than 8190 bytes",
+      { maxTotalBytes: 8190 },
+    );
   });
 
   it("lets the tar stream exceed the members by (maxEntries + 1) × 64 KiB + 1 MiB, and not one block more", async () => {
@@ -47,7 +62,12 @@ describe("extractChain bounds", () => {
     const plain = await tarball(chainEntries([vhdLike(5, 8192)]), false);
     const padded = (length: number) => Buffer.concat([plain, Buffer.alloc(length - plain.length)]);
     await expectExtracted(padded(limit), [vhdLike(5, 8192)], options);
-    await expectRejected(padded(limit + 512), "archive-entry", `the archive expands to more than ${limit} bytes`, options);
+    await expectRejected(
+      padded(limit + 512),
+      "archive-entry",
+      `the archive expands to more than ${limit} bytes`,
+      options,
+    );
   });
 
   it("numbers members past 9 (0.vhd … 10.vhd)", async () => {
@@ -55,9 +75,22 @@ describe("extractChain bounds", () => {
     await expectExtracted(await tarball(chainEntries(members).reverse()), members);
   });
 
-  for (const name of ["0.vhdx", "0.vhd.gz", "0.vhd/", "1a.vhd", "0.VHD", ".0.vhd", "a/0.vhd", "-1.vhd", "1234567.vhd"]) {
+  for (const name of [
+    "0.vhdx",
+    "0.vhd.gz",
+    "0.vhd/",
+    "1a.vhd",
+    "0.VHD",
+    ".0.vhd",
+    "a/0.vhd",
+    "-1.vhd",
+    "1234567.vhd",
+  ]) {
     it(`refuses the member name ${JSON.stringify(name)}`, async () => {
-      const entries: TarEntry[] = [{ header: { name: "0.vhd" }, data: one }, { header: { name }, data: one }];
+      const entries: TarEntry[] = [
+        { header: { name: "0.vhd" }, data: one },
+        { header: { name }, data: one },
+      ];
       await expectRejected(await tarball(entries), "archive-entry", /is not named N\.vhd$|is a directory$/);
     });
   }
@@ -68,14 +101,26 @@ describe("extractChain bounds", () => {
 
   it("shows a refused name of 200 characters whole and a longer one cut to 200 and …", async () => {
     const exact = "a".repeat(200);
-    await expectRejected(await tarball([{ header: { name: exact }, data: one }]), "archive-entry", `"${exact}" is not named N.vhd`);
+    await expectRejected(
+      await tarball([{ header: { name: exact }, data: one }]),
+      "archive-entry",
+      `"${exact}" is not named N.vhd`,
+    );
     const long = `${"b".repeat(200)}${"c".repeat(100)}`;
-    await expectRejected(await tarball([{ header: { name: long }, data: one }]), "archive-entry", `"${"b".repeat(200)}…" is not named N.vhd`);
+    await expectRejected(
+      await tarball([{ header: { name: long }, data: one }]),
+      "archive-entry",
+      `"${"b".repeat(200)}…" is not named N.vhd`,
+    );
   });
 
   it("shows a refused name as it is, even when it reads like a tar reader's error", async () => {
     const name = "Invalid header: tar header.vhd";
-    await expectRejected(await tarball([{ header: { name }, data: one }]), "archive-entry", `"${name}" is not named N.vhd`);
+    await expectRejected(
+      await tarball([{ header: { name }, data: one }]),
+      "archive-entry",
+      `"${name}" is not named N.vhd`,
+    );
   });
 
   it("refuses an entry type the tar reader does not know (GNU sparse)", async () => {

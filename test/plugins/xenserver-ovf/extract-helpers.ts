@@ -30,7 +30,12 @@ export async function* bytesOf(buffer: Buffer, chunk = 1000): AsyncGenerator<Uin
  * await expectRejected(await tarball(entries), "archive-entry", /is a fifo/);
  * ```
  */
-export async function expectRejected(archive: Buffer | AsyncIterable<Uint8Array>, code: string, pattern: RegExp | string, options: ExtractOptions = {}): Promise<void> {
+export async function expectRejected(
+  archive: Buffer | AsyncIterable<Uint8Array>,
+  code: string,
+  pattern: RegExp | string,
+  options: ExtractOptions = {},
+): Promise<void> {
   const { root, work } = await workDirIn();
   const source = Buffer.isBuffer(archive) ? bytesOf(archive) : archive;
   await assert.rejects(extractChain(source, work, options), (error: unknown) => {
@@ -65,6 +70,8 @@ export function patchHeader(tar: Buffer, offset: number, edit: (header: Buffer) 
 
 /** Targets of this process's open descriptors that lie under `dir` (Linux /proc). @example await openUnder(work) */
 export async function openUnder(dir: string): Promise<string[]> {
-  const targets = await Promise.all((await readdir("/proc/self/fd")).map((fd) => readlink(join("/proc/self/fd", fd)).catch(() => "")));
+  const targets = await Promise.all(
+    (await readdir("/proc/self/fd")).map((fd) => readlink(join("/proc/self/fd", fd)).catch(() => "")),
+  );
   return targets.filter((target) => target.startsWith(`${dir}/`));
 }

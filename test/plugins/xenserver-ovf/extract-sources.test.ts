@@ -91,7 +91,10 @@ describe("extractChain sources", () => {
       for (const name of await readdir(work)) await rm(join(work, name), { recursive: true });
       yield Buffer.alloc(2048, 0x41);
     }
-    await assert.rejects(extractChain(removingFirst(), work), { code: "archive-entry", message: /^not a valid tar archive: / });
+    await assert.rejects(extractChain(removingFirst(), work), {
+      code: "archive-entry",
+      message: /^not a valid tar archive: /,
+    });
     assert.deepEqual(await listing(work), []);
   });
 
@@ -116,7 +119,11 @@ describe("extractChain sources", () => {
       return reader;
     };
     try {
-      await expectRejected(await tarball(chainEntries([vhdLike(2)])), "archive-entry", '"0.vhd" holds more bytes than declared');
+      await expectRejected(
+        await tarball(chainEntries([vhdLike(2)])),
+        "archive-entry",
+        '"0.vhd" holds more bytes than declared',
+      );
     } finally {
       tar.extract = original;
     }

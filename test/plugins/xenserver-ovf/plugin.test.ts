@@ -5,7 +5,17 @@ import { after, describe, it } from "node:test";
 import { ImageRejectedError } from "../../../src/mod.ts";
 import type { JobContext, JobSpec } from "../../../src/mod.ts";
 import { xenserverOvf } from "../../../src/plugins/xenserver-ovf/index.ts";
-import { buildChain, chainEntries, listing, randomWrites, removeTempDirs, rng, tarball, tempDir, type TarEntry } from "./helpers.ts";
+import {
+  buildChain,
+  chainEntries,
+  listing,
+  randomWrites,
+  removeTempDirs,
+  rng,
+  tarball,
+  tempDir,
+  type TarEntry,
+} from "./helpers.ts";
 import { buildVhd, fixChecksum, randomId } from "./vhd-writer.ts";
 
 const MiB = 1024 * 1024;
@@ -56,7 +66,12 @@ async function expectRejected(archive: Buffer, code: string, pattern: RegExp): P
 
 function sound(size = 3 * MiB, layers = 2) {
   const random = rng(size + layers);
-  return buildChain({ size, base: "dynamic", filler: 0xee, layers: Array.from({ length: layers + 1 }, () => randomWrites(random, size, 8)) });
+  return buildChain({
+    size,
+    base: "dynamic",
+    filler: 0xee,
+    layers: Array.from({ length: layers + 1 }, () => randomWrites(random, size, 8)),
+  });
 }
 
 describe("xenserverOvf plugin", () => {
@@ -84,7 +99,10 @@ describe("xenserverOvf plugin", () => {
   it("refuses a chain larger than the job's maxSize before writing it", async () => {
     const { files } = sound(4 * MiB, 1);
     const { ctx, workDir } = await jobFor(await tarball(chainEntries(files)), { maxSize: 2 * MiB });
-    await assert.rejects(unpack(ctx), (error: unknown) => error instanceof ImageRejectedError && error.problems[0].code === "too-large");
+    await assert.rejects(
+      unpack(ctx),
+      (error: unknown) => error instanceof ImageRejectedError && error.problems[0].code === "too-large",
+    );
     assert.deepEqual(await listing(workDir), []);
   });
 
@@ -92,12 +110,44 @@ describe("xenserverOvf plugin", () => {
   const archiveCases: Array<[string, TarEntry[], RegExp]> = [
     ["../evil.vhd", [{ header: { name: "../evil.vhd" }, data: vhd() }], /climbs out/],
     ["/abs/0.vhd", [{ header: { name: "/abs/0.vhd" }, data: vhd() }], /absolute path/],
-    ["a symlink entry", [{ header: { name: "0.vhd", type: "symlink", linkname: "../../etc/shadow" } }], /symbolic link/],
-    ["a hardlink entry", [{ header: { name: "1.vhd" }, data: vhd() }, { header: { name: "0.vhd", type: "link", linkname: "/etc/shadow" } }], /hard link/],
+    [
+      "a symlink entry",
+      [{ header: { name: "0.vhd", type: "symlink", linkname: "../../etc/shadow" } }],
+      /symbolic link/,
+    ],
+    [
+      "a hardlink entry",
+      [
+        { header: { name: "1.vhd" }, data: vhd() },
+        { header: { name: "0.vhd", type: "link", linkname: "/etc/shadow" } },
+      ],
+      /hard link/,
+    ],
     ["a device entry", [{ header: { name: "0.vhd", type: "block-device", devmajor: 8, devminor: 0 } }], /block-device/],
-    ["0.vhd and ./0.vhd", [{ header: { name: "0.vhd" }, data: vhd() }, { header: { name: "./0.vhd" }, data: vhd() }], /duplicates/],
-    ["a gap (0.vhd, 2.vhd)", [{ header: { name: "0.vhd" }, data: vhd() }, { header: { name: "2.vhd" }, data: vhd() }], /1\.vhd is missing/],
-    ["an unexpected name", [{ header: { name: "0.vhd" }, data: vhd() }, { header: { name: "evil.sh" }, data: Buffer.from("#!/bin/sh\n") }], /not named N\.vhd/],
+    [
+      "0.vhd and ./0.vhd",
+      [
+        { header: { name: "0.vhd" }, data: vhd() },
+        { header: { name: "./0.vhd" }, data: vhd() },
+      ],
+      /duplicates/,
+    ],
+    [
+      "a gap (0.vhd, 2.vhd)",
+      [
+        { header: { name: "0.vhd" }, data: vhd() },
+        { header: { name: "2.vhd" }, data: vhd() },
+      ],
+      /1\.vhd is missing/,
+    ],
+    [
+      "an unexpected name",
+      [
+        { header: { name: "0.vhd" }, data: vhd() },
+        { header: { name: "evil.sh" }, data: Buffer.from("#!/bin/sh\n") },
+      ],
+      /not named N\.vhd/,
+    ],
   ];
   for (const [what, entries, pattern] of archiveCases) {
     it(`rejects ${what} (archive-entry)`, async () => expectRejected(await tarball(entries), "archive-entry", pattern));
@@ -106,12 +156,20 @@ describe("xenserverOvf plugin", () => {
   it("rejects a broken chain: parent uuid mismatch (vhd-chain)", async () => {
     const { files } = sound(MiB, 1);
     const stranger = buildVhd({ type: "dynamic", size: MiB }).bytes;
-    await expectRejected(await tarball(chainEntries([files[0], stranger])), "vhd-chain", /0\.vhd: its parent is .* but 1\.vhd is/);
+    await expectRejected(
+      await tarball(chainEntries([files[0], stranger])),
+      "vhd-chain",
+      /0\.vhd: its parent is .* but 1\.vhd is/,
+    );
   });
 
   it("rejects a differencing base (vhd-chain)", async () => {
     const leaf = buildVhd({ type: "differencing", size: MiB, parentId: randomId() }).bytes;
-    await expectRejected(await tarball(chainEntries([leaf])), "vhd-chain", /0\.vhd: the base of the chain is a differencing disk/);
+    await expectRejected(
+      await tarball(chainEntries([leaf])),
+      "vhd-chain",
+      /0\.vhd: the base of the chain is a differencing disk/,
+    );
   });
 
   it("rejects a size mismatch (vhd-chain)", async () => {
@@ -136,7 +194,11 @@ describe("xenserverOvf plugin", () => {
 
   it("rejects a truncated VHD (truncated)", async () => {
     const { files } = sound(3 * MiB, 1);
-    await expectRejected(await tarball(chainEntries([files[0].subarray(0, files[0].length - 1024), files[1]])), "truncated", /0\.vhd: .*(cut short|past the end)/);
+    await expectRejected(
+      await tarball(chainEntries([files[0].subarray(0, files[0].length - 1024), files[1]])),
+      "truncated",
+      /0\.vhd: .*(cut short|past the end)/,
+    );
   });
 
   it("rejects a truncated archive (truncated)", async () => {

@@ -70,8 +70,15 @@ describe("VhdFile", () => {
   }
 
   it("reads a dynamic disk's unstored sectors as zero even when the block holds other bytes", async () => {
-    const { bytes } = buildVhd({ type: "dynamic", size: 2 * MiB, writes: [{ offset: 1024, data: pattern(512, 9) }], filler: 0xee });
-    assert.ok((await readWhole(bytes)).equals(applyWrites(Buffer.alloc(2 * MiB), [{ offset: 1024, data: pattern(512, 9) }])));
+    const { bytes } = buildVhd({
+      type: "dynamic",
+      size: 2 * MiB,
+      writes: [{ offset: 1024, data: pattern(512, 9) }],
+      filler: 0xee,
+    });
+    assert.ok(
+      (await readWhole(bytes)).equals(applyWrites(Buffer.alloc(2 * MiB), [{ offset: 1024, data: pattern(512, 9) }])),
+    );
   });
 
   it("reports a differencing disk's parent", async () => {
@@ -102,7 +109,11 @@ describe("VhdFile", () => {
   });
 
   it("rejects a cut-short dynamic disk as truncated", async () => {
-    const { bytes } = buildVhd({ type: "dynamic", size: 4 * MiB, writes: [{ offset: 3 * MiB, data: pattern(512, 1) }] });
+    const { bytes } = buildVhd({
+      type: "dynamic",
+      size: 4 * MiB,
+      writes: [{ offset: 3 * MiB, data: pattern(512, 1) }],
+    });
     assert.equal((await rejection(bytes.subarray(0, bytes.length - 4096))).code, "truncated");
   });
 

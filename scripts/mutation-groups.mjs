@@ -1,0 +1,176 @@
+// The groups of `npm run mutate` (scripts/mutate.mjs): what each mutates and which tests judge it.
+/**
+ * What each group mutates and which tests judge it. `build`: some tests run the built command,
+ * so the sandbox is built (the instrumented build carries the mutants into the child
+ * processes). `cli`: built, and the mutated code runs mostly in those children, whose coverage
+ * is not measured, so every test runs against every mutant; otherwise only the tests that
+ * reached a mutant in the test process run it (one reached only in a child counts as surviving).
+ */
+export const GROUPS = {
+  inspect: {
+    mutate: [
+      "src/core/inspect/**/*.ts",
+      "!src/core/inspect/types.ts",
+      "src/plugins/{qcow2,vmdk,vhd,vhdx,vdi,iso,ploop,luks}/detect.ts",
+      "src/plugins/vmdk/{descriptor,sparse-header}.ts",
+      "src/plugins/qcow2/extensions.ts",
+      "src/plugins/vhdx/metadata.ts",
+      "src/plugins/raw/partition.ts",
+    ],
+    // Every test file of the inspector but the two that run qemu-img on hundreds of images,
+    // and the unit tests of the detectors that live in format plugins.
+    tests: [
+      "test/core/inspect/!(qemu-parity|property).test.ts",
+      "test/plugins/{qcow2,vmdk,vhd,vhdx,vdi,iso,raw}/*.test.ts",
+      "test/plugins/ploop/detect.test.ts",
+      "test/plugins/luks/detect*.test.ts",
+    ],
+  },
+  stages: {
+    mutate: ["src/core/stages/inspect.ts"],
+    tests: [
+      "test/core/stages/inspect.test.ts",
+      "test/core/pipeline.test.ts",
+      "test/core/stages/inspect-units.test.ts",
+      "test/core/stages/second-opinion.test.ts",
+    ],
+  },
+  "qemu-img": {
+    mutate: [
+      "src/core/qemu-img.ts",
+      "src/core/qemu-img-args.ts",
+      "src/core/qemu-img-process.ts",
+      "src/core/qemu-img-output.ts",
+    ],
+    // The unit tests of each part first, then the adapter against the real qemu-img.
+    tests: [
+      "test/core/qemu-img-args.test.ts",
+      "test/core/qemu-img-output.test.ts",
+      "test/core/qemu-img-process.test.ts",
+      "test/core/qemu-img-class.test.ts",
+      "test/core/qemu-img.test.ts",
+      "test/core/stages/second-opinion.test.ts",
+      "test/core/io/throttle.test.ts",
+    ],
+  },
+  http: {
+    mutate: [
+      "src/core/io/http.ts",
+      "src/core/io/{http-download,download-errors}.ts",
+      "src/core/io/http-headers.ts",
+      "src/core/io/download-space.ts",
+      "src/core/io/http-source.ts",
+      "src/core/io/redirects.ts",
+      "src/core/io/download-limits.ts",
+    ],
+    // The fast unit tests first: a mutant they kill never waits for the slow end-to-end ones.
+    tests: [
+      "test/core/io/http-headers.test.ts",
+      "test/core/io/download-limits.test.ts",
+      "test/core/io/redirects.test.ts",
+      "test/core/io/redirect-policy.test.ts",
+      "test/core/io/http-client.test.ts",
+      "test/core/io/http-download.test.ts",
+      "test/core/io/http-resume.test.ts",
+      "test/core/io/http-download-flow.test.ts",
+      "test/core/io/http-source-units.test.ts",
+      "test/core/io/units.test.ts",
+      "test/core/io/download-space.test.ts",
+      "test/core/io/http-source.test.ts",
+      "test/core/io/http-source-resume.test.ts",
+      "test/core/io/inspect-stream.test.ts",
+      "test/core/io/http-sink.test.ts",
+      "test/core/io/download-bounds.test.ts",
+    ],
+    build: true,
+  },
+  queue: {
+    // What a queue writer controls: the validation of a message, and every reader of a value taken from Redis
+    // (job fields within bounds, results, progress, journal lines, failure reasons).
+    mutate: [
+      "src/queue/message.ts",
+      "src/queue/redis-values.ts",
+      "src/queue/bounded-read.ts",
+      "src/queue/journal.ts",
+      "src/queue/failure.ts",
+      "src/queue/job-view.ts",
+      "src/queue/progress.ts",
+      "src/queue/spool-executor.ts",
+    ],
+    // The unit tests first, then the ones with a real redis-server whose worker runs in the test process.
+    tests: [
+      "test/queue/message.test.ts",
+      "test/queue/redis-values.test.ts",
+      "test/queue/progress.test.ts",
+      "test/queue/spool-executor.test.ts",
+      "test/queue/bounded-read.test.ts",
+      "test/queue/retry.test.ts",
+      "test/queue/worker.test.ts",
+      "test/queue/fence.test.ts",
+    ],
+  },
+  dashboard: {
+    mutate: ["src/dashboard/guard.ts", "src/dashboard/auth.ts", "src/dashboard/serve-dashboard.ts"],
+    tests: [
+      "test/dashboard/guard.test.ts",
+      "test/dashboard/auth.test.ts",
+      "test/dashboard/serve-dashboard.test.ts",
+      "test/dashboard/app.test.ts",
+      "test/dashboard/app-names.test.ts",
+    ],
+  },
+  watch: {
+    mutate: ["src/cli/watch.ts", "src/cli/dashboard-access.ts"],
+    tests: ["test/cli/watch.test.ts"],
+    cli: true,
+  },
+  tar: {
+    mutate: ["src/plugins/xenserver-ovf/extract.ts"],
+    tests: [
+      "test/plugins/xenserver-ovf/extract.test.ts",
+      "test/plugins/xenserver-ovf/extract-bounds.test.ts",
+      "test/plugins/xenserver-ovf/extract-sources.test.ts",
+    ],
+  },
+  spool: {
+    mutate: ["src/spool/claim.ts", "src/spool/recovery.ts", "src/spool/output-names.ts"],
+    // The fast unit tests first: a mutant they kill never waits for the end-to-end ones.
+    tests: [
+      "test/spool/output-names.test.ts",
+      "test/spool/claim.test.ts",
+      "test/spool/error-file.test.ts",
+      "test/spool/temporary-files.test.ts",
+      "test/spool/recovery-steps.test.ts",
+      "test/spool/retry-recovery.test.ts",
+      "test/spool/recovery.test.ts",
+      "test/spool/unrecorded-failure.test.ts",
+      "test/spool/spool.test.ts",
+    ],
+  },
+  trust: {
+    mutate: [
+      "src/core/io/pin-source.ts",
+      "src/core/io/other-writers.ts",
+      "src/core/io/work-root.ts",
+      "src/core/io/open-regular.ts",
+      "src/core/redact.ts",
+      "src/plugins/luks/passphrase.ts",
+      "src/spool/sidecar.ts",
+    ],
+    // The fast unit tests first: a mutant they kill never waits for the slow end-to-end ones.
+    tests: [
+      "test/core/io/open-regular.test.ts",
+      "test/core/io/other-writers.test.ts",
+      "test/core/io/pin-source.test.ts",
+      "test/core/io/pin-source-devices.test.ts",
+      "test/core/io/work-root.test.ts",
+      "test/plugins/luks/passphrase-units.test.ts",
+      "test/spool/sidecar.test.ts",
+      "test/core/redact.test.ts",
+      "test/core/io/path-source.test.ts",
+      "test/plugins/luks/passphrase.test.ts",
+      "test/spool/sidecar-trust.test.ts",
+      "test/spool/recovery.test.ts",
+    ],
+  },
+};

@@ -1,0 +1,42 @@
+import { InvalidArgumentError, Option } from "commander";
+
+/** The exit codes, shown after every command's help. */
+export const EXIT_HELP = `
+Exit codes: 0 success, 1 failure, 2 usage error, 3 image rejected (unsafe, or not what was claimed).`;
+
+/**
+ * The `--quiet` flag, described for its command.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * new Command("x").addOption(quietOption("only failures"));
+ * ```
+ */
+export const quietOption = (what: string) => new Option("-q, --quiet", what).conflicts("verbose");
+/**
+ * The `--verbose` flag: stage and hook timings.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * new Command("x").addOption(verboseOption());
+ * ```
+ */
+export const verboseOption = () =>
+  new Option("-v, --verbose", "also print how long each stage and each plugin hook of a job took");
+
+/**
+ * Parses a flag's value as a whole number of at least 1 (commander reports the error).
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * new Command("x").option("-j, --jobs <n>", "jobs at once", integer);
+ * ```
+ */
+export function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+  return n;
+}
