@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { appendFileSync, copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { createPipeline, type JobEvent } from "../../../src/mod.ts";
 import { compressed, type DecompressionFacts } from "../../../src/plugins/index.ts";
@@ -9,7 +10,7 @@ import { repoRoot } from "../../helpers/cli.ts";
 import { failure } from "../../helpers/failure.ts";
 import { listDir, makeImage, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";
 import { waitFor } from "../../helpers/wait.ts";
-import { alive, childrenOf, compress, corrupt, cut, leftovers, missingTools, tarOf } from "./helpers.ts";
+import { alive, childrenOf, compress, corrupt, cut, leftovers, missingTools, tarHeader, tarOf } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -159,6 +160,54 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
     assert.equal(alive(pids[0]), false, "the decoder outlived the job");
     assert.deepEqual(leftovers(work), []);
     assert.ok(!listDir(dir).includes("aborted.raw"));
+  });
+
+  it("an abort mid-extraction of a gzip tar stops the in-process decoder at once", async () => {
+    // One member of 8 GiB of zeroes: a header, 32 gzip members of 256 MiB each, the end blocks.
+    const quarter = gzipSync(Buffer.alloc(256 * MiB), { level: 1 });
+    const parts = [gzipSync(tarHeader({ name: "disk.raw", size: 8 * 1024 * MiB }))];
+    for (let i = 0; i < 32; i++) parts.push(quarter);
+    const source = join(dir, "long.tar.gz");
+    writeFileSync(source, Buffer.concat([...parts, gzipSync(Buffer.alloc(1024))]));
+    const { work, ended, pipeline, unpacked } = harness(dir, "abort-tar");
+    const controller = new AbortController();
+    const running = failure(
+      pipeline.run({ source, destination: join(dir, "aborted-tar.raw"), to: "raw", signal: controller.signal }),
+    );
+    await waitFor(() => unpacked() > 0, "the decompression to start");
+    controller.abort();
+    const error = await running;
+    assert.equal(error.code, "aborted", error.message);
+    const [facts] = ended;
+    assert.ok(facts.decompressed < 4 * 1024 * MiB, `went on to ${facts.decompressed} bytes after the abort`);
+    assert.deepEqual(leftovers(work), []);
+  });
+
+  it("a compressed stream inside whose magic is past the first 4 KiB (a zstd skippable frame) is nested-container", async () => {
+    const skippable = Buffer.alloc(8 + 8192, 1);
+    skippable.writeUInt32LE(0x184d2a50, 0);
+    skippable.writeUInt32LE(8192, 4);
+    const zst = execFileSync("zstd", ["-c", "-q", raw], { maxBuffer: 64 * MiB });
+    const source = join(dir, "skippable.zst.gz");
+    writeFileSync(source, gzipSync(Buffer.concat([skippable, zst])));
+    const { work, pipeline } = harness(dir, "nested-skippable");
+    const error = await failure(pipeline.run({ source, destination: join(dir, "nested.raw"), to: "raw" }));
+    assert.equal(error.code, "image-rejected", error.message);
+    assert.match(error.message, /\[nested-container\]/);
+    assert.deepEqual(leftovers(work), []);
+  });
+
+  it("a sparse tar member larger than the file system allows is a decompression bomb, not an I/O failure", async () => {
+    // 1.5 KiB of tar saying 8 PiB of holes (ext4 allows 16 TiB files: EFBIG).
+    const data = Buffer.alloc(512, 0x5a);
+    const header = tarHeader({ name: "disk.raw", size: 512, realSize: 2 ** 53 - 1, runs: [[0, 512]] });
+    const source = join(dir, "huge-sparse.tar");
+    writeFileSync(source, Buffer.concat([header, data, Buffer.alloc(1024)]));
+    const { work, pipeline } = harness(dir, "efbig");
+    const error = await failure(pipeline.run({ source, destination: join(dir, "efbig.qcow2"), to: "qcow2" }));
+    assert.equal(error.code, "image-rejected", error.message);
+    assert.match(error.message, /\[decompression-bomb\]/);
+    assert.deepEqual(leftovers(work), []);
   });
 
   it("SIGTERM to the CLI mid-decompression leaves no decoder process and no output", async () => {
