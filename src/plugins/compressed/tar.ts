@@ -34,7 +34,9 @@ export interface MemberSink {
  * that file's content to `sink`; returns the member's name and size. Refused (`archive-entry`):
  * links, devices, FIFOs, other directories than `.`, a second member, absolute or `..` names,
  * GNU long link names, global or sparse PAX headers, a PAX header or long name over 64 KiB, a
- * bad header checksum, data after the end of the archive; a cut-short archive is `truncated`.
+ * bad header checksum, more than 1 MiB of headers in all (entries that write nothing would
+ * otherwise cost CPU under no size bound), data after the end of the archive; a cut-short
+ * archive is `truncated`.
  *
  * @example
  * ```ts
