@@ -229,6 +229,25 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
       [],
     );
   });
+
+  it("SIGKILL to the CLI mid-decompression kills the decoder too (pdeathsig), no output", async () => {
+    const long = eightGibOfZeroes();
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, "bin", "diskpipe.mjs"), "convert", long, join(dir, "killed-out.raw"), "--to", "raw"],
+      { stdio: "ignore", env: { ...process.env, TMPDIR: dir } },
+    );
+    const cliPid = child.pid ?? 0;
+    const decoder = await waitFor(() => childrenOf(cliPid).find((c) => c.name === "xz"), "xz to start under the CLI");
+    const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+    child.kill("SIGKILL");
+    await exited;
+    await waitFor(() => !alive(decoder.pid), "the decoder to die with the CLI", 5000);
+    assert.deepEqual(
+      listDir(dir).filter((name) => name.includes("killed-out")),
+      [],
+    );
+  });
 });
 
 /** A copy of a tar whose end-of-archive blocks hold garbage (a bare tar has no checksum over its data). */
