@@ -39,14 +39,16 @@ export async function fetchJob(
   const checksum = spec.checksum ? parseChecksum(spec.checksum) : undefined;
   const source = sources.find((s) => s.matches(spec.source));
   if (!source) throw new DiskpipeError("usage", `no source handles ${spec.source}`);
-  const streamInspect: StreamInspector | undefined = job.handler?.unpack
-    ? undefined
-    : async (reader, limit) => {
-        const onHeader = boundDownload(spec.source, registry, spec.maxSize, limit);
-        const result = await inspectImage(reader, { ...inspectOptionsFor(job, registry), onHeader });
-        rejectUnsafe(result, spec.source);
-        return result;
-      };
+  // A claimed container is not judged as it downloads (its content is, once unpacked), but
+  // --max-size still bounds the download: the inspector only watches, and its verdict is dropped.
+  const unpacks = job.handler?.unpack !== undefined;
+  const streamInspect: StreamInspector = async (reader, limit) => {
+    const onHeader = boundDownload(spec.source, registry, spec.maxSize, limit);
+    if (unpacks) return inspectImage(reader, registry.inspection(undefined));
+    const result = await inspectImage(reader, { ...inspectOptionsFor(job, registry), onHeader });
+    rejectUnsafe(result, spec.source);
+    return result;
+  };
   const fetched = await source.fetch(spec.source, job, streamInspect, into);
   if (fetched.temporary)
     job.onCleanup(() => import("node:fs/promises").then((fs) => fs.rm(fetched.path, { force: true })));
@@ -64,5 +66,5 @@ export async function fetchJob(
   // A store's recorded format is a claim too; the caller's own claim wins.
   const claimed = spec.from ?? fetched.claimed;
   const image: LocalImage = { path: fetched.path, temporary: fetched.temporary, ...(claimed && { claimed }) };
-  return { image, ...(fetched.inspection && { inspection: fetched.inspection }) };
+  return { image, ...(fetched.inspection && !unpacks && { inspection: fetched.inspection }) };
 }
