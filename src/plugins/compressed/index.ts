@@ -57,6 +57,9 @@ export function compressed(options: CompressedOptions = {}): Plugin {
         claims: (spec) =>
           claimedKind(spec.container) !== undefined || (spec.from === "compressed" && spec.container === undefined),
         unpack: (ctx) => unpackCompressed(ctx, options),
+        // What one image compresses to at worst (incompressible data grows a little: bzip2 about
+        // 0.5%), plus a tar's headers: a claimed container's download stops there.
+        maxArchiveSize: (maxFileSize) => maxFileSize + Math.ceil(maxFileSize / 64) + (1 << 20),
       }),
     ],
   });
