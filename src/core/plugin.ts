@@ -84,6 +84,13 @@ export interface FormatDefinition {
    * any size (raw, iso) leave it out: `--max-size` bounds them.
    */
   maxFileSize?(virtualSize: number, details: Record<string, unknown>): number;
+  /**
+   * For a container (`unpack`): the largest file it can be when what it holds may be at most
+   * `maxFileSize` bytes (what `--max-size` allows an image to be). The download of a claimed
+   * container is cut there (`too-large`). Leave it out when a container may rightly hold more
+   * than one image's worth (a VHD chain): its download is then bounded by the source alone.
+   */
+  maxArchiveSize?(maxFileSize: number): number;
   /** `-o` options when this format is the target, from `ctx.spec.options`. */
   outputOptions?(ctx: JobContext): Record<string, string | number | boolean>;
 }

@@ -7,6 +7,8 @@ const BLOCK = 512;
 const MAX_META_BYTES = 64 * 1024;
 /** Largest GNU sparse map accepted, in extension blocks (21 entries each). */
 const MAX_SPARSE_BLOCKS = 4096;
+/** Bytes of headers, PAX records and long names in all: real archives have a few blocks; more only spends CPU. */
+const MAX_HEADER_BYTES = 1 << 20;
 /** Bytes (all zero) allowed after the end-of-archive blocks: tar pads to its record size (10 KiB). */
 const MAX_TRAILING_BYTES = 1 << 20;
 /** PAX keys that describe only the member's metadata: read and ignored. */
@@ -32,7 +34,9 @@ export interface MemberSink {
  * that file's content to `sink`; returns the member's name and size. Refused (`archive-entry`):
  * links, devices, FIFOs, other directories than `.`, a second member, absolute or `..` names,
  * GNU long link names, global or sparse PAX headers, a PAX header or long name over 64 KiB, a
- * bad header checksum, data after the end of the archive; a cut-short archive is `truncated`.
+ * bad header checksum, more than 1 MiB of headers in all (entries that write nothing would
+ * otherwise cost CPU under no size bound), data after the end of the archive; a cut-short
+ * archive is `truncated`.
  *
  * @example
  * ```ts
@@ -46,9 +50,12 @@ export async function extractOne(input: ChunkReader, sink: MemberSink): Promise<
   let member: { name: string; size: number } | undefined;
   let pax: Map<string, string> | undefined;
   let longName: string | undefined;
+  let headerBytes = 0;
   for (;;) {
     const header = await input.readExact(BLOCK);
     if (header.length < BLOCK) throw new Refusal("truncated", "the tar archive is cut short");
+    headerBytes += BLOCK;
+    if (headerBytes > MAX_HEADER_BYTES) throw reject(`more than ${MAX_HEADER_BYTES} bytes of tar headers`);
     if (header.every((byte) => byte === 0)) break;
     if (!isTarHeader(header)) throw reject("a tar header is not valid (bad magic or checksum)");
     const type = String.fromCharCode(header[156] || 0x30);
@@ -59,6 +66,8 @@ export async function extractOne(input: ChunkReader, sink: MemberSink): Promise<
         throw reject(
           `a ${type === "x" ? "PAX" : "long-name"} header of ${size} bytes is over the ${MAX_META_BYTES}-byte bound`,
         );
+      headerBytes += size;
+      if (headerBytes > MAX_HEADER_BYTES) throw reject(`more than ${MAX_HEADER_BYTES} bytes of tar headers`);
       const data = await readPadded(input, size);
       if (type === "x") pax = parsePax(data);
       else longName = Buffer.from(data).toString("utf8").replace(/\0.*$/s, "");
@@ -160,14 +169,17 @@ async function checkTrailing(input: ChunkReader): Promise<void> {
 }
 
 function parsePax(data: Uint8Array): Map<string, string> {
-  const text = Buffer.from(data).toString("utf8");
+  // Each record's length counts bytes (a path may hold multi-byte UTF-8): split on bytes, decode each record.
+  const bytes = Buffer.from(data);
   const records = new Map<string, string>();
   let at = 0;
-  while (at < text.length) {
-    const space = text.indexOf(" ", at);
-    const length = Number(text.slice(at, space));
-    if (space < 0 || !Number.isSafeInteger(length) || length <= space - at) throw reject("a PAX header is malformed");
-    const record = text.slice(space + 1, at + length - 1);
+  while (at < bytes.length) {
+    const space = bytes.indexOf(0x20, at);
+    const length = Number(bytes.toString("latin1", at, space));
+    if (space < 0 || !/^[0-9]+$/.test(bytes.toString("latin1", at, space)) || length <= space - at + 1)
+      throw reject("a PAX header is malformed");
+    if (at + length > bytes.length || bytes[at + length - 1] !== 0x0a) throw reject("a PAX header is malformed");
+    const record = bytes.toString("utf8", space + 1, at + length - 1);
     const equals = record.indexOf("=");
     if (equals < 0) throw reject("a PAX header is malformed");
     const key = record.slice(0, equals);

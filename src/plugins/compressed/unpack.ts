@@ -91,9 +91,10 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   const report = (completed: boolean) =>
     settings.onEnded?.({ kind, compressedSize, compressedRead, decompressed: writer.bytes, completed });
   const stop = new AbortController();
-  const abort = () => stop.abort();
-  ctx.signal.addEventListener("abort", abort, { once: true });
   let decoder: Awaited<ReturnType<typeof openDecoder>> | undefined;
+  // The decoder itself is stopped too: the tar reader and gzip in-process do not watch the signal.
+  const abort = () => (stop.abort(), decoder?.stop());
+  ctx.signal.addEventListener("abort", abort, { once: true });
   try {
     decoder = await openDecoder(
       kind,
@@ -109,6 +110,7 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
       },
     );
     if (decoder.pid !== undefined) settings.onDecoder?.(decoder.pid);
+    if (ctx.signal.aborted) abort();
     const pace = new Pace(() => file.written);
     const inspecting = inspectImage(pace.reader(file.reader()), {
       ...ctx.formats.inspection(claim),
@@ -124,6 +126,9 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     const result = await inspecting;
     if (!result.safe)
       throw new ImageRejectedError(`${source} rejected: ${summary(result)}`, result.problems, { stage: "unpack" });
+    // A container the 4 KiB head did not show (a zstd skippable frame pushes its magic further).
+    if (ctx.formats.detectedContainers().includes(result.format))
+      throw new Refusal("nested-container", `it holds a ${result.format} image inside: only one level is unpacked`);
     await pumping;
     await file.close();
     report(true);
@@ -135,6 +140,8 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     await file.remove();
     report(false);
     if (ctx.signal.aborted) throw new DiskpipeError("aborted", `decompressing ${source} was aborted`);
+    if ((error as NodeJS.ErrnoException | undefined)?.code === "EFBIG")
+      throw rejection(source, new Refusal("decompression-bomb", "it decompresses to more than a file can hold here"));
     throw error instanceof Refusal ? rejection(source, error) : error;
   } finally {
     ctx.signal.removeEventListener("abort", abort);

@@ -97,3 +97,40 @@ export function leftovers(work: string): string[] {
   walk(work);
   return found;
 }
+
+/**
+ * One hand-made 512-byte GNU tar header (oldgnu magic, checksum filled in): `realSize` and the
+ * sparse `runs` make a sparse member (type S); a size over 8 GiB is written in base-256.
+ * @example tarHeader({ name: "disk.raw", size: 512 })
+ */
+export function tarHeader(fields: {
+  name: string;
+  size: number;
+  type?: string;
+  realSize?: number;
+  runs?: Array<[number, number]>;
+}): Buffer {
+  const block = Buffer.alloc(512);
+  const put = (at: number, length: number, value: number) => {
+    if (value < 8 ** (length - 1)) block.write(`${value.toString(8).padStart(length - 1, "0")}\0`, at, "latin1");
+    else (block.writeUInt8(0x80, at), block.writeBigUInt64BE(BigInt(value), at + length - 8));
+  };
+  block.write(fields.name, 0, "utf8");
+  block.write("0000644\0", 100, "latin1");
+  put(108, 8, 0);
+  put(116, 8, 0);
+  put(124, 12, fields.size);
+  put(136, 12, 0);
+  block.write(fields.type ?? (fields.realSize === undefined ? "0" : "S"), 156, "latin1");
+  block.write("ustar  \0", 257, "latin1");
+  for (const [i, [offset, length]] of (fields.runs ?? []).entries()) {
+    put(386 + i * 24, 12, offset);
+    put(398 + i * 24, 12, length);
+  }
+  if (fields.realSize !== undefined) put(483, 12, fields.realSize);
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+  return block;
+}

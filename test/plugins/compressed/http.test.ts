@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPipeline } from "../../../src/mod.ts";
@@ -23,6 +23,8 @@ describe("compressed images over HTTP", { skip: missingTools }, () => {
       server.routes.set(`/disk.${kind}`, { file: compress(qcow2, kind) });
     server.routes.set("/disk.tar.gz", { file: compress(tarOf(qcow2, join(dir, "disk.tar")), "gz") });
     server.routes.set("/evil.xz", { file: compress(makeBackedQcow2(dir), "xz") });
+    writeFileSync(join(dir, "noise.raw"), randomBytes(32 * MiB));
+    server.routes.set("/noise.zst", { file: compress(join(dir, "noise.raw"), "zst") });
   });
   after(async () => {
     await server.stop();
@@ -49,6 +51,28 @@ describe("compressed images over HTTP", { skip: missingTools }, () => {
       assert.deepEqual(leftovers(work), []);
     });
   }
+
+  it("--max-size bounds the compressed download, with or without a --container claim", async () => {
+    for (const container of [undefined, "zst"]) {
+      const work = join(dir, `work-bound-${container ?? "detected"}`);
+      const error = await failure(
+        createPipeline({ workDir: work }).run({
+          source: server.url("/noise.zst"),
+          destination: join(dir, "noise.qcow2"),
+          to: "qcow2",
+          maxSize: MiB,
+          ...(container && { container }),
+        }),
+      );
+      assert.equal(error.code, "image-rejected", error.message);
+      assert.deepEqual(
+        error.problems.map((p) => p.code),
+        ["too-large"],
+        `${container ?? "detected"}: ${error.message}`,
+      );
+      assert.deepEqual(leftovers(work), []);
+    }
+  });
 
   it("refuses a downloaded xz holding a qcow2 with a backing file, leaving nothing", async () => {
     const work = join(dir, "work-evil");

@@ -12,7 +12,7 @@ import { Refusal } from "../../../src/plugins/compressed/refusal.ts";
 import { extractOne, type MemberSink } from "../../../src/plugins/compressed/tar.ts";
 import { failure } from "../../helpers/failure.ts";
 import { makeRaw, tempDir } from "../../helpers/images.ts";
-import { compress, missingTools, tarOf } from "./helpers.ts";
+import { compress, missingTools, tarHeader, tarOf } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -156,6 +156,21 @@ describe("a tar holding one disk image", { skip: missingTools }, () => {
     const good = await pack([{ header: { name: "disk.raw" }, data: disk }]);
     await refused(Buffer.concat([good, Buffer.alloc(512, 0x20)]), /data follows the end of the archive/);
     await refused(good.subarray(0, 100 * 1024), /cut short/, "truncated");
+  });
+
+  it("bounds the headers before the member: endless ./ entries that write nothing are refused", async () => {
+    const dot = tarHeader({ name: "./", size: 0, type: "5" });
+    const member = tarHeader({ name: "disk.raw", size: 512 });
+    const archive = Buffer.concat([...Array(4096).fill(dot), member, Buffer.alloc(512, 0x41), Buffer.alloc(1024)]);
+    await refused(archive, /headers/);
+  });
+
+  it("reads a PAX header whose path is not ASCII (its record lengths count bytes)", async () => {
+    const path = join(dir, "d\u00efsk-\u00e9t\u00e9.raw");
+    writeFileSync(path, disk);
+    const result = await extract(readFileSync(tarOf(path, join(dir, "utf8.tar"), { format: "posix" })));
+    assert.equal(result.name, "d\u00efsk-\u00e9t\u00e9.raw");
+    assert.ok(result.content.equals(disk));
   });
 
   it("refuses one more level inside (a compressed member, a tar in the tar) with nested-container", async () => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { createPipeline, type JobEvent } from "../../../src/mod.ts";
 import { compressed, type DecompressionFacts } from "../../../src/plugins/index.ts";
@@ -9,7 +10,7 @@ import { repoRoot } from "../../helpers/cli.ts";
 import { failure } from "../../helpers/failure.ts";
 import { listDir, makeImage, makeRaw, qemuImg, tempDir } from "../../helpers/images.ts";
 import { waitFor } from "../../helpers/wait.ts";
-import { alive, childrenOf, compress, corrupt, cut, leftovers, missingTools, tarOf } from "./helpers.ts";
+import { alive, childrenOf, compress, corrupt, cut, leftovers, missingTools, tarHeader, tarOf } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -161,6 +162,64 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
     assert.ok(!listDir(dir).includes("aborted.raw"));
   });
 
+  it("an abort mid-extraction of a gzip tar stops the in-process decoder at once", async () => {
+    // One member of 8 GiB of zeroes: a header, 32 gzip members of 256 MiB each, the end blocks.
+    const quarter = gzipSync(Buffer.alloc(256 * MiB), { level: 1 });
+    const parts = [gzipSync(tarHeader({ name: "disk.raw", size: 8 * 1024 * MiB }))];
+    for (let i = 0; i < 32; i++) parts.push(quarter);
+    const source = join(dir, "long.tar.gz");
+    writeFileSync(source, Buffer.concat([...parts, gzipSync(Buffer.alloc(1024))]));
+    const { work, ended, pipeline, unpacked } = harness(dir, "abort-tar");
+    const controller = new AbortController();
+    const running = failure(
+      pipeline.run({ source, destination: join(dir, "aborted-tar.raw"), to: "raw", signal: controller.signal }),
+    );
+    await waitFor(() => unpacked() > 0, "the decompression to start");
+    controller.abort();
+    const error = await running;
+    assert.equal(error.code, "aborted", error.message);
+    const [facts] = ended;
+    assert.ok(facts.decompressed < 4 * 1024 * MiB, `went on to ${facts.decompressed} bytes after the abort`);
+    assert.deepEqual(leftovers(work), []);
+  });
+
+  it("a compressed stream inside whose magic is past the first 4 KiB (a zstd skippable frame) is nested-container", async () => {
+    const skippable = Buffer.alloc(8 + 8192, 1);
+    skippable.writeUInt32LE(0x184d2a50, 0);
+    skippable.writeUInt32LE(8192, 4);
+    const zst = execFileSync("zstd", ["-c", "-q", raw], { maxBuffer: 64 * MiB });
+    const source = join(dir, "skippable.zst.gz");
+    writeFileSync(source, gzipSync(Buffer.concat([skippable, zst])));
+    const { work, pipeline } = harness(dir, "nested-skippable");
+    const error = await failure(pipeline.run({ source, destination: join(dir, "nested.raw"), to: "raw" }));
+    assert.equal(error.code, "image-rejected", error.message);
+    assert.match(error.message, /\[nested-container\]/);
+    assert.deepEqual(leftovers(work), []);
+  });
+
+  it("a sparse tar member larger than the file system allows is a decompression bomb, not an I/O failure", () => {
+    // 1.5 KiB of tar saying 4 GiB of holes, for a CLI whose files may not pass 1 GiB (SIGXFSZ
+    // ignored, so the file system's EFBIG is what it sees, as past ext4's 16 TiB).
+    const data = Buffer.alloc(512, 0x5a);
+    const header = tarHeader({ name: "disk.raw", size: 512, realSize: 4 * 1024 * MiB, runs: [[0, 512]] });
+    const source = join(dir, "huge-sparse.tar");
+    writeFileSync(source, Buffer.concat([header, data, Buffer.alloc(1024)]));
+    const cli = [join(repoRoot, "bin", "diskpipe.mjs"), "convert", source, join(dir, "efbig.qcow2"), "--to", "qcow2"];
+    const run = spawnSync(
+      "sh",
+      ["-c", 'trap "" XFSZ; exec prlimit --fsize=1073741824 "$0" "$@"', process.execPath, ...cli],
+      { encoding: "utf8", env: { ...process.env, TMPDIR: join(dir, "efbig-tmp") } },
+    );
+    assert.equal(run.status, 3, run.stderr);
+    assert.match(run.stderr, /\[decompression-bomb\]/);
+    assert.ok(!listDir(dir).includes("efbig.qcow2"));
+    // The CLI's own TMPDIR also holds jiti's cache of the compiled configuration: not the job's.
+    assert.deepEqual(
+      leftovers(join(dir, "efbig-tmp")).filter((path) => !path.includes("/jiti/")),
+      [],
+    );
+  });
+
   it("SIGTERM to the CLI mid-decompression leaves no decoder process and no output", async () => {
     const long = eightGibOfZeroes();
     const child = spawn(
@@ -177,6 +236,25 @@ describe("compressed images: hostile content, bombs, broken streams, aborts", { 
     await waitFor(() => !alive(decoder.pid), "the decoder to end", 5000);
     assert.deepEqual(
       listDir(dir).filter((name) => name.includes("cli-out")),
+      [],
+    );
+  });
+
+  it("SIGKILL to the CLI mid-decompression kills the decoder too (pdeathsig), no output", async () => {
+    const long = eightGibOfZeroes();
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, "bin", "diskpipe.mjs"), "convert", long, join(dir, "killed-out.raw"), "--to", "raw"],
+      { stdio: "ignore", env: { ...process.env, TMPDIR: dir } },
+    );
+    const cliPid = child.pid ?? 0;
+    const decoder = await waitFor(() => childrenOf(cliPid).find((c) => c.name === "xz"), "xz to start under the CLI");
+    const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+    child.kill("SIGKILL");
+    await exited;
+    await waitFor(() => !alive(decoder.pid), "the decoder to die with the CLI", 5000);
+    assert.deepEqual(
+      listDir(dir).filter((name) => name.includes("killed-out")),
       [],
     );
   });
