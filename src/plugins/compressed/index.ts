@@ -18,6 +18,11 @@ export { COMPRESSED_PROBLEM_CODES } from "./refusal.ts";
 export interface CompressedOptions {
   /** The decoders' CPU-time and address-space bounds (default: a minute plus a second per 16 MiB allowed, 2 GiB). */
   limits?: Partial<DecoderLimits>;
+  /**
+   * Without `--max-size`, the most bytes of data (holes do not count) an image may decompress
+   * to per byte of its compressed file, beyond the first 64 MiB: a bomb's bound (default 1000).
+   */
+  maxExpansion?: number;
   /** Paths of `xz`, `zstd` and `bzip2` when not the ones on PATH. */
   programs?: Partial<Record<"xz" | "zst" | "bz2", string>>;
   /** Told each decoder process's pid as it starts (for tests and monitoring). */

@@ -11,6 +11,11 @@ import { HEAD_WINDOW, Pace } from "./pace.ts";
 import { extractOne, type MemberSink } from "./tar.ts";
 import { ContentWriter } from "./writer.ts";
 
+/** Bytes of data any image may decompress to, whatever its compressed size. */
+const EXPANSION_FLOOR = 64 * 1024 * 1024;
+/** Data bytes per compressed byte past the floor; real disks compress their data 2 to 20 times. */
+const DEFAULT_MAX_EXPANSION = 1000;
+
 /**
  * Settings of one unpack (the plugin's options, resolved).
  *
@@ -22,6 +27,12 @@ import { ContentWriter } from "./writer.ts";
 export interface UnpackSettings {
   /** Decoder bounds; the CPU time grows with the bytes allowed when not given (see `decoderLimits`). */
   limits?: Partial<DecoderLimits>;
+  /**
+   * Without `--max-size`, the most bytes of data (all-zero blocks, left as holes, do not count)
+   * an image may decompress to per byte of its compressed file, beyond the first 64 MiB
+   * (default 1000).
+   */
+  maxExpansion?: number;
   /** Paths of the decoders, when not the ones on PATH. */
   programs?: Partial<Record<"xz" | "zst" | "bz2", string>>;
   /** Told the decoder's pid as soon as it runs (tests watch it end). */
@@ -76,6 +87,18 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
   if (maxSize !== undefined)
     file.limit(allowed, bomb(`it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`));
+  else {
+    // Raw and iso images have no header bound: without --max-size, the data (not the holes) an
+    // image may cost the disk is bounded by its compressed size.
+    const expansion = settings.maxExpansion ?? DEFAULT_MAX_EXPANSION;
+    const most = EXPANSION_FLOOR + expansion * compressedSize;
+    file.limitStored(
+      most,
+      bomb(
+        `it decompresses to more than ${most} bytes of data, ${expansion} times its ${compressedSize} compressed bytes beyond the first 64 MiB (set --max-size to bound it instead)`,
+      ),
+    );
+  }
   const onHeader = (header: HeaderFacts) => {
     const bound = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
     if (bound !== undefined)
