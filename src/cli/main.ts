@@ -41,6 +41,7 @@ export function buildProgram(pluginOptions: readonly ConvertOption[] = []): Comm
     .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")
     .option("--checksum <algo:hex>", "sha256:HEX or sha512:HEX the source must match")
     .option("--subformat <name>", "target subformat (vmdk: streamOptimized…, vhd: fixed|dynamic, vhdx: fixed|dynamic)")
+    .option("--compress", "compress the output (qcow2: zstd where qemu-img has it, else zlib; vmdk: streamOptimized)")
     .option("--force", "replace an existing destination file")
     .option("--json", "print one JSON result per image on stdout")
     .addOption(quietOption("no progress and no summary on stderr: only warnings and errors"))

@@ -45,6 +45,11 @@ export interface FormatDefinition {
   extension?: string;
   /** Whether qemu-img may write this format (defaults to true when `qemuDriver` is set). */
   writable?: boolean;
+  /**
+   * Whether an output in this format may be compressed (`--compress`, `spec.options.compress`:
+   * qemu-img convert `-c`); the format's `outputOptions` or hooks add what it needs besides.
+   */
+  compresses?: boolean;
   /** Detected formats a claim of this name accepts (e.g. ami accepts raw and qcow2). */
   accepts?: string[];
   /** Other names a claim may use for this format (qemu's driver name, say: vpc for vhd). */

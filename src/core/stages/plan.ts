@@ -56,6 +56,7 @@ export function buildPlan(
       ...(target.directIo && config.qemuImg.directIo && { cache: "none" }),
       ...(target.blockDevice && to === "raw" && { noCreate: true }),
       ...(config.throttle.bytesPerSecond && { rateLimit: config.throttle.bytesPerSecond }),
+      ...(job.spec.options?.compress === true && registry.require(to).compresses && { compress: true }),
     },
     limits: {
       cpuSeconds: config.qemuImg.convertCpuSeconds + gib * config.qemuImg.convertCpuSecondsPerGiB,
