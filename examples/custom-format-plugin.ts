@@ -1,19 +1,20 @@
 /**
- * A third-party format handler written against diskpipe's public API only: "gzip-raw", a raw
- * disk compressed with gzip. It detects the gzip magic natively, unpacks the stream (bounded)
+ * A third-party format handler written against diskpipe's public API only: "zlib-raw", a raw
+ * disk compressed as a zlib stream (RFC 1950, `pigz -z`, `.zz`; gzip, xz, zstd and bzip2 are
+ * built in: the `compressed` plugin). It detects the zlib header natively, unpacks the stream (bounded)
  * into the job's work directory, and a verify hook refuses disks that are not whole sectors.
  *
- *   diskpipe run examples/custom-format-plugin.ts disk.raw.gz out.qcow2 qcow2
- *   deno run -A examples/custom-format-plugin.ts disk.raw.gz out.qcow2 qcow2
+ *   diskpipe run examples/custom-format-plugin.ts disk.raw.zz out.qcow2 qcow2
+ *   deno run -A examples/custom-format-plugin.ts disk.raw.zz out.qcow2 qcow2
  *
- * To use it from the CLI, put `gzipRaw()` in the `plugins` of your plugins.config.ts.
+ * To use it from the CLI, put `zlibRaw()` in the `plugins` of your plugins.config.ts.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+import { createInflate } from "node:zlib";
 import { convert, defaultConfig, defineFormat, definePlugin, ImageRejectedError, type Plugin } from "diskpipe";
 
 /** Largest disk the handler will unpack. */
@@ -26,7 +27,7 @@ function limitBytes(max: number): Transform {
       seen += chunk.length;
       if (seen > max)
         done(
-          new ImageRejectedError(`gzip-raw unpacks to more than ${max} bytes`, [
+          new ImageRejectedError(`zlib-raw unpacks to more than ${max} bytes`, [
             { code: "too-large", message: "unpacked size over the bound" },
           ]),
         );
@@ -35,23 +36,25 @@ function limitBytes(max: number): Transform {
   });
 }
 
-/** The gzip-raw format plugin. */
-export function gzipRaw(): Plugin {
+/** The zlib-raw format plugin. */
+export function zlibRaw(): Plugin {
   return definePlugin({
-    name: "gzip-raw",
+    name: "zlib-raw",
     formats: [
       defineFormat({
-        name: "gzip-raw",
+        name: "zlib-raw",
         async detect(reader) {
-          const head = await reader.read(0, 3);
-          const isGzip = head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08;
-          return isGzip ? { format: "gzip-raw", problems: [], details: { compression: "deflate" } } : null;
+          // CMF: deflate with a window of at most 32 KiB; FLG: no preset dictionary, header check (CMF·256+FLG) divisible by 31.
+          const head = await reader.read(0, 2);
+          const isZlib =
+            head.length === 2 && head[0] === 0x78 && (head[1] & 0x20) === 0 && ((head[0] << 8) | head[1]) % 31 === 0;
+          return isZlib ? { format: "zlib-raw", problems: [], details: { compression: "deflate" } } : null;
         },
         async unpack(ctx) {
           const path = join(ctx.workDir, "unpacked.raw");
           await pipeline(
             createReadStream(ctx.image!.path),
-            createGunzip(),
+            createInflate(),
             limitBytes(MAX_UNPACKED),
             createWriteStream(path, { flags: "wx" }),
             { signal: ctx.signal },
@@ -62,8 +65,8 @@ export function gzipRaw(): Plugin {
     ],
     hooks: {
       verify(ctx) {
-        if (ctx.handler?.name === "gzip-raw" && ctx.inspection!.virtualSize % 512 !== 0) {
-          throw new ImageRejectedError("a gzip-raw disk must hold whole 512-byte sectors", [
+        if (ctx.handler?.name === "zlib-raw" && ctx.inspection!.virtualSize % 512 !== 0) {
+          throw new ImageRejectedError("a zlib-raw disk must hold whole 512-byte sectors", [
             { code: "partial-sector", message: "size is not a multiple of 512" },
           ]);
         }
@@ -79,10 +82,10 @@ if (source && destination && to) {
     source,
     destination,
     to,
-    config: { ...base, plugins: [...(base.plugins ?? []), gzipRaw()] },
+    config: { ...base, plugins: [...(base.plugins ?? []), zlibRaw()] },
   }).catch((error) => {
     console.error(`${error.message} [${error.code}]`);
     process.exit(error.exitCode ?? 1);
   });
-  console.log(`converted ${source} (${result.from} inside gzip) -> ${destination} (${to})`);
+  console.log(`converted ${source} (${result.from} inside zlib) -> ${destination} (${to})`);
 }

@@ -84,6 +84,44 @@ export const GROUPS = {
     ],
     build: true,
   },
+  compressed: {
+    // The compressed container: magic detection, the one-member tar reader, the decoders, the unpack's bounds and clean-up.
+    mutate: ["src/plugins/compressed/*.ts"],
+    tests: [
+      "test/plugins/compressed/detect.test.ts",
+      "test/plugins/compressed/tar.test.ts",
+      "test/plugins/compressed/writer.test.ts",
+      "test/plugins/compressed/decoders.test.ts",
+      "test/plugins/compressed/unpack.test.ts",
+    ],
+    // unpack.test.ts sends SIGTERM to the built command mid-decompression.
+    build: true,
+  },
+  queue: {
+    // What a queue writer controls: the validation of a message, and every reader of a value taken from Redis
+    // (job fields within bounds, results, progress, journal lines, failure reasons).
+    mutate: [
+      "src/queue/message.ts",
+      "src/queue/redis-values.ts",
+      "src/queue/bounded-read.ts",
+      "src/queue/journal.ts",
+      "src/queue/failure.ts",
+      "src/queue/job-view.ts",
+      "src/queue/progress.ts",
+      "src/queue/spool-executor.ts",
+    ],
+    // The unit tests first, then the ones with a real redis-server whose worker runs in the test process.
+    tests: [
+      "test/queue/message.test.ts",
+      "test/queue/redis-values.test.ts",
+      "test/queue/progress.test.ts",
+      "test/queue/spool-executor.test.ts",
+      "test/queue/bounded-read.test.ts",
+      "test/queue/retry.test.ts",
+      "test/queue/worker.test.ts",
+      "test/queue/fence.test.ts",
+    ],
+  },
   dashboard: {
     mutate: ["src/dashboard/guard.ts", "src/dashboard/auth.ts", "src/dashboard/serve-dashboard.ts"],
     tests: [

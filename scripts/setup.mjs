@@ -36,6 +36,13 @@ function aptInstall(packages, why) {
 
 const needed = [];
 if (!has("qemu-img")) needed.push("qemu-utils");
+// The compressed plugin decodes xz, zstd and bzip2 images with the command-line tools (gzip in-process).
+for (const [tool, pkg] of [
+  ["xz", "xz-utils"],
+  ["zstd", "zstd"],
+  ["bzip2", "bzip2"],
+])
+  if (!has(tool)) needed.push(pkg);
 if (forTests && !has("vhdiinfo")) needed.push("libvhdi-utils");
 if (forTests && !has("chromium")) needed.push("chromium");
 if (forTests && !has("strace")) needed.push("strace");
@@ -44,7 +51,7 @@ if (forTests && !has("redis-server")) needed.push("redis-server");
 if (needed.length)
   aptInstall(
     needed,
-    "diskpipe converts with qemu-img; the tests also cross-check with vhdiinfo, drive Chromium, watch qemu-img's file opens with strace, snapshot a source on a btrfs loop file system (a reflink) and run the shared queue on a redis-server they start",
+    "diskpipe converts with qemu-img and decompresses xz, zstd and bzip2 images with their tools; the tests also cross-check with vhdiinfo, drive Chromium, watch qemu-img's file opens with strace, snapshot a source on a btrfs loop file system (a reflink) and run the shared queue on a redis-server they start",
   );
 
 const lock = join(root, "package-lock.json");

@@ -9,7 +9,7 @@ import { withStandardFormats } from "./standard-formats.ts";
  * @example
  * ```ts
  * import { createPipeline } from "diskpipe";
- * const pipeline = createPipeline({ plugins: [], maxSize: "1T" }); // raw, qcow2, vmdk, vdi, vhd, vhdx, iso known
+ * const pipeline = createPipeline({ plugins: [], maxSize: "1T" }); // raw, qcow2, vmdk, vdi, vhd, vhdx, iso, compressed known
  * ```
  */
 export function createPipeline(config: UserConfig = {}): Pipeline {

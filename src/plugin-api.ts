@@ -36,7 +36,14 @@ export {
 } from "./core/errors.ts";
 export type { JobContext, JobOutput, LocalImage } from "./core/context.ts";
 export type { ConvertPlan, JobSpec, PlanImage, QemuSecret } from "./core/job.ts";
-export type { Detection, DetectContext, Detector, InspectOptions, InspectResult } from "./core/inspect/types.ts";
+export type {
+  Detection,
+  DetectContext,
+  Detector,
+  HeaderFacts,
+  InspectOptions,
+  InspectResult,
+} from "./core/inspect/types.ts";
 export type { ImageReader } from "./core/io/reader.ts";
 export { NotRegularError, openRegular, readSmallFile, type OpenRegularOptions } from "./core/io/open-regular.ts";
 export * from "./plugin-kit.ts";

@@ -7,12 +7,7 @@
  */
 import { createInspector, registerFormats, type Inspector } from "./core/inspector.ts";
 import type { InspectOptions, InspectResult } from "./core/inspect/types.ts";
-import {
-  inspectStream as inspectStreamWith,
-  inspectUrl as inspectUrlWith,
-  type ImageStream,
-  type UrlInspection,
-} from "./core/io/inspect-stream.ts";
+import type { ImageStream, UrlInspection } from "./core/io/inspect-stream.ts";
 import { flattenPlugins, type Plugin, type PluginOption } from "./core/plugin.ts";
 import { standardFormats } from "./plugins/standard.ts";
 import { lazy } from "./core/lazy-zod.ts";
@@ -65,11 +60,13 @@ const withStandardDetectors = (options: InspectOptions): InspectOptions => ({
  * const result = await inspectStream(createReadStream("disk.qcow2"), { claimed: "qcow2" });
  * ```
  */
-export function inspectStream(
+export async function inspectStream(
   stream: ImageStream,
   options: InspectOptions = {},
   where: { directory?: string; size?: number } = {},
 ): Promise<InspectResult> {
+  // The HTTP client and the spooling reader load with the first stream or URL, not with every command.
+  const { inspectStream: inspectStreamWith } = await import("./core/io/inspect-stream.ts");
   return inspectStreamWith(stream, withStandardDetectors(options), where);
 }
 
@@ -82,10 +79,11 @@ export function inspectStream(
  * const result = await inspectUrl("http://127.0.0.1:8080/disk.qcow2");
  * ```
  */
-export function inspectUrl(
+export async function inspectUrl(
   url: string,
   options: InspectOptions = {},
   settings: AbortSignal | UrlInspection = {},
 ): Promise<InspectResult> {
+  const { inspectUrl: inspectUrlWith } = await import("./core/io/inspect-stream.ts");
   return inspectUrlWith(url, withStandardDetectors(options), settings);
 }

@@ -36,4 +36,10 @@ describe("house style: the rules of the tree check themselves", () => {
     });
     assert.equal(result.status, 0, `run npm run format; unformatted:\n${result.stderr}${result.stdout}`);
   });
+
+  it("the tests, the bench and the examples type-check too (tsconfig.test.json; npm run build checks only src/)", () => {
+    const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
+    const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.test.json"], { cwd: repoRoot, encoding: "utf8" });
+    assert.equal(result.status, 0, `type errors:\n${result.stdout}${result.stderr}`);
+  });
 });

@@ -30,6 +30,7 @@ export interface JobFlags extends GlobalOptions {
   subformat?: string;
   verify?: boolean;
   contentHash?: string;
+  compress?: boolean;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -39,10 +40,10 @@ export interface ConvertFlags extends JobFlags {
   force?: boolean;
 }
 
-/** `spec.options`: `--subformat` and the values of the flags the plugins added. */
+/** `spec.options`: `--subformat`, `--compress` and the values of the flags the plugins added. */
 function jobOptions(flags: ConvertFlags, added: readonly ConvertOption[]): Record<string, unknown> {
   const values = flags as unknown as Record<string, unknown>;
-  const options: Record<string, unknown> = { subformat: flags.subformat };
+  const options: Record<string, unknown> = { subformat: flags.subformat, compress: flags.compress };
   for (const option of added) {
     const value = values[new Option(option.flags).attributeName()];
     options[option.key] = value === undefined || option.type !== "number" ? value : Number(value);

@@ -32,7 +32,10 @@ export function buildProgram(pluginOptions: readonly ConvertOption[] = []): Comm
       "target format: raw, qcow2, vmdk, vhd, vhdx, vdi, luks, or one a loaded plugin defines",
     )
     .option("-f, --from <format>", "claimed source format; detection must agree (ami: raw or qcow2)")
-    .option("--container <kind>", "the image arrives in a container (ovf: a XenServer VHD chain tarball)")
+    .option(
+      "--container <kind>",
+      "the image arrives in a container: gz, xz, zst, bz2, tar (compressed, found by magic anyway; --from then names the image inside), ovf (a XenServer VHD chain tarball)",
+    )
     .option("-o, --out-dir <dir>", "convert every SRC into DIR as <stem>.<extension>")
     .option("-j, --jobs <n>", "jobs at once with --out-dir (default: the configuration's jobs, 4)", integer)
     .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")
@@ -43,6 +46,7 @@ export function buildProgram(pluginOptions: readonly ConvertOption[] = []): Comm
     )
     .option("--content-hash <blk-sha256:hex>", "the content hash the source's disk must have (see diskpipe checksum)")
     .option("--subformat <name>", "target subformat (vmdk: streamOptimized…, vhd: fixed|dynamic, vhdx: fixed|dynamic)")
+    .option("--compress", "compress the output (qcow2: zstd where qemu-img has it, else zlib; vmdk: streamOptimized)")
     .option("--force", "replace an existing destination file")
     .option("--json", "print one JSON result per image on stdout")
     .addOption(quietOption("no progress and no summary on stderr: only warnings and errors"))
@@ -54,7 +58,8 @@ Examples:
   diskpipe convert disk.vmdk disk.qcow2 --to qcow2
   diskpipe convert https://host/img.qcow2 img.raw --to raw --checksum sha256:…
   diskpipe convert a.vmdk b.vhd c.vdi --out-dir out --to qcow2 --jobs 2
-  diskpipe convert chain.tgz out.qcow2 --from vhd --container ovf --to qcow2${EXIT_HELP}`,
+  diskpipe convert chain.tgz out.qcow2 --from vhd --container ovf --to qcow2
+  diskpipe convert cloud.qcow2.xz cloud.raw --to raw   (gz, xz, zst, bz2, tar: decompressed and inspected on the way)${EXIT_HELP}`,
     )
     .action(async (sources: string[], options, command: Command) => {
       const { runConvert } = await import("./convert.ts");

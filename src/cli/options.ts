@@ -9,6 +9,7 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 image rejected (unsafe, or no
  *
  * @example
  * ```ts
+ * import { Command } from "commander";
  * new Command("x").addOption(quietOption("only failures"));
  * ```
  */
@@ -18,6 +19,7 @@ export const quietOption = (what: string) => new Option("-q, --quiet", what).con
  *
  * @example
  * ```ts
+ * import { Command } from "commander";
  * new Command("x").addOption(verboseOption());
  * ```
  */
@@ -29,6 +31,7 @@ export const verboseOption = () =>
  *
  * @example
  * ```ts
+ * import { Command } from "commander";
  * new Command("x").option("-j, --jobs <n>", "jobs at once", integer);
  * ```
  */

@@ -50,8 +50,10 @@ function configOf(file: string | undefined): Promise<UserConfig> {
  * ```
  */
 export async function configuredPlugins(explicit: string | undefined): Promise<Plugin[]> {
-  const { resolveConfig } = await import("../core/config.ts");
-  return resolveConfig(await configOf(findConfigFile(explicit))).plugins;
+  // Not validated here (the pipeline validates the same configuration when the command runs):
+  // the validator would cost `convert --help` some 90 ms.
+  const { flattenPlugins } = await import("../core/plugin.ts");
+  return flattenPlugins((await configOf(findConfigFile(explicit))).plugins ?? []);
 }
 
 async function pipelineFrom(file: string | undefined, options: GlobalOptions): Promise<Pipeline> {

@@ -45,6 +45,13 @@ export const queueConfigSchema = lazy(() => {
   const entries = z
     .array(z.string().regex(ALLOW_ENTRY, "an absolute directory, or scheme://host[:port] (host may start with *.)"))
     .optional();
+  // At least one job is kept, so that `submit --wait` finds the job it waits for once it finished.
+  const keep = z
+    .object({
+      count: z.number().int().min(1).max(10_000_000).optional(),
+      days: z.number().positive().max(3650).optional(),
+    })
+    .strict();
   return z
     .object({
       /** `redis://[:password@]host:port[/db]` or `rediss://…` (TLS). */
@@ -72,6 +79,10 @@ export const queueConfigSchema = lazy(() => {
       stalledMs: z.number().int().min(500).max(3_600_000).optional(),
       /** How long to wait for Redis before failing with queue-unavailable in ms (default 10000). */
       connectTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+      /** Which completed jobs Redis keeps: the newest `count`, none older than `days` (default 1000 and 7). */
+      keepCompleted: keep.optional(),
+      /** Which failed jobs Redis keeps: the newest `count`, none older than `days` (default 5000 and 30). */
+      keepFailed: keep.optional(),
       /**
        * Where jobs from the queue may read and write. Absent: http(s) and store:// anywhere,
        * no local path. A local path is accepted only under a directory listed here.
@@ -133,7 +144,7 @@ export const configSchema = lazy(() => {
   return z
     .object({
       plugins: z.preprocess(flatten, z.array(pluginSchema)).default([]),
-      /** Whether `createPipeline` adds the standard format plugins (raw, qcow2, vmdk, vdi, vhd, vhdx, iso). */
+      /** Whether `createPipeline` adds the standard format plugins (raw, qcow2, vmdk, vdi, vhd, vhdx, iso, and the compressed container). */
       standardFormats: z.boolean().default(true),
       /** Where jobs keep their temporary files (default: the OS temp dir). */
       workDir: z.string().optional(),

@@ -144,6 +144,16 @@ export class FormatRegistry {
       : `${this.canonicalName(entry.slice(0, colon))}${entry.slice(colon).trim()}`;
   }
 
+  /**
+   * The formats that are containers found by detection (a `detect` and an `unpack`): a claim
+   * made before such a container is unpacked names what it holds.
+   */
+  detectedContainers(): string[] {
+    return this.all()
+      .filter((format) => format.detect && format.unpack)
+      .map((format) => format.name);
+  }
+
   /** The problem codes the registered formats' detectors report besides the core's. */
   problemCodes(): string[] {
     return [...new Set(this.all().flatMap((format) => format.problemCodes ?? []))];

@@ -2,8 +2,8 @@ import { FormatRegistry } from "./formats.ts";
 import { sortPlugins } from "./hooks.ts";
 import { inspectFile } from "./inspect/index.ts";
 import type { InspectOptions, InspectResult } from "./inspect/types.ts";
-import { isHttpUrl } from "./io/http.ts";
-import { inspectStream, inspectUrl, type ImageStream, type UrlInspection } from "./io/inspect-stream.ts";
+import type { ImageStream, UrlInspection } from "./io/inspect-stream.ts";
+import { isHttpUrl } from "./io/location.ts";
 import type { Plugin } from "./plugin.ts";
 
 /**
@@ -47,12 +47,17 @@ export function createInspector(
   workRoot: string,
   fetch: Omit<UrlInspection, "directory" | "formats" | "signal"> = {},
 ): Inspector {
+  // Loaded for a stream or a URL only: a local inspection starts without the HTTP client.
+  const inspectRemote = async (image: string | ImageStream, full: InspectOptions) => {
+    const { inspectStream, inspectUrl } = await import("./io/inspect-stream.ts");
+    if (typeof image !== "string") return inspectStream(image, full, { directory: workRoot });
+    return inspectUrl(image, full, { ...fetch, directory: workRoot, formats });
+  };
   return {
     inspect(image, options = {}) {
       const { claimed, accepts, detectors } = formats.inspection(options.claimed);
       const full: InspectOptions = { ...(accepts && { accepts }), ...options, ...(claimed && { claimed }), detectors };
-      if (typeof image !== "string") return inspectStream(image, full, { directory: workRoot });
-      if (isHttpUrl(image)) return inspectUrl(image, full, { ...fetch, directory: workRoot, formats });
+      if (typeof image !== "string" || isHttpUrl(image)) return inspectRemote(image, full);
       return inspectFile(image, full);
     },
   };

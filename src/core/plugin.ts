@@ -45,6 +45,11 @@ export interface FormatDefinition {
   extension?: string;
   /** Whether qemu-img may write this format (defaults to true when `qemuDriver` is set). */
   writable?: boolean;
+  /**
+   * Whether an output in this format may be compressed (`--compress`, `spec.options.compress`:
+   * qemu-img convert `-c`); the format's `outputOptions` or hooks add what it needs besides.
+   */
+  compresses?: boolean;
   /** Detected formats a claim of this name accepts (e.g. ami accepts raw and qcow2). */
   accepts?: string[];
   /** Other names a claim may use for this format (qemu's driver name, say: vpc for vhd). */
@@ -84,6 +89,13 @@ export interface FormatDefinition {
    * any size (raw, iso) leave it out: `--max-size` bounds them.
    */
   maxFileSize?(virtualSize: number, details: Record<string, unknown>): number;
+  /**
+   * For a container (`unpack`): the largest file it can be when what it holds may be at most
+   * `maxFileSize` bytes (what `--max-size` allows an image to be). The download of a claimed
+   * container is cut there (`too-large`). Leave it out when a container may rightly hold more
+   * than one image's worth (a VHD chain): its download is then bounded by the source alone.
+   */
+  maxArchiveSize?(maxFileSize: number): number;
   /** `-o` options when this format is the target, from `ctx.spec.options`. */
   outputOptions?(ctx: JobContext): Record<string, string | number | boolean>;
 }

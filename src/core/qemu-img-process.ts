@@ -1,5 +1,10 @@
 import { existsSync } from "node:fs";
+import { open } from "node:fs/promises";
+import type { Options } from "execa";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { DiskpipeError } from "./errors.ts";
+import { prlimit, type QemuLimits } from "./qemu-img-args.ts";
 
 const INSTALL_HINT =
   "qemu-img was not found: install it with `apt-get install qemu-utils` (Debian/Ubuntu) or set qemuImg.binary in the configuration";
@@ -108,4 +113,83 @@ export function check(result: Finished, command: string | undefined): Finished {
     );
   }
   return result;
+}
+
+/**
+ * A filter process a plugin runs (a decompressor): its stdin fed from a stream, its stdout
+ * read as one.
+ *
+ * @example
+ * ```ts
+ * declare const filter: FilterProcess;
+ * for await (const chunk of filter.stdout) console.log(chunk.length);
+ * const { exitCode, stderr } = await filter.finished;
+ * ```
+ */
+export interface FilterProcess {
+  /** The process id (the command's own: the wrappers exec in place). */
+  pid: number | undefined;
+  stdout: AsyncIterable<Uint8Array>;
+  /** How it ended; `stdout` of the result is empty, `stderr` its last 4 KiB. */
+  finished: Promise<Finished>;
+  /** Kills it at once (SIGKILL); safe to call after it ended. */
+  kill(): void;
+}
+
+const STDERR_TAIL = 4096;
+
+/**
+ * Starts `file args` as a filter: stdin from `input` (a stream, or a file the process reads
+ * itself: `{ file }`, no copy through diskpipe), stdout as a stream, under CPU-time and
+ * address-space limits (`prlimit`), killed with diskpipe (`setpriv --pdeathsig`) and when
+ * `signal` aborts. The only other process diskpipe starts besides qemu-img; for plugins that
+ * decode with a command-line tool (exported by the plugin kit).
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from "node:fs";
+ * const xz = await spawnFilter("xz", ["-dc"], { input: createReadStream("disk.raw.xz"), limits: { cpuSeconds: 600, addressSpace: 2 ** 30 } });
+ * for await (const chunk of xz.stdout) process.stdout.write(chunk);
+ * ```
+ */
+export async function spawnFilter(
+  file: string,
+  args: string[],
+  options: { input: AsyncIterable<Uint8Array> | { file: string }; limits: QemuLimits; signal?: AbortSignal },
+): Promise<FilterProcess> {
+  const { execa } = await import("execa");
+  const [command, ...flags] = prlimit(options.limits);
+  const { input } = options;
+  // A file is the process's stdin itself (its reads move the shared offset, /proc/PID/fdinfo/0 shows them).
+  const stdinFile = "file" in input ? await open(input.file, "r") : undefined;
+  // execa takes a descriptor number for stdin at run time ("fileNumber"); its types list only 3 to 9.
+  const stdin = (stdinFile ? stdinFile.fd : "pipe") as Options["stdin"];
+  const child = execa(...tiedToParent(command, [...flags, file, ...args]), {
+    reject: false,
+    stdin,
+    buffer: false,
+    env: { LC_ALL: "C" },
+    forceKillAfterDelay: KILL_GRACE_MS,
+    ...(options.signal && { cancelSignal: options.signal }),
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_TAIL)));
+  // A filter that exits early (killed, or failing) closes its stdin: the write error is its exit's consequence.
+  if (child.stdin && !("file" in input)) pipeline(Readable.from(input), child.stdin).catch(() => undefined);
+  // execa spawns after this call returns: the descriptor stays open until the process has ended.
+  const finished = child
+    .finally(() => stdinFile?.close())
+    .then((result) => {
+      const cause = result.cause as NodeJS.ErrnoException | undefined;
+      return {
+        stdout: "",
+        stderr,
+        exitCode: result.exitCode ?? null,
+        signal: (result.signal as NodeJS.Signals | undefined) ?? null,
+        canceled: result.isCanceled,
+        ...(cause?.code && cause.syscall?.startsWith("spawn") && { error: cause }),
+      };
+    });
+  const stdout = child.stdout ?? Readable.from([]);
+  return { pid: child.pid, stdout, finished, kill: () => void child.kill("SIGKILL") };
 }

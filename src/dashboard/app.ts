@@ -8,7 +8,7 @@ import type { Spool } from "../spool/spool.ts";
 import { requireToken, sameSecret, SESSION_COOKIE, sessionValue } from "./auth.ts";
 import { refuseTraversal, requestGuard } from "./guard.ts";
 import { LiveHub, type LiveUpdate } from "./live.ts";
-import { renderDetail, renderIndex, renderLogin } from "./render.ts";
+import { renderDetail, renderIndex, renderLogin, renderRow } from "./render.ts";
 import type { JobSource } from "./source.ts";
 import { spoolSource } from "./spool-source.ts";
 import { receiveUpload, UploadError } from "./upload.ts";
@@ -186,7 +186,17 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       });
       stream.onAbort(off);
       try {
-        await stream.writeSSE({ event: "hello", data: JSON.stringify({ counts: await hub.counts() }) });
+        // With ?rows=1 (the jobs page) the first message also carries every row as it stands now, read
+        // after subscribing: a job added between the page's load and this connection is in it, and
+        // any later change follows it on this stream.
+        const rows =
+          c.req.query("rows") === "1"
+            ? (await source.list()).map(({ job }) => ({ id: job.id, row: renderRow(job, source) }))
+            : undefined;
+        await stream.writeSSE({
+          event: "hello",
+          data: JSON.stringify({ counts: await hub.counts(), ...(rows && { rows }) }),
+        });
         const closed = hub.whenClosed();
         while (!stream.aborted && !hub.closed) {
           const updates = [...pending.values()];

@@ -81,6 +81,8 @@ export function dashboardJobOf(view: QueueJobView): DashboardJob {
     ...(view.state === "delayed" && view.error && { retrying: text(view.error.code, 40) ?? "io-failed" }),
     ...(view.journal.some((entry) => entry.event === "done" && entry.recovered) && { recovered: true }),
   };
+  const omitted = fromRedis.list(view.omitted, 20).flatMap((what) => text(what, 200) ?? []);
+  if (omitted.length > 0) job.omitted = omitted;
   if (view.state === "failed" && view.error) {
     const { code, message, stage: where, plugin, hook, problems } = view.error;
     job.error = {

@@ -16,6 +16,8 @@ export interface DashboardJob extends SpoolJob {
   worker?: string;
   /** The code of the attempt that failed, while the job waits to be tried again (queue only). */
   retrying?: string;
+  /** What was not read from Redis for its size or shape, e.g. `failedReason: 52428800 bytes` (queue only). */
+  omitted?: string[];
 }
 
 /**

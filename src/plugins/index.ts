@@ -10,6 +10,7 @@
  * @module
  */
 export { ami } from "./ami/index.ts";
+export { compressed, type CompressedOptions, type DecompressionFacts } from "./compressed/index.ts";
 export { luks } from "./luks/index.ts";
 export { ploop } from "./ploop/index.ts";
 export { xenserverOvf } from "./xenserver-ovf/index.ts";

@@ -1,4 +1,5 @@
 import type { Plugin } from "../plugin-api.ts";
+import { compressed } from "./compressed/index.ts";
 import { iso } from "./iso/index.ts";
 import { qcow2 } from "./qcow2/index.ts";
 import { raw } from "./raw/index.ts";
@@ -11,13 +12,14 @@ import { vmdk } from "./vmdk/index.ts";
  * The standard formats, the ones qemu-img reads and writes natively, each its own plugin: a
  * pipeline loads them unless its configuration says `standardFormats: false`. Their order is
  * the order of the format lists diskpipe shows and of their detectors (the first match names a
- * polyglot; vhd's reads the end of the image, after all the others).
+ * polyglot; vhd's reads the end of the image, after all the others). Last comes the
+ * `compressed` container (gzip, xz, zstd, bzip2, tar), unpacked when detected.
  *
  * @example
  * ```ts
- * standardFormats().map((plugin) => plugin.name); // ["raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx", "iso"]
+ * standardFormats().map((plugin) => plugin.name); // ["raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx", "iso", "compressed"]
  * ```
  */
 export function standardFormats(): Plugin[] {
-  return [raw(), qcow2(), vmdk(), vdi(), vhd(), vhdx(), iso()];
+  return [raw(), qcow2(), vmdk(), vdi(), vhd(), vhdx(), iso(), compressed()];
 }

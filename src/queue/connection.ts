@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from "ioredis";
 import { DiskpipeError } from "../core/errors.ts";
 import { redactLocation } from "../core/redact.ts";
+import { ioredis } from "./load.ts";
 
 /** How long to wait for Redis at start before `queue-unavailable` (ms). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -57,7 +58,7 @@ export function checkQueueUrl(url: string): URL {
 export async function connectRedis(url: string, options: { timeoutMs?: number; name?: string } = {}): Promise<Redis> {
   checkQueueUrl(url);
   const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const { Redis: RedisClient } = await import("ioredis");
+  const RedisClient = ioredis();
   const settings: RedisOptions = {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,

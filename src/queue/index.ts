@@ -25,3 +25,4 @@ export type { JournalEntry } from "./journal.ts";
 export { messageSchema, type QueueMessage, type QueueSpec } from "./message.ts";
 export type { QueueProgress } from "./progress.ts";
 export type { QueueSettings } from "./settings.ts";
+export type { Retention } from "./retention.ts";

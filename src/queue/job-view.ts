@@ -1,4 +1,3 @@
-import type { Job } from "bullmq";
 import type { DiskpipeError } from "../core/errors.ts";
 import type { JobResult } from "../core/job.ts";
 import { redactLocation, safeText } from "../core/redact.ts";
@@ -34,6 +33,29 @@ export interface QueueJobView {
   /** Why it failed; for a `delayed` job, why the attempt before the coming retry failed. */
   error?: ReturnType<DiskpipeError["toJSON"]>;
   journal: JournalEntry[];
+  /** What was not read from Redis for being too long or malformed (`failedReason: 52428800 bytes`, the journal's older lines). */
+  omitted?: string[];
+}
+
+/**
+ * The fields of a job a view is made of: a BullMQ `Job`, or what `readJobBounded` (bounded-read.ts) read.
+ *
+ * @example
+ * ```ts
+ * const fields: JobFields = { id: "dp-1", data: { v: 1 }, progress: 0, timestamp: Date.now(), attemptsMade: 0 };
+ * ```
+ */
+export interface JobFields {
+  id?: string;
+  data: unknown;
+  progress: unknown;
+  timestamp: number;
+  attemptsMade: number;
+  attemptsStarted?: number;
+  finishedOn?: number;
+  returnvalue?: unknown;
+  failedReason?: string;
+  omitted?: string[];
 }
 
 /**
@@ -42,12 +64,12 @@ export interface QueueJobView {
  *
  * @example
  * ```ts
- * import type { Queue } from "bullmq";
+ * import type { Job, Queue } from "bullmq";
  * declare const queue: Queue, job: Job, id: string;
  * const view = viewOf(job, await job.getState(), (await queue.getJobLogs(id)).logs);
  * ```
  */
-export function viewOf(job: Job, state: string, logs: readonly string[]): QueueJobView {
+export function viewOf(job: JobFields, state: string, logs: readonly string[]): QueueJobView {
   const spec = (job.data as { spec?: Record<string, unknown> } | undefined)?.spec;
   const text = (value: unknown) => (typeof value === "string" ? safeText(redactLocation(value)) : undefined);
   const progress = isProgress(job.progress) ? job.progress : undefined;
@@ -75,7 +97,11 @@ export function viewOf(job: Job, state: string, logs: readonly string[]): QueueJ
   const result = view.state === "completed" ? fromRedis.result(job.returnvalue) : undefined;
   if (result) view.result = result;
   // A delayed job with a reason is waiting to be tried again after that failure.
-  if (view.state === "failed" || (view.state === "delayed" && job.failedReason))
-    view.error = failureOf(job.failedReason).toJSON();
+  const reasonOmitted = job.omitted?.find((what) => what.startsWith("failedReason:"));
+  const reason = reasonOmitted
+    ? `the reason was not read (${reasonOmitted.slice("failedReason: ".length)})`
+    : job.failedReason;
+  if (view.state === "failed" || (view.state === "delayed" && reason)) view.error = failureOf(reason).toJSON();
+  if (job.omitted?.length) view.omitted = [...job.omitted];
   return view;
 }

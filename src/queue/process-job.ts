@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingError, type Job } from "bullmq";
+import type { Job } from "bullmq";
 import { dirname, resolve } from "node:path";
 import { DiskpipeError, toDiskpipeError } from "../core/errors.ts";
 import { sweepStale } from "../core/io/stale.ts";
@@ -9,8 +9,9 @@ import { checkAllowed, type AllowList } from "./allow.ts";
 import { committedEarlier, type commitRecorder } from "./commit-record.ts";
 import { failedReasonOf, RETRIED_CODES } from "./failure.ts";
 import { journalOf, record } from "./journal.ts";
+import { bullmq } from "./load.ts";
 import { parseMessage, specOf } from "./message.ts";
-import { ProgressTracker } from "./progress.ts";
+import { NewestProgress, ProgressTracker } from "./progress.ts";
 import { checkVisible } from "./visible.ts";
 import { isUrlLocation } from "../core/io/location.ts";
 
@@ -52,15 +53,17 @@ export async function processJob(
   runner: JobRunner,
 ): Promise<JobResult> {
   const { worker, pipeline } = runner;
+  const { UnrecoverableError, WaitingError } = bullmq();
   const id = job.id ?? "";
   const attempt = job.attemptsMade + 1;
   await record(job, { worker, event: "start", attempt });
   const tracker = new ProgressTracker(worker);
-  let published: Promise<unknown> = job.updateProgress(tracker.snapshot());
-  const publish = (progress: ReturnType<ProgressTracker["update"]>) => {
-    if (progress) published = published.then(() => job.updateProgress(progress)).catch(() => undefined);
-  };
-  const unsubscribe = pipeline.on((event) => event.jobId === id && publish(tracker.update(event)));
+  const progress = new NewestProgress((snapshot) => job.updateProgress(snapshot));
+  progress.send(tracker.snapshot());
+  const unsubscribe = pipeline.on((event) => {
+    const snapshot = event.jobId === id ? tracker.update(event) : undefined;
+    if (snapshot) progress.send(snapshot);
+  });
   let fenced = false;
   const unwatch = runner.recorder.watch(id, async (output, result) => {
     fenced = !(await holdsLock(job, token, runner.lockMs));
@@ -93,7 +96,7 @@ export async function processJob(
     }
     await sweepLeftovers(pipeline, message.spec.destination);
     const result = await pipeline.run(specOf(message, pipeline.config.maxSize, controller.signal), { id });
-    await published;
+    await progress.flushed();
     await record(job, { worker, event: "done" });
     return result;
   } catch (error) {
@@ -110,7 +113,7 @@ export async function processJob(
     const failure = toDiskpipeError(error);
     const allowed = Math.min(runner.attempts, job.opts.attempts ?? 1);
     const retry = RETRIED_CODES.includes(failure.code) && attempt < allowed;
-    await published;
+    await progress.flushed();
     await record(job, { worker, event: "failed", code: failure.code, retry });
     throw retry ? new Error(failedReasonOf(failure)) : new UnrecoverableError(failedReasonOf(failure));
   } finally {

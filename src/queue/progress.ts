@@ -1,5 +1,6 @@
 import type { InspectResult } from "../core/inspect/types.ts";
 import type { JobEvent, Stage } from "../core/job.ts";
+import { fromRedis } from "./redis-values.ts";
 
 /**
  * What a worker publishes about a running job (BullMQ `updateProgress`): who runs it, the
@@ -109,18 +110,20 @@ export class ProgressTracker {
  */
 export function eventsOf(jobId: string, progress: unknown, previousStage: Stage | undefined): JobEvent[] {
   if (!isProgress(progress)) return [];
+  // Written by whoever can write the queue: the stage name is bounded and made safe to print, numbers must be numbers.
+  const stage = (fromRedis.text(progress.stage, 40) ?? "") as Stage;
+  const { number } = fromRedis;
   const events: JobEvent[] = [];
-  if (progress.stage !== previousStage)
-    events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
-  if (typeof progress.bytes === "number") {
+  if (stage !== previousStage) events.push({ type: "stage-start", jobId, stage, at: Date.now() });
+  if (number(progress.bytes)) {
     events.push({
       type: "progress",
       jobId,
-      stage: progress.stage,
+      stage,
       bytes: progress.bytes,
-      ...(typeof progress.total === "number" && { total: progress.total }),
-      ...(typeof progress.percent === "number" && { percent: progress.percent }),
-      ...(typeof progress.rate === "number" && { rate: progress.rate }),
+      ...(number(progress.total) && { total: progress.total }),
+      ...(number(progress.percent) && { percent: progress.percent }),
+      ...(number(progress.rate) && { rate: progress.rate }),
     });
   }
   return events;
@@ -146,4 +149,50 @@ export function isProgress(value: unknown): value is QueueProgress {
     Array.isArray(progress.timings) &&
     Array.isArray(progress.hooks)
   );
+}
+
+/**
+ * Writes a job's progress one message at a time, and only the newest: a message made while the
+ * previous one is being written replaces any other still waiting. A burst (a stage's end, the
+ * next stage's start and the inspection, all within a millisecond) then costs one Redis write
+ * and one event instead of one each, and a slow Redis never builds a backlog. Progress is for
+ * display only: nothing is lost but the messages that a newer one already contains.
+ *
+ * @example
+ * ```ts
+ * import type { Job } from "bullmq";
+ * declare const job: Job, progress: QueueProgress;
+ * const writer = new NewestProgress((p) => job.updateProgress(p));
+ * writer.send(progress);
+ * await writer.flushed(); // the newest message is in Redis (or its write failed)
+ * ```
+ */
+export class NewestProgress {
+  readonly #write: (progress: QueueProgress) => Promise<unknown>;
+  #next: QueueProgress | undefined;
+  #writing: Promise<void> | undefined;
+
+  constructor(write: (progress: QueueProgress) => Promise<unknown>) {
+    this.#write = write;
+  }
+
+  /** Queues `progress` for writing, replacing a message that is still waiting. */
+  send(progress: QueueProgress): void {
+    this.#next = progress;
+    this.#writing ??= this.#drain();
+  }
+
+  /** Resolves once every message sent so far is written, or replaced by a newer one that is. */
+  flushed(): Promise<void> {
+    return this.#writing ?? Promise.resolve();
+  }
+
+  async #drain(): Promise<void> {
+    for (let next = this.#next; next; next = this.#next) {
+      this.#next = undefined;
+      // A failed write (Redis restarting, the job removed) is not the job's failure: a later message says the same.
+      await this.#write(next).catch(() => undefined);
+    }
+    this.#writing = undefined;
+  }
 }

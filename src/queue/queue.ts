@@ -1,10 +1,13 @@
 import type { JobType, Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
 import { DiskpipeError } from "../core/errors.ts";
 import type { JobEvent, JobResult, Stage } from "../core/job.ts";
 import { Listeners } from "../core/listeners.ts";
+import { LIST_FIELD_LIMITS, LOG_LIMITS, readJobBounded } from "./bounded-read.ts";
 import { closeRedis, connectRedis } from "./connection.ts";
 import { failureOf } from "./failure.ts";
 import { jobIdFor } from "./job-id.ts";
+import { bullQueueClasses } from "./load.ts";
 import { viewOf, type QueueJobView } from "./job-view.ts";
 import { messageFor, type QueueSpec } from "./message.ts";
 import { eventsOf } from "./progress.ts";
@@ -86,18 +89,26 @@ export interface DiskpipeQueue {
  * ```
  */
 export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue> {
-  const redis = await connectRedis(options.url, { timeoutMs: options.connectTimeoutMs });
-  const { Queue: BullQueue, QueueEvents: BullQueueEvents } = await import("bullmq");
+  // Connecting goes on while BullMQ loads (a remote Redis answers meanwhile).
+  const connecting = connectRedis(options.url, { timeoutMs: options.connectTimeoutMs });
+  connecting.catch(() => undefined);
+  const { Queue: BullQueue, QueueEvents: BullQueueEvents, Job: BullJob } = bullQueueClasses();
+  const redis = await connecting;
   const name = options.queueName ?? DEFAULT_QUEUE_NAME;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const queue: Queue = new BullQueue(name, { connection: redis, prefix });
   queue.on("error", () => {});
   const listeners = new Listeners<QueueEvent>();
   let events: Promise<QueueEvents> | undefined;
+  let closing = false;
   const follow = () =>
     (events ??= (async () => {
-      const emitter = new BullQueueEvents(name, { connection: redis, prefix });
+      const emitter = new BullQueueEvents(name, { connection: redis, prefix, autorun: false });
       emitter.on("error", () => {});
+      // An event BullMQ cannot parse (a queue writer's progress that is not JSON) ends its reading
+      // loop: it starts again after the newest event, and waiting callers read the state meanwhile.
+      const run = (): void => void emitter.run().catch(() => closing || setTimeout(run, EVENTS_RESTART_MS).unref());
+      run();
       for (const type of ["waiting", "active", "delayed", "completed", "failed", "removed"] as const) {
         emitter.on(type, ({ jobId }: { jobId: string }) => listeners.emit({ type, jobId }));
       }
@@ -109,21 +120,28 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
     })());
 
   // The state is read before the job: a job read first and then found finished would lack its result or reason.
+  // The job is read within bounds (whoever can write the queue wrote it): never a whole 50 MB field or 100,000 log lines.
   const view = async (id: string) => {
     const state = await queue.getJobState(id);
-    const job = await queue.getJob(id);
-    if (!job) return undefined;
-    return viewOf(job, state, (await queue.getJobLogs(id)).logs);
+    const found = await readJobBounded(redis, queue.qualifiedName, id, { lines: LOG_LIMITS.lines });
+    if (!found) return undefined;
+    const { job, logs, logCount } = found;
+    if (logCount > logs.length) job.omitted.push(`journal: the newest ${logs.length} of ${logCount} lines`);
+    return viewOf(job, state, logs);
   };
+
+  // BullMQ's retry needs a Job, of which it uses the id and `opts.lifo` (never set by diskpipe): one made
+  // here, rather than one read whole from Redis.
+  const retryFailed = (id: string) => new BullJob(queue, "convert", {}, {}, id).retry("failed");
 
   return {
     async submit(spec, submitOptions = {}) {
       const message = messageFor(spec);
       const id = jobIdFor(message, submitOptions.id);
-      const existing = await queue.getJob(id);
-      if (existing) {
-        if ((await existing.getState()) !== "failed") return { id, outcome: "exists" };
-        await existing.retry("failed");
+      // One command for a new job (a job's state is a script of about eight).
+      if (await redis.exists(queue.toKey(id))) {
+        if ((await queue.getJobState(id)) !== "failed") return { id, outcome: "exists" };
+        await retryFailed(id);
         return { id, outcome: "retried" };
       }
       await queue.add("convert", message, {
@@ -134,7 +152,7 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       return { id, outcome: "added" };
     },
     job: view,
-    list: (limit) => listJobs(queue, limit),
+    list: (limit) => listJobs(queue, redis, limit),
     async counts() {
       const n = await queue.getJobCounts(...WAITING, "active", "delayed", "completed", "failed");
       const sum = (states: readonly string[]) => states.reduce((total, state) => total + (n[state] ?? 0), 0);
@@ -147,12 +165,11 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       };
     },
     async retry(id) {
-      const job = await queue.getJob(id);
-      if (!job) throw new DiskpipeError("usage", `the queue has no job ${id}`);
-      const state = await job.getState();
+      const state = await queue.getJobState(id);
+      if (state === "unknown") throw new DiskpipeError("usage", `the queue has no job ${id}`);
       if (state !== "failed")
         throw new DiskpipeError("usage", `job ${id} is ${state}: only a failed job can be retried`);
-      await job.retry("failed");
+      await retryFailed(id);
       const retried = await view(id);
       if (!retried) throw new DiskpipeError("usage", `the queue has no job ${id}`);
       return retried;
@@ -168,6 +185,7 @@ export async function createQueue(options: QueueOptions): Promise<DiskpipeQueue>
       },
     },
     async close() {
+      closing = true;
       if (events) await (await events).close();
       await queue.close();
       await closeRedis(redis);
@@ -188,8 +206,8 @@ export type QueueCounts = Record<"waiting" | "active" | "delayed" | "completed" 
 
 const WAITING: readonly JobType[] = ["waiting", "prioritized", "waiting-children"];
 
-/** The newest jobs of each state, at most `limit` each; a job that moved between two reads shows once. */
-async function listJobs(queue: Queue, limit = 100): Promise<QueueJobView[]> {
+/** The newest jobs of each state, at most `limit` each, read within bounds; a job that moved between two reads shows once. */
+async function listJobs(queue: Queue, redis: Redis, limit = 100): Promise<QueueJobView[]> {
   const end = Math.max(1, Math.min(limit, 1000)) - 1;
   const groups: Array<[string, readonly JobType[]]> = [
     ["active", ["active"]],
@@ -201,14 +219,22 @@ async function listJobs(queue: Queue, limit = 100): Promise<QueueJobView[]> {
   const seen = new Set<string>();
   const views: QueueJobView[] = [];
   for (const [state, types] of groups) {
-    for (const job of await queue.getJobs([...types], 0, end, false)) {
-      if (!job?.id || seen.has(job.id)) continue;
-      seen.add(job.id);
+    const ids = (await queue.getRanges([...types], 0, end, false)).filter((id) => id && !seen.has(id));
+    const found = await Promise.all(
+      ids.map((id) => readJobBounded(redis, queue.qualifiedName, id, { lines: 0, limits: LIST_FIELD_LIMITS })),
+    );
+    for (const [i, id] of ids.entries()) {
+      const job = found[i]?.job;
+      if (!job || seen.has(id)) continue;
+      seen.add(id);
       views.push(viewOf(job, state, []));
     }
   }
   return views.sort((a, b) => b.submittedAt - a.submittedAt);
 }
+
+/** How long after BullMQ's event loop failed it starts again (ms). */
+const EVENTS_RESTART_MS = 100;
 
 /** How often a waiting caller reads the job's state besides following its events (ms). */
 const RECHECK_MS = 2000;
@@ -241,8 +267,10 @@ function waitFor(
     const unsubscribe = listeners.on((event) => {
       if (event.jobId !== id) return;
       if (event.type === "progress") {
-        for (const e of eventsOf(id, event.progress, stage)) onEvent?.(e);
-        stage = (event.progress as { stage?: Stage }).stage ?? stage;
+        for (const e of eventsOf(id, event.progress, stage)) {
+          if (e.type === "stage-start") stage = e.stage;
+          onEvent?.(e);
+        }
       } else void check();
     });
     // Events can be missed (Redis restarted between two reads): the state is also read every few seconds.

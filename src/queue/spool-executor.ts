@@ -1,7 +1,7 @@
-import type { JobEvent, JobSpec, PublicSpec } from "../core/job.ts";
+import type { JobEvent, JobSpec, PublicSpec, Stage } from "../core/job.ts";
 import { Listeners } from "../core/listeners.ts";
 import type { JobExecutor } from "../spool/api.ts";
-import { isProgress, type QueueProgress } from "./progress.ts";
+import { isProgress } from "./progress.ts";
 import { fromRedis } from "./redis-values.ts";
 import type { DiskpipeQueue } from "./queue.ts";
 
@@ -65,15 +65,23 @@ function pick(spec: Omit<JobSpec, "signal" | "options">) {
 const finite = (value: unknown): number | undefined => (fromRedis.number(value) ? value : undefined);
 
 class ProgressEvents {
-  #last: QueueProgress | undefined;
+  #last: Seen | undefined;
 
   constructor(
     readonly jobId: string,
     readonly spec: PublicSpec,
   ) {}
 
-  next(progress: unknown): JobEvent[] {
-    if (!isProgress(progress)) return [];
+  next(message: unknown): JobEvent[] {
+    if (!isProgress(message)) return [];
+    // A progress message is written by whoever can write the queue: only well-typed parts pass,
+    // each bounded (a stage name of 40 characters, 1000 timings and hooks).
+    const progress: Seen = {
+      stage: (fromRedis.text(message.stage, 40) ?? "") as Stage,
+      timings: fromRedis.timings(message.timings),
+      hooks: fromRedis.hooks(message.hooks),
+      inspected: false,
+    };
     const jobId = this.jobId;
     const events: JobEvent[] = [];
     let last = this.#last;
@@ -81,21 +89,18 @@ class ProgressEvents {
       events.push({ type: "queued", jobId, spec: this.spec, at: Date.now() });
       last = undefined;
     }
-    // A progress message is written by whoever can write the queue: only well-typed parts pass.
-    for (const { stage, ms } of progress.timings.slice(last?.timings.length ?? 0)) {
-      if (typeof stage === "string" && finite(ms) !== undefined) events.push({ type: "stage-end", jobId, stage, ms });
-    }
-    for (const { hook, plugin, ms } of progress.hooks.slice(last?.hooks.length ?? 0)) {
-      if (typeof hook === "string" && typeof plugin === "string" && finite(ms) !== undefined)
-        events.push({ type: "hook", jobId, hook, plugin, ms });
-    }
-    const inspection = last?.inspection ? undefined : fromRedis.inspection(progress.inspection);
+    for (const { stage, ms } of progress.timings.slice(last?.timings.length ?? 0))
+      events.push({ type: "stage-end", jobId, stage, ms });
+    for (const { hook, plugin, ms } of progress.hooks.slice(last?.hooks.length ?? 0))
+      events.push({ type: "hook", jobId, hook, plugin, ms });
+    const inspection = last?.inspected ? undefined : fromRedis.inspection(message.inspection);
     if (inspection) events.push({ type: "inspected", jobId, result: inspection });
+    progress.inspected = Boolean(last?.inspected || inspection);
     if (progress.stage !== last?.stage)
       events.push({ type: "stage-start", jobId, stage: progress.stage, at: Date.now() });
-    const bytes = finite(progress.bytes);
+    const bytes = finite(message.bytes);
     if (bytes !== undefined) {
-      const [total, percent, rate] = [finite(progress.total), finite(progress.percent), finite(progress.rate)];
+      const [total, percent, rate] = [finite(message.total), finite(message.percent), finite(message.rate)];
       events.push({
         type: "progress",
         jobId,
@@ -109,4 +114,12 @@ class ProgressEvents {
     this.#last = progress;
     return events;
   }
+}
+
+/** What a job's last progress message said, as far as it passed the readers. */
+interface Seen {
+  stage: Stage;
+  timings: Array<{ stage: Stage; ms: number }>;
+  hooks: Array<{ hook: string; plugin: string; ms: number }>;
+  inspected: boolean;
 }

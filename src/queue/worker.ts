@@ -6,9 +6,12 @@ import { Listeners } from "../core/listeners.ts";
 import { Pipeline } from "../core/pipeline.ts";
 import { safeText } from "../core/redact.ts";
 import type { AllowList } from "./allow.ts";
+import { LOG_LIMITS } from "./bounded-read.ts";
 import { commitRecorder } from "./commit-record.ts";
 import { closeRedis, connectRedis } from "./connection.ts";
 import { failureOf } from "./failure.ts";
+import { DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED, keepJobsOf, type Retention } from "./retention.ts";
+import { bullmq } from "./load.ts";
 import { DEFAULT_ATTEMPTS, DEFAULT_PREFIX, DEFAULT_QUEUE_NAME, type QueueSettings } from "./settings.ts";
 
 /** What {@link createWorker} takes. */
@@ -27,6 +30,10 @@ export interface WorkerOptions extends QueueSettings {
   lockMs?: number;
   /** How often to look for the jobs of dead workers, in ms (default 30000). */
   stalledMs?: number;
+  /** Which completed jobs Redis keeps when this worker finishes one (default: the newest 1000, 7 days at most). */
+  keepCompleted?: Retention;
+  /** Which failed jobs Redis keeps when this worker fails one (default: the newest 5000, 30 days at most). */
+  keepFailed?: Retention;
 }
 
 /**
@@ -86,7 +93,7 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
   const fetch = { ...base.config.fetch, refuseLocalHosts: base.config.fetch.refuseLocalHosts || allow === undefined };
   const pipeline = new Pipeline({ ...base.config, jobs, fetch, plugins: [...base.config.plugins, recorder.plugin] });
   const redis = await connectRedis(options.url, { timeoutMs: options.connectTimeoutMs, name });
-  const { Queue, Worker } = await import("bullmq");
+  const { Queue, Worker } = bullmq();
   const { processJob } = await import("./process-job.ts");
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const queue = new Queue(queueName, { connection: redis, prefix });
@@ -105,7 +112,8 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
         allow,
         attempts: options.attempts ?? DEFAULT_ATTEMPTS,
         lockMs,
-        logsOf: async (id) => (await queue.getJobLogs(id)).logs,
+        // The newest lines only: a journal has a few per attempt, and whoever can write the queue could add 100,000.
+        logsOf: async (id) => (await queue.getJobLogs(id, 0, LOG_LIMITS.lines - 1, false)).logs.reverse(),
         stopping: () => stopping,
       }),
     {
@@ -116,6 +124,8 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
       lockDuration: lockMs,
       stalledInterval: options.stalledMs ?? 30_000,
       maxStalledCount: 1,
+      removeOnComplete: keepJobsOf(options.keepCompleted ?? base.config.queue?.keepCompleted, DEFAULT_KEEP_COMPLETED),
+      removeOnFail: keepJobsOf(options.keepFailed ?? base.config.queue?.keepFailed, DEFAULT_KEEP_FAILED),
       autorun: false,
     },
   );

@@ -25,6 +25,26 @@ describe("resolveConfig", () => {
     );
   });
 
+  it("queue retention (keepCompleted, keepFailed): a count of at least 1 and a positive number of days, nothing else", () => {
+    const config = resolveConfig({ queue: { keepCompleted: { count: 10, days: 0.5 }, keepFailed: { days: 90 } } });
+    assert.deepEqual([config.queue?.keepCompleted, config.queue?.keepFailed], [{ count: 10, days: 0.5 }, { days: 90 }]);
+    for (const bad of [
+      { keepCompleted: { count: 0 } },
+      { keepFailed: { days: -1 } },
+      { keepFailed: { days: 0 } },
+      { keepCompleted: { count: 1.5 } },
+      { keepCompleted: { age: 60 } },
+      { keepFailed: 100 },
+    ]) {
+      assert.throws(
+        () => resolveConfig({ queue: bad }),
+        (error: Error & { code?: string }) =>
+          error.code === "config-invalid" && /queue\.keep(Completed|Failed)/.test(error.message),
+        JSON.stringify(bad),
+      );
+    }
+  });
+
   it("rejects unknown keys, so typos are caught", () => {
     assert.throws(() => resolveConfig({ job: 2 }), /job/);
     assert.throws(() => resolveConfig({ plugins: [{ name: "p", hooks: { verfy: () => {} } }] }), /plugins\.0\.hooks/);

@@ -10,7 +10,7 @@ import {
   runSequential,
   sortPlugins,
 } from "../../src/core/hooks.ts";
-import type { JobSpec } from "../../src/core/job.ts";
+import type { ConvertPlan, JobSpec } from "../../src/core/job.ts";
 import { definePlugin, type Plugin } from "../../src/core/plugin.ts";
 
 const named = (name: string, extra: Partial<Plugin> = {}) => definePlugin({ name, ...extra });
@@ -147,7 +147,7 @@ describe("HookRunner", () => {
     const calls: string[] = [];
     const record = (name: string) => ({
       verify: () => void calls.push(name),
-      preConvert: (plan: never) => (calls.push(`${name}:plan`), plan),
+      preConvert: (plan: ConvertPlan) => (calls.push(`${name}:plan`), plan),
     });
     const hooks = new HookRunner(
       sortPlugins([

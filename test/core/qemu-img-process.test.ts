@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import type { DiskpipeError } from "../../src/core/errors.ts";
 import { requirement } from "../helpers/requirement.ts";
-import { check, runChild, tiedToParent, type Finished } from "../../src/core/qemu-img-process.ts";
+import { check, runChild, spawnFilter, tiedToParent, type Finished } from "../../src/core/qemu-img-process.ts";
 
 /** A run that ended with `over` (exit 0, no output by default). */
 const ended = (over: Partial<Finished> = {}): Finished => ({
@@ -140,5 +141,25 @@ describe("qemu-img child processes: running them", () => {
     const run = await running;
     assert.equal(run.canceled, true);
     assert.equal(run.signal, "SIGKILL");
+  });
+
+  it("spawnFilter: stdin from a stream or a file, stdout streamed, under prlimit, stderr's tail kept, killed on demand", async () => {
+    const limits = { cpuSeconds: 5, addressSpace: 512 * 1024 ** 2 };
+    const filter = await spawnFilter("sh", ["-c", "ulimit -v; cat; echo done >&2"], {
+      input: Readable.from([Buffer.from("abc")]),
+      limits,
+    });
+    let out = "";
+    for await (const chunk of filter.stdout) out += Buffer.from(chunk).toString();
+    assert.equal(out, `${512 * 1024}\nabc`);
+    const run = await filter.finished;
+    assert.deepEqual([run.exitCode, run.stderr.trim()], [0, "done"]);
+    const fromFile = await spawnFilter("cat", [], { input: { file: "/etc/hostname" }, limits });
+    let read = "";
+    for await (const chunk of fromFile.stdout) read += Buffer.from(chunk).toString();
+    assert.equal(read, readFileSync("/etc/hostname", "utf8"));
+    const endless = await spawnFilter("sh", ["-c", "exec sleep 30"], { input: Readable.from([]), limits });
+    endless.kill();
+    assert.equal((await endless.finished).signal, "SIGKILL");
   });
 });

@@ -82,7 +82,7 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
     const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
     assert.ok(nonce, csp);
     assert.ok(html.includes(`<script nonce="${nonce}">`));
-    assert.match(html, /new EventSource\("\/api\/events"\)/);
+    assert.match(html, /new EventSource\("\/api\/events\?rows=1"\)/);
   });
 
   it("GET /api/jobs and /api/jobs/:id give JSON with the output path", async () => {
@@ -272,6 +272,29 @@ describe("dashboard routes (Hono app.request, real spool)", () => {
       assert.match(await readUntil(reader, /: keep-alive/, 5000), /keep-alive/);
     } finally {
       await reader.cancel();
+    }
+  });
+
+  it("with ?rows=1 the stream's first message carries every row as it stands (the jobs page misses nothing added before it connected); without, only the counters", async () => {
+    const withRows = (await open.app.request("/api/events?rows=1")).body!.getReader();
+    const plain = (await open.app.request("/api/events")).body!.getReader();
+    try {
+      const hello = JSON.parse(
+        /event: hello\ndata: (.*)\n/.exec(await readUntil(withRows, /event: hello\ndata: .*\n/))![1],
+      ) as { rows: Array<{ id: string; row: string }>; counts: object };
+      const listed = (await (await open.app.request("/api/jobs")).json()) as Array<{ id: string }>;
+      const ids = (list: Array<{ id: string }>) => list.map((item) => item.id);
+      assert.deepEqual(ids(hello.rows), ids(listed));
+      assert.ok(hello.rows.length > 0);
+      for (const { id, row } of hello.rows) assert.ok(row.startsWith(`<tr id="job-${id}"`), row);
+      assert.ok(hello.counts);
+      const bare = JSON.parse(
+        /event: hello\ndata: (.*)\n/.exec(await readUntil(plain, /event: hello\ndata: .*\n/))![1],
+      ) as object;
+      assert.deepEqual(Object.keys(bare), ["counts"]);
+    } finally {
+      await withRows.cancel();
+      await plain.cancel();
     }
   });
 });

@@ -26,7 +26,7 @@ function bodyOf(pieces: (string | Uint8Array)[]): { body: ReadableStream<Uint8Ar
   return { body, pulled: () => next };
 }
 
-async function drain(content: AsyncIterable<Uint8Array>): Promise<number> {
+async function drain(content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
   let bytes = 0;
   for await (const chunk of content) bytes += chunk.byteLength;
   return bytes;
@@ -129,7 +129,7 @@ describe("readFormUpToFile (@fastify/busboy underneath)", () => {
     await refused([field("a".repeat(17), "x")], "a form field name is longer than 16 bytes");
     await refused([field("f", "x".repeat(65))], "form field f is too long");
     await refused(
-      [1, 2, 3, 4, 5].map((i) => field(`f${i}`, "x")).join(""),
+      [[1, 2, 3, 4, 5].map((i) => field(`f${i}`, "x")).join("")],
       "the form has more than 4 fields before the file",
     );
     await refused([`--${BOUNDARY}\r\nX: y\r\n\r\n\r\n`.repeat(6)], "the form has more than 5 parts");

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Queue } from "bullmq";
 import { chromium, type Browser } from "playwright-core";
 import { createQueue, type DiskpipeQueue } from "../../src/queue/queue.ts";
+import { openEvents } from "../helpers/event-stream.ts";
 import { makeDataImage, makeImage, sameDisk, tempDir } from "../helpers/images.ts";
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { startDiskpipe, stopAll, type RunningCommand } from "../helpers/worker-process.ts";
@@ -124,6 +126,44 @@ describe(
       assert.ok(sameDisk(raw, "raw", join(dir, "late.qcow2"), "qcow2"));
       assert.deepEqual(errors, [], "no script errors (CSP included)");
       await page.close();
+    });
+
+    it("a job added after the page loaded but before its event stream opened is shown (the stream starts with the rows as they stand)", async () => {
+      const page = await (browser ?? assert.fail("no browser")).newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(error.message));
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      // The page's event stream is held back until the job was added and the dashboard had told its other streams.
+      await page.route("**/api/events*", async (route) => {
+        await held;
+        await route.continue();
+      });
+      const bull = new Queue("diskpipe", { connection: { host: "127.0.0.1", port: redis.port } });
+      const other = await openEvents(new URL("/api/events", url).href);
+      try {
+        await page.goto(url);
+        await other.until(/event: hello/);
+        assert.equal(await page.$("#job-race-1"), null);
+        // Delayed for an hour: nothing will happen to it again, so no later event could show it.
+        await bull.add(
+          "convert",
+          { v: 1, spec: { source: join(dir, "race.vmdk"), destination: join(dir, "race.qcow2"), to: "qcow2" } },
+          { jobId: "race-1", delay: 3_600_000 },
+        );
+        await other.until(/"id":"race-1"/);
+        release();
+        await page.waitForSelector("#live.on", { timeout: 10_000 });
+        await page.waitForSelector("#job-race-1[data-state=queued]", { timeout: 10_000 });
+        assert.match((await page.textContent("#job-race-1")) ?? "", /race\.vmdk/);
+        assert.deepEqual(errors, []);
+      } finally {
+        release();
+        other.close();
+        await bull.remove("race-1").catch(() => undefined);
+        await bull.close();
+        await page.close();
+      }
     });
   },
 );

@@ -187,6 +187,48 @@ describe(
       }
     });
 
+    it("a job whose reason is 50 MB and whose journal has 100,000 lines: every page and answer reads and shows a bounded part", async () => {
+      const client = new Redis({ host: "127.0.0.1", port: redis.port, password: PASSWORD });
+      const sent = async () =>
+        Number(/total_net_output_bytes:(\d+)/.exec(await client.info("stats"))?.[1] ?? Number.NaN);
+      try {
+        const line = JSON.stringify({ at: "2026-12-03T00:00:00.000Z", worker: "w-forged", event: "start", attempt: 1 });
+        await client.hset("bull:diskpipe:hostile-huge", {
+          name: "convert",
+          data: JSON.stringify({
+            v: 1,
+            spec: { source: "/in/huge.vmdk", destination: "/out/huge.qcow2", to: "qcow2" },
+          }),
+          failedReason: `${"<b>".repeat(17 * 1024 * 1024)} [image-rejected]`,
+          timestamp: String(Date.now()),
+          finishedOn: String(Date.now()),
+        });
+        for (let i = 0; i < 100_000; i += 10_000)
+          await client.rpush("bull:diskpipe:hostile-huge:logs", ...Array.from({ length: 10_000 }, () => line));
+        await client.zadd("bull:diskpipe:failed", Date.now(), "hostile-huge");
+        const before = await sent();
+        const started = Date.now();
+        for (const path of ["/", "/jobs/hostile-huge", "/api/jobs/hostile-huge", "/api/jobs"]) {
+          const res = await get(path);
+          const body = await res.text();
+          bodies.push(body);
+          assert.equal(res.status, 200, path);
+          assert.ok(body.length < 512 * 1024, `${path}: ${body.length} characters`);
+          assert.ok(!body.includes("<b><b>"), path);
+        }
+        assert.ok((await sent()) - before < 8 * 1024 * 1024, "Redis sent the dashboard a bounded amount");
+        assert.ok(Date.now() - started < 10_000);
+        const detail = await text("/jobs/hostile-huge");
+        assert.match(detail, /the reason was not read \(\d+ bytes\)/);
+        assert.match(detail, /<dt>Not read<\/dt><dd>failedReason: \d+ bytes; journal: the newest 200 of 100000 lines /);
+        const shown = await view("hostile-huge");
+        assert.ok(shown.journal.length <= 200);
+        assert.ok(shown.omitted?.includes("journal: the newest 200 of 100000 lines"), String(shown.omitted));
+      } finally {
+        client.disconnect();
+      }
+    });
+
     it("the Redis password never shows: not in pages, API answers, events or the dashboard's output", () => {
       assert.ok(bodies.length >= 5);
       for (const body of [...bodies, dashboard.stdout(), dashboard.stderr(), worker.stderr()])

@@ -14,7 +14,7 @@ export function streamOf(chunks: number, size: number): ReadableStream<Uint8Arra
 export function multipart(
   fields: Record<string, string>,
   file: { name: string; data: Uint8Array },
-): { body: Uint8Array; type: string } {
+): { body: Uint8Array<ArrayBuffer>; type: string } {
   const boundary = "----diskpipe-test-boundary";
   const parts: Buffer[] = [];
   for (const [name, value] of Object.entries(fields)) {
@@ -26,7 +26,7 @@ export function multipart(
     ),
   );
   parts.push(Buffer.from(file.data), Buffer.from(`\r\n--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
+  return { body: new Uint8Array(Buffer.concat(parts)), type: `multipart/form-data; boundary=${boundary}` };
 }
 
 /** Reads an event stream until `pattern` shows up in what arrived (or fails after `ms`). */

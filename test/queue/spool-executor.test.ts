@@ -127,6 +127,31 @@ describe("queueExecutor: a spool's jobs on a queue's workers", () => {
     assert.equal(fake.listeners.size, 0, "it stops listening once the job ended");
   });
 
+  it("a forged progress message of a million timings and hooks and a 1 MB stage name gives bounded events (1000 of each, a 40-character stage)", async () => {
+    const fake = fakeQueue();
+    const executor = queueExecutor(fake.queue);
+    const events: JobEvent[] = [];
+    executor.on((event) => events.push(event));
+    const running = executor.run(
+      { source: "/s/work/h.vmdk", destination: "/s/done/h.qcow2", to: "qcow2" },
+      { id: "spool-h" },
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    const many = Array.from({ length: 1_000_000 }, (_, i) => ({
+      stage: "convert",
+      ms: i,
+      hook: "verify",
+      plugin: "p",
+    }));
+    fake.progress({ worker: "w", stage: "x".repeat(1024 * 1024), timings: many, hooks: many, bytes: 1 });
+    fake.finish(RESULT as JobResult);
+    await running;
+    const count = (type: string) => events.filter((event) => event.type === type).length;
+    assert.deepEqual([count("stage-end"), count("hook")], [1000, 1000]);
+    const start = events.find((event) => event.type === "stage-start");
+    assert.equal(start?.type === "stage-start" && start.stage.length, 40);
+  });
+
   it("a spool that stops only stops waiting: run rejects with the abort's reason, the queued job is left alone", async () => {
     const fake = fakeQueue();
     const controller = new AbortController();

@@ -12,7 +12,7 @@ import { failureOf, withRandomBytes } from "./fs-hooks.ts";
 type SyncSpy = Mock<(this: FileHandle) => Promise<void>>;
 
 /** Whether the handle the spied sync was called on is closed by now (its fd is -1 once closed). */
-const closed = (sync: SyncSpy) => sync.mock.calls[0]?.this.fd === -1;
+const closed = (sync: SyncSpy) => (sync.mock.calls[0]?.this as FileHandle | undefined)?.fd === -1;
 
 const error: SpoolError = {
   code: "image-rejected",

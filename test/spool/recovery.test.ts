@@ -77,7 +77,7 @@ describe("spool recovery after a crash (crafted journals)", () => {
     const root = crashedSpool(dir, "rerun", [claim(id), { at, id, state: "running", run: 1 }]);
     copyFileSync(vmdk, join(root, "work", `${id}--disk.vmdk`));
     const spool = await open(root);
-    const job = await waitFor(() => spool.job(id)?.state === "done" && spool.job(id), "the rerun");
+    const job = await waitFor(() => (spool.job(id)?.state === "done" ? spool.job(id) : undefined), "the rerun");
     assert.equal(job.runs, 2);
     assert.ok(sameDisk(raw, "raw", join(root, "done", "disk.qcow2"), "qcow2"));
     await spool.idle();

@@ -23,6 +23,8 @@ export class GrowingFile {
   readonly #handle: FileHandle;
   readonly #sparse: boolean;
   #written = 0;
+  #stored = 0;
+  #storedLimit: { bytes: number; error: () => Error } | undefined;
   #expected: number | undefined;
   #final: number | undefined;
   #failure: unknown;
@@ -52,6 +54,25 @@ export class GrowingFile {
   /** Bytes written so far. */
   get written(): number {
     return this.#written;
+  }
+
+  /** Bytes stored as data so far: what was written, less the all-zero blocks a sparse file left as holes. */
+  get stored(): number {
+    return this.#stored;
+  }
+
+  /**
+   * Fails the file with `error()` as soon as more than `bytes` are stored as data (holes do
+   * not count): a bound on what a writer may cost in disk space, whatever its length.
+   *
+   * @example
+   * ```ts
+   * declare const file: GrowingFile;
+   * file.limitStored(2 ** 30, () => new Error("more than 1 GiB of data"));
+   * ```
+   */
+  limitStored(bytes: number, error: () => Error): void {
+    this.#storedLimit = { bytes, error };
   }
 
   /** The declared total, if any. */
@@ -112,6 +133,7 @@ export class GrowingFile {
       done += bytesWritten;
     }
     this.#written += chunk.length;
+    this.#addStored(chunk.length);
     this.#wake();
   }
 
@@ -146,6 +168,7 @@ export class GrowingFile {
       }
     }
     this.#written += total;
+    this.#addStored(total);
     this.#wake();
   }
 
@@ -161,6 +184,23 @@ export class GrowingFile {
     }
     // A sparse file's unwritten tail (zeroes not yet covered by a later write) reads short.
     return this.#sparse ? buffer : buffer.subarray(0, filled);
+  }
+
+  /**
+   * Appends `length` zero bytes without writing them: a hole (a sparse file only, whose
+   * `finish` sets the length that covers it).
+   *
+   * @example
+   * ```ts
+   * const file = await GrowingFile.create("/var/tmp/diskpipe/job/disk.raw", { sparse: true });
+   * await file.skip(1 << 30); // 1 GiB of zeroes, no write
+   * ```
+   */
+  skip(length: number): void {
+    if (!this.#sparse) throw new Error("only a sparse file can skip");
+    this.#check(this.#written + length);
+    this.#written += length;
+    this.#wake();
   }
 
   /** Marks the file complete: its size is what was written. */
@@ -225,9 +265,18 @@ export class GrowingFile {
   }
 
   async #appendSparse(bytes: Uint8Array): Promise<void> {
-    await writeNonZero(this.#handle, bytes, this.#written);
+    const stored = await writeNonZero(this.#handle, bytes, this.#written);
     this.#written += bytes.length;
+    this.#addStored(stored);
     this.#wake();
+  }
+
+  #addStored(bytes: number): void {
+    this.#stored += bytes;
+    if (!this.#storedLimit || this.#stored <= this.#storedLimit.bytes) return;
+    const error = this.#storedLimit.error();
+    this.fail(error);
+    throw error;
   }
 
   #wake(): void {

@@ -3,17 +3,7 @@ import { request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
 import { guardedLookup, namesLocalHost, redirectRefusal } from "./redirects.ts";
 
-/**
- * Whether a location is an http:// or https:// URL.
- *
- * @example
- * ```ts
- * isHttpUrl("HTTPS://host/img.qcow2"); // true
- * ```
- */
-export function isHttpUrl(location: string): boolean {
-  return /^https?:\/\//i.test(location);
-}
+export { isHttpUrl } from "./location.ts";
 
 /**
  * A request that saw no bytes for too long (connecting, waiting for headers, or mid-body).

@@ -11,3 +11,15 @@
 export function isUrlLocation(location: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(location);
 }
+
+/**
+ * Whether a location is an http:// or https:// URL.
+ *
+ * @example
+ * ```ts
+ * isHttpUrl("HTTPS://host/img.qcow2"); // true
+ * ```
+ */
+export function isHttpUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}

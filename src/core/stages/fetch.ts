@@ -1,4 +1,4 @@
-import { DiskpipeError } from "../errors.ts";
+import { DiskpipeError, ImageRejectedError } from "../errors.ts";
 import type { FormatRegistry } from "../formats.ts";
 import { inspectImage } from "../inspect/index.ts";
 import { boundDownload } from "../io/download-limits.ts";
@@ -7,6 +7,7 @@ import type { LocalImage } from "../context.ts";
 import type { InspectResult } from "../inspect/types.ts";
 import type { SourceDriver, StreamInspector } from "../io/types.ts";
 import type { RunningJob } from "../job-context.ts";
+import { formatSize } from "../size.ts";
 import { inspectOptionsFor, rejectUnsafe } from "./inspect.ts";
 
 /** What the fetch stage leaves: the local image, and the verdict a streaming source reached on the way. */
@@ -39,14 +40,28 @@ export async function fetchJob(
   const checksum = spec.checksum ? parseChecksum(spec.checksum) : undefined;
   const source = sources.find((s) => s.matches(spec.source));
   if (!source) throw new DiskpipeError("usage", `no source handles ${spec.source}`);
-  const streamInspect: StreamInspector | undefined = job.handler?.unpack
-    ? undefined
-    : async (reader, limit) => {
+  // A claimed container is not judged as it downloads (its content is, once unpacked); when its
+  // format says how large it can be for what --max-size allows, the download is cut there: the
+  // inspector then only watches, and its verdict is dropped.
+  const unpacks = job.handler?.unpack !== undefined;
+  const archiveBound =
+    unpacks && spec.maxSize !== undefined
+      ? job.handler?.maxArchiveSize?.(registry.maxFileSizeFor(spec.maxSize))
+      : undefined;
+  const streamInspect: StreamInspector | undefined = !unpacks
+    ? async (reader, limit) => {
         const onHeader = boundDownload(spec.source, registry, spec.maxSize, limit);
         const result = await inspectImage(reader, { ...inspectOptionsFor(job, registry), onHeader });
         rejectUnsafe(result, spec.source);
         return result;
-      };
+      }
+    : archiveBound === undefined
+      ? undefined
+      : async (reader, limit) => {
+          const message = `the download passed what a ${job.handler?.name} container of an image of at most ${formatSize(spec.maxSize ?? 0)} (--max-size) can be`;
+          limit(archiveBound, () => rejection(spec.source, message));
+          return inspectImage(reader, registry.inspection(undefined));
+        };
   const fetched = await source.fetch(spec.source, job, streamInspect, into);
   if (fetched.temporary)
     job.onCleanup(() => import("node:fs/promises").then((fs) => fs.rm(fetched.path, { force: true })));
@@ -64,5 +79,9 @@ export async function fetchJob(
   // A store's recorded format is a claim too; the caller's own claim wins.
   const claimed = spec.from ?? fetched.claimed;
   const image: LocalImage = { path: fetched.path, temporary: fetched.temporary, ...(claimed && { claimed }) };
-  return { image, ...(fetched.inspection && { inspection: fetched.inspection }) };
+  return { image, ...(fetched.inspection && !unpacks && { inspection: fetched.inspection }) };
+}
+
+function rejection(source: string, message: string): ImageRejectedError {
+  return new ImageRejectedError(`${source} rejected: ${message}`, [{ code: "too-large", message }], { stage: "fetch" });
 }

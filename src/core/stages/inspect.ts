@@ -4,6 +4,7 @@ import type { FormatRegistry } from "../formats.ts";
 import { inspectFile } from "../inspect/index.ts";
 import type { InspectOptions, InspectResult } from "../inspect/types.ts";
 import type { RunningJob } from "../job-context.ts";
+import { isUnpacker } from "./unpack.ts";
 
 const SAFE_VMDK_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
 
@@ -23,7 +24,13 @@ export function inspectOptionsFor(
   registry: FormatRegistry,
   claim: string | undefined = job.image?.claimed ?? job.spec.from,
 ): InspectOptions {
-  return { ...registry.inspection(claim), ...(job.spec.maxSize !== undefined && { maxSize: job.spec.maxSize }) };
+  const options = registry.inspection(claim);
+  // Before any container was unpacked, a claim names the image a detected container holds
+  // (`--from qcow2` for a .qcow2.xz): the container is accepted, its content must match the claim.
+  const containers = isUnpacker(job.handler) ? [] : registry.detectedContainers();
+  if (options.claimed !== undefined && containers.length > 0)
+    options.accepts = [...(options.accepts ?? [options.claimed]), ...containers];
+  return { ...options, ...(job.spec.maxSize !== undefined && { maxSize: job.spec.maxSize }) };
 }
 
 /**

@@ -55,6 +55,7 @@ export function buildPlan(
       ...(target.directIo && config.qemuImg.directIo && { cache: "none" }),
       ...(target.blockDevice && to === "raw" && { noCreate: true }),
       ...(config.throttle.bytesPerSecond && { rateLimit: config.throttle.bytesPerSecond }),
+      ...(job.spec.options?.compress === true && registry.require(to).compresses && { compress: true }),
     },
     limits: conversionLimits(config, inspection.virtualSize),
     engine,

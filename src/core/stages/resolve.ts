@@ -17,6 +17,15 @@ export function resolveHandler(spec: JobSpec, registry: FormatRegistry): FormatD
   if (!spec.to) throw new UsageError("the target format is required (--to FORMAT)");
   const target = registry.require(spec.to);
   if (!registry.isWritable(spec.to)) throw new UsageError(`diskpipe cannot write ${spec.to} images`);
+  if (spec.options?.compress === true && !target.compresses) {
+    const which = registry
+      .all()
+      .filter((format) => format.compresses)
+      .map((format) => format.name);
+    throw new UsageError(
+      `diskpipe cannot compress ${spec.to} output (--compress: ${which.join(", ") || "no format loaded"})`,
+    );
+  }
   target.checkSpec?.(spec);
   const handler = runFirst(registry.all(), (format) =>
     format.claims ? format.claims(spec) : spec.from === format.name && !spec.container,

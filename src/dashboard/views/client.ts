@@ -1,6 +1,7 @@
 /**
  * The jobs page's live updates: each `job` event from `/api/events` carries the row as the
- * server rendered (and escaped) it, and the counters; each (re)connection brings the counters.
+ * server rendered (and escaped) it, and the counters; each (re)connection brings the counters
+ * and every row as it stands then (`?rows=1`), so nothing added before the stream opened is missed.
  *
  * @example
  * ```ts
@@ -13,7 +14,7 @@
 export const INDEX_SCRIPT = `(() => {
   const rows = document.getElementById("jobs");
   const live = document.getElementById("live");
-  const source = new EventSource("/api/events");
+  const source = new EventSource("/api/events?rows=1");
   source.addEventListener("open", () => { live.textContent = "live"; live.className = "live on"; });
   source.addEventListener("error", () => { live.textContent = "reconnecting"; live.className = "live off"; });
   const count = (counts) => {
@@ -22,16 +23,25 @@ export const INDEX_SCRIPT = `(() => {
       if (cell) cell.textContent = String(n);
     }
   };
-  source.addEventListener("hello", (message) => count(JSON.parse(message.data).counts));
-  source.addEventListener("job", (message) => {
-    const update = JSON.parse(message.data);
+  const place = (id, html) => {
     const template = document.createElement("template");
-    template.innerHTML = update.row.trim();
+    template.innerHTML = html.trim();
     const row = template.content.firstElementChild;
-    const old = document.getElementById("job-" + update.job.id);
+    const old = document.getElementById("job-" + id);
     if (old) old.replaceWith(row);
     else rows.prepend(row);
     document.getElementById("empty")?.remove();
+  };
+  // Every (re)connection starts with the rows as they stand (newest first: placed oldest first),
+  // so a job added before the stream opened is shown too.
+  source.addEventListener("hello", (message) => {
+    const hello = JSON.parse(message.data);
+    for (const { id, row } of (hello.rows ?? []).slice().reverse()) place(id, row);
+    count(hello.counts);
+  });
+  source.addEventListener("job", (message) => {
+    const update = JSON.parse(message.data);
+    place(update.job.id, update.row);
     count(update.counts);
   });
 })();`;

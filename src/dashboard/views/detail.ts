@@ -32,6 +32,7 @@ export const DETAIL = `<div id="detail" data-state="<%= it.job.state %>">
 <% if (it.job.startedAt) { %><dt>Started</dt><dd><%= it.job.startedAt %><% if (it.job.runs > 1) { %> (<%= it.kind === "queue" ? "attempt" : "run" %> <%= it.job.runs %>)<% } %></dd><% } %>
 <% if (it.job.finishedAt) { %><dt>Finished</dt><dd><%= it.job.finishedAt %><% if (it.total) { %> · <%= it.total %><% } %></dd><% } %>
 <% if (it.job.recovered) { %><dt>Recovered</dt><dd><%= it.kind === "queue" ? "an earlier attempt had committed the output" : "the output was complete when the watcher restarted" %></dd><% } %>
+<% if (it.job.omitted && it.job.omitted.length) { %><dt>Not read</dt><dd><%= it.job.omitted.join("; ") %> <span class="muted">(too long or malformed; whoever can write the queue wrote it)</span></dd><% } %>
 <% if (it.sourceHash) { %><dt>Source hash</dt><dd><code><%= it.sourceHash %></code></dd><% } %>
 <% if (it.contentHash) { %><dt>Content hash</dt><dd><code><%= it.contentHash %></code><% if (it.verified) { %> <span class="muted">(source and output verified equal)</span><% } %></dd><% } %>
 <% if (it.kind === "spool") { %><dt>Sidecar</dt><dd><% if (it.sidecar) { %><pre><%= it.sidecar %></pre><% } else { %><span class="muted"><%= it.job.hasSidecar ? "yes (not read yet)" : "none" %></span><% } %></dd><% } %>

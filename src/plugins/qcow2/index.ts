@@ -1,4 +1,11 @@
-import { defineFormat, definePlugin, metadataBound, type Plugin } from "../../plugin-api.ts";
+import {
+  defineFormat,
+  definePlugin,
+  metadataBound,
+  type ConvertPlan,
+  type JobContext,
+  type Plugin,
+} from "../../plugin-api.ts";
 import { qcow2Detector, qcow2ProblemCodes } from "./detect.ts";
 
 const MiB = 1024 * 1024;
@@ -17,10 +24,14 @@ export function qcow2(): Plugin {
   return definePlugin({
     name: "qcow2",
     enforce: "pre",
+    // Its one hook runs only for a compressed qcow2 output.
+    apply: (spec) => spec.to === "qcow2" && spec.options?.compress === true,
+    hooks: { preConvert: compressionType },
     formats: [
       defineFormat({
         name: "qcow2",
         qemuDriver: "qcow2",
+        compresses: true,
         detect: qcow2Detector.detect,
         problemCodes: qcow2ProblemCodes,
         // L2 and refcount tables take at most 1/16 of the data (512-byte clusters, extended L2,
@@ -31,4 +42,12 @@ export function qcow2(): Plugin {
       }),
     ],
   });
+}
+
+/** A compressed qcow2 output uses zstd where qemu-img has it (5.1 and later), else qemu's default, zlib. */
+async function compressionType(plan: ConvertPlan, ctx: JobContext): Promise<ConvertPlan | void> {
+  if (plan.output.format !== "qcow2" || !plan.flags.compress) return;
+  const [major = 0, minor = 0] = (await ctx.qemu.version()).split(".").map(Number);
+  if (major < 5 || (major === 5 && minor < 1)) return;
+  return { ...plan, output: { ...plan.output, options: { ...plan.output.options, compression_type: "zstd" } } };
 }

@@ -32,11 +32,19 @@ export function vmdk(): Plugin {
         qemuDriver: "vmdk",
         detect: vmdkDetector.detect,
         problemCodes: vmdkProblemCodes,
-        checkSpec: (spec) => singleFile(stringOption({ spec }, "subformat")),
+        // qemu-img compresses only the streamOptimized subformat.
+        compresses: true,
+        checkSpec: (spec) => {
+          const subformat = stringOption({ spec }, "subformat");
+          singleFile(subformat);
+          if (spec.options?.compress === true && subformat !== undefined && subformat !== "streamOptimized")
+            throw new UsageError(`--compress writes vmdk as streamOptimized, not ${subformat}`);
+        },
         // streamOptimized: a 512-byte marker and up to 511 bytes of padding per grain (4 KiB at the least).
         maxFileSize: metadataBound(1 / 4, 8 * 1024 * 1024),
         outputOptions: (ctx): Record<string, string> => {
-          const subformat = stringOption(ctx, "subformat");
+          const subformat =
+            stringOption(ctx, "subformat") ?? (ctx.spec.options?.compress === true ? "streamOptimized" : undefined);
           singleFile(subformat);
           return subformat ? { subformat } : {};
         },

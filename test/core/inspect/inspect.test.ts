@@ -160,6 +160,7 @@ describe("options", () => {
         "vhd:tail:vpc",
         "vhdx:head:vhdx",
         "iso:head:raw",
+        "compressed:head:undefined",
       ],
     );
   });

@@ -9,7 +9,7 @@ import { tempDir } from "../../helpers/images.ts";
 type SyncSpy = Mock<(this: FileHandle) => Promise<void>>;
 
 /** Whether the handle the spied sync was called on (call `i`) is closed by now (its fd is -1 once closed). */
-const closed = (sync: SyncSpy, i = 0) => sync.mock.calls[i]?.this.fd === -1;
+const closed = (sync: SyncSpy, i = 0) => (sync.mock.calls[i]?.this as FileHandle | undefined)?.fd === -1;
 
 /** The error `work` rejects with (fails when it resolves). */
 async function failureOf(work: Promise<unknown>): Promise<NodeJS.ErrnoException> {

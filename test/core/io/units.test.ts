@@ -20,6 +20,41 @@ describe("growing file", () => {
   const { dir, cleanup } = tempDir();
   after(cleanup);
 
+  it("skip: a sparse file takes a run of zeroes as a hole, bounded by its limit; a dense one refuses", async () => {
+    const file = await GrowingFile.create(join(dir, "holes"), { sparse: true });
+    const reader = file.reader();
+    await file.append(Buffer.from("ab"));
+    const waiting = reader.read((1 << 20) + 2, 2);
+    file.skip(1 << 20);
+    await file.append(Buffer.from("cd"));
+    assert.equal(Buffer.from(await waiting).toString(), "cd");
+    assert.deepEqual([...(await reader.read(2, 4))], [0, 0, 0, 0]);
+    file.limit((1 << 20) + 8, () => new Error("over the bound"));
+    assert.throws(() => file.skip(16), /over the bound/);
+    await file.remove();
+    const dense = await GrowingFile.create(join(dir, "dense"));
+    assert.throws(() => dense.skip(1), /only a sparse file can skip/);
+    await dense.remove();
+  });
+
+  it("counts the bytes stored as data (holes left out) and fails past limitStored, dense or sparse", async () => {
+    const sparse = await GrowingFile.create(join(dir, "stored-sparse"), { sparse: true });
+    sparse.limitStored(128 * 1024, () => new Error("too much data"));
+    await sparse.append(Buffer.alloc(256 * 1024));
+    sparse.skip(1 << 20);
+    await sparse.append(Buffer.alloc(64 * 1024, 1));
+    assert.deepEqual([sparse.written, sparse.stored], [256 * 1024 + (1 << 20) + 64 * 1024, 64 * 1024]);
+    await sparse.append(Buffer.alloc(64 * 1024, 2));
+    await assert.rejects(sparse.append(Buffer.alloc(1, 3)), /too much data/);
+    await sparse.remove();
+    const dense = await GrowingFile.create(join(dir, "stored-dense"));
+    dense.limitStored(4, () => new Error("too much data"));
+    await dense.appendAll([Buffer.alloc(2), Buffer.alloc(2)]);
+    assert.equal(dense.stored, 4);
+    await assert.rejects(dense.append(Buffer.alloc(1)), /too much data/);
+    await dense.remove();
+  });
+
   it("makes reads wait for their bytes, and size() wait for the end when no total is declared", async () => {
     const file = await GrowingFile.create(join(dir, "a"));
     const reader = file.reader();

@@ -82,4 +82,18 @@ describe("writeNonZero: the one zero-skipping writer", () => {
       await handle.close();
     }
   });
+
+  it("returns the bytes it wrote as data, the zero blocks left out", async () => {
+    const path = join(dir, `out-${++n}.raw`);
+    const handle = await open(path, "wx");
+    try {
+      const data = Buffer.alloc(3 * ZERO_BLOCK_BYTES);
+      data[ZERO_BLOCK_BYTES + 5] = 1;
+      assert.equal(await writeNonZero(handle, data, 0), ZERO_BLOCK_BYTES);
+      assert.equal(await writeNonZero(handle, Buffer.alloc(100, 7), 3 * ZERO_BLOCK_BYTES), 100);
+      assert.equal(await writeNonZero(handle, Buffer.alloc(ZERO_BLOCK_BYTES), 4 * ZERO_BLOCK_BYTES), 0);
+    } finally {
+      await handle.close();
+    }
+  });
 });

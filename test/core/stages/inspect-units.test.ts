@@ -65,12 +65,18 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
   }
 
   it("takes the claim of the local image before the request's", async () => {
-    assert.deepEqual(await optionsOf({ from: "xenserver-ovf" }, { path: vmdk, claimed: "vmdk" }), { claimed: "vmdk" });
+    assert.deepEqual(await optionsOf({ from: "xenserver-ovf" }, { path: vmdk, claimed: "vmdk" }), {
+      claimed: "vmdk",
+      accepts: ["vmdk", "compressed"],
+    });
   });
 
   it("takes the request's claim when the local image has none, or before there is one (a streamed source)", async () => {
-    assert.deepEqual(await optionsOf({ from: "qcow2" }, { path: qcow2 }), { claimed: "qcow2" });
-    assert.deepEqual(await optionsOf({ from: "qcow2" }), { claimed: "qcow2" });
+    assert.deepEqual(await optionsOf({ from: "qcow2" }, { path: qcow2 }), {
+      claimed: "qcow2",
+      accepts: ["qcow2", "compressed"],
+    });
+    assert.deepEqual(await optionsOf({ from: "qcow2" }), { claimed: "qcow2", accepts: ["qcow2", "compressed"] });
   });
 
   it("sets no claim, no accepts and no bound that nobody asked for", async () => {
@@ -79,13 +85,28 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
   });
 
   it("passes what a plugin's claim accepts, and only the claim for formats without such a list or unknown ones", async () => {
-    assert.deepEqual(await optionsOf({ from: "ami" }), { claimed: "ami", accepts: ["raw", "qcow2"] });
-    assert.deepEqual(await optionsOf({ from: "vmdk" }), { claimed: "vmdk" });
-    assert.deepEqual(await optionsOf({ from: "nonesuch" }), { claimed: "nonesuch" });
+    assert.deepEqual(await optionsOf({ from: "ami" }), { claimed: "ami", accepts: ["raw", "qcow2", "compressed"] });
+    assert.deepEqual(await optionsOf({ from: "vmdk" }), { claimed: "vmdk", accepts: ["vmdk", "compressed"] });
+    assert.deepEqual(await optionsOf({ from: "nonesuch" }), {
+      claimed: "nonesuch",
+      accepts: ["nonesuch", "compressed"],
+    });
+  });
+
+  it("before a container is unpacked a claim names what a detected one holds: it accepts the containers; afterwards it does not", async () => {
+    const job = await jobFor({ from: "qcow2" });
+    job.handler = formats.get("compressed");
+    const { detectors: _detectors, ...after } = inspectOptionsFor(job, formats);
+    assert.deepEqual(after, { claimed: "qcow2" });
+    assert.deepEqual(formats.detectedContainers(), ["compressed"]);
   });
 
   it("passes the job's size bound", async () => {
-    assert.deepEqual(await optionsOf({ from: "qcow2", maxSize: SIZE }), { claimed: "qcow2", maxSize: SIZE });
+    assert.deepEqual(await optionsOf({ from: "qcow2", maxSize: SIZE }), {
+      claimed: "qcow2",
+      accepts: ["qcow2", "compressed"],
+      maxSize: SIZE,
+    });
     assert.deepEqual(await optionsOf({ maxSize: 0 }), { maxSize: 0 });
   });
 

@@ -1,0 +1,290 @@
+import { randomBytes } from "node:crypto";
+import { open, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { DiskpipeError, GrowingFile, ImageRejectedError, inspectImage } from "../../plugin-api.ts";
+import type { HeaderFacts, ImageReader, InspectResult, JobContext, UnpackedImage } from "../../plugin-api.ts";
+import { ChunkReader } from "./chunks.ts";
+import { openDecoder, type DecoderLimits } from "./decoders.ts";
+import { claimedKind, detectKind, isTarHeader, type Kind } from "./detect.ts";
+import { Refusal } from "./refusal.ts";
+import { HEAD_WINDOW, Pace } from "./pace.ts";
+import { extractOne, type MemberSink } from "./tar.ts";
+import { ContentWriter } from "./writer.ts";
+
+/** Bytes of data any image may decompress to, whatever its compressed size. */
+const EXPANSION_FLOOR = 64 * 1024 * 1024;
+/** Data bytes per compressed byte past the floor; real disks compress their data 2 to 20 times. */
+const DEFAULT_MAX_EXPANSION = 1000;
+
+/**
+ * Settings of one unpack (the plugin's options, resolved).
+ *
+ * @example
+ * ```ts
+ * const settings: UnpackSettings = { limits: { cpuSeconds: 3600, addressSpace: 2 ** 31 } };
+ * ```
+ */
+export interface UnpackSettings {
+  /** Decoder bounds; the CPU time grows with the bytes allowed when not given (see `decoderLimits`). */
+  limits?: Partial<DecoderLimits>;
+  /**
+   * Without `--max-size`, the most bytes of data (all-zero blocks, left as holes, do not count)
+   * an image may decompress to per byte of its compressed file, beyond the first 64 MiB
+   * (default 1000).
+   */
+  maxExpansion?: number;
+  /** Paths of the decoders, when not the ones on PATH. */
+  programs?: Partial<Record<"xz" | "zst" | "bz2", string>>;
+  /** Told the decoder's pid as soon as it runs (tests watch it end). */
+  onDecoder?: (pid: number) => void;
+  /** Told how far decompression got when it ended, finished or stopped (tests, monitoring). */
+  onEnded?: (facts: DecompressionFacts) => void;
+}
+
+/**
+ * How far one decompression got.
+ *
+ * @example
+ * ```ts
+ * const facts: DecompressionFacts = { kind: "xz", compressedSize: 4096, compressedRead: 4096, decompressed: 65536, completed: true };
+ * ```
+ */
+export interface DecompressionFacts {
+  kind: Kind;
+  compressedSize: number;
+  /** Compressed bytes the decoder had read (for a tool: its position in the file when it ended). */
+  compressedRead: number;
+  /** Decompressed bytes taken into the image (holes included). */
+  decompressed: number;
+  completed: boolean;
+}
+
+/**
+ * Decompresses the job's image into a sparse file in its work directory while the inspector
+ * reads the decompressed head as it arrives: a hostile or mismatched image inside is refused
+ * after its header, the decoder stopped and the file removed. The decompressed bytes are
+ * bounded by what `--max-size` allows, then by what the inner header allows; a tar inside
+ * yields its one member. Returns the image, claimed as `--from` or as detected.
+ *
+ * @example
+ * ```ts
+ * declare const ctx: JobContext;
+ * const image = await unpackCompressed(ctx, {}); // { path: "<workDir>/decompressed-…", format: "qcow2" }
+ * ```
+ */
+export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings): Promise<UnpackedImage> {
+  const archive = ctx.image?.path;
+  if (!archive) throw new DiskpipeError("plugin-failed", "compressed: no fetched image to decompress");
+  const source = ctx.spec.source;
+  const kind = await kindOf(archive, source, ctx.spec.container);
+  const claim = ctx.spec.from !== undefined && ctx.spec.from !== "compressed" ? ctx.spec.from : undefined;
+  const compressedSize = (await stat(archive)).size;
+  const file = await GrowingFile.create(join(ctx.workDir, `decompressed-${randomBytes(4).toString("hex")}`), {
+    sparse: true,
+  });
+  const bomb = (message: string) => () => rejection(source, new Refusal("decompression-bomb", message));
+  const maxSize = ctx.spec.maxSize;
+  const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
+  if (maxSize !== undefined)
+    file.limit(allowed, bomb(`it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`));
+  else {
+    // Raw and iso images have no header bound: without --max-size, the data (not the holes) an
+    // image may cost the disk is bounded by its compressed size.
+    const expansion = settings.maxExpansion ?? DEFAULT_MAX_EXPANSION;
+    const most = EXPANSION_FLOOR + expansion * compressedSize;
+    file.limitStored(
+      most,
+      bomb(
+        `it decompresses to more than ${most} bytes of data, ${expansion} times its ${compressedSize} compressed bytes beyond the first 64 MiB (set --max-size to bound it instead)`,
+      ),
+    );
+  }
+  const onHeader = (header: HeaderFacts) => {
+    const bound = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
+    if (bound !== undefined)
+      file.limit(
+        bound,
+        bomb(
+          `it decompresses to more than the ${bound} bytes a ${header.virtualSize}-byte ${header.format} image can be`,
+        ),
+      );
+  };
+  let compressedRead = 0;
+  const writer = new ContentWriter(file, refuseNested);
+  const report = (completed: boolean) =>
+    settings.onEnded?.({ kind, compressedSize, compressedRead, decompressed: writer.bytes, completed });
+  const stop = new AbortController();
+  let decoder: Awaited<ReturnType<typeof openDecoder>> | undefined;
+  // The decoder itself is stopped too: the tar reader and gzip in-process do not watch the signal.
+  const abort = () => (stop.abort(), decoder?.stop());
+  ctx.signal.addEventListener("abort", abort, { once: true });
+  try {
+    decoder = await openDecoder(
+      kind,
+      { file: archive },
+      {
+        limits: decoderLimits(allowed, settings.limits),
+        signal: stop.signal,
+        onRead: (bytes) => {
+          compressedRead = bytes;
+          ctx.progress(bytes, compressedSize);
+        },
+        ...(settings.programs && { programs: settings.programs }),
+      },
+    );
+    if (decoder.pid !== undefined) settings.onDecoder?.(decoder.pid);
+    if (ctx.signal.aborted) abort();
+    const pace = new Pace(() => file.written);
+    const inspecting = inspectImage(pace.reader(file.reader()), {
+      ...ctx.formats.inspection(claim),
+      ...(maxSize !== undefined && { maxSize }),
+      onHeader,
+    });
+    inspecting.then(
+      () => pace.finish(),
+      () => pace.finish(),
+    );
+    const pumping = pump(decoder.output, file, writer, pace, stop.signal);
+    pumping.catch(() => undefined);
+    const result = await inspecting;
+    if (!result.safe)
+      throw new ImageRejectedError(`${source} rejected: ${summary(result)}`, result.problems, { stage: "unpack" });
+    // A container the 4 KiB head did not show (a zstd skippable frame pushes its magic further).
+    if (ctx.formats.detectedContainers().includes(result.format))
+      throw new Refusal("nested-container", `it holds a ${result.format} image inside: only one level is unpacked`);
+    await pumping;
+    await file.close();
+    report(true);
+    return { path: file.path, format: claim ?? result.format };
+  } catch (error) {
+    stop.abort();
+    decoder?.stop();
+    await decoder?.ended.catch(() => undefined);
+    await file.remove();
+    report(false);
+    if (ctx.signal.aborted) throw new DiskpipeError("aborted", `decompressing ${source} was aborted`);
+    if ((error as NodeJS.ErrnoException | undefined)?.code === "EFBIG")
+      throw rejection(source, new Refusal("decompression-bomb", "it decompresses to more than a file can hold here"));
+    throw error instanceof Refusal ? rejection(source, error) : error;
+  } finally {
+    ctx.signal.removeEventListener("abort", abort);
+  }
+}
+
+/** The writer, holding back past the head window until the inspector lets it go on. */
+function paced(writer: ContentWriter, pace: Pace): MemberSink {
+  return {
+    write: async (chunk) => {
+      if (writer.bytes >= HEAD_WINDOW) await pace.permit();
+      await writer.write(chunk);
+    },
+    hole: async (length) => {
+      if (writer.bytes >= HEAD_WINDOW) await pace.permit();
+      await writer.hole(length);
+    },
+  };
+}
+
+/** Refuses a head that is itself compressed or a tar (in a tar: a tar inside). */
+async function refuseNested(head: Uint8Array): Promise<void> {
+  const nested = await detectKind(memoryReader(head));
+  if (nested)
+    throw new Refusal(
+      "nested-container",
+      `it holds a ${nested} stream inside: only one level of compression (or a tar inside it) is unpacked`,
+    );
+}
+
+/** The kind the file's bytes show, which a `--container` claim must match. */
+async function kindOf(path: string, source: string, container: string | undefined): Promise<Kind> {
+  const handle = await open(path, "r");
+  let kind: Kind | null;
+  try {
+    kind = await detectKind(handleReader(handle));
+  } finally {
+    await handle.close();
+  }
+  const claimed = claimedKind(container);
+  if (kind && (container === undefined || claimed === kind)) return kind;
+  const seen = kind ? `a ${kind} stream` : "neither compressed nor a tar archive";
+  throw rejection(
+    source,
+    new Refusal("container-mismatch", `it was claimed to be ${container ?? "compressed"} but is ${seen}`),
+  );
+}
+
+/** Pumps the decoded stream into the file: a tar's one member, or the stream itself. */
+async function pump(
+  output: AsyncIterable<Uint8Array>,
+  file: GrowingFile,
+  writer: ContentWriter,
+  pace: Pace,
+  stopped: AbortSignal,
+): Promise<void> {
+  const reader = new ChunkReader(output);
+  try {
+    const first = await reader.readExact(512);
+    reader.unread(first);
+    if (isTarHeader(first)) {
+      await extractOne(reader, paced(writer, pace));
+    } else {
+      const sink = paced(writer, pace);
+      for (let chunk = await reader.read(1 << 20); chunk && !stopped.aborted; chunk = await reader.read(1 << 20))
+        await sink.write(chunk);
+    }
+    if (stopped.aborted) throw new DiskpipeError("aborted", "decompression was stopped");
+    await writer.end();
+  } catch (error) {
+    file.fail(error);
+    await reader.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * CPU time and address space for a decoder: as configured, else 2 GiB and a minute plus a
+ * second per 16 MiB the output may reach (a day when nothing bounds it).
+ *
+ * @example
+ * ```ts
+ * decoderLimits(64 * 2 ** 20); // { cpuSeconds: 64, addressSpace: 2147483648 }
+ * ```
+ */
+export function decoderLimits(allowed: number, given: Partial<DecoderLimits> = {}): DecoderLimits {
+  const cpu = Number.isFinite(allowed) ? 60 + Math.ceil(allowed / (16 * 2 ** 20)) : 24 * 3600;
+  return { cpuSeconds: given.cpuSeconds ?? cpu, addressSpace: given.addressSpace ?? 2 * 2 ** 30 };
+}
+
+function rejection(source: string, refusal: Refusal): ImageRejectedError {
+  return new ImageRejectedError(
+    `${source} rejected: ${refusal.message} [${refusal.code}]`,
+    [{ code: refusal.code, message: refusal.message }],
+    { stage: "unpack" },
+  );
+}
+
+/** The problems in one line; a problem whose code the error's own repeats is not tagged twice. */
+function summary(result: InspectResult): string {
+  const { code } = new ImageRejectedError("", result.problems);
+  return result.problems.map((p) => (p.code === code ? p.message : `${p.message} [${p.code}]`)).join("; ");
+}
+
+function handleReader(handle: Awaited<ReturnType<typeof open>>): ImageReader {
+  return {
+    size: async () => (await handle.stat()).size,
+    read: async (offset, length) => {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, offset);
+      return buffer.subarray(0, bytesRead);
+    },
+    close: async () => undefined,
+  };
+}
+
+function memoryReader(bytes: Uint8Array): ImageReader {
+  return {
+    size: async () => bytes.length,
+    read: async (offset, length) => bytes.subarray(offset, offset + length),
+    close: async () => undefined,
+  };
+}

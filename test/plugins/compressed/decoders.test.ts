@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createReadStream, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { after, describe, it } from "node:test";
+import { failure, openDecoder, TOOLS } from "../../../src/plugins/compressed/decoders.ts";
+import { Refusal } from "../../../src/plugins/compressed/refusal.ts";
+import { tempDir } from "../../helpers/images.ts";
+import { alive, missingTools } from "./helpers.ts";
+
+const LIMITS = { cpuSeconds: 30, addressSpace: 2 ** 31 };
+
+async function drain(output: AsyncIterable<Uint8Array>): Promise<number> {
+  let bytes = 0;
+  for await (const chunk of output) bytes += chunk.length;
+  return bytes;
+}
+
+describe("the decoders", { skip: missingTools }, () => {
+  const { dir, cleanup } = tempDir("diskpipe-compressed-decoders-");
+  after(cleanup);
+
+  it("decode each kind with its engine, the tools under prlimit and gone once done", async () => {
+    const plain = join(dir, "plain");
+    writeFileSync(plain, Buffer.alloc(3 * 2 ** 20, 0x61));
+    for (const [kind, command] of [
+      ["gz", ["gzip", "-c"]],
+      ["xz", ["xz", "-c"]],
+      ["zst", ["zstd", "-c", "-q"]],
+      ["bz2", ["bzip2", "-c"]],
+    ] as const) {
+      const packed = join(dir, `plain.${kind}`);
+      writeFileSync(packed, execFileSync(command[0], [...command.slice(1), plain]));
+      const decoder = await openDecoder(kind, createReadStream(packed), { limits: LIMITS });
+      assert.equal(await drain(decoder.output), 3 * 2 ** 20, kind);
+      await decoder.ended;
+      if (kind !== "gz") {
+        assert.ok(decoder.pid, `${kind} runs as a process`);
+        assert.equal(alive(decoder.pid ?? 0), false);
+      }
+    }
+  });
+
+  it("a missing tool is config-invalid and names the Debian package", async () => {
+    for (const [kind, pkg] of [
+      ["xz", "xz-utils"],
+      ["zst", "zstd"],
+      ["bz2", "bzip2"],
+    ] as const) {
+      await assert.rejects(
+        openDecoder(kind, Readable.from([]), {
+          limits: LIMITS,
+          programs: { [kind]: `/nonexistent/${TOOLS[kind].program}` },
+        }),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.code, "config-invalid");
+          assert.match(error.message, new RegExp(`install the ${pkg} package`));
+          return true;
+        },
+      );
+    }
+  });
+
+  it("a stream asking for more memory than the address-space limit allows is refused with decoder-limit", async () => {
+    const big = join(dir, "random");
+    writeFileSync(big, execFileSync("head", ["-c", String(8 * 2 ** 20), "/dev/urandom"], { maxBuffer: 2 ** 24 }));
+    const packed = join(dir, "random.xz");
+    writeFileSync(packed, execFileSync("xz", ["-9", "-T1", "-c", big], { maxBuffer: 2 ** 24 }));
+    const decoder = await openDecoder("xz", createReadStream(packed), {
+      limits: { cpuSeconds: 30, addressSpace: 48 * 2 ** 20 },
+    });
+    await assert.rejects(drain(decoder.output), (error: unknown) => {
+      assert.ok(error instanceof Refusal);
+      assert.equal(error.code, "decoder-limit", error.message);
+      return true;
+    });
+  });
+
+  it("reads each tool's complaint as truncated, corrupt or a limit, in one line", () => {
+    const cases: Array<["xz" | "zst" | "bz2", string, string]> = [
+      ["xz", "xz: (stdin): Unexpected end of input\n", "truncated"],
+      ["xz", "xz: (stdin): Compressed data is corrupt\n", "compressed-corrupt"],
+      ["xz", "xz: (stdin): Memory usage limit reached\nxz: 65 MiB of memory is required.\n", "decoder-limit"],
+      ["zst", "zstd: /*stdin*\\: unexpected end of file \n", "truncated"],
+      ["zst", "zstd: /*stdin*\\ : Read error (39) : premature end \n", "truncated"],
+      ["zst", "zstd: /*stdin*\\: Frame requires too much memory for decoding \n", "decoder-limit"],
+      ["zst", "zstd: /*stdin*\\: Data corruption detected \n", "compressed-corrupt"],
+      [
+        "bz2",
+        "\nbzip2: Compressed file ends unexpectedly;\n\tperhaps it is corrupted?\nbzip2: Success\n\tInput file = (stdin)\n\nIt is possible that the compressed file(s) have become corrupted.\n",
+        "truncated",
+      ],
+      [
+        "bz2",
+        "\nbzip2: Data integrity error when decompressing.\n\tInput file = (stdin), output file = (stdout)\n\nIt is possible that ...\n",
+        "compressed-corrupt",
+      ],
+      ["bz2", "", "compressed-corrupt"],
+    ];
+    for (const [kind, stderr, code] of cases) {
+      const refusal = failure(kind, stderr);
+      assert.equal(refusal.code, code, stderr);
+      assert.doesNotMatch(refusal.message, /\n/);
+    }
+    assert.equal(
+      failure("bz2", "\nbzip2: Data integrity error when decompressing.\n\tInput file\n").message,
+      "the bz2 stream is corrupt: bzip2: Data integrity error when decompressing.",
+    );
+  });
+});

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { GrowingFile } from "../../../src/plugin-api.ts";
+import { ContentWriter } from "../../../src/plugins/compressed/writer.ts";
+import { tempDir } from "../../helpers/images.ts";
+
+const MiB = 1024 * 1024;
+
+describe("ContentWriter", () => {
+  const { dir, cleanup } = tempDir("diskpipe-compressed-writer-");
+  after(cleanup);
+
+  it("leaves zero blocks and holes unwritten, shows the head once, before writing it", async () => {
+    const file = await GrowingFile.create(join(dir, "image"), { sparse: true });
+    const heads: number[] = [];
+    const writer = new ContentWriter(file, async (head) => {
+      assert.equal(file.written, 0, "the head is shown before anything is written");
+      heads.push(head.length);
+    });
+    const data = Buffer.alloc(MiB, 0x42);
+    await writer.write(Buffer.alloc(100));
+    await writer.write(data);
+    await writer.write(Buffer.alloc(16 * MiB));
+    await writer.hole(64 * MiB);
+    await writer.write(data);
+    await writer.end();
+    await file.close();
+    assert.deepEqual(heads, [4096]);
+    const path = join(dir, "image");
+    const { size, blocks } = statSync(path);
+    assert.equal(size, 100 + MiB + 16 * MiB + 64 * MiB + MiB);
+    assert.ok(blocks * 512 < 3 * MiB, `${blocks * 512} bytes allocated`);
+    const bytes = readFileSync(path);
+    assert.ok(bytes.subarray(100, 100 + MiB).equals(data));
+    assert.ok(bytes.subarray(size - MiB).equals(data));
+  });
+
+  it("a hole within the first 4 KiB is shown as zeroes, and a short image's head when it ends", async () => {
+    const file = await GrowingFile.create(join(dir, "holes"), { sparse: true });
+    const heads: Uint8Array[] = [];
+    const writer = new ContentWriter(file, async (head) => void heads.push(Uint8Array.from(head)));
+    await writer.write(Buffer.from("abc"));
+    await writer.hole(10 * MiB);
+    await writer.end();
+    await file.close();
+    assert.equal(heads.length, 1);
+    assert.equal(heads[0].length, 4096);
+    assert.equal(Buffer.from(heads[0].subarray(0, 3)).toString(), "abc");
+    assert.equal(statSync(join(dir, "holes")).size, 3 + 10 * MiB);
+    const short = await GrowingFile.create(join(dir, "short"), { sparse: true });
+    const shown: number[] = [];
+    const tiny = new ContentWriter(short, async (head) => void shown.push(head.length));
+    await tiny.write(Buffer.from("xyz"));
+    await tiny.end();
+    await short.close();
+    assert.deepEqual(shown, [3]);
+  });
+});
