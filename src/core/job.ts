@@ -125,9 +125,10 @@ export interface ConvertPlan {
   engine: "qemu-img" | "copy" | "done";
   /**
    * A qemu-img failure worth trying again, afresh, as a format's plugin knows it: when the
-   * conversion fails with `stderr` in its error output, it runs again, `attempts` times in all.
+   * conversion fails with `stderr` in its error output, it runs again, `attempts` times in all,
+   * after a pause of `pauseMs` (default none) that doubles with each attempt, up to 2 s.
    */
-  retry?: { attempts: number; stderr: string };
+  retry?: { attempts: number; stderr: string; pauseMs?: number };
 }
 
 /**

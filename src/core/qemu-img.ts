@@ -179,7 +179,10 @@ export class QemuImg {
     for (let attempt = 1; ; attempt++) {
       const result = await this.#convertOnce(plan, run);
       const retry = plan.retry;
-      if (retry && attempt < retry.attempts && result.exitCode !== 0 && result.stderr.includes(retry.stderr)) continue;
+      if (retry && attempt < retry.attempts && result.exitCode !== 0 && result.stderr.includes(retry.stderr)) {
+        if (retry.pauseMs) await pause(Math.min(2000, retry.pauseMs * 2 ** (attempt - 1)), run.signal);
+        continue;
+      }
       check(result, "convert");
       return;
     }
@@ -263,4 +266,17 @@ export class QemuImg {
     const [file, ...flags] = prlimit(this.limits);
     return [file, [...flags, this.binary, ...args]];
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts (the next attempt then fails as aborted). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

@@ -141,6 +141,10 @@ describe("QemuImg", () => {
       await convert(7, "retried.qcow2");
       assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 8);
       assert.ok(existsSync(join(dir, "retried.qcow2")));
+      const started = performance.now();
+      await convert(2, "paused.qcow2", { ...retry, pauseMs: 60 });
+      assert.ok(performance.now() - started >= 60 + 120, "two pauses before the third attempt, the second one doubled");
+      assert.equal(readFileSync(count, "utf8").split("\n").filter(Boolean).length, 3);
       await assert.rejects(convert(8, "never.qcow2"), (error: Error & { code?: string }) => {
         assert.equal(error.code, "qemu-img-failed");
         assert.match(error.message, /Unable to get accurate CPU usage/);

@@ -49,7 +49,9 @@ export interface LuksOptions {
  * gives up before writing anything (about one create in four on the CI machine). Each try
  * measures afresh and costs milliseconds.
  */
-const KEY_DERIVATION_RETRY = { attempts: 8, stderr: "Unable to get accurate CPU usage" };
+// qemu's timing of the key derivation can read 0 ms for a while (seen for 8 attempts in a row
+// within 2 s on a busy VM): the pauses (0.1 s doubling, up to 2 s) spread the attempts over ~9 s.
+const KEY_DERIVATION_RETRY = { attempts: 8, stderr: "Unable to get accurate CPU usage", pauseMs: 100 };
 
 /** The longest key-derivation time accepted, in ms: it is CPU work on the operator's machine. */
 const MAX_ITER_TIME = 60_000;

@@ -110,7 +110,7 @@ describe("luks plugin", () => {
     );
     assert.deepEqual(
       retry,
-      { attempts: 8, stderr: "Unable to get accurate CPU usage" },
+      { attempts: 8, stderr: "Unable to get accurate CPU usage", pauseMs: 100 },
       "qemu's key-derivation timing failure is tried again",
     );
     assert.ok(
