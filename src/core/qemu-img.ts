@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ConvertPlan, PlanImage, QemuSecret } from "./job.ts";
 import {
   DEFAULT_CONVERT_LIMITS,
@@ -180,7 +181,11 @@ export class QemuImg {
       const result = await this.#convertOnce(plan, run);
       const retry = plan.retry;
       if (retry && attempt < retry.attempts && result.exitCode !== 0 && result.stderr.includes(retry.stderr)) {
-        if (retry.pauseMs) await pause(Math.min(2000, retry.pauseMs * 2 ** (attempt - 1)), run.signal);
+        // An abort ends the pause early; the next attempt then fails as aborted.
+        if (retry.pauseMs)
+          await sleep(Math.min(2000, retry.pauseMs * 2 ** (attempt - 1)), undefined, { signal: run.signal }).catch(
+            () => undefined,
+          );
         continue;
       }
       check(result, "convert");
@@ -266,17 +271,4 @@ export class QemuImg {
     const [file, ...flags] = prlimit(this.limits);
     return [file, [...flags, this.binary, ...args]];
   }
-}
-
-/** Waits `ms`, or less when `signal` aborts (the next attempt then fails as aborted). */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
