@@ -117,8 +117,13 @@ export class GrowingFile {
   }
 
   #check(size: number): void {
-    if (!this.#limit || size <= this.#limit.bytes) return;
-    const error = this.#failure instanceof Error ? this.#failure : this.#limit.error();
+    this.#enforce(this.#limit, size);
+  }
+
+  /** Fails the file (with its earlier failure, else the bound's error) and throws, when `value` passes `bound`. */
+  #enforce(bound: { bytes: number; error: () => Error } | undefined, value: number): void {
+    if (!bound || value <= bound.bytes) return;
+    const error = this.#failure instanceof Error ? this.#failure : bound.error();
     this.fail(error);
     throw error;
   }
@@ -273,10 +278,7 @@ export class GrowingFile {
 
   #addStored(bytes: number): void {
     this.#stored += bytes;
-    if (!this.#storedLimit || this.#stored <= this.#storedLimit.bytes) return;
-    const error = this.#storedLimit.error();
-    this.fail(error);
-    throw error;
+    this.#enforce(this.#storedLimit, this.#stored);
   }
 
   #wake(): void {
