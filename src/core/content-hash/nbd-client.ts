@@ -19,6 +19,15 @@ interface Input {
   to: (chunk: Buffer) => void;
 }
 
+/** Reads exact byte counts from the socket until `detach` hands over to the reply parser. */
+type HandshakeReader = ((n: number) => Promise<Buffer>) & { detach: () => Buffer };
+
+interface Connected {
+  socket: Socket;
+  input: Input;
+  take: HandshakeReader;
+}
+
 interface Pending {
   buffer: Buffer;
   length: number;
@@ -73,7 +82,7 @@ export class NbdClient {
       });
       if (connected) {
         const client = new NbdClient(connected.socket, connected.input);
-        await client.#handshake().catch((error: unknown) => {
+        await client.#handshake(connected.take).catch((error: unknown) => {
           connected.socket.destroy();
           throw error;
         });
@@ -104,8 +113,7 @@ export class NbdClient {
     });
   }
 
-  async #handshake(): Promise<void> {
-    const take = bytesReader(this.#socket, this.#input);
+  async #handshake(take: HandshakeReader): Promise<void> {
     const hello = await take(18);
     if (hello.readBigUInt64BE(0) !== NBDMAGIC || hello.readBigUInt64BE(8) !== IHAVEOPT)
       throw failure("not a fixed-newstyle NBD server");
@@ -178,9 +186,11 @@ export class NbdClient {
 /**
  * Connects; what arrives goes to `input.to`, read into one reused buffer (`onread`: the chunk
  * is valid only during the call, every receiver copies it), or through 'data' events on a
- * runtime without `onread`.
+ * runtime without `onread`. The handshake's reader is in place before the socket connects:
+ * a runtime may deliver the server's first bytes in the same turn as the connection (Deno
+ * does), before any code awaiting the connection runs.
  */
-function attempt(path: string): Promise<{ socket: Socket; input: Input }> {
+function attempt(path: string): Promise<Connected> {
   const input: Input = { to: () => undefined };
   return new Promise((resolve, reject) => {
     const buffer = Buffer.allocUnsafe(READ_BUFFER);
@@ -194,10 +204,11 @@ function attempt(path: string): Promise<{ socket: Socket; input: Input }> {
         },
       },
     });
+    const take = bytesReader(socket, input);
     socket.on("data", (chunk: Buffer) => input.to(chunk));
     socket.once("connect", () => {
       socket.off("error", reject);
-      resolve({ socket, input });
+      resolve({ socket, input, take });
     });
     socket.once("error", reject);
   });
@@ -215,7 +226,7 @@ function request(type: number, handle: bigint, offset: number, length: number): 
 }
 
 /** Reads exact byte counts from a socket during the handshake; `detach` hands back what is left. */
-function bytesReader(socket: Socket, input: Input): ((n: number) => Promise<Buffer>) & { detach: () => Buffer } {
+function bytesReader(socket: Socket, input: Input): HandshakeReader {
   let buffered = Buffer.alloc(0);
   let waiter: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
   const settle = () => {
@@ -231,7 +242,11 @@ function bytesReader(socket: Socket, input: Input): ((n: number) => Promise<Buff
     buffered = Buffer.concat([buffered, chunk]);
     settle();
   };
-  const onEnd = () => waiter?.reject(failure("the server closed the connection during the handshake"));
+  let ended = false;
+  const onEnd = () => {
+    ended = true;
+    waiter?.reject(failure("the server closed the connection during the handshake"));
+  };
   input.to = onData;
   socket.on("error", onEnd);
   socket.on("close", onEnd);
@@ -239,6 +254,7 @@ function bytesReader(socket: Socket, input: Input): ((n: number) => Promise<Buff
     new Promise<Buffer>((resolve, reject) => {
       waiter = { n, resolve, reject };
       settle();
+      if (waiter && ended) onEnd();
     });
   return Object.assign(take, {
     detach: () => {
