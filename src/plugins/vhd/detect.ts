@@ -81,10 +81,8 @@ async function dynamicHeader(
   sectors: bigint,
   fileSize: number,
 ): Promise<DynamicInfo> {
-  const corrupt = (why: string): DynamicInfo => ({
-    problems: [problem("vhd-corrupt-header", `VHD dynamic header is corrupt: ${why}`)],
-    details: {},
-  });
+  const broken = (why: string) => problem("vhd-corrupt-header", `VHD dynamic header is corrupt: ${why}`);
+  const corrupt = (why: string): DynamicInfo => ({ problems: [broken(why)], details: {} });
   const offset = footer.dataOffset;
   if (offset < BigInt(FOOTER_SIZE) || offset > BigInt(Number.MAX_SAFE_INTEGER)) return corrupt("its offset is invalid");
   if (offset + BigInt(DYN_HEADER_SIZE) > BigInt(fileSize)) {
@@ -106,15 +104,13 @@ async function dynamicHeader(
     return { ...corrupt(`block size ${blockSize} is invalid`), details };
   const block = BigInt(blockSize);
   // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: unreachable, sectors are at most 0xff000000 here (larger disks are refused first) and blocks at least 512 bytes
-  if ((sectors * BigInt(SECTOR)) / block > 0xffffffffn) problems.push(corrupt("too many blocks").problems[0]!);
+  if ((sectors * BigInt(SECTOR)) / block > 0xffffffffn) problems.push(broken("too many blocks"));
   if (BigInt(entries) > (BigInt(MAX_SECTORS) * BigInt(SECTOR)) / block)
-    problems.push(corrupt("block table is too large").problems[0]!);
+    problems.push(broken("block table is too large"));
   else if (BigInt(entries) * block < sectors * BigInt(SECTOR))
-    problems.push(corrupt("block table is too small for the disk").problems[0]!);
-  if (entries * 4 > MAX_BAT_BYTES)
-    problems.push(corrupt(`block table of ${entries} entries is too large`).problems[0]!);
-  if (tableOffset / BigInt(SECTOR) > BigInt(INT32_MAX))
-    problems.push(corrupt("block table offset is invalid").problems[0]!);
+    problems.push(broken("block table is too small for the disk"));
+  if (entries * 4 > MAX_BAT_BYTES) problems.push(broken(`block table of ${entries} entries is too large`));
+  if (tableOffset / BigInt(SECTOR) > BigInt(INT32_MAX)) problems.push(broken("block table offset is invalid"));
   if (problems.length > 0) return { problems, details };
 
   const batOffset = Number(tableOffset);

@@ -72,16 +72,14 @@ async function currentHeader(reader: ImageReader): Promise<Uint8Array> {
       valid.push({ buf, sequence: u64leBig(buf, 8) });
     }
   }
-  if (valid.length === 0) throw new VhdxCorrupt("no valid header");
-  if (
-    valid.length === 2 &&
-    valid[0]!.sequence === valid[1]!.sequence &&
-    hex(valid[0]!.buf, 0, HEADER_SIZE) !== hex(valid[1]!.buf, 0, HEADER_SIZE)
-  ) {
+  const [first, second] = valid;
+  if (!first) throw new VhdxCorrupt("no valid header");
+  if (!second) return first.buf;
+  if (first.sequence === second.sequence && hex(first.buf, 0, HEADER_SIZE) !== hex(second.buf, 0, HEADER_SIZE)) {
     throw new VhdxCorrupt("two different headers have the same sequence number");
   }
   // Stryker disable next-line EqualityOperator: equal sequence numbers get here only on identical headers (different ones threw above), so either buffer is the same
-  return valid.length === 2 && valid[1]!.sequence > valid[0]!.sequence ? valid[1]!.buf : valid[0]!.buf;
+  return second.sequence > first.sequence ? second.buf : first.buf;
 }
 
 /** qemu's log checks: placement in whole MiB, log version 0; the log region joins the overlap checks. */

@@ -58,9 +58,9 @@ function descriptorProblems(d: VmdkDescriptor, embedded: boolean, capacity: bigi
     out.push(problem("vmdk-extent-file", `VMDK descriptor file names extent files: ${files}`));
   }
   if (embedded) {
-    const bad = d.extents.filter((e) => e.type !== "SPARSE");
-    if (bad.length > 0 || d.extents.length !== 1) {
-      const what = bad.length > 0 ? `${bad[0]!.type} "${bad[0]!.file ?? ""}"` : `${d.extents.length} extents`;
+    const bad = d.extents.find((e) => e.type !== "SPARSE");
+    if (bad || d.extents.length !== 1) {
+      const what = bad ? `${bad.type} "${bad.file ?? ""}"` : `${d.extents.length} extents`;
       out.push(problem("vmdk-extent-file", `VMDK embedded descriptor must have one SPARSE extent, not ${what}`));
     } else if (BigInt(d.extents[0]!.sectors) !== capacity) {
       out.push(problem("vmdk-corrupt-header", "VMDK descriptor extent size differs from the header capacity"));
