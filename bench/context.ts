@@ -6,7 +6,7 @@ import type { CachePolicy, Warmup } from "./caches.ts";
 import { run, type Ran, type RunOptions } from "./exec.ts";
 import type { Workload } from "./images.ts";
 
-/** The repository the bench measures (its bin/diskpipe.mjs runs dist/). */
+/** The repository the bench measures (its bin/diskpipe.mjs runs dist/bundle/). */
 export const REPO = fileURLToPath(new URL("..", import.meta.url));
 
 /** The images the set-up built. */

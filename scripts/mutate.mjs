@@ -23,7 +23,7 @@ function configFor(name, group) {
     // Built from the instrumented sources without type checking (the sandbox gets node_modules only later).
     // Stryker splits the command at spaces, without a shell: no quotes (and no spaces in the paths).
     ...((group.cli || group.build) && {
-      buildCommand: `${process.execPath} ${join(root, "node_modules", "typescript", "bin", "tsc")} -p tsconfig.json --noCheck`,
+      buildCommand: `${process.execPath} ${join(root, "scripts", "build.mjs")} --noCheck`,
     }),
     ignoreStatic: !group.cli,
     concurrency: Number(process.env.DISKPIPE_MUTATE_CONCURRENCY) || 2,

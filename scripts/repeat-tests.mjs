@@ -14,10 +14,7 @@ if (!Number.isInteger(runs) || runs < 1) {
   process.exit(2);
 }
 // The set-up and build `npm test` does, once.
-for (const args of [
-  [join(root, "scripts", "setup.mjs"), "--test"],
-  [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"],
-]) {
+for (const args of [[join(root, "scripts", "setup.mjs"), "--test"], [join(root, "scripts", "build.mjs")]]) {
   if (spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" }).status !== 0) process.exit(1);
 }
 const totals = { pass: 0, fail: 0, cancelled: 0, clean: 0 };

@@ -68,5 +68,5 @@ if (forTests && !existsSync(join(root, "node_modules", "deno", "deno"))) {
 }
 if (!forTests) {
   say("building");
-  run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"]);
+  run(process.execPath, [join(root, "scripts", "build.mjs")]);
 }

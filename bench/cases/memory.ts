@@ -15,11 +15,10 @@ const MODULES = [
   "chokidar",
   "tar-stream",
   "jiti",
-  "./dist/src/cli/main.js",
-  "./dist/src/core/inspect/index.js",
-  "./dist/src/core/pipeline.js",
-  "./dist/src/mod.js",
-  "./dist/plugins.config.js",
+  "./dist/bundle/cli/main.js",
+  "./dist/bundle/mod.js",
+  "./dist/bundle/plugin-api.js",
+  "./dist/bundle/plugins/index.js",
 ];
 
 /**

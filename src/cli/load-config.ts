@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { DiskpipeError } from "../core/errors.ts";
 import type { UserConfig } from "../core/config.ts";
 
@@ -37,18 +38,21 @@ export async function loadConfigFile(path: string): Promise<UserConfig> {
   return module.default;
 }
 
-/** `diskpipe`, `diskpipe/plugin` and `diskpipe/plugins` as this installation's modules. */
-const ALIASES = {
-  "diskpipe/plugins": fileURLToPath(new URL("../plugins/index.js", import.meta.url)),
-  "diskpipe/plugin": fileURLToPath(new URL("../plugin-api.js", import.meta.url)),
-  diskpipe: fileURLToPath(new URL("../mod.js", import.meta.url)),
-};
+/**
+ * `diskpipe`, `diskpipe/plugin` and `diskpipe/plugins` as this installation's modules: the files
+ * its package exports name (the bundle the CLI itself runs from, so a plugin and the CLI share
+ * one copy of each module).
+ */
+function aliases(): Record<string, string> {
+  const { resolve } = createRequire(import.meta.url);
+  return Object.fromEntries(["diskpipe/plugins", "diskpipe/plugin", "diskpipe"].map((name) => [name, resolve(name)]));
+}
 
 /** Imports a JavaScript or TypeScript module of the user's, with `diskpipe` resolving to this installation. */
 export async function importModule(path: string): Promise<unknown> {
   const nativeTs = "Deno" in globalThis || Boolean((process.features as { typescript?: unknown }).typescript);
   if (!/\.m?ts$/.test(path) || nativeTs) return import(pathToFileURL(path).href);
   const { createJiti } = await import("jiti");
-  const jiti = createJiti(import.meta.url, { alias: ALIASES, moduleCache: false });
+  const jiti = createJiti(import.meta.url, { alias: aliases(), moduleCache: false });
   return jiti.import(path);
 }

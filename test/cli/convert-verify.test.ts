@@ -29,7 +29,7 @@ describe("diskpipe convert --verify and --content-hash (the built CLI)", () => {
     writeFileSync(
       config,
       `import { openSync, writeSync, closeSync } from "node:fs";
-import { definePlugin } from ${JSON.stringify(join(repoRoot, "dist/src/mod.js"))};
+import { definePlugin } from ${JSON.stringify(join(repoRoot, "dist/bundle/mod.js"))};
 export default { plugins: [definePlugin({ name: "corrupt", hooks: { postConvert(ctx) {
   const fd = openSync(ctx.output.path, "r+"); writeSync(fd, Buffer.from([0x5a]), 0, 1, 7); closeSync(fd);
 } } })] };

@@ -71,7 +71,7 @@ describe("messages: credentials redacted, control characters escaped, one line e
     const config = join(dir, "store.config.mjs");
     writeFileSync(
       config,
-      `import { dirStore, defineImageService, definePlugin } from ${JSON.stringify(join(process.cwd(), "dist/src/mod.js"))};\nexport default { plugins: [definePlugin({ name: "images", ...defineImageService("images", dirStore(${JSON.stringify(images)})) })] };\n`,
+      `import { dirStore, defineImageService, definePlugin } from ${JSON.stringify(join(process.cwd(), "dist/bundle/mod.js"))};\nexport default { plugins: [definePlugin({ name: "images", ...defineImageService("images", dirStore(${JSON.stringify(images)})) })] };\n`,
     );
     const run = diskpipe(["convert", vmdk, "store://images/a%0Ab%1B%5B31mred", "--to", "qcow2", "--config", config]);
     assert.equal(run.status, 2, run.stderr);

@@ -55,7 +55,7 @@ describe("convert's progress display and messages (built CLI; a real pseudo-term
     noisyConfig = join(dir, "noisy.config.mjs");
     writeFileSync(
       noisyConfig,
-      `import { definePlugin } from ${JSON.stringify(join(repoRoot, "dist/src/mod.js"))};\n` +
+      `import { definePlugin } from ${JSON.stringify(join(repoRoot, "dist/bundle/mod.js"))};\n` +
         `export default { plugins: [definePlugin({ name: "noisy", hooks: { verify(ctx) { ctx.warn("looked twice"); } } })] };\n`,
     );
   });

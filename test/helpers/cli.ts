@@ -12,7 +12,7 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the built `diskpipe` command (bin/diskpipe.mjs → dist/) with no TTY. */
+/** Runs the built `diskpipe` command (bin/diskpipe.mjs → dist/bundle/) with no TTY. */
 export function diskpipe(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},

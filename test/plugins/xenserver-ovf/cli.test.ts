@@ -12,7 +12,7 @@ import { requirement } from "../../helpers/requirement.ts";
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const bin = join(root, "bin/diskpipe.mjs");
-const built = existsSync(join(root, "dist/src/cli/main.js"));
+const built = existsSync(join(root, "dist/bundle/cli/main.js"));
 const registered = /xenserverOvf\s*\(/.test(await readFile(join(root, "plugins.config.ts"), "utf8").catch(() => ""));
 const skip = requirement(
   !built
