@@ -1,0 +1,44 @@
+/**
+ * The problem codes of the ova plugin (stable: scripts match on them); each becomes a
+ * `Problem.code` of an `ImageRejectedError` (exit 3).
+ *
+ * @example
+ * ```ts
+ * OVA_PROBLEM_CODES.includes("ova-href-unsafe"); // true
+ * ```
+ */
+export const OVA_PROBLEM_CODES = [
+  "ova-descriptor-invalid",
+  "ova-manifest-invalid",
+  "ova-href-unsafe",
+  "ova-unsupported",
+] as const;
+
+/**
+ * One of {@link OVA_PROBLEM_CODES}.
+ *
+ * @example
+ * ```ts
+ * const code: OvaProblemCode = "ova-href-unsafe";
+ * ```
+ */
+export type OvaProblemCode = (typeof OVA_PROBLEM_CODES)[number];
+
+/**
+ * Why an appliance was refused. The plugin's helpers throw it; the plugin turns it into an
+ * `ImageRejectedError` naming the source.
+ *
+ * @example
+ * ```ts
+ * throw new OvaRefusal("ova-href-unsafe", `disk file "../etc/passwd" is not a member name`);
+ * ```
+ */
+export class OvaRefusal extends Error {
+  readonly code: OvaProblemCode;
+
+  constructor(code: OvaProblemCode, message: string) {
+    super(message);
+    this.name = "OvaRefusal";
+    this.code = code;
+  }
+}

@@ -1,0 +1,55 @@
+import { OvaRefusal } from "./refusal.ts";
+
+/** Older descriptors' unit words, as bytes. */
+const WORDS: Record<string, number> = {
+  byte: 1,
+  bytes: 1,
+  kilobytes: 2 ** 10,
+  megabytes: 2 ** 20,
+  gigabytes: 2 ** 30,
+  terabytes: 2 ** 40,
+};
+
+/**
+ * A decimal integer from a descriptor, which must be positive (or zero when `zero` allows) and
+ * exactly representable.
+ *
+ * @example
+ * ```ts
+ * positiveInteger("4096", "the size of file1"); // 4096
+ * ```
+ */
+export function positiveInteger(text: string, what: string, zero = false): number {
+  const value = /^\d{1,16}$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(value) || (value === 0 && !zero))
+    throw new OvaRefusal("ova-descriptor-invalid", `${what} is ${JSON.stringify(text.slice(0, 40))}, not a count`);
+  return value;
+}
+
+/**
+ * How many bytes `quantity` `units` are: DSP0004's programmatic units (`byte * 2^30`,
+ * `byte * 10^9`) or the older words (`MegaBytes`, `GigaBytes`). The result must be an exact
+ * integer below 2^53.
+ *
+ * @example
+ * ```ts
+ * bytesOf("16", "byte * 2^30", "the capacity of disk1"); // 17179869184
+ * ```
+ */
+export function bytesOf(quantity: string, units: string, what: string): number {
+  const count = positiveInteger(quantity, what);
+  const multiplier = multiplierOf(units.trim().toLowerCase());
+  if (multiplier === undefined)
+    throw new OvaRefusal("ova-descriptor-invalid", `${what} has the units ${JSON.stringify(units.slice(0, 40))}`);
+  const bytes = count * multiplier;
+  if (!Number.isSafeInteger(bytes)) throw new OvaRefusal("ova-descriptor-invalid", `${what} is too large`);
+  return bytes;
+}
+
+function multiplierOf(units: string): number | undefined {
+  if (units in WORDS) return WORDS[units];
+  const power = /^bytes?\s*\*\s*(2|10)\s*\^\s*(\d{1,2})$/.exec(units);
+  if (!power) return undefined;
+  const [base, exponent] = [Number(power[1]), Number(power[2])];
+  return (base === 2 && exponent <= 50) || (base === 10 && exponent <= 15) ? base ** exponent : undefined;
+}

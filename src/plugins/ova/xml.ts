@@ -1,0 +1,87 @@
+import { XMLParser } from "fast-xml-parser";
+import { OvaRefusal } from "./refusal.ts";
+
+/** The largest OVF descriptor read (real ones are a few KiB; a hundred disks stay far below). */
+export const MAX_DESCRIPTOR_BYTES = 1024 * 1024;
+
+/** Elements that may repeat, always given as arrays (namespace prefixes removed). */
+const REPEATED = new Set([
+  "VirtualSystem",
+  "File",
+  "Disk",
+  "Network",
+  "Item",
+  "StorageItem",
+  "EthernetPortItem",
+  "Config",
+]);
+
+/** A parsed XML element: attributes as `@_name`, text as `#text`, children by local name. */
+export type XmlNode = Record<string, unknown>;
+
+/**
+ * Parses an OVF descriptor's XML with every namespace prefix removed. A document type
+ * declaration is refused before parsing (OVF needs none; it is where entity bombs and external
+ * entities live), so only XML's predefined entities and character references are expanded,
+ * neither of which can make the text longer than the input.
+ *
+ * @example
+ * ```ts
+ * const root = parseXml('<Envelope><References/></Envelope>');
+ * ```
+ */
+export function parseXml(text: string): XmlNode {
+  if (Buffer.byteLength(text) > MAX_DESCRIPTOR_BYTES)
+    throw new OvaRefusal("ova-descriptor-invalid", `the OVF descriptor is larger than ${MAX_DESCRIPTOR_BYTES} bytes`);
+  if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text))
+    throw new OvaRefusal("ova-descriptor-invalid", "the OVF descriptor declares a document type (DTD or entities)");
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: "@_",
+    removeNSPrefix: true,
+    processEntities: true,
+    htmlEntities: false,
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: true,
+    isArray: (name) => REPEATED.has(name),
+  });
+  let root: unknown;
+  try {
+    root = parser.parse(text, true);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new OvaRefusal("ova-descriptor-invalid", `the OVF descriptor is not well-formed XML: ${why}`);
+  }
+  if (!isNode(root)) throw new OvaRefusal("ova-descriptor-invalid", "the OVF descriptor is empty");
+  return root;
+}
+
+/** Whether `value` is a parsed element (not text, not an array). */
+export function isNode(value: unknown): value is XmlNode {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The child elements of `node` named `name`, as an array (none: empty). */
+export function children(node: XmlNode | undefined, name: string): XmlNode[] {
+  const value = node?.[name];
+  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return list.map((item) => (isNode(item) ? item : { "#text": String(item) }));
+}
+
+/** The one child element of `node` named `name`, if there is one. */
+export function child(node: XmlNode | undefined, name: string): XmlNode | undefined {
+  return children(node, name)[0];
+}
+
+/** The text of the child element `name` of `node` (trimmed), if it has one. */
+export function textOf(node: XmlNode | undefined, name: string): string | undefined {
+  const value = child(node, name)?.["#text"];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** The attribute `name` of `node` (namespace prefix removed), if present. */
+export function attr(node: XmlNode | undefined, name: string): string | undefined {
+  const value = node?.[`@_${name}`];
+  return typeof value === "string" ? value : undefined;
+}
