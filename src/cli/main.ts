@@ -1,7 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { DiskpipeError } from "../core/errors.ts";
 import type { ConvertOption } from "../core/plugin.ts";
-import { EXIT_HELP, integer, quietOption, verboseOption } from "./options.ts";
+import { compressOption, EXIT_HELP, integer, quietOption, verboseOption } from "./options.ts";
 import { addQueueCommands } from "./queue-commands.ts";
 
 /**
@@ -46,7 +46,7 @@ export function buildProgram(pluginOptions: readonly ConvertOption[] = []): Comm
     )
     .option("--content-hash <blk-sha256:hex>", "the content hash the source's disk must have (see diskpipe checksum)")
     .option("--subformat <name>", "target subformat (vmdk: streamOptimized…, vhd: fixed|dynamic, vhdx: fixed|dynamic)")
-    .option("--compress", "compress the output (qcow2: zstd where qemu-img has it, else zlib; vmdk: streamOptimized)")
+    .addOption(compressOption())
     .option("--force", "replace an existing destination file")
     .option("--json", "print one JSON result per image on stdout")
     .addOption(quietOption("no progress and no summary on stderr: only warnings and errors"))

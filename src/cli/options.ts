@@ -5,6 +5,18 @@ export const EXIT_HELP = `
 Exit codes: 0 success, 1 failure, 2 usage error, 3 image rejected (unsafe, or not what was claimed).`;
 
 /**
+ * `--compress`, as `convert` and `submit` take it.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * new Command("x").addOption(compressOption());
+ * ```
+ */
+export const compressOption = () =>
+  new Option("--compress", "compress the output (qcow2: zstd where qemu-img has it, else zlib; vmdk: streamOptimized)");
+
+/**
  * The `--quiet` flag, described for its command.
  *
  * @example

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { EXIT_HELP, integer, quietOption, verboseOption } from "./options.ts";
+import { compressOption, EXIT_HELP, integer, quietOption, verboseOption } from "./options.ts";
 
 /**
  * Adds the shared-queue commands, `worker` and `submit`, to the program. Like every command,
@@ -66,6 +66,7 @@ and go back to the queue for another worker; exit 0.${EXIT_HELP}`,
     .option("--max-size <size>", "largest virtual size accepted (it can only lower the workers' own)")
     .option("--checksum <algo:hex>", "sha256:HEX or sha512:HEX the source must match")
     .option("--subformat <name>", "target subformat")
+    .addOption(compressOption())
     .option("--id <id>", "the job's id (default: derived from the job, so the same job is never queued twice)")
     .option("--wait", "follow the jobs to their end and exit with their code (0, 1, 2, 3)")
     .option("--json", "print one JSON line per job on stdout")

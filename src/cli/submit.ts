@@ -50,7 +50,9 @@ export async function runSubmit(sources: string[], flags: SubmitFlags): Promise<
     ...(flags.container && { container: flags.container }),
     ...(flags.maxSize && { maxSize: flags.maxSize }),
     ...(flags.checksum && { checksum: flags.checksum }),
-    ...(flags.subformat && { options: { subformat: flags.subformat } }),
+    ...((flags.subformat || flags.compress) && {
+      options: { ...(flags.subformat && { subformat: flags.subformat }), ...(flags.compress && { compress: true }) },
+    }),
   };
   let specs: QueueSpec[];
   if (flags.outDir) {

@@ -30,7 +30,7 @@ function location() {
 
 /**
  * The schema of a queue message (zod, built on first use). A message is untrusted input: unknown
- * keys are errors, and of the plugin options only `subformat` and `keyId` exist, exactly as for
+ * keys are errors, and of the plugin options only `subformat`, `compress` and `keyId` exist, exactly as for
  * a spool sidecar. Nothing in it can name a passphrase file, raise a limit or replace an
  * existing file.
  *
@@ -50,7 +50,7 @@ export const messageSchema = lazySchema(() => {
           destination: location(),
           to: z.string().regex(NAME, "a format name is lower-case letters, digits and dashes"),
           // What a spool user may ask in a sidecar, with the same checks: from, container,
-          // checksum, a maxSize that can only lower the worker's, and the subformat and keyId options.
+          // checksum, a maxSize that can only lower the worker's, and the subformat, compress and keyId options.
           ...sidecarSchema.shape,
         })
         .strict(),
@@ -71,7 +71,7 @@ export type QueueMessage = z.output<typeof messageSchema>;
 /** What a caller may ask of the queue: a {@link JobSpec} without the parts a message cannot carry. */
 export type QueueSpec = Pick<JobSpec, "source" | "destination" | "to" | "from" | "container" | "checksum"> & {
   maxSize?: number | string;
-  options?: { subformat?: string; keyId?: string };
+  options?: { subformat?: string; compress?: boolean; keyId?: string };
 };
 
 /**

@@ -48,6 +48,8 @@ export const sidecarSchema = lazySchema(() => {
             .string()
             .regex(/^[A-Za-z0-9_-]{1,40}$/, "a subformat is letters, digits, _ and -")
             .optional(),
+          /** A compressed output (`--compress`), for the targets that offer one (qcow2, vmdk). */
+          compress: z.boolean().optional(),
           /** A LUKS key by id, in the directory the operator configured (luks({ keyDirectory })). */
           keyId: z
             .string()

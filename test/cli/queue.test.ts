@@ -6,12 +6,17 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { createQueue, type DiskpipeQueue } from "../../src/queue/queue.ts";
 import { diskpipe, diskpipeAsync } from "../helpers/cli.ts";
-import { makeDataImage, makeImage, sameDisk, tempDir } from "../helpers/images.ts";
+import { makeDataImage, makeImage, qemuImg, sameDisk, tempDir } from "../helpers/images.ts";
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { startDiskpipe, type RunningCommand } from "../helpers/worker-process.ts";
 
 const MiB = 1024 * 1024;
+
+/** The part of `qemu-img info --output=json` these tests read. */
+interface QemuInfo {
+  "format-specific"?: { data?: Record<string, unknown> };
+}
 
 const temporaries = (dir: string) => readdirSync(dir).filter((name) => name.includes(".diskpipe-tmp-"));
 
@@ -81,6 +86,23 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
     assert.match(run.stdout, /^dp-[0-9a-f]{24}\n/);
     assert.match(run.stdout, /converted .*one\.vmdk -> .*one\.qcow2 \(vmdk -> qcow2/);
     assert.ok(sameDisk(join(dir, "one.raw"), "raw", join(out, "one.qcow2"), "qcow2"));
+    const compressed = await diskpipeAsync([
+      "submit",
+      source,
+      join(out, "one-compressed.qcow2"),
+      "--to",
+      "qcow2",
+      "--compress",
+      "--queue",
+      redis.url,
+      "--wait",
+    ]);
+    assert.equal(compressed.status, 0, compressed.stderr);
+    assert.ok(sameDisk(join(dir, "one.raw"), "raw", join(out, "one-compressed.qcow2"), "qcow2"));
+    // --compress reached the worker: the qcow2 plugin asked for zstd (qemu-img's default is zlib).
+    const info = (name: string) => JSON.parse(qemuImg("info", "--output=json", join(out, name))) as QemuInfo;
+    assert.equal(info("one-compressed.qcow2")["format-specific"]?.data?.["compression-type"], "zstd");
+    assert.equal(info("one.qcow2")["format-specific"]?.data?.["compression-type"], "zlib");
     const again = diskpipe(["submit", source, join(out, "one.qcow2"), "--to", "qcow2", "--queue", redis.url]);
     assert.equal(again.status, 0, again.stderr);
     assert.equal(again.stdout, `${run.stdout.split("\n")[0]} (already queued)\n`);

@@ -14,12 +14,15 @@ const spec = { source: "https://images.example.com/a.vmdk", destination: "/srv/o
 describe("queue messages: hostile input validated, nothing the operator sets can be overridden", () => {
   it("a valid message passes; unknown keys, relative paths, control characters and security options fail with usage naming the field", () => {
     assert.deepEqual(parseMessage({ v: 1, spec }).spec, spec);
+    const compressed = { ...spec, options: { compress: true, subformat: "x" } };
+    assert.deepEqual(parseMessage({ v: 1, spec: compressed }).spec, compressed);
     const bad: Array<[unknown, RegExp]> = [
       [{ v: 2, spec }, /^malformed job: v:/],
       [{ v: 1, spec: { ...spec, source: "a.vmdk" } }, /spec\.source: an absolute path or a URL/],
       [{ v: 1, spec: { ...spec, destination: "/srv/out/a\n.qcow2" } }, /spec\.destination: control characters/],
       [{ v: 1, spec: { ...spec, overwrite: true } }, /spec: Unrecognized key/],
       [{ v: 1, spec: { ...spec, options: { passphraseFile: "/etc/shadow" } } }, /spec\.options: Unrecognized key/],
+      [{ v: 1, spec: { ...spec, options: { compress: "zstd" } } }, /spec\.options\.compress: Invalid input/],
       [{ v: 1, spec: { ...spec, source: "https://u:pw@h/a.vmdk" } }, /spec\.source: a URL with credentials/],
       [
         { v: 1, spec: { ...spec, source: "https://h/a.vmdk?X-Amz-Signature=abc" } },

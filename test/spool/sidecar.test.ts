@@ -28,7 +28,7 @@ describe("parseSidecar: only what a spool user may claim, each field anchored", 
       container: "ovf",
       checksum: SHA256,
       maxSize: "10G",
-      options: { subformat: "streamOptimized", keyId: "tenant-a.v2" },
+      options: { subformat: "streamOptimized", compress: true, keyId: "tenant-a.v2" },
     };
     assert.deepEqual(parseSidecar(JSON.stringify(full), "x.json"), { ...full, maxSize: 10 * 1024 ** 3 });
     assert.deepEqual(
@@ -54,6 +54,7 @@ describe("parseSidecar: only what a spool user may claim, each field anchored", 
       [`x${SHA256}`, `${SHA256}0`, SHA256.slice(0, -1), `sha512:${"g".repeat(128)}`, `${SHA512}0`],
     ],
     ["options.subformat", "a subformat is letters, digits, _ and -", ["../fixed", "fixed/", "x".repeat(41), ""]],
+    ["options.compress", "Invalid input: expected boolean, received string", ["yes", "true"]],
     [
       "options.keyId",
       "a key id is letters, digits, ., _ and -, not starting with .",
