@@ -1,6 +1,7 @@
 /**
  * The problem codes of the ova plugin (stable: scripts match on them); each becomes a
- * `Problem.code` of an `ImageRejectedError` (exit 3).
+ * `Problem.code` of an `ImageRejectedError` (exit 3), and `checksum-mismatch` the error code
+ * of a manifest digest that does not match (exit 3 too).
  *
  * @example
  * ```ts
@@ -12,6 +13,10 @@ export const OVA_PROBLEM_CODES = [
   "ova-manifest-invalid",
   "ova-href-unsafe",
   "ova-unsupported",
+  "archive-entry",
+  "truncated",
+  "disk-too-large",
+  "checksum-mismatch",
 ] as const;
 
 /**
