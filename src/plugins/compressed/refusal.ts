@@ -1,3 +1,5 @@
+import { PluginRefusal } from "../../plugin-api.ts";
+
 /**
  * The problem codes of the compressed plugin (stable: scripts match on them); each becomes a
  * `Problem.code` of an `ImageRejectedError` (exit 3).
@@ -36,13 +38,4 @@ export type CompressedProblemCode = (typeof COMPRESSED_PROBLEM_CODES)[number];
  * throw new Refusal("archive-entry", `"disk.raw" is a symbolic link`);
  * ```
  */
-export class Refusal extends Error {
-  readonly code: CompressedProblemCode;
-
-  constructor(code: CompressedProblemCode, message: string) {
-    super(message);
-    // Stryker disable next-line StringLiteral: the name shows only in a stack trace, and a refusal becomes an ImageRejectedError before anyone sees it
-    this.name = "Refusal";
-    this.code = code;
-  }
-}
+export class Refusal extends PluginRefusal<CompressedProblemCode> {}

@@ -1,3 +1,5 @@
+import { PluginRefusal } from "../../plugin-api.ts";
+
 /**
  * The problem codes of the ova plugin (stable: scripts match on them); each becomes a
  * `Problem.code` of an `ImageRejectedError` (exit 3), and `checksum-mismatch` the error code
@@ -30,20 +32,11 @@ export const OVA_PROBLEM_CODES = [
 export type OvaProblemCode = (typeof OVA_PROBLEM_CODES)[number];
 
 /**
- * Why an appliance was refused. The plugin's helpers throw it; the plugin turns it into an
- * `ImageRejectedError` naming the source.
+ * Why an appliance was refused: what the descriptor, manifest and archive readers throw.
  *
  * @example
  * ```ts
  * throw new OvaRefusal("ova-href-unsafe", `disk file "../etc/passwd" is not a member name`);
  * ```
  */
-export class OvaRefusal extends Error {
-  readonly code: OvaProblemCode;
-
-  constructor(code: OvaProblemCode, message: string) {
-    super(message);
-    this.name = "OvaRefusal";
-    this.code = code;
-  }
-}
+export class OvaRefusal extends PluginRefusal<OvaProblemCode> {}

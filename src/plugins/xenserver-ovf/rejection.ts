@@ -1,3 +1,5 @@
+import { PluginRefusal } from "../../plugin-api.ts";
+
 /**
  * Problem codes this plugin reports; each becomes a `Problem.code` of an `ImageRejectedError`.
  *
@@ -17,12 +19,4 @@ export type ChainProblemCode = "archive-entry" | "vhd-chain" | "vhd-checksum" | 
  * throw new ChainRejection("vhd-checksum", "1.vhd: footer checksum mismatch");
  * ```
  */
-export class ChainRejection extends Error {
-  readonly code: ChainProblemCode;
-
-  constructor(code: ChainProblemCode, message: string) {
-    super(message);
-    this.name = "ChainRejection";
-    this.code = code;
-  }
-}
+export class ChainRejection extends PluginRefusal<ChainProblemCode> {}
