@@ -1,5 +1,5 @@
 import { machineOf, type OvfMachine } from "./hardware.ts";
-import { OvaRefusal } from "./refusal.ts";
+import { OvaRefusal, quote } from "./refusal.ts";
 import { bytesOf, positiveInteger } from "./units.ts";
 import { attr, child, children, parseXml, type XmlNode } from "./xml.ts";
 
@@ -59,11 +59,16 @@ export function parseDescriptor(text: string): OvfDescriptor {
   const files = children(child(root, "References"), "File").map(fileOf);
   const ids = new Set<string>();
   for (const file of files) {
-    if (ids.has(file.id)) throw new OvaRefusal("ova-descriptor-invalid", `two files have the id "${file.id}"`);
+    if (ids.has(file.id)) throw new OvaRefusal("ova-descriptor-invalid", `two files have the id ${quote(file.id)}`);
     ids.add(file.id);
   }
   const hrefs = new Set(files.map((file) => file.href));
   if (hrefs.size !== files.length) throw new OvaRefusal("ova-descriptor-invalid", "two files name the same member");
+  for (const file of files) {
+    const chunkOf = /^(.+)\.\d{9}$/.exec(file.href)?.[1];
+    if (chunkOf !== undefined && files.some((other) => other.href === chunkOf && other.chunkSize !== undefined))
+      throw new OvaRefusal("ova-descriptor-invalid", `file ${quote(file.id)} has the name of a chunk of another file`);
+  }
   const disks = children(child(root, "DiskSection"), "Disk").map((disk) => diskOf(disk, files));
   if (disks.length === 0) throw new OvaRefusal("ova-descriptor-invalid", "the OVF descriptor describes no disk");
   if (new Set(disks.map((disk) => disk.file)).size !== disks.length)
@@ -107,24 +112,23 @@ function fileOf(node: XmlNode): OvfFile {
   if (!id || href === undefined)
     throw new OvaRefusal("ova-descriptor-invalid", "a File element lacks ovf:id or ovf:href");
   if (!isMemberName(href))
-    throw new OvaRefusal(
-      "ova-href-unsafe",
-      `file "${id}" names ${JSON.stringify(href.slice(0, 80))}, not a member name`,
-    );
+    throw new OvaRefusal("ova-href-unsafe", `file ${quote(id)} names ${quote(href)}, not a member name`);
   const compression = attr(node, "compression");
   if (compression !== undefined && compression !== "gzip" && compression !== "identity")
     throw new OvaRefusal(
       "ova-unsupported",
-      `file "${id}" uses compression "${compression.slice(0, 40)}" (only gzip is read)`,
+      `file ${quote(id)} uses compression ${quote(compression)} (only gzip is read)`,
     );
   const size = attr(node, "size");
   const chunkSize = attr(node, "chunkSize");
+  if (chunkSize !== undefined && size === undefined)
+    throw new OvaRefusal("ova-descriptor-invalid", `file ${quote(id)} is chunked but declares no ovf:size`);
   return {
     id,
     href,
-    ...(size !== undefined && { size: positiveInteger(size, `the size of file "${id}"`, true) }),
+    ...(size !== undefined && { size: positiveInteger(size, `the size of file ${quote(id)}`, true) }),
     gzip: compression === "gzip",
-    ...(chunkSize !== undefined && { chunkSize: positiveInteger(chunkSize, `the chunk size of file "${id}"`) }),
+    ...(chunkSize !== undefined && { chunkSize: positiveInteger(chunkSize, `the chunk size of file ${quote(id)}`) }),
   };
 }
 
@@ -135,10 +139,13 @@ function diskOf(node: XmlNode, files: readonly OvfFile[]): OvfDisk {
     throw new OvaRefusal("ova-unsupported", "a disk without ovf:diskId or ovf:fileRef (an empty disk)");
   const file = files.find((candidate) => candidate.id === fileRef);
   if (!file)
-    throw new OvaRefusal("ova-descriptor-invalid", `disk "${id}" names file "${fileRef}", which is not listed`);
+    throw new OvaRefusal(
+      "ova-descriptor-invalid",
+      `disk ${quote(id)} names file ${quote(fileRef)}, which is not listed`,
+    );
   const capacity = attr(node, "capacity");
-  if (capacity === undefined) throw new OvaRefusal("ova-descriptor-invalid", `disk "${id}" has no ovf:capacity`);
-  const bytes = bytesOf(capacity, attr(node, "capacityAllocationUnits") ?? "byte", `the capacity of disk "${id}"`);
+  if (capacity === undefined) throw new OvaRefusal("ova-descriptor-invalid", `disk ${quote(id)} has no ovf:capacity`);
+  const bytes = bytesOf(capacity, attr(node, "capacityAllocationUnits") ?? "byte", `the capacity of disk ${quote(id)}`);
   return { id, file, capacity: bytes, format: formatOf(attr(node, "format"), id) };
 }
 
@@ -150,5 +157,5 @@ function formatOf(uri: string | undefined, disk: string): string {
   if (lower.includes("qcow")) return "qcow2";
   if (lower.includes("vhdx")) return "vhdx";
   if (lower.includes("vhd")) return "vhd";
-  throw new OvaRefusal("ova-unsupported", `disk "${disk}" has format ${JSON.stringify(uri.slice(0, 80))}`);
+  throw new OvaRefusal("ova-unsupported", `disk ${quote(disk)} has format ${quote(uri)}`);
 }

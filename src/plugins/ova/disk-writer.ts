@@ -1,13 +1,24 @@
 import { once } from "node:events";
 import { createGunzip, type Gunzip } from "node:zlib";
-import { SparseFile } from "../../plugin-api.ts";
+import { GrowingFile } from "../../plugin-api.ts";
 import { OvaRefusal } from "./refusal.ts";
+
+/** Options of {@link DiskWriter.create}. */
+export interface DiskWriterOptions {
+  /** The member is gzip-compressed (`ovf:compression="gzip"`). */
+  gzip: boolean;
+  /** The most bytes this disk file may have (from its capacity). */
+  limit: number;
+  /** Called after each write with the bytes it stored as data (all-zero blocks are holes, not data); it may throw to refuse. */
+  onStored?: (bytes: number) => void;
+}
 
 /**
  * Writes one disk file of an appliance into the work directory as its members arrive: the
  * stored bytes of each chunk in order, gunzipped first when the descriptor says
  * `ovf:compression="gzip"`, all-zero blocks left as holes. What it writes is bounded by
- * `limit` (a decompression bomb stops at once).
+ * `limit` (a decompression bomb stops at once); a gzip stream must end exactly where the file
+ * ends (no data after it, none missing).
  *
  * @example
  * ```ts
@@ -19,18 +30,20 @@ import { OvaRefusal } from "./refusal.ts";
  */
 export class DiskWriter {
   readonly path: string;
-  readonly #file: SparseFile;
-  readonly #limit: number;
+  readonly #file: GrowingFile;
+  readonly #options: DiskWriterOptions;
   readonly #gunzip: Gunzip | undefined;
   readonly #pumping: Promise<void> | undefined;
   #written = 0;
+  #given = 0;
+  #pumped = false;
   #closed = false;
 
-  private constructor(path: string, file: SparseFile, gzip: boolean, limit: number) {
+  private constructor(path: string, file: GrowingFile, options: DiskWriterOptions) {
     this.path = path;
     this.#file = file;
-    this.#limit = limit;
-    if (gzip) {
+    this.#options = options;
+    if (options.gzip) {
       const gunzip = createGunzip();
       this.#gunzip = gunzip;
       this.#pumping = this.#pump(gunzip);
@@ -38,9 +51,9 @@ export class DiskWriter {
     }
   }
 
-  /** Creates the file (exclusively: never through a link, never over another). */
-  static async create(path: string, options: { gzip: boolean; limit: number }): Promise<DiskWriter> {
-    return new DiskWriter(path, await SparseFile.create(path), options.gzip, options.limit);
+  /** Creates the file (exclusively: never over another file or a link). */
+  static async create(path: string, options: DiskWriterOptions): Promise<DiskWriter> {
+    return new DiskWriter(path, await GrowingFile.create(path, { sparse: true }), options);
   }
 
   /** The bytes of the disk file written so far (after decompression). */
@@ -52,16 +65,29 @@ export class DiskWriter {
   async write(chunk: Uint8Array): Promise<void> {
     const gunzip = this.#gunzip;
     if (!gunzip) return this.#store(chunk);
-    if (!gunzip.write(chunk)) await Promise.race([once(gunzip, "drain"), this.#pumping]);
+    if (this.#pumped) throw trailing();
+    this.#given += chunk.length;
+    if (gunzip.write(chunk)) return;
+    const stop = new AbortController();
+    try {
+      await Promise.race([once(gunzip, "drain", { signal: stop.signal }), this.#pumping]);
+    } catch (error) {
+      throw refusalOf(error);
+    } finally {
+      stop.abort();
+    }
+    if (this.#pumped && gunzip.bytesWritten < this.#given) throw trailing();
   }
 
   /** Ends the file: the gzip stream must end exactly here. Sets its size and closes it. */
   async finish(): Promise<void> {
-    if (this.#gunzip) {
-      this.#gunzip.end();
+    const gunzip = this.#gunzip;
+    if (gunzip) {
+      gunzip.end();
       await this.#pumping;
+      if (gunzip.bytesWritten !== this.#given) throw trailing();
     }
-    await this.#file.finish(this.#written);
+    await this.#file.finish();
     await this.close();
   }
 
@@ -77,22 +103,35 @@ export class DiskWriter {
     try {
       for await (const chunk of gunzip as AsyncIterable<Buffer>) await this.#store(chunk);
     } catch (error) {
-      if (error instanceof OvaRefusal) throw error;
-      const code = (error as { code?: unknown }).code;
-      throw new OvaRefusal(
-        code === "Z_BUF_ERROR" ? "truncated" : "archive-entry",
-        code === "Z_BUF_ERROR" ? "a gzip-compressed disk file is cut short" : "a gzip-compressed disk file is corrupt",
-      );
+      throw refusalOf(error);
+    } finally {
+      this.#pumped = true;
     }
   }
 
   async #store(chunk: Uint8Array): Promise<void> {
-    if (this.#written + chunk.length > this.#limit)
+    if (this.#written + chunk.length > this.#options.limit)
       throw new OvaRefusal(
         "disk-too-large",
-        `a disk file grows past ${this.#limit} bytes, more than its capacity allows`,
+        `a disk file grows past ${this.#options.limit} bytes, more than its capacity allows`,
       );
-    await this.#file.write(this.#written, chunk);
+    const before = this.#file.stored;
+    await this.#file.append(chunk);
     this.#written += chunk.length;
+    this.#options.onStored?.(this.#file.stored - before);
   }
+}
+
+function trailing(): OvaRefusal {
+  return new OvaRefusal("archive-entry", "a gzip-compressed disk file has data after the end of its gzip stream");
+}
+
+/** A refusal as it is, a zlib failure as the refusal it means; anything else (an abort, EIO) unchanged. */
+function refusalOf(error: unknown): unknown {
+  if (error instanceof OvaRefusal) return error;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === "Z_BUF_ERROR") return new OvaRefusal("truncated", "a gzip-compressed disk file is cut short");
+  if (typeof code === "string" && code.startsWith("Z_"))
+    return new OvaRefusal("archive-entry", "a gzip-compressed disk file is corrupt");
+  return error;
 }

@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { isMemberName, parseDescriptor, type OvfDescriptor, type OvfDisk, type OvfFile } from "./descriptor.ts";
-import { DiskWriter } from "./disk-writer.ts";
+import { isMemberName, parseDescriptor, type OvfDescriptor, type OvfDisk } from "./descriptor.ts";
+import { ApplianceFiles } from "./files.ts";
 import { MAX_MANIFEST_BYTES, parseManifest, type ManifestEntry } from "./manifest.ts";
-import { OvaRefusal } from "./refusal.ts";
+import { OvaRefusal, quote } from "./refusal.ts";
 import { MAX_DESCRIPTOR_BYTES } from "./xml.ts";
 
 /** Default bound on the number of members (chunked disks have one per chunk). */
@@ -29,6 +29,8 @@ const MAX_CERTIFICATE_BYTES = 64 * 1024;
 export interface ExtractOptions {
   maxEntries?: number;
   maxTotalBytes?: number;
+  /** The largest disk capacity accepted (the job's `--max-size`); a larger one is refused before any disk is written. */
+  maxDiskSize?: number;
   signal?: AbortSignal;
 }
 
@@ -51,15 +53,6 @@ export interface ExtractedAppliance {
   verified: boolean;
   /** Whether a signing certificate (`.cert`) was present: reported, never trusted. */
   certificate: boolean;
-}
-
-/** A disk file being written, and the chunk it expects next. */
-interface Writing {
-  writer: DiskWriter;
-  file: OvfFile;
-  nextChunk: number;
-  /** Stored bytes received, over all its chunks (before decompression). */
-  stored: number;
 }
 
 /**
@@ -85,7 +78,7 @@ export async function extractAppliance(
   const maxTotalBytes = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
   const dir = await mkdtemp(join(workDir, "ova-"));
   const input = typeof source === "string" ? createReadStream(source) : Readable.from(source, { objectMode: false });
-  const writing = new Map<string, Writing>();
+  let files: ApplianceFiles | undefined;
   try {
     const extract = tar.extract();
     const feeding = pipeline([input, byteLimit(maxTotalBytes + (maxEntries + 2) * 1024), extract], {
@@ -101,14 +94,14 @@ export async function extractAppliance(
     for await (const entry of extract) {
       const { name, type, size = 0 } = entry.header;
       if (seen.size >= maxEntries) throw entryRefusal(`the archive holds more than ${maxEntries} members`);
-      if (type !== "file") throw entryRefusal(`${show(name)} is a ${String(type)}, not a regular file`);
-      if (!isMemberName(name)) throw entryRefusal(`${show(name)} is not a bare member name`);
-      if (seen.has(name)) throw entryRefusal(`${show(name)} appears twice`);
+      if (type !== "file") throw entryRefusal(`${quote(name)} is a ${String(type)}, not a regular file`);
+      if (!isMemberName(name)) throw entryRefusal(`${quote(name)} is not a bare member name`);
+      if (seen.has(name)) throw entryRefusal(`${quote(name)} appears twice`);
       seen.add(name);
       declared += size;
       if (declared > maxTotalBytes) throw entryRefusal(`the members declare more than ${maxTotalBytes} bytes`);
       if (!descriptor) {
-        if (!/\.ovf$/i.test(name)) throw entryRefusal(`the first member is ${show(name)}, not the .ovf descriptor`);
+        if (!/\.ovf$/i.test(name)) throw entryRefusal(`the first member is ${quote(name)}, not the .ovf descriptor`);
         const bytes = await readMember(
           entry as AsyncIterable<Uint8Array>,
           size,
@@ -116,11 +109,13 @@ export async function extractAppliance(
           "the OVF descriptor",
         );
         descriptor = { parsed: parseDescriptor(bytes.toString("utf8")), bytes };
+        files = new ApplianceFiles(descriptor.parsed, dir, options.maxDiskSize);
         continue;
       }
       if (/\.mf$/i.test(name) || /\.cert$/i.test(name)) {
-        if (filesStarted) throw entryRefusal(`${show(name)} must follow the descriptor, before the files`);
+        if (filesStarted) throw entryRefusal(`${quote(name)} must follow the descriptor, before the files`);
         if (/\.cert$/i.test(name)) {
+          if (certificate) throw entryRefusal("the archive holds two certificates");
           await readMember(entry as AsyncIterable<Uint8Array>, size, MAX_CERTIFICATE_BYTES, "the certificate");
           certificate = true;
           continue;
@@ -135,83 +130,27 @@ export async function extractAppliance(
         continue;
       }
       filesStarted = true;
-      const target = await memberOf(descriptor.parsed, name, writing, dir);
+      const member = await files?.take(name);
       const hash = manifest && digestOf(manifest, name);
       for await (const chunk of entry as AsyncIterable<Uint8Array>) {
         hash?.hash.update(chunk);
-        if (target) {
-          target.stored += chunk.length;
-          await target.writer.write(chunk);
-        }
+        await member?.write(chunk);
       }
       if (hash && hash.hash.digest("hex") !== hash.expected)
-        throw new OvaRefusal("checksum-mismatch", `${show(name)} does not match its digest in the manifest`);
+        throw new OvaRefusal("checksum-mismatch", `${quote(name)} does not match its digest in the manifest`);
     }
     await feeding;
-    if (!descriptor) throw entryRefusal("the archive holds no member");
-    const disks = await finishDisks(descriptor.parsed, writing);
+    if (!descriptor || !files) throw entryRefusal("the archive holds no member");
+    const disks = await files.finish();
     for (const listed of manifest?.keys() ?? [])
-      if (!seen.has(listed)) throw entryRefusal(`${show(listed)} is listed in the manifest but absent`);
+      if (!seen.has(listed)) throw entryRefusal(`${quote(listed)} is listed in the manifest but absent`);
     return { dir, descriptor: descriptor.parsed, disks, verified: manifest !== undefined, certificate };
   } catch (error) {
     input.destroy();
-    for (const { writer } of writing.values()) await writer.close();
+    await files?.close();
     await rm(dir, { recursive: true, force: true });
     throw translate(error);
   }
-}
-
-/**
- * The disk file a member belongs to (undefined: a referenced file no disk uses, such as an ISO,
- * which is checked against the manifest but not kept), started when it is its first member.
- */
-async function memberOf(
-  parsed: OvfDescriptor,
-  name: string,
-  open: Map<string, Writing>,
-  dir: string,
-): Promise<Writing | undefined> {
-  const chunk = /^(.+)\.(\d{9})$/.exec(name);
-  const file = parsed.files.find((candidate) =>
-    candidate.chunkSize === undefined ? candidate.href === name : candidate.href === chunk?.[1],
-  );
-  if (!file) throw entryRefusal(`${show(name)} is not a file the descriptor references`);
-  const index = file.chunkSize === undefined ? 0 : Number(chunk?.[2]);
-  const current = open.get(file.href);
-  if ((current?.nextChunk ?? 0) !== index) throw entryRefusal(`${show(name)} comes out of order`);
-  const diskIndex = parsed.disks.findIndex((candidate) => candidate.file === file);
-  const disk = parsed.disks[diskIndex];
-  if (!disk) return undefined;
-  if (current) {
-    current.nextChunk++;
-    return current;
-  }
-  // Data past the capacity, with room for a sparse or compressed format's metadata.
-  const limit = disk.capacity + Math.ceil(disk.capacity / 8) + 64 * 1024 * 1024;
-  const writer = await DiskWriter.create(join(dir, `disk${diskIndex + 1}.${disk.format}`), { gzip: file.gzip, limit });
-  const started: Writing = { writer, nextChunk: 1, stored: 0, file };
-  open.set(file.href, started);
-  return started;
-}
-
-/** Finishes every disk file, in the descriptor's order; each must be complete. */
-async function finishDisks(
-  parsed: OvfDescriptor,
-  open: Map<string, Writing>,
-): Promise<Array<{ disk: OvfDisk; path: string }>> {
-  const disks: Array<{ disk: OvfDisk; path: string }> = [];
-  for (const disk of parsed.disks) {
-    const writing = open.get(disk.file.href);
-    if (!writing) throw entryRefusal(`${show(disk.file.href)}, the file of disk "${disk.id}", is not in the archive`);
-    if (disk.file.size !== undefined && writing.stored !== disk.file.size)
-      throw new OvaRefusal(
-        "truncated",
-        `${show(disk.file.href)} holds ${writing.stored} bytes, not the ${disk.file.size} the descriptor declares`,
-      );
-    await writing.writer.finish();
-    disks.push({ disk, path: writing.writer.path });
-  }
-  return disks;
 }
 
 /** The name of the descriptor member: the first one seen. */
@@ -221,14 +160,14 @@ function descriptorName(seen: Set<string>): string {
 
 function checkDigest(manifest: Map<string, ManifestEntry>, name: string, bytes: Buffer): void {
   const entry = manifest.get(name);
-  if (!entry) throw new OvaRefusal("checksum-mismatch", `the manifest has no digest for ${show(name)}`);
+  if (!entry) throw new OvaRefusal("checksum-mismatch", `the manifest has no digest for ${quote(name)}`);
   if (createHash(entry.algorithm).update(bytes).digest("hex") !== entry.digest)
-    throw new OvaRefusal("checksum-mismatch", `${show(name)} does not match its digest in the manifest`);
+    throw new OvaRefusal("checksum-mismatch", `${quote(name)} does not match its digest in the manifest`);
 }
 
 function digestOf(manifest: Map<string, ManifestEntry>, name: string): { hash: Hash; expected: string } {
   const entry = manifest.get(name);
-  if (!entry) throw new OvaRefusal("checksum-mismatch", `the manifest has no digest for ${show(name)}`);
+  if (!entry) throw new OvaRefusal("checksum-mismatch", `the manifest has no digest for ${quote(name)}`);
   return { hash: createHash(entry.algorithm), expected: entry.digest };
 }
 
@@ -266,8 +205,4 @@ function translate(error: unknown): unknown {
 
 function entryRefusal(message: string): OvaRefusal {
   return new OvaRefusal("archive-entry", message);
-}
-
-function show(name: string): string {
-  return JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name);
 }

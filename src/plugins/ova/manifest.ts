@@ -1,5 +1,5 @@
 import { isMemberName } from "./descriptor.ts";
-import { OvaRefusal } from "./refusal.ts";
+import { OvaRefusal, quote } from "./refusal.ts";
 
 /** The largest manifest read: a line per member, a few hundred members at most. */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
@@ -43,11 +43,8 @@ export function parseManifest(text: string): Map<string, ManifestEntry> {
     if (!algorithm || digest.length !== algorithm.hexLength)
       throw new OvaRefusal("ova-manifest-invalid", `manifest line ${index + 1} is not "SHA256(member)= digest"`);
     if (!isMemberName(name))
-      throw new OvaRefusal(
-        "ova-href-unsafe",
-        `the manifest names ${JSON.stringify(name.slice(0, 80))}, not a member name`,
-      );
-    if (entries.has(name)) throw new OvaRefusal("ova-manifest-invalid", `the manifest lists "${name}" twice`);
+      throw new OvaRefusal("ova-href-unsafe", `the manifest names ${quote(name)}, not a member name`);
+    if (entries.has(name)) throw new OvaRefusal("ova-manifest-invalid", `the manifest lists ${quote(name)} twice`);
     entries.set(name, { algorithm: algorithm.name, digest: digest.toLowerCase() });
   }
   return entries;

@@ -1,4 +1,4 @@
-import { OvaRefusal } from "./refusal.ts";
+import { OvaRefusal, quote } from "./refusal.ts";
 
 /** Older descriptors' unit words, as bytes. */
 const WORDS: Record<string, number> = {
@@ -22,7 +22,7 @@ const WORDS: Record<string, number> = {
 export function positiveInteger(text: string, what: string, zero = false): number {
   const value = /^\d{1,16}$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
   if (!Number.isSafeInteger(value) || (value === 0 && !zero))
-    throw new OvaRefusal("ova-descriptor-invalid", `${what} is ${JSON.stringify(text.slice(0, 40))}, not a count`);
+    throw new OvaRefusal("ova-descriptor-invalid", `${what} is ${quote(text)}, not a count`);
   return value;
 }
 
@@ -39,15 +39,14 @@ export function positiveInteger(text: string, what: string, zero = false): numbe
 export function bytesOf(quantity: string, units: string, what: string): number {
   const count = positiveInteger(quantity, what);
   const multiplier = multiplierOf(units.trim().toLowerCase());
-  if (multiplier === undefined)
-    throw new OvaRefusal("ova-descriptor-invalid", `${what} has the units ${JSON.stringify(units.slice(0, 40))}`);
+  if (multiplier === undefined) throw new OvaRefusal("ova-descriptor-invalid", `${what} has the units ${quote(units)}`);
   const bytes = count * multiplier;
   if (!Number.isSafeInteger(bytes)) throw new OvaRefusal("ova-descriptor-invalid", `${what} is too large`);
   return bytes;
 }
 
 function multiplierOf(units: string): number | undefined {
-  if (units in WORDS) return WORDS[units];
+  if (Object.hasOwn(WORDS, units)) return WORDS[units];
   const power = /^bytes?\s*\*\s*(2|10)\s*\^\s*(\d{1,2})$/.exec(units);
   if (!power) return undefined;
   const [base, exponent] = [Number(power[1]), Number(power[2])];

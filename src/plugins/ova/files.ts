@@ -1,0 +1,136 @@
+import { join } from "node:path";
+import type { OvfDescriptor, OvfDisk, OvfFile } from "./descriptor.ts";
+import { DiskWriter } from "./disk-writer.ts";
+import { OvaRefusal, quote } from "./refusal.ts";
+
+/** What a disk file may grow to beyond its capacity: sparse or compressed formats' metadata. */
+const slack = (capacity: number) => Math.ceil(capacity / 8) + 64 * 1024 * 1024;
+/** All disks together may store this much data (zeros are holes, not data) plus {@link EXPANSION}× the archive bytes read. */
+const EXPANSION_FLOOR = 64 * 1024 * 1024;
+const EXPANSION = 100;
+
+/** One referenced file as its members arrive. */
+interface Progress {
+  file: OvfFile;
+  /** The disk it holds, if a disk uses it (other files are counted and checked, not kept). */
+  writer?: DiskWriter;
+  /** Members taken: 1 for a whole file, the number of chunks so far for a chunked one. */
+  members: number;
+  /** Stored bytes of the current member, and of all members so far. */
+  current: number;
+  stored: number;
+}
+
+/**
+ * The referenced files of an appliance as its members arrive: which file (and chunk) a member
+ * is, in order; disk files written through {@link DiskWriter}s into `dir`; what every disk may
+ * write bounded by its capacity (and every capacity by `maxDiskSize` when the caller gives one),
+ * and the data all disks store (all-zero blocks are holes and cost nothing) by 64 MiB + 100×
+ * the archive bytes read so far: a gzip member of repeated non-zero bytes, which expands about
+ * 1000×, is refused as a bomb, while the zeros of a sparse disk cost only the CPU to gunzip.
+ *
+ * @example
+ * ```ts
+ * declare const descriptor: OvfDescriptor, chunk: Uint8Array;
+ * const files = new ApplianceFiles(descriptor, "/work/job/ova-x", undefined);
+ * const member = await files.take("vm-disk1.vmdk");
+ * await member.write(chunk);
+ * const disks = await files.finish();
+ * ```
+ */
+export class ApplianceFiles {
+  readonly #descriptor: OvfDescriptor;
+  readonly #dir: string;
+  readonly #open = new Map<string, Progress>();
+  /** Bytes of the referenced files read from the archive, and bytes of data the disks stored. */
+  #read = 0;
+  #data = 0;
+
+  constructor(descriptor: OvfDescriptor, dir: string, maxDiskSize: number | undefined) {
+    this.#descriptor = descriptor;
+    this.#dir = dir;
+    for (const disk of descriptor.disks)
+      if (maxDiskSize !== undefined && disk.capacity > maxDiskSize)
+        throw new OvaRefusal(
+          "disk-too-large",
+          `disk ${quote(disk.id)} has a capacity of ${disk.capacity} bytes, more than the ${maxDiskSize} allowed`,
+        );
+  }
+
+  /** Starts the member `name`: a referenced file, or its next chunk. */
+  async take(name: string): Promise<{ write: (chunk: Uint8Array) => Promise<void> }> {
+    const chunk = /^(.+)\.(\d{9})$/.exec(name);
+    const file = this.#descriptor.files.find((candidate) =>
+      candidate.chunkSize === undefined ? candidate.href === name : candidate.href === chunk?.[1],
+    );
+    if (!file) throw refusal(`${quote(name)} is not a file the descriptor references`);
+    const index = file.chunkSize === undefined ? 0 : Number(chunk?.[2]);
+    const progress = this.#open.get(file.href) ?? (await this.#start(file));
+    if (progress.members !== index) throw refusal(`${quote(name)} comes out of order`);
+    if (index > 0 && progress.current !== file.chunkSize)
+      throw refusal(`a chunk of ${quote(file.href)} before ${quote(name)} is not ${file.chunkSize} bytes`);
+    progress.members++;
+    progress.current = 0;
+    return {
+      write: async (bytes) => {
+        progress.current += bytes.length;
+        progress.stored += bytes.length;
+        this.#read += bytes.length;
+        if (file.chunkSize !== undefined && progress.current > file.chunkSize)
+          throw refusal(`${quote(name)} is larger than the ${file.chunkSize}-byte chunks of its file`);
+        await progress.writer?.write(bytes);
+      },
+    };
+  }
+
+  /** Checks every file that arrived against its declared size, and finishes the disks in the descriptor's order. */
+  async finish(): Promise<Array<{ disk: OvfDisk; path: string }>> {
+    for (const { file, stored } of this.#open.values())
+      if (file.size !== undefined && stored !== file.size)
+        throw new OvaRefusal(
+          "truncated",
+          `${quote(file.href)} holds ${stored} bytes, not the ${file.size} the descriptor declares`,
+        );
+    const disks: Array<{ disk: OvfDisk; path: string }> = [];
+    for (const disk of this.#descriptor.disks) {
+      const writer = this.#open.get(disk.file.href)?.writer;
+      if (!writer) throw refusal(`${quote(disk.file.href)}, the file of disk ${quote(disk.id)}, is not in the archive`);
+      await writer.finish();
+      disks.push({ disk, path: writer.path });
+    }
+    return disks;
+  }
+
+  /** Closes every disk file, whatever happens to each (the caller then removes the directory). */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#open.values()].map((progress) => progress.writer?.close()));
+  }
+
+  async #start(file: OvfFile): Promise<Progress> {
+    const index = this.#descriptor.disks.findIndex((candidate) => candidate.file === file);
+    const disk = this.#descriptor.disks[index];
+    const progress: Progress = { file, members: 0, current: 0, stored: 0 };
+    this.#open.set(file.href, progress);
+    if (disk)
+      progress.writer = await DiskWriter.create(join(this.#dir, `disk${index + 1}.${disk.format}`), {
+        gzip: file.gzip,
+        limit: disk.capacity + slack(disk.capacity),
+        onStored: (bytes) => this.#spend(bytes),
+      });
+    return progress;
+  }
+
+  #spend(bytes: number): void {
+    this.#data += bytes;
+    const most = EXPANSION_FLOOR + EXPANSION * this.#read;
+    if (this.#data > most)
+      throw new OvaRefusal(
+        "decompression-bomb",
+        `the disks hold more than ${most} bytes of data, ${EXPANSION} times the ${this.#read} bytes read beyond the first 64 MiB`,
+      );
+  }
+}
+
+function refusal(message: string): OvaRefusal {
+  return new OvaRefusal("archive-entry", message);
+}
