@@ -56,6 +56,24 @@ describe("bin/diskpipe.mjs", () => {
       );
       assert.ok(own.includes("dist/bundle/cli/main.js"), own.join(", "));
     }
+    // A user's configuration that imports diskpipe by name gets the same bundle, not a second copy.
+    writeFileSync(
+      join(dir, "plugins.config.ts"),
+      [
+        'import { defineConfig } from "diskpipe";',
+        'import { definePlugin } from "diskpipe/plugin";',
+        'import { ploop } from "diskpipe/plugins";',
+        'const note = definePlugin({ name: "note", hooks: { verify() {} } });',
+        "export default defineConfig({ plugins: [ploop(), note] });",
+      ].join("\n"),
+    );
+    const configured = loadedBy(["inspect", qcow2], dir).filter((path) => path.startsWith("dist/"));
+    assert.deepEqual(
+      configured.filter((path) => !path.startsWith("dist/bundle/")),
+      [],
+      "the configuration's diskpipe imports resolve into the bundle",
+    );
+    assert.ok(configured.includes("dist/bundle/mod.js"), configured.join(", "));
     // Unbundled, an inspection loaded 85 of diskpipe's modules and a conversion 87.
     assert.ok(inspect.length < 40, `inspect loaded ${inspect.length} modules: ${inspect.join(", ")}`);
     assert.ok(convert.length < 50, `convert loaded ${convert.length} modules: ${convert.join(", ")}`);
