@@ -76,6 +76,13 @@ describe("gzip heads at each boundary of detect.ts", () => {
     assert.equal(await kindOf(gzip(24, latin1("x".repeat(40)), bytes(0), latin1("y".repeat(4046)))), null);
   });
 
+  it("refuses an unterminated FNAME even when the header itself would inflate: no start, no trial", async () => {
+    // From byte 2 on, this header reads as a stored deflate block (LEN 0x000a, NLEN 0xfff5) of 10 bytes.
+    const head = bytes(0x1f, 0x8b, 8, 8 | 2, 0x00, 0xf5, 0xff, 0, 0, 3, ...latin1("raw.data"));
+    assert.equal(await kindOf(head), null);
+    assert.equal(await kindOf(Buffer.concat([head, latin1("\0"), bytes(0xff, 0xff), deflated])), "gz", "ended");
+  });
+
   it("skips the 2-byte FHCRC after the other fields: the CRC16 is not deflate data", async () => {
     const crc16 = (head: Uint8Array) => bytes(crc32(head) & 0xff, (crc32(head) >> 8) & 0xff);
     const head = gzip(2);
