@@ -88,7 +88,7 @@ export const GROUPS = {
     // The compressed container: magic detection, the one-member tar reader, the decoders, the unpack's bounds and clean-up.
     mutate: ["src/plugins/compressed/*.ts"],
     tests: [
-      "test/plugins/compressed/detect.test.ts",
+      "test/plugins/compressed/detect*.test.ts",
       "test/plugins/compressed/tar.test.ts",
       "test/plugins/compressed/writer.test.ts",
       "test/plugins/compressed/decoders.test.ts",

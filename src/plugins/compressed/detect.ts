@@ -125,8 +125,7 @@ export function isTarHeader(block: Uint8Array): boolean {
   if (block.length < 512 || !matchAscii(block, 257, "ustar")) return false;
   const field = Buffer.from(block.subarray(148, 156))
     .toString("latin1")
-    .replace(/[\0 ]+$/, "")
-    .trim();
+    .replace(/^ +|[\0 ]+$/g, "");
   if (!/^[0-7]{1,7}$/.test(field)) return false;
   let unsigned = 0;
   let signed = 0;
@@ -164,5 +163,6 @@ const CLAIM_NAMES: Record<string, Kind> = {
  * ```
  */
 export function claimedKind(container: string | undefined): Kind | undefined {
-  return container === undefined ? undefined : CLAIM_NAMES[container.trim().toLowerCase()];
+  const name = container?.trim().toLowerCase();
+  return name !== undefined && Object.hasOwn(CLAIM_NAMES, name) ? CLAIM_NAMES[name] : undefined;
 }

@@ -211,6 +211,15 @@ describe("ustar tar headers at each boundary of detect.ts", () => {
     assert.equal(isTarHeader(standard(ustar((b) => b.fill(0, 257, 265)))), false, "v7: no magic");
     const gnu = standard(ustar((b) => b.write("ustar  \0", 257, "latin1")));
     assert.equal(isTarHeader(gnu), true, "GNU's 'ustar  \\0'");
+    // Only spaces and NULs pad the checksum field: Latin-1's no-break space (0xa0) is not one.
+    const { unsigned } = sums(ustar());
+    const padded = withField(ustar(), `${unsigned.toString(8).padStart(7, " ")} `);
+    assert.equal(isTarHeader(padded), true, "space padding");
+    assert.equal(
+      isTarHeader(withField(ustar(), `${unsigned.toString(8).padStart(7, " ")}\xa0`)),
+      false,
+      "0xa0 padding",
+    );
   });
 });
 
@@ -269,7 +278,19 @@ describe("detectKind, detectCompressed, claimedKind and KINDS", () => {
     assert.equal(claimedKind(" GZip\n"), "gz");
     assert.equal(claimedKind("\tZSTD "), "zst");
     assert.equal(claimedKind("XZ"), "xz");
-    for (const name of [undefined, "", " ", "zip", "raw", "tar.gz", "g z", "lz4"])
+    for (const name of [
+      undefined,
+      "",
+      " ",
+      "zip",
+      "raw",
+      "tar.gz",
+      "g z",
+      "lz4",
+      "constructor",
+      "__proto__",
+      "toString",
+    ])
       assert.equal(claimedKind(name), undefined, JSON.stringify(name));
   });
 
