@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { deflateRawSync, gzipSync } from "node:zlib";
-import { crc32, type ImageReader } from "../../../src/plugin-api.ts";
-import { detectKind } from "../../../src/plugins/compressed/detect.ts";
+import { crc32 } from "../../../src/plugin-api.ts";
+import { kindOf } from "./helpers.ts";
 
-function memory(bytes: Uint8Array): ImageReader {
-  return {
-    size: async () => bytes.length,
-    read: async (offset, length) => bytes.subarray(offset, offset + length),
-    close: async () => undefined,
-  };
-}
-
-const kindOf = (bytes: Uint8Array) => detectKind(memory(bytes));
 const bytes = (...values: number[]) => Buffer.from(values);
 const latin1 = (text: string) => Buffer.from(text, "latin1");
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { crc32, type ImageReader } from "../../../src/plugin-api.ts";
+import { crc32 } from "../../../src/plugin-api.ts";
 import {
   claimedKind,
   detectCompressed,
@@ -8,20 +8,8 @@ import {
   isTarHeader,
   KINDS,
 } from "../../../src/plugins/compressed/detect.ts";
+import { kindOf, memory } from "./helpers.ts";
 
-/** An in-memory image that notes the offset of every read. */
-function memory(bytes: Uint8Array, reads: number[] = []): ImageReader {
-  return {
-    size: async () => bytes.length,
-    read: async (offset, length) => {
-      reads.push(offset);
-      return bytes.subarray(offset, offset + length);
-    },
-    close: async () => undefined,
-  };
-}
-
-const kindOf = (bytes: Uint8Array) => detectKind(memory(bytes));
 const bytes = (...values: number[]) => Buffer.from(values);
 
 /** What `zstd -c < /dev/null` writes: one frame, descriptor 0x24. */

@@ -6,22 +6,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { openFileReader } from "../../../src/core/io/reader.ts";
-import type { ImageReader } from "../../../src/plugin-api.ts";
-import { detectCompressed, detectKind, isTarHeader } from "../../../src/plugins/compressed/detect.ts";
+import { detectCompressed, isTarHeader } from "../../../src/plugins/compressed/detect.ts";
 import { buildCorpus, type CorpusImage } from "../../core/inspect/corpus.ts";
 import { inspectFile } from "../../helpers/inspect.ts";
 import { makeRaw, tempDir } from "../../helpers/images.ts";
-import { compress, missingTools, tarOf } from "./helpers.ts";
-
-function memory(bytes: Uint8Array): ImageReader {
-  return {
-    size: async () => bytes.length,
-    read: async (offset, length) => bytes.subarray(offset, offset + length),
-    close: async () => undefined,
-  };
-}
-
-const kindOf = (bytes: Uint8Array) => detectKind(memory(bytes));
+import { compress, kindOf, missingTools, tarOf } from "./helpers.ts";
 
 describe("compressed detection by magic bytes", { skip: missingTools }, () => {
   const { dir, cleanup } = tempDir("diskpipe-compressed-detect-");

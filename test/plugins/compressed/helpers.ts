@@ -1,6 +1,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync, type Dirent } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type { ImageReader } from "../../../src/plugin-api.ts";
+import { detectKind } from "../../../src/plugins/compressed/detect.ts";
 import { requirement } from "../../helpers/requirement.ts";
 
 /** The compression kinds and the command that makes each (the real Debian tools). */
@@ -134,3 +136,18 @@ export function tarHeader(fields: {
   block.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
   return block;
 }
+
+/** An in-memory image that notes the offset of every read in `reads`. */
+export function memory(bytes: Uint8Array, reads: number[] = []): ImageReader {
+  return {
+    size: async () => bytes.length,
+    read: async (offset, length) => {
+      reads.push(offset);
+      return bytes.subarray(offset, offset + length);
+    },
+    close: async () => undefined,
+  };
+}
+
+/** The kind detected in `bytes`. */
+export const kindOf = (bytes: Uint8Array) => detectKind(memory(bytes));
