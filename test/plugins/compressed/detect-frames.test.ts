@@ -208,6 +208,14 @@ describe("ustar tar headers at each boundary of detect.ts", () => {
       false,
       "0xa0 padding",
     );
+    // Padding only leads (spaces) or ends (NULs, spaces) the digits: a gap inside is not a number.
+    const digits = unsigned.toString(8).padStart(6, "0");
+    for (const gap of [" ", "\0"])
+      assert.equal(
+        isTarHeader(withField(ustar(), `${digits.slice(0, 2)}${gap}${digits.slice(2)}\0`)),
+        false,
+        `gap ${gap === " " ? "space" : "NUL"}`,
+      );
   });
 });
 
