@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, describe, it } from "node:test";
@@ -113,6 +122,22 @@ describe("a tar holding one disk image", { skip: missingTools }, () => {
       readFileSync(tarOf(sparse, join(dir, "sparse-posix.tar"), { sparse: true, format: "posix" })),
       /PAX header sets "GNU\.sparse/,
     );
+  });
+
+  it("reads a GNU sparse map longer than its header holds: 40 runs, in two extension blocks", async () => {
+    const path = join(dir, "many-runs.raw");
+    const fd = openSync(path, "w");
+    for (let run = 0; run < 40; run++) writeSync(fd, Buffer.alloc(4096, run + 1), 0, 4096, run * 256 * 1024);
+    ftruncateSync(fd, 12 * MiB);
+    closeSync(fd);
+    for (const format of ["gnu", "oldgnu"]) {
+      const archive = readFileSync(tarOf(path, join(dir, `many-runs-${format}.tar`), { sparse: true, format }));
+      // The header holds 4 runs and each extension block 21: this map needs two of them.
+      assert.ok(archive[482] !== 0 && archive[512 + 504] !== 0, `${format}: the map continues into two blocks`);
+      const result = await extract(archive, 65536);
+      assert.equal(result.holes, 40, format);
+      assert.ok(result.content.equals(readFileSync(path)), format);
+    }
   });
 
   it("refuses two members, links, devices, directories, traversal and absolute names", async () => {
