@@ -1,35 +1,21 @@
 import { defineFormat, definePlugin, type Plugin } from "../../plugin-api.ts";
-import type { DecoderLimits } from "./decoders.ts";
 import { claimedKind, detectCompressed } from "./detect.ts";
-import type { DecompressionFacts } from "./unpack.ts";
+import type { UnpackSettings } from "./unpack.ts";
 
 export type { DecompressionFacts } from "./unpack.ts";
 
 export { COMPRESSED_PROBLEM_CODES } from "./refusal.ts";
 
 /**
- * Options of {@link compressed}.
+ * Options of {@link compressed}: the decoders' bounds and paths, the bomb bound without
+ * `--max-size`, and hooks that watch each decompression (the settings every unpack gets).
  *
  * @example
  * ```ts
  * compressed({ limits: { cpuSeconds: 3600 }, programs: { xz: "/opt/xz/bin/xz" } });
  * ```
  */
-export interface CompressedOptions {
-  /** The decoders' CPU-time and address-space bounds (default: a minute plus a second per 16 MiB allowed, 2 GiB). */
-  limits?: Partial<DecoderLimits>;
-  /**
-   * Without `--max-size`, the most bytes of data (holes do not count) an image may decompress
-   * to per byte of its compressed file, beyond the first 64 MiB: a bomb's bound (default 1000).
-   */
-  maxExpansion?: number;
-  /** Paths of `xz`, `zstd` and `bzip2` when not the ones on PATH. */
-  programs?: Partial<Record<"xz" | "zst" | "bz2", string>>;
-  /** Told each decoder process's pid as it starts (for tests and monitoring). */
-  onDecoder?: (pid: number) => void;
-  /** Told how far each decompression got when it ended, completed or stopped early (for tests and monitoring). */
-  onEnded?: (facts: DecompressionFacts) => void;
-}
+export type CompressedOptions = UnpackSettings;
 
 /**
  * The `compressed` container plugin, on by default: an image compressed with gzip, xz, zstd or
