@@ -13,13 +13,12 @@ import {
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, describe, it } from "node:test";
-import tar from "tar-stream";
-import type { Header } from "tar-stream";
 import { convert } from "../../../src/mod.ts";
 import { ChunkReader } from "../../../src/plugins/compressed/chunks.ts";
 import { Refusal } from "../../../src/plugins/compressed/refusal.ts";
 import { extractOne, type MemberSink } from "../../../src/plugins/compressed/tar.ts";
 import { failure } from "../../helpers/failure.ts";
+import { tarball, type TarEntry } from "../../helpers/tar.ts";
 import { makeRaw, tempDir } from "../../helpers/images.ts";
 import { compress, missingTools, tarHeader, tarOf } from "./helpers.ts";
 
@@ -52,26 +51,8 @@ async function refused(archive: Uint8Array, pattern: RegExp, code = "archive-ent
   });
 }
 
-/** A tar made by tar-stream from entries whose headers are written as given. */
-async function pack(
-  entries: Array<{ header: Partial<Header> & Pick<Header, "name">; data?: Buffer }>,
-): Promise<Buffer> {
-  const packer = tar.pack();
-  const collected = (async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of packer as AsyncIterable<Buffer>) chunks.push(chunk);
-    return Buffer.concat(chunks);
-  })();
-  for (const { header, data } of entries) {
-    await new Promise<void>((resolve, reject) => {
-      const done = (error?: Error | null) => (error ? reject(error) : resolve());
-      if (data) packer.entry({ mode: 0o644, ...header, size: data.length }, data, done);
-      else packer.entry({ mode: 0o644, ...header }, done);
-    });
-  }
-  packer.finalize();
-  return collected;
-}
+/** A plain tar made by tar-stream from entries whose headers are written as given. */
+const pack = (entries: TarEntry[]) => tarball(entries, false);
 
 /** The archive with its first header's type flag changed (and its checksum made right again). */
 function retype(archive: Buffer, type: string): Buffer {

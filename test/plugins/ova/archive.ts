@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import tar from "tar-stream";
+import { tarball } from "../../helpers/tar.ts";
 import { makeImage, makeRaw } from "../../helpers/images.ts";
 import { vmwareOvf, type ApplianceDisk } from "./fixtures.ts";
 
@@ -15,19 +15,13 @@ export interface Member {
 
 /** Writes `members`, in order, as a tar file at `path`. */
 export async function writeTar(path: string, members: Member[]): Promise<string> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
-  const ended = new Promise<void>((resolve) => pack.on("end", () => resolve()));
-  for (const member of members) {
-    const type = member.type ?? "file";
-    if (type === "file")
-      pack.entry({ name: member.name, type, size: member.data?.length ?? 0 }, member.data ?? Buffer.alloc(0));
-    else pack.entry({ name: member.name, type, size: 0, linkname: member.linkname });
-  }
-  pack.finalize();
-  await ended;
-  writeFileSync(path, Buffer.concat(chunks));
+  writeFileSync(
+    path,
+    await tarball(
+      members.map(({ name, data, type, linkname }) => ({ header: { name, type, linkname }, data })),
+      false,
+    ),
+  );
   return path;
 }
 
