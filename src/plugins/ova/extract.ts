@@ -2,9 +2,10 @@ import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
+import { byteLimit } from "../../plugin-api.ts";
 import { isMemberName, parseDescriptor, type OvfDescriptor, type OvfDisk } from "./descriptor.ts";
 import { ApplianceFiles } from "./files.ts";
 import { MAX_MANIFEST_BYTES, parseManifest, type ManifestEntry } from "./manifest.ts";
@@ -78,15 +79,23 @@ export async function extractAppliance(
   const maxTotalBytes = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
   const dir = await mkdtemp(join(workDir, "ova-"));
   const input = typeof source === "string" ? createReadStream(source) : Readable.from(source, { objectMode: false });
-  let files: ApplianceFiles | undefined;
+  let descriptor: { parsed: OvfDescriptor; bytes: Buffer; name: string; files: ApplianceFiles } | undefined;
   try {
     const extract = tar.extract();
-    const feeding = pipeline([input, byteLimit(maxTotalBytes + (maxEntries + 2) * 1024), extract], {
-      signal: options.signal,
-    });
+    const feeding = pipeline(
+      [
+        input,
+        byteLimit(maxTotalBytes + (maxEntries + 2) * 1024, (limit) =>
+          entryRefusal(`the archive is larger than ${limit} bytes`),
+        ),
+        extract,
+      ],
+      {
+        signal: options.signal,
+      },
+    );
     feeding.catch(() => undefined);
     const seen = new Set<string>();
-    let descriptor: { parsed: OvfDescriptor; bytes: Buffer } | undefined;
     let manifest: Map<string, ManifestEntry> | undefined;
     let certificate = false;
     let filesStarted = false;
@@ -108,8 +117,8 @@ export async function extractAppliance(
           MAX_DESCRIPTOR_BYTES,
           "the OVF descriptor",
         );
-        descriptor = { parsed: parseDescriptor(bytes.toString("utf8")), bytes };
-        files = new ApplianceFiles(descriptor.parsed, dir, options.maxDiskSize);
+        const parsed = parseDescriptor(bytes.toString("utf8"));
+        descriptor = { parsed, bytes, name, files: new ApplianceFiles(parsed, dir, options.maxDiskSize) };
         continue;
       }
       if (/\.mf$/i.test(name) || /\.cert$/i.test(name)) {
@@ -126,43 +135,31 @@ export async function extractAppliance(
             "utf8",
           ),
         );
-        checkDigest(manifest, descriptorName(seen), descriptor.bytes);
+        const { hash, expected } = digestOf(manifest, descriptor.name);
+        if (hash.update(descriptor.bytes).digest("hex") !== expected) throw mismatch(descriptor.name);
         continue;
       }
       filesStarted = true;
-      const member = await files?.take(name);
+      const member = await descriptor.files.take(name);
       const hash = manifest && digestOf(manifest, name);
       for await (const chunk of entry as AsyncIterable<Uint8Array>) {
         hash?.hash.update(chunk);
-        await member?.write(chunk);
+        await member.write(chunk);
       }
-      if (hash && hash.hash.digest("hex") !== hash.expected)
-        throw new OvaRefusal("checksum-mismatch", `${quote(name)} does not match its digest in the manifest`);
+      if (hash && hash.hash.digest("hex") !== hash.expected) throw mismatch(name);
     }
     await feeding;
-    if (!descriptor || !files) throw entryRefusal("the archive holds no member");
-    const disks = await files.finish();
+    if (!descriptor) throw entryRefusal("the archive holds no member");
+    const disks = await descriptor.files.finish();
     for (const listed of manifest?.keys() ?? [])
       if (!seen.has(listed)) throw entryRefusal(`${quote(listed)} is listed in the manifest but absent`);
     return { dir, descriptor: descriptor.parsed, disks, verified: manifest !== undefined, certificate };
   } catch (error) {
     input.destroy();
-    await files?.close();
+    await descriptor?.files.close();
     await rm(dir, { recursive: true, force: true });
     throw translate(error);
   }
-}
-
-/** The name of the descriptor member: the first one seen. */
-function descriptorName(seen: Set<string>): string {
-  return seen.values().next().value ?? "";
-}
-
-function checkDigest(manifest: Map<string, ManifestEntry>, name: string, bytes: Buffer): void {
-  const entry = manifest.get(name);
-  if (!entry) throw new OvaRefusal("checksum-mismatch", `the manifest has no digest for ${quote(name)}`);
-  if (createHash(entry.algorithm).update(bytes).digest("hex") !== entry.digest)
-    throw new OvaRefusal("checksum-mismatch", `${quote(name)} does not match its digest in the manifest`);
 }
 
 function digestOf(manifest: Map<string, ManifestEntry>, name: string): { hash: Hash; expected: string } {
@@ -183,17 +180,6 @@ async function readMember(
   return Buffer.concat(parts);
 }
 
-function byteLimit(limit: number): Transform {
-  let total = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      total += chunk.length;
-      if (total > limit) callback(entryRefusal(`the archive is larger than ${limit} bytes`));
-      else callback(null, chunk);
-    },
-  });
-}
-
 function translate(error: unknown): unknown {
   if (error instanceof OvaRefusal) return error;
   const message = String((error as { message?: unknown } | undefined)?.message ?? error);
@@ -201,6 +187,10 @@ function translate(error: unknown): unknown {
   if (/tar header|Header exceeds|Invalid header/i.test(message))
     return entryRefusal(`not a valid tar archive: ${message}`);
   return error;
+}
+
+function mismatch(name: string): OvaRefusal {
+  return new OvaRefusal("checksum-mismatch", `${quote(name)} does not match its digest in the manifest`);
 }
 
 function entryRefusal(message: string): OvaRefusal {

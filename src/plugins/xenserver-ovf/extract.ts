@@ -1,12 +1,12 @@
 import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import type { Header } from "tar-stream";
-import { SparseFile } from "../../plugin-api.ts";
+import { byteLimit, SparseFile } from "../../plugin-api.ts";
 import { ChainRejection } from "./rejection.ts";
 
 /** Default bound on the number of archive entries (directories included). */
@@ -86,8 +86,13 @@ export async function extractChain(
     // Tar headers, padding and trailing blocks may add to the data, but never without bound.
     const streamLimit = maxTotalBytes + (maxEntries + 1) * 65536 + 1024 * 1024;
     const stages = gzipped
-      ? [stream, createGunzip(), byteLimit(streamLimit), extract]
-      : [stream, byteLimit(streamLimit), extract];
+      ? [
+          stream,
+          createGunzip(),
+          byteLimit(streamLimit, (limit) => reject(`the archive expands to more than ${limit} bytes`)),
+          extract,
+        ]
+      : [stream, byteLimit(streamLimit, (limit) => reject(`the archive expands to more than ${limit} bytes`)), extract];
     const feeding = pipeline(stages, { signal: options.signal });
     feeding.catch(() => {});
     for await (const entry of extract) {
@@ -200,17 +205,6 @@ async function openInput(source: string | AsyncIterable<Uint8Array>): Promise<{ 
   // Stryker disable next-line ObjectLiteral,BooleanLiteral: object mode only buffers 16 chunks ahead instead of 16 KiB; the same bytes reach the byte-mode stages
   const stream = Readable.from(replay(), { objectMode: false });
   return { stream, gzipped: first[0] === 0x1f && first[1] === 0x8b };
-}
-
-function byteLimit(limit: number): Transform {
-  let total = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      total += chunk.length;
-      if (total > limit) callback(reject(`the archive expands to more than ${limit} bytes`));
-      else callback(null, chunk);
-    },
-  });
 }
 
 function translate(error: unknown): unknown {
