@@ -1,7 +1,7 @@
 import { machineOf, type OvfMachine } from "./hardware.ts";
 import { OvaRefusal, quote } from "./refusal.ts";
 import { bytesOf, positiveInteger } from "./units.ts";
-import { attr, child, children, parseXml, type XmlNode } from "./xml.ts";
+import { attr, child, children, isNode, parseXml, type XmlNode } from "./xml.ts";
 
 /** A file the descriptor references: a member of the archive (or a file beside a plain `.ovf`). */
 export interface OvfFile {
@@ -52,10 +52,8 @@ const MAX_HREF = 255;
  * ```
  */
 export function parseDescriptor(text: string): OvfDescriptor {
-  const envelope = parseXml(text)["Envelope"];
-  if (!envelope || typeof envelope !== "object" || Array.isArray(envelope))
-    throw new OvaRefusal("ova-descriptor-invalid", "the OVF descriptor has no Envelope element");
-  const root = envelope as XmlNode;
+  const root = parseXml(text)["Envelope"];
+  if (!isNode(root)) throw new OvaRefusal("ova-descriptor-invalid", "the OVF descriptor has no Envelope element");
   const files = children(child(root, "References"), "File").map(fileOf);
   const ids = new Set<string>();
   for (const file of files) {

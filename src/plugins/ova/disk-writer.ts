@@ -56,11 +56,6 @@ export class DiskWriter {
     return new DiskWriter(path, await GrowingFile.create(path, { sparse: true }), options);
   }
 
-  /** The bytes of the disk file written so far (after decompression). */
-  get written(): number {
-    return this.#written;
-  }
-
   /** Takes the next stored bytes of the file. */
   async write(chunk: Uint8Array): Promise<void> {
     const gunzip = this.#gunzip;
