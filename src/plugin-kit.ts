@@ -50,6 +50,7 @@ export { byteLimit } from "./core/io/byte-limit.ts";
 export { GrowingFile } from "./core/io/growing-file.ts";
 export { inspectImage } from "./core/inspect/index.ts";
 export { spawnFilter, type FilterProcess } from "./core/qemu-img-process.ts";
+export type { QemuLimits } from "./core/qemu-img-args.ts";
 export {
   readVhdDynamicHeader,
   readVhdFooter,

@@ -4,15 +4,12 @@ import { delimiter, isAbsolute, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { DiskpipeError, spawnFilter, type FilterProcess } from "../../plugin-api.ts";
+import { DiskpipeError, spawnFilter, type FilterProcess, type QemuLimits } from "../../plugin-api.ts";
 import type { Kind } from "./detect.ts";
 import { Refusal } from "./refusal.ts";
 
-/** A decoder's CPU-time and address-space bounds (prlimit), as qemu-img's. */
-export interface DecoderLimits {
-  cpuSeconds: number;
-  addressSpace: number;
-}
+/** A decoder's CPU-time and address-space bounds (prlimit): the same kind of bounds as qemu-img's. */
+export type DecoderLimits = QemuLimits;
 
 /**
  * How each command-line decoder is run: the program (found on PATH unless a path is given),

@@ -1,3 +1,4 @@
+import { isZero } from "../../plugin-api.ts";
 import type { ChunkReader } from "./chunks.ts";
 import { isTarHeader } from "./detect.ts";
 import { Refusal } from "./refusal.ts";
@@ -56,7 +57,7 @@ export async function extractOne(input: ChunkReader, sink: MemberSink): Promise<
     if (header.length < BLOCK) throw new Refusal("truncated", "the tar archive is cut short");
     headerBytes += BLOCK;
     if (headerBytes > MAX_HEADER_BYTES) throw reject(`more than ${MAX_HEADER_BYTES} bytes of tar headers`);
-    if (header.every((byte) => byte === 0)) break;
+    if (isZero(header, 0, header.length)) break;
     if (!isTarHeader(header)) throw reject("a tar header is not valid (bad magic or checksum)");
     const type = String.fromCharCode(header[156] || 0x30);
     const name = longName ?? pax?.get("path") ?? headerName(header);
@@ -163,7 +164,7 @@ async function checkTrailing(input: ChunkReader): Promise<void> {
   let seen = 0;
   for (let chunk = await input.read(65536); chunk; chunk = await input.read(65536)) {
     seen += chunk.length;
-    if (seen > MAX_TRAILING_BYTES || !chunk.every((byte) => byte === 0))
+    if (seen > MAX_TRAILING_BYTES || !isZero(chunk, 0, chunk.length))
       throw reject("data follows the end of the archive");
   }
 }
