@@ -6,7 +6,7 @@ import { Listeners } from "../core/listeners.ts";
 import { Pipeline } from "../core/pipeline.ts";
 import { safeText } from "../core/redact.ts";
 import type { AllowList } from "./allow.ts";
-import { LOG_LIMITS } from "./bounded-read.ts";
+import { LOG_LIMITS, readJobBounded } from "./bounded-read.ts";
 import { commitRecorder } from "./commit-record.ts";
 import { closeRedis, connectRedis } from "./connection.ts";
 import { failureOf } from "./failure.ts";
@@ -112,8 +112,10 @@ export async function createWorker(options: WorkerOptions): Promise<QueueWorker>
         allow,
         attempts: options.attempts ?? DEFAULT_ATTEMPTS,
         lockMs,
-        // The newest lines only: a journal has a few per attempt, and whoever can write the queue could add 100,000.
-        logsOf: async (id) => (await queue.getJobLogs(id, 0, LOG_LIMITS.lines - 1, false)).logs.reverse(),
+        // The newest lines only, each bounded: a journal has a few short lines per attempt, and whoever
+        // can write the queue could add 100,000, or lines of 50 MB.
+        logsOf: async (id) =>
+          (await readJobBounded(redis, queue.qualifiedName, id, { lines: LOG_LIMITS.lines }))?.logs ?? [],
         stopping: () => stopping,
       }),
     {
