@@ -1,7 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { DiskpipeError } from "../core/errors.ts";
 import type { ConvertOption } from "../core/plugin.ts";
-import { compressOption, EXIT_HELP, integer, quietOption, verboseOption } from "./options.ts";
+import { compressOption, containerOption, EXIT_HELP, integer, quietOption, verboseOption } from "./options.ts";
 import { addQueueCommands } from "./queue-commands.ts";
 
 /**
@@ -32,10 +32,7 @@ export function buildProgram(pluginOptions: readonly ConvertOption[] = []): Comm
       "target format: raw, qcow2, vmdk, vhd, vhdx, vdi, luks, or one a loaded plugin defines",
     )
     .option("-f, --from <format>", "claimed source format; detection must agree (ami: raw or qcow2)")
-    .option(
-      "--container <kind>",
-      "the image arrives in a container: gz, xz, zst, bz2, tar (compressed, found by magic anyway; --from then names the image inside), ovf (a XenServer VHD chain tarball)",
-    )
+    .addOption(containerOption())
     .option("-o, --out-dir <dir>", "convert every SRC into DIR as <stem>.<extension>")
     .option("-j, --jobs <n>", "jobs at once with --out-dir (default: the configuration's jobs, 4)", integer)
     .option("--max-size <size>", "largest virtual size accepted (bytes, or K/M/G/T)")

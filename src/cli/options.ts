@@ -17,6 +17,21 @@ export const compressOption = () =>
   new Option("--compress", "compress the output (qcow2: zstd where qemu-img has it, else zlib; vmdk: streamOptimized)");
 
 /**
+ * `--container`, as `convert` and `submit` take it.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * new Command("x").addOption(containerOption());
+ * ```
+ */
+export const containerOption = () =>
+  new Option(
+    "--container <kind>",
+    "the image arrives in a container: gz, xz, zst, bz2, tar (compressed, found by magic anyway; --from then names the image inside), ovf (a XenServer VHD chain tarball)",
+  );
+
+/**
  * The `--quiet` flag, described for its command.
  *
  * @example

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { compressOption, EXIT_HELP, integer, quietOption, verboseOption } from "./options.ts";
+import { compressOption, containerOption, EXIT_HELP, integer, quietOption, verboseOption } from "./options.ts";
 
 /**
  * Adds the shared-queue commands, `worker` and `submit`, to the program. Like every command,
@@ -58,10 +58,7 @@ and go back to the queue for another worker; exit 0.${EXIT_HELP}`,
       "redis://HOST:PORT or rediss://… (default: DISKPIPE_QUEUE, else queue.url in the configuration)",
     )
     .option("-f, --from <format>", "claimed source format; detection must agree")
-    .option(
-      "--container <kind>",
-      "the image arrives in a container: gz, xz, zst, bz2, tar (compressed, found by magic anyway; --from then names the image inside), ovf (a XenServer VHD chain tarball)",
-    )
+    .addOption(containerOption())
     .option("-o, --out-dir <dir>", "convert every SRC into DIR as <stem>.<extension>")
     .option("--max-size <size>", "largest virtual size accepted (it can only lower the workers' own)")
     .option("--checksum <algo:hex>", "sha256:HEX or sha512:HEX the source must match")
