@@ -49,7 +49,9 @@ export { byteLimit } from "./core/io/byte-limit.ts";
 // For container plugins that inspect what they unpack while it arrives (compressed images):
 export { GrowingFile } from "./core/io/growing-file.ts";
 export { inspectImage } from "./core/inspect/index.ts";
+export { rejectUnsafe } from "./core/inspect/reject-unsafe.ts";
 export { spawnFilter, type FilterProcess } from "./core/qemu-img-process.ts";
+export { findProgram } from "./core/io/find-program.ts";
 export type { QemuLimits } from "./core/qemu-img-args.ts";
 export {
   readVhdDynamicHeader,

@@ -26,7 +26,7 @@ import { Limiter } from "./limit.ts";
 import { Listeners } from "./listeners.ts";
 import type { Plugin } from "./plugin.ts";
 import { QemuImg, type QemuInfo } from "./qemu-img.ts";
-import { rejectUnsafe } from "./stages/inspect.ts";
+import { rejectUnsafe } from "./inspect/reject-unsafe.ts";
 import { conversionLimits } from "./stages/plan.ts";
 import { hashImage } from "./content-hash/index.ts";
 

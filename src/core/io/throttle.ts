@@ -1,7 +1,8 @@
-import { accessSync, constants, existsSync } from "node:fs";
-import { delimiter, dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DiskpipeError } from "../errors.ts";
+import { findProgram } from "./find-program.ts";
 
 /**
  * How qemu-img runs are held back: cgroup v2 `io.max` (systemd-run), `ionice`, or not at all.
@@ -162,14 +163,5 @@ export const hostProbe: ThrottleProbe = {
     existsSync("/sys/fs/cgroup/cgroup.controllers") &&
     process.getuid?.() === 0 &&
     hostProbe.has("systemd-run"),
-  has(command) {
-    return (process.env.PATH ?? "").split(delimiter).some((dir) => {
-      try {
-        accessSync(join(dir, command), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-  },
+  has: (command) => findProgram(command) !== undefined,
 };

@@ -8,7 +8,8 @@ import type { InspectResult } from "../inspect/types.ts";
 import type { SourceDriver, StreamInspector } from "../io/types.ts";
 import type { RunningJob } from "../job-context.ts";
 import { formatSize } from "../size.ts";
-import { inspectOptionsFor, rejectUnsafe } from "./inspect.ts";
+import { rejectUnsafe } from "../inspect/reject-unsafe.ts";
+import { inspectOptionsFor } from "./inspect.ts";
 
 /** What the fetch stage leaves: the local image, and the verdict a streaming source reached on the way. */
 export interface Fetched {

@@ -2,6 +2,7 @@ import type { LocalImage } from "../context.ts";
 import { ImageRejectedError, type Problem } from "../errors.ts";
 import type { FormatRegistry } from "../formats.ts";
 import { inspectFile } from "../inspect/index.ts";
+import { rejectUnsafe } from "../inspect/reject-unsafe.ts";
 import type { InspectOptions, InspectResult } from "../inspect/types.ts";
 import type { RunningJob } from "../job-context.ts";
 import { isUnpacker } from "./unpack.ts";
@@ -54,22 +55,6 @@ export async function inspectJob(
   rejectUnsafe(result, job.spec.source);
   await secondOpinion(job, image, registry, result);
   return result;
-}
-
-/**
- * Throws an ImageRejectedError (exit 3) listing the problems when the result is not safe.
- *
- * @example
- * ```ts
- * rejectUnsafe(await inspectFile("disk.qcow2"), "disk.qcow2"); // "disk.qcow2 rejected: … [qcow2-backing-file]"
- * ```
- */
-export function rejectUnsafe(result: InspectResult, name: string): void {
-  if (result.safe) return;
-  // The error's own code is printed after the message: a problem of the same code does not repeat it.
-  const { code } = new ImageRejectedError("", result.problems);
-  const summary = result.problems.map((p) => (p.code === code ? p.message : `${p.message} [${p.code}]`)).join("; ");
-  throw new ImageRejectedError(`${name} rejected: ${summary}`, result.problems, { stage: "inspect" });
 }
 
 async function secondOpinion(

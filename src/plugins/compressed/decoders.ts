@@ -1,10 +1,9 @@
 import { createReadStream, readFileSync } from "node:fs";
-import { access, constants as fs, readFile } from "node:fs/promises";
-import { delimiter, isAbsolute, join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { DiskpipeError, spawnFilter, type FilterProcess, type QemuLimits } from "../../plugin-api.ts";
+import { DiskpipeError, findProgram, spawnFilter, type FilterProcess, type QemuLimits } from "../../plugin-api.ts";
 import type { Kind } from "./detect.ts";
 import { Refusal } from "./refusal.ts";
 
@@ -93,7 +92,7 @@ export async function openDecoder(
     };
   }
   const tool = TOOLS[kind];
-  const program = await findProgram(options.programs?.[kind] ?? tool.program, tool.package);
+  const program = programPath(options.programs?.[kind] ?? tool.program, tool.package);
   const stdin = "file" in input ? input : counted(input, onRead);
   const filter = await spawnFilter(program, [...tool.args], {
     input: stdin,
@@ -163,9 +162,15 @@ async function* checkedFilter(filter: FilterProcess, kind: "xz" | "zst" | "bz2")
   yield* filter.stdout;
   const run = await filter.finished;
   if (run.exitCode === 0) return;
-  if (run.canceled) throw new DiskpipeError("aborted", `${TOOLS[kind].program} was stopped: the job was aborted`);
+  const program = TOOLS[kind].program;
+  // The wrappers (prlimit, setpriv) exit 126 or 127 when they cannot run the tool; the tools themselves use 1 to 4.
+  if (run.error || run.exitCode === 126 || run.exitCode === 127) {
+    const why = run.error?.message ?? run.stderr.trim().split("\n").at(-1) ?? "";
+    throw new DiskpipeError("plugin-failed", `${program} could not be started: ${why || `exit code ${run.exitCode}`}`);
+  }
+  if (run.canceled) throw new DiskpipeError("aborted", `${program} was stopped: the job was aborted`);
   if (run.signal === "SIGXCPU" || run.signal === "SIGKILL") {
-    throw new Refusal("decoder-limit", `${TOOLS[kind].program} was killed by its resource limit (${run.signal})`);
+    throw new Refusal("decoder-limit", `${program} was killed by its resource limit (${run.signal})`);
   }
   throw failure(kind, run.stderr);
 }
@@ -198,21 +203,9 @@ export function failure(kind: "xz" | "zst" | "bz2", stderr: string): Refusal {
 }
 
 /** The tool's path: as configured when a path, else looked up on PATH; missing: config-invalid. */
-async function findProgram(name: string, pkg: string): Promise<string> {
-  const candidates = isAbsolute(name)
-    ? [name]
-    : (process.env.PATH ?? "/usr/bin:/bin")
-        .split(delimiter)
-        .filter(Boolean)
-        .map((dir) => join(dir, name));
-  for (const candidate of candidates) {
-    try {
-      await access(candidate, fs.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
+function programPath(name: string, pkg: string): string {
+  const found = findProgram(name);
+  if (found) return found;
   throw new DiskpipeError(
     "config-invalid",
     `${name} was not found: install the ${pkg} package (apt-get install ${pkg}) to decompress these images`,

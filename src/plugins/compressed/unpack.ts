@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { DiskpipeError, GrowingFile, ImageRejectedError, inspectImage } from "../../plugin-api.ts";
-import type { HeaderFacts, ImageReader, InspectResult, JobContext, UnpackedImage } from "../../plugin-api.ts";
+import { DiskpipeError, GrowingFile, ImageRejectedError, inspectImage, rejectUnsafe } from "../../plugin-api.ts";
+import type { HeaderFacts, ImageReader, JobContext, UnpackedImage } from "../../plugin-api.ts";
 import { ChunkReader } from "./chunks.ts";
 import { openDecoder, type DecoderLimits } from "./decoders.ts";
 import { claimedKind, detectKind, isTarHeader, type Kind } from "./detect.ts";
@@ -147,8 +147,7 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     const pumping = pump(decoder.output, file, writer, pace, stop.signal);
     pumping.catch(() => undefined);
     const result = await inspecting;
-    if (!result.safe)
-      throw new ImageRejectedError(`${source} rejected: ${summary(result)}`, result.problems, { stage: "unpack" });
+    rejectUnsafe(result, source, "unpack");
     // A container the 4 KiB head did not show (a zstd skippable frame pushes its magic further).
     if (ctx.formats.detectedContainers().includes(result.format))
       throw new Refusal("nested-container", `it holds a ${result.format} image inside: only one level is unpacked`);
@@ -261,12 +260,6 @@ function rejection(source: string, refusal: Refusal): ImageRejectedError {
     [{ code: refusal.code, message: refusal.message }],
     { stage: "unpack" },
   );
-}
-
-/** The problems in one line; a problem whose code the error's own repeats is not tagged twice. */
-function summary(result: InspectResult): string {
-  const { code } = new ImageRejectedError("", result.problems);
-  return result.problems.map((p) => (p.code === code ? p.message : `${p.message} [${p.code}]`)).join("; ");
 }
 
 function handleReader(handle: Awaited<ReturnType<typeof open>>): ImageReader {

@@ -1,18 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ImageRejectedError, type Problem } from "../../../src/core/errors.ts";
 import { inspectFile, standardDetectors } from "../../helpers/inspect.ts";
-import type { InspectResult } from "../../../src/core/inspect/types.ts";
 import { registerFormats } from "../../../src/core/inspector.ts";
 import { createJobContext, type RunningJob } from "../../../src/core/job-context.ts";
 import type { JobSpec } from "../../../src/core/job.ts";
 import { defineFormat, definePlugin } from "../../../src/core/plugin.ts";
 import { QemuImg } from "../../../src/core/qemu-img.ts";
-import { inspectOptionsFor, rejectUnsafe } from "../../../src/core/stages/inspect.ts";
+import { inspectOptionsFor } from "../../../src/core/stages/inspect.ts";
 import { ami } from "../../../src/plugins/ami/index.ts";
-import { failure } from "../../helpers/failure.ts";
-import { makeBackedQcow2, makeImage, makeRaw, tempDir } from "../../helpers/images.ts";
+import { makeImage, makeRaw, tempDir } from "../../helpers/images.ts";
 import { withStandardFormats } from "../../../src/standard-formats.ts";
 
 const SIZE = 2 * 1024 * 1024;
@@ -122,60 +119,6 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
     assert.deepEqual(
       large.problems.map((p) => p.code),
       ["too-large"],
-    );
-  });
-});
-
-describe("rejectUnsafe: the error that refuses an image", () => {
-  const { dir, cleanup } = tempDir();
-  after(cleanup);
-
-  const unsafe = (problems: Problem[]): InspectResult => ({
-    format: "qcow2",
-    virtualSize: SIZE,
-    actualSize: SIZE,
-    safe: false,
-    problems,
-    matches: ["qcow2"],
-    details: {},
-  });
-
-  it("lets a safe result through", () => {
-    assert.equal(rejectUnsafe({ ...unsafe([]), safe: true }, "disk.qcow2"), undefined);
-  });
-
-  it("names each problem's code after its message, except the code the error itself carries", async () => {
-    const problems = [
-      { code: "format-mismatch", message: "the image was claimed to be raw but is qcow2" },
-      { code: "qcow2-backing-file", message: "qcow2 names a backing file" },
-    ];
-    const error = await failure(Promise.resolve().then(() => rejectUnsafe(unsafe(problems), "disk.img")));
-    assert.ok(error instanceof ImageRejectedError);
-    assert.equal(error.code, "format-mismatch");
-    assert.equal(error.exitCode, 3);
-    assert.equal(error.stage, "inspect");
-    assert.equal(
-      error.message,
-      "disk.img rejected: the image was claimed to be raw but is qcow2; qcow2 names a backing file [qcow2-backing-file]",
-    );
-    assert.deepEqual(error.problems, problems);
-  });
-
-  it("an image-rejected error names every problem's code", async () => {
-    const problems = [{ code: "too-large", message: "virtual size 2 exceeds the limit of 1 bytes" }];
-    const error = await failure(Promise.resolve().then(() => rejectUnsafe(unsafe(problems), "big.qcow2")));
-    assert.equal(error.code, "image-rejected");
-    assert.equal(error.stage, "inspect");
-    assert.equal(error.message, "big.qcow2 rejected: virtual size 2 exceeds the limit of 1 bytes [too-large]");
-  });
-
-  it("refuses a real backed qcow2 claimed as raw with both findings", async () => {
-    const result = await inspectFile(makeBackedQcow2(dir), { claimed: "raw" });
-    const error = await failure(Promise.resolve().then(() => rejectUnsafe(result, "evil.qcow2")));
-    assert.equal(error.code, "format-mismatch");
-    assert.equal(
-      error.message,
-      "evil.qcow2 rejected: qcow2 names a backing file, which qemu-img would open from the host [qcow2-backing-file]; the image was claimed to be raw but is qcow2 (v3)",
     );
   });
 });

@@ -62,6 +62,22 @@ describe("the decoders", { skip: missingTools }, () => {
     }
   });
 
+  it("a tool found but impossible to start is plugin-failed (exit 1), not corrupt input", async () => {
+    // Executable, so it is found, but its interpreter does not exist: the wrapper cannot run it.
+    const broken = join(dir, "xz");
+    writeFileSync(broken, "#!/nonexistent/interpreter\n", { mode: 0o755 });
+    const packed = join(dir, "small.xz");
+    writeFileSync(packed, execFileSync("xz", ["-c"], { input: Buffer.alloc(4096, 1) }));
+    const decoder = await openDecoder("xz", { file: packed }, { limits: LIMITS, programs: { xz: broken } });
+    await assert.rejects(drain(decoder.output), (error: Error & { code?: string; exitCode?: number }) => {
+      assert.equal(error instanceof Refusal, false);
+      assert.equal(error.code, "plugin-failed");
+      assert.equal(error.exitCode, 1);
+      assert.match(error.message, /^xz could not be started: .*failed to execute .*xz: No such file or directory$/);
+      return true;
+    });
+  });
+
   it("a stream asking for more memory than the address-space limit allows is refused with decoder-limit", async () => {
     const big = join(dir, "random");
     writeFileSync(big, execFileSync("head", ["-c", String(8 * 2 ** 20), "/dev/urandom"], { maxBuffer: 2 ** 24 }));
