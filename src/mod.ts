@@ -23,6 +23,9 @@ export type {
   PluginHooks,
   PluginOption,
   UnpackedImage,
+  ApplianceDisk,
+  ApplianceOutput,
+  UnpackedAppliance,
 } from "./core/plugin.ts";
 export { defineConfig, resolveConfig, type ResolvedConfig, type UserConfig } from "./core/config.ts";
 export {

@@ -38,6 +38,7 @@ export {
 } from "./core/inspect/bytes.ts";
 export { readAt, readChunks } from "./core/inspect/region.ts";
 export { qemuLength } from "./core/inspect/sectors.ts";
+export { isTarHeader } from "./core/inspect/tar-header.ts";
 export { problemOf } from "./core/inspect/problem.ts";
 export { qemuProbesDescriptor } from "./core/inspect/vmdk-probe.ts";
 export { metadataBound, stringOption } from "./core/format-options.ts";

@@ -155,8 +155,11 @@ function printResult(result: JobResult, json: boolean): void {
     process.stdout.write(`${JSON.stringify({ ok: true, ...result })}\n`);
     return;
   }
+  const into = result.outputs
+    ? `${result.outputs.map((o) => escapeControl(o.path)).join(", ")} and ${escapeControl(result.description ?? "")}`
+    : escapeControl(result.destination);
   process.stdout.write(
-    `converted ${escapeControl(result.source)} -> ${escapeControl(result.destination)} (${result.from} -> ${result.to}, ${formatSize(result.virtualSize)} virtual, ` +
+    `converted ${escapeControl(result.source)} -> ${into} (${result.from} -> ${result.to}, ${formatSize(result.virtualSize)} virtual, ` +
       `${formatSize(result.outputSize)} written, ${(result.ms / 1000).toFixed(1)} s)` +
       (result.contentHash ? `, ${result.verified ? "verified " : ""}${result.contentHash}` : "") +
       "\n",

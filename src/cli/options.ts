@@ -28,7 +28,7 @@ export const compressOption = () =>
 export const containerOption = () =>
   new Option(
     "--container <kind>",
-    "the image arrives in a container: gz, xz, zst, bz2, tar (compressed, found by magic anyway; --from then names the image inside), ovf (a XenServer VHD chain tarball)",
+    "the image arrives in a container: gz, xz, zst, bz2, tar (compressed, found by magic anyway; --from then names the image inside), ova (an appliance: its disks become <stem>-disk<N>.<ext>, its machine <stem>.ovf.json; found by its bytes anyway), ovf (a XenServer VHD chain tarball)",
   );
 
 /**

@@ -1,5 +1,6 @@
 import type { DiskpipeError, Problem } from "./errors.ts";
 import type { InspectResult } from "./inspect/types.ts";
+import type { ApplianceOutput } from "./plugin.ts";
 
 /**
  * What a caller asks for: one image from `source` to `destination` in format `to`.
@@ -170,6 +171,13 @@ export interface JobResult {
   contentHash?: string;
   /** True when the output's content hash was checked against the source's (`verify`). */
   verified?: boolean;
+  /**
+   * An appliance's outputs, one per disk in its order (then `destination` is their directory,
+   * `from` the disks' formats joined with commas, the sizes their sums).
+   */
+  outputs?: Array<ApplianceOutput & { path: string }>;
+  /** An appliance's description of the machine, written beside its outputs (`<stem>.ovf.json`). */
+  description?: string;
   ms: number;
   timings: Array<{ stage: Stage; ms: number }>;
   warnings: string[];

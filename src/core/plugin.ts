@@ -32,6 +32,42 @@ export interface UnpackedImage {
   format: string;
 }
 
+/** One disk of an appliance a container handler unpacked. */
+export interface ApplianceDisk extends UnpackedImage {
+  /**
+   * The virtual size the appliance's description declares for it: the disk's own header must
+   * say the same, else the job fails with `format-mismatch`.
+   */
+  capacity?: number;
+}
+
+/** Where one disk of an appliance was written. */
+export interface ApplianceOutput {
+  /** The output's file name, in the directory of the outputs. */
+  file: string;
+  /** Its format (the job's `to`). */
+  format: string;
+  /** The disk's virtual size in bytes, as inspected. */
+  virtualSize: number;
+  /** Bytes of the written output. */
+  size: number;
+}
+
+/**
+ * An appliance a container handler unpacked: several disks, each converted to
+ * `<stem>-disk<N>.<extension>` (N from 1, in this order), and a description of the machine
+ * written beside them as `<stem>.<suffix>.json`, all or none.
+ */
+export interface UnpackedAppliance {
+  disks: ApplianceDisk[];
+  description: {
+    /** The description file's middle name: `ovf` gives `<stem>.ovf.json`. */
+    suffix: string;
+    /** Its content, given where each disk went (in the order of `disks`). */
+    render(outputs: ApplianceOutput[]): unknown;
+  };
+}
+
 /**
  * A format handler: how a format is named, read and written by qemu-img, detected natively,
  * and (optionally) unpacked or prepared before conversion.
@@ -75,8 +111,11 @@ export interface FormatDefinition {
    * does not take): checked before anything is fetched.
    */
   checkSpec?(spec: JobSpec): void;
-  /** Turns a container into one image, in `ctx.workDir`, before inspection (e.g. a VHD chain tarball). */
-  unpack?(ctx: JobContext): Promise<UnpackedImage>;
+  /**
+   * Turns a container into one image, in `ctx.workDir`, before inspection (e.g. a VHD chain
+   * tarball), or into an appliance's disks (an OVA), each inspected and converted on its own.
+   */
+  unpack?(ctx: JobContext): Promise<UnpackedImage | UnpackedAppliance>;
   /**
    * Bytes an output of `virtualSize` needs, when `qemu-img measure` cannot say it cheaply
    * (e.g. LUKS: measuring derives keys).

@@ -1,22 +1,21 @@
-import { stat } from "node:fs/promises";
 import type { ResolvedConfig } from "./config.ts";
+import { convertImage, openSink } from "./convert-image.ts";
 import { toDiskpipeError } from "./errors.ts";
 import type { FormatRegistry } from "./formats.ts";
 import type { HookTimer, PluginHooksRunner } from "./hooks.ts";
 import { isHttpUrl } from "./io/http.ts";
-import { explainNoSpace } from "./io/no-space.ts";
 import type { Sink, SinkDriver, SourceDriver } from "./io/types.ts";
 import type { RunningJob } from "./job-context.ts";
 import type { JobEvent, JobResult } from "./job.ts";
+import type { UnpackedAppliance } from "./plugin.ts";
 import { redactLocation } from "./redact.ts";
+import { runAppliance } from "./run-appliance.ts";
 import { StageClock } from "./stage-clock.ts";
-import { runConvert } from "./stages/convert.ts";
-import { assertContentHash, verifyOutput, wantsContentHash } from "./stages/content-check.ts";
 import { fetchJob, type Fetched } from "./stages/fetch.ts";
 import { inspectJob } from "./stages/inspect.ts";
-import { buildPlan, checkSpace, type InspectedImage } from "./stages/plan.ts";
+import type { InspectedImage } from "./stages/plan.ts";
 import { resolveHandler } from "./stages/resolve.ts";
-import { detectedContainer, isUnpacker, unpackImage } from "./stages/unpack.ts";
+import { detectedContainer, isAppliance, isUnpacker, unpackImage } from "./stages/unpack.ts";
 
 /** The parts of a pipeline a job runs with. */
 export interface JobParts {
@@ -63,54 +62,38 @@ export async function runJob(job: RunningJob, parts: JobParts): Promise<JobResul
       if (streamsIntoOutput(job)) sink = await openSink(job, parts.sinks);
       return fetchJob(job, parts.sources, formats, directPath(sink));
     });
-    const { image, inspection } = await inspectStages(job, fetched, parts, clock);
-    emit({ type: "inspected", jobId: job.id, result: inspection });
-    await stage("verify", () => hooks.sequential("verify", [job], timer));
-    const prepared = await stage("prepare", async () => {
-      const opened = sink ?? (await openSink(job, parts.sinks));
-      sink = opened;
-      return { output: opened, plan: buildPlan(job, { image, inspection }, formats, parts.config, opened.target) };
-    });
-    const { output } = prepared;
-    const { target } = output;
-    job.plan = prepared.plan;
-    const { plan, needed } = await stage("preConvert", async () => {
-      const transformed = await hooks.reduce("preConvert", prepared.plan, job, timer);
-      return { plan: transformed, needed: await checkSpace(job, transformed, target, inspection.virtualSize) };
-    });
-    job.plan = plan;
-    const contentHash = await stage("convert", () =>
-      runConvert(job, plan, inspection.virtualSize, wantsContentHash(job)).catch(async (error: unknown) => {
-        throw await explainNoSpace(error, target.path, needed, `the output (${job.spec.destination})`);
-      }),
-    );
-    if (contentHash) assertContentHash(job, contentHash);
-    const written = {
-      path: target.path,
-      format: job.spec.to,
-      size: target.blockDevice ? undefined : (await stat(target.path)).size,
-    };
-    job.output = written;
-    await stage("postConvert", async () => {
-      await hooks.sequential("postConvert", [job], timer);
-      if (job.spec.verify && contentHash) await verifyOutput(job, plan, inspection.virtualSize, contentHash);
-      job.contentHash = contentHash;
-    });
-    await stage("upload", async () => {
-      await hooks.sequential("upload", [job], timer);
-      await output.commit(job);
-    });
+    const inspected = await inspectStages(job, fetched, parts, clock);
+    let outcome: Omit<JobResult, "jobId" | "source" | "to" | "ms" | "timings" | "warnings">;
+    if ("appliance" in inspected) {
+      const run = await runAppliance(job, parts, clock, inspected.appliance);
+      outcome = {
+        destination: run.paths.dir,
+        from: run.formats.join(","),
+        virtualSize: run.outputs.reduce((sum, o) => sum + o.virtualSize, 0),
+        outputSize: run.outputs.reduce((sum, o) => sum + o.size, 0),
+        outputs: run.outputs.map((o, i) => ({ ...o, path: run.paths.disks[i] })),
+        description: run.paths.description,
+      };
+    } else {
+      const { inspection } = inspected;
+      emit({ type: "inspected", jobId: job.id, result: inspection });
+      const how = { commit: true, onSink: (opened: Sink) => (sink = opened), ...(sink && { opened: sink }) };
+      const { written, contentHash } = await convertImage(job, parts, clock, inspected, how);
+      outcome = {
+        destination: redactLocation(job.spec.destination),
+        from: inspection.format,
+        virtualSize: inspection.virtualSize,
+        outputSize: written.size ?? inspection.virtualSize,
+        ...(contentHash && { contentHash }),
+        ...(contentHash && job.spec.verify && { verified: true }),
+      };
+    }
     const result: JobResult = {
       jobId: job.id,
       source,
-      destination: redactLocation(job.spec.destination),
-      from: inspection.format,
       to: job.spec.to,
-      virtualSize: inspection.virtualSize,
-      outputSize: written.size ?? inspection.virtualSize,
+      ...outcome,
       ...(job.sourceHash && { sourceHash: job.sourceHash }),
-      ...(contentHash && { contentHash }),
-      ...(contentHash && job.spec.verify && { verified: true }),
       ms: 0,
       timings: clock.timings,
       warnings: job.warnings,
@@ -136,21 +119,28 @@ export async function runJob(job: RunningJob, parts: JobParts): Promise<JobResul
 /**
  * Fetch's image through its container, if any, and the inspector: a claimed container is
  * unpacked before the inspection, a detected one after it (then its content is inspected).
+ * An appliance's disks are inspected one by one as they are converted (runAppliance).
  */
 async function inspectStages(
   job: RunningJob,
   fetched: Fetched,
   { formats }: JobParts,
   clock: StageClock,
-): Promise<InspectedImage> {
+): Promise<InspectedImage | { appliance: UnpackedAppliance }> {
   let image = (job.image = fetched.image);
   const claimed = job.handler;
-  if (isUnpacker(claimed)) image = job.image = await clock.run("unpack", () => unpackImage(job, claimed));
+  if (isUnpacker(claimed)) {
+    const unpacked = await clock.run("unpack", () => unpackImage(job, claimed));
+    if (isAppliance(unpacked)) return { appliance: unpacked };
+    image = job.image = unpacked;
+  }
   let inspection = await clock.run("inspect", () => inspectJob(job, image, formats, fetched.inspection));
   const container = detectedContainer(job, inspection, formats);
   if (container) {
     job.handler = container;
-    image = job.image = await clock.run("unpack", () => unpackImage(job, container));
+    const unpacked = await clock.run("unpack", () => unpackImage(job, container));
+    if (isAppliance(unpacked)) return { appliance: unpacked };
+    image = job.image = unpacked;
     inspection = await clock.run("inspect", () => inspectJob(job, image, formats));
   }
   job.inspection = inspection;
@@ -168,10 +158,4 @@ function streamsIntoOutput(job: RunningJob): boolean {
 /** The output path a fetch may write into: a local file that is not a device and not staged. */
 function directPath(sink: Sink | undefined): string | undefined {
   return sink && !sink.target.blockDevice && !sink.target.staged ? sink.target.path : undefined;
-}
-
-async function openSink(job: RunningJob, sinks: SinkDriver[]): Promise<Sink> {
-  const driver = sinks.find((s) => s.matches(job.spec.destination));
-  if (!driver) throw toDiskpipeError(new Error(`no sink handles ${job.spec.destination}`), "usage");
-  return driver.open(job.spec.destination, job);
 }

@@ -12,6 +12,7 @@
 export { ami } from "./ami/index.ts";
 export { compressed, type CompressedOptions, type DecompressionFacts } from "./compressed/index.ts";
 export { luks } from "./luks/index.ts";
+export { ova, type OvaOptions } from "./ova/index.ts";
 export { ploop } from "./ploop/index.ts";
 export { xenserverOvf } from "./xenserver-ovf/index.ts";
 export { iso } from "./iso/index.ts";

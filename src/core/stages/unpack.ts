@@ -2,7 +2,8 @@ import type { LocalImage } from "../context.ts";
 import type { FormatRegistry } from "../formats.ts";
 import type { InspectResult } from "../inspect/types.ts";
 import type { RunningJob } from "../job-context.ts";
-import type { FormatDefinition } from "../plugin.ts";
+import { DiskpipeError } from "../errors.ts";
+import type { FormatDefinition, UnpackedAppliance, UnpackedImage } from "../plugin.ts";
 
 /** A format handler that turns a container into one image. */
 export type Unpacker = FormatDefinition & { unpack: NonNullable<FormatDefinition["unpack"]> };
@@ -42,8 +43,21 @@ export function detectedContainer(
 }
 
 /**
+ * Whether an unpack gave an appliance (several disks and a description) rather than one image.
+ *
+ * @example
+ * ```ts
+ * declare const unpacked: LocalImage | UnpackedAppliance;
+ * if (isAppliance(unpacked)) console.log(unpacked.disks.length);
+ * ```
+ */
+export function isAppliance(unpacked: LocalImage | UnpackedImage | UnpackedAppliance): unpacked is UnpackedAppliance {
+  return "disks" in unpacked;
+}
+
+/**
  * Unpacks the job's image (`job.image`, the container) with `handler` into one image in the
- * job's work directory, claimed as the format the handler says.
+ * job's work directory, claimed as the format the handler says, or into an appliance's disks.
  *
  * @example
  * ```ts
@@ -51,7 +65,10 @@ export function detectedContainer(
  * const image = await unpackImage(job, handler); // { path: "<workDir>/disk.vhd", claimed: "vhd", temporary: true }
  * ```
  */
-export async function unpackImage(job: RunningJob, handler: Unpacker): Promise<LocalImage> {
+export async function unpackImage(job: RunningJob, handler: Unpacker): Promise<LocalImage | UnpackedAppliance> {
   const unpacked = await handler.unpack(job);
-  return { path: unpacked.path, claimed: unpacked.format, temporary: true };
+  if (!isAppliance(unpacked)) return { path: unpacked.path, claimed: unpacked.format, temporary: true };
+  if (unpacked.disks.length === 0)
+    throw new DiskpipeError("plugin-failed", `${handler.name}: the appliance holds no disk`);
+  return unpacked;
 }

@@ -1,5 +1,8 @@
 import { constants, inflateRawSync } from "node:zlib";
-import { crc32, matchAscii, readAt, u32le, type Detection, type ImageReader } from "../../plugin-api.ts";
+import { asciiField, crc32, isTarHeader, matchAscii, readAt, u32le } from "../../plugin-api.ts";
+import type { Detection, ImageReader } from "../../plugin-api.ts";
+
+export { isTarHeader };
 
 /** The kinds of compressed (or archived) image the plugin unpacks. */
 export type Kind = "gz" | "xz" | "zst" | "bz2" | "tar";
@@ -50,6 +53,8 @@ export async function detectKind(reader: ImageReader): Promise<Kind | null> {
  */
 export async function detectCompressed(reader: ImageReader): Promise<Detection | null> {
   const kind = await detectKind(reader);
+  // A tar whose first member is an OVF descriptor is an appliance (several files), not one image.
+  if (kind === "tar" && /\.ovf$/i.test(asciiField(await readAt(reader, 0, 100), 0, 100))) return null;
   return kind ? { format: "compressed", variant: kind, problems: [], details: { compression: kind } } : null;
 }
 
@@ -114,34 +119,6 @@ async function isZstd(reader: ImageReader, head: Uint8Array): Promise<boolean> {
     at += 8 + u32le(bytes, 4);
   }
   return false;
-}
-
-/**
- * Whether a 512-byte block is a ustar (POSIX or GNU) tar header: the magic at 257 and a
- * checksum at 148 that matches the block's bytes (the field counted as spaces).
- *
- * @example
- * ```ts
- * declare const block: Uint8Array;
- * if (isTarHeader(block)) console.log("a tar archive");
- * ```
- */
-export function isTarHeader(block: Uint8Array): boolean {
-  // Stryker disable next-line ConditionalExpression: a shorter block sums bytes past its end as NaN, which no checksum equals
-  if (block.length < 512 || !matchAscii(block, 257, "ustar")) return false;
-  const field = Buffer.from(block.subarray(148, 156))
-    .toString("latin1")
-    .replace(/^ +|[\0 ]+$/g, "");
-  if (!/^[0-7]{1,7}$/.test(field)) return false;
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < 512; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : block[i];
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
-  }
-  const stored = parseInt(field, 8);
-  return stored === unsigned || stored === signed;
 }
 
 function matchBytes(bytes: Uint8Array, at: number, expected: readonly number[]): boolean {

@@ -2,6 +2,8 @@
 export interface ApplianceDisk {
   href: string;
   capacityGiB: number;
+  /** The capacity in bytes instead (`ovf:capacityAllocationUnits` left out: bytes). */
+  capacityBytes?: number;
   size?: number;
   gzip?: boolean;
 }
@@ -20,7 +22,7 @@ export function vmwareOvf(disks: ApplianceDisk[], extra = ""): string {
   const diskSection = disks
     .map(
       (d, i) =>
-        `<Disk ovf:capacity="${d.capacityGiB}" ovf:capacityAllocationUnits="byte * 2^30" ovf:diskId="vmdisk${i + 1}" ovf:fileRef="file${i + 1}" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>`,
+        `<Disk ${d.capacityBytes === undefined ? `ovf:capacity="${d.capacityGiB}" ovf:capacityAllocationUnits="byte * 2^30"` : `ovf:capacity="${d.capacityBytes}"`} ovf:diskId="vmdisk${i + 1}" ovf:fileRef="file${i + 1}" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>`,
     )
     .join("\n    ");
   const diskItems = disks

@@ -1,0 +1,113 @@
+import { rm } from "node:fs/promises";
+import { basename } from "node:path";
+import { appliancePaths, type AppliancePaths } from "./appliance-paths.ts";
+import { convertImage } from "./convert-image.ts";
+import { ImageRejectedError, UsageError } from "./errors.ts";
+import { writeDurably } from "./io/durable.ts";
+import type { Sink } from "./io/types.ts";
+import type { RunningJob } from "./job-context.ts";
+import type { ApplianceOutput, UnpackedAppliance } from "./plugin.ts";
+import type { JobParts } from "./run-job.ts";
+import type { StageClock } from "./stage-clock.ts";
+import { inspectJob } from "./stages/inspect.ts";
+
+/**
+ * What an appliance's run wrote: its paths and each disk's output.
+ *
+ * @example
+ * ```ts
+ * declare const run: ApplianceRun;
+ * console.log(run.paths.description, run.outputs.map((o) => o.file));
+ * ```
+ */
+export interface ApplianceRun {
+  paths: AppliancePaths;
+  outputs: ApplianceOutput[];
+  /** The formats the disks were detected as, in order. */
+  formats: string[];
+}
+
+/**
+ * Converts each disk of an unpacked appliance as a job converts one image (inspection with
+ * qemu-img's second opinion, hooks, plan, conversion, verification), the job's destination
+ * set to that disk's output while it runs. A disk whose header disagrees with the capacity
+ * the appliance declares is refused (`format-mismatch`). The outputs are committed together
+ * once every disk is written, then the description is written beside them; on any failure
+ * none of them is left.
+ *
+ * @example
+ * ```ts
+ * declare const job: RunningJob, parts: JobParts, clock: StageClock, appliance: UnpackedAppliance;
+ * const run = await runAppliance(job, parts, clock, appliance);
+ * ```
+ */
+export async function runAppliance(
+  job: RunningJob,
+  parts: JobParts,
+  clock: StageClock,
+  appliance: UnpackedAppliance,
+): Promise<ApplianceRun> {
+  const spec = job.spec;
+  const count = appliance.disks.length;
+  if (spec.contentHash && count > 1)
+    throw new UsageError(`--content-hash pins one disk, and ${spec.source} is an appliance of ${count} disks`);
+  const paths = await clock.run("prepare", () =>
+    appliancePaths({
+      destination: spec.destination,
+      source: spec.source,
+      extension: parts.formats.extensionOf(spec.to),
+      count,
+      suffix: appliance.description.suffix,
+      ...(spec.overwrite && { overwrite: true }),
+    }),
+  );
+  const sinks: Sink[] = [];
+  const committed: string[] = [];
+  const outputs: ApplianceOutput[] = [];
+  const formats: string[] = [];
+  try {
+    for (const [i, disk] of appliance.disks.entries()) {
+      job.spec = { ...spec, destination: paths.disks[i] };
+      const image = (job.image = { path: disk.path, claimed: disk.format, temporary: true });
+      const inspection = await clock.run("inspect", async () => {
+        const result = await inspectJob(job, image, parts.formats);
+        if (disk.capacity !== undefined && disk.capacity !== result.virtualSize) {
+          const message = `disk ${i + 1} is declared as ${disk.capacity} bytes but its ${result.format} header says ${result.virtualSize}`;
+          throw new ImageRejectedError(`${spec.source} rejected: ${message}`, [{ code: "format-mismatch", message }]);
+        }
+        return result;
+      });
+      job.inspection = inspection;
+      parts.emit({ type: "inspected", jobId: job.id, result: inspection });
+      const converted = await convertImage(
+        job,
+        parts,
+        clock,
+        { image, inspection },
+        { commit: false, onSink: (sink) => sinks.push(sink) },
+      );
+      formats.push(inspection.format);
+      outputs.push({
+        file: basename(paths.disks[i]),
+        format: spec.to,
+        virtualSize: inspection.virtualSize,
+        size: converted.written.size ?? inspection.virtualSize,
+      });
+    }
+    await clock.run("upload", async () => {
+      for (const [i, sink] of sinks.entries()) {
+        await sink.commit(job);
+        committed.push(paths.disks[i]);
+      }
+      const description = appliance.description.render(outputs);
+      await writeDurably(paths.description, `${JSON.stringify(description, null, 2)}\n`);
+    });
+    return { paths, outputs, formats };
+  } catch (error) {
+    await Promise.all(sinks.map((sink) => sink.abort().catch(() => undefined)));
+    await Promise.all(committed.map((path) => rm(path, { force: true })));
+    throw error;
+  } finally {
+    job.spec = spec;
+  }
+}

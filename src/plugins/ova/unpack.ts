@@ -1,0 +1,45 @@
+import { DiskpipeError, ImageRejectedError } from "../../plugin-api.ts";
+import type { JobContext, UnpackedAppliance } from "../../plugin-api.ts";
+import { describeAppliance } from "./description.ts";
+import { extractAppliance, type ExtractOptions } from "./extract.ts";
+import { OvaRefusal } from "./refusal.ts";
+
+/**
+ * Unpacks the job's OVA into its disks (in the job's work directory, removed with it) and the
+ * description of its machine. A refusal of the readers becomes an `ImageRejectedError`
+ * (exit 3) with the refusal's problem code; a manifest digest that does not match is
+ * `checksum-mismatch` (exit 3).
+ *
+ * @example
+ * ```ts
+ * declare const ctx: JobContext;
+ * const appliance = await unpackOva(ctx, {}); // { disks: [{ path, format: "vmdk", capacity }], description: { suffix: "ovf", … } }
+ * ```
+ */
+export async function unpackOva(
+  ctx: JobContext,
+  options: Pick<ExtractOptions, "maxEntries" | "maxTotalBytes">,
+): Promise<UnpackedAppliance> {
+  const archive = ctx.image?.path;
+  if (!archive) throw new DiskpipeError("plugin-failed", "ova: no fetched appliance to unpack");
+  const source = ctx.spec.source;
+  try {
+    const appliance = await extractAppliance(archive, ctx.workDir, {
+      ...options,
+      ...(ctx.spec.maxSize !== undefined && { maxDiskSize: ctx.spec.maxSize }),
+      signal: ctx.signal,
+    });
+    return {
+      disks: appliance.disks.map(({ disk, path }) => ({ path, format: disk.format, capacity: disk.capacity })),
+      description: { suffix: "ovf", render: (outputs) => describeAppliance(appliance, outputs) },
+    };
+  } catch (error) {
+    if (ctx.signal.aborted) throw new DiskpipeError("aborted", `unpacking ${source} was aborted`);
+    if (!(error instanceof OvaRefusal)) throw error;
+    const problems = [{ code: error.code, message: error.message }];
+    const message = `${source} rejected: ${error.message} [${error.code}]`;
+    if (error.code === "checksum-mismatch")
+      throw new DiskpipeError("checksum-mismatch", message, { problems, stage: "unpack" });
+    throw new ImageRejectedError(message, problems, { stage: "unpack" });
+  }
+}
