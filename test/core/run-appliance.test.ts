@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import type { ApplianceDisk, ApplianceOutput } from "../../src/core/plugin.ts";
+import { defineFormat, definePlugin, type PluginHooks } from "../../src/core/plugin.ts";
+import { createPipeline } from "../../src/create-pipeline.ts";
+import { failure } from "../helpers/failure.ts";
+import { makeBackedQcow2, makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
+
+const MiB = 2 ** 20;
+const MAGIC = "DISKPIPE-TEST-RACK";
+
+/**
+ * A container holding an appliance: a file starting with MAGIC (detected), whose disks are the
+ * images `disks()` names, copied into the job's work directory by its unpack.
+ */
+function rack(disks: () => Array<Omit<ApplianceDisk, "path"> & { from: string }>, hooks: PluginHooks = {}) {
+  return definePlugin({
+    name: "test-rack",
+    hooks,
+    formats: [
+      defineFormat({
+        name: "test-rack",
+        writable: false,
+        async detect(reader) {
+          const head = Buffer.from(await reader.read(0, MAGIC.length)).toString("latin1");
+          return head === MAGIC ? { format: "test-rack", problems: [] } : null;
+        },
+        async unpack(ctx) {
+          const copied = disks().map(({ from, ...disk }, i) => {
+            const path = join(ctx.workDir, `disk${i}`);
+            copyFileSync(from, path);
+            return { ...disk, path };
+          });
+          return {
+            disks: copied,
+            description: {
+              suffix: "rack",
+              render: (outputs: ApplianceOutput[]) => ({ machine: "m1", outputs }),
+            },
+          };
+        },
+      }),
+    ],
+  });
+}
+
+describe("runAppliance: a container that holds several disks", () => {
+  const { dir, cleanup } = tempDir("diskpipe-appliance-");
+  after(cleanup);
+  const work = join(dir, "work");
+  const source = join(dir, "vm.rack");
+  writeFileSync(source, MAGIC);
+  const raw1 = makeRaw(join(dir, "one.raw"), 3 * MiB, 3);
+  const raw2 = makeRaw(join(dir, "two.raw"), 1 * MiB, 4);
+  const vmdk2 = makeImage(raw2, "vmdk", join(dir, "two.vmdk"));
+  const backed = makeBackedQcow2(dir);
+  /** The job directories left under the work root (each job's own, removed when it ends). */
+  const jobDirs = () => (existsSync(join(work, "diskpipe")) ? readdirSync(join(work, "diskpipe")) : []);
+  let runs = 0;
+  const outDir = () => {
+    const out = join(dir, `out${++runs}`);
+    mkdirSync(out);
+    return out;
+  };
+  const good = () => [
+    { from: raw1, format: "raw", capacity: 3 * MiB },
+    { from: vmdk2, format: "vmdk", capacity: 1 * MiB },
+  ];
+  const pipelineWith = (plugin: ReturnType<typeof rack>) => createPipeline({ workDir: work, plugins: [plugin] });
+
+  it("converts each disk to <stem>-disk<N>, writes the description last, and says where each went", async () => {
+    const out = outDir();
+    const seen: string[] = [];
+    const pipeline = pipelineWith(rack(good, { postConvert: (ctx) => void seen.push(ctx.spec.destination) }));
+    const result = await pipeline.run({ source, destination: out, to: "qcow2" });
+    assert.deepEqual(readdirSync(out).sort(), ["vm-disk1.qcow2", "vm-disk2.qcow2", "vm.rack.json"]);
+    assert.ok(sameDisk(raw1, "raw", join(out, "vm-disk1.qcow2"), "qcow2"));
+    assert.ok(sameDisk(raw2, "raw", join(out, "vm-disk2.qcow2"), "qcow2"));
+    assert.deepEqual(seen, [join(out, "vm-disk1.qcow2"), join(out, "vm-disk2.qcow2")], "hooks see each disk's output");
+    assert.equal(result.destination, out);
+    assert.equal(result.from, "raw,vmdk");
+    assert.equal(result.virtualSize, 4 * MiB);
+    assert.equal(result.description, join(out, "vm.rack.json"));
+    assert.deepEqual(
+      result.outputs?.map((o) => [o.path, o.file, o.format, o.virtualSize]),
+      [
+        [join(out, "vm-disk1.qcow2"), "vm-disk1.qcow2", "qcow2", 3 * MiB],
+        [join(out, "vm-disk2.qcow2"), "vm-disk2.qcow2", "qcow2", 1 * MiB],
+      ],
+    );
+    const description = JSON.parse(readFileSync(join(out, "vm.rack.json"), "utf8"));
+    assert.equal(description.machine, "m1");
+    assert.deepEqual(
+      description.outputs.map((o: ApplianceOutput) => o.file),
+      ["vm-disk1.qcow2", "vm-disk2.qcow2"],
+    );
+    assert.equal(result.outputSize, description.outputs[0].size + description.outputs[1].size);
+    assert.deepEqual(jobDirs(), [], "the work directory is cleaned up");
+  });
+
+  it("named after the destination when it is a file path (--out-dir gives out/vm.qcow2)", async () => {
+    const out = outDir();
+    await pipelineWith(rack(good)).run({ source, destination: join(out, "web.qcow2"), to: "qcow2" });
+    assert.deepEqual(readdirSync(out).sort(), ["web-disk1.qcow2", "web-disk2.qcow2", "web.rack.json"]);
+  });
+
+  const refusals: Array<[string, () => Array<Omit<ApplianceDisk, "path"> & { from: string }>, string, RegExp]> = [
+    [
+      "a disk whose header disagrees with its declared capacity",
+      () => [good()[0], { from: vmdk2, format: "vmdk", capacity: 2 * MiB }],
+      "format-mismatch",
+      /disk 2 is declared as 2097152 bytes but its vmdk header says 1048576/,
+    ],
+    [
+      "a disk with a backing file",
+      () => [good()[0], { from: backed, format: "qcow2" }],
+      "image-rejected",
+      /backing file/,
+    ],
+    [
+      "a disk claimed as vmdk that is a qcow2",
+      () => [good()[0], { from: backed, format: "vmdk" }],
+      "format-mismatch",
+      /claimed to be vmdk but is qcow2/,
+    ],
+  ];
+  for (const [what, disks, code, message] of refusals) {
+    it(`refuses ${what} after converting disk 1, and leaves no output at all`, async () => {
+      const out = outDir();
+      const error = await failure(pipelineWith(rack(disks)).run({ source, destination: out, to: "qcow2" }));
+      assert.equal(error.code, code, error.message);
+      assert.match(error.message, message);
+      assert.deepEqual(readdirSync(out), []);
+      assert.deepEqual(jobDirs(), []);
+    });
+  }
+
+  it("a veto of the last disk's upload hook leaves no output", async () => {
+    const out = outDir();
+    let uploads = 0;
+    const veto = {
+      upload: () => {
+        if (++uploads === 2) throw new Error("the store is full");
+      },
+    };
+    const error = await failure(pipelineWith(rack(good, veto)).run({ source, destination: out, to: "qcow2" }));
+    assert.match(error.message, /the store is full/);
+    assert.deepEqual(readdirSync(out), []);
+  });
+
+  it("refuses a URL destination, an existing output (unless overwrite) and a content-hash pin of several disks", async () => {
+    const pipeline = pipelineWith(rack(good));
+    const url = await failure(pipeline.run({ source, destination: "http://127.0.0.1:9/out/", to: "qcow2" }));
+    assert.equal(url.code, "usage");
+    assert.match(url.message, /appliance of 2 disk\(s\): its outputs go to a local directory/);
+    const out = outDir();
+    writeFileSync(join(out, "vm.rack.json"), "kept");
+    const exists = await failure(pipeline.run({ source, destination: out, to: "qcow2" }));
+    assert.equal(exists.code, "usage");
+    assert.match(exists.message, /vm\.rack\.json already exists/);
+    assert.deepEqual(readdirSync(out), ["vm.rack.json"]);
+    assert.equal(readFileSync(join(out, "vm.rack.json"), "utf8"), "kept");
+    await pipeline.run({ source, destination: out, to: "qcow2", overwrite: true });
+    assert.deepEqual(readdirSync(out).sort(), ["vm-disk1.qcow2", "vm-disk2.qcow2", "vm.rack.json"]);
+    const pinned = await failure(
+      pipeline.run({ source, destination: outDir(), to: "qcow2", contentHash: `blk-sha256:${"0".repeat(64)}` }),
+    );
+    assert.equal(pinned.code, "usage");
+    assert.match(pinned.message, /--content-hash pins one disk/);
+  });
+
+  it("an appliance with no disk is the plugin's failure", async () => {
+    const error = await failure(pipelineWith(rack(() => [])).run({ source, destination: outDir(), to: "qcow2" }));
+    assert.equal(error.code, "plugin-failed");
+    assert.match(error.message, /the appliance holds no disk/);
+  });
+});
