@@ -97,6 +97,19 @@ export const GROUPS = {
     // unpack.test.ts sends SIGTERM to the built command mid-decompression.
     build: true,
   },
+  ova: {
+    // The appliance reader: the descriptor's XML, hrefs and units, the manifest, the archive's members, the disk writers' bounds.
+    mutate: ["src/plugins/ova/*.ts", "!src/plugins/ova/index.ts"],
+    tests: [
+      "test/plugins/ova/detect.test.ts",
+      "test/plugins/ova/description.test.ts",
+      "test/plugins/ova/descriptor.test.ts",
+      "test/plugins/ova/manifest.test.ts",
+      "test/plugins/ova/extract.test.ts",
+      "test/plugins/ova/extract-attacks.test.ts",
+      "test/plugins/ova/unpack.test.ts",
+    ],
+  },
   queue: {
     // What a queue writer controls: the validation of a message, and every reader of a value taken from Redis
     // (job fields within bounds, results, progress, journal lines, failure reasons).
