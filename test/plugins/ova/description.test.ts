@@ -16,6 +16,9 @@ describe("describeAppliance: the .ovf.json", () => {
     { file: "vm-disk2.qcow2", format: "qcow2", virtualSize: 2 ** 30, size: 2000 },
   ];
 
+  const described_with = (seen: { verified: boolean; certificate: boolean }) =>
+    describeAppliance({ dir: "/w", descriptor, disks: [], ...seen }, outputs);
+
   it("is the machine, each disk joined with its output in order, and what was verified", () => {
     const described = describeAppliance(
       { dir: "/w", descriptor, disks: [], verified: true, certificate: true },

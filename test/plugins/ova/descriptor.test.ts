@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isMemberName, parseDescriptor } from "../../../src/plugins/ova/descriptor.ts";
 import { MAX_DESCRIPTOR_BYTES } from "../../../src/plugins/ova/xml.ts";
-import { vmwareOvf } from "./fixtures.ts";
+import { VMWARE_MACHINE, vmwareOvf } from "./fixtures.ts";
 
 const GiB = 2 ** 30;
 const twoDisks = [
@@ -30,18 +30,11 @@ describe("OVF descriptor", () => {
       ],
     );
     assert.deepEqual(machine, {
-      name: "web-01 & co",
-      osType: "ubuntu64Guest",
-      osId: 101,
-      cpus: 2,
-      memoryMiB: 2048,
-      firmware: "efi",
+      ...VMWARE_MACHINE,
       disks: [
         { id: "vmdisk1", capacity: 16 * GiB, controller: { kind: "scsi", subtype: "lsilogic" }, address: "0" },
         { id: "vmdisk2", capacity: 2 * GiB, controller: { kind: "scsi", subtype: "lsilogic" }, address: "1" },
       ],
-      nics: [{ network: "VM Network", model: "VmxNet3" }],
-      networks: ["VM Network"],
     });
   });
 

@@ -8,6 +8,18 @@ export interface ApplianceDisk {
   gzip?: boolean;
 }
 
+/** What {@link vmwareOvf}'s machine is, besides its disks. */
+export const VMWARE_MACHINE = {
+  name: "web-01 & co",
+  osType: "ubuntu64Guest",
+  osId: 101,
+  cpus: 2,
+  memoryMiB: 2048,
+  firmware: "efi",
+  nics: [{ network: "VM Network", model: "VmxNet3" }],
+  networks: ["VM Network"],
+};
+
 /**
  * A VMware-style OVF 1.0 descriptor for a VM with `disks` on one SCSI controller, 2 CPUs,
  * 2 GiB of memory, EFI firmware and one VMXNET3 adapter; `extra` is added to the Envelope.
