@@ -51,6 +51,8 @@ export interface ApplianceOutput {
   virtualSize: number;
   /** Bytes of the written output. */
   size: number;
+  /** The disk's content hash (`blk-sha256:HEX`), when the job verified it (`--verify`). */
+  contentHash?: string;
 }
 
 /**

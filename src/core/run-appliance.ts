@@ -92,6 +92,7 @@ export async function runAppliance(
         format: spec.to,
         virtualSize: inspection.virtualSize,
         size: converted.written.size ?? inspection.virtualSize,
+        ...(converted.contentHash && { contentHash: converted.contentHash }),
       });
     }
     await clock.run("upload", async () => {

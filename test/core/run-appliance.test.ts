@@ -5,6 +5,7 @@ import { after, describe, it } from "node:test";
 import type { ApplianceDisk, ApplianceOutput } from "../../src/core/plugin.ts";
 import { defineFormat, definePlugin, type PluginHooks } from "../../src/core/plugin.ts";
 import { createPipeline } from "../../src/create-pipeline.ts";
+import { referenceContentHash } from "../helpers/content-hash.ts";
 import { failure } from "../helpers/failure.ts";
 import { makeBackedQcow2, makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
 
@@ -98,6 +99,15 @@ describe("runAppliance: a container that holds several disks", () => {
     );
     assert.equal(result.outputSize, description.outputs[0].size + description.outputs[1].size);
     assert.deepEqual(jobDirs(), [], "the work directory is cleaned up");
+  });
+
+  it("with verify: each disk's output checked against its source, and its content hash in the result", async () => {
+    const out = outDir();
+    const result = await pipelineWith(rack(good)).run({ source, destination: out, to: "vdi", verify: true });
+    assert.deepEqual(
+      result.outputs?.map((o) => o.contentHash),
+      [raw1, raw2].map((raw) => referenceContentHash(readFileSync(raw))),
+    );
   });
 
   it("named after the destination when it is a file path (--out-dir gives out/vm.qcow2)", async () => {
