@@ -1,6 +1,6 @@
 import { tmpdir } from "node:os";
 
-/** The cases the bench knows, in the order it runs them. `flags` and `queue` run only when asked for. */
+/** The cases the bench knows, in the order it runs them. `flags`, `queue`, `compressed` and `ova` run only when asked for. */
 export const CASES = [
   "convert",
   "cinder",
@@ -13,7 +13,12 @@ export const CASES = [
   "checksum",
   "flags",
   "queue",
+  "compressed",
+  "ova",
 ] as const;
+
+/** Cases that run only when `--only` names them (they build their own images, or study rather than compare). */
+const ON_REQUEST: readonly string[] = ["flags", "queue", "compressed", "ova"];
 
 /** One of {@link CASES}. */
 export type CaseName = (typeof CASES)[number];
@@ -36,8 +41,9 @@ export interface BenchArgs {
 export const USAGE = `npm run bench [-- --runs N] [--only CASE[,CASE…]] [--quick] [--dir DIR] [--keep]
 
   --runs N     timed runs of each side, alternating A, B, A, B… (default 7, at least 1)
-  --only CASE  run only these cases: ${CASES.join(", ")} (flags: the qemu-img flag study, and queue: the shared
-               queue on a redis-server it starts on 127.0.0.1, only on request)
+  --only CASE  run only these cases: ${CASES.join(", ")} (flags: the qemu-img flag study, queue: the shared
+               queue on a redis-server it starts on 127.0.0.1, compressed: .xz/.zst over HTTP and decompression
+               rates, ova: a 2-disk OVA; these four only on request)
   --quick      small images (256 MiB virtual, 128 MiB of data) for a smoke run
   --dir DIR    where the work directory is made (default ${defaultDir()}); it is removed at the end
   --keep       keep the work directory`;
@@ -57,7 +63,7 @@ function defaultDir(): string {
 export function parseArgs(argv: string[]): BenchArgs {
   const args: BenchArgs = {
     runs: 7,
-    only: CASES.filter((c) => c !== "flags" && c !== "queue"),
+    only: CASES.filter((c) => !ON_REQUEST.includes(c)),
     quick: false,
     dir: defaultDir(),
     keep: false,

@@ -11,6 +11,7 @@ import { describeMachine, loadAverage } from "./machine.ts";
 import { renderReport, type CaseResult, type Row } from "./report.ts";
 import { batchCase } from "./cases/batch.ts";
 import { checksumCase } from "./cases/checksum.ts";
+import { compressedCase } from "./cases/compressed.ts";
 import { cinderCase } from "./cases/cinder.ts";
 import { convertCase } from "./cases/convert.ts";
 import { copyCase } from "./cases/copy.ts";
@@ -18,6 +19,7 @@ import { flagsCase } from "./cases/flags.ts";
 import { httpCase } from "./cases/http.ts";
 import { inspectCase } from "./cases/inspect.ts";
 import { memoryCase } from "./cases/memory.ts";
+import { ovaCase } from "./cases/ova.ts";
 import { queueCase } from "./cases/queue.ts";
 import { snapshotCase } from "./cases/snapshot.ts";
 
@@ -33,7 +35,22 @@ const RUNNERS: Record<CaseName, (ctx: BenchContext) => Promise<CaseResult>> = {
   checksum: checksumCase,
   flags: flagsCase,
   queue: queueCase,
+  compressed: compressedCase,
+  ova: ovaCase,
 };
+
+/** The cases that build their own images, and what they build. */
+const OWN_WORKLOADS: ReadonlyArray<[CaseName, string]> = [
+  ["queue", "the queue case's own 8 small images (qcow2, 32 MiB virtual, 16 MiB of data), converted to raw"],
+  [
+    "compressed",
+    "the compressed case's own image (1 GiB raw, 64 MiB with --quick: per 16 MiB, 4 MiB random, 4 MiB base64 text, 8 MiB zeroes) as qcow2, compressed with `xz -T2`, `zstd -T2`, `gzip`",
+  ],
+  [
+    "ova",
+    "the ova case's own OVA: two streamOptimized VMDKs of 768 and 256 MiB virtual (192 and 64 with --quick) of the same mix, a SHA256 manifest",
+  ],
+];
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const GiB = 1024 ** 3;
@@ -43,7 +60,7 @@ function needsOf(only: CaseName[], load: Workload): Needs {
   return {
     qcow2: only.includes("batch") ? load.batch : single ? 1 : 0,
     many: only.includes("inspect"),
-    raw: only.some((name) => name !== "queue"),
+    raw: only.some((name) => !["queue", "compressed", "ova"].includes(name)),
   };
 }
 
@@ -98,14 +115,17 @@ async function main(args: BenchArgs): Promise<void> {
     }
     rows.sort((x, y) => x.id.localeCompare(y.id, "en", { numeric: true }));
     const minutes = (performance.now() - started) / 60_000;
-    const queueOnly = !needs.raw;
+    const own = OWN_WORKLOADS.filter(([name]) => args.only.includes(name)).map(([, text]) => text);
     const header = [
-      queueOnly
-        ? "workload: the queue case's own 8 small images (qcow2, 32 MiB virtual, 16 MiB of data), converted to raw"
-        : `workload: ${load.virtualSize / GiB} GiB qcow2 holding ${load.virtualSize / 2 / GiB} GiB of incompressible data in ${load.run / 1024 ** 2} MiB runs (the rest sparse), converted to raw${args.quick ? " (--quick)" : ""}; batch of ${load.batch}; ${load.many} small images for inspect`,
-      queueOnly
-        ? `runs: ${args.runs} per side, alternating A, B, A, B…; warm caches, a 0.5 s pause before every run`
-        : `runs: ${args.runs} per side, alternating A, B, A, B…; before every run: \`sync\`${policy === "cold" ? ", `echo 3 > /proc/sys/vm/drop_caches`, then a tiny run of each program (code warm, image data cold)" : " (not root: caches stay warm)"}, then a ${QUIESCE_MS / 1000} s pause (bench/caches.ts says why); start-up (7b) always warm, no pause; the queue case (9) warm, 0.5 s pause`,
+      `workload: ${[
+        ...(needs.raw
+          ? [
+              `${load.virtualSize / GiB} GiB qcow2 holding ${load.virtualSize / 2 / GiB} GiB of incompressible data in ${load.run / 1024 ** 2} MiB runs (the rest sparse), converted to raw${args.quick ? " (--quick)" : ""}; batch of ${load.batch}; ${load.many} small images for inspect`,
+            ]
+          : []),
+        ...own,
+      ].join("; ")}`,
+      `runs: ${args.runs} per side, alternating A, B, A, B…; before every run: \`sync\`${policy === "cold" ? ", `echo 3 > /proc/sys/vm/drop_caches`, then a tiny run of each program (code warm, image data cold)" : " (not root: caches stay warm)"}, then a ${QUIESCE_MS / 1000} s pause (bench/caches.ts says why); start-up (7b) always warm, no pause; the queue case (9) warm, 0.5 s pause`,
       "every timed run that writes ends with `sync`: data a side leaves in the page cache is charged to it (diskpipe fsyncs its output itself)",
       `load average: ${machine.load} at the start, ${loadAverage()} at the end; bench wall time ${minutes.toFixed(1)} min`,
     ];
