@@ -72,7 +72,16 @@ export function header(fields: HeaderFields = {}): Buffer {
   return withChecksum(block);
 }
 
-/** The block with its checksum field (148, 8 bytes) computed over it, the field counted as spaces. */
+/**
+ * The block with its checksum field (148, 8 bytes) computed over it, the field counted as spaces.
+ *
+ * @example
+ * ```ts
+ * const block = header({ name: "a.raw" });
+ * block[0] = 0x62;
+ * withChecksum(block); // right again
+ * ```
+ */
 export function withChecksum(block: Buffer): Buffer {
   block.fill(0x20, 148, 156);
   let sum = 0;
@@ -96,19 +105,40 @@ export function sparseBlock(runs: ReadonlyArray<[Field, Field]>, more: boolean):
   return block;
 }
 
-/** Bytes (or latin1 text) zero padded to whole blocks. */
+/**
+ * Bytes (or latin1 text) zero padded to whole blocks.
+ *
+ * @example
+ * ```ts
+ * padded("xy").length; // 512
+ * ```
+ */
 export function padded(data: Uint8Array | string): Buffer {
   const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
   return Buffer.concat([bytes, Buffer.alloc((BLOCK - (bytes.length % BLOCK)) % BLOCK)]);
 }
 
-/** A header whose size is the body's length (unless `fields.size` says otherwise), then the padded body. */
+/**
+ * A header whose size is the body's length (unless `fields.size` says otherwise), then the padded body.
+ *
+ * @example
+ * ```ts
+ * entry({ name: "a.raw" }, "xy").length; // 1024
+ * ```
+ */
 export function entry(fields: HeaderFields, body: Uint8Array | string = ""): Buffer {
   const length = typeof body === "string" ? Buffer.byteLength(body, "latin1") : body.length;
   return Buffer.concat([header({ size: length, ...fields }), padded(body)]);
 }
 
-/** One PAX record, its length counting its own digits and bytes (not characters). */
+/**
+ * One PAX record, its length counting its own digits and bytes (not characters).
+ *
+ * @example
+ * ```ts
+ * record("mtime", "1").toString(); // "11 mtime=1\n"
+ * ```
+ */
 export function record(key: string, value: string): Buffer {
   const rest = Buffer.byteLength(` ${key}=${value}\n`);
   let length = rest + 1;
@@ -116,7 +146,14 @@ export function record(key: string, value: string): Buffer {
   return Buffer.from(`${length} ${key}=${value}\n`);
 }
 
-/** A PAX extended header ('x') entry holding these records, or these bytes as they are. */
+/**
+ * A PAX extended header ('x') entry holding these records, or these bytes as they are.
+ *
+ * @example
+ * ```ts
+ * paxEntry({ path: "disk.raw" });
+ * ```
+ */
 export function paxEntry(records: Record<string, string> | Uint8Array | string): Buffer {
   const data =
     typeof records === "string" || records instanceof Uint8Array
@@ -125,7 +162,14 @@ export function paxEntry(records: Record<string, string> | Uint8Array | string):
   return entry({ name: "PaxHeader", type: "x" }, data);
 }
 
-/** A GNU long-name ('L') entry: the name and its NUL. */
+/**
+ * A GNU long-name ('L') entry: the name and its NUL (or these bytes as they are).
+ *
+ * @example
+ * ```ts
+ * longNameEntry("d".repeat(200) + ".raw");
+ * ```
+ */
 export function longNameEntry(name: string | Uint8Array): Buffer {
   const data = typeof name === "string" ? Buffer.from(`${name}\0`) : name;
   return entry({ name: "././@LongLink", type: "L" }, data);

@@ -153,5 +153,7 @@ describe("tar PAX and long-name bounds", () => {
     await refused(paxEntry({ path: "pax.raw" }).subarray(0, BLOCK + 10), "truncated", cut);
     await refused(longNameEntry("long.raw").subarray(0, BLOCK + 4), "truncated", cut);
     await refused(paxEntry({ path: "pax.raw" }).subarray(0, BLOCK + 100), "truncated", cut);
+    // Cut short in its padding: found before its records are read.
+    await refused(paxEntry("mtime=1\n").subarray(0, BLOCK + 100), "truncated", cut);
   });
 });
