@@ -153,6 +153,10 @@ describe("tar PAX and long-name bounds", () => {
     await refused(paxEntry({ path: "pax.raw" }).subarray(0, BLOCK + 10), "truncated", cut);
     await refused(longNameEntry("long.raw").subarray(0, BLOCK + 4), "truncated", cut);
     await refused(paxEntry({ path: "pax.raw" }).subarray(0, BLOCK + 100), "truncated", cut);
+    // A whole block of records (no padding) cut short: found before the records are read.
+    const block = paxEntry({ comment: "c".repeat(499) });
+    assert.equal(block.length, 2 * BLOCK);
+    await refused(block.subarray(0, BLOCK + 100), "truncated", cut);
     // Cut short in its padding: found before its records are read.
     await refused(paxEntry("mtime=1\n").subarray(0, BLOCK + 100), "truncated", cut);
   });
