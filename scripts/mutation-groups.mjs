@@ -89,7 +89,7 @@ export const GROUPS = {
     mutate: ["src/plugins/compressed/*.ts"],
     tests: [
       "test/plugins/compressed/detect*.test.ts",
-      "test/plugins/compressed/tar.test.ts",
+      "test/plugins/compressed/tar*.test.ts",
       "test/plugins/compressed/writer.test.ts",
       "test/plugins/compressed/decoders.test.ts",
       "test/plugins/compressed/unpack.test.ts",

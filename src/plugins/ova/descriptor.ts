@@ -1,5 +1,6 @@
+import { quote } from "../../plugin-api.ts";
 import { machineOf, type OvfMachine } from "./hardware.ts";
-import { OvaRefusal, quote } from "./refusal.ts";
+import { OvaRefusal } from "./refusal.ts";
 import { bytesOf, positiveInteger } from "./units.ts";
 import { attr, child, children, isNode, parseXml, type XmlNode } from "./xml.ts";
 

@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { byteLimit } from "../../plugin-api.ts";
+import { byteLimit, quote } from "../../plugin-api.ts";
 import { isMemberName, parseDescriptor, type OvfDescriptor, type OvfDisk } from "./descriptor.ts";
 import { ApplianceFiles } from "./files.ts";
 import { MAX_MANIFEST_BYTES, parseManifest, type ManifestEntry } from "./manifest.ts";
-import { OvaRefusal, quote } from "./refusal.ts";
+import { OvaRefusal } from "./refusal.ts";
 import { MAX_DESCRIPTOR_BYTES } from "./xml.ts";
 
 /** Default bound on the number of members (chunked disks have one per chunk). */

@@ -1,7 +1,8 @@
 import { join } from "node:path";
+import { quote } from "../../plugin-api.ts";
 import type { OvfDescriptor, OvfDisk, OvfFile } from "./descriptor.ts";
 import { DiskWriter } from "./disk-writer.ts";
-import { OvaRefusal, quote } from "./refusal.ts";
+import { OvaRefusal } from "./refusal.ts";
 
 /** What a disk file may grow to beyond its capacity: sparse or compressed formats' metadata. */
 const slack = (capacity: number) => Math.ceil(capacity / 8) + 64 * 1024 * 1024;

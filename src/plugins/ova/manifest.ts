@@ -1,5 +1,6 @@
+import { quote } from "../../plugin-api.ts";
 import { isMemberName } from "./descriptor.ts";
-import { OvaRefusal, quote } from "./refusal.ts";
+import { OvaRefusal } from "./refusal.ts";
 
 /** The largest manifest read: a line per member, a few hundred members at most. */
 export const MAX_MANIFEST_BYTES = 64 * 1024;

@@ -41,16 +41,3 @@ export type OvaProblemCode = (typeof OVA_PROBLEM_CODES)[number];
  * ```
  */
 export class OvaRefusal extends PluginRefusal<OvaProblemCode> {}
-
-/**
- * A value from the appliance as a refusal shows it: quoted and escaped (no control characters
- * reach a terminal or a log), at most 80 characters.
- *
- * @example
- * ```ts
- * quote("disk\u001b[31m"); // "\"disk\\u001b[31m\""
- * ```
- */
-export function quote(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-}

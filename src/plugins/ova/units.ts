@@ -1,4 +1,5 @@
-import { OvaRefusal, quote } from "./refusal.ts";
+import { quote } from "../../plugin-api.ts";
+import { OvaRefusal } from "./refusal.ts";
 
 /** Older descriptors' unit words, as bytes. */
 const WORDS: Record<string, number> = {
