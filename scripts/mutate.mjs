@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run mutate [-- GROUP… | GROUP --only FILE… | --table]`: mutation testing of the safety-critical code with Stryker (its
+// `npm run mutate [-- GROUP… | GROUP --only FILE… | GROUP --together FILE… | --table]`: mutation testing of the safety-critical code with Stryker (its
 // tap runner over node's test runner, TypeScript through tsx). Each group mutates a few source
 // files and runs only the test files that exercise them; the table at the end gives the score
 // per file. Not part of `npm test`: a full run takes hours on two cores.
@@ -67,19 +67,22 @@ function tally(reportPath) {
 /**
  * `GROUP --only FILE…`: one group's tests judging only the named files, with reports and a
  * temporary directory of their own (`GROUP--FILE`), so several files can be worked on at once.
+ * `GROUP --together FILE…`: the named files in one run (one build, one dry run), named after
+ * them all (`GROUP--A+B`).
  */
 function selection(args) {
-  const at = args.indexOf("--only");
+  const at = Math.max(args.indexOf("--only"), args.indexOf("--together"));
   if (at === -1) return { names: args, runs: args.map((name) => [name, GROUPS[name]]) };
   const names = args.slice(0, at);
   const files = args.slice(at + 1);
-  if (names.length !== 1 || files.length === 0) throw new Error("usage: mutate GROUP --only FILE…");
+  if (names.length !== 1 || files.length === 0) throw new Error("usage: mutate GROUP --only|--together FILE…");
   const [name] = names;
   const group = GROUPS[name];
-  const runs =
-    group &&
-    files.map((file) => [`${name}--${file.replace(/^.*\//, "").replace(/\.ts$/, "")}`, { ...group, mutate: [file] }]);
-  return { names, runs };
+  const stem = (file) => file.replace(/^.*\//, "").replace(/\.ts$/, "");
+  if (!group) return { names, runs: undefined };
+  if (args[at] === "--together")
+    return { names, runs: [[`${name}--${files.map(stem).join("+")}`, { ...group, mutate: files }]] };
+  return { names, runs: files.map((file) => [`${name}--${stem(file)}`, { ...group, mutate: [file] }]) };
 }
 
 function main(args) {

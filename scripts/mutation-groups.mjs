@@ -24,6 +24,8 @@ export const GROUPS = {
       "test/plugins/{qcow2,vmdk,vhd,vhdx,vdi,iso,raw}/*.test.ts",
       "test/plugins/ploop/detect.test.ts",
       "test/plugins/luks/detect*.test.ts",
+      // The kit's tar header check (src/core/inspect/tar-header.ts) is judged by the compressed detector's tests.
+      "test/plugins/compressed/detect*.test.ts",
     ],
   },
   stages: {
@@ -110,6 +112,11 @@ export const GROUPS = {
       "test/plugins/ova/unpack.test.ts",
     ],
   },
+  appliance: {
+    // An appliance's outputs: their names and checks, and the all-or-nothing conversion of its disks.
+    mutate: ["src/core/appliance-paths.ts", "src/core/run-appliance.ts"],
+    tests: ["test/core/appliance-paths.test.ts", "test/core/run-appliance.test.ts"],
+  },
   queue: {
     // What a queue writer controls: the validation of a message, and every reader of a value taken from Redis
     // (job fields within bounds, results, progress, journal lines, failure reasons).
@@ -180,6 +187,7 @@ export const GROUPS = {
       "src/core/io/work-root.ts",
       "src/core/io/open-regular.ts",
       "src/core/redact.ts",
+      "src/core/quote.ts",
       "src/plugins/luks/passphrase.ts",
       "src/spool/sidecar.ts",
     ],
@@ -193,6 +201,7 @@ export const GROUPS = {
       "test/plugins/luks/passphrase-units.test.ts",
       "test/spool/sidecar.test.ts",
       "test/core/redact.test.ts",
+      "test/core/quote.test.ts",
       "test/core/io/path-source.test.ts",
       "test/plugins/luks/passphrase.test.ts",
       "test/spool/sidecar-trust.test.ts",
