@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { diskpipe } from "../../helpers/cli.ts";
+import { makeDataImage, makeImage, sameDisk, tempDir } from "../../helpers/images.ts";
+import { applianceMembers, twoVmdks, writeTar } from "./archive.ts";
+
+const MiB = 1024 * 1024;
+
+describe("diskpipe convert vm.ova vm-disk1.vmdk --out-dir OUT: two jobs of one batch, one output name", () => {
+  const { dir, cleanup } = tempDir("diskpipe-ova-race-");
+  const work = join(dir, "work");
+  const out = join(dir, "out");
+  const config = join(dir, "slow.config.mjs");
+  let disks: Array<{ raw: string; vmdk: Buffer }> = [];
+  let archive = "";
+  let image = "";
+
+  before(async () => {
+    mkdirSync(out);
+    disks = twoVmdks(dir);
+    const listed = disks.map((d, i) => ({
+      href: `vm-disk${i + 1}.vmdk`,
+      capacityGiB: 0,
+      capacityBytes: (i === 0 ? 3 : 1) * MiB,
+      data: d.vmdk,
+    }));
+    archive = await writeTar(join(dir, "vm.ova"), applianceMembers(listed));
+    // 16 MiB of data at 4 MiB/s: the image's output is committed seconds after the appliance's.
+    image = makeImage(makeDataImage(join(dir, "single.raw"), 16 * MiB, 4), "vmdk", join(dir, "vm-disk1.vmdk"));
+    writeFileSync(
+      config,
+      `export default { workDir: ${JSON.stringify(work)}, throttle: { bytesPerSecond: 4 * 1024 * 1024, method: "none" } };\n`,
+    );
+  });
+  after(cleanup);
+
+  it("the appliance's vm-disk1.qcow2 is not replaced by the image's output: that job fails (usage)", () => {
+    const run = diskpipe(["--config", config, "convert", image, archive, "--out-dir", out, "--to", "qcow2", "-j", "2"]);
+    assert.equal(run.status, 2, run.stderr + run.stdout);
+    assert.match(run.stderr, /vm-disk1\.qcow2 (appeared while converting|already exists).*\[usage\]/);
+    assert.match(run.stdout, /converted .*vm\.ova -> /);
+    assert.deepEqual(readdirSync(out).sort(), ["vm-disk1.qcow2", "vm-disk2.qcow2", "vm.ovf.json"]);
+    assert.ok(sameDisk(disks[0]!.raw, "raw", join(out, "vm-disk1.qcow2"), "qcow2"), "disk 1 was replaced");
+    const description = JSON.parse(readFileSync(join(out, "vm.ovf.json"), "utf8")) as {
+      disks: Array<{ file: string; virtualSize: number }>;
+    };
+    assert.deepEqual(
+      description.disks.map((d) => [d.file, d.virtualSize]),
+      [
+        ["vm-disk1.qcow2", 3 * MiB],
+        ["vm-disk2.qcow2", MiB],
+      ],
+    );
+    assert.deepEqual(readdirSync(join(work, "diskpipe")), []);
+  });
+});
