@@ -1,4 +1,4 @@
-import { lstat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { UsageError } from "./errors.ts";
 import { fitName } from "./io/file-name.ts";
@@ -45,7 +45,8 @@ export async function appliancePaths(request: {
     throw new UsageError(
       `${request.source} is an appliance of ${count} disk(s): its outputs go to a local directory, not to ${destination}`,
     );
-  const into = destination.endsWith("/") || (await lstat(destination).catch(() => undefined))?.isDirectory();
+  // A link to a directory is that directory (as `out/` would be); the outputs' own names are checked with lstat.
+  const into = destination.endsWith("/") || (await stat(destination).catch(() => undefined))?.isDirectory();
   const dir = into ? destination : dirname(destination);
   const stem = stemOf(into ? request.source.replace(/[?#].*$/, "") : destination);
   const disks = Array.from({ length: count }, (_, i) => join(dir, fitName(stem, `-disk${i + 1}.${extension}`)));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { diskpipe } from "../../helpers/cli.ts";
@@ -8,7 +8,7 @@ import { applianceMembers, twoVmdks, writeTar } from "./archive.ts";
 
 const MiB = 1024 * 1024;
 
-describe("diskpipe convert vm.ova vm-disk1.vmdk --out-dir OUT: two jobs of one batch, one output name", () => {
+describe("diskpipe convert vm.ova: where the outputs go", () => {
   const { dir, cleanup } = tempDir("diskpipe-ova-race-");
   const work = join(dir, "work");
   const out = join(dir, "out");
@@ -36,7 +36,7 @@ describe("diskpipe convert vm.ova vm-disk1.vmdk --out-dir OUT: two jobs of one b
   });
   after(cleanup);
 
-  it("the appliance's vm-disk1.qcow2 is not replaced by the image's output: that job fails (usage)", () => {
+  it("vm.ova and vm-disk1.vmdk in one --out-dir batch: the appliance's vm-disk1.qcow2 is not replaced, the image's job fails (usage)", () => {
     const run = diskpipe(["--config", config, "convert", image, archive, "--out-dir", out, "--to", "qcow2", "-j", "2"]);
     assert.equal(run.status, 2, run.stderr + run.stdout);
     assert.match(run.stderr, /vm-disk1\.qcow2 (appeared while converting|already exists).*\[usage\]/);
@@ -54,5 +54,18 @@ describe("diskpipe convert vm.ova vm-disk1.vmdk --out-dir OUT: two jobs of one b
       ],
     );
     assert.deepEqual(readdirSync(join(work, "diskpipe")), []);
+  });
+
+  it("a destination that is a link to a directory: the outputs go into that directory, as with a trailing slash", () => {
+    const real = join(dir, "real");
+    mkdirSync(real);
+    symlinkSync(real, join(dir, "linked"));
+    const run = diskpipe(["--config", config, "convert", archive, join(dir, "linked"), "--to", "qcow2"]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(readdirSync(real).sort(), ["vm-disk1.qcow2", "vm-disk2.qcow2", "vm.ovf.json"]);
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.startsWith("linked")),
+      ["linked"],
+    );
   });
 });
