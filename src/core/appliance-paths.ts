@@ -24,7 +24,8 @@ export interface AppliancePaths {
  * (`--out-dir out` gives `out/vm.qcow2`, hence `out/vm-disk1.qcow2`). Names that would pass
  * the file-name limit are shortened, keeping their suffix. A URL destination is refused
  * (`usage`): the outputs and their description go to a local directory. So is an output
- * that exists already, unless `overwrite`.
+ * that exists already, unless `overwrite`, and one that is not a regular file (a directory, a
+ * link) even then.
  *
  * @example
  * ```ts
@@ -51,11 +52,12 @@ export async function appliancePaths(request: {
   const stem = stemOf(into ? request.source.replace(/[?#].*$/, "") : destination);
   const disks = Array.from({ length: count }, (_, i) => join(dir, fitName(stem, `-disk${i + 1}.${extension}`)));
   const description = join(dir, fitName(stem, `.${request.suffix}.json`));
-  if (!request.overwrite) {
-    for (const path of [...disks, description]) {
-      if (await lstat(path).catch(() => undefined))
-        throw new UsageError(`destination ${path} already exists (pass --force to replace it)`);
-    }
+  for (const path of [...disks, description]) {
+    const existing = await lstat(path).catch(() => undefined);
+    if (existing && !request.overwrite)
+      throw new UsageError(`destination ${path} already exists (pass --force to replace it)`);
+    // Found now, not when the description is renamed over it after the disks replaced their files.
+    if (existing && !existing.isFile()) throw new UsageError(`destination ${path} is not a regular file`);
   }
   return { dir, disks, description };
 }

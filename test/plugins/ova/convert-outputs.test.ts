@@ -68,4 +68,16 @@ describe("diskpipe convert vm.ova: where the outputs go", () => {
       ["linked"],
     );
   });
+
+  it("--force with the description's name taken by a directory: usage before converting, the existing disk file kept", () => {
+    const into = join(dir, "forced");
+    mkdirSync(join(into, "vm.ovf.json"), { recursive: true });
+    writeFileSync(join(into, "vm-disk1.qcow2"), "old\n");
+    const run = diskpipe(["--config", config, "convert", archive, into, "--to", "qcow2", "--force"]);
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /vm\.ovf\.json is not a regular file \[usage\]/);
+    assert.doesNotMatch(run.stderr, /: convert/);
+    assert.deepEqual(readdirSync(into).sort(), ["vm-disk1.qcow2", "vm.ovf.json"]);
+    assert.equal(readFileSync(join(into, "vm-disk1.qcow2"), "utf8"), "old\n");
+  });
 });
