@@ -1,4 +1,4 @@
-import { lstat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { UsageError } from "./errors.ts";
 import { fitName } from "./io/file-name.ts";
@@ -24,7 +24,8 @@ export interface AppliancePaths {
  * (`--out-dir out` gives `out/vm.qcow2`, hence `out/vm-disk1.qcow2`). Names that would pass
  * the file-name limit are shortened, keeping their suffix. A URL destination is refused
  * (`usage`): the outputs and their description go to a local directory. So is an output
- * that exists already, unless `overwrite`.
+ * that exists already, unless `overwrite`, and one that is not a regular file (a directory, a
+ * link) even then.
  *
  * @example
  * ```ts
@@ -45,16 +46,18 @@ export async function appliancePaths(request: {
     throw new UsageError(
       `${request.source} is an appliance of ${count} disk(s): its outputs go to a local directory, not to ${destination}`,
     );
-  const into = destination.endsWith("/") || (await lstat(destination).catch(() => undefined))?.isDirectory();
+  // A link to a directory is that directory (as `out/` would be); the outputs' own names are checked with lstat.
+  const into = destination.endsWith("/") || (await stat(destination).catch(() => undefined))?.isDirectory();
   const dir = into ? destination : dirname(destination);
   const stem = stemOf(into ? request.source.replace(/[?#].*$/, "") : destination);
   const disks = Array.from({ length: count }, (_, i) => join(dir, fitName(stem, `-disk${i + 1}.${extension}`)));
   const description = join(dir, fitName(stem, `.${request.suffix}.json`));
-  if (!request.overwrite) {
-    for (const path of [...disks, description]) {
-      if (await lstat(path).catch(() => undefined))
-        throw new UsageError(`destination ${path} already exists (pass --force to replace it)`);
-    }
+  for (const path of [...disks, description]) {
+    const existing = await lstat(path).catch(() => undefined);
+    if (existing && !request.overwrite)
+      throw new UsageError(`destination ${path} already exists (pass --force to replace it)`);
+    // Found now, not when the description is renamed over it after the disks replaced their files.
+    if (existing && !existing.isFile()) throw new UsageError(`destination ${path} is not a regular file`);
   }
   return { dir, disks, description };
 }

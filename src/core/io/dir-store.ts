@@ -1,5 +1,5 @@
 import type { Stats } from "node:fs";
-import { link, lstat, mkdir, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { z } from "zod";
 import { DiskpipeError, UsageError } from "../errors.ts";
@@ -7,7 +7,7 @@ import { lazy, zod } from "../lazy-zod.ts";
 import { formatSize } from "../size.ts";
 import type { ImageInfo, ImageService } from "./image-service.ts";
 import { NotRegularError, openRegular, readSmallFile } from "./open-regular.ts";
-import { syncPath } from "./durable.ts";
+import { createExclusive, syncPath } from "./durable.ts";
 import { copyRanges, sparseCopy } from "./sparse-copy.ts";
 import { isTempName, sweepDeadTemps, tempPathBeside } from "./temp.ts";
 
@@ -204,38 +204,6 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** What `link` fails with where the filesystem has no hard links. */
-const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
-
-/**
- * Gives the file `temp` the name `final` only if no file has that name, atomically (a hard
- * link fails with EEXIST), so of two uploads to one ID exactly one gets it; false when `final`
- * exists. `temp` keeps its own name too. Without hard links, `final` is first created
- * exclusively (empty; invisible to `show` until the sidecar is renamed in) and `temp` renamed
- * over it.
- */
-async function createExclusive(temp: string, final: string): Promise<boolean> {
-  try {
-    await link(temp, final);
-    return true;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "";
-    if (code === "EEXIST") return false;
-    if (!NO_HARD_LINKS.has(code)) throw error;
-  }
-  try {
-    await (await open(final, "wx")).close();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw error;
-  }
-  await rename(temp, final).catch(async (error: unknown) => {
-    await rm(final, { force: true });
-    throw error;
-  });
-  return true;
 }
 
 async function writeSynced(path: string, text: string): Promise<void> {

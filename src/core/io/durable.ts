@@ -1,4 +1,4 @@
-import { open, rename, rm, stat } from "node:fs/promises";
+import { link, open, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { tempPathBeside } from "./temp.ts";
 
@@ -60,4 +60,42 @@ export async function writeDurably(
     throw failure;
   }
   await syncPath(dirname(path));
+}
+
+/** What `link` fails with where the filesystem has no hard links. */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
+
+/**
+ * Gives the file `temp` the name `final` only if no file has that name, atomically (a hard
+ * link fails with EEXIST), so of two writers of one name exactly one gets it; false when
+ * `final` exists. `temp` keeps its own name too (the caller removes it). Without hard links,
+ * `final` is first created exclusively (empty) and `temp` renamed over it.
+ *
+ * @example
+ * ```ts
+ * declare const temp: string;
+ * if (!(await createExclusive(temp, "out/disk.qcow2"))) throw new Error("out/disk.qcow2 exists");
+ * await rm(temp, { force: true });
+ * ```
+ */
+export async function createExclusive(temp: string, final: string): Promise<boolean> {
+  try {
+    await link(temp, final);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    if (code === "EEXIST") return false;
+    if (!NO_HARD_LINKS.has(code)) throw error;
+  }
+  try {
+    await (await open(final, "wx")).close();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+  await rename(temp, final).catch(async (error: unknown) => {
+    await rm(final, { force: true });
+    throw error;
+  });
+  return true;
 }

@@ -3,12 +3,13 @@ import { access, lstat, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { DiskpipeError } from "../errors.ts";
 import { directIoAt, supportsDirectIo } from "./direct-io.ts";
-import { syncPath } from "./durable.ts";
+import { createExclusive, syncPath } from "./durable.ts";
 import { sweepDeadTemps, tempPathBeside } from "./temp.ts";
 import type { Sink, SinkDriver } from "./types.ts";
 
 /**
- * Local paths (written under a temporary name beside the destination, fsynced, renamed) and
+ * Local paths (written under a temporary name beside the destination, fsynced, then given its
+ * name: renamed over it with `overwrite`, else only if no file took the name meanwhile) and
  * existing block devices (written in place, O_DIRECT when the device supports it).
  *
  * @example
@@ -35,13 +36,25 @@ export const pathSink: SinkDriver = {
     });
     await sweptOnce(dirname(destination));
     const temp = tempPathBeside(destination);
+    const overwrite = Boolean(ctx.spec.overwrite);
     const sink: Sink = {
       // Written straight to the disk when the file system allows it: the page cache gains
       // nothing from an output nobody reads next (bench: qemu-img convert -t none, 0.53×).
       target: { path: temp, blockDevice: false, directIo: await directIoAt(temp) },
       async commit() {
         await syncPath(temp);
-        await rename(temp, destination);
+        // Without --force the name is taken only if still free: a file that appeared since the
+        // check above (another job of the same batch) is not replaced.
+        if (overwrite) await rename(temp, destination);
+        else {
+          const created = await createExclusive(temp, destination);
+          await rm(temp, { force: true });
+          if (!created)
+            throw new DiskpipeError(
+              "usage",
+              `destination ${location} appeared while converting (pass --force to replace it)`,
+            );
+        }
         await syncPath(dirname(destination));
       },
       abort: () => rm(temp, { force: true }),

@@ -37,9 +37,10 @@ export async function unpackOva(
     if (ctx.signal.aborted) throw new DiskpipeError("aborted", `unpacking ${source} was aborted`);
     if (!(error instanceof OvaRefusal)) throw error;
     const problems = [{ code: error.code, message: error.message }];
-    const message = `${source} rejected: ${error.message} [${error.code}]`;
+    const message = `${source} rejected: ${error.message}`;
+    // The error's own code is shown after the message (`[checksum-mismatch]`): it is not written into it too.
     if (error.code === "checksum-mismatch")
       throw new DiskpipeError("checksum-mismatch", message, { problems, stage: "unpack" });
-    throw new ImageRejectedError(message, problems, { stage: "unpack" });
+    throw new ImageRejectedError(`${message} [${error.code}]`, problems, { stage: "unpack" });
   }
 }
