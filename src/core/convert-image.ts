@@ -32,7 +32,8 @@ export interface Converted {
  *
  * @example
  * ```ts
- * const how: ConvertHow = { commit: false, onSink: (sink) => sinks.push(sink) };
+ * const opened: Sink[] = [];
+ * const how: ConvertHow = { commit: false, onSink: (sink) => opened.push(sink) };
  * ```
  */
 export interface ConvertHow {

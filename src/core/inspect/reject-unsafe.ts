@@ -8,6 +8,7 @@ import type { InspectResult } from "./types.ts";
  *
  * @example
  * ```ts
+ * import { inspectFile } from "./index.ts";
  * rejectUnsafe(await inspectFile("disk.qcow2"), "disk.qcow2"); // "disk.qcow2 rejected: … [qcow2-backing-file]"
  * ```
  */

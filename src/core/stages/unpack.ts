@@ -14,8 +14,7 @@ export type Unpacker = FormatDefinition & { unpack: NonNullable<FormatDefinition
  * @example
  * ```ts
  * declare const job: RunningJob;
- * declare let image: LocalImage;
- * if (job.handler && isUnpacker(job.handler)) image = await unpackImage(job, job.handler);
+ * if (job.handler && isUnpacker(job.handler)) console.log(await unpackImage(job, job.handler));
  * ```
  */
 export function isUnpacker(format: FormatDefinition | undefined): format is Unpacker {

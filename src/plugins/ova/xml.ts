@@ -57,30 +57,65 @@ export function parseXml(text: string): XmlNode {
   return root;
 }
 
-/** Whether `value` is a parsed element (not text, not an array). */
+/**
+ * Whether `value` is a parsed element (not text, not an array).
+ *
+ * @example
+ * ```ts
+ * isNode(parseXml("<Envelope/>")["Envelope"]); // true
+ * ```
+ */
 export function isNode(value: unknown): value is XmlNode {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** The child elements of `node` named `name`, as an array (none: empty). */
+/**
+ * The child elements of `node` named `name`, as an array (none: empty).
+ *
+ * @example
+ * ```ts
+ * children(parseXml("<R><File/><File/></R>")["R"] as XmlNode, "File").length; // 2
+ * ```
+ */
 export function children(node: XmlNode | undefined, name: string): XmlNode[] {
   const value = node?.[name];
   const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
   return list.map((item) => (isNode(item) ? item : { "#text": String(item) }));
 }
 
-/** The one child element of `node` named `name`, if there is one. */
+/**
+ * The one child element of `node` named `name`, if there is one.
+ *
+ * @example
+ * ```ts
+ * child(parseXml("<E><References/></E>")["E"] as XmlNode, "References"); // {}
+ * ```
+ */
 export function child(node: XmlNode | undefined, name: string): XmlNode | undefined {
   return children(node, name)[0];
 }
 
-/** The text of the child element `name` of `node` (trimmed), if it has one. */
+/**
+ * The text of the child element `name` of `node` (trimmed), if it has one.
+ *
+ * @example
+ * ```ts
+ * textOf(parseXml("<S><Name> web </Name></S>")["S"] as XmlNode, "Name"); // "web"
+ * ```
+ */
 export function textOf(node: XmlNode | undefined, name: string): string | undefined {
   const value = child(node, name)?.["#text"];
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-/** The attribute `name` of `node` (namespace prefix removed), if present. */
+/**
+ * The attribute `name` of `node` (namespace prefix removed), if present.
+ *
+ * @example
+ * ```ts
+ * attr(parseXml('<File ovf:href="a.vmdk"/>')["File"] as XmlNode, "href"); // "a.vmdk"
+ * ```
+ */
 export function attr(node: XmlNode | undefined, name: string): string | undefined {
   const value = node?.[`@_${name}`];
   return typeof value === "string" ? value : undefined;

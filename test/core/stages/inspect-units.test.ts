@@ -64,16 +64,16 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
   it("takes the claim of the local image before the request's", async () => {
     assert.deepEqual(await optionsOf({ from: "xenserver-ovf" }, { path: vmdk, claimed: "vmdk" }), {
       claimed: "vmdk",
-      accepts: ["vmdk", "compressed"],
+      accepts: ["vmdk", "compressed", "ova"],
     });
   });
 
   it("takes the request's claim when the local image has none, or before there is one (a streamed source)", async () => {
     assert.deepEqual(await optionsOf({ from: "qcow2" }, { path: qcow2 }), {
       claimed: "qcow2",
-      accepts: ["qcow2", "compressed"],
+      accepts: ["qcow2", "compressed", "ova"],
     });
-    assert.deepEqual(await optionsOf({ from: "qcow2" }), { claimed: "qcow2", accepts: ["qcow2", "compressed"] });
+    assert.deepEqual(await optionsOf({ from: "qcow2" }), { claimed: "qcow2", accepts: ["qcow2", "compressed", "ova"] });
   });
 
   it("sets no claim, no accepts and no bound that nobody asked for", async () => {
@@ -82,11 +82,11 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
   });
 
   it("passes what a plugin's claim accepts, and only the claim for formats without such a list or unknown ones", async () => {
-    assert.deepEqual(await optionsOf({ from: "ami" }), { claimed: "ami", accepts: ["raw", "qcow2", "compressed"] });
-    assert.deepEqual(await optionsOf({ from: "vmdk" }), { claimed: "vmdk", accepts: ["vmdk", "compressed"] });
+    assert.deepEqual(await optionsOf({ from: "ami" }), { claimed: "ami", accepts: ["raw", "qcow2", "compressed", "ova"] });
+    assert.deepEqual(await optionsOf({ from: "vmdk" }), { claimed: "vmdk", accepts: ["vmdk", "compressed", "ova"] });
     assert.deepEqual(await optionsOf({ from: "nonesuch" }), {
       claimed: "nonesuch",
-      accepts: ["nonesuch", "compressed"],
+      accepts: ["nonesuch", "compressed", "ova"],
     });
   });
 
@@ -95,13 +95,13 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
     job.handler = formats.get("compressed");
     const { detectors: _detectors, ...after } = inspectOptionsFor(job, formats);
     assert.deepEqual(after, { claimed: "qcow2" });
-    assert.deepEqual(formats.detectedContainers(), ["compressed"]);
+    assert.deepEqual(formats.detectedContainers(), ["compressed", "ova"]);
   });
 
   it("passes the job's size bound", async () => {
     assert.deepEqual(await optionsOf({ from: "qcow2", maxSize: SIZE }), {
       claimed: "qcow2",
-      accepts: ["qcow2", "compressed"],
+      accepts: ["qcow2", "compressed", "ova"],
       maxSize: SIZE,
     });
     assert.deepEqual(await optionsOf({ maxSize: 0 }), { maxSize: 0 });
