@@ -26,7 +26,17 @@ describe("createPipeline: the standard formats, loaded as plugins", () => {
 
   it("loads every standard format by default, each a plugin of its own, ahead of the configuration's", () => {
     const pipeline = createPipeline({ workDir: work, plugins: [definePlugin({ name: "mine" })] });
-    assert.deepEqual(pipeline.formats.names(), ["raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx", "iso", "compressed", "ova"]);
+    assert.deepEqual(pipeline.formats.names(), [
+      "raw",
+      "qcow2",
+      "vmdk",
+      "vdi",
+      "vhd",
+      "vhdx",
+      "iso",
+      "compressed",
+      "ova",
+    ]);
     assert.deepEqual(
       pipeline.plugins.map((p) => p.name),
       [...standardFormats().map((p) => p.name), "mine"],

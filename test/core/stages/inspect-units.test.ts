@@ -82,7 +82,10 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
   });
 
   it("passes what a plugin's claim accepts, and only the claim for formats without such a list or unknown ones", async () => {
-    assert.deepEqual(await optionsOf({ from: "ami" }), { claimed: "ami", accepts: ["raw", "qcow2", "compressed", "ova"] });
+    assert.deepEqual(await optionsOf({ from: "ami" }), {
+      claimed: "ami",
+      accepts: ["raw", "qcow2", "compressed", "ova"],
+    });
     assert.deepEqual(await optionsOf({ from: "vmdk" }), { claimed: "vmdk", accepts: ["vmdk", "compressed", "ova"] });
     assert.deepEqual(await optionsOf({ from: "nonesuch" }), {
       claimed: "nonesuch",
