@@ -49,18 +49,18 @@ export async function runAppliance(
 ): Promise<ApplianceRun> {
   const spec = job.spec;
   const count = appliance.disks.length;
-  if (spec.contentHash && count > 1)
-    throw new UsageError(`--content-hash pins one disk, and ${spec.source} is an appliance of ${count} disks`);
-  const paths = await clock.run("prepare", () =>
-    appliancePaths({
+  const paths = await clock.run("prepare", () => {
+    if (spec.contentHash && count > 1)
+      throw new UsageError(`--content-hash pins one disk, and ${spec.source} is an appliance of ${count} disks`);
+    return appliancePaths({
       destination: spec.destination,
       source: spec.source,
       extension: parts.formats.extensionOf(spec.to),
       count,
       suffix: appliance.description.suffix,
       ...(spec.overwrite && { overwrite: true }),
-    }),
-  );
+    });
+  });
   const sinks: Sink[] = [];
   const committed: string[] = [];
   const outputs: ApplianceOutput[] = [];

@@ -178,6 +178,7 @@ describe("runAppliance: a container that holds several disks", () => {
       pipeline.run({ source, destination: outDir(), to: "qcow2", contentHash: `blk-sha256:${"0".repeat(64)}` }),
     );
     assert.equal(pinned.code, "usage");
+    assert.equal(pinned.stage, "prepare");
     assert.match(pinned.message, /--content-hash pins one disk/);
   });
 
