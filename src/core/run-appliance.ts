@@ -68,6 +68,7 @@ export async function runAppliance(
   try {
     for (const [i, disk] of appliance.disks.entries()) {
       job.spec = { ...spec, destination: paths.disks[i] };
+      // Stryker disable next-line BooleanLiteral: nothing reads a local image's temporary flag after the fetch; the disks live in the work directory
       const image = (job.image = { path: disk.path, claimed: disk.format, temporary: true });
       const inspection = await clock.run("inspect", async () => {
         const result = await inspectJob(job, image, parts.formats);

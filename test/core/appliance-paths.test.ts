@@ -21,6 +21,12 @@ describe("appliancePaths: where an appliance's outputs go", () => {
     });
     const url = await appliancePaths({ ...request, source: "https://h/x/vm.ova?sig=1#f", destination: out, count: 1 });
     assert.deepEqual(url.disks, [join(out, "vm-disk1.qcow2")]);
+    const query = await appliancePaths({ ...request, source: "https://h/get?name=vm.b#x", destination: out, count: 1 });
+    assert.deepEqual(query.disks, [join(out, "get-disk1.qcow2")], "the query and fragment are no part of the name");
+    const dotted = await appliancePaths({ ...request, source: "https://h/vm.ova?v=1.2", destination: out, count: 1 });
+    assert.deepEqual(dotted.disks, [join(out, "vm-disk1.qcow2")]);
+    const nameless = await appliancePaths({ ...request, source: "/", destination: out, count: 1 });
+    assert.deepEqual(nameless.disks, [join(out, "appliance-disk1.qcow2")]);
     const slash = await appliancePaths({ ...request, destination: `${join(dir, "not-yet")}/` });
     assert.equal(slash.description, join(dir, "not-yet", "web-01.ovf.json"));
   });

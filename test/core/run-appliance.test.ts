@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import type { JobEvent } from "../../src/core/job.ts";
 import type { ApplianceDisk, ApplianceOutput } from "../../src/core/plugin.ts";
 import { defineFormat, definePlugin, type PluginHooks } from "../../src/core/plugin.ts";
 import { createPipeline } from "../../src/create-pipeline.ts";
@@ -110,6 +111,36 @@ describe("runAppliance: a container that holds several disks", () => {
     );
   });
 
+  it("runs its stages in order for each disk, one inspected event each, sizes as written, no capacity needed", async () => {
+    const out = outDir();
+    const events: JobEvent[] = [];
+    const pipeline = pipelineWith(rack(() => good().map(({ capacity: _capacity, ...disk }) => disk)));
+    pipeline.on((event) => events.push(event));
+    const result = await pipeline.run({ source, destination: out, to: "qcow2" });
+    const perDisk = ["inspect", "verify", "prepare", "preConvert", "convert", "postConvert", "upload"];
+    assert.deepEqual(
+      result.timings.map((t) => t.stage),
+      ["resolve", "preFetch", "fetch", "inspect", "unpack", "prepare", ...perDisk, ...perDisk, "upload", "cleanup"],
+    );
+    assert.deepEqual(
+      events.flatMap((e) => (e.type === "inspected" ? [e.result.format] : [])),
+      ["raw", "vmdk"],
+    );
+    for (const output of result.outputs ?? []) assert.equal(output.size, statSync(output.path).size, output.file);
+  });
+
+  it("one disk may be pinned by its content hash", async () => {
+    const one = () => [good()[0]];
+    const pinned = referenceContentHash(readFileSync(raw1));
+    const result = await pipelineWith(rack(one)).run({
+      source,
+      destination: outDir(),
+      to: "raw",
+      contentHash: pinned,
+    });
+    assert.equal(result.outputs?.[0].contentHash, pinned);
+  });
+
   it("named after the destination when it is a file path (--out-dir gives out/vm.qcow2)", async () => {
     const out = outDir();
     await pipelineWith(rack(good)).run({ source, destination: join(out, "web.qcow2"), to: "qcow2" });
@@ -141,6 +172,7 @@ describe("runAppliance: a container that holds several disks", () => {
       const out = outDir();
       const error = await failure(pipelineWith(rack(disks)).run({ source, destination: out, to: "qcow2" }));
       assert.equal(error.code, code, error.message);
+      assert.equal(error.stage, "inspect");
       assert.match(error.message, message);
       assert.deepEqual(readdirSync(out), []);
       assert.deepEqual(jobDirs(), []);
@@ -169,6 +201,7 @@ describe("runAppliance: a container that holds several disks", () => {
     writeFileSync(join(out, "vm.rack.json"), "kept");
     const exists = await failure(pipeline.run({ source, destination: out, to: "qcow2" }));
     assert.equal(exists.code, "usage");
+    assert.equal(exists.stage, "prepare");
     assert.match(exists.message, /vm\.rack\.json already exists/);
     assert.deepEqual(readdirSync(out), ["vm.rack.json"]);
     assert.equal(readFileSync(join(out, "vm.rack.json"), "utf8"), "kept");
