@@ -161,6 +161,7 @@ describe("options", () => {
         "vhdx:head:vhdx",
         "iso:head:raw",
         "compressed:head:undefined",
+        "ova:head:undefined",
       ],
     );
   });
