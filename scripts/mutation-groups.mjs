@@ -99,6 +99,18 @@ export const GROUPS = {
     // unpack.test.ts sends SIGTERM to the built command mid-decompression.
     build: true,
   },
+  "compressed-parts": {
+    // The compressed plugin's parts besides the tar reader and the unpack, judged by their own unit tests only (a lower
+    // bound: the unpack's end-to-end tests, which take ~25 s per mutant, are left out).
+    mutate: ["src/plugins/compressed/{detect,decoders,chunks,pace,writer,refusal,index}.ts"],
+    tests: [
+      "test/plugins/compressed/detect*.test.ts",
+      "test/plugins/compressed/decoders.test.ts",
+      "test/plugins/compressed/writer.test.ts",
+      "test/plugins/compressed/index.test.ts",
+      "test/plugins/compressed/expansion.test.ts",
+    ],
+  },
   ova: {
     // The appliance reader: the descriptor's XML, hrefs and units, the manifest, the archive's members, the disk writers' bounds.
     mutate: ["src/plugins/ova/*.ts", "!src/plugins/ova/index.ts"],
