@@ -50,5 +50,6 @@ export function failureOf(reason: string | undefined): DiskpipeError {
   const match = /^([\s\S]*) \[([a-z-]+)\]$/.exec(text);
   const code = CODES.find((known) => known === match?.[2]);
   if (!match || !code) return new DiskpipeError("io-failed", safeText(text));
+  // Stryker disable next-line StringLiteral: the group ([\s\S]*) of a match is always a string (maybe empty), never undefined
   return new DiskpipeError(code, safeText(match[1] ?? ""));
 }
