@@ -131,6 +131,7 @@ export const GROUPS = {
       "test/queue/job-view.test.ts",
       "test/queue/message-values.test.ts",
       "test/queue/failure-journal.test.ts",
+      "test/queue/bounded-text.test.ts",
       "test/queue/message.test.ts",
       "test/queue/redis-values.test.ts",
       "test/queue/progress.test.ts",

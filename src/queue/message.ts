@@ -134,6 +134,7 @@ export function messageFor(spec: QueueSpec): QueueMessage {
       }),
     });
   } catch (error) {
+    // Stryker disable next-line Regex: parseMessage's messages all start with it, and replace takes the first occurrence
     throw new UsageError((error as Error).message.replace(/^malformed job: /, "cannot queue this job: "));
   }
 }

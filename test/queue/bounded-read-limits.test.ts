@@ -57,6 +57,31 @@ describe("readJobBounded: each bound exactly (real redis-server)", { skip: redis
     assert.deepEqual(alone?.job.omitted, [], "on the job's own page (FIELD_LIMITS) all are read");
   });
 
+  it("an absent field reads as absent (undefined, no key), not as null nor as omitted", async () => {
+    await client.hset(`${KEY}:sparse`, { timestamp: "3" });
+    const read = await readJobBounded(client, KEY, "sparse", { lines: 0 });
+    assert.deepEqual(read?.job, {
+      id: "sparse",
+      data: undefined,
+      progress: undefined,
+      returnvalue: undefined,
+      timestamp: 3,
+      attemptsMade: 0,
+      attemptsStarted: 0,
+      omitted: [],
+    });
+    assert.deepEqual(Object.keys(read?.job ?? {}).sort(), [
+      "attemptsMade",
+      "attemptsStarted",
+      "data",
+      "id",
+      "omitted",
+      "progress",
+      "returnvalue",
+      "timestamp",
+    ]);
+  });
+
   it("looser limits than FIELD_LIMITS are not taken", async () => {
     await client.hset(`${KEY}:loose`, { failedReason: "r".repeat(FIELD_LIMITS.failedReason + 1) });
     const limits = { ...LIST_FIELD_LIMITS, failedReason: 1 << 30 };
