@@ -143,10 +143,18 @@ export const GROUPS = {
     ],
     // The unit tests first, then the ones with a real redis-server whose worker runs in the test process.
     tests: [
+      "test/queue/redis-values-bounds.test.ts",
+      "test/queue/progress-values.test.ts",
+      "test/queue/spool-executor-events.test.ts",
+      "test/queue/job-view.test.ts",
+      "test/queue/message-values.test.ts",
+      "test/queue/failure-journal.test.ts",
+      "test/queue/bounded-text.test.ts",
       "test/queue/message.test.ts",
       "test/queue/redis-values.test.ts",
       "test/queue/progress.test.ts",
       "test/queue/spool-executor.test.ts",
+      "test/queue/bounded-read-limits.test.ts",
       "test/queue/bounded-read.test.ts",
       "test/queue/retry.test.ts",
       "test/queue/worker.test.ts",

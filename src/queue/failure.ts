@@ -1,5 +1,5 @@
 import { DiskpipeError, type ErrorCode } from "../core/errors.ts";
-import { safeText } from "../core/redact.ts";
+import { boundedText } from "./redis-values.ts";
 
 /** Codes a job is tried again for (transport and I/O): anything else fails it at once. */
 export const RETRIED_CODES: readonly ErrorCode[] = ["fetch-failed", "upload-failed", "io-failed", "no-space"];
@@ -49,6 +49,7 @@ export function failureOf(reason: string | undefined): DiskpipeError {
   const text = reason ?? "the job failed without a reason";
   const match = /^([\s\S]*) \[([a-z-]+)\]$/.exec(text);
   const code = CODES.find((known) => known === match?.[2]);
-  if (!match || !code) return new DiskpipeError("io-failed", safeText(text));
-  return new DiskpipeError(code, safeText(match[1] ?? ""));
+  if (!match || !code) return new DiskpipeError("io-failed", boundedText(text));
+  // Stryker disable next-line StringLiteral: the group ([\s\S]*) of a match is always a string (maybe empty), never undefined
+  return new DiskpipeError(code, boundedText(match[1] ?? ""));
 }

@@ -1,10 +1,10 @@
 import type { DiskpipeError } from "../core/errors.ts";
 import type { JobResult } from "../core/job.ts";
-import { redactLocation, safeText } from "../core/redact.ts";
+import { redactLocation } from "../core/redact.ts";
 import { failureOf } from "./failure.ts";
 import { journalOf, type JournalEntry } from "./journal.ts";
 import { isProgress, type QueueProgress } from "./progress.ts";
-import { fromRedis } from "./redis-values.ts";
+import { boundedText, fromRedis } from "./redis-values.ts";
 
 /**
  * A queued job as the queue shows it: state, what it asks (locations redacted), the worker and
@@ -71,7 +71,8 @@ export interface JobFields {
  */
 export function viewOf(job: JobFields, state: string, logs: readonly string[]): QueueJobView {
   const spec = (job.data as { spec?: Record<string, unknown> } | undefined)?.spec;
-  const text = (value: unknown) => (typeof value === "string" ? safeText(redactLocation(value)) : undefined);
+  // A message's locations are at most 4096 characters: a longer one (a hostile writer's) is shown cut.
+  const text = (value: unknown) => (typeof value === "string" ? boundedText(redactLocation(value)) : undefined);
   const progress = isProgress(job.progress) ? job.progress : undefined;
   const journal = journalOf(logs);
   const known = ["waiting", "active", "delayed", "completed", "failed"] as const;
@@ -92,7 +93,7 @@ export function viewOf(job: JobFields, state: string, logs: readonly string[]): 
   if (to) view.to = to;
   if (job.finishedOn) view.finishedAt = job.finishedOn;
   const worker = progress?.worker ?? journal.at(-1)?.worker;
-  if (worker) view.worker = safeText(worker);
+  if (worker) view.worker = boundedText(worker, 256);
   if (progress) view.progress = progress;
   const result = view.state === "completed" ? fromRedis.result(job.returnvalue) : undefined;
   if (result) view.result = result;

@@ -3,7 +3,7 @@ import { sidecarSchema } from "../spool/sidecar.ts";
 import { DiskpipeError, UsageError } from "../core/errors.ts";
 import type { JobSpec } from "../core/job.ts";
 import { lazySchema, zod } from "../core/lazy-zod.ts";
-import { redactLocation } from "../core/redact.ts";
+import { redactLocation, safeText } from "../core/redact.ts";
 import { isUrlLocation } from "../core/io/location.ts";
 
 /** The version of the message layout this code writes and reads. */
@@ -74,9 +74,14 @@ export type QueueSpec = Pick<JobSpec, "source" | "destination" | "to" | "from" |
   options?: { subformat?: string; compress?: boolean; keyId?: string };
 };
 
+/** The most shown of one issue: some quote what the queue writer wrote (a size's parser, zod's unknown keys). */
+const ISSUE_CHARS = 200;
+const bounded = (text: string) => (text.length <= ISSUE_CHARS ? text : `${text.slice(0, ISSUE_CHARS - 1)}…`);
+
 /**
  * Validates a message read from the queue. Anything else (an older layout, a hand-written
- * entry, a hostile one) is a usage error naming each bad field, never its value.
+ * entry, a hostile one) is a usage error naming each bad field, never a location (an issue
+ * that quotes a value, such as a size that does not parse, is cut to 200 characters).
  *
  * @example
  * ```ts
@@ -89,7 +94,7 @@ export function parseMessage(data: unknown): QueueMessage {
   const parsed = messageSchema.safeParse(data);
   if (!parsed.success) {
     const fields = parsed.error.issues.map(
-      (issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`,
+      (issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${bounded(safeText(issue.message))}`,
     );
     throw new DiskpipeError("usage", `malformed job: ${fields.join("; ")}`, { stage: "queue" });
   }
@@ -129,6 +134,7 @@ export function messageFor(spec: QueueSpec): QueueMessage {
       }),
     });
   } catch (error) {
+    // Stryker disable next-line Regex: parseMessage's messages all start with it, and replace takes the first occurrence
     throw new UsageError((error as Error).message.replace(/^malformed job: /, "cannot queue this job: "));
   }
 }

@@ -72,7 +72,7 @@ export class ProgressTracker {
         state.hooks.push({ hook: event.hook, plugin: event.plugin, ms: Math.round(event.ms) });
         return undefined;
       case "progress": {
-        const finished = event.total !== undefined && event.bytes >= event.total;
+        const finished = event.bytes >= (event.total ?? Infinity);
         if (!finished && now - this.#last < INTERVAL_MS) return undefined;
         Object.assign(state, {
           stage: event.stage,

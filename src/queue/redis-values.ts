@@ -3,9 +3,32 @@ import type { InspectResult } from "../core/inspect/types.ts";
 import type { JobResult, Stage } from "../core/job.ts";
 import { safeText } from "../core/redact.ts";
 
-const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
+// Number.isFinite never coerces: it is false for anything but a finite number.
+const isNumber = (value: unknown): value is number => Number.isFinite(value);
+
+/**
+ * What is escaped beyond a text's bound: redacting is slow on some hostile text (its URL pattern
+ * backtracks over every run of scheme characters, "a-a-a-…": seconds for 64 KiB), so only the start of
+ * a value is made safe, with this margin so that a URL the bound cuts is still redacted whole (all but
+ * one whose user name and password alone are longer than the margin, which no honest location has).
+ */
+const MARGIN = 1024;
+
+/**
+ * `value` safe to print (URLs redacted, control characters escaped), at most `max` characters,
+ * in a time that depends on `max`, not on how long `value` is.
+ *
+ * @example
+ * ```ts
+ * boundedText("a\nb".repeat(10_000), 8); // "a\\nba\\nb"
+ * ```
+ */
+export function boundedText(value: string, max = 4096): string {
+  return safeText(value.slice(0, max + MARGIN)).slice(0, max);
+}
+
 const text = (value: unknown, max = 4096): string | undefined =>
-  typeof value === "string" ? safeText(value).slice(0, max) : undefined;
+  typeof value === "string" ? boundedText(value, max) : undefined;
 const list = (value: unknown, max = 1000): unknown[] => (Array.isArray(value) ? value.slice(0, max) : []);
 const record = (value: unknown): Record<string, unknown> =>
   value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};

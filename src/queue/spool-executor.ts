@@ -80,6 +80,7 @@ class ProgressEvents {
       stage: (fromRedis.text(message.stage, 40) ?? "") as Stage,
       timings: fromRedis.timings(message.timings),
       hooks: fromRedis.hooks(message.hooks),
+      // Stryker disable next-line BooleanLiteral: set again below (progress.inspected = …) before anything reads it
       inspected: false,
     };
     const jobId = this.jobId;
