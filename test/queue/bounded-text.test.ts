@@ -7,12 +7,6 @@ import { boundedText, fromRedis } from "../../src/queue/redis-values.ts";
 /** Text that costs the URL redaction one backtrack per character when escaped whole ("a-a-a-…"): 256 KiB. */
 const SLOW = "a-".repeat(128 * 1024);
 
-/** `work`'s answer and how long it took; unbounded escaping of SLOW took about a minute. */
-function timed<T>(work: () => T): [T, number] {
-  const started = performance.now();
-  return [work(), performance.now() - started];
-}
-
 describe("boundedText: hostile text made safe to print in bounded time", () => {
   it("cuts to the bound after escaping: exactly max characters, escapes counted", () => {
     assert.equal(boundedText("x".repeat(4096)), "x".repeat(4096));
@@ -29,10 +23,11 @@ describe("boundedText: hostile text made safe to print in bounded time", () => {
     assert.equal(boundedText(long), `${"y".repeat(4090)} https`);
   });
 
-  it("256 KiB of slow text: a reader's text, a result's warnings, a view's fields, a failure reason, each bounded and quick", () => {
-    const [text, textMs] = timed(() => fromRedis.text(SLOW));
+  // Escaped whole, SLOW took about a minute of CPU; only the bounded results are asserted here (no timing in tests).
+  it("256 KiB of slow text: a reader's text, a result's warnings, a view's fields, a failure reason, each bounded", () => {
+    const text = fromRedis.text(SLOW);
     assert.equal(text, SLOW.slice(0, 4096));
-    const [result, resultMs] = timed(() => fromRedis.result({ outputSize: 1, ms: 1, warnings: [SLOW, SLOW] }));
+    const result = fromRedis.result({ outputSize: 1, ms: 1, warnings: [SLOW, SLOW] });
     assert.deepEqual(result?.warnings, [SLOW.slice(0, 4096), SLOW.slice(0, 4096)]);
     const job = {
       data: { spec: { source: SLOW, destination: `/${SLOW}`, to: SLOW } },
@@ -41,7 +36,7 @@ describe("boundedText: hostile text made safe to print in bounded time", () => {
       attemptsMade: 1,
       failedReason: `${SLOW} [usage]`,
     };
-    const [view, viewMs] = timed(() => viewOf(job, "failed", []));
+    const view = viewOf(job, "failed", []);
     assert.deepEqual(
       [view.source, view.destination, view.to, view.worker, view.error],
       [
@@ -52,9 +47,7 @@ describe("boundedText: hostile text made safe to print in bounded time", () => {
         { code: "usage", message: SLOW.slice(0, 4096) },
       ],
     );
-    const [failure, failureMs] = timed(() => failureOf(SLOW));
+    const failure = failureOf(SLOW);
     assert.deepEqual([failure.code, failure.message], ["io-failed", SLOW.slice(0, 4096)]);
-    for (const [what, ms] of Object.entries({ textMs, resultMs, viewMs, failureMs }))
-      assert.ok(ms < 5000, `${what}: ${ms} ms`);
   });
 });

@@ -73,13 +73,10 @@ describe("failedReasonOf and failureOf: a failure through the queue", () => {
     assert.deepEqual(read("GET https://u:pw@h/a [fetch-failed]"), { code: "fetch-failed", message: "GET https://h/a" });
   });
 
-  it("a long reason without a code costs one pass, not one per character (the pattern is anchored)", () => {
+  it("a long reason without a code is the whole reason, cut to 4096 characters", () => {
+    // Unanchored, this pattern backtracks once per character (seconds); the suite asserts results, not times.
     const hostile = `${"a ".repeat(50_000)}[x`;
-    const started = performance.now();
     assert.deepEqual(read(hostile), { code: "io-failed", message: hostile.slice(0, 4096) });
-    const ms = performance.now() - started;
-    // Anchored: well under a millisecond of matching; unanchored, seconds (a quadratic backtrack).
-    assert.ok(ms < 2000, `${ms} ms`);
   });
 
   it("transport and I/O failures are tried again; nothing else is", () => {
