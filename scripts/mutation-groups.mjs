@@ -93,6 +93,8 @@ export const GROUPS = {
       "test/plugins/compressed/detect*.test.ts",
       "test/plugins/compressed/tar*.test.ts",
       "test/plugins/compressed/writer.test.ts",
+      "test/plugins/compressed/chunks.test.ts",
+      "test/plugins/compressed/pace.test.ts",
       "test/plugins/compressed/decoders.test.ts",
       "test/plugins/compressed/unpack.test.ts",
     ],
@@ -105,6 +107,8 @@ export const GROUPS = {
     mutate: ["src/plugins/compressed/{detect,decoders,chunks,pace,writer,refusal,index}.ts"],
     tests: [
       "test/plugins/compressed/detect*.test.ts",
+      "test/plugins/compressed/chunks.test.ts",
+      "test/plugins/compressed/pace.test.ts",
       "test/plugins/compressed/decoders.test.ts",
       "test/plugins/compressed/writer.test.ts",
       "test/plugins/compressed/expansion.test.ts",
