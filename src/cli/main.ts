@@ -56,7 +56,8 @@ Examples:
   diskpipe convert https://host/img.qcow2 img.raw --to raw --checksum sha256:…
   diskpipe convert a.vmdk b.vhd c.vdi --out-dir out --to qcow2 --jobs 2
   diskpipe convert chain.tgz out.qcow2 --from vhd --container ovf --to qcow2
-  diskpipe convert cloud.qcow2.xz cloud.raw --to raw   (gz, xz, zst, bz2, tar: decompressed and inspected on the way)${EXIT_HELP}`,
+  diskpipe convert cloud.qcow2.xz cloud.raw --to raw   (gz, xz, zst, bz2, tar: decompressed and inspected on the way)
+  diskpipe convert web.ova out/ --to qcow2   (each disk to out/web-disk<N>.qcow2, the machine to out/web.ovf.json)${EXIT_HELP}`,
     )
     .action(async (sources: string[], options, command: Command) => {
       const { runConvert } = await import("./convert.ts");

@@ -119,6 +119,13 @@ describe("diskpipe convert of an OVA", () => {
     assertConverted(out, "web-01", "raw");
   });
 
+  it("convert --help shows an OVA example and the ova container", () => {
+    const run = diskpipe(["convert", "--help"]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /diskpipe convert web\.ova out\/ --to qcow2 +\(each disk to out\/web-disk<N>\.qcow2/);
+    assert.match(run.stdout.replace(/\s+/g, " "), /ova \(an appliance: its disks become <stem>-disk<N>\.<ext>/);
+  });
+
   it("inspect names the container", () => {
     const run = diskpipe(["inspect", ova, "--json"]);
     assert.equal(run.status, 0, run.stderr);
