@@ -118,6 +118,11 @@ export const GROUPS = {
     // The appliance reader: the descriptor's XML, hrefs and units, the manifest, the archive's members, the disk writers' bounds.
     mutate: ["src/plugins/ova/*.ts", "!src/plugins/ova/index.ts"],
     tests: [
+      "test/plugins/ova/units.test.ts",
+      "test/plugins/ova/xml.test.ts",
+      "test/plugins/ova/manifest-lines.test.ts",
+      "test/plugins/ova/descriptor-refusals.test.ts",
+      "test/plugins/ova/hardware.test.ts",
       "test/plugins/ova/detect.test.ts",
       "test/plugins/ova/description.test.ts",
       "test/plugins/ova/descriptor.test.ts",

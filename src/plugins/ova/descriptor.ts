@@ -65,7 +65,8 @@ export function parseDescriptor(text: string): OvfDescriptor {
   if (hrefs.size !== files.length) throw new OvaRefusal("ova-descriptor-invalid", "two files name the same member");
   for (const file of files) {
     const chunkOf = /^(.+)\.\d{9}$/.exec(file.href)?.[1];
-    if (chunkOf !== undefined && files.some((other) => other.href === chunkOf && other.chunkSize !== undefined))
+    // No href is undefined: a name that is not a chunk's matches no file.
+    if (files.some((other) => other.href === chunkOf && other.chunkSize !== undefined))
       throw new OvaRefusal("ova-descriptor-invalid", `file ${quote(file.id)} has the name of a chunk of another file`);
   }
   const disks = children(child(root, "DiskSection"), "Disk").map((disk) => diskOf(disk, files));

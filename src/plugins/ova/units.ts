@@ -21,7 +21,8 @@ const WORDS: Record<string, number> = {
  * ```
  */
 export function positiveInteger(text: string, what: string, zero = false): number {
-  const value = /^\d{1,16}$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  const trimmed = text.trim();
+  const value = /^\d{1,16}$/.test(trimmed) ? Number(trimmed) : Number.NaN;
   if (!Number.isSafeInteger(value) || (value === 0 && !zero))
     throw new OvaRefusal("ova-descriptor-invalid", `${what} is ${quote(text)}, not a count`);
   return value;
@@ -51,5 +52,6 @@ function multiplierOf(units: string): number | undefined {
   const power = /^bytes?\s*\*\s*(2|10)\s*\^\s*(\d{1,2})$/.exec(units);
   if (!power) return undefined;
   const [base, exponent] = [Number(power[1]), Number(power[2])];
-  return (base === 2 && exponent <= 50) || (base === 10 && exponent <= 15) ? base ** exponent : undefined;
+  // The base is 2 or 10 (the pattern says so): up to 2^50 and 10^15.
+  return exponent <= (base === 2 ? 50 : 15) ? base ** exponent : undefined;
 }

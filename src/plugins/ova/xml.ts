@@ -22,8 +22,9 @@ export type XmlNode = Record<string, unknown>;
 /**
  * Parses an OVF descriptor's XML with every namespace prefix removed. A document type
  * declaration is refused before parsing (OVF needs none; it is where entity bombs and external
- * entities live), so only XML's predefined entities and character references are expanded,
- * neither of which can make the text longer than the input.
+ * entities live), so only XML's five predefined entities (`&amp;`, `&lt;`, …) are expanded,
+ * which cannot make the text longer than the input. Character references (`&#233;`) are left
+ * as written: fast-xml-parser expands them only together with HTML's named entities.
  *
  * @example
  * ```ts
@@ -53,6 +54,7 @@ export function parseXml(text: string): XmlNode {
     const why = error instanceof Error ? error.message : String(error);
     throw new OvaRefusal("ova-descriptor-invalid", `the OVF descriptor is not well-formed XML: ${why}`);
   }
+  // Stryker disable next-line ConditionalExpression,StringLiteral: fast-xml-parser returns an object or throws (an empty text is not well-formed); kept as a guard
   if (!isNode(root)) throw new OvaRefusal("ova-descriptor-invalid", "the OVF descriptor is empty");
   return root;
 }
@@ -113,7 +115,7 @@ export function textOf(node: XmlNode | undefined, name: string): string | undefi
  *
  * @example
  * ```ts
- * attr(parseXml('<File ovf:href="a.vmdk"/>')["File"] as XmlNode, "href"); // "a.vmdk"
+ * attr(child(parseXml('<Disk ovf:capacity="4"/>'), "Disk"), "capacity"); // "4"
  * ```
  */
 export function attr(node: XmlNode | undefined, name: string): string | undefined {
