@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isMemberName, parseDescriptor } from "../../../src/plugins/ova/descriptor.ts";
+import { refusedBy } from "./refused.ts";
 
 const SYSTEM = '<VirtualSystem ovf:id="vm"><Name>vm</Name></VirtualSystem>';
 const DISK = '<Disk ovf:capacity="1" ovf:capacityAllocationUnits="byte * 2^30" ovf:diskId="vmdisk1" ovf:fileRef="f1"/>';
@@ -17,17 +18,7 @@ function ovf(files: string, disks = DISK, rest = SYSTEM): string {
 
 const F1 = '<File ovf:href="d.vmdk" ovf:id="f1"/>';
 
-/** Asserts `text` is refused with `code` and exactly `message`. */
-function refused(text: string, code: string, message: string): void {
-  assert.throws(
-    () => parseDescriptor(text),
-    (error: Error & { code?: string }) => {
-      assert.equal(error.code, code);
-      assert.equal(error.message, message);
-      return true;
-    },
-  );
-}
+const refused = (text: string, code: string, message: string) => refusedBy(parseDescriptor, text, code, message);
 
 const INVALID = "ova-descriptor-invalid";
 const UNSUPPORTED = "ova-unsupported";

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseDescriptor } from "../../../src/plugins/ova/descriptor.ts";
 import type { OvfMachine } from "../../../src/plugins/ova/hardware.ts";
+import { refusedBy } from "./refused.ts";
 
 /** An OVF item element: `<Item><rasd:Name>value</rasd:Name>…</Item>` (OVF 2: StorageItem with sasd:, …). */
 function item(fields: Record<string, string>, tag = "Item", prefix = "rasd"): string {
@@ -33,17 +34,7 @@ const BARE_DISK = { id: "vmdisk1", capacity: GiB };
 const diskOn = (controller: string, address = "0", host = "ovf:/disk/vmdisk1") =>
   item({ AddressOnParent: address, HostResource: host, InstanceID: "9", Parent: controller, ResourceType: "17" });
 
-/** Asserts `text` is refused with `code` and exactly `message`. */
-function refused(text: string, code: string, message: string): void {
-  assert.throws(
-    () => parseDescriptor(text),
-    (error: Error & { code?: string }) => {
-      assert.equal(error.code, code);
-      assert.equal(error.message, message);
-      return true;
-    },
-  );
-}
+const refused = (text: string, code: string, message: string) => refusedBy(parseDescriptor, text, code, message);
 
 describe("the machine of a descriptor: CPUs and memory", () => {
   it("takes the first CPU item's count and leaves out what is not given", () => {

@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MAX_MANIFEST_BYTES, parseManifest } from "../../../src/plugins/ova/manifest.ts";
+import { refusedBy } from "./refused.ts";
 
 const SHA1 = "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3";
 const SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 const SHA512 =
   "ee26b0dd4af7e749aa1a8ee3c10ae9923f618980772e473f8819a5d4940e0db27ac185f8a0e1d5f84f88bc887fd67b143732c304cc5fa9ad8e6f57f50028a8ff";
 
-/** Asserts `text` is refused with `code` and exactly `message`. */
-function refused(text: string, code: string, message: string): void {
-  assert.throws(
-    () => parseManifest(text),
-    (error: Error & { code?: string }) => {
-      assert.equal(error.code, code);
-      assert.equal(error.message, message);
-      return true;
-    },
-    JSON.stringify(text.slice(0, 80)),
-  );
-}
+const refused = (text: string, code: string, message: string) => refusedBy(parseManifest, text, code, message);
 
 const notALine = (line: number) => `manifest line ${line} is not "SHA256(member)= digest"`;
 
