@@ -57,10 +57,7 @@ describe("unpackOva: the ova plugin in a pipeline", () => {
     assert.equal(error.code, "checksum-mismatch");
     assert.equal(error.exitCode, 3);
     assert.equal(error.stage, "unpack");
-    assert.match(
-      error.message,
-      /bad-digest\.ova rejected: "d1\.vmdk" does not match its digest in the manifest \[checksum-mismatch\]$/,
-    );
+    assert.match(error.message, /bad-digest\.ova rejected: "d1\.vmdk" does not match its digest in the manifest$/);
     assert.deepEqual(
       error.problems.map((p) => p.code),
       ["checksum-mismatch"],
