@@ -37,7 +37,6 @@ export class DiskWriter {
   #written = 0;
   #given = 0;
   #pumped = false;
-  #closed = false;
 
   private constructor(path: string, file: GrowingFile, options: DiskWriterOptions) {
     this.path = path;
@@ -63,15 +62,12 @@ export class DiskWriter {
     if (this.#pumped) throw trailing();
     this.#given += chunk.length;
     if (gunzip.write(chunk)) return;
-    const stop = new AbortController();
+    // The next write once these bytes are taken (data after the end of the stream is refused by the next write or by finish).
     try {
-      await Promise.race([once(gunzip, "drain", { signal: stop.signal }), this.#pumping]);
+      await Promise.race([once(gunzip, "drain"), this.#pumping]);
     } catch (error) {
       throw refusalOf(error);
-    } finally {
-      stop.abort();
     }
-    if (this.#pumped && gunzip.bytesWritten < this.#given) throw trailing();
   }
 
   /** Ends the file: the gzip stream must end exactly here. Sets its size and closes it. */
@@ -86,10 +82,8 @@ export class DiskWriter {
     await this.close();
   }
 
-  /** Closes the file (on failure: the caller removes the directory). */
+  /** Closes the file (again: nothing happens; on failure: the caller removes the directory). */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
     this.#gunzip?.destroy();
     await this.#file.close();
   }
@@ -121,9 +115,8 @@ function trailing(): OvaRefusal {
   return new OvaRefusal("archive-entry", "a gzip-compressed disk file has data after the end of its gzip stream");
 }
 
-/** A refusal as it is, a zlib failure as the refusal it means; anything else (an abort, EIO) unchanged. */
+/** A zlib failure as the refusal it means; anything else (a refusal, an abort, EIO) unchanged. */
 function refusalOf(error: unknown): unknown {
-  if (error instanceof OvaRefusal) return error;
   const code = (error as { code?: unknown } | undefined)?.code;
   if (code === "Z_BUF_ERROR") return new OvaRefusal("truncated", "a gzip-compressed disk file is cut short");
   if (typeof code === "string" && code.startsWith("Z_"))

@@ -78,23 +78,27 @@ export async function extractAppliance(
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const maxTotalBytes = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
   const dir = await mkdtemp(join(workDir, "ova-"));
-  const input = typeof source === "string" ? createReadStream(source) : Readable.from(source, { objectMode: false });
+  const input =
+    typeof source === "string"
+      ? createReadStream(source)
+      : // Stryker disable next-line ObjectLiteral,BooleanLiteral: in byte or object mode, the same bytes reach the extractor
+        Readable.from(source, { objectMode: false });
   let descriptor: { parsed: OvfDescriptor; bytes: Buffer; name: string; files: ApplianceFiles } | undefined;
+  const extract = tar.extract();
+  const feeding = pipeline(
+    [
+      input,
+      byteLimit(maxTotalBytes + (maxEntries + 2) * 1024, (limit) =>
+        entryRefusal(`the archive is larger than ${limit} bytes`),
+      ),
+      extract,
+    ],
+    {
+      signal: options.signal,
+    },
+  );
+  feeding.catch(() => undefined);
   try {
-    const extract = tar.extract();
-    const feeding = pipeline(
-      [
-        input,
-        byteLimit(maxTotalBytes + (maxEntries + 2) * 1024, (limit) =>
-          entryRefusal(`the archive is larger than ${limit} bytes`),
-        ),
-        extract,
-      ],
-      {
-        signal: options.signal,
-      },
-    );
-    feeding.catch(() => undefined);
     const seen = new Set<string>();
     let manifest: Map<string, ManifestEntry> | undefined;
     let certificate = false;
@@ -156,9 +160,19 @@ export async function extractAppliance(
     return { dir, descriptor: descriptor.parsed, disks, verified: manifest !== undefined, certificate };
   } catch (error) {
     input.destroy();
+    // A member the extractor destroyed (the archive ends inside it) fails without a cause: the extractor's failure is it.
+    // Stryker disable next-line OptionalChaining: nothing thrown here is undefined (a source that throws it ends in a premature close)
+    const destroyed = (error as { code?: unknown } | undefined)?.code === "STREAM_DESTROYED";
+    const cause = destroyed
+      ? await feeding.then(
+          // Stryker disable next-line ArrowFunction: the extractor destroys a member only when it fails
+          () => error,
+          (failure: unknown) => failure,
+        )
+      : error;
     await descriptor?.files.close();
     await rm(dir, { recursive: true, force: true });
-    throw translate(error);
+    throw translate(cause);
   }
 }
 
@@ -182,6 +196,7 @@ async function readMember(
 
 function translate(error: unknown): unknown {
   if (error instanceof OvaRefusal) return error;
+  // Stryker disable next-line OptionalChaining: nothing thrown here is undefined (a source that throws it ends in a premature close)
   const message = String((error as { message?: unknown } | undefined)?.message ?? error);
   if (message === "Unexpected end of data") return new OvaRefusal("truncated", "the archive is cut short");
   if (/tar header|Header exceeds|Invalid header/i.test(message))

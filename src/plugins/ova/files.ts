@@ -51,7 +51,7 @@ export class ApplianceFiles {
     this.#descriptor = descriptor;
     this.#dir = dir;
     for (const disk of descriptor.disks)
-      if (maxDiskSize !== undefined && disk.capacity > maxDiskSize)
+      if (disk.capacity > (maxDiskSize ?? Infinity))
         throw new OvaRefusal(
           "disk-too-large",
           `disk ${quote(disk.id)} has a capacity of ${disk.capacity} bytes, more than the ${maxDiskSize} allowed`,
@@ -60,12 +60,13 @@ export class ApplianceFiles {
 
   /** Starts the member `name`: a referenced file, or its next chunk. */
   async take(name: string): Promise<{ write: (chunk: Uint8Array) => Promise<void> }> {
-    const chunk = /^(.+)\.(\d{9})$/.exec(name);
+    // Stryker disable next-line ArrayDeclaration: without a match, base and digits are undefined from any short array
+    const [, base, digits] = /^(.+)\.(\d{9})$/.exec(name) ?? [];
     const file = this.#descriptor.files.find((candidate) =>
-      candidate.chunkSize === undefined ? candidate.href === name : candidate.href === chunk?.[1],
+      candidate.chunkSize === undefined ? candidate.href === name : candidate.href === base,
     );
     if (!file) throw refusal(`${quote(name)} is not a file the descriptor references`);
-    const index = file.chunkSize === undefined ? 0 : Number(chunk?.[2]);
+    const index = file.chunkSize === undefined ? 0 : Number(digits);
     const progress = this.#open.get(file.href) ?? (await this.#start(file));
     if (progress.members !== index) throw refusal(`${quote(name)} comes out of order`);
     if (index > 0 && progress.current !== file.chunkSize)
@@ -77,7 +78,7 @@ export class ApplianceFiles {
         progress.current += bytes.length;
         progress.stored += bytes.length;
         this.#read += bytes.length;
-        if (file.chunkSize !== undefined && progress.current > file.chunkSize)
+        if (progress.current > (file.chunkSize ?? Infinity))
           throw refusal(`${quote(name)} is larger than the ${file.chunkSize}-byte chunks of its file`);
         await progress.writer?.write(bytes);
       },

@@ -26,7 +26,7 @@ export async function unpackOva(
   try {
     const appliance = await extractAppliance(archive, ctx.workDir, {
       ...options,
-      ...(ctx.spec.maxSize !== undefined && { maxDiskSize: ctx.spec.maxSize }),
+      maxDiskSize: ctx.spec.maxSize,
       signal: ctx.signal,
     });
     return {
