@@ -39,9 +39,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts one redis-server process and resolves once it accepts connections. */
+/** `setpriv --pdeathsig KILL`, when there is one: a server outlives no test process, even one killed (a mutation run's timeout). */
+const TIED = spawnSync("setpriv", ["--version"]).status === 0 ? ["setpriv", "--pdeathsig", "KILL"] : [];
+
+/** Starts one redis-server process (killed with this process) and resolves once it accepts connections. */
 async function launch(args: string[]): Promise<ChildProcess> {
-  const child: ChildProcess = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+  const [command, ...rest] = [...TIED, "redis-server", ...args];
+  const child: ChildProcess = spawn(command, rest, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
