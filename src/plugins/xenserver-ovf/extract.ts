@@ -85,14 +85,8 @@ export async function extractChain(
     const extract = tar.extract();
     // Tar headers, padding and trailing blocks may add to the data, but never without bound.
     const streamLimit = maxTotalBytes + (maxEntries + 1) * 65536 + 1024 * 1024;
-    const stages = gzipped
-      ? [
-          stream,
-          createGunzip(),
-          byteLimit(streamLimit, (limit) => reject(`the archive expands to more than ${limit} bytes`)),
-          extract,
-        ]
-      : [stream, byteLimit(streamLimit, (limit) => reject(`the archive expands to more than ${limit} bytes`)), extract];
+    const bounded = byteLimit(streamLimit, (limit) => reject(`the archive expands to more than ${limit} bytes`));
+    const stages = gzipped ? [stream, createGunzip(), bounded, extract] : [stream, bounded, extract];
     const feeding = pipeline(stages, { signal: options.signal });
     feeding.catch(() => {});
     for await (const entry of extract) {
