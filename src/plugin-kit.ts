@@ -45,7 +45,7 @@ export { metadataBound, stringOption } from "./core/format-options.ts";
 export { crc32, crc32c } from "./core/inspect/crc.ts";
 export { syncPath, writeDurably } from "./core/io/durable.ts";
 export { SparseFile } from "./core/io/sparse-file.ts";
-export { PluginRefusal } from "./core/plugin-refusal.ts";
+export { PluginRefusal, refusalRejection } from "./core/plugin-refusal.ts";
 export { quote } from "./core/quote.ts";
 export { byteLimit } from "./core/io/byte-limit.ts";
 // For container plugins that inspect what they unpack while it arrives (compressed images):

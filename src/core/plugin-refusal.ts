@@ -1,3 +1,5 @@
+import { ImageRejectedError } from "./errors.ts";
+
 /**
  * Why a plugin's helper refused an input, with one of the plugin's stable problem codes. The
  * helpers throw it without depending on the core's errors; the plugin turns it into an
@@ -19,4 +21,22 @@ export class PluginRefusal<Code extends string> extends Error {
     this.name = new.target.name;
     this.code = code;
   }
+}
+
+/**
+ * The error a plugin's refusal of `source` becomes: an `ImageRejectedError` (exit 3) of stage
+ * `unpack`, "SOURCE rejected: MESSAGE [CODE]", the refusal as its one problem.
+ *
+ * @example
+ * ```ts
+ * class TarRefusal extends PluginRefusal<"archive-entry"> {}
+ * throw refusalRejection("disk.tar", new TarRefusal("archive-entry", `"x" is a symbolic link`));
+ * ```
+ */
+export function refusalRejection(source: string, refusal: PluginRefusal<string>): ImageRejectedError {
+  return new ImageRejectedError(
+    `${source} rejected: ${refusal.message} [${refusal.code}]`,
+    [{ code: refusal.code, message: refusal.message }],
+    { stage: "unpack" },
+  );
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { DiskpipeError, GrowingFile, ImageRejectedError, inspectImage, rejectUnsafe } from "../../plugin-api.ts";
+import { DiskpipeError, GrowingFile, inspectImage, refusalRejection, rejectUnsafe } from "../../plugin-api.ts";
 import type { HeaderFacts, ImageReader, JobContext, UnpackedImage } from "../../plugin-api.ts";
 import { ChunkReader } from "./chunks.ts";
 import { openDecoder, type DecoderLimits } from "./decoders.ts";
@@ -82,7 +82,7 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   const file = await GrowingFile.create(join(ctx.workDir, `decompressed-${randomBytes(4).toString("hex")}`), {
     sparse: true,
   });
-  const bomb = (message: string) => () => rejection(source, new Refusal("decompression-bomb", message));
+  const bomb = (message: string) => () => refusalRejection(source, new Refusal("decompression-bomb", message));
   const maxSize = ctx.spec.maxSize;
   const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
   if (maxSize !== undefined)
@@ -163,8 +163,11 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     report(false);
     if (ctx.signal.aborted) throw new DiskpipeError("aborted", `decompressing ${source} was aborted`);
     if ((error as NodeJS.ErrnoException | undefined)?.code === "EFBIG")
-      throw rejection(source, new Refusal("decompression-bomb", "it decompresses to more than a file can hold here"));
-    throw error instanceof Refusal ? rejection(source, error) : error;
+      throw refusalRejection(
+        source,
+        new Refusal("decompression-bomb", "it decompresses to more than a file can hold here"),
+      );
+    throw error instanceof Refusal ? refusalRejection(source, error) : error;
   } finally {
     ctx.signal.removeEventListener("abort", abort);
   }
@@ -206,7 +209,7 @@ async function kindOf(path: string, source: string, container: string | undefine
   const claimed = claimedKind(container);
   if (kind && (container === undefined || claimed === kind)) return kind;
   const seen = kind ? `a ${kind} stream` : "neither compressed nor a tar archive";
-  throw rejection(
+  throw refusalRejection(
     source,
     new Refusal("container-mismatch", `it was claimed to be ${container ?? "compressed"} but is ${seen}`),
   );
@@ -252,14 +255,6 @@ async function pump(
 export function decoderLimits(allowed: number, given: Partial<DecoderLimits> = {}): DecoderLimits {
   const cpu = Number.isFinite(allowed) ? 60 + Math.ceil(allowed / (16 * 2 ** 20)) : 24 * 3600;
   return { cpuSeconds: given.cpuSeconds ?? cpu, addressSpace: given.addressSpace ?? 2 * 2 ** 30 };
-}
-
-function rejection(source: string, refusal: Refusal): ImageRejectedError {
-  return new ImageRejectedError(
-    `${source} rejected: ${refusal.message} [${refusal.code}]`,
-    [{ code: refusal.code, message: refusal.message }],
-    { stage: "unpack" },
-  );
 }
 
 function handleReader(handle: Awaited<ReturnType<typeof open>>): ImageReader {

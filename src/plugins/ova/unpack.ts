@@ -1,4 +1,4 @@
-import { DiskpipeError, ImageRejectedError } from "../../plugin-api.ts";
+import { DiskpipeError, refusalRejection } from "../../plugin-api.ts";
 import type { JobContext, UnpackedAppliance } from "../../plugin-api.ts";
 import { describeAppliance } from "./description.ts";
 import { extractAppliance, type ExtractOptions } from "./extract.ts";
@@ -36,11 +36,11 @@ export async function unpackOva(
   } catch (error) {
     if (ctx.signal.aborted) throw new DiskpipeError("aborted", `unpacking ${source} was aborted`);
     if (!(error instanceof OvaRefusal)) throw error;
-    const problems = [{ code: error.code, message: error.message }];
-    const message = `${source} rejected: ${error.message}`;
+    if (error.code !== "checksum-mismatch") throw refusalRejection(source, error);
     // The error's own code is shown after the message (`[checksum-mismatch]`): it is not written into it too.
-    if (error.code === "checksum-mismatch")
-      throw new DiskpipeError("checksum-mismatch", message, { problems, stage: "unpack" });
-    throw new ImageRejectedError(`${message} [${error.code}]`, problems, { stage: "unpack" });
+    throw new DiskpipeError("checksum-mismatch", `${source} rejected: ${error.message}`, {
+      problems: [{ code: error.code, message: error.message }],
+      stage: "unpack",
+    });
   }
 }
