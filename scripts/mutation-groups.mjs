@@ -98,6 +98,7 @@ export const GROUPS = {
       "test/plugins/compressed/chunks.test.ts",
       "test/plugins/compressed/pace.test.ts",
       "test/plugins/compressed/decoders.test.ts",
+      "test/plugins/compressed/index-claims.test.ts",
       "test/plugins/compressed/unpack.test.ts",
     ],
     // unpack.test.ts sends SIGTERM to the built command mid-decompression.
@@ -114,6 +115,7 @@ export const GROUPS = {
       "test/plugins/compressed/decoders.test.ts",
       "test/plugins/compressed/writer.test.ts",
       "test/plugins/compressed/expansion.test.ts",
+      "test/plugins/compressed/index-claims.test.ts",
     ],
   },
   ova: {

@@ -6,6 +6,37 @@ export const HEAD_WINDOW = 1 << 20;
 const IDLE_MS = 50;
 
 /**
+ * The time a {@link Pace} goes by: milliseconds now, and a timer (its cancel returned).
+ * The real one is `performance.now` and `setTimeout`; a test passes one it moves itself.
+ *
+ * @example
+ * ```ts
+ * const manual: PaceClock = { now: () => 0, after: () => () => undefined }; // time stands still
+ * ```
+ */
+export interface PaceClock {
+  now(): number;
+  /** Calls `wake` once `ms` milliseconds have passed, unless the returned function cancels it first. */
+  after(ms: number, wake: () => void): () => void;
+}
+
+/**
+ * The real clock: `performance.now()` and `setTimeout`.
+ *
+ * @example
+ * ```ts
+ * const pace = new Pace(() => 0, REAL_CLOCK); // the same as new Pace(() => 0)
+ * ```
+ */
+export const REAL_CLOCK: PaceClock = {
+  now: () => performance.now(),
+  after: (ms, wake) => {
+    const timer = setTimeout(wake, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
+/**
  * Keeps decompression from racing ahead of the inspector while it reads the head: past the
  * first MiB, the pump only goes on while the inspector waits for bytes not yet written, or
  * once it has moved on to the image's end (a second `size()` call: the tail detectors), has
@@ -22,14 +53,18 @@ const IDLE_MS = 50;
  */
 export class Pace {
   readonly #written: () => number;
+  readonly #clock: PaceClock;
   #waiting = 0;
   #sizeCalls = 0;
   #free = false;
-  #active = performance.now();
+  #active: number;
   #wakers: Array<() => void> = [];
 
-  constructor(written: () => number) {
+  /** `written`: how many bytes the pump has written; `clock`: the time it idles by (real unless a test's). */
+  constructor(written: () => number, clock: PaceClock = REAL_CLOCK) {
     this.#written = written;
+    this.#clock = clock;
+    this.#active = clock.now();
   }
 
   /**
@@ -44,19 +79,19 @@ export class Pace {
   reader(inner: ImageReader): ImageReader {
     return {
       size: () => {
-        this.#active = performance.now();
+        this.#active = this.#clock.now();
         // The first call is the inspector's own (it notes the size when it comes); a later one is a detector's that needs the end.
         if (++this.#sizeCalls > 1) this.finish();
         return inner.size();
       },
       read: (offset, length) => {
-        this.#active = performance.now();
+        this.#active = this.#clock.now();
         if (offset + length <= this.#written()) return inner.read(offset, length);
         this.#waiting++;
         this.#wake();
         return inner.read(offset, length).finally(() => {
           this.#waiting--;
-          this.#active = performance.now();
+          this.#active = this.#clock.now();
         });
       },
       close: () => inner.close(),
@@ -88,12 +123,12 @@ export class Pace {
    */
   async permit(): Promise<void> {
     while (!this.#free && this.#waiting === 0) {
-      const idle = IDLE_MS - (performance.now() - this.#active);
+      const idle = IDLE_MS - (this.#clock.now() - this.#active);
       if (idle <= 0) return this.finish();
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, idle);
+        const cancel = this.#clock.after(idle, resolve);
         this.#wakers.push(() => {
-          clearTimeout(timer);
+          cancel();
           resolve();
         });
       });

@@ -71,4 +71,18 @@ describe("ChunkReader: a byte stream read in pieces", () => {
     assert.equal(seen.returned, true);
     assert.equal(await reader.read(1), null);
   });
+
+  it("close works on a source whose iterator has no return (a hand-written iterable)", async () => {
+    let given = false;
+    const bare: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () =>
+          given ? { done: true, value: undefined } : ((given = true), { done: false, value: Uint8Array.of(1) }),
+      }),
+    };
+    const reader = new ChunkReader(bare);
+    assert.deepEqual(bytes(await reader.read(8)), [1]);
+    await reader.close();
+    assert.equal(await reader.read(8), null);
+  });
 });

@@ -57,4 +57,44 @@ describe("ContentWriter", () => {
     await short.close();
     assert.deepEqual(shown, [3]);
   });
+
+  it("counts every byte taken (batched, in flight, written or a hole) and writes the first MiB while the next is gathered", async () => {
+    const file = await GrowingFile.create(join(dir, "counted"), { sparse: true });
+    const writer = new ContentWriter(file, async () => undefined);
+    let total = 0;
+    const step = async (taken: Promise<void>, length: number) => {
+      await taken;
+      total += length;
+      assert.equal(writer.bytes, total);
+    };
+    // Small pieces are gathered, not written one by one (a hole inside the head is shown as bytes).
+    await step(writer.write(Buffer.from("abc")), 3);
+    await step(writer.hole(10), 10);
+    assert.equal(file.written, 0);
+    await step(writer.write(Buffer.alloc(MiB - 13, 0x11)), MiB - 13);
+    // One batch of 1 MiB is in flight: the next one waits for it, so an inspector can read the head meanwhile.
+    await step(writer.write(Buffer.alloc(MiB, 0x22)), MiB);
+    assert.equal(file.written, MiB);
+    await step(writer.write(Buffer.alloc(100, 0x33)), 100);
+    await step(writer.hole(5 * MiB), 5 * MiB);
+    await step(writer.end(), 0);
+    assert.equal(file.written, total);
+    await file.close();
+    const bytes = readFileSync(join(dir, "counted"));
+    assert.equal(bytes.length, total);
+    assert.equal(bytes.subarray(0, 13).toString("latin1"), "abc" + "\0".repeat(10));
+    assert.equal(bytes[2 * MiB], 0x33);
+  });
+
+  it("a hole of 64 GiB right after a short head is skipped, never allocated", async () => {
+    const file = await GrowingFile.create(join(dir, "huge-hole"), { sparse: true });
+    const writer = new ContentWriter(file, async () => undefined);
+    await writer.write(Buffer.from("head"));
+    await writer.hole(64 * 1024 * MiB);
+    await writer.end();
+    await file.close();
+    const { size, blocks } = statSync(join(dir, "huge-hole"));
+    assert.equal(size, 4 + 64 * 1024 * MiB);
+    assert.ok(blocks * 512 <= 64 * 1024, `${blocks * 512} bytes allocated`);
+  });
 });
