@@ -165,7 +165,7 @@ async function* checkedFilter(filter: FilterProcess, kind: "xz" | "zst" | "bz2")
   const program = TOOLS[kind].program;
   // The wrappers (prlimit, setpriv) exit 126 or 127 when they cannot run the tool; the tools themselves use 1 to 4.
   if (run.error || run.exitCode === 126 || run.exitCode === 127) {
-    const why = run.error?.message ?? run.stderr.trim().split("\n").at(-1) ?? "";
+    const why = run.error?.message ?? run.stderr.trim().split("\n").at(-1);
     throw new DiskpipeError("plugin-failed", `${program} could not be started: ${why || `exit code ${run.exitCode}`}`);
   }
   if (run.canceled) throw new DiskpipeError("aborted", `${program} was stopped: the job was aborted`);
