@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -91,6 +92,22 @@ describe("compressed detection by magic bytes", { skip: missingTools }, () => {
     tar[0] ^= 1;
     assert.equal(isTarHeader(tar), false, "ustar magic with a wrong checksum");
     assert.equal(await kindOf(Buffer.alloc(8192)), null);
+  });
+
+  it("leaves a tar whose first member is an OVF descriptor to the appliance readers; a gzip of an .ovf is still gzip", async () => {
+    const ovf = join(dir, "Appliance.OVF");
+    writeFileSync(ovf, "<?xml version='1.0'?><Envelope/>\n");
+    const detect = async (path: string) => detectCompressed(await openFileReader(path));
+    assert.equal(await detect(tarOf(ovf, join(dir, "appliance.ova"))), null);
+    const notOvf = join(dir, "disk.ovf.raw");
+    writeFileSync(notOvf, "not a descriptor");
+    assert.equal((await detect(tarOf(notOvf, join(dir, "disk.tar"))))?.variant, "tar", "a name with .ovf inside");
+    // gzip keeps the file's name in its header (after an mtime with no zero byte): still a gzip, not an appliance.
+    utimesSync(ovf, 0x61626364, 0x61626364);
+    const named = join(dir, "named.gz");
+    writeFileSync(named, execFileSync("gzip", ["-9", "-c", ovf]));
+    assert.ok(readFileSync(named).subarray(0, 40).includes("Appliance.OVF\0"), "gzip stored the name");
+    assert.equal((await detect(named))?.variant, "gz");
   });
 });
 
