@@ -67,13 +67,18 @@ export class ContentWriter implements MemberSink {
    * ```
    */
   async hole(length: number): Promise<void> {
-    // The head is shown as bytes: zeroes of a hole within the first 4 KiB are written out.
-    const pad = this.#headSeen ? 0 : Math.min(length, Math.max(0, HEAD - this.#batched));
-    if (pad > 0) await this.write(new Uint8Array(pad));
-    if (length === pad) return;
+    let rest = length;
+    if (!this.#headSeen) {
+      // The head is shown as bytes: zeroes of a hole within the first 4 KiB are written out
+      // (before the head is seen, fewer than 4 KiB are batched).
+      const pad = Math.min(length, HEAD - this.#batched);
+      await this.write(new Uint8Array(pad));
+      rest -= pad;
+    }
+    if (rest === 0) return;
     await this.#flush();
     await this.#settle();
-    this.#file.skip(length - pad);
+    this.#file.skip(rest);
   }
 
   /**

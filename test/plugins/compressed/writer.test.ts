@@ -97,4 +97,25 @@ describe("ContentWriter", () => {
     assert.equal(size, 4 + 64 * 1024 * MiB);
     assert.ok(blocks * 512 <= 64 * 1024, `${blocks * 512} bytes allocated`);
   });
+
+  it("a hole reaching past the head is skipped in the file at once, what came before it written first", async () => {
+    const file = await GrowingFile.create(join(dir, "past-head"), { sparse: true });
+    const writer = new ContentWriter(file, async () => undefined);
+    await writer.write(Buffer.from("abc"));
+    await writer.hole(4095);
+    // 4093 zeroes complete the head; the last 2 bytes of the hole are skipped, after the head is written.
+    assert.equal(file.written, 4098);
+    await writer.hole(0);
+    await writer.write(Buffer.from("z"));
+    await writer.end();
+    await file.close();
+    const bytes = readFileSync(join(dir, "past-head"));
+    assert.equal(bytes.length, 4099);
+    assert.equal(bytes.subarray(0, 3).toString(), "abc");
+    assert.equal(
+      bytes.subarray(3, 4098).every((byte) => byte === 0),
+      true,
+    );
+    assert.equal(bytes[4098], "z".charCodeAt(0));
+  });
 });
