@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { createHook } from "node:async_hooks";
 import { after, before, describe, it } from "node:test";
 import { openDecoder, type Decoder } from "../../../src/plugins/compressed/decoders.ts";
 import { tempDir } from "../../helpers/images.ts";
@@ -55,7 +56,20 @@ describe("the decoders on real streams: errors, stop, abort, read positions", { 
   /** 4 MiB of text lines (compressible, not trivially), its copy by each tool (fast levels), a truncated and a corrupt one. */
   const plain = join(dir, "plain");
   const packed: Record<string, string> = {};
+  /** 4 MiB of one phrase, which each tool packs into less than it reads at once: its position is then the file's size. */
+  const dense: Record<string, string> = {};
   before(() => {
+    const phrase = join(dir, "phrase");
+    writeFileSync(phrase, Buffer.alloc(SIZE, "diskpipe "));
+    for (const [kind, tool] of [
+      ["xz", "xz"],
+      ["zst", "zstd"],
+      ["bz2", "bzip2"],
+    ]) {
+      dense[kind] = join(dir, `phrase.${kind}`);
+      writeFileSync(dense[kind], execFileSync(tool, ["-c", phrase]));
+      assert.ok(statSync(dense[kind]).size < 4096, `${kind}: ${statSync(dense[kind]).size} bytes`);
+    }
     const lines: string[] = [];
     for (let i = 0; i < SIZE / 16; i++) lines.push(`line ${String(i * 7919).padStart(10, "0")}\n`);
     writeFileSync(plain, lines.join(""));
@@ -104,18 +118,24 @@ describe("the decoders on real streams: errors, stop, abort, read positions", { 
 
   it("gzip: a cut stream is truncated, flipped bytes compressed-corrupt, a failing source's own error passes through", async () => {
     const cutShort = await openDecoder("gz", { file: join(dir, "cut.gz") }, { limits: LIMITS });
-    assert.equal((await outcome(cutShort.output)).error?.code, "truncated");
+    const truncated = (await outcome(cutShort.output)).error;
+    assert.equal(truncated?.code, "truncated");
+    assert.equal(truncated?.message, "the gzip stream is cut short");
     const flipped = await openDecoder("gz", { file: join(dir, "corrupt.gz") }, { limits: LIMITS });
     const { error } = await outcome(flipped.output);
     assert.equal(error?.code, "compressed-corrupt");
     assert.match(error?.message ?? "", /^the gzip stream is corrupt: \S/);
     const broken = Object.assign(new Error("the disk went away"), { code: "EIO" });
-    async function* failing() {
+    async function* failing(error: Error) {
       yield readFileSync(packed.gz).subarray(0, 4096);
-      throw broken;
+      throw error;
     }
-    const fromBroken = await openDecoder("gz", failing(), { limits: LIMITS });
+    const fromBroken = await openDecoder("gz", failing(broken), { limits: LIMITS });
     assert.equal((await outcome(fromBroken.output)).error, broken);
+    // An error with no code at all passes through as well.
+    const plainError = new Error("no code");
+    const fromPlain = await openDecoder("gz", failing(plainError), { limits: LIMITS });
+    assert.equal((await outcome(fromPlain.output)).error, plainError);
   });
 
   it("xz, zstd, bzip2: a cut stream is truncated, flipped bytes compressed-corrupt, in one line from the tool", async () => {
@@ -143,26 +163,26 @@ describe("the decoders on real streams: errors, stop, abort, read positions", { 
 
   it("stop ends a decode half-way: no more bytes, the process gone, the file position read at that moment", async () => {
     for (const kind of ["tar", "gz", ...TOOL_KINDS] as const) {
-      const file = kind === "tar" ? plain : packed[kind];
+      const file = kind === "tar" ? plain : kind === "gz" ? packed.gz : dense[kind];
       const reads: number[] = [];
       const decoder = await openDecoder(kind, { file }, { limits: LIMITS, onRead: (bytes) => reads.push(bytes) });
       const output = decoder.output[Symbol.asyncIterator]();
-      assert.equal((await output.next()).done, false);
+      const first = await output.next();
+      assert.equal(first.done, false);
       const before = reads.length;
       decoder.stop();
       if (decoder.pid !== undefined) {
         // The position is read once more as it stops: where the tool had got to, within the file.
         assert.equal(reads.length, before + 1, `${kind}: the position is read at stop`);
-        const at = reads.at(-1) ?? 0;
-        assert.ok(at > 0 && at <= statSync(file).size, `${kind}: ${at}`);
+        assert.equal(reads.at(-1), statSync(file).size, `${kind}: it had read the whole (small) file`);
       }
-      let rest = 0;
+      let rest = first.value?.length ?? 0;
       try {
         for (let next = await output.next(); !next.done; next = await output.next()) rest += next.value.length;
       } catch {
         // Stopped: the output may end with an error; the caller is gone by then.
       }
-      assert.ok(rest < SIZE, `${kind}: ${rest} bytes after stop`);
+      assert.ok(rest < SIZE, `${kind}: ${rest} of ${SIZE} bytes, stopped`);
       await decoder.ended;
       if (decoder.pid !== undefined) assert.equal(alive(decoder.pid), false, `${kind} is gone`);
     }
@@ -185,21 +205,31 @@ describe("the decoders on real streams: errors, stop, abort, read positions", { 
   });
 
   it("while a tool reads a file, its position is taken from /proc (the tool's own offset), and the watch ends with it", async () => {
-    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
     for (const kind of TOOL_KINDS) {
-      const size = statSync(packed[kind]).size;
+      const size = statSync(dense[kind]).size;
       const { onRead, seen, got } = firstRead((bytes) => bytes > 0);
-      const before = timers();
-      const decoder: Decoder = await openDecoder(kind, { file: packed[kind] }, { limits: LIMITS, onRead });
-      const output = decoder.output[Symbol.asyncIterator]();
-      // One piece, then nothing: the tool blocks on its full output pipe, the watch reports where it got to.
-      await output.next();
-      const at = await got;
-      assert.ok(at <= size, `${kind}: ${at} of ${size}`);
-      await outcome({ [Symbol.asyncIterator]: () => output });
-      await decoder.ended;
-      assert.ok(rising(seen), `${kind}: ${seen.join(", ")}`);
-      assert.equal(timers(), before, `${kind}: no timer is left once the tool has ended`);
+      // Every timer made from here on, and whether it was cleared (destroyed).
+      const timers = new Set<number>();
+      const hook = createHook({
+        init: (id, type) => void (type === "Timeout" && timers.add(id)),
+        destroy: (id) => void timers.delete(id),
+      }).enable();
+      try {
+        const decoder: Decoder = await openDecoder(kind, { file: dense[kind] }, { limits: LIMITS, onRead });
+        const output = decoder.output[Symbol.asyncIterator]();
+        // One piece, then nothing: the tool blocks on its full output pipe, the watch reports where it got to.
+        await output.next();
+        assert.equal(await got, size, `${kind}: the tool had read the whole (small) file`);
+        assert.ok(timers.size > 0, "the watch runs on a timer");
+        await outcome({ [Symbol.asyncIterator]: () => output });
+        await decoder.ended;
+        // Destroy hooks run on the next turn of the event loop.
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(timers.size, 0, `${kind}: the watch's timer is cleared once the tool has ended`);
+        assert.ok(rising(seen), `${kind}: ${seen.join(", ")}`);
+      } finally {
+        hook.disable();
+      }
     }
   });
 
