@@ -106,16 +106,24 @@ describe("ContentWriter", () => {
     // 4093 zeroes complete the head; the last 2 bytes of the hole are skipped, after the head is written.
     assert.equal(file.written, 4098);
     await writer.hole(0);
+    // Past the head, data batched beyond 4 KiB and then a hole (a sparse tar member's layout).
+    await writer.write(Buffer.alloc(8192, 0x7a));
+    await writer.hole(10);
     await writer.write(Buffer.from("z"));
+    assert.equal(writer.bytes, 4098 + 8192 + 10 + 1);
     await writer.end();
     await file.close();
     const bytes = readFileSync(join(dir, "past-head"));
-    assert.equal(bytes.length, 4099);
+    assert.equal(bytes.length, 4098 + 8192 + 10 + 1);
     assert.equal(bytes.subarray(0, 3).toString(), "abc");
     assert.equal(
       bytes.subarray(3, 4098).every((byte) => byte === 0),
       true,
     );
-    assert.equal(bytes[4098], "z".charCodeAt(0));
+    assert.equal(
+      bytes.subarray(4098, 4098 + 8192).every((byte) => byte === 0x7a),
+      true,
+    );
+    assert.equal(bytes.subarray(-11).toString("latin1"), "\0".repeat(10) + "z");
   });
 });
