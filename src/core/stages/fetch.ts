@@ -50,9 +50,10 @@ export async function fetchJob(
       ? job.handler?.maxArchiveSize?.(registry.maxFileSizeFor(spec.maxSize))
       : undefined;
   const streamInspect: StreamInspector | undefined = !unpacks
-    ? async (reader, limit) => {
+    ? async (reader, limit, onHead) => {
         const onHeader = boundDownload(spec.source, registry, spec.maxSize, limit);
-        const result = await inspectImage(reader, { ...inspectOptionsFor(job, registry), onHeader });
+        const options = { ...inspectOptionsFor(job, registry), onHeader, ...(onHead && { onHeadVerdict: onHead }) };
+        const result = await inspectImage(reader, options);
         rejectUnsafe(result, spec.source);
         return result;
       }
@@ -63,23 +64,37 @@ export async function fetchJob(
           limit(archiveBound, () => rejection(spec.source, message));
           return inspectImage(reader, registry.inspection(undefined));
         };
-  const fetched = await source.fetch(spec.source, job, streamInspect, into);
+  // A container that unpacks as the bytes arrive gets the download while it goes on.
+  const handOn =
+    into === undefined
+      ? (head: InspectResult | undefined) =>
+          unpacks ? job.handler?.unpacksArriving === true : registry.get(head?.format ?? "")?.unpacksArriving === true
+      : undefined;
+  const fetched = await source.fetch(spec.source, job, streamInspect, into, handOn);
   if (fetched.temporary)
     job.onCleanup(() => import("node:fs/promises").then((fs) => fs.rm(fetched.path, { force: true })));
-  if (checksum) {
-    const [algorithm, hex] = fetched.hash?.split(":") ?? [];
-    const actual =
-      algorithm === checksum.algorithm
-        ? hex
-        : await hashFile(fetched.path, checksum.algorithm, (b) => job.progress(b), job.signal);
-    assertChecksum(checksum, actual);
-    job.sourceHash = `${checksum.algorithm}:${actual}`;
-  } else if (fetched.hash) {
-    job.sourceHash = fetched.hash;
-  }
+  const verify = async (hash: string | undefined) => {
+    if (checksum) {
+      const [algorithm, hex] = hash?.split(":") ?? [];
+      const actual =
+        algorithm === checksum.algorithm
+          ? hex
+          : await hashFile(fetched.path, checksum.algorithm, (b) => job.progress(b), job.signal);
+      assertChecksum(checksum, actual);
+      job.sourceHash = `${checksum.algorithm}:${actual}`;
+    } else if (hash) {
+      job.sourceHash = hash;
+    }
+  };
   // A store's recorded format is a claim too; the caller's own claim wins.
   const claimed = spec.from ?? fetched.claimed;
   const image: LocalImage = { path: fetched.path, temporary: fetched.temporary, ...(claimed && { claimed }) };
+  if (fetched.arriving) {
+    const { done, ...arriving } = fetched.arriving;
+    const complete = done.then((d) => verify(d.hash));
+    complete.catch(() => undefined);
+    image.arriving = { ...arriving, complete };
+  } else await verify(fetched.hash);
   return { image, ...(fetched.inspection && !unpacks && { inspection: fetched.inspection }) };
 }
 

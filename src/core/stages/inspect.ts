@@ -65,6 +65,8 @@ async function secondOpinion(
 ): Promise<void> {
   const driver = registry.get(result.format)?.qemuDriver;
   if (!driver) return;
+  // qemu-img reads only a complete file.
+  await image.arriving?.complete;
   const info = await job.qemu.info({ path: image.path, format: result.format, driver, options: {} });
   const problems: Problem[] = [];
   const disagree = (message: string) => problems.push({ code: "second-opinion", message });

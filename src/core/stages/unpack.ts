@@ -65,9 +65,35 @@ export function isAppliance(unpacked: LocalImage | UnpackedImage | UnpackedAppli
  * ```
  */
 export async function unpackImage(job: RunningJob, handler: Unpacker): Promise<LocalImage | UnpackedAppliance> {
-  const unpacked = await handler.unpack(job);
+  const unpacked = await unpackWhole(job, handler);
   if (!isAppliance(unpacked)) return { path: unpacked.path, claimed: unpacked.format, temporary: true };
   if (unpacked.disks.length === 0)
     throw new DiskpipeError("plugin-failed", `${handler.name}: the appliance holds no disk`);
   return unpacked;
+}
+
+/**
+ * Runs the handler's unpack on an image still arriving only when the handler reads it that way
+ * (else once it is complete), and returns only once it is complete and its checksum holds. A
+ * download that failed is the error, not what the unpack made of the missing bytes.
+ */
+async function unpackWhole(job: RunningJob, handler: Unpacker): Promise<UnpackedImage | UnpackedAppliance> {
+  const arriving = job.image?.arriving;
+  if (!arriving) return handler.unpack(job);
+  let failed: { error: unknown } | undefined;
+  arriving.complete.catch((error: unknown) => (failed = { error }));
+  if (handler.unpacksArriving !== true) {
+    await arriving.complete;
+    if (job.image) job.image = { ...job.image, arriving: undefined };
+    return handler.unpack(job);
+  }
+  try {
+    const unpacked = await handler.unpack(job);
+    await arriving.complete;
+    return unpacked;
+  } catch (error) {
+    // Lets a download failure that is already known reach the handler above.
+    await new Promise((resolve) => setImmediate(resolve));
+    throw failed ? failed.error : error;
+  }
 }

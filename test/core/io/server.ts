@@ -19,8 +19,9 @@ export interface Route {
   resumeTotal?: number;
   /** Send no Content-Length (chunked). */
   noLength?: boolean;
-  /** "headers": never answer; "body": send headers and the first 4 KiB, then nothing. */
+  /** "headers": never answer; "body": send headers and the first `stallAfter` bytes (default 4 KiB), then nothing. */
   stall?: "headers" | "body";
+  stallAfter?: number;
   /** For PUT: keep the body (default) or answer this status after reading it. */
   putStatus?: number;
   /** Redirect to this path or URL. */
@@ -155,7 +156,7 @@ export class TestServer {
     const drops = this.#drops.get(path) ?? 0;
     const drop = route.dropAfter !== undefined && drops < (route.dropTimes ?? 1);
     if (drop) this.#drops.set(path, drops + 1);
-    let budget = drop ? route.dropAfter! : route.stall === "body" ? 4096 : Infinity;
+    let budget = drop ? route.dropAfter! : route.stall === "body" ? (route.stallAfter ?? 4096) : Infinity;
     const stream = createReadStream(file, { start, highWaterMark: 64 * 1024 });
     stream.on("data", (chunk) => {
       const data = chunk as Buffer;
