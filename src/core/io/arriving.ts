@@ -13,7 +13,7 @@ import type { GrowingFile } from "./growing-file.ts";
  */
 export async function* arrivingChunks(file: GrowingFile, chunk = 1 << 20): AsyncGenerator<Uint8Array> {
   const reader = file.reader();
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     // Waits for one byte past the offset, or the end.
     if ((await reader.read(offset, 1)).length === 0) return;
     const bytes = await reader.read(offset, Math.min(chunk, Math.max(1, file.written - offset)));
