@@ -3,6 +3,7 @@ import type { FormatRegistry } from "../formats.ts";
 import type { InspectResult } from "../inspect/types.ts";
 import type { RunningJob } from "../job-context.ts";
 import { DiskpipeError } from "../errors.ts";
+import { untilAborted } from "../io/temporary-image.ts";
 import type { FormatDefinition, UnpackedAppliance, UnpackedImage } from "../plugin.ts";
 
 /** A format handler that turns a container into one image. */
@@ -75,21 +76,23 @@ export async function unpackImage(job: RunningJob, handler: Unpacker): Promise<L
 /**
  * Runs the handler's unpack on an image still arriving only when the handler reads it that way
  * (else once it is complete), and returns only once it is complete and its checksum holds. A
- * download that failed is the error, not what the unpack made of the missing bytes.
+ * download that failed is the error, not what the unpack made of the missing bytes. The wait
+ * for the rest of the download ends with the job (an abort does not wait for a stalled server).
  */
 async function unpackWhole(job: RunningJob, handler: Unpacker): Promise<UnpackedImage | UnpackedAppliance> {
   const arriving = job.image?.arriving;
   if (!arriving) return handler.unpack(job);
   let failed: { error: unknown } | undefined;
   arriving.complete.catch((error: unknown) => (failed = { error }));
+  const complete = () => untilAborted(arriving.complete, job.signal);
   if (handler.unpacksArriving !== true) {
-    await arriving.complete;
+    await complete();
     if (job.image) job.image = { ...job.image, arriving: undefined };
     return handler.unpack(job);
   }
   try {
     const unpacked = await handler.unpack(job);
-    await arriving.complete;
+    await complete();
     return unpacked;
   } catch (error) {
     // Lets a download failure that is already known reach the handler above.

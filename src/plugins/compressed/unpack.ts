@@ -90,19 +90,19 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   if (maxSize !== undefined)
     file.limit(allowed, bomb(`it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`));
   // Raw and iso images have no header bound: without --max-size, the data (not the holes) an
-  // image may cost the disk is bounded by its compressed size (of unknown length: by the
-  // compressed bytes read so far).
+  // image may cost the disk is bounded by its compressed size; while it still downloads, by the
+  // compressed bytes read so far (a Content-Length is only the server's word).
   const expansion = settings.maxExpansion ?? DEFAULT_MAX_EXPANSION;
   const boundByCompressed = (compressed: number) => {
     const most = EXPANSION_FLOOR + expansion * compressed;
     file.limitStored(
       most,
       bomb(
-        `it decompresses to more than ${most} bytes of data, ${expansion} times its ${compressed} compressed bytes${compressedSize === undefined ? " read so far" : ""} beyond the first 64 MiB (set --max-size to bound it instead)`,
+        `it decompresses to more than ${most} bytes of data, ${expansion} times its ${compressed} compressed bytes${arriving ? " read so far" : ""} beyond the first 64 MiB (set --max-size to bound it instead)`,
       ),
     );
   };
-  if (maxSize === undefined) boundByCompressed(compressedSize ?? 0);
+  if (maxSize === undefined) boundByCompressed(arriving ? 0 : (compressedSize ?? 0));
   const onHeader = (header: HeaderFacts) => {
     const bound = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
     if (bound !== undefined)
@@ -134,7 +134,7 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
       signal: stop.signal,
       onRead: (bytes) => {
         compressedRead = bytes;
-        if (maxSize === undefined && compressedSize === undefined) boundByCompressed(bytes);
+        if (maxSize === undefined && arriving) boundByCompressed(bytes);
         ctx.progress(bytes, compressedSize);
       },
       ...(settings.programs && { programs: settings.programs }),

@@ -26,7 +26,7 @@ export interface Route {
   putStatus?: number;
   /** Redirect to this path or URL. */
   redirect?: string;
-  /** Announce this Content-Length, whatever the body holds (a lie). */
+  /** Announce this Content-Length, whatever the body holds (a lie; for a file: on a whole answer). */
   declaredLength?: number;
   /** Instead of a file: `cap` bytes of `byte` (default 0), in 64 KiB chunks, after `file`'s bytes if one is set. */
   generated?: { cap: number; byte?: number };
@@ -150,7 +150,10 @@ export class TestServer {
     }
     const start = range && !route.ignoreRange ? Number(range[1]) : 0;
     const headers: Record<string, string> = { etag: '"v1"', "content-type": "application/octet-stream" };
-    if (!route.noLength) headers["content-length"] = String(size - start);
+    if (!route.noLength)
+      headers["content-length"] = String(
+        start === 0 && route.declaredLength !== undefined ? route.declaredLength : size - start,
+      );
     if (start > 0) headers["content-range"] = `bytes ${start}-${size - 1}/${size}`;
     res.writeHead(start > 0 ? 206 : 200, headers);
     const drops = this.#drops.get(path) ?? 0;
