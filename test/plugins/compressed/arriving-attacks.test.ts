@@ -9,7 +9,7 @@ import { TestServer } from "../../core/io/server.ts";
 import { failure } from "../../helpers/failure.ts";
 import { listDir, makeImage, sameDisk, tempDir } from "../../helpers/images.ts";
 import { waitFor } from "../../helpers/wait.ts";
-import { compress, corrupt, leftovers, missingTools } from "./helpers.ts";
+import { childrenOf, compress, corrupt, leftovers, missingTools } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -29,6 +29,10 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
   });
   const nothingLeft = (name: string) => {
     assert.deepEqual(leftovers(join(dir, `work-${name}`)), []);
+    assert.deepEqual(
+      childrenOf(process.pid).filter((child) => ["xz", "zstd", "bzip2"].includes(child.name)),
+      [],
+    );
     assert.ok(!listDir(dir).some((entry) => entry.startsWith(`${name}.`)), `no output of ${name}`);
   };
   before(async () => {
@@ -188,6 +192,10 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
       }),
     );
     assert.equal(error.code, "image-rejected", error.message);
+    assert.ok(
+      error.problems.some((p) => p.code === "polyglot"),
+      error.message,
+    );
     nothingLeft("polyglot");
   });
 
