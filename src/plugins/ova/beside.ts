@@ -10,8 +10,9 @@ import { OvaRefusal } from "./refusal.ts";
 /**
  * A plain descriptor and the files beside it in `dir`, as the tar stream of the OVA they would
  * make: the descriptor, its manifest (`<stem>.mf`) and certificate (`<stem>.cert`) when present,
- * then each referenced file (a chunked one as `href.000000000`, `href.000000001`, … while they
- * exist). Each file is opened without following links and must be a regular file; it is read
+ * then each referenced file (a chunked one as `href.000000000`, `href.000000001`, …, as many as
+ * its declared size needs; more than `maxEntries` members in all are refused before any file is
+ * opened). Each file is opened without following links and must be a regular file; it is read
  * from the descriptor that was checked, at the size it had when opened (a file that shrinks
  * meanwhile fails the stream). The appliance reader then checks everything it checks in an OVA.
  *
@@ -28,6 +29,12 @@ export function besideArchive(
   files: readonly OvfFile[],
   maxEntries: number,
 ): AsyncIterable<Uint8Array> {
+  const counts = files.map((file) => memberCount(file));
+  const members = counts.reduce((sum, count) => sum + count, 1);
+  if (members > maxEntries)
+    throw besideRefusal(
+      `the descriptor names ${members - 1} files and chunks: with it, more than the ${maxEntries} members an appliance may have`,
+    );
   const pack = tar.pack();
   const stem = name.replace(/\.ovf$/i, "");
   const add = async (member: string, required: boolean): Promise<boolean> => {
@@ -50,19 +57,21 @@ export function besideArchive(
     await whole(pack, name, descriptor);
     await add(`${stem}.mf`, false);
     await add(`${stem}.cert`, false);
-    let entries = 0;
-    for (const file of files) {
-      if (file.chunkSize === undefined) {
-        await add(file.href, true);
-        continue;
-      }
-      // Chunks exist from .000000000 on; the appliance reader refuses a file with too few of them.
-      for (let chunk = 0; entries <= maxEntries; chunk++, entries++)
-        if (!(await add(`${file.href}.${String(chunk).padStart(9, "0")}`, chunk === 0))) break;
+    for (const [index, file] of files.entries()) {
+      if (file.chunkSize === undefined) await add(file.href, true);
+      // Exactly the chunks its declared size needs, from .000000000 on (others beside it are not its).
+      else
+        for (let chunk = 0; chunk < (counts[index] ?? 0); chunk++)
+          await add(`${file.href}.${String(chunk).padStart(9, "0")}`, true);
     }
     pack.finalize();
   })().catch((error: unknown) => pack.destroy(error as Error));
   return pack as AsyncIterable<Uint8Array>;
+}
+
+/** The members a file takes: one, or for a chunked file the chunks its declared size needs (at least one). */
+function memberCount(file: OvfFile): number {
+  return file.chunkSize === undefined ? 1 : Math.max(1, Math.ceil((file.size ?? 0) / file.chunkSize));
 }
 
 /** Adds a member whose bytes are all at hand. */
@@ -86,6 +95,7 @@ async function openBeside(
     if (code === "ENOENT" && !required) return undefined;
     if (code === "ENOENT") throw besideRefusal(`${quote(member)}, which the descriptor names, is not beside it`);
     if (code === "ELOOP") throw besideRefusal(`${quote(member)} beside the descriptor is a symbolic link`);
+    if (code === "ENAMETOOLONG") throw besideRefusal(`${quote(member)} is longer than a file name beside it can be`);
     throw error;
   }
   const stats = await handle.stat();

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { open, realpath } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { DiskpipeError } from "../../plugin-api.ts";
 import type { JobContext, UnpackedAppliance } from "../../plugin-api.ts";
@@ -41,7 +41,9 @@ export async function unpackOvfDescriptor(ctx: JobContext, options: UnpackOption
       const descriptor = await readDescriptor(path);
       const { files } = parseDescriptor(descriptor.toString("utf8"));
       const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
-      return besideArchive(dirname(resolve(source)), basename(source), descriptor, files, maxEntries);
+      // Through a link, the files (and the manifest, named after it) are those beside the descriptor itself.
+      const real = await realpath(resolve(source));
+      return besideArchive(dirname(real), basename(real), descriptor, files, maxEntries);
     },
     options,
   );
