@@ -14,7 +14,7 @@ import { OvaRefusal } from "./refusal.ts";
  * its declared size needs; more than `maxEntries` members in all are refused before any file is
  * opened). Each file is opened without following links and must be a regular file; it is read
  * from the descriptor that was checked, at the size it had when opened (a file that shrinks
- * meanwhile fails the stream). The appliance reader then checks everything it checks in an OVA.
+ * meanwhile is refused, `archive-entry`). The appliance reader then checks everything it checks in an OVA.
  *
  * @example
  * ```ts
@@ -46,6 +46,15 @@ export function besideArchive(
       else
         await pipeline(
           handle.createReadStream({ start: 0, end: size - 1, autoClose: false }),
+          async function* (bytes: AsyncIterable<Buffer>) {
+            let read = 0;
+            for await (const chunk of bytes) {
+              read += chunk.length;
+              yield chunk;
+            }
+            // A writer cut it shorter meanwhile: said before its member ends early.
+            if (read < size) throw besideRefusal(`${quote(member)} beside the descriptor shrank while it was read`);
+          },
           pack.entry({ name: member, size, mode: 0o600 }),
         );
     } finally {
