@@ -54,6 +54,12 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
     skippable.writeUInt32LE(0x184d2a50, 0);
     skippable.writeUInt32LE(MiB, 4);
     appendFileSync(bomb, skippable);
+    server.routes.set("/bomb-unannounced.zst", {
+      file: bomb,
+      noLength: true,
+      stall: "body",
+      stallAfter: statSync(bomb).size,
+    });
     server.routes.set("/bomb-lying.zst", {
       file: bomb,
       declaredLength: 64 * MiB,
@@ -88,22 +94,25 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
     cleanup();
   });
 
-  it("bounds the data by the compressed bytes read, not by a Content-Length the server lies about", async () => {
-    const error = await failure(
-      // Data may be 64 MiB plus once the compressed bytes: 65 MiB read, or 128 MiB announced.
-      createPipeline({ ...config("bomb-lying"), plugins: [compressed({ maxExpansion: 1 })] }).run({
-        source: server.url("/bomb-lying.zst"),
-        destination: join(dir, "bomb-lying.raw"),
-        to: "raw",
-      }),
-    );
-    assert.equal(error.code, "image-rejected", error.message);
-    assert.ok(
-      error.problems.some((p) => p.code === "decompression-bomb"),
-      error.message,
-    );
-    nothingLeft("bomb-lying");
-  });
+  for (const name of ["bomb-lying", "bomb-unannounced"]) {
+    it(`bounds the data by the compressed bytes read (${name}: ${name === "bomb-lying" ? "a Content-Length the server lies about" : "no Content-Length"})`, async () => {
+      const error = await failure(
+        // Data may be 64 MiB plus once the compressed bytes: 65 MiB read, or 128 MiB announced.
+        createPipeline({ ...config(name), plugins: [compressed({ maxExpansion: 1 })] }).run({
+          source: server.url(`/${name}.zst`),
+          destination: join(dir, `${name}.raw`),
+          to: "raw",
+        }),
+      );
+      assert.equal(error.code, "image-rejected", error.message);
+      assert.ok(
+        error.problems.some((p) => p.code === "decompression-bomb"),
+        error.message,
+      );
+      assert.match(error.message, /compressed bytes read so far/);
+      nothingLeft(name);
+    });
+  }
 
   it("ends at once when aborted while the unpack waits for the rest of the download", async () => {
     const controller = new AbortController();

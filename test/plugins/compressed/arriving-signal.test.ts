@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,19 +8,21 @@ import { TestServer } from "../../core/io/server.ts";
 import { repoRoot } from "../../helpers/cli.ts";
 import { listDir, makeImage, tempDir } from "../../helpers/images.ts";
 import { waitFor } from "../../helpers/wait.ts";
-import { compress, leftovers, missingTools } from "./helpers.ts";
+import { alive, childrenOf, compress, leftovers, missingTools } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 
 /**
  * SIGTERM to the built CLI once the decoder has made the whole image but the server stalls
  * before the last bytes of the download: the job ends at once (not at the 30 s idle timeout),
- * leaving no output and nothing in its TMPDIR. About 2 s.
+ * leaving no output and nothing in its TMPDIR; SIGKILL leaves no decoder, and the next run
+ * sweeps what the killed one left. About 10 s (two CLI starts each).
  */
 describe("a signal while a decompressed download waits for its last bytes", { skip: missingTools }, () => {
   const { dir, cleanup } = tempDir("diskpipe-arriving-signal-");
   const server = new TestServer();
   let whole = 0;
+  let small = "";
   before(async () => {
     await server.start();
     const served = join(dir, "served");
@@ -34,6 +36,15 @@ describe("a signal while a decompressed download waits for its last bytes", { sk
     const padded = join(served, "padded.gz");
     writeFileSync(padded, Buffer.concat([readFileSync(gz), Buffer.alloc(2 * MiB)]));
     server.routes.set("/padded.gz", { file: padded, stall: "body", stallAfter: statSync(gz).size + 64 * 1024 });
+    // 8 MiB of noise whose server stalls after 1 MiB: zstd waits for bytes not yet downloaded.
+    writeFileSync(join(served, "noise.raw"), randomBytes(8 * MiB));
+    server.routes.set("/stalled.zst", {
+      file: compress(join(served, "noise.raw"), "zst"),
+      stall: "body",
+      stallAfter: MiB,
+    });
+    small = join(served, "small.raw");
+    writeFileSync(small, randomBytes(64 * 1024));
   });
   after(async () => {
     await server.stop();
@@ -67,6 +78,40 @@ describe("a signal while a decompressed download waits for its last bytes", { sk
     assert.ok(Date.now() - signalled < 10_000, `exited ${Date.now() - signalled} ms after SIGTERM`);
     assert.equal(stderr.split("\n").filter((line) => line.startsWith("diskpipe:")).length, 1, stderr);
     assert.ok(!listDir(dir).includes("out.raw"));
+    assert.deepEqual(
+      leftovers(tmp).filter((path) => !path.includes("/jiti/")),
+      [],
+    );
+  });
+
+  it("SIGKILL while the decoder waits for bytes: the decoder ends, the next run removes what was left", async () => {
+    const tmp = join(dir, "tmp-kill");
+    mkdirSync(tmp);
+    const env = { ...process.env, TMPDIR: tmp };
+    const cli = join(repoRoot, "bin", "diskpipe.mjs");
+    const child = spawn(
+      process.execPath,
+      [cli, "convert", server.url("/stalled.zst"), join(dir, "killed.raw"), "--to", "raw"],
+      {
+        stdio: "ignore",
+        env,
+      },
+    );
+    const decoder = await waitFor(
+      () => childrenOf(child.pid ?? 0).find((c) => c.name === "zstd"),
+      "zstd to start under the CLI",
+    );
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    await waitFor(() => !alive(decoder.pid), "the decoder to end after its parent was killed", 10_000);
+    assert.ok(!listDir(dir).includes("killed.raw"));
+    // The next run sweeps the folders of the dead process.
+    const next = spawnSync(process.execPath, [cli, "convert", small, join(dir, "next.raw"), "--to", "raw", "-q"], {
+      env,
+      encoding: "utf8",
+    });
+    assert.equal(next.status, 0, next.stderr);
     assert.deepEqual(
       leftovers(tmp).filter((path) => !path.includes("/jiti/")),
       [],
