@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPipeline } from "../../../src/create-pipeline.ts";
+import { TestServer } from "../../core/io/server.ts";
+import { diskpipe } from "../../helpers/cli.ts";
 import { failure } from "../../helpers/failure.ts";
 import { sameDisk, tempDir } from "../../helpers/images.ts";
 import { applianceMembers, manifestOf, twoVmdks, type Member } from "./archive.ts";
@@ -23,7 +26,7 @@ function writeBeside(dir: string, members: Member[]): string {
   return join(dir, members[0]?.name ?? "vm.ovf");
 }
 
-/** Attacks on a plain .ovf read with --ovf-files: names, links, counts, sizes. About 3 s. */
+/** Attacks on a plain .ovf read with --ovf-files: names, links, counts, sizes, a URL, inspect. About 4 s. */
 describe("attacks on a plain .ovf and the files beside it", () => {
   const { dir, cleanup } = tempDir("diskpipe-ovf-attacks-");
   const work = join(dir, "work");
@@ -166,5 +169,34 @@ describe("attacks on a plain .ovf and the files beside it", () => {
       ovf.replace("</Envelope>", `<!-- ${"x".repeat(MiB)} --></Envelope>`),
     );
     await refused(writeBeside(join(dir, "big"), members), "image-rejected", "archive-entry", /larger than 1048576/);
+  });
+  it("refuses a descriptor from a URL even with ovfFiles, reading nothing beside anything", async () => {
+    const folder = join(dir, "served");
+    const members = applianceMembers(disks);
+    writeBeside(folder, members);
+    const server = await new TestServer().start();
+    try {
+      server.routes.set("/vm.ovf", { file: join(folder, "vm.ovf") });
+      server.routes.set("/web-1.vmdk", { file: join(folder, "web-1.vmdk") });
+      await refused(server.url("/vm.ovf"), "image-rejected", "ovf-files", /only from a local path/);
+      assert.deepEqual(
+        server.seen.map((seen) => seen.path),
+        ["/vm.ovf"],
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("inspect names a descriptor without opening the files it names (one is a FIFO)", () => {
+    const folder = join(dir, "inspect");
+    writeBeside(
+      folder,
+      applianceMembers(disks).filter((m) => m.name !== "web-1.vmdk"),
+    );
+    execFileSync("mkfifo", [join(folder, "web-1.vmdk")]);
+    const run = diskpipe(["inspect", "--json", join(folder, "vm.ovf")]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(JSON.parse(run.stdout).format, "ovf-descriptor");
   });
 });
