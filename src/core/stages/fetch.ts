@@ -1,3 +1,6 @@
+import { constants } from "node:fs";
+import { copyFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { DiskpipeError, ImageRejectedError } from "../errors.ts";
 import type { FormatRegistry } from "../formats.ts";
 import { inspectImage } from "../inspect/index.ts";
@@ -79,7 +82,7 @@ export async function fetchJob(
       const actual =
         algorithm === checksum.algorithm
           ? hex
-          : await hashFile(fetched.path, checksum.algorithm, (b) => job.progress(b), job.signal);
+          : await hashFile(image.path, checksum.algorithm, (b) => job.progress(b), job.signal);
       assertChecksum(checksum, actual);
       job.sourceHash = `${checksum.algorithm}:${actual}`;
     } else if (hash) {
@@ -88,7 +91,11 @@ export async function fetchJob(
   };
   // A store's recorded format is a claim too; the caller's own claim wins.
   const claimed = spec.from ?? fetched.claimed;
-  const image: LocalImage = { path: fetched.path, temporary: fetched.temporary, ...(claimed && { claimed }) };
+  // What streamed into the output is a container after all (`--from raw` on a .raw.xz): it moves
+  // into the work directory, leaving the output's place to what the container holds.
+  const container = into !== undefined && fetched.path === into && registry.get(fetched.inspection?.format ?? "");
+  const path = container && container.unpack ? await moveAside(into, join(job.workDir, "container")) : fetched.path;
+  const image: LocalImage = { path, temporary: fetched.temporary, ...(claimed && { claimed }) };
   if (fetched.arriving) {
     const { done, ...arriving } = fetched.arriving;
     const complete = done.then((d) => verify(d.hash));
@@ -96,6 +103,18 @@ export async function fetchJob(
     image.arriving = { ...arriving, complete };
   } else await verify(fetched.hash);
   return { image, ...(fetched.inspection && !unpacks && { inspection: fetched.inspection }) };
+}
+
+/** Renames `from` to `to`, or copies it there and removes it when they lie on different filesystems. */
+async function moveAside(from: string, to: string): Promise<string> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    await copyFile(from, to, constants.COPYFILE_EXCL);
+    await rm(from, { force: true });
+  }
+  return to;
 }
 
 function rejection(source: string, message: string): ImageRejectedError {

@@ -88,6 +88,7 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
     server.routes.set("/polyglot.gz", { file: polyglot });
     server.routes.set("/disk.qcow2.gz", { file: gz });
     server.routes.set("/shared.gz", { file: gz });
+    server.routes.set("/disk.raw.gz", { file: compress(raw, "gz") });
   });
   after(async () => {
     await server.stop();
@@ -238,6 +239,23 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
       from: "qcow2",
     });
     assert.ok(sameDisk(raw, "raw", out, "raw"));
+  });
+
+  it("converts a .raw.gz claimed raw to raw over HTTP (the download meant to stream into the output)", async () => {
+    const out = join(dir, "raw-claim.raw");
+    const result = await createPipeline(config("raw-claim")).run({
+      source: server.url("/disk.raw.gz"),
+      destination: out,
+      to: "raw",
+      from: "raw",
+    });
+    assert.equal(result.from, "raw");
+    assert.ok(sameDisk(raw, "raw", out, "raw"));
+    assert.deepEqual(leftovers(join(dir, "work-raw-claim")), []);
+    assert.deepEqual(
+      listDir(dir).filter((name) => name.includes("raw-claim")),
+      ["raw-claim.raw", "work-raw-claim"],
+    );
   });
 
   it("lets one job of a shared download fail early while the other completes", async () => {
