@@ -70,6 +70,7 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
     const padded = join(served, "padded.gz");
     writeFileSync(padded, Buffer.concat([readFileSync(gz), Buffer.alloc(4 * MiB)]));
     server.routes.set("/padded.gz", { file: padded, stall: "body", stallAfter: statSync(gz).size + 64 * 1024 });
+    server.routes.set("/replayed.gz", { file: gz, ignoreRange: true, dropAfter: MiB });
     server.routes.set("/changed.gz", {
       file: gz,
       fileAfterDrop: compress(otherQcow2, "gz"),
@@ -143,6 +144,18 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
     assert.equal(error.code, "aborted", error.message);
     assert.ok(Date.now() - started < 5000, `ended ${Date.now() - started} ms after the abort`);
     nothingLeft("padded");
+  });
+
+  it("takes a server that ignores the resume and sends the same bytes again (the decoder sees each once)", async () => {
+    const out = join(dir, "replayed.qcow2");
+    await createPipeline(config("replayed", { retries: 2 })).run({
+      source: server.url("/replayed.gz"),
+      destination: out,
+      to: "qcow2",
+    });
+    assert.ok(server.requests("/replayed.gz").length >= 2);
+    assert.ok(sameDisk(raw, "raw", out, "qcow2"));
+    assert.deepEqual(leftovers(join(dir, "work-replayed")), []);
   });
 
   it("fails a server that sends other bytes when it ignores the resume", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPipeline } from "../../../src/create-pipeline.ts";
@@ -198,5 +198,18 @@ describe("attacks on a plain .ovf and the files beside it", () => {
     const run = diskpipe(["inspect", "--json", join(folder, "vm.ovf")]);
     assert.equal(run.status, 0, run.stderr);
     assert.equal(JSON.parse(run.stdout).format, "ovf-descriptor");
+  });
+  it("leaves no file beside any descriptor open, whatever refused it", () => {
+    const open = readdirSync("/proc/self/fd").flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/self/fd/${fd}`)];
+      } catch {
+        return [];
+      }
+    });
+    assert.deepEqual(
+      open.filter((path) => path.startsWith(dir)),
+      [],
+    );
   });
 });
