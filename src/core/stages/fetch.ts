@@ -62,10 +62,11 @@ export async function fetchJob(
       }
     : archiveBound === undefined
       ? undefined
-      : async (reader, limit) => {
+      : async (reader, limit, onHead) => {
           const message = `the download passed what a ${job.handler?.name} container of an image of at most ${formatSize(spec.maxSize ?? 0)} (--max-size) can be`;
           limit(archiveBound, () => rejection(spec.source, message));
-          return inspectImage(reader, registry.inspection(undefined));
+          // The head's verdict hands the container on as it arrives, as without the bound.
+          return inspectImage(reader, { ...registry.inspection(undefined), ...(onHead && { onHeadVerdict: onHead }) });
         };
   // A container that unpacks as the bytes arrive gets the download while it goes on.
   const handOn =
