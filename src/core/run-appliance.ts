@@ -52,6 +52,7 @@ export async function runAppliance(
   const paths = await clock.run("prepare", () => {
     if (spec.contentHash && count > 1)
       throw new UsageError(`--content-hash pins one disk, and ${spec.source} is an appliance of ${count} disks`);
+    refuseUnclaimedDisks(job, parts, appliance);
     return appliancePaths({
       destination: spec.destination,
       source: spec.source,
@@ -111,5 +112,25 @@ export async function runAppliance(
     throw error;
   } finally {
     job.spec = spec;
+  }
+}
+
+/**
+ * A claim (`--from`) that names what the appliance holds rather than the appliance itself must
+ * hold for every disk, as the appliance declares it (each disk's bytes are then inspected
+ * against that declaration): `format-mismatch` before anything is converted, otherwise.
+ */
+function refuseUnclaimedDisks(job: RunningJob, parts: JobParts, appliance: UnpackedAppliance): void {
+  const { formats } = parts;
+  const from = job.spec.from === undefined ? undefined : formats.canonicalName(job.spec.from);
+  if (from === undefined || from === job.handler?.name) return;
+  const accepted = [from, ...(formats.get(from)?.accepts ?? []).map((name) => formats.canonicalName(name))];
+  for (const [i, disk] of appliance.disks.entries()) {
+    const format = formats.canonicalName(disk.format);
+    if (accepted.includes(format)) continue;
+    const message = `disk ${i + 1} is ${format} (as the appliance declares it), not ${from} as claimed`;
+    throw new ImageRejectedError(`${job.spec.source} rejected: ${message}`, [{ code: "format-mismatch", message }], {
+      stage: "prepare",
+    });
   }
 }
