@@ -4,6 +4,7 @@ import { appliancePaths, type AppliancePaths } from "./appliance-paths.ts";
 import { convertImage } from "./convert-image.ts";
 import { ImageRejectedError, UsageError } from "./errors.ts";
 import { writeDurably } from "./io/durable.ts";
+import { SetAside } from "./io/set-aside.ts";
 import type { Sink } from "./io/types.ts";
 import type { RunningJob } from "./job-context.ts";
 import type { ApplianceOutput, UnpackedAppliance } from "./plugin.ts";
@@ -66,6 +67,7 @@ export async function runAppliance(
   const committed: string[] = [];
   const outputs: ApplianceOutput[] = [];
   const formats: string[] = [];
+  let replaced: SetAside | undefined;
   try {
     for (const [i, disk] of appliance.disks.entries()) {
       job.spec = { ...spec, destination: paths.disks[i] };
@@ -98,6 +100,8 @@ export async function runAppliance(
       });
     }
     await clock.run("upload", async () => {
+      // With --force, the files the outputs replace are kept aside until all are in place.
+      if (spec.overwrite) replaced = await SetAside.of([...paths.disks, paths.description]);
       for (const [i, sink] of sinks.entries()) {
         await sink.commit(job);
         committed.push(paths.disks[i]);
@@ -105,10 +109,12 @@ export async function runAppliance(
       const description = appliance.description.render(outputs);
       await writeDurably(paths.description, `${JSON.stringify(description, null, 2)}\n`);
     });
+    await replaced?.discard();
     return { paths, outputs, formats };
   } catch (error) {
     await Promise.all(sinks.map((sink) => sink.abort().catch(() => undefined)));
     await Promise.all(committed.map((path) => rm(path, { force: true })));
+    await replaced?.restore();
     throw error;
   } finally {
     job.spec = spec;
