@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPipeline, defineFormat, definePlugin, type JobContext, type Plugin } from "../../../src/mod.ts";
 import { TestServer } from "../io/server.ts";
@@ -113,4 +113,73 @@ describe("unpacking a download while it arrives", () => {
     assert.equal(error.code, "checksum-mismatch", error.message);
     assert.ok(!listDir(dir).includes("sum.raw"));
   });
+});
+
+describe("what an unpack gives must be a file in the job's work directory", () => {
+  const { dir, cleanup } = tempDir("diskpipe-unpack-where-");
+  after(cleanup);
+  const outside = join(dir, "host-file.raw");
+  writeFileSync(outside, Buffer.alloc(MiB, 1));
+  const source = join(dir, "box.bin");
+  writeFileSync(source, Buffer.concat([Buffer.from(MAGIC), Buffer.alloc(MiB)]));
+  /** A container whose unpack names `where(workDir)` as its image (or as the second disk of an appliance). */
+  const misled = (name: string, where: (workDir: string) => string, appliance = false): Plugin =>
+    definePlugin({
+      name,
+      formats: [
+        defineFormat({
+          name,
+          detect: async (reader) =>
+            Buffer.from(await reader.read(0, MAGIC.length)).toString("latin1") === MAGIC
+              ? { format: name, problems: [], details: {} }
+              : null,
+          async unpack(ctx) {
+            const inside = join(ctx.workDir, "disk.raw");
+            writeFileSync(inside, Buffer.alloc(MiB));
+            const path = where(ctx.workDir);
+            if (!appliance) return { path, format: "raw" };
+            return {
+              disks: [
+                { path: inside, format: "raw" },
+                { path, format: "raw" },
+              ],
+              description: { suffix: "box", render: () => ({}) },
+            };
+          },
+        }),
+      ],
+    });
+
+  for (const [label, where] of [
+    ["a host file", () => outside],
+    ["a path that climbs out", (work: string) => join(work, "..", "..", basename(dir), "host-file.raw")],
+    [
+      "a link in the work directory to a host file",
+      (work: string) => {
+        symlinkSync(outside, join(work, "link.raw"));
+        return join(work, "link.raw");
+      },
+    ],
+    ["the work directory itself", (work: string) => work],
+  ] as const) {
+    for (const appliance of [false, true]) {
+      it(`refuses ${label}${appliance ? " as an appliance's disk" : ""}, converting nothing`, async () => {
+        const out = join(dir, `out-${label.replace(/\W/g, "-")}-${appliance}`);
+        mkdirSync(out);
+        const error = await failure(
+          createPipeline({ workDir: join(dir, "work"), plugins: [misled("misled", where, appliance)] }).run({
+            source,
+            destination: appliance ? out : join(out, "disk.qcow2"),
+            to: "qcow2",
+          }),
+        );
+        assert.equal(error.code, "plugin-failed", error.message);
+        assert.match(
+          error.message,
+          /misled: the unpacked image .* (is not in the job's work directory|is not a regular file)/,
+        );
+        assert.deepEqual(readdirSync(out), []);
+      });
+    }
+  }
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
@@ -95,13 +94,13 @@ describe("compressed detection by magic bytes", { skip: missingTools }, () => {
 });
 
 describe("the compressed detector never claims the inspector corpus's images", { skip: missingTools }, () => {
-  let corpusDir = "";
+  let corpusDir = { dir: "", cleanup: () => undefined as void };
   let corpus: CorpusImage[] = [];
   before(async () => {
-    corpusDir = mkdtempSync(join(tmpdir(), "diskpipe-compressed-corpus-"));
-    corpus = await buildCorpus(corpusDir);
+    corpusDir = tempDir("diskpipe-compressed-corpus-");
+    corpus = await buildCorpus(corpusDir.dir);
   });
-  after(() => rmSync(corpusDir, { recursive: true, force: true }));
+  after(() => corpusDir.cleanup());
 
   it("finds no compressed stream or tar in any corpus image", async () => {
     assert.ok(corpus.length > 100, "the corpus was built");
