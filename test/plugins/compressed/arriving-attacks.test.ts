@@ -119,7 +119,8 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
   it("ends at once when aborted while the unpack waits for the rest of the download", async () => {
     const controller = new AbortController();
     const work = join(dir, "work-padded");
-    const running = createPipeline(config("padded")).run({
+    // The server stalls for good and the idle timeout is ten minutes: only an abort that works ends the job.
+    const running = createPipeline(config("padded", { timeoutMs: 600_000 })).run({
       source: server.url("/padded.gz"),
       destination: join(dir, "padded.qcow2"),
       to: "qcow2",
@@ -138,11 +139,9 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
       }
     };
     await waitFor(decompressed, "the image to be decompressed");
-    const started = Date.now();
     controller.abort();
     const error = await failure(running);
     assert.equal(error.code, "aborted", error.message);
-    assert.ok(Date.now() - started < 5000, `ended ${Date.now() - started} ms after the abort`);
     nothingLeft("padded");
   });
 

@@ -54,9 +54,21 @@ describe("a signal while a decompressed download waits for its last bytes", { sk
   it("SIGTERM ends the job at once, leaving no output and no temporary file", async () => {
     const tmp = join(dir, "tmp");
     mkdirSync(tmp);
+    // The server stalls for good and the idle timeout is ten minutes: only a SIGTERM that works ends the job.
+    const patient = join(dir, "patient.config.mjs");
+    writeFileSync(patient, `export default { fetch: { timeoutMs: 600000, retries: 0 } };\n`);
     const child = spawn(
       process.execPath,
-      [join(repoRoot, "bin", "diskpipe.mjs"), "convert", server.url("/padded.gz"), join(dir, "out.raw"), "--to", "raw"],
+      [
+        join(repoRoot, "bin", "diskpipe.mjs"),
+        "--config",
+        patient,
+        "convert",
+        server.url("/padded.gz"),
+        join(dir, "out.raw"),
+        "--to",
+        "raw",
+      ],
       { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TMPDIR: tmp } },
     );
     let stderr = "";
@@ -72,10 +84,8 @@ describe("a signal while a decompressed download waits for its last bytes", { sk
       }
     };
     await waitFor(decompressed, () => `the image to be decompressed (stderr: ${stderr})`);
-    const signalled = Date.now();
     child.kill("SIGTERM");
     assert.equal(await exited, 143, stderr);
-    assert.ok(Date.now() - signalled < 10_000, `exited ${Date.now() - signalled} ms after SIGTERM`);
     assert.equal(stderr.split("\n").filter((line) => line.startsWith("diskpipe:")).length, 1, stderr);
     assert.ok(!listDir(dir).includes("out.raw"));
     assert.deepEqual(
