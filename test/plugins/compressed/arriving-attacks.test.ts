@@ -116,34 +116,38 @@ describe("attacks on a compressed download decompressed as it arrives", { skip: 
     });
   }
 
-  it("ends at once when aborted while the unpack waits for the rest of the download", async () => {
-    const controller = new AbortController();
-    const work = join(dir, "work-padded");
-    // The server stalls for good and the idle timeout is ten minutes: only an abort that works ends the job.
-    const running = createPipeline(config("padded", { timeoutMs: 600_000 })).run({
-      source: server.url("/padded.gz"),
-      destination: join(dir, "padded.qcow2"),
-      to: "qcow2",
-      signal: controller.signal,
-    });
-    running.catch(() => undefined);
-    // The decompressed image is whole (gunzip stops at the padding) while the download stalls.
-    const whole = statSync(join(served, "disk.qcow2")).size;
-    const decompressed = () => {
-      try {
-        return readdirSync(work, { recursive: true, encoding: "utf8" }).some(
-          (entry) => entry.includes("decompressed-") && statSync(join(work, entry)).size === whole,
-        );
-      } catch {
-        return false;
-      }
-    };
-    await waitFor(decompressed, "the image to be decompressed");
-    controller.abort();
-    const error = await failure(running);
-    assert.equal(error.code, "aborted", error.message);
-    nothingLeft("padded");
-  });
+  it(
+    "ends at once when aborted while the unpack waits for the rest of the download",
+    { timeout: 120_000 },
+    async () => {
+      const controller = new AbortController();
+      const work = join(dir, "work-padded");
+      // The server stalls for good and the idle timeout is ten minutes: only an abort that works ends the job.
+      const running = createPipeline(config("padded", { timeoutMs: 600_000 })).run({
+        source: server.url("/padded.gz"),
+        destination: join(dir, "padded.qcow2"),
+        to: "qcow2",
+        signal: controller.signal,
+      });
+      running.catch(() => undefined);
+      // The decompressed image is whole (gunzip stops at the padding) while the download stalls.
+      const whole = statSync(join(served, "disk.qcow2")).size;
+      const decompressed = () => {
+        try {
+          return readdirSync(work, { recursive: true, encoding: "utf8" }).some(
+            (entry) => entry.includes("decompressed-") && statSync(join(work, entry)).size === whole,
+          );
+        } catch {
+          return false;
+        }
+      };
+      await waitFor(decompressed, "the image to be decompressed");
+      controller.abort();
+      const error = await failure(running);
+      assert.equal(error.code, "aborted", error.message);
+      nothingLeft("padded");
+    },
+  );
 
   it("takes a server that ignores the resume and sends the same bytes again (the decoder sees each once)", async () => {
     const out = join(dir, "replayed.qcow2");

@@ -51,7 +51,7 @@ describe("a signal while a decompressed download waits for its last bytes", { sk
     cleanup();
   });
 
-  it("SIGTERM ends the job at once, leaving no output and no temporary file", async () => {
+  it("SIGTERM ends the job at once, leaving no output and no temporary file", { timeout: 120_000 }, async () => {
     const tmp = join(dir, "tmp");
     mkdirSync(tmp);
     // The server stalls for good and the idle timeout is ten minutes: only a SIGTERM that works ends the job.
