@@ -8,6 +8,7 @@ import { basename, dirname, join } from "node:path";
  *
  * @example
  * ```ts
+ * declare const commitAll: () => Promise<void>; // renames the new outputs into place
  * const aside = await SetAside.of(["/srv/out/vm-disk1.qcow2", "/srv/out/vm.ovf.json"]);
  * try { await commitAll(); await aside.discard(); } catch (error) { await aside.restore(); throw error; }
  * ```
