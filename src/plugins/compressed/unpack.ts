@@ -157,7 +157,10 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     rejectUnsafe(result, source, "unpack");
     // A container the 4 KiB head did not show (a zstd skippable frame pushes its magic further).
     if (ctx.formats.detectedContainers().includes(result.format))
-      throw new Refusal("nested-container", `it holds an image of format ${result.format} inside: only one level is unpacked`);
+      throw new Refusal(
+        "nested-container",
+        `it holds an image of format ${result.format} inside: only one level is unpacked`,
+      );
     await pumping;
     await file.close();
     report(true);
