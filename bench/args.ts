@@ -35,15 +35,23 @@ export interface BenchArgs {
   dir: string;
   /** Keep the work directory at the end (for debugging). */
   keep: boolean;
+  /**
+   * How the page cache stands before each run: "cold" (dropped; root only), "warm" (the images
+   * read once before every run), or both, each case run under each. Default: cold as root, else warm.
+   */
+  caches: Array<"cold" | "warm">;
 }
 
 /** The usage text of `npm run bench -- --help`. */
-export const USAGE = `npm run bench [-- --runs N] [--only CASE[,CASE…]] [--quick] [--dir DIR] [--keep]
+export const USAGE = `npm run bench [-- --runs N] [--only CASE[,CASE…]] [--caches cold|warm|both] [--quick] [--dir DIR] [--keep]
 
   --runs N     timed runs of each side, alternating A, B, A, B… (default 7, at least 1)
   --only CASE  run only these cases: ${CASES.join(", ")} (flags: the qemu-img flag study, queue: the shared
                queue on a redis-server it starts on 127.0.0.1, compressed: .xz/.zst over HTTP and decompression
                rates, ova: a 2-disk OVA; these four only on request)
+  --caches C   cold: page cache dropped before every run (root only; the default as root); warm: the
+               images read once before every run (the default otherwise); both: every case under each,
+               rows marked "cold" and "warm"
   --quick      small images (256 MiB virtual, 128 MiB of data) for a smoke run
   --dir DIR    where the work directory is made (default ${defaultDir()}); it is removed at the end
   --keep       keep the work directory`;
@@ -67,6 +75,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     quick: false,
     dir: defaultDir(),
     keep: false,
+    caches: process.getuid?.() === 0 ? ["cold"] : ["warm"],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -86,6 +95,10 @@ export function parseArgs(argv: string[]): BenchArgs {
       const unknown = names.filter((name) => !(CASES as readonly string[]).includes(name));
       if (unknown.length > 0) throw new Error(`unknown case ${unknown.join(", ")} (known: ${CASES.join(", ")})`);
       args.only = names as CaseName[];
+    } else if (flag === "--caches") {
+      const mode = value();
+      if (mode !== "cold" && mode !== "warm" && mode !== "both") throw new Error("--caches takes cold, warm or both");
+      args.caches = mode === "both" ? ["cold", "warm"] : [mode];
     } else if (flag === "--quick") {
       args.quick = true;
     } else if (flag === "--dir") {

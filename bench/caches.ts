@@ -39,8 +39,9 @@ export const QUIESCE_MS = 3000;
 
 /**
  * What happens before every timed run: `sync` (everything written so far reaches the disk
- * outside the timed part), then, under the cold policy, `echo 3 > drop_caches` and the warm-ups
- * (tiny runs of each program, so code is cached and image data is not), then a pause of
+ * outside the timed part), then, under the cold policy, `echo 3 > drop_caches`, then the
+ * warm-ups (cold: tiny runs of each program, so code is cached and image data is not; warm:
+ * those and a read of every image, so the sources are in the page cache), then a pause of
  * `quiesceMs`.
  *
  * @example
@@ -50,10 +51,8 @@ export const QUIESCE_MS = 3000;
  */
 export async function settle(policy: CachePolicy, warmups: Warmup[], quiesceMs: number): Promise<void> {
   await run("sync", []);
-  if (policy === "cold") {
-    await writeFile(DROP, "3\n");
-    for (const warm of warmups) await warm();
-    await run("sync", []);
-  }
+  if (policy === "cold") await writeFile(DROP, "3\n");
+  for (const warm of warmups) await warm();
+  if (warmups.length > 0) await run("sync", []);
   if (quiesceMs > 0) await sleep(quiesceMs);
 }

@@ -8,6 +8,7 @@ import { makeContext, type BenchContext } from "./context.ts";
 import { has } from "./exec.ts";
 import { buildImages, workload, type Needs, type Workload } from "./images.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
+import { deviceSection, probeDevice } from "./device.ts";
 import { renderReport, type CaseResult, type Row } from "./report.ts";
 import { batchCase } from "./cases/batch.ts";
 import { checksumCase } from "./cases/checksum.ts";
@@ -102,17 +103,25 @@ async function main(args: BenchArgs): Promise<void> {
       `work directory ${work}; building images${needs.raw ? ` (${load.virtualSize / GiB} GiB virtual, half of it data in ${load.run / 1024 ** 2} MiB runs)` : ""}`,
     );
     const images = await buildImages(work, load, needs, log);
-    const policy = await cachePolicy();
+    const allowed = await cachePolicy();
+    const policies = args.caches.filter((policy) => policy === "warm" || allowed === "cold");
+    if (policies.length === 0) throw new Error("--caches cold needs root (a writable /proc/sys/vm/drop_caches)");
     const machine = await describeMachine(work);
-    const ctx = makeContext({ args, work, workload: load, policy, images, log });
+    const device = needs.raw ? await probeDevice(work, load.virtualSize / 2) : undefined;
+    if (device)
+      log(`device: write ${(device.writeBps / 1e6).toFixed(0)} MB/s, read ${(device.readBps / 1e6).toFixed(0)} MB/s`);
     const rows: Row[] = [];
     const sections: string[] = [];
-    for (const name of CASES.filter((c) => args.only.includes(c))) {
-      log(`case ${name}`);
-      const result = await RUNNERS[name](ctx);
-      rows.push(...result.rows);
-      sections.push(...(result.sections ?? []));
+    for (const policy of policies) {
+      const ctx = makeContext({ args, work, workload: load, policy, images, log });
+      for (const name of CASES.filter((c) => args.only.includes(c))) {
+        log(`case ${name}${policies.length > 1 ? ` (${policy})` : ""}`);
+        const result = await RUNNERS[name](ctx);
+        rows.push(...result.rows.map((row) => (policies.length > 1 ? { ...row, id: `${row.id} ${policy}` } : row)));
+        sections.push(...(result.sections ?? []));
+      }
     }
+    if (device) sections.unshift(deviceSection(rows, device, load));
     rows.sort((x, y) => x.id.localeCompare(y.id, "en", { numeric: true }));
     const minutes = (performance.now() - started) / 60_000;
     const own = OWN_WORKLOADS.filter(([name]) => args.only.includes(name)).map(([, text]) => text);
@@ -125,7 +134,7 @@ async function main(args: BenchArgs): Promise<void> {
           : []),
         ...own,
       ].join("; ")}`,
-      `runs: ${args.runs} per side, alternating A, B, A, B…; before every run: \`sync\`${policy === "cold" ? ", `echo 3 > /proc/sys/vm/drop_caches`, then a tiny run of each program (code warm, image data cold)" : " (not root: caches stay warm)"}, then a ${QUIESCE_MS / 1000} s pause (bench/caches.ts says why); start-up (7b) always warm, no pause; the queue case (9) warm, 0.5 s pause`,
+      `runs: ${args.runs} per side, alternating A, B, A, B…; before every run: \`sync\`, then ${policies.map((p) => (p === "cold" ? "cold: `echo 3 > /proc/sys/vm/drop_caches` and a tiny run of each program (code warm, image data cold)" : "warm: a tiny run of each program and a read of every image (sources in the page cache)")).join("; ")}, then a ${QUIESCE_MS / 1000} s pause (bench/caches.ts says why); start-up (7b) always warm, no pause; the queue case (9) warm, 0.5 s pause`,
       "every timed run that writes ends with `sync`: data a side leaves in the page cache is charged to it (diskpipe fsyncs its output itself)",
       `load average: ${machine.load} at the start, ${loadAverage()} at the end; bench wall time ${minutes.toFixed(1)} min`,
     ];

@@ -4,7 +4,7 @@
 // files and runs only the test files that exercise them; the table at the end gives the score
 // per file. Not part of `npm test`: a full run takes hours on two cores.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GROUPS } from "./mutation-groups.mjs";
@@ -108,12 +108,17 @@ function main(args) {
     writeFileSync(config, `${JSON.stringify(configFor(name, group), null, 2)}\n`);
     process.stderr.write(`mutate: group ${name}\n`);
     // The inspector's corpus is built once and read by every mutant's run of its tests.
-    const env = { ...process.env, DISKPIPE_CORPUS_CACHE: join(reports, "corpus") };
+    // The tests' temporary files go to a directory of this run, removed after it: a test process
+    // the runner stops (SIGKILL after a timeout) leaves what it made there, not in /tmp for good.
+    const tmp = join(root, ".stryker-tmp", `${name}.tmp`);
+    mkdirSync(tmp, { recursive: true });
+    const env = { ...process.env, DISKPIPE_CORPUS_CACHE: join(reports, "corpus"), TMPDIR: tmp };
     const run = spawnSync(
       process.execPath,
       [join(root, "node_modules", "@stryker-mutator", "core", "bin", "stryker.js"), "run", config],
       { cwd: root, stdio: "inherit", env },
     );
+    rmSync(tmp, { recursive: true, force: true });
     const report = join(reports, `${name}.json`);
     if (run.status !== 0 || !existsSync(report)) {
       process.stderr.write(`mutate: group ${name} failed (exit ${run.status})\n`);

@@ -37,7 +37,7 @@ export {
   type ErrorCode,
   type Problem,
 } from "./core/errors.ts";
-export type { JobContext, JobOutput, LocalImage } from "./core/context.ts";
+export type { ArrivingImage, JobContext, JobOutput, LocalImage } from "./core/context.ts";
 export type { ConvertPlan, JobSpec, PlanImage, QemuSecret } from "./core/job.ts";
 export type {
   Detection,

@@ -36,6 +36,7 @@ describe("createPipeline: the standard formats, loaded as plugins", () => {
       "iso",
       "compressed",
       "ova",
+      "ovf-descriptor",
     ]);
     assert.deepEqual(
       pipeline.plugins.map((p) => p.name),
@@ -53,6 +54,7 @@ describe("createPipeline: the standard formats, loaded as plugins", () => {
       "iso",
       "compressed",
       "ova",
+      "ovf-descriptor",
       "qcow2",
     ]);
     const lax = definePlugin({

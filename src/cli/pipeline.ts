@@ -52,8 +52,12 @@ function configOf(file: string | undefined): Promise<UserConfig> {
 export async function configuredPlugins(explicit: string | undefined): Promise<Plugin[]> {
   // Not validated here (the pipeline validates the same configuration when the command runs):
   // the validator would cost `convert --help` some 90 ms.
+  const config = await configOf(findConfigFile(explicit));
+  const { withStandardFormats } = await import("../standard-formats.ts");
+  // The standard formats' flags too (the ova plugin's --ovf-files), unless the configuration leaves them out.
+  if (config.standardFormats !== false) return withStandardFormats(config.plugins ?? []);
   const { flattenPlugins } = await import("../core/plugin.ts");
-  return flattenPlugins((await configOf(findConfigFile(explicit))).plugins ?? []);
+  return flattenPlugins(config.plugins ?? []);
 }
 
 async function pipelineFrom(file: string | undefined, options: GlobalOptions): Promise<Pipeline> {

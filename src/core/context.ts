@@ -3,6 +3,7 @@ import type { ConvertPlan, JobSpec, Stage } from "./job.ts";
 import type { FormatDefinition } from "./plugin.ts";
 import type { FormatRegistry } from "./formats.ts";
 import type { QemuImg } from "./qemu-img.ts";
+import type { ImageReader } from "./io/reader.ts";
 
 /** The local image a job works on after fetch (and after a container handler unpacked it). */
 export interface LocalImage {
@@ -11,6 +12,27 @@ export interface LocalImage {
   claimed?: string;
   /** True when the file is a temporary copy owned by the job (removed at cleanup). */
   temporary: boolean;
+  /**
+   * Set while the file is still being downloaded: only a container whose format says
+   * `unpacksArriving` is handed such an image; every other stage gets it complete.
+   */
+  arriving?: ArrivingImage;
+}
+
+/**
+ * An image handed on while its download goes on (a compressed file decompressed as it
+ * arrives): read it through `reader` or `chunks()`, never through its path, and await
+ * `complete` before using what was made of it.
+ */
+export interface ArrivingImage {
+  /** Reads wait for bytes not yet in and fail with the download's error. */
+  reader: ImageReader;
+  /** The bytes from the first, as they arrive; the iteration ends with the download. */
+  chunks(): AsyncIterable<Uint8Array>;
+  /** The declared total (Content-Length), when the server gave one. */
+  size?: number;
+  /** Settles once every byte is in and the job's `--checksum` holds; rejects with what failed. */
+  complete: Promise<void>;
 }
 
 /** The output file a job wrote, before it is committed to the destination. */

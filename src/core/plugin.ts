@@ -119,6 +119,14 @@ export interface FormatDefinition {
    */
   unpack?(ctx: JobContext): Promise<UnpackedImage | UnpackedAppliance>;
   /**
+   * Whether `unpack` reads a download while it arrives (`ctx.image.arriving`): from an HTTP
+   * source the container is then unpacked in the same pass as the download, and a hostile
+   * image inside is refused before the rest is fetched. The core still awaits
+   * `arriving.complete` (every byte in, `--checksum` verified) before it uses what `unpack`
+   * returned. Without it, `unpack` only ever sees a complete file.
+   */
+  unpacksArriving?: boolean;
+  /**
    * Bytes an output of `virtualSize` needs, when `qemu-img measure` cannot say it cheaply
    * (e.g. LUKS: measuring derives keys).
    */

@@ -4,6 +4,7 @@ import { appliancePaths, type AppliancePaths } from "./appliance-paths.ts";
 import { convertImage } from "./convert-image.ts";
 import { ImageRejectedError, UsageError } from "./errors.ts";
 import { writeDurably } from "./io/durable.ts";
+import { SetAside } from "./io/set-aside.ts";
 import type { Sink } from "./io/types.ts";
 import type { RunningJob } from "./job-context.ts";
 import type { ApplianceOutput, UnpackedAppliance } from "./plugin.ts";
@@ -52,6 +53,7 @@ export async function runAppliance(
   const paths = await clock.run("prepare", () => {
     if (spec.contentHash && count > 1)
       throw new UsageError(`--content-hash pins one disk, and ${spec.source} is an appliance of ${count} disks`);
+    refuseUnclaimedDisks(job, parts, appliance);
     return appliancePaths({
       destination: spec.destination,
       source: spec.source,
@@ -65,6 +67,7 @@ export async function runAppliance(
   const committed: string[] = [];
   const outputs: ApplianceOutput[] = [];
   const formats: string[] = [];
+  let replaced: SetAside | undefined;
   try {
     for (const [i, disk] of appliance.disks.entries()) {
       job.spec = { ...spec, destination: paths.disks[i] };
@@ -97,6 +100,8 @@ export async function runAppliance(
       });
     }
     await clock.run("upload", async () => {
+      // With --force, the files the outputs replace are kept aside until all are in place.
+      if (spec.overwrite) replaced = await SetAside.of([...paths.disks, paths.description]);
       for (const [i, sink] of sinks.entries()) {
         await sink.commit(job);
         committed.push(paths.disks[i]);
@@ -104,12 +109,34 @@ export async function runAppliance(
       const description = appliance.description.render(outputs);
       await writeDurably(paths.description, `${JSON.stringify(description, null, 2)}\n`);
     });
+    await replaced?.discard();
     return { paths, outputs, formats };
   } catch (error) {
     await Promise.all(sinks.map((sink) => sink.abort().catch(() => undefined)));
     await Promise.all(committed.map((path) => rm(path, { force: true })));
+    await replaced?.restore();
     throw error;
   } finally {
     job.spec = spec;
+  }
+}
+
+/**
+ * A claim (`--from`) that names what the appliance holds rather than the appliance itself must
+ * hold for every disk, as the appliance declares it (each disk's bytes are then inspected
+ * against that declaration): `format-mismatch` before anything is converted, otherwise.
+ */
+function refuseUnclaimedDisks(job: RunningJob, parts: JobParts, appliance: UnpackedAppliance): void {
+  const { formats } = parts;
+  const from = job.spec.from === undefined ? undefined : formats.canonicalName(job.spec.from);
+  if (from === undefined || from === job.handler?.name) return;
+  const accepted = [from, ...(formats.get(from)?.accepts ?? []).map((name) => formats.canonicalName(name))];
+  for (const [i, disk] of appliance.disks.entries()) {
+    const format = formats.canonicalName(disk.format);
+    if (accepted.includes(format)) continue;
+    const message = `disk ${i + 1} is ${format} (as the appliance declares it), not ${from} as claimed`;
+    throw new ImageRejectedError(`${job.spec.source} rejected: ${message}`, [{ code: "format-mismatch", message }], {
+      stage: "prepare",
+    });
   }
 }

@@ -3,7 +3,7 @@ import type { JobResult } from "../core/job.ts";
 import { redactLocation } from "../core/redact.ts";
 import { failureOf } from "./failure.ts";
 import { journalOf, type JournalEntry } from "./journal.ts";
-import { isProgress, type QueueProgress } from "./progress.ts";
+import type { QueueProgress } from "./progress.ts";
 import { boundedText, fromRedis } from "./redis-values.ts";
 
 /**
@@ -73,7 +73,8 @@ export function viewOf(job: JobFields, state: string, logs: readonly string[]): 
   const spec = (job.data as { spec?: Record<string, unknown> } | undefined)?.spec;
   // A message's locations are at most 4096 characters: a longer one (a hostile writer's) is shown cut.
   const text = (value: unknown) => (typeof value === "string" ? boundedText(redactLocation(value)) : undefined);
-  const progress = isProgress(job.progress) ? job.progress : undefined;
+  // Written by whoever can write the queue: shown only as its checked, bounded, escaped copy.
+  const progress = fromRedis.progress(job.progress);
   const journal = journalOf(logs);
   const known = ["waiting", "active", "delayed", "completed", "failed"] as const;
   const view: QueueJobView = {

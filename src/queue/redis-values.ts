@@ -2,15 +2,16 @@ import type { Problem } from "../core/errors.ts";
 import type { InspectResult } from "../core/inspect/types.ts";
 import type { JobResult, Stage } from "../core/job.ts";
 import { safeText } from "../core/redact.ts";
+import type { QueueProgress } from "./progress.ts";
 
 // Number.isFinite never coerces: it is false for anything but a finite number.
 const isNumber = (value: unknown): value is number => Number.isFinite(value);
 
 /**
- * What is escaped beyond a text's bound: redacting is slow on some hostile text (its URL pattern
- * backtracks over every run of scheme characters, "a-a-a-…": seconds for 64 KiB), so only the start of
- * a value is made safe, with this margin so that a URL the bound cuts is still redacted whole (all but
- * one whose user name and password alone are longer than the margin, which no honest location has).
+ * What is escaped beyond a text's bound: only the start of a value is made safe (so the cost
+ * depends on the bound, not on what a hostile writer stored), with this margin so that a URL
+ * the bound cuts is still redacted whole (all but one whose user name and password alone are
+ * longer than the margin, which no honest location has).
  */
 const MARGIN = 1024;
 
@@ -88,6 +89,25 @@ function detailsOf(value: unknown): Record<string, unknown> {
     : { omitted: `${json.length} bytes of details` };
 }
 
+function progressOf(value: unknown): QueueProgress | undefined {
+  const p = record(value);
+  const worker = text(p.worker, 256);
+  const stage = text(p.stage, 40);
+  if (!worker || !stage || !Array.isArray(p.timings) || !Array.isArray(p.hooks)) return undefined;
+  const inspection = inspectionOf(p.inspection);
+  return {
+    worker,
+    stage: stage as Stage,
+    ...(isNumber(p.bytes) && { bytes: p.bytes }),
+    ...(isNumber(p.total) && { total: p.total }),
+    ...(isNumber(p.percent) && { percent: p.percent }),
+    ...(isNumber(p.rate) && { rate: p.rate }),
+    timings: timingsOf(p.timings),
+    hooks: hooksOf(p.hooks),
+    ...(inspection && { inspection }),
+  };
+}
+
 function resultOf(value: unknown): JobResult | undefined {
   const r = record(value);
   if (!isNumber(r.outputSize) || !isNumber(r.ms)) return undefined;
@@ -133,5 +153,6 @@ export const fromRedis = {
   hooks: hooksOf,
   problems: problemsOf,
   inspection: inspectionOf,
+  progress: progressOf,
   result: resultOf,
 };

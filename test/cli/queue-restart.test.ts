@@ -8,6 +8,7 @@ import { makeDataImage, makeImage, sameDisk, tempDir } from "../helpers/images.t
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { startDiskpipe, stopAll, type RunningCommand } from "../helpers/worker-process.ts";
+import { writeSlowConfig } from "../helpers/slow-config.ts";
 
 const MiB = 1024 * 1024;
 
@@ -34,11 +35,12 @@ describe(
       const work = join(dir, "work");
       for (const folder of [inDir, out, work]) mkdirSync(folder);
       const config = join(dir, "worker.config.mjs");
-      writeFileSync(
-        config,
-        `export default { plugins: [], workDir: ${JSON.stringify(work)}, throttle: { bytesPerSecond: 2 * 1024 * 1024, method: "none" },\n` +
-          `  queue: { allow: { sources: [${JSON.stringify(dir)}], destinations: [${JSON.stringify(dir)}] } } };\n`,
-      );
+      writeSlowConfig(config, {
+        workDir: work,
+        mibPerSecond: 2,
+        noPlugins: true,
+        queue: { allow: { sources: [dir], destinations: [dir] } },
+      });
       const spool = join(dir, "spool");
       const watcher = startDiskpipe(["watch", spool, "--queue", redis.url, "--settle", "200"]);
       const dashboard = startDiskpipe(["dashboard", "--queue", redis.url, "--port", "0"]);

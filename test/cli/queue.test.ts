@@ -10,6 +10,7 @@ import { makeDataImage, makeImage, qemuImg, sameDisk, tempDir } from "../helpers
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { startDiskpipe, type RunningCommand } from "../helpers/worker-process.ts";
+import { writeSlowConfig } from "../helpers/slow-config.ts";
 
 const MiB = 1024 * 1024;
 
@@ -36,11 +37,12 @@ describe("diskpipe worker and submit, as processes, with a real redis-server", {
     redis = await startRedis();
     queue = await createQueue({ url: redis.url });
     slowConfig = join(dir, "slow.config.mjs");
-    writeFileSync(
-      slowConfig,
-      `export default { plugins: [], workDir: ${JSON.stringify(work)}, throttle: { bytesPerSecond: 2 * 1024 * 1024, method: "none" },\n` +
-        `  queue: { lockMs: 2000, stalledMs: 1000, backoffMs: 50, allow: { sources: [${JSON.stringify(dir)}], destinations: [${JSON.stringify(dir)}] } } };\n`,
-    );
+    writeSlowConfig(slowConfig, {
+      workDir: work,
+      mibPerSecond: 2,
+      noPlugins: true,
+      queue: { lockMs: 2000, stalledMs: 1000, backoffMs: 50, allow: { sources: [dir], destinations: [dir] } },
+    });
   });
   after(async () => {
     for (const worker of workers) worker.child.kill("SIGKILL");

@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { diskpipe, repoRoot } from "../helpers/cli.ts";
 import { makeImage, tempDir } from "../helpers/images.ts";
+import { writeSlowConfig } from "../helpers/slow-config.ts";
 
 const MiB = 1024 * 1024;
 
@@ -42,10 +43,7 @@ describe("convert under signals: nothing left behind, no orphan qemu-img (issue 
     source = makeImage(raw, "qcow2", join(dir, "data.qcow2"));
     // qemu-img -r holds the conversion to 4 MiB/s: about 12 s, time enough to signal it mid-way.
     config = join(dir, "slow.config.mjs");
-    writeFileSync(
-      config,
-      `export default { workDir: ${JSON.stringify(work)}, throttle: { bytesPerSecond: 4 * 1024 * 1024, method: "none" } };\n`,
-    );
+    writeSlowConfig(config, { workDir: work, mibPerSecond: 4 });
   });
   after(() => {
     for (const child of children) child.kill("SIGKILL");

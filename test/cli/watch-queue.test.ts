@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { SpoolJob } from "../../src/spool/types.ts";
@@ -7,6 +7,7 @@ import { makeBackedQcow2, makeDataImage, makeImage, makeRaw, sameDisk, tempDir }
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { startDiskpipe, stopAll, type RunningCommand } from "../helpers/worker-process.ts";
 import { filesIn, readJournal, waitFor } from "../spool/helpers.ts";
+import { writeSlowConfig } from "../helpers/slow-config.ts";
 
 const MiB = 1024 * 1024;
 
@@ -40,11 +41,12 @@ describe(
       redis = await startRedis();
       const config = join(dir, "worker.config.mjs");
       mkdirSync(join(dir, "work"));
-      writeFileSync(
-        config,
-        `export default { plugins: [], workDir: ${JSON.stringify(join(dir, "work"))}, throttle: { bytesPerSecond: 2 * 1024 * 1024, method: "none" },\n` +
-          `  queue: { allow: { sources: [${JSON.stringify(join(root, "work"))}], destinations: [${JSON.stringify(join(root, "done"))}] } } };\n`,
-      );
+      writeSlowConfig(config, {
+        workDir: join(dir, "work"),
+        mibPerSecond: 2,
+        noPlugins: true,
+        queue: { allow: { sources: [join(root, "work")], destinations: [join(root, "done")] } },
+      });
       await startWatcher();
       worker = startDiskpipe(["worker", "--config", config, "--queue", redis.url, "--jobs", "2", "--name", "w-spool"]);
       processes.push(worker);

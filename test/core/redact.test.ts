@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { escapeControl, redactLocation, redactText, safeText } from "../../src/core/redact.ts";
@@ -92,5 +93,50 @@ describe("redactLocation: what counts as a secret, and what is left as written",
 describe("escapeControl: escapes as a reader expects them", () => {
   it("names CR and tab, and writes other controls as two hex digits", () => {
     assert.equal(escapeControl("a\rb\tc\u0001d\u007f"), "a\\rb\\tc\\x01d\\x7f");
+  });
+});
+
+describe("redactText: every URL in running text, in linear time", () => {
+  /** The single pattern redactText used before (quadratic on "a.a.a.…"), as the reference. */
+  const byPattern = (text: string) =>
+    text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (found) => redactLocation(found));
+
+  it("finds the same URLs as the pattern it replaced", () => {
+    const alphabet = [
+      "a",
+      "Z",
+      "1",
+      ".",
+      "+",
+      "-",
+      "_",
+      ":",
+      "/",
+      "//",
+      "://",
+      " ",
+      "@",
+      "u:p@",
+      '"',
+      "?k=v",
+      "&sig=s",
+      "#",
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...alphabet), { maxLength: 40 }), (parts) => {
+        const text = parts.join("");
+        assert.equal(redactText(text), byPattern(text));
+      }),
+      { numRuns: 5000 },
+    );
+    assert.equal(
+      redactText("x https://u:pw@h/a?sig=1 and ftp://h/b"),
+      byPattern("x https://u:pw@h/a?sig=1 and ftp://h/b"),
+    );
+  });
+
+  it("takes linear time on text that looks like many schemes (2 MB of 'a.', then one URL)", { timeout: 10_000 }, () => {
+    const text = `${"a.".repeat(1 << 20)} http://u:pw@h/x`;
+    assert.ok(redactText(text).endsWith(" http://h/x"));
   });
 });

@@ -17,7 +17,11 @@ const MAGIC = "DISKPIPE-TEST-RACK";
  * A container holding an appliance: a file starting with MAGIC (detected), whose disks are the
  * images `disks()` names, copied into the job's work directory by its unpack.
  */
-function rack(disks: () => Array<Omit<ApplianceDisk, "path"> & { from: string }>, hooks: PluginHooks = {}) {
+function rack(
+  disks: () => Array<Omit<ApplianceDisk, "path"> & { from: string }>,
+  hooks: PluginHooks = {},
+  render = (outputs: ApplianceOutput[]): unknown => ({ machine: "m1", outputs }),
+) {
   return definePlugin({
     name: "test-rack",
     hooks,
@@ -39,7 +43,7 @@ function rack(disks: () => Array<Omit<ApplianceDisk, "path"> & { from: string }>
             disks: copied,
             description: {
               suffix: "rack",
-              render: (outputs: ApplianceOutput[]) => ({ machine: "m1", outputs }),
+              render,
             },
           };
         },
@@ -219,5 +223,52 @@ describe("runAppliance: a container that holds several disks", () => {
     const error = await failure(pipelineWith(rack(() => [])).run({ source, destination: outDir(), to: "qcow2" }));
     assert.equal(error.code, "plugin-failed");
     assert.match(error.message, /the appliance holds no disk/);
+  });
+
+  it("--force: a failure after outputs replaced files puts the replaced files back", async () => {
+    const out = join(dir, "forced");
+    mkdirSync(out);
+    const names = ["vm-disk1.raw", "vm-disk2.raw", "vm.rack.json"];
+    for (const name of names) writeFileSync(join(out, name), `old ${name}`);
+    const broken = rack(
+      () => [
+        { from: raw1, format: "raw" },
+        { from: raw2, format: "raw" },
+      ],
+      {},
+      () => {
+        throw new Error("the description cannot be rendered");
+      },
+    );
+    const error = await failure(
+      createPipeline({ workDir: work, plugins: [broken] }).run({
+        source,
+        destination: out,
+        to: "raw",
+        overwrite: true,
+      }),
+    );
+    assert.match(error.message, /the description cannot be rendered/);
+    assert.deepEqual(readdirSync(out).sort(), names);
+    for (const name of names) assert.equal(readFileSync(join(out, name), "utf8"), `old ${name}`);
+
+    const done = await createPipeline({
+      workDir: work,
+      plugins: [
+        rack(() => [
+          { from: raw1, format: "raw" },
+          { from: raw2, format: "raw" },
+        ]),
+      ],
+    }).run({
+      source,
+      destination: out,
+      to: "raw",
+      overwrite: true,
+    });
+    assert.equal(done.outputs?.length, 2);
+    // The replaced files are gone once the new ones are all in place: nothing hidden is left.
+    assert.deepEqual(readdirSync(out).sort(), names);
+    assert.ok(sameDisk(raw1, "raw", join(out, "vm-disk1.raw"), "raw"));
   });
 });

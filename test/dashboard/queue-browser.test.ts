@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Queue } from "bullmq";
@@ -9,6 +9,7 @@ import { openEvents } from "../helpers/event-stream.ts";
 import { makeDataImage, makeImage, sameDisk, tempDir } from "../helpers/images.ts";
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { startDiskpipe, stopAll, type RunningCommand } from "../helpers/worker-process.ts";
+import { writeSlowConfig } from "../helpers/slow-config.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const MiB = 1024 * 1024;
@@ -33,11 +34,12 @@ describe(
       queue = await createQueue({ url: redis.url, backoffMs: 50 });
       mkdirSync(join(dir, "work"));
       const config = join(dir, "worker.config.mjs");
-      writeFileSync(
-        config,
-        `export default { plugins: [], workDir: ${JSON.stringify(join(dir, "work"))}, throttle: { bytesPerSecond: 2 * 1024 * 1024, method: "none" },\n` +
-          `  queue: { backoffMs: 50, allow: { sources: [${JSON.stringify(dir)}], destinations: [${JSON.stringify(dir)}] } } };\n`,
-      );
+      writeSlowConfig(config, {
+        workDir: join(dir, "work"),
+        mibPerSecond: 2,
+        noPlugins: true,
+        queue: { backoffMs: 50, allow: { sources: [dir], destinations: [dir] } },
+      });
       const worker = startDiskpipe([
         "worker",
         "--config",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Queue } from "bullmq";
@@ -12,6 +12,7 @@ import { makeDataImage, makeImage, makeRaw, sameDisk, tempDir } from "../helpers
 import { redisMissing, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { startDiskpipe, stopAll, type RunningCommand } from "../helpers/worker-process.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { writeSlowConfig } from "../helpers/slow-config.ts";
 
 const MiB = 1024 * 1024;
 
@@ -49,11 +50,12 @@ describe(
       redis = await startRedis({ password: PASSWORD });
       queue = await createQueue({ url: redis.url });
       const config = join(dir, "worker.config.mjs");
-      writeFileSync(
-        config,
-        `export default { plugins: [], workDir: ${JSON.stringify(join(dir, "work"))}, throttle: { bytesPerSecond: 2 * 1024 * 1024, method: "none" },\n` +
-          `  queue: { backoffMs: 50, allow: { sources: [${JSON.stringify(dir)}], destinations: [${JSON.stringify(dir)}] } } };\n`,
-      );
+      writeSlowConfig(config, {
+        workDir: join(dir, "work"),
+        mibPerSecond: 2,
+        noPlugins: true,
+        queue: { backoffMs: 50, allow: { sources: [dir], destinations: [dir] } },
+      });
       mkdirSync(join(dir, "work"));
       worker = startDiskpipe(["worker", "--config", config, "--jobs", "1", "--name", "w-dash"], { env: env() });
       dashboard = startDiskpipe(["dashboard", "--port", "0"], { env: env() });

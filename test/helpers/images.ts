@@ -13,10 +13,32 @@ import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** A fresh temporary directory, removed by the returned cleanup. */
+/** The temporary directories of this test process not yet cleaned up. */
+const live = new Set<string>();
+let watching = false;
+
+/**
+ * A fresh temporary directory, removed by the returned cleanup, or when the test process is
+ * ended by SIGTERM before that (a mutation run's runner stops a test process at its first
+ * failure: without this, each stopped run left its images behind, hundreds of MiB each).
+ */
 export function tempDir(prefix = "diskpipe-test-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  if (!watching) {
+    watching = true;
+    process.once("SIGTERM", () => {
+      for (const each of live) rmSync(each, { recursive: true, force: true });
+      process.exit(143);
+    });
+  }
+  live.add(dir);
+  return {
+    dir,
+    cleanup: () => {
+      live.delete(dir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Runs qemu-img (tests may; diskpipe's own code only through its adapter). */

@@ -80,6 +80,31 @@ describe("viewOf: a queued job as the queue shows it", () => {
     assert.equal(viewOf(job({ progress: { ...PROGRESS, worker: "" } }), "active", []).worker, undefined);
   });
 
+  it("the progress: only its checked fields, bounded and escaped (a queue writer wrote it)", () => {
+    const hostile = {
+      worker: "w\u001b[2J",
+      stage: `convert\u202e${"x".repeat(100)}`,
+      bytes: 5,
+      total: "9",
+      percent: Number.NaN,
+      timings: [...Array.from({ length: 5000 }, () => ({ stage: "fetch", ms: 1 })), { stage: 1, ms: 2 }],
+      hooks: [{ hook: "verify\n", plugin: "p", ms: 3 }, { hook: "x" }],
+      inspection: { format: "raw" },
+      extra: "x".repeat(1 << 20),
+    };
+    const shown = viewOf(job({ progress: hostile }), "active", []).progress;
+    assert.equal(shown?.worker, "w\\x1b[2J");
+    assert.equal(shown?.stage, `convert\\u202e${"x".repeat(100)}`.slice(0, 40));
+    assert.equal(shown?.bytes, 5);
+    assert.equal("total" in (shown ?? {}), false);
+    assert.equal("percent" in (shown ?? {}), false);
+    assert.equal(shown?.timings.length, 1000);
+    assert.deepEqual(shown?.hooks, [{ hook: "verify\\n", plugin: "p", ms: 3 }]);
+    assert.equal("inspection" in (shown ?? {}), false);
+    assert.equal("extra" in (shown ?? {}), false);
+    assert.equal(viewOf(job({ progress: { ...PROGRESS, timings: "x" } }), "active", []).progress, undefined);
+  });
+
   it("locations lose their credentials and control characters; a spec field that is empty or not text is left out", () => {
     const view = viewOf(
       job({ data: { spec: { source: "https://u:pw@h/a.vmdk?token=abc", destination: "/out/\u202ea", to: 7 } } }),

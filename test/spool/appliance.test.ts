@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPipeline } from "../../src/create-pipeline.ts";
@@ -27,6 +27,8 @@ describe("spool: an OVA dropped into incoming/<format>/", () => {
     spool = createSpool({ root, pipeline: createPipeline(await defaultConfig()), settleMs: 100 });
     await spool.start();
     await writeTar(join(root, "incoming", "qcow2", "web.ova"), members);
+    // A plain descriptor: the files it names would be whatever lies beside it (another job's files).
+    writeFileSync(join(root, "incoming", "qcow2", "plain.ovf"), members[0]?.data ?? "");
   });
   after(async () => {
     await spool.stop();
@@ -47,5 +49,18 @@ describe("spool: an OVA dropped into incoming/<format>/", () => {
       ["web-disk1.qcow2", "web-disk2.qcow2"],
     );
     assert.deepEqual(readdirSync(join(root, "incoming", "qcow2")), []);
+  });
+
+  it("refuses a plain .ovf: a spool user never makes diskpipe read the files it names", async () => {
+    const job = await waitFor(
+      () => spool.jobs().find((j) => j.name === "plain.ovf" && (j.state === "done" || j.state === "failed")),
+      "plain.ovf to finish",
+    );
+    assert.equal(job.state, "failed", JSON.stringify(job));
+    assert.deepEqual(
+      job.error?.problems?.map((p) => p.code),
+      ["ovf-files"],
+    );
+    assert.ok(!readdirSync(join(root, "done")).some((name) => name.startsWith("plain")));
   });
 });

@@ -86,6 +86,10 @@ export async function inspectImage(reader: ImageReader, options: InspectOptions 
   try {
     const stoppedEarly = await runPhase(head, 0, guard.reader, context, found, (f) => headSettles(f, options));
     if (stoppedEarly) return { ...verdict(found, options, await size.soon(SIZE_GRACE_MS)), stoppedEarly };
+    if (options.onHeadVerdict) {
+      const early = verdict(found, options, 0);
+      if (early.safe) options.onHeadVerdict(early);
+    }
     // Stryker disable next-line ArrowFunction: a settles answering undefined is as falsy as false
     await runPhase(tail, head.length, guard.reader, context, found, () => false);
     return verdict(found, options, await size.promise);

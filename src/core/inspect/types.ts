@@ -108,6 +108,12 @@ export interface InspectOptions {
   /** Told each format header as soon as a detector has parsed it (see {@link DetectContext.onHeader}). */
   onHeader?: (header: HeaderFacts) => void;
   /**
+   * Told the verdict of the head detectors when they found nothing to refuse, before the tail
+   * detectors (which need the image's end) run: a download's reader may act on the head's
+   * format while the rest arrives. The returned verdict still covers everything.
+   */
+  onHeadVerdict?: (head: InspectResult) => void;
+  /**
    * Detections acceptable for `claimed`, replacing the built-in claim rule: conventional format
    * names (any variant) or `format:variant` (e.g. `"raw:gpt"`). A plugin uses this for claims
    * the inspector does not know, e.g. claimed "ami" accepts `["raw", "qcow2"]`.

@@ -9,6 +9,8 @@ import { download, type DownloadResult } from "./http-download.ts";
 import { isHttpUrl, redactUrl } from "./http.ts";
 import { makeFetchDir, temporaryKey, untilAborted } from "./temporary-image.ts";
 import type { FetchedImage, SourceDriver, StreamInspector } from "./types.ts";
+import type { InspectResult } from "../inspect/types.ts";
+import { arrivingChunks } from "./arriving.ts";
 
 /**
  * Options of {@link httpSource} (the configuration's `fetch` and `throttle` sections).
@@ -63,7 +65,7 @@ export function httpSource(options: HttpSourceOptions): SourceDriver {
   return {
     name: "http",
     matches: isHttpUrl,
-    async fetch(location, ctx, inspect, into) {
+    async fetch(location, ctx, inspect, into, handOn) {
       const url = parseHttpUrl(location);
       const algorithm = ctx.spec.checksum ? parseChecksum(ctx.spec.checksum).algorithm : "sha256";
       if (into)
@@ -81,7 +83,7 @@ export function httpSource(options: HttpSourceOptions): SourceDriver {
           { ...options, algorithm },
         );
       });
-      return consume(lease, ctx, inspect);
+      return consume(lease, ctx, inspect, handOn);
     },
   };
 }
@@ -152,23 +154,50 @@ function ownLease(entry: CacheEntryInit<Download>): Lease<Download> {
   return { value: entry.value, ready: entry.ready, first: true, release: () => (released ??= entry.dispose()) };
 }
 
-/** One job's use of a (possibly shared) download: its own inspection, progress and release. */
+/**
+ * One job's use of a (possibly shared) download: its own inspection, progress and release.
+ * When `handOn` accepts the inspector's verdict on the head, the image is returned while the
+ * download goes on (`arriving`); the job's cleanup releases the lease in either case.
+ */
 async function consume(
   lease: Lease<Download>,
   ctx: JobContext,
   inspect: StreamInspector | undefined,
+  handOn?: (inspection: InspectResult | undefined) => boolean,
 ): Promise<FetchedImage> {
   const { value } = lease;
   const progress = (bytes: number, total?: number) => ctx.progress(bytes, total);
   const notice = (message: string) => ctx.warn(message);
   value.listeners.add(progress);
   value.notices.add(notice);
+  let noticesUntilDone = false;
   try {
     const file = await value.file;
+    let headSeen: (head: InspectResult) => void = () => undefined;
+    const headVerdict = new Promise<InspectResult>((resolve) => (headSeen = resolve));
     const inspecting = inspect
-      ? inspect(file.reader(), (bytes, error) => file.limit(bytes, error))
+      ? inspect(file.reader(), (bytes, error) => file.limit(bytes, error), handOn && headSeen)
       : Promise.resolve(undefined);
     inspecting.catch(() => undefined);
+    if (handOn) {
+      // The head's verdict, or the whole one when the inspector needed no tail (or the end came first).
+      const head = await untilAborted(Promise.race([inspecting, headVerdict]), ctx.signal);
+      if (!file.finished && handOn(head)) {
+        ctx.onCleanup(() => lease.release());
+        noticesUntilDone = true;
+        // Every byte in, and the whole inspection (the tail detectors) passed.
+        const done = Promise.all([value.result, inspecting]).then(([result]) => result);
+        done.finally(() => value.notices.delete(notice)).catch(() => undefined);
+        const size = file.expected;
+        const arriving = { reader: file.reader(), chunks: () => arrivingChunks(file), done };
+        return {
+          path: file.path,
+          temporary: false,
+          ...(head && { inspection: head }),
+          arriving: { ...arriving, ...(size !== undefined && { size }) },
+        };
+      }
+    }
     const [done, inspection] = await untilAborted(Promise.all([value.result, inspecting]), ctx.signal);
     ctx.onCleanup(() => lease.release());
     return { path: done.path, temporary: false, hash: done.hash, ...(inspection && { inspection }) };
@@ -177,6 +206,6 @@ async function consume(
     throw error;
   } finally {
     value.listeners.delete(progress);
-    value.notices.delete(notice);
+    if (!noticesUntilDone) value.notices.delete(notice);
   }
 }

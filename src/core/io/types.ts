@@ -1,25 +1,33 @@
-import type { JobContext, LocalImage } from "../context.ts";
+import type { ArrivingImage, JobContext, LocalImage } from "../context.ts";
 import type { InspectResult } from "../inspect/types.ts";
 import type { ImageReader } from "./reader.ts";
 
 /** What a source hands the pipeline: a local file, and what it learned while fetching. */
-export interface FetchedImage extends LocalImage {
+export interface FetchedImage extends Omit<LocalImage, "arriving"> {
   /** `ALGO:HEX` of the bytes, when hashed while they streamed by. */
   hash?: string;
   /** The inspector's verdict, when the source inspected the bytes as they arrived. */
   inspection?: InspectResult;
+  /** Set when the source handed the image on before its download completed (`handOn`). */
+  arriving?: ArrivingDownload;
 }
+
+/** A download still going: read it as it arrives; `done` settles with its hash when every byte is in. */
+export type ArrivingDownload = Omit<ArrivingImage, "complete"> & { done: Promise<{ hash?: string }> };
 
 /**
  * Runs the inspector on bytes as they arrive. It rejects (with an ImageRejectedError) as soon
  * as the image is known to be unsafe or not what was claimed: the source then aborts the
  * download, removes what it wrote, and rethrows. It calls `limit` with the most bytes the
  * image may have (from `--max-size`, then from its header): the source must stop there and
- * fail with the limit's error, and refuse at once a declared length above it.
+ * fail with the limit's error, and refuse at once a declared length above it. It calls
+ * `onHead` with the head detectors' verdict, when they found nothing to refuse, before it
+ * waits for the image's end.
  */
 export type StreamInspector = (
   reader: ImageReader,
   limit: (bytes: number, error: () => Error) => void,
+  onHead?: (head: InspectResult) => void,
 ) => Promise<InspectResult>;
 
 /**
@@ -40,8 +48,17 @@ export interface SourceDriver {
    * `into`, when given, is where the job's output goes (a raw image claimed raw and converted
    * to raw): a source may write the image straight there, sparse, and return `into` as the
    * path, saving a temporary copy and a second pass. Sources that cannot just ignore it.
+   * `handOn`, when given, is asked once the inspector has judged the head (at once when
+   * there is no `inspect`): when it says yes, a streaming source may return before its
+   * download completes, with `arriving` set. Sources that cannot just ignore it.
    */
-  fetch(location: string, ctx: JobContext, inspect?: StreamInspector, into?: string): Promise<FetchedImage>;
+  fetch(
+    location: string,
+    ctx: JobContext,
+    inspect?: StreamInspector,
+    into?: string,
+    handOn?: (inspection: InspectResult | undefined) => boolean,
+  ): Promise<FetchedImage>;
 }
 
 /** Where the converter writes, as a sink prepared it. */

@@ -1,3 +1,6 @@
+import { constants } from "node:fs";
+import { copyFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { DiskpipeError, ImageRejectedError } from "../errors.ts";
 import type { FormatRegistry } from "../formats.ts";
 import { inspectImage } from "../inspect/index.ts";
@@ -50,37 +53,69 @@ export async function fetchJob(
       ? job.handler?.maxArchiveSize?.(registry.maxFileSizeFor(spec.maxSize))
       : undefined;
   const streamInspect: StreamInspector | undefined = !unpacks
-    ? async (reader, limit) => {
+    ? async (reader, limit, onHead) => {
         const onHeader = boundDownload(spec.source, registry, spec.maxSize, limit);
-        const result = await inspectImage(reader, { ...inspectOptionsFor(job, registry), onHeader });
+        const options = { ...inspectOptionsFor(job, registry), onHeader, ...(onHead && { onHeadVerdict: onHead }) };
+        const result = await inspectImage(reader, options);
         rejectUnsafe(result, spec.source);
         return result;
       }
     : archiveBound === undefined
       ? undefined
-      : async (reader, limit) => {
+      : async (reader, limit, onHead) => {
           const message = `the download passed what a ${job.handler?.name} container of an image of at most ${formatSize(spec.maxSize ?? 0)} (--max-size) can be`;
           limit(archiveBound, () => rejection(spec.source, message));
-          return inspectImage(reader, registry.inspection(undefined));
+          // The head's verdict hands the container on as it arrives, as without the bound.
+          return inspectImage(reader, { ...registry.inspection(undefined), ...(onHead && { onHeadVerdict: onHead }) });
         };
-  const fetched = await source.fetch(spec.source, job, streamInspect, into);
+  // A container that unpacks as the bytes arrive gets the download while it goes on.
+  const handOn =
+    into === undefined
+      ? (head: InspectResult | undefined) =>
+          unpacks ? job.handler?.unpacksArriving === true : registry.get(head?.format ?? "")?.unpacksArriving === true
+      : undefined;
+  const fetched = await source.fetch(spec.source, job, streamInspect, into, handOn);
   if (fetched.temporary)
     job.onCleanup(() => import("node:fs/promises").then((fs) => fs.rm(fetched.path, { force: true })));
-  if (checksum) {
-    const [algorithm, hex] = fetched.hash?.split(":") ?? [];
-    const actual =
-      algorithm === checksum.algorithm
-        ? hex
-        : await hashFile(fetched.path, checksum.algorithm, (b) => job.progress(b), job.signal);
-    assertChecksum(checksum, actual);
-    job.sourceHash = `${checksum.algorithm}:${actual}`;
-  } else if (fetched.hash) {
-    job.sourceHash = fetched.hash;
-  }
+  const verify = async (hash: string | undefined) => {
+    if (checksum) {
+      const [algorithm, hex] = hash?.split(":") ?? [];
+      const actual =
+        algorithm === checksum.algorithm
+          ? hex
+          : await hashFile(image.path, checksum.algorithm, (b) => job.progress(b), job.signal);
+      assertChecksum(checksum, actual);
+      job.sourceHash = `${checksum.algorithm}:${actual}`;
+    } else if (hash) {
+      job.sourceHash = hash;
+    }
+  };
   // A store's recorded format is a claim too; the caller's own claim wins.
   const claimed = spec.from ?? fetched.claimed;
-  const image: LocalImage = { path: fetched.path, temporary: fetched.temporary, ...(claimed && { claimed }) };
+  // What streamed into the output is a container after all (`--from raw` on a .raw.xz): it moves
+  // into the work directory, leaving the output's place to what the container holds.
+  const container = into !== undefined && fetched.path === into && registry.get(fetched.inspection?.format ?? "");
+  const path = container && container.unpack ? await moveAside(into, join(job.workDir, "container")) : fetched.path;
+  const image: LocalImage = { path, temporary: fetched.temporary, ...(claimed && { claimed }) };
+  if (fetched.arriving) {
+    const { done, ...arriving } = fetched.arriving;
+    const complete = done.then((d) => verify(d.hash));
+    complete.catch(() => undefined);
+    image.arriving = { ...arriving, complete };
+  } else await verify(fetched.hash);
   return { image, ...(fetched.inspection && !unpacks && { inspection: fetched.inspection }) };
+}
+
+/** Renames `from` to `to`, or copies it there and removes it when they lie on different filesystems. */
+async function moveAside(from: string, to: string): Promise<string> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    await copyFile(from, to, constants.COPYFILE_EXCL);
+    await rm(from, { force: true });
+  }
+  return to;
 }
 
 function rejection(source: string, message: string): ImageRejectedError {

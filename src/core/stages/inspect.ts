@@ -5,6 +5,7 @@ import { inspectFile } from "../inspect/index.ts";
 import { rejectUnsafe } from "../inspect/reject-unsafe.ts";
 import type { InspectOptions, InspectResult } from "../inspect/types.ts";
 import type { RunningJob } from "../job-context.ts";
+import { untilAborted } from "../io/temporary-image.ts";
 import { isUnpacker } from "./unpack.ts";
 
 const SAFE_VMDK_TYPES = new Set(["monolithicSparse", "streamOptimized"]);
@@ -65,6 +66,8 @@ async function secondOpinion(
 ): Promise<void> {
   const driver = registry.get(result.format)?.qemuDriver;
   if (!driver) return;
+  // qemu-img reads only a complete file.
+  if (image.arriving) await untilAborted(image.arriving.complete, job.signal);
   const info = await job.qemu.info({ path: image.path, format: result.format, driver, options: {} });
   const problems: Problem[] = [];
   const disagree = (message: string) => problems.push({ code: "second-opinion", message });

@@ -2,7 +2,11 @@ import type { LocalImage } from "../context.ts";
 import type { FormatRegistry } from "../formats.ts";
 import type { InspectResult } from "../inspect/types.ts";
 import type { RunningJob } from "../job-context.ts";
+import { lstat, realpath } from "node:fs/promises";
+import { isAbsolute, relative } from "node:path";
 import { DiskpipeError } from "../errors.ts";
+import { untilAborted } from "../io/temporary-image.ts";
+import { quote } from "../quote.ts";
 import type { FormatDefinition, UnpackedAppliance, UnpackedImage } from "../plugin.ts";
 
 /** A format handler that turns a container into one image. */
@@ -65,9 +69,56 @@ export function isAppliance(unpacked: LocalImage | UnpackedImage | UnpackedAppli
  * ```
  */
 export async function unpackImage(job: RunningJob, handler: Unpacker): Promise<LocalImage | UnpackedAppliance> {
-  const unpacked = await handler.unpack(job);
-  if (!isAppliance(unpacked)) return { path: unpacked.path, claimed: unpacked.format, temporary: true };
+  const unpacked = await unpackWhole(job, handler);
+  if (!isAppliance(unpacked)) {
+    await assertInWorkDir(job, handler, unpacked.path);
+    return { path: unpacked.path, claimed: unpacked.format, temporary: true };
+  }
   if (unpacked.disks.length === 0)
     throw new DiskpipeError("plugin-failed", `${handler.name}: the appliance holds no disk`);
+  for (const disk of unpacked.disks) await assertInWorkDir(job, handler, disk.path);
   return unpacked;
+}
+
+/**
+ * What an unpack gives must be a regular file it wrote into the job's work directory: a path
+ * elsewhere (or a link leading there), which a handler misled by a hostile container could
+ * name, would have the core convert a host file.
+ */
+async function assertInWorkDir(job: RunningJob, handler: Unpacker, path: string): Promise<void> {
+  const refuse = (why: string) =>
+    new DiskpipeError("plugin-failed", `${handler.name}: the unpacked image ${quote(path)} ${why}`);
+  const [root, real] = await Promise.all([realpath(job.workDir), realpath(path).catch(() => undefined)]);
+  const inside = real === undefined ? undefined : relative(root, real);
+  if (inside === undefined || inside === "" || inside.startsWith("..") || isAbsolute(inside))
+    throw refuse("is not in the job's work directory");
+  if (!(await lstat(path)).isFile()) throw refuse("is not a regular file");
+}
+
+/**
+ * Runs the handler's unpack on an image still arriving only when the handler reads it that way
+ * (else once it is complete), and returns only once it is complete and its checksum holds. A
+ * download that failed is the error, not what the unpack made of the missing bytes. The wait
+ * for the rest of the download ends with the job (an abort does not wait for a stalled server).
+ */
+async function unpackWhole(job: RunningJob, handler: Unpacker): Promise<UnpackedImage | UnpackedAppliance> {
+  const arriving = job.image?.arriving;
+  if (!arriving) return handler.unpack(job);
+  let failed: { error: unknown } | undefined;
+  arriving.complete.catch((error: unknown) => (failed = { error }));
+  const complete = () => untilAborted(arriving.complete, job.signal);
+  if (handler.unpacksArriving !== true) {
+    await complete();
+    if (job.image) job.image = { ...job.image, arriving: undefined };
+    return handler.unpack(job);
+  }
+  try {
+    const unpacked = await handler.unpack(job);
+    await complete();
+    return unpacked;
+  } catch (error) {
+    // Lets a download failure that is already known reach the handler above.
+    await new Promise((resolve) => setImmediate(resolve));
+    throw failed ? failed.error : error;
+  }
 }

@@ -49,6 +49,8 @@ export function compressed(options: CompressedOptions = {}): Plugin {
           claimedKind(spec.container) !== undefined || (spec.from === "compressed" && spec.container === undefined),
         // The decoders, the tar reader and the writer load with the first compressed image, not with every command.
         unpack: async (ctx) => (await import("./unpack.ts")).unpackCompressed(ctx, options),
+        // From HTTP, the download is decompressed and inspected as it arrives, in one pass.
+        unpacksArriving: true,
         // What one image compresses to at worst (incompressible data grows a little: bzip2 about
         // 0.5%), plus a tar's headers: a claimed container's download stops there.
         maxArchiveSize: (maxFileSize) => maxFileSize + Math.ceil(maxFileSize / 64) + (1 << 20),

@@ -14,7 +14,7 @@ const MAX_HEADER_BYTES = 1 << 20;
 const MAX_TRAILING_BYTES = 1 << 20;
 /** PAX keys that describe only the member's metadata: read and ignored. */
 const HARMLESS_PAX =
-  /^(mtime|atime|ctime|uid|gid|uname|gname|comment|charset|hdrcharset|SCHILY\.(?!realsize)|LIBARCHIVE\.)/;
+  /^((mtime|atime|ctime|uid|gid|uname|gname|comment|charset|hdrcharset)$|SCHILY\.(?!realsize)|LIBARCHIVE\.)/;
 
 /**
  * Where the content of the one member goes: bytes in order, and runs of zeroes a sparse

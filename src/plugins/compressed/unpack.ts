@@ -75,10 +75,12 @@ export interface DecompressionFacts {
 export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings): Promise<UnpackedImage> {
   const archive = ctx.image?.path;
   if (!archive) throw new DiskpipeError("plugin-failed", "compressed: no fetched image to decompress");
+  // A download still going is read as it arrives; a complete file, by the decoder itself.
+  const arriving = ctx.image?.arriving;
   const source = ctx.spec.source;
-  const kind = await kindOf(archive, source, ctx.spec.container);
+  const kind = await kindOf(arriving?.reader ?? archive, source, ctx.spec.container);
   const claim = ctx.spec.from !== undefined && ctx.spec.from !== "compressed" ? ctx.spec.from : undefined;
-  const compressedSize = (await stat(archive)).size;
+  const compressedSize = arriving ? arriving.size : (await stat(archive)).size;
   const file = await GrowingFile.create(join(ctx.workDir, `decompressed-${randomBytes(4).toString("hex")}`), {
     sparse: true,
   });
@@ -87,18 +89,20 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
   if (maxSize !== undefined)
     file.limit(allowed, bomb(`it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`));
-  else {
-    // Raw and iso images have no header bound: without --max-size, the data (not the holes) an
-    // image may cost the disk is bounded by its compressed size.
-    const expansion = settings.maxExpansion ?? DEFAULT_MAX_EXPANSION;
-    const most = EXPANSION_FLOOR + expansion * compressedSize;
+  // Raw and iso images have no header bound: without --max-size, the data (not the holes) an
+  // image may cost the disk is bounded by its compressed size; while it still downloads, by the
+  // compressed bytes read so far (a Content-Length is only the server's word).
+  const expansion = settings.maxExpansion ?? DEFAULT_MAX_EXPANSION;
+  const boundByCompressed = (compressed: number) => {
+    const most = EXPANSION_FLOOR + expansion * compressed;
     file.limitStored(
       most,
       bomb(
-        `it decompresses to more than ${most} bytes of data, ${expansion} times its ${compressedSize} compressed bytes beyond the first 64 MiB (set --max-size to bound it instead)`,
+        `it decompresses to more than ${most} bytes of data, ${expansion} times its ${compressed} compressed bytes${arriving ? " read so far" : ""} beyond the first 64 MiB (set --max-size to bound it instead)`,
       ),
     );
-  }
+  };
+  if (maxSize === undefined) boundByCompressed(arriving ? 0 : (compressedSize ?? 0));
   const onHeader = (header: HeaderFacts) => {
     const bound = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
     if (bound !== undefined)
@@ -112,26 +116,29 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   let compressedRead = 0;
   const writer = new ContentWriter(file, refuseNested);
   const report = (completed: boolean) =>
-    settings.onEnded?.({ kind, compressedSize, compressedRead, decompressed: writer.bytes, completed });
+    settings.onEnded?.({
+      kind,
+      compressedSize: compressedSize ?? compressedRead,
+      compressedRead,
+      decompressed: writer.bytes,
+      completed,
+    });
   const stop = new AbortController();
   let decoder: Awaited<ReturnType<typeof openDecoder>> | undefined;
   // The decoder itself is stopped too: the tar reader and gzip in-process do not watch the signal.
   const abort = () => (stop.abort(), decoder?.stop());
   ctx.signal.addEventListener("abort", abort, { once: true });
   try {
-    decoder = await openDecoder(
-      kind,
-      { file: archive },
-      {
-        limits: decoderLimits(allowed, settings.limits),
-        signal: stop.signal,
-        onRead: (bytes) => {
-          compressedRead = bytes;
-          ctx.progress(bytes, compressedSize);
-        },
-        ...(settings.programs && { programs: settings.programs }),
+    decoder = await openDecoder(kind, arriving ? arriving.chunks() : { file: archive }, {
+      limits: decoderLimits(allowed, settings.limits),
+      signal: stop.signal,
+      onRead: (bytes) => {
+        compressedRead = bytes;
+        if (maxSize === undefined && arriving) boundByCompressed(bytes);
+        ctx.progress(bytes, compressedSize);
       },
-    );
+      ...(settings.programs && { programs: settings.programs }),
+    });
     if (decoder.pid !== undefined) settings.onDecoder?.(decoder.pid);
     if (ctx.signal.aborted) abort();
     const pace = new Pace(() => file.written);
@@ -150,7 +157,10 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     rejectUnsafe(result, source, "unpack");
     // A container the 4 KiB head did not show (a zstd skippable frame pushes its magic further).
     if (ctx.formats.detectedContainers().includes(result.format))
-      throw new Refusal("nested-container", `it holds a ${result.format} image inside: only one level is unpacked`);
+      throw new Refusal(
+        "nested-container",
+        `it holds an image of format ${result.format} inside: only one level is unpacked`,
+      );
     await pumping;
     await file.close();
     report(true);
@@ -197,14 +207,17 @@ async function refuseNested(head: Uint8Array): Promise<void> {
     );
 }
 
-/** The kind the file's bytes show, which a `--container` claim must match. */
-async function kindOf(path: string, source: string, container: string | undefined): Promise<Kind> {
-  const handle = await open(path, "r");
+/** The kind the file's (or the arriving download's) bytes show, which a `--container` claim must match. */
+async function kindOf(image: string | ImageReader, source: string, container: string | undefined): Promise<Kind> {
   let kind: Kind | null;
-  try {
-    kind = await detectKind(handleReader(handle));
-  } finally {
-    await handle.close();
+  if (typeof image !== "string") kind = await detectKind(image);
+  else {
+    const handle = await open(image, "r");
+    try {
+      kind = await detectKind(handleReader(handle));
+    } finally {
+      await handle.close();
+    }
   }
   const claimed = claimedKind(container);
   if (kind && (container === undefined || claimed === kind)) return kind;

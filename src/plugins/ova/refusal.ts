@@ -20,6 +20,7 @@ export const OVA_PROBLEM_CODES = [
   "disk-too-large",
   "decompression-bomb",
   "checksum-mismatch",
+  "ovf-files",
 ] as const;
 
 /**

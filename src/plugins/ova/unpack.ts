@@ -4,6 +4,9 @@ import { describeAppliance } from "./description.ts";
 import { extractAppliance, type ExtractOptions } from "./extract.ts";
 import { OvaRefusal } from "./refusal.ts";
 
+/** The bounds of an unpack (the plugin's options). */
+export type UnpackOptions = Pick<ExtractOptions, "maxEntries" | "maxTotalBytes">;
+
 /**
  * Unpacks the job's OVA into its disks (in the job's work directory, removed with it) and the
  * description of its machine. A refusal of the readers becomes an `ImageRejectedError`
@@ -16,15 +19,30 @@ import { OvaRefusal } from "./refusal.ts";
  * const appliance = await unpackOva(ctx, {}); // { disks: [{ path, format: "vmdk", capacity }], description: { suffix: "ovf", … } }
  * ```
  */
-export async function unpackOva(
-  ctx: JobContext,
-  options: Pick<ExtractOptions, "maxEntries" | "maxTotalBytes">,
-): Promise<UnpackedAppliance> {
+export async function unpackOva(ctx: JobContext, options: UnpackOptions): Promise<UnpackedAppliance> {
   const archive = ctx.image?.path;
   if (!archive) throw new DiskpipeError("plugin-failed", "ova: no fetched appliance to unpack");
+  return unpackArchive(ctx, () => archive, options);
+}
+
+/**
+ * Unpacks an appliance from the tar stream `archive` gives (a file's path, or the members
+ * themselves), with the readers' refusals turned into the job's errors as {@link unpackOva} does.
+ *
+ * @example
+ * ```ts
+ * declare const ctx: JobContext, members: AsyncIterable<Uint8Array>;
+ * const appliance = await unpackArchive(ctx, async () => members, {});
+ * ```
+ */
+export async function unpackArchive(
+  ctx: JobContext,
+  archive: () => string | AsyncIterable<Uint8Array> | Promise<string | AsyncIterable<Uint8Array>>,
+  options: UnpackOptions,
+): Promise<UnpackedAppliance> {
   const source = ctx.spec.source;
   try {
-    const appliance = await extractAppliance(archive, ctx.workDir, {
+    const appliance = await extractAppliance(await archive(), ctx.workDir, {
       ...options,
       maxDiskSize: ctx.spec.maxSize,
       signal: ctx.signal,

@@ -22,9 +22,10 @@ export type XmlNode = Record<string, unknown>;
 /**
  * Parses an OVF descriptor's XML with every namespace prefix removed. A document type
  * declaration is refused before parsing (OVF needs none; it is where entity bombs and external
- * entities live), so only XML's five predefined entities (`&amp;`, `&lt;`, …) are expanded,
- * which cannot make the text longer than the input. Character references (`&#233;`) are left
- * as written: fast-xml-parser expands them only together with HTML's named entities.
+ * entities live), so only XML's five predefined entities (`&amp;`, `&lt;`, …) and character
+ * references (`&#233;`, `&#xE9;`) are expanded, in one pass (`&amp;#233;` stays `&#233;`),
+ * which cannot make the text longer than the input; a reference to a character XML does not
+ * allow is refused.
  *
  * @example
  * ```ts
@@ -40,8 +41,12 @@ export function parseXml(text: string): XmlNode {
     ignoreAttributes: false,
     attributeNamePrefix: "@_",
     removeNSPrefix: true,
-    processEntities: true,
+    // Expanded here, in one pass over each value, rather than by the parser (which expands
+    // character references only together with HTML's named entities).
+    processEntities: false,
     htmlEntities: false,
+    tagValueProcessor: (_name: string, value: string) => expandReferences(value),
+    attributeValueProcessor: (_name: string, value: string) => expandReferences(value),
     parseTagValue: false,
     parseAttributeValue: false,
     trimValues: true,
@@ -51,12 +56,36 @@ export function parseXml(text: string): XmlNode {
   try {
     root = parser.parse(text, true);
   } catch (error) {
+    if (error instanceof OvaRefusal) throw error;
     const why = error instanceof Error ? error.message : String(error);
     throw new OvaRefusal("ova-descriptor-invalid", `the OVF descriptor is not well-formed XML: ${why}`);
   }
   // Stryker disable next-line ConditionalExpression,StringLiteral: fast-xml-parser returns an object or throws (an empty text is not well-formed); kept as a guard
   if (!isNode(root)) throw new OvaRefusal("ova-descriptor-invalid", "the OVF descriptor is empty");
   return root;
+}
+
+const PREDEFINED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+
+/** `value` with its predefined entities and character references expanded, once. */
+function expandReferences(value: string): string {
+  return value.replace(/&(?:#([0-9]{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));/g, (found, dec, hex, name) => {
+    if (name) return PREDEFINED[name as string] ?? found;
+    const code = dec === undefined ? Number.parseInt(hex as string, 16) : Number(dec);
+    const allowed =
+      code === 0x9 ||
+      code === 0xa ||
+      code === 0xd ||
+      (code >= 0x20 && code <= 0xd7ff) ||
+      (code >= 0xe000 && code <= 0xfffd) ||
+      (code >= 0x10000 && code <= 0x10ffff);
+    if (!allowed)
+      throw new OvaRefusal(
+        "ova-descriptor-invalid",
+        `the OVF descriptor refers to a character XML does not allow (${found})`,
+      );
+    return String.fromCodePoint(code);
+  });
 }
 
 /**

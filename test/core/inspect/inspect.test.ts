@@ -162,6 +162,7 @@ describe("options", () => {
         "iso:head:raw",
         "compressed:head:undefined",
         "ova:head:undefined",
+        "ovf-descriptor:head:undefined",
       ],
     );
   });

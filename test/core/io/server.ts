@@ -19,13 +19,14 @@ export interface Route {
   resumeTotal?: number;
   /** Send no Content-Length (chunked). */
   noLength?: boolean;
-  /** "headers": never answer; "body": send headers and the first 4 KiB, then nothing. */
+  /** "headers": never answer; "body": send headers and the first `stallAfter` bytes (default 4 KiB), then nothing. */
   stall?: "headers" | "body";
+  stallAfter?: number;
   /** For PUT: keep the body (default) or answer this status after reading it. */
   putStatus?: number;
   /** Redirect to this path or URL. */
   redirect?: string;
-  /** Announce this Content-Length, whatever the body holds (a lie). */
+  /** Announce this Content-Length, whatever the body holds (a lie; for a file: on a whole answer). */
   declaredLength?: number;
   /** Instead of a file: `cap` bytes of `byte` (default 0), in 64 KiB chunks, after `file`'s bytes if one is set. */
   generated?: { cap: number; byte?: number };
@@ -149,13 +150,16 @@ export class TestServer {
     }
     const start = range && !route.ignoreRange ? Number(range[1]) : 0;
     const headers: Record<string, string> = { etag: '"v1"', "content-type": "application/octet-stream" };
-    if (!route.noLength) headers["content-length"] = String(size - start);
+    if (!route.noLength)
+      headers["content-length"] = String(
+        start === 0 && route.declaredLength !== undefined ? route.declaredLength : size - start,
+      );
     if (start > 0) headers["content-range"] = `bytes ${start}-${size - 1}/${size}`;
     res.writeHead(start > 0 ? 206 : 200, headers);
     const drops = this.#drops.get(path) ?? 0;
     const drop = route.dropAfter !== undefined && drops < (route.dropTimes ?? 1);
     if (drop) this.#drops.set(path, drops + 1);
-    let budget = drop ? route.dropAfter! : route.stall === "body" ? 4096 : Infinity;
+    let budget = drop ? route.dropAfter! : route.stall === "body" ? (route.stallAfter ?? 4096) : Infinity;
     const stream = createReadStream(file, { start, highWaterMark: 64 * 1024 });
     stream.on("data", (chunk) => {
       const data = chunk as Buffer;

@@ -64,16 +64,19 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
   it("takes the claim of the local image before the request's", async () => {
     assert.deepEqual(await optionsOf({ from: "xenserver-ovf" }, { path: vmdk, claimed: "vmdk" }), {
       claimed: "vmdk",
-      accepts: ["vmdk", "compressed", "ova"],
+      accepts: ["vmdk", "compressed", "ova", "ovf-descriptor"],
     });
   });
 
   it("takes the request's claim when the local image has none, or before there is one (a streamed source)", async () => {
     assert.deepEqual(await optionsOf({ from: "qcow2" }, { path: qcow2 }), {
       claimed: "qcow2",
-      accepts: ["qcow2", "compressed", "ova"],
+      accepts: ["qcow2", "compressed", "ova", "ovf-descriptor"],
     });
-    assert.deepEqual(await optionsOf({ from: "qcow2" }), { claimed: "qcow2", accepts: ["qcow2", "compressed", "ova"] });
+    assert.deepEqual(await optionsOf({ from: "qcow2" }), {
+      claimed: "qcow2",
+      accepts: ["qcow2", "compressed", "ova", "ovf-descriptor"],
+    });
   });
 
   it("sets no claim, no accepts and no bound that nobody asked for", async () => {
@@ -84,12 +87,15 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
   it("passes what a plugin's claim accepts, and only the claim for formats without such a list or unknown ones", async () => {
     assert.deepEqual(await optionsOf({ from: "ami" }), {
       claimed: "ami",
-      accepts: ["raw", "qcow2", "compressed", "ova"],
+      accepts: ["raw", "qcow2", "compressed", "ova", "ovf-descriptor"],
     });
-    assert.deepEqual(await optionsOf({ from: "vmdk" }), { claimed: "vmdk", accepts: ["vmdk", "compressed", "ova"] });
+    assert.deepEqual(await optionsOf({ from: "vmdk" }), {
+      claimed: "vmdk",
+      accepts: ["vmdk", "compressed", "ova", "ovf-descriptor"],
+    });
     assert.deepEqual(await optionsOf({ from: "nonesuch" }), {
       claimed: "nonesuch",
-      accepts: ["nonesuch", "compressed", "ova"],
+      accepts: ["nonesuch", "compressed", "ova", "ovf-descriptor"],
     });
   });
 
@@ -98,13 +104,13 @@ describe("inspectOptionsFor: what the inspector is told about a job", () => {
     job.handler = formats.get("compressed");
     const { detectors: _detectors, ...after } = inspectOptionsFor(job, formats);
     assert.deepEqual(after, { claimed: "qcow2" });
-    assert.deepEqual(formats.detectedContainers(), ["compressed", "ova"]);
+    assert.deepEqual(formats.detectedContainers(), ["compressed", "ova", "ovf-descriptor"]);
   });
 
   it("passes the job's size bound", async () => {
     assert.deepEqual(await optionsOf({ from: "qcow2", maxSize: SIZE }), {
       claimed: "qcow2",
-      accepts: ["qcow2", "compressed", "ova"],
+      accepts: ["qcow2", "compressed", "ova", "ovf-descriptor"],
       maxSize: SIZE,
     });
     assert.deepEqual(await optionsOf({ maxSize: 0 }), { maxSize: 0 });

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
@@ -112,13 +111,13 @@ describe("compressed detection by magic bytes", { skip: missingTools }, () => {
 });
 
 describe("the compressed detector never claims the inspector corpus's images", { skip: missingTools }, () => {
-  let corpusDir = "";
+  let corpusDir = { dir: "", cleanup: () => undefined as void };
   let corpus: CorpusImage[] = [];
   before(async () => {
-    corpusDir = mkdtempSync(join(tmpdir(), "diskpipe-compressed-corpus-"));
-    corpus = await buildCorpus(corpusDir);
+    corpusDir = tempDir("diskpipe-compressed-corpus-");
+    corpus = await buildCorpus(corpusDir.dir);
   });
-  after(() => rmSync(corpusDir, { recursive: true, force: true }));
+  after(() => corpusDir.cleanup());
 
   it("finds no compressed stream or tar in any corpus image", async () => {
     assert.ok(corpus.length > 100, "the corpus was built");

@@ -102,7 +102,16 @@ describe("tar PAX records", () => {
 
   it("refuses an empty key and keys that change what is extracted", async () => {
     await refused(pax("6 =ab\n"), "archive-entry", 'a PAX header sets ""');
-    for (const key of ["linkpath", "GNU.sparse.size", "SCHILY.realsize", "xmtime", "a.mtime", "SCHILY"])
+    for (const key of [
+      "linkpath",
+      "GNU.sparse.size",
+      "SCHILY.realsize",
+      "xmtime",
+      "a.mtime",
+      "SCHILY",
+      "mtimex",
+      "uid.path",
+    ])
       await refused(pax(record(key, "1").toString()), "archive-entry", `a PAX header sets "${key}"`);
   });
 

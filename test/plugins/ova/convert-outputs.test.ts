@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { diskpipe } from "../../helpers/cli.ts";
 import { makeDataImage, makeImage, sameDisk, tempDir } from "../../helpers/images.ts";
 import { applianceMembers, twoVmdks, writeTar } from "./archive.ts";
+import { writeSlowConfig } from "../../helpers/slow-config.ts";
 
 const MiB = 1024 * 1024;
 
@@ -29,10 +30,7 @@ describe("diskpipe convert vm.ova: where the outputs go", () => {
     archive = await writeTar(join(dir, "vm.ova"), applianceMembers(listed));
     // 16 MiB of data at 4 MiB/s: the image's output is committed seconds after the appliance's.
     image = makeImage(makeDataImage(join(dir, "single.raw"), 16 * MiB, 4), "vmdk", join(dir, "vm-disk1.vmdk"));
-    writeFileSync(
-      config,
-      `export default { workDir: ${JSON.stringify(work)}, throttle: { bytesPerSecond: 4 * 1024 * 1024, method: "none" } };\n`,
-    );
+    writeSlowConfig(config, { workDir: work, mibPerSecond: 4 });
   });
   after(cleanup);
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -9,6 +9,7 @@ import { gzipSync } from "node:zlib";
 import { repoRoot } from "../../helpers/cli.ts";
 import { makeDataImage, makeImage, makeRaw, tempDir } from "../../helpers/images.ts";
 import { applianceMembers, writeTar, type Member } from "./archive.ts";
+import { writeSlowConfig } from "../../helpers/slow-config.ts";
 
 const MiB = 1024 * 1024;
 
@@ -54,10 +55,7 @@ describe("diskpipe convert X.ova under SIGTERM: exit 143, nothing left, no qemu-
     );
     big = readFileSync(makeImage(makeDataImage(join(dir, "d2.raw"), 64 * MiB, 3), "vmdk", join(dir, "d2.vmdk")));
     // qemu-img -r holds conversions to 8 MiB/s: the 64 MiB disk takes about 8 s, time enough to signal.
-    writeFileSync(
-      config,
-      `export default { workDir: ${JSON.stringify(work)}, throttle: { bytesPerSecond: 8 * 1024 * 1024, method: "none" } };\n`,
-    );
+    writeSlowConfig(config, { workDir: work, mibPerSecond: 8 });
   });
   after(() => {
     for (const child of children) child.kill("SIGKILL");

@@ -15,6 +15,7 @@ describe("OvaRefusal", () => {
       "disk-too-large",
       "decompression-bomb",
       "checksum-mismatch",
+      "ovf-files",
     ]);
   });
 

@@ -44,6 +44,29 @@ describe("unpackOva: the ova plugin in a pipeline", () => {
     assert.deepEqual(jobDirs(), []);
   });
 
+  it("--from names the disks' format: every disk must be it, or nothing is converted", async () => {
+    const source = await writeTar(join(dir, "claimed.ova"), applianceMembers(disks));
+    const ok = await pipeline.run({ source, destination: out(), to: "raw", from: "vmdk" });
+    assert.equal(ok.outputs?.length, 2);
+    assert.equal((await pipeline.run({ source, destination: out(), to: "raw", from: "ova" })).outputs?.length, 2);
+    for (const from of ["qcow2", "vhd"]) {
+      const destination = out();
+      const error = await failure(pipeline.run({ source, destination, to: "raw", from }));
+      assert.equal(error.code, "format-mismatch", error.message);
+      assert.equal(error.exitCode, 3);
+      assert.deepEqual(
+        error.problems.map((p) => p.code),
+        ["format-mismatch"],
+      );
+      assert.match(
+        error.message,
+        new RegExp(`disk 1 is vmdk \\(as the appliance declares it\\), not ${from} as claimed`),
+      );
+      assert.deepEqual(readdirSync(destination), []);
+      assert.deepEqual(jobDirs(), []);
+    }
+  });
+
   it("a digest that does not match is checksum-mismatch (exit 3), with the problem listed", async () => {
     const members = applianceMembers(disks);
     members[1] = {

@@ -55,6 +55,13 @@ describe("parseXml", () => {
     assert.deepEqual(root["E"], { "#text": "\"q\" 'r' &amp; &copy; &nbsp;", "@_a": "x & <y>" });
   });
 
+  it("expands character references once, and refuses one to a character XML does not allow", () => {
+    const root = parseXml('<E n="Caf&#233; &#x1F600;">na&#xEF;ve &amp;#233; &#10;x</E>');
+    assert.deepEqual(root["E"], { "#text": "naïve &#233; \nx", "@_n": "Café 😀" });
+    for (const bad of ["&#0;", "&#x1;", "&#xD800;", "&#xFFFE;", "&#x110000;"])
+      refused(`<E>${bad}</E>`, `the OVF descriptor refers to a character XML does not allow (${bad})`);
+  });
+
   it("refuses a document type or an entity declaration, each alone, in any case", () => {
     refused("<!DOCTYPE Envelope><Envelope/>", DTD);
     refused("<!doctype Envelope><Envelope/>", DTD);
