@@ -36,6 +36,9 @@ const LONGEST_FIRST = [
   "test/examples.test.ts",
   "test/cli/checksum.test.ts",
   "test/plugins/compressed/unpack-arriving.test.ts",
+  "test/plugins/compressed/arriving-signal.test.ts",
+  "test/plugins/compressed/arriving-attacks.test.ts",
+  "test/plugins/compressed/decoders-streams.test.ts",
   "test/core/qemu-img-process.test.ts",
   "test/spool/sidecar-trust.test.ts",
 ];
