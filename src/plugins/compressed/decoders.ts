@@ -21,7 +21,8 @@ export type DecoderLimits = QemuLimits;
  * ```
  */
 export const TOOLS = {
-  xz: { program: "xz", args: ["-d", "-c", "-q", "--memlimit-decompress=1GiB"], package: "xz-utils" },
+  // -T0: a stream written in several blocks (by a threaded xz) is decoded on every core; one block as before.
+  xz: { program: "xz", args: ["-d", "-c", "-q", "-T0", "--memlimit-decompress=1GiB"], package: "xz-utils" },
   zst: { program: "zstd", args: ["-d", "-c", "-q", "--memory=1024MB"], package: "zstd" },
   bz2: { program: "bzip2", args: ["-d", "-c"], package: "bzip2" },
 } as const;

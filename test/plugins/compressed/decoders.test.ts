@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createReadStream, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -40,6 +41,23 @@ describe("the decoders", { skip: missingTools }, () => {
         assert.equal(alive(decoder.pid ?? 0), false);
       }
     }
+  });
+
+  it("decodes an xz stream of many blocks (a threaded xz's) on its threads, from a file and from a stream, byte for byte", async () => {
+    const plain = join(dir, "blocks");
+    writeFileSync(plain, Buffer.concat(Array.from({ length: 8 }, (_, i) => Buffer.alloc(2 ** 20, 0x30 + i))));
+    const packed = join(dir, "blocks.xz");
+    writeFileSync(packed, execFileSync("xz", ["-c", "-T2", "--block-size=1MiB", plain]));
+    assert.match(execFileSync("xz", ["-l", packed], { encoding: "utf8" }), /\n\s+1\s+8\s/);
+    const expected = execFileSync("sha256sum", [plain], { encoding: "utf8" }).split(" ")[0];
+    for (const input of [{ file: packed }, createReadStream(packed)]) {
+      const decoder = await openDecoder("xz", input, { limits: LIMITS });
+      const hash = createHash("sha256");
+      for await (const chunk of decoder.output) hash.update(chunk);
+      await decoder.ended;
+      assert.equal(hash.digest("hex"), expected);
+    }
+    assert.ok(TOOLS.xz.args.includes("-T0"));
   });
 
   it("a missing tool is config-invalid and names the Debian package", async () => {
