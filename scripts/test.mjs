@@ -52,7 +52,7 @@ const files = collect(join(root, "test"))
   .sort((a, b) => rank(a) - rank(b));
 const result = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  ["--import", "tsx", "--test", "--test-concurrency=3", "--test-reporter=spec", ...files],
   { cwd: root, stdio: "inherit" },
 );
 process.exit(result.status ?? 1);
