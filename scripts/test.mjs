@@ -17,7 +17,7 @@ function collect(dir) {
 }
 
 // The files that take longest (5 s or more of a full run on the 2-core CI machine) start first,
-// so that the two runners do not end with one long file running alone.
+// so that the runners do not end with one long file running alone.
 const LONGEST_FIRST = [
   "test/examples/examples.test.ts",
   "test/cli/queue.test.ts",
