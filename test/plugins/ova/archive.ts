@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tarball } from "../../helpers/tar.ts";
 import { makeImage, makeRaw } from "../../helpers/images.ts";
@@ -56,4 +56,11 @@ export function applianceMembers(
   const files = disks.map((d) => ({ name: d.href, data: d.data }));
   const ovf = { name: "vm.ovf", data: Buffer.from(edit(vmwareOvf(disks))) };
   return [ovf, { name: "vm.mf", data: manifestOf([ovf, ...files]) }, ...files];
+}
+
+/** A plain descriptor: the members of an OVA written as files of one directory; returns the descriptor's path. */
+export function writeBeside(dir: string, members: Member[]): string {
+  mkdirSync(dir, { recursive: true });
+  for (const { name, data } of members) writeFileSync(join(dir, name), data ?? Buffer.alloc(0));
+  return join(dir, members[0]?.name ?? "vm.ovf");
 }

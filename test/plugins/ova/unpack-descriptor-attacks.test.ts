@@ -8,7 +8,7 @@ import { TestServer } from "../../core/io/server.ts";
 import { diskpipe } from "../../helpers/cli.ts";
 import { failure } from "../../helpers/failure.ts";
 import { sameDisk, tempDir } from "../../helpers/images.ts";
-import { applianceMembers, manifestOf, twoVmdks, type Member } from "./archive.ts";
+import { applianceMembers, manifestOf, twoVmdks, type Member, writeBeside } from "./archive.ts";
 
 const MiB = 2 ** 20;
 
@@ -17,13 +17,6 @@ function flipped(data: Buffer): Buffer {
   const copy = Buffer.from(data);
   copy[copy.length - 1] ^= 1;
   return copy;
-}
-
-/** A plain descriptor: the members of an OVA written as files of one directory. */
-function writeBeside(dir: string, members: Member[]): string {
-  mkdirSync(dir, { recursive: true });
-  for (const { name, data } of members) writeFileSync(join(dir, name), data ?? Buffer.alloc(0));
-  return join(dir, members[0]?.name ?? "vm.ovf");
 }
 
 /** Attacks on a plain .ovf read with --ovf-files: names, links, counts, sizes, a URL, inspect. About 4 s. */

@@ -7,16 +7,9 @@ import { after, before, describe, it } from "node:test";
 import { createPipeline } from "../../../src/create-pipeline.ts";
 import { failure } from "../../helpers/failure.ts";
 import { sameDisk, tempDir } from "../../helpers/images.ts";
-import { applianceMembers, manifestOf, twoVmdks, type Member } from "./archive.ts";
+import { applianceMembers, manifestOf, twoVmdks, type Member, writeBeside } from "./archive.ts";
 
 const MiB = 2 ** 20;
-
-/** A plain descriptor: the members of an OVA written as files of one directory. */
-function writeBeside(dir: string, members: Member[]): string {
-  mkdirSync(dir, { recursive: true });
-  for (const { name, data } of members) writeFileSync(join(dir, name), data ?? Buffer.alloc(0));
-  return join(dir, members[0]?.name ?? "vm.ovf");
-}
 
 describe("a plain .ovf with its files beside it", () => {
   const { dir, cleanup } = tempDir("diskpipe-ovf-beside-");
