@@ -50,6 +50,7 @@ export {
 } from "./core/job.ts";
 export type { Detection, DetectContext, Detector, InspectOptions, InspectResult } from "./core/inspect/types.ts";
 export type { ImageReader } from "./core/io/reader.ts";
+export { regionReader, type ImageRegion } from "./core/io/image-region.ts";
 export * from "./plugin-kit.ts";
 export { openFileReader } from "./core/io/reader.ts";
 export type { ImageStream } from "./core/io/inspect-stream.ts";

@@ -3,6 +3,7 @@ import type { ConvertPlan, JobSpec, Stage } from "./job.ts";
 import type { FormatDefinition } from "./plugin.ts";
 import type { FormatRegistry } from "./formats.ts";
 import type { QemuImg } from "./qemu-img.ts";
+import type { ImageRegion } from "./io/image-region.ts";
 import type { ImageReader } from "./io/reader.ts";
 
 /** The local image a job works on after fetch (and after a container handler unpacked it). */
@@ -12,6 +13,11 @@ export interface LocalImage {
   claimed?: string;
   /** True when the file is a temporary copy owned by the job (removed at cleanup). */
   temporary: boolean;
+  /**
+   * Set when the image is only this byte range of `path` (an archive member read where it
+   * lies): read it through `regionReader`, and hand qemu-img the `PlanImage` with the same region.
+   */
+  region?: ImageRegion;
   /**
    * Set while the file is still being downloaded: only a container whose format says
    * `unpacksArriving` is handed such an image; every other stage gets it complete.

@@ -1,6 +1,7 @@
 import type { DiskpipeError, Problem } from "./errors.ts";
 import type { InspectResult } from "./inspect/types.ts";
 import type { ApplianceOutput } from "./plugin.ts";
+import type { ImageRegion } from "./io/image-region.ts";
 
 /**
  * What a caller asks for: one image from `source` to `destination` in format `to`.
@@ -78,6 +79,8 @@ export interface PlanImage {
    * (e.g. `{ "key-secret": "sec0" }` for LUKS); for the output they are `-o` options.
    */
   options: Record<string, string | number | boolean>;
+  /** The image is this byte range of `path` (an archive member read in place), not the whole file. */
+  region?: ImageRegion;
 }
 
 /**

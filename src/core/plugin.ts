@@ -1,6 +1,7 @@
 import type { Detector } from "./inspect/types.ts";
 import type { ConvertPlan, JobSpec } from "./job.ts";
 import type { JobContext } from "./context.ts";
+import type { ImageRegion } from "./io/image-region.ts";
 import type { SinkDriver, SourceDriver } from "./io/types.ts";
 
 /** A hook is a function, or an object that also sets its order among the plugins. */
@@ -30,6 +31,12 @@ export interface UnpackedImage {
   path: string;
   /** The format the unpacked image is claimed to be. */
   format: string;
+  /**
+   * The image is only this byte range of `path`: a member of the fetched archive itself,
+   * read where it lies instead of copied out. `path` must then be the job's fetched image
+   * (`ctx.image.path`), which the core has pinned: nobody else can change it during the job.
+   */
+  region?: ImageRegion;
 }
 
 /** One disk of an appliance a container handler unpacked. */

@@ -72,14 +72,31 @@ export function secretArgs(secrets: QemuSecret[]): string[] {
 }
 
 /**
- * argv naming a source image: `-f DRIVER PATH`, or `--image-opts` when driver options are set.
+ * argv naming a source image: `-f DRIVER PATH`, or `--image-opts` when driver options are set
+ * or the image is a byte range of its file (then read through qemu's raw driver, whose
+ * `offset` and `size` keep every read inside the range).
  *
  * @example
  * ```ts
  * sourceArgs({ path: "in.vhd", format: "vhd", driver: "vpc", options: {} }); // { flags: ["-f", "vpc"], name: "in.vhd" }
+ * sourceArgs({ path: "/w/vm.ova", format: "vmdk", driver: "vmdk", options: {}, region: { offset: 3072, length: 65536 } });
+ * // { flags: ["--image-opts"], name: "driver=vmdk,file.driver=raw,file.offset=3072,file.size=65536,file.file.filename=/w/vm.ova" }
  * ```
  */
 export function sourceArgs(image: PlanImage): { flags: string[]; name: string } {
+  const { region } = image;
+  if (region)
+    return {
+      flags: ["--image-opts"],
+      name: optionList({
+        driver: image.driver,
+        ...image.options,
+        "file.driver": "raw",
+        "file.offset": region.offset,
+        "file.size": region.length,
+        "file.file.filename": image.path,
+      }),
+    };
   if (Object.keys(image.options).length === 0) return { flags: ["-f", image.driver], name: image.path };
   return {
     flags: ["--image-opts"],

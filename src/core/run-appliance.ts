@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import { basename } from "node:path";
 import { appliancePaths, type AppliancePaths } from "./appliance-paths.ts";
+import type { LocalImage } from "./context.ts";
 import { convertImage } from "./convert-image.ts";
 import { ImageRejectedError, UsageError } from "./errors.ts";
 import { writeDurably } from "./io/durable.ts";
@@ -71,8 +72,10 @@ export async function runAppliance(
   try {
     for (const [i, disk] of appliance.disks.entries()) {
       job.spec = { ...spec, destination: paths.disks[i] };
-      // Stryker disable next-line BooleanLiteral: nothing reads a local image's temporary flag after the fetch; the disks live in the work directory
-      const image = (job.image = { path: disk.path, claimed: disk.format, temporary: true });
+      // Stryker disable next-line BooleanLiteral: nothing reads a local image's temporary flag after the fetch
+      const image: LocalImage = { path: disk.path, claimed: disk.format, temporary: !disk.region };
+      if (disk.region) image.region = disk.region;
+      job.image = image;
       const inspection = await clock.run("inspect", async () => {
         const result = await inspectJob(job, image, parts.formats);
         if (disk.capacity !== undefined && disk.capacity !== result.virtualSize) {

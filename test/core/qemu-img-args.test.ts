@@ -62,4 +62,16 @@ describe("qemu-img argv: qemu's option syntax", () => {
       },
     );
   });
+
+  it("sourceArgs: a byte range of a file goes through qemu's raw driver with its offset and size", () => {
+    const region = { offset: 3072, length: 65536 };
+    assert.deepEqual(sourceArgs({ path: "/w/v,m.ova", format: "vmdk", driver: "vmdk", options: {}, region }), {
+      flags: ["--image-opts"],
+      name: "driver=vmdk,file.driver=raw,file.offset=3072,file.size=65536,file.file.filename=/w/v,,m.ova",
+    });
+    assert.deepEqual(
+      sourceArgs({ path: "/w/a.img", format: "luks", driver: "luks", options: { "key-secret": "k" }, region }).name,
+      "driver=luks,key-secret=k,file.driver=raw,file.offset=3072,file.size=65536,file.file.filename=/w/a.img",
+    );
+  });
 });

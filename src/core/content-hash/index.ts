@@ -49,7 +49,8 @@ export async function hashImage(
   size: number,
   options: HashImageOptions,
 ): Promise<ContentHashResult> {
-  const raw = image.driver === "raw" && Object.keys(image.options).length === 0;
+  // A raw file is read directly; a raw byte range of a file goes through qemu-nbd like any other image.
+  const raw = image.driver === "raw" && Object.keys(image.options).length === 0 && !image.region;
   const ranges = await dataRanges(qemu, image, size, raw, options.secrets);
   const threads = options.threads ?? 1;
   const hasher = threads > 1 ? new ParallelHasher(size, threads) : new ContentHasher(size);

@@ -1,7 +1,9 @@
 import type { LocalImage } from "../context.ts";
 import { ImageRejectedError, type Problem } from "../errors.ts";
 import type { FormatRegistry } from "../formats.ts";
-import { inspectFile } from "../inspect/index.ts";
+import { inspectFile, inspectImage } from "../inspect/index.ts";
+import { regionReader } from "../io/image-region.ts";
+import { openFileReader } from "../io/reader.ts";
 import { rejectUnsafe } from "../inspect/reject-unsafe.ts";
 import type { InspectOptions, InspectResult } from "../inspect/types.ts";
 import type { RunningJob } from "../job-context.ts";
@@ -52,10 +54,21 @@ export async function inspectJob(
   streamed?: InspectResult,
 ): Promise<InspectResult> {
   const result =
-    streamed ?? (await inspectFile(image.path, inspectOptionsFor(job, registry, image.claimed ?? job.spec.from)));
+    streamed ?? (await inspectLocal(image, inspectOptionsFor(job, registry, image.claimed ?? job.spec.from)));
   rejectUnsafe(result, job.spec.source);
   await secondOpinion(job, image, registry, result);
   return result;
+}
+
+/** The native inspection of a local file, or of the byte range of it the image is. */
+async function inspectLocal(image: LocalImage, options: InspectOptions): Promise<InspectResult> {
+  if (!image.region) return inspectFile(image.path, options);
+  const reader = regionReader(await openFileReader(image.path), image.region);
+  try {
+    return await inspectImage(reader, options);
+  } finally {
+    await reader.close();
+  }
 }
 
 async function secondOpinion(
@@ -68,7 +81,8 @@ async function secondOpinion(
   if (!driver) return;
   // qemu-img reads only a complete file.
   if (image.arriving) await untilAborted(image.arriving.complete, job.signal);
-  const info = await job.qemu.info({ path: image.path, format: result.format, driver, options: {} });
+  const { path, region } = image;
+  const info = await job.qemu.info({ path, format: result.format, driver, options: {}, ...(region && { region }) });
   const problems: Problem[] = [];
   const disagree = (message: string) => problems.push({ code: "second-opinion", message });
   if (info.format !== driver) disagree(`qemu-img reads the image as ${info.format}, the inspector as ${driver}`);

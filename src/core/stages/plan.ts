@@ -39,9 +39,18 @@ export function buildPlan(
   const to = job.spec.to;
   const fromRaw = inspection.format === "raw" || (inspection.format === "iso" && registry.driverOf("iso") === "raw");
   const written = image.path === target.path;
-  const engine = written ? "done" : fromRaw && to === "raw" && !target.blockDevice ? "copy" : "qemu-img";
+  // The copy engine copies whole files: an image that is a byte range of its file goes through qemu-img.
+  const copies = fromRaw && to === "raw" && !target.blockDevice && !image.region;
+  const engine = written ? "done" : copies ? "copy" : "qemu-img";
+  const { path, region } = image;
   return {
-    input: { path: image.path, format: inspection.format, driver: registry.driverOf(inspection.format), options: {} },
+    input: {
+      path,
+      format: inspection.format,
+      driver: registry.driverOf(inspection.format),
+      options: {},
+      ...(region && { region }),
+    },
     output: {
       path: target.path,
       format: to,

@@ -69,15 +69,41 @@ export function isAppliance(unpacked: LocalImage | UnpackedImage | UnpackedAppli
  * ```
  */
 export async function unpackImage(job: RunningJob, handler: Unpacker): Promise<LocalImage | UnpackedAppliance> {
+  const container = job.image;
   const unpacked = await unpackWhole(job, handler);
   if (!isAppliance(unpacked)) {
-    await assertInWorkDir(job, handler, unpacked.path);
-    return { path: unpacked.path, claimed: unpacked.format, temporary: true };
+    await assertSafePlace(job, handler, unpacked, container);
+    return {
+      path: unpacked.path,
+      claimed: unpacked.format,
+      temporary: !unpacked.region,
+      ...(unpacked.region && { region: unpacked.region }),
+    };
   }
   if (unpacked.disks.length === 0)
     throw new DiskpipeError("plugin-failed", `${handler.name}: the appliance holds no disk`);
-  for (const disk of unpacked.disks) await assertInWorkDir(job, handler, disk.path);
+  for (const disk of unpacked.disks) await assertSafePlace(job, handler, disk, container);
   return unpacked;
+}
+
+/**
+ * An unpacked image is a file the handler wrote into the work directory, or a byte range of
+ * the container itself: the fetched image, which the core pinned (nobody else can change it).
+ */
+async function assertSafePlace(
+  job: RunningJob,
+  handler: Unpacker,
+  unpacked: UnpackedImage,
+  container: LocalImage | undefined,
+): Promise<void> {
+  if (!unpacked.region) return assertInWorkDir(job, handler, unpacked.path);
+  const { offset, length } = unpacked.region;
+  const refuse = (why: string) =>
+    new DiskpipeError("plugin-failed", `${handler.name}: the unpacked image ${quote(unpacked.path)} ${why}`);
+  if (container === undefined || container.region || unpacked.path !== container.path)
+    throw refuse("is a byte range of a file other than the container diskpipe fetched");
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0)
+    throw refuse(`names a byte range that is not one (offset ${offset}, length ${length})`);
 }
 
 /**

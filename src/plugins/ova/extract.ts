@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { byteLimit, quote } from "../../plugin-api.ts";
+import { byteLimit, quote, type ImageRegion } from "../../plugin-api.ts";
 import { isMemberName, parseDescriptor, type OvfDescriptor, type OvfDisk } from "./descriptor.ts";
-import { ApplianceFiles } from "./files.ts";
+import { ApplianceFiles, type MemberPlace } from "./files.ts";
 import { MAX_MANIFEST_BYTES, parseManifest, type ManifestEntry } from "./manifest.ts";
 import { OvaRefusal } from "./refusal.ts";
 import { MAX_DESCRIPTOR_BYTES } from "./xml.ts";
@@ -32,6 +32,12 @@ export interface ExtractOptions {
   maxTotalBytes?: number;
   /** The largest disk capacity accepted (the job's `--max-size`); a larger one is refused before any disk is written. */
   maxDiskSize?: number;
+  /**
+   * When the source is a file nobody else can change during the job (the job's pinned image):
+   * disks stored plainly in it (neither gzip-compressed nor chunked) are read where they lie,
+   * as byte ranges of the file, instead of being copied out.
+   */
+  inPlace?: boolean;
   signal?: AbortSignal;
 }
 
@@ -48,8 +54,8 @@ export interface ExtractedAppliance {
   /** The directory that holds the disks; the caller removes it when done. */
   dir: string;
   descriptor: OvfDescriptor;
-  /** Each disk's file (decompressed, chunks joined), in the descriptor's order. */
-  disks: Array<{ disk: OvfDisk; path: string }>;
+  /** Each disk's file (decompressed, chunks joined), or the range of the archive that holds it, in the descriptor's order. */
+  disks: Array<{ disk: OvfDisk; path: string; region?: ImageRegion }>;
   /** Whether a manifest was present (every member then had to match its digest). */
   verified: boolean;
   /** Whether a signing certificate (`.cert`) was present: reported, never trusted. */
@@ -78,6 +84,7 @@ export async function extractAppliance(
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const maxTotalBytes = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
   const dir = await mkdtemp(join(workDir, "ova-"));
+  const inPlace = options.inPlace === true && typeof source === "string" ? source : undefined;
   const input =
     typeof source === "string"
       ? createReadStream(source)
@@ -144,7 +151,10 @@ export async function extractAppliance(
         continue;
       }
       filesStarted = true;
-      const member = await descriptor.files.take(name);
+      const member = await descriptor.files.take(
+        name,
+        inPlace === undefined ? undefined : placeOf(inPlace, entry.header, size),
+      );
       const hash = manifest && digestOf(manifest, name);
       for await (const chunk of entry as AsyncIterable<Uint8Array>) {
         hash?.hash.update(chunk);
@@ -174,6 +184,12 @@ export async function extractAppliance(
     await rm(dir, { recursive: true, force: true });
     throw translate(cause);
   }
+}
+
+/** Where the member's data starts in the archive (the extractor notes it), when it says. */
+function placeOf(archive: string, header: object, size: number): MemberPlace | undefined {
+  const offset = (header as { byteOffset?: unknown }).byteOffset;
+  return typeof offset === "number" && Number.isSafeInteger(offset) ? { archive, offset, size } : undefined;
 }
 
 function digestOf(manifest: Map<string, ManifestEntry>, name: string): { hash: Hash; expected: string } {

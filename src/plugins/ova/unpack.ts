@@ -5,7 +5,7 @@ import { extractAppliance, type ExtractOptions } from "./extract.ts";
 import { OvaRefusal } from "./refusal.ts";
 
 /** The bounds of an unpack (the plugin's options). */
-export type UnpackOptions = Pick<ExtractOptions, "maxEntries" | "maxTotalBytes">;
+export type UnpackOptions = Pick<ExtractOptions, "maxEntries" | "maxTotalBytes" | "inPlace">;
 
 /**
  * Unpacks the job's OVA into its disks (in the job's work directory, removed with it) and the
@@ -22,7 +22,8 @@ export type UnpackOptions = Pick<ExtractOptions, "maxEntries" | "maxTotalBytes">
 export async function unpackOva(ctx: JobContext, options: UnpackOptions): Promise<UnpackedAppliance> {
   const archive = ctx.image?.path;
   if (!archive) throw new DiskpipeError("plugin-failed", "ova: no fetched appliance to unpack");
-  return unpackArchive(ctx, () => archive, options);
+  // The fetched image is pinned (nobody else can change it during the job): its plain disks are read in place.
+  return unpackArchive(ctx, () => archive, { ...options, inPlace: true });
 }
 
 /**
@@ -48,7 +49,12 @@ export async function unpackArchive(
       signal: ctx.signal,
     });
     return {
-      disks: appliance.disks.map(({ disk, path }) => ({ path, format: disk.format, capacity: disk.capacity })),
+      disks: appliance.disks.map(({ disk, path, region }) => ({
+        path,
+        format: disk.format,
+        capacity: disk.capacity,
+        ...(region && { region }),
+      })),
       description: { suffix: "ovf", render: (outputs) => describeAppliance(appliance, outputs) },
     };
   } catch (error) {

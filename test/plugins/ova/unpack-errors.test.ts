@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { JobContext } from "../../../src/plugin-api.ts";
 import { unpackOva } from "../../../src/plugins/ova/unpack.ts";
@@ -33,9 +33,19 @@ describe("unpackOva: what it returns and how it fails", () => {
 
   const archive = (members: Member[]) => writeTar(join(dir, `a${++count}.ova`), members);
 
+  /** Removes what an unpack left in the work directory (the caller's job at the job's end). */
+  const clear = () => {
+    for (const name of readdirSync(work)) rmSync(join(work, name), { recursive: true });
+  };
+
   it("returns the disks and a description rendered as the descriptor's machine", async () => {
-    const appliance = await unpackOva(context(await archive([ovf, disk])), {});
+    const path = await archive([ovf, disk]);
+    const appliance = await unpackOva(context(path), {});
     assert.equal(appliance.disks.length, 1);
+    // The plain disk is read where it lies: after the descriptor's header and data, and its own header.
+    assert.equal(appliance.disks[0].path, path);
+    const offset = 512 + Math.ceil((ovf.data?.length ?? 0) / 512) * 512 + 512;
+    assert.deepEqual(appliance.disks[0].region, { offset, length: 512 });
     assert.equal(appliance.disks[0].format, "vmdk");
     assert.equal(appliance.disks[0].capacity, 4096);
     assert.equal(appliance.description?.suffix, "ovf");
@@ -47,7 +57,7 @@ describe("unpackOva: what it returns and how it fails", () => {
       (rendered as { disks: Array<{ file: string }> }).disks.map((d) => d.file),
       ["vm-disk1.raw"],
     );
-    rmSync(dirname(appliance.disks[0].path), { recursive: true });
+    clear();
   });
 
   it("is plugin-failed without a fetched image", async () => {
@@ -61,7 +71,7 @@ describe("unpackOva: what it returns and how it fails", () => {
   it("passes --max-size on as the largest disk capacity", async () => {
     const path = await archive([ovf, disk]);
     const appliance = await unpackOva(context(path, { maxSize: 4096 }), {});
-    rmSync(dirname(appliance.disks[0].path), { recursive: true });
+    clear();
     await assert.rejects(unpackOva(context(path, { maxSize: 4095 }), {}), {
       code: "image-rejected",
       stage: "unpack",
