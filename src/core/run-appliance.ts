@@ -3,12 +3,13 @@ import { basename } from "node:path";
 import { appliancePaths, type AppliancePaths } from "./appliance-paths.ts";
 import type { LocalImage } from "./context.ts";
 import { convertImage } from "./convert-image.ts";
+import { diskJob, disksAtOnce, SummedProgress } from "./disk-jobs.ts";
 import { ImageRejectedError, UsageError } from "./errors.ts";
 import { writeDurably } from "./io/durable.ts";
 import { SetAside } from "./io/set-aside.ts";
 import type { Sink } from "./io/types.ts";
 import type { RunningJob } from "./job-context.ts";
-import type { ApplianceOutput, UnpackedAppliance } from "./plugin.ts";
+import type { ApplianceDisk, ApplianceOutput, UnpackedAppliance } from "./plugin.ts";
 import type { JobParts } from "./run-job.ts";
 import type { StageClock } from "./stage-clock.ts";
 import { inspectJob } from "./stages/inspect.ts";
@@ -31,11 +32,12 @@ export interface ApplianceRun {
 
 /**
  * Converts each disk of an unpacked appliance as a job converts one image (inspection with
- * qemu-img's second opinion, hooks, plan, conversion, verification), the job's destination
- * set to that disk's output while it runs. A disk whose header disagrees with the capacity
- * the appliance declares is refused (`format-mismatch`). The outputs are committed together
- * once every disk is written, then the description is written beside them; on any failure
- * none of them is left.
+ * qemu-img's second opinion, hooks, plan, conversion, verification), in a view of the job
+ * whose destination is that disk's output; one disk per core at once (see `disksAtOnce`),
+ * their progress summed. A disk whose header disagrees with the capacity the appliance
+ * declares is refused (`format-mismatch`). The outputs are committed together once every
+ * disk is written, then the description is written beside them; on any failure the other
+ * disks are stopped and none of the outputs is left.
  *
  * @example
  * ```ts
@@ -64,64 +66,113 @@ export async function runAppliance(
       ...(spec.overwrite && { overwrite: true }),
     });
   });
-  const sinks: Sink[] = [];
+  const sinks: Array<Sink | undefined> = [];
   const committed: string[] = [];
-  const outputs: ApplianceOutput[] = [];
-  const formats: string[] = [];
+  const converted: DiskRun[] = [];
   let replaced: SetAside | undefined;
+  // A disk that fails stops the others at once: the job fails with its error.
+  const failed = new AbortController();
+  const signal = AbortSignal.any([job.signal, failed.signal]);
+  const progress = new SummedProgress(job, count);
   try {
-    for (const [i, disk] of appliance.disks.entries()) {
-      job.spec = { ...spec, destination: paths.disks[i] };
-      // Stryker disable next-line BooleanLiteral: nothing reads a local image's temporary flag after the fetch
-      const image: LocalImage = { path: disk.path, claimed: disk.format, temporary: !disk.region };
-      if (disk.region) image.region = disk.region;
-      job.image = image;
-      const inspection = await clock.run("inspect", async () => {
-        const result = await inspectJob(job, image, parts.formats);
-        if (disk.capacity !== undefined && disk.capacity !== result.virtualSize) {
-          const message = `disk ${i + 1} is declared as ${disk.capacity} bytes but its ${result.format} header says ${result.virtualSize}`;
-          throw new ImageRejectedError(`${spec.source} rejected: ${message}`, [{ code: "format-mismatch", message }]);
-        }
-        return result;
-      });
-      job.inspection = inspection;
-      parts.emit({ type: "inspected", jobId: job.id, result: inspection });
-      const converted = await convertImage(
-        job,
-        parts,
-        clock,
-        { image, inspection },
-        { commit: false, onSink: (sink) => sinks.push(sink) },
-      );
-      formats.push(inspection.format);
-      outputs.push({
-        file: basename(paths.disks[i]),
-        format: spec.to,
-        virtualSize: inspection.virtualSize,
-        size: converted.written.size ?? inspection.virtualSize,
-        ...(converted.contentHash && { contentHash: converted.contentHash }),
-      });
-    }
+    await eachAtOnce(count, disksAtOnce(count), failed, async (i) => {
+      const disk = appliance.disks[i];
+      const destination = paths.disks[i];
+      if (!disk || destination === undefined) return;
+      const view = diskJob(job, destination, signal, progress.of(i));
+      converted[i] = await convertDisk(view, parts, clock, disk, i, (sink) => (sinks[i] = sink));
+    });
+    const outputs = converted.map((run) => run.output);
     await clock.run("upload", async () => {
       // With --force, the files the outputs replace are kept aside until all are in place.
       if (spec.overwrite) replaced = await SetAside.of([...paths.disks, paths.description]);
       for (const [i, sink] of sinks.entries()) {
-        await sink.commit(job);
-        committed.push(paths.disks[i]);
+        await sink?.commit(job);
+        committed.push(paths.disks[i] ?? "");
       }
       const description = appliance.description.render(outputs);
       await writeDurably(paths.description, `${JSON.stringify(description, null, 2)}\n`);
     });
     await replaced?.discard();
-    return { paths, outputs, formats };
+    return { paths, outputs, formats: converted.map((run) => run.format) };
   } catch (error) {
-    await Promise.all(sinks.map((sink) => sink.abort().catch(() => undefined)));
+    await Promise.all(sinks.map((sink) => sink?.abort().catch(() => undefined)));
     await Promise.all(committed.map((path) => rm(path, { force: true })));
     await replaced?.restore();
     throw error;
-  } finally {
-    job.spec = spec;
   }
+}
+
+/** One disk's conversion: its output as the description lists it, and the format it was detected as. */
+interface DiskRun {
+  output: ApplianceOutput;
+  format: string;
+}
+
+/**
+ * Inspects and converts disk `i` in its own view of the job (its destination set), as a job
+ * converts one image, without committing the output (`onSink` is told the sink).
+ */
+async function convertDisk(
+  job: RunningJob,
+  parts: JobParts,
+  clock: StageClock,
+  disk: ApplianceDisk,
+  i: number,
+  onSink: (sink: Sink) => void,
+): Promise<DiskRun> {
+  // Stryker disable next-line BooleanLiteral: nothing reads a local image's temporary flag after the fetch
+  const image: LocalImage = { path: disk.path, claimed: disk.format, temporary: !disk.region };
+  if (disk.region) image.region = disk.region;
+  job.image = image;
+  const inspection = await clock.run("inspect", async () => {
+    const result = await inspectJob(job, image, parts.formats);
+    if (disk.capacity !== undefined && disk.capacity !== result.virtualSize) {
+      const message = `disk ${i + 1} is declared as ${disk.capacity} bytes but its ${result.format} header says ${result.virtualSize}`;
+      throw new ImageRejectedError(`${job.spec.source} rejected: ${message}`, [{ code: "format-mismatch", message }]);
+    }
+    return result;
+  });
+  job.inspection = inspection;
+  parts.emit({ type: "inspected", jobId: job.id, result: inspection });
+  const converted = await convertImage(job, parts, clock, { image, inspection }, { commit: false, onSink });
+  return {
+    format: inspection.format,
+    output: {
+      file: basename(job.spec.destination),
+      format: job.spec.to,
+      virtualSize: inspection.virtualSize,
+      size: converted.written.size ?? inspection.virtualSize,
+      ...(converted.contentHash && { contentHash: converted.contentHash }),
+    },
+  };
+}
+
+/**
+ * Runs `work` for 0 … count-1, `width` at a time, in order. The first failure aborts `failed`
+ * (the others stop), no further work starts, and it is thrown once all have ended.
+ */
+async function eachAtOnce(
+  count: number,
+  width: number,
+  failed: AbortController,
+  work: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let first: { error: unknown } | undefined;
+  const worker = async () => {
+    while (first === undefined && next < count) {
+      const i = next++;
+      try {
+        await work(i);
+      } catch (error) {
+        first ??= { error };
+        failed.abort();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  if (first) throw first.error;
 }
 
 /**

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { diskJob, disksAtOnce, SummedProgress } from "../../src/core/disk-jobs.ts";
+import type { RunningJob } from "../../src/core/job-context.ts";
+import { createPipeline, defineFormat, definePlugin } from "../../src/mod.ts";
+import { failure } from "../helpers/failure.ts";
+import { tempDir } from "../helpers/images.ts";
+
+const MiB = 1024 * 1024;
+const MAGIC = "SIDEBYSD";
+
+describe("disksAtOnce", () => {
+  it("is one per core, at least one, at most four, never more than the disks", () => {
+    const cores = availableParallelism();
+    assert.equal(disksAtOnce(1), 1);
+    assert.equal(disksAtOnce(0), 1);
+    assert.equal(disksAtOnce(2), Math.min(2, cores));
+    assert.equal(disksAtOnce(100), Math.min(4, cores));
+  });
+});
+
+describe("diskJob and SummedProgress", () => {
+  const reported: Array<[number, number | undefined]> = [];
+  const job = {
+    id: "j1",
+    workDir: "/w",
+    spec: { source: "vm.ova", destination: "out", to: "qcow2" },
+    signal: new AbortController().signal,
+    progress: (bytes: number, total?: number) => void reported.push([bytes, total]),
+  } as unknown as RunningJob;
+
+  it("gives a disk its own request, image and signal; the rest is the job's", () => {
+    const signal = new AbortController().signal;
+    const view = diskJob(job, "out/vm-disk2.qcow2", signal, () => undefined);
+    view.image = { path: "/w/disk2", temporary: true };
+    view.spec.to = "raw";
+    assert.equal(view.spec.destination, "out/vm-disk2.qcow2");
+    assert.equal(view.signal, signal);
+    assert.equal(view.id, "j1");
+    assert.equal(view.workDir, "/w");
+    assert.equal(job.spec.destination, "out", "the job's request is untouched");
+    assert.equal(job.spec.to, "qcow2");
+    assert.equal(job.image, undefined);
+  });
+
+  it("sums the disks' bytes and totals, each as last reported", () => {
+    const sum = new SummedProgress(job, 2);
+    sum.of(0)(10);
+    sum.of(1)(5, 100);
+    sum.of(0)(20, 50);
+    sum.of(1)(60);
+    assert.deepEqual(reported, [
+      [10, undefined],
+      [15, 100],
+      [25, 150],
+      [80, 150],
+    ]);
+  });
+});
+
+describe("an appliance's disks side by side", () => {
+  const { dir, cleanup } = tempDir("diskpipe-disk-jobs-");
+  after(cleanup);
+  const source = join(dir, "pair.bin");
+  writeFileSync(source, Buffer.concat([Buffer.from(MAGIC), Buffer.alloc(MiB, 1), Buffer.alloc(MiB, 2)]));
+  const pair = (hooks: Parameters<typeof definePlugin>[0]["hooks"]) =>
+    definePlugin({
+      name: "pair",
+      hooks,
+      formats: [
+        defineFormat({
+          name: "pair",
+          detect: async (reader) =>
+            Buffer.from(await reader.read(0, MAGIC.length)).toString("latin1") === MAGIC
+              ? { format: "pair", problems: [], details: {} }
+              : null,
+          unpack: async (ctx) => ({
+            disks: [0, 1].map((i) => ({
+              path: ctx.image?.path ?? "",
+              format: "raw",
+              region: { offset: MAGIC.length + i * MiB, length: MiB },
+            })),
+            description: { suffix: "pair", render: () => ({}) },
+          }),
+        }),
+      ],
+    });
+
+  it(
+    "stops the other disks when one fails, and fails with that disk's error, leaving nothing",
+    { timeout: 120_000 },
+    async (t) => {
+      if (disksAtOnce(2) < 2) {
+        if (process.env.CI) assert.fail("two cores are needed to convert two disks at once (CI runs on two)");
+        return t.skip("one core: the disks convert one after the other");
+      }
+      let entered: () => void = () => undefined;
+      const secondWaits = new Promise<void>((resolve) => (entered = resolve));
+      let secondSawAbort = false;
+      const hooks = {
+        async verify(ctx: { spec: { destination: string }; signal: AbortSignal }) {
+          if (ctx.spec.destination.endsWith("-disk1.raw")) {
+            await secondWaits;
+            throw new Error("disk 1 refused by the test");
+          }
+          entered();
+          // Ends only when the failure of disk 1 aborts this disk's signal (the test's timeout is the hang guard).
+          await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+          secondSawAbort = true;
+          ctx.signal.throwIfAborted();
+        },
+      };
+      const out = join(dir, "out");
+      mkdirSync(out);
+      const error = await failure(
+        createPipeline({ workDir: join(dir, "work"), plugins: [pair(hooks)] }).run({
+          source,
+          destination: out,
+          to: "raw",
+        }),
+      );
+      assert.match(error.message, /disk 1 refused by the test/);
+      assert.equal(secondSawAbort, true, "the second disk was stopped");
+      assert.deepEqual(readdirSync(out), []);
+    },
+  );
+});
