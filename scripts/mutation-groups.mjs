@@ -163,10 +163,16 @@ export const GROUPS = {
     build: true,
   },
   appliance: {
-    // An appliance's outputs: their names and checks, the all-or-nothing conversion of its disks, and (with --force)
-    // the files they replace, kept aside until all are in place.
-    mutate: ["src/core/appliance-paths.ts", "src/core/run-appliance.ts", "src/core/io/set-aside.ts"],
-    tests: ["test/core/io/set-aside.test.ts", "test/core/appliance-paths.test.ts", "test/core/run-appliance.test.ts"],
+    // An appliance's outputs: their names and checks, and the all-or-nothing conversion of its disks.
+    mutate: ["src/core/appliance-paths.ts", "src/core/run-appliance.ts"],
+    tests: ["test/core/appliance-paths.test.ts", "test/core/run-appliance.test.ts"],
+  },
+  "set-aside": {
+    // With --force, the files an appliance's outputs replace, kept aside until all are in place. Judged by its unit
+    // tests only: run-appliance.test.ts's --verify test fails under this script's TMPDIR (qemu-nbd's socket path in
+    // the job's work directory passes the 108-byte limit of a UNIX socket path).
+    mutate: ["src/core/io/set-aside.ts"],
+    tests: ["test/core/io/set-aside.test.ts"],
   },
   queue: {
     // What a queue writer controls: the validation of a message, and every reader of a value taken from Redis
