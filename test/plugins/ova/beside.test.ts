@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   appendFileSync,
+  chmodSync,
   mkdirSync,
   readdirSync,
   readlinkSync,
@@ -16,6 +17,7 @@ import { besideArchive } from "../../../src/plugins/ova/beside.ts";
 import type { OvfFile } from "../../../src/plugins/ova/descriptor.ts";
 import { OvaRefusal } from "../../../src/plugins/ova/refusal.ts";
 import { tempDir } from "../../helpers/images.ts";
+import { asUser, needsRoot } from "../../helpers/process-state.ts";
 
 const MiB = 2 ** 20;
 const SIZE = 8 * MiB;
@@ -215,6 +217,32 @@ describe("besideArchive: the members it reads", () => {
     assert.ok(directory instanceof OvaRefusal, "a directory was taken as the certificate");
     assert.match(directory.message, /^"vm\.cert" beside the descriptor is not a regular file$/);
   });
+
+  it(
+    "passes on as it is an open's failure that no refusal names (permission denied)",
+    { skip: needsRoot("to read as another user") },
+    async () => {
+      const folder = fresh({ "disk.img": Buffer.alloc(3) });
+      chmodSync(join(folder, "disk.img"), 0o600);
+      const error = await asUser(65534, async () => {
+        try {
+          for await (const chunk of besideArchive(
+            folder,
+            "vm.ovf",
+            Buffer.from("<Envelope/>"),
+            [plain("disk.img", 3)],
+            9,
+          ))
+            void chunk;
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      });
+      assert.ok(!(error instanceof OvaRefusal), String(error));
+      assert.equal((error as NodeJS.ErrnoException | undefined)?.code, "EACCES");
+    },
+  );
 
   it("refuses a socket beside it as a file that is not a regular one", async () => {
     const folder = fresh();
