@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import type { ArrivingImage, LocalImage } from "../../../src/core/context.ts";
+import type { ArrivingImage, JobContext, LocalImage } from "../../../src/core/context.ts";
 import { DiskpipeError } from "../../../src/core/errors.ts";
 import type { InspectResult } from "../../../src/core/inspect/types.ts";
 import { registerFormats } from "../../../src/core/inspector.ts";
 import { createJobContext, type RunningJob } from "../../../src/core/job-context.ts";
-import { defineFormat, definePlugin, type JobContext, type UnpackedImage } from "../../../src/core/plugin.ts";
+import { defineFormat, definePlugin, type UnpackedImage } from "../../../src/core/plugin.ts";
 import { QemuImg } from "../../../src/core/qemu-img.ts";
 import { detectedContainer, unpackImage, type Unpacker } from "../../../src/core/stages/unpack.ts";
 import { tempDir } from "../../helpers/images.ts";
@@ -81,7 +81,7 @@ describe("unpackImage and detectedContainer, on a job of their own", () => {
     finish();
     const image = await unpacking;
     assert.deepEqual(seen, [{ completed: true, arriving: false, path: container }]);
-    assert.equal(image.path, join(job.workDir, "disk.raw"));
+    assert.ok("path" in image && image.path === join(job.workDir, "disk.raw"));
     assert.equal(job.image?.arriving, undefined);
   });
 
@@ -103,7 +103,7 @@ describe("unpackImage and detectedContainer, on a job of their own", () => {
   it("fails with the download's failure, not with what the unpack made of the missing bytes", async () => {
     const { arriving, fail } = arrivingImage();
     const job = await jobWith({ path: container, temporary: false, arriving });
-    const lost = new DiskpipeError("download-failed", "the server went away");
+    const lost = new DiskpipeError("fetch-failed", "the server went away");
     const error = await unpackImage(
       job,
       unpacker(true, async () => {
