@@ -39,6 +39,16 @@ export const GROUPS = {
       "test/core/stages/second-opinion.test.ts",
     ],
   },
+  "unpack-stage": {
+    // The core's unpack stage (waits for a download still arriving, refuses an unpacked image outside the work
+    // directory) and the chunks of a download handed on while it arrives.
+    mutate: ["src/core/stages/unpack.ts", "src/core/io/arriving.ts"],
+    tests: [
+      "test/core/io/arriving.test.ts",
+      "test/core/stages/unpack-units.test.ts",
+      "test/core/stages/unpack.test.ts",
+    ],
+  },
   "qemu-img": {
     mutate: [
       "src/core/qemu-img.ts",
@@ -120,7 +130,7 @@ export const GROUPS = {
   },
   ova: {
     // The appliance reader: the descriptor's XML, hrefs and units, the manifest, the archive's members, the disk writers' bounds.
-    mutate: ["src/plugins/ova/*.ts", "!src/plugins/ova/index.ts"],
+    mutate: ["src/plugins/ova/*.ts", "!src/plugins/ova/index.ts", "!src/plugins/ova/{beside,unpack-descriptor}.ts"],
     tests: [
       "test/plugins/ova/units.test.ts",
       "test/plugins/ova/xml.test.ts",
@@ -141,10 +151,28 @@ export const GROUPS = {
       "test/plugins/ova/unpack-errors.test.ts",
     ],
   },
+  "ova-beside": {
+    // A plain .ovf with its files beside it: links and non-regular files refused, each file read at its size when opened.
+    mutate: ["src/plugins/ova/beside.ts", "src/plugins/ova/unpack-descriptor.ts"],
+    tests: [
+      "test/plugins/ova/beside.test.ts",
+      "test/plugins/ova/unpack-descriptor.test.ts",
+      "test/plugins/ova/unpack-descriptor-attacks.test.ts",
+    ],
+    // One attack test runs the built `diskpipe inspect` on a descriptor.
+    build: true,
+  },
   appliance: {
     // An appliance's outputs: their names and checks, and the all-or-nothing conversion of its disks.
     mutate: ["src/core/appliance-paths.ts", "src/core/run-appliance.ts"],
     tests: ["test/core/appliance-paths.test.ts", "test/core/run-appliance.test.ts"],
+  },
+  "set-aside": {
+    // With --force, the files an appliance's outputs replace, kept aside until all are in place. Judged by its unit
+    // tests only: run-appliance.test.ts's --verify test fails under this script's TMPDIR (qemu-nbd's socket path in
+    // the job's work directory passes the 108-byte limit of a UNIX socket path).
+    mutate: ["src/core/io/set-aside.ts"],
+    tests: ["test/core/io/set-aside.test.ts"],
   },
   queue: {
     // What a queue writer controls: the validation of a message, and every reader of a value taken from Redis

@@ -76,6 +76,7 @@ export async function unpackImage(job: RunningJob, handler: Unpacker): Promise<L
     return {
       path: unpacked.path,
       claimed: unpacked.format,
+      // Stryker disable next-line BooleanLiteral: nothing reads a local image's temporary flag after the fetch
       temporary: !unpacked.region,
       ...(unpacked.region && { region: unpacked.region }),
     };
@@ -128,14 +129,15 @@ async function assertInWorkDir(job: RunningJob, handler: Unpacker, path: string)
  * for the rest of the download ends with the job (an abort does not wait for a stalled server).
  */
 async function unpackWhole(job: RunningJob, handler: Unpacker): Promise<UnpackedImage | UnpackedAppliance> {
-  const arriving = job.image?.arriving;
-  if (!arriving) return handler.unpack(job);
+  const image = job.image;
+  if (!image?.arriving) return handler.unpack(job);
+  const { arriving } = image;
   let failed: { error: unknown } | undefined;
   arriving.complete.catch((error: unknown) => (failed = { error }));
   const complete = () => untilAborted(arriving.complete, job.signal);
   if (handler.unpacksArriving !== true) {
     await complete();
-    if (job.image) job.image = { ...job.image, arriving: undefined };
+    job.image = { ...image, arriving: undefined };
     return handler.unpack(job);
   }
   try {

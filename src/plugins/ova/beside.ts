@@ -37,14 +37,15 @@ export function besideArchive(
     );
   const pack = tar.pack();
   const stem = name.replace(/\.ovf$/i, "");
-  const add = async (member: string, required: boolean): Promise<boolean> => {
+  const add = async (member: string, required: boolean): Promise<void> => {
     const opened = await openBeside(dir, member, required);
-    if (!opened) return false;
+    if (!opened) return;
     const { handle, size } = opened;
     try {
       if (size === 0) await whole(pack, member, Buffer.alloc(0));
       else
         await pipeline(
+          // Stryker disable next-line BooleanLiteral: the finally closes the handle either way, and closing a closed FileHandle resolves
           handle.createReadStream({ start: 0, end: size - 1, autoClose: false }),
           async function* (bytes: AsyncIterable<Buffer>) {
             let read = 0;
@@ -60,7 +61,6 @@ export function besideArchive(
     } finally {
       await handle.close();
     }
-    return true;
   };
   (async () => {
     await whole(pack, name, descriptor);
@@ -105,6 +105,8 @@ async function openBeside(
     if (code === "ENOENT") throw besideRefusal(`${quote(member)}, which the descriptor names, is not beside it`);
     if (code === "ELOOP") throw besideRefusal(`${quote(member)} beside the descriptor is a symbolic link`);
     if (code === "ENAMETOOLONG") throw besideRefusal(`${quote(member)} is longer than a file name beside it can be`);
+    // A socket cannot be opened at all: it is refused as any other file that is not a regular one.
+    if (code === "ENXIO") throw besideRefusal(`${quote(member)} beside the descriptor is not a regular file`);
     throw error;
   }
   const stats = await handle.stat();

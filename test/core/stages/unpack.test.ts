@@ -150,17 +150,36 @@ describe("what an unpack gives must be a file in the job's work directory", () =
       ],
     });
 
-  for (const [label, where] of [
-    ["a host file", () => outside],
-    ["a path that climbs out", (work: string) => join(work, "..", "..", basename(dir), "host-file.raw")],
+  const elsewhere = "is not in the job's work directory";
+  const notFile = "is not a regular file";
+  for (const [label, where, why] of [
+    ["a host file", () => outside, elsewhere],
+    ["a path that climbs out", (work: string) => join(work, "..", "..", basename(dir), "host-file.raw"), elsewhere],
     [
       "a link in the work directory to a host file",
       (work: string) => {
         symlinkSync(outside, join(work, "link.raw"));
         return join(work, "link.raw");
       },
+      elsewhere,
     ],
-    ["the work directory itself", (work: string) => work],
+    ["the work directory itself", (work: string) => work, elsewhere],
+    [
+      "a directory in the work directory",
+      (work: string) => {
+        mkdirSync(join(work, "sub"));
+        return join(work, "sub");
+      },
+      notFile,
+    ],
+    [
+      "a link in the work directory to a file in it",
+      (work: string) => {
+        symlinkSync(join(work, "disk.raw"), join(work, "inner-link.raw"));
+        return join(work, "inner-link.raw");
+      },
+      notFile,
+    ],
   ] as const) {
     for (const appliance of [false, true]) {
       it(`refuses ${label}${appliance ? " as an appliance's disk" : ""}, converting nothing`, async () => {
@@ -174,12 +193,34 @@ describe("what an unpack gives must be a file in the job's work directory", () =
           }),
         );
         assert.equal(error.code, "plugin-failed", error.message);
-        assert.match(
-          error.message,
-          /misled: the unpacked image .* (is not in the job's work directory|is not a regular file)/,
-        );
+        assert.ok(error.message.startsWith("misled: the unpacked image "), error.message);
+        assert.ok(error.message.endsWith(` ${why}`), error.message);
         assert.deepEqual(readdirSync(out), []);
       });
     }
   }
+
+  it("refuses an appliance that holds no disk, converting nothing", async () => {
+    const out = join(dir, "out-no-disk");
+    mkdirSync(out);
+    const empty = definePlugin({
+      name: "empty",
+      formats: [
+        defineFormat({
+          name: "empty",
+          detect: async (reader) =>
+            Buffer.from(await reader.read(0, MAGIC.length)).toString("latin1") === MAGIC
+              ? { format: "empty", problems: [], details: {} }
+              : null,
+          unpack: async () => ({ disks: [], description: { suffix: "box", render: () => ({}) } }),
+        }),
+      ],
+    });
+    const error = await failure(
+      createPipeline({ workDir: join(dir, "work"), plugins: [empty] }).run({ source, destination: out, to: "qcow2" }),
+    );
+    assert.equal(error.code, "plugin-failed", error.message);
+    assert.match(error.message, /^empty: the appliance holds no disk/);
+    assert.deepEqual(readdirSync(out), []);
+  });
 });

@@ -163,6 +163,16 @@ describe("attacks on a plain .ovf and the files beside it", () => {
     );
     await refused(writeBeside(join(dir, "big"), members), "image-rejected", "archive-entry", /larger than 1048576/);
   });
+  it("reads a descriptor of exactly 1 MiB", async () => {
+    const members = applianceMembers(disks, (ovf) =>
+      ovf.replace("</Envelope>", `<!-- ${"x".repeat(MiB - Buffer.byteLength(ovf) - 9)} --></Envelope>`),
+    );
+    assert.equal(members[0]?.data?.length, MiB);
+    const destination = out();
+    await run(writeBeside(join(dir, "at-bound"), members), destination);
+    assert.ok(sameDisk(raws[0], "raw", join(destination, "vm-disk1.raw"), "raw"));
+  });
+
   it("refuses a descriptor from a URL even with ovfFiles, reading nothing beside anything", async () => {
     const folder = join(dir, "served");
     const members = applianceMembers(disks);

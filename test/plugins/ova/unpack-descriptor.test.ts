@@ -4,7 +4,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
+import { createServer } from "node:net";
+import { registerFormats } from "../../../src/core/inspector.ts";
+import { createJobContext } from "../../../src/core/job-context.ts";
+import { QemuImg } from "../../../src/core/qemu-img.ts";
 import { createPipeline } from "../../../src/create-pipeline.ts";
+import { unpackOvfDescriptor } from "../../../src/plugins/ova/unpack-descriptor.ts";
 import { failure } from "../../helpers/failure.ts";
 import { sameDisk, tempDir } from "../../helpers/images.ts";
 import { applianceMembers, manifestOf, twoVmdks, type Member, writeBeside } from "./archive.ts";
@@ -96,6 +101,43 @@ describe("a plain .ovf with its files beside it", () => {
       "archive-entry",
       /"web-2\.vmdk" beside the descriptor is not a regular file/,
     );
+  });
+
+  it("refuses a named file that is a socket, in one line, leaving nothing", async () => {
+    const folder = join(dir, "socket");
+    const source = writeBeside(
+      folder,
+      applianceMembers(disks).filter((m) => m.name !== "web-2.vmdk"),
+    );
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(folder, "web-2.vmdk"), resolve));
+    try {
+      await refused(
+        source,
+        "image-rejected",
+        "archive-entry",
+        /^[^\n]*"web-2\.vmdk" beside the descriptor is not a regular file[^\n]*$/,
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("names a job without a fetched descriptor as the plugin's failure", async () => {
+    const job = await createJobContext({
+      spec: { source: join(dir, "never.ovf"), destination: out(), to: "raw", options: { ovfFiles: true } },
+      workRoot: join(dir, "unit-work"),
+      qemu: new QemuImg(),
+      formats: registerFormats([]).formats,
+      emit: () => {},
+    });
+    try {
+      const error = await failure(unpackOvfDescriptor(job, {}));
+      assert.equal(error.code, "plugin-failed");
+      assert.equal(error.message, "ova: no fetched descriptor to read");
+    } finally {
+      await job.runCleanups();
+    }
   });
 
   it("refuses a named file that is absent, or a directory", async () => {
