@@ -1,4 +1,4 @@
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { DiskpipeError } from "../errors.ts";
 import type { PlanImage, QemuSecret } from "../job.ts";
@@ -8,6 +8,7 @@ import { readRanges, type ReadRange } from "./extents.ts";
 import { feedRanges, type BlockReader, type FeedOptions } from "./feed.ts";
 import { NbdClient } from "./nbd-client.ts";
 import { ParallelHasher } from "./parallel.ts";
+import { socketDir } from "./socket-dir.ts";
 
 export { BLOCK_SIZE, CONTENT_HASH_PREFIX, ContentHasher, parseContentHash } from "./construction.ts";
 
@@ -108,7 +109,7 @@ async function withNbd<T>(
   options: HashImageOptions,
   use: (reader: BlockReader) => Promise<T>,
 ): Promise<T> {
-  const dir = await mkdtemp(join(options.workDir, "nbd-"));
+  const dir = await socketDir(options.workDir, "s");
   const stop = new AbortController();
   const onAbort = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
