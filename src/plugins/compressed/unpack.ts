@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DiskpipeError, GrowingFile, inspectImage, refusalRejection, rejectUnsafe } from "../../plugin-api.ts";
-import type { HeaderFacts, ImageReader, JobContext, UnpackedImage } from "../../plugin-api.ts";
+import type { HeaderFacts, ImageReader, InspectResult, JobContext, UnpackedImage } from "../../plugin-api.ts";
 import { ChunkReader } from "./chunks.ts";
 import { openDecoder, type DecoderLimits } from "./decoders.ts";
 import { claimedKind, detectKind, isTarHeader, type Kind } from "./detect.ts";
@@ -10,6 +10,8 @@ import { Refusal } from "./refusal.ts";
 import { HEAD_WINDOW, Pace } from "./pace.ts";
 import { extractOne, type MemberSink } from "./tar.ts";
 import { ContentWriter } from "./writer.ts";
+import { decodeWhole, Handover } from "./direct.ts";
+import { handleReader, memoryReader } from "./readers.ts";
 
 /** Bytes of data any image may decompress to, whatever its compressed size. */
 const EXPANSION_FLOOR = 64 * 1024 * 1024;
@@ -37,6 +39,11 @@ export interface UnpackSettings {
   programs?: Partial<Record<"xz" | "zst" | "bz2", string>>;
   /** Told the decoder's pid as soon as it runs (tests watch it end). */
   onDecoder?: (pid: number) => void;
+  /**
+   * false: a whole zstd file is always decoded through the pipe, never handed over to zstd
+   * writing the file itself once its head is judged (tests, comparisons).
+   */
+  direct?: boolean;
   /** Told how far decompression got when it ended, finished or stopped (tests, monitoring). */
   onEnded?: (facts: DecompressionFacts) => void;
 }
@@ -87,6 +94,10 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   const bomb = (message: string) => () => refusalRejection(source, new Refusal("decompression-bomb", message));
   const maxSize = ctx.spec.maxSize;
   const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
+  // A whole zstd file decodes faster by zstd into a file of its own than through a pipe into
+  // node: once the head is judged safe under a hard bound, the decode is handed over (direct.ts).
+  const handover = kind === "zst" && !arriving && settings.direct !== false ? new Handover() : undefined;
+  handover?.bound(allowed);
   if (maxSize !== undefined)
     file.limit(allowed, bomb(`it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`));
   // Raw and iso images have no header bound: without --max-size, the data (not the holes) an
@@ -105,6 +116,7 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   if (maxSize === undefined) boundByCompressed(arriving ? 0 : (compressedSize ?? 0));
   const onHeader = (header: HeaderFacts) => {
     const bound = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
+    if (bound !== undefined) handover?.bound(bound);
     if (bound !== undefined)
       file.limit(
         bound,
@@ -142,16 +154,23 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     if (decoder.pid !== undefined) settings.onDecoder?.(decoder.pid);
     if (ctx.signal.aborted) abort();
     const pace = new Pace(() => file.written);
+    const onHeadVerdict = (head: InspectResult) => {
+      if (!handover?.take(head.format, ctx.formats.detectedContainers().includes(head.format))) return;
+      stop.abort();
+      decoder?.stop();
+      file.fail(handover.switching);
+    };
     const inspecting = inspectImage(pace.reader(file.reader()), {
       ...ctx.formats.inspection(claim),
       ...(maxSize !== undefined && { maxSize }),
       onHeader,
+      onHeadVerdict,
     });
     inspecting.then(
       () => pace.finish(),
       () => pace.finish(),
     );
-    const pumping = pump(decoder.output, file, writer, pace, stop.signal);
+    const pumping = pump(decoder.output, file, writer, pace, stop.signal, () => handover?.tarInside());
     pumping.catch(() => undefined);
     const result = await inspecting;
     rejectUnsafe(result, source, "unpack");
@@ -170,6 +189,16 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     decoder?.stop();
     await decoder?.ended.catch(() => undefined);
     await file.remove();
+    if (handover?.chosen && error === handover.switching && !ctx.signal.aborted) {
+      const { bytes, format } = handover.chosen;
+      return decodeWhole(ctx, archive, `${file.path}-whole`, {
+        bytes,
+        format,
+        claim,
+        limits: decoderLimits(bytes, settings.limits),
+        settings,
+      });
+    }
     report(false);
     if (ctx.signal.aborted) throw new DiskpipeError("aborted", `decompressing ${source} was aborted`);
     if ((error as NodeJS.ErrnoException | undefined)?.code === "EFBIG")
@@ -235,12 +264,14 @@ async function pump(
   writer: ContentWriter,
   pace: Pace,
   stopped: AbortSignal,
+  onTar: () => void,
 ): Promise<void> {
   const reader = new ChunkReader(output);
   try {
     const first = await reader.readExact(512);
     reader.unread(first);
     if (isTarHeader(first)) {
+      onTar();
       await extractOne(reader, paced(writer, pace));
     } else {
       const sink = paced(writer, pace);
@@ -268,24 +299,4 @@ async function pump(
 export function decoderLimits(allowed: number, given: Partial<DecoderLimits> = {}): DecoderLimits {
   const cpu = Number.isFinite(allowed) ? 60 + Math.ceil(allowed / (16 * 2 ** 20)) : 24 * 3600;
   return { cpuSeconds: given.cpuSeconds ?? cpu, addressSpace: given.addressSpace ?? 2 * 2 ** 30 };
-}
-
-function handleReader(handle: Awaited<ReturnType<typeof open>>): ImageReader {
-  return {
-    size: async () => (await handle.stat()).size,
-    read: async (offset, length) => {
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, offset);
-      return buffer.subarray(0, bytesRead);
-    },
-    close: async () => undefined,
-  };
-}
-
-function memoryReader(bytes: Uint8Array): ImageReader {
-  return {
-    size: async () => bytes.length,
-    read: async (offset, length) => bytes.subarray(offset, offset + length),
-    close: async () => undefined,
-  };
 }
