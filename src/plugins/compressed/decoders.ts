@@ -251,3 +251,17 @@ export function programPath(name: string, pkg: string): string {
     `${name} was not found: install the ${pkg} package (apt-get install ${pkg}) to decompress these images`,
   );
 }
+
+/**
+ * CPU time and address space for a decoder: as configured, else 2 GiB and a minute plus a
+ * second per 16 MiB the output may reach (a day when nothing bounds it).
+ *
+ * @example
+ * ```ts
+ * decoderLimits(64 * 2 ** 20); // { cpuSeconds: 64, addressSpace: 2147483648 }
+ * ```
+ */
+export function decoderLimits(allowed: number, given: Partial<DecoderLimits> = {}): DecoderLimits {
+  const cpu = Number.isFinite(allowed) ? 60 + Math.ceil(allowed / (16 * 2 ** 20)) : 24 * 3600;
+  return { cpuSeconds: given.cpuSeconds ?? cpu, addressSpace: given.addressSpace ?? 2 * 2 ** 30 };
+}

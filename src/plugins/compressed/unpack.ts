@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DiskpipeError, GrowingFile, inspectImage, refusalRejection, rejectUnsafe } from "../../plugin-api.ts";
 import type { HeaderFacts, ImageReader, InspectResult, JobContext, UnpackedImage } from "../../plugin-api.ts";
 import { ChunkReader } from "./chunks.ts";
-import { openDecoder, type DecoderLimits } from "./decoders.ts";
+import { decoderLimits, openDecoder, type DecoderLimits } from "./decoders.ts";
 import { claimedKind, detectKind, isTarHeader, type Kind } from "./detect.ts";
 import { Refusal } from "./refusal.ts";
 import { HEAD_WINDOW, Pace } from "./pace.ts";
@@ -91,15 +91,15 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   const file = await GrowingFile.create(join(ctx.workDir, `decompressed-${randomBytes(4).toString("hex")}`), {
     sparse: true,
   });
-  const bomb = (message: string) => () => refusalRejection(source, new Refusal("decompression-bomb", message));
-  const maxSize = ctx.spec.maxSize;
-  const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
   // A whole zstd file decodes faster by zstd into a file of its own than through a pipe into
   // node: once the head is judged safe under a hard bound, the decode is handed over (direct.ts).
   const handover = kind === "zst" && !arriving && settings.direct !== false ? new Handover() : undefined;
-  handover?.bound(allowed);
+  const bomb = (message: string) => () => refusalRejection(source, new Refusal("decompression-bomb", message));
+  const bound = (bytes: number, message: string) => (file.limit(bytes, bomb(message)), handover?.bound(bytes, message));
+  const maxSize = ctx.spec.maxSize;
+  const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
   if (maxSize !== undefined)
-    file.limit(allowed, bomb(`it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`));
+    bound(allowed, `it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`);
   // Raw and iso images have no header bound: without --max-size, the data (not the holes) an
   // image may cost the disk is bounded by its compressed size; while it still downloads, by the
   // compressed bytes read so far (a Content-Length is only the server's word).
@@ -115,14 +115,11 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   };
   if (maxSize === undefined) boundByCompressed(arriving ? 0 : (compressedSize ?? 0));
   const onHeader = (header: HeaderFacts) => {
-    const bound = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
-    if (bound !== undefined) handover?.bound(bound);
-    if (bound !== undefined)
-      file.limit(
-        bound,
-        bomb(
-          `it decompresses to more than the ${bound} bytes a ${header.virtualSize}-byte ${header.format} image can be`,
-        ),
+    const most = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
+    if (most !== undefined)
+      bound(
+        most,
+        `it decompresses to more than the ${most} bytes a ${header.virtualSize}-byte ${header.format} image can be`,
       );
   };
   let compressedRead = 0;
@@ -137,6 +134,7 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     });
   const stop = new AbortController();
   let decoder: Awaited<ReturnType<typeof openDecoder>> | undefined;
+  let whole: Promise<UnpackedImage> | undefined;
   // The decoder itself is stopped too: the tar reader and gzip in-process do not watch the signal.
   const abort = () => (stop.abort(), decoder?.stop());
   ctx.signal.addEventListener("abort", abort, { once: true });
@@ -154,25 +152,34 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     if (decoder.pid !== undefined) settings.onDecoder?.(decoder.pid);
     if (ctx.signal.aborted) abort();
     const pace = new Pace(() => file.written);
-    const onHeadVerdict = (head: InspectResult) => {
-      if (!handover?.take(head.format, ctx.formats.detectedContainers().includes(head.format))) return;
+    let settled = false;
+    // Handed over once the head is judged safe, or once the inspector waits for the end.
+    const handOver = (format?: string) => {
+      const container = format !== undefined && ctx.formats.detectedContainers().includes(format);
+      const chosen = !settled && handover?.take(format, container) ? handover.chosen : undefined;
+      if (!chosen) return;
       stop.abort();
       decoder?.stop();
-      file.fail(handover.switching);
+      file.fail(handover?.switching);
+      // The second decoder starts at once; the first is cleaned up meanwhile (below).
+      const limits = decoderLimits(chosen.bytes, settings.limits);
+      whole = decodeWhole(ctx, archive, `${file.path}-whole`, { ...chosen, claim, limits, settings });
+      whole.catch(() => undefined);
     };
+    const onHeadVerdict = (head: InspectResult) => handOver(head.format);
+    pace.whenFree(() => handOver());
     const inspecting = inspectImage(pace.reader(file.reader()), {
       ...ctx.formats.inspection(claim),
       ...(maxSize !== undefined && { maxSize }),
       onHeader,
       onHeadVerdict,
     });
-    inspecting.then(
-      () => pace.finish(),
-      () => pace.finish(),
-    );
-    const pumping = pump(decoder.output, file, writer, pace, stop.signal, () => handover?.tarInside());
+    const done = () => ((settled = true), pace.finish());
+    inspecting.then(done, done);
+    const pumping = pump(decoder.output, file, writer, pace, stop.signal, handover);
     pumping.catch(() => undefined);
     const result = await inspecting;
+    if (whole) throw handover?.switching;
     rejectUnsafe(result, source, "unpack");
     // A container the 4 KiB head did not show (a zstd skippable frame pushes its magic further).
     if (ctx.formats.detectedContainers().includes(result.format))
@@ -189,16 +196,8 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     decoder?.stop();
     await decoder?.ended.catch(() => undefined);
     await file.remove();
-    if (handover?.chosen && error === handover.switching && !ctx.signal.aborted) {
-      const { bytes, format } = handover.chosen;
-      return decodeWhole(ctx, archive, `${file.path}-whole`, {
-        bytes,
-        format,
-        claim,
-        limits: decoderLimits(bytes, settings.limits),
-        settings,
-      });
-    }
+    // Handed over: the second decode's outcome is the unpack's (it cleans up after itself).
+    if (whole) return whole;
     report(false);
     if (ctx.signal.aborted) throw new DiskpipeError("aborted", `decompressing ${source} was aborted`);
     if ((error as NodeJS.ErrnoException | undefined)?.code === "EFBIG")
@@ -264,20 +263,21 @@ async function pump(
   writer: ContentWriter,
   pace: Pace,
   stopped: AbortSignal,
-  onTar: () => void,
+  handover: Pick<Handover, "tarInside" | "drained"> | undefined,
 ): Promise<void> {
   const reader = new ChunkReader(output);
   try {
     const first = await reader.readExact(512);
     reader.unread(first);
     if (isTarHeader(first)) {
-      onTar();
+      handover?.tarInside();
       await extractOne(reader, paced(writer, pace));
     } else {
       const sink = paced(writer, pace);
       for (let chunk = await reader.read(1 << 20); chunk && !stopped.aborted; chunk = await reader.read(1 << 20))
         await sink.write(chunk);
     }
+    handover?.drained();
     if (stopped.aborted) throw new DiskpipeError("aborted", "decompression was stopped");
     await writer.end();
   } catch (error) {
@@ -285,18 +285,4 @@ async function pump(
     await reader.close().catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * CPU time and address space for a decoder: as configured, else 2 GiB and a minute plus a
- * second per 16 MiB the output may reach (a day when nothing bounds it).
- *
- * @example
- * ```ts
- * decoderLimits(64 * 2 ** 20); // { cpuSeconds: 64, addressSpace: 2147483648 }
- * ```
- */
-export function decoderLimits(allowed: number, given: Partial<DecoderLimits> = {}): DecoderLimits {
-  const cpu = Number.isFinite(allowed) ? 60 + Math.ceil(allowed / (16 * 2 ** 20)) : 24 * 3600;
-  return { cpuSeconds: given.cpuSeconds ?? cpu, addressSpace: given.addressSpace ?? 2 * 2 ** 30 };
 }
