@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DiskpipeError, GrowingFile, inspectImage, refusalRejection, rejectUnsafe } from "../../plugin-api.ts";
-import type { HeaderFacts, ImageReader, InspectResult, JobContext, UnpackedImage } from "../../plugin-api.ts";
+import type { HeaderFacts, ImageReader, JobContext, UnpackedImage } from "../../plugin-api.ts";
 import { ChunkReader } from "./chunks.ts";
 import { decoderLimits, openDecoder, type DecoderLimits } from "./decoders.ts";
 import { claimedKind, detectKind, isTarHeader, type Kind } from "./detect.ts";
@@ -10,7 +10,8 @@ import { Refusal } from "./refusal.ts";
 import { HEAD_WINDOW, Pace } from "./pace.ts";
 import { extractOne, type MemberSink } from "./tar.ts";
 import { ContentWriter } from "./writer.ts";
-import { decodeWhole, Handover } from "./direct.ts";
+import { decodeFile } from "./direct.ts";
+import { Handover } from "./handover.ts";
 import { handleReader, memoryReader } from "./readers.ts";
 
 /** Bytes of data any image may decompress to, whatever its compressed size. */
@@ -124,17 +125,16 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   };
   let compressedRead = 0;
   const writer = new ContentWriter(file, refuseNested);
-  const report = (completed: boolean) =>
+  const report = (completed: boolean, decompressed = writer.bytes) =>
     settings.onEnded?.({
       kind,
       compressedSize: compressedSize ?? compressedRead,
       compressedRead,
-      decompressed: writer.bytes,
+      decompressed,
       completed,
     });
   const stop = new AbortController();
   let decoder: Awaited<ReturnType<typeof openDecoder>> | undefined;
-  let whole: Promise<UnpackedImage> | undefined;
   // The decoder itself is stopped too: the tar reader and gzip in-process do not watch the signal.
   const abort = () => (stop.abort(), decoder?.stop());
   ctx.signal.addEventListener("abort", abort, { once: true });
@@ -154,32 +154,36 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     const pace = new Pace(() => file.written);
     let settled = false;
     // Handed over once the head is judged safe, or once the inspector waits for the end.
-    const handOver = (format?: string) => {
-      const container = format !== undefined && ctx.formats.detectedContainers().includes(format);
-      const chosen = !settled && handover?.take(format, container) ? handover.chosen : undefined;
-      if (!chosen) return;
+    const handOver = () => {
+      const chosen = !settled && handover?.take() ? handover.chosen : undefined;
+      if (!chosen || !handover) return;
       stop.abort();
       decoder?.stop();
-      file.fail(handover?.switching);
-      // The second decoder starts at once; the first is cleaned up meanwhile (below).
-      const limits = decoderLimits(chosen.bytes, settings.limits);
-      whole = decodeWhole(ctx, archive, `${file.path}-whole`, { ...chosen, claim, limits, settings });
-      whole.catch(() => undefined);
+      handover.start(file, `${file.path}-whole`, (signal) =>
+        decodeFile(archive, `${file.path}-whole`, {
+          maxBytes: chosen.bytes,
+          limits: decoderLimits(chosen.bytes, settings.limits),
+          signal: AbortSignal.any([signal, ctx.signal]),
+          tooLarge: chosen.tooLarge,
+          ...(settings.programs?.zst && { program: settings.programs.zst }),
+          ...(settings.onDecoder && { onDecoder: settings.onDecoder }),
+          onRead: (bytes) => ctx.progress((compressedRead = bytes), compressedSize),
+        }),
+      );
     };
-    const onHeadVerdict = (head: InspectResult) => handOver(head.format);
-    pace.whenFree(() => handOver());
-    const inspecting = inspectImage(pace.reader(file.reader()), {
+    pace.whenFree(handOver);
+    const reader = pace.reader(file.reader());
+    const inspecting = inspectImage(handover ? handover.reader(reader) : reader, {
       ...ctx.formats.inspection(claim),
       ...(maxSize !== undefined && { maxSize }),
       onHeader,
-      onHeadVerdict,
+      onHeadVerdict: handOver,
     });
     const done = () => ((settled = true), pace.finish());
     inspecting.then(done, done);
     const pumping = pump(decoder.output, file, writer, pace, stop.signal, handover);
     pumping.catch(() => undefined);
     const result = await inspecting;
-    if (whole) throw handover?.switching;
     rejectUnsafe(result, source, "unpack");
     // A container the 4 KiB head did not show (a zstd skippable frame pushes its magic further).
     if (ctx.formats.detectedContainers().includes(result.format))
@@ -187,6 +191,15 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
         "nested-container",
         `it holds an image of format ${result.format} inside: only one level is unpacked`,
       );
+    if (handover?.started) {
+      // The verdict covers the second decode's file: its head checked against the first's.
+      const path = await handover.finished();
+      await pumping.catch(() => undefined);
+      await file.remove();
+      compressedRead = compressedSize ?? compressedRead;
+      report(true, (await stat(path)).size);
+      return { path, format: claim ?? result.format };
+    }
     await pumping;
     await file.close();
     report(true);
@@ -196,8 +209,7 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     decoder?.stop();
     await decoder?.ended.catch(() => undefined);
     await file.remove();
-    // Handed over: the second decode's outcome is the unpack's (it cleans up after itself).
-    if (whole) return whole;
+    await handover?.cancel();
     report(false);
     if (ctx.signal.aborted) throw new DiskpipeError("aborted", `decompressing ${source} was aborted`);
     if ((error as NodeJS.ErrnoException | undefined)?.code === "EFBIG")
@@ -263,21 +275,21 @@ async function pump(
   writer: ContentWriter,
   pace: Pace,
   stopped: AbortSignal,
-  handover: Pick<Handover, "tarInside" | "drained"> | undefined,
+  handover: Pick<Handover, "close"> | undefined,
 ): Promise<void> {
   const reader = new ChunkReader(output);
   try {
     const first = await reader.readExact(512);
     reader.unread(first);
     if (isTarHeader(first)) {
-      handover?.tarInside();
+      handover?.close();
       await extractOne(reader, paced(writer, pace));
     } else {
       const sink = paced(writer, pace);
       for (let chunk = await reader.read(1 << 20); chunk && !stopped.aborted; chunk = await reader.read(1 << 20))
         await sink.write(chunk);
     }
-    handover?.drained();
+    handover?.close();
     if (stopped.aborted) throw new DiskpipeError("aborted", "decompression was stopped");
     await writer.end();
   } catch (error) {
