@@ -30,7 +30,7 @@ const COMPARE_BYTES = 1 << 20;
  *
  * @example
  * ```ts
- * const handover = new Handover();
+ * const handover = new Handover(Infinity);
  * handover.bound(2 ** 31, "it decompresses to more than 2 GiB");
  * handover.take(); // true: handed over under 2 GiB
  * ```
@@ -42,6 +42,17 @@ export class Handover {
   #chosen: Chosen | undefined;
   #switched: Switched | undefined;
   readonly #stop = new AbortController();
+  readonly #ceiling: number;
+
+  /**
+   * `ceiling`: the largest bound a hand-over may run under. The second decode is bounded by its
+   * file's size (holes included): without `--max-size`, the piped path's bound on the data
+   * alone (64 MiB plus 1000 bytes per compressed byte) is passed as the ceiling, so a header
+   * stating a huge virtual size over a small stream stays on the piped path and its data bound.
+   */
+  constructor(ceiling: number) {
+    this.#ceiling = ceiling;
+  }
 
   /** The bound the second decode runs under, once handed over. */
   get chosen(): Chosen | undefined {
@@ -65,7 +76,7 @@ export class Handover {
 
   /** Whether the decode may be handed over now (at most once); the bound is then `chosen`. */
   take(): boolean {
-    if (this.#closed || !Number.isFinite(this.#bytes) || this.#chosen) return false;
+    if (this.#closed || this.#bytes > this.#ceiling || !Number.isFinite(this.#bytes) || this.#chosen) return false;
     this.#chosen = { bytes: this.#bytes, tooLarge: this.#tooLarge };
     return true;
   }

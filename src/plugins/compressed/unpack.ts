@@ -92,19 +92,20 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   const file = await GrowingFile.create(join(ctx.workDir, `decompressed-${randomBytes(4).toString("hex")}`), {
     sparse: true,
   });
-  // A whole zstd file decodes faster by zstd into a file of its own than through a pipe into
-  // node: once the head is judged safe under a hard bound, the decode is handed over (direct.ts).
-  const handover = kind === "zst" && !arriving && settings.direct !== false ? new Handover() : undefined;
+  const maxSize = ctx.spec.maxSize;
+  const expansion = settings.maxExpansion ?? DEFAULT_MAX_EXPANSION;
+  // A whole zstd file is handed over to zstd writing it itself once the head is judged under a
+  // hard bound (handover.ts); without --max-size, a bound within the data bound below.
+  const ceiling = maxSize === undefined ? EXPANSION_FLOOR + expansion * (compressedSize ?? 0) : Infinity;
+  const handover = kind === "zst" && !arriving && settings.direct !== false ? new Handover(ceiling) : undefined;
   const bomb = (message: string) => () => refusalRejection(source, new Refusal("decompression-bomb", message));
   const bound = (bytes: number, message: string) => (file.limit(bytes, bomb(message)), handover?.bound(bytes, message));
-  const maxSize = ctx.spec.maxSize;
   const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
   if (maxSize !== undefined)
     bound(allowed, `it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`);
   // Raw and iso images have no header bound: without --max-size, the data (not the holes) an
   // image may cost the disk is bounded by its compressed size; while it still downloads, by the
   // compressed bytes read so far (a Content-Length is only the server's word).
-  const expansion = settings.maxExpansion ?? DEFAULT_MAX_EXPANSION;
   const boundByCompressed = (compressed: number) => {
     const most = EXPANSION_FLOOR + expansion * compressed;
     file.limitStored(
@@ -192,7 +193,6 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
         `it holds an image of format ${result.format} inside: only one level is unpacked`,
       );
     if (handover?.started) {
-      // The verdict covers the second decode's file: its head checked against the first's.
       const path = await handover.finished();
       await pumping.catch(() => undefined);
       await file.remove();

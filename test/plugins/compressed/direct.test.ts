@@ -128,6 +128,24 @@ describe("compressed images: a whole zstd file handed over to zstd writing it it
     assert.deepEqual(leftovers(work), []);
   });
 
+  it("a header stating a huge size over a small stream stays piped, under the data bound, without --max-size", async () => {
+    // 1 TiB stated, 256 MiB of one byte after it: a few KiB of zstd, far past 64 MiB plus 1000 times that.
+    const huge = join(dir, "huge.qcow2");
+    qemuImg("create", "-q", "-f", "qcow2", huge, "1T");
+    appendFileSync(huge, Buffer.alloc(256 * MiB, 0x77));
+    const { work, pids, pipeline } = harness(dir, "huge");
+    const error = await failure(
+      pipeline.run({ source: compress(huge, "zst"), destination: join(dir, "huge.raw"), to: "raw" }),
+    );
+    assert.deepEqual(
+      error.problems.map((p) => p.code),
+      ["decompression-bomb"],
+    );
+    assert.match(error.message, /times its \d+ compressed bytes/);
+    assert.equal(pids.length, 1);
+    assert.deepEqual(leftovers(work), []);
+  });
+
   it("refuses a qcow2 with a backing file after its head, stopping the second decoder with most of it unread", async () => {
     // 128 MiB of random data (incompressible: zstd's position in the file shows how far it got) over a backing file.
     qemuImg("create", "-q", "-f", "qcow2", join(dir, "base.qcow2"), "128M");
