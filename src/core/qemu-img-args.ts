@@ -6,6 +6,8 @@ export interface QemuLimits {
   cpuSeconds: number;
   /** Address space in bytes (prlimit --as). */
   addressSpace: number;
+  /** Largest file the process may write, in bytes (prlimit --fsize; past it a write fails with SIGXFSZ). */
+  fileSize?: number;
 }
 
 /** The limits of header parsing (`info`, `measure`, `map`) when the configuration sets none. */
@@ -15,11 +17,12 @@ export const DEFAULT_CONVERT_LIMITS: QemuLimits = { cpuSeconds: 60, addressSpace
 
 /**
  * `prlimit --cpu=S --as=B --`: the prefix that runs a command under CPU-time and address-space
- * limits (fractions of a second round up).
+ * limits (fractions of a second round up), and `--fsize=F` when a file-size limit is given.
  *
  * @example
  * ```ts
  * prlimit({ cpuSeconds: 0.5, addressSpace: 1024 ** 3 }); // ["prlimit", "--cpu=1", "--as=1073741824", "--"]
+ * prlimit({ cpuSeconds: 1, addressSpace: 1, fileSize: 4096 }); // ["prlimit", "--cpu=1", "--as=1", "--fsize=4096", "--"]
  * ```
  */
 export function prlimit(limits: QemuLimits): ["prlimit", ...string[]] {
@@ -27,6 +30,7 @@ export function prlimit(limits: QemuLimits): ["prlimit", ...string[]] {
     "prlimit",
     `--cpu=${Math.max(1, Math.ceil(limits.cpuSeconds))}`,
     `--as=${Math.floor(limits.addressSpace)}`,
+    ...(limits.fileSize === undefined ? [] : [`--fsize=${Math.max(0, Math.floor(limits.fileSize))}`]),
     "--",
   ];
 }

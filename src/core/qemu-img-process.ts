@@ -140,8 +140,9 @@ const STDERR_TAIL = 4096;
 
 /**
  * Starts `file args` as a filter: stdin from `input` (a stream, or a file the process reads
- * itself: `{ file }`, no copy through diskpipe), stdout as a stream, under CPU-time and
- * address-space limits (`prlimit`), killed with diskpipe (`setpriv --pdeathsig`) and when
+ * itself: `{ file }`, no copy through diskpipe), stdout as a stream (or `output`, a new file
+ * created owner-only that the process writes itself; the caller removes it), under CPU-time,
+ * address-space and file-size limits (`prlimit`), killed with diskpipe (`setpriv --pdeathsig`) and when
  * `signal` aborts. The only other process diskpipe starts besides qemu-img; for plugins that
  * decode with a command-line tool (exported by the plugin kit).
  *
@@ -155,18 +156,31 @@ const STDERR_TAIL = 4096;
 export async function spawnFilter(
   file: string,
   args: string[],
-  options: { input: AsyncIterable<Uint8Array> | { file: string }; limits: QemuLimits; signal?: AbortSignal },
+  options: {
+    input: AsyncIterable<Uint8Array> | { file: string };
+    output?: { file: string };
+    limits: QemuLimits;
+    signal?: AbortSignal;
+  },
 ): Promise<FilterProcess> {
   const { execa } = await import("execa");
   const [command, ...flags] = prlimit(options.limits);
-  const { input } = options;
+  const { input, output } = options;
   // A file is the process's stdin itself (its reads move the shared offset, /proc/PID/fdinfo/0 shows them).
   const stdinFile = "file" in input ? await open(input.file, "r") : undefined;
+  const stdoutFile = output
+    ? await open(output.file, "wx", 0o600).catch(async (error: unknown) => {
+        await stdinFile?.close();
+        throw error;
+      })
+    : undefined;
   // execa takes a descriptor number for stdin at run time ("fileNumber"); its types list only 3 to 9.
   const stdin = (stdinFile ? stdinFile.fd : "pipe") as Options["stdin"];
+  const stdout = (stdoutFile ? stdoutFile.fd : "pipe") as Options["stdout"];
   const child = execa(...tiedToParent(command, [...flags, file, ...args]), {
     reject: false,
     stdin,
+    stdout,
     buffer: false,
     env: { LC_ALL: "C" },
     forceKillAfterDelay: KILL_GRACE_MS,
@@ -178,7 +192,7 @@ export async function spawnFilter(
   if (child.stdin && !("file" in input)) pipeline(Readable.from(input), child.stdin).catch(() => undefined);
   // execa spawns after this call returns: the descriptor stays open until the process has ended.
   const finished = child
-    .finally(() => stdinFile?.close())
+    .finally(() => Promise.all([stdinFile?.close(), stdoutFile?.close()]))
     .then((result) => {
       const cause = result.cause as NodeJS.ErrnoException | undefined;
       return {
@@ -190,6 +204,10 @@ export async function spawnFilter(
         ...(cause?.code && cause.syscall?.startsWith("spawn") && { error: cause }),
       };
     });
-  const stdout = child.stdout ?? Readable.from([]);
-  return { pid: child.pid, stdout, finished, kill: () => void child.kill("SIGKILL") };
+  return {
+    pid: child.pid,
+    stdout: child.stdout ?? Readable.from([]),
+    finished,
+    kill: () => void child.kill("SIGKILL"),
+  };
 }

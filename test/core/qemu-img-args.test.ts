@@ -18,6 +18,16 @@ describe("qemu-img argv: limits", () => {
     assert.deepEqual(prlimit({ cpuSeconds: 0, addressSpace: 0 }), ["prlimit", "--cpu=1", "--as=0", "--"]);
   });
 
+  it("prlimit: a file-size limit when given, in whole bytes", () => {
+    assert.deepEqual(prlimit({ cpuSeconds: 3, addressSpace: 1024, fileSize: 65536.7 }), [
+      "prlimit",
+      "--cpu=3",
+      "--as=1024",
+      "--fsize=65536",
+      "--",
+    ]);
+  });
+
   it("defaults: 8 CPU seconds and 1 GiB for header parsing, a minute and 2 GiB for a conversion", () => {
     assert.deepEqual(DEFAULT_LIMITS, { cpuSeconds: 8, addressSpace: 1024 ** 3 });
     assert.deepEqual(DEFAULT_CONVERT_LIMITS, { cpuSeconds: 60, addressSpace: 2 * 1024 ** 3 });

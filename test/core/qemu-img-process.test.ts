@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import type { DiskpipeError } from "../../src/core/errors.ts";
@@ -161,5 +163,35 @@ describe("qemu-img child processes: running them", () => {
     const endless = await spawnFilter("sh", ["-c", "exec sleep 30"], { input: Readable.from([]), limits });
     endless.kill();
     assert.equal((await endless.finished).signal, "SIGKILL");
+  });
+
+  it("spawnFilter: stdout into a new owner-only file, stopped by the file-size limit (SIGXFSZ)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "diskpipe-filter-out-"));
+    try {
+      const limits = { cpuSeconds: 5, addressSpace: 512 * 1024 ** 2, fileSize: 4096 };
+      const small = join(dir, "small");
+      const ok = await spawnFilter("sh", ["-c", "printf abc"], {
+        input: Readable.from([]),
+        output: { file: small },
+        limits,
+      });
+      assert.equal((await ok.finished).exitCode, 0);
+      assert.equal(readFileSync(small, "utf8"), "abc");
+      assert.equal(statSync(small).mode & 0o777, 0o600);
+      // The file must be new: an existing one is never written over.
+      await assert.rejects(spawnFilter("true", [], { input: Readable.from([]), output: { file: small }, limits }), {
+        code: "EEXIST",
+      });
+      const big = join(dir, "big");
+      const over = await spawnFilter("head", ["-c", "8192", "/dev/zero"], {
+        input: Readable.from([]),
+        output: { file: big },
+        limits,
+      });
+      assert.equal((await over.finished).signal, "SIGXFSZ");
+      assert.equal(statSync(big).size, 4096);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -122,8 +122,17 @@ async function* counted(input: AsyncIterable<Uint8Array>, onRead: (bytes: number
   }
 }
 
-/** How far a process has read its stdin (a file): its offset, from /proc, four times a second. */
-function watchPosition(pid: number, onRead: (bytes: number) => void): () => void {
+/**
+ * Watches how far a process has read its stdin (a file): its offset, from /proc, four times a
+ * second. Returns the function that stops watching.
+ *
+ * @example
+ * ```ts
+ * const stop = watchPosition(1234, (bytes) => console.log(bytes));
+ * stop();
+ * ```
+ */
+export function watchPosition(pid: number, onRead: (bytes: number) => void): () => void {
   const timer = setInterval(() => {
     readFile(`/proc/${pid}/fdinfo/0`, "utf8").then(
       (info) => reportPosition(info, onRead),
@@ -134,7 +143,15 @@ function watchPosition(pid: number, onRead: (bytes: number) => void): () => void
   return () => clearInterval(timer);
 }
 
-function positionNow(pid: number, onRead: (bytes: number) => void): void {
+/**
+ * Reads once how far a process has read its stdin (before it is killed).
+ *
+ * @example
+ * ```ts
+ * positionNow(1234, (bytes) => console.log(bytes));
+ * ```
+ */
+export function positionNow(pid: number, onRead: (bytes: number) => void): void {
   try {
     reportPosition(readFileSync(`/proc/${pid}/fdinfo/0`, "utf8"), onRead);
   } catch {
@@ -162,18 +179,33 @@ async function* checkedGunzip(gunzip: AsyncIterable<Uint8Array>): AsyncGenerator
 async function* checkedFilter(filter: FilterProcess, kind: "xz" | "zst" | "bz2"): AsyncGenerator<Uint8Array> {
   yield* filter.stdout;
   const run = await filter.finished;
-  if (run.exitCode === 0) return;
+  if (run.exitCode !== 0) throw exitFailure(run, kind);
+}
+
+/**
+ * Why a decoder that did not exit with 0 failed: it could not start (`plugin-failed`), it was
+ * stopped (`aborted`), killed by its CPU or memory limit (`decoder-limit`), or its complaint
+ * (see {@link failure}).
+ *
+ * @example
+ * ```ts
+ * declare const filter: FilterProcess;
+ * const run = await filter.finished;
+ * if (run.exitCode !== 0) throw exitFailure(run, "zst");
+ * ```
+ */
+export function exitFailure(run: Awaited<FilterProcess["finished"]>, kind: "xz" | "zst" | "bz2"): Error {
   const program = TOOLS[kind].program;
   // The wrappers (prlimit, setpriv) exit 126 or 127 when they cannot run the tool; the tools themselves use 1 to 4.
   if (run.error || run.exitCode === 126 || run.exitCode === 127) {
     const why = run.error?.message ?? run.stderr.trim().split("\n").at(-1);
-    throw new DiskpipeError("plugin-failed", `${program} could not be started: ${why || `exit code ${run.exitCode}`}`);
+    return new DiskpipeError("plugin-failed", `${program} could not be started: ${why || `exit code ${run.exitCode}`}`);
   }
-  if (run.canceled) throw new DiskpipeError("aborted", `${program} was stopped: the job was aborted`);
+  if (run.canceled) return new DiskpipeError("aborted", `${program} was stopped: the job was aborted`);
   if (run.signal === "SIGXCPU" || run.signal === "SIGKILL") {
-    throw new Refusal("decoder-limit", `${program} was killed by its resource limit (${run.signal})`);
+    return new Refusal("decoder-limit", `${program} was killed by its resource limit (${run.signal})`);
   }
-  throw failure(kind, run.stderr);
+  return failure(kind, run.stderr);
 }
 
 /**
@@ -203,12 +235,33 @@ export function failure(kind: "xz" | "zst" | "bz2", stderr: string): Refusal {
   return new Refusal("compressed-corrupt", `the ${kind} stream is corrupt${said}`);
 }
 
-/** The tool's path: as configured when a path, else looked up on PATH; missing: config-invalid. */
-function programPath(name: string, pkg: string): string {
+/**
+ * The tool's path: as configured when a path, else looked up on PATH; missing: config-invalid.
+ *
+ * @example
+ * ```ts
+ * programPath("zstd", "zstd"); // "/usr/bin/zstd"
+ * ```
+ */
+export function programPath(name: string, pkg: string): string {
   const found = findProgram(name);
   if (found) return found;
   throw new DiskpipeError(
     "config-invalid",
     `${name} was not found: install the ${pkg} package (apt-get install ${pkg}) to decompress these images`,
   );
+}
+
+/**
+ * CPU time and address space for a decoder: as configured, else 2 GiB and a minute plus a
+ * second per 16 MiB the output may reach (a day when nothing bounds it).
+ *
+ * @example
+ * ```ts
+ * decoderLimits(64 * 2 ** 20); // { cpuSeconds: 64, addressSpace: 2147483648 }
+ * ```
+ */
+export function decoderLimits(allowed: number, given: Partial<DecoderLimits> = {}): DecoderLimits {
+  const cpu = Number.isFinite(allowed) ? 60 + Math.ceil(allowed / (16 * 2 ** 20)) : 24 * 3600;
+  return { cpuSeconds: given.cpuSeconds ?? cpu, addressSpace: given.addressSpace ?? 2 * 2 ** 30 };
 }

@@ -59,6 +59,7 @@ export class Pace {
   #free = false;
   #active: number;
   #wakers: Array<() => void> = [];
+  #onFree: (() => void) | undefined;
 
   /** `written`: how many bytes the pump has written; `clock`: the time it idles by (real unless a test's). */
   constructor(written: () => number, clock: PaceClock = REAL_CLOCK) {
@@ -108,8 +109,24 @@ export class Pace {
    * ```
    */
   finish(): void {
+    const first = !this.#free;
     this.#free = true;
     this.#wake();
+    if (first) this.#onFree?.();
+  }
+
+  /**
+   * Calls `free` once, when the pump is first let go on freely (the inspector reads to the end,
+   * idles, or has finished).
+   *
+   * @example
+   * ```ts
+   * declare const pace: Pace;
+   * pace.whenFree(() => console.log("the head has been read"));
+   * ```
+   */
+  whenFree(free: () => void): void {
+    this.#onFree = free;
   }
 
   /**

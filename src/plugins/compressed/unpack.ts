@@ -4,12 +4,15 @@ import { join } from "node:path";
 import { DiskpipeError, GrowingFile, inspectImage, refusalRejection, rejectUnsafe } from "../../plugin-api.ts";
 import type { HeaderFacts, ImageReader, JobContext, UnpackedImage } from "../../plugin-api.ts";
 import { ChunkReader } from "./chunks.ts";
-import { openDecoder, type DecoderLimits } from "./decoders.ts";
+import { decoderLimits, openDecoder, type DecoderLimits } from "./decoders.ts";
 import { claimedKind, detectKind, isTarHeader, type Kind } from "./detect.ts";
 import { Refusal } from "./refusal.ts";
 import { HEAD_WINDOW, Pace } from "./pace.ts";
 import { extractOne, type MemberSink } from "./tar.ts";
 import { ContentWriter } from "./writer.ts";
+import { decodeFile } from "./direct.ts";
+import { Handover } from "./handover.ts";
+import { handleReader, memoryReader } from "./readers.ts";
 
 /** Bytes of data any image may decompress to, whatever its compressed size. */
 const EXPANSION_FLOOR = 64 * 1024 * 1024;
@@ -37,6 +40,11 @@ export interface UnpackSettings {
   programs?: Partial<Record<"xz" | "zst" | "bz2", string>>;
   /** Told the decoder's pid as soon as it runs (tests watch it end). */
   onDecoder?: (pid: number) => void;
+  /**
+   * false: a whole zstd file is always decoded through the pipe, never handed over to zstd
+   * writing the file itself once its head is judged (tests, comparisons).
+   */
+  direct?: boolean;
   /** Told how far decompression got when it ended, finished or stopped (tests, monitoring). */
   onEnded?: (facts: DecompressionFacts) => void;
 }
@@ -84,15 +92,20 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   const file = await GrowingFile.create(join(ctx.workDir, `decompressed-${randomBytes(4).toString("hex")}`), {
     sparse: true,
   });
-  const bomb = (message: string) => () => refusalRejection(source, new Refusal("decompression-bomb", message));
   const maxSize = ctx.spec.maxSize;
+  const expansion = settings.maxExpansion ?? DEFAULT_MAX_EXPANSION;
+  // A whole zstd file is handed over to zstd writing it itself once the head is judged under a
+  // hard bound (handover.ts); without --max-size, a bound within the data bound below.
+  const ceiling = maxSize === undefined ? EXPANSION_FLOOR + expansion * (compressedSize ?? 0) : Infinity;
+  const handover = kind === "zst" && !arriving && settings.direct !== false ? new Handover(ceiling) : undefined;
+  const bomb = (message: string) => () => refusalRejection(source, new Refusal("decompression-bomb", message));
+  const bound = (bytes: number, message: string) => (file.limit(bytes, bomb(message)), handover?.bound(bytes, message));
   const allowed = maxSize === undefined ? Infinity : ctx.formats.maxFileSizeFor(maxSize);
   if (maxSize !== undefined)
-    file.limit(allowed, bomb(`it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`));
+    bound(allowed, `it decompresses to more than an image of at most ${maxSize} bytes (--max-size) can be`);
   // Raw and iso images have no header bound: without --max-size, the data (not the holes) an
   // image may cost the disk is bounded by its compressed size; while it still downloads, by the
   // compressed bytes read so far (a Content-Length is only the server's word).
-  const expansion = settings.maxExpansion ?? DEFAULT_MAX_EXPANSION;
   const boundByCompressed = (compressed: number) => {
     const most = EXPANSION_FLOOR + expansion * compressed;
     file.limitStored(
@@ -104,23 +117,21 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
   };
   if (maxSize === undefined) boundByCompressed(arriving ? 0 : (compressedSize ?? 0));
   const onHeader = (header: HeaderFacts) => {
-    const bound = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
-    if (bound !== undefined)
-      file.limit(
-        bound,
-        bomb(
-          `it decompresses to more than the ${bound} bytes a ${header.virtualSize}-byte ${header.format} image can be`,
-        ),
+    const most = ctx.formats.maxFileSizeOf(header.format, header.virtualSize, header.details);
+    if (most !== undefined)
+      bound(
+        most,
+        `it decompresses to more than the ${most} bytes a ${header.virtualSize}-byte ${header.format} image can be`,
       );
   };
   let compressedRead = 0;
   const writer = new ContentWriter(file, refuseNested);
-  const report = (completed: boolean) =>
+  const report = (completed: boolean, decompressed = writer.bytes) =>
     settings.onEnded?.({
       kind,
       compressedSize: compressedSize ?? compressedRead,
       compressedRead,
-      decompressed: writer.bytes,
+      decompressed,
       completed,
     });
   const stop = new AbortController();
@@ -142,16 +153,36 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     if (decoder.pid !== undefined) settings.onDecoder?.(decoder.pid);
     if (ctx.signal.aborted) abort();
     const pace = new Pace(() => file.written);
-    const inspecting = inspectImage(pace.reader(file.reader()), {
+    let settled = false;
+    // Handed over once the head is judged safe, or once the inspector waits for the end.
+    const handOver = () => {
+      const chosen = !settled && handover?.take() ? handover.chosen : undefined;
+      if (!chosen || !handover) return;
+      stop.abort();
+      decoder?.stop();
+      handover.start(file, `${file.path}-whole`, (signal) =>
+        decodeFile(archive, `${file.path}-whole`, {
+          maxBytes: chosen.bytes,
+          limits: decoderLimits(chosen.bytes, settings.limits),
+          signal: AbortSignal.any([signal, ctx.signal]),
+          tooLarge: chosen.tooLarge,
+          ...(settings.programs?.zst && { program: settings.programs.zst }),
+          ...(settings.onDecoder && { onDecoder: settings.onDecoder }),
+          onRead: (bytes) => ctx.progress((compressedRead = bytes), compressedSize),
+        }),
+      );
+    };
+    pace.whenFree(handOver);
+    const reader = pace.reader(file.reader());
+    const inspecting = inspectImage(handover ? handover.reader(reader) : reader, {
       ...ctx.formats.inspection(claim),
       ...(maxSize !== undefined && { maxSize }),
       onHeader,
+      onHeadVerdict: handOver,
     });
-    inspecting.then(
-      () => pace.finish(),
-      () => pace.finish(),
-    );
-    const pumping = pump(decoder.output, file, writer, pace, stop.signal);
+    const done = () => ((settled = true), pace.finish());
+    inspecting.then(done, done);
+    const pumping = pump(decoder.output, file, writer, pace, stop.signal, handover);
     pumping.catch(() => undefined);
     const result = await inspecting;
     rejectUnsafe(result, source, "unpack");
@@ -161,6 +192,14 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
         "nested-container",
         `it holds an image of format ${result.format} inside: only one level is unpacked`,
       );
+    if (handover?.started) {
+      const path = await handover.finished();
+      await pumping.catch(() => undefined);
+      await file.remove();
+      compressedRead = compressedSize ?? compressedRead;
+      report(true, (await stat(path)).size);
+      return { path, format: claim ?? result.format };
+    }
     await pumping;
     await file.close();
     report(true);
@@ -170,6 +209,7 @@ export async function unpackCompressed(ctx: JobContext, settings: UnpackSettings
     decoder?.stop();
     await decoder?.ended.catch(() => undefined);
     await file.remove();
+    await handover?.cancel();
     report(false);
     if (ctx.signal.aborted) throw new DiskpipeError("aborted", `decompressing ${source} was aborted`);
     if ((error as NodeJS.ErrnoException | undefined)?.code === "EFBIG")
@@ -235,18 +275,21 @@ async function pump(
   writer: ContentWriter,
   pace: Pace,
   stopped: AbortSignal,
+  handover: Pick<Handover, "close"> | undefined,
 ): Promise<void> {
   const reader = new ChunkReader(output);
   try {
     const first = await reader.readExact(512);
     reader.unread(first);
     if (isTarHeader(first)) {
+      handover?.close();
       await extractOne(reader, paced(writer, pace));
     } else {
       const sink = paced(writer, pace);
       for (let chunk = await reader.read(1 << 20); chunk && !stopped.aborted; chunk = await reader.read(1 << 20))
         await sink.write(chunk);
     }
+    handover?.close();
     if (stopped.aborted) throw new DiskpipeError("aborted", "decompression was stopped");
     await writer.end();
   } catch (error) {
@@ -254,38 +297,4 @@ async function pump(
     await reader.close().catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * CPU time and address space for a decoder: as configured, else 2 GiB and a minute plus a
- * second per 16 MiB the output may reach (a day when nothing bounds it).
- *
- * @example
- * ```ts
- * decoderLimits(64 * 2 ** 20); // { cpuSeconds: 64, addressSpace: 2147483648 }
- * ```
- */
-export function decoderLimits(allowed: number, given: Partial<DecoderLimits> = {}): DecoderLimits {
-  const cpu = Number.isFinite(allowed) ? 60 + Math.ceil(allowed / (16 * 2 ** 20)) : 24 * 3600;
-  return { cpuSeconds: given.cpuSeconds ?? cpu, addressSpace: given.addressSpace ?? 2 * 2 ** 30 };
-}
-
-function handleReader(handle: Awaited<ReturnType<typeof open>>): ImageReader {
-  return {
-    size: async () => (await handle.stat()).size,
-    read: async (offset, length) => {
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, offset);
-      return buffer.subarray(0, bytesRead);
-    },
-    close: async () => undefined,
-  };
-}
-
-function memoryReader(bytes: Uint8Array): ImageReader {
-  return {
-    size: async () => bytes.length,
-    read: async (offset, length) => bytes.subarray(offset, offset + length),
-    close: async () => undefined,
-  };
 }

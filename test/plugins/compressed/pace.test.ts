@@ -34,6 +34,22 @@ describe("Pace: the pump waits for the inspector past the head", () => {
     assert.equal((await reading).length, 512);
   });
 
+  it("whenFree is told once, when the pump first goes free: a detector's second size() call, or finish", async () => {
+    const written = { bytes: 4096 };
+    const { inner } = growing(written);
+    const pace = new Pace(() => written.bytes);
+    let freed = 0;
+    pace.whenFree(() => freed++);
+    const reader = pace.reader(inner);
+    await reader.size();
+    assert.equal(freed, 0);
+    await reader.size();
+    assert.equal(freed, 1);
+    pace.finish();
+    await reader.size();
+    assert.equal(freed, 1);
+  });
+
   it("finish lets every waiting pump go, and every later permit at once", async () => {
     const pace = new Pace(() => 0);
     const first = pace.permit();

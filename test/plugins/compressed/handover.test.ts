@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { GrowingFile } from "../../../src/plugin-api.ts";
+import { Handover } from "../../../src/plugins/compressed/handover.ts";
+import { tempDir } from "../../helpers/images.ts";
+
+/** A growing file holding `head` (the piped decode's part), and a path for the second decode. */
+async function piped(dir: string, name: string, head: Uint8Array) {
+  const file = await GrowingFile.create(join(dir, name), { sparse: true });
+  await file.append(head);
+  return { file, second: join(dir, `${name}-whole`) };
+}
+
+describe("compressed: the hand-over to a second decode", () => {
+  const { dir, cleanup } = tempDir("diskpipe-compressed-handover-");
+  after(cleanup);
+
+  it("takes only under a finite bound within the ceiling, once, and never after close", () => {
+    const unbounded = new Handover(Infinity);
+    assert.equal(unbounded.take(), false);
+    const over = new Handover(1000);
+    over.bound(4096, "more than 4 KiB");
+    assert.equal(over.take(), false);
+    const closed = new Handover(Infinity);
+    closed.bound(4096, "more than 4 KiB");
+    closed.close();
+    assert.equal(closed.take(), false);
+    const ok = new Handover(Infinity);
+    ok.bound(8192, "more than 8 KiB");
+    ok.bound(4096, "more than 4 KiB");
+    ok.bound(6000, "more than 6000 bytes");
+    assert.equal(ok.take(), true);
+    assert.deepEqual(ok.chosen, { bytes: 4096, tooLarge: "more than 4 KiB" });
+    assert.equal(ok.take(), false);
+  });
+
+  it("the inspector reads the head at once, the rest and the size once the second decode is done", async () => {
+    const whole = Buffer.alloc(3000, 7);
+    const { file, second } = await piped(dir, "same", whole.subarray(0, 1000));
+    const handover = new Handover(Infinity);
+    handover.bound(4096, "more than 4 KiB");
+    assert.ok(handover.take());
+    const reader = handover.reader(file.reader());
+    const waiting = reader.size();
+    let release = () => undefined as void;
+    const decoded = new Promise<void>((resolve) => (release = resolve));
+    handover.start(file, second, async () => {
+      await decoded;
+      writeFileSync(second, whole);
+    });
+    assert.deepEqual(Buffer.from(await reader.read(0, 1000)), whole.subarray(0, 1000));
+    const tail = reader.read(2000, 500);
+    release();
+    assert.equal(await waiting, 3000);
+    assert.deepEqual(Buffer.from(await tail), whole.subarray(2000, 2500));
+    assert.equal(await handover.finished(), second);
+    await file.remove();
+  });
+
+  it("a second decode whose head differs (the file changed between the two) is compressed-corrupt; cancel removes it", async () => {
+    const { file, second } = await piped(dir, "changed", Buffer.alloc(1000, 7));
+    const handover = new Handover(Infinity);
+    handover.bound(4096, "more than 4 KiB");
+    assert.ok(handover.take());
+    handover.start(file, second, async () => writeFileSync(second, Buffer.alloc(3000, 8)));
+    await assert.rejects(handover.finished(), { code: "compressed-corrupt" });
+    await handover.cancel();
+    assert.equal(existsSync(second), false);
+    await file.remove();
+  });
+
+  it("a second decode past a bound learnt after the hand-over is a decompression-bomb", async () => {
+    const { file, second } = await piped(dir, "late", Buffer.alloc(1000, 7));
+    const handover = new Handover(Infinity);
+    handover.bound(4096, "more than 4 KiB");
+    assert.ok(handover.take());
+    handover.start(file, second, async () => writeFileSync(second, Buffer.alloc(3000, 7)));
+    handover.bound(2000, "more than its header allows");
+    await assert.rejects(handover.finished(), { code: "decompression-bomb", message: /more than its header allows/ });
+    await handover.cancel();
+    await file.remove();
+  });
+
+  it("cancel stops a second decode still running (its signal aborts)", async () => {
+    const { file, second } = await piped(dir, "stopped", Buffer.alloc(1000, 7));
+    const handover = new Handover(Infinity);
+    handover.bound(4096, "more than 4 KiB");
+    assert.ok(handover.take());
+    let aborted = false;
+    handover.start(
+      file,
+      second,
+      (signal) =>
+        new Promise<void>((_, reject) =>
+          signal.addEventListener("abort", () => ((aborted = true), reject(new Error("stopped")))),
+        ),
+    );
+    await handover.cancel();
+    assert.equal(aborted, true);
+    await file.remove();
+  });
+});
