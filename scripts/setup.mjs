@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs what diskpipe needs on a fresh Debian/Ubuntu machine that has only Node:
-// npm dependencies (and the build), qemu-utils, and with --test the test-only tools.
+// npm dependencies (and the build), qemu-utils, with --test the test-only tools, with --bench fio.
 // Plain Node, no dependencies: it runs before `npm ci`.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const forTests = process.argv.includes("--test");
+const forBench = process.argv.includes("--bench");
 const say = (line) => process.stderr.write(`setup: ${line}\n`);
 
 function has(command) {
@@ -48,10 +49,11 @@ if (forTests && !has("chromium")) needed.push("chromium");
 if (forTests && !has("strace")) needed.push("strace");
 if (forTests && !has("mkfs.btrfs")) needed.push("btrfs-progs");
 if (forTests && !has("redis-server")) needed.push("redis-server");
+if (forBench && !has("fio")) needed.push("fio");
 if (needed.length)
   aptInstall(
     needed,
-    "diskpipe converts with qemu-img and decompresses xz, zstd and bzip2 images with their tools; the tests also cross-check with vhdiinfo, drive Chromium, watch qemu-img's file opens with strace, snapshot a source on a btrfs loop file system (a reflink) and run the shared queue on a redis-server they start",
+    "diskpipe converts with qemu-img and decompresses xz, zstd and bzip2 images with their tools; the tests also cross-check with vhdiinfo, drive Chromium, watch qemu-img's file opens with strace, snapshot a source on a btrfs loop file system (a reflink) and run the shared queue on a redis-server they start; the bench measures the disk's own limit with fio",
   );
 
 const lock = join(root, "package-lock.json");
