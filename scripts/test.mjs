@@ -25,6 +25,7 @@ const LONGEST_FIRST = [
   "test/plugins/luks/luks.test.ts",
   "test/house-style.test.ts",
   "test/plugins/compressed/unpack.test.ts",
+  "test/plugins/compressed/direct.test.ts",
   "test/cli/watch-queue.test.ts",
   "test/plugins/compressed/index.test.ts",
   "test/plugins/luks/detect-slots.test.ts",
