@@ -9,7 +9,7 @@ import type { JobParts } from "./run-job.ts";
 import type { StageClock } from "./stage-clock.ts";
 import { runConvert } from "./stages/convert.ts";
 import { assertContentHash, verifyOutput, wantsContentHash } from "./stages/content-check.ts";
-import { buildPlan, checkSpace, type InspectedImage } from "./stages/plan.ts";
+import { buildPlan, checkSpace, type InspectedImage, type SpaceShare } from "./stages/plan.ts";
 
 /**
  * What {@link convertImage} wrote: the output (committed or not, as asked), where and how big it is,
@@ -43,6 +43,8 @@ export interface ConvertHow {
   onSink: (sink: Sink) => void;
   /** A sink the fetch already writes into. */
   opened?: Sink;
+  /** The space this output shares with others written at the same time (checked together). */
+  space?: SpaceShare;
 }
 
 /**
@@ -78,14 +80,14 @@ export async function convertImage(
   job.plan = prepared.plan;
   const { plan, needed } = await stage("preConvert", async () => {
     const transformed = await hooks.reduce("preConvert", prepared.plan, job, timer);
-    return { plan: transformed, needed: await checkSpace(job, transformed, target, inspection.virtualSize) };
+    return { plan: transformed, needed: await checkSpace(job, transformed, target, inspection.virtualSize, how.space) };
   });
   job.plan = plan;
   const contentHash = await stage("convert", () =>
     runConvert(job, plan, inspection.virtualSize, wantsContentHash(job)).catch(async (error: unknown) => {
       throw await explainNoSpace(error, target.path, needed, `the output (${job.spec.destination})`);
     }),
-  );
+  ).finally(() => how.space?.release());
   if (contentHash) assertContentHash(job, contentHash);
   const written = {
     path: target.path,

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import type { RunningJob } from "./job-context.ts";
+import type { SpaceShare } from "./stages/plan.ts";
 
 /** The most disks of one appliance converted at once, whatever the number of cores. */
 const MOST_AT_ONCE = 4;
@@ -75,6 +76,36 @@ export class SummedProgress {
       const sum = (values: number[]) => values.reduce((all, value) => all + value, 0);
       const totals = sum(this.#totals);
       this.#job.progress(sum(this.#bytes), totals > 0 ? totals : undefined);
+    };
+  }
+}
+
+/**
+ * The space an appliance's outputs share while they are written side by side: each disk holds
+ * its output's estimated bytes from its space check until its conversion ends (then the file
+ * itself takes them), and each check counts what the others hold, so two disks that fit one
+ * by one but not together are refused before either is written.
+ *
+ * @example
+ * ```ts
+ * const space = new SharedSpace();
+ * space.of(0).hold(4096); // 0: nothing else held
+ * space.of(1).hold(8192); // 4096: disk 0's output
+ * ```
+ */
+export class SharedSpace {
+  readonly #held = new Map<number, number>();
+
+  /** The share of disk `index`. */
+  of(index: number): SpaceShare {
+    return {
+      hold: (bytes) => {
+        this.#held.set(index, bytes);
+        let others = 0;
+        for (const [disk, held] of this.#held) if (disk !== index) others += held;
+        return others;
+      },
+      release: () => void this.#held.delete(index),
     };
   }
 }

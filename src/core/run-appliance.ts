@@ -2,8 +2,8 @@ import { rm } from "node:fs/promises";
 import { basename } from "node:path";
 import { appliancePaths, type AppliancePaths } from "./appliance-paths.ts";
 import type { LocalImage } from "./context.ts";
-import { convertImage } from "./convert-image.ts";
-import { diskJob, disksAtOnce, SummedProgress } from "./disk-jobs.ts";
+import { convertImage, type ConvertHow } from "./convert-image.ts";
+import { diskJob, disksAtOnce, SharedSpace, SummedProgress } from "./disk-jobs.ts";
 import { ImageRejectedError, UsageError } from "./errors.ts";
 import { writeDurably } from "./io/durable.ts";
 import { SetAside } from "./io/set-aside.ts";
@@ -74,13 +74,18 @@ export async function runAppliance(
   const failed = new AbortController();
   const signal = AbortSignal.any([job.signal, failed.signal]);
   const progress = new SummedProgress(job, count);
+  const space = new SharedSpace();
   try {
     await eachAtOnce(count, disksAtOnce(count), failed, async (i) => {
       const disk = appliance.disks[i];
       const destination = paths.disks[i];
       if (!disk || destination === undefined) return;
       const view = diskJob(job, destination, signal, progress.of(i));
-      converted[i] = await convertDisk(view, parts, clock, disk, i, (sink) => (sinks[i] = sink));
+      converted[i] = await convertDisk(view, parts, clock, disk, i, {
+        commit: false,
+        onSink: (sink) => (sinks[i] = sink),
+        space: space.of(i),
+      });
     });
     const outputs = converted.map((run) => run.output);
     await clock.run("upload", async () => {
@@ -111,7 +116,7 @@ interface DiskRun {
 
 /**
  * Inspects and converts disk `i` in its own view of the job (its destination set), as a job
- * converts one image, without committing the output (`onSink` is told the sink).
+ * converts one image, as `how` says (the appliance commits the outputs itself).
  */
 async function convertDisk(
   job: RunningJob,
@@ -119,7 +124,7 @@ async function convertDisk(
   clock: StageClock,
   disk: ApplianceDisk,
   i: number,
-  onSink: (sink: Sink) => void,
+  how: ConvertHow,
 ): Promise<DiskRun> {
   // Stryker disable next-line BooleanLiteral: nothing reads a local image's temporary flag after the fetch
   const image: LocalImage = { path: disk.path, claimed: disk.format, temporary: !disk.region };
@@ -135,7 +140,7 @@ async function convertDisk(
   });
   job.inspection = inspection;
   parts.emit({ type: "inspected", jobId: job.id, result: inspection });
-  const converted = await convertImage(job, parts, clock, { image, inspection }, { commit: false, onSink });
+  const converted = await convertImage(job, parts, clock, { image, inspection }, how);
   return {
     format: inspection.format,
     output: {

@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { diskJob, disksAtOnce, SummedProgress } from "../../src/core/disk-jobs.ts";
+import { diskJob, disksAtOnce, SharedSpace, SummedProgress } from "../../src/core/disk-jobs.ts";
 import type { RunningJob } from "../../src/core/job-context.ts";
 import { createPipeline, defineFormat, definePlugin } from "../../src/mod.ts";
 import { failure } from "../helpers/failure.ts";
+import { mountPlace } from "../helpers/devices.ts";
 import { tempDir } from "../helpers/images.ts";
+import { needsRoot } from "../helpers/process-state.ts";
 
 const MiB = 1024 * 1024;
 const MAGIC = "SIDEBYSD";
@@ -58,6 +61,20 @@ describe("diskJob and SummedProgress", () => {
       [25, 150],
       [80, 150],
     ]);
+  });
+});
+
+describe("SharedSpace", () => {
+  it("tells each disk what the others hold, until they release it", () => {
+    const space = new SharedSpace();
+    assert.equal(space.of(0).hold(4096), 0);
+    assert.equal(space.of(1).hold(8192), 4096);
+    assert.equal(space.of(2).hold(1), 4096 + 8192);
+    space.of(0).release();
+    assert.equal(space.of(1).hold(8192), 1, "a disk's own hold is replaced, not added");
+    space.of(1).release();
+    space.of(2).release();
+    assert.equal(space.of(3).hold(5), 0);
   });
 });
 
@@ -125,6 +142,61 @@ describe("an appliance's disks side by side", () => {
       assert.match(error.message, /disk 1 refused by the test/);
       assert.equal(secondSawAbort, true, "the second disk was stopped");
       assert.deepEqual(readdirSync(out), []);
+    },
+  );
+
+  it(
+    "are refused before either is written when they fit one by one but not together",
+    { skip: needsRoot("mounts a tmpfs") },
+    async () => {
+      const place = mountPlace();
+      try {
+        // Two disks of 3 MiB of random data each (raw to raw: 3 MiB of output each) into 5 MiB.
+        const full = join(dir, "full.bin");
+        writeFileSync(full, Buffer.concat([Buffer.from(MAGIC), randomBytes(MiB * 3), randomBytes(MiB * 3)]));
+        const threes = definePlugin({
+          name: "threes",
+          formats: [
+            defineFormat({
+              name: "threes",
+              detect: async (reader) =>
+                Buffer.from(await reader.read(0, MAGIC.length)).toString("latin1") === MAGIC
+                  ? { format: "threes", problems: [], details: {} }
+                  : null,
+              unpack: async (ctx) => ({
+                disks: [0, 1].map((i) => ({
+                  path: ctx.image?.path ?? "",
+                  format: "raw",
+                  region: { offset: MAGIC.length + i * 3 * MiB, length: 3 * MiB },
+                })),
+                description: { suffix: "threes", render: () => ({}) },
+              }),
+            }),
+          ],
+        });
+        const out = place.mount("out", ["-t", "tmpfs", "-o", "size=5m", "tmpfs"]);
+        const error = await failure(
+          // Throttled to 1 MiB/s (qemu-img's -r): the first disk's output is still being written, its
+          // space held, when the second disk checks; without the hold both would pass and run out mid-way.
+          createPipeline({
+            workDir: join(dir, "work"),
+            plugins: [threes],
+            throttle: { bytesPerSecond: 1024 * 1024, method: "none" },
+          }).run({
+            source: full,
+            destination: out,
+            to: "raw",
+          }),
+        );
+        assert.equal(error.code, "no-space", error.message);
+        assert.match(
+          error.message,
+          /not enough space for the output .* besides the 3 MiB of the outputs written with it/,
+        );
+        assert.deepEqual(readdirSync(out), []);
+      } finally {
+        place.cleanup();
+      }
     },
   );
 });

@@ -109,6 +109,7 @@ export async function checkSpace(
   plan: ConvertPlan,
   target: SinkTarget,
   virtualSize: number,
+  space?: SpaceShare,
 ): Promise<number | undefined> {
   if (plan.engine === "done") return undefined;
   if (target.blockDevice) {
@@ -124,15 +125,41 @@ export async function checkSpace(
   }
   const needed =
     plan.engine === "copy" ? (await stat(plan.input.path)).blocks * 512 : await measureOutput(job, plan, virtualSize);
+  // What outputs written beside this one at the same time will take, counted before them (they hold it until written).
+  const others = space?.hold(needed) ?? 0;
   const staging = dirname(target.path);
   const final = target.staged?.finalDirectory;
   const shared = final !== undefined && (await stat(final).catch(() => undefined))?.dev === (await stat(staging)).dev;
   const what = target.staged
     ? `the output of ${job.spec.destination}, staged in the conversion directory`
     : `the output (${job.spec.destination})`;
-  await ensureSpace(staging, shared ? needed * 2 : needed, shared ? `${what} and its copy in ${final}` : what);
-  if (final !== undefined && !shared) await ensureSpace(final, needed, `the output (${job.spec.destination})`);
+  const besides = others > 0 ? ` besides the ${formatSize(others)} of the outputs written with it` : "";
+  await ensureSpace(
+    staging,
+    (shared ? needed * 2 : needed) + others,
+    `${shared ? `${what} and its copy in ${final}` : what}${besides}`,
+  );
+  if (final !== undefined && !shared)
+    await ensureSpace(final, needed + others, `the output (${job.spec.destination})${besides}`);
   return needed;
+}
+
+/**
+ * Space that outputs written at the same time share (an appliance's disks, side by side):
+ * `hold` counts an output's bytes until `release` and returns what the others hold now.
+ *
+ * @example
+ * ```ts
+ * const held = new Map<number, number>();
+ * const share = (i: number): SpaceShare => ({
+ *   hold: (bytes) => (held.set(i, bytes), [...held].reduce((sum, [j, b]) => (j === i ? sum : sum + b), 0)),
+ *   release: () => void held.delete(i),
+ * });
+ * ```
+ */
+export interface SpaceShare {
+  hold(bytes: number): number;
+  release(): void;
 }
 
 /**
