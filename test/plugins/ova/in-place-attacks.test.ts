@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { diskpipe } from "../../helpers/cli.ts";
 import { qemuImg, tempDir } from "../../helpers/images.ts";
+import { tarball } from "../../helpers/tar.ts";
 import { writeTar, type Member } from "./archive.ts";
 import { vmwareOvf } from "./fixtures.ts";
 
@@ -94,6 +95,51 @@ describe("diskpipe convert X.ova with plain disks read in place, against hostile
       const converted = readFileSync(join(at, "out-disk1.raw"));
       assert.ok(converted.subarray(2 * MiB, 3 * MiB).equals(Buffer.alloc(MiB, 0x42)), `${name}: the disk as stored`);
       assert.deepEqual(leftInWork(), []);
+    }
+  });
+
+  it("a pax header whose size overrides the disk member's (negative, not a number, huge, short, long): refused in one line, or the streamed bytes converted", async () => {
+    const ovf = vmwareOvf([{ href: "vm-disk1.qcow2", capacityGiB: 0, capacityBytes: 4 * MiB }]).replace(
+      "vmdk.html#streamOptimized",
+      "qcow2",
+    );
+    const expected = Buffer.alloc(4 * MiB);
+    expected.fill(0x41, 0, MiB);
+    expected.fill(0x42, 2 * MiB, 3 * MiB);
+    const sizes = [
+      "-1",
+      "abc",
+      "99999999999999999999",
+      "1e3",
+      String(qcow2.length - 4096),
+      String(qcow2.length + 1024),
+    ];
+    for (const [i, size] of sizes.entries()) {
+      const at = join(dir, `pax${i}`);
+      mkdirSync(at);
+      const archive = join(at, "vm.ova");
+      writeFileSync(
+        archive,
+        await tarball(
+          [
+            { header: { name: "vm.ovf" }, data: Buffer.from(ovf) },
+            { header: { name: "vm-disk1.qcow2", pax: { size } }, data: qcow2 },
+            { header: { name: "notes.txt" }, data: Buffer.alloc(2048, 0x43) },
+          ],
+          false,
+        ),
+      );
+      const run = diskpipe(["--config", config, "convert", archive, join(at, "vm.raw"), "--to", "raw", "-q"]);
+      assert.deepEqual(leftInWork(), [], size);
+      if (run.status !== 0) {
+        assert.match(run.stderr.trim(), /^diskpipe: [^\n]*\[[a-z-]+\]$/, `${size}: ${run.stderr}`);
+        assert.deepEqual(readdirSync(at), ["vm.ova"], size);
+        continue;
+      }
+      // Accepted: what converted is the member as tar-stream streamed it, never a byte of the next member.
+      const converted = readFileSync(join(at, "vm-disk1.raw"));
+      assert.equal(converted.indexOf(0x43), -1, `${size}: a byte of the next member reached the output`);
+      assert.ok(converted.equals(expected), `${size}: the disk as stored`);
     }
   });
 });
