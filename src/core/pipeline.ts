@@ -16,6 +16,7 @@ import { pathSource } from "./io/path-source.ts";
 import { pinSource } from "./io/pin-source.ts";
 import { OWNER_TAG, workRootFor } from "./io/temp.ts";
 import { sweepStale } from "./io/stale.ts";
+import { sweepStaleSocketDirs } from "./content-hash/socket-dir.ts";
 import { prepareWorkRoot } from "./io/work-root.ts";
 import { ioWrapper } from "./io/throttle.ts";
 import type { SinkDriver, SourceDriver } from "./io/types.ts";
@@ -232,6 +233,7 @@ export class Pipeline {
   async #started(): Promise<string> {
     this.#startup ??= prepareWorkRoot(this.config.workDir).then(async (root) => {
       await sweepStale(root);
+      await sweepStaleSocketDirs();
       return { root, identity: await lstat(root) };
     });
     this.#startup.catch(() => (this.#startup = undefined));

@@ -63,11 +63,15 @@ describe("diskpipe convert X.ova under SIGTERM: exit 143, nothing left, no qemu-
   });
 
   /** Writes `members` as `<name>/vm.ova` and starts converting it into `<name>/out`, in a process group of its own. */
-  async function start(name: string, members: Member[]) {
+  async function start(name: string, members: Member[], more: { workRoot?: string; args?: string[] } = {}) {
     const out = join(dir, name, "out");
     mkdirSync(out, { recursive: true });
     const archive = await writeTar(join(dir, name, "vm.ova"), members);
-    const args = ["--config", config, "convert", archive, out, "--to", "qcow2"];
+    const root = more.workRoot ?? work;
+    const used = more.workRoot
+      ? writeSlowConfig(join(dir, `${name}.config.mjs`), { workDir: root, mibPerSecond: 8 })
+      : config;
+    const args = ["--config", used, "convert", archive, out, "--to", "qcow2", ...(more.args ?? [])];
     const child = spawn(process.execPath, [join(repoRoot, "bin", "diskpipe.mjs"), ...args], {
       cwd: join(dir, name),
       detached: true,
@@ -84,7 +88,9 @@ describe("diskpipe convert X.ova under SIGTERM: exit 143, nothing left, no qemu-
       child.kill("SIGTERM");
       assert.equal(await exited, 143, stderr);
       assert.deepEqual(readdirSync(out), [], "an output or a temporary file was left");
-      assert.deepEqual(readdirSync(join(work, "diskpipe")), [], "the job left files in the work root");
+      assert.deepEqual(readdirSync(join(root, "diskpipe")), [], "the job left files in the work root");
+      const sockets = readdirSync("/tmp").filter((n) => n.startsWith(`diskpipe-nbd-${child.pid}@`));
+      assert.deepEqual(sockets, [], "qemu-nbd's socket directory was left in /tmp");
       const survivors = () => processesOf(child.pid!, out);
       await until(
         () => survivors().length === 0,
@@ -95,7 +101,7 @@ describe("diskpipe convert X.ova under SIGTERM: exit 143, nothing left, no qemu-
       assert.doesNotMatch(stderr, /^\s+at /m, "no stack trace");
       return stderr;
     };
-    return { out, terminate };
+    return { out, terminate, pid: child.pid };
   }
 
   it("while disk 2 converts (disk 1 written, not committed)", async () => {
@@ -133,5 +139,18 @@ describe("diskpipe convert X.ova under SIGTERM: exit 143, nothing left, no qemu-
     await until(() => extracted().some((n) => /ova-[^/]*\/disk2\.vmdk$/.test(n)), "disk 2 to be extracted");
     assert.deepEqual(readdirSync(out), [], "nothing is written beside the output before the extraction ends");
     assert.match(await terminate(), /unpacking .*vm\.ova was aborted \[aborted\]/);
+  });
+
+  it("while both disks convert side by side, with --verify under a deep work root (qemu-nbd's sockets in /tmp)", async () => {
+    const disks = [1, 2].map((n) => ({ href: `vm-disk${n}.vmdk`, capacityGiB: 0, capacityBytes: 64 * MiB, data: big }));
+    const deep = join(dir, "w".repeat(100));
+    const { out, terminate, pid } = await start("side-by-side", applianceMembers(disks), {
+      workRoot: deep,
+      args: ["--verify"],
+    });
+    const writing = (n: number) => processesOf(-1, join(out, `.vm-disk${n}.qcow2`)).length > 0;
+    const serving = () => processesOf(-1, `--socket=/tmp/diskpipe-nbd-${pid}@`).length;
+    await until(() => writing(1) && writing(2) && serving() > 0, "both disks to convert and qemu-nbd to serve");
+    await terminate();
   });
 });
