@@ -49,6 +49,11 @@ export const GROUPS = {
       "test/core/stages/unpack.test.ts",
     ],
   },
+  "image-region": {
+    // A byte range of a file seen as an image (an OVA's plain disk read where it lies), and the unpack stage's runs of it.
+    mutate: ["src/core/io/image-region.ts"],
+    tests: ["test/core/io/image-region.test.ts", "test/core/stages/unpack-regions.test.ts"],
+  },
   "qemu-img": {
     mutate: [
       "src/core/qemu-img.ts",
@@ -147,6 +152,17 @@ export const GROUPS = {
       "test/plugins/ova/extract.test.ts",
       "test/plugins/ova/extract-bounds.test.ts",
       "test/plugins/ova/extract-attacks.test.ts",
+      "test/plugins/ova/unpack.test.ts",
+      "test/plugins/ova/unpack-errors.test.ts",
+    ],
+  },
+  "ova-in-place": {
+    // An OVA's plain disk read where it lies in the archive: the member's place, its head and tail compared with the archive.
+    mutate: ["src/plugins/ova/in-place.ts"],
+    tests: [
+      "test/plugins/ova/in-place.test.ts",
+      "test/plugins/ova/files.test.ts",
+      "test/plugins/ova/extract.test.ts",
       "test/plugins/ova/unpack.test.ts",
       "test/plugins/ova/unpack-errors.test.ts",
     ],
