@@ -47,6 +47,8 @@ export const GROUPS = {
       "test/core/io/arriving.test.ts",
       "test/core/stages/unpack-units.test.ts",
       "test/core/stages/unpack.test.ts",
+      // A byte range of the fetched container as the unpacked image, and the ranges refused.
+      "test/core/stages/unpack-regions.test.ts",
     ],
   },
   "image-region": {
@@ -179,9 +181,9 @@ export const GROUPS = {
     build: true,
   },
   appliance: {
-    // An appliance's outputs: their names and checks, and the all-or-nothing conversion of its disks.
-    mutate: ["src/core/appliance-paths.ts", "src/core/run-appliance.ts"],
-    tests: ["test/core/appliance-paths.test.ts", "test/core/run-appliance.test.ts"],
+    // An appliance's outputs: their names and checks, and the all-or-nothing conversion of its disks, side by side.
+    mutate: ["src/core/appliance-paths.ts", "src/core/run-appliance.ts", "src/core/disk-jobs.ts"],
+    tests: ["test/core/appliance-paths.test.ts", "test/core/disk-jobs.test.ts", "test/core/run-appliance.test.ts"],
   },
   "set-aside": {
     // With --force, the files an appliance's outputs replace, kept aside until all are in place. Judged by its unit
