@@ -121,6 +121,14 @@ export const GROUPS = {
     // unpack.test.ts sends SIGTERM to the built command mid-decompression.
     build: true,
   },
+  "compressed-handover": {
+    // A whole local .zst handed from the piped decode to zstd writing the file itself: the hand-over's bound, the two
+    // heads compared, and the second decode's bounds and clean-up. direct.test.ts runs real zstd; its SIGTERM test runs
+    // the built command.
+    mutate: ["src/plugins/compressed/handover.ts", "src/plugins/compressed/direct.ts"],
+    tests: ["test/plugins/compressed/handover.test.ts", "test/plugins/compressed/direct.test.ts"],
+    build: true,
+  },
   "compressed-parts": {
     // The compressed plugin's parts besides the tar reader and the unpack, judged by their in-process tests only (a lower
     // bound: the unpack's end-to-end tests, ~25 s per mutant, and the CLI tests, whose children are not measured, are left out).

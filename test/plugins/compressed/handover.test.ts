@@ -71,6 +71,18 @@ describe("compressed: the hand-over to a second decode", () => {
     await file.remove();
   });
 
+  it("a second decode shorter than the head is compressed-corrupt, even when the missing bytes are zeros", async () => {
+    // What a short read leaves unfilled is zeros: only the count of bytes read tells this file from the head.
+    const { file, second } = await piped(dir, "shorter", Buffer.alloc(1000));
+    const handover = new Handover(Infinity);
+    handover.bound(4096, "more than 4 KiB");
+    assert.ok(handover.take());
+    handover.start(file, second, async () => writeFileSync(second, Buffer.alloc(500)));
+    await assert.rejects(handover.finished(), { code: "compressed-corrupt" });
+    await handover.cancel();
+    await file.remove();
+  });
+
   it("a second decode past a bound learnt after the hand-over is a decompression-bomb", async () => {
     const { file, second } = await piped(dir, "late", Buffer.alloc(1000, 7));
     const handover = new Handover(Infinity);
