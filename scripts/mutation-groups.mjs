@@ -191,7 +191,13 @@ export const GROUPS = {
   appliance: {
     // An appliance's outputs: their names and checks, and the all-or-nothing conversion of its disks, side by side.
     mutate: ["src/core/appliance-paths.ts", "src/core/run-appliance.ts", "src/core/disk-jobs.ts"],
-    tests: ["test/core/appliance-paths.test.ts", "test/core/disk-jobs.test.ts", "test/core/run-appliance.test.ts"],
+    tests: [
+      "test/core/appliance-paths.test.ts",
+      "test/core/disk-jobs.test.ts",
+      "test/core/run-appliance.test.ts",
+      // A --from claim every disk of an appliance must hold (an OVA's disks).
+      "test/plugins/ova/unpack.test.ts",
+    ],
   },
   "set-aside": {
     // With --force, the files an appliance's outputs replace, kept aside until all are in place. Judged by its unit

@@ -205,6 +205,21 @@ describe("runAppliance: a container that holds several disks", () => {
     assert.deepEqual(readdirSync(out), []);
   });
 
+  it("a disk whose output cannot be put in place removes the disks put in place before it, and only those", async () => {
+    const out = outDir();
+    // Another writer takes disk 2's name while the disks convert: disk 1 is committed first, then disk 2's commit fails.
+    const intruder = {
+      upload: (ctx: { spec: { destination: string } }) => {
+        if (ctx.spec.destination.endsWith("-disk2.qcow2")) writeFileSync(ctx.spec.destination, "another writer's");
+      },
+    };
+    const error = await failure(pipelineWith(rack(good, intruder)).run({ source, destination: out, to: "qcow2" }));
+    assert.equal(error.code, "usage", error.message);
+    assert.match(error.message, /appeared while converting/);
+    assert.deepEqual(readdirSync(out), ["vm-disk2.qcow2"], "disk 1 removed, the other writer's file kept");
+    assert.equal(readFileSync(join(out, "vm-disk2.qcow2"), "utf8"), "another writer's");
+  });
+
   it("refuses a URL destination, an existing output (unless overwrite) and a content-hash pin of several disks", async () => {
     const pipeline = pipelineWith(rack(good));
     const url = await failure(pipeline.run({ source, destination: "http://127.0.0.1:9/out/", to: "qcow2" }));
