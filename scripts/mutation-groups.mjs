@@ -129,6 +129,12 @@ export const GROUPS = {
     tests: ["test/plugins/compressed/handover.test.ts", "test/plugins/compressed/direct.test.ts"],
     build: true,
   },
+  "compressed-handover-units": {
+    // The hand-over alone, judged by its in-process unit tests only (a lower bound: direct.test.ts, real zstd and the
+    // built command, takes tens of seconds per mutant).
+    mutate: ["src/plugins/compressed/handover.ts"],
+    tests: ["test/plugins/compressed/handover.test.ts"],
+  },
   "compressed-parts": {
     // The compressed plugin's parts besides the tar reader and the unpack, judged by their in-process tests only (a lower
     // bound: the unpack's end-to-end tests, ~25 s per mutant, and the CLI tests, whose children are not measured, are left out).

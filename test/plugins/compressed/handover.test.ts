@@ -113,4 +113,33 @@ describe("compressed: the hand-over to a second decode", () => {
     assert.equal(aborted, true);
     await file.remove();
   });
+
+  it("takes a bound equal to the ceiling, keeps the first message of equal bounds, and accepts a file of exactly the bound", async () => {
+    const edge = new Handover(4096);
+    edge.bound(4096, "more than 4 KiB");
+    edge.bound(4096, "the same bound, said again");
+    assert.equal(edge.take(), true);
+    assert.deepEqual(edge.chosen, { bytes: 4096, tooLarge: "more than 4 KiB" });
+    const { file, second } = await piped(dir, "exact", Buffer.alloc(1000, 7));
+    edge.start(file, second, async () => writeFileSync(second, Buffer.alloc(4096, 7)));
+    assert.equal(await edge.finished(), second);
+    await edge.cancel();
+    await file.remove();
+  });
+
+  it("the inspector's reader closes what it reads", async () => {
+    const { file } = await piped(dir, "closing", Buffer.alloc(10, 7));
+    const inner = file.reader();
+    let closed = 0;
+    const reader = new Handover(Infinity).reader({
+      ...inner,
+      close: async () => {
+        closed += 1;
+        await inner.close();
+      },
+    });
+    await reader.close();
+    assert.equal(closed, 1);
+    await file.remove();
+  });
 });
