@@ -205,6 +205,29 @@ describe("runAppliance: a container that holds several disks", () => {
     assert.deepEqual(readdirSync(out), []);
   });
 
+  it("--from a format that accepts others (raw or qcow2) holds for raw disks, and refuses a vmdk disk in prepare", async () => {
+    // A cloud's image kind: its bytes are raw or qcow2 (as the ami plugin's are).
+    const cloud = definePlugin({
+      name: "test-cloud",
+      formats: [defineFormat({ name: "test-cloud", accepts: ["raw", "qcow2"], writable: false })],
+    });
+    const run = (disks: typeof good, destination: string) =>
+      createPipeline({ workDir: work, plugins: [rack(disks), cloud] }).run({
+        source,
+        destination,
+        to: "qcow2",
+        from: "test-cloud",
+      });
+    const raws = () => [{ from: raw1, format: "raw", capacity: 3 * MiB }];
+    assert.equal((await run(raws, outDir())).outputs?.length, 1);
+    const out = outDir();
+    const error = await failure(run(good, out));
+    assert.equal(error.code, "format-mismatch", error.message);
+    assert.equal(error.stage, "prepare");
+    assert.match(error.message, /disk 2 is vmdk \(as the appliance declares it\), not test-cloud as claimed/);
+    assert.deepEqual(readdirSync(out), []);
+  });
+
   it("a disk whose output cannot be put in place removes the disks put in place before it, and only those", async () => {
     const out = outDir();
     // Another writer takes disk 2's name while the disks convert: disk 1 is committed first, then disk 2's commit fails.
