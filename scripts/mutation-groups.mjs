@@ -122,16 +122,13 @@ export const GROUPS = {
     build: true,
   },
   "compressed-handover": {
-    // A whole local .zst handed from the piped decode to zstd writing the file itself: the hand-over's bound, the two
-    // heads compared, and the second decode's bounds and clean-up. direct.test.ts runs real zstd; its SIGTERM test runs
-    // the built command.
+    // A whole .zst handed over to zstd writing the file itself. direct.test.ts: real zstd, and the built command (SIGTERM).
     mutate: ["src/plugins/compressed/handover.ts", "src/plugins/compressed/direct.ts"],
     tests: ["test/plugins/compressed/handover.test.ts", "test/plugins/compressed/direct.test.ts"],
     build: true,
   },
+  // The hand-over judged by its unit tests only (a lower bound: direct.test.ts takes tens of seconds per mutant).
   "compressed-handover-units": {
-    // The hand-over alone, judged by its in-process unit tests only (a lower bound: direct.test.ts, real zstd and the
-    // built command, takes tens of seconds per mutant).
     mutate: ["src/plugins/compressed/handover.ts"],
     tests: ["test/plugins/compressed/handover.test.ts"],
   },
@@ -175,13 +172,7 @@ export const GROUPS = {
   "ova-in-place": {
     // An OVA's plain disk read where it lies in the archive: the member's place, its head and tail compared with the archive.
     mutate: ["src/plugins/ova/in-place.ts"],
-    tests: [
-      "test/plugins/ova/in-place.test.ts",
-      "test/plugins/ova/files.test.ts",
-      "test/plugins/ova/extract.test.ts",
-      "test/plugins/ova/unpack.test.ts",
-      "test/plugins/ova/unpack-errors.test.ts",
-    ],
+    tests: ["test/plugins/ova/{in-place,files,extract,unpack,unpack-errors}.test.ts"],
   },
   "ova-beside": {
     // A plain .ovf with its files beside it: links and non-regular files refused, each file read at its size when opened.
@@ -197,13 +188,8 @@ export const GROUPS = {
   appliance: {
     // An appliance's outputs: their names and checks, and the all-or-nothing conversion of its disks, side by side.
     mutate: ["src/core/appliance-paths.ts", "src/core/run-appliance.ts", "src/core/disk-jobs.ts"],
-    tests: [
-      "test/core/appliance-paths.test.ts",
-      "test/core/disk-jobs.test.ts",
-      "test/core/run-appliance.test.ts",
-      // A --from claim every disk of an appliance must hold (an OVA's disks).
-      "test/plugins/ova/unpack.test.ts",
-    ],
+    // ova/unpack.test.ts: a --from claim every disk of an appliance must hold (an OVA's disks).
+    tests: ["test/core/{appliance-paths,disk-jobs,run-appliance}.test.ts", "test/plugins/ova/unpack.test.ts"],
   },
   "set-aside": {
     // With --force, the files an appliance's outputs replace, kept aside until all are in place. Judged by its unit

@@ -1,58 +1,19 @@
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { JobEvent } from "../../src/core/job.ts";
 import type { ApplianceDisk, ApplianceOutput } from "../../src/core/plugin.ts";
-import { defineFormat, definePlugin, type PluginHooks } from "../../src/core/plugin.ts";
+import { defineFormat, definePlugin } from "../../src/core/plugin.ts";
 import { createPipeline } from "../../src/create-pipeline.ts";
 import { disksAtOnce } from "../../src/core/disk-jobs.ts";
 import { referenceContentHash } from "../helpers/content-hash.ts";
+import { rack, RACK_MAGIC as MAGIC } from "../helpers/appliance-rack.ts";
 import { failure } from "../helpers/failure.ts";
 import { makeBackedQcow2, makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
 
 const MiB = 2 ** 20;
-const MAGIC = "DISKPIPE-TEST-RACK";
-
-/**
- * A container holding an appliance: a file starting with MAGIC (detected), whose disks are the
- * images `disks()` names, copied into the job's work directory by its unpack.
- */
-function rack(
-  disks: () => Array<Omit<ApplianceDisk, "path"> & { from: string }>,
-  hooks: PluginHooks = {},
-  render = (outputs: ApplianceOutput[]): unknown => ({ machine: "m1", outputs }),
-) {
-  return definePlugin({
-    name: "test-rack",
-    hooks,
-    formats: [
-      defineFormat({
-        name: "test-rack",
-        writable: false,
-        async detect(reader) {
-          const head = Buffer.from(await reader.read(0, MAGIC.length)).toString("latin1");
-          return head === MAGIC ? { format: "test-rack", problems: [] } : null;
-        },
-        async unpack(ctx) {
-          const copied = disks().map(({ from, ...disk }, i) => {
-            const path = join(ctx.workDir, `disk${i}`);
-            copyFileSync(from, path);
-            return { ...disk, path };
-          });
-          return {
-            disks: copied,
-            description: {
-              suffix: "rack",
-              render,
-            },
-          };
-        },
-      }),
-    ],
-  });
-}
 
 describe("runAppliance: a container that holds several disks", () => {
   const { dir, cleanup } = tempDir("diskpipe-appliance-");
