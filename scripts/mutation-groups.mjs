@@ -47,7 +47,14 @@ export const GROUPS = {
       "test/core/io/arriving.test.ts",
       "test/core/stages/unpack-units.test.ts",
       "test/core/stages/unpack.test.ts",
+      // A byte range of the fetched container as the unpacked image, and the ranges refused.
+      "test/core/stages/unpack-regions.test.ts",
     ],
+  },
+  "image-region": {
+    // A byte range of a file seen as an image (an OVA's plain disk read where it lies), and the unpack stage's runs of it.
+    mutate: ["src/core/io/image-region.ts"],
+    tests: ["test/core/io/image-region.test.ts", "test/core/stages/unpack-regions.test.ts"],
   },
   "qemu-img": {
     mutate: [
@@ -114,6 +121,17 @@ export const GROUPS = {
     // unpack.test.ts sends SIGTERM to the built command mid-decompression.
     build: true,
   },
+  "compressed-handover": {
+    // A whole .zst handed over to zstd writing the file itself. direct.test.ts: real zstd, and the built command (SIGTERM).
+    mutate: ["src/plugins/compressed/handover.ts", "src/plugins/compressed/direct.ts"],
+    tests: ["test/plugins/compressed/handover.test.ts", "test/plugins/compressed/direct.test.ts"],
+    build: true,
+  },
+  // The hand-over judged by its unit tests only (a lower bound: direct.test.ts takes tens of seconds per mutant).
+  "compressed-handover-units": {
+    mutate: ["src/plugins/compressed/handover.ts"],
+    tests: ["test/plugins/compressed/handover.test.ts"],
+  },
   "compressed-parts": {
     // The compressed plugin's parts besides the tar reader and the unpack, judged by their in-process tests only (a lower
     // bound: the unpack's end-to-end tests, ~25 s per mutant, and the CLI tests, whose children are not measured, are left out).
@@ -151,6 +169,11 @@ export const GROUPS = {
       "test/plugins/ova/unpack-errors.test.ts",
     ],
   },
+  "ova-in-place": {
+    // An OVA's plain disk read where it lies in the archive: the member's place, its head and tail compared with the archive.
+    mutate: ["src/plugins/ova/in-place.ts"],
+    tests: ["test/plugins/ova/{in-place,files,extract,unpack,unpack-errors}.test.ts"],
+  },
   "ova-beside": {
     // A plain .ovf with its files beside it: links and non-regular files refused, each file read at its size when opened.
     mutate: ["src/plugins/ova/beside.ts", "src/plugins/ova/unpack-descriptor.ts"],
@@ -163,9 +186,10 @@ export const GROUPS = {
     build: true,
   },
   appliance: {
-    // An appliance's outputs: their names and checks, and the all-or-nothing conversion of its disks.
-    mutate: ["src/core/appliance-paths.ts", "src/core/run-appliance.ts"],
-    tests: ["test/core/appliance-paths.test.ts", "test/core/run-appliance.test.ts"],
+    // An appliance's outputs: their names and checks, and the all-or-nothing conversion of its disks, side by side.
+    mutate: ["src/core/appliance-paths.ts", "src/core/run-appliance.ts", "src/core/disk-jobs.ts"],
+    // ova/unpack.test.ts: a --from claim every disk of an appliance must hold (an OVA's disks).
+    tests: ["test/core/{appliance-paths,disk-jobs,run-appliance}.test.ts", "test/plugins/ova/unpack.test.ts"],
   },
   "set-aside": {
     // With --force, the files an appliance's outputs replace, kept aside until all are in place. Judged by its unit

@@ -49,6 +49,16 @@ describe("diskJob and SummedProgress", () => {
     assert.equal(job.image, undefined);
   });
 
+  it("lets a hook replace a disk's request as it may the job's, and lists the disk's own properties as the job's are", () => {
+    const view = diskJob(job, "out/vm-disk1.qcow2", job.signal, () => undefined);
+    view.spec = { ...view.spec, to: "vmdk" };
+    assert.equal(view.spec.to, "vmdk");
+    assert.equal(job.spec.to, "qcow2", "the job's request is untouched");
+    // A hook that copies or logs its context sees the disk's request, signal and progress.
+    assert.deepEqual(Object.keys(view).sort(), ["progress", "signal", "spec"]);
+    assert.equal({ ...view }.spec.destination, "out/vm-disk1.qcow2");
+  });
+
   it("sums the disks' bytes and totals, each as last reported", () => {
     const sum = new SummedProgress(job, 2);
     sum.of(0)(10);
@@ -82,8 +92,11 @@ describe("an appliance's disks side by side", () => {
   const { dir, cleanup } = tempDir("diskpipe-disk-jobs-");
   after(cleanup);
   const source = join(dir, "pair.bin");
-  writeFileSync(source, Buffer.concat([Buffer.from(MAGIC), Buffer.alloc(MiB, 1), Buffer.alloc(MiB, 2)]));
-  const pair = (hooks: Parameters<typeof definePlugin>[0]["hooks"]) =>
+  writeFileSync(
+    source,
+    Buffer.concat([Buffer.from(MAGIC), Buffer.alloc(MiB, 1), Buffer.alloc(MiB, 2), Buffer.alloc(MiB, 3)]),
+  );
+  const pair = (hooks: Parameters<typeof definePlugin>[0]["hooks"], count = 2) =>
     definePlugin({
       name: "pair",
       hooks,
@@ -95,7 +108,7 @@ describe("an appliance's disks side by side", () => {
               ? { format: "pair", problems: [], details: {} }
               : null,
           unpack: async (ctx) => ({
-            disks: [0, 1].map((i) => ({
+            disks: Array.from({ length: count }, (_, i) => ({
               path: ctx.image?.path ?? "",
               format: "raw",
               region: { offset: MAGIC.length + i * MiB, length: MiB },
@@ -197,6 +210,44 @@ describe("an appliance's disks side by side", () => {
       } finally {
         place.cleanup();
       }
+    },
+  );
+
+  it(
+    "starts no further disk once one has failed (a third disk waiting for a free slot never begins)",
+    { timeout: 120_000 },
+    async (t) => {
+      if (disksAtOnce(3) !== 2) {
+        if (process.env.CI) assert.fail("two cores are needed (CI runs on two): two disks at once, the third waiting");
+        return t.skip("the third disk waits for a slot only with two disks at once");
+      }
+      let entered: () => void = () => undefined;
+      const secondWaits = new Promise<void>((resolve) => (entered = resolve));
+      const verified: string[] = [];
+      const hooks = {
+        async verify(ctx: { spec: { destination: string }; signal: AbortSignal }) {
+          verified.push(ctx.spec.destination.replace(/^.*-/, ""));
+          if (ctx.spec.destination.endsWith("-disk1.raw")) {
+            await secondWaits;
+            throw new Error("disk 1 refused by the test");
+          }
+          entered();
+          await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+          ctx.signal.throwIfAborted();
+        },
+      };
+      const pipeline = createPipeline({ workDir: join(dir, "work"), plugins: [pair(hooks, 3)] });
+      const inspections: string[] = [];
+      pipeline.on((event) => {
+        if (event.type === "stage-start" && event.stage === "inspect") inspections.push(event.stage);
+      });
+      const out = join(dir, "out3");
+      mkdirSync(out);
+      const error = await failure(pipeline.run({ source, destination: out, to: "raw" }));
+      assert.match(error.message, /disk 1 refused by the test/);
+      assert.deepEqual(verified.sort(), ["disk1.raw", "disk2.raw"]);
+      assert.equal(inspections.length, 3, "the container's inspection and two disks', none of the third");
+      assert.deepEqual(readdirSync(out), []);
     },
   );
 });

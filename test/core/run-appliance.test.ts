@@ -1,58 +1,19 @@
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { JobEvent } from "../../src/core/job.ts";
 import type { ApplianceDisk, ApplianceOutput } from "../../src/core/plugin.ts";
-import { defineFormat, definePlugin, type PluginHooks } from "../../src/core/plugin.ts";
+import { defineFormat, definePlugin } from "../../src/core/plugin.ts";
 import { createPipeline } from "../../src/create-pipeline.ts";
 import { disksAtOnce } from "../../src/core/disk-jobs.ts";
 import { referenceContentHash } from "../helpers/content-hash.ts";
+import { rack, RACK_MAGIC as MAGIC } from "../helpers/appliance-rack.ts";
 import { failure } from "../helpers/failure.ts";
 import { makeBackedQcow2, makeImage, makeRaw, sameDisk, tempDir } from "../helpers/images.ts";
 
 const MiB = 2 ** 20;
-const MAGIC = "DISKPIPE-TEST-RACK";
-
-/**
- * A container holding an appliance: a file starting with MAGIC (detected), whose disks are the
- * images `disks()` names, copied into the job's work directory by its unpack.
- */
-function rack(
-  disks: () => Array<Omit<ApplianceDisk, "path"> & { from: string }>,
-  hooks: PluginHooks = {},
-  render = (outputs: ApplianceOutput[]): unknown => ({ machine: "m1", outputs }),
-) {
-  return definePlugin({
-    name: "test-rack",
-    hooks,
-    formats: [
-      defineFormat({
-        name: "test-rack",
-        writable: false,
-        async detect(reader) {
-          const head = Buffer.from(await reader.read(0, MAGIC.length)).toString("latin1");
-          return head === MAGIC ? { format: "test-rack", problems: [] } : null;
-        },
-        async unpack(ctx) {
-          const copied = disks().map(({ from, ...disk }, i) => {
-            const path = join(ctx.workDir, `disk${i}`);
-            copyFileSync(from, path);
-            return { ...disk, path };
-          });
-          return {
-            disks: copied,
-            description: {
-              suffix: "rack",
-              render,
-            },
-          };
-        },
-      }),
-    ],
-  });
-}
 
 describe("runAppliance: a container that holds several disks", () => {
   const { dir, cleanup } = tempDir("diskpipe-appliance-");
@@ -203,6 +164,44 @@ describe("runAppliance: a container that holds several disks", () => {
     const error = await failure(pipelineWith(rack(good, veto)).run({ source, destination: out, to: "qcow2" }));
     assert.match(error.message, /the store is full/);
     assert.deepEqual(readdirSync(out), []);
+  });
+
+  it("--from a format that accepts others (raw or qcow2) holds for raw disks, and refuses a vmdk disk in prepare", async () => {
+    // A cloud's image kind: its bytes are raw or qcow2 (as the ami plugin's are).
+    const cloud = definePlugin({
+      name: "test-cloud",
+      formats: [defineFormat({ name: "test-cloud", accepts: ["raw", "qcow2"], writable: false })],
+    });
+    const run = (disks: typeof good, destination: string) =>
+      createPipeline({ workDir: work, plugins: [rack(disks), cloud] }).run({
+        source,
+        destination,
+        to: "qcow2",
+        from: "test-cloud",
+      });
+    const raws = () => [{ from: raw1, format: "raw", capacity: 3 * MiB }];
+    assert.equal((await run(raws, outDir())).outputs?.length, 1);
+    const out = outDir();
+    const error = await failure(run(good, out));
+    assert.equal(error.code, "format-mismatch", error.message);
+    assert.equal(error.stage, "prepare");
+    assert.match(error.message, /disk 2 is vmdk \(as the appliance declares it\), not test-cloud as claimed/);
+    assert.deepEqual(readdirSync(out), []);
+  });
+
+  it("a disk whose output cannot be put in place removes the disks put in place before it, and only those", async () => {
+    const out = outDir();
+    // Another writer takes disk 2's name while the disks convert: disk 1 is committed first, then disk 2's commit fails.
+    const intruder = {
+      upload: (ctx: { spec: { destination: string } }) => {
+        if (ctx.spec.destination.endsWith("-disk2.qcow2")) writeFileSync(ctx.spec.destination, "another writer's");
+      },
+    };
+    const error = await failure(pipelineWith(rack(good, intruder)).run({ source, destination: out, to: "qcow2" }));
+    assert.equal(error.code, "usage", error.message);
+    assert.match(error.message, /appeared while converting/);
+    assert.deepEqual(readdirSync(out), ["vm-disk2.qcow2"], "disk 1 removed, the other writer's file kept");
+    assert.equal(readFileSync(join(out, "vm-disk2.qcow2"), "utf8"), "another writer's");
   });
 
   it("refuses a URL destination, an existing output (unless overwrite) and a content-hash pin of several disks", async () => {

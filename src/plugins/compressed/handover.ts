@@ -37,6 +37,7 @@ const COMPARE_BYTES = 1 << 20;
  */
 export class Handover {
   #bytes = Infinity;
+  // Stryker disable next-line StringLiteral: set by bound() before a hand-over can be taken (a finite bound needs one)
   #tooLarge = "";
   #closed = false;
   #chosen: Chosen | undefined;
@@ -119,12 +120,15 @@ export class Handover {
     if (size > this.#bytes) throw new Refusal("decompression-bomb", this.#tooLarge);
     const handle = await open(switched.path, "r");
     try {
+      // Stryker disable next-line EqualityOperator: a last round at the head's end compares 0 bytes
       for (let at = 0; at < switched.head; at += COMPARE_BYTES) {
         const length = Math.min(COMPARE_BYTES, switched.head - at);
         const first = await switched.file.readBack(at, length);
         const second = Buffer.alloc(length);
-        await handle.read(second, 0, length, at);
-        if (Buffer.compare(Buffer.from(first.buffer, first.byteOffset, first.byteLength), second) !== 0)
+        // A short read leaves zeros: a second file shorter than the head is told by the count, not the bytes.
+        const { bytesRead } = await handle.read(second, 0, length, at);
+        const same = Buffer.compare(Buffer.from(first.buffer, first.byteOffset, first.byteLength), second) === 0;
+        if (bytesRead !== length || !same)
           throw new Refusal(
             "compressed-corrupt",
             "it decoded to different bytes the second time: it changed while it was read",

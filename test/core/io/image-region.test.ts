@@ -37,6 +37,67 @@ describe("regionReader", () => {
     await beyond.close();
   });
 
+  it("takes a range at the file's start and an empty one, and reads nothing past a range's end", async () => {
+    const whole = await open(0, 4096);
+    assert.equal(await whole.size(), 4096);
+    assert.deepEqual(Buffer.from(await whole.read(0, 8)), bytes.subarray(0, 8));
+    await whole.close();
+    const empty = await open(100, 0);
+    assert.equal(await empty.size(), 0);
+    assert.equal((await empty.read(0, 10)).length, 0);
+    await empty.close();
+    const short = await open(1000, 500);
+    assert.equal((await short.read(600, 10)).length, 0, "a read that starts past the end");
+    assert.equal((await short.read(499, 10)).length, 1);
+    await short.close();
+  });
+
+  it("asks the file only for bytes within the range, never for an empty or negative read", async () => {
+    const inner = await openFileReader(file);
+    const asked: [number, number][] = [];
+    const reader = regionReader(
+      {
+        ...inner,
+        read: (offset, length) => {
+          asked.push([offset, length]);
+          return inner.read(offset, length);
+        },
+      },
+      { offset: 1000, length: 500 },
+    );
+    for (const [offset, length] of [
+      [0, 10],
+      [495, 10],
+      [500, 10],
+      [600, 10],
+      [0, 0],
+      [-5, 10],
+    ] as const)
+      await reader.read(offset, length);
+    await reader.close();
+    assert.deepEqual(asked, [
+      [1000, 10],
+      [1495, 5],
+    ]);
+  });
+
+  it("closes the file it reads when it is closed", async () => {
+    const inner = await openFileReader(file);
+    let closed = 0;
+    const reader = regionReader(
+      {
+        ...inner,
+        close: async () => {
+          closed += 1;
+          await inner.close();
+        },
+      },
+      { offset: 0, length: 10 },
+    );
+    await reader.close();
+    assert.equal(closed, 1);
+  });
+
   it("refuses a range that is not one", async () => {
     for (const [offset, length] of [
       [-1, 10],

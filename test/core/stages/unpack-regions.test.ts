@@ -68,6 +68,21 @@ describe("an unpacked image that is a byte range of the container", () => {
     assert.ok(readFileSync(join(out, "disk.raw")).equals(disk(0)));
   });
 
+  it("takes a range at the container's very start as a byte range (then inspects it: here, the container again)", async () => {
+    // Offset 0 is a range like any other; these bytes begin with the container's own magic, so the inspector refuses them.
+    const out = outDir();
+    const head = (path: string) => ({ path, region: { offset: 0, length: MiB } });
+    const error = await failure(
+      createPipeline({ workDir: work, plugins: [rack("rack0", 1, head)] }).run({
+        source,
+        destination: join(out, "disk.raw"),
+        to: "raw",
+      }),
+    );
+    assert.equal(error.code, "format-mismatch", error.message);
+    assert.deepEqual(readdirSync(out), []);
+  });
+
   it("gives an appliance's disks from one file, each verified by its content hash (read through qemu-nbd)", async () => {
     const out = outDir();
     const result = await createPipeline({ workDir: work, plugins: [rack("rack2", 2)] }).run({

@@ -150,6 +150,40 @@ describe("unpackImage and detectedContainer, on a job of their own", () => {
     assert.equal(error, missing);
   });
 
+  /** An unpacker that gives a byte range of `path` (the container's unless named). */
+  const ranger = (region: { offset: number; length: number }, path?: string): Unpacker =>
+    defineFormat({
+      name: "ranges",
+      unpack: async (ctx): Promise<UnpackedImage> => ({ path: path ?? ctx.image?.path ?? "", format: "raw", region }),
+    }) as Unpacker;
+  const refusal = (job: RunningJob, handler: Unpacker) =>
+    unpackImage(job, handler).then(
+      () => assert.fail("the unpack was accepted"),
+      (e: unknown) => e as DiskpipeError,
+    );
+
+  it("takes a byte range of the container, an empty one too, and refuses a negative length", async () => {
+    const job = await jobWith({ path: container, temporary: false });
+    const image = await unpackImage(job, ranger({ offset: 8, length: 0 }));
+    assert.ok("path" in image && image.path === container);
+    assert.deepEqual(image.region, { offset: 8, length: 0 });
+    const error = await refusal(job, ranger({ offset: 8, length: -1 }));
+    assert.equal(error.code, "plugin-failed");
+    assert.match(error.message, /names a byte range that is not one \(offset 8, length -1\)/);
+  });
+
+  it("refuses a byte range when there is no fetched container, or when the container is itself a byte range", async () => {
+    const none = await jobWith();
+    const error = await refusal(none, ranger({ offset: 0, length: 512 }, container));
+    assert.equal(error.code, "plugin-failed");
+    assert.match(error.message, /is a byte range of a file other than the container diskpipe fetched/);
+    // Offsets within a range of a range would be taken from the start of the file: refused.
+    const inner = await jobWith({ path: container, temporary: false, region: { offset: 512, length: 512 } });
+    const nested = await refusal(inner, ranger({ offset: 0, length: 256 }));
+    assert.equal(nested.code, "plugin-failed");
+    assert.match(nested.message, /is a byte range of a file other than the container diskpipe fetched/);
+  });
+
   it("never finds a container inside an unpacked container: one is unpacked once", async () => {
     const outer = unpacker(false);
     const inner = definePlugin({ name: "inner", formats: [unpacker(true)] });

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { extractAppliance } from "../../../src/plugins/ova/extract.ts";
@@ -136,6 +138,68 @@ describe("InPlaceDisk", () => {
     const past = new InPlaceDisk(file, "d.vmdk", { offset: 1536 + 1024, length: data.length }, data.length);
     streamed(past, data);
     await assert.rejects(past.finish(), { code: "archive-entry" });
+  });
+
+  it("compares the first and the last 64 KiB each on its own, whatever the pieces the bytes came in", async () => {
+    // One byte differs: the first (only the head covers it), or the first of the last 64 KiB (only the tail does).
+    for (const at of [0, 100, data.length - 64 * 1024])
+      for (const piece of [1000, 48 * 1024, 70 * 1024, data.length]) {
+        const changed = Buffer.from(data);
+        changed[at] = (changed[at] ?? 0) ^ 0xff;
+        const disk = new InPlaceDisk(file, "d.vmdk", { offset: 1536, length: data.length }, data.length);
+        streamed(disk, changed, piece);
+        await assert.rejects(disk.finish(), { code: "archive-entry" }, `byte ${at}, pieces of ${piece}`);
+      }
+  });
+
+  it("names the range in its refusal, and leaves no file open either way", async () => {
+    const open = () => readdirSync("/proc/self/fd").length;
+    const before = open();
+    const wrong = new InPlaceDisk(file, "d.vmdk", { offset: 1024, length: data.length }, data.length);
+    streamed(wrong, data);
+    await assert.rejects(wrong.finish(), { message: /at bytes 1024 to 205824, where its header puts it/ });
+    const right = new InPlaceDisk(file, "d.vmdk", { offset: 1536, length: data.length }, data.length);
+    streamed(right, data);
+    await right.finish();
+    assert.equal(open(), before);
+  });
+
+  it("keeps only the last chunks of what streamed by, not every chunk (a disk of many GiB passes through)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const disk = new InPlaceDisk(file, "d.vmdk", { offset: 1536, length: data.length }, data.length);
+    const early: WeakRef<Uint8Array>[] = [];
+    const piece = 16 * 1024;
+    for (let at = 0; at < data.length; at += piece) {
+      const chunk = Uint8Array.from(data.subarray(at, at + piece));
+      if (at < 64 * 1024) early.push(new WeakRef(chunk));
+      disk.write(chunk);
+    }
+    // Past the next turn of the event loop a WeakRef no longer holds its target; then a full collection.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.deepEqual(
+      early.map((ref) => ref.deref() === undefined),
+      [true, true, true, true],
+      "the first 64 KiB of chunks are let go (the head is a copy of them)",
+    );
+    await disk.finish();
+  });
+
+  it("refuses a range that runs past the archive's end even when the bytes missing there are zeros", async () => {
+    // A disk that ends in zeros, in an archive cut 4 KiB short of the range: what a short read leaves unfilled is zeros
+    // too, so only the count of bytes read tells the two apart.
+    const zeros = Buffer.concat([data.subarray(0, 100 * 1024), Buffer.alloc(100 * 1024)]);
+    const cut = join(dir, "cut");
+    writeFileSync(cut, Buffer.concat([Buffer.alloc(1536, 1), zeros]));
+    const whole = Buffer.concat([zeros, Buffer.alloc(4096)]);
+    const disk = new InPlaceDisk(cut, "d.vmdk", { offset: 1536, length: whole.length }, whole.length);
+    streamed(disk, whole);
+    await assert.rejects(disk.finish(), { code: "archive-entry" });
+    // A member of zeros only, placed wholly past the end: nothing there to read at all.
+    const nothing = new InPlaceDisk(cut, "z.vmdk", { offset: 1536 + zeros.length + 512, length: 1000 }, 1000);
+    streamed(nothing, Buffer.alloc(1000));
+    await assert.rejects(nothing.finish(), { code: "archive-entry" });
   });
 
   it("refuses a member larger than its disk may be at once, and one that did not stream whole", async () => {
