@@ -124,11 +124,7 @@ export const GROUPS = {
   "compressed-handover": {
     // A whole .zst handed over to zstd writing the file itself. direct.test.ts: real zstd, and the built command (SIGTERM).
     mutate: ["src/plugins/compressed/handover.ts", "src/plugins/compressed/direct.ts"],
-    tests: [
-      "test/plugins/compressed/direct-decode.test.ts",
-      "test/plugins/compressed/handover.test.ts",
-      "test/plugins/compressed/direct.test.ts",
-    ],
+    tests: ["direct-decode", "handover", "direct"].map((name) => `test/plugins/compressed/${name}.test.ts`),
     build: true,
   },
   // The hand-over judged by its unit tests only (a lower bound: direct.test.ts takes tens of seconds per mutant).
