@@ -64,6 +64,23 @@ describe("decodeFile: zstd writing a whole file itself", () => {
     assert.equal(existsSync(out), false);
   });
 
+  it("stops when aborted while it decodes: the decoder killed, the file removed", async () => {
+    const out = join(dir, "stopped");
+    const stop = new AbortController();
+    const pids: number[] = [];
+    const decoding = decodeFile(source, out, {
+      maxBytes: 128 * MiB,
+      limits,
+      tooLarge: "too large",
+      signal: stop.signal,
+      // After the decoder has started and decodeFile has gone on to wait for it (64 MiB take far longer).
+      onDecoder: (pid) => (pids.push(pid), setImmediate(() => stop.abort(new Error("stopped mid-way")))),
+    });
+    await assert.rejects(decoding);
+    assert.equal(alive(pids[0] ?? 0), false);
+    assert.equal(existsSync(out), false);
+  });
+
   it("starts nothing when the signal is aborted already", async () => {
     const out = join(dir, "never");
     const stop = new AbortController();
