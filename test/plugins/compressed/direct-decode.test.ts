@@ -64,20 +64,23 @@ describe("decodeFile: zstd writing a whole file itself", () => {
     assert.equal(existsSync(out), false);
   });
 
-  it("stops when aborted while it decodes: the decoder killed, the file removed", async () => {
+  it("stops when aborted while it decodes: where it had read told, the decoder killed, the file removed", async () => {
     const out = join(dir, "stopped");
     const stop = new AbortController();
     const pids: number[] = [];
+    const positions: number[] = [];
     const decoding = decodeFile(source, out, {
       maxBytes: 128 * MiB,
       limits,
       tooLarge: "too large",
       signal: stop.signal,
+      onRead: (bytes) => positions.push(bytes),
       // After the decoder has started and decodeFile has gone on to wait for it (64 MiB take far longer).
       onDecoder: (pid) => (pids.push(pid), setImmediate(() => stop.abort(new Error("stopped mid-way")))),
     });
     await assert.rejects(decoding);
     assert.equal(alive(pids[0] ?? 0), false);
+    assert.ok(positions.length >= 1, "its position was read before it was killed");
     assert.equal(existsSync(out), false);
   });
 
