@@ -167,9 +167,10 @@ class ReadAhead {
   }
 
   #fill(): void {
-    while (this.#free.length > 0 && this.#range < this.#ranges.length) {
+    while (this.#range < this.#ranges.length) {
+      const buffer = this.#free.pop();
+      if (!buffer) return;
       const range = this.#ranges[this.#range];
-      const buffer = this.#free.pop()!;
       const offset = range.start + this.#issued;
       const length = Math.min(CHUNK, range.length - this.#issued);
       this.#issued += length;
