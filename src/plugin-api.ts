@@ -47,7 +47,7 @@ export type {
   InspectOptions,
   InspectResult,
 } from "./core/inspect/types.ts";
-export type { ImageReader } from "./core/io/reader.ts";
+export { openFileReader, type ImageReader } from "./core/io/reader.ts";
 export { regionReader, type ImageRegion } from "./core/io/image-region.ts";
 export { NotRegularError, openRegular, readSmallFile, type OpenRegularOptions } from "./core/io/open-regular.ts";
 export * from "./plugin-kit.ts";

@@ -20,6 +20,7 @@
  * no `-f` (its probes read the first 512 bytes; dmg's alone goes by the file name) is never
  * called raw here: a detector claims it, and rejects it if diskpipe does not convert it.
  */
+import { regionReader, type ImageRegion } from "../io/image-region.ts";
 import { openFileReader, type ImageReader } from "../io/reader.ts";
 import { bochsDetector } from "./bochs.ts";
 import { cloopDetector } from "./cloop.ts";
@@ -99,17 +100,24 @@ export async function inspectImage(reader: ImageReader, options: InspectOptions 
 }
 
 /**
- * Opens a local file or block device, inspects it and closes it. A missing file rejects with
- * Node's ENOENT error for the caller to map.
+ * Opens a local file or block device, inspects it (or only the byte range `region` of it: an
+ * archive member read in place) and closes it. A missing file rejects with Node's ENOENT error
+ * for the caller to map.
  *
  * @example
  * ```ts
  * const result = await inspectFile("disk.vmdk", { claimed: "vmdk" });
  * console.log(result.format, result.variant, result.virtualSize, result.problems);
+ * const member = await inspectFile("vm.ova", {}, { offset: 3072, length: 65536 });
  * ```
  */
-export async function inspectFile(path: string, options: InspectOptions = {}): Promise<InspectResult> {
-  const reader = await openFileReader(path);
+export async function inspectFile(
+  path: string,
+  options: InspectOptions = {},
+  region?: ImageRegion,
+): Promise<InspectResult> {
+  const file = await openFileReader(path);
+  const reader = region ? regionReader(file, region) : file;
   try {
     return await inspectImage(reader, options);
   } finally {

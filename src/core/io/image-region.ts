@@ -30,12 +30,7 @@ export interface ImageRegion {
  * ```
  */
 export function regionReader(inner: ImageReader, region: ImageRegion): ImageReader {
-  if (
-    !Number.isSafeInteger(region.offset) ||
-    !Number.isSafeInteger(region.length) ||
-    region.offset < 0 ||
-    region.length < 0
-  )
+  if (!isByteRange(region))
     throw new RangeError(`not a byte range of a file: offset ${region.offset}, length ${region.length}`);
   return {
     size: async () => Math.min(region.length, Math.max(0, (await inner.size()) - region.offset)),
@@ -46,4 +41,19 @@ export function regionReader(inner: ImageReader, region: ImageRegion): ImageRead
     },
     close: () => inner.close(),
   };
+}
+
+/**
+ * Whether `region` names a byte range of a file at all: a whole, non-negative offset and length
+ * (a plugin's or a header's numbers are checked with it before anything is read).
+ *
+ * @example
+ * ```ts
+ * isByteRange({ offset: 512, length: 0 }); // true
+ * isByteRange({ offset: -8, length: 1024 }); // false
+ * ```
+ */
+export function isByteRange(region: ImageRegion): boolean {
+  const { offset, length } = region;
+  return Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0;
 }

@@ -1,9 +1,7 @@
 import type { LocalImage } from "../context.ts";
 import { ImageRejectedError, type Problem } from "../errors.ts";
 import type { FormatRegistry } from "../formats.ts";
-import { inspectFile, inspectImage } from "../inspect/index.ts";
-import { regionReader } from "../io/image-region.ts";
-import { openFileReader } from "../io/reader.ts";
+import { inspectFile } from "../inspect/index.ts";
 import { rejectUnsafe } from "../inspect/reject-unsafe.ts";
 import type { InspectOptions, InspectResult } from "../inspect/types.ts";
 import type { RunningJob } from "../job-context.ts";
@@ -54,21 +52,11 @@ export async function inspectJob(
   streamed?: InspectResult,
 ): Promise<InspectResult> {
   const result =
-    streamed ?? (await inspectLocal(image, inspectOptionsFor(job, registry, image.claimed ?? job.spec.from)));
+    streamed ??
+    (await inspectFile(image.path, inspectOptionsFor(job, registry, image.claimed ?? job.spec.from), image.region));
   rejectUnsafe(result, job.spec.source);
   await secondOpinion(job, image, registry, result);
   return result;
-}
-
-/** The native inspection of a local file, or of the byte range of it the image is. */
-async function inspectLocal(image: LocalImage, options: InspectOptions): Promise<InspectResult> {
-  if (!image.region) return inspectFile(image.path, options);
-  const reader = regionReader(await openFileReader(image.path), image.region);
-  try {
-    return await inspectImage(reader, options);
-  } finally {
-    await reader.close();
-  }
 }
 
 async function secondOpinion(

@@ -5,6 +5,7 @@ import type { RunningJob } from "../job-context.ts";
 import { lstat, realpath } from "node:fs/promises";
 import { isAbsolute, relative } from "node:path";
 import { DiskpipeError } from "../errors.ts";
+import { isByteRange } from "../io/image-region.ts";
 import { untilAborted } from "../io/temporary-image.ts";
 import { quote } from "../quote.ts";
 import type { FormatDefinition, UnpackedAppliance, UnpackedImage } from "../plugin.ts";
@@ -103,7 +104,7 @@ async function assertSafePlace(
     new DiskpipeError("plugin-failed", `${handler.name}: the unpacked image ${quote(unpacked.path)} ${why}`);
   if (container === undefined || container.region || unpacked.path !== container.path)
     throw refuse("is a byte range of a file other than the container diskpipe fetched");
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0)
+  if (!isByteRange(unpacked.region))
     throw refuse(`names a byte range that is not one (offset ${offset}, length ${length})`);
 }
 

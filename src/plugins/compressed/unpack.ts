@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { DiskpipeError, GrowingFile, inspectImage, refusalRejection, rejectUnsafe } from "../../plugin-api.ts";
+import {
+  DiskpipeError,
+  GrowingFile,
+  inspectImage,
+  openFileReader,
+  refusalRejection,
+  rejectUnsafe,
+} from "../../plugin-api.ts";
 import type { HeaderFacts, ImageReader, JobContext, UnpackedImage } from "../../plugin-api.ts";
 import { ChunkReader } from "./chunks.ts";
 import { decoderLimits, openDecoder, type DecoderLimits } from "./decoders.ts";
@@ -12,7 +19,7 @@ import { extractOne, type MemberSink } from "./tar.ts";
 import { ContentWriter } from "./writer.ts";
 import { decodeFile } from "./direct.ts";
 import { Handover } from "./handover.ts";
-import { handleReader, memoryReader } from "./readers.ts";
+import { memoryReader } from "./readers.ts";
 
 /** Bytes of data any image may decompress to, whatever its compressed size. */
 const EXPANSION_FLOOR = 64 * 1024 * 1024;
@@ -249,16 +256,8 @@ async function refuseNested(head: Uint8Array): Promise<void> {
 
 /** The kind the file's (or the arriving download's) bytes show, which a `--container` claim must match. */
 async function kindOf(image: string | ImageReader, source: string, container: string | undefined): Promise<Kind> {
-  let kind: Kind | null;
-  if (typeof image !== "string") kind = await detectKind(image);
-  else {
-    const handle = await open(image, "r");
-    try {
-      kind = await detectKind(handleReader(handle));
-    } finally {
-      await handle.close();
-    }
-  }
+  const reader = typeof image === "string" ? await openFileReader(image) : image;
+  const kind = await detectKind(reader).finally(() => (reader === image ? undefined : reader.close()));
   const claimed = claimedKind(container);
   if (kind && (container === undefined || claimed === kind)) return kind;
   const seen = kind ? `a ${kind} stream` : "neither compressed nor a tar archive";
