@@ -1,5 +1,5 @@
 import { open, rm, stat } from "node:fs/promises";
-import type { GrowingFile, ImageReader } from "../../plugin-api.ts";
+import { openFileReader, type GrowingFile, type ImageReader } from "../../plugin-api.ts";
 import { Refusal } from "./refusal.ts";
 
 /** What a hand-over decodes under: the bound and its refusal's message. */
@@ -42,6 +42,7 @@ export class Handover {
   #closed = false;
   #chosen: Chosen | undefined;
   #switched: Switched | undefined;
+  #opened: Promise<ImageReader> | undefined;
   readonly #stop = new AbortController();
   readonly #ceiling: number;
 
@@ -136,6 +137,7 @@ export class Handover {
       }
     } finally {
       await handle.close();
+      await this.#closeWhole();
     }
     return switched.path;
   }
@@ -145,6 +147,7 @@ export class Handover {
     if (!this.#switched) return;
     this.#stop.abort();
     await this.#switched.decoded.catch(() => undefined);
+    await this.#closeWhole();
     await rm(this.#switched.path, { force: true });
   }
 
@@ -153,23 +156,26 @@ export class Handover {
     return this.#switched;
   }
 
-  async #size(): Promise<number> {
+  /** The second decode's file once it is complete, opened once for every read after the head. */
+  #whole(): Promise<ImageReader> {
     const switched = this.#need();
-    await switched.decoded;
-    return (await stat(switched.path)).size;
+    this.#opened ??= switched.decoded.then(() => openFileReader(switched.path));
+    return this.#opened;
+  }
+
+  async #size(): Promise<number> {
+    return (await this.#whole()).size();
   }
 
   async #read(offset: number, length: number): Promise<Uint8Array> {
     const switched = this.#need();
     if (offset + length <= switched.head) return switched.file.readBack(offset, length);
-    await switched.decoded;
-    const handle = await open(switched.path, "r");
-    try {
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, offset);
-      return buffer.subarray(0, bytesRead);
-    } finally {
-      await handle.close();
-    }
+    return (await this.#whole()).read(offset, length);
+  }
+
+  async #closeWhole(): Promise<void> {
+    const opened = this.#opened;
+    this.#opened = undefined;
+    await opened?.then((reader) => reader.close()).catch(() => undefined);
   }
 }
